@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is here too.
+PRESET      ?= release
+BUILD_DIR   := build/$(PRESET)
+BIN         := $(BUILD_DIR)/bin
+DATA        ?= var
+HTTP_PORT   ?= 8080
+JOBS        ?= $(shell nproc)
+WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
+
+.PHONY: all bootstrap build web cpp run test test-asan lint bench clean
+
+all: build
+
+bootstrap:
+	@scripts/bootstrap
+
+build: web cpp
+
+web: web/dist/index.html
+
+web/dist/index.html: $(WEB_SOURCES) web/node_modules/.nightjar-lock-stamp
+	cd web && npm run --silent build
+
+web/node_modules/.nightjar-lock-stamp: web/package-lock.json
+	@scripts/bootstrap
+
+cpp:
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+run: bootstrap build
+	@mkdir -p $(DATA)
+	$(BIN)/nightjar serve --demo --data $(DATA) --http-port $(HTTP_PORT)
+
+test: bootstrap build
+	@ctest --preset $(PRESET) -j $(JOBS)
+
+test-asan: bootstrap web
+	@$(MAKE) --no-print-directory PRESET=asan cpp
+	@ctest --preset asan -j $(JOBS)
+
+lint: bootstrap
+	@cmake --preset $(PRESET) >/dev/null
+	@git ls-files '*.h' '*.cc' | xargs clang-format --dry-run -Werror
+	@git ls-files 'src/*.cc' 'cam/*.cc' | xargs -P $(JOBS) -n 4 clang-tidy -p $(BUILD_DIR) --quiet
+	cd web && npx --no-install tsc --noEmit
+
+bench: bootstrap build
+	@for b in $(BIN)/bench_*; do echo "== $$b"; $$b --benchmark_min_time=0.2; done
+	@bench/load/http_load.sh $(BIN)/nightjar
+
+clean:
+	rm -rf build web/dist

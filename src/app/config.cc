@@ -1,0 +1,258 @@
+#include "app/config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <map>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <toml++/toml.h>
+
+namespace nj::app {
+namespace {
+
+template <class Int>
+Result<Int, std::string> parse_int(std::string_view flag, std::string_view text, int64_t min,
+                                   int64_t max) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
+    return Unexpected(std::string(flag) + " takes an integer from " + std::to_string(min) +
+                      " to " + std::to_string(max) + ", not '" + std::string(text) + "'");
+  }
+  return static_cast<Int>(v);
+}
+
+// Reads one TOML table key by key; anything not consumed is reported as unknown.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix)
+      : table_(table), prefix_(std::move(prefix)) {}
+
+  Result<void, std::string> string(std::string_view key, std::string& out) {
+    seen(key);
+    const auto* node = table_.get(key);
+    if (!node) return {};
+    if (!node->is_string()) return type_error(key, "a string");
+    out = node->value<std::string>().value_or("");
+    return {};
+  }
+  Result<void, std::string> path(std::string_view key, std::filesystem::path& out) {
+    std::string s = out.string();
+    if (auto r = string(key, s); !r) return r;
+    out = s;
+    return {};
+  }
+  template <class Int>
+  Result<void, std::string> integer(std::string_view key, Int& out, int64_t min, int64_t max) {
+    seen(key);
+    const auto* node = table_.get(key);
+    if (!node) return {};
+    if (!node->is_integer()) return type_error(key, "an integer");
+    const int64_t v = node->value<int64_t>().value_or(0);
+    if (v < min || v > max) {
+      return Unexpected(name(key) + " must be from " + std::to_string(min) + " to " +
+                        std::to_string(max));
+    }
+    out = static_cast<Int>(v);
+    return {};
+  }
+  Result<void, std::string> millis(std::string_view key, std::chrono::milliseconds& out) {
+    int64_t v = out.count();
+    if (auto r = integer(key, v, 1, 86'400'000); !r) return r;
+    out = std::chrono::milliseconds(v);
+    return {};
+  }
+  Result<void, std::string> boolean(std::string_view key, bool& out) {
+    seen(key);
+    const auto* node = table_.get(key);
+    if (!node) return {};
+    if (!node->is_boolean()) return type_error(key, "true or false");
+    out = node->value<bool>().value_or(false);
+    return {};
+  }
+  const toml::table* subtable(std::string_view key) {
+    seen(key);
+    const auto* node = table_.get(key);
+    return node ? node->as_table() : nullptr;
+  }
+  Result<void, std::string> finish() const {
+    for (const auto& [key, node] : table_) {
+      if (std::find(seen_.begin(), seen_.end(), key.str()) == seen_.end()) {
+        return Unexpected("unknown setting '" + name(key.str()) + "'");
+      }
+    }
+    return {};
+  }
+
+ private:
+  void seen(std::string_view key) { seen_.emplace_back(key); }
+  std::string name(std::string_view key) const { return prefix_ + std::string(key); }
+  Result<void, std::string> type_error(std::string_view key, std::string_view what) const {
+    return Unexpected(name(key) + " must be " + std::string(what));
+  }
+  const toml::table& table_;
+  std::string prefix_;
+  std::vector<std::string> seen_;
+};
+
+// Every read runs (each only assigns its own field); the first error, if any, is reported.
+Result<void, std::string> first_error(std::initializer_list<Result<void, std::string>> results) {
+  for (const auto& r : results) {
+    if (!r) return r;
+  }
+  return {};
+}
+
+Result<void, std::string> apply_table(Config& c, const toml::table& root) {
+  TableReader top(root, "");
+  if (auto r = first_error({top.path("data", c.data_dir), top.string("listen", c.listen),
+                            top.boolean("demo", c.demo), top.integer("threads", c.threads, 0, 256)});
+      !r) {
+    return r;
+  }
+  if (const auto* ports = top.subtable("ports")) {
+    TableReader t(*ports, "ports.");
+    if (auto r = first_error({t.integer("http", c.http_port, 0, 65535),
+                              t.integer("rtsp", c.rtsp_port, 0, 65535),
+                              t.integer("mqtt", c.mqtt_port, 0, 65535), t.finish()});
+        !r) {
+      return r;
+    }
+  }
+  if (const auto* http = top.subtable("http")) {
+    TableReader t(*http, "http.");
+    if (auto r = first_error(
+            {t.path("web_root", c.web_root),
+             t.integer("header_limit_bytes", c.http.header_limit, 1024, 1 << 20),
+             t.integer("body_limit_bytes", c.http.body_limit, 1024, int64_t{1} << 32),
+             t.millis("idle_timeout_ms", c.http.idle_timeout),
+             t.millis("request_timeout_ms", c.http.request_timeout),
+             t.integer("max_connections", c.http.max_connections, 1, 1'000'000),
+             t.integer("websocket_message_limit_bytes", c.http.websocket_message_limit, 1024,
+                       64 << 20),
+             t.finish()});
+        !r) {
+      return r;
+    }
+  }
+  if (const auto* log = top.subtable("log")) {
+    TableReader t(*log, "log.");
+    std::string format = c.log.format == log::Format::kJson ? "json" : "text";
+    if (auto r = first_error({t.string("level", c.log.level), t.string("format", format), t.finish()});
+        !r) {
+      return r;
+    }
+    if (!log::parse_format(format, c.log.format)) {
+      return Unexpected(std::string("log.format must be \"text\" or \"json\""));
+    }
+  }
+  return top.finish();
+}
+
+}  // namespace
+
+Config default_config() {
+  Config c;
+  c.web_root = NJ_DEFAULT_WEB_ROOT;
+  return c;
+}
+
+Result<void, std::string> apply_toml(Config& config, std::string_view text,
+                                     std::string_view source) {
+  try {
+    const auto table = toml::parse(text, source);
+    return apply_table(config, table);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return Unexpected(msg.str());
+  }
+}
+
+std::string serve_usage() {
+  return R"(usage: nightjar serve [options]
+  --config FILE       nightjar.toml to read (flags below override it)
+  --data DIR          data directory (database, media, keys)          [var]
+  --listen ADDR       address to bind                                 [127.0.0.1]
+  --http-port N       HTTP port, 0 = pick a free one                  [8080]
+  --rtsp-port N       RTSP port, 0 = pick a free one                  [8554]
+  --mqtt-port N       MQTT port, 0 = pick a free one                  [1883]
+  --demo              demo mode
+  --web-root DIR      built web app to serve                          [web/dist]
+  --threads N         event-loop threads, 0 = one per core            [0]
+  --log-level LEVEL   trace, debug, info, warn, error                 [info]
+  --log-format FMT    text or json                                    [text]
+)";
+}
+
+Result<Config, std::string> parse_serve_args(std::span<const std::string_view> args) {
+  Config c = default_config();
+  // --config first, so flags override the file wherever they stand.
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] != "--config") continue;
+    if (i + 1 >= args.size()) return Unexpected(std::string("--config needs a file"));
+    const std::string file(args[i + 1]);
+    std::ifstream in(file);
+    if (!in) return Unexpected("cannot read config file " + file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto r = apply_toml(c, text.str(), file); !r) return Unexpected(r.error());
+  }
+  using Apply = std::function<Result<void, std::string>(std::string_view value)>;
+  auto port = [](uint16_t& field, std::string_view flag) -> Apply {
+    return [&field, flag](std::string_view v) -> Result<void, std::string> {
+      auto p = parse_int<uint16_t>(flag, v, 0, 65535);
+      if (!p) return Unexpected(std::move(p).error());
+      field = *p;
+      return {};
+    };
+  };
+  auto text = [](auto& field) -> Apply {
+    return [&field](std::string_view v) -> Result<void, std::string> {
+      field = std::string(v);
+      return {};
+    };
+  };
+  const std::map<std::string_view, Apply> with_value = {
+      {"--config", [](std::string_view) -> Result<void, std::string> { return {}; }},
+      {"--data", text(c.data_dir)},
+      {"--listen", text(c.listen)},
+      {"--http-port", port(c.http_port, "--http-port")},
+      {"--rtsp-port", port(c.rtsp_port, "--rtsp-port")},
+      {"--mqtt-port", port(c.mqtt_port, "--mqtt-port")},
+      {"--web-root", text(c.web_root)},
+      {"--log-level", text(c.log.level)},
+      {"--threads",
+       [&](std::string_view v) -> Result<void, std::string> {
+         auto n = parse_int<size_t>("--threads", v, 0, 256);
+         if (!n) return Unexpected(std::move(n).error());
+         c.threads = *n;
+         return {};
+       }},
+      {"--log-format",
+       [&](std::string_view v) -> Result<void, std::string> {
+         if (log::parse_format(v, c.log.format)) return {};
+         return Unexpected(std::string("--log-format takes text or json"));
+       }},
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto flag = args[i];
+    if (flag == "--demo") {
+      c.demo = true;
+      continue;
+    }
+    const auto it = with_value.find(flag);
+    if (it == with_value.end()) return Unexpected("unknown option '" + std::string(flag) + "'");
+    if (i + 1 >= args.size()) return Unexpected(std::string(flag) + " needs a value");
+    if (auto r = it->second(args[++i]); !r) return Unexpected(r.error());
+  }
+  if (c.data_dir.empty()) return Unexpected(std::string("--data must not be empty"));
+  if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+  return c;
+}
+
+}  // namespace nj::app

@@ -1,0 +1,42 @@
+// Server configuration: defaults, then nightjar.toml, then command-line flags (flags win).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "common/log.h"
+#include "common/result.h"
+#include "http/server.h"
+
+namespace nj::app {
+
+struct Config {
+  std::filesystem::path data_dir = "var";
+  std::string listen = "127.0.0.1";
+  uint16_t http_port = 8080;
+  uint16_t rtsp_port = 8554;
+  uint16_t mqtt_port = 1883;
+  bool demo = false;
+  std::filesystem::path web_root;  // the built web app (web/dist)
+  size_t threads = 0;              // event loops; 0 = one per core
+  http::ServerLimits http;
+  log::Options log;
+};
+
+Config default_config();
+
+// Applies the TOML document in text (source names it in errors) onto config.
+// Unknown keys are errors, so a typo never silently does nothing.
+Result<void, std::string> apply_toml(Config& config, std::string_view text,
+                                     std::string_view source);
+
+// Parses `serve` arguments (after the word "serve"): reads --config first, then applies
+// every other flag on top. Errors name the offending flag.
+Result<Config, std::string> parse_serve_args(std::span<const std::string_view> args);
+
+std::string serve_usage();
+
+}  // namespace nj::app

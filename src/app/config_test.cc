@@ -1,0 +1,96 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <vector>
+
+namespace nj::app {
+namespace {
+
+Result<Config, std::string> parse(std::vector<std::string_view> args) {
+  return parse_serve_args(args);
+}
+
+TEST(Config, DefaultsMatchDesign) {
+  auto c = parse({});
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->listen, "127.0.0.1");
+  EXPECT_EQ(c->http_port, 8080);
+  EXPECT_EQ(c->rtsp_port, 8554);
+  EXPECT_EQ(c->mqtt_port, 1883);
+  EXPECT_FALSE(c->demo);
+  EXPECT_GE(c->threads, 1u);
+}
+
+TEST(Config, FlagsSetEverything) {
+  auto c = parse({"--data", "/tmp/x", "--listen", "::1", "--http-port", "0", "--rtsp-port", "1",
+                  "--mqtt-port", "2", "--demo", "--threads", "3", "--log-format", "json"});
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->data_dir, "/tmp/x");
+  EXPECT_EQ(c->listen, "::1");
+  EXPECT_EQ(c->http_port, 0);
+  EXPECT_EQ(c->rtsp_port, 1);
+  EXPECT_EQ(c->mqtt_port, 2);
+  EXPECT_TRUE(c->demo);
+  EXPECT_EQ(c->threads, 3u);
+  EXPECT_EQ(c->log.format, log::Format::kJson);
+}
+
+TEST(Config, BadFlagsAreNamed) {
+  auto unknown = parse({"--htp-port", "1"});
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("--htp-port"), std::string::npos);
+  auto range = parse({"--http-port", "70000"});
+  ASSERT_FALSE(range);
+  EXPECT_NE(range.error().find("--http-port"), std::string::npos);
+  EXPECT_FALSE(parse({"--http-port", "12x"}));
+  EXPECT_FALSE(parse({"--data"}));
+  EXPECT_FALSE(parse({"--log-format", "xml"}));
+}
+
+TEST(Config, TomlIsAppliedAndFlagsWin) {
+  const auto path = std::filesystem::temp_directory_path() / "nj-config-test.toml";
+  std::ofstream(path) << R"(
+data = "/srv/nightjar"
+listen = "0.0.0.0"
+[ports]
+http = 9000
+rtsp = 9554
+[http]
+body_limit_bytes = 2048
+idle_timeout_ms = 1500
+[log]
+level = "debug"
+)";
+  const std::string p = path.string();
+  auto c = parse({"--http-port", "9100", "--config", p});
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ(c->data_dir, "/srv/nightjar");
+  EXPECT_EQ(c->listen, "0.0.0.0");
+  EXPECT_EQ(c->http_port, 9100);  // the flag, though it came before --config
+  EXPECT_EQ(c->rtsp_port, 9554);
+  EXPECT_EQ(c->http.body_limit, 2048u);
+  EXPECT_EQ(c->http.idle_timeout, std::chrono::milliseconds(1500));
+  EXPECT_EQ(c->log.level, "debug");
+  std::filesystem::remove(path);
+}
+
+TEST(Config, TomlErrorsAreClear) {
+  Config c = default_config();
+  auto typo = apply_toml(c, "[ports]\nhtpp = 1\n", "x.toml");
+  ASSERT_FALSE(typo);
+  EXPECT_EQ(typo.error(), "unknown setting 'ports.htpp'");
+  auto type = apply_toml(c, "listen = 5\n", "x.toml");
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error(), "listen must be a string");
+  auto range = apply_toml(c, "[ports]\nhttp = 99999\n", "x.toml");
+  ASSERT_FALSE(range);
+  auto syntax = apply_toml(c, "listen = \n", "x.toml");
+  ASSERT_FALSE(syntax);
+  EXPECT_TRUE(syntax.error().starts_with("x.toml:1:")) << syntax.error();
+  EXPECT_FALSE(parse({"--config", "/nonexistent/nightjar.toml"}));
+}
+
+}  // namespace
+}  // namespace nj::app

@@ -1,0 +1,52 @@
+// nightjar: the camera cloud server and its operator commands.
+#include <cstdio>
+#include <string_view>
+#include <vector>
+
+#include "app/admin.h"
+#include "app/config.h"
+#include "app/serve.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: nightjar COMMAND [options]
+commands:
+  serve     run the server (nightjar serve --help)
+  admin     operator tasks on a data directory (nightjar admin --help)
+  version   print the version
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const auto command = args[0];
+  const std::span<const std::string_view> rest(args.data() + 1, args.size() - 1);
+  if (command == "version" || command == "--version") {
+    std::printf("nightjar %s\n", NJ_VERSION);
+    return 0;
+  }
+  if (command == "serve") {
+    for (auto a : rest) {
+      if (a == "--help" || a == "-h") {
+        std::fputs(nj::app::serve_usage().c_str(), stdout);
+        return 0;
+      }
+    }
+    auto config = nj::app::parse_serve_args(rest);
+    if (!config) {
+      std::fprintf(stderr, "nightjar serve: %s\n%s", config.error().c_str(),
+                   nj::app::serve_usage().c_str());
+      return 2;
+    }
+    return nj::app::serve(*config);
+  }
+  if (command == "admin") return nj::app::admin(rest);
+  std::fprintf(stderr, "nightjar: unknown command '%.*s'\n%s", int(command.size()), command.data(),
+               kUsage);
+  return 2;
+}

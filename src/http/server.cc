@@ -1,0 +1,476 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <deque>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "net/io_pool_impl.h"
+
+namespace nj::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+using BeastRequest = bhttp::request<bhttp::string_body>;
+using BeastResponse = bhttp::response<bhttp::string_body>;
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(net::IoPool& p, const Router& r, metrics::Registry& m, ServerLimits l)
+      : pool(p),
+        router(r),
+        limits(l),
+        requests(m.counter("nightjar_http_requests_total", "HTTP requests answered.",
+                           {"route", "method", "status"})),
+        latency(m.histogram("nightjar_http_request_duration_seconds",
+                            "Time from a complete request to its response being written.",
+                            {"route"})),
+        rejected(m.counter("nightjar_http_rejected_total",
+                           "Requests or connections refused or cut off by a limit.", {"reason"})),
+        connections(m.gauge("nightjar_http_connections", "Open HTTP connections.").with({})),
+        websockets(m.gauge("nightjar_websocket_connections", "Open WebSocket connections.")
+                       .with({})) {}
+
+  net::IoPool& pool;
+  const Router& router;
+  ServerLimits limits;
+  metrics::CounterFamily& requests;
+  metrics::HistogramFamily& latency;
+  metrics::CounterFamily& rejected;
+  metrics::Gauge& connections;
+  metrics::Gauge& websockets;
+  std::atomic<size_t> open{0};
+  std::mutex mu;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+
+  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
+  awaitable<void> session(tcp::socket socket);
+  awaitable<void> websocket_session(beast::tcp_stream stream, BeastRequest upgrade,
+                                    Request request, const Route& route);
+  awaitable<Response> dispatch(Request& request, const Router::Match& match);
+  void count(const std::string& route, Method method, int status, double seconds) {
+    const auto status_text = std::to_string(status);
+    requests.with({route, method_name(method), status_text}).inc();
+    latency.with({route}).observe(seconds);
+  }
+};
+
+namespace {
+
+// Counts a connection for as long as it lives.
+struct ConnectionCount {
+  Server::Impl& s;
+  explicit ConnectionCount(Server::Impl& server) : s(server) {
+    s.open.fetch_add(1);
+    s.connections.add(1);
+  }
+  ~ConnectionCount() {
+    s.open.fetch_sub(1);
+    s.connections.add(-1);
+  }
+};
+
+BeastResponse to_beast(Response&& r, unsigned version, bool keep_alive, bool head) {
+  BeastResponse out{static_cast<bhttp::status>(r.status), version};
+  out.reason(status_reason(r.status));
+  for (const auto& [name, value] : r.headers) out.insert(name, value);
+  // Security headers on every response, unless the handler chose its own value.
+  Headers security;
+  add_security_headers(security);
+  for (const auto& [name, value] : security) {
+    if (out.find(name) == out.end()) out.insert(name, value);
+  }
+  out.set(bhttp::field::server, "nightjar");
+  out.keep_alive(keep_alive);
+  const auto size = r.body.size();
+  if (r.status == 304 || r.status == 204) {
+    // No body, and no Content-Length that would promise one.
+  } else if (head) {
+    out.content_length(size);
+  } else {
+    out.body() = std::move(r.body);
+    out.prepare_payload();
+  }
+  return out;
+}
+
+Request from_beast(const bhttp::request_header<>& h, const std::string& remote) {
+  Request r;
+  r.method = parse_method(std::string_view(h.method_string().data(), h.method_string().size()));
+  r.set_target(std::string(h.target()));
+  for (const auto& f : h) {
+    r.headers.add(std::string_view(f.name_string().data(), f.name_string().size()),
+                  std::string(f.value()));
+  }
+  r.remote_address = remote;
+  return r;
+}
+
+// The WebSocket side of one connection. Lives on one loop; send() and close() may be called
+// from any thread and are posted there. Messages are written one at a time from a queue.
+class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_this<BeastPeer> {
+ public:
+  BeastPeer(beast::tcp_stream stream, size_t queue_limit)
+      : ws_(std::move(stream)), queue_limit_(queue_limit) {}
+
+  websocket::stream<beast::tcp_stream>& ws() { return ws_; }
+
+  bool send(std::string data, bool binary) override {
+    if (closed_.load()) return false;
+    const size_t size = data.size();
+    if (queued_.load() + size > queue_limit_) return false;
+    queued_.fetch_add(size);
+    asio::post(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary]() mutable {
+      self->queue_.push_back(Item{std::move(data), binary, false, 0, {}});
+      self->pump();
+    });
+    return true;
+  }
+
+  void close(uint16_t code, std::string reason) override {
+    if (closed_.exchange(true)) return;
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+      self->queue_.push_back(Item{{}, false, true, code, std::move(reason)});
+      self->pump();
+    });
+  }
+
+  size_t queued_bytes() const override { return queued_.load(); }
+
+  void mark_closed() { closed_.store(true); }
+
+ private:
+  struct Item {
+    std::string data;
+    bool binary;
+    bool is_close;
+    uint16_t code;
+    std::string reason;
+  };
+
+  void pump() {
+    if (writing_ || queue_.empty()) return;
+    writing_ = true;
+    asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()), asio::detached);
+  }
+
+  static awaitable<void> write_loop(std::shared_ptr<BeastPeer> self) {
+    while (!self->queue_.empty()) {
+      Item item = std::move(self->queue_.front());
+      self->queue_.pop_front();
+      if (item.is_close) {
+        websocket::close_reason reason(item.code);
+        reason.reason = item.reason;
+        co_await self->ws_.async_close(reason, use_tuple);
+        self->queue_.clear();
+        break;
+      }
+      self->queued_.fetch_sub(item.data.size());
+      self->ws_.binary(item.binary);
+      auto [ec, n] = co_await self->ws_.async_write(asio::buffer(item.data), use_tuple);
+      if (ec) {
+        self->closed_.store(true);
+        self->queue_.clear();
+        break;
+      }
+    }
+    self->writing_ = false;
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  size_t queue_limit_;
+  std::atomic<size_t> queued_{0};
+  std::atomic<bool> closed_{false};
+  std::deque<Item> queue_;  // loop thread only
+  bool writing_ = false;    // loop thread only
+};
+
+}  // namespace
+
+awaitable<Response> Server::Impl::dispatch(Request& request, const Router::Match& match) {
+  switch (match.outcome) {
+    case Router::Outcome::kBadPath:
+      co_return error_response(400, "bad_path", "the request path is not valid");
+    case Router::Outcome::kNotFound:
+      co_return error_response(404, "not_found", "no such route: " + request.path);
+    case Router::Outcome::kMethodNotAllowed: {
+      auto r = error_response(405, "method_not_allowed",
+                              std::string(method_name(request.method)) + " is not allowed here");
+      r.headers.set("Allow", match.allow);
+      co_return r;
+    }
+    case Router::Outcome::kFallback: {
+      try {
+        co_return router.fallback()(request);
+      } catch (const std::exception& e) {
+        spdlog::error("http.fallback_exception path={} what={}", request.path, e.what());
+        co_return error_response(500, "internal", "internal error");
+      }
+    }
+    case Router::Outcome::kMatched: break;
+  }
+  // The handler may answer from any thread; the answer is posted back to this loop.
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(
+      [&](auto completion) {
+        auto shared = std::make_shared<decltype(completion)>(std::move(completion));
+        Responder respond([shared, executor](Response r) {
+          asio::post(executor, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+        });
+        try {
+          match.route->handler(request, respond);
+        } catch (const std::exception& e) {
+          spdlog::error("http.handler_exception path={} what={}", request.path, e.what());
+          respond(error_response(500, "internal", "internal error"));
+        }
+      },
+      asio::use_awaitable);
+}
+
+awaitable<void> Server::Impl::session(tcp::socket socket) {
+  ConnectionCount counted(*this);
+  beast::error_code ignored;
+  const auto endpoint = socket.remote_endpoint(ignored);
+  const std::string remote = endpoint.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+
+  for (;;) {
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(static_cast<uint32_t>(limits.header_limit));
+    parser.body_limit(limits.body_limit);
+
+    // The whole header must arrive within the idle timeout: a client that trickles bytes
+    // (slowloris) is cut off like an idle one.
+    stream.expires_after(limits.idle_timeout);
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
+    if (ec) {
+      Response r;
+      const char* reason = nullptr;
+      if (ec == bhttp::error::header_limit) {
+        r = error_response(431, "header_too_large", "the request header is too large");
+        reason = "header_too_large";
+      } else if (ec == beast::error::timeout) {
+        if (buffer.size() > 0 || parser.got_some()) rejected.with({"timeout"}).inc();
+        co_return;
+      } else if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+                 ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        co_return;
+      } else {
+        r = error_response(400, "bad_request", "the request is not valid HTTP/1.1");
+        reason = "bad_request";
+      }
+      rejected.with({reason}).inc();
+      stream.expires_after(limits.request_timeout);
+      auto out = to_beast(std::move(r), 11, false, false);
+      co_await bhttp::async_write(stream, out, use_tuple);
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+
+    const auto start = std::chrono::steady_clock::now();
+    auto& header = parser.get();
+    Request request = from_beast(header, remote);
+    const bool upgrade = websocket::is_upgrade(header);
+    const auto match = router.match(request, upgrade);
+
+    if (upgrade && match.outcome == Router::Outcome::kMatched) {
+      BeastRequest upgrade_request = parser.release();
+      co_await websocket_session(std::move(stream), std::move(upgrade_request), std::move(request),
+                                 *match.route);
+      co_return;
+    }
+
+    const bool keep_alive = header.keep_alive();
+    const unsigned version = header.version();
+    const bool head = request.method == Method::kHead;
+    stream.expires_after(limits.request_timeout);
+
+    // Refuse an oversized body before reading it.
+    if (const auto length = parser.content_length(); length && *length > limits.body_limit) {
+      rejected.with({"body_too_large"}).inc();
+      auto out = to_beast(error_response(413, "body_too_large",
+                                         "the request body is larger than " +
+                                             std::to_string(limits.body_limit) + " bytes"),
+                          version, false, head);
+      co_await bhttp::async_write(stream, out, use_tuple);
+      count("unmatched", request.method, 413, 0);
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      co_return;
+    }
+    if (!parser.is_done()) {
+      if (const auto expect = header[bhttp::field::expect]; beast::iequals(expect, "100-continue")) {
+        bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
+        co_await bhttp::async_write(stream, cont, use_tuple);
+      }
+      auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+      if (body_ec) {
+        if (body_ec == bhttp::error::body_limit) {
+          rejected.with({"body_too_large"}).inc();
+          auto out = to_beast(error_response(413, "body_too_large", "the request body is too large"),
+                              version, false, head);
+          co_await bhttp::async_write(stream, out, use_tuple);
+          stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        } else {
+          rejected.with({body_ec == beast::error::timeout ? "timeout" : "bad_body"}).inc();
+        }
+        co_return;
+      }
+    }
+    request.body = std::move(parser.get().body());
+
+    Response response = co_await dispatch(request, match);
+    if (upgrade && match.outcome != Router::Outcome::kMatched && response.status == 200) {
+      response = error_response(400, "not_websocket", "this route does not take WebSocket");
+    }
+    const std::string& route_label =
+        match.outcome == Router::Outcome::kMatched    ? match.route->pattern
+        : match.outcome == Router::Outcome::kFallback ? std::string("static")
+                                                      : std::string("unmatched");
+    const int status = response.status;
+    auto out = to_beast(std::move(response), version, keep_alive, head);
+    auto [write_ec, written] = co_await bhttp::async_write(stream, out, use_tuple);
+    count(route_label, request.method, status,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (write_ec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastRequest upgrade,
+                                                Request request, const Route& route) {
+  const auto start = std::chrono::steady_clock::now();
+  auto peer = std::make_shared<BeastPeer>(std::move(stream), limits.websocket_send_queue_limit);
+  auto accept = route.websocket(request, peer);
+  if (!accept.handler) {
+    // Refused (for example not authorised): answer as plain HTTP.
+    const int status = accept.rejection.status;
+    auto out = to_beast(std::move(accept.rejection), upgrade.version(), false, false);
+    co_await bhttp::async_write(beast::get_lowest_layer(peer->ws()), out, use_tuple);
+    count(route.pattern, Method::kGet, status, 0);
+    co_return;
+  }
+  auto& ws = peer->ws();
+  beast::get_lowest_layer(ws).expires_never();
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = limits.request_timeout;
+  timeouts.idle_timeout = limits.idle_timeout;
+  timeouts.keep_alive_pings = true;
+  ws.set_option(timeouts);
+  ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(bhttp::field::server, "nightjar");
+  }));
+  ws.read_message_max(limits.websocket_message_limit);
+  auto [ec] = co_await ws.async_accept(upgrade, use_tuple);
+  count(route.pattern, Method::kGet, ec ? 400 : 101,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  if (ec) co_return;
+
+  websockets.add(1);
+  accept.handler->on_open();
+  beast::flat_buffer buffer;
+  for (;;) {
+    auto [read_ec, n] = co_await ws.async_read(buffer, use_tuple);
+    if (read_ec) {
+      if (read_ec == websocket::error::message_too_big) rejected.with({"ws_message_too_large"}).inc();
+      break;
+    }
+    const auto data = buffer.cdata();
+    accept.handler->on_message(
+        std::string_view(static_cast<const char*>(data.data()), data.size()), ws.got_binary());
+    buffer.consume(buffer.size());
+  }
+  peer->mark_closed();
+  accept.handler->on_close();
+  websockets.add(-1);
+}
+
+awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
+  auto self = shared_from_this();
+  for (;;) {
+    auto& loop = pool.impl().next_context();
+    auto [ec, socket] = co_await acceptor->async_accept(loop, use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      spdlog::warn("http.accept_failed error={}", ec.message());
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    if (open.load() >= limits.max_connections) {
+      rejected.with({"too_many_connections"}).inc();
+      beast::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, self->session(std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("http.session_exception what={}", ex.what());
+      }
+    });
+  }
+}
+
+Server::Server(net::IoPool& pool, const Router& router, metrics::Registry& metrics,
+               ServerLimits limits)
+    : impl_(std::make_shared<Impl>(pool, router, metrics, limits)) {}
+
+Server::~Server() { stop(); }
+
+Result<uint16_t, std::string> Server::listen(const std::string& address, uint16_t port) {
+  beast::error_code ec;
+  const auto ip = asio::ip::make_address(address, ec);
+  if (ec) return Unexpected("invalid listen address '" + address + "'");
+  auto& loop = impl_->pool.impl().next_context();
+  auto acceptor = std::make_shared<tcp::acceptor>(loop);
+  const tcp::endpoint endpoint(ip, port);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unexpected("cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                      ec.message());
+  }
+  const uint16_t bound = acceptor->local_endpoint().port();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->acceptors.push_back(acceptor);
+  }
+  asio::co_spawn(loop, impl_->accept_loop(acceptor), asio::detached);
+  return bound;
+}
+
+void Server::stop() {
+  std::lock_guard lock(impl_->mu);
+  for (auto& acceptor : impl_->acceptors) {
+    asio::post(acceptor->get_executor(), [acceptor] {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
+  impl_->acceptors.clear();
+}
+
+size_t Server::open_connections() const { return impl_->open.load(); }
+
+}  // namespace nj::http
