@@ -81,14 +81,18 @@ Router::Match Router::match(Request& request, bool websocket_upgrade) const {
   if (request.path.empty() || request.path[0] != '/') return {Outcome::kBadPath, nullptr, {}};
   const auto parts = split_path(request.path);
   std::string allow;
+  bool other_kind = false;  // the path exists, but as a WebSocket route for a plain request or v.v.
   for (const auto& route : routes_) {
     if (route.segments.size() != parts.size()) continue;
-    if (static_cast<bool>(route.websocket) != websocket_upgrade) continue;
     bool ok = true;
     for (size_t i = 0; i < parts.size() && ok; ++i) {
       ok = is_param(route.segments[i]) ? !parts[i].empty() : route.segments[i] == parts[i];
     }
     if (!ok) continue;
+    if (static_cast<bool>(route.websocket) != websocket_upgrade) {
+      other_kind = true;
+      continue;
+    }
     const bool method_ok = route.method == request.method ||
                            (route.method == Method::kGet && request.method == Method::kHead);
     if (!method_ok) {
@@ -107,6 +111,9 @@ Router::Match Router::match(Request& request, bool websocket_upgrade) const {
     return {Outcome::kMatched, &route, {}};
   }
   if (!allow.empty()) return {Outcome::kMethodNotAllowed, nullptr, std::move(allow)};
+  if (other_kind) {
+    return {websocket_upgrade ? Outcome::kNotWebSocket : Outcome::kUpgradeRequired, nullptr, {}};
+  }
   if (fallback_ && !websocket_upgrade &&
       (request.method == Method::kGet || request.method == Method::kHead)) {
     return {Outcome::kFallback, nullptr, {}};

@@ -73,7 +73,15 @@ class Router {
   // Answers GET/HEAD requests that match no route (static files, the web app).
   void set_fallback(SyncHandler handler);
 
-  enum class Outcome { kMatched, kFallback, kNotFound, kMethodNotAllowed, kBadPath };
+  enum class Outcome {
+    kMatched,
+    kFallback,          // no route: the fallback answers (GET/HEAD only)
+    kNotFound,
+    kMethodNotAllowed,
+    kBadPath,
+    kNotWebSocket,      // an upgrade asked of a plain route
+    kUpgradeRequired,   // a plain request to a WebSocket route
+  };
   struct Match {
     Outcome outcome;
     const Route* route = nullptr;  // kMatched only

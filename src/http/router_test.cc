@@ -68,7 +68,7 @@ TEST(Router, WebSocketRoutesMatchOnlyUpgrades) {
   });
   auto r = make(Method::kGet, "/ws");
   EXPECT_EQ(router.match(r, true).outcome, Router::Outcome::kMatched);
-  EXPECT_EQ(router.match(r, false).outcome, Router::Outcome::kNotFound);
+  EXPECT_EQ(router.match(r, false).outcome, Router::Outcome::kUpgradeRequired);
 }
 
 TEST(Router, BadPathsAreRejected) {
@@ -97,6 +97,24 @@ TEST(Router, SyncHandlerExceptionBecomes500) {
   int status = 0;
   handler(r, Responder([&](Response resp) { status = resp.status; }));
   EXPECT_EQ(status, 500);
+}
+
+}  // namespace
+}  // namespace nj::http
+
+namespace nj::http {
+namespace {
+
+TEST(Router, WrongKindOfRequestIsReported) {
+  Router router;
+  router.add(Method::kGet, "/plain", ok);
+  router.add_websocket("/ws", [](const Request&, std::shared_ptr<WebSocketPeer>) {
+    return WebSocketAccept{};
+  });
+  auto plain = make(Method::kGet, "/plain");
+  EXPECT_EQ(router.match(plain, true).outcome, Router::Outcome::kNotWebSocket);
+  auto ws = make(Method::kGet, "/ws");
+  EXPECT_EQ(router.match(ws, false).outcome, Router::Outcome::kUpgradeRequired);
 }
 
 }  // namespace

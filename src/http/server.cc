@@ -210,6 +210,13 @@ awaitable<Response> Server::Impl::dispatch(Request& request, const Router::Match
       co_return error_response(400, "bad_path", "the request path is not valid");
     case Router::Outcome::kNotFound:
       co_return error_response(404, "not_found", "no such route: " + request.path);
+    case Router::Outcome::kNotWebSocket:
+      co_return error_response(400, "not_websocket", "this route does not take WebSocket");
+    case Router::Outcome::kUpgradeRequired: {
+      auto r = error_response(426, "upgrade_required", "this route takes WebSocket only");
+      r.headers.set("Upgrade", "websocket");
+      co_return r;
+    }
     case Router::Outcome::kMethodNotAllowed: {
       auto r = error_response(405, "method_not_allowed",
                               std::string(method_name(request.method)) + " is not allowed here");
@@ -267,6 +274,12 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (ec == bhttp::error::header_limit) {
         r = error_response(431, "header_too_large", "the request header is too large");
         reason = "header_too_large";
+      } else if (ec == bhttp::error::body_limit) {
+        // The announced Content-Length is over the limit: refused before reading the body.
+        r = error_response(413, "body_too_large",
+                           "the request body is larger than " + std::to_string(limits.body_limit) +
+                               " bytes");
+        reason = "body_too_large";
       } else if (ec == beast::error::timeout) {
         if (buffer.size() > 0 || parser.got_some()) rejected.with({"timeout"}).inc();
         co_return;
@@ -303,18 +316,6 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     const bool head = request.method == Method::kHead;
     stream.expires_after(limits.request_timeout);
 
-    // Refuse an oversized body before reading it.
-    if (const auto length = parser.content_length(); length && *length > limits.body_limit) {
-      rejected.with({"body_too_large"}).inc();
-      auto out = to_beast(error_response(413, "body_too_large",
-                                         "the request body is larger than " +
-                                             std::to_string(limits.body_limit) + " bytes"),
-                          version, false, head);
-      co_await bhttp::async_write(stream, out, use_tuple);
-      count("unmatched", request.method, 413, 0);
-      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      co_return;
-    }
     if (!parser.is_done()) {
       if (const auto expect = header[bhttp::field::expect]; beast::iequals(expect, "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
@@ -337,9 +338,6 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     request.body = std::move(parser.get().body());
 
     Response response = co_await dispatch(request, match);
-    if (upgrade && match.outcome != Router::Outcome::kMatched && response.status == 200) {
-      response = error_response(400, "not_websocket", "this route does not take WebSocket");
-    }
     const std::string& route_label =
         match.outcome == Router::Outcome::kMatched    ? match.route->pattern
         : match.outcome == Router::Outcome::kFallback ? std::string("static")
@@ -418,6 +416,8 @@ awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> accepto
       socket.close(ignored);
       continue;
     }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);  // small API answers and WS frames go out at once
     auto executor = socket.get_executor();
     asio::co_spawn(executor, self->session(std::move(socket)), [](std::exception_ptr e) {
       if (!e) return;

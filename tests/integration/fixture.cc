@@ -1,0 +1,310 @@
+#include "integration/fixture.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace nj::testing {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+namespace fs = std::filesystem;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return -1000;
+}
+
+}  // namespace
+
+ServerProcess::ServerProcess(std::string config_toml, std::vector<std::string> extra_args)
+    : config_toml_(std::move(config_toml)), extra_args_(std::move(extra_args)) {
+  char pattern[] = "/tmp/nj-it-XXXXXX";
+  root_ = ::mkdtemp(pattern);
+  data_dir_ = root_ / "data";
+  web_root_ = root_ / "web";
+  log_file_ = root_ / "server.log";
+  fs::create_directories(web_root_ / "assets");
+  std::ofstream(web_root_ / "index.html") << "<!doctype html><title>Nightjar test app</title>";
+  std::ofstream(web_root_ / "assets" / "app-abc123.js") << "console.log('nightjar');";
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) stop(SIGKILL);
+  std::error_code ec;
+  fs::remove_all(root_, ec);
+}
+
+bool ServerProcess::start(std::chrono::milliseconds timeout) {
+  std::vector<std::string> args = {NJ_BIN_PATH, "serve", "--data", data_dir_.string(),
+                                   "--http-port", "0", "--web-root", web_root_.string()};
+  if (!config_toml_.empty()) {
+    const auto config = root_ / "nightjar.toml";
+    std::ofstream(config) << config_toml_;
+    args.push_back("--config");
+    args.push_back(config.string());
+  }
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    pid_ = -1;
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream in(data_dir_ / "ports.json");
+    if (in) {
+      auto ports = nlohmann::json::parse(in, nullptr, false);
+      if (ports.is_object() && ports.contains("http")) {
+        http_port_ = ports["http"].get<uint16_t>();
+        return true;
+      }
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+std::optional<int> ServerProcess::wait_exit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return std::nullopt;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return decode_status(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return std::nullopt;
+}
+
+int ServerProcess::stop(int signal) {
+  if (pid_ <= 0) return -1000;
+  ::kill(pid_, signal);
+  if (auto code = wait_exit(std::chrono::seconds(10))) return *code;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -2000;  // did not stop in time
+}
+
+std::string ServerProcess::log() const {
+  std::stringstream s;
+  s << std::ifstream(log_file_).rdbuf();
+  return s.str();
+}
+
+HttpResult ServerProcess::request(const std::string& method, const std::string& target,
+                                  const std::map<std::string, std::string>& headers,
+                                  const std::string& body) const {
+  HttpResult result;
+  asio::io_context io;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        beast::tcp_stream stream(io);
+        stream.expires_after(std::chrono::seconds(10));
+        auto [ec] = co_await stream.async_connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), http_port_), use_tuple);
+        if (ec) co_return;
+        bhttp::request<bhttp::string_body> req{bhttp::string_to_verb(method), target, 11};
+        req.set(bhttp::field::host, "127.0.0.1");
+        for (const auto& [k, v] : headers) req.set(k, v);
+        req.body() = body;
+        if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
+          req.prepare_payload();
+        }
+        auto [wec, wn] = co_await bhttp::async_write(stream, req, use_tuple);
+        if (wec) co_return;
+        beast::flat_buffer buffer;
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.body_limit(64 * 1024 * 1024);
+        parser.skip(method == "HEAD");
+        auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+        if (rec) co_return;
+        auto& res = parser.get();
+        result.status = res.result_int();
+        for (const auto& f : res) result.headers[lower(std::string(f.name_string()))] = f.value();
+        result.body = std::move(res.body());
+      },
+      asio::detached);
+  io.run();
+  return result;
+}
+
+RawConnection::RawConnection(uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool RawConnection::send(const std::string& bytes) {
+  if (fd_ < 0) return false;
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+std::string RawConnection::read_all(std::chrono::milliseconds timeout) {
+  std::string out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (fd_ >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) break;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (fd_ >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) return true;  // EOF or reset
+  }
+  return true;
+}
+
+struct WsClient::Impl {
+  asio::io_context io;
+  websocket::stream<beast::tcp_stream> ws{io};
+  beast::flat_buffer buffer;
+};
+
+WsClient::WsClient() : impl_(std::make_unique<Impl>()) {}
+WsClient::~WsClient() = default;
+
+int WsClient::connect(uint16_t port, const std::string& target) {
+  int status = 0;
+  asio::co_spawn(
+      impl_->io,
+      [&]() -> asio::awaitable<void> {
+        auto& layer = beast::get_lowest_layer(impl_->ws);
+        layer.expires_after(std::chrono::seconds(5));
+        auto [ec] = co_await layer.async_connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), use_tuple);
+        if (ec) co_return;
+        websocket::response_type res;
+        auto [hec] = co_await impl_->ws.async_handshake(res, "127.0.0.1", target, use_tuple);
+        // A refused upgrade is an error with the server's HTTP answer in res.
+        status = (hec && res.result_int() == 101) ? 0 : static_cast<int>(res.result_int());
+        layer.expires_never();
+      },
+      asio::detached);
+  impl_->io.run();
+  impl_->io.restart();
+  return status;
+}
+
+bool WsClient::send_text(const std::string& text) {
+  bool ok = false;
+  impl_->ws.text(true);
+  asio::co_spawn(
+      impl_->io,
+      [&]() -> asio::awaitable<void> {
+        auto [ec, n] = co_await impl_->ws.async_write(asio::buffer(text), use_tuple);
+        ok = !ec;
+      },
+      asio::detached);
+  impl_->io.run();
+  impl_->io.restart();
+  return ok;
+}
+
+std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) {
+  std::optional<std::string> out;
+  bool done = false;
+  asio::co_spawn(
+      impl_->io,
+      [&]() -> asio::awaitable<void> {
+        auto [ec, n] = co_await impl_->ws.async_read(impl_->buffer, use_tuple);
+        done = true;
+        if (ec) co_return;
+        out = beast::buffers_to_string(impl_->buffer.data());
+        impl_->buffer.consume(impl_->buffer.size());
+      },
+      asio::detached);
+  impl_->io.run_for(timeout);
+  if (!done) {
+    // Timed out: abandon the connection (a pending read cannot be resumed safely).
+    beast::get_lowest_layer(impl_->ws).cancel();
+    impl_->io.run();
+  }
+  impl_->io.restart();
+  return out;
+}
+
+}  // namespace nj::testing

@@ -1,0 +1,93 @@
+// The integration fixture: starts a real `nightjar serve --data <tmp> --http-port 0`,
+// reads ports.json, and talks HTTP and WebSocket to it over loopback.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nj::testing {
+
+struct HttpResult {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+  nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
+  std::string header(const std::string& lower_name) const {
+    auto it = headers.find(lower_name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+class ServerProcess {
+ public:
+  // config_toml is written to DIR/nightjar.toml and passed with --config when not empty.
+  explicit ServerProcess(std::string config_toml = "", std::vector<std::string> extra_args = {});
+  ~ServerProcess();
+
+  // Starts and waits for ports.json; returns false (with log()) if it did not come up.
+  bool start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // SIGTERM, then waits; returns the exit status (or -signal).
+  int stop(int signal = 15);
+  // Waits for the process to exit by itself; nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
+  uint16_t http_port() const { return http_port_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  const std::filesystem::path& web_root() const { return web_root_; }
+  std::string log() const;
+  bool running() const { return pid_ > 0; }
+
+  HttpResult request(const std::string& method, const std::string& target,
+                     const std::map<std::string, std::string>& headers = {},
+                     const std::string& body = {}) const;
+  HttpResult get(const std::string& target) const { return request("GET", target); }
+
+ private:
+  std::string config_toml_;
+  std::vector<std::string> extra_args_;
+  std::filesystem::path root_, data_dir_, web_root_, log_file_;
+  pid_t pid_ = -1;
+  uint16_t http_port_ = 0;
+};
+
+// A raw TCP connection for sending malformed or slow requests.
+class RawConnection {
+ public:
+  explicit RawConnection(uint16_t port);
+  ~RawConnection();
+  bool send(const std::string& bytes);
+  // Reads until the peer closes or timeout; returns what arrived.
+  std::string read_all(std::chrono::milliseconds timeout);
+  // True if the peer closed the connection within timeout.
+  bool closed_within(std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
+
+// A WebSocket client (Beast, synchronous).
+class WsClient {
+ public:
+  WsClient();
+  ~WsClient();
+  // Returns the HTTP status of the handshake (101 on success).
+  int connect(uint16_t port, const std::string& target);
+  bool send_text(const std::string& text);
+  // nullopt on close, error or timeout.
+  std::optional<std::string> receive(std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nj::testing

@@ -1,0 +1,69 @@
+// Start-up and shutdown of `nightjar serve`: ports.json, signals, the data directory lock,
+// bad configuration.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "integration/fixture.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Lifecycle, WritesPortsJsonAndRemovesItOnSigterm) {
+  ServerProcess server;
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_GT(server.http_port(), 0);
+  EXPECT_TRUE(std::filesystem::exists(server.data_dir() / "ports.json"));
+  EXPECT_TRUE(std::filesystem::exists(server.data_dir() / "nightjar.db"));
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+  EXPECT_FALSE(std::filesystem::exists(server.data_dir() / "ports.json"));
+  EXPECT_NE(server.log().find("shutdown.done"), std::string::npos);
+}
+
+TEST(Lifecycle, SigintAlsoShutsDownCleanly) {
+  ServerProcess server;
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_EQ(server.stop(SIGINT), 0) << server.log();
+}
+
+TEST(Lifecycle, InstanceIdSurvivesRestart) {
+  ServerProcess server;
+  ASSERT_TRUE(server.start()) << server.log();
+  const auto first = server.get("/healthz").json()["instance"];
+  ASSERT_EQ(server.stop(), 0);
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_EQ(server.get("/healthz").json()["instance"], first);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+TEST(Lifecycle, StopsWithOpenConnections) {
+  ServerProcess server;
+  ASSERT_TRUE(server.start()) << server.log();
+  RawConnection idle(server.http_port());
+  WsClient ws;
+  ASSERT_EQ(ws.connect(server.http_port(), "/api/v1/health/live"), 101);
+  EXPECT_EQ(server.stop(), 0) << server.log();
+}
+
+TEST(Lifecycle, BadConfigurationExitsWithAClearMessage) {
+  ServerProcess server("[ports]\nhtpp = 1\n");
+  EXPECT_FALSE(server.start(3s));
+  EXPECT_NE(server.log().find("unknown setting 'ports.htpp'"), std::string::npos) << server.log();
+  ServerProcess bad_flag("", {"--http-port", "nope"});
+  EXPECT_FALSE(bad_flag.start(3s));
+  EXPECT_NE(bad_flag.log().find("--http-port"), std::string::npos) << bad_flag.log();
+}
+
+TEST(Lifecycle, PortInUseFailsClearly) {
+  ServerProcess first;
+  ASSERT_TRUE(first.start()) << first.log();
+  ServerProcess second("", {"--http-port", std::to_string(first.http_port())});
+  EXPECT_FALSE(second.start(3s));
+  EXPECT_NE(second.log().find("cannot listen"), std::string::npos) << second.log();
+  EXPECT_EQ(first.stop(), 0);
+}
+
+}  // namespace
+}  // namespace nj::testing

@@ -1,0 +1,70 @@
+// Message catalogues and the current language. Every string a person reads comes from a
+// catalogue; a key missing from one language falls back to English.
+import { createContext } from 'preact';
+import { useContext, useEffect, useMemo, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import en from './i18n/en.json';
+import zhCN from './i18n/zh-CN.json';
+
+export type MessageKey = keyof typeof en;
+export type Language = 'en' | 'zh-CN';
+
+export const languages: { code: Language; name: string }[] = [
+  { code: 'en', name: 'English' },
+  { code: 'zh-CN', name: '简体中文' },
+];
+
+const catalogues: Record<Language, Partial<Record<MessageKey, string>>> = { en, 'zh-CN': zhCN };
+const storageKey = 'nightjar.language';
+
+export function initialLanguage(): Language {
+  const saved = localStorage.getItem(storageKey);
+  if (saved === 'en' || saved === 'zh-CN') return saved;
+  return navigator.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
+}
+
+export function translate(
+  language: Language,
+  key: MessageKey,
+  params: Record<string, string | number> = {},
+): string {
+  const template = catalogues[language][key] ?? en[key];
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in params ? String(params[name]) : whole,
+  );
+}
+
+type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+interface I18n {
+  language: Language;
+  setLanguage: (language: Language) => void;
+  t: Translate;
+}
+
+const I18nContext = createContext<I18n | null>(null);
+
+export function I18nProvider({ children }: { children: ComponentChildren }) {
+  const [language, setLanguageState] = useState<Language>(initialLanguage);
+  useEffect(() => {
+    document.documentElement.lang = language;
+    document.title = translate(language, 'app.name');
+  }, [language]);
+  const value = useMemo<I18n>(
+    () => ({
+      language,
+      setLanguage: (next) => {
+        localStorage.setItem(storageKey, next);
+        setLanguageState(next);
+      },
+      t: (key, params) => translate(language, key, params),
+    }),
+    [language],
+  );
+  return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
+}
+
+export function useI18n(): I18n {
+  const value = useContext(I18nContext);
+  if (!value) throw new Error('useI18n outside I18nProvider');
+  return value;
+}

@@ -1,0 +1,66 @@
+import { useI18n } from '../i18n';
+import { useHealth } from '../health';
+import type { MessageKey } from '../i18n';
+
+function formatUptime(seconds: number, t: (k: MessageKey, p?: Record<string, number>) => string): string {
+  const s = Math.floor(seconds);
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return t('uptime.days', { d, h });
+  if (h > 0) return t('uptime.hours', { h, m });
+  if (m > 0) return t('uptime.minutes', { m, s: s % 60 });
+  return t('uptime.seconds', { n: s });
+}
+
+export function HomePage() {
+  const { t, language } = useI18n();
+  const { health, live, unreachable, roundTripMs, checkedAt } = useHealth();
+
+  const statusKey: MessageKey = unreachable
+    ? 'health.unreachable'
+    : !health
+      ? 'health.loading'
+      : health.status === 'ok'
+        ? 'health.ok'
+        : 'health.degraded';
+  const statusClass = unreachable ? 'bad' : !health ? 'pending' : health.status === 'ok' ? 'good' : 'warn';
+
+  return (
+    <section class="card">
+      <h1>{t('home.title')}</h1>
+      <p class="intro">{t('home.intro')}</p>
+      <div class="status-line">
+        <span class={`status-pill ${statusClass}`} data-testid="health-status">
+          {t(statusKey)}
+        </span>
+        <span class={`live ${live ? 'on' : 'off'}`} data-testid="health-live">
+          {live ? t('health.live') : t('health.offline')}
+        </span>
+        {live && roundTripMs !== null && <span class="muted">{t('health.latency', { ms: roundTripMs })}</span>}
+      </div>
+      {health && (
+        <dl class="facts">
+          <dt>{t('health.version')}</dt>
+          <dd data-testid="health-version">{health.version}</dd>
+          <dt>{t('health.instance')}</dt>
+          <dd class="mono">{health.instance}</dd>
+          <dt>{t('health.uptime')}</dt>
+          <dd>{formatUptime(health.uptime_seconds, t)}</dd>
+          <dt>{t('health.database')}</dt>
+          <dd data-testid="health-database">
+            {health.database.ok
+              ? t('health.database_ok', { version: health.database.schema_version ?? 0 })
+              : t('health.database_failed')}
+          </dd>
+          {checkedAt && (
+            <>
+              <dt>{t('health.checked')}</dt>
+              <dd>{checkedAt.toLocaleTimeString(language)}</dd>
+            </>
+          )}
+        </dl>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,46 @@
+// Starts a real `nightjar serve` on a free port with a fresh data directory, for browser
+// tests; stop() ends it with SIGTERM and removes the directory.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+export async function startServer({ extraArgs = [] } = {}) {
+  const bin = process.env.NJ_BIN;
+  if (!bin) throw new Error('NJ_BIN must name the nightjar binary');
+  const data = await mkdtemp(path.join(tmpdir(), 'nj-browser-'));
+  const webRoot = process.env.NJ_WEB_ROOT ?? path.resolve(import.meta.dirname, '../dist');
+  const child = spawn(bin, ['serve', '--data', data, '--http-port', '0', '--web-root', webRoot, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+
+  const deadline = Date.now() + 10000;
+  let port;
+  while (!port) {
+    if (child.exitCode !== null) throw new Error(`nightjar exited early:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`nightjar did not write ports.json:\n${log}`);
+    try {
+      port = JSON.parse(await readFile(path.join(data, 'ports.json'), 'utf8')).http;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    log: () => log,
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await exited;
+      await rm(data, { recursive: true, force: true });
+      return code;
+    },
+  };
+}
+
+export function outputDir() {
+  return process.env.NJ_TEST_OUTPUT ?? path.resolve(import.meta.dirname, '../../build/test-output');
+}
