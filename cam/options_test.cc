@@ -24,8 +24,8 @@ TEST(CamOptions, RejectsInconsistentOrUnsafeInput) {
   EXPECT_FALSE(parse({"--server", "http://x", "--serial", "a/b", "--secret-file", "f"}));
   EXPECT_FALSE(parse({"--server", "http://x", "--serial", "X", "--secret-file", "f", "--simulate",
                       "--source", "rtsp://cam"}));
-  EXPECT_FALSE(parse({"--server", "http://x", "--serial", "X", "--secret-file", "f", "--source",
-                      "http://cam"}));
+  EXPECT_FALSE(parse(
+      {"--server", "http://x", "--serial", "X", "--secret-file", "f", "--source", "http://cam"}));
   EXPECT_FALSE(parse({"--bogus", "1"}));
 }
 

@@ -8,8 +8,8 @@ namespace nj::api {
 
 ClientErrorsApi::ClientErrorsApi(metrics::Registry& metrics, Limits limits)
     : accepted_(metrics
-                    .counter("nightjar_web_client_errors_total",
-                             "Errors reported by the web app.", {"outcome"})
+                    .counter("nightjar_web_client_errors_total", "Errors reported by the web app.",
+                             {"outcome"})
                     .with({"accepted"})),
       dropped_(metrics.counter("nightjar_web_client_errors_total", "", {"outcome"})
                    .with({"rate_limited"})),

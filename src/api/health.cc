@@ -21,11 +21,11 @@ class HealthFeed final : public http::WebSocketHandler {
     auto message = json::parse(data, nullptr, false);
     if (binary || message.is_discarded() || !message.is_object() ||
         message.value("type", "") != "health") {
-      peer_->send(json{{"type", "error"},
-                       {"error", {{"code", "bad_message"},
-                                  {"message", R"(send {"type":"health"})"}}}}
-                      .dump(),
-                  false);
+      peer_->send(
+          json{{"type", "error"},
+               {"error", {{"code", "bad_message"}, {"message", R"(send {"type":"health"})"}}}}
+              .dump(),
+          false);
       return;
     }
     send_health();
@@ -76,15 +76,15 @@ void HealthApi::install(http::Router& router) {
     return r;
   });
   router.add(http::Method::kGet, "/metrics", [this](const http::Request&) {
-    auto r = http::text_response(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
+    auto r =
+        http::text_response(200, metrics_.render(), "text/plain; version=0.0.4; charset=utf-8");
     r.headers.set("Cache-Control", "no-store");
     return r;
   });
-  router.add_websocket("/api/v1/health/live",
-                       [this](const http::Request&, std::shared_ptr<http::WebSocketPeer> peer) {
-                         return http::WebSocketAccept{
-                             std::make_shared<HealthFeed>(*this, std::move(peer)), {}};
-                       });
+  router.add_websocket("/api/v1/health/live", [this](const http::Request&,
+                                                     std::shared_ptr<http::WebSocketPeer> peer) {
+    return http::WebSocketAccept{std::make_shared<HealthFeed>(*this, std::move(peer)), {}};
+  });
 }
 
 }  // namespace nj::api

@@ -1,14 +1,14 @@
 #include "app/config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <functional>
 #include <map>
-#include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <toml++/toml.h>
 
 namespace nj::app {
 namespace {
@@ -19,8 +19,8 @@ Result<Int, std::string> parse_int(std::string_view flag, std::string_view text,
   int64_t v = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) {
-    return Unexpected(std::string(flag) + " takes an integer from " + std::to_string(min) +
-                      " to " + std::to_string(max) + ", not '" + std::string(text) + "'");
+    return Unexpected(std::string(flag) + " takes an integer from " + std::to_string(min) + " to " +
+                      std::to_string(max) + ", not '" + std::string(text) + "'");
   }
   return static_cast<Int>(v);
 }
@@ -108,8 +108,9 @@ Result<void, std::string> first_error(std::initializer_list<Result<void, std::st
 
 Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   TableReader top(root, "");
-  if (auto r = first_error({top.path("data", c.data_dir), top.string("listen", c.listen),
-                            top.boolean("demo", c.demo), top.integer("threads", c.threads, 0, 256)});
+  if (auto r =
+          first_error({top.path("data", c.data_dir), top.string("listen", c.listen),
+                       top.boolean("demo", c.demo), top.integer("threads", c.threads, 0, 256)});
       !r) {
     return r;
   }
@@ -124,16 +125,16 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   }
   if (const auto* http = top.subtable("http")) {
     TableReader t(*http, "http.");
-    if (auto r = first_error(
-            {t.path("web_root", c.web_root),
-             t.integer("header_limit_bytes", c.http.header_limit, 1024, 1 << 20),
-             t.integer("body_limit_bytes", c.http.body_limit, 1024, int64_t{1} << 32),
-             t.millis("idle_timeout_ms", c.http.idle_timeout),
-             t.millis("request_timeout_ms", c.http.request_timeout),
-             t.integer("max_connections", c.http.max_connections, 1, 1'000'000),
-             t.integer("websocket_message_limit_bytes", c.http.websocket_message_limit, 1024,
-                       64 << 20),
-             t.finish()});
+    if (auto r =
+            first_error({t.path("web_root", c.web_root),
+                         t.integer("header_limit_bytes", c.http.header_limit, 1024, 1 << 20),
+                         t.integer("body_limit_bytes", c.http.body_limit, 1024, int64_t{1} << 32),
+                         t.millis("idle_timeout_ms", c.http.idle_timeout),
+                         t.millis("request_timeout_ms", c.http.request_timeout),
+                         t.integer("max_connections", c.http.max_connections, 1, 1'000'000),
+                         t.integer("websocket_message_limit_bytes", c.http.websocket_message_limit,
+                                   1024, 64 << 20),
+                         t.finish()});
         !r) {
       return r;
     }
@@ -141,7 +142,8 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   if (const auto* log = top.subtable("log")) {
     TableReader t(*log, "log.");
     std::string format = c.log.format == log::Format::kJson ? "json" : "text";
-    if (auto r = first_error({t.string("level", c.log.level), t.string("format", format), t.finish()});
+    if (auto r =
+            first_error({t.string("level", c.log.level), t.string("format", format), t.finish()});
         !r) {
       return r;
     }

@@ -2,10 +2,9 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
-
-#include <spdlog/spdlog.h>
 
 #include "api/client_errors.h"
 #include "api/health.h"
@@ -40,9 +39,8 @@ void add_process_metrics(metrics::Registry& registry, const std::string& version
   registry.gauge("nightjar_build_info", "Build of the running server.", {"version"})
       .with({version})
       .set(1);
-  const double start = std::chrono::duration<double>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+  const double start =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   registry.gauge("process_start_time_seconds", "Start time of the process since the epoch.")
       .with({})
       .set(start);

@@ -14,7 +14,8 @@ Request json_request(std::string body, std::string type = "application/json") {
 }
 
 TEST(Json, ParsesValidBody) {
-  auto r = parse_json_body(json_request(R"({"a": [1, 2, {"b": "}]"}]})", "application/json; charset=utf-8"));
+  auto r = parse_json_body(
+      json_request(R"({"a": [1, 2, {"b": "}]"}]})", "application/json; charset=utf-8"));
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)["a"][2]["b"], "}]");
 }

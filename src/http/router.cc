@@ -1,9 +1,9 @@
 #include "http/router.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <exception>
-
-#include <spdlog/spdlog.h>
 
 namespace nj::http {
 namespace {

@@ -75,12 +75,12 @@ class Router {
 
   enum class Outcome {
     kMatched,
-    kFallback,          // no route: the fallback answers (GET/HEAD only)
+    kFallback,  // no route: the fallback answers (GET/HEAD only)
     kNotFound,
     kMethodNotAllowed,
     kBadPath,
-    kNotWebSocket,      // an upgrade asked of a plain route
-    kUpgradeRequired,   // a plain request to a WebSocket route
+    kNotWebSocket,     // an upgrade asked of a plain route
+    kUpgradeRequired,  // a plain request to a WebSocket route
   };
   struct Match {
     Outcome outcome;

@@ -63,9 +63,8 @@ TEST(Router, FallbackServesOnlyGetAndHead) {
 
 TEST(Router, WebSocketRoutesMatchOnlyUpgrades) {
   Router router;
-  router.add_websocket("/ws", [](const Request&, std::shared_ptr<WebSocketPeer>) {
-    return WebSocketAccept{};
-  });
+  router.add_websocket(
+      "/ws", [](const Request&, std::shared_ptr<WebSocketPeer>) { return WebSocketAccept{}; });
   auto r = make(Method::kGet, "/ws");
   EXPECT_EQ(router.match(r, true).outcome, Router::Outcome::kMatched);
   EXPECT_EQ(router.match(r, false).outcome, Router::Outcome::kUpgradeRequired);
@@ -87,7 +86,9 @@ TEST(Responder, AnswersOnceAndDroppedAnswers500) {
     respond(text_response(201, "", "text/plain"));
     respond(text_response(202, "", "text/plain"));  // ignored
   }
-  { Responder forgotten([&](Response r) { statuses.push_back(r.status); }); }
+  {
+    Responder forgotten([&](Response r) { statuses.push_back(r.status); });
+  }
   EXPECT_EQ(statuses, (std::vector<int>{201, 500}));
 }
 
@@ -108,9 +109,8 @@ namespace {
 TEST(Router, WrongKindOfRequestIsReported) {
   Router router;
   router.add(Method::kGet, "/plain", ok);
-  router.add_websocket("/ws", [](const Request&, std::shared_ptr<WebSocketPeer>) {
-    return WebSocketAccept{};
-  });
+  router.add_websocket(
+      "/ws", [](const Request&, std::shared_ptr<WebSocketPeer>) { return WebSocketAccept{}; });
   auto plain = make(Method::kGet, "/plain");
   EXPECT_EQ(router.match(plain, true).outcome, Router::Outcome::kNotWebSocket);
   auto ws = make(Method::kGet, "/ws");

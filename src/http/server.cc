@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -11,8 +13,6 @@
 #include <boost/beast/websocket.hpp>
 #include <deque>
 #include <mutex>
-
-#include <spdlog/spdlog.h>
 
 #include "net/io_pool_impl.h"
 
@@ -45,8 +45,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         rejected(m.counter("nightjar_http_rejected_total",
                            "Requests or connections refused or cut off by a limit.", {"reason"})),
         connections(m.gauge("nightjar_http_connections", "Open HTTP connections.").with({})),
-        websockets(m.gauge("nightjar_websocket_connections", "Open WebSocket connections.")
-                       .with({})) {}
+        websockets(
+            m.gauge("nightjar_websocket_connections", "Open WebSocket connections.").with({})) {}
 
   net::IoPool& pool;
   const Router& router;
@@ -62,8 +62,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
 
   awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
   awaitable<void> session(tcp::socket socket);
-  awaitable<void> websocket_session(beast::tcp_stream stream, BeastRequest upgrade,
-                                    Request request, const Route& route);
+  awaitable<void> websocket_session(beast::tcp_stream stream, BeastRequest upgrade, Request request,
+                                    const Route& route);
   awaitable<Response> dispatch(Request& request, const Router::Match& match);
   void count(const std::string& route, Method method, int status, double seconds) {
     const auto status_text = std::to_string(status);
@@ -137,19 +137,21 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
     const size_t size = data.size();
     if (queued_.load() + size > queue_limit_) return false;
     queued_.fetch_add(size);
-    asio::post(ws_.get_executor(), [self = shared_from_this(), data = std::move(data), binary]() mutable {
-      self->queue_.push_back(Item{std::move(data), binary, false, 0, {}});
-      self->pump();
-    });
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), data = std::move(data), binary]() mutable {
+                 self->queue_.push_back(Item{std::move(data), binary, false, 0, {}});
+                 self->pump();
+               });
     return true;
   }
 
   void close(uint16_t code, std::string reason) override {
     if (closed_.exchange(true)) return;
-    asio::post(ws_.get_executor(), [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-      self->queue_.push_back(Item{{}, false, true, code, std::move(reason)});
-      self->pump();
-    });
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+                 self->queue_.push_back(Item{{}, false, true, code, std::move(reason)});
+                 self->pump();
+               });
   }
 
   size_t queued_bytes() const override { return queued_.load(); }
@@ -231,7 +233,8 @@ awaitable<Response> Server::Impl::dispatch(Request& request, const Router::Match
         co_return error_response(500, "internal", "internal error");
       }
     }
-    case Router::Outcome::kMatched: break;
+    case Router::Outcome::kMatched:
+      break;
   }
   // The handler may answer from any thread; the answer is posted back to this loop.
   auto executor = co_await asio::this_coro::executor;
@@ -276,9 +279,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
         reason = "header_too_large";
       } else if (ec == bhttp::error::body_limit) {
         // The announced Content-Length is over the limit: refused before reading the body.
-        r = error_response(413, "body_too_large",
-                           "the request body is larger than " + std::to_string(limits.body_limit) +
-                               " bytes");
+        r = error_response(
+            413, "body_too_large",
+            "the request body is larger than " + std::to_string(limits.body_limit) + " bytes");
         reason = "body_too_large";
       } else if (ec == beast::error::timeout) {
         if (buffer.size() > 0 || parser.got_some()) rejected.with({"timeout"}).inc();
@@ -317,7 +320,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     stream.expires_after(limits.request_timeout);
 
     if (!parser.is_done()) {
-      if (const auto expect = header[bhttp::field::expect]; beast::iequals(expect, "100-continue")) {
+      if (const auto expect = header[bhttp::field::expect];
+          beast::iequals(expect, "100-continue")) {
         bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, version};
         co_await bhttp::async_write(stream, cont, use_tuple);
       }
@@ -325,8 +329,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       if (body_ec) {
         if (body_ec == bhttp::error::body_limit) {
           rejected.with({"body_too_large"}).inc();
-          auto out = to_beast(error_response(413, "body_too_large", "the request body is too large"),
-                              version, false, head);
+          auto out =
+              to_beast(error_response(413, "body_too_large", "the request body is too large"),
+                       version, false, head);
           co_await bhttp::async_write(stream, out, use_tuple);
           stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
         } else {
@@ -372,9 +377,8 @@ awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastR
   timeouts.idle_timeout = limits.idle_timeout;
   timeouts.keep_alive_pings = true;
   ws.set_option(timeouts);
-  ws.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-    res.set(bhttp::field::server, "nightjar");
-  }));
+  ws.set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(bhttp::field::server, "nightjar"); }));
   ws.read_message_max(limits.websocket_message_limit);
   auto [ec] = co_await ws.async_accept(upgrade, use_tuple);
   count(route.pattern, Method::kGet, ec ? 400 : 101,
@@ -387,12 +391,13 @@ awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastR
   for (;;) {
     auto [read_ec, n] = co_await ws.async_read(buffer, use_tuple);
     if (read_ec) {
-      if (read_ec == websocket::error::message_too_big) rejected.with({"ws_message_too_large"}).inc();
+      if (read_ec == websocket::error::message_too_big)
+        rejected.with({"ws_message_too_large"}).inc();
       break;
     }
     const auto data = buffer.cdata();
-    accept.handler->on_message(
-        std::string_view(static_cast<const char*>(data.data()), data.size()), ws.got_binary());
+    accept.handler->on_message(std::string_view(static_cast<const char*>(data.data()), data.size()),
+                               ws.got_binary());
     buffer.consume(buffer.size());
   }
   peer->mark_closed();
@@ -417,7 +422,8 @@ awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> accepto
       continue;
     }
     beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);  // small API answers and WS frames go out at once
+    socket.set_option(tcp::no_delay(true),
+                      ignored);  // small API answers and WS frames go out at once
     auto executor = socket.get_executor();
     asio::co_spawn(executor, self->session(std::move(socket)), [](std::exception_ptr e) {
       if (!e) return;

@@ -63,8 +63,8 @@ TEST_F(StaticFilesTest, ClientRoutesGetTheAppButMissingFilesAre404) {
 
 TEST_F(StaticFilesTest, NeverLeavesTheRoot) {
   const auto secret = "secret-" + std::to_string(::getpid());
-  for (const std::string& t : {"/../" + secret, "/%2e%2e/" + secret, "/assets/..%2f..%2f" + secret,
-                               "/..%5c" + secret}) {
+  for (const std::string& t :
+       {"/../" + secret, "/%2e%2e/" + secret, "/assets/..%2f..%2f" + secret, "/..%5c" + secret}) {
     auto r = get(t);
     EXPECT_NE(r.status, 200) << t;
     EXPECT_EQ(r.body.find("secret"), std::string::npos) << t;

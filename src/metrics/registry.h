@@ -77,7 +77,8 @@ class Family {
   const std::vector<std::string>& label_names() const { return label_names_; }
 
   // Calls fn(label_values, metric) for each series, in label order.
-  void for_each(const std::function<void(const std::vector<std::string>&, const Metric&)>& fn) const;
+  void for_each(
+      const std::function<void(const std::vector<std::string>&, const Metric&)>& fn) const;
 
  private:
   std::string name_, help_;

@@ -33,7 +33,8 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
   EXPECT_NE(text.find("nj_latency_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("nj_latency_seconds_bucket{route=\"/x\",le=\"1\"} 3\n"), std::string::npos);
-  EXPECT_NE(text.find("nj_latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("nj_latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 4\n"),
+            std::string::npos);
   EXPECT_NE(text.find("nj_latency_seconds_sum{route=\"/x\"} 7.65\n"), std::string::npos);
   EXPECT_NE(text.find("nj_latency_seconds_count{route=\"/x\"} 4\n"), std::string::npos);
 }

@@ -4,12 +4,18 @@ namespace nj::store {
 
 std::string_view errc_name(Errc code) {
   switch (code) {
-    case Errc::kOpen: return "open";
-    case Errc::kSql: return "sql";
-    case Errc::kConstraint: return "constraint";
-    case Errc::kBusy: return "busy";
-    case Errc::kIo: return "io";
-    case Errc::kMigration: return "migration";
+    case Errc::kOpen:
+      return "open";
+    case Errc::kSql:
+      return "sql";
+    case Errc::kConstraint:
+      return "constraint";
+    case Errc::kBusy:
+      return "busy";
+    case Errc::kIo:
+      return "io";
+    case Errc::kMigration:
+      return "migration";
   }
   return "unknown";
 }

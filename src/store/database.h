@@ -37,9 +37,9 @@ struct Row {
   std::vector<Value> values;
 
   bool is_null(size_t i) const { return std::holds_alternative<std::nullptr_t>(values.at(i)); }
-  int64_t integer(size_t i) const;      // 0 for NULL
-  double real(size_t i) const;          // 0 for NULL
-  std::string text(size_t i) const;     // "" for NULL
+  int64_t integer(size_t i) const;   // 0 for NULL
+  double real(size_t i) const;       // 0 for NULL
+  std::string text(size_t i) const;  // "" for NULL
   std::optional<std::string> optional_text(size_t i) const;
 };
 using Rows = std::vector<Row>;
@@ -49,14 +49,16 @@ class Database {
   virtual ~Database() = default;
 
   // Runs one statement; returns the number of rows changed.
-  virtual StoreResult<int64_t> execute(std::string_view sql, std::span<const Value> params = {}) = 0;
+  virtual StoreResult<int64_t> execute(std::string_view sql,
+                                       std::span<const Value> params = {}) = 0;
   // Runs one statement and returns every row.
   virtual StoreResult<Rows> query(std::string_view sql, std::span<const Value> params = {}) = 0;
   // Runs several statements without parameters (migrations).
   virtual StoreResult<void> execute_script(std::string_view sql) = 0;
   // Runs body inside one transaction: committed if it succeeds, rolled back otherwise.
   // Other callers wait until it ends.
-  virtual StoreResult<void> transaction(const std::function<StoreResult<void>(Database&)>& body) = 0;
+  virtual StoreResult<void> transaction(
+      const std::function<StoreResult<void>(Database&)>& body) = 0;
   // "sqlite" or "postgres": for the rare statement that must differ.
   virtual std::string_view dialect() const = 0;
 };

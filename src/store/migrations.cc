@@ -36,17 +36,17 @@ StoreResult<int> migrate(Database& db, std::span<const Migration> migrations) {
     newest = m.version;
   }
   if (version > newest) {
-    return Unexpected(StoreError{
-        Errc::kMigration, "database schema version " + std::to_string(version) +
-                              " is newer than this build knows (" + std::to_string(newest) +
-                              "); run a newer nightjar"});
+    return Unexpected(
+        StoreError{Errc::kMigration, "database schema version " + std::to_string(version) +
+                                         " is newer than this build knows (" +
+                                         std::to_string(newest) + "); run a newer nightjar"});
   }
   for (const auto& m : migrations) {
     if (m.version <= version) continue;
     auto applied = db.transaction([&](Database& tx) -> StoreResult<void> {
       if (auto r = tx.execute_script(m.sql); !r) return r;
-      const auto now = format_rfc3339(
-          std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now()));
+      const auto now = format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now()));
       const Value params[] = {int64_t{m.version}, std::string(m.name), now};
       if (auto r = tx.execute(
               "INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)", params);

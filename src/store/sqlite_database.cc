@@ -12,16 +12,20 @@ namespace {
 
 Errc errc_for(int rc) {
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: return Errc::kConstraint;
+    case SQLITE_CONSTRAINT:
+      return Errc::kConstraint;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED: return Errc::kBusy;
+    case SQLITE_LOCKED:
+      return Errc::kBusy;
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_READONLY:
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-    case SQLITE_CANTOPEN: return Errc::kIo;
-    default: return Errc::kSql;
+    case SQLITE_CANTOPEN:
+      return Errc::kIo;
+    default:
+      return Errc::kSql;
   }
 }
 
@@ -95,8 +99,7 @@ class SqliteDatabase final : public Database {
     return {};
   }
 
-  StoreResult<void> transaction(
-      const std::function<StoreResult<void>(Database&)>& body) override {
+  StoreResult<void> transaction(const std::function<StoreResult<void>(Database&)>& body) override {
     std::lock_guard lock(mu_);  // recursive: body's calls re-enter on this thread
     if (auto r = execute("BEGIN IMMEDIATE", {}); !r) return Unexpected(std::move(r).error());
     auto result = body(*this);
@@ -169,8 +172,10 @@ class SqliteDatabase final : public Database {
 
   static Value column(sqlite3_stmt* stmt, int c) {
     switch (sqlite3_column_type(stmt, c)) {
-      case SQLITE_INTEGER: return int64_t{sqlite3_column_int64(stmt, c)};
-      case SQLITE_FLOAT: return sqlite3_column_double(stmt, c);
+      case SQLITE_INTEGER:
+        return int64_t{sqlite3_column_int64(stmt, c)};
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(stmt, c);
       case SQLITE_TEXT: {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
         return std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, c)));
@@ -179,7 +184,8 @@ class SqliteDatabase final : public Database {
         const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt, c));
         return Blob(p, p + sqlite3_column_bytes(stmt, c));
       }
-      default: return nullptr;
+      default:
+        return nullptr;
     }
   }
 
@@ -210,8 +216,8 @@ StoreResult<std::unique_ptr<Database>> open_sqlite(const std::filesystem::path& 
   auto database = std::make_unique<SqliteDatabase>(db, options);
   // WAL: readers never block the writer; NORMAL sync is durable across process crashes and
   // loses at most the last transactions on power loss, which WAL keeps consistent.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     if (auto r = database->execute_script(pragma); !r) {
       return Unexpected(StoreError{Errc::kOpen, std::string(pragma) + ": " + r.error().message});
     }

@@ -68,8 +68,8 @@ TEST(Sqlite, TransactionRollsBackOnError) {
 }
 
 TEST(Sqlite, FileDatabaseUsesWalAndSurvivesReopen) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("nj-sqlite-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("nj-sqlite-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     auto db = open_sqlite(dir / "t.db");

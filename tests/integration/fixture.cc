@@ -66,8 +66,8 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::start(std::chrono::milliseconds timeout) {
-  std::vector<std::string> args = {NJ_BIN_PATH, "serve", "--data", data_dir_.string(),
-                                   "--http-port", "0", "--web-root", web_root_.string()};
+  std::vector<std::string> args = {NJ_BIN_PATH,   "serve", "--data",     data_dir_.string(),
+                                   "--http-port", "0",     "--web-root", web_root_.string()};
   if (!config_toml_.empty()) {
     const auto config = root_ / "nightjar.toml";
     std::ofstream(config) << config_toml_;

@@ -96,8 +96,8 @@ TEST_F(HttpServerTest, ServesTheWebAppWithStrictCspAndCaching) {
   auto asset = server_->get("/assets/app-abc123.js");
   ASSERT_EQ(asset.status, 200);
   EXPECT_EQ(asset.header("cache-control"), "public, max-age=31536000, immutable");
-  auto revalidate = server_->request("GET", "/assets/app-abc123.js",
-                                     {{"If-None-Match", asset.header("etag")}});
+  auto revalidate =
+      server_->request("GET", "/assets/app-abc123.js", {{"If-None-Match", asset.header("etag")}});
   EXPECT_EQ(revalidate.status, 304);
   auto head = server_->request("HEAD", "/");
   EXPECT_EQ(head.status, 200);
@@ -123,12 +123,12 @@ TEST_F(HttpServerTest, MalformedJsonIs400) {
   expect_error(server_->request("POST", "/api/v1/client-errors",
                                 {{"Content-Type", "application/json"}}, std::string(3000, '[')),
                400, "bad_json");
-  expect_error(server_->request("POST", "/api/v1/client-errors", {{"Content-Type", "text/plain"}},
-                                "{}"),
-               415, "unsupported_media_type");
-  auto ok = server_->request("POST", "/api/v1/client-errors",
-                             {{"Content-Type", "application/json"}},
-                             R"({"message":"TypeError: boom","source":"app.js:1:2"})");
+  expect_error(
+      server_->request("POST", "/api/v1/client-errors", {{"Content-Type", "text/plain"}}, "{}"),
+      415, "unsupported_media_type");
+  auto ok =
+      server_->request("POST", "/api/v1/client-errors", {{"Content-Type", "application/json"}},
+                       R"({"message":"TypeError: boom","source":"app.js:1:2"})");
   EXPECT_EQ(ok.status, 204);
   expect_still_serving();
 }
