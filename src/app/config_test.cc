@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 #include <vector>
 
 namespace nj::app {
@@ -90,6 +91,25 @@ TEST(Config, TomlErrorsAreClear) {
   ASSERT_FALSE(syntax);
   EXPECT_TRUE(syntax.error().starts_with("x.toml:1:")) << syntax.error();
   EXPECT_FALSE(parse({"--config", "/nonexistent/nightjar.toml"}));
+}
+
+TEST(Config, ExampleFileParsesToTheDefaults) {
+  std::ifstream in(NJ_EXAMPLE_CONFIG);
+  ASSERT_TRUE(in) << NJ_EXAMPLE_CONFIG;
+  std::stringstream text;
+  text << in.rdbuf();
+  Config c = default_config();
+  auto r = apply_toml(c, text.str(), "nightjar.example.toml");
+  ASSERT_TRUE(r) << r.error();
+  const Config d = default_config();
+  EXPECT_EQ(c.data_dir, d.data_dir);
+  EXPECT_EQ(c.http_port, d.http_port);
+  EXPECT_EQ(c.http.header_limit, d.http.header_limit);
+  EXPECT_EQ(c.http.body_limit, d.http.body_limit);
+  EXPECT_EQ(c.http.idle_timeout, d.http.idle_timeout);
+  EXPECT_EQ(c.http.max_connections, d.http.max_connections);
+  EXPECT_EQ(c.http.websocket_message_limit, d.http.websocket_message_limit);
+  EXPECT_EQ(c.log.level, d.log.level);
 }
 
 }  // namespace

@@ -8,6 +8,8 @@ namespace {
 
 using namespace std::chrono;
 
+constexpr int64_t kMaxUnixMs = 253402300799999;
+
 bool read_int(std::string_view s, size_t pos, size_t len, int& out) {
   if (pos + len > s.size()) return false;
   for (size_t i = pos; i < pos + len; ++i) {
@@ -37,6 +39,8 @@ std::optional<SystemTime> parse_time_param(std::string_view s) {
     int64_t ms = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), ms);
     if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;
+    // Up to 9999-12-31T23:59:59.999Z, the last instant RFC 3339 can write.
+    if (ms > kMaxUnixMs) return std::nullopt;
     return SystemTime(milliseconds(ms));
   }
   int y, mo, d, h, mi, sec;

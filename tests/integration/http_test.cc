@@ -130,6 +130,13 @@ TEST_F(HttpServerTest, MalformedJsonIs400) {
       server_->request("POST", "/api/v1/client-errors", {{"Content-Type", "application/json"}},
                        R"({"message":"TypeError: boom","source":"app.js:1:2"})");
   EXPECT_EQ(ok.status, 204);
+  // Logged for the operator, without the reporter's address (privacy policy items 1 and 11).
+  const auto log = server_->log();
+  const auto at = log.find("web.client_error");
+  ASSERT_NE(at, std::string::npos) << log;
+  const auto line = log.substr(at, log.find('\n', at) - at);
+  EXPECT_NE(line.find("TypeError: boom"), std::string::npos) << line;
+  EXPECT_EQ(line.find("127.0.0.1"), std::string::npos) << line;
   expect_still_serving();
 }
 
