@@ -7,7 +7,7 @@ HTTP_PORT   ?= 8080
 JOBS        ?= $(shell nproc)
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
 
-.PHONY: all bootstrap build web cpp run test test-asan lint bench clean
+.PHONY: all bootstrap build web cpp run test test-asan lint bench fuzz clean
 
 all: build
 
@@ -48,6 +48,21 @@ lint: bootstrap
 bench: bootstrap build
 	@for b in $(BIN)/bench_*; do echo "== $$b"; $$b --benchmark_min_time=0.2; done
 	@bench/load/http_load.sh $(BIN)/nightjar
+
+# Long fuzzing with libFuzzer (clang): FUZZ_SECONDS per target, new inputs kept in
+# build/fuzz/corpus-<target>. `make test` runs the same targets briefly with any compiler.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := http_request time config
+fuzz:
+	@scripts/bootstrap --fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build/fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; \
+	done
 
 clean:
 	rm -rf build web/dist
