@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <random>
 
@@ -18,7 +17,10 @@ Result<DataDir, std::string> DataDir::open(const fs::path& dir) {
   if (ec) return Unexpected("cannot create data directory " + dir.string() + ": " + ec.message());
   const auto lock_path = dir / "nightjar.lock";
   const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Unexpected("cannot open " + lock_path.string() + ": " + std::strerror(errno));
+  if (fd < 0) {
+    return Unexpected("cannot open " + lock_path.string() + ": " +
+                      std::error_code(errno, std::generic_category()).message());
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return Unexpected("another nightjar server is using " + dir.string());

@@ -48,7 +48,7 @@ void Responder::operator()(Response response) const {
 }
 
 Handler make_async(SyncHandler handler) {
-  return [handler = std::move(handler)](Request& request, Responder respond) {
+  return [handler = std::move(handler)](Request& request, const Responder& respond) {
     try {
       respond(handler(request));
     } catch (const std::exception& e) {

@@ -425,7 +425,7 @@ awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> accepto
     socket.set_option(tcp::no_delay(true),
                       ignored);  // small API answers and WS frames go out at once
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, self->session(std::move(socket)), [](std::exception_ptr e) {
+    asio::co_spawn(executor, self->session(std::move(socket)), [](const std::exception_ptr& e) {
       if (!e) return;
       try {
         std::rethrow_exception(e);

@@ -16,13 +16,13 @@
 namespace nj::http {
 
 struct ServerLimits {
-  size_t header_limit = 16 * 1024;                    // request line + headers → 431 beyond
-  size_t body_limit = 1024 * 1024;                    // → 413 beyond
+  size_t header_limit = size_t{16} * 1024;                    // request line + headers → 431 beyond
+  size_t body_limit = size_t{1024} * 1024;                    // → 413 beyond
   std::chrono::milliseconds idle_timeout{30'000};     // waiting for (all of) the next header
   std::chrono::milliseconds request_timeout{30'000};  // reading a body, writing a response
   size_t max_connections = 10'000;
-  size_t websocket_message_limit = 64 * 1024;
-  size_t websocket_send_queue_limit = 8 * 1024 * 1024;  // bytes queued per peer
+  size_t websocket_message_limit = size_t{64} * 1024;
+  size_t websocket_send_queue_limit = size_t{8} * 1024 * 1024;  // bytes queued per peer
 };
 
 class Server {

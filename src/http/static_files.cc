@@ -38,7 +38,7 @@ std::string_view content_type_for(const fs::path& file) {
   return "application/octet-stream";
 }
 
-StaticFiles::StaticFiles(fs::path root) : root_(fs::weakly_canonical(std::move(root))) {}
+StaticFiles::StaticFiles(const fs::path& root) : root_(fs::weakly_canonical(root)) {}
 
 Response StaticFiles::serve(const Request& request) const {
   auto decoded = url_decode(request.path, false);

@@ -13,7 +13,7 @@ std::string_view content_type_for(const std::filesystem::path& file);
 
 class StaticFiles {
  public:
-  explicit StaticFiles(std::filesystem::path root);
+  explicit StaticFiles(const std::filesystem::path& root);
   // GET/HEAD only (the router guarantees it). Never serves outside root.
   Response serve(const Request& request) const;
   const std::filesystem::path& root() const { return root_; }

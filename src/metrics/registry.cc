@@ -172,7 +172,9 @@ std::string Registry::render() const {
   std::lock_guard lock(mu_);
   std::string out;
   out.reserve(4096);
-  for (const auto& [name, family] : counters_) {
+  for (const auto& entry : counters_) {
+    const auto& name = entry.first;
+    const auto& family = entry.second;
     append_header(out, name, family->help(), "counter");
     family->for_each([&](const std::vector<std::string>& labels, const Counter& c) {
       out += name;
@@ -182,7 +184,9 @@ std::string Registry::render() const {
       out += '\n';
     });
   }
-  for (const auto& [name, family] : gauges_) {
+  for (const auto& entry : gauges_) {
+    const auto& name = entry.first;
+    const auto& family = entry.second;
     append_header(out, name, family->help(), "gauge");
     family->for_each([&](const std::vector<std::string>& labels, const Gauge& g) {
       out += name;
@@ -192,7 +196,9 @@ std::string Registry::render() const {
       out += '\n';
     });
   }
-  for (const auto& [name, family] : histograms_) {
+  for (const auto& entry : histograms_) {
+    const auto& name = entry.first;
+    const auto& family = entry.second;
     append_header(out, name, family->help(), "histogram");
     family->for_each([&](const std::vector<std::string>& labels, const Histogram& h) {
       const auto counts = h.cumulative_counts();
