@@ -91,7 +91,8 @@ void BM_MetricsRender(benchmark::State& state) {
 BENCHMARK(BM_MetricsRender);
 
 void BM_StaticFileServe(benchmark::State& state) {
-  const auto root = std::filesystem::temp_directory_path() / ("nj-bench-" + std::to_string(::getpid()));
+  const auto root =
+      std::filesystem::temp_directory_path() / ("nj-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(root / "assets");
   std::ofstream(root / "assets" / "index-abc.js") << std::string(22000, 'x');
   http::StaticFiles files(root);

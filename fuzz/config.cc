@@ -1,9 +1,9 @@
 // Fuzz target: nightjar.toml. Any bytes give a config or a clear error, never a crash.
+#include "app/config.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include "app/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto config = nj::app::default_config();

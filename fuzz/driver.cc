@@ -78,12 +78,12 @@ int main(int argc, char** argv) {
 
   std::mt19937_64 rng(0x6e6a);  // fixed: a failure reproduces run after run
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   uint64_t runs = corpus.size();
-  static const char* kTokens[] = {"%", "%0", "%zz", "..", "/", "?", "&", "=", "{", "}", "[", "]",
-                                  "\"", "\\", "\r\n", "\n", ":", "T", "Z", "+", "-", ".", "0",
-                                  "99999999999999999999", "\xff", "\xc3\xa9", "#", "[[a]]"};
+  static const char* kTokens[] = {
+      "%",    "%0",       "%zz",  "..",   "/", "?", "&", "=", "{", "}", "[", "]",
+      "\"",   "\\",       "\r\n", "\n",   ":", "T", "Z", "+", "-", ".", "0", "99999999999999999999",
+      "\xff", "\xc3\xa9", "#",    "[[a]]"};
   while (std::chrono::steady_clock::now() < deadline) {
     for (int batch = 0; batch < 256; ++batch) {
       auto input = corpus[pick(corpus.size())];

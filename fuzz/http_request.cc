@@ -13,8 +13,9 @@ const nj::http::Router& router() {
   static const nj::http::Router r = [] {
     nj::http::Router router;
     auto ok = [](const nj::http::Request&) { return nj::http::Response{}; };
-    for (const char* p : {"/healthz", "/api/v1/devices", "/api/v1/devices/{id}",
-                          "/api/v1/devices/{id}/snapshot.jpg", "/api/v1/events/{id}/snapshot.jpg"}) {
+    for (const char* p :
+         {"/healthz", "/api/v1/devices", "/api/v1/devices/{id}",
+          "/api/v1/devices/{id}/snapshot.jpg", "/api/v1/events/{id}/snapshot.jpg"}) {
       router.add(nj::http::Method::kGet, p, ok);
     }
     router.add(nj::http::Method::kPost, "/api/v1/devices/{id}/shares", ok);
@@ -38,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   request.set_target(input.substr(0, newline));
   for (bool upgrade : {false, true}) {
     const auto match = router().match(request, upgrade);
-    if (match.outcome == nj::http::Router::Outcome::kMatched && match.route == nullptr) __builtin_trap();
+    if (match.outcome == nj::http::Router::Outcome::kMatched && match.route == nullptr)
+      __builtin_trap();
   }
   for (const char* name : {"from", "to", "token", ""}) (void)request.query_param(name);
   (void)nj::http::url_decode(request.path, false);

@@ -16,8 +16,8 @@
 namespace nj::http {
 
 struct ServerLimits {
-  size_t header_limit = size_t{16} * 1024;                    // request line + headers → 431 beyond
-  size_t body_limit = size_t{1024} * 1024;                    // → 413 beyond
+  size_t header_limit = size_t{16} * 1024;            // request line + headers → 431 beyond
+  size_t body_limit = size_t{1024} * 1024;            // → 413 beyond
   std::chrono::milliseconds idle_timeout{30'000};     // waiting for (all of) the next header
   std::chrono::milliseconds request_timeout{30'000};  // reading a body, writing a response
   size_t max_connections = 10'000;
