@@ -1,0 +1,170 @@
+// Accounts: registration with policy acceptance, e-mail verification, sign-in with
+// throttling and TOTP, sessions, profile, password changes and resets, and cancellation
+// that takes effect at once (policy items 32–33) followed by an anonymisation job.
+// Transport-free: the API layer turns these results into HTTP.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "account/password.h"
+#include "account/throttle.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "mail/mail.h"
+#include "store/database.h"
+
+namespace nj::account {
+
+enum class Errc {
+  kInvalidInput,        // a field is missing, malformed or too large (field names it)
+  kWeakPassword,        // the password breaks a rule (message says which)
+  kPolicyVersion,       // the accepted policy version is not the current one
+  kInvalidCredentials,  // wrong e-mail or password: never says which
+  kEmailNotVerified,
+  kTotpRequired,  // password right; a TOTP or recovery code is needed
+  kInvalidTotp,
+  kLockedOut,        // too many failures; retry_after_ms says when to try again
+  kInvalidToken,     // unknown, used or expired e-mail token: never says which
+  kUnauthenticated,  // no valid session
+  kNotFound,         // not found, or not the caller's (never reveals which)
+  kConflict,         // e.g. TOTP already enabled
+  kInternal,
+};
+
+struct AccountError {
+  Errc code;
+  std::string message;
+  std::string field;
+  int64_t retry_after_ms = 0;
+};
+template <class T>
+using AResult = Result<T, AccountError>;
+
+struct AccountOptions {
+  std::string public_url = "http://127.0.0.1:8080";  // links in e-mails
+  std::string policy_version;
+  int64_t verify_token_ttl_ms = 24LL * 3600 * 1000;
+  int64_t reset_token_ttl_ms = 3600LL * 1000;
+  int64_t session_idle_ms = 14LL * 24 * 3600 * 1000;
+  int64_t session_absolute_ms = 30LL * 24 * 3600 * 1000;
+  HashCost hash_cost;
+  ThrottleOptions throttle;
+};
+
+// Who is calling: resolved from a session token on every request.
+struct Principal {
+  std::string user_id;
+  std::string session_id;
+  std::string csrf_hash;
+  std::string language;
+};
+
+struct Profile {
+  std::string id, email, display_name, language;
+  int64_t created_at = 0;
+  bool email_verified = false;
+  bool totp_enabled = false;
+};
+
+struct NewSession {
+  std::string token;       // give to the client once; only its hash is stored
+  std::string csrf_token;  // for cookie-authenticated writes
+  std::string session_id;
+  int64_t expires_at = 0;
+  Profile profile;
+};
+
+struct SessionInfo {
+  std::string id, client;
+  int64_t created_at = 0, last_seen_at = 0, expires_at = 0;
+  bool current = false;
+};
+
+struct TotpEnrolment {
+  std::string secret;  // base32
+  std::string otpauth_uri;
+};
+
+struct Job {
+  std::string id, kind, subject, state, progress;
+  int64_t created_at = 0, updated_at = 0;
+};
+
+bool valid_language(std::string_view language);
+// Lower-cases and checks an address: one '@', no spaces or controls, ≤ 254 bytes.
+std::optional<std::string> normalize_email(std::string_view email);
+
+class AccountService {
+ public:
+  AccountService(store::Database& db, mail::Outbox& outbox, const Clock& clock,
+                 AccountOptions options, std::function<void()> mail_queued = {});
+
+  const AccountOptions& options() const { return options_; }
+
+  // Always succeeds the same way for a new or an existing address (an existing one gets a
+  // notice by e-mail instead), so registration does not reveal who has an account.
+  AResult<void> register_account(const std::string& email, const std::string& password,
+                                 const std::string& language, const std::string& policy_version);
+  AResult<void> verify_email(const std::string& token);
+  AResult<void> resend_verification(const std::string& email);
+
+  AResult<NewSession> login(const std::string& email, const std::string& password,
+                            const std::string& second_factor, const std::string& client,
+                            const std::string& address);
+  AResult<Principal> authenticate(const std::string& token);
+  AResult<void> logout(const Principal& who);
+
+  AResult<void> request_password_reset(const std::string& email);
+  AResult<void> reset_password(const std::string& token, const std::string& new_password);
+
+  AResult<Profile> profile(const Principal& who);
+  AResult<Profile> update_profile(const Principal& who, const std::optional<std::string>& name,
+                                  const std::optional<std::string>& language);
+  AResult<void> change_password(const Principal& who, const std::string& current,
+                                const std::string& next, bool end_other_sessions);
+
+  AResult<std::vector<SessionInfo>> sessions(const Principal& who);
+  AResult<void> end_session(const Principal& who, const std::string& session_id);
+  AResult<int64_t> end_other_sessions(const Principal& who);
+
+  AResult<TotpEnrolment> totp_begin(const Principal& who);
+  // Confirms enrolment with a code; returns ten single-use recovery codes.
+  AResult<std::vector<std::string>> totp_confirm(const Principal& who, const std::string& code);
+  AResult<void> totp_disable(const Principal& who, const std::string& password,
+                             const std::string& code);
+
+  // Re-authenticates (password, and a TOTP or recovery code when 2FA is on), then at once
+  // ends every session and refuses sign-in; queues the anonymisation job.
+  AResult<void> cancel(const Principal& who, const std::string& password,
+                       const std::string& second_factor);
+
+  // Runs queued jobs; returns how many finished.
+  AResult<int> run_jobs();
+  AResult<std::vector<Job>> jobs();
+
+ private:
+  struct UserRow;
+  AResult<std::optional<UserRow>> find_user_by_email(const std::string& email);
+  AResult<std::optional<UserRow>> find_user(const std::string& id);
+  AResult<std::string> issue_email_token(const std::string& user_id, const std::string& purpose,
+                                         int64_t ttl_ms);
+  AResult<std::string> consume_email_token(const std::string& token, const std::string& purpose);
+  AResult<void> check_second_factor(const UserRow& user, const std::string& code);
+  void send(const std::string& to, const std::string& language, const std::string& kind,
+            const std::string& link);
+  AResult<void> anonymise(const Job& job);
+
+  store::Database& db_;
+  mail::Outbox& outbox_;
+  const Clock& clock_;
+  AccountOptions options_;
+  std::function<void()> mail_queued_;
+  LoginThrottle throttle_;
+  std::string dummy_hash_;  // verified against when the e-mail is unknown: same cost
+};
+
+}  // namespace nj::account

@@ -1,0 +1,53 @@
+// Sign-in throttling against guessing and credential stuffing: failures are counted per
+// account (by e-mail, whether or not it exists, so the answer reveals nothing) and per
+// client address; past a threshold the key is locked, and each further lock lasts twice as
+// long, up to a maximum. A success clears the account's count. In memory: one node's view.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+
+namespace nj::account {
+
+struct ThrottleOptions {
+  int account_threshold = 5;     // failures before an account is locked
+  int address_threshold = 50;    // failures before a client address is locked
+  int64_t base_lock_ms = 30'000;   // first lock
+  int64_t max_lock_ms = 900'000;   // longest lock
+  int64_t forget_after_ms = 3'600'000;  // failures older than this are forgotten
+};
+
+class LoginThrottle {
+ public:
+  LoginThrottle(const Clock& clock, ThrottleOptions options) : clock_(clock), options_(options) {}
+
+  // Milliseconds until the account or address may try again; 0 if allowed now.
+  int64_t retry_after_ms(const std::string& account, const std::string& address);
+  void record_failure(const std::string& account, const std::string& address);
+  void record_success(const std::string& account);
+
+ private:
+  struct Entry {
+    int failures = 0;
+    int locks = 0;  // how many times locked: the next lock is 2^locks × base
+    int64_t locked_until = 0;
+    int64_t last_failure = 0;
+  };
+  void fail(std::unordered_map<std::string, Entry>& map, const std::string& key, int threshold,
+            int64_t now);
+  int64_t remaining(std::unordered_map<std::string, Entry>& map, const std::string& key,
+                    int64_t now);
+  void prune(int64_t now);
+
+  const Clock& clock_;
+  ThrottleOptions options_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> accounts_, addresses_;
+  int64_t last_prune_ = 0;
+};
+
+}  // namespace nj::account
