@@ -1,8 +1,8 @@
 #include "account/service.h"
 
-#include <algorithm>
-
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "account/crypto.h"
 #include "account/totp.h"
@@ -36,20 +36,26 @@ MailText mail_text(const std::string& kind, const std::string& language) {
   if (kind == "verify") {
     return zh ? MailText{"确认你的 Nightjar 邮箱地址",
                          "你好！\n\n请打开下面的链接，确认这是你的邮箱地址：\n\n{link}\n\n"
-                         "链接 24 小时内有效，只能使用一次。如果你没有注册 Nightjar，请忽略本邮件。\n"}
-              : MailText{"Confirm your Nightjar e-mail address",
-                         "Hello,\n\nOpen this link to confirm that this address is yours:\n\n{link}\n\n"
-                         "The link works once and expires in 24 hours. If you did not sign up for "
-                         "Nightjar, ignore this message.\n"};
+                         "链接 24 小时内有效，只能使用一次。如果你没有注册 "
+                         "Nightjar，请忽略本邮件。\n"}
+              : MailText{
+                    "Confirm your Nightjar e-mail address",
+                    "Hello,\n\nOpen this link to confirm that this address is yours:\n\n{link}\n\n"
+                    "The link works once and expires in 24 hours. If you did not sign up for "
+                    "Nightjar, ignore this message.\n"};
   }
   if (kind == "reset") {
     return zh ? MailText{"重置你的 Nightjar 密码",
-                         "你好！\n\n有人请求重置你的 Nightjar 密码。打开下面的链接设置新密码：\n\n{link}\n\n"
-                         "链接 1 小时内有效，只能使用一次。如果不是你本人操作，请忽略本邮件，你的密码不会改变。\n"}
-              : MailText{"Reset your Nightjar password",
-                         "Hello,\n\nSomeone asked to reset your Nightjar password. Open this link to "
-                         "choose a new one:\n\n{link}\n\nThe link works once and expires in 1 hour. "
-                         "If it was not you, ignore this message; your password stays as it is.\n"};
+                         "你好！\n\n有人请求重置你的 Nightjar "
+                         "密码。打开下面的链接设置新密码：\n\n{link}\n\n"
+                         "链接 1 "
+                         "小时内有效，只能使用一次。如果不是你本人操作，请忽略本邮件，你的密码不会"
+                         "改变。\n"}
+              : MailText{
+                    "Reset your Nightjar password",
+                    "Hello,\n\nSomeone asked to reset your Nightjar password. Open this link to "
+                    "choose a new one:\n\n{link}\n\nThe link works once and expires in 1 hour. "
+                    "If it was not you, ignore this message; your password stays as it is.\n"};
   }
   // "exists": someone tried to register with an address that already has an account.
   return zh ? MailText{"有人尝试用你的邮箱注册 Nightjar",
@@ -115,7 +121,8 @@ std::optional<std::string> normalize_email(std::string_view email) {
     out += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
   }
   const auto domain = std::string_view(out).substr(at + 1);
-  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+  if (domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
     return std::nullopt;
   }
   return out;
@@ -221,15 +228,14 @@ AResult<void> AccountService::register_account(const std::string& email_in,
     return Unexpected(invalid("language", "language must be \"en\" or \"zh-CN\""));
   }
   if (policy_version != options_.policy_version) {
-    return Unexpected(AccountError{Errc::kPolicyVersion,
-                                   "accept the current privacy policy (version " +
-                                       options_.policy_version + ")",
-                                   "policy_version", 0});
+    return Unexpected(
+        AccountError{Errc::kPolicyVersion,
+                     "accept the current privacy policy (version " + options_.policy_version + ")",
+                     "policy_version", 0});
   }
   if (auto problem = check_password(password, *email)) {
-    return Unexpected(
-        AccountError{Errc::kWeakPassword, std::string(password_problem_message(*problem)),
-                     "password", 0});
+    return Unexpected(AccountError{Errc::kWeakPassword,
+                                   std::string(password_problem_message(*problem)), "password", 0});
   }
   // Hash before looking the address up, so both paths take the same time.
   const auto hash = hash_password(password, options_.hash_cost);
@@ -247,18 +253,17 @@ AResult<void> AccountService::register_account(const std::string& email_in,
   std::string token;
   auto tx = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
     const Value user[] = {id, *email, *hash, language, now};
-    if (auto r = tx.execute(
-            "INSERT INTO users (id, email, password_hash, language, status, created_at) "
-            "VALUES ($1, $2, $3, $4, 'active', $5)",
-            user);
+    if (auto r =
+            tx.execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
+                       "VALUES ($1, $2, $3, $4, 'active', $5)",
+                       user);
         !r) {
       return Unexpected(r.error());
     }
     const Value acceptance[] = {id, policy_version, now};
-    if (auto r = tx.execute(
-            "INSERT INTO policy_acceptances (user_id, policy_version, accepted_at) "
-            "VALUES ($1, $2, $3)",
-            acceptance);
+    if (auto r = tx.execute("INSERT INTO policy_acceptances (user_id, policy_version, accepted_at) "
+                            "VALUES ($1, $2, $3)",
+                            acceptance);
         !r) {
       return Unexpected(r.error());
     }
@@ -281,6 +286,50 @@ AResult<void> AccountService::register_account(const std::string& email_in,
   send(*email, language, "verify", options_.public_url + "/verify?token=" + token);
   spdlog::info("account.registered user={}", id);
   return {};
+}
+
+AResult<std::string> AccountService::create_verified_account(const std::string& email_in,
+                                                             const std::string& password,
+                                                             const std::string& language) {
+  const auto email = normalize_email(email_in);
+  if (!email) return Unexpected(invalid("email", "the e-mail address is not valid"));
+  if (!valid_language(language)) {
+    return Unexpected(invalid("language", "language must be \"en\" or \"zh-CN\""));
+  }
+  if (auto problem = check_password(password, *email)) {
+    return Unexpected(AccountError{Errc::kWeakPassword,
+                                   std::string(password_problem_message(*problem)), "password", 0});
+  }
+  const auto hash = hash_password(password, options_.hash_cost);
+  if (!hash) return Unexpected(AccountError{Errc::kInternal, "out of memory", {}, 0});
+  const auto id = random_id();
+  const int64_t now = clock_.now_ms();
+  auto tx = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
+    const Value user[] = {id, *email, *hash, language, now};
+    if (auto r =
+            tx.execute("INSERT INTO users (id, email, password_hash, language, status, created_at, "
+                       "email_verified_at) VALUES ($1, $2, $3, $4, 'active', $5, $5)",
+                       user);
+        !r) {
+      return Unexpected(r.error());
+    }
+    const Value acceptance[] = {id, options_.policy_version, now};
+    if (auto r = tx.execute("INSERT INTO policy_acceptances (user_id, policy_version, accepted_at) "
+                            "VALUES ($1, $2, $3)",
+                            acceptance);
+        !r) {
+      return Unexpected(r.error());
+    }
+    return {};
+  });
+  if (!tx) {
+    if (tx.error().code == store::Errc::kConstraint) {
+      return Unexpected(
+          AccountError{Errc::kConflict, "the address already has an account", "email", 0});
+    }
+    return Unexpected(internal(tx.error()));
+  }
+  return id;
 }
 
 AResult<void> AccountService::verify_email(const std::string& token) {
@@ -341,8 +390,8 @@ AResult<void> AccountService::check_second_factor(const UserRow& user, const std
 AResult<NewSession> AccountService::login(const std::string& email_in, const std::string& password,
                                           const std::string& second_factor,
                                           const std::string& client, const std::string& address) {
-  const AccountError bad{Errc::kInvalidCredentials, "the e-mail address or password is wrong", {},
-                         0};
+  const AccountError bad{
+      Errc::kInvalidCredentials, "the e-mail address or password is wrong", {}, 0};
   const auto email = normalize_email(email_in);
   const std::string key = email.value_or(email_in.substr(0, 254));
   if (const auto wait = throttle_.retry_after_ms(key, address); wait > 0) {
@@ -389,8 +438,13 @@ AResult<NewSession> AccountService::login(const std::string& email_in, const std
   const int64_t now = clock_.now_ms();
   s.expires_at = now + options_.session_absolute_ms;
   s.profile = user.profile();
-  const Value p[] = {s.session_id,       user.id, sha256_hex(s.token), sha256_hex(s.csrf_token),
-                     client.substr(0, kMaxClient), now, s.expires_at};
+  const Value p[] = {s.session_id,
+                     user.id,
+                     sha256_hex(s.token),
+                     sha256_hex(s.csrf_token),
+                     client.substr(0, kMaxClient),
+                     now,
+                     s.expires_at};
   if (auto r = db_.execute(
           "INSERT INTO sessions (id, user_id, token_hash, csrf_hash, client, created_at, "
           "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
@@ -448,9 +502,8 @@ AResult<void> AccountService::reset_password(const std::string& token,
                                              const std::string& new_password) {
   // Check the password first so a weak one does not burn the token.
   if (auto problem = check_password(new_password, {})) {
-    return Unexpected(
-        AccountError{Errc::kWeakPassword, std::string(password_problem_message(*problem)),
-                     "password", 0});
+    return Unexpected(AccountError{Errc::kWeakPassword,
+                                   std::string(password_problem_message(*problem)), "password", 0});
   }
   const auto hash = hash_password(new_password, options_.hash_cost);
   if (!hash) return Unexpected(AccountError{Errc::kInternal, "out of memory", {}, 0});
@@ -459,10 +512,9 @@ AResult<void> AccountService::reset_password(const std::string& token,
   auto tx = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
     // A reset proves the mailbox: the address counts as verified. Every session ends.
     const Value p[] = {*user_id, *hash, clock_.now_ms()};
-    if (auto r = tx.execute(
-            "UPDATE users SET password_hash = $2, "
-            "email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1",
-            p);
+    if (auto r = tx.execute("UPDATE users SET password_hash = $2, "
+                            "email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $1",
+                            p);
         !r) {
       return Unexpected(r.error());
     }
@@ -576,10 +628,9 @@ AResult<TotpEnrolment> AccountService::totp_begin(const Principal& who) {
   const auto secret = random_bytes(20);  // 160 bits, as RFC 4226 recommends
   const auto encoded = base32_encode(secret);
   const Value p[] = {who.user_id, encoded};
-  if (auto r = db_.execute(
-          "UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1 "
-          "AND totp_enabled_at IS NULL",
-          p);
+  if (auto r = db_.execute("UPDATE users SET totp_secret = $2, totp_last_step = NULL WHERE id = $1 "
+                           "AND totp_enabled_at IS NULL",
+                           p);
       !r) {
     return Unexpected(internal(r.error()));
   }
@@ -680,8 +731,8 @@ AResult<void> AccountService::cancel(const Principal& who, const std::string& pa
   auto tx = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
     // At once: the account is cancelled and every session is gone (policy items 32–33).
     const Value u[] = {who.user_id, now};
-    if (auto r = tx.execute(
-            "UPDATE users SET status = 'cancelled', cancelled_at = $2 WHERE id = $1", u);
+    if (auto r =
+            tx.execute("UPDATE users SET status = 'cancelled', cancelled_at = $2 WHERE id = $1", u);
         !r) {
       return Unexpected(r.error());
     }
@@ -767,8 +818,8 @@ AResult<std::vector<Job>> AccountService::jobs() {
   if (!rows) return Unexpected(internal(rows.error()));
   std::vector<Job> out;
   for (const auto& r : *rows) {
-    out.push_back(Job{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5),
-                      r.integer(6)});
+    out.push_back(
+        Job{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4), r.integer(5), r.integer(6)});
   }
   return out;
 }

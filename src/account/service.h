@@ -110,6 +110,11 @@ class AccountService {
   AResult<void> register_account(const std::string& email, const std::string& password,
                                  const std::string& language, const std::string& policy_version);
   AResult<void> verify_email(const std::string& token);
+  // For the operator and the demo: an account whose address counts as verified, accepting
+  // the current policy. Returns the new id (kConflict if the address is taken).
+  AResult<std::string> create_verified_account(const std::string& email,
+                                               const std::string& password,
+                                               const std::string& language);
   AResult<void> resend_verification(const std::string& email);
 
   AResult<NewSession> login(const std::string& email, const std::string& password,

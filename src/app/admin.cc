@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "store/migrations.h"
@@ -14,6 +15,8 @@ constexpr const char* kUsage = R"(usage: nightjar admin --data DIR COMMAND
 commands:
   status    print the database's schema version and this build's, as JSON
   migrate   apply pending database migrations and print the new version
+  outbox    the mail the server sent or kept, one {"to","subject","body",…} per line
+  jobs      background jobs (account anonymisation) and their progress, one per line
 )";
 
 }  // namespace
@@ -36,7 +39,7 @@ int admin(std::span<const std::string_view> args) {
     std::fputs(kUsage, stderr);
     return 2;
   }
-  if (command != "status" && command != "migrate") {
+  if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -58,6 +61,45 @@ int admin(std::span<const std::string_view> args) {
       return 1;
     }
     std::printf("%d\n", *v);
+    return 0;
+  }
+  if (command == "outbox" || command == "jobs") {
+    auto v = store::schema_version(**db);
+    if (!v || *v < 2) {
+      std::fprintf(stderr, "nightjar admin: the database has no %.*s yet\n", int(command.size()),
+                   command.data());
+      return 1;
+    }
+    if (command == "outbox") {
+      auto rows = (*db)->query(
+          "SELECT to_addr, subject, body, status, created_at FROM outbox ORDER BY created_at");
+      if (!rows) return 1;
+      for (const auto& r : *rows) {
+        std::printf("%s\n", nlohmann::json{{"to", r.text(0)},
+                                           {"subject", r.text(1)},
+                                           {"body", r.text(2)},
+                                           {"status", r.text(3)},
+                                           {"created_at", r.integer(4)}}
+                                .dump()
+                                .c_str());
+      }
+      return 0;
+    }
+    auto rows = (*db)->query(
+        "SELECT id, kind, subject, state, progress, created_at, updated_at FROM jobs "
+        "ORDER BY created_at");
+    if (!rows) return 1;
+    for (const auto& r : *rows) {
+      std::printf("%s\n", nlohmann::json{{"id", r.text(0)},
+                                         {"kind", r.text(1)},
+                                         {"subject", r.text(2)},
+                                         {"state", r.text(3)},
+                                         {"progress", r.text(4)},
+                                         {"created_at", r.integer(5)},
+                                         {"updated_at", r.integer(6)}}
+                              .dump()
+                              .c_str());
+    }
     return 0;
   }
   auto v = store::schema_version(**db);

@@ -139,6 +139,40 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return r;
     }
   }
+  if (const auto* accounts = top.subtable("accounts")) {
+    TableReader t(*accounts, "accounts.");
+    auto& a = c.accounts;
+    constexpr int64_t kYear = 366LL * 24 * 3600;
+    if (auto r = first_error(
+            {t.string("public_url", a.public_url),
+             t.integer("verify_token_ttl_s", a.verify_token_ttl_s, 1, kYear),
+             t.integer("reset_token_ttl_s", a.reset_token_ttl_s, 1, kYear),
+             t.integer("session_idle_timeout_s", a.session_idle_timeout_s, 1, kYear),
+             t.integer("session_absolute_timeout_s", a.session_absolute_timeout_s, 1, kYear),
+             t.integer("lockout_threshold", a.lockout_threshold, 1, 1000),
+             t.integer("address_lockout_threshold", a.address_lockout_threshold, 1, 1'000'000),
+             t.integer("lockout_base_s", a.lockout_base_s, 1, 86400),
+             t.integer("lockout_max_s", a.lockout_max_s, 1, 7 * 86400),
+             t.path("policy_dir", a.policy_dir), t.boolean("secure_cookies", a.secure_cookies),
+             t.finish()});
+        !r) {
+      return r;
+    }
+  }
+  if (const auto* smtp = top.subtable("smtp")) {
+    TableReader t(*smtp, "smtp.");
+    if (auto r = first_error({t.string("url", c.smtp.url), t.string("from", c.smtp.from),
+                              t.string("username", c.smtp.username),
+                              t.string("password", c.smtp.password),
+                              t.boolean("starttls", c.smtp.starttls), t.finish()});
+        !r) {
+      return r;
+    }
+    if (!c.smtp.url.empty() && !c.smtp.url.starts_with("smtp://") &&
+        !c.smtp.url.starts_with("smtps://")) {
+      return Unexpected(std::string("smtp.url must start with smtp:// or smtps://"));
+    }
+  }
   if (const auto* log = top.subtable("log")) {
     TableReader t(*log, "log.");
     std::string format = c.log.format == log::Format::kJson ? "json" : "text";

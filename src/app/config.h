@@ -13,6 +13,29 @@
 
 namespace nj::app {
 
+// Accounts: e-mail links, token and session lifetimes, sign-in throttling (seconds).
+struct AccountsConfig {
+  std::string public_url;  // base of links in e-mails; default http://LISTEN:PORT
+  int64_t verify_token_ttl_s = 24 * 3600;
+  int64_t reset_token_ttl_s = 3600;
+  int64_t session_idle_timeout_s = 14 * 24 * 3600;
+  int64_t session_absolute_timeout_s = 30 * 24 * 3600;
+  int lockout_threshold = 5;
+  int address_lockout_threshold = 50;
+  int64_t lockout_base_s = 30;
+  int64_t lockout_max_s = 900;
+  std::filesystem::path policy_dir;  // empty: Nightjar's own policy
+  bool secure_cookies = false;
+};
+
+// Outgoing mail; with no url, mail stays in the outbox (nightjar admin outbox).
+struct SmtpConfig {
+  std::string url;  // smtp://host:port or smtps://host:port
+  std::string from = "nightjar@localhost";
+  std::string username, password;
+  bool starttls = false;
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   std::string listen = "127.0.0.1";
@@ -24,6 +47,8 @@ struct Config {
   size_t threads = 0;              // event loops; 0 = one per core
   http::ServerLimits http;
   log::Options log;
+  AccountsConfig accounts;
+  SmtpConfig smtp;
 };
 
 Config default_config();

@@ -4,15 +4,31 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <thread>
 
+#include "account/crypto.h"
+#include "account/policy.h"
+#include "account/service.h"
+#include "api/auth.h"
 #include "api/client_errors.h"
+#include "api/demo.h"
+#include "api/guard.h"
 #include "api/health.h"
+#include "api/me.h"
+#include "api/policy.h"
 #include "app/data_dir.h"
+#include "common/clock.h"
 #include "common/time.h"
+#include "common/worker_pool.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "mail/mail.h"
+#include "mail/smtp.h"
 #include "metrics/registry.h"
 #include "net/io_pool.h"
 #include "store/migrations.h"
@@ -52,6 +68,73 @@ std::string url_host(const std::string& listen) {
   if (listen.find(':') != std::string::npos) return "[" + listen + "]";
   return listen;
 }
+
+account::AccountOptions account_options(const AccountsConfig& a, std::string public_url,
+                                        std::string policy_version) {
+  account::AccountOptions o;
+  o.public_url = std::move(public_url);
+  o.policy_version = std::move(policy_version);
+  o.verify_token_ttl_ms = a.verify_token_ttl_s * 1000;
+  o.reset_token_ttl_ms = a.reset_token_ttl_s * 1000;
+  o.session_idle_ms = a.session_idle_timeout_s * 1000;
+  o.session_absolute_ms = a.session_absolute_timeout_s * 1000;
+  o.throttle.account_threshold = a.lockout_threshold;
+  o.throttle.address_threshold = a.address_lockout_threshold;
+  o.throttle.base_lock_ms = a.lockout_base_s * 1000;
+  o.throttle.max_lock_ms = a.lockout_max_s * 1000;
+  return o;
+}
+
+// --demo: a ready account. Its password is made once and kept in DIR/demo-login.txt.
+std::optional<std::string> ensure_demo_account(account::AccountService& accounts,
+                                               const std::filesystem::path& dir) {
+  const auto file = dir / "demo-login.txt";
+  const std::string email = "demo@nightjar.local";
+  std::string password;
+  if (std::ifstream in(file); in) std::getline(in, password);
+  if (password.empty()) {
+    password = "demo-" + account::random_token(9);
+    auto created = accounts.create_verified_account(email, password, "en");
+    if (!created) {
+      spdlog::warn("demo.account_failed reason=\"{}\"", created.error().message);
+      return std::nullopt;
+    }
+    std::ofstream(file) << password << "\n";
+    std::filesystem::permissions(
+        file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  return email + " / " + password;
+}
+
+// Runs background jobs (account anonymisation) every second until stopped.
+class JobLoop {
+ public:
+  explicit JobLoop(account::AccountService& accounts)
+      : accounts_(accounts), thread_([this] { run(); }) {}
+  ~JobLoop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+      lock.unlock();
+      if (auto r = accounts_.run_jobs(); !r) spdlog::error("jobs.failed");
+      lock.lock();
+    }
+  }
+  account::AccountService& accounts_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -95,6 +178,20 @@ int serve(const Config& config) {
   metrics::Registry metrics;
   add_process_metrics(metrics, NJ_VERSION);
 
+  account::PolicyText policy = account::builtin_policy();
+  if (!config.accounts.policy_dir.empty()) {
+    auto loaded = account::load_policy(config.accounts.policy_dir);
+    if (!loaded) {
+      spdlog::critical("startup.failed reason=\"{}\"", loaded.error());
+      return 1;
+    }
+    policy = std::move(*loaded);
+  }
+  if (!account::crypto_init()) {
+    spdlog::critical("startup.failed reason=\"libsodium did not start\"");
+    return 1;
+  }
+
   http::Router router;
   api::HealthApi health(**db, metrics, {NJ_VERSION, *instance});
   health.install(router);
@@ -117,16 +214,50 @@ int serve(const Config& config) {
     spdlog::critical("startup.failed reason=\"{}\"", port.error());
     return 1;
   }
+
+  // Accounts. Built once the port is known: links in e-mails point back here.
+  SystemClock clock;
+  mail::Outbox outbox(**db, clock, !config.smtp.url.empty());
+  std::unique_ptr<mail::SmtpSender> smtp;
+  if (!config.smtp.url.empty()) {
+    smtp = std::make_unique<mail::SmtpSender>(
+        outbox, mail::SmtpOptions{config.smtp.url, config.smtp.from, config.smtp.username,
+                                  config.smtp.password, config.smtp.starttls, 1000});
+  }
+  const std::string url = "http://" + url_host(config.listen) + ":" + std::to_string(*port) + "/";
+  std::string public_url = config.accounts.public_url.empty() ? url : config.accounts.public_url;
+  while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+  // Password hashing (Argon2id, 19 MiB each) runs here, never on an event loop.
+  WorkerPool workers(std::max<size_t>(2, config.threads), 512);
+  account::AccountService accounts(
+      **db, outbox, clock, account_options(config.accounts, public_url, policy.version), [&smtp] {
+        if (smtp) smtp->wake();
+      });
+  api::Guard guard(accounts);
+  api::PolicyApi policy_api(policy);
+  policy_api.install(router);
+  api::AuthApi auth_api(accounts, guard, workers, {config.accounts.secure_cookies});
+  auth_api.install(router);
+  api::MeApi me_api(accounts, guard, workers);
+  me_api.install(router);
+  api::DemoApi demo_api(outbox);
+  std::optional<std::string> demo_login;
+  if (config.demo) {
+    demo_api.install(router);
+    demo_login = ensure_demo_account(accounts, data->path());
+  }
+  JobLoop jobs(accounts);
+
   pool.start();
   // RTSP and MQTT listeners join ports.json when their parts exist.
   if (auto w = data->write_ports({{"http", *port}}); !w) {
     spdlog::critical("startup.failed reason=\"{}\"", w.error());
     return 1;
   }
-  const std::string url = "http://" + url_host(config.listen) + ":" + std::to_string(*port) + "/";
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,
                config.threads, config.demo);
   std::printf("Nightjar is running at %s\n", url.c_str());
+  if (demo_login) std::printf("Demo login: %s\n", demo_login->c_str());
   std::fflush(stdout);
 
   int sig = 0;

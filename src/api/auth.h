@@ -1,0 +1,29 @@
+// /api/v1/auth/…: registration, e-mail verification, sign-in and out, password reset.
+#pragma once
+
+#include "account/service.h"
+#include "api/guard.h"
+#include "common/worker_pool.h"
+#include "http/router.h"
+
+namespace nj::api {
+
+struct CookieOptions {
+  bool secure = false;  // add "Secure" (set when the server is reached over HTTPS)
+};
+
+class AuthApi {
+ public:
+  AuthApi(account::AccountService& accounts, const Guard& guard, WorkerPool& pool,
+          CookieOptions cookies)
+      : accounts_(accounts), guard_(guard), pool_(pool), cookies_(cookies) {}
+  void install(http::Router& router);
+
+ private:
+  account::AccountService& accounts_;
+  const Guard& guard_;
+  WorkerPool& pool_;
+  CookieOptions cookies_;
+};
+
+}  // namespace nj::api

@@ -1,0 +1,22 @@
+// Reading fields of a JSON request body with clear errors.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "http/message.h"
+
+namespace nj::api {
+
+// A string field: absent → nullopt (or an error when required); wrong type or over max
+// bytes → 400 invalid_field naming it.
+Result<std::optional<std::string>, http::Response> string_field(const nlohmann::json& body,
+                                                                const char* name, size_t max,
+                                                                bool required);
+Result<std::optional<bool>, http::Response> bool_field(const nlohmann::json& body,
+                                                       const char* name);
+http::Response invalid_field(const std::string& name, const std::string& message);
+
+}  // namespace nj::api

@@ -1,0 +1,18 @@
+// GET /api/v1/policy[?language=zh-CN]: the current privacy policy and its version.
+#pragma once
+
+#include "account/policy.h"
+#include "http/router.h"
+
+namespace nj::api {
+
+class PolicyApi {
+ public:
+  explicit PolicyApi(account::PolicyText policy) : policy_(std::move(policy)) {}
+  void install(http::Router& router);
+
+ private:
+  account::PolicyText policy_;
+};
+
+}  // namespace nj::api
