@@ -141,6 +141,19 @@ std::string ServerProcess::log() const {
   return s.str();
 }
 
+std::string ServerProcess::admin(const std::string& args) const {
+  const std::string command =
+      std::string(NJ_BIN_PATH) + " admin --data '" + data_dir_.string() + "' " + args;
+  std::string out;
+  if (FILE* pipe = ::popen(command.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+    ::pclose(pipe);
+  }
+  return out;
+}
+
 HttpResult ServerProcess::request(const std::string& method, const std::string& target,
                                   const std::map<std::string, std::string>& headers,
                                   const std::string& body) const {
@@ -171,7 +184,11 @@ HttpResult ServerProcess::request(const std::string& method, const std::string& 
         if (rec) co_return;
         auto& res = parser.get();
         result.status = res.result_int();
-        for (const auto& f : res) result.headers[lower(std::string(f.name_string()))] = f.value();
+        for (const auto& f : res) {
+          const auto name = lower(std::string(f.name_string()));
+          result.headers[name] = f.value();
+          if (name == "set-cookie") result.set_cookies.emplace_back(f.value());
+        }
         result.body = std::move(res.body());
       },
       asio::detached);

@@ -18,6 +18,7 @@ namespace nj::testing {
 struct HttpResult {
   int status = 0;
   std::map<std::string, std::string> headers;  // names lower-cased
+  std::vector<std::string> set_cookies;        // every Set-Cookie value
   std::string body;
   nlohmann::json json() const { return nlohmann::json::parse(body, nullptr, false); }
   std::string header(const std::string& lower_name) const {
@@ -43,6 +44,8 @@ class ServerProcess {
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const std::filesystem::path& web_root() const { return web_root_; }
   std::string log() const;
+  // Runs `nightjar admin --data DIR args…` and returns its standard output.
+  std::string admin(const std::string& args) const;
   bool running() const { return pid_ > 0; }
 
   HttpResult request(const std::string& method, const std::string& target,
