@@ -110,6 +110,19 @@ void AuthApi::install(http::Router& router) {
         return response;
       }));
 
+  // Who am I, if anyone: 200 with the profile or null (the app asks this at start, so a
+  // signed-out visitor is not an error).
+  router.add(Method::kGet, "/api/v1/auth/session", [this](const Request& r) {
+    auto who = guard_.identify(r);
+    json user = nullptr;
+    if (who) {
+      if (auto p = accounts_.profile(*who)) user = profile_json(*p);
+    }
+    auto response = http::json_response(200, {{"user", user}});
+    response.headers.set("Cache-Control", "no-store");
+    return response;
+  });
+
   router.add(Method::kPost, "/api/v1/auth/password-reset", [this](const Request& r) {
     auto body = http::parse_json_body(r);
     if (!body) return std::move(body).error();

@@ -1,22 +1,48 @@
 // The shell: header with the language switch, navigation (a drawer on phones, a sidebar on
 // desktops), and the page for the current path.
 import { useState } from 'preact/hooks';
+import { api } from './api';
 import { I18nProvider, languages, useI18n, type Language } from './i18n';
-import { Link, usePath } from './router';
+import { Link, navigate, usePath } from './router';
+import { SessionProvider, useSession, type Profile } from './session';
 import { HomePage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
+import { PrivacyPage, SignUpPage } from './pages/signup';
+import { SignInPage } from './pages/signin';
+import { ForgotPasswordPage, ResetPasswordPage, VerifyPage } from './pages/verify';
+import { CancelPage, DemoOutboxPage, GoodbyePage, ProfilePage, SecurityPage } from './pages/account';
+
+const pages: Record<string, () => preact.JSX.Element | null> = {
+  '/': HomePage,
+  '/signup': SignUpPage,
+  '/signin': SignInPage,
+  '/verify': VerifyPage,
+  '/forgot-password': ForgotPasswordPage,
+  '/reset-password': ResetPasswordPage,
+  '/privacy': PrivacyPage,
+  '/account': ProfilePage,
+  '/account/security': SecurityPage,
+  '/account/cancel': CancelPage,
+  '/goodbye': GoodbyePage,
+  '/demo/outbox': DemoOutboxPage,
+};
 
 function Page({ path }: { path: string }) {
-  switch (path) {
-    case '/':
-      return <HomePage />;
-    default:
-      return <NotFoundPage path={path} />;
-  }
+  const Component = pages[path];
+  return Component ? <Component /> : <NotFoundPage path={path} />;
 }
 
 function LanguageSwitch() {
   const { language, setLanguage, t } = useI18n();
+  const { user, setUser } = useSession();
+  const change = async (next: Language) => {
+    setLanguage(next);
+    if (user) {
+      // Signed in: the profile keeps the choice (it also picks the language of e-mails).
+      const r = await api<Profile>('PATCH', '/me', { language: next });
+      if (r.ok) setUser(r.data);
+    }
+  };
   return (
     <label class="language">
       <span class="visually-hidden">{t('lang.label')}</span>
@@ -24,7 +50,7 @@ function LanguageSwitch() {
         aria-label={t('lang.label')}
         data-testid="language"
         value={language}
-        onChange={(e) => setLanguage((e.target as HTMLSelectElement).value as Language)}
+        onChange={(e) => void change((e.target as HTMLSelectElement).value as Language)}
       >
         {languages.map((l) => (
           <option value={l.code} lang={l.code}>
@@ -36,8 +62,52 @@ function LanguageSwitch() {
   );
 }
 
+function Navigation({ close }: { close: () => void }) {
+  const { t } = useI18n();
+  const { user, setUser } = useSession();
+  const signOut = async () => {
+    await api('POST', '/auth/logout');
+    setUser(null);
+    close();
+    navigate('/signin');
+  };
+  return (
+    <nav class="sidebar" aria-label={t('nav.main')}>
+      <Link href="/" onNavigate={close}>
+        {t('nav.home')}
+      </Link>
+      {user ? (
+        <>
+          <Link href="/account" onNavigate={close}>
+            {t('nav.account')}
+          </Link>
+          <Link href="/account/security" onNavigate={close}>
+            {t('account.security')}
+          </Link>
+          <button class="link" onClick={signOut}>
+            {t('nav.signout')}
+          </button>
+        </>
+      ) : (
+        <>
+          <Link href="/signin" onNavigate={close}>
+            {t('nav.signin')}
+          </Link>
+          <Link href="/signup" onNavigate={close}>
+            {t('nav.signup')}
+          </Link>
+        </>
+      )}
+      <Link href="/privacy" onNavigate={close}>
+        {t('nav.privacy')}
+      </Link>
+    </nav>
+  );
+}
+
 function Shell() {
   const { t } = useI18n();
+  const { user } = useSession();
   const path = usePath();
   const [menuOpen, setMenuOpen] = useState(false);
   return (
@@ -56,13 +126,14 @@ function Shell() {
           <span>{t('app.name')}</span>
         </Link>
         <span class="tagline">{t('app.tagline')}</span>
+        {user && (
+          <span class="who" data-testid="signed-in-as">
+            {user.display_name || user.email}
+          </span>
+        )}
         <LanguageSwitch />
       </header>
-      <nav class="sidebar" aria-label={t('nav.home')}>
-        <Link href="/" onNavigate={() => setMenuOpen(false)}>
-          {t('nav.home')}
-        </Link>
-      </nav>
+      <Navigation close={() => setMenuOpen(false)} />
       <main class="content">
         <Page path={path} />
       </main>
@@ -74,7 +145,9 @@ function Shell() {
 export function App() {
   return (
     <I18nProvider>
-      <Shell />
+      <SessionProvider>
+        <Shell />
+      </SessionProvider>
     </I18nProvider>
   );
 }

@@ -1,16 +1,21 @@
 // Starts a real `nightjar serve` on a free port with a fresh data directory, for browser
 // tests; stop() ends it with SIGTERM and removes the directory.
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export async function startServer({ extraArgs = [] } = {}) {
+export async function startServer({ extraArgs = [], config = '' } = {}) {
   const bin = process.env.NJ_BIN;
   if (!bin) throw new Error('NJ_BIN must name the nightjar binary');
   const data = await mkdtemp(path.join(tmpdir(), 'nj-browser-'));
   const webRoot = process.env.NJ_WEB_ROOT ?? path.resolve(import.meta.dirname, '../dist');
-  const child = spawn(bin, ['serve', '--data', data, '--http-port', '0', '--web-root', webRoot, ...extraArgs], {
+  const args = ['serve', '--data', data, '--http-port', '0', '--web-root', webRoot, ...extraArgs];
+  if (config) {
+    await writeFile(path.join(data, 'nightjar.toml'), config);
+    args.push('--config', path.join(data, 'nightjar.toml'));
+  }
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

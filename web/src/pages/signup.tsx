@@ -1,0 +1,99 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type ApiError } from '../api';
+import { ErrorNote, Field, Note } from '../components/form';
+import { Markdown } from '../components/markdown';
+import { useI18n } from '../i18n';
+import { Link } from '../router';
+
+interface Policy {
+  version: string;
+  text: string;
+}
+
+export function usePolicy(): Policy | null {
+  const { language } = useI18n();
+  const [policy, setPolicy] = useState<Policy | null>(null);
+  useEffect(() => {
+    void api<Policy>('GET', `/policy?language=${encodeURIComponent(language)}`).then((r) => {
+      if (r.ok) setPolicy(r.data);
+    });
+  }, [language]);
+  return policy;
+}
+
+export function SignUpPage() {
+  const { t, language } = useI18n();
+  const policy = usePolicy();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [accepted, setAccepted] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [sent, setSent] = useState(false);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (!policy || !accepted) return;
+    setBusy(true);
+    const r = await api('POST', '/auth/register', { email, password, language, policy_version: policy.version });
+    setBusy(false);
+    if (r.ok) setSent(true);
+    else setError(r.error);
+  };
+
+  if (sent) {
+    return (
+      <section class="card narrow">
+        <h1>{t('signup.sent_title')}</h1>
+        <Note>{t('signup.sent_body', { email })}</Note>
+        <p class="muted">
+          <Link href="/demo/outbox">{t('demo.outbox_link')}</Link>
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section class="card narrow">
+      <h1>{t('signup.title')}</h1>
+      <form onSubmit={submit} novalidate>
+        <Field label={t('field.email')} name="email" type="email" value={email} onInput={setEmail} autocomplete="email" required />
+        <Field
+          label={t('field.password')}
+          name="password"
+          type="password"
+          value={password}
+          onInput={setPassword}
+          autocomplete="new-password"
+          hint={t('signup.password_hint')}
+          required
+        />
+        <div class="policy-box" data-testid="policy">
+          {policy ? <Markdown text={policy.text} /> : t('health.loading')}
+        </div>
+        <label class="check">
+          <input type="checkbox" name="accept" checked={accepted} onChange={(e) => setAccepted((e.target as HTMLInputElement).checked)} />
+          <span>
+            {t('signup.accept', { version: policy?.version ?? '' })} (<Link href="/privacy">{t('nav.privacy')}</Link>)
+          </span>
+        </label>
+        <ErrorNote error={error} />
+        <button type="submit" class="primary" disabled={!accepted || !policy || busy}>
+          {t('signup.submit')}
+        </button>
+      </form>
+      <p class="muted">
+        {t('signup.have_account')} <Link href="/signin">{t('nav.signin')}</Link>
+      </p>
+    </section>
+  );
+}
+
+export function PrivacyPage() {
+  const { t } = useI18n();
+  const policy = usePolicy();
+  return (
+    <section class="card">
+      {policy ? <Markdown text={policy.text} /> : <p>{t('health.loading')}</p>}
+    </section>
+  );
+}
