@@ -48,6 +48,7 @@ lint: bootstrap
 bench: bootstrap build
 	@for b in $(BIN)/bench_*; do echo "== $$b"; $$b --benchmark_min_time=0.2; done
 	@bench/load/http_load.sh $(BIN)/nightjar
+	@bench/load/accounts_load.sh $(BIN)/nightjar
 
 # Long fuzzing with libFuzzer (clang): FUZZ_SECONDS per target, new inputs kept in
 # build/fuzz/corpus-<target>. `make test` runs the same targets briefly with any compiler.
