@@ -167,6 +167,8 @@ function TwoFactor({ enabled, onChange }: { enabled: boolean; onChange: () => vo
               <li class="mono">{c}</li>
             ))}
           </ul>
+          <p class="muted">{t('security.totp_end_others')}</p>
+          <button onClick={() => void api('POST', '/me/sessions/end-others').then(onChange)}>{t('security.end_others')}</button>
         </div>
       )}
       {!enabled && !enrol && <button onClick={begin}>{t('security.totp_enable')}</button>}
