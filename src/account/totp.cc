@@ -76,7 +76,10 @@ std::vector<uint8_t> sha1(std::span<const uint8_t> data) {
   }
   std::vector<uint8_t> out(20);
   for (int i = 0; i < 5; ++i) {
-    for (int j = 0; j < 4; ++j) out[static_cast<size_t>(i * 4 + j)] = static_cast<uint8_t>(h[i] >> (24 - 8 * j));
+    for (int j = 0; j < 4; ++j) {
+      out[static_cast<size_t>(i) * 4 + static_cast<size_t>(j)] =
+          static_cast<uint8_t>(h[i] >> (24 - 8 * j));
+    }
   }
   return out;
 }
@@ -86,9 +89,12 @@ std::vector<uint8_t> hmac(TotpAlgorithm algorithm, std::span<const uint8_t> key,
                           std::span<const uint8_t> message) {
   auto hash = [algorithm](std::span<const uint8_t> d) {
     switch (algorithm) {
-      case TotpAlgorithm::kSha256: return sha256(d);
-      case TotpAlgorithm::kSha512: return sha512(d);
-      case TotpAlgorithm::kSha1: break;
+      case TotpAlgorithm::kSha256:
+        return sha256(d);
+      case TotpAlgorithm::kSha512:
+        return sha512(d);
+      case TotpAlgorithm::kSha1:
+        break;
     }
     return sha1(d);
   };
@@ -109,7 +115,7 @@ std::vector<uint8_t> hmac(TotpAlgorithm algorithm, std::span<const uint8_t> key,
 
 std::string hotp(std::span<const uint8_t> key, uint64_t counter, int digits,
                  TotpAlgorithm algorithm) {
-  std::array<uint8_t, 8> message;
+  std::array<uint8_t, 8> message{};
   for (int i = 7; i >= 0; --i) {
     message[static_cast<size_t>(i)] = static_cast<uint8_t>(counter & 0xff);
     counter >>= 8;

@@ -141,7 +141,7 @@ http::Handler Guard::user(UserHandler handler) const {
 
 http::Handler on_pool(WorkerPool& pool, http::SyncHandler fn) {
   auto shared = std::make_shared<http::Handler>(http::make_async(std::move(fn)));
-  return [&pool, shared](http::Request& request, http::Responder respond) {
+  return [&pool, shared](http::Request& request, const http::Responder& respond) {
     // The request lives only during this call: the task owns a copy.
     auto copy = std::make_shared<http::Request>(request);
     if (!pool.post([shared, copy, respond] { (*shared)(*copy, respond); })) {

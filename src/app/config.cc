@@ -152,7 +152,7 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
              t.integer("lockout_threshold", a.lockout_threshold, 1, 1000),
              t.integer("address_lockout_threshold", a.address_lockout_threshold, 1, 1'000'000),
              t.integer("lockout_base_s", a.lockout_base_s, 1, 86400),
-             t.integer("lockout_max_s", a.lockout_max_s, 1, 7 * 86400),
+             t.integer("lockout_max_s", a.lockout_max_s, 1, int64_t{7} * 86400),
              t.path("policy_dir", a.policy_dir), t.boolean("secure_cookies", a.secure_cookies),
              t.finish()});
         !r) {

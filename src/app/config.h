@@ -16,10 +16,10 @@ namespace nj::app {
 // Accounts: e-mail links, token and session lifetimes, sign-in throttling (seconds).
 struct AccountsConfig {
   std::string public_url;  // base of links in e-mails; default http://LISTEN:PORT
-  int64_t verify_token_ttl_s = 24 * 3600;
+  int64_t verify_token_ttl_s = int64_t{24} * 3600;
   int64_t reset_token_ttl_s = 3600;
-  int64_t session_idle_timeout_s = 14 * 24 * 3600;
-  int64_t session_absolute_timeout_s = 30 * 24 * 3600;
+  int64_t session_idle_timeout_s = int64_t{14} * 24 * 3600;
+  int64_t session_absolute_timeout_s = int64_t{30} * 24 * 3600;
   int lockout_threshold = 5;
   int address_lockout_threshold = 50;
   int64_t lockout_base_s = 30;

@@ -1,12 +1,10 @@
 #include "mail/smtp.h"
 
 #include <curl/curl.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <cstring>
 #include <ctime>
-
-#include <spdlog/spdlog.h>
 
 namespace nj::mail {
 namespace {
@@ -19,7 +17,7 @@ struct Upload {
 size_t read_callback(char* buffer, size_t size, size_t count, void* user) {
   auto* up = static_cast<Upload*>(user);
   const size_t n = std::min(size * count, up->data.size() - up->offset);
-  std::memcpy(buffer, up->data.data() + up->offset, n);
+  up->data.copy(buffer, n, up->offset);  // a byte range of the message, not a C string
   up->offset += n;
   return n;
 }
@@ -29,8 +27,7 @@ std::string encode_header(const std::string& text) {
   bool ascii = true;
   for (unsigned char c : text) ascii = ascii && c < 0x80 && c != '\r' && c != '\n';
   if (ascii) return text;
-  static constexpr char kB64[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   size_t i = 0;
   for (; i + 2 < text.size(); i += 3) {
