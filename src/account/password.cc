@@ -19,7 +19,11 @@ std::optional<size_t> utf8_length(std::string_view s) {
   size_t count = 0;
   for (size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
     if (len == 0 || i + len > s.size()) return std::nullopt;
     for (size_t k = 1; k < len; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return std::nullopt;
@@ -58,11 +62,16 @@ const std::unordered_set<std::string_view>& common_set() {
 
 std::string_view password_problem_message(PasswordProblem p) {
   switch (p) {
-    case PasswordProblem::kTooShort: return "the password must have at least 8 characters";
-    case PasswordProblem::kTooLong: return "the password must have at most 128 characters";
-    case PasswordProblem::kTooCommon: return "this password is too common; choose another";
-    case PasswordProblem::kSameAsEmail: return "the password must not be the e-mail address";
-    case PasswordProblem::kNotUtf8: return "the password is not valid UTF-8";
+    case PasswordProblem::kTooShort:
+      return "the password must have at least 8 characters";
+    case PasswordProblem::kTooLong:
+      return "the password must have at most 128 characters";
+    case PasswordProblem::kTooCommon:
+      return "this password is too common; choose another";
+    case PasswordProblem::kSameAsEmail:
+      return "the password must not be the e-mail address";
+    case PasswordProblem::kNotUtf8:
+      return "the password is not valid UTF-8";
   }
   return "invalid password";
 }

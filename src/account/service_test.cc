@@ -95,7 +95,8 @@ TEST_F(AccountServiceTest, RegistrationRejectsBadInputAndOldPolicy) {
 
 TEST_F(AccountServiceTest, RegisteringAnExistingAddressRevealsNothing) {
   signed_up("bob@example.org");
-  auto again = service_->register_account("bob@example.org", "another good passphrase", "en", kPolicy);
+  auto again =
+      service_->register_account("bob@example.org", "another good passphrase", "en", kPolicy);
   EXPECT_TRUE(again) << "same answer as a new registration";
   const auto mails = outbox_.list();
   EXPECT_EQ(std::count_if(mails->begin(), mails->end(),
@@ -233,8 +234,8 @@ TEST_F(AccountServiceTest, NobodyActsOnAnotherPersonsSessions) {
   auto jo = signed_up("jo@example.org");
   auto kim = signed_up("kim@example.org");
   EXPECT_EQ(service_->end_session(jo, kim.session_id).error().code, Errc::kNotFound);
-  EXPECT_TRUE(service_->authenticate(
-      service_->login("kim@example.org", kPassword, "", "t", "ip")->token));
+  EXPECT_TRUE(
+      service_->authenticate(service_->login("kim@example.org", kPassword, "", "t", "ip")->token));
   auto listed = service_->sessions(jo);
   for (const auto& s : *listed) EXPECT_NE(s.id, kim.session_id);
   EXPECT_TRUE(service_->end_session(kim, kim.session_id));
@@ -242,8 +243,8 @@ TEST_F(AccountServiceTest, NobodyActsOnAnotherPersonsSessions) {
 
 TEST(Email, Normalisation) {
   EXPECT_EQ(normalize_email("A.B@Example.ORG"), "a.b@example.org");
-  for (const char* bad : {"", "a", "@b.org", "a@", "a@@b.org", "a b@c.org", "a@b..org",
-                          "a@.b.org", "a@b.org.", "<a@b.org>", "a@b.org\r\nBcc: x@y.org"}) {
+  for (const char* bad : {"", "a", "@b.org", "a@", "a@@b.org", "a b@c.org", "a@b..org", "a@.b.org",
+                          "a@b.org.", "<a@b.org>", "a@b.org\r\nBcc: x@y.org"}) {
     EXPECT_FALSE(normalize_email(bad)) << bad;
   }
   EXPECT_FALSE(normalize_email(std::string(250, 'a') + "@b.org"));

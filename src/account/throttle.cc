@@ -26,7 +26,8 @@ void LoginThrottle::fail(std::unordered_map<std::string, Entry>& map, const std:
   }
   e.last_failure = now;
   if (++e.failures < threshold) return;
-  const int64_t lock = std::min(options_.max_lock_ms, options_.base_lock_ms << std::min(e.locks, 20));
+  const int64_t lock =
+      std::min(options_.max_lock_ms, options_.base_lock_ms << std::min(e.locks, 20));
   e.locked_until = now + lock;
   e.failures = 0;
   ++e.locks;
@@ -50,7 +51,8 @@ void LoginThrottle::prune(int64_t now) {
   last_prune_ = now;
   for (auto* map : {&accounts_, &addresses_}) {
     std::erase_if(*map, [&](const auto& kv) {
-      return kv.second.locked_until < now && now - kv.second.last_failure > options_.forget_after_ms;
+      return kv.second.locked_until < now &&
+             now - kv.second.last_failure > options_.forget_after_ms;
     });
   }
 }

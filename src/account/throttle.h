@@ -14,10 +14,10 @@
 namespace nj::account {
 
 struct ThrottleOptions {
-  int account_threshold = 5;     // failures before an account is locked
-  int address_threshold = 50;    // failures before a client address is locked
-  int64_t base_lock_ms = 30'000;   // first lock
-  int64_t max_lock_ms = 900'000;   // longest lock
+  int account_threshold = 5;            // failures before an account is locked
+  int address_threshold = 50;           // failures before a client address is locked
+  int64_t base_lock_ms = 30'000;        // first lock
+  int64_t max_lock_ms = 900'000;        // longest lock
   int64_t forget_after_ms = 3'600'000;  // failures older than this are forgotten
 };
 

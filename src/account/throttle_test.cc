@@ -7,8 +7,11 @@ namespace {
 
 TEST(Throttle, LocksAfterThresholdAndDoublesEachTime) {
   ManualClock clock(1'000'000);
-  LoginThrottle t(clock, {.account_threshold = 3, .address_threshold = 100, .base_lock_ms = 1000,
-                          .max_lock_ms = 3000, .forget_after_ms = 60'000});
+  LoginThrottle t(clock, {.account_threshold = 3,
+                          .address_threshold = 100,
+                          .base_lock_ms = 1000,
+                          .max_lock_ms = 3000,
+                          .forget_after_ms = 60'000});
   for (int i = 0; i < 2; ++i) t.record_failure("a@x", "1.1.1.1");
   EXPECT_EQ(t.retry_after_ms("a@x", "1.1.1.1"), 0);
   t.record_failure("a@x", "1.1.1.1");

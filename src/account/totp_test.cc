@@ -35,8 +35,7 @@ TEST(Hotp, Rfc4226AppendixD) {
 TEST(Totp, Rfc6238AppendixB) {
   const auto sha1_key = bytes("12345678901234567890");
   const auto sha256_key = bytes("12345678901234567890123456789012");
-  const auto sha512_key =
-      bytes("1234567890123456789012345678901234567890123456789012345678901234");
+  const auto sha512_key = bytes("1234567890123456789012345678901234567890123456789012345678901234");
   struct Row {
     int64_t time;
     const char *sha1, *sha256, *sha512;

@@ -32,8 +32,9 @@ constexpr const char* kColumns =
 
 store::StoreResult<std::string> Outbox::enqueue(const Mail& mail) {
   const auto id = new_id();
-  const store::Value params[] = {id, mail.to, mail.subject, mail.body, clock_.now_ms(),
-                                 std::string(deliver_ ? "queued" : "kept")};
+  const store::Value params[] = {
+      id,        mail.to,         mail.subject,
+      mail.body, clock_.now_ms(), std::string(deliver_ ? "queued" : "kept")};
   auto r = db_.execute(
       "INSERT INTO outbox (id, to_addr, subject, body, created_at, status) "
       "VALUES ($1, $2, $3, $4, $5, $6)",
@@ -44,9 +45,8 @@ store::StoreResult<std::string> Outbox::enqueue(const Mail& mail) {
 
 store::StoreResult<std::vector<OutboxEntry>> Outbox::list(size_t limit) {
   const store::Value params[] = {static_cast<int64_t>(limit)};
-  auto rows = db_.query(std::string("SELECT ") + kColumns +
-                            " FROM outbox ORDER BY created_at, id LIMIT $1",
-                        params);
+  auto rows = db_.query(
+      std::string("SELECT ") + kColumns + " FROM outbox ORDER BY created_at, id LIMIT $1", params);
   if (!rows) return Unexpected(std::move(rows).error());
   return to_entries(*rows);
 }
