@@ -1,0 +1,95 @@
+#include "media/rtp/packet.h"
+
+namespace nj::media::rtp {
+
+std::string_view parse_error_name(ParseError e) {
+  switch (e) {
+    case ParseError::kTooShort:
+      return "too_short";
+    case ParseError::kBadVersion:
+      return "bad_version";
+    case ParseError::kBadPadding:
+      return "bad_padding";
+    case ParseError::kBadExtension:
+      return "bad_extension";
+    case ParseError::kBadCsrc:
+      return "bad_csrc";
+  }
+  return "unknown";
+}
+
+Result<Packet, ParseError> parse(std::span<const uint8_t> b) {
+  if (b.size() < 12) return Unexpected(ParseError::kTooShort);
+  if ((b[0] >> 6) != 2) return Unexpected(ParseError::kBadVersion);
+  const bool padding = b[0] & 0x20;
+  const bool extension = b[0] & 0x10;
+  const size_t csrc_count = b[0] & 0x0f;
+  Packet p;
+  p.marker = b[1] & 0x80;
+  p.payload_type = b[1] & 0x7f;
+  p.sequence = static_cast<uint16_t>((b[2] << 8) | b[3]);
+  p.timestamp = (uint32_t{b[4]} << 24) | (uint32_t{b[5]} << 16) | (uint32_t{b[6]} << 8) | b[7];
+  p.ssrc = (uint32_t{b[8]} << 24) | (uint32_t{b[9]} << 16) | (uint32_t{b[10]} << 8) | b[11];
+  size_t offset = 12 + 4 * csrc_count;
+  if (offset > b.size()) return Unexpected(ParseError::kBadCsrc);
+  if (extension) {
+    if (offset + 4 > b.size()) return Unexpected(ParseError::kBadExtension);
+    const size_t words = (size_t{b[offset + 2]} << 8) | b[offset + 3];
+    offset += 4 + 4 * words;
+    if (offset > b.size()) return Unexpected(ParseError::kBadExtension);
+  }
+  size_t end = b.size();
+  if (padding) {
+    const size_t pad = b.back();
+    if (pad == 0 || pad > end - offset) return Unexpected(ParseError::kBadPadding);
+    end -= pad;
+  }
+  p.payload = b.subspan(offset, end - offset);
+  return p;
+}
+
+void write(std::vector<uint8_t>& out, uint8_t payload_type, bool marker, uint16_t sequence,
+           uint32_t timestamp, uint32_t ssrc, std::span<const uint8_t> payload) {
+  const uint8_t header[12] = {0x80,
+                              static_cast<uint8_t>((marker ? 0x80 : 0) | (payload_type & 0x7f)),
+                              static_cast<uint8_t>(sequence >> 8),
+                              static_cast<uint8_t>(sequence),
+                              static_cast<uint8_t>(timestamp >> 24),
+                              static_cast<uint8_t>(timestamp >> 16),
+                              static_cast<uint8_t>(timestamp >> 8),
+                              static_cast<uint8_t>(timestamp),
+                              static_cast<uint8_t>(ssrc >> 24),
+                              static_cast<uint8_t>(ssrc >> 16),
+                              static_cast<uint8_t>(ssrc >> 8),
+                              static_cast<uint8_t>(ssrc)};
+  out.insert(out.end(), header, header + 12);
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+namespace {
+
+// The value ≡ v (mod 2^bits) nearest to last.
+int64_t nearest(int64_t last, uint64_t v, int bits) {
+  const int64_t modulus = int64_t{1} << bits;
+  const int64_t base = last - (last & (modulus - 1));
+  int64_t candidate = base + static_cast<int64_t>(v);
+  if (candidate - last > modulus / 2) candidate -= modulus;
+  if (last - candidate > modulus / 2) candidate += modulus;
+  return candidate;
+}
+
+}  // namespace
+
+int64_t SequenceUnwrapper::unwrap(uint16_t sequence) {
+  const int64_t v = last_ ? nearest(*last_, sequence, 16) : sequence;
+  if (!last_ || v > *last_) last_ = v;
+  return v;
+}
+
+int64_t TimestampUnwrapper::unwrap(uint32_t timestamp) {
+  const int64_t v = last_ ? nearest(*last_, timestamp, 32) : timestamp;
+  if (!last_ || v > *last_) last_ = v;
+  return v;
+}
+
+}  // namespace nj::media::rtp

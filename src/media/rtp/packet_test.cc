@@ -1,0 +1,72 @@
+#include "media/rtp/packet.h"
+
+#include <gtest/gtest.h>
+
+namespace nj::media::rtp {
+namespace {
+
+TEST(RtpPacket, WriteThenParse) {
+  std::vector<uint8_t> buf;
+  const uint8_t payload[] = {1, 2, 3};
+  write(buf, 96, true, 65535, 0xdeadbeef, 0x01020304, payload);
+  auto p = parse(buf);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->payload_type, 96);
+  EXPECT_TRUE(p->marker);
+  EXPECT_EQ(p->sequence, 65535);
+  EXPECT_EQ(p->timestamp, 0xdeadbeef);
+  EXPECT_EQ(p->ssrc, 0x01020304u);
+  EXPECT_EQ(std::vector<uint8_t>(p->payload.begin(), p->payload.end()),
+            (std::vector<uint8_t>{1, 2, 3}));
+}
+
+TEST(RtpPacket, CsrcExtensionAndPadding) {
+  // V=2 P=1 X=1 CC=1, one CSRC, a one-word extension, payload "ab", 2 bytes of padding.
+  const std::vector<uint8_t> b = {0xb1, 0x60, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3,  // header
+                                  9,    9,    9, 9,                          // CSRC
+                                  0xbe, 0xde, 0, 1, 7, 7, 7, 7,              // extension
+                                  'a',  'b',  0, 2};                         // payload, padding
+  auto p = parse(b);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->payload.size(), 2u);
+  EXPECT_EQ(p->payload[0], 'a');
+}
+
+TEST(RtpPacket, MalformedPacketsAreRefused) {
+  EXPECT_EQ(parse(std::vector<uint8_t>(11, 0x80)).error(), ParseError::kTooShort);
+  std::vector<uint8_t> v1(12, 0);
+  v1[0] = 0x40;
+  EXPECT_EQ(parse(v1).error(), ParseError::kBadVersion);
+  std::vector<uint8_t> csrc(12, 0);
+  csrc[0] = 0x8f;  // 15 CSRCs that are not there
+  EXPECT_EQ(parse(csrc).error(), ParseError::kBadCsrc);
+  std::vector<uint8_t> ext(16, 0);
+  ext[0] = 0x90;
+  ext[14] = 0xff;  // 65535 words of extension
+  EXPECT_EQ(parse(ext).error(), ParseError::kBadExtension);
+  std::vector<uint8_t> pad(13, 0);
+  pad[0] = 0xa0;
+  pad[12] = 200;  // more padding than bytes
+  EXPECT_EQ(parse(pad).error(), ParseError::kBadPadding);
+  pad[12] = 0;
+  EXPECT_EQ(parse(pad).error(), ParseError::kBadPadding);
+}
+
+TEST(Unwrap, SequenceAcrossWrapAndReorder) {
+  SequenceUnwrapper u;
+  EXPECT_EQ(u.unwrap(65534), 65534);
+  EXPECT_EQ(u.unwrap(65535), 65535);
+  EXPECT_EQ(u.unwrap(0), 65536);
+  EXPECT_EQ(u.unwrap(65535), 65535) << "a late packet stays before the wrap";
+  EXPECT_EQ(u.unwrap(2), 65538);
+}
+
+TEST(Unwrap, TimestampAcrossWrap) {
+  TimestampUnwrapper u;
+  EXPECT_EQ(u.unwrap(0xffffff00u), 0xffffff00LL);
+  EXPECT_EQ(u.unwrap(0x00000100u), 0x100000100LL);
+  EXPECT_EQ(u.unwrap(0xfffffff0u), 0xfffffff0LL);
+}
+
+}  // namespace
+}  // namespace nj::media::rtp
