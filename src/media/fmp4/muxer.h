@@ -1,0 +1,35 @@
+// Fragmented MP4 (ISO/IEC 14496-12, with 14496-15 for H.264): the init segment (ftyp + moov
+// with avcC) and media segments (moof + mdat) built straight from AVCC access units, for
+// Media Source Extensions, HLS fMP4 and recordings. Bytes out only; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace nj::media::fmp4 {
+
+struct H264Track {
+  uint32_t track_id = 1;
+  uint32_t timescale = 90000;
+  uint32_t width = 0, height = 0;
+  std::vector<uint8_t> sps, pps;  // NAL units with their header byte
+};
+
+struct Sample {
+  int64_t decode_time = 0;  // in the track's timescale
+  uint32_t duration = 0;
+  int32_t composition_offset = 0;  // presentation − decode (B-frames)
+  bool keyframe = false;
+  std::span<const uint8_t> data;  // AVCC: [4-byte length][NAL]…
+};
+
+// ftyp + moov (mvhd, one trak, mvex/trex) for an H.264 track.
+std::vector<uint8_t> init_segment(const H264Track& track);
+
+// moof (mfhd, traf: tfhd, tfdt, trun) + mdat for consecutive samples of one track.
+// sequence_number starts at 1 and grows by one per segment.
+std::vector<uint8_t> media_segment(uint32_t sequence_number, uint32_t track_id,
+                                   std::span<const Sample> samples);
+
+}  // namespace nj::media::fmp4
