@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "media/hub/hub.h"
 #include "media/rtp/h264.h"
 #include "media/rtsp/message.h"
 
@@ -91,5 +92,39 @@ void BM_RtspInterleavedFrames(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(stream.size()));
 }
 BENCHMARK(BM_RtspInterleavedFrames)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+namespace {
+
+// Fan-out: one frame handed to N subscribers (each queue drained every 10 frames, as a
+// viewer's loop would), the per-frame cost the publisher pays.
+void BM_HubFanOut(benchmark::State& state) {
+  const auto viewers = static_cast<size_t>(state.range(0));
+  nj::media::hub::Hub hub;
+  auto publisher = std::move(hub.publish("push/bench", {})).value();
+  std::vector<std::unique_ptr<nj::media::hub::Subscription>> subs;
+  for (size_t i = 0; i < viewers; ++i)
+    subs.push_back(std::move(hub.subscribe("push/bench", {})).value());
+  auto frame = std::make_shared<nj::media::hub::Frame>();
+  frame->data.assign(8000, 1);
+  std::vector<nj::media::hub::FramePtr> drained;
+  int64_t n = 0;
+  for (auto _ : state) {
+    publisher->publish(frame);
+    if (++n % 10 == 0) {
+      state.PauseTiming();
+      for (auto& s : subs) {
+        drained.clear();
+        s->queue().drain(drained);
+      }
+      state.ResumeTiming();
+    }
+  }
+  state.counters["ns_per_viewer"] = benchmark::Counter(
+      static_cast<double>(viewers),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_HubFanOut)->Arg(1)->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

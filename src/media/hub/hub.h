@@ -1,0 +1,163 @@
+// The stream hub: one publisher and many subscribers per stream path ("push/CAM1"). Each
+// frame is built once and shared by reference with every subscriber. Every subscriber has
+// a bounded queue; one that falls behind is emptied and resumes at the next keyframe, so it
+// never holds up the publisher or the others. The current GOP is kept so a new subscriber
+// starts at a keyframe at once. Transport-free: sessions drain queues on their own loops.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nj::media::hub {
+
+enum class TrackKind : uint8_t { kVideo, kAudio };
+
+struct Frame {
+  TrackKind track = TrackKind::kVideo;
+  int64_t timestamp = 0;  // in the track's clock (90 kHz video)
+  bool keyframe = false;
+  std::vector<uint8_t> data;  // video: AVCC access unit
+};
+using FramePtr = std::shared_ptr<const Frame>;
+
+// What a subscriber needs to set up its output before the first frame.
+struct StreamInfo {
+  std::string video_codec;  // "H264"
+  std::vector<uint8_t> sps, pps;
+  uint32_t width = 0, height = 0;
+  std::string sdp;  // as announced, for RTSP re-streaming
+};
+
+struct QueueLimits {
+  size_t max_frames = 256;
+  size_t max_bytes = 8 * 1024 * 1024;
+};
+
+// One subscriber's queue. push() is called on the publisher's thread, drain() on the
+// subscriber's; wake is called (on the publisher's thread) when the queue stops being empty.
+class SubscriberQueue {
+ public:
+  SubscriberQueue(QueueLimits limits, std::function<void()> wake)
+      : limits_(limits), wake_(std::move(wake)) {}
+
+  void push(const FramePtr& frame);
+  // Moves every queued frame into out (appending); returns how many.
+  size_t drain(std::vector<FramePtr>& out);
+  uint64_t dropped_frames() const;
+  uint64_t skips() const;  // times the queue was emptied to wait for a keyframe
+
+ private:
+  QueueLimits limits_;
+  std::function<void()> wake_;
+  mutable std::mutex mu_;
+  std::vector<FramePtr> frames_;
+  size_t bytes_ = 0;
+  bool waiting_for_keyframe_ = false;
+  uint64_t dropped_ = 0, skips_ = 0;
+};
+
+enum class Error { kAlreadyPublished, kNotFound, kTooManySubscribers };
+
+class Hub;
+struct Stream;
+
+// Held by the publisher; the stream ends when it is destroyed.
+class Publisher {
+ public:
+  ~Publisher();
+  void publish(FramePtr frame);
+  void update_info(StreamInfo info);
+  const std::string& path() const { return path_; }
+
+ private:
+  friend class Hub;
+  Publisher(Hub& hub, std::string path, std::shared_ptr<Stream> stream)
+      : hub_(hub), path_(std::move(path)), stream_(std::move(stream)) {}
+  Hub& hub_;
+  std::string path_;
+  std::shared_ptr<Stream> stream_;
+};
+
+// Held by a subscriber; unsubscribes when destroyed.
+class Subscription {
+ public:
+  ~Subscription();
+  SubscriberQueue& queue() { return *queue_; }
+  const StreamInfo& info() const { return info_; }
+
+ private:
+  friend class Hub;
+  Subscription(Hub& hub, std::string path, std::shared_ptr<Stream> stream,
+               std::shared_ptr<SubscriberQueue> q, StreamInfo info)
+      : hub_(hub),
+        path_(std::move(path)),
+        stream_(std::move(stream)),
+        queue_(std::move(q)),
+        info_(std::move(info)) {}
+  Hub& hub_;
+  std::string path_;
+  std::shared_ptr<Stream> stream_;
+  std::shared_ptr<SubscriberQueue> queue_;
+  StreamInfo info_;
+};
+
+// Stream lifecycle, for the layers above (on-demand streaming, recording).
+struct Events {
+  std::function<void(const std::string& path)> published;
+  std::function<void(const std::string& path)> gone;
+  std::function<void(const std::string& path, size_t subscribers)> subscribers_changed;
+};
+
+struct HubLimits {
+  size_t max_subscribers_per_stream = 10'000;
+  size_t gop_cache_max_bytes = 16 * 1024 * 1024;
+  QueueLimits queue;
+};
+
+class Hub {
+ public:
+  explicit Hub(HubLimits limits = {}, Events events = {})
+      : limits_(limits), events_(std::move(events)) {}
+
+  Result<std::unique_ptr<Publisher>, Error> publish(const std::string& path, StreamInfo info);
+  // The new subscription's queue starts with the cached GOP (from its keyframe).
+  Result<std::unique_ptr<Subscription>, Error> subscribe(const std::string& path,
+                                                         std::function<void()> wake);
+  bool is_published(const std::string& path) const;
+  size_t subscriber_count(const std::string& path) const;
+  size_t stream_count() const;
+
+ private:
+  friend class Publisher;
+  friend class Subscription;
+  void on_unpublish(const std::string& path, const std::shared_ptr<Stream>& stream);
+  void on_unsubscribe(const std::string& path, Stream& stream, const SubscriberQueue* queue);
+
+  HubLimits limits_;
+  Events events_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
+};
+
+// One published stream. Its own lock: publishing on one stream never waits for another.
+struct Stream {
+  explicit Stream(const HubLimits& l) : limits(l) {}
+  void publish(FramePtr frame);
+  const HubLimits& limits;
+  mutable std::mutex mu;
+  StreamInfo info;
+  std::vector<FramePtr> gop;
+  size_t gop_bytes = 0;
+  bool gop_overflow = false;
+  bool live = true;
+  std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
+};
+
+}  // namespace nj::media::hub
