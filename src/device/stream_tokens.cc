@@ -1,0 +1,109 @@
+#include "device/stream_tokens.h"
+
+#include <sodium.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <fstream>
+
+namespace nj::device {
+namespace {
+
+std::string b64url(const uint8_t* data, size_t n) {
+  std::string out(sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), data, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+}  // namespace
+
+std::string_view purpose_name(StreamPurpose p) {
+  switch (p) {
+    case StreamPurpose::kPush:
+      return "push";
+    case StreamPurpose::kPlay:
+      return "play";
+    case StreamPurpose::kTalk:
+      return "talk";
+  }
+  return "unknown";
+}
+
+bool parse_purpose(std::string_view name, StreamPurpose& out) {
+  for (auto p : {StreamPurpose::kPush, StreamPurpose::kPlay, StreamPurpose::kTalk}) {
+    if (name == purpose_name(p)) {
+      out = p;
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<StreamTokens, std::string> StreamTokens::open(const std::filesystem::path& keys_dir,
+                                                     const Clock& clock) {
+  if (sodium_init() < 0) return Unexpected(std::string("libsodium did not start"));
+  std::error_code ec;
+  std::filesystem::create_directories(keys_dir, ec);
+  if (ec) return Unexpected("cannot create " + keys_dir.string() + ": " + ec.message());
+  ::chmod(keys_dir.c_str(), 0700);
+  const auto path = keys_dir / "stream-token.key";
+  std::vector<uint8_t> key(crypto_auth_hmacsha256_KEYBYTES);
+  if (std::ifstream in(path, std::ios::binary); in) {
+    in.read(reinterpret_cast<char*>(key.data()), static_cast<std::streamsize>(key.size()));
+    if (in.gcount() != static_cast<std::streamsize>(key.size())) {
+      return Unexpected(path.string() + " is damaged (expected 32 bytes)");
+    }
+    return StreamTokens(std::move(key), clock);
+  }
+  randombytes_buf(key.data(), key.size());
+  const auto tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(key.data()), static_cast<std::streamsize>(key.size()));
+    if (!out.flush()) return Unexpected("cannot write " + tmp);
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Unexpected("cannot write " + path.string() + ": " + ec.message());
+  return StreamTokens(std::move(key), clock);
+}
+
+std::string StreamTokens::mac(std::string_view claims) const {
+  uint8_t out[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, key_.data(), key_.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(claims.data()),
+                                claims.size());
+  crypto_auth_hmacsha256_final(&st, out);
+  return b64url(out, 16);  // 128 bits of tag are plenty for a short-lived token
+}
+
+// token = <expiry ms>.<tag>, the tag over "serial\npurpose\nexpiry".
+std::string StreamTokens::issue(std::string_view serial, StreamPurpose purpose,
+                                int64_t ttl_ms) const {
+  const std::string expiry = std::to_string(clock_->now_ms() + ttl_ms);
+  const std::string claims =
+      std::string(serial) + "\n" + std::string(purpose_name(purpose)) + "\n" + expiry;
+  return expiry + "." + mac(claims);
+}
+
+bool StreamTokens::check(std::string_view token, std::string_view serial,
+                         StreamPurpose purpose) const {
+  const auto dot = token.find('.');
+  if (dot == std::string_view::npos || token.size() > 128) return false;
+  const auto expiry_text = token.substr(0, dot);
+  int64_t expiry = 0;
+  auto [end, ec] =
+      std::from_chars(expiry_text.data(), expiry_text.data() + expiry_text.size(), expiry);
+  if (ec != std::errc() || end != expiry_text.data() + expiry_text.size()) return false;
+  if (expiry <= clock_->now_ms()) return false;
+  const std::string claims = std::string(serial) + "\n" + std::string(purpose_name(purpose)) +
+                             "\n" + std::string(expiry_text);
+  const auto expected = mac(claims);
+  const auto given = token.substr(dot + 1);
+  return given.size() == expected.size() &&
+         sodium_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+}  // namespace nj::device

@@ -1,0 +1,229 @@
+#include "media/rtsp/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <mutex>
+
+#include "net/io_pool_impl.h"
+
+namespace nj::media::rtsp {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// One connection: reads feed the session; sends are queued and written one at a time.
+class TcpConnection final : public Connection, public std::enable_shared_from_this<TcpConnection> {
+ public:
+  TcpConnection(tcp::socket socket, size_t queue_limit)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), queue_limit_(queue_limit) {}
+
+  void send(std::string bytes) override {
+    if (closed_) return;
+    queued_ += bytes.size();
+    queue_.push_back(std::move(bytes));
+    if (!writing_) {
+      writing_ = true;
+      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+    }
+  }
+  void post(std::function<void()> fn) override {
+    asio::post(socket_.get_executor(), std::move(fn));
+  }
+  bool writable() const override { return queued_ < queue_limit_; }
+  void close() override {
+    closing_ = true;
+    if (!writing_) shutdown();
+  }
+
+  tcp::socket& socket() { return socket_; }
+  asio::steady_timer& timer() { return timer_; }
+  bool closing() const { return closing_ || closed_; }
+  void set_session(std::weak_ptr<ServerSession> s) { session_ = std::move(s); }
+  void shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.cancel();
+  }
+
+ private:
+  static awaitable<void> write_loop(std::shared_ptr<TcpConnection> self) {
+    while (!self->queue_.empty() && !self->closed_) {
+      // Gather what is queued into one write: many small RTP frames, one syscall.
+      std::string batch;
+      while (!self->queue_.empty() && batch.size() < 256 * 1024) {
+        batch += self->queue_.front();
+        self->queue_.pop_front();
+      }
+      auto [ec, n] = co_await asio::async_write(self->socket_, asio::buffer(batch), use_tuple);
+      self->queued_ -= std::min(self->queued_, batch.size());
+      if (ec) {
+        self->shutdown();
+        break;
+      }
+      if (auto session = self->session_.lock(); session && self->writable()) {
+        session->on_writable();
+      }
+    }
+    self->writing_ = false;
+    if (self->closing_) self->shutdown();
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  size_t queue_limit_;
+  std::deque<std::string> queue_;
+  size_t queued_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  std::weak_ptr<ServerSession> session_;
+};
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(net::IoPool& p, hub::Hub& h, Authorizer& a, metrics::Registry& m, ServerLimits l)
+      : pool(p),
+        hub(h),
+        auth(a),
+        limits(l),
+        connections(m.gauge("nightjar_rtsp_connections", "Open RTSP connections.").with({})),
+        errors(m.counter("nightjar_rtsp_protocol_errors_total",
+                         "RTSP connections closed for malformed input.", {"error"})) {}
+
+  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
+  awaitable<void> session(tcp::socket socket);
+
+  net::IoPool& pool;
+  hub::Hub& hub;
+  Authorizer& auth;
+  ServerLimits limits;
+  metrics::Gauge& connections;
+  metrics::CounterFamily& errors;
+  std::atomic<size_t> open{0};
+  std::mutex mu;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+};
+
+awaitable<void> Server::Impl::session(tcp::socket socket) {
+  open.fetch_add(1);
+  connections.add(1);
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto conn = std::make_shared<TcpConnection>(std::move(socket), limits.send_queue_bytes);
+  auto session = std::make_shared<ServerSession>(hub, auth, *conn);
+  conn->set_session(session);
+  std::vector<uint8_t> buffer(64 * 1024);
+  size_t filled = 0;
+  while (!conn->closing()) {
+    if (filled == buffer.size()) {
+      errors.with({"message_too_large"}).inc();
+      break;
+    }
+    // Idle timeout: a client that sends nothing for this long is gone (players keep the
+    // session alive with RTCP or GET_PARAMETER, as RFC 2326 asks).
+    conn->timer().expires_after(limits.idle_timeout);
+    conn->timer().async_wait([weak = std::weak_ptr<TcpConnection>(conn)](auto ec) {
+      if (ec) return;
+      if (auto c = weak.lock()) c->shutdown();
+    });
+    auto [ec, n] = co_await conn->socket().async_read_some(
+        asio::buffer(buffer.data() + filled, buffer.size() - filled), use_tuple);
+    conn->timer().cancel();
+    if (ec) break;
+    filled += n;
+    auto used = session->feed({buffer.data(), filled});
+    if (!used) {
+      errors.with({std::string(error_name(used.error()))}).inc();
+      conn->send("RTSP/1.0 400 Bad Request\r\nServer: Nightjar\r\n\r\n");
+      conn->close();
+      break;
+    }
+    if (*used > 0) {
+      std::memmove(buffer.data(), buffer.data() + *used, filled - *used);
+      filled -= *used;
+    }
+  }
+  session.reset();  // unpublishes / unsubscribes now, on this loop
+  if (!conn->closing()) conn->shutdown();
+  open.fetch_sub(1);
+  connections.add(-1);
+}
+
+awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
+  auto self = shared_from_this();
+  for (;;) {
+    auto& loop = pool.impl().next_context();
+    auto [ec, socket] = co_await acceptor->async_accept(loop, use_tuple);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+      spdlog::warn("rtsp.accept_failed error={}", ec.message());
+      continue;
+    }
+    if (open.load() >= limits.max_connections) {
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, self->session(std::move(socket)), asio::detached);
+  }
+}
+
+Server::Server(net::IoPool& pool, hub::Hub& hub, Authorizer& auth, metrics::Registry& metrics,
+               ServerLimits limits)
+    : impl_(std::make_shared<Impl>(pool, hub, auth, metrics, limits)) {}
+
+Server::~Server() { stop(); }
+
+Result<uint16_t, std::string> Server::listen(const std::string& address, uint16_t port) {
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(address, ec);
+  if (ec) return Unexpected("invalid listen address '" + address + "'");
+  auto& loop = impl_->pool.impl().next_context();
+  auto acceptor = std::make_shared<tcp::acceptor>(loop);
+  const tcp::endpoint endpoint(ip, port);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unexpected("cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                      ec.message());
+  }
+  const uint16_t bound = acceptor->local_endpoint().port();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->acceptors.push_back(acceptor);
+  }
+  asio::co_spawn(loop, impl_->accept_loop(acceptor), asio::detached);
+  return bound;
+}
+
+void Server::stop() {
+  std::lock_guard lock(impl_->mu);
+  for (auto& acceptor : impl_->acceptors) {
+    asio::post(acceptor->get_executor(), [acceptor] {
+      boost::system::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
+  impl_->acceptors.clear();
+}
+
+}  // namespace nj::media::rtsp

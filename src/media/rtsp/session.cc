@@ -1,0 +1,398 @@
+#include "media/rtsp/session.h"
+
+#include <random>
+
+#include "media/codec/h264_sps.h"
+#include "media/sdp/sdp.h"
+
+namespace nj::media::rtsp {
+namespace {
+
+constexpr const char* kPublic =
+    "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, RECORD, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, "
+    "SET_PARAMETER";
+
+uint32_t random_u32() {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  return static_cast<uint32_t>(rng());
+}
+
+bool is_track_control(std::string_view s) {
+  return s.starts_with("streamid=") || s.starts_with("trackID=") || s.starts_with("track");
+}
+
+}  // namespace
+
+std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
+  if (uri.starts_with("rtsp://") || uri.starts_with("rtsps://")) {
+    const auto slash = uri.find('/', uri.find("://") + 3);
+    if (slash == std::string_view::npos) return std::nullopt;
+    uri.remove_prefix(slash + 1);
+  } else if (uri.starts_with("/")) {
+    uri.remove_prefix(1);
+  } else {
+    return std::nullopt;
+  }
+  StreamUrl out;
+  std::string_view query;
+  // A client appends the track's control after the whole URL, query included
+  // ("…?token=T/streamid=0"), or puts it in the path ("…/trackID=0?token=T").
+  if (const auto last = uri.rfind('/');
+      last != std::string_view::npos && is_track_control(uri.substr(last + 1))) {
+    auto track = uri.substr(last + 1);
+    if (const auto q = track.find('?'); q != std::string_view::npos) {
+      query = track.substr(q + 1);
+      track = track.substr(0, q);
+    }
+    out.track = std::string(track);
+    uri = uri.substr(0, last);
+  }
+  const auto q = uri.find('?');
+  auto path = uri.substr(0, q);
+  if (q != std::string_view::npos) query = uri.substr(q + 1);
+  while (path.ends_with('/')) path.remove_suffix(1);
+  const auto sep = path.find('/');
+  if (sep == std::string_view::npos) return std::nullopt;
+  out.kind = std::string(path.substr(0, sep));
+  out.serial = std::string(path.substr(sep + 1));
+  if (out.serial.empty() || out.serial.find_first_of("/?#% ") != std::string::npos ||
+      out.serial.size() > 64) {
+    return std::nullopt;
+  }
+  for (std::string_view rest = query; !rest.empty();) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.starts_with("token=")) out.token = std::string(pair.substr(6));
+  }
+  return out;
+}
+
+ServerSession::~ServerSession() {
+  subscription_.reset();
+  if (depacketizer_) depacketizer_->flush();
+  publisher_.reset();
+}
+
+Result<size_t, Error> ServerSession::feed(std::span<const uint8_t> data) {
+  size_t used = 0;
+  while (used < data.size()) {
+    Item item;
+    auto n = parse(data.subspan(used), item);
+    if (!n) return Unexpected(n.error());
+    if (*n == 0) break;
+    if (item.kind == Item::Kind::kFrame) {
+      on_frame_rtp(item.channel, item.frame_payload);
+    } else {
+      handle(item.message);
+    }
+    used += *n;
+  }
+  return used;
+}
+
+void ServerSession::respond(const Message& request, int status, std::string_view reason,
+                            std::vector<std::pair<std::string, std::string>> headers,
+                            std::string body) {
+  Message r;
+  r.is_request = false;
+  r.status = status;
+  r.reason = std::string(reason);
+  r.set_header("CSeq", std::to_string(request.cseq().value_or(0)));
+  r.set_header("Server", "Nightjar");
+  if (!session_id_.empty() && mode_ != Mode::kNone)
+    r.set_header("Session", session_id_ + ";timeout=60");
+  for (auto& [k, v] : headers) r.set_header(std::move(k), std::move(v));
+  r.body = std::move(body);
+  connection_.send(serialize(r));
+}
+
+void ServerSession::handle(const Message& req) {
+  if (!req.is_request) return;  // a response from the client: nothing to do
+  if (!req.cseq()) {
+    respond(req, 400, "Bad Request");
+    return;
+  }
+  const auto& m = req.method;
+  if (m == "OPTIONS") {
+    respond(req, 200, "OK", {{"Public", kPublic}});
+    return;
+  }
+  if (m == "GET_PARAMETER" || m == "SET_PARAMETER") {
+    respond(req, 200, "OK");  // keep-alive
+    return;
+  }
+  const auto url = parse_stream_url(req.uri);
+  if (!url) {
+    respond(req, 404, "Not Found");
+    return;
+  }
+  if (m == "TEARDOWN") {
+    respond(req, 200, "OK");
+    connection_.close();
+    return;
+  }
+  if (m == "ANNOUNCE") {
+    if (url->kind != "push" || mode_ != Mode::kNone) {
+      respond(req, 455, "Method Not Valid in This State");
+      return;
+    }
+    if (!auth_.allow(url->serial, Purpose::kPush, url->token)) {
+      respond(req, 401, "Unauthorized");
+      return;
+    }
+    auto sdp = sdp::parse(req.body);
+    if (!sdp) {
+      respond(req, 400, "Bad Request");
+      return;
+    }
+    for (size_t i = 0; i < sdp->media.size(); ++i) {
+      const auto& media = sdp->media[i];
+      announced_controls_.push_back(media.control);
+      if (video_track_ < 0 && media.type == "video" && media.encoding == "H264") {
+        video_track_ = static_cast<int>(i);
+        announced_.video_codec = "H264";
+        if (auto sets = sdp::h264_parameter_sets(media)) {
+          announced_.sps = sets->sps;
+          announced_.pps = sets->pps;
+          if (auto sps = codec::parse_h264_sps(sets->sps)) {
+            announced_.width = sps->width;
+            announced_.height = sps->height;
+          }
+        }
+      }
+    }
+    if (video_track_ < 0) {
+      respond(req, 415, "Unsupported Media Type");  // no H.264 video to relay
+      return;
+    }
+    serial_ = url->serial;
+    session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
+    mode_ = Mode::kAnnounced;
+    respond(req, 200, "OK");
+    return;
+  }
+  if (m == "DESCRIBE") {
+    if (url->kind != "live") {
+      respond(req, 404, "Not Found");
+      return;
+    }
+    if (!auth_.allow(url->serial, Purpose::kPlay, url->token)) {
+      respond(req, 401, "Unauthorized");
+      return;
+    }
+    auto probe = hub_.subscribe("push/" + url->serial, {});
+    if (!probe) {
+      respond(req, 404, "Not Found");  // nothing is being pushed for this device
+      return;
+    }
+    const auto info = (*probe)->info();
+    probe->reset();
+    serial_ = url->serial;
+    if (session_id_.empty())
+      session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
+    mode_ = Mode::kDescribed;
+    std::string base = req.uri;
+    if (!base.ends_with('/')) base += '/';
+    respond(req, 200, "OK", {{"Content-Type", "application/sdp"}, {"Content-Base", base}},
+            describe_sdp(info));
+    return;
+  }
+  if (m == "SETUP") {
+    const auto transport = parse_transport(req.header("Transport").value_or(""));
+    if (!transport) {
+      respond(req, 461, "Unsupported Transport");
+      return;
+    }
+    if (!transport->tcp) {
+      respond(req, 461, "Unsupported Transport");  // UDP comes later; clients retry over TCP
+      return;
+    }
+    if (url->serial != serial_) {
+      respond(req, 455, "Method Not Valid in This State");
+      return;
+    }
+    int channel = transport->interleaved ? transport->interleaved->first : next_channel_;
+    next_channel_ = channel + 2;
+    if (mode_ == Mode::kAnnounced) {
+      // Which announced track is this? Match the control suffix; unknown tracks are refused.
+      int index = -1;
+      for (size_t i = 0; i < announced_controls_.size(); ++i) {
+        if (!announced_controls_[i].empty() &&
+            (announced_controls_[i] == url->track || req.uri.ends_with(announced_controls_[i]))) {
+          index = static_cast<int>(i);
+        }
+      }
+      if (index < 0 && announced_controls_.size() == 1) index = 0;
+      if (index < 0) {
+        respond(req, 404, "Not Found");
+        return;
+      }
+      if (index == video_track_) video_channel_ = channel;
+    } else if (mode_ == Mode::kDescribed) {
+      if (url->track != "trackID=0") {
+        respond(req, 404, "Not Found");
+        return;
+      }
+      play_channel_ = channel;
+    } else {
+      respond(req, 455, "Method Not Valid in This State");
+      return;
+    }
+    Transport reply = *transport;
+    reply.interleaved = std::make_pair(channel, channel + 1);
+    respond(req, 200, "OK", {{"Transport", format_transport(reply)}});
+    return;
+  }
+  if (m == "RECORD") {
+    if (mode_ != Mode::kAnnounced || video_channel_ < 0) {
+      respond(req, 455, "Method Not Valid in This State");
+      return;
+    }
+    auto publisher = hub_.publish("push/" + serial_, announced_);
+    if (!publisher) {
+      respond(req, 453, "Not Enough Bandwidth");  // another session already pushes this device
+      return;
+    }
+    publisher_ = std::move(*publisher);
+    depacketizer_ = std::make_unique<rtp::H264Depacketizer>([this](rtp::H264AccessUnit&& au) {
+      // Parameter sets in band replace the announced ones (the camera may change them).
+      if (!depacketizer_->sps().empty() && depacketizer_->sps() != announced_.sps) {
+        announced_.sps = depacketizer_->sps();
+        announced_.pps = depacketizer_->pps();
+        if (auto sps = codec::parse_h264_sps(announced_.sps)) {
+          announced_.width = sps->width;
+          announced_.height = sps->height;
+        }
+        publisher_->update_info(announced_);
+      }
+      auto frame = std::make_shared<hub::Frame>();
+      frame->track = hub::TrackKind::kVideo;
+      frame->timestamp = au.timestamp;
+      frame->keyframe = au.keyframe;
+      frame->data = std::move(au.avcc);
+      publisher_->publish(std::move(frame));
+    });
+    if (!announced_.sps.empty()) depacketizer_->set_parameter_sets(announced_.sps, announced_.pps);
+    mode_ = Mode::kRecording;
+    respond(req, 200, "OK");
+    return;
+  }
+  if (m == "PLAY") {
+    if (mode_ != Mode::kDescribed && mode_ != Mode::kPlaying) {
+      respond(req, 455, "Method Not Valid in This State");
+      return;
+    }
+    if (!subscription_) {
+      std::weak_ptr<ServerSession> weak = weak_from_this();
+      auto sub = hub_.subscribe("push/" + serial_, [weak, this] {
+        connection_.post([weak] {
+          if (auto self = weak.lock()) self->drain();
+        });
+      });
+      if (!sub) {
+        respond(req, 404, "Not Found");
+        return;
+      }
+      subscription_ = std::move(*sub);
+      packetizer_ = std::make_unique<rtp::H264Packetizer>(96, random_u32(),
+                                                          static_cast<uint16_t>(random_u32()));
+      timestamp_offset_ = random_u32();
+      waiting_for_keyframe_ = true;
+    }
+    // The first frame's time goes into RTP-Info, so look at the queue before answering.
+    subscription_->queue().drain(drained_);
+    const uint32_t first_ts =
+        drained_.empty() ? timestamp_offset_
+                         : static_cast<uint32_t>(drained_.front()->timestamp) + timestamp_offset_;
+    std::string base = req.uri;
+    while (base.ends_with('/')) base.pop_back();
+    mode_ = Mode::kPlaying;
+    respond(req, 200, "OK",
+            {{"Range", "npt=0.000-"},
+             {"RTP-Info", "url=" + base +
+                              "/trackID=0;seq=" + std::to_string(packetizer_->next_sequence()) +
+                              ";rtptime=" + std::to_string(first_ts)}});
+    drain();
+    return;
+  }
+  if (m == "PAUSE") {
+    if (mode_ == Mode::kPlaying) {
+      subscription_.reset();
+      mode_ = Mode::kDescribed;
+    }
+    respond(req, 200, "OK");
+    return;
+  }
+  respond(req, 501, "Not Implemented");
+}
+
+void ServerSession::on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload) {
+  if (mode_ != Mode::kRecording) return;  // media before RECORD, or RTCP from players
+  if (static_cast<int>(channel) != video_channel_) return;  // RTCP and other tracks
+  ++stats_.rtp_packets_in;
+  auto packet = rtp::parse(payload);
+  if (!packet) {
+    ++stats_.bad_rtp_packets;
+    return;
+  }
+  depacketizer_->push(*packet);
+}
+
+void ServerSession::on_writable() { drain(); }
+
+void ServerSession::drain() {
+  if (mode_ != Mode::kPlaying || !subscription_) return;
+  if (!connection_.writable()) return;  // resumed by on_writable(); the hub queue absorbs it
+  subscription_->queue().drain(drained_);
+  for (const auto& frame : drained_) {
+    if (frame->track != hub::TrackKind::kVideo) continue;
+    if (waiting_for_keyframe_ && !frame->keyframe) continue;
+    waiting_for_keyframe_ = false;
+    send_frame(*frame);
+  }
+  drained_.clear();
+}
+
+void ServerSession::send_frame(const hub::Frame& frame) {
+  ++stats_.frames_out;
+  const auto ts = static_cast<uint32_t>(frame.timestamp) + timestamp_offset_;
+  packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
+    std::string out;
+    out.reserve(4 + packet.size());
+    out += '$';
+    out += static_cast<char>(play_channel_);
+    out += static_cast<char>(packet.size() >> 8);
+    out += static_cast<char>(packet.size() & 0xff);
+    out.append(reinterpret_cast<const char*>(packet.data()), packet.size());
+    connection_.send(std::move(out));
+    ++stats_.rtp_packets_out;
+  });
+}
+
+std::string ServerSession::describe_sdp(const hub::StreamInfo& info) const {
+  sdp::Session s;
+  s.name = "Nightjar live " + serial_;
+  sdp::Media v;
+  v.type = "video";
+  v.port = 0;
+  v.protocol = "RTP/AVP";
+  v.payload_type = 96;
+  v.encoding = "H264";
+  v.clock_rate = 90000;
+  v.fmtp["packetization-mode"] = "1";
+  if (!info.sps.empty() && !info.pps.empty()) {
+    v.fmtp["sprop-parameter-sets"] =
+        sdp::base64_encode(info.sps) + "," + sdp::base64_encode(info.pps);
+    if (info.sps.size() >= 4) {
+      char pli[8];
+      std::snprintf(pli, sizeof pli, "%02X%02X%02X", info.sps[1], info.sps[2], info.sps[3]);
+      v.fmtp["profile-level-id"] = pli;
+    }
+  }
+  v.control = "trackID=0";
+  s.media.push_back(std::move(v));
+  return sdp::write(s);
+}
+
+}  // namespace nj::media::rtsp

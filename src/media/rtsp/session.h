@@ -1,0 +1,108 @@
+// One RTSP connection on the server side, without the network: requests in, responses and
+// interleaved RTP out through a Connection. A camera pushes (ANNOUNCE, SETUP, RECORD on
+// push/{serial}) into the hub; a player pulls (DESCRIBE, SETUP, PLAY on live/{serial}) from
+// it. RTP over TCP (interleaved) only for now; H.264 video only (audio tracks are accepted
+// and dropped).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "media/hub/hub.h"
+#include "media/rtp/h264.h"
+#include "media/rtsp/message.h"
+
+namespace nj::media::rtsp {
+
+enum class Purpose { kPush, kPlay };
+
+// May this token push to, or play, the stream of this serial?
+class Authorizer {
+ public:
+  virtual ~Authorizer() = default;
+  virtual bool allow(std::string_view serial, Purpose purpose, std::string_view token) = 0;
+};
+
+// The network side of one connection, provided by the server.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void send(std::string bytes) = 0;
+  // Runs fn on the connection's event loop (callable from any thread).
+  virtual void post(std::function<void()> fn) = 0;
+  // True while the send queue is short enough to take more media.
+  virtual bool writable() const = 0;
+  // Closes after what was sent so far has been written.
+  virtual void close() = 0;
+};
+
+// The parts of an rtsp:// URL that matter here: "push/CAM1", the token, and a track
+// control appended by the client ("streamid=0", "trackID=0").
+struct StreamUrl {
+  std::string kind;  // push | live
+  std::string serial;
+  std::string token;
+  std::string track;
+};
+std::optional<StreamUrl> parse_stream_url(std::string_view uri);
+
+class ServerSession : public std::enable_shared_from_this<ServerSession> {
+ public:
+  ServerSession(hub::Hub& hub, Authorizer& auth, Connection& connection)
+      : hub_(hub), auth_(auth), connection_(connection) {}
+  ~ServerSession();
+
+  // Feeds received bytes; returns how many were used (the rest waits for more), or an
+  // error after which the connection must close.
+  Result<size_t, Error> feed(std::span<const uint8_t> data);
+  // The connection can take more media again.
+  void on_writable();
+
+  struct Stats {
+    uint64_t rtp_packets_in = 0, bad_rtp_packets = 0, frames_out = 0, rtp_packets_out = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  void handle(const Message& request);
+  void respond(const Message& request, int status, std::string_view reason,
+               std::vector<std::pair<std::string, std::string>> headers = {},
+               std::string body = {});
+  void on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload);
+  void drain();
+  void send_frame(const hub::Frame& frame);
+  std::string describe_sdp(const hub::StreamInfo& info) const;
+
+  hub::Hub& hub_;
+  Authorizer& auth_;
+  Connection& connection_;
+  std::string session_id_;
+  enum class Mode { kNone, kAnnounced, kRecording, kDescribed, kPlaying } mode_ = Mode::kNone;
+  std::string serial_;
+
+  // Push side.
+  hub::StreamInfo announced_;
+  std::vector<std::string> announced_controls_;  // per media section
+  int video_track_ = -1;
+  int video_channel_ = -1;
+  int next_channel_ = 0;
+  std::unique_ptr<rtp::H264Depacketizer> depacketizer_;
+  std::unique_ptr<hub::Publisher> publisher_;
+
+  // Play side.
+  std::unique_ptr<hub::Subscription> subscription_;
+  std::unique_ptr<rtp::H264Packetizer> packetizer_;
+  int play_channel_ = 0;
+  uint32_t timestamp_offset_ = 0;
+  bool waiting_for_keyframe_ = true;
+  std::vector<hub::FramePtr> drained_;
+
+  Stats stats_;
+};
+
+}  // namespace nj::media::rtsp

@@ -1,0 +1,246 @@
+#include "media/rtsp/session.h"
+
+#include <gtest/gtest.h>
+
+#include "media/sdp/sdp.h"
+
+namespace nj::media::rtsp {
+namespace {
+
+class FakeConnection final : public Connection {
+ public:
+  void send(std::string bytes) override { sent += bytes; }
+  void post(std::function<void()> fn) override { fn(); }
+  bool writable() const override { return true; }
+  void close() override { closed = true; }
+  // Splits what was sent into messages and frames.
+  std::vector<Item> items() {
+    std::vector<Item> out;
+    std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(sent.data()), sent.size());
+    while (!rest.empty()) {
+      Item item;
+      auto n = parse(rest, item);
+      if (!n || *n == 0) break;
+      out.push_back(item);
+      rest = rest.subspan(*n);
+    }
+    return out;
+  }
+  std::string sent;
+  bool closed = false;
+};
+
+class AllowToken final : public Authorizer {
+ public:
+  bool allow(std::string_view serial, Purpose purpose, std::string_view token) override {
+    return token == (purpose == Purpose::kPush ? "push-" : "play-") + std::string(serial);
+  }
+};
+
+const std::vector<uint8_t> kSps = {0x67, 0x64, 0x00, 0x1e, 0xac, 0xd9, 0x40, 0xa0, 0x2f,
+                                   0xf9, 0x70, 0x11, 0x00, 0x00, 0x03, 0x00, 0x01, 0x00,
+                                   0x00, 0x03, 0x00, 0x32, 0x0f, 0x16, 0x2d, 0x96};
+const std::vector<uint8_t> kPps = {0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0};
+
+std::string request(const std::string& method, const std::string& uri, int cseq,
+                    std::vector<std::pair<std::string, std::string>> headers = {},
+                    std::string body = {}) {
+  Message m;
+  m.method = method;
+  m.uri = uri;
+  m.set_header("CSeq", std::to_string(cseq));
+  for (auto& [k, v] : headers) m.set_header(k, v);
+  m.body = std::move(body);
+  return serialize(m);
+}
+
+std::span<const uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+int last_status(FakeConnection& c) {
+  auto items = c.items();
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    if (it->kind == Item::Kind::kMessage) return it->message.status;
+  }
+  return 0;
+}
+
+std::string announce_sdp() {
+  sdp::Session s;
+  sdp::Media v;
+  v.type = "video";
+  v.protocol = "RTP/AVP";
+  v.payload_type = 96;
+  v.encoding = "H264";
+  v.clock_rate = 90000;
+  v.fmtp["packetization-mode"] = "1";
+  v.fmtp["sprop-parameter-sets"] = sdp::base64_encode(kSps) + "," + sdp::base64_encode(kPps);
+  v.control = "streamid=0";
+  sdp::Media a;
+  a.type = "audio";
+  a.protocol = "RTP/AVP";
+  a.payload_type = 97;
+  a.encoding = "MPEG4-GENERIC";
+  a.clock_rate = 48000;
+  a.control = "streamid=1";
+  s.media = {v, a};
+  return sdp::write(s);
+}
+
+std::vector<uint8_t> avcc(uint8_t type, size_t size) {
+  std::vector<uint8_t> out = {0, 0, uint8_t(size >> 8), uint8_t(size), type};
+  for (size_t i = 1; i < size; ++i) out.push_back(static_cast<uint8_t>(i));
+  return out;
+}
+
+TEST(RtspSession, PushThenPlayRelaysAccessUnits) {
+  hub::Hub hub;
+  AllowToken auth;
+  const std::string base = "rtsp://127.0.0.1:8554/push/CAM1?token=push-CAM1";
+
+  FakeConnection pusher_conn;
+  auto pusher = std::make_shared<ServerSession>(hub, auth, pusher_conn);
+  ASSERT_TRUE(pusher->feed(
+      bytes(request("ANNOUNCE", base, 1, {{"Content-Type", "application/sdp"}}, announce_sdp()))));
+  EXPECT_EQ(last_status(pusher_conn), 200);
+  ASSERT_TRUE(pusher->feed(
+      bytes(request("SETUP", base + "/streamid=0", 2,
+                    {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record"}}))));
+  EXPECT_EQ(last_status(pusher_conn), 200);
+  ASSERT_TRUE(pusher->feed(
+      bytes(request("SETUP", base + "/streamid=1", 3,
+                    {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3;mode=record"}}))));
+  EXPECT_EQ(last_status(pusher_conn), 200) << "audio is accepted (and dropped for now)";
+  ASSERT_TRUE(pusher->feed(bytes(request("RECORD", base, 4))));
+  EXPECT_EQ(last_status(pusher_conn), 200);
+  EXPECT_TRUE(hub.is_published("push/CAM1"));
+
+  // The camera sends a keyframe and a P-frame, interleaved on channel 0.
+  rtp::H264Packetizer packetizer(96, 7, 100, 1400);
+  const auto key = avcc(0x65, 3000), delta = avcc(0x41, 500);
+  std::string wire;
+  auto interleave = [&](std::span<const uint8_t> packet) {
+    wire += '$';
+    wire += char(0);
+    wire += char(packet.size() >> 8);
+    wire += char(packet.size() & 0xff);
+    wire.append(reinterpret_cast<const char*>(packet.data()), packet.size());
+  };
+  packetizer.packetize(key, 90000, interleave);
+  packetizer.packetize(delta, 93600, interleave);
+  auto used = pusher->feed(bytes(wire));
+  ASSERT_TRUE(used);
+  EXPECT_EQ(*used, wire.size());
+
+  // A player: DESCRIBE shows H.264 with the parameter sets; PLAY starts at the keyframe.
+  const std::string live = "rtsp://127.0.0.1:8554/live/CAM1?token=play-CAM1";
+  FakeConnection player_conn;
+  auto player = std::make_shared<ServerSession>(hub, auth, player_conn);
+  ASSERT_TRUE(player->feed(bytes(request("DESCRIBE", live, 1))));
+  auto described = player_conn.items().back().message;
+  ASSERT_EQ(described.status, 200);
+  auto sdp = sdp::parse(described.body);
+  ASSERT_TRUE(sdp);
+  EXPECT_EQ(sdp->media[0].encoding, "H264");
+  auto sets = sdp::h264_parameter_sets(sdp->media[0]);
+  ASSERT_TRUE(sets);
+  EXPECT_EQ(sets->sps, kSps);
+  ASSERT_TRUE(player->feed(bytes(request("SETUP", live + "/trackID=0", 2,
+                                         {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}}))));
+  EXPECT_EQ(last_status(player_conn), 200);
+  player_conn.sent.clear();
+  ASSERT_TRUE(player->feed(bytes(request("PLAY", live, 3))));
+  // Another frame arrives while playing.
+  wire.clear();
+  packetizer.packetize(avcc(0x41, 700), 97200, interleave);
+  ASSERT_TRUE(pusher->feed(bytes(wire)));
+
+  std::vector<std::vector<uint8_t>> received;
+  rtp::H264Depacketizer depacketizer(
+      [&](rtp::H264AccessUnit&& au) { received.push_back(std::move(au.avcc)); });
+  auto items = player_conn.items();
+  ASSERT_FALSE(items.empty());
+  EXPECT_EQ(items.front().message.status, 200) << "the PLAY answer comes before any media";
+  EXPECT_NE(items.front().message.header("RTP-Info")->find("rtptime="), std::string::npos);
+  for (const auto& item : items) {
+    if (item.kind == Item::Kind::kFrame) depacketizer.push(*rtp::parse(item.frame_payload));
+  }
+  depacketizer.flush();
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[0], key);
+  EXPECT_EQ(received[1], delta);
+
+  // The pusher leaves: the stream is gone.
+  pusher.reset();
+  EXPECT_FALSE(hub.is_published("push/CAM1"));
+}
+
+TEST(RtspSession, RefusesWrongTokensUnknownStreamsAndUdp) {
+  hub::Hub hub;
+  AllowToken auth;
+  FakeConnection c;
+  auto s = std::make_shared<ServerSession>(hub, auth, c);
+  ASSERT_TRUE(
+      s->feed(bytes(request("ANNOUNCE", "rtsp://h/push/CAM1?token=wrong", 1, {}, announce_sdp()))));
+  EXPECT_EQ(last_status(c), 401);
+  ASSERT_TRUE(s->feed(
+      bytes(request("ANNOUNCE", "rtsp://h/push/CAM2?token=push-CAM1", 2, {}, announce_sdp()))));
+  EXPECT_EQ(last_status(c), 401) << "a token is bound to one device";
+  ASSERT_TRUE(s->feed(bytes(request("DESCRIBE", "rtsp://h/live/CAM1?token=push-CAM1", 3))));
+  EXPECT_EQ(last_status(c), 401) << "a push token cannot play";
+  ASSERT_TRUE(s->feed(bytes(request("DESCRIBE", "rtsp://h/live/CAM1?token=play-CAM1", 4))));
+  EXPECT_EQ(last_status(c), 404) << "nothing is pushed yet";
+  ASSERT_TRUE(
+      s->feed(bytes(request("ANNOUNCE", "rtsp://h/push/CAM1?token=push-CAM1", 5, {}, "not sdp"))));
+  EXPECT_EQ(last_status(c), 400);
+  ASSERT_TRUE(s->feed(
+      bytes(request("ANNOUNCE", "rtsp://h/push/CAM1?token=push-CAM1", 6, {}, announce_sdp()))));
+  ASSERT_TRUE(s->feed(bytes(request("SETUP", "rtsp://h/push/CAM1?token=push-CAM1/streamid=0", 7,
+                                    {{"Transport", "RTP/AVP;unicast;client_port=5000-5001"}}))));
+  EXPECT_EQ(last_status(c), 461);
+  ASSERT_TRUE(s->feed(bytes(request("RECORD", "rtsp://h/push/CAM1?token=push-CAM1", 8))));
+  EXPECT_EQ(last_status(c), 455) << "no track set up";
+  ASSERT_TRUE(s->feed(bytes(request("FLY", "rtsp://h/push/CAM1", 9))));
+  EXPECT_EQ(last_status(c), 501);
+  EXPECT_FALSE(s->feed(bytes("garbage that is not rtsp\r\n\r\n")));
+}
+
+TEST(RtspSession, SecondPusherOfTheSameDeviceIsRefused) {
+  hub::Hub hub;
+  AllowToken auth;
+  const std::string base = "rtsp://h/push/CAM1?token=push-CAM1";
+  auto push = [&](FakeConnection& c) {
+    auto s = std::make_shared<ServerSession>(hub, auth, c);
+    (void)s->feed(bytes(request("ANNOUNCE", base, 1, {}, announce_sdp())));
+    (void)s->feed(bytes(request("SETUP", base + "/streamid=0", 2,
+                                {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}})));
+    (void)s->feed(bytes(request("RECORD", base, 3)));
+    return s;
+  };
+  FakeConnection a, b;
+  auto first = push(a);
+  EXPECT_EQ(last_status(a), 200);
+  auto second = push(b);
+  EXPECT_EQ(last_status(b), 453);
+}
+
+TEST(StreamUrl, ParsesWhatClientsSend) {
+  auto u = parse_stream_url("rtsp://127.0.0.1:8554/push/CAM1?token=abc.def/streamid=0");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->kind, "push");
+  EXPECT_EQ(u->serial, "CAM1");
+  EXPECT_EQ(u->token, "abc.def");
+  EXPECT_EQ(u->track, "streamid=0");
+  auto v = parse_stream_url("rtsp://h/live/CAM1/trackID=0?token=t");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->serial, "CAM1");
+  EXPECT_EQ(v->track, "trackID=0");
+  EXPECT_EQ(v->token, "t");
+  EXPECT_FALSE(parse_stream_url("rtsp://h"));
+  EXPECT_FALSE(parse_stream_url("rtsp://h/nothing"));
+  EXPECT_FALSE(parse_stream_url("http://h/push/CAM1"));
+}
+
+}  // namespace
+}  // namespace nj::media::rtsp
