@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/clock.h"
+#include "device/stream_tokens.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 
@@ -17,6 +19,8 @@ commands:
   migrate   apply pending database migrations and print the new version
   outbox    the mail the server sent or kept, one {"to","subject","body",…} per line
   jobs      background jobs (account anonymisation) and their progress, one per line
+  stream-token --serial S --purpose push|play [--ttl-seconds N]
+            a short-lived RTSP token for one device and purpose (default 300 s), alone
 )";
 
 }  // namespace
@@ -24,9 +28,17 @@ commands:
 int admin(std::span<const std::string_view> args) {
   std::filesystem::path data;
   std::string_view command;
+  std::string serial, purpose;
+  int64_t ttl_seconds = 300;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--data" && i + 1 < args.size()) {
       data = std::string(args[++i]);
+    } else if (args[i] == "--serial" && i + 1 < args.size()) {
+      serial = std::string(args[++i]);
+    } else if (args[i] == "--purpose" && i + 1 < args.size()) {
+      purpose = std::string(args[++i]);
+    } else if (args[i] == "--ttl-seconds" && i + 1 < args.size()) {
+      ttl_seconds = std::atoll(std::string(args[++i]).c_str());
     } else if (command.empty() && !args[i].starts_with("-")) {
       command = args[i];
     } else {
@@ -38,6 +50,25 @@ int admin(std::span<const std::string_view> args) {
   if (data.empty() || command.empty()) {
     std::fputs(kUsage, stderr);
     return 2;
+  }
+  if (command == "stream-token") {
+    device::StreamPurpose p;
+    if (serial.empty() || !device::parse_purpose(purpose, p) || ttl_seconds <= 0 ||
+        ttl_seconds > 86400) {
+      std::fputs(
+          "nightjar admin stream-token: needs --serial S --purpose push|play|talk "
+          "[--ttl-seconds 1..86400]\n",
+          stderr);
+      return 2;
+    }
+    SystemClock clock;
+    auto tokens = device::StreamTokens::open(data / "keys", clock);
+    if (!tokens) {
+      std::fprintf(stderr, "nightjar admin: %s\n", tokens.error().c_str());
+      return 1;
+    }
+    std::printf("%s\n", tokens->issue(serial, p, ttl_seconds * 1000).c_str());
+    return 0;
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),

@@ -24,11 +24,14 @@
 #include "common/clock.h"
 #include "common/time.h"
 #include "common/worker_pool.h"
+#include "device/stream_tokens.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
 #include "mail/mail.h"
 #include "mail/smtp.h"
+#include "media/hub/hub.h"
+#include "media/rtsp/server.h"
 #include "metrics/registry.h"
 #include "net/io_pool.h"
 #include "store/migrations.h"
@@ -105,6 +108,21 @@ std::optional<std::string> ensure_demo_account(account::AccountService& accounts
   }
   return email + " / " + password;
 }
+
+// RTSP access: a stream token bound to the device and the purpose.
+class TokenAuthorizer final : public media::rtsp::Authorizer {
+ public:
+  explicit TokenAuthorizer(const device::StreamTokens& tokens) : tokens_(tokens) {}
+  bool allow(std::string_view serial, media::rtsp::Purpose purpose,
+             std::string_view token) override {
+    return tokens_.check(token, serial,
+                         purpose == media::rtsp::Purpose::kPush ? device::StreamPurpose::kPush
+                                                                : device::StreamPurpose::kPlay);
+  }
+
+ private:
+  const device::StreamTokens& tokens_;
+};
 
 // Runs background jobs (account anonymisation) every second until stopped.
 class JobLoop {
@@ -248,14 +266,30 @@ int serve(const Config& config) {
   }
   JobLoop jobs(accounts);
 
+  // The media plane: the hub and RTSP in and out.
+  auto stream_tokens = device::StreamTokens::open(data->path() / "keys", clock);
+  if (!stream_tokens) {
+    spdlog::critical("startup.failed reason=\"{}\"", stream_tokens.error());
+    return 1;
+  }
+  media::hub::Hub hub;
+  TokenAuthorizer rtsp_auth(*stream_tokens);
+  media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics);
+  auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);
+  if (!rtsp_port) {
+    spdlog::critical("startup.failed reason=\"{}\"", rtsp_port.error());
+    return 1;
+  }
+
   pool.start();
-  // RTSP and MQTT listeners join ports.json when their parts exist.
-  if (auto w = data->write_ports({{"http", *port}}); !w) {
+  // The MQTT listener joins ports.json when the device plane exists.
+  if (auto w = data->write_ports({{"http", *port}, {"rtsp", *rtsp_port}}); !w) {
     spdlog::critical("startup.failed reason=\"{}\"", w.error());
     return 1;
   }
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,
                config.threads, config.demo);
+  spdlog::info("rtsp.listening address={} port={}", config.listen, *rtsp_port);
   std::printf("Nightjar is running at %s\n", url.c_str());
   if (demo_login) std::printf("Demo login: %s\n", demo_login->c_str());
   std::fflush(stdout);
@@ -264,6 +298,7 @@ int serve(const Config& config) {
   sigwait(&signals, &sig);
   spdlog::info("shutdown.begin signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
+  rtsp.stop();
   pool.shutdown();
   data->remove_ports();
   spdlog::info("shutdown.done");

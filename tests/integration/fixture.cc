@@ -66,8 +66,10 @@ ServerProcess::~ServerProcess() {
 }
 
 bool ServerProcess::start(std::chrono::milliseconds timeout) {
-  std::vector<std::string> args = {NJ_BIN_PATH,   "serve", "--data",     data_dir_.string(),
-                                   "--http-port", "0",     "--web-root", web_root_.string()};
+  // Every listener on a free port, so tests run side by side.
+  std::vector<std::string> args = {
+      NJ_BIN_PATH, "serve",       "--data", data_dir_.string(), "--http-port",
+      "0",         "--rtsp-port", "0",      "--web-root",       web_root_.string()};
   if (!config_toml_.empty()) {
     const auto config = root_ / "nightjar.toml";
     std::ofstream(config) << config_toml_;
@@ -97,6 +99,7 @@ bool ServerProcess::start(std::chrono::milliseconds timeout) {
       auto ports = nlohmann::json::parse(in, nullptr, false);
       if (ports.is_object() && ports.contains("http")) {
         http_port_ = ports["http"].get<uint16_t>();
+        rtsp_port_ = ports.value("rtsp", uint16_t{0});
         return true;
       }
     }
@@ -139,6 +142,49 @@ std::string ServerProcess::log() const {
   std::stringstream s;
   s << std::ifstream(log_file_).rdbuf();
   return s.str();
+}
+
+BackgroundCommand::BackgroundCommand(const std::string& command) {
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);  // its own group: kill it whole
+  posix_spawnattr_setpgroup(&attr, 0);
+  if (posix_spawn(&pid_, "/bin/sh", nullptr, &attr, const_cast<char**>(argv), environ) != 0) {
+    pid_ = -1;
+  }
+  posix_spawnattr_destroy(&attr);
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+}
+
+bool BackgroundCommand::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  return ::waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+std::string run_command(const std::string& command, int* status) {
+  std::string out;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int rc = ::pclose(pipe);
+  if (status) *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  return out;
 }
 
 std::string ServerProcess::admin(const std::string& args) const {

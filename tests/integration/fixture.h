@@ -41,6 +41,7 @@ class ServerProcess {
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
 
   uint16_t http_port() const { return http_port_; }
+  uint16_t rtsp_port() const { return rtsp_port_; }
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const std::filesystem::path& web_root() const { return web_root_; }
   std::string log() const;
@@ -59,7 +60,22 @@ class ServerProcess {
   std::filesystem::path root_, data_dir_, web_root_, log_file_;
   pid_t pid_ = -1;
   uint16_t http_port_ = 0;
+  uint16_t rtsp_port_ = 0;
 };
+
+// A command run by /bin/sh in the background (a pusher, say); killed when destroyed.
+class BackgroundCommand {
+ public:
+  explicit BackgroundCommand(const std::string& command);
+  ~BackgroundCommand();
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Runs a command by /bin/sh and returns its standard output; status gets the exit code.
+std::string run_command(const std::string& command, int* status = nullptr);
 
 // A raw TCP connection for sending malformed or slow requests.
 class RawConnection {

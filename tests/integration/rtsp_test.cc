@@ -1,0 +1,148 @@
+// RTSP in and out with real peers: ffmpeg pushes a camera's stream to push/{serial}; ffprobe
+// and ffmpeg play live/{serial} and must see the same codec, size and rate, and decode it
+// without error. Tokens are bound to the device and the purpose.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "integration/fixture.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RtspTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    clip_ = std::filesystem::temp_directory_path() /
+            ("nj-rtsp-clip-" + std::to_string(::getpid()) + ".mp4");
+    int status = 0;
+    // H.264 (no B-frames, a keyframe a second) + AAC, as a camera would send; 20 s, so the
+    // pusher does not loop (and jump its timestamps) while a test runs.
+    run_command(
+        "ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi "
+        "-i sine=frequency=1000:sample_rate=48000 -t 20 -c:v libx264 -pix_fmt yuv420p -g 25 "
+        "-bf 0 -c:a aac -shortest '" +
+            clip_.string() + "' 2>&1",
+        &status);
+    ASSERT_EQ(status, 0);
+  }
+  static void TearDownTestSuite() { std::filesystem::remove(clip_); }
+
+  void SetUp() override { ASSERT_TRUE(server_.start()) << server_.log(); }
+  void TearDown() override { EXPECT_EQ(server_.stop(), 0) << server_.log(); }
+
+  std::string token(const std::string& serial, const std::string& purpose) {
+    auto t = server_.admin("stream-token --serial " + serial + " --purpose " + purpose);
+    while (!t.empty() && t.back() == '\n') t.pop_back();
+    return t;
+  }
+  std::string url(const std::string& kind, const std::string& serial, const std::string& tok) {
+    return "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port()) + "/" + kind + "/" + serial +
+           "?token=" + tok;
+  }
+  std::unique_ptr<BackgroundCommand> push(const std::string& serial, const std::string& tok) {
+    return std::make_unique<BackgroundCommand>(
+        "exec ffmpeg -loglevel error -re -stream_loop -1 -i '" + clip_.string() +
+        "' -c copy -f rtsp -rtsp_transport tcp '" + url("push", serial, tok) + "' 2>/dev/null");
+  }
+  // Waits until the stream can be described (the pusher is up).
+  bool wait_live(const std::string& serial) {
+    const auto play = token(serial, "play");
+    for (int i = 0; i < 100; ++i) {
+      int status = 1;
+      run_command("ffprobe -v quiet -rtsp_transport tcp '" + url("live", serial, play) +
+                      "' >/dev/null 2>&1",
+                  &status);
+      if (status == 0) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  ServerProcess server_;
+  static std::filesystem::path clip_;
+};
+std::filesystem::path RtspTest::clip_;
+
+TEST_F(RtspTest, FfmpegPushesAndFfprobeSeesTheSameStream) {
+  ASSERT_GT(server_.rtsp_port(), 0);
+  auto pusher = push("CAM1", token("CAM1", "push"));
+  ASSERT_TRUE(wait_live("CAM1")) << server_.log();
+  const auto live = url("live", "CAM1", token("CAM1", "play"));
+  auto probe =
+      nlohmann::json::parse(run_command("ffprobe -v error -rtsp_transport tcp -show_entries "
+                                        "stream=codec_name,width,height,r_frame_rate -of json '" +
+                                        live + "'"),
+                            nullptr, false);
+  ASSERT_TRUE(probe.is_object());
+  const auto& s = probe["streams"][0];
+  EXPECT_EQ(s["codec_name"], "h264");
+  EXPECT_EQ(s["width"], 640);
+  EXPECT_EQ(s["height"], 360);
+  EXPECT_EQ(s["r_frame_rate"], "25/1");
+
+  // 75 frames (3 s) decode without a single error, in order, with continuous timestamps.
+  int status = 1;
+  const auto errors = run_command(
+      "ffmpeg -v error -rtsp_transport tcp -i '" + live + "' -frames:v 75 -f null - 2>&1", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(errors, "");
+  const auto times = run_command(
+      "ffprobe -v error -rtsp_transport tcp -select_streams v "
+      "-show_entries packet=pts_time -read_intervals %+#60 "
+      "-of csv=p=0 '" +
+      live + "'");
+  std::istringstream lines(times);
+  std::vector<double> pts;
+  for (std::string line; std::getline(lines, line);) {
+    // The very first packet may have no time yet ("N/A"): without RTCP sender reports the
+    // client starts its clock at the second one.
+    if (!line.empty() && line != "N/A") pts.push_back(std::stod(line));
+  }
+  ASSERT_GE(pts.size(), 50u);
+  for (size_t i = 1; i < pts.size(); ++i) {
+    EXPECT_NEAR(pts[i] - pts[i - 1], 0.04, 0.002) << "frame " << i;
+  }
+  EXPECT_TRUE(pusher->running()) << "the pusher is still streaming";
+}
+
+TEST_F(RtspTest, TokensAreBoundToDeviceAndPurpose) {
+  auto pusher = push("CAM2", token("CAM2", "push"));
+  ASSERT_TRUE(wait_live("CAM2")) << server_.log();
+  int status = 0;
+  run_command("ffprobe -v quiet -rtsp_transport tcp '" +
+                  url("live", "CAM2", token("CAM2", "push")) + "' 2>&1",
+              &status);
+  EXPECT_NE(status, 0) << "a push token cannot play";
+  run_command("ffprobe -v quiet -rtsp_transport tcp '" +
+                  url("live", "CAM2", token("CAM9", "play")) + "' 2>&1",
+              &status);
+  EXPECT_NE(status, 0) << "another device's token cannot play";
+  run_command("ffprobe -v quiet -rtsp_transport tcp '" + url("live", "CAM2", "made.up") + "' 2>&1",
+              &status);
+  EXPECT_NE(status, 0);
+  // A second pusher for the same device is refused while the first streams.
+  run_command("timeout 10 ffmpeg -loglevel quiet -re -i '" + clip_.string() +
+                  "' -t 1 -c copy -f rtsp -rtsp_transport tcp '" +
+                  url("push", "CAM2", token("CAM2", "push")) + "' 2>&1",
+              &status);
+  EXPECT_NE(status, 0);
+  EXPECT_TRUE(pusher->running());
+}
+
+TEST_F(RtspTest, MalformedRtspGetsAnErrorAndTheServerCarriesOn) {
+  RawConnection raw(server_.rtsp_port());
+  ASSERT_TRUE(raw.send("NOT RTSP AT ALL\r\n\r\n"));
+  const auto reply = raw.read_all(2s);
+  EXPECT_TRUE(reply.starts_with("RTSP/1.0 400")) << reply;
+  RawConnection options(server_.rtsp_port());
+  ASSERT_TRUE(options.send("OPTIONS rtsp://127.0.0.1/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+  const auto ok = options.read_all(500ms);
+  EXPECT_TRUE(ok.starts_with("RTSP/1.0 200 OK")) << ok;
+  EXPECT_NE(ok.find("ANNOUNCE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nj::testing
