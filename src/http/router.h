@@ -38,6 +38,8 @@ class WebSocketPeer {
   virtual bool send(std::string data, bool binary) = 0;
   virtual void close(uint16_t code, std::string reason) = 0;
   virtual size_t queued_bytes() const = 0;
+  // Runs fn on the connection's event loop, where the handler's callbacks run.
+  virtual void post(std::function<void()> fn) = 0;
 };
 
 // What a WebSocket route does with one connection. Called on the connection's event loop.

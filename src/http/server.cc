@@ -156,6 +156,8 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
 
   size_t queued_bytes() const override { return queued_.load(); }
 
+  void post(std::function<void()> fn) override { asio::post(ws_.get_executor(), std::move(fn)); }
+
   void mark_closed() { closed_.store(true); }
 
  private:

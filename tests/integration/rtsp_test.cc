@@ -3,6 +3,7 @@
 // without error. Tokens are bound to the device and the purpose.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <thread>
 
 #include "integration/fixture.h"
@@ -130,6 +131,51 @@ TEST_F(RtspTest, TokensAreBoundToDeviceAndPurpose) {
               &status);
   EXPECT_NE(status, 0);
   EXPECT_TRUE(pusher->running());
+}
+
+TEST_F(RtspTest, LiveWebSocketCarriesFmp4ThatFfprobeAccepts) {
+  auto pusher = push("CAM3", token("CAM3", "push"));
+  ASSERT_TRUE(wait_live("CAM3")) << server_.log();
+  WsClient refused;
+  EXPECT_EQ(refused.connect(server_.http_port(),
+                            "/api/v1/devices/CAM3/live?token=" + token("CAM3", "push")),
+            401);
+  WsClient offline;
+  EXPECT_EQ(offline.connect(server_.http_port(),
+                            "/api/v1/devices/CAM4/live?token=" + token("CAM4", "play")),
+            404);
+
+  WsClient ws;
+  ASSERT_EQ(
+      ws.connect(server_.http_port(), "/api/v1/devices/CAM3/live?token=" + token("CAM3", "play")),
+      101);
+  auto hello = ws.receive(5s);
+  ASSERT_TRUE(hello);
+  auto info = nlohmann::json::parse(*hello);
+  EXPECT_EQ(info["type"], "init");
+  EXPECT_EQ(info["codec"], "avc1.64001e");
+  EXPECT_EQ(info["width"], 640);
+  std::string file;
+  for (int i = 0; i < 51; ++i) {  // the init segment, then 50 fragments (2 s)
+    auto message = ws.receive(5s);
+    ASSERT_TRUE(message) << "message " << i;
+    file += *message;
+  }
+  const auto path =
+      std::filesystem::temp_directory_path() / ("nj-live-" + std::to_string(::getpid()) + ".mp4");
+  std::ofstream(path, std::ios::binary) << file;
+  int status = 0;
+  EXPECT_EQ(run_command("ffmpeg -v error -i '" + path.string() + "' -f null - 2>&1", &status), "");
+  auto probe =
+      nlohmann::json::parse(run_command("ffprobe -v error -count_frames -show_entries "
+                                        "stream=codec_name,width,height,nb_read_frames -of json '" +
+                                        path.string() + "'"),
+                            nullptr, false);
+  ASSERT_TRUE(probe.is_object());
+  EXPECT_EQ(probe["streams"][0]["codec_name"], "h264");
+  EXPECT_EQ(probe["streams"][0]["height"], 360);
+  EXPECT_EQ(probe["streams"][0]["nb_read_frames"], "50");
+  std::filesystem::remove(path);
 }
 
 TEST_F(RtspTest, MalformedRtspGetsAnErrorAndTheServerCarriesOn) {

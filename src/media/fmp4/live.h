@@ -1,0 +1,38 @@
+// Turns a hub stream into a live fMP4 feed for one viewer: the init segment once the
+// parameter sets are known, then one fragment per access unit, sent the moment it arrives
+// (the duration of a sample is estimated from the previous interval, so nothing waits for
+// the next frame). Decode times start at zero for each viewer.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "media/hub/hub.h"
+
+namespace nj::media::fmp4 {
+
+class LiveMuxer {
+ public:
+  // info may lack parameter sets; they are then taken from the first keyframe.
+  explicit LiveMuxer(hub::StreamInfo info) : info_(std::move(info)) {}
+
+  struct Output {
+    std::optional<std::string> codec;          // set with the init segment: "avc1.64001e"
+    std::optional<std::vector<uint8_t>> init;  // ftyp + moov, once
+    std::vector<uint8_t> fragment;             // moof + mdat; empty if the frame is skipped
+    uint32_t width = 0, height = 0;
+  };
+  // Frames before the first keyframe (and audio, for now) give an empty output.
+  Output push(const hub::Frame& frame);
+
+ private:
+  hub::StreamInfo info_;
+  bool started_ = false;
+  int64_t first_timestamp_ = 0;
+  int64_t last_timestamp_ = 0;
+  uint32_t last_duration_ = 3600;  // 25 fps until two frames tell
+  uint32_t sequence_ = 0;
+};
+
+}  // namespace nj::media::fmp4
