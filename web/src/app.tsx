@@ -11,6 +11,7 @@ import { PrivacyPage, SignUpPage } from './pages/signup';
 import { SignInPage } from './pages/signin';
 import { ForgotPasswordPage, ResetPasswordPage, VerifyPage } from './pages/verify';
 import { CancelPage, DemoOutboxPage, GoodbyePage, ProfilePage, SecurityPage } from './pages/account';
+import { LivePage } from './pages/live';
 
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
@@ -25,6 +26,7 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
   '/account/cancel': CancelPage,
   '/goodbye': GoodbyePage,
   '/demo/outbox': DemoOutboxPage,
+  '/live': LivePage,
 };
 
 function Page({ path }: { path: string }) {

@@ -1,6 +1,6 @@
 // Starts a real `nightjar serve` on a free port with a fresh data directory, for browser
 // tests; stop() ends it with SIGTERM and removes the directory.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,8 +34,15 @@ export async function startServer({ extraArgs = [], config = '' } = {}) {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+  const ports = JSON.parse(await readFile(path.join(data, 'ports.json'), 'utf8'));
   return {
     url: `http://127.0.0.1:${port}`,
+    rtspPort: ports.rtsp,
+    // `nightjar admin --data DIR …`, its standard output trimmed.
+    admin: (...adminArgs) =>
+      new Promise((resolve, reject) => {
+        execFile(bin, ['admin', '--data', data, ...adminArgs], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+      }),
     log: () => log,
     async stop() {
       child.kill('SIGTERM');

@@ -1,0 +1,68 @@
+// A live view given a device serial and a play token (until the device pages exist).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { Field } from '../components/form';
+import { useI18n, type MessageKey } from '../i18n';
+import { LivePlayer, type PlayerStatus } from '../player';
+
+export function LivePage() {
+  const { t } = useI18n();
+  const params = new URLSearchParams(location.search);
+  const [serial, setSerial] = useState(params.get('serial') ?? '');
+  const [token, setToken] = useState(params.get('token') ?? '');
+  const [active, setActive] = useState(Boolean(params.get('serial') && params.get('token')));
+  const [status, setStatus] = useState<PlayerStatus | null>(null);
+  const video = useRef<HTMLVideoElement>(null);
+
+  useEffect(() => {
+    if (!active || !video.current) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const url = `${scheme}//${location.host}/api/v1/devices/${encodeURIComponent(serial)}/live?token=${encodeURIComponent(token)}`;
+    const player = new LivePlayer(video.current, url, setStatus);
+    player.start();
+    return () => player.stop();
+  }, [active]);
+
+  return (
+    <section class="card">
+      <h1>{t('live.title')}</h1>
+      {!active && (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            setActive(true);
+          }}
+        >
+          <Field label={t('live.serial')} name="serial" value={serial} onInput={setSerial} />
+          <Field label={t('live.token')} name="token" value={token} onInput={setToken} />
+          <button type="submit" class="primary">
+            {t('live.watch')}
+          </button>
+        </form>
+      )}
+      {active && (
+        <>
+          <video ref={video} class="live-video" muted playsInline autoPlay data-testid="live-video" />
+          <p class="status-line">
+            <span
+              class={`live ${status?.state === 'playing' ? 'on' : 'off'}`}
+              data-testid="live-state"
+              data-startup-ms={status?.startupMs ?? ''}
+            >
+              {t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
+            </span>
+            {status?.latencyMs !== null && status?.latencyMs !== undefined && (
+              <span class="muted" data-testid="live-latency">
+                {t('live.latency', { ms: status.latencyMs })}
+              </span>
+            )}
+            {status && status.width > 0 && (
+              <span class="muted">
+                {status.width}×{status.height}
+              </span>
+            )}
+          </p>
+        </>
+      )}
+    </section>
+  );
+}
