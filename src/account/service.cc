@@ -145,10 +145,11 @@ constexpr const char* kUserColumns =
     "COALESCE(totp_last_step, -1)";
 }
 
-AResult<std::optional<AccountService::UserRow>> AccountService::find_user_by_email(
-    const std::string& email) {
-  const Value p[] = {email};
-  auto rows = db_.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE email = $1", p);
+AResult<std::optional<AccountService::UserRow>> AccountService::find_user_where(
+    const char* column, const std::string& value) {
+  const Value p[] = {value};
+  auto rows =
+      db_.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE " + column + " = $1", p);
   if (!rows) return Unexpected(internal(rows.error()));
   if (rows->empty()) return std::optional<UserRow>();
   const auto& r = rows->front();
@@ -157,15 +158,13 @@ AResult<std::optional<AccountService::UserRow>> AccountService::find_user_by_ema
                                         r.integer(9) != 0, r.integer(10)});
 }
 
+AResult<std::optional<AccountService::UserRow>> AccountService::find_user_by_email(
+    const std::string& email) {
+  return find_user_where("email", email);
+}
+
 AResult<std::optional<AccountService::UserRow>> AccountService::find_user(const std::string& id) {
-  const Value p[] = {id};
-  auto rows = db_.query(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = $1", p);
-  if (!rows) return Unexpected(internal(rows.error()));
-  if (rows->empty()) return std::optional<UserRow>();
-  const auto& r = rows->front();
-  return std::optional<UserRow>(UserRow{r.text(0), r.text(1), r.text(2), r.text(3), r.text(4),
-                                        r.text(5), r.text(6), r.integer(7), r.integer(8) != 0,
-                                        r.integer(9) != 0, r.integer(10)});
+  return find_user_where("id", id);
 }
 
 void AccountService::send(const std::string& to, const std::string& language,

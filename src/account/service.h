@@ -153,6 +153,8 @@ class AccountService {
 
  private:
   struct UserRow;
+  // column is "id" or "email" (never input).
+  AResult<std::optional<UserRow>> find_user_where(const char* column, const std::string& value);
   AResult<std::optional<UserRow>> find_user_by_email(const std::string& email);
   AResult<std::optional<UserRow>> find_user(const std::string& id);
   AResult<std::string> issue_email_token(const std::string& user_id, const std::string& purpose,

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <fstream>
-#include <random>
 
 namespace nj::app {
 namespace fs = std::filesystem;
@@ -57,17 +56,6 @@ Result<void, std::string> DataDir::write_ports(const std::map<std::string, uint1
 void DataDir::remove_ports() const {
   std::error_code ec;
   fs::remove(ports_file(), ec);
-}
-
-std::string random_hex_id() {
-  std::random_device rd;  // /dev/urandom (getrandom) on Linux
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int j = 0; j < 8; ++j, v >>= 4) out += kHex[v & 0xf];
-  }
-  return out;
 }
 
 }  // namespace nj::app

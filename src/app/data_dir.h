@@ -33,7 +33,4 @@ class DataDir {
   int lock_fd_;
 };
 
-// 128 random bits as 32 hex digits (from the OS's CSPRNG).
-std::string random_hex_id();
-
 }  // namespace nj::app

@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/random.h"
+
 namespace nj::app {
 namespace {
 namespace fs = std::filesystem;

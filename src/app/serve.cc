@@ -23,6 +23,7 @@
 #include "api/policy.h"
 #include "app/data_dir.h"
 #include "common/clock.h"
+#include "common/random.h"
 #include "common/time.h"
 #include "common/worker_pool.h"
 #include "device/stream_tokens.h"

@@ -14,6 +14,7 @@
 #include <deque>
 #include <mutex>
 
+#include "net/acceptor.h"
 #include "net/io_pool_impl.h"
 
 namespace nj::http {
@@ -445,20 +446,10 @@ Server::Server(net::IoPool& pool, const Router& router, metrics::Registry& metri
 Server::~Server() { stop(); }
 
 Result<uint16_t, std::string> Server::listen(const std::string& address, uint16_t port) {
-  beast::error_code ec;
-  const auto ip = asio::ip::make_address(address, ec);
-  if (ec) return Unexpected("invalid listen address '" + address + "'");
   auto& loop = impl_->pool.impl().next_context();
-  auto acceptor = std::make_shared<tcp::acceptor>(loop);
-  const tcp::endpoint endpoint(ip, port);
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor->bind(endpoint, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Unexpected("cannot listen on " + address + ":" + std::to_string(port) + ": " +
-                      ec.message());
-  }
+  auto opened = net::open_acceptor(loop, address, port);
+  if (!opened) return Unexpected(std::move(opened).error());
+  auto acceptor = std::move(opened).value();
   const uint16_t bound = acceptor->local_endpoint().port();
   {
     std::lock_guard lock(impl_->mu);

@@ -1,20 +1,9 @@
 #include "mail/mail.h"
 
-#include <random>
+#include "common/random.h"
 
 namespace nj::mail {
 namespace {
-
-std::string new_id() {
-  std::random_device rd;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 4; ++i) {
-    uint32_t v = rd();
-    for (int j = 0; j < 8; ++j, v >>= 4) out += kHex[v & 0xf];
-  }
-  return out;
-}
 
 std::vector<OutboxEntry> to_entries(const store::Rows& rows) {
   std::vector<OutboxEntry> out;
@@ -31,7 +20,7 @@ constexpr const char* kColumns =
 }  // namespace
 
 store::StoreResult<std::string> Outbox::enqueue(const Mail& mail) {
-  const auto id = new_id();
+  const auto id = random_hex_id();
   const store::Value params[] = {
       id,        mail.to,         mail.subject,
       mail.body, clock_.now_ms(), std::string(deliver_ ? "queued" : "kept")};

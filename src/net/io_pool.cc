@@ -34,3 +34,28 @@ void IoPool::shutdown() {
 size_t IoPool::size() const { return impl_->contexts.size(); }
 
 }  // namespace nj::net
+
+#include "net/acceptor.h"
+
+namespace nj::net {
+
+Result<std::shared_ptr<boost::asio::ip::tcp::acceptor>, std::string> open_acceptor(
+    boost::asio::io_context& loop, const std::string& address, uint16_t port) {
+  using boost::asio::ip::tcp;
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(address, ec);
+  if (ec) return Unexpected("invalid listen address '" + address + "'");
+  auto acceptor = std::make_shared<tcp::acceptor>(loop);
+  const tcp::endpoint endpoint(ip, port);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Unexpected("cannot listen on " + address + ":" + std::to_string(port) + ": " +
+                      ec.message());
+  }
+  return acceptor;
+}
+
+}  // namespace nj::net

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "integration/fixture.h"
 #include "media/codec/h264_sps.h"
 #include "media/fmp4/muxer.h"
 #include "media/rtp/h264.h"
@@ -17,18 +18,6 @@
 namespace nj::media {
 namespace {
 namespace fs = std::filesystem;
-
-std::string run(const std::string& command, int* status = nullptr) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (!pipe) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int rc = ::pclose(pipe);
-  if (status) *status = rc;
-  return out;
-}
 
 std::vector<uint8_t> read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -65,7 +54,8 @@ class PipelineTest : public ::testing::Test {
 TEST_F(PipelineTest, FfmpegH264ThroughRtpIntoFmp4PassesFfprobe) {
   const auto h264 = dir_ / "in.h264";
   int status = 0;
-  run("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 4 -c:v libx264 "
+  testing::run_command(
+      "ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 4 -c:v libx264 "
       "-pix_fmt yuv420p -bf 0 -g 25 -x264-params aud=1 -f h264 '" +
           h264.string() + "' 2>&1",
       &status);
@@ -110,10 +100,12 @@ TEST_F(PipelineTest, FfmpegH264ThroughRtpIntoFmp4PassesFfprobe) {
   std::ofstream(mp4, std::ios::binary)
       .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
 
-  const auto errors = run("ffprobe -v error -i '" + mp4.string() + "' 2>&1 >/dev/null");
+  const auto errors =
+      testing::run_command("ffprobe -v error -i '" + mp4.string() + "' 2>&1 >/dev/null");
   EXPECT_EQ(errors, "") << "ffprobe reported errors";
   const auto probe = nlohmann::json::parse(
-      run("ffprobe -v error -count_frames -select_streams v:0 -show_entries "
+      testing::run_command(
+          "ffprobe -v error -count_frames -select_streams v:0 -show_entries "
           "stream=codec_name,width,height,nb_read_frames,avg_frame_rate,duration -of json '" +
           mp4.string() + "'"),
       nullptr, false);
