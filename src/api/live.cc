@@ -81,7 +81,7 @@ void LiveApi::install(http::Router& router) {
   router.add_websocket(
       "/api/v1/devices/{id}/live",
       [this](const http::Request& request,
-             std::shared_ptr<http::WebSocketPeer> peer) -> http::WebSocketAccept {
+             const std::shared_ptr<http::WebSocketPeer>& peer) -> http::WebSocketAccept {
         const auto& serial = request.params.at("id");
         const auto token = request.query_param("token").value_or("");
         if (!tokens_.check(token, serial, device::StreamPurpose::kPlay)) {

@@ -55,7 +55,7 @@ uint64_t SubscriberQueue::skips() const {
   return skips_;
 }
 
-void Stream::publish(FramePtr frame) {
+void Stream::publish(const FramePtr& frame) {
   std::lock_guard lock(mu);
   // The GOP cache: reset at every video keyframe; stop caching (until the next keyframe)
   // if a GOP grows past its limit.
@@ -79,7 +79,7 @@ void Stream::publish(FramePtr frame) {
 
 Publisher::~Publisher() { hub_.on_unpublish(path_, stream_); }
 
-void Publisher::publish(FramePtr frame) { stream_->publish(std::move(frame)); }
+void Publisher::publish(const FramePtr& frame) { stream_->publish(frame); }
 
 void Publisher::update_info(StreamInfo info) {
   std::lock_guard lock(stream_->mu);

@@ -72,7 +72,7 @@ struct Stream;
 class Publisher {
  public:
   ~Publisher();
-  void publish(FramePtr frame);
+  void publish(const FramePtr& frame);
   void update_info(StreamInfo info);
   const std::string& path() const { return path_; }
 
@@ -149,7 +149,7 @@ class Hub {
 // One published stream. Its own lock: publishing on one stream never waits for another.
 struct Stream {
   explicit Stream(const HubLimits& l) : limits(l) {}
-  void publish(FramePtr frame);
+  void publish(const FramePtr& frame);
   const HubLimits& limits;
   mutable std::mutex mu;
   StreamInfo info;

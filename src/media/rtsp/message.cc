@@ -163,7 +163,7 @@ std::string serialize(const Message& m) {
                                  : "RTSP/1.0 " + std::to_string(m.status) + " " + m.reason + "\r\n";
   for (const auto& [k, v] : m.headers) {
     if (iequals(k, "Content-Length")) continue;
-    out += k + ": " + v + "\r\n";
+    out.append(k).append(": ").append(v).append("\r\n");
   }
   if (!m.body.empty()) out += "Content-Length: " + std::to_string(m.body.size()) + "\r\n";
   out += "\r\n";

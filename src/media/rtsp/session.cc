@@ -92,7 +92,7 @@ Result<size_t, Error> ServerSession::feed(std::span<const uint8_t> data) {
 }
 
 void ServerSession::respond(const Message& request, int status, std::string_view reason,
-                            std::vector<std::pair<std::string, std::string>> headers,
+                            const std::vector<std::pair<std::string, std::string>>& headers,
                             std::string body) {
   Message r;
   r.is_request = false;
@@ -102,7 +102,7 @@ void ServerSession::respond(const Message& request, int status, std::string_view
   r.set_header("Server", "Nightjar");
   if (!session_id_.empty() && mode_ != Mode::kNone)
     r.set_header("Session", session_id_ + ";timeout=60");
-  for (auto& [k, v] : headers) r.set_header(std::move(k), std::move(v));
+  for (const auto& [k, v] : headers) r.set_header(k, v);
   r.body = std::move(body);
   connection_.send(serialize(r));
 }

@@ -71,7 +71,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
  private:
   void handle(const Message& request);
   void respond(const Message& request, int status, std::string_view reason,
-               std::vector<std::pair<std::string, std::string>> headers = {},
+               const std::vector<std::pair<std::string, std::string>>& headers = {},
                std::string body = {});
   void on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload);
   void drain();

@@ -160,7 +160,8 @@ std::string write(const Session& s) {
       for (const auto& [k, v] : m.fmtp) {
         if (!first) out += ";";
         first = false;
-        out += k + (v.empty() ? "" : "=" + v);
+        out += k;
+        if (!v.empty()) out += "=" + v;
       }
       out += "\r\n";
     }
