@@ -72,22 +72,28 @@ TEST_F(RtspTest, FfmpegPushesAndFfprobeSeesTheSameStream) {
   auto pusher = push("CAM1", token("CAM1", "push"));
   ASSERT_TRUE(wait_live("CAM1")) << server_.log();
   const auto live = url("live", "CAM1", token("CAM1", "play"));
-  auto probe =
-      nlohmann::json::parse(run_command("ffprobe -v error -rtsp_transport tcp -show_entries "
-                                        "stream=codec_name,width,height,r_frame_rate -of json '" +
-                                        live + "'"),
-                            nullptr, false);
+  auto probe = nlohmann::json::parse(
+      run_command("ffprobe -v error -rtsp_transport tcp -show_entries "
+                  "stream=codec_name,width,height,r_frame_rate,sample_rate,channels -of json '" +
+                  live + "'"),
+      nullptr, false);
   ASSERT_TRUE(probe.is_object());
+  ASSERT_EQ(probe["streams"].size(), 2u) << probe.dump();
   const auto& s = probe["streams"][0];
   EXPECT_EQ(s["codec_name"], "h264");
   EXPECT_EQ(s["width"], 640);
   EXPECT_EQ(s["height"], 360);
   EXPECT_EQ(s["r_frame_rate"], "25/1");
+  const auto& a = probe["streams"][1];
+  EXPECT_EQ(a["codec_name"], "aac");
+  EXPECT_EQ(a["sample_rate"], "48000");
+  EXPECT_EQ(a["channels"], 1);
 
-  // 75 frames (3 s) decode without a single error, in order, with continuous timestamps.
+  // 3 s of video and audio decode without a single error; the video comes in order, with
+  // continuous timestamps.
   int status = 1;
   const auto errors = run_command(
-      "ffmpeg -v error -rtsp_transport tcp -i '" + live + "' -frames:v 75 -f null - 2>&1", &status);
+      "ffmpeg -v error -rtsp_transport tcp -i '" + live + "' -map 0 -t 3 -f null - 2>&1", &status);
   EXPECT_EQ(status, 0);
   EXPECT_EQ(errors, "");
   const auto times = run_command(

@@ -21,7 +21,7 @@ enum class TrackKind : uint8_t { kVideo, kAudio };
 
 struct Frame {
   TrackKind track = TrackKind::kVideo;
-  int64_t timestamp = 0;  // in the track's clock (90 kHz video)
+  int64_t timestamp = 0;  // in the track's clock (90 kHz video, the sample rate for audio)
   bool keyframe = false;
   std::vector<uint8_t> data;  // video: AVCC access unit
 };
@@ -32,7 +32,12 @@ struct StreamInfo {
   std::string video_codec;  // "H264"
   std::vector<uint8_t> sps, pps;
   uint32_t width = 0, height = 0;
-  std::string sdp;  // as announced, for RTSP re-streaming
+  // Audio, if the stream has it: "AAC" (AAC-LC, raw frames) or empty.
+  std::string audio_codec;
+  uint32_t audio_sample_rate = 0;
+  int audio_channels = 0;
+  std::vector<uint8_t> audio_config;  // AudioSpecificConfig
+  std::string sdp;                    // as announced, for RTSP re-streaming
 };
 
 struct QueueLimits {

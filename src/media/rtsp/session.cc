@@ -17,6 +17,45 @@ uint32_t random_u32() {
   return static_cast<uint32_t>(rng());
 }
 
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "1190" → {0x11, 0x90}; empty on any bad digit.
+std::vector<uint8_t> hex_bytes(std::string_view hex) {
+  std::vector<uint8_t> out;
+  if (hex.size() % 2 != 0 || hex.size() > 64) return out;
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out.push_back(static_cast<uint8_t>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string hex_string(const std::vector<uint8_t>& bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
 bool is_track_control(std::string_view s) {
   return s.starts_with("streamid=") || s.starts_with("trackID=") || s.starts_with("track");
 }
@@ -149,6 +188,18 @@ void ServerSession::handle(const Message& req) {
     for (size_t i = 0; i < sdp->media.size(); ++i) {
       const auto& media = sdp->media[i];
       announced_controls_.push_back(media.control);
+      if (audio_track_ < 0 && media.type == "audio" &&
+          iequals_ascii(media.encoding, "MPEG4-GENERIC") && media.fmtp.count("mode") &&
+          iequals_ascii(media.fmtp.at("mode"), "AAC-hbr") && media.fmtp.count("config")) {
+        const auto config = hex_bytes(media.fmtp.at("config"));
+        if (!config.empty()) {
+          audio_track_ = static_cast<int>(i);
+          announced_.audio_codec = "AAC";
+          announced_.audio_sample_rate = media.clock_rate;
+          announced_.audio_channels = media.channels;
+          announced_.audio_config = config;
+        }
+      }
       if (video_track_ < 0 && media.type == "video" && media.encoding == "H264") {
         video_track_ = static_cast<int>(i);
         announced_.video_codec = "H264";
@@ -188,6 +239,7 @@ void ServerSession::handle(const Message& req) {
     }
     const auto info = (*probe)->info();
     probe->reset();
+    has_play_audio_ = info.audio_codec == "AAC";
     serial_ = url->serial;
     if (session_id_.empty())
       session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
@@ -229,12 +281,16 @@ void ServerSession::handle(const Message& req) {
         return;
       }
       if (index == video_track_) video_channel_ = channel;
+      if (index == audio_track_) audio_channel_ = channel;
     } else if (mode_ == Mode::kDescribed) {
-      if (url->track != "trackID=0") {
+      if (url->track == "trackID=0") {
+        play_channel_ = channel;
+      } else if (url->track == "trackID=1" && has_play_audio_) {
+        play_audio_channel_ = channel;
+      } else {
         respond(req, 404, "Not Found");
         return;
       }
-      play_channel_ = channel;
     } else {
       respond(req, 455, "Method Not Valid in This State");
       return;
@@ -274,6 +330,15 @@ void ServerSession::handle(const Message& req) {
       publisher_->publish(std::move(frame));
     });
     if (!announced_.sps.empty()) depacketizer_->set_parameter_sets(announced_.sps, announced_.pps);
+    if (audio_channel_ >= 0) {
+      audio_depacketizer_ = std::make_unique<rtp::AacDepacketizer>([this](rtp::AacFrame&& f) {
+        auto frame = std::make_shared<hub::Frame>();
+        frame->track = hub::TrackKind::kAudio;
+        frame->timestamp = f.timestamp;
+        frame->data = std::move(f.data);
+        publisher_->publish(std::move(frame));
+      });
+    }
     mode_ = Mode::kRecording;
     respond(req, 200, "OK");
     return;
@@ -298,21 +363,42 @@ void ServerSession::handle(const Message& req) {
       packetizer_ = std::make_unique<rtp::H264Packetizer>(96, random_u32(),
                                                           static_cast<uint16_t>(random_u32()));
       timestamp_offset_ = random_u32();
+      if (play_audio_channel_ >= 0) {
+        audio_packetizer_ = std::make_unique<rtp::AacPacketizer>(
+            97, random_u32(), static_cast<uint16_t>(random_u32()));
+        audio_timestamp_offset_ = random_u32();
+      }
       waiting_for_keyframe_ = true;
     }
-    // The first frame's time goes into RTP-Info, so look at the queue before answering.
+    // The first frames' times go into RTP-Info, so look at the queue before answering.
     subscription_->queue().drain(drained_);
-    const uint32_t first_ts =
-        drained_.empty() ? timestamp_offset_
-                         : static_cast<uint32_t>(drained_.front()->timestamp) + timestamp_offset_;
-    std::string base = req.uri;
-    while (base.ends_with('/')) base.pop_back();
+    uint32_t first_ts = timestamp_offset_;
+    uint32_t first_audio_ts = audio_timestamp_offset_;
+    bool seen_video = false, seen_audio = false;
+    for (const auto& f : drained_) {
+      if (f->track == hub::TrackKind::kVideo && !seen_video) {
+        first_ts = static_cast<uint32_t>(f->timestamp) + timestamp_offset_;
+        seen_video = true;
+      } else if (f->track == hub::TrackKind::kAudio && seen_video && !seen_audio) {
+        first_audio_ts = static_cast<uint32_t>(f->timestamp) + audio_timestamp_offset_;
+        seen_audio = true;
+      }
+    }
+    std::string rtp_info;
+    {
+      std::string base_url = req.uri;
+      while (base_url.ends_with('/')) base_url.pop_back();
+      rtp_info = "url=" + base_url +
+                 "/trackID=0;seq=" + std::to_string(packetizer_->next_sequence()) +
+                 ";rtptime=" + std::to_string(first_ts);
+      if (audio_packetizer_) {
+        rtp_info += ",url=" + base_url +
+                    "/trackID=1;seq=" + std::to_string(audio_packetizer_->next_sequence()) +
+                    ";rtptime=" + std::to_string(first_audio_ts);
+      }
+    }
     mode_ = Mode::kPlaying;
-    respond(req, 200, "OK",
-            {{"Range", "npt=0.000-"},
-             {"RTP-Info", "url=" + base +
-                              "/trackID=0;seq=" + std::to_string(packetizer_->next_sequence()) +
-                              ";rtptime=" + std::to_string(first_ts)}});
+    respond(req, 200, "OK", {{"Range", "npt=0.000-"}, {"RTP-Info", rtp_info}});
     drain();
     return;
   }
@@ -329,14 +415,20 @@ void ServerSession::handle(const Message& req) {
 
 void ServerSession::on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload) {
   if (mode_ != Mode::kRecording) return;  // media before RECORD, or RTCP from players
-  if (static_cast<int>(channel) != video_channel_) return;  // RTCP and other tracks
+  const bool video = static_cast<int>(channel) == video_channel_;
+  const bool audio = audio_depacketizer_ && static_cast<int>(channel) == audio_channel_;
+  if (!video && !audio) return;  // RTCP and tracks we do not relay
   ++stats_.rtp_packets_in;
   auto packet = rtp::parse(payload);
   if (!packet) {
     ++stats_.bad_rtp_packets;
     return;
   }
-  depacketizer_->push(*packet);
+  if (video) {
+    depacketizer_->push(*packet);
+  } else {
+    audio_depacketizer_->push(*packet);
+  }
 }
 
 void ServerSession::on_writable() { drain(); }
@@ -346,7 +438,11 @@ void ServerSession::drain() {
   if (!connection_.writable()) return;  // resumed by on_writable(); the hub queue absorbs it
   subscription_->queue().drain(drained_);
   for (const auto& frame : drained_) {
-    if (frame->track != hub::TrackKind::kVideo) continue;
+    if (frame->track == hub::TrackKind::kAudio) {
+      // Audio starts with the first video keyframe, so both begin together.
+      if (!waiting_for_keyframe_ && audio_packetizer_) send_audio(*frame);
+      continue;
+    }
     if (waiting_for_keyframe_ && !frame->keyframe) continue;
     waiting_for_keyframe_ = false;
     send_frame(*frame);
@@ -354,19 +450,30 @@ void ServerSession::drain() {
   drained_.clear();
 }
 
+void ServerSession::send_interleaved(int channel, std::span<const uint8_t> packet) {
+  std::string out;
+  out.reserve(4 + packet.size());
+  out += '$';
+  out += static_cast<char>(channel);
+  out += static_cast<char>(packet.size() >> 8);
+  out += static_cast<char>(packet.size() & 0xff);
+  out.append(reinterpret_cast<const char*>(packet.data()), packet.size());
+  connection_.send(std::move(out));
+  ++stats_.rtp_packets_out;
+}
+
 void ServerSession::send_frame(const hub::Frame& frame) {
   ++stats_.frames_out;
   const auto ts = static_cast<uint32_t>(frame.timestamp) + timestamp_offset_;
   packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
-    std::string out;
-    out.reserve(4 + packet.size());
-    out += '$';
-    out += static_cast<char>(play_channel_);
-    out += static_cast<char>(packet.size() >> 8);
-    out += static_cast<char>(packet.size() & 0xff);
-    out.append(reinterpret_cast<const char*>(packet.data()), packet.size());
-    connection_.send(std::move(out));
-    ++stats_.rtp_packets_out;
+    send_interleaved(play_channel_, packet);
+  });
+}
+
+void ServerSession::send_audio(const hub::Frame& frame) {
+  const auto ts = static_cast<uint32_t>(frame.timestamp) + audio_timestamp_offset_;
+  audio_packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
+    send_interleaved(play_audio_channel_, packet);
   });
 }
 
@@ -392,6 +499,24 @@ std::string ServerSession::describe_sdp(const hub::StreamInfo& info) const {
   }
   v.control = "trackID=0";
   s.media.push_back(std::move(v));
+  if (info.audio_codec == "AAC") {
+    sdp::Media a;
+    a.type = "audio";
+    a.protocol = "RTP/AVP";
+    a.payload_type = 97;
+    a.encoding = "MPEG4-GENERIC";
+    a.clock_rate = info.audio_sample_rate;
+    a.channels = info.audio_channels;
+    a.fmtp = {{"streamtype", "5"},
+              {"profile-level-id", "1"},
+              {"mode", "AAC-hbr"},
+              {"sizelength", "13"},
+              {"indexlength", "3"},
+              {"indexdeltalength", "3"},
+              {"config", hex_string(info.audio_config)}};
+    a.control = "trackID=1";
+    s.media.push_back(std::move(a));
+  }
   return sdp::write(s);
 }
 

@@ -1,8 +1,8 @@
 // One RTSP connection on the server side, without the network: requests in, responses and
 // interleaved RTP out through a Connection. A camera pushes (ANNOUNCE, SETUP, RECORD on
 // push/{serial}) into the hub; a player pulls (DESCRIBE, SETUP, PLAY on live/{serial}) from
-// it. RTP over TCP (interleaved) only for now; H.264 video only (audio tracks are accepted
-// and dropped).
+// it. RTP over TCP (interleaved) only for now; H.264 video and AAC audio (other audio
+// tracks are accepted and dropped).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "media/hub/hub.h"
+#include "media/rtp/aac.h"
 #include "media/rtp/h264.h"
 #include "media/rtsp/message.h"
 
@@ -76,6 +77,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload);
   void drain();
   void send_frame(const hub::Frame& frame);
+  void send_audio(const hub::Frame& frame);
+  void send_interleaved(int channel, std::span<const uint8_t> packet);
   std::string describe_sdp(const hub::StreamInfo& info) const;
 
   hub::Hub& hub_;
@@ -90,16 +93,23 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<std::string> announced_controls_;  // per media section
   int video_track_ = -1;
   int video_channel_ = -1;
+  int audio_track_ = -1;
+  int audio_channel_ = -1;
   int next_channel_ = 0;
   std::unique_ptr<rtp::H264Depacketizer> depacketizer_;
+  std::unique_ptr<rtp::AacDepacketizer> audio_depacketizer_;
   std::unique_ptr<hub::Publisher> publisher_;
 
   // Play side.
   std::unique_ptr<hub::Subscription> subscription_;
   std::unique_ptr<rtp::H264Packetizer> packetizer_;
+  std::unique_ptr<rtp::AacPacketizer> audio_packetizer_;
   int play_channel_ = 0;
+  int play_audio_channel_ = -1;
   uint32_t timestamp_offset_ = 0;
+  uint32_t audio_timestamp_offset_ = 0;
   bool waiting_for_keyframe_ = true;
+  bool has_play_audio_ = false;
   std::vector<hub::FramePtr> drained_;
 
   Stats stats_;
