@@ -159,10 +159,10 @@ TEST_F(RtspTest, LiveWebSocketCarriesFmp4ThatFfprobeAccepts) {
   ASSERT_TRUE(hello);
   auto info = nlohmann::json::parse(*hello);
   EXPECT_EQ(info["type"], "init");
-  EXPECT_EQ(info["codec"], "avc1.64001e");
+  EXPECT_EQ(info["codec"], "avc1.64001e,mp4a.40.2") << "H.264 and AAC in one fMP4 feed";
   EXPECT_EQ(info["width"], 640);
   std::string file;
-  for (int i = 0; i < 51; ++i) {  // the init segment, then 50 fragments (2 s)
+  for (int i = 0; i < 150; ++i) {  // the init segment, then video and audio fragments (~2 s)
     auto message = ws.receive(5s);
     ASSERT_TRUE(message) << "message " << i;
     file += *message;
@@ -171,16 +171,21 @@ TEST_F(RtspTest, LiveWebSocketCarriesFmp4ThatFfprobeAccepts) {
       std::filesystem::temp_directory_path() / ("nj-live-" + std::to_string(::getpid()) + ".mp4");
   std::ofstream(path, std::ios::binary) << file;
   int status = 0;
-  EXPECT_EQ(run_command("ffmpeg -v error -i '" + path.string() + "' -f null - 2>&1", &status), "");
-  auto probe =
-      nlohmann::json::parse(run_command("ffprobe -v error -count_frames -show_entries "
-                                        "stream=codec_name,width,height,nb_read_frames -of json '" +
-                                        path.string() + "'"),
-                            nullptr, false);
+  EXPECT_EQ(
+      run_command("ffmpeg -v error -i '" + path.string() + "' -map 0 -f null - 2>&1", &status), "");
+  auto probe = nlohmann::json::parse(
+      run_command("ffprobe -v error -count_frames -show_entries "
+                  "stream=codec_name,height,sample_rate,nb_read_frames -of json '" +
+                  path.string() + "'"),
+      nullptr, false);
   ASSERT_TRUE(probe.is_object());
+  ASSERT_EQ(probe["streams"].size(), 2u) << probe.dump();
   EXPECT_EQ(probe["streams"][0]["codec_name"], "h264");
   EXPECT_EQ(probe["streams"][0]["height"], 360);
-  EXPECT_EQ(probe["streams"][0]["nb_read_frames"], "50");
+  EXPECT_GE(std::stoi(probe["streams"][0]["nb_read_frames"].get<std::string>()), 40);
+  EXPECT_EQ(probe["streams"][1]["codec_name"], "aac");
+  EXPECT_EQ(probe["streams"][1]["sample_rate"], "48000");
+  EXPECT_GE(std::stoi(probe["streams"][1]["nb_read_frames"].get<std::string>()), 60);
   std::filesystem::remove(path);
 }
 

@@ -1,4 +1,4 @@
-// Live view in Chromium: ffmpeg pushes a camera stream over RTSP; the web app plays it over
+// Live view in Chromium: ffmpeg pushes a camera stream (H.264 + AAC) over RTSP; the web app plays it over
 // the WebSocket with MSE. It must start fast, show the right picture (not black) and keep
 // playing for 30 seconds.
 import { test, before, after } from 'node:test';
@@ -20,8 +20,9 @@ before(async () => {
   await mkdir(out, { recursive: true });
   work = await mkdtemp(path.join(tmpdir(), 'nj-live-'));
   const clip = path.join(work, 'clip.mp4');
-  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '60',
-    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', clip]);
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000', '-t', '60',
+    '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-g', '25', '-bf', '0', '-c:a', 'aac', '-shortest', clip]);
   server = await startServer();
   const token = await server.admin('stream-token', '--serial', 'CAM1', '--purpose', 'push');
   pusher = spawn('ffmpeg', ['-loglevel', 'error', '-re', '-i', clip, '-c', 'copy', '-f', 'rtsp', '-rtsp_transport', 'tcp',
@@ -85,6 +86,9 @@ test('live view plays the pushed stream in Chromium and keeps playing', async ()
   await new Promise((r) => setTimeout(r, 30000));
   const t1 = await video.evaluate((v) => v.currentTime);
   assert.ok(t1 - t0 > 28, `played ${t1 - t0} s in 30 s`);
+  // The camera's AAC audio plays too (decoded by the page's media pipeline).
+  const audioBytes = await video.evaluate((v) => v.webkitAudioDecodedByteCount);
+  assert.ok(audioBytes > 0, 'audio was decoded');
   const latency = await page.getByTestId('live-latency').textContent();
   const ms = Number(latency.match(/(\d+)/)[1]);
   assert.ok(ms < 1500, `latency ${ms} ms`);

@@ -1,5 +1,7 @@
 #include "media/fmp4/live.h"
 
+#include <algorithm>
+
 #include "media/codec/h264_sps.h"
 #include "media/fmp4/muxer.h"
 #include "media/rtp/h264.h"
@@ -8,7 +10,19 @@ namespace nj::media::fmp4 {
 
 LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
   Output out;
-  if (frame.track != hub::TrackKind::kVideo) return out;
+  if (frame.track == hub::TrackKind::kAudio) {
+    if (!started_ || !has_audio_) return out;
+    if (!audio_base_) {
+      const int64_t since_start = frame.received_at_us - start_arrival_us_;
+      audio_base_ = frame.timestamp - since_start * info_.audio_sample_rate / 1'000'000;
+    }
+    const int64_t decode = frame.timestamp - *audio_base_;
+    if (decode < 0 || decode <= last_audio_decode_) return out;
+    last_audio_decode_ = decode;
+    const Sample sample{decode, 1024, 0, true, frame.data};
+    out.fragment = media_segment(++sequence_, 2, {&sample, 1});
+    return out;
+  }
   if (!started_) {
     if (!frame.keyframe) return out;
     if (info_.sps.empty() || info_.pps.empty()) {
@@ -21,11 +35,23 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     const auto sps = codec::parse_h264_sps(info_.sps);
     if (!sps || info_.pps.empty()) return out;  // cannot describe the stream yet
     H264Track track{1, 90000, sps->width, sps->height, info_.sps, info_.pps};
-    out.init = init_segment(track);
+    has_audio_ =
+        info_.audio_codec == "AAC" && !info_.audio_config.empty() && info_.audio_sample_rate > 0;
     out.codec = sps->codec_string();
+    if (has_audio_) {
+      const AacTrack audio{2, info_.audio_sample_rate,
+                           static_cast<uint16_t>(std::max(1, info_.audio_channels)),
+                           info_.audio_config};
+      out.init = init_segment(track, &audio);
+      // RFC 6381: mp4a.40.<audio object type>, the first 5 bits of the config.
+      *out.codec += ",mp4a.40." + std::to_string(info_.audio_config[0] >> 3);
+    } else {
+      out.init = init_segment(track);
+    }
     out.width = sps->width;
     out.height = sps->height;
     started_ = true;
+    start_arrival_us_ = frame.received_at_us;
     first_timestamp_ = frame.timestamp;
     last_timestamp_ = frame.timestamp;
   } else {

@@ -23,12 +23,17 @@ class LiveMuxer {
     std::vector<uint8_t> fragment;             // moof + mdat; empty if the frame is skipped
     uint32_t width = 0, height = 0;
   };
-  // Frames before the first keyframe (and audio, for now) give an empty output.
+  // Frames before the first keyframe give an empty output. Audio (AAC) is placed on the
+  // video's timeline by arrival time, as the camera's RTCP clock mapping is not used yet.
   Output push(const hub::Frame& frame);
 
  private:
   hub::StreamInfo info_;
   bool started_ = false;
+  bool has_audio_ = false;
+  int64_t start_arrival_us_ = 0;
+  std::optional<int64_t> audio_base_;  // audio timestamp that maps to decode time 0
+  int64_t last_audio_decode_ = -1;
   int64_t first_timestamp_ = 0;
   int64_t last_timestamp_ = 0;
   uint32_t last_duration_ = 3600;  // 25 fps until two frames tell

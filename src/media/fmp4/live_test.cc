@@ -27,7 +27,11 @@ uint64_t tfdt(const std::vector<uint8_t>& seg) {
 }
 
 TEST(LiveMuxer, WaitsForAKeyframeThenStartsAtZero) {
-  LiveMuxer m({"H264", kSps, kPps, 640, 360, ""});
+  hub::StreamInfo info;
+  info.video_codec = "H264";
+  info.sps = kSps;
+  info.pps = kPps;
+  LiveMuxer m(info);
   EXPECT_TRUE(m.push(frame(1000, false)).fragment.empty());
   auto first = m.push(frame(5000, true));
   ASSERT_TRUE(first.init);
@@ -50,6 +54,38 @@ TEST(LiveMuxer, TakesParameterSetsFromTheKeyframeWhenNotAnnounced) {
   auto out = m.push(frame(0, true, key));
   ASSERT_TRUE(out.init);
   EXPECT_EQ(out.height, 360u);
+}
+
+TEST(LiveMuxer, AudioJoinsAlignedByArrivalTime) {
+  hub::StreamInfo info;
+  info.sps = kSps;
+  info.pps = kPps;
+  info.audio_codec = "AAC";
+  info.audio_sample_rate = 48000;
+  info.audio_channels = 1;
+  info.audio_config = {0x11, 0x88};
+  LiveMuxer m(info);
+  hub::Frame early;
+  early.track = hub::TrackKind::kAudio;
+  early.timestamp = 777;
+  early.data = {1, 2, 3};
+  EXPECT_TRUE(m.push(early).fragment.empty()) << "audio waits for the first keyframe";
+  auto key = frame(90000, true);
+  key.received_at_us = 1'000'000;
+  auto first = m.push(key);
+  ASSERT_TRUE(first.init);
+  EXPECT_EQ(first.codec, "avc1.64001e,mp4a.40.2");
+  hub::Frame audio;
+  audio.track = hub::TrackKind::kAudio;
+  audio.timestamp = 500'000;         // its own clock, unrelated to the video's
+  audio.received_at_us = 1'100'000;  // arrived 100 ms after the keyframe
+  audio.data = {9, 9};
+  auto a = m.push(audio);
+  ASSERT_FALSE(a.fragment.empty());
+  EXPECT_EQ(tfdt(a.fragment), 4800u) << "100 ms at 48 kHz";
+  audio.timestamp += 1024;
+  audio.received_at_us += 21'333;
+  EXPECT_EQ(tfdt(m.push(audio).fragment), 4800u + 1024u);
 }
 
 }  // namespace

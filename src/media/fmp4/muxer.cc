@@ -1,5 +1,6 @@
 #include "media/fmp4/muxer.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -55,17 +56,9 @@ class Writer {
 
 }  // namespace
 
-std::vector<uint8_t> init_segment(const H264Track& t) {
-  std::vector<uint8_t> out;
-  out.reserve(800 + t.sps.size() + t.pps.size());
-  Writer w(out);
-  const size_t ftyp = w.begin("ftyp");
-  w.fourcc("iso5");
-  w.u32(512);
-  for (auto brand : {"iso5", "iso6", "mp41", "avc1"}) w.fourcc(brand);
-  w.end(ftyp);
+namespace {
 
-  const size_t moov = w.begin("moov");
+void write_mvhd(Writer& w, uint32_t next_track_id) {
   const size_t mvhd = w.begin_full("mvhd", 0, 0);
   w.u32(0);  // creation_time
   w.u32(0);  // modification_time
@@ -75,48 +68,49 @@ std::vector<uint8_t> init_segment(const H264Track& t) {
   w.u16(0x0100);      // volume 1.0
   w.zeros(10);
   w.matrix();
-  w.zeros(24);            // pre_defined
-  w.u32(t.track_id + 1);  // next_track_ID
+  w.zeros(24);  // pre_defined
+  w.u32(next_track_id);
   w.end(mvhd);
+}
 
-  const size_t trak = w.begin("trak");
+void write_tkhd(Writer& w, uint32_t track_id, bool audio, uint32_t width, uint32_t height) {
   const size_t tkhd = w.begin_full("tkhd", 0, 0x3);  // enabled, in movie
   w.u32(0);
   w.u32(0);
-  w.u32(t.track_id);
+  w.u32(track_id);
   w.u32(0);  // reserved
   w.u32(0);  // duration
   w.zeros(8);
-  w.u16(0);  // layer
-  w.u16(0);  // alternate_group
-  w.u16(0);  // volume (video)
+  w.u16(0);                   // layer
+  w.u16(audio ? 1 : 0);       // alternate_group
+  w.u16(audio ? 0x0100 : 0);  // volume
   w.u16(0);
   w.matrix();
-  w.u32(t.width << 16);
-  w.u32(t.height << 16);
+  w.u32(width << 16);
+  w.u32(height << 16);
   w.end(tkhd);
+}
 
-  const size_t mdia = w.begin("mdia");
+void write_mdhd_hdlr(Writer& w, uint32_t timescale, bool audio) {
   const size_t mdhd = w.begin_full("mdhd", 0, 0);
   w.u32(0);
   w.u32(0);
-  w.u32(t.timescale);
+  w.u32(timescale);
   w.u32(0);
   w.u16(0x55c4);  // language "und"
   w.u16(0);
   w.end(mdhd);
   const size_t hdlr = w.begin_full("hdlr", 0, 0);
   w.u32(0);
-  w.fourcc("vide");
+  w.fourcc(audio ? "soun" : "vide");
   w.zeros(12);
-  static constexpr uint8_t kName[] = "VideoHandler";  // with its NUL
-  w.bytes(kName);
+  static constexpr uint8_t kVideo[] = "VideoHandler";  // with its NUL
+  static constexpr uint8_t kAudio[] = "SoundHandler";
+  w.bytes(audio ? std::span<const uint8_t>(kAudio) : std::span<const uint8_t>(kVideo));
   w.end(hdlr);
+}
 
-  const size_t minf = w.begin("minf");
-  const size_t vmhd = w.begin_full("vmhd", 0, 1);
-  w.zeros(8);  // graphicsmode, opcolor
-  w.end(vmhd);
+void write_dinf(Writer& w) {
   const size_t dinf = w.begin("dinf");
   const size_t dref = w.begin_full("dref", 0, 0);
   w.u32(1);
@@ -124,7 +118,30 @@ std::vector<uint8_t> init_segment(const H264Track& t) {
   w.end(url);
   w.end(dref);
   w.end(dinf);
+}
 
+void write_empty_sample_tables(Writer& w) {
+  for (auto empty : {"stts", "stsc", "stco"}) {
+    const size_t box = w.begin_full(empty, 0, 0);
+    w.u32(0);
+    w.end(box);
+  }
+  const size_t stsz = w.begin_full("stsz", 0, 0);
+  w.u32(0);
+  w.u32(0);
+  w.end(stsz);
+}
+
+void write_video_trak(Writer& w, const H264Track& t) {
+  const size_t trak = w.begin("trak");
+  write_tkhd(w, t.track_id, false, t.width, t.height);
+  const size_t mdia = w.begin("mdia");
+  write_mdhd_hdlr(w, t.timescale, false);
+  const size_t minf = w.begin("minf");
+  const size_t vmhd = w.begin_full("vmhd", 0, 1);
+  w.zeros(8);  // graphicsmode, opcolor
+  w.end(vmhd);
+  write_dinf(w);
   const size_t stbl = w.begin("stbl");
   const size_t stsd = w.begin_full("stsd", 0, 0);
   w.u32(1);
@@ -156,28 +173,95 @@ std::vector<uint8_t> init_segment(const H264Track& t) {
   w.end(avcc);
   w.end(avc1);
   w.end(stsd);
-  for (auto empty : {"stts", "stsc", "stco"}) {
-    const size_t box = w.begin_full(empty, 0, 0);
-    w.u32(0);
-    w.end(box);
-  }
-  const size_t stsz = w.begin_full("stsz", 0, 0);
-  w.u32(0);
-  w.u32(0);
-  w.end(stsz);
+  write_empty_sample_tables(w);
   w.end(stbl);
   w.end(minf);
   w.end(mdia);
   w.end(trak);
+}
 
-  const size_t mvex = w.begin("mvex");
+// An MPEG-4 descriptor header (ISO/IEC 14496-1): tag and a one-byte size (all ours are small).
+void descriptor(Writer& w, uint8_t tag, size_t size) {
+  w.u8(tag);
+  w.u8(static_cast<uint8_t>(size));
+}
+
+void write_audio_trak(Writer& w, const AacTrack& t) {
+  const size_t trak = w.begin("trak");
+  write_tkhd(w, t.track_id, true, 0, 0);
+  const size_t mdia = w.begin("mdia");
+  write_mdhd_hdlr(w, t.sample_rate, true);
+  const size_t minf = w.begin("minf");
+  const size_t smhd = w.begin_full("smhd", 0, 0);
+  w.u32(0);  // balance, reserved
+  w.end(smhd);
+  write_dinf(w);
+  const size_t stbl = w.begin("stbl");
+  const size_t stsd = w.begin_full("stsd", 0, 0);
+  w.u32(1);
+  const size_t mp4a = w.begin("mp4a");
+  w.zeros(6);
+  w.u16(1);  // data_reference_index
+  w.zeros(8);
+  w.u16(t.channels);
+  w.u16(16);  // sample size
+  w.u32(0);   // pre_defined, reserved
+  w.u32(t.sample_rate << 16);
+  const size_t esds = w.begin_full("esds", 0, 0);
+  const size_t config = t.config.size();
+  descriptor(w, 0x03, 3 + (2 + 13 + (2 + config)) + (2 + 1));  // ES_Descriptor
+  w.u16(0);                                                    // ES_ID
+  w.u8(0);                                                     // flags
+  descriptor(w, 0x04, 13 + 2 + config);                        // DecoderConfigDescriptor
+  w.u8(0x40);                                                  // Audio ISO/IEC 14496-3
+  w.u8(0x15);                                                  // audio stream
+  w.u8(0);                                                     // bufferSizeDB (24 bits)
+  w.u16(0);
+  w.u32(0);                     // maxBitrate
+  w.u32(0);                     // avgBitrate
+  descriptor(w, 0x05, config);  // DecoderSpecificInfo: the AudioSpecificConfig
+  w.bytes(t.config);
+  descriptor(w, 0x06, 1);  // SLConfigDescriptor
+  w.u8(0x02);
+  w.end(esds);
+  w.end(mp4a);
+  w.end(stsd);
+  write_empty_sample_tables(w);
+  w.end(stbl);
+  w.end(minf);
+  w.end(mdia);
+  w.end(trak);
+}
+
+void write_trex(Writer& w, uint32_t track_id) {
   const size_t trex = w.begin_full("trex", 0, 0);
-  w.u32(t.track_id);
+  w.u32(track_id);
   w.u32(1);  // default_sample_description_index
   w.u32(0);
   w.u32(0);
   w.u32(0);
   w.end(trex);
+}
+
+}  // namespace
+
+std::vector<uint8_t> init_segment(const H264Track& video, const AacTrack* audio) {
+  std::vector<uint8_t> out;
+  out.reserve(1200 + video.sps.size() + video.pps.size());
+  Writer w(out);
+  const size_t ftyp = w.begin("ftyp");
+  w.fourcc("iso5");
+  w.u32(512);
+  for (auto brand : {"iso5", "iso6", "mp41", "avc1"}) w.fourcc(brand);
+  w.end(ftyp);
+
+  const size_t moov = w.begin("moov");
+  write_mvhd(w, std::max(video.track_id, audio ? audio->track_id : 0) + 1);
+  write_video_trak(w, video);
+  if (audio) write_audio_trak(w, *audio);
+  const size_t mvex = w.begin("mvex");
+  write_trex(w, video.track_id);
+  if (audio) write_trex(w, audio->track_id);
   w.end(mvex);
   w.end(moov);
   return out;

@@ -16,6 +16,14 @@ struct H264Track {
   std::vector<uint8_t> sps, pps;  // NAL units with their header byte
 };
 
+// AAC-LC: raw frames of 1,024 samples; the timescale is the sample rate.
+struct AacTrack {
+  uint32_t track_id = 2;
+  uint32_t sample_rate = 48000;
+  uint16_t channels = 2;
+  std::vector<uint8_t> config;  // AudioSpecificConfig
+};
+
 struct Sample {
   int64_t decode_time = 0;  // in the track's timescale
   uint32_t duration = 0;
@@ -24,8 +32,8 @@ struct Sample {
   std::span<const uint8_t> data;  // AVCC: [4-byte length][NAL]…
 };
 
-// ftyp + moov (mvhd, one trak, mvex/trex) for an H.264 track.
-std::vector<uint8_t> init_segment(const H264Track& track);
+// ftyp + moov (mvhd, a trak per track, mvex/trex) for an H.264 track and, optionally, AAC.
+std::vector<uint8_t> init_segment(const H264Track& video, const AacTrack* audio = nullptr);
 
 // moof (mfhd, traf: tfhd, tfdt, trun) + mdat for consecutive samples of one track.
 // sequence_number starts at 1 and grows by one per segment.

@@ -23,7 +23,8 @@ struct Frame {
   TrackKind track = TrackKind::kVideo;
   int64_t timestamp = 0;  // in the track's clock (90 kHz video, the sample rate for audio)
   bool keyframe = false;
-  std::vector<uint8_t> data;  // video: AVCC access unit
+  int64_t received_at_us = 0;  // steady clock when it arrived: aligns tracks for outputs
+  std::vector<uint8_t> data;   // video: AVCC access unit; audio: one raw AAC frame
 };
 using FramePtr = std::shared_ptr<const Frame>;
 

@@ -1,5 +1,6 @@
 #include "media/rtsp/session.h"
 
+#include <chrono>
 #include <random>
 
 #include "media/codec/h264_sps.h"
@@ -11,6 +12,12 @@ namespace {
 constexpr const char* kPublic =
     "OPTIONS, DESCRIBE, ANNOUNCE, SETUP, RECORD, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, "
     "SET_PARAMETER";
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 uint32_t random_u32() {
   static thread_local std::mt19937 rng{std::random_device{}()};
@@ -325,6 +332,7 @@ void ServerSession::handle(const Message& req) {
       auto frame = std::make_shared<hub::Frame>();
       frame->track = hub::TrackKind::kVideo;
       frame->timestamp = au.timestamp;
+      frame->received_at_us = now_us();
       frame->keyframe = au.keyframe;
       frame->data = std::move(au.avcc);
       publisher_->publish(std::move(frame));
@@ -335,6 +343,7 @@ void ServerSession::handle(const Message& req) {
         auto frame = std::make_shared<hub::Frame>();
         frame->track = hub::TrackKind::kAudio;
         frame->timestamp = f.timestamp;
+        frame->received_at_us = now_us();
         frame->data = std::move(f.data);
         publisher_->publish(std::move(frame));
       });
