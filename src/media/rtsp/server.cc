@@ -12,6 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "net/acceptor.h"
 #include "net/io_pool_impl.h"
@@ -119,6 +120,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<size_t> open{0};
   std::mutex mu;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+  std::atomic<int> accepting{0};  // accept loops still running
 };
 
 awaitable<void> Server::Impl::session(tcp::socket socket) {
@@ -168,6 +170,13 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
 
 awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
   auto self = shared_from_this();
+  // stop() waits for this count: an accept pending on this loop holds a socket of another
+  // loop, which must not outlive that loop.
+  accepting.fetch_add(1);
+  struct Done {
+    std::atomic<int>& n;
+    ~Done() { n.fetch_sub(1); }
+  } done{accepting};
   for (;;) {
     auto& loop = pool.impl().next_context();
     auto [ec, socket] = co_await acceptor->async_accept(loop, use_tuple);
@@ -207,14 +216,22 @@ Result<uint16_t, std::string> Server::listen(const std::string& address, uint16_
 }
 
 void Server::stop() {
-  std::lock_guard lock(impl_->mu);
-  for (auto& acceptor : impl_->acceptors) {
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
+  {
+    std::lock_guard lock(impl_->mu);
+    acceptors.swap(impl_->acceptors);
+  }
+  if (acceptors.empty()) return;
+  for (auto& acceptor : acceptors) {
     asio::post(acceptor->get_executor(), [acceptor] {
       boost::system::error_code ignored;
       acceptor->close(ignored);
     });
   }
-  impl_->acceptors.clear();
+  // Wait (briefly) for the accept loops to end, so no accept is pending at shutdown.
+  for (int i = 0; i < 2000 && impl_->accepting.load() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace nj::media::rtsp
