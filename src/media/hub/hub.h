@@ -38,7 +38,6 @@ struct StreamInfo {
   uint32_t audio_sample_rate = 0;
   int audio_channels = 0;
   std::vector<uint8_t> audio_config;  // AudioSpecificConfig
-  std::string sdp;                    // as announced, for RTSP re-streaming
 };
 
 struct QueueLimits {
