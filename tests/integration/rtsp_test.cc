@@ -189,6 +189,28 @@ TEST_F(RtspTest, LiveWebSocketCarriesFmp4ThatFfprobeAccepts) {
   std::filesystem::remove(path);
 }
 
+TEST_F(RtspTest, GstreamerPushesAndPlays) {
+  // GStreamer's rtspclientsink pushes (its controls look like "stream=0"); ffprobe and
+  // GStreamer's rtspsrc (which resolves controls against Content-Base) play it back.
+  BackgroundCommand pusher(
+      "exec gst-launch-1.0 -q videotestsrc is-live=true ! "
+      "video/x-raw,width=320,height=240,framerate=25/1 ! x264enc tune=zerolatency key-int-max=25 ! "
+      "video/x-h264,profile=baseline ! rtspclientsink protocols=tcp location='" +
+      url("push", "GST1", token("GST1", "push")) + "' >/dev/null 2>&1");
+  ASSERT_TRUE(wait_live("GST1")) << server_.log();
+  const auto live = url("live", "GST1", token("GST1", "play"));
+  EXPECT_EQ(run_command("ffprobe -v error -rtsp_transport tcp -show_entries "
+                        "stream=codec_name,width,height -of csv=p=0 '" +
+                        live + "'"),
+            "h264,320,240\n");
+  int status = 1;
+  run_command("timeout 20 gst-launch-1.0 -q rtspsrc protocols=tcp location='" + live +
+                  "' ! rtph264depay ! h264parse ! avdec_h264 ! fakesink num-buffers=50 2>&1",
+              &status);
+  EXPECT_EQ(status, 0) << "rtspsrc played 50 decoded frames";
+  EXPECT_TRUE(pusher.running());
+}
+
 TEST_F(RtspTest, MalformedRtspGetsAnErrorAndTheServerCarriesOn) {
   RawConnection raw(server_.rtsp_port());
   ASSERT_TRUE(raw.send("NOT RTSP AT ALL\r\n\r\n"));

@@ -63,10 +63,6 @@ std::string hex_string(const std::vector<uint8_t>& bytes) {
   return out;
 }
 
-bool is_track_control(std::string_view s) {
-  return s.starts_with("streamid=") || s.starts_with("trackID=") || s.starts_with("track");
-}
-
 }  // namespace
 
 std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
@@ -80,27 +76,30 @@ std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
     return std::nullopt;
   }
   StreamUrl out;
-  std::string_view query;
-  // A client appends the track's control after the whole URL, query included
-  // ("…?token=T/streamid=0"), or puts it in the path ("…/trackID=0?token=T").
-  if (const auto last = uri.rfind('/');
-      last != std::string_view::npos && is_track_control(uri.substr(last + 1))) {
-    auto track = uri.substr(last + 1);
-    if (const auto q = track.find('?'); q != std::string_view::npos) {
-      query = track.substr(q + 1);
-      track = track.substr(0, q);
+  // The path is kind/serial[/track]. A client appends the track's control either to the
+  // path ("…/CAM1/trackID=0?token=T") or after the whole URL, query included
+  // ("…/CAM1?token=T/streamid=0", "…?token=T/stream=0").
+  std::string_view path = uri, query;
+  if (const auto q = uri.find('?'); q != std::string_view::npos) {
+    path = uri.substr(0, q);
+    query = uri.substr(q + 1);
+    if (const auto slash = query.rfind('/'); slash != std::string_view::npos) {
+      out.track = std::string(query.substr(slash + 1));
+      query = query.substr(0, slash);
     }
-    out.track = std::string(track);
-    uri = uri.substr(0, last);
   }
-  const auto q = uri.find('?');
-  auto path = uri.substr(0, q);
-  if (q != std::string_view::npos) query = uri.substr(q + 1);
   while (path.ends_with('/')) path.remove_suffix(1);
-  const auto sep = path.find('/');
-  if (sep == std::string_view::npos) return std::nullopt;
-  out.kind = std::string(path.substr(0, sep));
-  out.serial = std::string(path.substr(sep + 1));
+  const auto first = path.find('/');
+  if (first == std::string_view::npos) return std::nullopt;
+  out.kind = std::string(path.substr(0, first));
+  auto serial = path.substr(first + 1);
+  if (const auto second = serial.find('/'); second != std::string_view::npos) {
+    if (!out.track.empty()) return std::nullopt;  // a track in both places
+    out.track = std::string(serial.substr(second + 1));
+    serial = serial.substr(0, second);
+    if (out.track.find('/') != std::string::npos) return std::nullopt;
+  }
+  out.serial = std::string(serial);
   if (out.serial.empty() || out.serial.find_first_of("/?#% ") != std::string::npos ||
       out.serial.size() > 64) {
     return std::nullopt;
@@ -251,7 +250,10 @@ void ServerSession::handle(const Message& req) {
     if (session_id_.empty())
       session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
     mode_ = Mode::kDescribed;
-    std::string base = req.uri;
+    // The base for the tracks' controls, without the query: clients resolve "trackID=0"
+    // against it as a relative URL (RFC 3986 drops the base's query), and the token was
+    // checked here; SETUP and PLAY on this connection belong to this DESCRIBE.
+    std::string base = req.uri.substr(0, req.uri.find('?'));
     if (!base.ends_with('/')) base += '/';
     respond(req, 200, "OK", {{"Content-Type", "application/sdp"}, {"Content-Base", base}},
             describe_sdp(info));
@@ -395,7 +397,7 @@ void ServerSession::handle(const Message& req) {
     }
     std::string rtp_info;
     {
-      std::string base_url = req.uri;
+      std::string base_url = req.uri.substr(0, req.uri.find('?'));
       while (base_url.ends_with('/')) base_url.pop_back();
       rtp_info = "url=" + base_url +
                  "/trackID=0;seq=" + std::to_string(packetizer_->next_sequence()) +

@@ -237,6 +237,15 @@ TEST(StreamUrl, ParsesWhatClientsSend) {
   EXPECT_EQ(v->serial, "CAM1");
   EXPECT_EQ(v->track, "trackID=0");
   EXPECT_EQ(v->token, "t");
+  auto g = parse_stream_url("rtsp://h:1/push/track1?token=a.b/stream=0");  // GStreamer's form
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->serial, "track1");
+  EXPECT_EQ(g->track, "stream=0");
+  EXPECT_EQ(g->token, "a.b");
+  auto bare = parse_stream_url("rtsp://h/live/CAM1?token=t");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->track, "");
+  EXPECT_FALSE(parse_stream_url("rtsp://h/live/CAM1/a/b"));
   EXPECT_FALSE(parse_stream_url("rtsp://h"));
   EXPECT_FALSE(parse_stream_url("rtsp://h/nothing"));
   EXPECT_FALSE(parse_stream_url("http://h/push/CAM1"));
