@@ -39,6 +39,7 @@ class AacPacketizer {
   // False if the frame is too large for a 13-bit AU size.
   bool packetize(std::span<const uint8_t> frame, uint32_t timestamp, const Sink& sink);
   uint16_t next_sequence() const { return sequence_; }
+  uint32_t ssrc() const { return ssrc_; }
 
  private:
   uint8_t payload_type_;

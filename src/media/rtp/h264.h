@@ -69,6 +69,7 @@ class H264Packetizer {
   // False if avcc is malformed (a length runs past the end); nothing is sent then.
   bool packetize(std::span<const uint8_t> avcc, uint32_t timestamp, const Sink& sink);
   uint16_t next_sequence() const { return sequence_; }
+  uint32_t ssrc() const { return ssrc_; }
 
  private:
   uint8_t payload_type_;

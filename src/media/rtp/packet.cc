@@ -1,5 +1,7 @@
 #include "media/rtp/packet.h"
 
+#include <chrono>
+
 namespace nj::media::rtp {
 
 std::string_view parse_error_name(ParseError e) {
@@ -64,6 +66,32 @@ void write(std::vector<uint8_t>& out, uint8_t payload_type, bool marker, uint16_
                               static_cast<uint8_t>(ssrc)};
   out.insert(out.end(), header, header + 12);
   out.insert(out.end(), payload.begin(), payload.end());
+}
+
+void write_sender_report(std::vector<uint8_t>& out, uint32_t ssrc, uint64_t ntp_time,
+                         uint32_t rtp_timestamp, uint32_t packet_count, uint32_t octet_count) {
+  auto u32 = [&out](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
+  };
+  out.push_back(0x80);  // V=2, no padding, no report blocks
+  out.push_back(200);   // SR
+  out.push_back(0);
+  out.push_back(6);  // length in 32-bit words minus one
+  u32(ssrc);
+  u32(static_cast<uint32_t>(ntp_time >> 32));
+  u32(static_cast<uint32_t>(ntp_time));
+  u32(rtp_timestamp);
+  u32(packet_count);
+  u32(octet_count);
+}
+
+uint64_t ntp_now() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
+  constexpr uint64_t kNtpToUnixSeconds = 2'208'988'800ULL;
+  const uint64_t seconds = static_cast<uint64_t>(us / 1'000'000) + kNtpToUnixSeconds;
+  const uint64_t fraction = (static_cast<uint64_t>(us % 1'000'000) << 32) / 1'000'000;
+  return (seconds << 32) | fraction;
 }
 
 namespace {

@@ -31,6 +31,14 @@ Result<Packet, ParseError> parse(std::span<const uint8_t> bytes);
 void write(std::vector<uint8_t>& out, uint8_t payload_type, bool marker, uint16_t sequence,
            uint32_t timestamp, uint32_t ssrc, std::span<const uint8_t> payload);
 
+// Appends an RTCP sender report (RFC 3550 §6.4.1) with no report blocks: it ties the
+// stream's RTP clock to wall-clock time (NTP format), so receivers can place and sync tracks.
+void write_sender_report(std::vector<uint8_t>& out, uint32_t ssrc, uint64_t ntp_time,
+                         uint32_t rtp_timestamp, uint32_t packet_count, uint32_t octet_count);
+
+// Wall-clock time now in the 64-bit NTP format (seconds since 1900 . fraction).
+uint64_t ntp_now();
+
 // Extends wrapping counters to 64 bits. The first value is taken as is; each next one is
 // placed nearest to the last (so reordering and wrap-around are both handled).
 class SequenceUnwrapper {

@@ -52,6 +52,22 @@ TEST(RtpPacket, MalformedPacketsAreRefused) {
   EXPECT_EQ(parse(pad).error(), ParseError::kBadPadding);
 }
 
+TEST(Rtcp, SenderReportLayout) {
+  std::vector<uint8_t> sr;
+  write_sender_report(sr, 0x01020304, 0xAABBCCDD11223344ULL, 90000, 10, 12000);
+  ASSERT_EQ(sr.size(), 28u);
+  EXPECT_EQ(sr[0], 0x80);
+  EXPECT_EQ(sr[1], 200);
+  EXPECT_EQ(sr[3], 6);
+  EXPECT_EQ(sr[4], 0x01);
+  EXPECT_EQ(sr[8], 0xAA);
+  EXPECT_EQ(sr[15], 0x44);
+  EXPECT_EQ((uint32_t{sr[16]} << 24) | (uint32_t{sr[17]} << 16) | (uint32_t{sr[18]} << 8) | sr[19],
+            90000u);
+  // NTP seconds now are past 2026 (3.97e9 s since 1900).
+  EXPECT_GT(ntp_now() >> 32, 3'970'000'000ULL);
+}
+
 TEST(Unwrap, SequenceAcrossWrapAndReorder) {
   SequenceUnwrapper u;
   EXPECT_EQ(u.unwrap(65534), 65534);

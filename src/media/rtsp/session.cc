@@ -1,5 +1,6 @@
 #include "media/rtsp/session.h"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -245,7 +246,8 @@ void ServerSession::handle(const Message& req) {
     }
     const auto info = (*probe)->info();
     probe->reset();
-    has_play_audio_ = info.audio_codec == "AAC";
+    has_play_audio_ = info.audio_codec == "AAC" && info.audio_sample_rate > 0;
+    if (has_play_audio_) audio_clock_rate_ = info.audio_sample_rate;
     serial_ = url->serial;
     if (session_id_.empty())
       session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
@@ -470,21 +472,56 @@ void ServerSession::send_interleaved(int channel, std::span<const uint8_t> packe
   out += static_cast<char>(packet.size() & 0xff);
   out.append(reinterpret_cast<const char*>(packet.data()), packet.size());
   connection_.send(std::move(out));
-  ++stats_.rtp_packets_out;
+}
+
+void ServerSession::maybe_report(Output& out, int channel, uint32_t ssrc, uint32_t rtp_timestamp,
+                                 int64_t received_at_us, uint32_t clock_rate) {
+  const int64_t now = now_us();
+  if (out.last_report_us != 0 && now - out.last_report_us < 1'000'000) return;
+  out.last_report_us = now;
+  // One fixed line from RTP time to wall-clock time per track, anchored at the first
+  // reported frame's arrival: reports never contradict each other (no jitter), and both
+  // tracks are anchored the same way, so a player can line them up.
+  if (!out.anchored) {
+    const int64_t age_us = received_at_us > 0 ? std::max<int64_t>(0, now - received_at_us) : 0;
+    out.anchor_wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count() -
+                         age_us;
+    out.anchor_rtp = rtp_timestamp;
+    out.anchored = true;
+  }
+  const int64_t elapsed_ticks = static_cast<int32_t>(rtp_timestamp - out.anchor_rtp);
+  const int64_t wall_us = out.anchor_wall_us + elapsed_ticks * 1'000'000 / clock_rate;
+  constexpr uint64_t kNtpToUnixSeconds = 2'208'988'800ULL;
+  const uint64_t ntp = ((static_cast<uint64_t>(wall_us / 1'000'000) + kNtpToUnixSeconds) << 32) |
+                       ((static_cast<uint64_t>(wall_us % 1'000'000) << 32) / 1'000'000);
+  std::vector<uint8_t> report;
+  rtp::write_sender_report(report, ssrc, ntp, rtp_timestamp, out.packets, out.octets);
+  send_interleaved(channel + 1, report);
 }
 
 void ServerSession::send_frame(const hub::Frame& frame) {
   ++stats_.frames_out;
   const auto ts = static_cast<uint32_t>(frame.timestamp) + timestamp_offset_;
+  maybe_report(video_out_, play_channel_, packetizer_->ssrc(), ts, frame.received_at_us, 90000);
   packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
     send_interleaved(play_channel_, packet);
+    ++stats_.rtp_packets_out;
+    ++video_out_.packets;
+    video_out_.octets += static_cast<uint32_t>(packet.size() - 12);
   });
 }
 
 void ServerSession::send_audio(const hub::Frame& frame) {
   const auto ts = static_cast<uint32_t>(frame.timestamp) + audio_timestamp_offset_;
+  maybe_report(audio_out_, play_audio_channel_, audio_packetizer_->ssrc(), ts, frame.received_at_us,
+               audio_clock_rate_);
   audio_packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
     send_interleaved(play_audio_channel_, packet);
+    ++stats_.rtp_packets_out;
+    ++audio_out_.packets;
+    audio_out_.octets += static_cast<uint32_t>(packet.size() - 12);
   });
 }
 

@@ -79,6 +79,18 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void send_frame(const hub::Frame& frame);
   void send_audio(const hub::Frame& frame);
   void send_interleaved(int channel, std::span<const uint8_t> packet);
+  // Per output track: counts for RTCP sender reports, sent about once a second.
+  struct Output {
+    uint32_t packets = 0, octets = 0;
+    int64_t last_report_us = 0;
+    bool anchored = false;
+    int64_t anchor_wall_us = 0;
+    uint32_t anchor_rtp = 0;
+  };
+  void maybe_report(Output& out, int channel, uint32_t ssrc, uint32_t rtp_timestamp,
+                    int64_t received_at_us, uint32_t clock_rate);
+  uint32_t audio_clock_rate_ = 48000;
+  Output video_out_, audio_out_;
   std::string describe_sdp(const hub::StreamInfo& info) const;
 
   hub::Hub& hub_;

@@ -164,10 +164,19 @@ TEST(RtspSession, PushThenPlayRelaysAccessUnits) {
   EXPECT_EQ(items.front().message.status, 200) << "the PLAY answer comes before any media";
   EXPECT_NE(items.front().message.header("RTP-Info")->find("rtptime="), std::string::npos);
   for (const auto& item : items) {
-    if (item.kind == Item::Kind::kFrame) depacketizer.push(*rtp::parse(item.frame_payload));
+    if (item.kind == Item::Kind::kFrame && item.channel == 0) {
+      depacketizer.push(*rtp::parse(item.frame_payload));
+    }
   }
   depacketizer.flush();
   ASSERT_EQ(received.size(), 3u);
+  // An RTCP sender report went out on the RTCP channel with the media.
+  bool report = false;
+  for (const auto& item : items) {
+    report = report || (item.kind == Item::Kind::kFrame && item.channel == 1 &&
+                        item.frame_payload.size() == 28 && item.frame_payload[1] == 200);
+  }
+  EXPECT_TRUE(report);
   EXPECT_EQ(received[0], key);
   EXPECT_EQ(received[1], delta);
 
