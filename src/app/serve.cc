@@ -303,6 +303,7 @@ int serve(const Config& config) {
   spdlog::info("shutdown.begin signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
   server.stop();
   rtsp.stop();
+  workers.shutdown();  // answers in flight are posted to loops that still exist
   pool.shutdown();
   data->remove_ports();
   spdlog::info("shutdown.done");

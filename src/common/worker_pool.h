@@ -17,13 +17,20 @@ class WorkerPool {
   WorkerPool(size_t threads, size_t max_queue) : max_queue_(max_queue) {
     for (size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
   }
-  ~WorkerPool() {
+  ~WorkerPool() { shutdown(); }
+
+  // Runs what is queued, then stops the threads. Idempotent. Call it while the event
+  // loops the tasks answer to are still alive.
+  void shutdown() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
   }
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
