@@ -113,6 +113,12 @@ TEST_F(RtspTest, FfmpegPushesAndFfprobeSeesTheSameStream) {
     EXPECT_NEAR(pts[i] - pts[i - 1], 0.04, 0.002) << "frame " << i;
   }
   EXPECT_TRUE(pusher->running()) << "the pusher is still streaming";
+  // RTP is counted in /metrics: received and sent, and nothing lost on loopback.
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_rtp_packets_total{outcome=\"received\"}"), std::string::npos);
+  EXPECT_NE(metrics.find("nightjar_rtp_packets_total{outcome=\"lost\"} 0\n"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("nightjar_rtp_packets_total{outcome=\"sent\"} 0\n"), std::string::npos);
 }
 
 TEST_F(RtspTest, TokensAreBoundToDeviceAndPurpose) {

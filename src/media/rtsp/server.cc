@@ -106,7 +106,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         limits(l),
         connections(m.gauge("nightjar_rtsp_connections", "Open RTSP connections.").with({})),
         errors(m.counter("nightjar_rtsp_protocol_errors_total",
-                         "RTSP connections closed for malformed input.", {"error"})) {}
+                         "RTSP connections closed for malformed input.", {"error"})),
+        rtp_counters(RtpCounters::in(m)) {}
 
   awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
   awaitable<void> session(tcp::socket socket);
@@ -117,6 +118,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerLimits limits;
   metrics::Gauge& connections;
   metrics::CounterFamily& errors;
+  RtpCounters rtp_counters;
   std::atomic<size_t> open{0};
   std::mutex mu;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
@@ -129,7 +131,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   auto conn = std::make_shared<TcpConnection>(std::move(socket), limits.send_queue_bytes);
-  auto session = std::make_shared<ServerSession>(hub, auth, *conn);
+  auto session = std::make_shared<ServerSession>(hub, auth, *conn, &rtp_counters);
   conn->set_session(session);
   std::vector<uint8_t> buffer(64 * 1024);
   size_t filled = 0;

@@ -114,6 +114,13 @@ std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
   return out;
 }
 
+RtpCounters RtpCounters::in(metrics::Registry& registry) {
+  auto& family = registry.counter("nightjar_rtp_packets_total",
+                                  "RTP packets through the RTSP server, by outcome.", {"outcome"});
+  return RtpCounters{family.with({"received"}), family.with({"lost"}), family.with({"malformed"}),
+                     family.with({"sent"})};
+}
+
 ServerSession::~ServerSession() {
   subscription_.reset();
   if (depacketizer_) depacketizer_->flush();
@@ -432,15 +439,26 @@ void ServerSession::on_frame_rtp(uint8_t channel, std::span<const uint8_t> paylo
   const bool audio = audio_depacketizer_ && static_cast<int>(channel) == audio_channel_;
   if (!video && !audio) return;  // RTCP and tracks we do not relay
   ++stats_.rtp_packets_in;
+  if (counters_) counters_->received.inc();
   auto packet = rtp::parse(payload);
   if (!packet) {
     ++stats_.bad_rtp_packets;
+    if (counters_) counters_->malformed.inc();
     return;
   }
   if (video) {
+    const auto before = depacketizer_->stats();
     depacketizer_->push(*packet);
+    if (counters_) {
+      const auto& after = depacketizer_->stats();
+      counters_->lost.inc(after.lost_packets - before.lost_packets);
+      counters_->malformed.inc(after.bad_packets - before.bad_packets + after.unsupported -
+                               before.unsupported);
+    }
   } else {
+    const auto before = audio_depacketizer_->bad_packets();
     audio_depacketizer_->push(*packet);
+    if (counters_) counters_->malformed.inc(audio_depacketizer_->bad_packets() - before);
   }
 }
 
@@ -508,6 +526,7 @@ void ServerSession::send_frame(const hub::Frame& frame) {
   packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
     send_interleaved(play_channel_, packet);
     ++stats_.rtp_packets_out;
+    if (counters_) counters_->sent.inc();
     ++video_out_.packets;
     video_out_.octets += static_cast<uint32_t>(packet.size() - 12);
   });
@@ -520,6 +539,7 @@ void ServerSession::send_audio(const hub::Frame& frame) {
   audio_packetizer_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
     send_interleaved(play_audio_channel_, packet);
     ++stats_.rtp_packets_out;
+    if (counters_) counters_->sent.inc();
     ++audio_out_.packets;
     audio_out_.octets += static_cast<uint32_t>(packet.size() - 12);
   });

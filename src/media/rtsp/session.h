@@ -17,6 +17,7 @@
 #include "media/rtp/aac.h"
 #include "media/rtp/h264.h"
 #include "media/rtsp/message.h"
+#include "metrics/registry.h"
 
 namespace nj::media::rtsp {
 
@@ -52,10 +53,20 @@ struct StreamUrl {
 };
 std::optional<StreamUrl> parse_stream_url(std::string_view uri);
 
+// Process-wide RTP counters, shared by every session (Prometheus, via metrics::Registry).
+struct RtpCounters {
+  metrics::Counter& received;
+  metrics::Counter& lost;       // gaps in the pushers' sequence numbers
+  metrics::Counter& malformed;  // packets or payloads that could not be parsed
+  metrics::Counter& sent;
+  static RtpCounters in(metrics::Registry& registry);
+};
+
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
-  ServerSession(hub::Hub& hub, Authorizer& auth, Connection& connection)
-      : hub_(hub), auth_(auth), connection_(connection) {}
+  ServerSession(hub::Hub& hub, Authorizer& auth, Connection& connection,
+                const RtpCounters* counters = nullptr)
+      : hub_(hub), auth_(auth), connection_(connection), counters_(counters) {}
   ~ServerSession();
 
   // Feeds received bytes; returns how many were used (the rest waits for more), or an
@@ -96,6 +107,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   hub::Hub& hub_;
   Authorizer& auth_;
   Connection& connection_;
+  const RtpCounters* counters_;
   std::string session_id_;
   enum class Mode { kNone, kAnnounced, kRecording, kDescribed, kPlaying } mode_ = Mode::kNone;
   std::string serial_;

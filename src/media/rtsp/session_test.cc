@@ -234,6 +234,39 @@ TEST(RtspSession, SecondPusherOfTheSameDeviceIsRefused) {
   EXPECT_EQ(last_status(b), 453);
 }
 
+TEST(RtspSession, RtpLossAndGarbageAreCounted) {
+  hub::Hub hub;
+  AllowToken auth;
+  metrics::Registry registry;
+  const auto counters = RtpCounters::in(registry);
+  FakeConnection c;
+  auto s = std::make_shared<ServerSession>(hub, auth, c, &counters);
+  const std::string base = "rtsp://h/push/CAM1?token=push-CAM1";
+  ASSERT_TRUE(s->feed(bytes(request("ANNOUNCE", base, 1, {}, announce_sdp()))));
+  ASSERT_TRUE(s->feed(bytes(request("SETUP", base + "/streamid=0", 2,
+                                    {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}}))));
+  ASSERT_TRUE(s->feed(bytes(request("RECORD", base, 3))));
+  std::string wire;
+  auto frame = [&](std::span<const uint8_t> packet) {
+    wire += '$';
+    wire += char(0);
+    wire += char(packet.size() >> 8);
+    wire += char(packet.size() & 0xff);
+    wire.append(reinterpret_cast<const char*>(packet.data()), packet.size());
+  };
+  std::vector<uint8_t> p1, p3;
+  const auto a = avcc(0x41, 10), b = avcc(0x41, 10);
+  rtp::write(p1, 96, true, 1, 0, 1, std::span<const uint8_t>(a).subspan(4));
+  rtp::write(p3, 96, true, 3, 3600, 1, std::span<const uint8_t>(b).subspan(4));  // 2 is lost
+  frame(p1);
+  frame(p3);
+  frame(std::vector<uint8_t>{1, 2, 3});  // not RTP at all
+  ASSERT_TRUE(s->feed(bytes(wire)));
+  EXPECT_EQ(counters.received.value(), 3u);
+  EXPECT_EQ(counters.lost.value(), 1u);
+  EXPECT_EQ(counters.malformed.value(), 1u);
+}
+
 TEST(StreamUrl, ParsesWhatClientsSend) {
   auto u = parse_stream_url("rtsp://127.0.0.1:8554/push/CAM1?token=abc.def/streamid=0");
   ASSERT_TRUE(u);
