@@ -15,8 +15,8 @@
 #include <mutex>
 #include <thread>
 
-#include "net/acceptor.h"
 #include "net/io_pool_impl.h"
+#include "net/listener.h"
 
 namespace nj::http {
 namespace {
@@ -34,7 +34,7 @@ using BeastResponse = bhttp::response<bhttp::string_body>;
 
 }  // namespace
 
-struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+struct Server::Impl {
   Impl(net::IoPool& p, const Router& r, metrics::Registry& m, ServerLimits l)
       : pool(p),
         router(r),
@@ -59,11 +59,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   metrics::Gauge& connections;
   metrics::Gauge& websockets;
   std::atomic<size_t> open{0};
-  std::mutex mu;
-  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
-  std::atomic<int> accepting{0};  // accept loops still running
+  std::unique_ptr<net::Listener> listener;
 
-  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
+  void accept(tcp::socket socket);
   awaitable<void> session(tcp::socket socket);
   awaitable<void> websocket_session(beast::tcp_stream stream, BeastRequest upgrade, Request request,
                                     const Route& route);
@@ -410,82 +408,39 @@ awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastR
   websockets.add(-1);
 }
 
-awaitable<void> Server::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
-  auto self = shared_from_this();
-  // stop() waits for this count: an accept pending on this loop holds a socket of another
-  // loop, which must not outlive that loop.
-  accepting.fetch_add(1);
-  struct Done {
-    std::atomic<int>& n;
-    ~Done() { n.fetch_sub(1); }
-  } done{accepting};
-  for (;;) {
-    auto& loop = pool.impl().next_context();
-    auto [ec, socket] = co_await acceptor->async_accept(loop, use_tuple);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
-      spdlog::warn("http.accept_failed error={}", ec.message());
-      continue;  // e.g. EMFILE: keep serving the connections we have
-    }
-    if (open.load() >= limits.max_connections) {
-      rejected.with({"too_many_connections"}).inc();
-      beast::error_code ignored;
-      socket.close(ignored);
-      continue;
-    }
+void Server::Impl::accept(tcp::socket socket) {
+  if (open.load() >= limits.max_connections) {
+    rejected.with({"too_many_connections"}).inc();
     beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true),
-                      ignored);  // small API answers and WS frames go out at once
-    auto executor = socket.get_executor();
-    asio::co_spawn(executor, self->session(std::move(socket)), [](const std::exception_ptr& e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("http.session_exception what={}", ex.what());
-      }
-    });
+    socket.close(ignored);
+    return;
   }
+  auto executor = socket.get_executor();
+  asio::co_spawn(executor, session(std::move(socket)), [](const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("http.session_exception what={}", ex.what());
+    }
+  });
 }
 
 Server::Server(net::IoPool& pool, const Router& router, metrics::Registry& metrics,
                ServerLimits limits)
-    : impl_(std::make_shared<Impl>(pool, router, metrics, limits)) {}
+    : impl_(std::make_shared<Impl>(pool, router, metrics, limits)) {
+  // The Impl outlives the listener (it owns it), so the callback may hold a plain pointer.
+  impl_->listener = std::make_unique<net::Listener>(
+      pool, "http", [impl = impl_.get()](tcp::socket socket) { impl->accept(std::move(socket)); });
+}
 
 Server::~Server() { stop(); }
 
 Result<uint16_t, std::string> Server::listen(const std::string& address, uint16_t port) {
-  auto& loop = impl_->pool.impl().next_context();
-  auto opened = net::open_acceptor(loop, address, port);
-  if (!opened) return Unexpected(std::move(opened).error());
-  auto acceptor = std::move(opened).value();
-  const uint16_t bound = acceptor->local_endpoint().port();
-  {
-    std::lock_guard lock(impl_->mu);
-    impl_->acceptors.push_back(acceptor);
-  }
-  asio::co_spawn(loop, impl_->accept_loop(acceptor), asio::detached);
-  return bound;
+  return impl_->listener->listen(address, port);
 }
 
-void Server::stop() {
-  std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
-  {
-    std::lock_guard lock(impl_->mu);
-    acceptors.swap(impl_->acceptors);
-  }
-  if (acceptors.empty()) return;
-  for (auto& acceptor : acceptors) {
-    asio::post(acceptor->get_executor(), [acceptor] {
-      boost::system::error_code ignored;
-      acceptor->close(ignored);
-    });
-  }
-  // Wait (briefly) for the accept loops to end, so no accept is pending at shutdown.
-  for (int i = 0; i < 2000 && impl_->accepting.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-}
+void Server::stop() { impl_->listener->stop(); }
 
 size_t Server::open_connections() const { return impl_->open.load(); }
 
