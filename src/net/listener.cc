@@ -19,6 +19,9 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 struct Listener::State {
+  State(IoPool& p, std::string n, OnAccept a)
+      : pool(p), name(std::move(n)), on_accept(std::move(a)) {}
+
   IoPool& pool;
   std::string name;
   OnAccept on_accept;
