@@ -53,6 +53,12 @@ class LiveViewer final : public http::WebSocketHandler,
       skipping_ = !peer_->send(std::string(out.fragment.begin(), out.fragment.end()), true);
       if (skipping_) skips_.inc();
     }
+    if (subscription_->queue().ended()) {
+      // The camera stopped: say so (the player shows it and retries), then close.
+      peer_->send(nlohmann::json{{"type", "ended"}}.dump(), false);
+      peer_->close(1000, "stream ended");
+      subscription_.reset();
+    }
   }
 
  private:

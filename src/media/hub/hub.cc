@@ -50,6 +50,19 @@ uint64_t SubscriberQueue::dropped_frames() const {
   return dropped_;
 }
 
+void SubscriberQueue::end() {
+  {
+    std::lock_guard lock(mu_);
+    ended_ = true;
+  }
+  if (wake_) wake_();
+}
+
+bool SubscriberQueue::ended() const {
+  std::lock_guard lock(mu_);
+  return ended_;
+}
+
 uint64_t SubscriberQueue::skips() const {
   std::lock_guard lock(mu_);
   return skips_;
@@ -132,11 +145,14 @@ Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& p
 }
 
 void Hub::on_unpublish(const std::string& path, const std::shared_ptr<Stream>& stream) {
+  std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
   {
     std::lock_guard lock(stream->mu);
     stream->live = false;
     stream->gop.clear();
+    subscribers = stream->subscribers;
   }
+  for (const auto& queue : subscribers) queue->end();  // outside the lock: wake may post
   {
     std::lock_guard lock(mu_);
     const auto it = streams_.find(path);

@@ -57,6 +57,9 @@ class SubscriberQueue {
   size_t drain(std::vector<FramePtr>& out);
   uint64_t dropped_frames() const;
   uint64_t skips() const;  // times the queue was emptied to wait for a keyframe
+  // The stream was unpublished: nothing more will come once the queue is drained.
+  void end();
+  bool ended() const;
 
  private:
   QueueLimits limits_;
@@ -66,6 +69,7 @@ class SubscriberQueue {
   size_t bytes_ = 0;
   bool waiting_for_keyframe_ = false;
   uint64_t dropped_ = 0, skips_ = 0;
+  bool ended_ = false;
 };
 
 enum class Error { kAlreadyPublished, kNotFound, kTooManySubscribers };

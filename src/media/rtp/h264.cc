@@ -23,6 +23,14 @@ void H264Depacketizer::set_parameter_sets(std::vector<uint8_t> sps, std::vector<
 void H264Depacketizer::append_nal(std::span<const uint8_t> nal) {
   if (nal.empty()) return;
   const uint8_t type = nal[0] & 0x1f;
+  if ((type == kSps || type == kPps) && current_has_slice_) {
+    // Parameter sets repeated after a slice of the same picture (GStreamer's payloader
+    // does this before every IDR slice): they would start a new access unit for decoders
+    // (H.264 §7.4.1.2.3) and split the picture, so the copies are left out.
+    const auto& known = type == kSps ? sps_ : pps_;
+    if (std::equal(nal.begin(), nal.end(), known.begin(), known.end())) return;
+  }
+  if (type >= 1 && type <= kIdr) current_has_slice_ = true;
   if (type == kIdr) current_.keyframe = true;
   if (type == kSps) sps_.assign(nal.begin(), nal.end());
   if (type == kPps) pps_.assign(nal.begin(), nal.end());
@@ -45,6 +53,7 @@ void H264Depacketizer::emit() {
   }
   current_ = H264AccessUnit{};
   has_current_ = false;
+  current_has_slice_ = false;
 }
 
 void H264Depacketizer::flush() { emit(); }
@@ -112,6 +121,7 @@ void H264Depacketizer::push(const Packet& packet) {
           }
           const uint8_t header = static_cast<uint8_t>((p[0] & 0xe0) | (p[1] & 0x1f));
           if ((header & 0x1f) == kIdr) current_.keyframe = true;
+          if ((header & 0x1f) >= 1 && (header & 0x1f) <= kIdr) current_has_slice_ = true;
           fu_length_at_ = current_.avcc.size();
           current_.avcc.resize(fu_length_at_ + 4);
           current_.avcc.push_back(header);

@@ -53,6 +53,7 @@ class H264Depacketizer {
   std::optional<int64_t> last_sequence_;
   H264AccessUnit current_;
   bool has_current_ = false;
+  bool current_has_slice_ = false;
   size_t fu_length_at_ = SIZE_MAX;  // where the length of the FU-A NAL in progress goes
   std::vector<uint8_t> sps_, pps_;
   Stats stats_;

@@ -132,6 +132,24 @@ TEST(H264, MalformedPayloadsAreCountedNeverCrash) {
   EXPECT_GT(c.depacketizer.stats().bad_packets + c.depacketizer.stats().unsupported, 0u);
 }
 
+TEST(H264, RepeatedParameterSetsBetweenSlicesAreLeftOut) {
+  // AUD, SPS, PPS, IDR slice, SPS, PPS (copies), IDR slice: one picture in two slices.
+  const auto sps = nal(0x67, 12, 1), pps = nal(0x68, 4, 2);
+  const auto slice1 = nal(0x65, 300, 3), slice2 = nal(0x65, 300, 4);
+  H264Packetizer packetizer(96, 1, 100);
+  Capture c;
+  c.feed(
+      packetize(packetizer, avcc_of({nal(0x09, 2, 0), sps, pps, slice1, sps, pps, slice2}), 9000));
+  ASSERT_EQ(c.units.size(), 1u);
+  EXPECT_EQ(c.units[0].avcc, avcc_of({nal(0x09, 2, 0), sps, pps, slice1, slice2}));
+  // A different SPS after a slice is kept: it is news, not a copy.
+  const auto other_sps = nal(0x67, 12, 9);
+  c.feed(packetize(packetizer, avcc_of({sps, pps, slice1, other_sps}), 12600));
+  c.depacketizer.flush();
+  ASSERT_EQ(c.units.size(), 2u);
+  EXPECT_EQ(c.units[1].avcc, avcc_of({sps, pps, slice1, other_sps}));
+}
+
 TEST(H264, AnnexBToAvcc) {
   const std::vector<uint8_t> annexb = {0,    0, 0, 1, 0x67, 1, 2,    0, 0, 1,
                                        0x68, 3, 0, 0, 0,    1, 0x65, 4, 5};

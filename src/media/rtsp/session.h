@@ -1,8 +1,7 @@
 // One RTSP connection on the server side, without the network: requests in, responses and
 // interleaved RTP out through a Connection. A camera pushes (ANNOUNCE, SETUP, RECORD on
 // push/{serial}) into the hub; a player pulls (DESCRIBE, SETUP, PLAY on live/{serial}) from
-// it. RTP over TCP (interleaved) only for now; H.264 video and AAC audio (other audio
-// tracks are accepted and dropped).
+// it. RTP over TCP (interleaved) only for now; the tracks relayed are those of tracks.h.
 #pragma once
 
 #include <cstdint>
@@ -14,10 +13,8 @@
 #include <vector>
 
 #include "media/hub/hub.h"
-#include "media/rtp/aac.h"
-#include "media/rtp/h264.h"
 #include "media/rtsp/message.h"
-#include "metrics/registry.h"
+#include "media/rtsp/tracks.h"
 
 namespace nj::media::rtsp {
 
@@ -53,15 +50,6 @@ struct StreamUrl {
 };
 std::optional<StreamUrl> parse_stream_url(std::string_view uri);
 
-// Process-wide RTP counters, shared by every session (Prometheus, via metrics::Registry).
-struct RtpCounters {
-  metrics::Counter& received;
-  metrics::Counter& lost;       // gaps in the pushers' sequence numbers
-  metrics::Counter& malformed;  // packets or payloads that could not be parsed
-  metrics::Counter& sent;
-  static RtpCounters in(metrics::Registry& registry);
-};
-
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
   ServerSession(hub::Hub& hub, Authorizer& auth, Connection& connection,
@@ -78,7 +66,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   struct Stats {
     uint64_t rtp_packets_in = 0, bad_rtp_packets = 0, frames_out = 0, rtp_packets_out = 0;
   };
-  const Stats& stats() const { return stats_; }
+  Stats stats() const;
 
  private:
   void handle(const Message& request);
@@ -87,22 +75,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
                std::string body = {});
   void on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload);
   void drain();
-  void send_frame(const hub::Frame& frame);
-  void send_audio(const hub::Frame& frame);
   void send_interleaved(int channel, std::span<const uint8_t> packet);
-  // Per output track: counts for RTCP sender reports, sent about once a second.
-  struct Output {
-    uint32_t packets = 0, octets = 0;
-    int64_t last_report_us = 0;
-    bool anchored = false;
-    int64_t anchor_wall_us = 0;
-    uint32_t anchor_rtp = 0;
-  };
-  void maybe_report(Output& out, int channel, uint32_t ssrc, uint32_t rtp_timestamp,
-                    int64_t received_at_us, uint32_t clock_rate);
-  uint32_t audio_clock_rate_ = 48000;
-  Output video_out_, audio_out_;
-  std::string describe_sdp(const hub::StreamInfo& info) const;
 
   hub::Hub& hub_;
   Authorizer& auth_;
@@ -113,30 +86,17 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::string serial_;
 
   // Push side.
-  hub::StreamInfo announced_;
+  std::unique_ptr<Ingest> ingest_;
   std::vector<std::string> announced_controls_;  // per media section
-  int video_track_ = -1;
-  int video_channel_ = -1;
-  int audio_track_ = -1;
-  int audio_channel_ = -1;
+  std::vector<int> channel_tracks_;              // interleaved channel → media section
   int next_channel_ = 0;
-  std::unique_ptr<rtp::H264Depacketizer> depacketizer_;
-  std::unique_ptr<rtp::AacDepacketizer> audio_depacketizer_;
   std::unique_ptr<hub::Publisher> publisher_;
 
   // Play side.
   std::unique_ptr<hub::Subscription> subscription_;
-  std::unique_ptr<rtp::H264Packetizer> packetizer_;
-  std::unique_ptr<rtp::AacPacketizer> audio_packetizer_;
-  int play_channel_ = 0;
-  int play_audio_channel_ = -1;
-  uint32_t timestamp_offset_ = 0;
-  uint32_t audio_timestamp_offset_ = 0;
-  bool waiting_for_keyframe_ = true;
-  bool has_play_audio_ = false;
+  std::unique_ptr<Egress> egress_;
+  int play_channels_[2] = {-1, -1};  // video, audio
   std::vector<hub::FramePtr> drained_;
-
-  Stats stats_;
 };
 
 }  // namespace nj::media::rtsp

@@ -1,0 +1,522 @@
+#include "media/rtsp/client_io.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <random>
+
+#include "net/io_pool_impl.h"
+
+namespace nj::media::rtsp {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+class TcpClientLink final : public ClientLink, public std::enable_shared_from_this<TcpClientLink> {
+ public:
+  TcpClientLink(asio::io_context& io, ClientUrl url, ClientSession::Mode mode, LinkHooks hooks,
+                std::string announce_sdp, LinkOptions options)
+      : socket_(io),
+        timer_(io),
+        keepalive_(io),
+        url_(url),
+        hooks_(std::move(hooks)),
+        options_(options),
+        session_(std::move(url), mode, session_handlers(mode), std::move(announce_sdp)) {}
+
+  void start() {
+    asio::co_spawn(socket_.get_executor(), run(shared_from_this()), asio::detached);
+  }
+
+  void post(std::function<void()> fn) override {
+    asio::post(socket_.get_executor(), std::move(fn));
+  }
+  void send_media(int track, bool rtcp, std::span<const uint8_t> packet) override {
+    session_.send_media(track, rtcp, packet);
+  }
+  bool writable() const override { return queued_ < options_.send_queue_bytes; }
+  void close() override {
+    post([self = shared_from_this()] {
+      if (self->finished_) return;
+      self->session_.teardown();
+      self->finish("closed");
+    });
+  }
+
+ private:
+  // A camera that stops sending without closing is as gone as one that closed.
+  void watch_media() {
+    timer_.expires_after(options_.media_timeout);
+    timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->finished_) return;
+      if (!self->media_seen_) {
+        self->finish("no media for " + std::to_string(self->options_.media_timeout.count()) +
+                     " ms");
+        return;
+      }
+      self->media_seen_ = false;
+      self->watch_media();
+    });
+  }
+
+  ClientSession::Handlers session_handlers(ClientSession::Mode mode) {
+    ClientSession::Handlers h;
+    h.send = [this](std::string bytes) { enqueue(std::move(bytes)); };
+    h.described = [this](const sdp::Session& s) {
+      return hooks_.described ? hooks_.described(s) : std::vector<int>{};
+    };
+    h.ready = [this, mode] {
+      timer_.cancel();  // the response timeout no longer applies
+      if (mode == ClientSession::Mode::kPlay) watch_media();
+      schedule_keepalive();
+      if (hooks_.ready) hooks_.ready();
+    };
+    h.media = [this](int track, bool rtcp, std::span<const uint8_t> p) {
+      media_seen_ = true;
+      if (hooks_.media) hooks_.media(track, rtcp, p);
+    };
+    h.failed = [this](const std::string& why) { finish(why); };
+    return h;
+  }
+
+  void enqueue(std::string bytes) {
+    if (closed_) return;
+    queued_ += bytes.size();
+    queue_.push_back(std::move(bytes));
+    if (!writing_ && connected_) {
+      writing_ = true;
+      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+    }
+  }
+
+  static awaitable<void> write_loop(std::shared_ptr<TcpClientLink> self) {
+    std::string batch;
+    while (!self->queue_.empty() && !self->closed_) {
+      batch.clear();
+      while (!self->queue_.empty() && batch.size() < 256 * 1024) {
+        batch += self->queue_.front();
+        self->queue_.pop_front();
+      }
+      const bool was_writable = self->writable();
+      auto [ec, n] = co_await asio::async_write(self->socket_, asio::buffer(batch), use_tuple);
+      self->queued_ -= std::min(self->queued_, batch.size());
+      if (ec) {
+        self->finish("write failed: " + ec.message());
+        break;
+      }
+      if (!was_writable && self->writable() && self->hooks_.writable) self->hooks_.writable();
+    }
+    self->writing_ = false;
+    if (self->finishing_) self->shutdown();
+  }
+
+  void schedule_keepalive() {
+    keepalive_.expires_after(std::chrono::seconds(std::max(2, session_.timeout_seconds() / 2)));
+    keepalive_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->finished_) return;
+      self->session_.keepalive();
+      self->schedule_keepalive();
+    });
+  }
+
+  // Ends the link once: closes after queued bytes (a TEARDOWN) are written.
+  void finish(const std::string& why) {
+    if (finished_) return;
+    finished_ = true;
+    finishing_ = true;
+    keepalive_.cancel();
+    timer_.cancel();
+    if (!writing_) shutdown();
+    if (hooks_.closed) {
+      auto closed = std::move(hooks_.closed);
+      closed(why);
+    }
+  }
+
+  void shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.cancel();
+    keepalive_.cancel();
+  }
+
+  void arm_timeout(std::chrono::milliseconds after, std::string why) {
+    timer_.expires_after(after);
+    timer_.async_wait([weak = weak_from_this(), why](boost::system::error_code ec) {
+      if (ec) return;
+      if (auto self = weak.lock()) self->finish(why);
+    });
+  }
+
+  static awaitable<void> run(std::shared_ptr<TcpClientLink> self) {
+    tcp::resolver resolver(self->socket_.get_executor());
+    self->arm_timeout(self->options_.connect_timeout, "connect timed out");
+    auto [rec, endpoints] =
+        co_await resolver.async_resolve(self->url_.host, std::to_string(self->url_.port),
+                                        use_tuple);
+    if (rec || self->finished_) {
+      self->finish(rec ? "cannot resolve " + self->url_.host + ": " + rec.message() : "closed");
+      co_return;
+    }
+    auto [cec, endpoint] = co_await asio::async_connect(self->socket_, endpoints, use_tuple);
+    if (cec || self->finished_) {
+      self->finish(cec ? "cannot connect to " + self->url_.host + ":" +
+                             std::to_string(self->url_.port) + ": " + cec.message()
+                       : "connect timed out");
+      co_return;
+    }
+    boost::system::error_code ignored;
+    self->socket_.set_option(tcp::no_delay(true), ignored);
+    self->connected_ = true;
+    self->arm_timeout(self->options_.response_timeout, "the server did not answer in time");
+    self->session_.start();
+
+    std::vector<uint8_t> buffer(self->options_.receive_buffer_bytes);
+    size_t filled = 0;
+    while (!self->finished_) {
+      if (filled == buffer.size()) {
+        self->finish("message too large");
+        break;
+      }
+      auto [ec, n] = co_await self->socket_.async_read_some(
+          asio::buffer(buffer.data() + filled, buffer.size() - filled), use_tuple);
+      if (ec) {
+        self->finish(ec == asio::error::eof ? "the server closed the connection"
+                                            : "read failed: " + ec.message());
+        break;
+      }
+      filled += n;
+      auto used = self->session_.feed({buffer.data(), filled});
+      if (!used) {
+        self->finish("malformed RTSP from the server: " + std::string(error_name(used.error())));
+        break;
+      }
+      if (*used > 0) {
+        std::memmove(buffer.data(), buffer.data() + *used, filled - *used);
+        filled -= *used;
+      }
+    }
+  }
+
+  tcp::socket socket_;
+  asio::steady_timer timer_, keepalive_;
+  ClientUrl url_;
+  LinkHooks hooks_;
+  LinkOptions options_;
+  ClientSession session_;
+  std::deque<std::string> queue_;
+  size_t queued_ = 0;
+  bool media_seen_ = false;
+  bool connected_ = false, writing_ = false, finishing_ = false, finished_ = false,
+       closed_ = false;
+};
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> spread(0.8, 1.2);
+  return std::chrono::milliseconds(static_cast<int64_t>(d.count() * spread(rng)));
+}
+
+}  // namespace
+
+std::shared_ptr<ClientLink> open_link(asio::io_context& io, ClientUrl url,
+                                      ClientSession::Mode mode, LinkHooks hooks,
+                                      std::string announce_sdp, LinkOptions options) {
+  auto link = std::make_shared<TcpClientLink>(io, std::move(url), mode, std::move(hooks),
+                                              std::move(announce_sdp), options);
+  link->start();
+  return link;
+}
+
+std::shared_ptr<ClientLink> ClientLink::open(net::IoPool& pool, ClientUrl url,
+                                             ClientSession::Mode mode, LinkHooks hooks,
+                                             std::string announce_sdp, LinkOptions options) {
+  return open_link(pool.impl().next_context(), std::move(url), mode, std::move(hooks),
+                   std::move(announce_sdp), options);
+}
+
+// Both relays reconnect the same way, with their link on their own loop: one attempt at a
+// time, a timer between, and no state shared across threads but the status.
+struct Reconnecting {
+  Reconnecting(asio::io_context& loop, Backoff b)
+      : io(loop), timer(loop), backoff(b), delay(b.initial) {}
+  asio::io_context& io;
+  asio::steady_timer timer;
+  Backoff backoff;
+  std::chrono::milliseconds delay;
+  mutable std::mutex mu;  // guards the status fields read from other threads
+  bool streaming = false;
+  uint64_t attempts = 0, frames = 0;
+  std::string last_error;
+  bool stopped = false;
+  std::shared_ptr<ClientLink> link;
+
+  template <typename Fn>
+  void retry_later(Fn again) {
+    if (stopped) return;
+    timer.expires_after(jittered(delay));
+    delay = std::min(backoff.max, delay * 2);
+    timer.async_wait([again](boost::system::error_code ec) {
+      if (!ec) again();
+    });
+  }
+};
+
+struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
+  Impl(net::IoPool& p, hub::Hub& h, PullOptions o, const RtpCounters* c)
+      : Reconnecting(p.impl().next_context(), o.backoff),
+        hub(h),
+        options(std::move(o)),
+        counters(c) {}
+
+  void connect() {
+    if (stopped) return;
+    auto url = parse_client_url(options.url);
+    {
+      std::lock_guard lock(mu);
+      ++attempts;
+      if (!url) last_error = url.error();
+    }
+    if (!url) return;  // a bad URL will not get better
+    std::weak_ptr<Impl> weak = weak_from_this();
+    LinkHooks hooks;
+    hooks.described = [weak](const sdp::Session& s) -> std::vector<int> {
+      auto self = weak.lock();
+      if (!self) return {};
+      auto ingest = Ingest::from_sdp(s);
+      if (!ingest) {
+        std::lock_guard lock(self->mu);
+        self->last_error = ingest.error();
+        return {};
+      }
+      self->ingest = std::move(*ingest);
+      std::vector<int> tracks{self->ingest->video_track()};
+      if (self->ingest->audio_track() >= 0) tracks.push_back(self->ingest->audio_track());
+      return tracks;
+    };
+    hooks.ready = [weak] {
+      auto self = weak.lock();
+      if (!self || !self->ingest) return;
+      auto publisher = self->hub.publish(self->options.path, self->ingest->info());
+      if (!publisher) {
+        self->link->close();  // someone else publishes this path
+        return;
+      }
+      self->publisher = std::move(*publisher);
+      self->ingest->start(
+          [weak](hub::FramePtr frame) {
+            if (auto s = weak.lock()) {
+              s->publisher->publish(frame);
+              std::lock_guard lock(s->mu);
+              ++s->frames;
+            }
+          },
+          [weak](const hub::StreamInfo& info) {
+            if (auto s = weak.lock()) s->publisher->update_info(info);
+          },
+          self->counters);
+      std::lock_guard lock(self->mu);
+      self->streaming = true;
+      self->delay = self->backoff.initial;
+      spdlog::info("rtsp.pull.streaming path={} url={}", self->options.path,
+                   parse_client_url(self->options.url)->request_url());
+    };
+    hooks.media = [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
+      auto self = weak.lock();
+      if (self && self->ingest && !rtcp) self->ingest->push(track, packet);
+    };
+    hooks.closed = [weak](const std::string& why) {
+      auto self = weak.lock();
+      if (!self) return;
+      // Runs on the link's loop; move the restart onto ours.
+      asio::post(self->timer.get_executor(), [self, why] {
+        if (self->ingest && self->publisher) self->ingest->flush();
+        self->publisher.reset();
+        self->ingest.reset();
+        {
+          std::lock_guard lock(self->mu);
+          self->streaming = false;
+          self->last_error = why;
+        }
+        if (self->stopped) return;
+        spdlog::warn("rtsp.pull.retry path={} reason=\"{}\" in_ms={}", self->options.path, why,
+                     self->delay.count());
+        self->retry_later([self] { self->connect(); });
+      });
+    };
+    link = open_link(io, std::move(*url), ClientSession::Mode::kPlay, std::move(hooks), {},
+                     options.link);
+  }
+
+  hub::Hub& hub;
+  PullOptions options;
+  const RtpCounters* counters;
+  std::unique_ptr<Ingest> ingest;
+  std::unique_ptr<hub::Publisher> publisher;
+};
+
+Puller::Puller(net::IoPool& pool, hub::Hub& hub, PullOptions options, const RtpCounters* counters)
+    : impl_(std::make_shared<Impl>(pool, hub, std::move(options), counters)) {
+  asio::post(impl_->timer.get_executor(), [impl = impl_] { impl->connect(); });
+}
+
+Puller::~Puller() {
+  // Stop on the loop the relay lives on, and wait, so no callback outlives the hub.
+  std::promise<void> done;
+  asio::post(impl_->timer.get_executor(), [impl = impl_, &done] {
+    impl->stopped = true;
+    impl->timer.cancel();
+    if (impl->link) impl->link->close();
+    impl->link.reset();
+    done.set_value();
+  });
+  done.get_future().wait();
+  // The link's closed hook posts the unpublish onto our loop: run it before returning.
+  std::promise<void> unpublished;
+  asio::post(impl_->timer.get_executor(), [impl = impl_, &unpublished] {
+    asio::post(impl->timer.get_executor(), [impl, &unpublished] {
+      impl->publisher.reset();
+      impl->ingest.reset();
+      unpublished.set_value();
+    });
+  });
+  unpublished.get_future().wait();
+}
+
+Puller::Status Puller::status() const {
+  std::lock_guard lock(impl_->mu);
+  return {impl_->streaming, impl_->attempts, impl_->frames, impl_->last_error};
+}
+
+struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
+  Impl(net::IoPool& p, hub::Hub& h, PushOptions o)
+      : Reconnecting(p.impl().next_context(), o.backoff), hub(h), options(std::move(o)) {}
+
+  void connect() {
+    if (stopped) return;
+    auto url = parse_client_url(options.url);
+    std::weak_ptr<Impl> weak = weak_from_this();
+    auto sub = hub.subscribe(options.path, [weak] {
+      if (auto self = weak.lock()) {
+        asio::post(self->io, [weak] {
+          if (auto s = weak.lock()) s->drain();
+        });
+      }
+    });
+    {
+      std::lock_guard lock(mu);
+      ++attempts;
+      if (!url) last_error = url.error();
+      if (!sub) last_error = "no stream " + options.path + " to push";
+    }
+    if (!url) return;
+    if (!sub) {
+      retry_later([self = shared_from_this()] { self->connect(); });
+      return;
+    }
+    subscription = std::move(*sub);
+    egress = std::make_unique<Egress>(
+        subscription->info(), [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
+          if (auto self = weak.lock(); self && self->link) {
+            self->link->send_media(track, rtcp, packet);
+          }
+        });
+    LinkHooks hooks;
+    hooks.ready = [weak] {
+      if (auto self = weak.lock()) {
+        {
+          std::lock_guard lock(self->mu);
+          self->streaming = true;
+          self->delay = self->backoff.initial;
+        }
+        self->drain();
+      }
+    };
+    hooks.writable = [weak] {
+      if (auto self = weak.lock()) self->drain();
+    };
+    hooks.closed = [weak](const std::string& why) {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::post(self->timer.get_executor(), [self, why] {
+        self->subscription.reset();
+        self->egress.reset();
+        {
+          std::lock_guard lock(self->mu);
+          self->streaming = false;
+          self->last_error = why;
+        }
+        if (self->stopped) return;
+        spdlog::warn("rtsp.push.retry path={} reason=\"{}\" in_ms={}", self->options.path, why,
+                     self->delay.count());
+        self->retry_later([self] { self->connect(); });
+      });
+    };
+    link = open_link(io, std::move(*url), ClientSession::Mode::kPush, std::move(hooks),
+                     egress->sdp("Nightjar " + options.path), options.link);
+  }
+
+  void drain() {
+    if (!subscription || !egress || !link || !link->writable()) return;
+    {
+      std::lock_guard lock(mu);
+      if (!streaming) return;
+    }
+    subscription->queue().drain(drained);
+    for (const auto& frame : drained) egress->send(*frame);
+    {
+      std::lock_guard lock(mu);
+      frames += drained.size();
+    }
+    drained.clear();
+    if (subscription->queue().ended()) link->close();  // the source stopped: start over
+  }
+
+  hub::Hub& hub;
+  PushOptions options;
+  std::unique_ptr<hub::Subscription> subscription;
+  std::unique_ptr<Egress> egress;
+  std::vector<hub::FramePtr> drained;
+};
+
+Pusher::Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options)
+    : impl_(std::make_shared<Impl>(pool, hub, std::move(options))) {
+  asio::post(impl_->timer.get_executor(), [impl = impl_] { impl->connect(); });
+}
+
+Pusher::~Pusher() {
+  std::promise<void> done;
+  asio::post(impl_->timer.get_executor(), [impl = impl_, &done] {
+    impl->stopped = true;
+    impl->timer.cancel();
+    if (impl->link) impl->link->close();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+Pusher::Status Pusher::status() const {
+  std::lock_guard lock(impl_->mu);
+  return {impl_->streaming, impl_->attempts, impl_->frames, impl_->last_error};
+}
+
+}  // namespace nj::media::rtsp

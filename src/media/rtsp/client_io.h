@@ -1,0 +1,108 @@
+// RTSP clients on the event loops. A ClientLink runs one ClientSession over a TCP
+// connection; a Puller keeps an IP camera's stream published in the hub, reconnecting with
+// backoff; a Pusher sends a hub stream to an RTSP server (the device agent's way out).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "media/hub/hub.h"
+#include "media/rtsp/client.h"
+#include "media/rtsp/tracks.h"
+#include "net/io_pool.h"
+
+namespace nj::media::rtsp {
+
+struct LinkHooks {
+  std::function<std::vector<int>(const sdp::Session&)> described;  // play
+  std::function<void()> ready;
+  std::function<void(int track, bool rtcp, std::span<const uint8_t> packet)> media;  // play
+  std::function<void()> writable;  // the send queue drained below its limit again
+  std::function<void(const std::string& why)> closed;  // once, at the end, for any reason
+};
+
+struct LinkOptions {
+  std::chrono::milliseconds connect_timeout{5'000};
+  std::chrono::milliseconds response_timeout{10'000};  // for each request before streaming
+  std::chrono::milliseconds media_timeout{10'000};     // playing, and no packet came
+  size_t send_queue_bytes = 2 * 1024 * 1024;
+  size_t receive_buffer_bytes = 256 * 1024;
+};
+
+class ClientLink {
+ public:
+  static std::shared_ptr<ClientLink> open(net::IoPool& pool, ClientUrl url,
+                                          ClientSession::Mode mode, LinkHooks hooks,
+                                          std::string announce_sdp = {}, LinkOptions options = {});
+  virtual ~ClientLink() = default;
+  // Runs fn on the link's loop; the functions below must be called there.
+  virtual void post(std::function<void()> fn) = 0;
+  virtual void send_media(int track, bool rtcp, std::span<const uint8_t> packet) = 0;
+  virtual bool writable() const = 0;
+  // Sends TEARDOWN and closes (callable from any thread); `closed` follows.
+  virtual void close() = 0;
+};
+
+struct Backoff {
+  std::chrono::milliseconds initial{500};
+  std::chrono::milliseconds max{30'000};
+};
+
+struct PullOptions {
+  std::string url;   // rtsp://user:pass@camera/…
+  std::string path;  // the hub path to publish on: push/{serial}
+  Backoff backoff;
+  LinkOptions link;
+};
+
+// Keeps pulling until destroyed: connect, DESCRIBE, SETUP the H.264 (and AAC) tracks, PLAY,
+// publish; after any failure or end, wait (doubling, with jitter) and try again.
+class Puller {
+ public:
+  struct Status {
+    bool streaming = false;
+    uint64_t attempts = 0, frames = 0;
+    std::string last_error;
+  };
+  Puller(net::IoPool& pool, hub::Hub& hub, PullOptions options,
+         const RtpCounters* counters = nullptr);
+  ~Puller();
+  Status status() const;
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+struct PushOptions {
+  std::string url;   // rtsp://server/push/{serial}?token=…
+  std::string path;  // the hub stream to send
+  Backoff backoff;
+  LinkOptions link;
+};
+
+// Keeps pushing a hub stream until destroyed, reconnecting like the Puller. Waits for the
+// stream to exist; starts each connection at a keyframe.
+class Pusher {
+ public:
+  struct Status {
+    bool streaming = false;
+    uint64_t attempts = 0, frames = 0;
+    std::string last_error;
+  };
+  Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options);
+  ~Pusher();
+  Status status() const;
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace nj::media::rtsp

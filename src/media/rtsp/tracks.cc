@@ -1,0 +1,312 @@
+#include "media/rtsp/tracks.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "media/codec/h264_sps.h"
+
+namespace nj::media::rtsp {
+namespace {
+
+uint32_t random_u32() {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  return static_cast<uint32_t>(rng());
+}
+
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+// "1190" → {0x11, 0x90}; empty on any bad digit.
+std::vector<uint8_t> hex_bytes(std::string_view hex) {
+  std::vector<uint8_t> out;
+  if (hex.size() % 2 != 0 || hex.size() > 64) return out;
+  auto digit = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return {};
+    out.push_back(static_cast<uint8_t>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string hex_string(const std::vector<uint8_t>& bytes) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+void set_dimensions(hub::StreamInfo& info) {
+  if (auto sps = codec::parse_h264_sps(info.sps)) {
+    info.width = sps->width;
+    info.height = sps->height;
+  }
+}
+
+}  // namespace
+
+int64_t steady_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+RtpCounters RtpCounters::in(metrics::Registry& registry) {
+  auto& family = registry.counter("nightjar_rtp_packets_total",
+                                  "RTP packets through the RTSP server, by outcome.", {"outcome"});
+  return RtpCounters{family.with({"received"}), family.with({"lost"}), family.with({"malformed"}),
+                     family.with({"sent"})};
+}
+
+Result<std::unique_ptr<Ingest>, std::string> Ingest::from_sdp(const sdp::Session& session) {
+  std::unique_ptr<Ingest> in(new Ingest());
+  for (size_t i = 0; i < session.media.size(); ++i) {
+    const auto& media = session.media[i];
+    if (in->audio_track_ < 0 && media.type == "audio" &&
+        iequals_ascii(media.encoding, "MPEG4-GENERIC") && media.fmtp.count("mode") &&
+        iequals_ascii(media.fmtp.at("mode"), "AAC-hbr") && media.fmtp.count("config") &&
+        media.clock_rate > 0) {
+      auto config = hex_bytes(media.fmtp.at("config"));
+      if (!config.empty()) {
+        in->audio_track_ = static_cast<int>(i);
+        in->info_.audio_codec = "AAC";
+        in->info_.audio_sample_rate = media.clock_rate;
+        in->info_.audio_channels = media.channels;
+        in->info_.audio_config = std::move(config);
+      }
+    }
+    if (in->video_track_ < 0 && media.type == "video" && iequals_ascii(media.encoding, "H264")) {
+      in->video_track_ = static_cast<int>(i);
+      in->info_.video_codec = "H264";
+      if (auto sets = sdp::h264_parameter_sets(media)) {
+        in->info_.sps = sets->sps;
+        in->info_.pps = sets->pps;
+        set_dimensions(in->info_);
+      }
+    }
+  }
+  if (in->video_track_ < 0) return Unexpected(std::string("no H.264 video track"));
+  return in;
+}
+
+void Ingest::start(FrameSink frames, InfoSink info_changed, const RtpCounters* counters) {
+  frames_ = std::move(frames);
+  info_changed_ = std::move(info_changed);
+  counters_ = counters;
+  video_ = std::make_unique<rtp::H264Depacketizer>(
+      [this](rtp::H264AccessUnit&& au) { on_video(std::move(au)); });
+  if (!info_.sps.empty()) video_->set_parameter_sets(info_.sps, info_.pps);
+  if (audio_track_ >= 0) {
+    audio_ = std::make_unique<rtp::AacDepacketizer>([this](rtp::AacFrame&& f) {
+      auto frame = std::make_shared<hub::Frame>();
+      frame->track = hub::TrackKind::kAudio;
+      frame->timestamp = f.timestamp;
+      frame->received_at_us = steady_now_us();
+      frame->data = std::move(f.data);
+      ++stats_.frames;
+      frames_(std::move(frame));
+    });
+  }
+}
+
+void Ingest::on_video(rtp::H264AccessUnit&& au) {
+  // Parameter sets in band replace the announced ones (the camera may change them).
+  if (!video_->sps().empty() && video_->sps() != info_.sps) {
+    info_.sps = video_->sps();
+    info_.pps = video_->pps();
+    set_dimensions(info_);
+    if (info_changed_) info_changed_(info_);
+  }
+  auto frame = std::make_shared<hub::Frame>();
+  frame->track = hub::TrackKind::kVideo;
+  frame->timestamp = au.timestamp;
+  frame->received_at_us = steady_now_us();
+  frame->keyframe = au.keyframe;
+  frame->data = std::move(au.avcc);
+  ++stats_.frames;
+  frames_(std::move(frame));
+}
+
+void Ingest::push(int track, std::span<const uint8_t> bytes) {
+  const bool video = video_ && track == video_track_;
+  const bool audio = audio_ && track == audio_track_;
+  if (!video && !audio) return;
+  ++stats_.packets;
+  if (counters_) counters_->received.inc();
+  auto packet = rtp::parse(bytes);
+  if (!packet) {
+    ++stats_.bad_packets;
+    if (counters_) counters_->malformed.inc();
+    return;
+  }
+  if (video) {
+    const auto before = video_->stats();
+    video_->push(*packet);
+    const auto& after = video_->stats();
+    const uint64_t lost = after.lost_packets - before.lost_packets;
+    const uint64_t bad =
+        after.bad_packets - before.bad_packets + after.unsupported - before.unsupported;
+    stats_.lost_packets += lost;
+    stats_.bad_packets += bad;
+    if (counters_) {
+      counters_->lost.inc(lost);
+      counters_->malformed.inc(bad);
+    }
+  } else {
+    const auto before = audio_->bad_packets();
+    audio_->push(*packet);
+    const uint64_t bad = audio_->bad_packets() - before;
+    stats_.bad_packets += bad;
+    if (counters_) counters_->malformed.inc(bad);
+  }
+}
+
+void Ingest::flush() {
+  if (video_) video_->flush();
+}
+
+Egress::Egress(const hub::StreamInfo& info, Sink sink, const RtpCounters* counters)
+    : info_(info), sink_(std::move(sink)), counters_(counters) {
+  video_ = std::make_unique<rtp::H264Packetizer>(96, random_u32(),
+                                                 static_cast<uint16_t>(random_u32()));
+  video_out_.ssrc = video_->ssrc();
+  video_out_.timestamp_offset = random_u32();
+  if (info.audio_codec == "AAC" && info.audio_sample_rate > 0) {
+    audio_ = std::make_unique<rtp::AacPacketizer>(97, random_u32(),
+                                                  static_cast<uint16_t>(random_u32()));
+    audio_out_.ssrc = audio_->ssrc();
+    audio_out_.timestamp_offset = random_u32();
+    audio_out_.clock_rate = info.audio_sample_rate;
+  }
+}
+
+std::string Egress::sdp(const std::string& name) const {
+  sdp::Session s;
+  s.name = name;
+  sdp::Media v;
+  v.type = "video";
+  v.protocol = "RTP/AVP";
+  v.payload_type = 96;
+  v.encoding = "H264";
+  v.clock_rate = 90000;
+  v.fmtp["packetization-mode"] = "1";
+  if (!info_.sps.empty() && !info_.pps.empty()) {
+    v.fmtp["sprop-parameter-sets"] =
+        sdp::base64_encode(info_.sps) + "," + sdp::base64_encode(info_.pps);
+    if (info_.sps.size() >= 4) {
+      char pli[8];
+      std::snprintf(pli, sizeof pli, "%02X%02X%02X", info_.sps[1], info_.sps[2], info_.sps[3]);
+      v.fmtp["profile-level-id"] = pli;
+    }
+  }
+  v.control = "trackID=0";
+  s.media.push_back(std::move(v));
+  if (audio_) {
+    sdp::Media a;
+    a.type = "audio";
+    a.protocol = "RTP/AVP";
+    a.payload_type = 97;
+    a.encoding = "MPEG4-GENERIC";
+    a.clock_rate = info_.audio_sample_rate;
+    a.channels = info_.audio_channels;
+    a.fmtp = {{"streamtype", "5"},
+              {"profile-level-id", "1"},
+              {"mode", "AAC-hbr"},
+              {"sizelength", "13"},
+              {"indexlength", "3"},
+              {"indexdeltalength", "3"},
+              {"config", hex_string(info_.audio_config)}};
+    a.control = "trackID=1";
+    s.media.push_back(std::move(a));
+  }
+  return sdp::write(s);
+}
+
+uint16_t Egress::next_sequence(int track) const {
+  if (track == 1 && audio_) return audio_->next_sequence();
+  return video_->next_sequence();
+}
+
+uint32_t Egress::rtp_timestamp(const hub::Frame& frame) const {
+  const auto& out = frame.track == hub::TrackKind::kAudio ? audio_out_ : video_out_;
+  return static_cast<uint32_t>(frame.timestamp) + out.timestamp_offset;
+}
+
+void Egress::set_track_enabled(int track, bool enabled) {
+  (track == 0 ? video_out_ : audio_out_).enabled = enabled;
+}
+
+void Egress::send(const hub::Frame& frame) {
+  if (frame.track == hub::TrackKind::kAudio) {
+    if (!started_ || !audio_ || !audio_out_.enabled) return;
+    const uint32_t ts = rtp_timestamp(frame);
+    maybe_report(1, audio_out_, ts, frame.received_at_us);
+    audio_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
+      sink_(1, false, packet);
+      ++stats_.packets;
+      if (counters_) counters_->sent.inc();
+      ++audio_out_.packets;
+      audio_out_.octets += static_cast<uint32_t>(packet.size() - 12);
+    });
+    return;
+  }
+  if (!started_ && !frame.keyframe) return;
+  started_ = true;
+  if (!video_out_.enabled) return;
+  ++stats_.frames;
+  const uint32_t ts = rtp_timestamp(frame);
+  maybe_report(0, video_out_, ts, frame.received_at_us);
+  video_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
+    sink_(0, false, packet);
+    ++stats_.packets;
+    if (counters_) counters_->sent.inc();
+    ++video_out_.packets;
+    video_out_.octets += static_cast<uint32_t>(packet.size() - 12);
+  });
+}
+
+void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, int64_t received_at_us) {
+  const int64_t now = steady_now_us();
+  if (out.last_report_us != 0 && now - out.last_report_us < 1'000'000) return;
+  out.last_report_us = now;
+  // One fixed line from RTP time to wall-clock time per track, anchored at the first
+  // reported frame's arrival: reports never contradict each other (no jitter), and both
+  // tracks are anchored the same way, so a player can line them up.
+  if (!out.anchored) {
+    const int64_t age_us = received_at_us > 0 ? std::max<int64_t>(0, now - received_at_us) : 0;
+    const int64_t wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() -
+                            age_us;
+    constexpr uint64_t kNtpToUnixSeconds = 2'208'988'800ULL;
+    out.anchor_ntp = ((static_cast<uint64_t>(wall_us / 1'000'000) + kNtpToUnixSeconds) << 32) |
+                     ((static_cast<uint64_t>(wall_us % 1'000'000) << 32) / 1'000'000);
+    out.anchor_rtp = rtp_timestamp;
+    out.anchored = true;
+  }
+  // Exact in NTP units (2^-32 s), so that receivers converting back get whole RTP ticks and
+  // never see two frames at one instant.
+  const int64_t elapsed_ticks = static_cast<int32_t>(rtp_timestamp - out.anchor_rtp);
+  const auto offset = static_cast<int64_t>(
+      (static_cast<__int128>(elapsed_ticks) << 32) / static_cast<__int128>(out.clock_rate));
+  const uint64_t ntp = out.anchor_ntp + static_cast<uint64_t>(offset);
+  std::vector<uint8_t> report;
+  rtp::write_sender_report(report, out.ssrc, ntp, rtp_timestamp, out.packets, out.octets);
+  sink_(track, true, report);
+}
+
+}  // namespace nj::media::rtsp

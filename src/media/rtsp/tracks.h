@@ -1,0 +1,122 @@
+// The media side of an RTSP session, shared by the server and the client: which tracks of
+// an SDP we relay and how their RTP becomes hub frames (Ingest), and how hub frames become
+// RTP again with sender reports, plus the SDP that describes them (Egress).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "media/hub/hub.h"
+#include "media/rtp/aac.h"
+#include "media/rtp/h264.h"
+#include "media/sdp/sdp.h"
+#include "metrics/registry.h"
+
+namespace nj::media::rtsp {
+
+// Process-wide RTP counters, shared by every session (Prometheus, via metrics::Registry).
+struct RtpCounters {
+  metrics::Counter& received;
+  metrics::Counter& lost;       // gaps in the pushers' sequence numbers
+  metrics::Counter& malformed;  // packets or payloads that could not be parsed
+  metrics::Counter& sent;
+  static RtpCounters in(metrics::Registry& registry);
+};
+
+// Steady-clock microseconds, the unit of hub::Frame::received_at_us.
+int64_t steady_now_us();
+
+// RTP of the tracks of one SDP (an ANNOUNCE body, or a DESCRIBE answer) into hub frames:
+// the first H.264 video and the first AAC audio are relayed, other media are ignored.
+class Ingest {
+ public:
+  using FrameSink = std::function<void(hub::FramePtr)>;
+  // Called when in-band parameter sets change what the stream looks like.
+  using InfoSink = std::function<void(const hub::StreamInfo&)>;
+
+  // Fails when the SDP has no H.264 video to relay.
+  static Result<std::unique_ptr<Ingest>, std::string> from_sdp(const sdp::Session& session);
+
+  const hub::StreamInfo& info() const { return info_; }
+  int video_track() const { return video_track_; }  // index of the media section, or -1
+  int audio_track() const { return audio_track_; }
+  // Starts turning packets into frames; packets before this are dropped.
+  void start(FrameSink frames, InfoSink info_changed, const RtpCounters* counters = nullptr);
+  // One RTP packet of media section `track` (packets of other sections are ignored).
+  void push(int track, std::span<const uint8_t> packet);
+  void flush();
+
+  struct Stats {
+    uint64_t packets = 0, bad_packets = 0, lost_packets = 0, frames = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  Ingest() = default;
+  void on_video(rtp::H264AccessUnit&& au);
+
+  hub::StreamInfo info_;
+  int video_track_ = -1;
+  int audio_track_ = -1;
+  FrameSink frames_;
+  InfoSink info_changed_;
+  const RtpCounters* counters_ = nullptr;
+  std::unique_ptr<rtp::H264Depacketizer> video_;
+  std::unique_ptr<rtp::AacDepacketizer> audio_;
+  Stats stats_;
+};
+
+// Hub frames out as RTP: video on track 0 and, when the stream has AAC, audio on track 1,
+// each with random SSRC, sequence and timestamp offsets, and an RTCP sender report about
+// once a second per track. Video starts at a keyframe; audio starts with it.
+class Egress {
+ public:
+  // rtcp: the packet is RTCP (for the track's second channel or port).
+  using Sink = std::function<void(int track, bool rtcp, std::span<const uint8_t> packet)>;
+
+  Egress(const hub::StreamInfo& info, Sink sink, const RtpCounters* counters = nullptr);
+
+  bool has_audio() const { return audio_ != nullptr; }
+  // The SDP for these tracks, with controls "trackID=0" and "trackID=1".
+  std::string sdp(const std::string& name) const;
+  uint16_t next_sequence(int track) const;
+  // The RTP timestamp a frame will carry on its track.
+  uint32_t rtp_timestamp(const hub::Frame& frame) const;
+  // Disables a track the peer did not set up.
+  void set_track_enabled(int track, bool enabled);
+  void send(const hub::Frame& frame);
+  bool started() const { return started_; }
+
+  struct Stats {
+    uint64_t frames = 0, packets = 0;
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Output {
+    uint32_t ssrc = 0, timestamp_offset = 0, clock_rate = 90000;
+    bool enabled = true;
+    uint32_t packets = 0, octets = 0;
+    int64_t last_report_us = 0;
+    bool anchored = false;
+    uint64_t anchor_ntp = 0;
+    uint32_t anchor_rtp = 0;
+  };
+  void maybe_report(int track, Output& out, uint32_t rtp_timestamp, int64_t received_at_us);
+
+  hub::StreamInfo info_;
+  Sink sink_;
+  const RtpCounters* counters_;
+  std::unique_ptr<rtp::H264Packetizer> video_;
+  std::unique_ptr<rtp::AacPacketizer> audio_;
+  Output video_out_, audio_out_;
+  bool started_ = false;
+  Stats stats_;
+};
+
+}  // namespace nj::media::rtsp
