@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "media/fmp4/live.h"
+#include "media/rtsp/tracks.h"
 
 namespace nj::api {
 namespace {
@@ -12,8 +13,8 @@ class LiveViewer final : public http::WebSocketHandler,
                          public std::enable_shared_from_this<LiveViewer> {
  public:
   LiveViewer(std::shared_ptr<http::WebSocketPeer> peer, metrics::Gauge& viewers,
-             metrics::Counter& skips)
-      : peer_(std::move(peer)), viewers_(viewers), skips_(skips) {}
+             metrics::Counter& skips, metrics::Histogram& relay_delay)
+      : peer_(std::move(peer)), viewers_(viewers), skips_(skips), relay_delay_(relay_delay) {}
 
   void start(std::unique_ptr<media::hub::Subscription> subscription) {
     muxer_ = std::make_unique<media::fmp4::LiveMuxer>(subscription->info());
@@ -48,10 +49,17 @@ class LiveViewer final : public http::WebSocketHandler,
         peer_->send(std::string(out.init->begin(), out.init->end()), true);
       }
       if (out.fragment.empty()) continue;
+      const int64_t now = media::rtsp::steady_now_us();
+      if (started_at_us_ == 0) started_at_us_ = now;
+      const bool live = frame->received_at_us >= started_at_us_;
       // The peer's queue is bounded: when it refuses, this viewer is too slow, so skip to
       // the next keyframe instead of falling further behind.
       skipping_ = !peer_->send(std::string(out.fragment.begin(), out.fragment.end()), true);
       if (skipping_) skips_.inc();
+      if (live && !skipping_ && frame->track == media::hub::TrackKind::kVideo) {
+        relay_delay_.observe(
+            static_cast<double>(media::rtsp::steady_now_us() - frame->received_at_us) / 1e6);
+      }
     }
     if (subscription_->queue().ended()) {
       // The camera stopped: say so (the player shows it and retries), then close.
@@ -65,6 +73,8 @@ class LiveViewer final : public http::WebSocketHandler,
   std::shared_ptr<http::WebSocketPeer> peer_;
   metrics::Gauge& viewers_;
   metrics::Counter& skips_;
+  metrics::Histogram& relay_delay_;
+  int64_t started_at_us_ = 0;
   std::unique_ptr<media::hub::Subscription> subscription_;
   std::unique_ptr<media::fmp4::LiveMuxer> muxer_;
   std::vector<media::hub::FramePtr> frames_;
@@ -81,7 +91,13 @@ LiveApi::LiveApi(media::hub::Hub& hub, const device::StreamTokens& tokens,
       skips_(metrics
                  .counter("nightjar_live_skips_total",
                           "Times a slow live viewer was skipped to the next keyframe.")
-                 .with({})) {}
+                 .with({})),
+      relay_delay_(metrics
+                       .histogram("nightjar_media_relay_delay_seconds",
+                                  "From a live access unit's last packet arriving to its "
+                                  "hand-off to a viewer's socket.",
+                                  {"output"}, media::rtsp::relay_delay_buckets())
+                       .with({"ws"})) {}
 
 void LiveApi::install(http::Router& router) {
   router.add_websocket(
@@ -94,7 +110,7 @@ void LiveApi::install(http::Router& router) {
           return {nullptr, http::error_response(401, "unauthenticated",
                                                 "a valid play token for this device is needed")};
         }
-        auto viewer = std::make_shared<LiveViewer>(peer, viewers_, skips_);
+        auto viewer = std::make_shared<LiveViewer>(peer, viewers_, skips_, relay_delay_);
         std::weak_ptr<LiveViewer> weak = viewer;
         auto subscription = hub_.subscribe("push/" + serial, [weak, peer] {
           peer->post([weak] {

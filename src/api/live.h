@@ -23,6 +23,7 @@ class LiveApi {
   const device::StreamTokens& tokens_;
   metrics::Gauge& viewers_;
   metrics::Counter& skips_;
+  metrics::Histogram& relay_delay_;
 };
 
 }  // namespace nj::api

@@ -65,12 +65,12 @@ TEST(RtspClient, PullsFromGstRtspServerWithDigest) {
   pool.start();
   hub::Hub hub;
   {
-    rtsp::Puller puller(pool, hub,
-                        {.url = "rtsp://admin:s3cret%20pass@127.0.0.1:" +
-                                std::to_string(camera.port()) + "/cam",
-                         .path = "push/GST1",
-                         .backoff = {},
-                         .link = {}});
+    rtsp::Puller puller(
+        pool, hub,
+        {.url = "rtsp://admin:s3cret%20pass@127.0.0.1:" + std::to_string(camera.port()) + "/cam",
+         .path = "push/GST1",
+         .backoff = {},
+         .link = {}});
     ASSERT_TRUE(wait_for([&] { return hub.is_published("push/GST1"); }, 10s))
         << puller.status().last_error;
     auto sub = hub.subscribe("push/GST1", {});
@@ -79,9 +79,8 @@ TEST(RtspClient, PullsFromGstRtspServerWithDigest) {
     ASSERT_TRUE(wait_for(
         [&] {
           (*sub)->queue().drain(frames);
-          return std::count_if(frames.begin(), frames.end(), [](auto& f) {
-                   return f->track == hub::TrackKind::kVideo;
-                 }) >= 50;
+          return std::count_if(frames.begin(), frames.end(),
+                               [](auto& f) { return f->track == hub::TrackKind::kVideo; }) >= 50;
         },
         10s));
     const auto& info = (*sub)->info();
@@ -150,12 +149,11 @@ TEST(RtspClient, PushesWhatItPullsIntoNightjar) {
   pool.start();
   hub::Hub local;  // the gateway's own hub, as the device agent will have
   {
-    rtsp::Puller puller(
-        pool, local,
-        {.url = "rtsp://u:p@127.0.0.1:" + std::to_string(camera.port()) + "/cam",
-         .path = "push/GW1",
-         .backoff = {},
-         .link = {}});
+    rtsp::Puller puller(pool, local,
+                        {.url = "rtsp://u:p@127.0.0.1:" + std::to_string(camera.port()) + "/cam",
+                         .path = "push/GW1",
+                         .backoff = {},
+                         .link = {}});
     rtsp::Pusher pusher(pool, local,
                         {.url = base + "/push/GW1?token=" + token("push"),
                          .path = "push/GW1",
@@ -176,9 +174,8 @@ TEST(RtspClient, PushesWhatItPullsIntoNightjar) {
     EXPECT_NE(probe.find("codec_name=aac"), std::string::npos) << probe;
     EXPECT_NE(probe.find("sample_rate=48000"), std::string::npos) << probe;
     // Decoding 2 s of it gives no error.
-    const auto decode = run_command("ffmpeg -v error -rtsp_transport tcp -i '" + live +
-                                        "' -t 2 -f null - 2>&1",
-                                    &status);
+    const auto decode = run_command(
+        "ffmpeg -v error -rtsp_transport tcp -i '" + live + "' -t 2 -f null - 2>&1", &status);
     EXPECT_EQ(status, 0);
     EXPECT_EQ(decode, "");
   }
@@ -190,10 +187,11 @@ TEST(RtspClient, ReconnectsWhenTheCameraComesBack) {
   const auto clip = std::filesystem::temp_directory_path() /
                     ("nj-client-clip-" + std::to_string(::getpid()) + ".mp4");
   int status = 1;
-  run_command("ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 4 "
-              "-c:v libx264 -pix_fmt yuv420p -g 25 -bf 0 '" +
-                  clip.string() + "' 2>&1",
-              &status);
+  run_command(
+      "ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=25 -t 4 "
+      "-c:v libx264 -pix_fmt yuv420p -g 25 -bf 0 '" +
+          clip.string() + "' 2>&1",
+      &status);
   ASSERT_EQ(status, 0);
   ServerProcess server;
   ASSERT_TRUE(server.start()) << server.log();

@@ -42,8 +42,8 @@ Result<ClientUrl, std::string> parse_client_url(std::string_view url) {
     authority.remove_prefix(at + 1);
     const size_t colon = userinfo.find(':');
     auto user = percent_decode(userinfo.substr(0, colon));
-    auto password = percent_decode(
-        colon == std::string_view::npos ? std::string_view() : userinfo.substr(colon + 1));
+    auto password = percent_decode(colon == std::string_view::npos ? std::string_view()
+                                                                   : userinfo.substr(colon + 1));
     if (!user || !password) return Unexpected(std::string("bad percent-encoding in the URL"));
     out.user = std::move(*user);
     out.password = std::move(*password);
@@ -123,9 +123,8 @@ Result<size_t, Error> ClientSession::feed(std::span<const uint8_t> data) {
       // Servers may send requests too (GET_PARAMETER, ANNOUNCE of a change): say we heard.
       Message r;
       r.is_request = false;
-      r.status = item.message.method == "GET_PARAMETER" || item.message.method == "OPTIONS"
-                     ? 200
-                     : 501;
+      r.status =
+          item.message.method == "GET_PARAMETER" || item.message.method == "OPTIONS" ? 200 : 501;
       r.reason = r.status == 200 ? "OK" : "Not Implemented";
       r.set_header("CSeq", std::to_string(item.message.cseq().value_or(0)));
       handlers_.send(serialize(r));
@@ -261,8 +260,8 @@ void ClientSession::setup_next() {
         static_cast<size_t>(track) < controls_.size() ? controls_[track] : std::string();
     Transport t;
     t.tcp = true;
-    t.interleaved = std::make_pair(static_cast<int>(setup_index_) * 2,
-                                   static_cast<int>(setup_index_) * 2 + 1);
+    t.interleaved =
+        std::make_pair(static_cast<int>(setup_index_) * 2, static_cast<int>(setup_index_) * 2 + 1);
     t.mode = mode_ == Mode::kPush ? "record" : "";
     send_request(
         Pending::make("SETUP", control_url(control), {{"Transport", format_transport(t)}}));

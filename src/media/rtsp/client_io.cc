@@ -38,9 +38,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
         options_(options),
         session_(std::move(url), mode, session_handlers(mode), std::move(announce_sdp)) {}
 
-  void start() {
-    asio::co_spawn(socket_.get_executor(), run(shared_from_this()), asio::detached);
-  }
+  void start() { asio::co_spawn(socket_.get_executor(), run(shared_from_this()), asio::detached); }
 
   void post(std::function<void()> fn) override {
     asio::post(socket_.get_executor(), std::move(fn));
@@ -170,9 +168,8 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
   static awaitable<void> run(std::shared_ptr<TcpClientLink> self) {
     tcp::resolver resolver(self->socket_.get_executor());
     self->arm_timeout(self->options_.connect_timeout, "connect timed out");
-    auto [rec, endpoints] =
-        co_await resolver.async_resolve(self->url_.host, std::to_string(self->url_.port),
-                                        use_tuple);
+    auto [rec, endpoints] = co_await resolver.async_resolve(
+        self->url_.host, std::to_string(self->url_.port), use_tuple);
     if (rec || self->finished_) {
       self->finish(rec ? "cannot resolve " + self->url_.host + ": " + rec.message() : "closed");
       co_return;
@@ -226,8 +223,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
   std::deque<std::string> queue_;
   size_t queued_ = 0;
   bool media_seen_ = false;
-  bool connected_ = false, writing_ = false, finishing_ = false, finished_ = false,
-       closed_ = false;
+  bool connected_ = false, writing_ = false, finishing_ = false, finished_ = false, closed_ = false;
 };
 
 std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
@@ -238,9 +234,9 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
 
 }  // namespace
 
-std::shared_ptr<ClientLink> open_link(asio::io_context& io, ClientUrl url,
-                                      ClientSession::Mode mode, LinkHooks hooks,
-                                      std::string announce_sdp, LinkOptions options) {
+std::shared_ptr<ClientLink> open_link(asio::io_context& io, ClientUrl url, ClientSession::Mode mode,
+                                      LinkHooks hooks, std::string announce_sdp,
+                                      LinkOptions options) {
   auto link = std::make_shared<TcpClientLink>(io, std::move(url), mode, std::move(hooks),
                                               std::move(announce_sdp), options);
   link->start();

@@ -18,10 +18,10 @@ TEST(Md5, Rfc1321Vectors) {
 }
 
 TEST(Digest, Rfc2617Example) {
-  EXPECT_EQ(digest_response("Mufasa", "testrealm@host.com", "Circle Of Life", "GET",
-                            "/dir/index.html", "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001",
-                            "0a4f113b", "auth"),
-            "6629fae49393a05397450978507c4ef1");
+  EXPECT_EQ(
+      digest_response("Mufasa", "testrealm@host.com", "Circle Of Life", "GET", "/dir/index.html",
+                      "dcd98b7102dd2f0e8b11d0f600bfb0c093", "00000001", "0a4f113b", "auth"),
+      "6629fae49393a05397450978507c4ef1");
 }
 
 TEST(Digest, PicksDigestOverBasicAndAnswers) {
@@ -206,13 +206,15 @@ TEST(ClientSession, AnswersADigestChallengeOnce) {
   reply("RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, PLAY, GET_PARAMETER\r\n\r\n");
   ASSERT_EQ(sent.size(), 2u);
   EXPECT_EQ(sent[1].find("Authorization"), std::string::npos);
-  reply("RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Digest realm=\"r\", "
-        "nonce=\"n1\"\r\n\r\n");
+  reply(
+      "RTSP/1.0 401 Unauthorized\r\nCSeq: 2\r\nWWW-Authenticate: Digest realm=\"r\", "
+      "nonce=\"n1\"\r\n\r\n");
   ASSERT_EQ(sent.size(), 3u);
   EXPECT_NE(sent[2].find("DESCRIBE rtsp://cam:554/s"), std::string::npos);
   EXPECT_NE(sent[2].find("Authorization: Digest username=\"admin\""), std::string::npos);
-  reply("RTSP/1.0 401 Unauthorized\r\nCSeq: 3\r\nWWW-Authenticate: Digest realm=\"r\", "
-        "nonce=\"n2\"\r\n\r\n");
+  reply(
+      "RTSP/1.0 401 Unauthorized\r\nCSeq: 3\r\nWWW-Authenticate: Digest realm=\"r\", "
+      "nonce=\"n2\"\r\n\r\n");
   EXPECT_EQ(c.state(), ClientSession::State::kFailed);  // wrong password: no endless retry
   EXPECT_NE(why.find("401"), std::string::npos);
   EXPECT_EQ(sent.size(), 3u);

@@ -65,11 +65,21 @@ int64_t steady_now_us() {
       .count();
 }
 
+const std::vector<double>& relay_delay_buckets() {
+  static const std::vector<double> bounds = {25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2e-3,
+                                             5e-3,  10e-3, 25e-3,  50e-3,  0.1,    0.25, 1};
+  return bounds;
+}
+
 RtpCounters RtpCounters::in(metrics::Registry& registry) {
   auto& family = registry.counter("nightjar_rtp_packets_total",
                                   "RTP packets through the RTSP server, by outcome.", {"outcome"});
+  auto& delay = registry.histogram(
+      "nightjar_media_relay_delay_seconds",
+      "From a live access unit's last packet arriving to its hand-off to a viewer's socket.",
+      {"output"}, relay_delay_buckets());
   return RtpCounters{family.with({"received"}), family.with({"lost"}), family.with({"malformed"}),
-                     family.with({"sent"})};
+                     family.with({"sent"}), delay.with({"rtsp"})};
 }
 
 Result<std::unique_ptr<Ingest>, std::string> Ingest::from_sdp(const sdp::Session& session) {
@@ -181,13 +191,13 @@ void Ingest::flush() {
 
 Egress::Egress(const hub::StreamInfo& info, Sink sink, const RtpCounters* counters)
     : info_(info), sink_(std::move(sink)), counters_(counters) {
-  video_ = std::make_unique<rtp::H264Packetizer>(96, random_u32(),
-                                                 static_cast<uint16_t>(random_u32()));
+  video_ =
+      std::make_unique<rtp::H264Packetizer>(96, random_u32(), static_cast<uint16_t>(random_u32()));
   video_out_.ssrc = video_->ssrc();
   video_out_.timestamp_offset = random_u32();
   if (info.audio_codec == "AAC" && info.audio_sample_rate > 0) {
-    audio_ = std::make_unique<rtp::AacPacketizer>(97, random_u32(),
-                                                  static_cast<uint16_t>(random_u32()));
+    audio_ =
+        std::make_unique<rtp::AacPacketizer>(97, random_u32(), static_cast<uint16_t>(random_u32()));
     audio_out_.ssrc = audio_->ssrc();
     audio_out_.timestamp_offset = random_u32();
     audio_out_.clock_rate = info.audio_sample_rate;
@@ -265,6 +275,7 @@ void Egress::send(const hub::Frame& frame) {
     return;
   }
   if (!started_ && !frame.keyframe) return;
+  if (!started_) started_at_us_ = steady_now_us();
   started_ = true;
   if (!video_out_.enabled) return;
   ++stats_.frames;
@@ -277,6 +288,10 @@ void Egress::send(const hub::Frame& frame) {
     ++video_out_.packets;
     video_out_.octets += static_cast<uint32_t>(packet.size() - 12);
   });
+  if (counters_ && frame.received_at_us >= started_at_us_) {
+    counters_->relay_delay.observe(static_cast<double>(steady_now_us() - frame.received_at_us) /
+                                   1e6);
+  }
 }
 
 void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, int64_t received_at_us) {
@@ -301,8 +316,8 @@ void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, int64_
   // Exact in NTP units (2^-32 s), so that receivers converting back get whole RTP ticks and
   // never see two frames at one instant.
   const int64_t elapsed_ticks = static_cast<int32_t>(rtp_timestamp - out.anchor_rtp);
-  const auto offset = static_cast<int64_t>(
-      (static_cast<__int128>(elapsed_ticks) << 32) / static_cast<__int128>(out.clock_rate));
+  const auto offset = static_cast<int64_t>((static_cast<__int128>(elapsed_ticks) << 32) /
+                                           static_cast<__int128>(out.clock_rate));
   const uint64_t ntp = out.anchor_ntp + static_cast<uint64_t>(offset);
   std::vector<uint8_t> report;
   rtp::write_sender_report(report, out.ssrc, ntp, rtp_timestamp, out.packets, out.octets);

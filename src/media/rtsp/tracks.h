@@ -25,8 +25,14 @@ struct RtpCounters {
   metrics::Counter& lost;       // gaps in the pushers' sequence numbers
   metrics::Counter& malformed;  // packets or payloads that could not be parsed
   metrics::Counter& sent;
+  // From an access unit's last packet arriving to its packets going to a player's socket
+  // (live frames only, not the cached GOP a new player starts with).
+  metrics::Histogram& relay_delay;
   static RtpCounters in(metrics::Registry& registry);
 };
+
+// Buckets for relay delays: 25 µs … 1 s.
+const std::vector<double>& relay_delay_buckets();
 
 // Steady-clock microseconds, the unit of hub::Frame::received_at_us.
 int64_t steady_now_us();
@@ -116,6 +122,7 @@ class Egress {
   std::unique_ptr<rtp::AacPacketizer> audio_;
   Output video_out_, audio_out_;
   bool started_ = false;
+  int64_t started_at_us_ = 0;
   Stats stats_;
 };
 
