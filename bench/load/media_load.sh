@@ -2,7 +2,8 @@
 # The media figures of docs/BENCHMARKS.md, on loopback, bounded in count and time, with the
 # load tool (bench/rtsp_load.cc: our RTSP client and WebSocket code, many sessions in one
 # process) instead of one ffmpeg per stream:
-#   1. ingest: N pushed streams, no viewers;   2. the same with one WebSocket viewer each;
+#   1. ingest: N pushed streams, no viewers;   2. the same with one WebSocket viewer each,
+#   2b. or one RTSP player each;
 #   3. fan-out: one stream to V WebSocket viewers;   4. one stream to V RTSP players.
 # The server's CPU comes from /proc (the load tool's own is printed apart), RSS from
 # /proc/PID/status; first-frame times from the tool; relay delay from /metrics.
@@ -64,17 +65,19 @@ sleep 2
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
 echo "server RSS with no streams: $(($(rss_kb) / 1024)) MB"
 
-: >"$work/push.txt"; : >"$work/ws.txt"
+: >"$work/push.txt"; : >"$work/ws.txt"; : >"$work/play.txt"
 for i in $(seq "$streams"); do
   echo "rtsp://127.0.0.1:$rtsp/push/L$i?token=$(token "L$i" push)" >>"$work/push.txt"
-  echo "ws://127.0.0.1:$http/api/v1/devices/L$i/live?token=$(token "L$i" play)" >>"$work/ws.txt"
+  play=$(token "L$i" play)
+  echo "ws://127.0.0.1:$http/api/v1/devices/L$i/live?token=$play" >>"$work/ws.txt"
+  echo "rtsp://127.0.0.1:$rtsp/live/L$i?token=$play" >>"$work/play.txt"
 done
 play_one=$(token L1 play)
 for i in $(seq "$viewers"); do echo "ws://127.0.0.1:$http/api/v1/devices/L1/live?token=$play_one"; done >"$work/fan-ws.txt"
 for i in $(seq "$viewers"); do echo "rtsp://127.0.0.1:$rtsp/live/L1?token=$play_one"; done >"$work/fan-rtsp.txt"
 
 # The pushers run for the whole script; each scenario is measured while they run.
-total=$((seconds * 4 + 70))
+total=$((seconds * 5 + 80))
 "$bin/rtsp_load" run --clip "$work/clip.njclip" --seconds "$total" --push-urls "$work/push.txt" \
   --threads 1 >"$work/pushers.out" &
 pushers=$!
@@ -104,6 +107,16 @@ report "2. $streams pushed streams, one WebSocket viewer each" "$c0" "$c1" "$str
 wait $! || true
 sed 's/^/   /' "$work/ws.out"
 echo "   relay delay, WebSocket, in the measured window: $(relay_p99 "$work/ws0" "$work/ws1")"
+
+"$bin/rtsp_load" run --seconds "$((seconds + 4))" --play-urls "$work/play.txt" >"$work/play.out" &
+sleep 4
+buckets rtsp >"$work/rtsp0"
+c0=$(cpu); sleep "$seconds"; c1=$(cpu)
+buckets rtsp >"$work/rtsp1"
+report "2b. $streams pushed streams, one RTSP player each" "$c0" "$c1" "$streams"
+wait $! || true
+sed 's/^/   /' "$work/play.out"
+echo "   relay delay, RTSP, in the measured window: $(relay_p99 "$work/rtsp0" "$work/rtsp1")"
 
 "$bin/rtsp_load" run --seconds "$((seconds + 4))" --ws-urls "$work/fan-ws.txt" --threads 1 >"$work/fan-ws.out" &
 sleep 4

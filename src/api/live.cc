@@ -8,6 +8,8 @@
 namespace nj::api {
 namespace {
 
+constexpr size_t kMaxMessageBytes = 256 * 1024;
+
 // One viewer: drains its hub queue on its connection's loop and sends fMP4.
 class LiveViewer final : public http::WebSocketHandler,
                          public std::enable_shared_from_this<LiveViewer> {
@@ -17,7 +19,6 @@ class LiveViewer final : public http::WebSocketHandler,
       : peer_(std::move(peer)), viewers_(viewers), skips_(skips), relay_delay_(relay_delay) {}
 
   void start(std::unique_ptr<media::hub::Subscription> subscription) {
-    muxer_ = std::make_unique<media::fmp4::LiveMuxer>(subscription->info());
     subscription_ = std::move(subscription);
   }
 
@@ -31,36 +32,50 @@ class LiveViewer final : public http::WebSocketHandler,
     viewers_.add(-1);
   }
 
+  // Sends what the hub queued as one message of shared fragments (made once per frame for
+  // every viewer by the stream's LivePackager), so a viewer costs no muxing and no copies.
   void drain() {
     if (!subscription_) return;
     frames_.clear();
     subscription_->queue().drain(frames_);
+    std::vector<http::SharedBytes> parts;
+    size_t parts_bytes = 0;
+    const int64_t now = media::rtsp::steady_now_us();
+    if (started_at_us_ == 0) started_at_us_ = now;
     for (const auto& frame : frames_) {
-      if (skipping_ && !(frame->keyframe && frame->track == media::hub::TrackKind::kVideo))
-        continue;
-      auto out = muxer_->push(*frame);
-      if (out.init) {
+      auto fragment = std::dynamic_pointer_cast<const media::fmp4::LiveFragment>(frame->packaged);
+      if (!fragment || !fragment->init || fragment->bytes.empty()) continue;
+      const bool keyframe = frame->keyframe && frame->track == media::hub::TrackKind::kVideo;
+      if (skipping_ && !keyframe) continue;
+      const bool starting = skipping_;
+      skipping_ = false;
+      if (fragment->init != sent_init_) {
+        flush(parts);
+        const auto& init = *fragment->init;
         peer_->send(nlohmann::json{{"type", "init"},
-                                   {"codec", *out.codec},
-                                   {"width", out.width},
-                                   {"height", out.height}}
+                                   {"codec", init.codec},
+                                   {"width", init.width},
+                                   {"height", init.height}}
                         .dump(),
                     false);
-        peer_->send(std::string(out.init->begin(), out.init->end()), true);
+        peer_->send_parts({{fragment->init, init.bytes}}, true);
+        sent_init_ = fragment->init;
       }
-      if (out.fragment.empty()) continue;
-      const int64_t now = media::rtsp::steady_now_us();
-      if (started_at_us_ == 0) started_at_us_ = now;
-      const bool live = frame->received_at_us >= started_at_us_;
-      // The peer's queue is bounded: when it refuses, this viewer is too slow, so skip to
-      // the next keyframe instead of falling further behind.
-      skipping_ = !peer_->send(std::string(out.fragment.begin(), out.fragment.end()), true);
-      if (skipping_) skips_.inc();
-      if (live && !skipping_ && frame->track == media::hub::TrackKind::kVideo) {
-        relay_delay_.observe(
-            static_cast<double>(media::rtsp::steady_now_us() - frame->received_at_us) / 1e6);
+      parts.push_back({fragment, fragment->bytes});
+      parts_bytes += fragment->bytes.size();
+      // The keyframe a viewer starts with goes alone, so the first picture is not held up
+      // by the rest of the cached GOP; other messages stay a reasonable size.
+      if (starting || parts_bytes >= kMaxMessageBytes) {
+        flush(parts);
+        parts_bytes = 0;
+      }
+      if (frame->track == media::hub::TrackKind::kVideo &&
+          frame->received_at_us >= started_at_us_) {
+        relay_delay_.observe(static_cast<double>(now - frame->received_at_us) / 1e6);
       }
     }
+    flush(parts);
+    frames_.clear();
     if (subscription_->queue().ended()) {
       // The camera stopped: say so (the player shows it and retries), then close.
       peer_->send(nlohmann::json{{"type", "ended"}}.dump(), false);
@@ -70,15 +85,27 @@ class LiveViewer final : public http::WebSocketHandler,
   }
 
  private:
+  void flush(std::vector<http::SharedBytes>& parts) {
+    if (parts.empty()) return;
+    // The peer's queue is bounded: when it refuses, this viewer is too slow, so skip to
+    // the next keyframe instead of falling further behind.
+    if (!peer_->send_parts(std::move(parts), true)) {
+      skipping_ = true;
+      skips_.inc();
+    }
+    parts.clear();
+  }
+
+ private:
   std::shared_ptr<http::WebSocketPeer> peer_;
   metrics::Gauge& viewers_;
   metrics::Counter& skips_;
   metrics::Histogram& relay_delay_;
   int64_t started_at_us_ = 0;
   std::unique_ptr<media::hub::Subscription> subscription_;
-  std::unique_ptr<media::fmp4::LiveMuxer> muxer_;
+  std::shared_ptr<const media::fmp4::LiveInit> sent_init_;
   std::vector<media::hub::FramePtr> frames_;
-  bool skipping_ = false;
+  bool skipping_ = true;  // until the first keyframe
 };
 
 }  // namespace
@@ -112,11 +139,14 @@ void LiveApi::install(http::Router& router) {
         }
         auto viewer = std::make_shared<LiveViewer>(peer, viewers_, skips_, relay_delay_);
         std::weak_ptr<LiveViewer> weak = viewer;
-        auto subscription = hub_.subscribe("push/" + serial, [weak, peer] {
-          peer->post([weak] {
-            if (auto v = weak.lock()) v->drain();
-          });
-        });
+        auto subscription = hub_.subscribe(
+            "push/" + serial,
+            [weak, peer] {
+              peer->post([weak] {
+                if (auto v = weak.lock()) v->drain();
+              });
+            },
+            /*packaged=*/true);
         if (!subscription) {
           return {nullptr, http::error_response(404, "not_live", "the camera is not streaming")};
         }

@@ -32,6 +32,7 @@
 #include "http/static_files.h"
 #include "mail/mail.h"
 #include "mail/smtp.h"
+#include "media/fmp4/live.h"
 #include "media/hub/hub.h"
 #include "media/rtsp/server.h"
 #include "metrics/registry.h"
@@ -275,6 +276,8 @@ int serve(const Config& config) {
     return 1;
   }
   media::hub::Hub hub;
+  // Live fMP4 is made once per stream for all its WebSocket viewers (and, later, HLS).
+  hub.set_packager_factory([] { return std::make_unique<media::fmp4::LivePackager>(); });
   TokenAuthorizer rtsp_auth(*stream_tokens);
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics);
   api::LiveApi live_api(hub, *stream_tokens, metrics);

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,12 @@ class Responder {
 using Handler = std::function<void(Request& request, Responder respond)>;
 using SyncHandler = std::function<Response(const Request& request)>;
 
+// Bytes shared by many messages (the same live fragment to every viewer), kept alive by owner.
+struct SharedBytes {
+  std::shared_ptr<const void> owner;
+  std::span<const uint8_t> bytes;
+};
+
 // The server side of an open WebSocket. Thread-safe: send() may be called from any thread.
 class WebSocketPeer {
  public:
@@ -36,6 +43,8 @@ class WebSocketPeer {
   // Queues a message; false if the peer is closed or its send queue is over its limit
   // (the caller decides what to drop: a live stream skips to its next keyframe).
   virtual bool send(std::string data, bool binary) = 0;
+  // One message made of the parts in order, written without copying them.
+  virtual bool send_parts(std::vector<SharedBytes> parts, bool binary) = 0;
   virtual void close(uint16_t code, std::string reason) = 0;
   virtual size_t queued_bytes() const = 0;
   // Runs fn on the connection's event loop, where the handler's callbacks run.

@@ -146,6 +146,23 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
     return true;
   }
 
+  bool send_parts(std::vector<SharedBytes> parts, bool binary) override {
+    if (closed_.load()) return false;
+    size_t size = 0;
+    for (const auto& p : parts) size += p.bytes.size();
+    if (queued_.load() + size > queue_limit_) return false;
+    queued_.fetch_add(size);
+    asio::post(ws_.get_executor(),
+               [self = shared_from_this(), parts = std::move(parts), binary, size]() mutable {
+                 Item item{{}, binary, false, 0, {}};
+                 item.parts = std::move(parts);
+                 item.parts_size = size;
+                 self->queue_.push_back(std::move(item));
+                 self->pump();
+               });
+    return true;
+  }
+
   void close(uint16_t code, std::string reason) override {
     if (closed_.exchange(true)) return;
     asio::post(ws_.get_executor(),
@@ -168,6 +185,8 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
     bool is_close;
     uint16_t code;
     std::string reason;
+    std::vector<SharedBytes> parts = {};  // instead of data, when not empty
+    size_t parts_size = 0;
   };
 
   void pump() {
@@ -187,9 +206,18 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
         self->queue_.clear();
         break;
       }
-      self->queued_.fetch_sub(item.data.size());
+      self->queued_.fetch_sub(item.data.size() + item.parts_size);
       self->ws_.binary(item.binary);
-      auto [ec, n] = co_await self->ws_.async_write(asio::buffer(item.data), use_tuple);
+      boost::system::error_code ec;
+      if (item.parts.empty()) {
+        std::tie(ec, std::ignore) =
+            co_await self->ws_.async_write(asio::buffer(item.data), use_tuple);
+      } else {
+        std::vector<asio::const_buffer> buffers;
+        buffers.reserve(item.parts.size());
+        for (const auto& p : item.parts) buffers.emplace_back(p.bytes.data(), p.bytes.size());
+        std::tie(ec, std::ignore) = co_await self->ws_.async_write(buffers, use_tuple);
+      }
       if (ec) {
         self->closed_.store(true);
         self->queue_.clear();

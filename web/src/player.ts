@@ -125,6 +125,9 @@ export class LivePlayer {
     const video = this.video;
     if (!buffer || buffer.buffered.length === 0) return this.pump();
     const end = buffer.buffered.end(buffer.buffered.length - 1);
+    // The stream's timeline does not start at zero for a viewer who joins later: begin at
+    // the first thing buffered (a keyframe).
+    if (video.currentTime < buffer.buffered.start(0)) video.currentTime = buffer.buffered.start(0);
     // Stay near the live edge: jump forward when more than 1.5 s behind.
     if (end - video.currentTime > 1.5) video.currentTime = Math.max(end - 0.3, 0);
     this.update({ latencyMs: Math.max(0, Math.round((end - video.currentTime) * 1000)) });

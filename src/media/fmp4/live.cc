@@ -66,4 +66,22 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
   return out;
 }
 
+std::shared_ptr<const hub::Packaged> LivePackager::package(const hub::Frame& frame,
+                                                           const hub::StreamInfo& info) {
+  if (!muxer_) muxer_ = std::make_unique<LiveMuxer>(info);
+  auto out = muxer_->push(frame);
+  if (out.init) {
+    auto init = std::make_shared<LiveInit>();
+    init->codec = out.codec.value_or("");
+    init->width = out.width;
+    init->height = out.height;
+    init->bytes = std::move(*out.init);
+    init_ = std::move(init);
+  }
+  auto fragment = std::make_shared<LiveFragment>();
+  fragment->init = init_;
+  fragment->bytes = std::move(out.fragment);
+  return fragment;
+}
+
 }  // namespace nj::media::fmp4

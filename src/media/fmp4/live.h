@@ -4,6 +4,7 @@
 // the next frame). Decode times start at zero for each viewer.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,30 @@ class LiveMuxer {
   int64_t last_timestamp_ = 0;
   uint32_t last_duration_ = 3600;  // 25 fps until two frames tell
   uint32_t sequence_ = 0;
+};
+
+// The live fMP4 of one stream, made once for all its viewers (a hub packager): a shared init
+// segment and one fragment per frame, on one timeline that starts at the first keyframe the
+// packager saw. Viewers start at any keyframe; players seek to the start of what they got.
+struct LiveInit {
+  std::string codec;  // "avc1.64001f,mp4a.40.2"
+  uint32_t width = 0, height = 0;
+  std::vector<uint8_t> bytes;  // ftyp + moov
+};
+
+struct LiveFragment final : hub::Packaged {
+  std::shared_ptr<const LiveInit> init;  // null until the stream could be described
+  std::vector<uint8_t> bytes;            // moof + mdat; empty when the frame is left out
+};
+
+class LivePackager final : public hub::Packager {
+ public:
+  std::shared_ptr<const hub::Packaged> package(const hub::Frame& frame,
+                                               const hub::StreamInfo& info) override;
+
+ private:
+  std::unique_ptr<LiveMuxer> muxer_;
+  std::shared_ptr<const LiveInit> init_;
 };
 
 }  // namespace nj::media::fmp4

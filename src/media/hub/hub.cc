@@ -87,6 +87,7 @@ void Stream::publish(const FramePtr& frame) {
       gop_bytes += frame->data.size();
     }
   }
+  if (packager) frame->packaged = packager->package(*frame, info);
   for (const auto& q : subscribers) q->push(frame);
 }
 
@@ -115,7 +116,9 @@ Result<std::unique_ptr<Publisher>, Error> Hub::publish(const std::string& path, 
 }
 
 Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& path,
-                                                            std::function<void()> wake) {
+                                                            std::function<void()> wake,
+                                                            bool packaged) {
+  if (packaged && !packager_factory_) return Unexpected(Error::kNotFound);
   std::shared_ptr<Stream> stream;
   {
     std::lock_guard lock(mu_);
@@ -132,6 +135,14 @@ Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& p
     if (stream->subscribers.size() >= limits_.max_subscribers_per_stream) {
       return Unexpected(Error::kTooManySubscribers);
     }
+    if (packaged && !stream->packager) {
+      // The first subscriber that wants packaged frames: package the cached GOP now, as
+      // its frames go first into this queue (later ones are packaged as they come).
+      stream->packager = packager_factory_();
+      for (const auto& f : stream->gop) f->packaged = stream->packager->package(*f, stream->info);
+    }
+    if (packaged) ++stream->packaged_subscribers;
+    queue->set_packaged(packaged);
     // Start at the cached keyframe: the GOP goes in first, under the same lock as new
     // frames, so nothing is missed or doubled.
     for (const auto& f : stream->gop) queue->push(f);
@@ -166,6 +177,7 @@ void Hub::on_unsubscribe(const std::string& path, Stream& stream, const Subscrib
   {
     std::lock_guard lock(stream.mu);
     std::erase_if(stream.subscribers, [&](const auto& q) { return q.get() == queue; });
+    if (queue->packaged() && --stream.packaged_subscribers == 0) stream.packager.reset();
     count = stream.subscribers.size();
   }
   if (events_.subscribers_changed) events_.subscribers_changed(path, count);

@@ -19,12 +19,20 @@ namespace nj::media::hub {
 
 enum class TrackKind : uint8_t { kVideo, kAudio };
 
+// A form of a frame made once for every subscriber that wants it (an fMP4 fragment, say).
+struct Packaged {
+  virtual ~Packaged() = default;
+};
+
 struct Frame {
   TrackKind track = TrackKind::kVideo;
   int64_t timestamp = 0;  // in the track's clock (90 kHz video, the sample rate for audio)
   bool keyframe = false;
   int64_t received_at_us = 0;  // steady clock when it arrived: aligns tracks for outputs
   std::vector<uint8_t> data;   // video: AVCC access unit; audio: one raw AAC frame
+  // Set by the stream's packager, if it has one, before any subscriber that asked for it
+  // can see the frame (and never changed after).
+  mutable std::shared_ptr<const Packaged> packaged;
 };
 using FramePtr = std::shared_ptr<const Frame>;
 
@@ -39,6 +47,15 @@ struct StreamInfo {
   int audio_channels = 0;
   std::vector<uint8_t> audio_config;  // AudioSpecificConfig
 };
+
+// Turns each frame of one stream, in order, into its packaged form. Runs on the publisher's
+// thread under the stream's lock, only while some subscriber wants packaged frames.
+class Packager {
+ public:
+  virtual ~Packager() = default;
+  virtual std::shared_ptr<const Packaged> package(const Frame& frame, const StreamInfo& info) = 0;
+};
+using PackagerFactory = std::function<std::unique_ptr<Packager>()>;
 
 struct QueueLimits {
   size_t max_frames = 256;
@@ -60,6 +77,8 @@ class SubscriberQueue {
   // The stream was unpublished: nothing more will come once the queue is drained.
   void end();
   bool ended() const;
+  void set_packaged(bool packaged) { packaged_ = packaged; }
+  bool packaged() const { return packaged_; }
 
  private:
   QueueLimits limits_;
@@ -70,6 +89,7 @@ class SubscriberQueue {
   bool waiting_for_keyframe_ = false;
   uint64_t dropped_ = 0, skips_ = 0;
   bool ended_ = false;
+  bool packaged_ = false;  // set before the queue is shared
 };
 
 enum class Error { kAlreadyPublished, kNotFound, kTooManySubscribers };
@@ -136,9 +156,12 @@ class Hub {
       : limits_(limits), events_(std::move(events)) {}
 
   Result<std::unique_ptr<Publisher>, Error> publish(const std::string& path, StreamInfo info);
-  // The new subscription's queue starts with the cached GOP (from its keyframe).
+  // The new subscription's queue starts with the cached GOP (from its keyframe). With
+  // packaged, every frame it receives carries its packaged form (the hub needs a factory).
   Result<std::unique_ptr<Subscription>, Error> subscribe(const std::string& path,
-                                                         std::function<void()> wake);
+                                                         std::function<void()> wake,
+                                                         bool packaged = false);
+  void set_packager_factory(PackagerFactory factory) { packager_factory_ = std::move(factory); }
   bool is_published(const std::string& path) const;
   size_t subscriber_count(const std::string& path) const;
   size_t stream_count() const;
@@ -151,6 +174,7 @@ class Hub {
 
   HubLimits limits_;
   Events events_;
+  PackagerFactory packager_factory_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
 };
@@ -167,6 +191,8 @@ struct Stream {
   bool gop_overflow = false;
   bool live = true;
   std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
+  std::unique_ptr<Packager> packager;  // while packaged_subscribers > 0
+  size_t packaged_subscribers = 0;
 };
 
 }  // namespace nj::media::hub

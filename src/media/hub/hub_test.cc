@@ -24,6 +24,59 @@ std::vector<int64_t> timestamps(SubscriberQueue& q) {
   return out;
 }
 
+// Counts how often it packages, and numbers what it makes.
+struct CountingPackager final : Packager {
+  struct Made final : Packaged {
+    explicit Made(int n) : number(n) {}
+    int number;
+  };
+  explicit CountingPackager(std::atomic<int>& c) : count(c) {}
+  std::shared_ptr<const Packaged> package(const Frame&, const StreamInfo&) override {
+    return std::make_shared<Made>(++count);
+  }
+  std::atomic<int>& count;
+};
+
+TEST(Hub, PackagesEachFrameOnceAndOnlyWhileSomeoneWantsIt) {
+  Hub hub;
+  std::atomic<int> packaged{0}, packagers{0};
+  hub.set_packager_factory([&] {
+    ++packagers;
+    return std::make_unique<CountingPackager>(packaged);
+  });
+  auto pub = std::move(hub.publish("push/P", {})).value();
+  pub->publish(frame(1, true));
+  pub->publish(frame(2, false));
+  auto plain = std::move(hub.subscribe("push/P", {})).value();
+  pub->publish(frame(3, false));
+  EXPECT_EQ(packaged, 0) << "nobody asked for packaged frames yet";
+
+  // The first packaged subscriber: the cached GOP (1, 2, 3) is packaged for it.
+  auto a = std::move(hub.subscribe("push/P", {}, true)).value();
+  auto b = std::move(hub.subscribe("push/P", {}, true)).value();
+  EXPECT_EQ(packaged, 3);
+  pub->publish(frame(4, false));
+  EXPECT_EQ(packaged, 4) << "once per frame, not once per subscriber";
+  std::vector<FramePtr> fa, fb;
+  a->queue().drain(fa);
+  b->queue().drain(fb);
+  ASSERT_EQ(fa.size(), 4u);
+  ASSERT_EQ(fb.size(), 4u);
+  for (size_t i = 0; i < fa.size(); ++i) {
+    ASSERT_TRUE(fa[i]->packaged);
+    EXPECT_EQ(fa[i]->packaged, fb[i]->packaged) << "shared, not copied";
+  }
+
+  a.reset();
+  b.reset();
+  pub->publish(frame(5, false));
+  EXPECT_EQ(packaged, 4) << "the packager stops with its last subscriber";
+  EXPECT_EQ(packagers, 1);
+  Hub bare;  // without a factory, packaged subscriptions are refused
+  auto bare_pub = std::move(bare.publish("push/Q", {})).value();
+  EXPECT_FALSE(bare.subscribe("push/Q", {}, true));
+}
+
 TEST(Hub, LateSubscriberStartsAtTheCachedKeyframe) {
   Hub hub;
   auto pub = std::move(hub.publish("push/A", {})).value();
