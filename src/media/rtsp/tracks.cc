@@ -66,8 +66,9 @@ int64_t steady_now_us() {
 }
 
 const std::vector<double>& relay_delay_buckets() {
-  static const std::vector<double> bounds = {25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2e-3,
-                                             5e-3,  10e-3, 25e-3,  50e-3,  0.1,    0.25, 1};
+  static const std::vector<double> bounds = {25e-6,  50e-6, 100e-6, 250e-6, 500e-6, 1e-3,
+                                             1.5e-3, 2e-3,  3e-3,   5e-3,   10e-3,  25e-3,
+                                             50e-3,  0.1,   0.25,   1};
   return bounds;
 }
 
