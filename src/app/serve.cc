@@ -18,6 +18,7 @@
 #include "api/demo.h"
 #include "api/guard.h"
 #include "api/health.h"
+#include "api/hls.h"
 #include "api/live.h"
 #include "api/me.h"
 #include "api/policy.h"
@@ -282,6 +283,8 @@ int serve(const Config& config) {
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics);
   api::LiveApi live_api(hub, *stream_tokens, metrics);
   live_api.install(router);
+  api::HlsApi hls_api(hub, *stream_tokens, metrics);
+  hls_api.install(router);
   auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);
   if (!rtsp_port) {
     spdlog::critical("startup.failed reason=\"{}\"", rtsp_port.error());

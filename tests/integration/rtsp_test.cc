@@ -195,6 +195,95 @@ TEST_F(RtspTest, LiveWebSocketCarriesFmp4ThatFfprobeAccepts) {
   std::filesystem::remove(path);
 }
 
+// Live LL-HLS: the playlist follows RFC 8216 and its low-latency rules (parts within the
+// part target, segments within the target duration, a continuous media sequence, blocking
+// reload), its media passes ffprobe, and ffmpeg decodes it without an error.
+TEST_F(RtspTest, LiveLowLatencyHlsFollowsTheRulesAndDecodes) {
+  auto pusher = push("HLS1", token("HLS1", "push"));
+  ASSERT_TRUE(wait_live("HLS1")) << server_.log();
+  const auto play = token("HLS1", "play");
+  const std::string base = "/api/v1/devices/HLS1/";
+  EXPECT_EQ(server_.get(base + "live.m3u8?token=wrong").status, 401);
+  EXPECT_EQ(server_.get("/api/v1/devices/NOPE/live.m3u8?token=" + token("NOPE", "play")).status,
+            404);
+  EXPECT_EQ(server_.get(base + "live.m3u8?token=" + play + "&_HLS_msn=999999").status, 400);
+  EXPECT_EQ(server_.get(base + "live.m3u8?token=" + play + "&_HLS_part=1").status, 400);
+  EXPECT_EQ(server_.get(base + "hls/x.m4s?token=" + play).status, 404);
+
+  auto parse = [](const std::string& text, const std::string& tag) {
+    std::vector<double> out;
+    for (size_t at = text.find(tag); at != std::string::npos; at = text.find(tag, at + 1)) {
+      out.push_back(std::stod(text.substr(at + tag.size())));
+    }
+    return out;
+  };
+  const auto first = server_.get(base + "live.m3u8?token=" + play);
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.header("content-type"), "application/vnd.apple.mpegurl");
+  // Wait until a few segments are listed, then check the rules on that playlist.
+  std::string text;
+  for (int i = 0; i < 80; ++i) {
+    text = server_.get(base + "live.m3u8?token=" + play).body;
+    if (parse(text, "#EXTINF:").size() >= 3) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GE(parse(text, "#EXTINF:").size(), 3u) << text;
+  EXPECT_EQ(text.rfind("#EXTM3U\n", 0), 0u);
+  const double target = parse(text, "#EXT-X-TARGETDURATION:").at(0);
+  const double part_target = parse(text, "PART-TARGET=").at(0);
+  const double hold_back = parse(text, "PART-HOLD-BACK=").at(0);
+  EXPECT_GE(hold_back, 3 * part_target);
+  for (double d : parse(text, "#EXTINF:")) EXPECT_LE(std::lround(d), target);
+  for (double d : parse(text, "#EXT-X-PART:DURATION=")) EXPECT_LE(d, part_target + 1e-9);
+  EXPECT_NE(text.find("#EXT-X-MAP:URI=\"hls/init.mp4?token="), std::string::npos);
+  EXPECT_NE(text.find("#EXT-X-PRELOAD-HINT:TYPE=PART,URI="), std::string::npos);
+  const int64_t sequence = static_cast<int64_t>(parse(text, "#EXT-X-MEDIA-SEQUENCE:").at(0));
+  const auto segments = parse(text, "#EXTINF:");
+  const int64_t next = sequence + static_cast<int64_t>(segments.size());  // in progress
+
+  // Blocking reload: asking for the segment after the one in progress waits until it
+  // exists, then the playlist lists it; the sequence never goes back.
+  const auto start = std::chrono::steady_clock::now();
+  const auto blocked = server_.get(base + "live.m3u8?token=" + play +
+                                   "&_HLS_msn=" + std::to_string(next + 1) + "&_HLS_part=0");
+  const auto waited = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(blocked.status, 200);
+  EXPECT_GT(waited, 100ms) << "it waited for the part";
+  EXPECT_NE(blocked.body.find("hls/p" + std::to_string(next + 1) + ".0.m4s"), std::string::npos)
+      << blocked.body;
+  EXPECT_NE(blocked.body.find("hls/s" + std::to_string(next) + ".m4s"), std::string::npos);
+  EXPECT_GE(parse(blocked.body, "#EXT-X-MEDIA-SEQUENCE:").at(0), sequence);
+
+  // The media: a complete segment and the init segment pass ffprobe together.
+  const auto init = server_.get(base + "hls/init.mp4?token=" + play);
+  const auto segment = server_.get(base + "hls/s" + std::to_string(next) + ".m4s?token=" + play);
+  ASSERT_EQ(init.status, 200);
+  ASSERT_EQ(segment.status, 200);
+  const auto file =
+      std::filesystem::temp_directory_path() / ("nj-hls-" + std::to_string(::getpid()) + ".mp4");
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << init.body << segment.body;
+  }
+  int status = 1;
+  const auto frames = run_command(
+      "ffprobe -v error -count_frames -select_streams v -show_entries "
+      "stream=codec_name,width,height,nb_read_frames -of csv=p=0 '" +
+          file.string() + "' 2>&1",
+      &status);
+  EXPECT_EQ(status, 0) << frames;
+  EXPECT_EQ(frames.substr(0, frames.find('\n')), "h264,640,360,25") << "one second, all frames";
+  std::filesystem::remove(file);
+
+  // ffmpeg plays the live playlist itself for 3 s without an error.
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(server_.http_port()) + base + "live.m3u8?token=" + play;
+  const auto errors =
+      run_command("ffmpeg -v error -i '" + url + "' -map 0 -t 3 -f null - 2>&1", &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(errors, "");
+}
+
 TEST_F(RtspTest, GstreamerPushesAndPlays) {
   // GStreamer's rtspclientsink pushes (its controls look like "stream=0"); ffprobe and
   // GStreamer's rtspsrc (which resolves controls against Content-Base) play it back.
