@@ -66,8 +66,7 @@ struct HlsApi::Channel : std::enable_shared_from_this<HlsApi::Channel> {
   std::chrono::steady_clock::time_point last_request = std::chrono::steady_clock::now();
 };
 
-HlsApi::HlsApi(media::hub::Hub& hub, const device::StreamTokens& tokens,
-               metrics::Registry& metrics)
+HlsApi::HlsApi(media::hub::Hub& hub, const device::StreamTokens& tokens, metrics::Registry& metrics)
     : hub_(hub),
       tokens_(tokens),
       requests_(metrics.counter("nightjar_hls_requests_total", "Live HLS requests.").with({})) {}
@@ -100,8 +99,8 @@ std::shared_ptr<HlsApi::Channel> HlsApi::channel(const std::string& serial) {
       bool drop;
       {
         std::lock_guard channel_lock(it->second->mu);
-        drop = it->second->ended || (now - it->second->last_request > kIdle &&
-                                     it->second->waiters.empty());
+        drop = it->second->ended ||
+               (now - it->second->last_request > kIdle && it->second->waiters.empty());
       }
       if (drop) {
         dropped.push_back(std::move(it->second));
@@ -141,14 +140,12 @@ std::shared_ptr<HlsApi::Channel> HlsApi::channel(const std::string& serial) {
 }
 
 void HlsApi::install(http::Router& router) {
-  router.add_async(http::Method::kGet, "/api/v1/devices/{id}/live.m3u8",
-                   [this](http::Request& r, http::Responder respond) {
-                     playlist(r, std::move(respond));
-                   });
-  router.add_async(http::Method::kGet, "/api/v1/devices/{id}/hls/{file}",
-                   [this](http::Request& r, http::Responder respond) {
-                     media(r, std::move(respond));
-                   });
+  router.add_async(
+      http::Method::kGet, "/api/v1/devices/{id}/live.m3u8",
+      [this](http::Request& r, http::Responder respond) { playlist(r, std::move(respond)); });
+  router.add_async(
+      http::Method::kGet, "/api/v1/devices/{id}/hls/{file}",
+      [this](http::Request& r, http::Responder respond) { media(r, std::move(respond)); });
 }
 
 void HlsApi::playlist(http::Request& request, http::Responder respond) {
@@ -170,7 +167,8 @@ void HlsApi::playlist(http::Request& request, http::Responder respond) {
     part = -1;
     if (auto p = request.query_param("_HLS_part")) {
       auto pv = to_int(*p);
-      if (!pv || *pv > 1000) return respond(http::error_response(400, "bad_request", "bad _HLS_part"));
+      if (!pv || *pv > 1000)
+        return respond(http::error_response(400, "bad_request", "bad _HLS_part"));
       part = static_cast<int>(*pv);
     }
   } else if (request.query_param("_HLS_part")) {
@@ -194,9 +192,9 @@ void HlsApi::playlist(http::Request& request, http::Responder respond) {
     lock.unlock();
     return respond(http::error_response(400, "bad_request", "_HLS_msn is too far ahead"));
   }
-  const bool now = ch->ended || (part < 0 ? ch->hls.available(msn, -1)
-                                          : ch->hls.available(msn, part) ||
-                                                ch->hls.available(msn, -1)) ||
+  const bool now = ch->ended ||
+                   (part < 0 ? ch->hls.available(msn, -1)
+                             : ch->hls.available(msn, part) || ch->hls.available(msn, -1)) ||
                    ch->hls.too_old(msn);
   if (now) {
     const bool ended = ch->ended;
@@ -226,7 +224,8 @@ void HlsApi::media(http::Request& request, http::Responder respond) {
     name = name.substr(1, name.size() - 5);
     if (file[0] == 'p') {
       const size_t dot = name.find('.');
-      if (dot == std::string_view::npos) return respond(http::error_response(404, "not_found", "no such file"));
+      if (dot == std::string_view::npos)
+        return respond(http::error_response(404, "not_found", "no such file"));
       auto p = to_int(name.substr(dot + 1));
       if (!p || *p > 1000) return respond(http::error_response(404, "not_found", "no such file"));
       part = static_cast<int>(*p);

@@ -96,3 +96,31 @@ test('live view plays the pushed stream in Chromium and keeps playing', async ()
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('an LL-HLS live playlist plays with hls.js', async () => {
+  const token = await server.admin('stream-token', '--serial', 'CAM1', '--purpose', 'play', '--ttl-seconds', '600');
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  await page.goto(`${server.url}/live?serial=CAM1&mode=hls&token=${encodeURIComponent(token)}`);
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  const startupMs = Number(await page.getByTestId('live-state').getAttribute('data-startup-ms'));
+  console.log(`# hls startup ${startupMs} ms`);
+  const video = page.getByTestId('live-video');
+  assert.deepEqual(await video.evaluate((v) => [v.videoWidth, v.videoHeight]), [640, 360]);
+  const t0 = await video.evaluate((v) => v.currentTime);
+  await new Promise((r) => setTimeout(r, 8000));
+  const t1 = await video.evaluate((v) => v.currentTime);
+  assert.ok(t1 - t0 > 6.5, `played ${t1 - t0} s in 8 s`);
+  // hls.js used the low-latency features: blocking playlist reloads and parts.
+  assert.ok(requests.some((u) => u.includes('_HLS_msn=')), 'blocking playlist reload');
+  assert.ok(requests.some((u) => /\/hls\/p\d+\.\d+\.m4s/.test(u)), 'parts were loaded');
+  const latency = await page.getByTestId('live-latency').textContent();
+  console.log(`# hls ${latency}`);
+  await page.screenshot({ path: path.join(out, 'live-hls.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -119,16 +119,15 @@ std::string LiveHls::playlist(std::string_view query) const {
   std::snprintf(part_target, sizeof part_target, "%.3f", options_.part_target_seconds);
   char hold_back[64];
   std::snprintf(hold_back, sizeof hold_back, "%.3f", options_.part_target_seconds * 3);
-  std::string out = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:" + std::to_string(target) +
-                    "\n#EXT-X-PART-INF:PART-TARGET=" + part_target +
-                    "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=" + hold_back +
-                    "\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MEDIA-SEQUENCE:" +
-                    std::to_string(first_msn_) + "\n#EXT-X-MAP:URI=\"" +
-                    uri("init.mp4", query) + "\"\n";
-  const size_t with_parts_from =
-      segments_.size() > options_.segments_with_parts
-          ? segments_.size() - options_.segments_with_parts
-          : 0;
+  std::string out =
+      "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:" + std::to_string(target) +
+      "\n#EXT-X-PART-INF:PART-TARGET=" + part_target +
+      "\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=" + hold_back +
+      "\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MEDIA-SEQUENCE:" + std::to_string(first_msn_) +
+      "\n#EXT-X-MAP:URI=\"" + uri("init.mp4", query) + "\"\n";
+  const size_t with_parts_from = segments_.size() > options_.segments_with_parts
+                                     ? segments_.size() - options_.segments_with_parts
+                                     : 0;
   for (size_t i = 0; i < segments_.size(); ++i) {
     const auto& segment = segments_[i];
     const int64_t msn = first_msn_ + static_cast<int64_t>(i);
@@ -146,11 +145,11 @@ std::string LiveHls::playlist(std::string_view query) const {
              uri("s" + std::to_string(msn) + ".m4s", query) + "\n";
     } else {
       // The part being made: players may ask for it now and get it when it is complete.
-      out += "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" +
-             uri("p" + std::to_string(msn) + "." + std::to_string(segment.parts.size() - 1) +
-                     ".m4s",
-                 query) +
-             "\"\n";
+      out +=
+          "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" +
+          uri("p" + std::to_string(msn) + "." + std::to_string(segment.parts.size() - 1) + ".m4s",
+              query) +
+          "\"\n";
     }
   }
   return out;

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Field } from '../components/form';
 import { useI18n, type MessageKey } from '../i18n';
+import { HlsLivePlayer } from '../hls-player';
 import { LivePlayer, type PlayerStatus } from '../player';
 
 export function LivePage() {
@@ -10,14 +11,21 @@ export function LivePage() {
   const [serial, setSerial] = useState(params.get('serial') ?? '');
   const [token, setToken] = useState(params.get('token') ?? '');
   const [active, setActive] = useState(Boolean(params.get('serial') && params.get('token')));
+  const [mode, setMode] = useState(params.get('mode') === 'hls' ? 'hls' : 'ws');
   const [status, setStatus] = useState<PlayerStatus | null>(null);
   const video = useRef<HTMLVideoElement>(null);
 
   useEffect(() => {
     if (!active || !video.current) return;
+    const device = `/api/v1/devices/${encodeURIComponent(serial)}`;
+    const query = `?token=${encodeURIComponent(token)}`;
+    if (mode === 'hls') {
+      const player = new HlsLivePlayer(video.current, `${device}/live.m3u8${query}`, setStatus);
+      void player.start();
+      return () => player.stop();
+    }
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const url = `${scheme}//${location.host}/api/v1/devices/${encodeURIComponent(serial)}/live?token=${encodeURIComponent(token)}`;
-    const player = new LivePlayer(video.current, url, setStatus);
+    const player = new LivePlayer(video.current, `${scheme}//${location.host}${device}/live${query}`, setStatus);
     player.start();
     return () => player.stop();
   }, [active]);
@@ -34,6 +42,17 @@ export function LivePage() {
         >
           <Field label={t('live.serial')} name="serial" value={serial} onInput={setSerial} />
           <Field label={t('live.token')} name="token" value={token} onInput={setToken} />
+          <fieldset class="choice">
+            <legend>{t('live.mode')}</legend>
+            <label>
+              <input type="radio" name="mode" checked={mode === 'ws'} onChange={() => setMode('ws')} />
+              {t('live.mode.ws')}
+            </label>
+            <label>
+              <input type="radio" name="mode" checked={mode === 'hls'} onChange={() => setMode('hls')} />
+              {t('live.mode.hls')}
+            </label>
+          </fieldset>
           <button type="submit" class="primary">
             {t('live.watch')}
           </button>
