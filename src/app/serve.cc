@@ -22,6 +22,7 @@
 #include "api/live.h"
 #include "api/me.h"
 #include "api/policy.h"
+#include "api/snapshot.h"
 #include "app/data_dir.h"
 #include "common/clock.h"
 #include "common/random.h"
@@ -285,6 +286,8 @@ int serve(const Config& config) {
   live_api.install(router);
   api::HlsApi hls_api(hub, *stream_tokens, metrics);
   hls_api.install(router);
+  api::SnapshotApi snapshot_api(hub, *stream_tokens, workers, metrics);
+  snapshot_api.install(router);
   auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);
   if (!rtsp_port) {
     spdlog::critical("startup.failed reason=\"{}\"", rtsp_port.error());

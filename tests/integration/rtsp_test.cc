@@ -284,6 +284,46 @@ TEST_F(RtspTest, LiveLowLatencyHlsFollowsTheRulesAndDecodes) {
   EXPECT_EQ(errors, "");
 }
 
+// Snapshots: the latest keyframe as a JPEG that ffprobe reads at the stream's size, made
+// once per keyframe (a second request gets the same picture), never cached by the browser.
+TEST_F(RtspTest, SnapshotIsAJpegOfTheLatestKeyframe) {
+  const std::string base = "/api/v1/devices/SNAP1/snapshot.jpg?token=";
+  EXPECT_EQ(server_.get(base + token("SNAP1", "play")).status, 404);  // not streaming
+  auto pusher = push("SNAP1", token("SNAP1", "push"));
+  ASSERT_TRUE(wait_live("SNAP1")) << server_.log();
+  const auto play = token("SNAP1", "play");
+  EXPECT_EQ(server_.get(base + "wrong").status, 401);
+  EXPECT_EQ(
+      server_.get("/api/v1/devices/SNAP1/snapshot.jpg?token=" + token("OTHER", "play")).status,
+      401);
+  const auto first = server_.get(base + play);
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.header("content-type"), "image/jpeg");
+  EXPECT_EQ(first.header("cache-control"), "no-store");
+  const auto second = server_.get(base + play);
+  ASSERT_EQ(second.status, 200);
+  if (second.header("x-snapshot-version") == first.header("x-snapshot-version")) {
+    EXPECT_EQ(second.body, first.body) << "the same keyframe gives the same picture";
+  }
+  const auto file =
+      std::filesystem::temp_directory_path() / ("nj-snap-" + std::to_string(::getpid()) + ".jpg");
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << first.body;
+  }
+  int status = 1;
+  const auto probe = run_command(
+      "ffprobe -v error -show_entries stream=codec_name,width,height "
+      "-of csv=p=0 '" +
+          file.string() + "' 2>&1",
+      &status);
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(probe, "mjpeg,640,360\n");
+  std::filesystem::remove(file);
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_snapshots_total{outcome=\"decoded\"}"), std::string::npos);
+}
+
 TEST_F(RtspTest, GstreamerPushesAndPlays) {
   // GStreamer's rtspclientsink pushes (its controls look like "stream=0"); ffprobe and
   // GStreamer's rtspsrc (which resolves controls against Content-Base) play it back.
