@@ -158,8 +158,8 @@ void HlsApi::playlist(http::Request& request, http::Responder respond) {
   }
   auto ch = channel(serial);
   if (!ch) return respond(http::error_response(404, "not_live", "the camera is not streaming"));
-  int64_t msn = 0;
-  int part = 0;  // with no _HLS_msn: wait for the first part only
+  int64_t msn = -1;  // with no _HLS_msn: wait for a first whole segment
+  int part = -1;
   if (auto m = request.query_param("_HLS_msn")) {
     auto value = to_int(*m);
     if (!value) return respond(http::error_response(400, "bad_request", "bad _HLS_msn"));
@@ -187,6 +187,7 @@ void HlsApi::playlist(http::Request& request, http::Responder respond) {
     respond(media_response(std::move(text), "application/vnd.apple.mpegurl"));
   };
   std::unique_lock lock(ch->mu);
+  if (msn < 0) msn = ch->hls.first_msn();
   if (!ch->hls.reachable(msn)) {
     // RFC 8216bis §6.2.5.2: a request too far ahead of the live edge is an error.
     lock.unlock();

@@ -324,6 +324,65 @@ TEST_F(RtspTest, SnapshotIsAJpegOfTheLatestKeyframe) {
   EXPECT_NE(metrics.find("nightjar_snapshots_total{outcome=\"decoded\"}"), std::string::npos);
 }
 
+// Cameras' other audio: G.711 µ-law and A-law and Opus are relayed over RTSP as they are,
+// and reach browsers in the fMP4 feed as FLAC (G.711, lossless) or Opus.
+TEST_F(RtspTest, G711AndOpusAreRelayedAndReachBrowsers) {
+  struct Case {
+    std::string encoder, serial, rtsp_codec, sample_rate, mp4_codec;
+  };
+  for (const auto& c : {Case{"pcm_mulaw -ar 8000 -ac 1", "PCMU1", "pcm_mulaw", "8000", "flac"},
+                        Case{"pcm_alaw -ar 8000 -ac 1", "PCMA1", "pcm_alaw", "8000", "flac"},
+                        Case{"libopus -ar 48000 -ac 2", "OPUS1", "opus", "48000", "opus"}}) {
+    SCOPED_TRACE(c.rtsp_codec);
+    BackgroundCommand pusher(
+        "exec ffmpeg -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi "
+        "-i sine=frequency=1000:sample_rate=48000 -t 30 -c:v libx264 -preset ultrafast -g 25 "
+        "-bf 0 -pix_fmt yuv420p -c:a " +
+        c.encoder + " -f rtsp -rtsp_transport tcp '" +
+        url("push", c.serial, token(c.serial, "push")) + "' 2>/dev/null");
+    ASSERT_TRUE(wait_live(c.serial)) << server_.log();
+    const auto live = url("live", c.serial, token(c.serial, "play"));
+    int status = 1;
+    const auto probe = run_command(
+        "ffprobe -v error -rtsp_transport tcp -select_streams a -show_entries "
+        "stream=codec_name,sample_rate -of csv=p=0 '" +
+            live + "' 2>&1",
+        &status);
+    EXPECT_EQ(probe, c.rtsp_codec + "," + c.sample_rate + "\n");
+    EXPECT_EQ(run_command("ffmpeg -v error -rtsp_transport tcp -i '" + live +
+                              "' -map 0 -t 2 -f null - 2>&1",
+                          &status),
+              "");
+
+    WsClient ws;
+    ASSERT_EQ(ws.connect(server_.http_port(),
+                         "/api/v1/devices/" + c.serial + "/live?token=" + token(c.serial, "play")),
+              101);
+    auto hello = ws.receive(5s);
+    ASSERT_TRUE(hello);
+    const auto codec = nlohmann::json::parse(*hello)["codec"].get<std::string>();
+    EXPECT_TRUE(codec.ends_with("," + c.mp4_codec)) << codec;
+    std::string file;
+    const auto until = std::chrono::steady_clock::now() + 2500ms;
+    while (std::chrono::steady_clock::now() < until) {
+      auto message = ws.receive(2s);
+      ASSERT_TRUE(message);
+      file += *message;
+    }
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("nj-audio-" + std::to_string(::getpid()) + ".mp4");
+    std::ofstream(path, std::ios::binary) << file;
+    EXPECT_EQ(
+        run_command("ffmpeg -v error -i '" + path.string() + "' -map 0 -f null - 2>&1", &status),
+        "");
+    EXPECT_EQ(run_command("ffprobe -v error -select_streams a -show_entries "
+                          "stream=codec_name,sample_rate -of csv=p=0 '" +
+                          path.string() + "' 2>&1"),
+              c.mp4_codec + "," + c.sample_rate + "\n");
+    std::filesystem::remove(path);
+  }
+}
+
 TEST_F(RtspTest, GstreamerPushesAndPlays) {
   // GStreamer's rtspclientsink pushes (its controls look like "stream=0"); ffprobe and
   // GStreamer's rtspsrc (which resolves controls against Content-Base) play it back.

@@ -124,3 +124,28 @@ test('an LL-HLS live playlist plays with hls.js', async () => {
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('a G.711 camera is heard in Chromium (µ-law relayed as FLAC in the fMP4 feed)', async () => {
+  const push = await server.admin('stream-token', '--serial', 'G711', '--purpose', 'push');
+  const play = await server.admin('stream-token', '--serial', 'G711', '--purpose', 'play', '--ttl-seconds', '600');
+  const camera = spawn('ffmpeg', ['-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25',
+    '-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=8000', '-t', '30', '-c:v', 'libx264', '-preset', 'ultrafast',
+    '-g', '25', '-bf', '0', '-pix_fmt', 'yuv420p', '-c:a', 'pcm_mulaw', '-ar', '8000', '-ac', '1',
+    '-f', 'rtsp', '-rtsp_transport', 'tcp', `rtsp://127.0.0.1:${server.rtspPort}/push/G711?token=${push}`], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 2500));
+    const page = await browser.context.newPage();
+    const problems = [];
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await page.goto(`${server.url}/live?serial=G711&token=${encodeURIComponent(play)}`);
+    await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 10000 });
+    await new Promise((r) => setTimeout(r, 3000));
+    const video = page.getByTestId('live-video');
+    const audioBytes = await video.evaluate((v) => v.webkitAudioDecodedByteCount);
+    assert.ok(audioBytes > 0, 'the G.711 audio was decoded');
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    camera.kill('SIGTERM');
+  }
+});

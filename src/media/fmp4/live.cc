@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "media/codec/audio.h"
 #include "media/codec/h264_sps.h"
 #include "media/fmp4/muxer.h"
 #include "media/rtp/h264.h"
@@ -19,7 +20,26 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     const int64_t decode = frame.timestamp - *audio_base_;
     if (decode < 0 || decode <= last_audio_decode_) return out;
     last_audio_decode_ = decode;
-    const Sample sample{decode, 1024, 0, true, frame.data};
+    uint32_t duration = 1024;  // AAC
+    std::span<const uint8_t> data = frame.data;
+    std::vector<uint8_t> flac;
+    if (info_.audio_codec == "OPUS") {
+      auto samples = codec::opus_packet_samples(frame.data);
+      if (!samples) return out;
+      duration = *samples;
+    } else if (info_.audio_codec == "PCMU" || info_.audio_codec == "PCMA") {
+      // Browsers cannot play G.711 from MP4: decode it (a table lookup) and wrap it in FLAC.
+      std::vector<int16_t> pcm(frame.data.size());
+      const bool ulaw = info_.audio_codec == "PCMU";
+      for (size_t i = 0; i < pcm.size(); ++i) {
+        pcm[i] = ulaw ? codec::ulaw_to_pcm(frame.data[i]) : codec::alaw_to_pcm(frame.data[i]);
+      }
+      flac = codec::flac_frame(pcm, info_.audio_sample_rate, static_cast<uint64_t>(decode));
+      if (flac.empty()) return out;
+      data = flac;
+      duration = static_cast<uint32_t>(pcm.size());
+    }
+    const Sample sample{decode, duration, 0, true, data};
     out.fragment = media_segment(++sequence_, 2, {&sample, 1});
     return out;
   }
@@ -35,16 +55,30 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     const auto sps = codec::parse_h264_sps(info_.sps);
     if (!sps || info_.pps.empty()) return out;  // cannot describe the stream yet
     H264Track track{1, 90000, sps->width, sps->height, info_.sps, info_.pps};
-    has_audio_ =
-        info_.audio_codec == "AAC" && !info_.audio_config.empty() && info_.audio_sample_rate > 0;
     out.codec = sps->codec_string();
-    if (has_audio_) {
-      const AacTrack audio{2, info_.audio_sample_rate,
-                           static_cast<uint16_t>(std::max(1, info_.audio_channels)),
-                           info_.audio_config};
-      out.init = init_segment(track, &audio);
+    AudioTrack audio;
+    audio.sample_rate = info_.audio_sample_rate;
+    audio.channels = static_cast<uint16_t>(std::clamp(info_.audio_channels, 1, 8));
+    if (info_.audio_codec == "AAC" && !info_.audio_config.empty() && audio.sample_rate > 0) {
+      has_audio_ = true;
+      audio.config = info_.audio_config;
       // RFC 6381: mp4a.40.<audio object type>, the first 5 bits of the config.
       *out.codec += ",mp4a.40." + std::to_string(info_.audio_config[0] >> 3);
+    } else if (info_.audio_codec == "OPUS") {
+      has_audio_ = true;
+      audio.codec = AudioTrack::Codec::kOpus;
+      audio.sample_rate = 48000;
+      *out.codec += ",opus";
+    } else if ((info_.audio_codec == "PCMU" || info_.audio_codec == "PCMA") &&
+               audio.sample_rate > 0) {
+      has_audio_ = true;
+      audio.codec = AudioTrack::Codec::kFlac;
+      audio.channels = 1;
+      audio.config = codec::flac_streaminfo(audio.sample_rate, 1, 16, 4096);
+      *out.codec += ",flac";
+    }
+    if (has_audio_) {
+      out.init = init_segment(track, &audio);
     } else {
       out.init = init_segment(track);
     }

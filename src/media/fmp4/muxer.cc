@@ -186,27 +186,7 @@ void descriptor(Writer& w, uint8_t tag, size_t size) {
   w.u8(static_cast<uint8_t>(size));
 }
 
-void write_audio_trak(Writer& w, const AacTrack& t) {
-  const size_t trak = w.begin("trak");
-  write_tkhd(w, t.track_id, true, 0, 0);
-  const size_t mdia = w.begin("mdia");
-  write_mdhd_hdlr(w, t.sample_rate, true);
-  const size_t minf = w.begin("minf");
-  const size_t smhd = w.begin_full("smhd", 0, 0);
-  w.u32(0);  // balance, reserved
-  w.end(smhd);
-  write_dinf(w);
-  const size_t stbl = w.begin("stbl");
-  const size_t stsd = w.begin_full("stsd", 0, 0);
-  w.u32(1);
-  const size_t mp4a = w.begin("mp4a");
-  w.zeros(6);
-  w.u16(1);  // data_reference_index
-  w.zeros(8);
-  w.u16(t.channels);
-  w.u16(16);  // sample size
-  w.u32(0);   // pre_defined, reserved
-  w.u32(t.sample_rate << 16);
+void write_esds(Writer& w, const AudioTrack& t) {
   const size_t esds = w.begin_full("esds", 0, 0);
   const size_t config = t.config.size();
   descriptor(w, 0x03, 3 + (2 + 13 + (2 + config)) + (2 + 1));  // ES_Descriptor
@@ -224,7 +204,66 @@ void write_audio_trak(Writer& w, const AacTrack& t) {
   descriptor(w, 0x06, 1);  // SLConfigDescriptor
   w.u8(0x02);
   w.end(esds);
-  w.end(mp4a);
+}
+
+// Opus in ISO BMFF (the Opus mapping's dOps box), channel mapping family 0.
+void write_dops(Writer& w, const AudioTrack& t) {
+  const size_t dops = w.begin("dOps");
+  w.u8(0);  // version
+  w.u8(static_cast<uint8_t>(t.channels));
+  w.u16(0);  // pre-skip: a live stream joined midway has none to skip
+  w.u32(t.sample_rate);
+  w.u16(0);  // output gain
+  w.u8(0);   // mapping family 0: mono or stereo
+  w.end(dops);
+}
+
+// FLAC in ISO BMFF: dfLa holds the STREAMINFO block, marked as the last metadata block.
+void write_dfla(Writer& w, const AudioTrack& t) {
+  const size_t dfla = w.begin_full("dfLa", 0, 0);
+  w.u8(0x80);  // last metadata block, type 0 (STREAMINFO)
+  w.u8(0);
+  w.u16(static_cast<uint16_t>(t.config.size()));
+  w.bytes(t.config);
+  w.end(dfla);
+}
+
+void write_audio_trak(Writer& w, const AudioTrack& t) {
+  const size_t trak = w.begin("trak");
+  write_tkhd(w, t.track_id, true, 0, 0);
+  const size_t mdia = w.begin("mdia");
+  write_mdhd_hdlr(w, t.sample_rate, true);
+  const size_t minf = w.begin("minf");
+  const size_t smhd = w.begin_full("smhd", 0, 0);
+  w.u32(0);  // balance, reserved
+  w.end(smhd);
+  write_dinf(w);
+  const size_t stbl = w.begin("stbl");
+  const size_t stsd = w.begin_full("stsd", 0, 0);
+  w.u32(1);
+  const char* entry = t.codec == AudioTrack::Codec::kAac    ? "mp4a"
+                      : t.codec == AudioTrack::Codec::kOpus ? "Opus"
+                                                            : "fLaC";
+  const size_t sample_entry = w.begin(entry);
+  w.zeros(6);
+  w.u16(1);  // data_reference_index
+  w.zeros(8);
+  w.u16(t.channels);
+  w.u16(16);  // sample size
+  w.u32(0);   // pre_defined, reserved
+  w.u32(t.sample_rate << 16);
+  switch (t.codec) {
+    case AudioTrack::Codec::kAac:
+      write_esds(w, t);
+      break;
+    case AudioTrack::Codec::kOpus:
+      write_dops(w, t);
+      break;
+    case AudioTrack::Codec::kFlac:
+      write_dfla(w, t);
+      break;
+  }
+  w.end(sample_entry);
   w.end(stsd);
   write_empty_sample_tables(w);
   w.end(stbl);
@@ -245,7 +284,7 @@ void write_trex(Writer& w, uint32_t track_id) {
 
 }  // namespace
 
-std::vector<uint8_t> init_segment(const H264Track& video, const AacTrack* audio) {
+std::vector<uint8_t> init_segment(const H264Track& video, const AudioTrack* audio) {
   std::vector<uint8_t> out;
   out.reserve(1200 + video.sps.size() + video.pps.size());
   Writer w(out);

@@ -16,13 +16,17 @@ struct H264Track {
   std::vector<uint8_t> sps, pps;  // NAL units with their header byte
 };
 
-// AAC-LC: raw frames of 1,024 samples; the timescale is the sample rate.
-struct AacTrack {
+// An audio track; the timescale is the sample rate. AAC-LC: raw frames of 1,024 samples
+// (config: the AudioSpecificConfig). Opus: Opus packets (48 kHz). FLAC: FLAC frames
+// (config: the STREAMINFO block's 34 bytes).
+struct AudioTrack {
+  enum class Codec { kAac, kOpus, kFlac } codec = Codec::kAac;
   uint32_t track_id = 2;
   uint32_t sample_rate = 48000;
   uint16_t channels = 2;
-  std::vector<uint8_t> config;  // AudioSpecificConfig
+  std::vector<uint8_t> config;
 };
+using AacTrack = AudioTrack;
 
 struct Sample {
   int64_t decode_time = 0;  // in the track's timescale
@@ -32,8 +36,8 @@ struct Sample {
   std::span<const uint8_t> data;  // AVCC: [4-byte length][NAL]…
 };
 
-// ftyp + moov (mvhd, a trak per track, mvex/trex) for an H.264 track and, optionally, AAC.
-std::vector<uint8_t> init_segment(const H264Track& video, const AacTrack* audio = nullptr);
+// ftyp + moov (mvhd, a trak per track, mvex/trex) for an H.264 track and, optionally, audio.
+std::vector<uint8_t> init_segment(const H264Track& video, const AudioTrack* audio = nullptr);
 
 // moof (mfhd, traf: tfhd, tfdt, trun) + mdat for consecutive samples of one track.
 // sequence_number starts at 1 and grows by one per segment.

@@ -111,7 +111,7 @@ std::optional<std::string> LiveHls::part(int64_t msn, int part) const {
 }
 
 std::string LiveHls::playlist(std::string_view query) const {
-  if (segments_.empty() || !available(first_msn_, 0)) return {};
+  if (segments_.empty() || !available(first_msn_, -1)) return {};
   const int64_t target = std::max<int64_t>(
       {1, static_cast<int64_t>(std::ceil(static_cast<double>(max_segment_ticks_) / kClock)),
        static_cast<int64_t>(std::ceil(options_.min_segment_seconds))});

@@ -33,7 +33,7 @@ class LiveHls {
   void push(const hub::Frame& frame, std::shared_ptr<const fmp4::LiveFragment> fragment);
 
   // The media playlist; query (e.g. "?token=…") is appended to every URI. Empty until the
-  // first part is complete.
+  // first segment is complete (players that do not know parts need a whole segment).
   std::string playlist(std::string_view query) const;
 
   // Is segment msn complete (part < 0), or its part complete?
@@ -47,6 +47,7 @@ class LiveHls {
   std::optional<std::string> segment(int64_t msn) const;
   std::optional<std::string> part(int64_t msn, int part) const;
 
+  int64_t first_msn() const { return first_msn_; }
   int64_t next_msn() const { return first_msn_ + static_cast<int64_t>(segments_.size()) - 1; }
   const Options& options() const { return options_; }
 

@@ -49,7 +49,14 @@ std::vector<double> values(const std::string& text, const std::string& tag) {
 TEST(LiveHls, PlaylistHasTheLowLatencyTagsAndHonestDurations) {
   LiveHls hls;
   Feed feed(hls, 25);  // a keyframe a second
-  EXPECT_EQ(hls.playlist("?token=t"), "") << "nothing to list before a part is complete";
+  EXPECT_EQ(hls.playlist("?token=t"), "") << "nothing to list before a segment is complete";
+  {
+    LiveHls early;
+    Feed partial(early, 25);
+    partial.frames(20);
+    EXPECT_TRUE(early.available(0, 0));
+    EXPECT_EQ(early.playlist(""), "") << "parts alone are not enough for every player";
+  }
   feed.frames(25 * 3 + 5);
   const auto text = hls.playlist("?token=t");
   EXPECT_EQ(text.rfind("#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:1\n", 0), 0u) << text;

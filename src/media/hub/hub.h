@@ -29,7 +29,7 @@ struct Frame {
   int64_t timestamp = 0;  // in the track's clock (90 kHz video, the sample rate for audio)
   bool keyframe = false;
   int64_t received_at_us = 0;  // steady clock when it arrived: aligns tracks for outputs
-  std::vector<uint8_t> data;   // video: AVCC access unit; audio: one raw AAC frame
+  std::vector<uint8_t> data;   // video: AVCC access unit; audio: one frame (see StreamInfo)
   // Set by the stream's packager, if it has one, before any subscriber that asked for it
   // can see the frame (and never changed after).
   mutable std::shared_ptr<const Packaged> packaged;
@@ -41,11 +41,12 @@ struct StreamInfo {
   std::string video_codec;  // "H264"
   std::vector<uint8_t> sps, pps;
   uint32_t width = 0, height = 0;
-  // Audio, if the stream has it: "AAC" (AAC-LC, raw frames) or empty.
+  // Audio, if the stream has it: "AAC" (AAC-LC, raw frames), "OPUS" (Opus packets, 48 kHz),
+  // "PCMU" or "PCMA" (G.711 samples, a byte each), or empty.
   std::string audio_codec;
   uint32_t audio_sample_rate = 0;
   int audio_channels = 0;
-  std::vector<uint8_t> audio_config;  // AudioSpecificConfig
+  std::vector<uint8_t> audio_config;  // AAC: the AudioSpecificConfig
 };
 
 // Turns each frame of one stream, in order, into its packaged form. Runs on the publisher's

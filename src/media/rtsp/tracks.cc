@@ -100,6 +100,26 @@ Result<std::unique_ptr<Ingest>, std::string> Ingest::from_sdp(const sdp::Session
         in->info_.audio_config = std::move(config);
       }
     }
+    if (in->audio_track_ < 0 && media.type == "audio") {
+      // Opus (RFC 7587: always opus/48000/2 in the SDP) and G.711, also by static type.
+      std::string codec;
+      if (iequals_ascii(media.encoding, "opus")) {
+        codec = "OPUS";
+      } else if (iequals_ascii(media.encoding, "PCMU") ||
+                 (media.encoding.empty() && media.payload_type == 0)) {
+        codec = "PCMU";
+      } else if (iequals_ascii(media.encoding, "PCMA") ||
+                 (media.encoding.empty() && media.payload_type == 8)) {
+        codec = "PCMA";
+      }
+      if (!codec.empty()) {
+        in->audio_track_ = static_cast<int>(i);
+        in->info_.audio_codec = codec;
+        in->info_.audio_sample_rate =
+            codec == "OPUS" ? 48000 : (media.clock_rate > 0 ? media.clock_rate : 8000);
+        in->info_.audio_channels = codec == "OPUS" ? std::max(1, media.channels) : 1;
+      }
+    }
     if (in->video_track_ < 0 && media.type == "video" && iequals_ascii(media.encoding, "H264")) {
       in->video_track_ = static_cast<int>(i);
       in->info_.video_codec = "H264";
@@ -121,7 +141,17 @@ void Ingest::start(FrameSink frames, InfoSink info_changed, const RtpCounters* c
   video_ = std::make_unique<rtp::H264Depacketizer>(
       [this](rtp::H264AccessUnit&& au) { on_video(std::move(au)); });
   if (!info_.sps.empty()) video_->set_parameter_sets(info_.sps, info_.pps);
-  if (audio_track_ >= 0) {
+  if (audio_track_ >= 0 && info_.audio_codec != "AAC") {
+    audio_frames_ = std::make_unique<rtp::FrameDepacketizer>([this](rtp::AudioFrame&& f) {
+      auto frame = std::make_shared<hub::Frame>();
+      frame->track = hub::TrackKind::kAudio;
+      frame->timestamp = f.timestamp;
+      frame->received_at_us = steady_now_us();
+      frame->data = std::move(f.data);
+      ++stats_.frames;
+      frames_(std::move(frame));
+    });
+  } else if (audio_track_ >= 0) {
     audio_ = std::make_unique<rtp::AacDepacketizer>([this](rtp::AacFrame&& f) {
       auto frame = std::make_shared<hub::Frame>();
       frame->track = hub::TrackKind::kAudio;
@@ -154,7 +184,7 @@ void Ingest::on_video(rtp::H264AccessUnit&& au) {
 
 void Ingest::push(int track, std::span<const uint8_t> bytes) {
   const bool video = video_ && track == video_track_;
-  const bool audio = audio_ && track == audio_track_;
+  const bool audio = (audio_ || audio_frames_) && track == audio_track_;
   if (!video && !audio) return;
   ++stats_.packets;
   if (counters_) counters_->received.inc();
@@ -177,6 +207,12 @@ void Ingest::push(int track, std::span<const uint8_t> bytes) {
       counters_->lost.inc(lost);
       counters_->malformed.inc(bad);
     }
+  } else if (audio_frames_) {
+    const auto before = audio_frames_->bad_packets();
+    audio_frames_->push(*packet);
+    const uint64_t bad = audio_frames_->bad_packets() - before;
+    stats_.bad_packets += bad;
+    if (counters_) counters_->malformed.inc(bad);
   } else {
     const auto before = audio_->bad_packets();
     audio_->push(*packet);
@@ -200,6 +236,15 @@ Egress::Egress(const hub::StreamInfo& info, Sink sink, const RtpCounters* counte
     audio_ =
         std::make_unique<rtp::AacPacketizer>(97, random_u32(), static_cast<uint16_t>(random_u32()));
     audio_out_.ssrc = audio_->ssrc();
+  } else if ((info.audio_codec == "OPUS" || info.audio_codec == "PCMU" ||
+              info.audio_codec == "PCMA") &&
+             info.audio_sample_rate > 0) {
+    const uint8_t pt = info.audio_codec == "PCMU" ? 0 : info.audio_codec == "PCMA" ? 8 : 97;
+    audio_frames_ = std::make_unique<rtp::FramePacketizer>(pt, random_u32(),
+                                                           static_cast<uint16_t>(random_u32()));
+    audio_out_.ssrc = audio_frames_->ssrc();
+  }
+  if (has_audio()) {
     audio_out_.timestamp_offset = random_u32();
     audio_out_.clock_rate = info.audio_sample_rate;
   }
@@ -226,6 +271,24 @@ std::string Egress::sdp(const std::string& name) const {
   }
   v.control = "trackID=0";
   s.media.push_back(std::move(v));
+  if (audio_frames_) {
+    sdp::Media a;
+    a.type = "audio";
+    a.protocol = "RTP/AVP";
+    if (info_.audio_codec == "OPUS") {
+      a.payload_type = 97;
+      a.encoding = "opus";
+      a.clock_rate = 48000;
+      a.channels = 2;  // RFC 7587: always /2; sprop-stereo says what is sent
+      a.fmtp["sprop-stereo"] = info_.audio_channels > 1 ? "1" : "0";
+    } else {
+      a.payload_type = info_.audio_codec == "PCMU" ? 0 : 8;
+      a.encoding = info_.audio_codec;
+      a.clock_rate = info_.audio_sample_rate;
+    }
+    a.control = "trackID=1";
+    s.media.push_back(std::move(a));
+  }
   if (audio_) {
     sdp::Media a;
     a.type = "audio";
@@ -249,6 +312,7 @@ std::string Egress::sdp(const std::string& name) const {
 
 uint16_t Egress::next_sequence(int track) const {
   if (track == 1 && audio_) return audio_->next_sequence();
+  if (track == 1 && audio_frames_) return audio_frames_->next_sequence();
   return video_->next_sequence();
 }
 
@@ -263,16 +327,21 @@ void Egress::set_track_enabled(int track, bool enabled) {
 
 void Egress::send(const hub::Frame& frame) {
   if (frame.track == hub::TrackKind::kAudio) {
-    if (!started_ || !audio_ || !audio_out_.enabled) return;
+    if (!started_ || !has_audio() || !audio_out_.enabled) return;
     const uint32_t ts = rtp_timestamp(frame);
     maybe_report(1, audio_out_, ts, frame.received_at_us);
-    audio_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
+    auto sent = [&](std::span<const uint8_t> packet) {
       sink_(1, false, packet);
       ++stats_.packets;
       if (counters_) counters_->sent.inc();
       ++audio_out_.packets;
       audio_out_.octets += static_cast<uint32_t>(packet.size() - 12);
-    });
+    };
+    if (audio_) {
+      audio_->packetize(frame.data, ts, sent);
+    } else {
+      audio_frames_->packetize(frame.data, ts, sent);
+    }
     return;
   }
   if (!started_ && !frame.keyframe) return;

@@ -13,6 +13,7 @@
 #include "common/result.h"
 #include "media/hub/hub.h"
 #include "media/rtp/aac.h"
+#include "media/rtp/audio.h"
 #include "media/rtp/h264.h"
 #include "media/sdp/sdp.h"
 #include "metrics/registry.h"
@@ -38,7 +39,8 @@ const std::vector<double>& relay_delay_buckets();
 int64_t steady_now_us();
 
 // RTP of the tracks of one SDP (an ANNOUNCE body, or a DESCRIBE answer) into hub frames:
-// the first H.264 video and the first AAC audio are relayed, other media are ignored.
+// the first H.264 video and the first audio we relay (AAC, Opus, G.711) are taken, other
+// media are ignored.
 class Ingest {
  public:
   using FrameSink = std::function<void(hub::FramePtr)>;
@@ -74,10 +76,11 @@ class Ingest {
   const RtpCounters* counters_ = nullptr;
   std::unique_ptr<rtp::H264Depacketizer> video_;
   std::unique_ptr<rtp::AacDepacketizer> audio_;
+  std::unique_ptr<rtp::FrameDepacketizer> audio_frames_;  // Opus, G.711
   Stats stats_;
 };
 
-// Hub frames out as RTP: video on track 0 and, when the stream has AAC, audio on track 1,
+// Hub frames out as RTP: video on track 0 and, when the stream has audio, audio on track 1,
 // each with random SSRC, sequence and timestamp offsets, and an RTCP sender report about
 // once a second per track. Video starts at a keyframe; audio starts with it.
 class Egress {
@@ -87,7 +90,7 @@ class Egress {
 
   Egress(const hub::StreamInfo& info, Sink sink, const RtpCounters* counters = nullptr);
 
-  bool has_audio() const { return audio_ != nullptr; }
+  bool has_audio() const { return audio_ != nullptr || audio_frames_ != nullptr; }
   // The SDP for these tracks, with controls "trackID=0" and "trackID=1".
   std::string sdp(const std::string& name) const;
   uint16_t next_sequence(int track) const;
@@ -120,6 +123,7 @@ class Egress {
   const RtpCounters* counters_;
   std::unique_ptr<rtp::H264Packetizer> video_;
   std::unique_ptr<rtp::AacPacketizer> audio_;
+  std::unique_ptr<rtp::FramePacketizer> audio_frames_;  // Opus, G.711
   Output video_out_, audio_out_;
   bool started_ = false;
   int64_t started_at_us_ = 0;
