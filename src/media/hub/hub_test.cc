@@ -183,13 +183,16 @@ TEST(Hub, ConcurrentPublishSubscribeAndDrain) {
   auto pub = std::move(hub.publish("p", {})).value();
   std::atomic<bool> done{false};
   std::vector<std::thread> viewers;
-  std::atomic<int> ordered{0};
+  std::atomic<int> ordered{0}, started{0};
   for (int v = 0; v < 8; ++v) {
     viewers.emplace_back([&, v] {
       // Viewers come and go while the stream runs.
+      bool first = true;
       while (!done.load()) {
         auto sub = hub.subscribe("p", {});
         if (!sub) continue;
+        if (first) ++started;
+        first = false;
         int64_t last = -1;
         bool in_order = true;
         for (int round = 0; round < 50 + v * 10 && !done.load(); ++round) {
@@ -205,6 +208,8 @@ TEST(Hub, ConcurrentPublishSubscribeAndDrain) {
       }
     });
   }
+  // Every viewer is in before the stream runs (threads may start late on a busy machine).
+  while (started.load() < 8) std::this_thread::yield();
   for (int i = 0; i < 20000; ++i) pub->publish(frame(i, i % 25 == 0, 16));
   done = true;
   for (auto& t : viewers) t.join();
