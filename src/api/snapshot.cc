@@ -82,7 +82,11 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
   const uint64_t version = next_version_++;
   entry.version = version;
   const bool queued = workers_.post([this, serial, keyframe, info, version] {
-    auto jpeg = media::snapshot::h264_keyframe_to_jpeg(keyframe->data, info.sps, info.pps);
+    const bool hevc = info.video_codec == "H265";
+    const std::span<const uint8_t> sets[] = {info.vps, info.sps, info.pps};
+    auto jpeg = media::snapshot::keyframe_to_jpeg(
+        hevc ? media::snapshot::VideoCodec::kH265 : media::snapshot::VideoCodec::kH264,
+        keyframe->data, sets);
     std::vector<http::Responder> waiting;
     std::shared_ptr<const std::string> bytes;
     {

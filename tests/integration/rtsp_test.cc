@@ -383,6 +383,59 @@ TEST_F(RtspTest, G711AndOpusAreRelayedAndReachBrowsers) {
   }
 }
 
+// H.265 with Opus, as newer cameras send: relayed over RTSP with the same codecs, size and
+// rate; packaged as hvc1 (hvcC) + Opus in the fMP4 feed; a snapshot decodes it too.
+TEST_F(RtspTest, H265WithOpusIsRelayedPackagedAndSnapshotted) {
+  BackgroundCommand pusher(
+      "exec ffmpeg -loglevel error -re -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi "
+      "-i sine=frequency=1000:sample_rate=48000 -t 40 -c:v libx265 -preset ultrafast "
+      "-x265-params log-level=error:keyint=25:bframes=0 -pix_fmt yuv420p -c:a libopus "
+      "-f rtsp -rtsp_transport tcp '" +
+      url("push", "HEVC1", token("HEVC1", "push")) + "' 2>/dev/null");
+  ASSERT_TRUE(wait_live("HEVC1")) << server_.log();
+  const auto live = url("live", "HEVC1", token("HEVC1", "play"));
+  int status = 1;
+  EXPECT_EQ(run_command("ffprobe -v error -rtsp_transport tcp -show_entries "
+                        "stream=codec_name,width,height,r_frame_rate,sample_rate -of csv=p=0 '" +
+                            live + "' 2>&1",
+                        &status),
+            "hevc,640,360,25/1\nopus,48000,0/0\n");
+  EXPECT_EQ(run_command(
+                "ffmpeg -v error -rtsp_transport tcp -i '" + live + "' -map 0 -t 2 -f null - 2>&1",
+                &status),
+            "");
+
+  WsClient ws;
+  ASSERT_EQ(
+      ws.connect(server_.http_port(), "/api/v1/devices/HEVC1/live?token=" + token("HEVC1", "play")),
+      101);
+  auto hello = ws.receive(5s);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(nlohmann::json::parse(*hello)["codec"], "hvc1.1.6.L63.90,opus");
+  std::string file;
+  for (const auto until = std::chrono::steady_clock::now() + 2500ms;
+       std::chrono::steady_clock::now() < until;) {
+    auto message = ws.receive(2s);
+    ASSERT_TRUE(message);
+    file += *message;
+  }
+  const auto path =
+      std::filesystem::temp_directory_path() / ("nj-hevc-" + std::to_string(::getpid()) + ".mp4");
+  std::ofstream(path, std::ios::binary) << file;
+  EXPECT_EQ(
+      run_command("ffmpeg -v error -i '" + path.string() + "' -map 0 -f null - 2>&1", &status), "");
+  EXPECT_EQ(run_command("ffprobe -v error -show_entries stream=codec_name,codec_tag_string,width "
+                        "-of csv=p=0 '" +
+                        path.string() + "' 2>&1"),
+            "hevc,hvc1,640\nopus,Opus\n");
+  std::filesystem::remove(path);
+
+  const auto snapshot =
+      server_.get("/api/v1/devices/HEVC1/snapshot.jpg?token=" + token("HEVC1", "play"));
+  ASSERT_EQ(snapshot.status, 200) << snapshot.body;
+  EXPECT_EQ(snapshot.header("content-type"), "image/jpeg");
+}
+
 TEST_F(RtspTest, GstreamerPushesAndPlays) {
   // GStreamer's rtspclientsink pushes (its controls look like "stream=0"); ffprobe and
   // GStreamer's rtspsrc (which resolves controls against Content-Base) play it back.

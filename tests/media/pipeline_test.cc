@@ -88,7 +88,14 @@ TEST_F(PipelineTest, FfmpegH264ThroughRtpIntoFmp4PassesFfprobe) {
   const auto sps = codec::parse_h264_sps(depacketizer.sps());
   ASSERT_TRUE(sps);
   EXPECT_EQ(sps->codec_string(), "avc1.64001e");
-  fmp4::H264Track track{1, 90000, sps->width, sps->height, depacketizer.sps(), depacketizer.pps()};
+  fmp4::H264Track track{fmp4::H264Track::Codec::kH264,
+                        1,
+                        90000,
+                        sps->width,
+                        sps->height,
+                        depacketizer.sps(),
+                        depacketizer.pps(),
+                        {}};
   auto file = fmp4::init_segment(track);
   for (size_t i = 0; i < received.size(); ++i) {
     const fmp4::Sample sample{received[i].timestamp, 3600, 0, received[i].keyframe,

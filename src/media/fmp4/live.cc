@@ -4,8 +4,10 @@
 
 #include "media/codec/audio.h"
 #include "media/codec/h264_sps.h"
+#include "media/codec/h265_sps.h"
 #include "media/fmp4/muxer.h"
 #include "media/rtp/h264.h"
+#include "media/rtp/h265.h"
 
 namespace nj::media::fmp4 {
 
@@ -45,17 +47,34 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
   }
   if (!started_) {
     if (!frame.keyframe) return out;
-    if (info_.sps.empty() || info_.pps.empty()) {
+    const bool hevc = info_.video_codec == "H265";
+    if (info_.sps.empty() || info_.pps.empty() || (hevc && info_.vps.empty())) {
       // No parameter sets announced: take them from the keyframe itself.
       rtp::for_each_avcc_nal(frame.data, [&](std::span<const uint8_t> nal) {
-        if ((nal[0] & 0x1f) == 7) info_.sps.assign(nal.begin(), nal.end());
-        if ((nal[0] & 0x1f) == 8) info_.pps.assign(nal.begin(), nal.end());
+        const uint8_t type = hevc ? rtp::h265_nal_type(nal[0]) : (nal[0] & 0x1f);
+        if (type == (hevc ? rtp::kH265Vps : 0xff)) info_.vps.assign(nal.begin(), nal.end());
+        if (type == (hevc ? rtp::kH265Sps : 7)) info_.sps.assign(nal.begin(), nal.end());
+        if (type == (hevc ? rtp::kH265Pps : 8)) info_.pps.assign(nal.begin(), nal.end());
       });
     }
-    const auto sps = codec::parse_h264_sps(info_.sps);
-    if (!sps || info_.pps.empty()) return out;  // cannot describe the stream yet
-    H264Track track{1, 90000, sps->width, sps->height, info_.sps, info_.pps};
-    out.codec = sps->codec_string();
+    H264Track track;
+    track.sps = info_.sps;
+    track.pps = info_.pps;
+    if (hevc) {
+      const auto sps = codec::parse_h265_sps(info_.sps);
+      if (!sps || info_.pps.empty() || info_.vps.empty()) return out;  // not describable yet
+      track.codec = H264Track::Codec::kH265;
+      track.vps = info_.vps;
+      track.width = sps->width;
+      track.height = sps->height;
+      out.codec = sps->codec_string();
+    } else {
+      const auto sps = codec::parse_h264_sps(info_.sps);
+      if (!sps || info_.pps.empty()) return out;  // cannot describe the stream yet
+      track.width = sps->width;
+      track.height = sps->height;
+      out.codec = sps->codec_string();
+    }
     AudioTrack audio;
     audio.sample_rate = info_.audio_sample_rate;
     audio.channels = static_cast<uint16_t>(std::clamp(info_.audio_channels, 1, 8));
@@ -82,8 +101,8 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     } else {
       out.init = init_segment(track);
     }
-    out.width = sps->width;
-    out.height = sps->height;
+    out.width = track.width;
+    out.height = track.height;
     started_ = true;
     start_arrival_us_ = frame.received_at_us;
     first_timestamp_ = frame.timestamp;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "media/codec/h265_sps.h"
+
 namespace nj::media::fmp4 {
 namespace {
 
@@ -132,6 +134,37 @@ void write_empty_sample_tables(Writer& w) {
   w.end(stsz);
 }
 
+// HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 §8.3.3), from the SPS, with one VPS,
+// SPS and PPS.
+void write_hvcc(Writer& w, const H264Track& t) {
+  const auto sps = codec::parse_h265_sps(t.sps);
+  const size_t hvcc = w.begin("hvcC");
+  w.u8(1);  // configurationVersion
+  if (sps) {
+    w.bytes(sps->general_ptl);  // profile space, tier, profile, flags, level: 12 bytes
+  } else {
+    w.zeros(12);
+  }
+  w.u16(0xf000);  // min_spatial_segmentation_idc: unknown
+  w.u8(0xfc);     // parallelismType: unknown
+  w.u8(static_cast<uint8_t>(0xfc | (sps ? sps->chroma_format_idc : 1)));
+  w.u8(static_cast<uint8_t>(0xf8 | ((sps ? sps->bit_depth_luma : 8) - 8)));
+  w.u8(static_cast<uint8_t>(0xf8 | ((sps ? sps->bit_depth_chroma : 8) - 8)));
+  w.u16(0);  // avgFrameRate: unknown
+  const uint8_t layers = sps ? sps->max_sub_layers : 1;
+  const bool nested = sps && sps->temporal_id_nested;
+  w.u8(static_cast<uint8_t>((layers & 7) << 3 | (nested ? 4 : 0) | 3));  // 4-byte lengths
+  w.u8(3);
+  for (const auto* nal : {&t.vps, &t.sps, &t.pps}) {
+    const uint8_t type = nal->empty() ? 0 : (((*nal)[0] >> 1) & 0x3f);
+    w.u8(static_cast<uint8_t>(0x80 | type));  // array_completeness: all of them are here
+    w.u16(1);
+    w.u16(static_cast<uint16_t>(nal->size()));
+    w.bytes(*nal);
+  }
+  w.end(hvcc);
+}
+
 void write_video_trak(Writer& w, const H264Track& t) {
   const size_t trak = w.begin("trak");
   write_tkhd(w, t.track_id, false, t.width, t.height);
@@ -145,7 +178,8 @@ void write_video_trak(Writer& w, const H264Track& t) {
   const size_t stbl = w.begin("stbl");
   const size_t stsd = w.begin_full("stsd", 0, 0);
   w.u32(1);
-  const size_t avc1 = w.begin("avc1");
+  const bool hevc = t.codec == H264Track::Codec::kH265;
+  const size_t avc1 = w.begin(hevc ? "hvc1" : "avc1");
   w.zeros(6);
   w.u16(1);  // data_reference_index
   w.zeros(16);
@@ -158,20 +192,25 @@ void write_video_trak(Writer& w, const H264Track& t) {
   w.zeros(32);  // compressorname
   w.u16(0x0018);
   w.u16(0xffff);
-  const size_t avcc = w.begin("avcC");
-  w.u8(1);
-  w.u8(t.sps.size() > 1 ? t.sps[1] : 0);  // profile
-  w.u8(t.sps.size() > 2 ? t.sps[2] : 0);  // compatibility
-  w.u8(t.sps.size() > 3 ? t.sps[3] : 0);  // level
-  w.u8(0xff);                             // 4-byte NAL lengths
-  w.u8(0xe1);                             // one SPS
-  w.u16(static_cast<uint16_t>(t.sps.size()));
-  w.bytes(t.sps);
-  w.u8(1);  // one PPS
-  w.u16(static_cast<uint16_t>(t.pps.size()));
-  w.bytes(t.pps);
-  w.end(avcc);
-  w.end(avc1);
+  if (hevc) {
+    write_hvcc(w, t);
+    w.end(avc1);
+  } else {
+    const size_t avcc = w.begin("avcC");
+    w.u8(1);
+    w.u8(t.sps.size() > 1 ? t.sps[1] : 0);  // profile
+    w.u8(t.sps.size() > 2 ? t.sps[2] : 0);  // compatibility
+    w.u8(t.sps.size() > 3 ? t.sps[3] : 0);  // level
+    w.u8(0xff);                             // 4-byte NAL lengths
+    w.u8(0xe1);                             // one SPS
+    w.u16(static_cast<uint16_t>(t.sps.size()));
+    w.bytes(t.sps);
+    w.u8(1);  // one PPS
+    w.u16(static_cast<uint16_t>(t.pps.size()));
+    w.bytes(t.pps);
+    w.end(avcc);
+    w.end(avc1);
+  }
   w.end(stsd);
   write_empty_sample_tables(w);
   w.end(stbl);
@@ -286,12 +325,13 @@ void write_trex(Writer& w, uint32_t track_id) {
 
 std::vector<uint8_t> init_segment(const H264Track& video, const AudioTrack* audio) {
   std::vector<uint8_t> out;
-  out.reserve(1200 + video.sps.size() + video.pps.size());
+  out.reserve(1200 + video.vps.size() + video.sps.size() + video.pps.size());
   Writer w(out);
   const size_t ftyp = w.begin("ftyp");
   w.fourcc("iso5");
   w.u32(512);
-  for (auto brand : {"iso5", "iso6", "mp41", "avc1"}) w.fourcc(brand);
+  for (auto brand : {"iso5", "iso6", "mp41"}) w.fourcc(brand);
+  w.fourcc(video.codec == H264Track::Codec::kH265 ? "hvc1" : "avc1");
   w.end(ftyp);
 
   const size_t moov = w.begin("moov");

@@ -1,6 +1,6 @@
-// Fragmented MP4 (ISO/IEC 14496-12, with 14496-15 for H.264): the init segment (ftyp + moov
-// with avcC) and media segments (moof + mdat) built straight from AVCC access units, for
-// Media Source Extensions, HLS fMP4 and recordings. Bytes out only; no I/O.
+// Fragmented MP4 (ISO/IEC 14496-12, with 14496-15 for H.264 and H.265): the init segment
+// (ftyp + moov with avcC or hvcC) and media segments (moof + mdat) built straight from AVCC access
+// units, for Media Source Extensions, HLS fMP4 and recordings. Bytes out only; no I/O.
 #pragma once
 
 #include <cstdint>
@@ -9,12 +9,16 @@
 
 namespace nj::media::fmp4 {
 
+// The video track: H.264 (avc1/avcC) or H.265 (hvc1/hvcC), samples with 4-byte lengths.
 struct H264Track {
+  enum class Codec { kH264, kH265 } codec = Codec::kH264;
   uint32_t track_id = 1;
   uint32_t timescale = 90000;
   uint32_t width = 0, height = 0;
-  std::vector<uint8_t> sps, pps;  // NAL units with their header byte
+  std::vector<uint8_t> sps, pps;  // NAL units with their header bytes
+  std::vector<uint8_t> vps;       // H.265 only
 };
+using VideoTrack = H264Track;
 
 // An audio track; the timescale is the sample rate. AAC-LC: raw frames of 1,024 samples
 // (config: the AudioSpecificConfig). Opus: Opus packets (48 kHz). FLAC: FLAC frames

@@ -39,7 +39,8 @@ void walk(const std::vector<uint8_t>& b, size_t from, size_t to, const std::stri
 }
 
 TEST(Fmp4, InitSegmentHasTheBoxesMseNeeds) {
-  H264Track t{1, 90000, 640, 360, {0x67, 0x64, 0x00, 0x1e, 0xac}, {0x68, 0xeb, 0xe3}};
+  H264Track t{H264Track::Codec::kH264, 1, 90000, 640, 360, {0x67, 0x64, 0x00, 0x1e, 0xac},
+              {0x68, 0xeb, 0xe3},      {}};
   const auto init = init_segment(t);
   std::map<std::string, Box> boxes;
   walk(init, 0, init.size(), "", boxes);

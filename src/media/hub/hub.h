@@ -38,8 +38,9 @@ using FramePtr = std::shared_ptr<const Frame>;
 
 // What a subscriber needs to set up its output before the first frame.
 struct StreamInfo {
-  std::string video_codec;  // "H264"
+  std::string video_codec;  // "H264" or "H265"
   std::vector<uint8_t> sps, pps;
+  std::vector<uint8_t> vps;  // H.265 only
   uint32_t width = 0, height = 0;
   // Audio, if the stream has it: "AAC" (AAC-LC, raw frames), "OPUS" (Opus packets, 48 kHz),
   // "PCMU" or "PCMA" (G.711 samples, a byte each), or empty.

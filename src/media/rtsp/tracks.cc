@@ -6,6 +6,7 @@
 #include <random>
 
 #include "media/codec/h264_sps.h"
+#include "media/codec/h265_sps.h"
 
 namespace nj::media::rtsp {
 namespace {
@@ -51,10 +52,23 @@ std::string hex_string(const std::vector<uint8_t>& bytes) {
 }
 
 void set_dimensions(hub::StreamInfo& info) {
-  if (auto sps = codec::parse_h264_sps(info.sps)) {
+  if (info.video_codec == "H265") {
+    if (auto sps = codec::parse_h265_sps(info.sps)) {
+      info.width = sps->width;
+      info.height = sps->height;
+    }
+  } else if (auto sps = codec::parse_h264_sps(info.sps)) {
     info.width = sps->width;
     info.height = sps->height;
   }
+}
+
+// The first of a comma-separated list of base64 parameter sets (sprop-vps/sps/pps).
+std::vector<uint8_t> first_parameter_set(const sdp::Media& media, const std::string& key) {
+  const auto it = media.fmtp.find(key);
+  if (it == media.fmtp.end()) return {};
+  auto decoded = sdp::base64_decode(it->second.substr(0, it->second.find(',')));
+  return decoded ? *decoded : std::vector<uint8_t>{};
 }
 
 }  // namespace
@@ -130,7 +144,17 @@ Result<std::unique_ptr<Ingest>, std::string> Ingest::from_sdp(const sdp::Session
       }
     }
   }
-  if (in->video_track_ < 0) return Unexpected(std::string("no H.264 video track"));
+  for (size_t i = 0; i < session.media.size() && in->video_track_ < 0; ++i) {
+    const auto& media = session.media[i];
+    if (media.type != "video" || !iequals_ascii(media.encoding, "H265")) continue;
+    in->video_track_ = static_cast<int>(i);
+    in->info_.video_codec = "H265";
+    in->info_.vps = first_parameter_set(media, "sprop-vps");
+    in->info_.sps = first_parameter_set(media, "sprop-sps");
+    in->info_.pps = first_parameter_set(media, "sprop-pps");
+    set_dimensions(in->info_);
+  }
+  if (in->video_track_ < 0) return Unexpected(std::string("no H.264 or H.265 video track"));
   return in;
 }
 
@@ -138,9 +162,15 @@ void Ingest::start(FrameSink frames, InfoSink info_changed, const RtpCounters* c
   frames_ = std::move(frames);
   info_changed_ = std::move(info_changed);
   counters_ = counters;
-  video_ = std::make_unique<rtp::H264Depacketizer>(
-      [this](rtp::H264AccessUnit&& au) { on_video(std::move(au)); });
-  if (!info_.sps.empty()) video_->set_parameter_sets(info_.sps, info_.pps);
+  if (info_.video_codec == "H265") {
+    video265_ = std::make_unique<rtp::H265Depacketizer>(
+        [this](rtp::H264AccessUnit&& au) { on_video(std::move(au)); });
+    if (!info_.sps.empty()) video265_->set_parameter_sets(info_.vps, info_.sps, info_.pps);
+  } else {
+    video_ = std::make_unique<rtp::H264Depacketizer>(
+        [this](rtp::H264AccessUnit&& au) { on_video(std::move(au)); });
+    if (!info_.sps.empty()) video_->set_parameter_sets(info_.sps, info_.pps);
+  }
   if (audio_track_ >= 0 && info_.audio_codec != "AAC") {
     audio_frames_ = std::make_unique<rtp::FrameDepacketizer>([this](rtp::AudioFrame&& f) {
       auto frame = std::make_shared<hub::Frame>();
@@ -166,9 +196,11 @@ void Ingest::start(FrameSink frames, InfoSink info_changed, const RtpCounters* c
 
 void Ingest::on_video(rtp::H264AccessUnit&& au) {
   // Parameter sets in band replace the announced ones (the camera may change them).
-  if (!video_->sps().empty() && video_->sps() != info_.sps) {
-    info_.sps = video_->sps();
-    info_.pps = video_->pps();
+  const auto& sps = video265_ ? video265_->sps() : video_->sps();
+  if (!sps.empty() && sps != info_.sps) {
+    info_.sps = sps;
+    info_.pps = video265_ ? video265_->pps() : video_->pps();
+    if (video265_) info_.vps = video265_->vps();
     set_dimensions(info_);
     if (info_changed_) info_changed_(info_);
   }
@@ -183,7 +215,7 @@ void Ingest::on_video(rtp::H264AccessUnit&& au) {
 }
 
 void Ingest::push(int track, std::span<const uint8_t> bytes) {
-  const bool video = video_ && track == video_track_;
+  const bool video = (video_ || video265_) && track == video_track_;
   const bool audio = (audio_ || audio_frames_) && track == audio_track_;
   if (!video && !audio) return;
   ++stats_.packets;
@@ -195,9 +227,13 @@ void Ingest::push(int track, std::span<const uint8_t> bytes) {
     return;
   }
   if (video) {
-    const auto before = video_->stats();
-    video_->push(*packet);
-    const auto& after = video_->stats();
+    const auto before = video265_ ? video265_->stats() : video_->stats();
+    if (video265_) {
+      video265_->push(*packet);
+    } else {
+      video_->push(*packet);
+    }
+    const auto& after = video265_ ? video265_->stats() : video_->stats();
     const uint64_t lost = after.lost_packets - before.lost_packets;
     const uint64_t bad =
         after.bad_packets - before.bad_packets + after.unsupported - before.unsupported;
@@ -224,13 +260,20 @@ void Ingest::push(int track, std::span<const uint8_t> bytes) {
 
 void Ingest::flush() {
   if (video_) video_->flush();
+  if (video265_) video265_->flush();
 }
 
 Egress::Egress(const hub::StreamInfo& info, Sink sink, const RtpCounters* counters)
     : info_(info), sink_(std::move(sink)), counters_(counters) {
-  video_ =
-      std::make_unique<rtp::H264Packetizer>(96, random_u32(), static_cast<uint16_t>(random_u32()));
-  video_out_.ssrc = video_->ssrc();
+  if (info.video_codec == "H265") {
+    video265_ = std::make_unique<rtp::H265Packetizer>(96, random_u32(),
+                                                      static_cast<uint16_t>(random_u32()));
+    video_out_.ssrc = video265_->ssrc();
+  } else {
+    video_ = std::make_unique<rtp::H264Packetizer>(96, random_u32(),
+                                                   static_cast<uint16_t>(random_u32()));
+    video_out_.ssrc = video_->ssrc();
+  }
   video_out_.timestamp_offset = random_u32();
   if (info.audio_codec == "AAC" && info.audio_sample_rate > 0) {
     audio_ =
@@ -257,10 +300,16 @@ std::string Egress::sdp(const std::string& name) const {
   v.type = "video";
   v.protocol = "RTP/AVP";
   v.payload_type = 96;
-  v.encoding = "H264";
+  v.encoding = video265_ ? "H265" : "H264";
   v.clock_rate = 90000;
-  v.fmtp["packetization-mode"] = "1";
-  if (!info_.sps.empty() && !info_.pps.empty()) {
+  if (video265_) {
+    if (!info_.vps.empty()) v.fmtp["sprop-vps"] = sdp::base64_encode(info_.vps);
+    if (!info_.sps.empty()) v.fmtp["sprop-sps"] = sdp::base64_encode(info_.sps);
+    if (!info_.pps.empty()) v.fmtp["sprop-pps"] = sdp::base64_encode(info_.pps);
+  } else {
+    v.fmtp["packetization-mode"] = "1";
+  }
+  if (!video265_ && !info_.sps.empty() && !info_.pps.empty()) {
     v.fmtp["sprop-parameter-sets"] =
         sdp::base64_encode(info_.sps) + "," + sdp::base64_encode(info_.pps);
     if (info_.sps.size() >= 4) {
@@ -313,7 +362,7 @@ std::string Egress::sdp(const std::string& name) const {
 uint16_t Egress::next_sequence(int track) const {
   if (track == 1 && audio_) return audio_->next_sequence();
   if (track == 1 && audio_frames_) return audio_frames_->next_sequence();
-  return video_->next_sequence();
+  return video265_ ? video265_->next_sequence() : video_->next_sequence();
 }
 
 uint32_t Egress::rtp_timestamp(const hub::Frame& frame) const {
@@ -351,13 +400,18 @@ void Egress::send(const hub::Frame& frame) {
   ++stats_.frames;
   const uint32_t ts = rtp_timestamp(frame);
   maybe_report(0, video_out_, ts, frame.received_at_us);
-  video_->packetize(frame.data, ts, [&](std::span<const uint8_t> packet) {
+  auto sent = [&](std::span<const uint8_t> packet) {
     sink_(0, false, packet);
     ++stats_.packets;
     if (counters_) counters_->sent.inc();
     ++video_out_.packets;
     video_out_.octets += static_cast<uint32_t>(packet.size() - 12);
-  });
+  };
+  if (video265_) {
+    video265_->packetize(frame.data, ts, sent);
+  } else {
+    video_->packetize(frame.data, ts, sent);
+  }
   if (counters_ && frame.received_at_us >= started_at_us_) {
     counters_->relay_delay.observe(static_cast<double>(steady_now_us() - frame.received_at_us) /
                                    1e6);

@@ -15,6 +15,7 @@
 #include "media/rtp/aac.h"
 #include "media/rtp/audio.h"
 #include "media/rtp/h264.h"
+#include "media/rtp/h265.h"
 #include "media/sdp/sdp.h"
 #include "metrics/registry.h"
 
@@ -39,15 +40,15 @@ const std::vector<double>& relay_delay_buckets();
 int64_t steady_now_us();
 
 // RTP of the tracks of one SDP (an ANNOUNCE body, or a DESCRIBE answer) into hub frames:
-// the first H.264 video and the first audio we relay (AAC, Opus, G.711) are taken, other
-// media are ignored.
+// the first H.264 or H.265 video and the first audio we relay (AAC, Opus, G.711) are taken,
+// other media are ignored.
 class Ingest {
  public:
   using FrameSink = std::function<void(hub::FramePtr)>;
   // Called when in-band parameter sets change what the stream looks like.
   using InfoSink = std::function<void(const hub::StreamInfo&)>;
 
-  // Fails when the SDP has no H.264 video to relay.
+  // Fails when the SDP has no H.264 or H.265 video to relay.
   static Result<std::unique_ptr<Ingest>, std::string> from_sdp(const sdp::Session& session);
 
   const hub::StreamInfo& info() const { return info_; }
@@ -75,6 +76,7 @@ class Ingest {
   InfoSink info_changed_;
   const RtpCounters* counters_ = nullptr;
   std::unique_ptr<rtp::H264Depacketizer> video_;
+  std::unique_ptr<rtp::H265Depacketizer> video265_;
   std::unique_ptr<rtp::AacDepacketizer> audio_;
   std::unique_ptr<rtp::FrameDepacketizer> audio_frames_;  // Opus, G.711
   Stats stats_;
@@ -122,6 +124,7 @@ class Egress {
   Sink sink_;
   const RtpCounters* counters_;
   std::unique_ptr<rtp::H264Packetizer> video_;
+  std::unique_ptr<rtp::H265Packetizer> video265_;
   std::unique_ptr<rtp::AacPacketizer> audio_;
   std::unique_ptr<rtp::FramePacketizer> audio_frames_;  // Opus, G.711
   Output video_out_, audio_out_;

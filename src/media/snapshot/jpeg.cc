@@ -48,16 +48,14 @@ void append_annexb(std::vector<uint8_t>& out, std::span<const uint8_t> nal) {
 
 }  // namespace
 
-Result<std::string, std::string> h264_keyframe_to_jpeg(std::span<const uint8_t> keyframe,
-                                                       std::span<const uint8_t> sps,
-                                                       std::span<const uint8_t> pps,
-                                                       const JpegOptions& options) {
+Result<std::string, std::string> keyframe_to_jpeg(
+    VideoCodec codec, std::span<const uint8_t> keyframe,
+    std::span<const std::span<const uint8_t>> parameter_sets, const JpegOptions& options) {
   (void)kQuietLibav;
   // Annex B for the decoder: the parameter sets first, then the access unit's NAL units.
   std::vector<uint8_t> annexb;
-  if (!sps.empty() && !pps.empty()) {
-    append_annexb(annexb, sps);
-    append_annexb(annexb, pps);
+  for (const auto& set : parameter_sets) {
+    if (!set.empty()) append_annexb(annexb, set);
   }
   for (size_t at = 0; at < keyframe.size();) {
     if (keyframe.size() - at < 4) return Unexpected(std::string("malformed access unit"));
@@ -70,11 +68,12 @@ Result<std::string, std::string> h264_keyframe_to_jpeg(std::span<const uint8_t> 
   }
   annexb.resize(annexb.size() + AV_INPUT_BUFFER_PADDING_SIZE, 0);
 
-  const AVCodec* h264 = avcodec_find_decoder(AV_CODEC_ID_H264);
-  if (!h264) return Unexpected(std::string("no H.264 decoder in libavcodec"));
-  CodecContext decoder(avcodec_alloc_context3(h264));
+  const AVCodec* video =
+      avcodec_find_decoder(codec == VideoCodec::kH265 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
+  if (!video) return Unexpected(std::string("no decoder for this codec in libavcodec"));
+  CodecContext decoder(avcodec_alloc_context3(video));
   decoder->thread_count = 1;
-  if (int rc = avcodec_open2(decoder.get(), h264, nullptr); rc < 0) {
+  if (int rc = avcodec_open2(decoder.get(), video, nullptr); rc < 0) {
     return Unexpected("cannot open the decoder: " + av_error(rc));
   }
   Packet packet(av_packet_alloc());

@@ -17,11 +17,19 @@ struct JpegOptions {
   int quality = 4;            // MJPEG qscale: 2 (best) … 31
 };
 
-// keyframe: an AVCC access unit holding an IDR picture; sps/pps: the stream's parameter sets
-// (used when the access unit does not carry its own).
-Result<std::string, std::string> h264_keyframe_to_jpeg(std::span<const uint8_t> keyframe,
-                                                       std::span<const uint8_t> sps,
-                                                       std::span<const uint8_t> pps,
-                                                       const JpegOptions& options = {});
+// keyframe: an access unit (4-byte NAL lengths) holding an H.264 IDR or H.265 IRAP picture;
+// parameter_sets: the stream's (VPS,) SPS and PPS, used when the access unit lacks its own.
+enum class VideoCodec { kH264, kH265 };
+Result<std::string, std::string> keyframe_to_jpeg(
+    VideoCodec codec, std::span<const uint8_t> keyframe,
+    std::span<const std::span<const uint8_t>> parameter_sets, const JpegOptions& options = {});
+
+inline Result<std::string, std::string> h264_keyframe_to_jpeg(std::span<const uint8_t> keyframe,
+                                                              std::span<const uint8_t> sps,
+                                                              std::span<const uint8_t> pps,
+                                                              const JpegOptions& options = {}) {
+  const std::span<const uint8_t> sets[] = {sps, pps};
+  return keyframe_to_jpeg(VideoCodec::kH264, keyframe, sets, options);
+}
 
 }  // namespace nj::media::snapshot
