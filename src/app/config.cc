@@ -139,6 +139,16 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return r;
     }
   }
+  if (const auto* rtsp = top.subtable("rtsp")) {
+    TableReader t(*rtsp, "rtsp.");
+    if (auto r = first_error(
+            {t.millis("idle_timeout_ms", c.rtsp.idle_timeout),
+             t.integer("send_queue_bytes", c.rtsp.send_queue_bytes, 64 * 1024, int64_t{1} << 30),
+             t.integer("max_connections", c.rtsp.max_connections, 1, 1'000'000), t.finish()});
+        !r) {
+      return r;
+    }
+  }
   if (const auto* accounts = top.subtable("accounts")) {
     TableReader t(*accounts, "accounts.");
     auto& a = c.accounts;

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/result.h"
 #include "http/server.h"
+#include "media/rtsp/server.h"
 
 namespace nj::app {
 
@@ -46,6 +47,7 @@ struct Config {
   std::filesystem::path web_root;  // the built web app (web/dist)
   size_t threads = 0;              // event loops; 0 = one per core
   http::ServerLimits http;
+  media::rtsp::ServerLimits rtsp;
   log::Options log;
   AccountsConfig accounts;
   SmtpConfig smtp;

@@ -281,7 +281,7 @@ int serve(const Config& config) {
   // Live fMP4 is made once per stream for all its WebSocket viewers (and, later, HLS).
   hub.set_packager_factory([] { return std::make_unique<media::fmp4::LivePackager>(); });
   TokenAuthorizer rtsp_auth(*stream_tokens);
-  media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics);
+  media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics, config.rtsp);
   api::LiveApi live_api(hub, *stream_tokens, metrics);
   live_api.install(router);
   api::HlsApi hls_api(hub, *stream_tokens, metrics);

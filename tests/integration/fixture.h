@@ -48,6 +48,9 @@ class ServerProcess {
   // Runs `nightjar admin --data DIR args…` and returns its standard output.
   std::string admin(const std::string& args) const;
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // Resident memory of the server process, in KB (VmRSS); 0 if unknown.
+  long rss_kb() const;
 
   HttpResult request(const std::string& method, const std::string& target,
                      const std::map<std::string, std::string>& headers = {},
@@ -85,6 +88,10 @@ class RawConnection {
   bool send(const std::string& bytes);
   // Reads until the peer closes or timeout; returns what arrived.
   std::string read_all(std::chrono::milliseconds timeout);
+  // Reads until `until` has arrived (returns everything read, up to and past it), the peer
+  // closes, or timeout.
+  std::string read_until(const std::string& until, std::chrono::milliseconds timeout);
+  bool connected() const { return fd_ >= 0; }
   // True if the peer closed the connection within timeout.
   bool closed_within(std::chrono::milliseconds timeout);
 

@@ -52,6 +52,11 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   tcp::socket& socket() { return socket_; }
   asio::steady_timer& timer() { return timer_; }
   bool closing() const { return closing_ || closed_; }
+  bool timed_out() const { return timed_out_; }
+  void time_out() {
+    timed_out_ = true;
+    shutdown();
+  }
   void set_session(std::weak_ptr<ServerSession> s) { session_ = std::move(s); }
   void shutdown() {
     if (closed_) return;
@@ -93,6 +98,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   bool writing_ = false;
   bool closing_ = false;
   bool closed_ = false;
+  bool timed_out_ = false;
   std::weak_ptr<ServerSession> session_;
 };
 
@@ -107,6 +113,8 @@ struct Server::Impl {
         connections(m.gauge("nightjar_rtsp_connections", "Open RTSP connections.").with({})),
         errors(m.counter("nightjar_rtsp_protocol_errors_total",
                          "RTSP connections closed for malformed input.", {"error"})),
+        closed(m.counter("nightjar_rtsp_connections_closed_total",
+                         "RTSP connections closed, by reason.", {"reason"})),
         rtp_counters(RtpCounters::in(m)) {}
 
   void accept(tcp::socket socket);
@@ -118,6 +126,7 @@ struct Server::Impl {
   ServerLimits limits;
   metrics::Gauge& connections;
   metrics::CounterFamily& errors;
+  metrics::CounterFamily& closed;
   RtpCounters rtp_counters;
   std::atomic<size_t> open{0};
   std::unique_ptr<net::Listener> listener;
@@ -133,9 +142,11 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   conn->set_session(session);
   std::vector<uint8_t> buffer(64 * 1024);
   size_t filled = 0;
+  const char* reason = "peer_closed";
   while (!conn->closing()) {
     if (filled == buffer.size()) {
       errors.with({"message_too_large"}).inc();
+      reason = "protocol_error";
       break;
     }
     // Idle timeout: a client that sends nothing for this long is gone (players keep the
@@ -143,7 +154,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     conn->timer().expires_after(limits.idle_timeout);
     conn->timer().async_wait([weak = std::weak_ptr<TcpConnection>(conn)](auto ec) {
       if (ec) return;
-      if (auto c = weak.lock()) c->shutdown();
+      if (auto c = weak.lock()) c->time_out();
     });
     auto [ec, n] = co_await conn->socket().async_read_some(
         asio::buffer(buffer.data() + filled, buffer.size() - filled), use_tuple);
@@ -155,6 +166,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       errors.with({std::string(error_name(used.error()))}).inc();
       conn->send("RTSP/1.0 400 Bad Request\r\nServer: Nightjar\r\n\r\n");
       conn->close();
+      reason = "protocol_error";
       break;
     }
     if (*used > 0) {
@@ -163,6 +175,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     }
   }
   session.reset();  // unpublishes / unsubscribes now, on this loop
+  if (conn->timed_out()) reason = "idle_timeout";
+  closed.with({reason}).inc();
   if (!conn->closing()) conn->shutdown();
   open.fetch_sub(1);
   connections.add(-1);
@@ -170,6 +184,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
 
 void Server::Impl::accept(tcp::socket socket) {
   if (open.load() >= limits.max_connections) {
+    closed.with({"over_limit"}).inc();  // shed at once: the others keep their share
     boost::system::error_code ignored;
     socket.close(ignored);
     return;

@@ -349,6 +349,11 @@ void ServerSession::on_writable() { drain(); }
 
 void ServerSession::drain() {
   if (mode_ != Mode::kPlaying || !subscription_) return;
+  if (counters_) {  // what the hub queue dropped for this slow player since last time
+    const uint64_t dropped = subscription_->queue().dropped_frames();
+    counters_->viewer_dropped_frames.inc(dropped - dropped_reported_);
+    dropped_reported_ = dropped;
+  }
   if (!connection_.writable()) return;  // resumed by on_writable(); the hub queue absorbs it
   subscription_->queue().drain(drained_);
   for (const auto& frame : drained_) egress_->send(*frame);

@@ -96,6 +96,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::unique_ptr<hub::Subscription> subscription_;
   std::unique_ptr<Egress> egress_;
   int play_channels_[2] = {-1, -1};  // video, audio
+  uint64_t dropped_reported_ = 0;
   std::vector<hub::FramePtr> drained_;
 };
 

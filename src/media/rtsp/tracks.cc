@@ -93,8 +93,11 @@ RtpCounters RtpCounters::in(metrics::Registry& registry) {
       "nightjar_media_relay_delay_seconds",
       "From a live access unit's last packet arriving to its hand-off to a viewer's socket.",
       {"output"}, relay_delay_buckets());
+  auto& dropped = registry.counter(
+      "nightjar_media_viewer_dropped_frames_total",
+      "Frames slow viewers skipped (their queue was emptied to resume at a keyframe).", {"output"});
   return RtpCounters{family.with({"received"}), family.with({"lost"}), family.with({"malformed"}),
-                     family.with({"sent"}), delay.with({"rtsp"})};
+                     family.with({"sent"}),     delay.with({"rtsp"}),  dropped.with({"rtsp"})};
 }
 
 Result<std::unique_ptr<Ingest>, std::string> Ingest::from_sdp(const sdp::Session& session) {

@@ -30,6 +30,8 @@ struct RtpCounters {
   // From an access unit's last packet arriving to its packets going to a player's socket
   // (live frames only, not the cached GOP a new player starts with).
   metrics::Histogram& relay_delay;
+  // Frames a slow player did not get: its queue was emptied to resume at a keyframe.
+  metrics::Counter& viewer_dropped_frames;
   static RtpCounters in(metrics::Registry& registry);
 };
 

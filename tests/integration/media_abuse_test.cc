@@ -1,0 +1,191 @@
+// The media plane under abuse, with real peers beside it: a thousand connections that never
+// finish a request, a publisher that stalls, a player that stops reading. Each is shed or
+// skipped and counted in /metrics, and a well-behaved stream carries on meanwhile.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+
+#include <fstream>
+#include <thread>
+
+#include "integration/fixture.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class MediaAbuseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    // A thousand sockets here, and as many in the server (which inherits the limit).
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = std::min<rlim_t>(limit.rlim_max, 8192);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    clip_ = std::filesystem::temp_directory_path() /
+            ("nj-abuse-clip-" + std::to_string(::getpid()) + ".mp4");
+    int status = 0;
+    run_command(
+        "ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -t 20 "
+        "-c:v libx264 -pix_fmt yuv420p -g 25 -bf 0 '" +
+            clip_.string() + "' 2>&1",
+        &status);
+    ASSERT_EQ(status, 0);
+  }
+  static void TearDownTestSuite() { std::filesystem::remove(clip_); }
+
+  void SetUp() override { ASSERT_TRUE(server_.start()) << server_.log(); }
+  void TearDown() override { EXPECT_EQ(server_.stop(), 0) << server_.log(); }
+
+  std::string token(const std::string& serial, const std::string& purpose) {
+    auto t = server_.admin("stream-token --serial " + serial + " --purpose " + purpose);
+    while (!t.empty() && t.back() == '\n') t.pop_back();
+    return t;
+  }
+  std::string url(const std::string& kind, const std::string& serial) {
+    return "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port()) + "/" + kind + "/" + serial +
+           "?token=" + token(serial, kind == "push" ? "push" : "play");
+  }
+  std::unique_ptr<BackgroundCommand> push(const std::string& serial, const std::string& clip) {
+    return std::make_unique<BackgroundCommand>(
+        "exec ffmpeg -loglevel error -re -stream_loop -1 -i '" + clip +
+        "' -c copy -f rtsp -rtsp_transport tcp '" + url("push", serial) + "' 2>/dev/null");
+  }
+  bool wait_live(const std::string& serial) {
+    const auto live = url("live", serial);
+    for (int i = 0; i < 100; ++i) {
+      int status = 1;
+      run_command("ffprobe -v quiet -rtsp_transport tcp '" + live + "' >/dev/null 2>&1", &status);
+      if (status == 0) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  // A 3 s decode of the stream, with its wall time: a stream that keeps up takes ~3 s.
+  std::pair<int, std::chrono::milliseconds> decode(const std::string& serial) {
+    const auto start = std::chrono::steady_clock::now();
+    int status = 1;
+    const auto errors = run_command(
+        "ffmpeg -v error -rtsp_transport tcp -i '" + url("live", serial) + "' -t 3 -f null - 2>&1",
+        &status);
+    EXPECT_EQ(errors, "");
+    return {status, std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)};
+  }
+  double metric(const std::string& series) {
+    const auto text = server_.get("/metrics").body;
+    const auto at = text.find(series + " ");
+    return at == std::string::npos ? 0 : std::stod(text.substr(at + series.size() + 1));
+  }
+
+  ServerProcess server_{"[rtsp]\nidle_timeout_ms = 1500\nsend_queue_bytes = 65536\n"};
+  static std::filesystem::path clip_;
+};
+std::filesystem::path MediaAbuseTest::clip_;
+
+TEST_F(MediaAbuseTest, AThousandUnfinishedRequestsAreShedAndStreamsCarryOn) {
+  auto camera = push("GOOD1", clip_.string());
+  ASSERT_TRUE(wait_live("GOOD1")) << server_.log();
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 1000; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server_.rtsp_port()));
+    ASSERT_TRUE(idle.back()->connected()) << i;
+    idle.back()->send("OPTIONS rtsp://127.0.0.1/live/GOOD1 RTSP/1.0\r\nCSeq: 1\r\n");  // no end
+  }
+  // With the thousand hanging on, the camera's stream still plays in real time.
+  auto [status, took] = decode("GOOD1");
+  EXPECT_EQ(status, 0);
+  EXPECT_LT(took, 6s);
+  // Each is cut after the idle timeout, and counted.
+  int closed = 0;
+  for (auto& c : idle) closed += c->closed_within(5s) ? 1 : 0;
+  EXPECT_EQ(closed, 1000);
+  EXPECT_GE(metric("nightjar_rtsp_connections_closed_total{reason=\"idle_timeout\"}"), 1000);
+  EXPECT_EQ(decode("GOOD1").first, 0);
+}
+
+TEST_F(MediaAbuseTest, AStalledPublisherIsCutAndItsViewersAreToldOthersAreUnaffected) {
+  auto camera = push("GOOD2", clip_.string());
+  ASSERT_TRUE(wait_live("GOOD2")) << server_.log();
+  // A publisher that announces, records, sends one keyframe and then nothing.
+  RawConnection stalled(server_.rtsp_port());
+  const std::string base = url("push", "STALL");
+  const std::string sdp =
+      "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
+      "a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets="
+      "Z2QAHqzZQKAv+XARAAADAAEAAAMAMg8WLZY=,aOvjyyLA\r\na=control:streamid=0\r\n";
+  stalled.send("ANNOUNCE " + base + " RTSP/1.0\r\nCSeq: 1\r\nContent-Type: application/sdp\r\n" +
+               "Content-Length: " + std::to_string(sdp.size()) + "\r\n\r\n" + sdp);
+  ASSERT_NE(stalled.read_until("\r\n\r\n", 2s).find("200 OK"), std::string::npos);
+  stalled.send("SETUP " + base +
+               "/streamid=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: "
+               "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record\r\n\r\n");
+  ASSERT_NE(stalled.read_until("\r\n\r\n", 2s).find("200 OK"), std::string::npos);
+  stalled.send("RECORD " + base + " RTSP/1.0\r\nCSeq: 3\r\n\r\n");
+  ASSERT_NE(stalled.read_until("\r\n\r\n", 2s).find("200 OK"), std::string::npos);
+  const std::string idr = {'\x80', '\xe0', 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, '\x65', 1, 2, 3};
+  stalled.send(std::string("$\0\0", 3) + static_cast<char>(idr.size()) + idr);
+
+  WsClient viewer;
+  ASSERT_EQ(viewer.connect(server_.http_port(),
+                           "/api/v1/devices/STALL/live?token=" + token("STALL", "play")),
+            101);
+  // It goes quiet; after the idle timeout the server cuts it, ends the stream and tells
+  // its viewer so; the good camera plays on.
+  bool ended = false;
+  for (int i = 0; i < 8 && !ended; ++i) {  // init, its segment, the keyframe, then the end
+    auto message = viewer.receive(8s);     // (a timed-out receive ends the client)
+    if (!message) break;
+    if (message->find("\"ended\"") != std::string::npos) ended = true;
+  }
+  EXPECT_TRUE(ended);
+  EXPECT_TRUE(stalled.closed_within(3s));
+  EXPECT_GE(metric("nightjar_rtsp_connections_closed_total{reason=\"idle_timeout\"}"), 1);
+  int status = 1;
+  run_command("ffprobe -v quiet -rtsp_transport tcp '" + url("live", "STALL") + "' 2>&1", &status);
+  EXPECT_NE(status, 0) << "the stalled stream is gone";
+  EXPECT_EQ(decode("GOOD2").first, 0);
+}
+
+TEST_F(MediaAbuseTest, APlayerThatStopsReadingIsSkippedAndOthersKeepUp) {
+  // A heavy stream (noise at a high rate) fills a stuck player's buffers in seconds.
+  const auto heavy = std::filesystem::temp_directory_path() /
+                     ("nj-abuse-heavy-" + std::to_string(::getpid()) + ".mp4");
+  int status = 1;
+  run_command(
+      "ffmpeg -loglevel error -y -f lavfi -i \"nullsrc=s=640x360:r=25,geq=random(1)*255:"
+      "128:128\" -t 4 -c:v libx264 -preset ultrafast -qp 10 -g 25 -bf 0 -pix_fmt "
+      "yuv420p '" +
+          heavy.string() + "' 2>&1",
+      &status);
+  ASSERT_EQ(status, 0);
+  auto camera = push("HEAVY", heavy.string());
+  ASSERT_TRUE(wait_live("HEAVY")) << server_.log();
+
+  RawConnection stuck(server_.rtsp_port());
+  const auto live = url("live", "HEAVY");
+  stuck.send("DESCRIBE " + live + " RTSP/1.0\r\nCSeq: 1\r\n\r\n");
+  const auto described = stuck.read_until("trackID=0\r\n", 2s);
+  ASSERT_NE(described.find("200 OK"), std::string::npos) << described;
+  stuck.send("SETUP " + live.substr(0, live.find('?')) + "/trackID=0 RTSP/1.0\r\nCSeq: 2\r\n" +
+             "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
+  ASSERT_NE(stuck.read_until("\r\n\r\n", 2s).find("200 OK"), std::string::npos);
+  stuck.send("PLAY " + live + " RTSP/1.0\r\nCSeq: 3\r\n\r\n");
+  // … and from here on it reads nothing.
+  std::this_thread::sleep_for(6s);
+
+  // Another player of the same stream still decodes 3 s in about 3 s.
+  auto [ok, took] = decode("HEAVY");
+  EXPECT_EQ(ok, 0);
+  EXPECT_LT(took, 6s);
+  EXPECT_GT(metric("nightjar_media_viewer_dropped_frames_total{output=\"rtsp\"}"), 0)
+      << "the stuck player was skipped";
+  // Memory stays bounded by the queue limits, not by how long it is stuck.
+  const long rss = server_.rss_kb();
+  EXPECT_GT(rss, 0);
+  EXPECT_LT(rss, 200 * 1024) << "KB";
+  std::filesystem::remove(heavy);
+}
+
+}  // namespace
+}  // namespace nj::testing
