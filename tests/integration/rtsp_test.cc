@@ -436,6 +436,36 @@ TEST_F(RtspTest, H265WithOpusIsRelayedPackagedAndSnapshotted) {
   EXPECT_EQ(snapshot.header("content-type"), "image/jpeg");
 }
 
+// RTP over UDP, both ways: ffmpeg pushes with UDP, ffprobe and ffmpeg play with UDP; the
+// same codecs arrive and decode without an error.
+TEST_F(RtspTest, UdpTransportForPushAndPlay) {
+  BackgroundCommand pusher("exec ffmpeg -loglevel error -re -stream_loop -1 -i '" + clip_.string() +
+                           "' -c copy -f rtsp -rtsp_transport udp '" +
+                           url("push", "UDP1", token("UDP1", "push")) + "' 2>/dev/null");
+  ASSERT_TRUE(wait_live("UDP1")) << server_.log();
+  const auto live = url("live", "UDP1", token("UDP1", "play"));
+  int status = 1;
+  EXPECT_EQ(run_command("ffprobe -v error -rtsp_transport udp -show_entries "
+                        "stream=codec_name,width,height,r_frame_rate,sample_rate -of csv=p=0 '" +
+                            live + "' 2>&1",
+                        &status),
+            "h264,640,360,25/1\naac,48000,0/0\n");
+  EXPECT_EQ(run_command(
+                "ffmpeg -v error -rtsp_transport udp -i '" + live + "' -map 0 -t 3 -f null - 2>&1",
+                &status),
+            "");
+  EXPECT_EQ(status, 0);
+  // GStreamer's rtspsrc over UDP too.
+  const auto gst = run_command(
+      "timeout 20 gst-launch-1.0 -q rtspsrc location='" + live +
+          "' protocols=udp ! rtph264depay ! h264parse ! fakesink num-buffers=50 2>&1; echo rc=$?",
+      &status);
+  EXPECT_NE(gst.find("rc=0"), std::string::npos) << gst;
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_rtp_packets_total{outcome=\"lost\"} 0\n"), std::string::npos)
+      << metrics;
+}
+
 TEST_F(RtspTest, GstreamerPushesAndPlays) {
   // GStreamer's rtspclientsink pushes (its controls look like "stream=0"); ffprobe and
   // GStreamer's rtspsrc (which resolves controls against Content-Base) play it back.

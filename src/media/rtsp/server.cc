@@ -6,12 +6,15 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "net/io_pool_impl.h"
@@ -22,6 +25,7 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
 using asio::awaitable;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
@@ -65,9 +69,86 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
     timer_.cancel();
+    for (auto& [channel, port] : udp_) port.socket->close(ignored);
+  }
+
+  // No bytes for `idle` (on the TCP connection or its UDP ports) ends the connection.
+  void arm_idle(std::chrono::milliseconds idle) {
+    timer_.expires_after(idle);
+    timer_.async_wait([weak = weak_from_this(), idle](auto ec) {
+      if (ec) return;
+      auto c = weak.lock();
+      if (!c) return;
+      const auto quiet = std::chrono::steady_clock::now() - c->last_udp_;
+      if (quiet < idle) {
+        c->arm_idle(std::chrono::duration_cast<std::chrono::milliseconds>(idle - quiet) +
+                    std::chrono::milliseconds(1));
+      } else {
+        c->time_out();
+      }
+    });
+  }
+
+  std::optional<std::pair<int, int>> open_udp(int channel,
+                                              std::pair<int, int> client_ports) override {
+    if (closed_ || udp_.size() >= 8 || client_ports.first <= 0 || client_ports.first > 65535) {
+      return std::nullopt;
+    }
+    boost::system::error_code ec;
+    const auto local = socket_.local_endpoint(ec).address();
+    const auto peer = socket_.remote_endpoint(ec).address();
+    if (ec) return std::nullopt;
+    // An even RTP port and the odd one above it for RTCP (RFC 3550 §11).
+    for (int attempt = 0; attempt < 32; ++attempt) {
+      auto rtp = std::make_shared<udp::socket>(socket_.get_executor());
+      auto rtcp = std::make_shared<udp::socket>(socket_.get_executor());
+      rtp->open(local.is_v6() ? udp::v6() : udp::v4(), ec);
+      if (!ec) rtp->bind(udp::endpoint(local, 0), ec);
+      if (ec) return std::nullopt;
+      const auto port = rtp->local_endpoint(ec).port();
+      if (ec || port % 2 != 0 || port == 65535) continue;
+      rtcp->open(local.is_v6() ? udp::v6() : udp::v4(), ec);
+      if (!ec) rtcp->bind(udp::endpoint(local, static_cast<uint16_t>(port + 1)), ec);
+      if (ec) continue;
+      rtp->non_blocking(true, ec);
+      rtcp->non_blocking(true, ec);
+      const auto client_rtp = static_cast<uint16_t>(client_ports.first);
+      const auto client_rtcp = static_cast<uint16_t>(
+          client_ports.second > 0 && client_ports.second <= 65535 ? client_ports.second
+                                                                  : client_ports.first + 1);
+      udp_[channel] = {rtp, udp::endpoint(peer, client_rtp)};
+      udp_[channel + 1] = {rtcp, udp::endpoint(peer, client_rtcp)};
+      for (int c : {channel, channel + 1}) {
+        asio::co_spawn(socket_.get_executor(), receive_udp(shared_from_this(), c), asio::detached);
+      }
+      return std::make_pair(static_cast<int>(port), static_cast<int>(port) + 1);
+    }
+    return std::nullopt;
+  }
+
+  void send_udp(int channel, std::span<const uint8_t> packet) override {
+    const auto it = udp_.find(channel);
+    if (it == udp_.end() || closed_) return;
+    boost::system::error_code ec;  // a full socket buffer drops the datagram, as UDP does
+    it->second.socket->send_to(asio::buffer(packet.data(), packet.size()), it->second.peer, 0, ec);
   }
 
  private:
+  // Datagrams on one of the connection's UDP ports; only the RTSP client's address may send.
+  static awaitable<void> receive_udp(std::shared_ptr<TcpConnection> self, int channel) {
+    auto socket = self->udp_.at(channel).socket;
+    const auto peer = self->udp_.at(channel).peer.address();
+    std::vector<uint8_t> buffer(65536);
+    while (!self->closed_) {
+      udp::endpoint from;
+      auto [ec, n] = co_await socket->async_receive_from(asio::buffer(buffer), from, use_tuple);
+      if (ec) break;
+      if (from.address() != peer) continue;  // not our client: ignored
+      self->last_udp_ = std::chrono::steady_clock::now();
+      if (auto session = self->session_.lock()) session->on_udp(channel, {buffer.data(), n});
+    }
+  }
+
   static awaitable<void> write_loop(std::shared_ptr<TcpConnection> self) {
     while (!self->queue_.empty() && !self->closed_) {
       // Gather what is queued into one write: many small RTP frames, one syscall.
@@ -100,6 +181,12 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   bool closed_ = false;
   bool timed_out_ = false;
   std::weak_ptr<ServerSession> session_;
+  struct UdpPort {
+    std::shared_ptr<udp::socket> socket;
+    udp::endpoint peer;
+  };
+  std::map<int, UdpPort> udp_;
+  std::chrono::steady_clock::time_point last_udp_{};
 };
 
 }  // namespace
@@ -138,7 +225,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
   auto conn = std::make_shared<TcpConnection>(std::move(socket), limits.send_queue_bytes);
-  auto session = std::make_shared<ServerSession>(hub, auth, *conn, &rtp_counters);
+  const int timeout_s = static_cast<int>(std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::seconds>(limits.idle_timeout).count()));
+  auto session = std::make_shared<ServerSession>(hub, auth, *conn, &rtp_counters, timeout_s);
   conn->set_session(session);
   std::vector<uint8_t> buffer(64 * 1024);
   size_t filled = 0;
@@ -151,11 +240,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     }
     // Idle timeout: a client that sends nothing for this long is gone (players keep the
     // session alive with RTCP or GET_PARAMETER, as RFC 2326 asks).
-    conn->timer().expires_after(limits.idle_timeout);
-    conn->timer().async_wait([weak = std::weak_ptr<TcpConnection>(conn)](auto ec) {
-      if (ec) return;
-      if (auto c = weak.lock()) c->time_out();
-    });
+    conn->arm_idle(limits.idle_timeout);
     auto [ec, n] = co_await conn->socket().async_read_some(
         asio::buffer(buffer.data() + filled, buffer.size() - filled), use_tuple);
     conn->timer().cancel();

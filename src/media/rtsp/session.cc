@@ -115,7 +115,7 @@ void ServerSession::respond(const Message& request, int status, std::string_view
   r.set_header("CSeq", std::to_string(request.cseq().value_or(0)));
   r.set_header("Server", "Nightjar");
   if (!session_id_.empty() && mode_ != Mode::kNone)
-    r.set_header("Session", session_id_ + ";timeout=60");
+    r.set_header("Session", session_id_ + ";timeout=" + std::to_string(session_timeout_s_));
   for (const auto& [k, v] : headers) r.set_header(k, v);
   r.body = std::move(body);
   connection_.send(serialize(r));
@@ -215,16 +215,34 @@ void ServerSession::handle(const Message& req) {
       respond(req, 461, "Unsupported Transport");
       return;
     }
-    if (!transport->tcp) {
-      respond(req, 461, "Unsupported Transport");  // UDP comes later; clients retry over TCP
+    const bool udp = !transport->tcp;
+    if (udp && (transport->multicast || !transport->client_port)) {
+      respond(req, 461, "Unsupported Transport");  // UDP needs the client's ports
       return;
     }
     if (url->serial != serial_) {
       respond(req, 455, "Method Not Valid in This State");
       return;
     }
-    int channel = transport->interleaved ? transport->interleaved->first : next_channel_;
+    // Over UDP the channel is ours to number: it only names the track's port pair.
+    int channel = !udp && transport->interleaved ? transport->interleaved->first : next_channel_;
+    if (channel < 0 || channel > 254) {
+      respond(req, 461, "Unsupported Transport");
+      return;
+    }
     next_channel_ = channel + 2;
+    std::optional<std::pair<int, int>> server_ports;
+    if (udp) {
+      server_ports = connection_.open_udp(channel, *transport->client_port);
+      if (!server_ports) {
+        respond(req, 461, "Unsupported Transport");  // clients retry over TCP
+        return;
+      }
+      if (udp_channels_.size() < static_cast<size_t>(channel + 2)) {
+        udp_channels_.resize(channel + 2, false);
+      }
+      udp_channels_[channel] = udp_channels_[channel + 1] = true;
+    }
     if (mode_ == Mode::kAnnounced) {
       // Which announced track is this? Match the control suffix; unknown tracks are refused.
       int index = -1;
@@ -259,7 +277,11 @@ void ServerSession::handle(const Message& req) {
       return;
     }
     Transport reply = *transport;
-    reply.interleaved = std::make_pair(channel, channel + 1);
+    if (udp) {
+      reply.server_port = server_ports;
+    } else {
+      reply.interleaved = std::make_pair(channel, channel + 1);
+    }
     respond(req, 200, "OK", {{"Transport", format_transport(reply)}});
     return;
   }
@@ -347,6 +369,11 @@ void ServerSession::on_frame_rtp(uint8_t channel, std::span<const uint8_t> paylo
 
 void ServerSession::on_writable() { drain(); }
 
+void ServerSession::on_udp(int channel, std::span<const uint8_t> datagram) {
+  if (channel < 0 || channel > 255) return;
+  on_frame_rtp(static_cast<uint8_t>(channel), datagram);
+}
+
 void ServerSession::drain() {
   if (mode_ != Mode::kPlaying || !subscription_) return;
   if (counters_) {  // what the hub queue dropped for this slow player since last time
@@ -367,6 +394,10 @@ void ServerSession::drain() {
 }
 
 void ServerSession::send_interleaved(int channel, std::span<const uint8_t> packet) {
+  if (static_cast<size_t>(channel) < udp_channels_.size() && udp_channels_[channel]) {
+    connection_.send_udp(channel, packet);
+    return;
+  }
   std::string out;
   out.reserve(4 + packet.size());
   out += '$';

@@ -1,7 +1,8 @@
 // One RTSP connection on the server side, without the network: requests in, responses and
 // interleaved RTP out through a Connection. A camera pushes (ANNOUNCE, SETUP, RECORD on
 // push/{serial}) into the hub; a player pulls (DESCRIBE, SETUP, PLAY on live/{serial}) from
-// it. RTP over TCP (interleaved) only for now; the tracks relayed are those of tracks.h.
+// it. RTP interleaved over the TCP connection, or over UDP when the client asks; the tracks
+// relayed are those of tracks.h.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +39,20 @@ class Connection {
   virtual bool writable() const = 0;
   // Closes after what was sent so far has been written.
   virtual void close() = 0;
+  // RTP over UDP for one track: opens the server's RTP/RTCP port pair; datagrams that the
+  // client's address sends to them come back through ServerSession::on_udp as `channel`
+  // (RTP) and `channel + 1` (RTCP); send_udp goes to the client's ports. Returns the server's
+  // ports, or nullopt when UDP is not available (the client is then told 461).
+  virtual std::optional<std::pair<int, int>> open_udp(int channel,
+                                                      std::pair<int, int> client_ports) {
+    (void)channel;
+    (void)client_ports;
+    return std::nullopt;
+  }
+  virtual void send_udp(int channel, std::span<const uint8_t> packet) {
+    (void)channel;
+    (void)packet;
+  }
 };
 
 // The parts of an rtsp:// URL that matter here: "push/CAM1", the token, and a track
@@ -52,9 +67,15 @@ std::optional<StreamUrl> parse_stream_url(std::string_view uri);
 
 class ServerSession : public std::enable_shared_from_this<ServerSession> {
  public:
+  // session_timeout_s: announced in the Session header; clients keep the session alive
+  // (GET_PARAMETER, RTCP) well within it, so it must match the server's idle timeout.
   ServerSession(hub::Hub& hub, Authorizer& auth, Connection& connection,
-                const RtpCounters* counters = nullptr)
-      : hub_(hub), auth_(auth), connection_(connection), counters_(counters) {}
+                const RtpCounters* counters = nullptr, int session_timeout_s = 60)
+      : hub_(hub),
+        auth_(auth),
+        connection_(connection),
+        counters_(counters),
+        session_timeout_s_(session_timeout_s) {}
   ~ServerSession();
 
   // Feeds received bytes; returns how many were used (the rest waits for more), or an
@@ -62,6 +83,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   Result<size_t, Error> feed(std::span<const uint8_t> data);
   // The connection can take more media again.
   void on_writable();
+  // A datagram on a UDP port opened for `channel` (see Connection::open_udp).
+  void on_udp(int channel, std::span<const uint8_t> datagram);
 
   struct Stats {
     uint64_t rtp_packets_in = 0, bad_rtp_packets = 0, frames_out = 0, rtp_packets_out = 0;
@@ -81,6 +104,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   Authorizer& auth_;
   Connection& connection_;
   const RtpCounters* counters_;
+  int session_timeout_s_;
   std::string session_id_;
   enum class Mode { kNone, kAnnounced, kRecording, kDescribed, kPlaying } mode_ = Mode::kNone;
   std::string serial_;
@@ -89,6 +113,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::unique_ptr<Ingest> ingest_;
   std::vector<std::string> announced_controls_;  // per media section
   std::vector<int> channel_tracks_;              // interleaved channel → media section
+  std::vector<bool> udp_channels_;               // channels carried over UDP
   int next_channel_ = 0;
   std::unique_ptr<hub::Publisher> publisher_;
 
