@@ -333,8 +333,10 @@ struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
       std::lock_guard lock(self->mu);
       self->streaming = true;
       self->delay = self->backoff.initial;
-      spdlog::info("rtsp.pull.streaming path={} url={}", self->options.path,
-                   parse_client_url(self->options.url)->request_url());
+      // Logged without credentials or query (which may hold a token).
+      auto logged = parse_client_url(self->options.url)->request_url();
+      logged = logged.substr(0, logged.find('?'));
+      spdlog::info("rtsp.pull.streaming path={} url={}", self->options.path, logged);
     };
     hooks.media = [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
       auto self = weak.lock();
