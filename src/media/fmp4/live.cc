@@ -16,7 +16,11 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
   if (frame.track == hub::TrackKind::kAudio) {
     if (!started_ || !has_audio_) return out;
     if (!audio_base_) {
-      const int64_t since_start = frame.received_at_us - start_arrival_us_;
+      // Where this first audio frame sits on the video's timeline: exactly, by the sender's
+      // clock (RTCP sender reports), when both tracks have one; else by arrival time.
+      const bool by_capture = frame.capture_us != 0 && start_capture_us_ != 0;
+      const int64_t since_start = by_capture ? frame.capture_us - start_capture_us_
+                                             : frame.received_at_us - start_arrival_us_;
       audio_base_ = frame.timestamp - since_start * info_.audio_sample_rate / 1'000'000;
     }
     const int64_t decode = frame.timestamp - *audio_base_;
@@ -105,6 +109,7 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     out.height = track.height;
     started_ = true;
     start_arrival_us_ = frame.received_at_us;
+    start_capture_us_ = frame.capture_us;
     first_timestamp_ = frame.timestamp;
     last_timestamp_ = frame.timestamp;
   } else {

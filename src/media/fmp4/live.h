@@ -24,8 +24,9 @@ class LiveMuxer {
     std::vector<uint8_t> fragment;             // moof + mdat; empty if the frame is skipped
     uint32_t width = 0, height = 0;
   };
-  // Frames before the first keyframe give an empty output. Audio (AAC) is placed on the
-  // video's timeline by arrival time, as the camera's RTCP clock mapping is not used yet.
+  // Frames before the first keyframe give an empty output. Audio is placed on the video's
+  // timeline by the camera's clock (Frame::capture_us, from its RTCP sender reports) when
+  // both tracks have it, else by arrival time.
   Output push(const hub::Frame& frame);
 
  private:
@@ -33,6 +34,7 @@ class LiveMuxer {
   bool started_ = false;
   bool has_audio_ = false;
   int64_t start_arrival_us_ = 0;
+  int64_t start_capture_us_ = 0;
   std::optional<int64_t> audio_base_;  // audio timestamp that maps to decode time 0
   int64_t last_audio_decode_ = -1;
   int64_t first_timestamp_ = 0;

@@ -88,5 +88,29 @@ TEST(LiveMuxer, AudioJoinsAlignedByArrivalTime) {
   EXPECT_EQ(tfdt(m.push(audio).fragment), 4800u + 1024u);
 }
 
+// With the camera's clock (RTCP sender reports → capture times), audio lands where it was
+// captured, however late it arrived.
+TEST(LiveMuxer, AudioAlignedByTheCamerasClockWhenKnown) {
+  hub::StreamInfo info;
+  info.sps = kSps;
+  info.pps = kPps;
+  info.audio_codec = "AAC";
+  info.audio_sample_rate = 48000;
+  info.audio_channels = 1;
+  info.audio_config = {0x11, 0x88};
+  LiveMuxer m(info);
+  auto key = frame(90000, true);
+  key.received_at_us = 1'000'000;
+  key.capture_us = 1'700'000'000'000'000;
+  ASSERT_TRUE(m.push(key).init);
+  hub::Frame audio;
+  audio.track = hub::TrackKind::kAudio;
+  audio.timestamp = 500'000;
+  audio.received_at_us = 1'400'000;                   // arrived 400 ms after the keyframe…
+  audio.capture_us = 1'700'000'000'000'000 + 20'000;  // …but was captured 20 ms after it
+  audio.data = {9, 9};
+  EXPECT_EQ(tfdt(m.push(audio).fragment), 960u) << "20 ms at 48 kHz";
+}
+
 }  // namespace
 }  // namespace nj::media::fmp4

@@ -28,8 +28,11 @@ struct Frame {
   TrackKind track = TrackKind::kVideo;
   int64_t timestamp = 0;  // in the track's clock (90 kHz video, the sample rate for audio)
   bool keyframe = false;
-  int64_t received_at_us = 0;  // steady clock when it arrived: aligns tracks for outputs
-  std::vector<uint8_t> data;   // video: AVCC access unit; audio: one frame (see StreamInfo)
+  int64_t received_at_us = 0;  // steady clock when it arrived
+  // When it was captured (µs since the Unix epoch) by the sender's clock, from its RTCP
+  // sender reports; 0 until one came. Tracks of one sender line up exactly on it.
+  int64_t capture_us = 0;
+  std::vector<uint8_t> data;  // video: AVCC access unit; audio: one frame (see StreamInfo)
   // Set by the stream's packager, if it has one, before any subscriber that asked for it
   // can see the frame (and never changed after).
   mutable std::shared_ptr<const Packaged> packaged;

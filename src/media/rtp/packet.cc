@@ -85,6 +85,36 @@ void write_sender_report(std::vector<uint8_t>& out, uint32_t ssrc, uint64_t ntp_
   u32(octet_count);
 }
 
+int64_t SenderReport::unix_us() const {
+  constexpr int64_t kNtpToUnixSeconds = 2'208'988'800LL;
+  const auto seconds = static_cast<int64_t>(ntp_time >> 32) - kNtpToUnixSeconds;
+  const auto micros = static_cast<int64_t>(((ntp_time & 0xffffffffULL) * 1'000'000) >> 32);
+  return seconds * 1'000'000 + micros;
+}
+
+std::optional<SenderReport> parse_sender_report(std::span<const uint8_t> rtcp) {
+  // A compound packet: each part is a 4-byte header (V=2, type, length in words - 1).
+  while (rtcp.size() >= 4) {
+    if ((rtcp[0] >> 6) != 2) return std::nullopt;
+    const size_t length = (size_t{rtcp[2]} << 8 | rtcp[3]) * 4 + 4;
+    if (length > rtcp.size()) return std::nullopt;
+    if (rtcp[1] == 200 && length >= 28) {
+      auto u32 = [&](size_t at) {
+        return uint32_t{rtcp[at]} << 24 | uint32_t{rtcp[at + 1]} << 16 |
+               uint32_t{rtcp[at + 2]} << 8 | rtcp[at + 3];
+      };
+      SenderReport sr;
+      sr.ssrc = u32(4);
+      sr.ntp_time = uint64_t{u32(8)} << 32 | u32(12);
+      sr.rtp_timestamp = u32(16);
+      if (sr.ntp_time == 0) return std::nullopt;  // a sender without a wall clock
+      return sr;
+    }
+    rtcp = rtcp.subspan(length);
+  }
+  return std::nullopt;
+}
+
 uint64_t ntp_now() {
   const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();

@@ -39,6 +39,17 @@ void write_sender_report(std::vector<uint8_t>& out, uint32_t ssrc, uint64_t ntp_
 // Wall-clock time now in the 64-bit NTP format (seconds since 1900 . fraction).
 uint64_t ntp_now();
 
+// The sender report in an RTCP compound packet, if there is one: where the sender's RTP
+// clock stood at a wall-clock instant, which places its tracks on one timeline.
+struct SenderReport {
+  uint32_t ssrc = 0;
+  uint64_t ntp_time = 0;
+  uint32_t rtp_timestamp = 0;
+  // The NTP time as microseconds since the Unix epoch.
+  int64_t unix_us() const;
+};
+std::optional<SenderReport> parse_sender_report(std::span<const uint8_t> rtcp);
+
 // Extends wrapping counters to 64 bits. The first value is taken as is; each next one is
 // placed nearest to the last (so reordering and wrap-around are both handled).
 class SequenceUnwrapper {

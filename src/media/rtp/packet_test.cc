@@ -68,6 +68,22 @@ TEST(Rtcp, SenderReportLayout) {
   EXPECT_GT(ntp_now() >> 32, 3'970'000'000ULL);
 }
 
+TEST(Rtcp, SenderReportIsFoundInACompoundPacket) {
+  // A receiver report first (no blocks), then the sender report, as senders may compound.
+  std::vector<uint8_t> compound = {0x80, 201, 0, 1, 0, 0, 0, 9};
+  const uint64_t ntp = (uint64_t{2'208'988'800 + 1'700'000'000} << 32) | 0x80000000u;  // +0.5 s
+  write_sender_report(compound, 0xabcd, ntp, 123456, 10, 1000);
+  auto sr = parse_sender_report(compound);
+  ASSERT_TRUE(sr);
+  EXPECT_EQ(sr->ssrc, 0xabcdu);
+  EXPECT_EQ(sr->rtp_timestamp, 123456u);
+  EXPECT_EQ(sr->unix_us(), 1'700'000'000'500'000);
+  EXPECT_FALSE(parse_sender_report(std::span(compound).first(10)));  // cut short
+  compound[8] = 0x40;                                                // a bad version
+  EXPECT_FALSE(parse_sender_report(std::span(compound).subspan(8)));
+  EXPECT_FALSE(parse_sender_report({}));
+}
+
 TEST(Unwrap, SequenceAcrossWrapAndReorder) {
   SequenceUnwrapper u;
   EXPECT_EQ(u.unwrap(65534), 65534);

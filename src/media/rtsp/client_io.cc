@@ -2,14 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <future>
@@ -23,8 +19,6 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 class TcpClientLink final : public ClientLink, public std::enable_shared_from_this<TcpClientLink> {
  public:
@@ -38,7 +32,9 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
         options_(options),
         session_(std::move(url), mode, session_handlers(mode), std::move(announce_sdp)) {}
 
-  void start() { asio::co_spawn(socket_.get_executor(), run(shared_from_this()), asio::detached); }
+  void start() {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->begin(); });
+  }
 
   void post(std::function<void()> fn) override {
     asio::post(socket_.get_executor(), std::move(fn));
@@ -98,29 +94,38 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     queue_.push_back(std::move(bytes));
     if (!writing_ && connected_) {
       writing_ = true;
-      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+      write_next();
     }
   }
 
-  static awaitable<void> write_loop(std::shared_ptr<TcpClientLink> self) {
-    std::string batch;
-    while (!self->queue_.empty() && !self->closed_) {
-      batch.clear();
-      while (!self->queue_.empty() && batch.size() < 256 * 1024) {
-        batch += self->queue_.front();
-        self->queue_.pop_front();
-      }
-      const bool was_writable = self->writable();
-      auto [ec, n] = co_await asio::async_write(self->socket_, asio::buffer(batch), use_tuple);
-      self->queued_ -= std::min(self->queued_, batch.size());
-      if (ec) {
-        self->finish("write failed: " + ec.message());
-        break;
-      }
-      if (!was_writable && self->writable() && self->hooks_.writable) self->hooks_.writable();
+  // Writes what is queued, gathered into one write (many small RTP frames, one syscall),
+  // until the queue is empty. Plain completion handlers, no coroutines.
+  void write_next() {
+    if (queue_.empty() || closed_) {
+      writing_ = false;
+      if (finishing_) shutdown();
+      return;
     }
-    self->writing_ = false;
-    if (self->finishing_) self->shutdown();
+    batch_.clear();
+    while (!queue_.empty() && batch_.size() < 256 * 1024) {
+      batch_ += queue_.front();
+      queue_.pop_front();
+    }
+    was_writable_ = writable();
+    asio::async_write(socket_, asio::buffer(batch_),
+                      [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                        self->queued_ -= std::min(self->queued_, self->batch_.size());
+                        if (ec) {
+                          self->writing_ = false;
+                          self->finish("write failed: " + ec.message());
+                          self->shutdown();
+                          return;
+                        }
+                        if (!self->was_writable_ && self->writable() && self->hooks_.writable) {
+                          self->hooks_.writable();
+                        }
+                        self->write_next();
+                      });
   }
 
   void schedule_keepalive() {
@@ -165,53 +170,90 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     });
   }
 
-  static awaitable<void> run(std::shared_ptr<TcpClientLink> self) {
-    tcp::resolver resolver(self->socket_.get_executor());
-    self->arm_timeout(self->options_.connect_timeout, "connect timed out");
-    auto [rec, endpoints] = co_await resolver.async_resolve(
-        self->url_.host, std::to_string(self->url_.port), use_tuple);
-    if (rec || self->finished_) {
-      self->finish(rec ? "cannot resolve " + self->url_.host + ": " + rec.message() : "closed");
-      co_return;
+  void begin() {
+    arm_timeout(options_.connect_timeout, "connect timed out");
+    // The addresses to try: the host itself when it is one, else what the resolver says.
+    boost::system::error_code parse_ec;
+    const auto address = asio::ip::make_address(url_.host, parse_ec);
+    if (!parse_ec) {
+      targets_.emplace_back(address, url_.port);
+      connect_next(0);
+      return;
     }
-    auto [cec, endpoint] = co_await asio::async_connect(self->socket_, endpoints, use_tuple);
-    if (cec || self->finished_) {
-      self->finish(cec ? "cannot connect to " + self->url_.host + ":" +
-                             std::to_string(self->url_.port) + ": " + cec.message()
-                       : "connect timed out");
-      co_return;
+    resolver_.emplace(socket_.get_executor());
+    resolver_->async_resolve(
+        url_.host, std::to_string(url_.port),
+        [self = shared_from_this()](boost::system::error_code ec,
+                                    tcp::resolver::results_type results) {
+          if (self->finished_) return;
+          if (ec) {
+            self->finish("cannot resolve " + self->url_.host + ": " + ec.message());
+            return;
+          }
+          for (const auto& entry : results) self->targets_.push_back(entry.endpoint());
+          self->connect_next(0);
+        });
+  }
+
+  void connect_next(size_t index) {
+    if (finished_) return;
+    if (index >= targets_.size()) {
+      finish("cannot connect to " + url_.host + ":" + std::to_string(url_.port) + ": " +
+             (last_connect_error_ ? last_connect_error_.message() : "no address"));
+      return;
     }
     boost::system::error_code ignored;
-    self->socket_.set_option(tcp::no_delay(true), ignored);
-    self->connected_ = true;
-    self->arm_timeout(self->options_.response_timeout, "the server did not answer in time");
-    self->session_.start();
+    if (socket_.is_open()) socket_.close(ignored);
+    socket_.async_connect(targets_[index],
+                          [self = shared_from_this(), index](boost::system::error_code ec) {
+                            if (self->finished_) return;
+                            if (ec) {
+                              self->last_connect_error_ = ec;
+                              self->connect_next(index + 1);
+                              return;
+                            }
+                            self->on_connected();
+                          });
+  }
 
-    std::vector<uint8_t> buffer(self->options_.receive_buffer_bytes);
-    size_t filled = 0;
-    while (!self->finished_) {
-      if (filled == buffer.size()) {
-        self->finish("message too large");
-        break;
-      }
-      auto [ec, n] = co_await self->socket_.async_read_some(
-          asio::buffer(buffer.data() + filled, buffer.size() - filled), use_tuple);
-      if (ec) {
-        self->finish(ec == asio::error::eof ? "the server closed the connection"
-                                            : "read failed: " + ec.message());
-        break;
-      }
-      filled += n;
-      auto used = self->session_.feed({buffer.data(), filled});
-      if (!used) {
-        self->finish("malformed RTSP from the server: " + std::string(error_name(used.error())));
-        break;
-      }
-      if (*used > 0) {
-        std::memmove(buffer.data(), buffer.data() + *used, filled - *used);
-        filled -= *used;
-      }
+  void on_connected() {
+    boost::system::error_code ignored;
+    socket_.set_option(tcp::no_delay(true), ignored);
+    connected_ = true;
+    arm_timeout(options_.response_timeout, "the server did not answer in time");
+    buffer_.resize(options_.receive_buffer_bytes);
+    session_.start();
+    read_next();
+  }
+
+  void read_next() {
+    if (finished_) return;
+    if (filled_ == buffer_.size()) {
+      finish("message too large");
+      return;
     }
+    socket_.async_read_some(
+        asio::buffer(buffer_.data() + filled_, buffer_.size() - filled_),
+        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+          if (self->finished_) return;
+          if (ec) {
+            self->finish(ec == asio::error::eof ? "the server closed the connection"
+                                                : "read failed: " + ec.message());
+            return;
+          }
+          self->filled_ += n;
+          auto used = self->session_.feed({self->buffer_.data(), self->filled_});
+          if (!used) {
+            self->finish("malformed RTSP from the server: " +
+                         std::string(error_name(used.error())));
+            return;
+          }
+          if (*used > 0) {
+            std::memmove(self->buffer_.data(), self->buffer_.data() + *used, self->filled_ - *used);
+            self->filled_ -= *used;
+          }
+          self->read_next();
+        });
   }
 
   tcp::socket socket_;
@@ -222,6 +264,13 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
   ClientSession session_;
   std::deque<std::string> queue_;
   size_t queued_ = 0;
+  std::string batch_;  // being written
+  bool was_writable_ = true;
+  std::optional<tcp::resolver> resolver_;
+  std::vector<tcp::endpoint> targets_;
+  boost::system::error_code last_connect_error_;
+  std::vector<uint8_t> buffer_;
+  size_t filled_ = 0;
   bool media_seen_ = false;
   bool connected_ = false, writing_ = false, finishing_ = false, finished_ = false, closed_ = false;
 };
@@ -340,7 +389,12 @@ struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
     };
     hooks.media = [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
       auto self = weak.lock();
-      if (self && self->ingest && !rtcp) self->ingest->push(track, packet);
+      if (!self || !self->ingest) return;
+      if (rtcp) {
+        self->ingest->push_rtcp(track, packet);
+      } else {
+        self->ingest->push(track, packet);
+      }
     };
     hooks.closed = [weak](const std::string& why) {
       auto self = weak.lock();

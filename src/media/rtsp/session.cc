@@ -363,7 +363,14 @@ void ServerSession::handle(const Message& req) {
 
 void ServerSession::on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload) {
   if (mode_ != Mode::kRecording) return;  // media before RECORD, or RTCP from players
-  if (channel >= channel_tracks_.size() || channel_tracks_[channel] < 0) return;  // RTCP
+  if (channel % 2 == 1) {  // RTCP of a track: its sender reports place frames in time
+    const size_t rtp_channel = channel - 1u;
+    if (rtp_channel < channel_tracks_.size() && channel_tracks_[rtp_channel] >= 0) {
+      ingest_->push_rtcp(channel_tracks_[rtp_channel], payload);
+    }
+    return;
+  }
+  if (channel >= channel_tracks_.size() || channel_tracks_[channel] < 0) return;
   ingest_->push(channel_tracks_[channel], payload);
 }
 

@@ -180,6 +180,7 @@ void Ingest::start(FrameSink frames, InfoSink info_changed, const RtpCounters* c
       frame->track = hub::TrackKind::kAudio;
       frame->timestamp = f.timestamp;
       frame->received_at_us = steady_now_us();
+      frame->capture_us = capture_us(true, f.timestamp);
       frame->data = std::move(f.data);
       ++stats_.frames;
       frames_(std::move(frame));
@@ -190,11 +191,29 @@ void Ingest::start(FrameSink frames, InfoSink info_changed, const RtpCounters* c
       frame->track = hub::TrackKind::kAudio;
       frame->timestamp = f.timestamp;
       frame->received_at_us = steady_now_us();
+      frame->capture_us = capture_us(true, f.timestamp);
       frame->data = std::move(f.data);
       ++stats_.frames;
       frames_(std::move(frame));
     });
   }
+}
+
+void Ingest::push_rtcp(int track, std::span<const uint8_t> packet) {
+  auto report = rtp::parse_sender_report(packet);
+  if (!report) return;
+  if (track == video_track_) video_report_ = report;
+  if (track == audio_track_) audio_report_ = report;
+}
+
+int64_t Ingest::capture_us(bool audio, int64_t timestamp) const {
+  const auto& report = audio ? audio_report_ : video_report_;
+  const uint32_t rate = audio ? info_.audio_sample_rate : 90000;
+  if (!report || rate == 0) return 0;
+  // The frame's 32-bit RTP time against the report's, within ±2^31 ticks.
+  const int64_t ticks =
+      static_cast<int32_t>(static_cast<uint32_t>(timestamp) - report->rtp_timestamp);
+  return report->unix_us() + ticks * 1'000'000 / rate;
 }
 
 void Ingest::on_video(rtp::H264AccessUnit&& au) {
@@ -212,6 +231,7 @@ void Ingest::on_video(rtp::H264AccessUnit&& au) {
   frame->timestamp = au.timestamp;
   frame->received_at_us = steady_now_us();
   frame->keyframe = au.keyframe;
+  frame->capture_us = capture_us(false, au.timestamp);
   frame->data = std::move(au.avcc);
   ++stats_.frames;
   frames_(std::move(frame));
@@ -381,7 +401,7 @@ void Egress::send(const hub::Frame& frame) {
   if (frame.track == hub::TrackKind::kAudio) {
     if (!started_ || !has_audio() || !audio_out_.enabled) return;
     const uint32_t ts = rtp_timestamp(frame);
-    maybe_report(1, audio_out_, ts, frame.received_at_us);
+    maybe_report(1, audio_out_, ts, frame);
     auto sent = [&](std::span<const uint8_t> packet) {
       sink_(1, false, packet);
       ++stats_.packets;
@@ -402,7 +422,7 @@ void Egress::send(const hub::Frame& frame) {
   if (!video_out_.enabled) return;
   ++stats_.frames;
   const uint32_t ts = rtp_timestamp(frame);
-  maybe_report(0, video_out_, ts, frame.received_at_us);
+  maybe_report(0, video_out_, ts, frame);
   auto sent = [&](std::span<const uint8_t> packet) {
     sink_(0, false, packet);
     ++stats_.packets;
@@ -421,19 +441,23 @@ void Egress::send(const hub::Frame& frame) {
   }
 }
 
-void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, int64_t received_at_us) {
+void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, const hub::Frame& frame) {
   const int64_t now = steady_now_us();
   if (out.last_report_us != 0 && now - out.last_report_us < 1'000'000) return;
   out.last_report_us = now;
   // One fixed line from RTP time to wall-clock time per track, anchored at the first
-  // reported frame's arrival: reports never contradict each other (no jitter), and both
-  // tracks are anchored the same way, so a player can line them up.
+  // reported frame: at its capture time by the camera's clock when the camera sent sender
+  // reports (then players line the tracks up exactly), else at its arrival. Reports never
+  // contradict each other (no jitter).
   if (!out.anchored) {
-    const int64_t age_us = received_at_us > 0 ? std::max<int64_t>(0, now - received_at_us) : 0;
-    const int64_t wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count() -
-                            age_us;
+    const int64_t age_us =
+        frame.received_at_us > 0 ? std::max<int64_t>(0, now - frame.received_at_us) : 0;
+    const int64_t wall_us = frame.capture_us != 0
+                                ? frame.capture_us
+                                : std::chrono::duration_cast<std::chrono::microseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                          .count() -
+                                      age_us;
     constexpr uint64_t kNtpToUnixSeconds = 2'208'988'800ULL;
     out.anchor_ntp = ((static_cast<uint64_t>(wall_us / 1'000'000) + kNtpToUnixSeconds) << 32) |
                      ((static_cast<uint64_t>(wall_us % 1'000'000) << 32) / 1'000'000);

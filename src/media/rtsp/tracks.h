@@ -60,6 +60,8 @@ class Ingest {
   void start(FrameSink frames, InfoSink info_changed, const RtpCounters* counters = nullptr);
   // One RTP packet of media section `track` (packets of other sections are ignored).
   void push(int track, std::span<const uint8_t> packet);
+  // One RTCP packet of that track: its sender reports give frames their capture time.
+  void push_rtcp(int track, std::span<const uint8_t> packet);
   void flush();
 
   struct Stats {
@@ -70,6 +72,8 @@ class Ingest {
  private:
   Ingest() = default;
   void on_video(rtp::H264AccessUnit&& au);
+  int64_t capture_us(bool audio, int64_t timestamp) const;
+  std::optional<rtp::SenderReport> video_report_, audio_report_;
 
   hub::StreamInfo info_;
   int video_track_ = -1;
@@ -120,7 +124,7 @@ class Egress {
     uint64_t anchor_ntp = 0;
     uint32_t anchor_rtp = 0;
   };
-  void maybe_report(int track, Output& out, uint32_t rtp_timestamp, int64_t received_at_us);
+  void maybe_report(int track, Output& out, uint32_t rtp_timestamp, const hub::Frame& frame);
 
   hub::StreamInfo info_;
   Sink sink_;
