@@ -112,8 +112,13 @@ std::shared_ptr<HlsApi::Channel> HlsApi::channel(const std::string& serial) {
     if (auto it = channels_.find(serial); it != channels_.end()) ch = it->second;
   }
   for (auto& d : dropped) {
-    std::lock_guard lock(d->mu);
-    d->subscription.reset();
+    // Unsubscribe outside the channel's lock: the hub calls on_wake (which takes that lock)
+    // while holding the stream's, so holding ours while taking the stream's could deadlock.
+    std::unique_ptr<media::hub::Subscription> subscription;
+    {
+      std::lock_guard lock(d->mu);
+      subscription = std::move(d->subscription);
+    }
   }
   if (ch) {
     std::lock_guard lock(ch->mu);
@@ -142,13 +147,12 @@ std::shared_ptr<HlsApi::Channel> HlsApi::channel(const std::string& serial) {
 void HlsApi::install(http::Router& router) {
   router.add_async(
       http::Method::kGet, "/api/v1/devices/{id}/live.m3u8",
-      [this](http::Request& r, http::Responder respond) { playlist(r, std::move(respond)); });
-  router.add_async(
-      http::Method::kGet, "/api/v1/devices/{id}/hls/{file}",
-      [this](http::Request& r, http::Responder respond) { media(r, std::move(respond)); });
+      [this](http::Request& r, const http::Responder& respond) { playlist(r, respond); });
+  router.add_async(http::Method::kGet, "/api/v1/devices/{id}/hls/{file}",
+                   [this](http::Request& r, const http::Responder& respond) { media(r, respond); });
 }
 
-void HlsApi::playlist(http::Request& request, http::Responder respond) {
+void HlsApi::playlist(http::Request& request, const http::Responder& respond) {
   requests_.inc();
   const auto serial = request.params.at("id");
   const auto token = request.query_param("token").value_or("");
@@ -205,7 +209,7 @@ void HlsApi::playlist(http::Request& request, http::Responder respond) {
   ch->waiters.push_back({msn, part, answer});
 }
 
-void HlsApi::media(http::Request& request, http::Responder respond) {
+void HlsApi::media(http::Request& request, const http::Responder& respond) {
   requests_.inc();
   const auto serial = request.params.at("id");
   const auto token = request.query_param("token").value_or("");

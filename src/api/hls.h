@@ -29,8 +29,8 @@ class HlsApi {
  private:
   // The stream's channel, made (and subscribed) if needed; null if it is not live.
   std::shared_ptr<Channel> channel(const std::string& serial);
-  void playlist(http::Request& request, http::Responder respond);
-  void media(http::Request& request, http::Responder respond);
+  void playlist(http::Request& request, const http::Responder& respond);
+  void media(http::Request& request, const http::Responder& respond);
 
   media::hub::Hub& hub_;
   const device::StreamTokens& tokens_;

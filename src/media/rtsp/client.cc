@@ -138,7 +138,7 @@ Result<size_t, Error> ClientSession::feed(std::span<const uint8_t> data) {
 void ClientSession::fail(std::string why) {
   if (state_ == State::kFailed || state_ == State::kClosed) return;
   state_ = State::kFailed;
-  last_error_ = why;
+  last_error_ = std::move(why);
   if (handlers_.failed) handlers_.failed(last_error_);
 }
 

@@ -162,7 +162,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     keepalive_.cancel();
   }
 
-  void arm_timeout(std::chrono::milliseconds after, std::string why) {
+  void arm_timeout(std::chrono::milliseconds after, const std::string& why) {
     timer_.expires_after(after);
     timer_.async_wait([weak = weak_from_this(), why](boost::system::error_code ec) {
       if (ec) return;
@@ -184,7 +184,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     resolver_->async_resolve(
         url_.host, std::to_string(url_.port),
         [self = shared_from_this()](boost::system::error_code ec,
-                                    tcp::resolver::results_type results) {
+                                    const tcp::resolver::results_type& results) {
           if (self->finished_) return;
           if (ec) {
             self->finish("cannot resolve " + self->url_.host + ": " + ec.message());
@@ -278,7 +278,8 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
 std::chrono::milliseconds jittered(std::chrono::milliseconds d) {
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_real_distribution<double> spread(0.8, 1.2);
-  return std::chrono::milliseconds(static_cast<int64_t>(d.count() * spread(rng)));
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(d.count()) * spread(rng)));
 }
 
 }  // namespace
@@ -368,7 +369,7 @@ struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
       }
       self->publisher = std::move(*publisher);
       self->ingest->start(
-          [weak](hub::FramePtr frame) {
+          [weak](const hub::FramePtr& frame) {
             if (auto s = weak.lock()) {
               s->publisher->publish(frame);
               std::lock_guard lock(s->mu);

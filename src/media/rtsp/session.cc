@@ -238,7 +238,7 @@ void ServerSession::handle(const Message& req) {
         respond(req, 461, "Unsupported Transport");  // clients retry over TCP
         return;
       }
-      if (udp_channels_.size() < static_cast<size_t>(channel + 2)) {
+      if (udp_channels_.size() < static_cast<size_t>(channel) + 2) {
         udp_channels_.resize(channel + 2, false);
       }
       udp_channels_[channel] = udp_channels_[channel + 1] = true;
@@ -299,7 +299,7 @@ void ServerSession::handle(const Message& req) {
       return;
     }
     publisher_ = std::move(*publisher);
-    ingest_->start([this](hub::FramePtr frame) { publisher_->publish(frame); },
+    ingest_->start([this](const hub::FramePtr& frame) { publisher_->publish(frame); },
                    [this](const hub::StreamInfo& info) { publisher_->update_info(info); },
                    counters_);
     mode_ = Mode::kRecording;
