@@ -49,7 +49,11 @@ struct HlsApi::Channel : std::enable_shared_from_this<HlsApi::Channel> {
       frames.clear();
       if (subscription->queue().ended()) ended = true;
       std::erase_if(waiters, [&](Waiter& w) {
-        if (!ended && !hls.available(w.msn, w.part)) return false;
+        // A part a segment ended without (it was cut at a keyframe first) will never come:
+        // the segment's end answers it (the playlist then lists the next segment's parts).
+        const bool satisfied = hls.available(w.msn, w.part) ||
+                               (w.part >= 0 && hls.available(w.msn, -1)) || hls.too_old(w.msn);
+        if (!ended && !satisfied) return false;
         ready.push_back(std::move(w));
         return true;
       });
@@ -262,7 +266,8 @@ void HlsApi::media(http::Request& request, const http::Responder& respond) {
     ch->waiters.push_back({0, 0, answer});
     return;
   }
-  if (ch->hls.too_old(msn) || ch->ended || ch->hls.available(msn, part)) {
+  if (ch->hls.too_old(msn) || ch->ended || ch->hls.available(msn, part) ||
+      (part >= 0 && ch->hls.available(msn, -1))) {  // a part the segment ended without: 404
     lock.unlock();
     return answer(true);
   }

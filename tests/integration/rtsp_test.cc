@@ -253,6 +253,17 @@ TEST_F(RtspTest, LiveLowLatencyHlsFollowsTheRulesAndDecodes) {
       << blocked.body;
   EXPECT_NE(blocked.body.find("hls/s" + std::to_string(next) + ".m4s"), std::string::npos);
   EXPECT_GE(parse(blocked.body, "#EXT-X-MEDIA-SEQUENCE:").at(0), sequence);
+  // A part the segment will end without (it is cut at the next keyframe first) does not
+  // hang: the segment's end answers it.
+  const auto latest = static_cast<int64_t>(parse(blocked.body, "#EXT-X-MEDIA-SEQUENCE:").at(0)) +
+                      static_cast<int64_t>(parse(blocked.body, "#EXTINF:").size());
+  const auto beyond_start = std::chrono::steady_clock::now();
+  const auto beyond = server_.get(base + "live.m3u8?token=" + play +
+                                  "&_HLS_msn=" + std::to_string(latest) + "&_HLS_part=50");
+  EXPECT_EQ(beyond.status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - beyond_start, 3s) << "answered at the segment's end";
+  EXPECT_EQ(server_.get(base + "hls/p" + std::to_string(latest) + ".50.m4s?token=" + play).status,
+            404);
 
   // The media: a complete segment and the init segment pass ffprobe together.
   const auto init = server_.get(base + "hls/init.mp4?token=" + play);
