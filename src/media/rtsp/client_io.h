@@ -61,8 +61,10 @@ struct PullOptions {
   LinkOptions link;
 };
 
-// Keeps pulling until destroyed: connect, DESCRIBE, SETUP the H.264 (and AAC) tracks, PLAY,
-// publish; after any failure or end, wait (doubling, with jitter) and try again.
+// Keeps pulling until destroyed: connect, DESCRIBE, SETUP the video (and audio) tracks,
+// PLAY, publish; after any failure or end, wait (doubling, with jitter) and try again.
+// Destroy it (and a Pusher) from outside the pool's threads while the pool still runs: the
+// destructor waits for its loop to stop the relay and unpublish.
 class Puller {
  public:
   struct Status {
