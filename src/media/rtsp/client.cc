@@ -120,7 +120,9 @@ Result<size_t, Error> ClientSession::feed(std::span<const uint8_t> data) {
         handlers_.media(channel_tracks_[channel / 2], channel % 2 == 1, item.frame_payload);
       }
     } else if (item.message.is_request) {
-      // Servers may send requests too (GET_PARAMETER, ANNOUNCE of a change): say we heard.
+      // Servers may send requests too. We answer keep-alive probes (GET_PARAMETER,
+      // OPTIONS) with 200; anything else (ANNOUNCE of a change, SET_PARAMETER, REDIRECT) we
+      // do not act on, and RFC 2326 §11.1 has us say so with 501 rather than stay silent.
       Message r;
       r.is_request = false;
       r.status =

@@ -397,18 +397,21 @@ void Egress::set_track_enabled(int track, bool enabled) {
   (track == 0 ? video_out_ : audio_out_).enabled = enabled;
 }
 
+// One RTP packet out on a track, counted for its sender reports and the metrics.
+void Egress::emit(int track, Output& out, std::span<const uint8_t> packet) {
+  sink_(track, false, packet);
+  ++stats_.packets;
+  if (counters_) counters_->sent.inc();
+  ++out.packets;
+  out.octets += static_cast<uint32_t>(packet.size() - 12);
+}
+
 void Egress::send(const hub::Frame& frame) {
   if (frame.track == hub::TrackKind::kAudio) {
     if (!started_ || !has_audio() || !audio_out_.enabled) return;
     const uint32_t ts = rtp_timestamp(frame);
     maybe_report(1, audio_out_, ts, frame);
-    auto sent = [&](std::span<const uint8_t> packet) {
-      sink_(1, false, packet);
-      ++stats_.packets;
-      if (counters_) counters_->sent.inc();
-      ++audio_out_.packets;
-      audio_out_.octets += static_cast<uint32_t>(packet.size() - 12);
-    };
+    auto sent = [&](std::span<const uint8_t> packet) { emit(1, audio_out_, packet); };
     if (audio_) {
       audio_->packetize(frame.data, ts, sent);
     } else {
@@ -423,13 +426,7 @@ void Egress::send(const hub::Frame& frame) {
   ++stats_.frames;
   const uint32_t ts = rtp_timestamp(frame);
   maybe_report(0, video_out_, ts, frame);
-  auto sent = [&](std::span<const uint8_t> packet) {
-    sink_(0, false, packet);
-    ++stats_.packets;
-    if (counters_) counters_->sent.inc();
-    ++video_out_.packets;
-    video_out_.octets += static_cast<uint32_t>(packet.size() - 12);
-  };
+  auto sent = [&](std::span<const uint8_t> packet) { emit(0, video_out_, packet); };
   if (video265_) {
     video265_->packetize(frame.data, ts, sent);
   } else {

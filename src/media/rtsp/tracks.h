@@ -125,6 +125,7 @@ class Egress {
     uint32_t anchor_rtp = 0;
   };
   void maybe_report(int track, Output& out, uint32_t rtp_timestamp, const hub::Frame& frame);
+  void emit(int track, Output& out, std::span<const uint8_t> packet);
 
   hub::StreamInfo info_;
   Sink sink_;
