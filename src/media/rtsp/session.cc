@@ -263,6 +263,7 @@ void ServerSession::handle(const Message& req) {
         }
         channel_tracks_[channel] = index;
       }
+      if (udp) ingest_->enable_reordering();
     } else if (mode_ == Mode::kDescribed) {
       if (url->track == "trackID=0") {
         play_channels_[0] = channel;

@@ -267,6 +267,60 @@ TEST(RtspSession, RtpLossAndGarbageAreCounted) {
   EXPECT_EQ(counters.malformed.value(), 1u);
 }
 
+// UDP media from a camera on a network that reorders: packets are put back in order.
+class UdpConnection final : public Connection {
+ public:
+  void send(std::string bytes) override { sent += bytes; }
+  void post(std::function<void()> fn) override { fn(); }
+  bool writable() const override { return true; }
+  void close() override {}
+  std::optional<std::pair<int, int>> open_udp(int channel, std::pair<int, int>) override {
+    return std::make_pair(40000 + channel, 40001 + channel);
+  }
+  std::string sent;
+};
+
+TEST(RtspSession, UdpPacketsOutOfOrderArePutBackInOrder) {
+  hub::Hub hub;
+  AllowToken auth;
+  metrics::Registry registry;
+  const auto counters = RtpCounters::in(registry);
+  UdpConnection c;
+  auto s = std::make_shared<ServerSession>(hub, auth, c, &counters);
+  const std::string base = "rtsp://h/push/CAM1?token=push-CAM1";
+  ASSERT_TRUE(s->feed(bytes(request("ANNOUNCE", base, 1, {}, announce_sdp()))));
+  ASSERT_TRUE(s->feed(bytes(request("SETUP", base + "/streamid=0", 2,
+                                    {{"Transport", "RTP/AVP;unicast;client_port=5000-5001"}}))));
+  ASSERT_NE(c.sent.find("server_port=40000-40001"), std::string::npos) << c.sent;
+  ASSERT_TRUE(s->feed(bytes(request("RECORD", base, 3))));
+  auto sub = hub.subscribe("push/CAM1", [] {});
+  ASSERT_TRUE(sub);
+
+  // Three access units, one FU-A-fragmented: the packets of the second arrive swapped with
+  // the first packet of the third.
+  rtp::H264Packetizer packetizer(96, 7, 500, 1400);
+  std::vector<std::vector<uint8_t>> packets;
+  const auto key = avcc(0x65, 3000), p1 = avcc(0x41, 2000), p2 = avcc(0x41, 100);
+  auto keep = [&](std::span<const uint8_t> p) { packets.emplace_back(p.begin(), p.end()); };
+  packetizer.packetize(key, 0, keep);
+  packetizer.packetize(p1, 3600, keep);
+  packetizer.packetize(p2, 7200, keep);
+  ASSERT_EQ(packets.size(), 6u);  // 3 + 2 + 1
+  std::swap(packets[3], packets[5]);
+  std::swap(packets[4], packets[5]);  // order now: 0 1 2 5 3 4
+  for (const auto& p : packets) s->on_udp(0, p);
+  s.reset();  // the end flushes what is held
+
+  std::vector<hub::FramePtr> frames;
+  (*sub)->queue().drain(frames);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(frames[0]->data, key);
+  EXPECT_EQ(frames[1]->data, p1);
+  EXPECT_EQ(frames[2]->data, p2);
+  EXPECT_EQ(counters.lost.value(), 0u);
+  EXPECT_EQ(counters.reordered.value(), 1u);
+}
+
 TEST(StreamUrl, ParsesWhatClientsSend) {
   auto u = parse_stream_url("rtsp://127.0.0.1:8554/push/CAM1?token=abc.def/streamid=0");
   ASSERT_TRUE(u);

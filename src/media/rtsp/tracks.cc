@@ -96,8 +96,9 @@ RtpCounters RtpCounters::in(metrics::Registry& registry) {
   auto& dropped = registry.counter(
       "nightjar_media_viewer_dropped_frames_total",
       "Frames slow viewers skipped (their queue was emptied to resume at a keyframe).", {"output"});
-  return RtpCounters{family.with({"received"}), family.with({"lost"}), family.with({"malformed"}),
-                     family.with({"sent"}),     delay.with({"rtsp"}),  dropped.with({"rtsp"})};
+  return RtpCounters{family.with({"received"}),  family.with({"lost"}), family.with({"malformed"}),
+                     family.with({"sent"}),      delay.with({"rtsp"}),  dropped.with({"rtsp"}),
+                     family.with({"reordered"}), family.with({"late"})};
 }
 
 Result<std::unique_ptr<Ingest>, std::string> Ingest::from_sdp(const sdp::Session& session) {
@@ -237,6 +238,14 @@ void Ingest::on_video(rtp::H264AccessUnit&& au) {
   frames_(std::move(frame));
 }
 
+void Ingest::enable_reordering(rtp::ReorderOptions options) {
+  if (video_order_) return;  // once per session, whichever track is set up first
+  video_order_ = std::make_unique<rtp::ReorderBuffer>(
+      [this](const rtp::Packet& p) { depacketize(true, p); }, options);
+  audio_order_ = std::make_unique<rtp::ReorderBuffer>(
+      [this](const rtp::Packet& p) { depacketize(false, p); }, options);
+}
+
 void Ingest::push(int track, std::span<const uint8_t> bytes) {
   const bool video = (video_ || video265_) && track == video_track_;
   const bool audio = (audio_ || audio_frames_) && track == audio_track_;
@@ -249,12 +258,31 @@ void Ingest::push(int track, std::span<const uint8_t> bytes) {
     if (counters_) counters_->malformed.inc();
     return;
   }
+  auto& order = video ? video_order_ : audio_order_;
+  if (!order) {
+    depacketize(video, *packet);
+    return;
+  }
+  const auto before = order->stats();
+  order->push(bytes, *packet, steady_now_us());
+  const auto& after = order->stats();
+  const uint64_t reordered = after.reordered - before.reordered;
+  const uint64_t late = after.late + after.duplicate - before.late - before.duplicate;
+  stats_.reordered += reordered;
+  stats_.late += late;
+  if (counters_) {
+    counters_->reordered.inc(reordered);
+    counters_->late.inc(late);
+  }
+}
+
+void Ingest::depacketize(bool video, const rtp::Packet& packet) {
   if (video) {
     const auto before = video265_ ? video265_->stats() : video_->stats();
     if (video265_) {
-      video265_->push(*packet);
+      video265_->push(packet);
     } else {
-      video_->push(*packet);
+      video_->push(packet);
     }
     const auto& after = video265_ ? video265_->stats() : video_->stats();
     const uint64_t lost = after.lost_packets - before.lost_packets;
@@ -268,13 +296,13 @@ void Ingest::push(int track, std::span<const uint8_t> bytes) {
     }
   } else if (audio_frames_) {
     const auto before = audio_frames_->bad_packets();
-    audio_frames_->push(*packet);
+    audio_frames_->push(packet);
     const uint64_t bad = audio_frames_->bad_packets() - before;
     stats_.bad_packets += bad;
     if (counters_) counters_->malformed.inc(bad);
   } else {
     const auto before = audio_->bad_packets();
-    audio_->push(*packet);
+    audio_->push(packet);
     const uint64_t bad = audio_->bad_packets() - before;
     stats_.bad_packets += bad;
     if (counters_) counters_->malformed.inc(bad);
@@ -282,6 +310,8 @@ void Ingest::push(int track, std::span<const uint8_t> bytes) {
 }
 
 void Ingest::flush() {
+  if (video_order_) video_order_->flush();
+  if (audio_order_) audio_order_->flush();
   if (video_) video_->flush();
   if (video265_) video265_->flush();
 }

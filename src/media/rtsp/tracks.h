@@ -16,6 +16,7 @@
 #include "media/rtp/audio.h"
 #include "media/rtp/h264.h"
 #include "media/rtp/h265.h"
+#include "media/rtp/reorder.h"
 #include "media/sdp/sdp.h"
 #include "metrics/registry.h"
 
@@ -32,6 +33,10 @@ struct RtpCounters {
   metrics::Histogram& relay_delay;
   // Frames a slow player did not get: its queue was emptied to resume at a keyframe.
   metrics::Counter& viewer_dropped_frames;
+  // UDP only: packets put back in sequence order, and packets that came after their gap
+  // had been given up (dropped).
+  metrics::Counter& reordered;
+  metrics::Counter& late;
   static RtpCounters in(metrics::Registry& registry);
 };
 
@@ -58,6 +63,9 @@ class Ingest {
   int audio_track() const { return audio_track_; }
   // Starts turning packets into frames; packets before this are dropped.
   void start(FrameSink frames, InfoSink info_changed, const RtpCounters* counters = nullptr);
+  // Packets may come out of order (UDP): hold a small window to put them back in order.
+  // Over TCP a gap never fills, so waiting would only add delay.
+  void enable_reordering(rtp::ReorderOptions options = {});
   // One RTP packet of media section `track` (packets of other sections are ignored).
   void push(int track, std::span<const uint8_t> packet);
   // One RTCP packet of that track: its sender reports give frames their capture time.
@@ -65,13 +73,14 @@ class Ingest {
   void flush();
 
   struct Stats {
-    uint64_t packets = 0, bad_packets = 0, lost_packets = 0, frames = 0;
+    uint64_t packets = 0, bad_packets = 0, lost_packets = 0, frames = 0, reordered = 0, late = 0;
   };
   const Stats& stats() const { return stats_; }
 
  private:
   Ingest() = default;
   void on_video(rtp::H264AccessUnit&& au);
+  void depacketize(bool video, const rtp::Packet& packet);
   int64_t capture_us(bool audio, int64_t timestamp) const;
   std::optional<rtp::SenderReport> video_report_, audio_report_;
 
@@ -84,7 +93,8 @@ class Ingest {
   std::unique_ptr<rtp::H264Depacketizer> video_;
   std::unique_ptr<rtp::H265Depacketizer> video265_;
   std::unique_ptr<rtp::AacDepacketizer> audio_;
-  std::unique_ptr<rtp::FrameDepacketizer> audio_frames_;  // Opus, G.711
+  std::unique_ptr<rtp::FrameDepacketizer> audio_frames_;           // Opus, G.711
+  std::unique_ptr<rtp::ReorderBuffer> video_order_, audio_order_;  // UDP only
   Stats stats_;
 };
 
