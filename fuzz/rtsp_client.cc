@@ -12,6 +12,10 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace nj::media;
+  if (size == 0) return 0;
+  // The first byte's top bit asks for UDP (SETUP answers must then carry server ports,
+  // and packets go through the reorder window).
+  const bool udp = (data[0] & 0x80) != 0;
   std::unique_ptr<rtsp::Ingest> ingest;
   size_t frames = 0;
   rtsp::ClientSession::Handlers h;
@@ -20,6 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto in = rtsp::Ingest::from_sdp(session);
     if (!in) return {};
     ingest = std::move(*in);
+    if (udp) ingest->enable_reordering();
     ingest->start([&](hub::FramePtr) { ++frames; }, [](const hub::StreamInfo&) {});
     std::vector<int> tracks{ingest->video_track()};
     if (ingest->audio_track() >= 0) tracks.push_back(ingest->audio_track());
@@ -31,9 +36,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   h.failed = [](const std::string&) {};
   rtsp::ClientSession session(*rtsp::parse_client_url("rtsp://admin:secret@cam:554/live"),
                               rtsp::ClientSession::Mode::kPlay, std::move(h));
+  if (udp) {
+    rtsp::ClientSession::UdpHandlers u;
+    u.open_udp = [](int slot) -> std::optional<std::pair<int, int>> {
+      return std::make_pair(5000 + 2 * slot, 5001 + 2 * slot);
+    };
+    u.udp_peer = [](int, int, std::pair<int, int>) {};
+    u.send_datagram = [](int, bool, std::span<const uint8_t>) {};
+    session.use_udp(std::move(u));
+  }
   session.start();
-  // The first byte sets the chunk size, so message boundaries fall anywhere.
-  if (size == 0) return 0;
+  // The first byte's low bits set the chunk size, so message boundaries fall anywhere.
   const size_t chunk = 1 + data[0] % 64;
   std::string buffer;
   for (size_t at = 1; at < size; at += chunk) {

@@ -1,6 +1,6 @@
-// Our RTSP client against real servers on loopback: it pulls from GStreamer's
-// gst-rtsp-server behind Digest authentication, refuses a wrong password clearly, pushes
-// what it pulled into a real `nightjar serve` (checked with ffprobe), and reconnects to a
+// Our RTSP client against real servers on loopback, over TCP and UDP: it pulls from
+// GStreamer's gst-rtsp-server behind Digest authentication, refuses a wrong password clearly,
+// pushes what it pulled into a real `nightjar serve` (checked with ffprobe), and reconnects to a
 // camera that went away and came back.
 #include <gtest/gtest.h>
 
@@ -58,7 +58,13 @@ bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
   return pred();
 }
 
-TEST(RtspClient, PullsFromGstRtspServerWithDigest) {
+rtsp::LinkOptions over(bool udp) {
+  rtsp::LinkOptions options;
+  options.udp = udp;
+  return options;
+}
+
+void pull_from_gst_with_digest(bool udp) {
   GstServer camera("admin", "s3cret pass");
   ASSERT_NE(camera.port(), 0);
   net::IoPool pool(1);
@@ -70,7 +76,7 @@ TEST(RtspClient, PullsFromGstRtspServerWithDigest) {
         {.url = "rtsp://admin:s3cret%20pass@127.0.0.1:" + std::to_string(camera.port()) + "/cam",
          .path = "push/GST1",
          .backoff = {},
-         .link = {}});
+         .link = over(udp)});
     ASSERT_TRUE(wait_for([&] { return hub.is_published("push/GST1"); }, 10s))
         << puller.status().last_error;
     auto sub = hub.subscribe("push/GST1", {});
@@ -107,11 +113,16 @@ TEST(RtspClient, PullsFromGstRtspServerWithDigest) {
     }
     EXPECT_GT(audio, 50u);
     EXPECT_TRUE(puller.status().streaming);
+    EXPECT_EQ(puller.status().udp, udp);
     EXPECT_EQ(puller.status().attempts, 1u);
   }
   EXPECT_FALSE(hub.is_published("push/GST1"));  // the puller's end unpublishes
   pool.shutdown();
 }
+
+TEST(RtspClient, PullsFromGstRtspServerWithDigest) { pull_from_gst_with_digest(false); }
+
+TEST(RtspClient, PullsFromGstRtspServerOverUdp) { pull_from_gst_with_digest(true); }
 
 TEST(RtspClient, WrongPasswordIsAClearErrorAndNothingIsPublished) {
   GstServer camera("admin", "right");
@@ -134,7 +145,7 @@ TEST(RtspClient, WrongPasswordIsAClearErrorAndNothingIsPublished) {
   pool.shutdown();
 }
 
-TEST(RtspClient, PushesWhatItPullsIntoNightjar) {
+void push_what_it_pulls_into_nightjar(bool udp) {
   GstServer camera("u", "p");
   ASSERT_NE(camera.port(), 0);
   ServerProcess server;
@@ -153,12 +164,12 @@ TEST(RtspClient, PushesWhatItPullsIntoNightjar) {
                         {.url = "rtsp://u:p@127.0.0.1:" + std::to_string(camera.port()) + "/cam",
                          .path = "push/GW1",
                          .backoff = {},
-                         .link = {}});
+                         .link = over(udp)});
     rtsp::Pusher pusher(pool, local,
                         {.url = base + "/push/GW1?token=" + token("push"),
                          .path = "push/GW1",
                          .backoff = {.initial = 200ms, .max = 1000ms},
-                         .link = {}});
+                         .link = over(udp)});
     ASSERT_TRUE(wait_for([&] { return pusher.status().streaming; }, 15s))
         << pusher.status().last_error;
     const std::string live = base + "/live/GW1?token=" + token("play");
@@ -178,9 +189,22 @@ TEST(RtspClient, PushesWhatItPullsIntoNightjar) {
         "ffmpeg -v error -rtsp_transport tcp -i '" + live + "' -t 2 -f null - 2>&1", &status);
     EXPECT_EQ(status, 0);
     EXPECT_EQ(decode, "");
+    EXPECT_EQ(puller.status().udp, udp);
+    EXPECT_EQ(pusher.status().udp, udp);
+    if (udp) {
+      // And a player over UDP decodes what came in over UDP.
+      const auto udp_decode = run_command(
+          "ffmpeg -v error -rtsp_transport udp -i '" + live + "' -t 2 -f null - 2>&1", &status);
+      EXPECT_EQ(status, 0);
+      EXPECT_EQ(udp_decode, "");
+    }
   }
   pool.shutdown();
 }
+
+TEST(RtspClient, PushesWhatItPullsIntoNightjar) { push_what_it_pulls_into_nightjar(false); }
+
+TEST(RtspClient, PullsAndPushesOverUdp) { push_what_it_pulls_into_nightjar(true); }
 
 // A camera that goes away and comes back: the puller retries with backoff and resumes.
 TEST(RtspClient, ReconnectsWhenTheCameraComesBack) {

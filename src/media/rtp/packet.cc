@@ -85,6 +85,14 @@ void write_sender_report(std::vector<uint8_t>& out, uint32_t ssrc, uint64_t ntp_
   u32(octet_count);
 }
 
+void write_receiver_report(std::vector<uint8_t>& out, uint32_t ssrc) {
+  out.push_back(0x80);  // V=2, no padding, no report blocks
+  out.push_back(201);   // RR
+  out.push_back(0);
+  out.push_back(1);  // length in 32-bit words minus one
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(ssrc >> shift));
+}
+
 int64_t SenderReport::unix_us() const {
   constexpr int64_t kNtpToUnixSeconds = 2'208'988'800LL;
   const auto seconds = static_cast<int64_t>(ntp_time >> 32) - kNtpToUnixSeconds;

@@ -36,6 +36,10 @@ void write(std::vector<uint8_t>& out, uint8_t payload_type, bool marker, uint16_
 void write_sender_report(std::vector<uint8_t>& out, uint32_t ssrc, uint64_t ntp_time,
                          uint32_t rtp_timestamp, uint32_t packet_count, uint32_t octet_count);
 
+// Appends an RTCP receiver report with no report blocks: a receiver's "still here" on a UDP
+// path, which also opens NAT bindings towards the sender.
+void write_receiver_report(std::vector<uint8_t>& out, uint32_t ssrc);
+
 // Wall-clock time now in the 64-bit NTP format (seconds since 1900 . fraction).
 uint64_t ntp_now();
 

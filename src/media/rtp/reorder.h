@@ -49,7 +49,9 @@ class ReorderBuffer {
     int64_t arrived_us = 0;
     std::vector<uint8_t> bytes;
   };
-  Slot& slot(int64_t sequence) { return slots_[static_cast<size_t>(sequence) & (slots_.size() - 1)]; }
+  Slot& slot(int64_t sequence) {
+    return slots_[static_cast<size_t>(sequence) & (slots_.size() - 1)];
+  }
   // Emits held packets from next_ on while they are consecutive.
   void drain();
   // Gives up the gap at next_: moves to the first held packet and drains from there.

@@ -185,6 +185,11 @@ void ClientSession::on_response(const Message& response) {
     }
     return;
   }
+  if (request.method == "SETUP" && response.status == 461 && udp_ && setup_index_ == 0) {
+    udp_ = false;  // the server does not do UDP: ask again for TCP interleaved
+    setup_next();
+    return;
+  }
   if (response.status < 200 || response.status >= 300) {
     fail(request.method + " refused: " + std::to_string(response.status) + " " + response.reason);
     return;
@@ -233,6 +238,20 @@ void ClientSession::on_response(const Message& response) {
       }
     }
     auto transport = parse_transport(response.header("Transport").value_or(""));
+    if (udp_) {
+      if (!transport || transport->tcp || !transport->server_port) {
+        fail("the SETUP answer has no server ports for UDP");
+        return;
+      }
+      const int slot = static_cast<int>(setup_index_);
+      if (channel_tracks_.size() <= static_cast<size_t>(slot)) channel_tracks_.resize(slot + 1, -1);
+      channel_tracks_[slot] = to_setup_[setup_index_];
+      if (udp_handlers_.udp_peer)
+        udp_handlers_.udp_peer(slot, to_setup_[setup_index_], *transport->server_port);
+      ++setup_index_;
+      setup_next();
+      return;
+    }
     const int asked = static_cast<int>(setup_index_) * 2;
     const int channel = transport && transport->interleaved ? transport->interleaved->first : asked;
     if (channel < 0 || channel > 254) {
@@ -261,9 +280,24 @@ void ClientSession::setup_next() {
     const std::string control =
         static_cast<size_t>(track) < controls_.size() ? controls_[track] : std::string();
     Transport t;
-    t.tcp = true;
-    t.interleaved =
-        std::make_pair(static_cast<int>(setup_index_) * 2, static_cast<int>(setup_index_) * 2 + 1);
+    std::optional<std::pair<int, int>> ports;
+    if (udp_ && udp_handlers_.open_udp)
+      ports = udp_handlers_.open_udp(static_cast<int>(setup_index_));
+    if (udp_ && !ports) {
+      if (setup_index_ > 0) {
+        fail("cannot open UDP ports");
+        return;
+      }
+      udp_ = false;
+    }
+    if (udp_) {
+      t.tcp = false;
+      t.client_port = ports;
+    } else {
+      t.tcp = true;
+      t.interleaved = std::make_pair(static_cast<int>(setup_index_) * 2,
+                                     static_cast<int>(setup_index_) * 2 + 1);
+    }
     t.mode = mode_ == Mode::kPush ? "record" : "";
     send_request(
         Pending::make("SETUP", control_url(control), {{"Transport", format_transport(t)}}));
@@ -283,6 +317,10 @@ void ClientSession::send_media(int track, bool rtcp, std::span<const uint8_t> pa
     if (channel_tracks_[i] == track) channel = static_cast<int>(i) * 2 + (rtcp ? 1 : 0);
   }
   if (channel < 0) return;
+  if (udp_) {
+    if (udp_handlers_.send_datagram) udp_handlers_.send_datagram(channel / 2, rtcp, packet);
+    return;
+  }
   std::string out;
   out.reserve(4 + packet.size());
   out += '$';

@@ -1,8 +1,8 @@
 // One RTSP connection on the client side, without the network: it plays a stream (OPTIONS,
 // DESCRIBE, SETUP per track, PLAY) or pushes one (OPTIONS, ANNOUNCE, SETUP, RECORD), with
-// RTP interleaved over the TCP connection, answering Basic or Digest challenges with the
-// URL's credentials. Used to pull from IP cameras, by the device agent to push, and by the
-// load tool.
+// RTP interleaved over the TCP connection or over UDP port pairs, answering Basic or Digest
+// challenges with the URL's credentials. Used to pull from IP cameras, by the device agent to push,
+// and by the load tool.
 #pragma once
 
 #include <cstdint>
@@ -46,9 +46,28 @@ class ClientSession {
     std::function<void(const std::string& why)> failed;
   };
 
+  // For RTP over UDP (see use_udp).
+  struct UdpHandlers {
+    // Opens a local RTP/RTCP port pair for the `slot`-th SETUP and returns its ports;
+    // nullopt falls back to TCP interleaved.
+    std::function<std::optional<std::pair<int, int>>(int slot)> open_udp;
+    // The server's port pair for that slot and the media section it carries: datagrams
+    // from the server to the slot's ports are media of `track` (pass them to `media`).
+    std::function<void(int slot, int track, std::pair<int, int> server_ports)> udp_peer;
+    // Sends a datagram from the slot's RTP (or RTCP) port to the server's.
+    std::function<void(int slot, bool rtcp, std::span<const uint8_t> packet)> send_datagram;
+  };
+
   // announce_sdp: the SDP to ANNOUNCE when pushing (its media sections are set up in order).
   ClientSession(ClientUrl url, Mode mode, Handlers handlers, std::string announce_sdp = {});
 
+  // Asks for RTP over UDP (before start). A server that refuses it (461) on the first SETUP
+  // is asked again for TCP interleaved, as players do.
+  void use_udp(UdpHandlers handlers) {
+    udp_handlers_ = std::move(handlers);
+    udp_ = true;
+  }
+  bool udp() const { return udp_; }
   void start();
   // Bytes from the server; returns how many were used, or an error (close the connection).
   Result<size_t, Error> feed(std::span<const uint8_t> data);
@@ -101,7 +120,9 @@ class ClientSession {
   std::vector<std::string> controls_;  // per media section
   std::vector<int> to_setup_;
   size_t setup_index_ = 0;
-  std::vector<int> channel_tracks_;  // interleaved channel → media section
+  UdpHandlers udp_handlers_;
+  bool udp_ = false;
+  std::vector<int> channel_tracks_;  // slot (interleaved channel / 2) → media section
   std::string last_error_;
 };
 

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <random>
 
+#include "media/rtsp/udp_ports.h"
 #include "net/io_pool_impl.h"
 
 namespace nj::media::rtsp {
@@ -19,8 +20,11 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
 
 class TcpClientLink final : public ClientLink, public std::enable_shared_from_this<TcpClientLink> {
+  struct UdpSlot;
+
  public:
   TcpClientLink(asio::io_context& io, ClientUrl url, ClientSession::Mode mode, LinkHooks hooks,
                 std::string announce_sdp, LinkOptions options)
@@ -30,7 +34,10 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
         url_(url),
         hooks_(std::move(hooks)),
         options_(options),
-        session_(std::move(url), mode, session_handlers(mode), std::move(announce_sdp)) {}
+        session_(std::move(url), mode, session_handlers(mode), std::move(announce_sdp)),
+        play_(mode == ClientSession::Mode::kPlay) {
+    if (options_.udp) session_.use_udp(udp_handlers());
+  }
 
   void start() {
     asio::post(socket_.get_executor(), [self = shared_from_this()] { self->begin(); });
@@ -43,6 +50,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     session_.send_media(track, rtcp, packet);
   }
   bool writable() const override { return queued_ < options_.send_queue_bytes; }
+  bool udp() const override { return session_.udp(); }
   void close() override {
     post([self = shared_from_this()] {
       if (self->finished_) return;
@@ -86,6 +94,72 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     };
     h.failed = [this](const std::string& why) { finish(why); };
     return h;
+  }
+
+  ClientSession::UdpHandlers udp_handlers() {
+    ClientSession::UdpHandlers h;
+    h.open_udp = [this](int slot) -> std::optional<std::pair<int, int>> {
+      boost::system::error_code ec;
+      const auto local = socket_.local_endpoint(ec).address();
+      if (ec || slot < 0 || slot > 7) return std::nullopt;
+      auto pair = open_udp_port_pair(socket_.get_executor(), local);
+      if (!pair) return std::nullopt;
+      if (udp_.size() <= static_cast<size_t>(slot)) udp_.resize(slot + 1);
+      udp_[slot] = std::make_unique<UdpSlot>();
+      udp_[slot]->ports = *pair;
+      return std::make_pair(static_cast<int>(pair->port), static_cast<int>(pair->port) + 1);
+    };
+    h.udp_peer = [this](int slot, int track, std::pair<int, int> server_ports) {
+      if (static_cast<size_t>(slot) >= udp_.size() || !udp_[slot]) return;
+      boost::system::error_code ec;
+      server_address_ = socket_.remote_endpoint(ec).address();
+      auto& u = *udp_[slot];
+      u.track = track;
+      u.peer_rtp = udp::endpoint(server_address_, static_cast<uint16_t>(server_ports.first));
+      u.peer_rtcp = udp::endpoint(server_address_, static_cast<uint16_t>(server_ports.second));
+      receive(slot, false);
+      receive(slot, true);
+      if (play_) send_receiver_report(u);  // opens the way back through a NAT
+    };
+    h.send_datagram = [this](int slot, bool rtcp, std::span<const uint8_t> packet) {
+      if (static_cast<size_t>(slot) >= udp_.size() || !udp_[slot] || closed_) return;
+      auto& u = *udp_[slot];
+      boost::system::error_code ec;  // a full socket buffer drops the datagram, as UDP does
+      (rtcp ? u.ports.rtcp : u.ports.rtp)
+          ->send_to(asio::buffer(packet.data(), packet.size()), rtcp ? u.peer_rtcp : u.peer_rtp, 0,
+                    ec);
+    };
+    return h;
+  }
+
+  // Datagrams on a slot's port; only the RTSP server's address may send media to us.
+  void receive(int slot, bool rtcp) {
+    auto& u = *udp_[slot];
+    auto& buffer = rtcp ? u.rtcp_buffer : u.rtp_buffer;
+    buffer.resize(rtcp ? 8 * 1024 : 64 * 1024);
+    (rtcp ? u.ports.rtcp : u.ports.rtp)
+        ->async_receive_from(
+            asio::buffer(buffer), rtcp ? u.from_rtcp : u.from_rtp,
+            [self = shared_from_this(), slot, rtcp](boost::system::error_code ec, size_t n) {
+              if (ec || self->closed_) return;
+              auto& u = *self->udp_[slot];
+              const auto& from = rtcp ? u.from_rtcp : u.from_rtp;
+              if (from.address() == self->server_address_) {
+                self->media_seen_ = true;
+                if (self->hooks_.media) {
+                  self->hooks_.media(u.track, rtcp,
+                                     {(rtcp ? u.rtcp_buffer : u.rtp_buffer).data(), n});
+                }
+              }
+              self->receive(slot, rtcp);
+            });
+  }
+
+  void send_receiver_report(UdpSlot& u) {
+    std::vector<uint8_t> report;
+    rtp::write_receiver_report(report, ssrc_);
+    boost::system::error_code ec;
+    u.ports.rtcp->send_to(asio::buffer(report), u.peer_rtcp, 0, ec);
   }
 
   void enqueue(std::string bytes) {
@@ -134,6 +208,11 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
       auto self = weak.lock();
       if (ec || !self || self->finished_) return;
       self->session_.keepalive();
+      if (self->play_) {
+        for (auto& u : self->udp_) {
+          if (u && u->track >= 0) self->send_receiver_report(*u);
+        }
+      }
       self->schedule_keepalive();
     });
   }
@@ -158,6 +237,11 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+    for (auto& u : udp_) {
+      if (!u) continue;
+      u->ports.rtp->close(ignored);
+      u->ports.rtcp->close(ignored);
+    }
     timer_.cancel();
     keepalive_.cancel();
   }
@@ -271,6 +355,16 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
   boost::system::error_code last_connect_error_;
   std::vector<uint8_t> buffer_;
   size_t filled_ = 0;
+  struct UdpSlot {
+    UdpPortPair ports;
+    int track = -1;
+    udp::endpoint peer_rtp, peer_rtcp, from_rtp, from_rtcp;
+    std::vector<uint8_t> rtp_buffer, rtcp_buffer;
+  };
+  std::vector<std::unique_ptr<UdpSlot>> udp_;  // per SETUP slot, when media goes over UDP
+  asio::ip::address server_address_;
+  uint32_t ssrc_ = std::random_device{}();
+  bool play_;
   bool media_seen_ = false;
   bool connected_ = false, writing_ = false, finishing_ = false, finished_ = false, closed_ = false;
 };
@@ -311,6 +405,7 @@ struct Reconnecting {
   std::chrono::milliseconds delay;
   mutable std::mutex mu;  // guards the status fields read from other threads
   bool streaming = false;
+  bool udp = false;
   uint64_t attempts = 0, frames = 0;
   std::string last_error;
   bool stopped = false;
@@ -368,6 +463,7 @@ struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
         return;
       }
       self->publisher = std::move(*publisher);
+      if (self->link->udp()) self->ingest->enable_reordering();
       self->ingest->start(
           [weak](const hub::FramePtr& frame) {
             if (auto s = weak.lock()) {
@@ -382,6 +478,7 @@ struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
           self->counters);
       std::lock_guard lock(self->mu);
       self->streaming = true;
+      self->udp = self->link->udp();
       self->delay = self->backoff.initial;
       // Logged without credentials or query (which may hold a token).
       auto logged = parse_client_url(self->options.url)->request_url();
@@ -408,6 +505,7 @@ struct Puller::Impl : std::enable_shared_from_this<Puller::Impl>, Reconnecting {
         {
           std::lock_guard lock(self->mu);
           self->streaming = false;
+          self->udp = false;
           self->last_error = why;
         }
         if (self->stopped) return;
@@ -457,7 +555,7 @@ Puller::~Puller() {
 
 Puller::Status Puller::status() const {
   std::lock_guard lock(impl_->mu);
-  return {impl_->streaming, impl_->attempts, impl_->frames, impl_->last_error};
+  return {impl_->streaming, impl_->udp, impl_->attempts, impl_->frames, impl_->last_error};
 }
 
 struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
@@ -499,6 +597,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
         {
           std::lock_guard lock(self->mu);
           self->streaming = true;
+          self->udp = self->link->udp();
           self->delay = self->backoff.initial;
         }
         self->drain();
@@ -516,6 +615,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
         {
           std::lock_guard lock(self->mu);
           self->streaming = false;
+          self->udp = false;
           self->last_error = why;
         }
         if (self->stopped) return;
@@ -569,7 +669,7 @@ Pusher::~Pusher() {
 
 Pusher::Status Pusher::status() const {
   std::lock_guard lock(impl_->mu);
-  return {impl_->streaming, impl_->attempts, impl_->frames, impl_->last_error};
+  return {impl_->streaming, impl_->udp, impl_->attempts, impl_->frames, impl_->last_error};
 }
 
 }  // namespace nj::media::rtsp

@@ -33,6 +33,9 @@ struct LinkOptions {
   std::chrono::milliseconds media_timeout{10'000};     // playing, and no packet came
   size_t send_queue_bytes = 2 * 1024 * 1024;
   size_t receive_buffer_bytes = 256 * 1024;
+  // RTP over UDP port pairs instead of the TCP connection (lower delay on a LAN, but no
+  // retransmission); a server that refuses it is asked again for TCP.
+  bool udp = false;
 };
 
 class ClientLink {
@@ -45,6 +48,8 @@ class ClientLink {
   virtual void post(std::function<void()> fn) = 0;
   virtual void send_media(int track, bool rtcp, std::span<const uint8_t> packet) = 0;
   virtual bool writable() const = 0;
+  // Media goes over UDP (asked for, and the server agreed). Known once `ready` is called.
+  virtual bool udp() const = 0;
   // Sends TEARDOWN and closes (callable from any thread); `closed` follows.
   virtual void close() = 0;
 };
@@ -69,6 +74,7 @@ class Puller {
  public:
   struct Status {
     bool streaming = false;
+    bool udp = false;  // the media of the current connection come over UDP
     uint64_t attempts = 0, frames = 0;
     std::string last_error;
   };
@@ -95,6 +101,7 @@ class Pusher {
  public:
   struct Status {
     bool streaming = false;
+    bool udp = false;  // the media of the current connection come over UDP
     uint64_t attempts = 0, frames = 0;
     std::string last_error;
   };

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "media/rtsp/auth.h"
 #include "media/rtsp/session.h"
 
@@ -187,6 +189,152 @@ TEST(ClientSession, PushesIntoAndPlaysFromOurServer) {
   pump(bad_wire, *bad_server, refused);
   EXPECT_EQ(refused.state(), ClientSession::State::kFailed);
   EXPECT_NE(why.find("401"), std::string::npos);
+}
+
+// A Loopback whose server side opens UDP ports: datagrams it sends are kept per channel.
+class UdpLoopback final : public Connection {
+ public:
+  void send(std::string bytes) override { to_client += bytes; }
+  void post(std::function<void()> fn) override { fn(); }
+  bool writable() const override { return true; }
+  void close() override {}
+  std::optional<std::pair<int, int>> open_udp(int channel,
+                                              std::pair<int, int> client_ports) override {
+    client_port_of[channel] = client_ports.first;
+    return std::make_pair(7000 + channel, 7001 + channel);
+  }
+  void send_udp(int channel, std::span<const uint8_t> packet) override {
+    datagrams.push_back({channel, std::vector<uint8_t>(packet.begin(), packet.end())});
+  }
+  std::string to_client, to_server;
+  std::map<int, int> client_port_of;
+  std::vector<std::pair<int, std::vector<uint8_t>>> datagrams;
+};
+
+void pump(UdpLoopback& wire, ServerSession& server, ClientSession& client) {
+  for (int i = 0; i < 100 && (!wire.to_client.empty() || !wire.to_server.empty()); ++i) {
+    if (!wire.to_server.empty()) {
+      auto n = server.feed(bytes(wire.to_server));
+      ASSERT_TRUE(n);
+      wire.to_server.erase(0, *n);
+    }
+    if (!wire.to_client.empty()) {
+      auto n = client.feed(bytes(wire.to_client));
+      ASSERT_TRUE(n);
+      wire.to_client.erase(0, *n);
+    }
+  }
+}
+
+TEST(ClientSession, PushesAndPlaysOverUdp) {
+  hub::Hub hub;
+  AllowAll auth;
+  hub::StreamInfo info;
+  info.video_codec = "H264";
+  info.sps = kSps;
+  info.pps = kPps;
+
+  UdpLoopback push_wire;
+  auto push_server = std::make_shared<ServerSession>(hub, auth, push_wire);
+  Egress out(info, {});
+  std::map<int, std::pair<int, int>> push_peers;  // slot → the server's ports
+  ClientSession::Handlers push_handlers;
+  push_handlers.send = [&](std::string b) { push_wire.to_server += b; };
+  push_handlers.failed = [](const std::string& why) { FAIL() << why; };
+  ClientSession::UdpHandlers push_udp;
+  push_udp.open_udp = [](int slot) -> std::optional<std::pair<int, int>> {
+    return std::make_pair(6000 + 2 * slot, 6001 + 2 * slot);
+  };
+  push_udp.udp_peer = [&](int slot, int track, std::pair<int, int> ports) {
+    EXPECT_EQ(track, slot);
+    push_peers[slot] = ports;
+  };
+  push_udp.send_datagram = [&](int slot, bool rtcp, std::span<const uint8_t> packet) {
+    // The server numbers a UDP track's channel pair from its port pair.
+    const int channel = push_peers.at(slot).first - 7000 + (rtcp ? 1 : 0);
+    push_server->on_udp(channel, packet);
+  };
+  ClientSession pusher(*parse_client_url("rtsp://127.0.0.1:1/push/CAM1?token=t"),
+                       ClientSession::Mode::kPush, push_handlers, out.sdp("test"));
+  pusher.use_udp(push_udp);
+  pusher.start();
+  pump(push_wire, *push_server, pusher);
+  ASSERT_EQ(pusher.state(), ClientSession::State::kStreaming);
+  EXPECT_TRUE(pusher.udp());
+  EXPECT_EQ(push_wire.client_port_of.at(0), 6000);
+  ASSERT_TRUE(hub.is_published("push/CAM1"));
+
+  UdpLoopback play_wire;
+  auto play_server = std::make_shared<ServerSession>(hub, auth, play_wire);
+  std::map<int, int> play_tracks;  // the server's channel → track
+  ClientSession::Handlers play_handlers;
+  play_handlers.send = [&](std::string b) { play_wire.to_server += b; };
+  play_handlers.described = [](const sdp::Session&) { return std::vector<int>{0}; };
+  play_handlers.failed = [](const std::string& why) { FAIL() << why; };
+  ClientSession::UdpHandlers play_udp;
+  play_udp.open_udp = [](int slot) -> std::optional<std::pair<int, int>> {
+    return std::make_pair(6100 + 2 * slot, 6101 + 2 * slot);
+  };
+  play_udp.udp_peer = [&](int, int track, std::pair<int, int> ports) {
+    play_tracks[ports.first - 7000] = track;
+  };
+  ClientSession player(*parse_client_url("rtsp://127.0.0.1:1/live/CAM1?token=t"),
+                       ClientSession::Mode::kPlay, play_handlers);
+  player.use_udp(play_udp);
+  player.start();
+  pump(play_wire, *play_server, player);
+  ASSERT_EQ(player.state(), ClientSession::State::kStreaming);
+  EXPECT_TRUE(play_wire.to_client.empty());
+
+  rtp::H264Packetizer packetizer(96, 1234, 10);
+  const std::vector<uint8_t> idr = {0, 0, 0, 5, 0x65, 1, 2, 3, 4};
+  const std::vector<uint8_t> p_frame = {0, 0, 0, 3, 0x41, 9, 9};
+  packetizer.packetize(idr, 0, [&](auto pkt) { pusher.send_media(0, false, pkt); });
+  packetizer.packetize(p_frame, 3600, [&](auto pkt) { pusher.send_media(0, false, pkt); });
+  // The RTSP connection carried no media: all of it went as datagrams.
+  EXPECT_TRUE(push_wire.to_server.empty());
+  std::vector<rtp::H264AccessUnit> received;
+  rtp::H264Depacketizer depacketizer([&](rtp::H264AccessUnit&& au) { received.push_back(au); });
+  for (const auto& [channel, datagram] : play_wire.datagrams) {
+    if (channel % 2 == 1) continue;  // RTCP
+    ASSERT_EQ(play_tracks.at(channel), 0);
+    auto p = rtp::parse(datagram);
+    ASSERT_TRUE(p);
+    depacketizer.push(*p);
+  }
+  depacketizer.flush();
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_TRUE(received[0].keyframe);
+}
+
+TEST(ClientSession, FallsBackToTcpWhenTheServerRefusesUdp) {
+  hub::Hub hub;
+  AllowAll auth;
+  Loopback wire;  // its server side has no UDP: SETUP over UDP gets 461
+  auto server = std::make_shared<ServerSession>(hub, auth, wire);
+  hub::StreamInfo info;
+  info.video_codec = "H264";
+  info.sps = kSps;
+  info.pps = kPps;
+  Egress out(info, {});
+  bool opened = false;
+  ClientSession::Handlers handlers;
+  handlers.send = [&](std::string b) { wire.to_server += b; };
+  handlers.failed = [](const std::string& why) { FAIL() << why; };
+  ClientSession::UdpHandlers udp;
+  udp.open_udp = [&](int) -> std::optional<std::pair<int, int>> {
+    opened = true;
+    return std::make_pair(6000, 6001);
+  };
+  ClientSession pusher(*parse_client_url("rtsp://127.0.0.1:1/push/CAM1?token=t"),
+                       ClientSession::Mode::kPush, handlers, out.sdp("test"));
+  pusher.use_udp(udp);
+  pusher.start();
+  pump(wire, *server, pusher);
+  EXPECT_TRUE(opened);
+  EXPECT_EQ(pusher.state(), ClientSession::State::kStreaming);
+  EXPECT_FALSE(pusher.udp());
+  EXPECT_TRUE(hub.is_published("push/CAM1"));
 }
 
 TEST(ClientSession, AnswersADigestChallengeOnce) {

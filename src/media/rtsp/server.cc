@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 
+#include "media/rtsp/udp_ports.h"
 #include "net/io_pool_impl.h"
 #include "net/listener.h"
 
@@ -98,32 +99,18 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     const auto local = socket_.local_endpoint(ec).address();
     const auto peer = socket_.remote_endpoint(ec).address();
     if (ec) return std::nullopt;
-    // An even RTP port and the odd one above it for RTCP (RFC 3550 §11).
-    for (int attempt = 0; attempt < 32; ++attempt) {
-      auto rtp = std::make_shared<udp::socket>(socket_.get_executor());
-      auto rtcp = std::make_shared<udp::socket>(socket_.get_executor());
-      rtp->open(local.is_v6() ? udp::v6() : udp::v4(), ec);
-      if (!ec) rtp->bind(udp::endpoint(local, 0), ec);
-      if (ec) return std::nullopt;
-      const auto port = rtp->local_endpoint(ec).port();
-      if (ec || port % 2 != 0 || port == 65535) continue;
-      rtcp->open(local.is_v6() ? udp::v6() : udp::v4(), ec);
-      if (!ec) rtcp->bind(udp::endpoint(local, static_cast<uint16_t>(port + 1)), ec);
-      if (ec) continue;
-      rtp->non_blocking(true, ec);
-      rtcp->non_blocking(true, ec);
-      const auto client_rtp = static_cast<uint16_t>(client_ports.first);
-      const auto client_rtcp = static_cast<uint16_t>(
-          client_ports.second > 0 && client_ports.second <= 65535 ? client_ports.second
-                                                                  : client_ports.first + 1);
-      udp_[channel] = {rtp, udp::endpoint(peer, client_rtp)};
-      udp_[channel + 1] = {rtcp, udp::endpoint(peer, client_rtcp)};
-      for (int c : {channel, channel + 1}) {
-        asio::co_spawn(socket_.get_executor(), receive_udp(shared_from_this(), c), asio::detached);
-      }
-      return std::make_pair(static_cast<int>(port), static_cast<int>(port) + 1);
+    auto pair = open_udp_port_pair(socket_.get_executor(), local);
+    if (!pair) return std::nullopt;
+    const auto client_rtp = static_cast<uint16_t>(client_ports.first);
+    const auto client_rtcp = static_cast<uint16_t>(
+        client_ports.second > 0 && client_ports.second <= 65535 ? client_ports.second
+                                                                : client_ports.first + 1);
+    udp_[channel] = {pair->rtp, udp::endpoint(peer, client_rtp)};
+    udp_[channel + 1] = {pair->rtcp, udp::endpoint(peer, client_rtcp)};
+    for (int c : {channel, channel + 1}) {
+      asio::co_spawn(socket_.get_executor(), receive_udp(shared_from_this(), c), asio::detached);
     }
-    return std::nullopt;
+    return std::make_pair(static_cast<int>(pair->port), static_cast<int>(pair->port) + 1);
   }
 
   void send_udp(int channel, std::span<const uint8_t> packet) override {
