@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "media/fmp4/demux.h"
+
 namespace nj::media::fmp4 {
 namespace {
 
@@ -110,6 +114,78 @@ TEST(LiveMuxer, AudioAlignedByTheCamerasClockWhenKnown) {
   audio.capture_us = 1'700'000'000'000'000 + 20'000;  // …but was captured 20 ms after it
   audio.data = {9, 9};
   EXPECT_EQ(tfdt(m.push(audio).fragment), 960u) << "20 ms at 48 kHz";
+}
+
+// Read back with the demuxer, a live feed is one stream: each video frame sits at its own
+// timestamp (its duration is a guess, as it goes out before the next one is known), audio
+// samples follow each other exactly, fragments count up, and the bytes are the frames'.
+TEST(LiveMuxer, ItsOutputReadsBackAsOneContinuousStream) {
+  hub::StreamInfo info;
+  info.sps = kSps;
+  info.pps = kPps;
+  info.audio_codec = "AAC";
+  info.audio_sample_rate = 48000;
+  info.audio_channels = 1;
+  info.audio_config = {0x11, 0x88};
+  LiveMuxer m(info);
+  std::vector<uint8_t> stream;
+  std::vector<std::vector<uint8_t>> video_sent;
+  std::vector<int64_t> video_times;
+  int64_t video_ts = 90000, audio_ts = 7;
+  for (int i = 0; i < 60; ++i) {
+    // 25 fps with jitter in the camera's timestamps, and two AAC frames per video frame.
+    auto v = frame(
+        video_ts, i % 25 == 0,
+        {0, 0, 0, 3, static_cast<uint8_t>(i % 25 == 0 ? 0x65 : 0x41), static_cast<uint8_t>(i), 1});
+    v.received_at_us = 1'000'000 + i * 40'000;
+    auto out = m.push(v);
+    if (out.init) stream.insert(stream.end(), out.init->begin(), out.init->end());
+    stream.insert(stream.end(), out.fragment.begin(), out.fragment.end());
+    video_sent.push_back(v.data);
+    video_times.push_back(video_ts - 90000);
+    video_ts += 3600 + (i % 3 == 0 ? 90 : -45);
+    for (int k = 0; k < 2; ++k) {
+      hub::Frame a;
+      a.track = hub::TrackKind::kAudio;
+      a.timestamp = audio_ts;
+      a.received_at_us = v.received_at_us + k * 21'333;
+      a.data = {static_cast<uint8_t>(i), static_cast<uint8_t>(k)};
+      audio_ts += 1024;
+      auto aout = m.push(a);
+      stream.insert(stream.end(), aout.fragment.begin(), aout.fragment.end());
+    }
+  }
+  const auto d = demux(stream);
+  ASSERT_FALSE(d.error) << demux_error_name(*d.error);
+  EXPECT_EQ(d.complete, stream.size());
+  ASSERT_EQ(d.init.tracks.size(), 2u);
+  std::map<uint32_t, int64_t> next_time;
+  std::map<uint32_t, size_t> count;
+  uint32_t sequence = 0;
+  size_t fragment_at = stream.size();  // where each fragment starts: after the init segment
+  for (const auto& f : d.fragments) fragment_at -= f.size;
+  for (const auto& f : d.fragments) {
+    EXPECT_GT(f.sequence, sequence);
+    sequence = f.sequence;
+    for (const auto& s : f.samples) {
+      if (s.track_id == 2 && next_time.contains(s.track_id)) {
+        EXPECT_EQ(s.decode_time, next_time[s.track_id]);
+      }
+      next_time[s.track_id] = s.decode_time + s.duration;
+      if (s.track_id == 1) {
+        const auto& sent = video_sent[count[1]];
+        EXPECT_EQ(s.decode_time, video_times[count[1]]);
+        EXPECT_EQ(s.keyframe, count[1] % 25 == 0);
+        ASSERT_EQ(s.size, sent.size());
+        EXPECT_TRUE(std::equal(sent.begin(), sent.end(),
+                               stream.begin() + static_cast<long>(fragment_at + s.offset)));
+      }
+      ++count[s.track_id];
+    }
+    fragment_at += f.size;
+  }
+  EXPECT_EQ(count[1], 60u) << "each frame goes out at once";
+  EXPECT_GE(count[2], 110u);
 }
 
 }  // namespace
