@@ -55,7 +55,6 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   }
 
   tcp::socket& socket() { return socket_; }
-  asio::steady_timer& timer() { return timer_; }
   bool closing() const { return closing_ || closed_; }
   bool timed_out() const { return timed_out_; }
   void time_out() {
@@ -73,19 +72,22 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     for (auto& [channel, port] : udp_) port.socket->close(ignored);
   }
 
-  // No bytes for `idle` (on the TCP connection or its UDP ports) ends the connection.
-  void arm_idle(std::chrono::milliseconds idle) {
-    timer_.expires_after(idle);
+  // Bytes came in (on the TCP connection or its UDP ports).
+  void touch() { last_activity_ = std::chrono::steady_clock::now(); }
+
+  // No bytes for `idle` ends the connection. One timer per connection, re-armed only when
+  // it fires: a read just stamps the time (re-arming a timer per read cost a cancelled
+  // handler per packet).
+  void watch_idle(std::chrono::milliseconds idle) {
+    timer_.expires_at(last_activity_ + idle);
     timer_.async_wait([weak = weak_from_this(), idle](auto ec) {
       if (ec) return;
       auto c = weak.lock();
-      if (!c) return;
-      const auto quiet = std::chrono::steady_clock::now() - c->last_udp_;
-      if (quiet < idle) {
-        c->arm_idle(std::chrono::duration_cast<std::chrono::milliseconds>(idle - quiet) +
-                    std::chrono::milliseconds(1));
-      } else {
+      if (!c || c->closed_) return;
+      if (std::chrono::steady_clock::now() - c->last_activity_ >= idle) {
         c->time_out();
+      } else {
+        c->watch_idle(idle);
       }
     });
   }
@@ -131,7 +133,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
       auto [ec, n] = co_await socket->async_receive_from(asio::buffer(buffer), from, use_tuple);
       if (ec) break;
       if (from.address() != peer) continue;  // not our client: ignored
-      self->last_udp_ = std::chrono::steady_clock::now();
+      self->touch();
       if (auto session = self->session_.lock()) session->on_udp(channel, {buffer.data(), n});
     }
   }
@@ -173,7 +175,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     udp::endpoint peer;
   };
   std::map<int, UdpPort> udp_;
-  std::chrono::steady_clock::time_point last_udp_{};
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace
@@ -218,6 +220,9 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   conn->set_session(session);
   std::vector<uint8_t> buffer(64 * 1024);
   size_t filled = 0;
+  // Idle timeout: a client that sends nothing for this long is gone (players keep the
+  // session alive with RTCP or GET_PARAMETER, as RFC 2326 asks).
+  conn->watch_idle(limits.idle_timeout);
   const char* reason = "peer_closed";
   while (!conn->closing()) {
     if (filled == buffer.size()) {
@@ -225,13 +230,10 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
       reason = "protocol_error";
       break;
     }
-    // Idle timeout: a client that sends nothing for this long is gone (players keep the
-    // session alive with RTCP or GET_PARAMETER, as RFC 2326 asks).
-    conn->arm_idle(limits.idle_timeout);
     auto [ec, n] = co_await conn->socket().async_read_some(
         asio::buffer(buffer.data() + filled, buffer.size() - filled), use_tuple);
-    conn->timer().cancel();
     if (ec) break;
+    conn->touch();
     filled += n;
     auto used = session->feed({buffer.data(), filled});
     if (!used) {
