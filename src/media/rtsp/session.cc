@@ -391,7 +391,16 @@ void ServerSession::drain() {
   }
   if (!connection_.writable()) return;  // resumed by on_writable(); the hub queue absorbs it
   subscription_->queue().drain(drained_);
-  for (const auto& frame : drained_) egress_->send(*frame);
+  // The packets of the frames drained go out gathered in few buffers (one allocation per
+  // ~64 KB instead of one per packet); a large frame, like the keyframe a player starts
+  // with, goes out as soon as it is packetized.
+  batching_ = true;
+  for (const auto& frame : drained_) {
+    egress_->send(*frame);
+    if (outgoing_.size() >= 64 * 1024) flush_outgoing();
+  }
+  batching_ = false;
+  flush_outgoing();
   drained_.clear();
   if (subscription_->queue().ended()) {
     // The pusher is gone: end the session, as a camera's own server would, so the player
@@ -406,14 +415,18 @@ void ServerSession::send_interleaved(int channel, std::span<const uint8_t> packe
     connection_.send_udp(channel, packet);
     return;
   }
-  std::string out;
-  out.reserve(4 + packet.size());
-  out += '$';
-  out += static_cast<char>(channel);
-  out += static_cast<char>(packet.size() >> 8);
-  out += static_cast<char>(packet.size() & 0xff);
-  out.append(reinterpret_cast<const char*>(packet.data()), packet.size());
-  connection_.send(std::move(out));
+  outgoing_ += '$';
+  outgoing_ += static_cast<char>(channel);
+  outgoing_ += static_cast<char>(packet.size() >> 8);
+  outgoing_ += static_cast<char>(packet.size() & 0xff);
+  outgoing_.append(reinterpret_cast<const char*>(packet.data()), packet.size());
+  if (!batching_) flush_outgoing();
+}
+
+void ServerSession::flush_outgoing() {
+  if (outgoing_.empty()) return;
+  connection_.send(std::move(outgoing_));
+  outgoing_ = std::string();
 }
 
 }  // namespace nj::media::rtsp

@@ -99,6 +99,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload);
   void drain();
   void send_interleaved(int channel, std::span<const uint8_t> packet);
+  void flush_outgoing();
 
   hub::Hub& hub_;
   Authorizer& auth_;
@@ -123,6 +124,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   int play_channels_[2] = {-1, -1};  // video, audio
   uint64_t dropped_reported_ = 0;
   std::vector<hub::FramePtr> drained_;
+  std::string outgoing_;  // interleaved packets gathered while draining
+  bool batching_ = false;
 };
 
 }  // namespace nj::media::rtsp
