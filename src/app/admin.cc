@@ -2,10 +2,13 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "common/clock.h"
+#include "device/registry.h"
 #include "device/stream_tokens.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -21,14 +24,88 @@ commands:
   jobs      background jobs (account anonymisation) and their progress, one per line
   stream-token --serial S --purpose push|play [--ttl-seconds N]
             a short-lived RTSP token for one device and purpose (default 300 s), alone
+  device add --serial S [--model M] [--firmware V] [--mac MAC] [--imei N] [--iccid N]
+             [--capabilities audio;talk;sd]
+            registers a device and prints its secret, alone (shown this once)
+  device import --file F.csv
+            registers a factory's devices (header: serial,model,firmware,mac,imei,iccid,
+            capabilities; serial required), all or none; prints "serial,secret" lines
+  device list
+            every registered device, one JSON object per line
 )";
+
+void print_device(const device::Device& d) {
+  std::printf("%s\n", nlohmann::json{{"id", d.id},
+                                     {"serial", d.serial},
+                                     {"model", d.model},
+                                     {"firmware", d.firmware},
+                                     {"mac", d.mac},
+                                     {"imei", d.imei},
+                                     {"iccid", d.iccid},
+                                     {"capabilities", d.capabilities},
+                                     {"owner_id", d.owner_id.value_or("")},
+                                     {"online", d.online},
+                                     {"enabled", d.enabled},
+                                     {"created_at", d.created_at}}
+                          .dump()
+                          .c_str());
+}
+
+int device_command(const std::filesystem::path& data, store::Database& db, std::string_view sub,
+                   const device::DeviceSpec& spec, const std::string& file) {
+  auto v = store::schema_version(db);
+  if (!v || *v < 3) {
+    std::fputs("nightjar admin: the database has no devices yet (nightjar admin migrate)\n",
+               stderr);
+    return 1;
+  }
+  auto secrets = device::SecretDeriver::open(data / "keys");
+  if (!secrets) {
+    std::fprintf(stderr, "nightjar admin: %s\n", secrets.error().c_str());
+    return 1;
+  }
+  SystemClock clock;
+  device::DeviceRegistry registry(db, *secrets, clock);
+  auto fail = [](const device::DeviceError& e) {
+    std::fprintf(stderr, "nightjar admin: %s%s%s\n", e.message.c_str(), e.field.empty() ? "" : " ",
+                 e.field.empty() ? "" : ("(" + e.field + ")").c_str());
+    return e.code == device::Errc::kInternal ? 1 : 3;
+  };
+  if (sub == "add") {
+    auto added = registry.add(spec);
+    if (!added) return fail(added.error());
+    std::printf("%s\n", added->secret.c_str());
+    return 0;
+  }
+  if (sub == "import") {
+    std::ifstream in(file);
+    if (file.empty() || !in) {
+      std::fprintf(stderr, "nightjar admin: cannot read '%s'\n", file.c_str());
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto added = registry.import_csv(text.str());
+    if (!added) return fail(added.error());
+    for (const auto& d : *added) std::printf("%s,%s\n", d.device.serial.c_str(), d.secret.c_str());
+    return 0;
+  }
+  if (sub == "list") {
+    for (const auto& d : registry.all()) print_device(d);
+    return 0;
+  }
+  std::fprintf(stderr, "nightjar admin device: add, import or list\n%s", kUsage);
+  return 2;
+}
 
 }  // namespace
 
 int admin(std::span<const std::string_view> args) {
   std::filesystem::path data;
   std::string_view command;
-  std::string serial, purpose;
+  std::string serial, purpose, file;
+  std::string_view sub;
+  device::DeviceSpec spec;
   int64_t ttl_seconds = 300;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--data" && i + 1 < args.size()) {
@@ -39,8 +116,24 @@ int admin(std::span<const std::string_view> args) {
       purpose = std::string(args[++i]);
     } else if (args[i] == "--ttl-seconds" && i + 1 < args.size()) {
       ttl_seconds = std::atoll(std::string(args[++i]).c_str());
+    } else if (args[i] == "--model" && i + 1 < args.size()) {
+      spec.model = std::string(args[++i]);
+    } else if (args[i] == "--firmware" && i + 1 < args.size()) {
+      spec.firmware = std::string(args[++i]);
+    } else if (args[i] == "--mac" && i + 1 < args.size()) {
+      spec.mac = std::string(args[++i]);
+    } else if (args[i] == "--imei" && i + 1 < args.size()) {
+      spec.imei = std::string(args[++i]);
+    } else if (args[i] == "--iccid" && i + 1 < args.size()) {
+      spec.iccid = std::string(args[++i]);
+    } else if (args[i] == "--capabilities" && i + 1 < args.size()) {
+      spec.capabilities = std::string(args[++i]);
+    } else if (args[i] == "--file" && i + 1 < args.size()) {
+      file = std::string(args[++i]);
     } else if (command.empty() && !args[i].starts_with("-")) {
       command = args[i];
+    } else if (command == "device" && sub.empty() && !args[i].starts_with("-")) {
+      sub = args[i];
     } else {
       std::fprintf(stderr, "nightjar admin: unexpected '%.*s'\n%s", int(args[i].size()),
                    args[i].data(), kUsage);
@@ -70,7 +163,8 @@ int admin(std::span<const std::string_view> args) {
     std::printf("%s\n", tokens->issue(serial, p, ttl_seconds * 1000).c_str());
     return 0;
   }
-  if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs") {
+  if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&
+      command != "device") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -83,6 +177,10 @@ int admin(std::span<const std::string_view> args) {
   if (!db) {
     std::fprintf(stderr, "nightjar admin: %s\n", db.error().message.c_str());
     return 1;
+  }
+  if (command == "device") {
+    spec.serial = serial;
+    return device_command(data, **db, sub, spec, file);
   }
   const int known = store::builtin_migrations().back().version;
   if (command == "migrate") {

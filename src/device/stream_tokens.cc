@@ -1,10 +1,10 @@
 #include "device/stream_tokens.h"
 
 #include <sodium.h>
-#include <sys/stat.h>
 
 #include <charconv>
-#include <fstream>
+
+#include "device/key_file.h"
 
 namespace nj::device {
 namespace {
@@ -42,31 +42,9 @@ bool parse_purpose(std::string_view name, StreamPurpose& out) {
 
 Result<StreamTokens, std::string> StreamTokens::open(const std::filesystem::path& keys_dir,
                                                      const Clock& clock) {
-  if (sodium_init() < 0) return Unexpected(std::string("libsodium did not start"));
-  std::error_code ec;
-  std::filesystem::create_directories(keys_dir, ec);
-  if (ec) return Unexpected("cannot create " + keys_dir.string() + ": " + ec.message());
-  ::chmod(keys_dir.c_str(), 0700);
-  const auto path = keys_dir / "stream-token.key";
-  std::vector<uint8_t> key(crypto_auth_hmacsha256_KEYBYTES);
-  if (std::ifstream in(path, std::ios::binary); in) {
-    in.read(reinterpret_cast<char*>(key.data()), static_cast<std::streamsize>(key.size()));
-    if (in.gcount() != static_cast<std::streamsize>(key.size())) {
-      return Unexpected(path.string() + " is damaged (expected 32 bytes)");
-    }
-    return StreamTokens(std::move(key), clock);
-  }
-  randombytes_buf(key.data(), key.size());
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(key.data()), static_cast<std::streamsize>(key.size()));
-    if (!out.flush()) return Unexpected("cannot write " + tmp);
-  }
-  ::chmod(tmp.c_str(), 0600);
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unexpected("cannot write " + path.string() + ": " + ec.message());
-  return StreamTokens(std::move(key), clock);
+  auto key = load_or_create_key(keys_dir, "stream-token.key");
+  if (!key) return Unexpected(key.error());
+  return StreamTokens(std::move(*key), clock);
 }
 
 std::string StreamTokens::mac(std::string_view claims) const {

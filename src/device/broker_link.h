@@ -1,0 +1,90 @@
+// The server's side of the device control plane, over its privileged MQTT client:
+// - gives every registered device its own broker credentials (username = serial, password =
+//   its secret) and a role allowing only its own topics, through mosquitto's
+//   dynamic-security plugin; disables the credentials of devices that are not enabled;
+// - keeps presence from the devices' retained `state` topics (and their last wills);
+// - carries RPCs: requests on `rpc/req`, answers matched by id on `rpc/res`, with timeouts
+//   and a clear error at once when the device is offline.
+// Callbacks run on the MQTT client's thread or the link's timer thread, never a loop's.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "device/registry.h"
+#include "mqtt/client.h"
+
+namespace nj::device {
+
+struct RpcError {
+  std::string code;  // "offline", "timeout", "unsupported", or the device's own code
+  std::string message;
+};
+using RpcResult = Result<nlohmann::json, RpcError>;
+using RpcCallback = std::function<void(RpcResult)>;
+
+class BrokerLink {
+ public:
+  using ClientFactory = std::function<std::unique_ptr<mqtt::Client>(
+      mqtt::ClientOptions, mqtt::Client::MessageHandler, mqtt::Client::StateHandler)>;
+
+  // admin: where the broker is and its privileged credentials. factory: mqtt::connect, or a
+  // fake in tests.
+  BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory);
+  ~BrokerLink();
+
+  bool connected() const;
+  // Provisions devices registered since the last sync (and re-checks enabled flags). Runs
+  // by itself every few seconds; call it after a change to act at once.
+  void sync();
+  // Sends one RPC; `done` is called exactly once.
+  void call(const std::string& serial, const std::string& method, nlohmann::json params,
+            std::chrono::milliseconds timeout, RpcCallback done);
+  // Credentials refused (unbind) or allowed again (bind); cuts a connected device off.
+  void set_enabled(const std::string& serial, bool enabled);
+
+  struct Stats {
+    uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0;
+  };
+  Stats stats() const;
+
+ private:
+  void on_message(const mqtt::Message& m);
+  void on_state(bool connected, const std::string& why);
+  void provision(const std::vector<Device>& devices, bool all);
+  void send_control(const std::vector<nlohmann::json>& commands);
+  void expire_calls();
+
+  DeviceRegistry& registry_;
+  std::string client_username_;
+  std::unique_ptr<mqtt::Client> client_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool connected_ = false;
+  bool needs_full_sync_ = true;  // after every (re)connection: the broker may have restarted
+  std::map<std::string, bool> provisioned_;  // serial → enabled, as the broker has it
+  struct Pending {
+    std::string serial;
+    std::chrono::steady_clock::time_point deadline;
+    RpcCallback done;
+  };
+  std::map<std::string, Pending> pending_;  // by request id
+  uint64_t next_id_ = 1;
+  Stats stats_;
+  std::thread timer_;
+};
+
+// The role a device gets: publish its own up-topics, receive its own rpc/req.
+std::vector<nlohmann::json> device_role_commands(const std::string& serial,
+                                                 const std::string& secret, bool enabled);
+
+}  // namespace nj::device

@@ -1,0 +1,97 @@
+// The device registry: which devices exist, their identity (serial, model, firmware, MAC,
+// IMEI/ICCID), their secrets, whom each is bound to, and their presence. Secrets are per
+// device (never a shared default, ETSI EN 303 645 §5.1): derived from a server key held in
+// DIR/keys/ and the device's secret generation, stored only as SHA-256, shown once.
+// Transport-free; the API, the admin CLI and the broker link call it.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "store/database.h"
+
+namespace nj::device {
+
+enum class Errc {
+  kInvalidInput,  // a field is malformed (field names it)
+  kConflict,      // the serial is registered already
+  kNotFound,      // no such device, or not the caller's (never says which)
+  kInternal,
+};
+struct DeviceError {
+  Errc code;
+  std::string message;
+  std::string field;
+};
+template <class T>
+using DResult = Result<T, DeviceError>;
+
+// Makes device secrets: HMAC-SHA-256(key, serial ":" generation), base64url, 32 characters.
+class SecretDeriver {
+ public:
+  // Loads DIR/keys/device-secret.key, creating it (32 random bytes, mode 0600) if missing.
+  static Result<SecretDeriver, std::string> open(const std::filesystem::path& keys_dir);
+  explicit SecretDeriver(std::vector<uint8_t> key) : key_(std::move(key)) {}
+  std::string secret(std::string_view serial, int64_t generation) const;
+
+ private:
+  std::vector<uint8_t> key_;
+};
+
+struct DeviceSpec {
+  std::string serial, model, firmware, mac, imei, iccid, capabilities;
+};
+
+struct Device {
+  std::string id, serial, model, firmware, mac, imei, iccid, capabilities, name;
+  std::optional<std::string> owner_id;
+  int64_t created_at = 0;
+  std::optional<int64_t> bound_at, last_seen_at;
+  int64_t secret_generation = 1;
+  bool enabled = true;
+  bool online = false;
+  std::string ip;
+};
+
+struct NewDevice {
+  Device device;
+  std::string secret;  // give to the device (or the factory) once; only its hash is kept
+};
+
+class DeviceRegistry {
+ public:
+  DeviceRegistry(store::Database& db, const SecretDeriver& secrets, const Clock& clock)
+      : db_(db), secrets_(secrets), clock_(clock) {}
+
+  DResult<NewDevice> add(const DeviceSpec& spec);
+  // A factory's CSV: a header line naming the columns (serial required; model, firmware,
+  // mac, imei, iccid, capabilities optional), then one device per line. All or nothing:
+  // one bad or duplicate line rejects the file, naming the line.
+  DResult<std::vector<NewDevice>> import_csv(std::string_view csv);
+
+  DResult<Device> by_serial(std::string_view serial);
+  DResult<Device> by_id(std::string_view id);
+  std::vector<Device> all();
+  // True only for the current secret of an existing device (constant-time comparison).
+  bool check_secret(std::string_view serial, std::string_view secret);
+  // The device's current secret, re-derived (for the broker's credentials).
+  std::string current_secret(const Device& device) const;
+
+  // Presence from the device's retained state topic.
+  void set_presence(std::string_view serial, bool online, std::string_view ip,
+                    std::string_view firmware);
+
+ private:
+  DResult<Device> one(std::string_view column, std::string_view value);
+  store::Database& db_;
+  const SecretDeriver& secrets_;
+  const Clock& clock_;
+};
+
+}  // namespace nj::device

@@ -1,0 +1,33 @@
+#include "device/topics.h"
+
+#include <algorithm>
+
+namespace nj::device {
+
+bool valid_serial(std::string_view serial) {
+  return !serial.empty() && serial.size() <= 64 &&
+         std::all_of(serial.begin(), serial.end(), [](char c) {
+           return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
+         });
+}
+
+std::string topic(std::string_view serial, std::string_view leaf) {
+  std::string t(kTopicRoot);
+  t += serial;
+  t += '/';
+  t += leaf;
+  return t;
+}
+
+std::optional<ParsedTopic> parse_topic(std::string_view t) {
+  if (!t.starts_with(kTopicRoot)) return std::nullopt;
+  t.remove_prefix(kTopicRoot.size());
+  const size_t slash = t.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  ParsedTopic p{std::string(t.substr(0, slash)), std::string(t.substr(slash + 1))};
+  if (!valid_serial(p.serial) || p.leaf.empty()) return std::nullopt;
+  return p;
+}
+
+}  // namespace nj::device

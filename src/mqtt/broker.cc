@@ -1,0 +1,205 @@
+#include "mqtt/broker.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/random.h"
+
+namespace nj::mqtt {
+namespace {
+
+// A TCP port free on `address` now (the kernel's pick; mosquitto cannot report its own).
+uint16_t free_port(const std::string& address) {
+  const bool v6 = address.find(':') != std::string::npos;
+  const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  uint16_t port = 0;
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+    a->sin6_family = AF_INET6;
+    ::inet_pton(AF_INET6, address.c_str(), &a->sin6_addr);
+    length = sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+    a->sin_family = AF_INET;
+    ::inet_pton(AF_INET, address.c_str(), &a->sin_addr);
+    length = sizeof(*a);
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length) == 0) {
+    port = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+bool accepts_connections(const std::string& address, uint16_t port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int rc = -1;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    ::inet_pton(AF_INET6, address.c_str(), &a.sin6_addr);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, address == "0.0.0.0" ? "127.0.0.1" : address.c_str(), &a.sin_addr);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  }
+  ::close(fd);
+  return rc == 0;
+}
+
+std::string tail_of(const std::filesystem::path& file, size_t bytes = 600) {
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  const std::string text = s.str();
+  return text.size() > bytes ? text.substr(text.size() - bytes) : text;
+}
+
+}  // namespace
+
+EmbeddedBroker::EmbeddedBroker(BrokerOptions options, uint16_t port, std::string password)
+    : options_(std::move(options)), port_(port), admin_password_(std::move(password)) {}
+
+Result<std::unique_ptr<EmbeddedBroker>, std::string> EmbeddedBroker::start(BrokerOptions options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  std::filesystem::permissions(options.dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace, ec);
+  for (const auto* tool : {&options.mosquitto, &options.mosquitto_ctrl, &options.plugin}) {
+    if (!std::filesystem::exists(*tool)) {
+      return Unexpected(*tool + " is missing (Debian packages mosquitto, mosquitto-clients)");
+    }
+  }
+  // The plugin's state starts empty at each start: the server rebuilds it from its database.
+  const auto state = options.dir / "dynamic-security.json";
+  std::filesystem::remove(state, ec);
+  const std::string password = random_hex_id() + random_hex_id();
+  std::unique_ptr<EmbeddedBroker> broker(new EmbeddedBroker(options, 0, password));
+  auto init = run_program(
+      {options.mosquitto_ctrl, "dynsec", "init", state.string(), broker->admin_username_, password},
+      std::chrono::seconds(10));
+  if (!init) return Unexpected("mosquitto_ctrl: " + init.error());
+  if (init->exit_code != 0) {
+    return Unexpected("mosquitto_ctrl dynsec init failed: " + init->output);
+  }
+  std::filesystem::permissions(
+      state, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace, ec);
+  // A picked port can be taken by someone else before mosquitto binds it: try a few.
+  std::string last_error;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    broker->port_ = options.port != 0 ? options.port : free_port(options.listen);
+    if (broker->port_ == 0) return Unexpected("no free port on " + options.listen);
+    auto launched = broker->launch();
+    if (launched) {
+      broker->supervisor_ = std::thread([b = broker.get()] { b->supervise(); });
+      return broker;
+    }
+    last_error = launched.error();
+    if (options.port != 0) break;
+  }
+  return Unexpected(last_error);
+}
+
+Result<void, std::string> EmbeddedBroker::launch() {
+  const auto config = options_.dir / "mosquitto.conf";
+  const auto log = options_.dir / "mosquitto.log";
+  {
+    std::ofstream out(config, std::ios::trunc);
+    out << "# Written by nightjar serve at each start; edits are lost.\n"
+        << "per_listener_settings false\n"
+        << "allow_anonymous false\n"
+        << "listener " << port_ << " " << options_.listen << "\n"
+        << "plugin " << options_.plugin << "\n"
+        << "plugin_opt_config_file " << (options_.dir / "dynamic-security.json").string() << "\n"
+        << "persistence false\n"
+        << "log_dest stderr\n"
+        << "log_type error\nlog_type warning\nlog_type notice\n"
+        << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";
+    // As root, mosquitto would switch to its own user, who cannot write our directory.
+    if (::geteuid() == 0) out << "user root\n";
+    if (!out) return Unexpected("cannot write " + config.string());
+  }
+  auto child = ChildProcess::spawn({options_.mosquitto, "-c", config.string()}, log);
+  if (!child) return Unexpected(child.error());
+  for (int i = 0; i < 500; ++i) {
+    if (auto status = child->poll()) {
+      return Unexpected("mosquitto exited at start: " + tail_of(log));
+    }
+    if (accepts_connections(options_.listen, port_)) {
+      std::lock_guard lock(mu_);
+      child_ = std::move(*child);
+      spdlog::info("mqtt.broker.started port={} pid={}", port_, child_->pid());
+      return {};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return Unexpected("mosquitto did not listen on port " + std::to_string(port_) + ": " +
+                    tail_of(log));
+}
+
+void EmbeddedBroker::supervise() {
+  auto delay = std::chrono::milliseconds(200);
+  while (!stopping_) {
+    bool down = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!child_) {
+        down = true;  // the last restart failed
+      } else if (auto status = child_->poll()) {
+        spdlog::error("mqtt.broker.exited status={} restarting_in_ms={}", *status, delay.count());
+        child_.reset();
+        down = true;
+      }
+    }
+    if (!down) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    const auto until = std::chrono::steady_clock::now() + delay;
+    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (stopping_) break;
+    if (auto launched = launch(); launched) {
+      ++restarts_;
+      delay = std::chrono::milliseconds(200);
+    } else {
+      spdlog::error("mqtt.broker.restart_failed error=\"{}\"", launched.error());
+      delay = std::min(std::chrono::milliseconds(30'000), delay * 2);
+    }
+  }
+}
+
+pid_t EmbeddedBroker::pid() const {
+  std::lock_guard lock(mu_);
+  return child_ ? child_->pid() : -1;
+}
+
+EmbeddedBroker::~EmbeddedBroker() {
+  stopping_ = true;
+  if (supervisor_.joinable()) supervisor_.join();
+  std::lock_guard lock(mu_);
+  if (child_) child_->stop();
+  spdlog::info("mqtt.broker.stopped");
+}
+
+}  // namespace nj::mqtt

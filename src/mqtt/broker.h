@@ -1,0 +1,60 @@
+// The embedded broker: Debian's mosquitto as a supervised child process, with the
+// dynamic-security plugin and anonymous access off, listening on loopback unless told
+// otherwise. A fresh admin password is made at every start; the plugin's state lives in
+// DIR/mqtt/dynamic-security.json while the server runs and is rebuilt from the database
+// at the next start. If mosquitto dies it is started again on the same port, its state
+// intact, and the clients reconnect.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/child_process.h"
+#include "common/result.h"
+
+namespace nj::mqtt {
+
+struct BrokerOptions {
+  std::filesystem::path dir;  // config, plugin state and log go here (created, mode 0700)
+  std::string listen = "127.0.0.1";
+  uint16_t port = 0;  // 0: a free port is picked
+  std::string mosquitto = "/usr/sbin/mosquitto";
+  std::string mosquitto_ctrl = "/usr/bin/mosquitto_ctrl";
+  std::string plugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+};
+
+class EmbeddedBroker {
+ public:
+  // Starts mosquitto and waits until it accepts connections.
+  static Result<std::unique_ptr<EmbeddedBroker>, std::string> start(BrokerOptions options);
+  ~EmbeddedBroker();  // stops the child
+
+  uint16_t port() const { return port_; }
+  const std::string& host() const { return options_.listen; }
+  const std::string& admin_username() const { return admin_username_; }
+  const std::string& admin_password() const { return admin_password_; }
+  uint64_t restarts() const { return restarts_; }
+  pid_t pid() const;
+
+ private:
+  EmbeddedBroker(BrokerOptions options, uint16_t port, std::string password);
+  Result<void, std::string> launch();
+  void supervise();
+
+  BrokerOptions options_;
+  uint16_t port_;
+  std::string admin_username_ = "nightjar-admin";
+  std::string admin_password_;
+  mutable std::mutex mu_;  // guards child_
+  std::optional<ChildProcess> child_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> restarts_{0};
+  std::thread supervisor_;
+};
+
+}  // namespace nj::mqtt
