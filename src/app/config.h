@@ -37,6 +37,17 @@ struct SmtpConfig {
   bool starttls = false;
 };
 
+// The MQTT broker. Embedded (the default): mosquitto runs as our child, listening on
+// `listen` (default: the server's own address) and the MQTT port. External: a broker with
+// the dynamic-security plugin at host:port, and its admin credentials.
+struct MqttConfig {
+  std::string listen;         // embedded: the address mosquitto binds; empty = Config::listen
+  std::string external_host;  // set: use this broker instead of starting one
+  uint16_t external_port = 1883;
+  std::string admin_username, admin_password;  // external only
+  std::string public_host;  // the address devices are told to reach; empty = the listen address
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   std::string listen = "127.0.0.1";
@@ -51,6 +62,7 @@ struct Config {
   log::Options log;
   AccountsConfig accounts;
   SmtpConfig smtp;
+  MqttConfig mqtt;
 };
 
 Config default_config();
