@@ -1,8 +1,67 @@
-// nightjar-cam: the device agent a camera (or a gateway beside cameras) runs.
+// nightjar-cam: the device agent a camera (or a gateway beside cameras) runs. It takes its
+// media from a synthetic scene (--simulate) or a LAN camera (--source), connects out to the
+// cloud's broker with its own credentials, and pushes its stream when the cloud asks.
+#include <curl/curl.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
 #include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <vector>
 
+#include "agent.h"
 #include "options.h"
+#include "simulator.h"
+
+namespace {
+
+size_t collect(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+// Asks the server where its broker is: GET /api/v1/device-endpoints → {"mqtt": "mqtt://…"}.
+std::string discover_mqtt(const std::string& server) {
+  std::string body;
+  CURL* curl = curl_easy_init();
+  if (!curl) return {};
+  const std::string url = server + (server.ends_with("/") ? "" : "/") + "api/v1/device-endpoints";
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK || status != 200) return {};
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  return j.is_object() && j.contains("mqtt") && j["mqtt"].is_string() ? j["mqtt"].get<std::string>()
+                                                                      : std::string();
+}
+
+bool split_mqtt_url(const std::string& url, std::string& host, uint16_t& port) {
+  if (!url.starts_with("mqtt://")) return false;
+  std::string rest = url.substr(7);
+  while (!rest.empty() && rest.back() == '/') rest.pop_back();
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos) {
+    host = rest;
+    port = 1883;
+  } else {
+    host = rest.substr(0, colon);
+    const int p = std::atoi(rest.substr(colon + 1).c_str());
+    if (p <= 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  }
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return !host.empty();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string_view> args(argv + 1, argv + argc);
@@ -17,10 +76,85 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nightjar-cam: %s\n%s", options.error().c_str(), nj::cam::usage().c_str());
     return 2;
   }
-  // The device plane (MQTT control, RTSP push, simulation) is built by the devices issue;
-  // until then the agent validates its configuration and says plainly that it cannot connect.
-  std::fprintf(stderr,
-               "nightjar-cam: configuration is valid, but this build has no device plane yet "
-               "(MQTT control and RTSP push arrive with the devices work); not connecting\n");
-  return 3;
+  if (!options->provision.empty()) {
+    std::fputs(
+        "nightjar-cam: --provision is not built yet; register the device with "
+        "`nightjar admin device add` and pass --secret-file\n",
+        stderr);
+    return 2;
+  }
+  std::ifstream secret_in(options->secret_file);
+  std::string secret;
+  std::getline(secret_in, secret);
+  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  if (secret.empty()) {
+    std::fprintf(stderr, "nightjar-cam: no secret in %s\n", options->secret_file.c_str());
+    return 2;
+  }
+  // Signals go to sigwait below, not to whichever thread is running.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::string mqtt_url = options->mqtt;
+  for (int attempt = 0; mqtt_url.empty(); ++attempt) {
+    mqtt_url = discover_mqtt(options->server);
+    if (!mqtt_url.empty()) break;
+    spdlog::warn("cam.discovery.failed server={} retry_in_s={}", options->server,
+                 std::min(30, 1 << std::min(attempt, 5)));
+    timespec wait{std::min(30, 1 << std::min(attempt, 5)), 0};
+    siginfo_t info;
+    if (sigtimedwait(&signals, &info, &wait) > 0) return 0;
+  }
+  nj::cam::AgentOptions agent_options;
+  agent_options.serial = options->serial;
+  agent_options.secret = secret;
+  if (!split_mqtt_url(mqtt_url, agent_options.mqtt_host, agent_options.mqtt_port)) {
+    std::fprintf(stderr, "nightjar-cam: bad broker URL %s\n", mqtt_url.c_str());
+    return 2;
+  }
+  agent_options.state_dir =
+      options->state_dir.empty() ? options->secret_file.parent_path() : options->state_dir;
+
+  nj::net::IoPool pool(1);
+  pool.start();
+  nj::media::hub::Hub hub;
+  const std::string media_path = "camera";
+  std::unique_ptr<nj::cam::Simulator> simulator;
+  std::unique_ptr<nj::media::rtsp::Puller> puller;
+  if (options->simulate) {
+    nj::cam::SimulatorOptions sim;
+    sim.width = options->width;
+    sim.height = options->height;
+    sim.fps = options->fps;
+    sim.bitrate_kbps = options->bitrate_kbps;
+    auto started = nj::cam::Simulator::start(hub, media_path, sim);
+    if (!started) {
+      std::fprintf(stderr, "nightjar-cam: %s\n", started.error().c_str());
+      return 1;
+    }
+    simulator = std::move(*started);
+  } else if (!options->source.empty()) {
+    nj::media::rtsp::PullOptions pull;
+    pull.url = options->source;
+    pull.path = media_path;
+    puller = std::make_unique<nj::media::rtsp::Puller>(pool, hub, pull);
+  }
+  spdlog::info("cam.start serial={} broker={}:{} media={}", options->serial,
+               agent_options.mqtt_host, agent_options.mqtt_port,
+               simulator ? "simulated" : (puller ? "relayed" : "none"));
+  {
+    nj::cam::Agent agent(pool, hub, agent_options, media_path);
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("cam.stop signal={}", sig);
+  }
+  puller.reset();
+  simulator.reset();
+  pool.shutdown();
+  curl_global_cleanup();
+  return 0;
 }

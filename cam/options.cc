@@ -1,10 +1,17 @@
 #include "options.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace nj::cam {
 
 std::string usage() {
   return R"(usage: nightjar-cam --server URL --serial S --secret-file F
-                    [--simulate | --source rtsp://…] [--sd-dir DIR] [--provision PAYLOAD]
+                    [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] | --source rtsp://…]
+                    [--mqtt mqtt://host:port] [--state-dir DIR] [--sd-dir DIR]
+                    [--provision PAYLOAD]
+  --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
+  --state-dir  where settings are kept (default: the secret file's directory)
 )";
 }
 
@@ -30,6 +37,24 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       o.sd_dir = value;
     } else if (flag == "--provision") {
       o.provision = value;
+    } else if (flag == "--mqtt") {
+      o.mqtt = value;
+      if (!value.starts_with("mqtt://")) return Unexpected(std::string("--mqtt must be mqtt://"));
+    } else if (flag == "--state-dir") {
+      o.state_dir = value;
+    } else if (flag == "--size") {
+      if (std::sscanf(value.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 64 ||
+          o.height < 64 || o.width > 3840 || o.height > 2160 || o.width % 2 || o.height % 2) {
+        return Unexpected(std::string("--size is WxH, even, 64x64 to 3840x2160"));
+      }
+    } else if (flag == "--fps") {
+      o.fps = std::atoi(value.c_str());
+      if (o.fps < 1 || o.fps > 60) return Unexpected(std::string("--fps is 1 to 60"));
+    } else if (flag == "--bitrate-kbps") {
+      o.bitrate_kbps = std::atoi(value.c_str());
+      if (o.bitrate_kbps < 50 || o.bitrate_kbps > 20000) {
+        return Unexpected(std::string("--bitrate-kbps is 50 to 20000"));
+      }
     } else {
       return Unexpected("unknown option '" + std::string(flag) + "'");
     }

@@ -18,7 +18,11 @@ struct Options {
   bool simulate = false;
   std::string source;  // rtsp://… of a LAN camera to relay
   std::filesystem::path sd_dir;
-  std::string provision;  // a QR payload from POST /bind-tokens
+  std::string provision;            // a QR payload from POST /bind-tokens
+  std::string mqtt;                 // mqtt://host:port; empty: asked of the server
+  std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
+  // --simulate: picture size, frame rate and bitrate of the synthetic camera.
+  int width = 640, height = 360, fps = 15, bitrate_kbps = 600;
 };
 
 Result<Options, std::string> parse_options(std::span<const std::string_view> args);

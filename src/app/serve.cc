@@ -28,6 +28,8 @@
 #include "common/random.h"
 #include "common/time.h"
 #include "common/worker_pool.h"
+#include "device/broker_link.h"
+#include "device/registry.h"
 #include "device/stream_tokens.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -38,6 +40,8 @@
 #include "media/hub/hub.h"
 #include "media/rtsp/server.h"
 #include "metrics/registry.h"
+#include "mqtt/broker.h"
+#include "mqtt/client.h"
 #include "net/io_pool.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -294,15 +298,54 @@ int serve(const Config& config) {
     return 1;
   }
 
+  // The device plane: the registry, the broker (embedded: mosquitto as our child) and the
+  // server's privileged link to it.
+  auto device_secrets = device::SecretDeriver::open(data->path() / "keys");
+  if (!device_secrets) {
+    spdlog::critical("startup.failed reason=\"{}\"", device_secrets.error());
+    return 1;
+  }
+  device::DeviceRegistry devices(**db, *device_secrets, clock);
+  std::unique_ptr<mqtt::EmbeddedBroker> broker;
+  mqtt::ClientOptions broker_admin;
+  uint16_t mqtt_port = config.mqtt.external_port;
+  if (config.mqtt.external_host.empty()) {
+    mqtt::BrokerOptions options;
+    options.dir = data->path() / "mqtt";
+    options.listen = config.mqtt.listen.empty() ? config.listen : config.mqtt.listen;
+    options.port = config.mqtt_port;
+    options.admin_acls = device::server_acls();
+    auto started = mqtt::EmbeddedBroker::start(options);
+    if (!started) {
+      spdlog::critical("startup.failed reason=\"broker: {}\"", started.error());
+      return 1;
+    }
+    broker = std::move(*started);
+    broker_admin.host = broker->host() == "0.0.0.0" ? "127.0.0.1" : broker->host();
+    broker_admin.port = broker->port();
+    broker_admin.username = broker->admin_username();
+    broker_admin.password = broker->admin_password();
+    mqtt_port = broker->port();
+  } else {
+    broker_admin.host = config.mqtt.external_host;
+    broker_admin.port = config.mqtt.external_port;
+    broker_admin.username = config.mqtt.admin_username;
+    broker_admin.password = config.mqtt.admin_password;
+  }
+  broker_admin.client_id = "nightjar-server-" + *instance;
+  device::BrokerLink broker_link(devices, broker_admin, mqtt::connect);
+
   pool.start();
-  // The MQTT listener joins ports.json when the device plane exists.
-  if (auto w = data->write_ports({{"http", *port}, {"rtsp", *rtsp_port}}); !w) {
+  if (auto w = data->write_ports({{"http", *port}, {"rtsp", *rtsp_port}, {"mqtt", mqtt_port}});
+      !w) {
     spdlog::critical("startup.failed reason=\"{}\"", w.error());
     return 1;
   }
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,
                config.threads, config.demo);
   spdlog::info("rtsp.listening address={} port={}", config.listen, *rtsp_port);
+  spdlog::info("mqtt.broker address={} port={} mode={}", broker_admin.host, mqtt_port,
+               broker ? "embedded" : "external");
   std::printf("Nightjar is running at %s\n", url.c_str());
   if (demo_login) std::printf("Demo login: %s\n", demo_login->c_str());
   std::fflush(stdout);

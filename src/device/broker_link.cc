@@ -11,11 +11,16 @@ namespace {
 using nlohmann::json;
 namespace dynsec = mqtt::dynsec;
 
-const std::string kServerRole = "nightjar-server";
-
 std::string role_of(const std::string& serial) { return "device-" + serial; }
 
 }  // namespace
+
+std::vector<dynsec::Acl> server_acls() {
+  const std::string all = std::string(kTopicRoot) + "#";
+  return {{"publishClientSend", all, true},
+          {"publishClientReceive", all, true},
+          {"subscribePattern", all, true}};
+}
 
 std::vector<json> device_role_commands(const std::string& serial, const std::string& secret,
                                        bool enabled) {
@@ -95,13 +100,6 @@ void BrokerLink::on_state(bool up, const std::string& why) {
   }
   if (up) {
     spdlog::info("device.broker_link.connected");
-    // Nothing is allowed unless a role says so, and the server may reach every device.
-    send_control({dynsec::default_acl_deny_all(),
-                  dynsec::create_role(
-                      kServerRole, {{"publishClientSend", std::string(kTopicRoot) + "#", true},
-                                    {"publishClientReceive", std::string(kTopicRoot) + "#", true},
-                                    {"subscribePattern", std::string(kTopicRoot) + "#", true}}),
-                  dynsec::add_client_role(client_username_, kServerRole)});
     sync();
   } else {
     spdlog::warn("device.broker_link.disconnected reason=\"{}\"", why);

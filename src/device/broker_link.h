@@ -21,6 +21,7 @@
 
 #include "device/registry.h"
 #include "mqtt/client.h"
+#include "mqtt/dynsec.h"
 
 namespace nj::device {
 
@@ -82,6 +83,10 @@ class BrokerLink {
   Stats stats_;
   std::thread timer_;
 };
+
+// What the server's own client must be allowed on the broker (the embedded broker is set
+// up so; an external broker's operator must grant it): publish and receive nj/v1/#.
+std::vector<mqtt::dynsec::Acl> server_acls();
 
 // The role a device gets: publish its own up-topics, receive its own rpc/req.
 std::vector<nlohmann::json> device_role_commands(const std::string& serial,

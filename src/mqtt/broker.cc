@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/random.h"
+#include "mqtt/dynsec.h"
 
 namespace nj::mqtt {
 namespace {
@@ -99,6 +100,30 @@ Result<std::unique_ptr<EmbeddedBroker>, std::string> EmbeddedBroker::start(Broke
   if (!init) return Unexpected("mosquitto_ctrl: " + init.error());
   if (init->exit_code != 0) {
     return Unexpected("mosquitto_ctrl dynsec init failed: " + init->output);
+  }
+  // Deny by default, and give the admin its extra rights, before anyone can connect.
+  {
+    std::ifstream in(state);
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object() || !doc.contains("clients") || !doc.contains("roles")) {
+      return Unexpected("unexpected dynamic-security state in " + state.string());
+    }
+    doc["defaultACLAccess"] = {{"publishClientSend", false},
+                               {"publishClientReceive", false},
+                               {"subscribe", false},
+                               {"unsubscribe", true}};
+    if (!options.admin_acls.empty()) {
+      const auto role = dynsec::create_role("nightjar-server", options.admin_acls);
+      doc["roles"].push_back({{"rolename", role["rolename"]}, {"acls", role["acls"]}});
+      for (auto& client : doc["clients"]) {
+        if (client.value("username", "") == broker->admin_username_) {
+          client["roles"].push_back({{"rolename", "nightjar-server"}, {"priority", 0}});
+        }
+      }
+    }
+    std::ofstream out(state, std::ios::trunc);
+    out << doc.dump(2);
+    if (!out) return Unexpected("cannot write " + state.string());
   }
   std::filesystem::permissions(
       state, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,

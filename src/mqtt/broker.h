@@ -16,6 +16,7 @@
 
 #include "common/child_process.h"
 #include "common/result.h"
+#include "mqtt/dynsec.h"
 
 namespace nj::mqtt {
 
@@ -26,6 +27,10 @@ struct BrokerOptions {
   std::string mosquitto = "/usr/sbin/mosquitto";
   std::string mosquitto_ctrl = "/usr/bin/mosquitto_ctrl";
   std::string plugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+  // What the admin client may do besides managing the broker (it may always receive and
+  // subscribe to everything). Written into the plugin's state before mosquitto starts, with
+  // every default access denied, so no client ever sees a more open broker.
+  std::vector<dynsec::Acl> admin_acls;
 };
 
 class EmbeddedBroker {

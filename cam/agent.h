@@ -1,0 +1,66 @@
+// The device agent's control plane: connects out to the cloud's broker with the device's
+// own credentials (username = serial), says it is online (retained `state`, with a last
+// will saying offline), and answers the cloud's RPCs on `rpc/req`:
+//   stream.start {url}  push the camera's stream to that RTSP URL (the token is in it)
+//   stream.stop         stop pushing
+//   config.set {…}      apply settings: motion_sensitivity 0–100, night_mode auto|on|off,
+//                       mirror true|false, bitrate_kbps 100–8000 (kept across restarts)
+//   reboot              go offline and come back, as a camera does
+// Anything else gets {"error": {"code": "unsupported"}}.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "media/hub/hub.h"
+#include "media/rtsp/client_io.h"
+#include "mqtt/client.h"
+#include "net/io_pool.h"
+
+namespace nj::cam {
+
+struct AgentOptions {
+  std::string serial, secret;
+  std::string mqtt_host = "127.0.0.1";
+  uint16_t mqtt_port = 1883;
+  std::string firmware = "nightjar-cam 0.1";
+  std::filesystem::path state_dir;  // settings.json lives here; empty: not kept
+  std::chrono::milliseconds reconnect_min{500}, reconnect_max{30'000};
+};
+
+class Agent {
+ public:
+  // media_path: the local hub stream that stream.start pushes (the camera's own).
+  Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std::string media_path);
+  ~Agent();  // says offline, stops pushing, disconnects
+
+  bool connected() const;
+  bool pushing() const;
+  nlohmann::json settings() const;
+
+ private:
+  void connect();
+  void on_message(const mqtt::Message& m);
+  nlohmann::json handle(const std::string& method, const nlohmann::json& params);
+  nlohmann::json apply_settings(const nlohmann::json& params);
+  void publish_state(bool online);
+
+  net::IoPool& pool_;
+  media::hub::Hub& hub_;
+  AgentOptions options_;
+  std::string media_path_;
+  std::unique_ptr<mqtt::Client> client_;
+  mutable std::mutex mu_;  // guards the members below
+  std::unique_ptr<media::rtsp::Pusher> pusher_;
+  std::string push_url_;
+  nlohmann::json settings_ = nlohmann::json::object();
+  bool reboot_requested_ = false;
+  std::thread rebooter_;
+};
+
+}  // namespace nj::cam

@@ -1,0 +1,149 @@
+// The agent against a real mosquitto (the embedded broker), with a device client made the
+// way the server makes them: it comes online with a retained state, answers RPCs, refuses
+// bad ones clearly, keeps its settings, and says offline when it stops.
+#include "agent.h"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <thread>
+
+#include "device/broker_link.h"
+#include "mqtt/broker.h"
+
+namespace nj::cam {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+template <typename Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds timeout = 5s) {
+  for (auto end = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(10ms)) {
+    if (pred()) return true;
+  }
+  return pred();
+}
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("nj-agent-test-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir_);
+    mqtt::BrokerOptions options;
+    options.dir = dir_ / "mqtt";
+    options.admin_acls = device::server_acls();
+    auto broker = mqtt::EmbeddedBroker::start(options);
+    ASSERT_TRUE(broker) << broker.error();
+    broker_ = std::move(*broker);
+    mqtt::ClientOptions admin;
+    admin.host = broker_->host();
+    admin.port = broker_->port();
+    admin.username = broker_->admin_username();
+    admin.password = broker_->admin_password();
+    cloud_ = mqtt::connect(admin,
+                           [this](const mqtt::Message& m) {
+                             std::lock_guard lock(mu_);
+                             received_.push_back(m);
+                           },
+                           {});
+    cloud_->subscribe("nj/v1/#");
+    ASSERT_TRUE(wait_for([&] { return cloud_->connected(); }));
+    cloud_->publish(std::string(mqtt::dynsec::kControlTopic),
+                    mqtt::dynsec::batch(device::device_role_commands("CAM-1", "s3cret", true)));
+    std::this_thread::sleep_for(200ms);
+  }
+  void TearDown() override {
+    cloud_.reset();
+    broker_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  // The last message on a topic, if any.
+  std::optional<json> last(const std::string& topic) {
+    std::lock_guard lock(mu_);
+    for (auto it = received_.rbegin(); it != received_.rend(); ++it) {
+      if (it->topic == topic) return json::parse(it->payload, nullptr, false);
+    }
+    return std::nullopt;
+  }
+  json rpc(const std::string& id, const std::string& method, json params) {
+    cloud_->publish("nj/v1/CAM-1/rpc/req",
+                    json{{"id", id}, {"method", method}, {"params", params}}.dump());
+    std::optional<json> answer;
+    wait_for([&] {
+      auto r = last("nj/v1/CAM-1/rpc/res");
+      if (r && r->value("id", "") == id) answer = r;
+      return answer.has_value();
+    });
+    return answer.value_or(json());
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<mqtt::EmbeddedBroker> broker_;
+  std::unique_ptr<mqtt::Client> cloud_;
+  std::mutex mu_;
+  std::vector<mqtt::Message> received_;
+};
+
+TEST_F(AgentTest, ComesOnlineAnswersRpcsAndSaysOffline) {
+  net::IoPool pool(1);
+  pool.start();
+  media::hub::Hub hub;
+  AgentOptions o;
+  o.serial = "CAM-1";
+  o.secret = "s3cret";
+  o.mqtt_host = broker_->host();
+  o.mqtt_port = broker_->port();
+  o.state_dir = dir_ / "cam";
+  {
+    Agent agent(pool, hub, o, "camera");
+    ASSERT_TRUE(wait_for([&] {
+      auto s = last("nj/v1/CAM-1/state");
+      return s && s->value("online", false);
+    }));
+    EXPECT_TRUE(agent.connected());
+
+    auto r = rpc("1", "config.set", {{"night_mode", "on"}, {"motion_sensitivity", 70}});
+    EXPECT_EQ(r["result"]["settings"]["night_mode"], "on") << r.dump();
+    r = rpc("2", "config.set", {{"night_mode", "sometimes"}, {"mirror", true}});
+    EXPECT_EQ(r["error"]["code"], "invalid_params") << r.dump();
+    EXPECT_FALSE(agent.settings().contains("mirror")) << "a bad value changes nothing";
+    r = rpc("3", "teleport", json::object());
+    EXPECT_EQ(r["error"]["code"], "unsupported") << r.dump();
+    r = rpc("4", "stream.start", {{"url", "http://elsewhere/"}});
+    EXPECT_EQ(r["error"]["code"], "invalid_params") << r.dump();
+  }
+  // Stopped: offline, retained.
+  ASSERT_TRUE(wait_for([&] {
+    auto s = last("nj/v1/CAM-1/state");
+    return s && !s->value("online", true);
+  }));
+  // The settings were kept for the next start.
+  {
+    Agent again(pool, hub, o, "camera");
+    EXPECT_EQ(again.settings().value("motion_sensitivity", 0), 70);
+  }
+  pool.shutdown();
+}
+
+TEST_F(AgentTest, AWrongSecretNeverConnects) {
+  net::IoPool pool(1);
+  pool.start();
+  media::hub::Hub hub;
+  AgentOptions o;
+  o.serial = "CAM-1";
+  o.secret = "guess";
+  o.mqtt_host = broker_->host();
+  o.mqtt_port = broker_->port();
+  {
+    Agent agent(pool, hub, o, "camera");
+    std::this_thread::sleep_for(600ms);
+    EXPECT_FALSE(agent.connected());
+    EXPECT_FALSE(last("nj/v1/CAM-1/state"));
+  }
+  pool.shutdown();
+}
+
+}  // namespace
+}  // namespace nj::cam

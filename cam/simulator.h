@@ -1,0 +1,50 @@
+// A synthetic camera: a scene with moving objects, a burnt-in clock and a frame-counter
+// pattern, encoded as real H.264 (libx264 through libavcodec) with an AAC tone, published
+// in real time into a hub stream. Demos, tests and load use it in place of a sensor.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/result.h"
+#include "media/hub/hub.h"
+
+namespace nj::cam {
+
+struct SimulatorOptions {
+  int width = 640, height = 360;
+  int fps = 15;
+  int bitrate_kbps = 600;
+  int gop_seconds = 2;
+  bool audio = true;  // a 440 Hz tone, beeping once a second, AAC-LC 16 kHz mono
+};
+
+// The frame number is drawn as 16 blocks along the top edge, most significant first:
+// a white block is a 1. Tests read it back from decoded pictures.
+inline constexpr int kCounterBits = 16;
+
+class Simulator {
+ public:
+  // Opens the encoders and publishes `path` in the hub; fails if an encoder is missing.
+  static Result<std::unique_ptr<Simulator>, std::string> start(media::hub::Hub& hub,
+                                                               std::string path,
+                                                               SimulatorOptions options);
+  ~Simulator();
+  uint64_t frames() const { return frames_; }
+  struct Encoders;
+
+ private:
+  Simulator() = default;
+  void run();
+  std::unique_ptr<Encoders> encoders_;
+  std::unique_ptr<media::hub::Publisher> publisher_;
+  SimulatorOptions options_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> frames_{0};
+  std::thread thread_;
+};
+
+}  // namespace nj::cam
