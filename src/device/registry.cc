@@ -12,25 +12,6 @@ namespace {
 
 using store::Value;
 
-std::string hex(const uint8_t* data, size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), data, n);
-  out.pop_back();
-  return out;
-}
-
-std::string sha256_hex(std::string_view text) {
-  uint8_t digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const uint8_t*>(text.data()), text.size());
-  return hex(digest, sizeof digest);
-}
-
-std::string random_id() {
-  uint8_t bytes[16];
-  randombytes_buf(bytes, sizeof bytes);
-  return hex(bytes, sizeof bytes);
-}
-
 DeviceError invalid(std::string field, std::string message) {
   return DeviceError{Errc::kInvalidInput, std::move(message), std::move(field)};
 }
@@ -286,6 +267,17 @@ DResult<Device> DeviceRegistry::by_id(std::string_view id) { return one("id", id
 std::vector<Device> DeviceRegistry::all() {
   std::vector<Device> out;
   auto rows = db_.query(std::string("SELECT ") + kColumns + " FROM devices ORDER BY serial");
+  if (!rows) return out;
+  for (const auto& r : *rows) out.push_back(from_row(r));
+  return out;
+}
+
+std::vector<Device> DeviceRegistry::owned_by(std::string_view user_id) {
+  std::vector<Device> out;
+  const Value p[] = {std::string(user_id)};
+  auto rows = db_.query(
+      std::string("SELECT ") + kColumns + " FROM devices WHERE owner_id = $1 ORDER BY name, serial",
+      p);
   if (!rows) return out;
   for (const auto& r : *rows) out.push_back(from_row(r));
   return out;

@@ -78,6 +78,7 @@ class DeviceRegistry {
   DResult<Device> by_serial(std::string_view serial);
   DResult<Device> by_id(std::string_view id);
   std::vector<Device> all();
+  std::vector<Device> owned_by(std::string_view user_id);
   // True only for the current secret of an existing device (constant-time comparison).
   bool check_secret(std::string_view serial, std::string_view secret);
   // The device's current secret, re-derived (for the broker's credentials).

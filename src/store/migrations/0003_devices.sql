@@ -33,3 +33,15 @@ CREATE TABLE device_traffic (
   bytes     BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (device_id, day)
 );
+
+-- One-time, 10-minute tokens that bind a camera to the account that asked for them. Only
+-- the hash is stored; the Wi-Fi details of a QR payload are never stored at all.
+CREATE TABLE bind_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL REFERENCES users(id),
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  used_at    BIGINT,
+  device_id  TEXT REFERENCES devices(id)       -- the device it bound
+);
+CREATE INDEX bind_tokens_user ON bind_tokens (user_id);
