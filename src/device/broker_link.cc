@@ -39,8 +39,9 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
           enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)};
 }
 
-BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory)
-    : registry_(registry), client_username_(admin.username) {
+BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory,
+                       ClaimHandler on_claim)
+    : registry_(registry), on_claim_(std::move(on_claim)), client_username_(admin.username) {
   admin.will.reset();
   client_ = factory(
       std::move(admin), [this](const mqtt::Message& m) { on_message(m); },
@@ -223,6 +224,22 @@ void BrokerLink::on_message(const mqtt::Message& m) {
     const bool online = body.value("online", false);
     registry_.set_presence(parsed->serial, online, body.value("ip", std::string()),
                            body.value("firmware", std::string()));
+    return;
+  }
+  if (parsed->leaf == "claim") {
+    // {"token": "…"} from the device's own connection (the ACL allows no one else here).
+    // The answer goes back as a one-way request: {"method": "bind.result", "params":
+    // {"bound": true} or {"bound": false, "reason": "…"}}.
+    if (!on_claim_ || !body.is_object() || !body.contains("token") || !body["token"].is_string()) {
+      return;
+    }
+    const std::string why = on_claim_(parsed->serial, body["token"].get<std::string>());
+    json params = {{"bound", why.empty()}};
+    if (!why.empty()) params["reason"] = why;
+    client_->publish(topic(parsed->serial, "rpc/req"),
+                     json{{"id", "bind"}, {"method", "bind.result"}, {"params", params}}.dump(), 1,
+                     false);
+    spdlog::info("device.claim serial={} bound={}", parsed->serial, why.empty());
     return;
   }
   if (parsed->leaf == "rpc/res") {

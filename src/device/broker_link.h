@@ -36,10 +36,14 @@ class BrokerLink {
  public:
   using ClientFactory = std::function<std::unique_ptr<mqtt::Client>(
       mqtt::ClientOptions, mqtt::Client::MessageHandler, mqtt::Client::StateHandler)>;
+  // A device asks to be bound with a token from a QR code; returns "" or why not.
+  using ClaimHandler =
+      std::function<std::string(const std::string& serial, const std::string& token)>;
 
   // admin: where the broker is and its privileged credentials. factory: mqtt::connect, or a
   // fake in tests.
-  BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory);
+  BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory,
+             ClaimHandler on_claim = {});
   ~BrokerLink();
 
   bool connected() const;
@@ -65,6 +69,7 @@ class BrokerLink {
   void expire_calls();
 
   DeviceRegistry& registry_;
+  ClaimHandler on_claim_;
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;
   mutable std::mutex mu_;

@@ -70,6 +70,7 @@ uint64_t SubscriberQueue::skips() const {
 
 void Stream::publish(const FramePtr& frame) {
   std::lock_guard lock(mu);
+  if (!live) return;  // evicted: nobody may receive it any more
   // The GOP cache: reset at every video keyframe; stop caching (until the next keyframe)
   // if a GOP grows past its limit.
   if (frame->track == TrackKind::kVideo && frame->keyframe) {
@@ -94,6 +95,11 @@ void Stream::publish(const FramePtr& frame) {
 Publisher::~Publisher() { hub_.on_unpublish(path_, stream_); }
 
 void Publisher::publish(const FramePtr& frame) { stream_->publish(frame); }
+
+bool Publisher::evicted() const {
+  std::lock_guard lock(stream_->mu);
+  return !stream_->live;
+}
 
 void Publisher::update_info(StreamInfo info) {
   std::lock_guard lock(stream_->mu);
@@ -155,10 +161,23 @@ Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& p
       new Subscription(*this, path, std::move(stream), std::move(queue), std::move(info)));
 }
 
+bool Hub::evict(const std::string& path) {
+  std::shared_ptr<Stream> stream;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = streams_.find(path);
+    if (it == streams_.end()) return false;
+    stream = it->second;
+  }
+  on_unpublish(path, stream);
+  return true;
+}
+
 void Hub::on_unpublish(const std::string& path, const std::shared_ptr<Stream>& stream) {
   std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
   {
     std::lock_guard lock(stream->mu);
+    if (!stream->live) return;  // evicted before its publisher left
     stream->live = false;
     stream->gop.clear();
     subscribers = stream->subscribers;

@@ -108,6 +108,8 @@ class Publisher {
   ~Publisher();
   void publish(const FramePtr& frame);
   void update_info(StreamInfo info);
+  // The hub cut this stream off (Hub::evict): frames go nowhere; close the source.
+  bool evicted() const;
   const std::string& path() const { return path_; }
 
  private:
@@ -168,6 +170,9 @@ class Hub {
                                                          bool packaged = false);
   void set_packager_factory(PackagerFactory factory) { packager_factory_ = std::move(factory); }
   bool is_published(const std::string& path) const;
+  // Cuts a stream off at once (its device was unbound): every subscriber is told it ended,
+  // and the publisher's frames go nowhere (Publisher::evicted). False if not published.
+  bool evict(const std::string& path);
   size_t subscriber_count(const std::string& path) const;
   size_t stream_count() const;
 

@@ -217,5 +217,34 @@ TEST(Hub, ConcurrentPublishSubscribeAndDrain) {
   EXPECT_EQ(hub.subscriber_count("p"), 0u);
 }
 
+TEST(Hub, EvictCutsAStreamOffAtOnce) {
+  int gone = 0;
+  Events events;
+  events.gone = [&](const std::string&) { ++gone; };
+  Hub hub({}, events);
+  auto pub = hub.publish("push/C1", {});
+  ASSERT_TRUE(pub);
+  auto sub = hub.subscribe("push/C1", {});
+  ASSERT_TRUE(sub);
+  (*pub)->publish(frame(0, true));
+  EXPECT_FALSE((*pub)->evicted());
+  EXPECT_TRUE(hub.evict("push/C1"));
+  EXPECT_TRUE((*pub)->evicted());
+  EXPECT_TRUE((*sub)->queue().ended());
+  EXPECT_FALSE(hub.is_published("push/C1"));
+  EXPECT_FALSE(hub.subscribe("push/C1", {})) << "nobody can join an evicted stream";
+  std::vector<FramePtr> frames;
+  (*sub)->queue().drain(frames);
+  frames.clear();
+  (*pub)->publish(frame(3600, false));
+  (*sub)->queue().drain(frames);
+  EXPECT_TRUE(frames.empty()) << "frames after the eviction go nowhere";
+  EXPECT_FALSE(hub.evict("push/C1"));
+  pub->reset();
+  EXPECT_EQ(gone, 1) << "gone once, not again when the publisher leaves";
+  // The device may publish again later (bound again).
+  EXPECT_TRUE(hub.publish("push/C1", {}));
+}
+
 }  // namespace
 }  // namespace nj::media::hub

@@ -300,9 +300,16 @@ void ServerSession::handle(const Message& req) {
       return;
     }
     publisher_ = std::move(*publisher);
-    ingest_->start([this](const hub::FramePtr& frame) { publisher_->publish(frame); },
-                   [this](const hub::StreamInfo& info) { publisher_->update_info(info); },
-                   counters_);
+    ingest_->start(
+        [this](const hub::FramePtr& frame) {
+          // Cut off by the hub (the device was unbound): stop taking its media at once.
+          if (publisher_->evicted()) {
+            connection_.close();
+            return;
+          }
+          publisher_->publish(frame);
+        },
+        [this](const hub::StreamInfo& info) { publisher_->update_info(info); }, counters_);
     mode_ = Mode::kRecording;
     respond(req, 200, "OK");
     return;
