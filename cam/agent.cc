@@ -55,6 +55,15 @@ void Agent::connect() {
         if (up) {
           spdlog::info("cam.connected serial={}", options_.serial);
           publish_state(true);
+          bool claim = false;
+          {
+            std::lock_guard lock(mu_);
+            claim = !options_.claim_token.empty() && !bind_result_;
+          }
+          if (claim) {
+            client_->publish(device::topic(options_.serial, "claim"),
+                             json{{"token", options_.claim_token}}.dump(), 1, false);
+          }
         } else {
           spdlog::warn("cam.disconnected serial={} reason=\"{}\"", options_.serial, why);
         }
@@ -67,6 +76,11 @@ bool Agent::connected() const { return client_ && client_->connected(); }
 bool Agent::pushing() const {
   std::lock_guard lock(mu_);
   return pusher_ && pusher_->status().streaming;
+}
+
+std::optional<std::string> Agent::bind_result() const {
+  std::lock_guard lock(mu_);
+  return bind_result_;
 }
 
 json Agent::settings() const {
@@ -90,6 +104,14 @@ void Agent::on_message(const mqtt::Message& m) {
     return;
   }
   const json params = req.contains("params") ? req["params"] : json::object();
+  if (req["method"] == "bind.result") {  // one-way: the answer to our claim
+    const bool bound = params.is_object() && params.value("bound", false);
+    const std::string reason = params.is_object() ? params.value("reason", "") : "";
+    spdlog::info("cam.bind serial={} bound={} reason=\"{}\"", options_.serial, bound, reason);
+    std::lock_guard lock(mu_);
+    bind_result_ = bound ? std::string() : (reason.empty() ? "refused" : reason);
+    return;
+  }
   json answer = handle(req["method"].get<std::string>(), params);
   answer["id"] = req["id"];
   client_->publish(device::topic(options_.serial, "rpc/res"), answer.dump(), 1, false);

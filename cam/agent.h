@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,6 +32,9 @@ struct AgentOptions {
   std::string firmware = "nightjar-cam 0.1";
   std::filesystem::path state_dir;  // settings.json lives here; empty: not kept
   std::chrono::milliseconds reconnect_min{500}, reconnect_max{30'000};
+  // A bind token from a QR code: presented (on `claim`) after connecting, until the cloud
+  // answers bind.result.
+  std::string claim_token;
 };
 
 class Agent {
@@ -41,6 +45,8 @@ class Agent {
 
   bool connected() const;
   bool pushing() const;
+  // The cloud's answer to the claim: nullopt until it came; "" when bound, else why not.
+  std::optional<std::string> bind_result() const;
   nlohmann::json settings() const;
 
  private:
@@ -60,6 +66,7 @@ class Agent {
   std::string push_url_;
   nlohmann::json settings_ = nlohmann::json::object();
   bool reboot_requested_ = false;
+  std::optional<std::string> bind_result_;
   std::thread rebooter_;
 };
 

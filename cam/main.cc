@@ -76,12 +76,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nightjar-cam: %s\n%s", options.error().c_str(), nj::cam::usage().c_str());
     return 2;
   }
+  // A QR payload (POST /api/v1/bind-tokens): where the cloud is, and a token that binds
+  // this camera to the account that made it.
+  std::string claim_token;
   if (!options->provision.empty()) {
-    std::fputs(
-        "nightjar-cam: --provision is not built yet; register the device with "
-        "`nightjar admin device add` and pass --secret-file\n",
-        stderr);
-    return 2;
+    const auto payload = nlohmann::json::parse(options->provision, nullptr, false);
+    if (!payload.is_object() || payload.value("v", 0) != 1 || !payload.contains("token") ||
+        !payload["token"].is_string()) {
+      std::fputs("nightjar-cam: --provision is not a Nightjar QR payload\n", stderr);
+      return 2;
+    }
+    claim_token = payload["token"];
+    if (options->server.empty()) options->server = payload.value("server", "");
+    if (options->mqtt.empty()) options->mqtt = payload.value("mqtt", "");
+    if (payload.contains("wifi") && payload["wifi"].is_object()) {
+      // A camera would join this network now; this host has its own networking.
+      spdlog::info("cam.provision wifi_ssid=\"{}\" applied=false",
+                   payload["wifi"].value("ssid", ""));
+    }
   }
   std::ifstream secret_in(options->secret_file);
   std::string secret;
@@ -112,6 +124,7 @@ int main(int argc, char** argv) {
   nj::cam::AgentOptions agent_options;
   agent_options.serial = options->serial;
   agent_options.secret = secret;
+  agent_options.claim_token = claim_token;
   if (!split_mqtt_url(mqtt_url, agent_options.mqtt_host, agent_options.mqtt_port)) {
     std::fprintf(stderr, "nightjar-cam: bad broker URL %s\n", mqtt_url.c_str());
     return 2;

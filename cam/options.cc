@@ -59,11 +59,13 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       return Unexpected("unknown option '" + std::string(flag) + "'");
     }
   }
-  if (o.provision.empty()) {
-    if (o.server.empty()) return Unexpected(std::string("--server is required"));
-    if (o.serial.empty()) return Unexpected(std::string("--serial is required"));
-    if (o.secret_file.empty()) return Unexpected(std::string("--secret-file is required"));
+  // The serial and secret are the device's own (from the factory); a QR payload only says
+  // where the cloud is and whose account to join.
+  if (o.server.empty() && o.provision.empty()) {
+    return Unexpected(std::string("--server is required"));
   }
+  if (o.serial.empty()) return Unexpected(std::string("--serial is required"));
+  if (o.secret_file.empty()) return Unexpected(std::string("--secret-file is required"));
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://")) {
     return Unexpected(std::string("--server must be an http:// or https:// URL"));
   }

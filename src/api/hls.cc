@@ -70,9 +70,9 @@ struct HlsApi::Channel : std::enable_shared_from_this<HlsApi::Channel> {
   std::chrono::steady_clock::time_point last_request = std::chrono::steady_clock::now();
 };
 
-HlsApi::HlsApi(media::hub::Hub& hub, const device::StreamTokens& tokens, metrics::Registry& metrics)
+HlsApi::HlsApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics)
     : hub_(hub),
-      tokens_(tokens),
+      access_(access),
       requests_(metrics.counter("nightjar_hls_requests_total", "Live HLS requests.").with({})) {}
 
 HlsApi::~HlsApi() {
@@ -158,12 +158,9 @@ void HlsApi::install(http::Router& router) {
 
 void HlsApi::playlist(http::Request& request, const http::Responder& respond) {
   requests_.inc();
-  const auto serial = request.params.at("id");
-  const auto token = request.query_param("token").value_or("");
-  if (!tokens_.check(token, serial, device::StreamPurpose::kPlay)) {
-    return respond(http::error_response(401, "unauthenticated",
-                                        "a valid play token for this device is needed"));
-  }
+  auto grant = access_.check(request);
+  if (!grant) return respond(std::move(grant).error());
+  const std::string serial = grant->serial, token = grant->token;
   auto ch = channel(serial);
   if (!ch) return respond(http::error_response(404, "not_live", "the camera is not streaming"));
   int64_t msn = -1;  // with no _HLS_msn: wait for a first whole segment
@@ -182,7 +179,7 @@ void HlsApi::playlist(http::Request& request, const http::Responder& respond) {
   } else if (request.query_param("_HLS_part")) {
     return respond(http::error_response(400, "bad_request", "_HLS_part needs _HLS_msn"));
   }
-  const std::string query = "?token=" + token;
+  const std::string query = token.empty() ? std::string() : "?token=" + token;
   auto answer = [ch, query, respond](bool ended) {
     std::string text;
     {
@@ -215,12 +212,9 @@ void HlsApi::playlist(http::Request& request, const http::Responder& respond) {
 
 void HlsApi::media(http::Request& request, const http::Responder& respond) {
   requests_.inc();
-  const auto serial = request.params.at("id");
-  const auto token = request.query_param("token").value_or("");
-  if (!tokens_.check(token, serial, device::StreamPurpose::kPlay)) {
-    return respond(http::error_response(401, "unauthenticated",
-                                        "a valid play token for this device is needed"));
-  }
+  auto grant = access_.check(request);
+  if (!grant) return respond(std::move(grant).error());
+  const std::string serial = grant->serial;
   // init.mp4, s{msn}.m4s or p{msn}.{part}.m4s
   const std::string file = request.params.at("file");
   int64_t msn = -1;

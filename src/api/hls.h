@@ -11,7 +11,7 @@
 #include <mutex>
 #include <string>
 
-#include "device/stream_tokens.h"
+#include "api/media_access.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
 #include "metrics/registry.h"
@@ -20,7 +20,7 @@ namespace nj::api {
 
 class HlsApi {
  public:
-  HlsApi(media::hub::Hub& hub, const device::StreamTokens& tokens, metrics::Registry& metrics);
+  HlsApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics);
   ~HlsApi();
   void install(http::Router& router);
 
@@ -33,7 +33,7 @@ class HlsApi {
   void media(http::Request& request, const http::Responder& respond);
 
   media::hub::Hub& hub_;
-  const device::StreamTokens& tokens_;
+  const MediaAccess& access_;
   metrics::Counter& requests_;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<Channel>> channels_;

@@ -110,10 +110,9 @@ class LiveViewer final : public http::WebSocketHandler,
 
 }  // namespace
 
-LiveApi::LiveApi(media::hub::Hub& hub, const device::StreamTokens& tokens,
-                 metrics::Registry& metrics)
+LiveApi::LiveApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics)
     : hub_(hub),
-      tokens_(tokens),
+      access_(access),
       viewers_(metrics.gauge("nightjar_live_viewers", "Open live WebSocket viewers.").with({})),
       skips_(metrics
                  .counter("nightjar_live_skips_total",
@@ -131,12 +130,9 @@ void LiveApi::install(http::Router& router) {
       "/api/v1/devices/{id}/live",
       [this](const http::Request& request,
              const std::shared_ptr<http::WebSocketPeer>& peer) -> http::WebSocketAccept {
-        const auto& serial = request.params.at("id");
-        const auto token = request.query_param("token").value_or("");
-        if (!tokens_.check(token, serial, device::StreamPurpose::kPlay)) {
-          return {nullptr, http::error_response(401, "unauthenticated",
-                                                "a valid play token for this device is needed")};
-        }
+        auto grant = access_.check(request);
+        if (!grant) return {nullptr, std::move(grant).error()};
+        const std::string serial = grant->serial;
         auto viewer = std::make_shared<LiveViewer>(peer, viewers_, skips_, relay_delay_);
         std::weak_ptr<LiveViewer> weak = viewer;
         auto subscription = hub_.subscribe(

@@ -17,10 +17,10 @@ http::Response jpeg_response(const std::shared_ptr<const std::string>& jpeg, uin
 
 }  // namespace
 
-SnapshotApi::SnapshotApi(media::hub::Hub& hub, const device::StreamTokens& tokens,
-                         WorkerPool& workers, metrics::Registry& metrics)
+SnapshotApi::SnapshotApi(media::hub::Hub& hub, const MediaAccess& access, WorkerPool& workers,
+                         metrics::Registry& metrics)
     : hub_(hub),
-      tokens_(tokens),
+      access_(access),
       workers_(workers),
       outcomes_(metrics.counter("nightjar_snapshots_total",
                                 "Snapshot requests, by how they were answered.", {"outcome"})) {}
@@ -32,12 +32,9 @@ void SnapshotApi::install(http::Router& router) {
 }
 
 void SnapshotApi::get(http::Request& request, http::Responder respond) {
-  const auto serial = request.params.at("id");
-  if (!tokens_.check(request.query_param("token").value_or(""), serial,
-                     device::StreamPurpose::kPlay)) {
-    return respond(http::error_response(401, "unauthenticated",
-                                        "a valid play token for this device is needed"));
-  }
+  auto grant = access_.check(request);
+  if (!grant) return respond(std::move(grant).error());
+  const std::string serial = grant->serial;
   // The newest keyframe: the first frame a new subscriber gets is the cached GOP's.
   media::hub::FramePtr keyframe;
   media::hub::StreamInfo info;

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "api/media_access.h"
 #include "common/worker_pool.h"
-#include "device/stream_tokens.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
 #include "metrics/registry.h"
@@ -21,7 +21,7 @@ namespace nj::api {
 
 class SnapshotApi {
  public:
-  SnapshotApi(media::hub::Hub& hub, const device::StreamTokens& tokens, WorkerPool& workers,
+  SnapshotApi(media::hub::Hub& hub, const MediaAccess& access, WorkerPool& workers,
               metrics::Registry& metrics);
   void install(http::Router& router);
 
@@ -35,7 +35,7 @@ class SnapshotApi {
     uint64_t version = 0;
   };
   media::hub::Hub& hub_;
-  const device::StreamTokens& tokens_;
+  const MediaAccess& access_;
   WorkerPool& workers_;
   metrics::CounterFamily& outcomes_;
   std::mutex mu_;

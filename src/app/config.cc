@@ -139,6 +139,15 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return r;
     }
   }
+  if (const auto* devices = top.subtable("devices")) {
+    TableReader t(*devices, "devices.");
+    if (auto r = first_error({t.integer("idle_stream_grace_ms", c.devices.idle_stream_grace_ms, 0,
+                                        int64_t{24} * 3600 * 1000),
+                              t.finish()});
+        !r) {
+      return r;
+    }
+  }
   if (const auto* mqtt = top.subtable("mqtt")) {
     TableReader t(*mqtt, "mqtt.");
     auto& m = c.mqtt;

@@ -48,6 +48,11 @@ struct MqttConfig {
   std::string public_host;  // the address devices are told to reach; empty = the listen address
 };
 
+// Devices: how long a camera streamed on demand keeps streaming after its last viewer left.
+struct DevicesConfig {
+  int64_t idle_stream_grace_ms = 30'000;
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   std::string listen = "127.0.0.1";
@@ -63,6 +68,7 @@ struct Config {
   AccountsConfig accounts;
   SmtpConfig smtp;
   MqttConfig mqtt;
+  DevicesConfig devices;
 };
 
 Config default_config();

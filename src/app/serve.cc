@@ -16,11 +16,13 @@
 #include "api/auth.h"
 #include "api/client_errors.h"
 #include "api/demo.h"
+#include "api/devices.h"
 #include "api/guard.h"
 #include "api/health.h"
 #include "api/hls.h"
 #include "api/live.h"
 #include "api/me.h"
+#include "api/media_access.h"
 #include "api/policy.h"
 #include "api/snapshot.h"
 #include "app/data_dir.h"
@@ -30,6 +32,8 @@
 #include "common/worker_pool.h"
 #include "device/broker_link.h"
 #include "device/registry.h"
+#include "device/service.h"
+#include "device/stream_demand.h"
 #include "device/stream_tokens.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -286,12 +290,6 @@ int serve(const Config& config) {
   hub.set_packager_factory([] { return std::make_unique<media::fmp4::LivePackager>(); });
   TokenAuthorizer rtsp_auth(*stream_tokens);
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics, config.rtsp);
-  api::LiveApi live_api(hub, *stream_tokens, metrics);
-  live_api.install(router);
-  api::HlsApi hls_api(hub, *stream_tokens, metrics);
-  hls_api.install(router);
-  api::SnapshotApi snapshot_api(hub, *stream_tokens, workers, metrics);
-  snapshot_api.install(router);
   auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);
   if (!rtsp_port) {
     spdlog::critical("startup.failed reason=\"{}\"", rtsp_port.error());
@@ -333,7 +331,43 @@ int serve(const Config& config) {
     broker_admin.password = config.mqtt.admin_password;
   }
   broker_admin.client_id = "nightjar-server-" + *instance;
-  device::BrokerLink broker_link(devices, broker_admin, mqtt::connect);
+  device::DeviceService device_service(**db, devices, clock);
+  device::BrokerLink broker_link(
+      devices, broker_admin, mqtt::connect,
+      [&device_service](const std::string& serial, const std::string& token) -> std::string {
+        auto bound = device_service.claim(serial, token);
+        return bound ? std::string() : bound.error().message;
+      });
+  const std::string public_host =
+      config.mqtt.public_host.empty() ? url_host(config.listen) : config.mqtt.public_host;
+  device::StreamDemandOptions demand_options;
+  demand_options.rtsp_base = "rtsp://" + public_host + ":" + std::to_string(*rtsp_port);
+  demand_options.idle_grace = std::chrono::milliseconds(config.devices.idle_stream_grace_ms);
+  device::StreamDemand stream_demand(hub, broker_link, *stream_tokens, demand_options);
+  api::DevicesApi devices_api(
+      device_service, broker_link, stream_demand, *stream_tokens, hub, guard,
+      {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
+       demand_options.rtsp_base});
+  devices_api.install(router);
+
+  // Live view, HLS and snapshots: for a signed-in person with a role on the device, checked
+  // on every request; or with a play token.
+  api::MediaAccess media_access(
+      *stream_tokens,
+      [&guard, &device_service](const http::Request& request,
+                                const std::string& id) -> std::optional<std::string> {
+        auto who = guard.identify(request);
+        if (!who) return std::nullopt;
+        auto owned = device_service.get(who->user_id, id);
+        if (!owned) return std::nullopt;
+        return owned->device.serial;
+      });
+  api::LiveApi live_api(hub, media_access, metrics);
+  live_api.install(router);
+  api::HlsApi hls_api(hub, media_access, metrics);
+  hls_api.install(router);
+  api::SnapshotApi snapshot_api(hub, media_access, workers, metrics);
+  snapshot_api.install(router);
 
   pool.start();
   if (auto w = data->write_ports({{"http", *port}, {"rtsp", *rtsp_port}, {"mqtt", mqtt_port}});

@@ -101,6 +101,16 @@ DResult<Device> DeviceService::claim(const std::string& serial, const std::strin
   return registry_.by_id(device->id);
 }
 
+bool DeviceService::bind_token_usable(const std::string& user_id, const std::string& token) {
+  if (token.empty() || token.size() > 128) return false;
+  const Value p[] = {sha256_hex(token), user_id, clock_.now_ms()};
+  auto rows = db_.query(
+      "SELECT 1 FROM bind_tokens WHERE token_hash = $1 AND user_id = $2 AND used_at IS NULL "
+      "AND expires_at > $3",
+      p);
+  return rows && !rows->empty();
+}
+
 std::vector<OwnedDevice> DeviceService::list(const std::string& user_id) {
   std::vector<OwnedDevice> out;
   for (auto& d : registry_.owned_by(user_id)) out.push_back({std::move(d), Role::kOwner});

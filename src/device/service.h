@@ -40,6 +40,8 @@ class DeviceService {
   // token is unused and unexpired, the device is bound to the token's account, enabled,
   // and the token is spent. A device bound to someone else must be unbound first.
   DResult<Device> claim(const std::string& serial, const std::string& token);
+  // The token is this person's, unused and unexpired (to draw its QR code again).
+  bool bind_token_usable(const std::string& user_id, const std::string& token);
 
   // Devices the person owns (shared ones follow with sharing).
   std::vector<OwnedDevice> list(const std::string& user_id);

@@ -1,0 +1,246 @@
+#include "api/devices.h"
+
+#include <sodium.h>
+
+#include "api/account_json.h"
+#include "api/fields.h"
+#include "common/qr.h"
+#include "http/json.h"
+
+namespace nj::api {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Responder;
+using http::Response;
+using nlohmann::json;
+
+Response rpc_error(const device::RpcError& e) {
+  if (e.code == "offline") return http::error_response(409, "device_offline", e.message);
+  if (e.code == "timeout") return http::error_response(504, "device_timeout", e.message);
+  if (e.code == "invalid_params") return http::error_response(400, "invalid_field", e.message);
+  if (e.code == "unsupported") return http::error_response(501, "unsupported", e.message);
+  return http::error_response(502, "device_error", e.message);
+}
+
+std::string base64(const std::string& bytes) {
+  std::string out(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const uint8_t*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.pop_back();
+  return out;
+}
+
+Response no_store(Response r) {
+  r.headers.set("Cache-Control", "no-store");
+  return r;
+}
+
+}  // namespace
+
+json device_json(const device::OwnedDevice& o) {
+  const auto& d = o.device;
+  json caps = json::array();
+  std::string_view rest = d.capabilities;
+  while (!rest.empty()) {
+    const size_t semi = rest.find(';');
+    caps.push_back(std::string(rest.substr(0, semi)));
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+  }
+  return {{"id", d.id},
+          {"serial", d.serial},
+          {"name", d.name},
+          {"model", d.model},
+          {"firmware", d.firmware},
+          {"online", d.online},
+          {"last_seen", d.last_seen_at ? json(rfc3339_ms(*d.last_seen_at)) : json(nullptr)},
+          {"role", std::string(device::role_name(o.role))},
+          {"capabilities", caps},
+          {"bound_at", d.bound_at ? json(rfc3339_ms(*d.bound_at)) : json(nullptr)}};
+}
+
+Response device_error(const device::DeviceError& e) {
+  switch (e.code) {
+    case device::Errc::kInvalidInput:
+      return invalid_field(e.field, e.message);
+    case device::Errc::kConflict:
+      return http::error_response(409, "conflict", e.message);
+    case device::Errc::kNotFound:
+      return http::error_response(404, "not_found", "no such device");
+    case device::Errc::kInternal:
+      break;
+  }
+  return http::error_response(500, "internal", "something went wrong");
+}
+
+void DevicesApi::install(http::Router& router) {
+  // Where devices find the broker; public, and holds no secret.
+  router.add(Method::kGet, "/api/v1/device-endpoints", [this](const Request&) {
+    return http::json_response(200, {{"mqtt", options_.mqtt_url}, {"server", options_.public_url}});
+  });
+
+  // A one-time token for adding a camera, and the QR payload the camera scans: the server,
+  // the broker, the token and, if given, the Wi-Fi network (never stored by the server).
+  router.add_async(Method::kPost, "/api/v1/bind-tokens",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     json wifi;
+                     if (!r.body.empty()) {
+                       auto body = http::parse_json_body(r);
+                       if (!body) return std::move(body).error();
+                       if (!body->is_object())
+                         return invalid_field("", "the body must be an object");
+                       auto ssid = string_field(*body, "wifi_ssid", 32, false);
+                       auto password = string_field(*body, "wifi_password", 63, false);
+                       for (auto* f : {&ssid, &password}) {
+                         if (!*f) return std::move(*f).error();
+                       }
+                       if (*ssid) wifi = {{"ssid", **ssid}, {"password", password->value_or("")}};
+                     }
+                     auto token = devices_.create_bind_token(who.user_id);
+                     if (!token) return device_error(token.error());
+                     json payload = {{"v", 1},
+                                     {"server", options_.public_url},
+                                     {"mqtt", options_.mqtt_url},
+                                     {"token", token->token}};
+                     if (!wifi.is_null()) payload["wifi"] = wifi;
+                     const std::string text = payload.dump();
+                     auto png = qr_png(text);
+                     json out = {{"token", token->token},
+                                 {"qr_payload", text},
+                                 {"expires_at", rfc3339_ms(token->expires_at)}};
+                     if (png) out["qr_png"] = "data:image/png;base64," + base64(*png);
+                     return no_store(http::json_response(201, out));
+                   }));
+
+  // The QR code again (without Wi-Fi details, which the server never kept).
+  router.add_async(Method::kGet, "/api/v1/bind-tokens/{token}/qr.png",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     const auto& token = r.params.at("token");
+                     if (!devices_.bind_token_usable(who.user_id, token)) {
+                       return http::error_response(404, "not_found",
+                                                   "no such bind token (used or expired?)");
+                     }
+                     const json payload = {{"v", 1},
+                                           {"server", options_.public_url},
+                                           {"mqtt", options_.mqtt_url},
+                                           {"token", token}};
+                     auto png = qr_png(payload.dump());
+                     if (!png) return http::error_response(500, "internal", "no QR code");
+                     Response out{200, {}, std::move(*png)};
+                     out.headers.set("Content-Type", "image/png");
+                     return no_store(std::move(out));
+                   }));
+
+  router.add_async(Method::kGet, "/api/v1/devices",
+                   guard_.user([this](const Request&, const account::Principal& who) {
+                     json list = json::array();
+                     for (const auto& d : devices_.list(who.user_id))
+                       list.push_back(device_json(d));
+                     return no_store(http::json_response(200, {{"devices", list}}));
+                   }));
+
+  router.add_async(Method::kGet, "/api/v1/devices/{id}",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto d = devices_.get(who.user_id, r.params.at("id"));
+                     if (!d) return device_error(d.error());
+                     return no_store(http::json_response(200, device_json(*d)));
+                   }));
+
+  // Rename ({"name"}) and settings ({"settings": {…}}, applied by the device over RPC).
+  router.add_async(Method::kPatch, "/api/v1/devices/{id}", [this](Request& r, Responder respond) {
+    auto who = guard_.identify(r);
+    if (!who) return respond(std::move(who).error());
+    auto body = http::parse_json_body(r);
+    if (!body) return respond(std::move(body).error());
+    if (!body->is_object()) return respond(invalid_field("", "the body must be an object"));
+    for (const auto& [key, value] : body->items()) {
+      if (key != "name" && key != "settings") {
+        return respond(invalid_field(key, key + " cannot be changed here"));
+      }
+    }
+    const std::string id = r.params.at("id");
+    auto owned = devices_.get(who->user_id, id);
+    if (!owned) return respond(device_error(owned.error()));
+    if (owned->role < device::Role::kAdmin) {
+      return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
+    }
+    if (body->contains("name")) {
+      auto name = string_field(*body, "name", 256, true);
+      if (!name) return respond(std::move(name).error());
+      auto renamed = devices_.rename(who->user_id, id, **name);
+      if (!renamed) return respond(device_error(renamed.error()));
+      owned = std::move(renamed);
+    }
+    if (!body->contains("settings")) return respond(http::json_response(200, device_json(*owned)));
+    const json& settings = (*body)["settings"];
+    if (!settings.is_object() || settings.empty()) {
+      return respond(invalid_field("settings", "settings must be a non-empty object"));
+    }
+    link_.call(owned->device.serial, "config.set", settings, std::chrono::seconds(8),
+               [respond, device = device_json(*owned)](device::RpcResult result) mutable {
+                 if (!result) return respond(rpc_error(result.error()));
+                 device["settings"] = result->value("settings", json::object());
+                 respond(http::json_response(200, device));
+               });
+  });
+
+  // Unbind: the owner only. Streams are cut and the device's credentials refused at once.
+  router.add_async(Method::kDelete, "/api/v1/devices/{id}",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto done = devices_.unbind(who.user_id, r.params.at("id"),
+                                                 [this](const std::string& serial) {
+                                                   link_.set_enabled(serial, false);
+                                                   demand_.forget(serial);
+                                                   hub_.evict("push/" + serial);
+                                                 });
+                     if (!done) return device_error(done.error());
+                     return Response{204, {}, {}};
+                   }));
+
+  router.add_async(
+      Method::kPost, "/api/v1/devices/{id}/reboot", [this](Request& r, Responder respond) {
+        auto who = guard_.identify(r);
+        if (!who) return respond(std::move(who).error());
+        auto owned = devices_.get(who->user_id, r.params.at("id"));
+        if (!owned) return respond(device_error(owned.error()));
+        if (owned->role < device::Role::kAdmin) {
+          return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
+        }
+        link_.call(owned->device.serial, "reboot", json::object(), std::chrono::seconds(8),
+                   [respond](device::RpcResult result) {
+                     if (!result) return respond(rpc_error(result.error()));
+                     respond(Response{202, {}, {}});
+                   });
+      });
+
+  // Wakes the camera for live view: answers once its stream is live (or why not).
+  router.add_async(
+      Method::kPost, "/api/v1/devices/{id}/stream", [this](Request& r, Responder respond) {
+        auto who = guard_.identify(r);
+        if (!who) return respond(std::move(who).error());
+        auto owned = devices_.get(who->user_id, r.params.at("id"));
+        if (!owned) return respond(device_error(owned.error()));
+        demand_.start(owned->device.serial, [respond](std::optional<device::RpcError> error) {
+          if (error) return respond(rpc_error(*error));
+          respond(http::json_response(200, {{"live", true}}));
+        });
+      });
+
+  // An RTSP URL with a short-lived play token, for an NVR or VLC.
+  router.add_async(Method::kPost, "/api/v1/devices/{id}/stream-tokens",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto owned = devices_.get(who.user_id, r.params.at("id"));
+                     if (!owned) return device_error(owned.error());
+                     const int64_t ttl_ms = 10 * 60 * 1000;
+                     const auto token =
+                         tokens_.issue(owned->device.serial, device::StreamPurpose::kPlay, ttl_ms);
+                     return no_store(http::json_response(
+                         201, {{"token", token},
+                               {"rtsp_url", options_.rtsp_base + "/live/" + owned->device.serial +
+                                                "?token=" + token},
+                               {"expires_in_s", ttl_ms / 1000}}));
+                   }));
+}
+
+}  // namespace nj::api

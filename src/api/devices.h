@@ -1,0 +1,56 @@
+// /api/v1/devices…, /api/v1/bind-tokens…, /api/v1/device-endpoints: adding a camera by QR
+// code, the person's cameras, renaming, settings and reboot over the device's RPC,
+// unbinding (which cuts its streams and its credentials at once), waking a camera for live
+// view, and RTSP tokens for NVRs. Every device route checks, on every request, that the
+// caller may act on that device; another person's device is "not found".
+#pragma once
+
+#include <string>
+
+#include "api/guard.h"
+#include "device/broker_link.h"
+#include "device/service.h"
+#include "device/stream_demand.h"
+#include "device/stream_tokens.h"
+#include "http/router.h"
+#include "media/hub/hub.h"
+
+namespace nj::api {
+
+struct DevicesOptions {
+  std::string public_url;  // http(s)://host:port, for QR payloads
+  std::string mqtt_url;    // mqtt://host:port, as devices reach the broker
+  std::string rtsp_base;   // rtsp://host:port, for re-stream URLs
+};
+
+class DevicesApi {
+ public:
+  DevicesApi(device::DeviceService& devices, device::BrokerLink& link, device::StreamDemand& demand,
+             const device::StreamTokens& tokens, media::hub::Hub& hub, const Guard& guard,
+             DevicesOptions options)
+      : devices_(devices),
+        link_(link),
+        demand_(demand),
+        tokens_(tokens),
+        hub_(hub),
+        guard_(guard),
+        options_(std::move(options)) {}
+  void install(http::Router& router);
+
+ private:
+  device::DeviceService& devices_;
+  device::BrokerLink& link_;
+  device::StreamDemand& demand_;
+  const device::StreamTokens& tokens_;
+  media::hub::Hub& hub_;
+  const Guard& guard_;
+  DevicesOptions options_;
+};
+
+// The JSON of a device as its viewer sees it (DESIGN.md: id, serial, name, model, online,
+// last_seen, role, and more).
+nlohmann::json device_json(const device::OwnedDevice& d);
+// A device service error as an API response.
+http::Response device_error(const device::DeviceError& e);
+
+}  // namespace nj::api

@@ -1,0 +1,39 @@
+// Who may watch a device's media (live WebSocket, HLS, snapshots), decided on every request
+// and never from a cache: a signed-in person with a role on the device, when the path names
+// it by id; or a play token for it (?token=, from the API or `nightjar admin stream-token`),
+// when the path names it by serial, as NVR-style clients and the load tool do.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "device/stream_tokens.h"
+#include "http/message.h"
+
+namespace nj::api {
+
+class MediaAccess {
+ public:
+  // The serial of device `id` if the request's signed-in person may watch it; nullopt
+  // otherwise (no session, or not theirs). Empty: only tokens are accepted.
+  using SessionCheck = std::function<std::optional<std::string>(const http::Request& request,
+                                                                const std::string& id)>;
+
+  explicit MediaAccess(const device::StreamTokens& tokens, SessionCheck by_session = {})
+      : tokens_(tokens), by_session_(std::move(by_session)) {}
+
+  struct Grant {
+    std::string serial;
+    std::string token;  // the play token used, if any (HLS puts it in its URIs)
+  };
+  // The grant for the device in the path ({id}), or the response refusing the request.
+  Result<Grant, http::Response> check(const http::Request& request) const;
+
+ private:
+  const device::StreamTokens& tokens_;
+  SessionCheck by_session_;
+};
+
+}  // namespace nj::api

@@ -1,0 +1,62 @@
+// On-demand streaming: a camera pushes only while someone watches. Opening live view asks
+// the device (stream.start) to push to push/{serial} with a one-purpose token; once nobody
+// has watched for a grace period, the device is told to stop (stream.stop).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "device/broker_link.h"
+#include "device/stream_tokens.h"
+#include "media/hub/hub.h"
+
+namespace nj::device {
+
+struct StreamDemandOptions {
+  std::string rtsp_base;                            // rtsp://host:port, as devices reach the server
+  std::chrono::milliseconds start_timeout{10'000};  // for the device to answer and publish
+  std::chrono::milliseconds idle_grace{30'000};     // no viewer this long: stop
+  std::chrono::milliseconds push_token_ttl{10 * 60'000};
+};
+
+class StreamDemand {
+ public:
+  using Done = std::function<void(std::optional<RpcError>)>;
+  StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamTokens& tokens,
+               StreamDemandOptions options);
+  ~StreamDemand();
+
+  // Makes sure the device's stream is live: at once if it is, else after asking the device
+  // and seeing the stream published. `done` is called once, from another thread.
+  void start(const std::string& serial, Done done);
+  // Forgets a device (unbound): nothing more is started or stopped for it.
+  void forget(const std::string& serial);
+
+ private:
+  void loop();
+  media::hub::Hub& hub_;
+  BrokerLink& link_;
+  const StreamTokens& tokens_;
+  StreamDemandOptions options_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  struct Waiter {
+    std::string path;
+    std::chrono::steady_clock::time_point deadline;
+    Done done;
+  };
+  std::vector<Waiter> waiters_;  // asked, answered, not yet published
+  // Streams started on demand, and since when nobody watches (nullopt: watched).
+  std::map<std::string, std::optional<std::chrono::steady_clock::time_point>> started_;
+  std::thread thread_;
+};
+
+}  // namespace nj::device
