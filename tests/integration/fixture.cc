@@ -335,8 +335,12 @@ struct WsClient::Impl {
 WsClient::WsClient() : impl_(std::make_unique<Impl>()) {}
 WsClient::~WsClient() = default;
 
-int WsClient::connect(uint16_t port, const std::string& target) {
+int WsClient::connect(uint16_t port, const std::string& target,
+                      const std::map<std::string, std::string>& headers) {
   int status = 0;
+  impl_->ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
+    for (const auto& [name, value] : headers) req.set(name, value);
+  }));
   asio::co_spawn(
       impl_->io,
       [&]() -> asio::awaitable<void> {

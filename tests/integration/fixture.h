@@ -105,7 +105,8 @@ class WsClient {
   WsClient();
   ~WsClient();
   // Returns the HTTP status of the handshake (101 on success).
-  int connect(uint16_t port, const std::string& target);
+  int connect(uint16_t port, const std::string& target,
+              const std::map<std::string, std::string>& headers = {});
   bool send_text(const std::string& text);
   // nullopt on close, error or timeout.
   std::optional<std::string> receive(std::chrono::milliseconds timeout);

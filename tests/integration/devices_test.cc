@@ -1,0 +1,248 @@
+// Devices end to end, with real parts: `nightjar serve` running its embedded mosquitto, and
+// a real `nightjar-cam --simulate` that scans a QR payload. A camera is added by QR code,
+// comes online, is woken for live view and plays over the WebSocket, takes settings, stops
+// streaming once nobody watches, and is unbound, which cuts its stream at once. Another
+// person can neither see nor watch it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "integration/fixture.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using Headers = std::map<std::string, std::string>;
+
+template <typename Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
+  for (auto end = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(100ms)) {
+    if (pred()) return true;
+  }
+  return pred();
+}
+
+class DevicesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.start()) << server_.log();
+    std::ifstream in(server_.data_dir() / "demo-login.txt");
+    std::string password;
+    std::getline(in, password);
+    owner_ = login("demo@nightjar.local", password);
+    ASSERT_FALSE(owner_.empty());
+    policy_ = server_.get("/api/v1/policy").json()["version"];
+  }
+  void TearDown() override { EXPECT_EQ(server_.stop(), 0) << server_.log(); }
+
+  std::string login(const std::string& email, const std::string& password) {
+    auto r = server_.request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
+                             json{{"email", email}, {"password", password}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json().value("token", "");
+  }
+  // Another person: signs up, verifies from the kept mail (no SMTP here), signs in.
+  std::string stranger() {
+    const std::string email = "stranger@example.org", password = "a long stranger phrase 9";
+    auto r =
+        server_.request("POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
+                        json{{"email", email},
+                             {"password", password},
+                             {"language", "en"},
+                             {"policy_version", policy_}}
+                            .dump());
+    EXPECT_EQ(r.status, 202) << r.body;
+    std::string token;
+    std::stringstream lines(server_.admin("outbox"));
+    for (std::string line; std::getline(lines, line);) {
+      auto mail = json::parse(line, nullptr, false);
+      if (!mail.is_object() || mail.value("to", "") != email) continue;
+      const std::string body = mail.value("body", "");
+      const auto at = body.find("token=");
+      if (at != std::string::npos) {
+        token = body.substr(at + 6, body.find_first_of(" \n\r", at + 6) - at - 6);
+      }
+    }
+    EXPECT_FALSE(token.empty());
+    r = server_.request("POST", "/api/v1/auth/verify", {{"Content-Type", "application/json"}},
+                        json{{"token", token}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    return login(email, password);
+  }
+  HttpResult call(const std::string& method, const std::string& path, const std::string& bearer,
+                  const json& body = nullptr) {
+    Headers h = {{"Authorization", "Bearer " + bearer}};
+    if (!body.is_null()) h["Content-Type"] = "application/json";
+    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+  }
+  json device_in_list(const std::string& bearer, const std::string& serial) {
+    auto list = call("GET", "/api/v1/devices", bearer).json();
+    for (const auto& d : list["devices"]) {
+      if (d["serial"] == serial) return d;
+    }
+    return nullptr;
+  }
+  std::unique_ptr<BackgroundCommand> camera(const std::string& serial, const std::string& payload) {
+    const auto dir = server_.data_dir() / ("cam-" + serial);
+    std::filesystem::create_directories(dir);
+    auto secret = server_.admin("device add --serial " + serial + " --model NJ-Sim");
+    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    EXPECT_EQ(secret.size(), 32u);
+    std::ofstream(dir / "secret") << secret << "\n";
+    const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
+    std::string quoted = payload;
+    for (size_t at = 0; (at = quoted.find('\'', at)) != std::string::npos; at += 4) {
+      quoted.replace(at, 1, "'\\''");
+    }
+    return std::make_unique<BackgroundCommand>(
+        "exec '" + cam + "' --serial " + serial + " --secret-file '" + (dir / "secret").string() +
+        "' --simulate --size 320x240 --fps 10 --provision '" + quoted + "' >> '" +
+        (dir / "log").string() + "' 2>&1");
+  }
+
+  ServerProcess server_{"[devices]\nidle_stream_grace_ms = 1500\n", {"--demo"}};
+  std::string owner_, policy_;
+};
+
+TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
+  // The owner asks for a bind token; the QR code comes as a PNG too.
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_,
+                   {{"wifi_ssid", "home"}, {"wifi_password", "pass phrase"}});
+  ASSERT_EQ(bind.status, 201) << bind.body;
+  const auto payload = bind.json()["qr_payload"].get<std::string>();
+  EXPECT_EQ(json::parse(payload)["wifi"]["ssid"], "home");
+  EXPECT_EQ(bind.json()["qr_png"].get<std::string>().rfind("data:image/png;base64,", 0), 0u);
+  auto png = call(
+      "GET", "/api/v1/bind-tokens/" + bind.json()["token"].get<std::string>() + "/qr.png", owner_);
+  EXPECT_EQ(png.status, 200);
+  EXPECT_EQ(png.header("content-type"), "image/png");
+  EXPECT_EQ(png.body.substr(1, 3), "PNG");
+
+  // The camera scans it: bound to the owner, online.
+  auto cam = camera("SIM-A1", payload);
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto d = device_in_list(owner_, "SIM-A1");
+        return d.is_object() && d.value("online", false);
+      },
+      15s))
+      << server_.log();
+  const auto device = device_in_list(owner_, "SIM-A1");
+  const std::string id = device["id"];
+  EXPECT_EQ(device["role"], "owner");
+  EXPECT_EQ(device["name"], "NJ-Sim");
+  EXPECT_EQ(device["firmware"], "nightjar-cam 0.1");
+  // The token is spent.
+  EXPECT_EQ(
+      call("GET", "/api/v1/bind-tokens/" + bind.json()["token"].get<std::string>() + "/qr.png",
+           owner_)
+          .status,
+      404);
+
+  // Someone else sees nothing of it, and cannot watch it.
+  const auto other = stranger();
+  EXPECT_TRUE(device_in_list(other, "SIM-A1").is_null());
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id, other).status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", other).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", other).status, 404);
+  EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id, other).status, 404);
+  {
+    WsClient ws;
+    EXPECT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                         {{"Authorization", "Bearer " + other}}),
+              404);
+  }
+
+  // The owner wakes it and watches: the stream comes within seconds.
+  const auto woke = std::chrono::steady_clock::now();
+  auto stream = call("POST", "/api/v1/devices/" + id + "/stream", owner_);
+  ASSERT_EQ(stream.status, 200) << stream.body << server_.log();
+  std::printf("camera woken in %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - woke)
+                                         .count()));
+  {
+    WsClient ws;
+    ASSERT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                         {{"Authorization", "Bearer " + owner_}}),
+              101);
+    auto init = ws.receive(5s);
+    ASSERT_TRUE(init);
+    const auto j = json::parse(*init);
+    EXPECT_EQ(j["type"], "init");
+    EXPECT_EQ(j["width"], 320);
+    EXPECT_EQ(j["height"], 240);
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(ws.receive(5s)) << "media message " << i;
+  }
+  auto snapshot = call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_);
+  EXPECT_EQ(snapshot.status, 200);
+  EXPECT_EQ(snapshot.header("content-type"), "image/jpeg");
+
+  // Settings go to the camera and come back applied; bad ones are refused by it.
+  auto set = call("PATCH", "/api/v1/devices/" + id, owner_,
+                  {{"name", "Porch"}, {"settings", {{"night_mode", "on"}}}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json()["name"], "Porch");
+  EXPECT_EQ(set.json()["settings"]["night_mode"], "on");
+  auto bad = call("PATCH", "/api/v1/devices/" + id, owner_, {{"settings", {{"mirror", "yes"}}}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id, owner_, {{"serial", "X"}}).status, 400);
+
+  // Nobody watches any more: after the grace period the camera is told to stop.
+  ASSERT_TRUE(wait_for(
+      [&] { return call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_).status == 404; },
+      10s))
+      << "the stream should stop without viewers";
+
+  // Watching again, then unbinding: the viewer is told the stream ended, at once.
+  ASSERT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 200);
+  {
+    WsClient ws;
+    ASSERT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                         {{"Authorization", "Bearer " + owner_}}),
+              101);
+    ASSERT_TRUE(ws.receive(5s));
+    EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id, owner_).status, 204);
+    bool ended = false;
+    for (int i = 0; i < 200 && !ended; ++i) {
+      auto m = ws.receive(5s);
+      if (!m) {
+        ended = true;  // closed
+      } else if (m->find("\"ended\"") != std::string::npos) {
+        ended = true;
+      }
+    }
+    EXPECT_TRUE(ended);
+  }
+  EXPECT_TRUE(device_in_list(owner_, "SIM-A1").is_null());
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 404);
+  // Its credentials are off: the broker refuses it until it is bound again.
+  auto listed = json::parse(server_.admin("device list"), nullptr, false);
+  EXPECT_FALSE(listed.value("enabled", true));
+}
+
+TEST_F(DevicesTest, AnOfflineCameraIsAClearErrorAndBadTokensBindNothing) {
+  // Registered, never bound: nobody's.
+  ASSERT_FALSE(server_.admin("device add --serial SIM-B1").empty());
+  EXPECT_TRUE(device_in_list(owner_, "SIM-B1").is_null());
+  // A camera presenting a made-up token is refused and stays unbound.
+  const json fake = {{"v", 1},
+                     {"server", "http://127.0.0.1:" + std::to_string(server_.http_port())},
+                     {"mqtt", call("GET", "/api/v1/device-endpoints", owner_).json()["mqtt"]},
+                     {"token", "not-a-real-token"}};
+  auto cam = camera("SIM-B2", fake.dump());
+  std::this_thread::sleep_for(3s);
+  EXPECT_TRUE(device_in_list(owner_, "SIM-B2").is_null());
+  EXPECT_EQ(call("GET", "/api/v1/devices", owner_).json()["devices"].size(), 0u);
+  // Bad input on the API.
+  EXPECT_EQ(call("POST", "/api/v1/bind-tokens", owner_, {{"wifi_ssid", 7}}).status, 400);
+  EXPECT_EQ(server_.request("POST", "/api/v1/bind-tokens").status, 401);
+  EXPECT_EQ(call("GET", "/api/v1/devices/0123456789abcdef0123456789abcdef", owner_).status, 404);
+}
+
+}  // namespace
+}  // namespace nj::testing
