@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A broker that drops us (a kick, a restart) must not kill us with SIGPIPE on the next
+  // publish: libmosquitto leaves that to the application.
+  signal(SIGPIPE, SIG_IGN);
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string mqtt_url = options->mqtt;

@@ -26,6 +26,7 @@
 #include "api/policy.h"
 #include "api/snapshot.h"
 #include "app/data_dir.h"
+#include "app/demo_cameras.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/time.h"
@@ -304,6 +305,7 @@ int serve(const Config& config) {
     return 1;
   }
   device::DeviceRegistry devices(**db, *device_secrets, clock);
+  devices.mark_all_offline();
   std::unique_ptr<mqtt::EmbeddedBroker> broker;
   mqtt::ClientOptions broker_admin;
   uint16_t mqtt_port = config.mqtt.external_port;
@@ -375,6 +377,14 @@ int serve(const Config& config) {
     spdlog::critical("startup.failed reason=\"{}\"", w.error());
     return 1;
   }
+  // --demo: two simulated cameras on the demo account, started once everything listens.
+  std::unique_ptr<DemoCameras> demo_cameras;
+  if (config.demo && demo_login) {
+    demo_cameras = DemoCameras::start(
+        **db, devices, device_service,
+        {data->path(), "demo@nightjar.local", public_url,
+         "mqtt://" + public_host + ":" + std::to_string(mqtt_port)});
+  }
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,
                config.threads, config.demo);
   spdlog::info("rtsp.listening address={} port={}", config.listen, *rtsp_port);
@@ -387,6 +397,7 @@ int serve(const Config& config) {
   int sig = 0;
   sigwait(&signals, &sig);
   spdlog::info("shutdown.begin signal={}", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  demo_cameras.reset();  // they say offline while the broker still runs
   server.stop();
   rtsp.stop();
   workers.shutdown();  // answers in flight are posted to loops that still exist

@@ -41,6 +41,10 @@ Result<pid_t, std::string> start(const std::vector<std::string>& argv,
     if (in >= 0) ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(out, 2);
+    // Nothing else of ours goes to the child: libraries (libmosquitto, say) open sockets
+    // without close-on-exec, and a child holding the server's broker connection would keep
+    // it alive after the server is gone.
+    ::close_range(3, ~0U, 0);
     ::execv(args[0], args.data());
     ::_exit(127);
   }

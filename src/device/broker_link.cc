@@ -31,11 +31,12 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
   }
   acls.push_back({"subscribePattern", root + "rpc/req", true});
   acls.push_back({"publishClientReceive", root + "rpc/req", true});
-  // Create, or bring an existing one (a broker restarted with its state) up to date: the
-  // "already exists" answers of the first two are expected then.
+  // Create, or find existing (a broker restarted with its state; then "already exists" is
+  // expected). Nothing here may change a connected client that is fine, as mosquitto
+  // disconnects a client whose password changes: a secret changes only with its generation,
+  // and a rotation sends setClientPassword on its own.
   return {dynsec::create_role(role_of(serial), acls),
           dynsec::create_client(serial, secret, role_of(serial)),
-          dynsec::set_client_password(serial, secret),
           enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)};
 }
 

@@ -297,6 +297,15 @@ std::string DeviceRegistry::current_secret(const Device& device) const {
   return secrets_.secret(device.serial, device.secret_generation);
 }
 
+void DeviceRegistry::mark_all_offline() {
+  (void)db_.execute("UPDATE devices SET online = 0 WHERE online = 1");
+}
+
+void DeviceRegistry::set_name(std::string_view serial, std::string_view name) {
+  const Value p[] = {std::string(serial), std::string(name.substr(0, 64))};
+  (void)db_.execute("UPDATE devices SET name = $2 WHERE serial = $1", p);
+}
+
 void DeviceRegistry::set_presence(std::string_view serial, bool online, std::string_view ip,
                                   std::string_view firmware) {
   const Value p[] = {std::string(serial), int64_t{online ? 1 : 0}, clock_.now_ms(),

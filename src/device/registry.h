@@ -84,6 +84,11 @@ class DeviceRegistry {
   // The device's current secret, re-derived (for the broker's credentials).
   std::string current_secret(const Device& device) const;
 
+  // The name a device will have once bound (the operator's label, or the demo's).
+  void set_name(std::string_view serial, std::string_view name);
+  // At start: the broker's retained states are gone with its last run, so nobody is online
+  // until they say so again.
+  void mark_all_offline();
   // Presence from the device's retained state topic.
   void set_presence(std::string_view serial, bool online, std::string_view ip,
                     std::string_view firmware);
