@@ -14,7 +14,7 @@ cat > "$data/nightjar.toml" <<TOML
 [accounts]
 address_lockout_threshold = 1000000
 TOML
-"$bin" serve --data "$data" --config "$data/nightjar.toml" --http-port 0 --rtsp-port 0 \
+"$bin" serve --data "$data" --config "$data/nightjar.toml" --http-port 0 --rtsp-port 0 --mqtt-port 0 \
   --web-root "$root/web/dist" --log-level warn &
 pid=$!
 for _ in $(seq 100); do [[ -f $data/ports.json ]] && break; sleep 0.05; done

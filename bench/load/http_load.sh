@@ -9,7 +9,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 data=$(mktemp -d /tmp/nj-load-XXXXXX)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
 
-"$bin" serve --data "$data" --http-port 0 --rtsp-port 0 --web-root "$root/web/dist" --log-level warn &
+"$bin" serve --data "$data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --web-root "$root/web/dist" --log-level warn &
 pid=$!
 for _ in $(seq 100); do [[ -f $data/ports.json ]] && break; sleep 0.05; done
 port=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$data/ports.json")

@@ -29,7 +29,7 @@ ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi \
   -i sine=frequency=1000:sample_rate=48000 -t 30 -c:v libx264 -preset veryfast -b:v 2M \
   -maxrate 2M -bufsize 2M -g 50 -bf 0 -pix_fmt yuv420p -c:a aac -b:a 64k "$work/clip.mp4"
 
-"$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --log-level warn &
+"$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --log-level warn &
 server=$!
 for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
 http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")

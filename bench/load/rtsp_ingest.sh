@@ -22,7 +22,7 @@ trap cleanup EXIT
 ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -t 30 -c:v libx264 \
   -preset veryfast -b:v 2M -maxrate 2M -bufsize 2M -g 50 -bf 0 -pix_fmt yuv420p "$work/clip.mp4"
 
-"$bin" serve --data "$work/data" --http-port 0 --rtsp-port 0 --web-root "$root/web/dist" \
+"$bin" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --web-root "$root/web/dist" \
   --log-level warn &
 server=$!
 for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done

@@ -58,21 +58,21 @@ std::unique_ptr<DemoCameras> DemoCameras::start(store::Database& db,
     } else {
       secret = registry.current_secret(*device);
     }
-    std::vector<std::string> argv = {agent.string(), "--serial",  cam.serial,
-                                     "--simulate",   "--size",    cam.size,
-                                     "--server",     options.server_url, "--mqtt",
-                                     options.mqtt_url};
+    std::vector<std::string> argv = {
+        agent.string(), "--serial", cam.serial,         "--simulate", "--size",
+        cam.size,       "--server", options.server_url, "--mqtt",     options.mqtt_url};
     if (!device->owner_id) {
       // Bound the way a camera is: with a bind token of the demo account.
       registry.set_name(cam.serial, cam.name);
       auto token = devices.create_bind_token(demo_user);
       if (!token) continue;
       argv.push_back("--provision");
-      argv.push_back(nlohmann::json{{"v", 1},
-                                    {"server", options.server_url},
-                                    {"mqtt", options.mqtt_url},
-                                    {"token", token->token}}
-                         .dump());
+      argv.push_back(nlohmann::json{
+          {"v", 1},
+          {"server", options.server_url},
+          {"mqtt", options.mqtt_url},
+          {"token",
+           token->token}}.dump());
     } else if (*device->owner_id != demo_user) {
       continue;  // someone took it over: leave it alone
     }
@@ -81,10 +81,9 @@ std::unique_ptr<DemoCameras> DemoCameras::start(store::Database& db,
     std::filesystem::create_directories(dir, ec);
     {
       std::ofstream(dir / "secret", std::ios::trunc) << secret << "\n";
-      std::filesystem::permissions(dir / "secret",
-                                   std::filesystem::perms::owner_read |
-                                       std::filesystem::perms::owner_write,
-                                   std::filesystem::perm_options::replace, ec);
+      std::filesystem::permissions(
+          dir / "secret", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+          std::filesystem::perm_options::replace, ec);
     }
     argv.insert(argv.begin() + 3, {"--secret-file", (dir / "secret").string()});
     auto child = ChildProcess::spawn(argv, dir / "log");

@@ -24,8 +24,7 @@ class DemoCameras {
   };
   // Starts what it can; a camera that cannot start is logged and skipped.
   static std::unique_ptr<DemoCameras> start(store::Database& db, device::DeviceRegistry& registry,
-                                            device::DeviceService& devices,
-                                            const Options& options);
+                                            device::DeviceService& devices, const Options& options);
   ~DemoCameras() = default;  // the children are stopped
 
  private:

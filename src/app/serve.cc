@@ -380,10 +380,9 @@ int serve(const Config& config) {
   // --demo: two simulated cameras on the demo account, started once everything listens.
   std::unique_ptr<DemoCameras> demo_cameras;
   if (config.demo && demo_login) {
-    demo_cameras = DemoCameras::start(
-        **db, devices, device_service,
-        {data->path(), "demo@nightjar.local", public_url,
-         "mqtt://" + public_host + ":" + std::to_string(mqtt_port)});
+    demo_cameras = DemoCameras::start(**db, devices, device_service,
+                                      {data->path(), "demo@nightjar.local", public_url,
+                                       "mqtt://" + public_host + ":" + std::to_string(mqtt_port)});
   }
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,
                config.threads, config.demo);

@@ -67,9 +67,9 @@ ServerProcess::~ServerProcess() {
 
 bool ServerProcess::start(std::chrono::milliseconds timeout) {
   // Every listener on a free port, so tests run side by side.
-  std::vector<std::string> args = {
-      NJ_BIN_PATH, "serve",       "--data", data_dir_.string(), "--http-port",
-      "0",         "--rtsp-port", "0",      "--web-root",       web_root_.string()};
+  std::vector<std::string> args = {NJ_BIN_PATH,   "serve", "--data",      data_dir_.string(),
+                                   "--http-port", "0",     "--rtsp-port", "0",
+                                   "--mqtt-port", "0",     "--web-root",  web_root_.string()};
   if (!config_toml_.empty()) {
     const auto config = root_ / "nightjar.toml";
     std::ofstream(config) << config_toml_;

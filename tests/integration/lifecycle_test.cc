@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "integration/fixture.h"
 
@@ -20,6 +21,32 @@ TEST(Lifecycle, WritesPortsJsonAndRemovesItOnSigterm) {
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
   EXPECT_FALSE(std::filesystem::exists(server.data_dir() / "ports.json"));
   EXPECT_NE(server.log().find("shutdown.done"), std::string::npos);
+}
+
+// The embedded broker is a child of the server: listed in ports.json, and gone with the
+// server however it ends, even by SIGKILL (which leaves the server no chance to clean up).
+TEST(Lifecycle, TheBrokerChildEndsWithTheServer) {
+  for (int signal : {SIGTERM, SIGKILL}) {
+    ServerProcess server;
+    ASSERT_TRUE(server.start()) << server.log();
+    const auto ports = run_command("cat '" + (server.data_dir() / "ports.json").string() + "'");
+    EXPECT_NE(ports.find("\"mqtt\""), std::string::npos) << ports;
+    // "[m]osquitto" so that the shell running pgrep does not match itself.
+    const std::string pattern =
+        "[m]osquitto -c " + (server.data_dir() / "mqtt" / "mosquitto.conf").string();
+    const std::string find = "pgrep -f '" + pattern + "' | wc -l";
+    EXPECT_EQ(run_command(find), "1\n") << "one mosquitto for this server";
+    server.stop(signal);
+    bool gone = false;
+    for (int i = 0; i < 50 && !gone; ++i) {
+      // A killed child may stay a zombie until reaped; count only live ones.
+      gone = run_command("for p in $(pgrep -f '" + pattern +
+                         "'); do grep -q '^State:.*Z' /proc/$p/status || echo $p; done | wc -l") ==
+             "0\n";
+      if (!gone) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_TRUE(gone) << "signal " << signal;
+  }
 }
 
 TEST(Lifecycle, SigintAlsoShutsDownCleanly) {

@@ -10,7 +10,7 @@ export async function startServer({ extraArgs = [], config = '' } = {}) {
   if (!bin) throw new Error('NJ_BIN must name the nightjar binary');
   const data = await mkdtemp(path.join(tmpdir(), 'nj-browser-'));
   const webRoot = process.env.NJ_WEB_ROOT ?? path.resolve(import.meta.dirname, '../dist');
-  const args = ['serve', '--data', data, '--http-port', '0', '--rtsp-port', '0', '--web-root', webRoot, ...extraArgs];
+  const args = ['serve', '--data', data, '--http-port', '0', '--rtsp-port', '0', '--mqtt-port', '0', '--web-root', webRoot, ...extraArgs];
   if (config) {
     await writeFile(path.join(data, 'nightjar.toml'), config);
     args.push('--config', path.join(data, 'nightjar.toml'));
