@@ -12,6 +12,7 @@ import { SignInPage } from './pages/signin';
 import { ForgotPasswordPage, ResetPasswordPage, VerifyPage } from './pages/verify';
 import { CancelPage, DemoOutboxPage, GoodbyePage, ProfilePage, SecurityPage } from './pages/account';
 import { LivePage } from './pages/live';
+import { AddDevicePage, DevicePage, DevicesPage } from './pages/devices';
 
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
@@ -27,9 +28,13 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
   '/goodbye': GoodbyePage,
   '/demo/outbox': DemoOutboxPage,
   '/live': LivePage,
+  '/devices': DevicesPage,
+  '/devices/add': AddDevicePage,
 };
 
 function Page({ path }: { path: string }) {
+  const device = path.match(/^\/devices\/([0-9a-f]{32})$/);
+  if (device) return <DevicePage id={device[1]} />;
   const Component = pages[path];
   return Component ? <Component /> : <NotFoundPage path={path} />;
 }
@@ -80,6 +85,9 @@ function Navigation({ close }: { close: () => void }) {
       </Link>
       {user ? (
         <>
+          <Link href="/devices" onNavigate={close}>
+            {t('nav.devices')}
+          </Link>
           <Link href="/account" onNavigate={close}>
             {t('nav.account')}
           </Link>

@@ -22,10 +22,12 @@ export class LivePlayer {
   private startedAt = 0;
   private status: PlayerStatus = { state: 'connecting', latencyMs: null, width: 0, height: 0, startupMs: null };
 
+  // wake: called before every (re)connection, e.g. to ask a camera to start streaming.
   constructor(
     private readonly video: HTMLVideoElement,
     private readonly url: string,
     private readonly onStatus: (s: PlayerStatus) => void,
+    private readonly wake?: () => Promise<void>,
   ) {}
 
   start(): void {
@@ -61,6 +63,18 @@ export class LivePlayer {
 
   private connect(): void {
     this.update({ state: 'connecting' });
+    if (this.wake) {
+      this.wake()
+        .catch(() => undefined)
+        .then(() => {
+          if (!this.stopped) this.open_socket();
+        });
+      return;
+    }
+    this.open_socket();
+  }
+
+  private open_socket(): void {
     const ws = new WebSocket(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;

@@ -1,0 +1,299 @@
+// The person's cameras: the list (online state, a recent picture), adding one by QR code,
+// and one camera's page (live view with screenshot and local recording, settings, unbind).
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api';
+import { Field } from '../components/form';
+import { useI18n, type MessageKey } from '../i18n';
+import { LivePlayer, type PlayerStatus } from '../player';
+import { Link, navigate } from '../router';
+
+export interface Device {
+  id: string;
+  serial: string;
+  name: string;
+  model: string;
+  firmware: string;
+  online: boolean;
+  last_seen: string | null;
+  role: string;
+  capabilities: string[];
+}
+
+function useDevices(intervalMs: number): Device[] | null {
+  const [devices, setDevices] = useState<Device[] | null>(null);
+  useEffect(() => {
+    let alive = true;
+    const load = async () => {
+      const r = await api<{ devices: Device[] }>('GET', '/devices');
+      if (alive && r.ok) setDevices(r.data.devices);
+    };
+    void load();
+    const timer = window.setInterval(load, intervalMs);
+    return () => {
+      alive = false;
+      window.clearInterval(timer);
+    };
+  }, []);
+  return devices;
+}
+
+export function DevicesPage() {
+  const { t } = useI18n();
+  const devices = useDevices(5000);
+  return (
+    <section class="card">
+      <div class="title-row">
+        <h1>{t('devices.title')}</h1>
+        <Link href="/devices/add" class="button primary">
+          {t('devices.add')}
+        </Link>
+      </div>
+      {devices === null && <p class="muted">{t('health.loading')}</p>}
+      {devices?.length === 0 && <p data-testid="no-devices">{t('devices.none')}</p>}
+      <ul class="device-grid" data-testid="device-list">
+        {devices?.map((d) => (
+          <li class="device-card" data-testid="device" data-serial={d.serial}>
+            <Link href={`/devices/${d.id}`}>
+              <strong>{d.name || d.serial}</strong>
+            </Link>
+            <span class={`live ${d.online ? 'on' : 'off'}`} data-testid="device-online">
+              {d.online ? t('devices.online') : t('devices.offline')}
+            </span>
+            <span class="muted">{d.serial}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+interface BindToken {
+  token: string;
+  qr_payload: string;
+  expires_at: string;
+  qr_png?: string;
+}
+
+export function AddDevicePage() {
+  const { t } = useI18n();
+  const [ssid, setSsid] = useState('');
+  const [password, setPassword] = useState('');
+  const [bind, setBind] = useState<BindToken | null>(null);
+  const [error, setError] = useState('');
+  const [added, setAdded] = useState<Device | null>(null);
+  const known = useRef<Set<string> | null>(null);
+
+  // While a code is shown, watch for the camera that uses it.
+  useEffect(() => {
+    if (!bind) return;
+    let alive = true;
+    const check = async () => {
+      const r = await api<{ devices: Device[] }>('GET', '/devices');
+      if (!alive || !r.ok) return;
+      if (!known.current) {
+        known.current = new Set(r.data.devices.map((d) => d.id));
+        return;
+      }
+      const fresh = r.data.devices.find((d) => !known.current!.has(d.id));
+      if (fresh) setAdded(fresh);
+    };
+    void check();
+    const timer = window.setInterval(check, 2000);
+    return () => {
+      alive = false;
+      window.clearInterval(timer);
+    };
+  }, [bind]);
+
+  const create = async (e: Event) => {
+    e.preventDefault();
+    setError('');
+    known.current = null;
+    const body = ssid ? { wifi_ssid: ssid, wifi_password: password } : {};
+    const r = await api<BindToken>('POST', '/bind-tokens', body);
+    if (r.ok) setBind(r.data);
+    else setError(r.error.message);
+  };
+
+  return (
+    <section class="card narrow">
+      <h1>{t('devices.add.title')}</h1>
+      <p>{t('devices.add.intro')}</p>
+      {!bind && (
+        <form onSubmit={create}>
+          <Field label={t('devices.add.ssid')} name="wifi_ssid" value={ssid} onInput={setSsid} />
+          <Field
+            label={t('devices.add.wifi_password')}
+            name="wifi_password"
+            type="password"
+            value={password}
+            onInput={setPassword}
+            hint={t('devices.add.wifi_hint')}
+          />
+          {error && <p class="error">{error}</p>}
+          <button type="submit" class="primary" data-testid="make-qr">
+            {t('devices.add.make')}
+          </button>
+        </form>
+      )}
+      {bind && !added && (
+        <div data-testid="qr">
+          {bind.qr_png && <img class="qr" src={bind.qr_png} alt={t('devices.add.qr_alt')} width={240} height={240} />}
+          <p>{t('devices.add.scan', { time: new Date(bind.expires_at).toLocaleTimeString() })}</p>
+          <details>
+            <summary>{t('devices.add.payload')}</summary>
+            <code class="payload" data-testid="qr-payload">
+              {bind.qr_payload}
+            </code>
+          </details>
+          <p class="muted">{t('devices.add.waiting')}</p>
+        </div>
+      )}
+      {added && (
+        <p data-testid="added">
+          {t('devices.add.done')} <Link href={`/devices/${added.id}`}>{added.name || added.serial}</Link>
+        </p>
+      )}
+    </section>
+  );
+}
+
+function download(url: string, name: string) {
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+}
+
+export function DevicePage({ id }: { id: string }) {
+  const { t } = useI18n();
+  const [device, setDevice] = useState<Device | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [status, setStatus] = useState<PlayerStatus | null>(null);
+  const [wakeError, setWakeError] = useState('');
+  const [recording, setRecording] = useState<MediaRecorder | null>(null);
+  const [name, setName] = useState('');
+  const [nightMode, setNightMode] = useState('auto');
+  const [message, setMessage] = useState('');
+  const video = useRef<HTMLVideoElement>(null);
+
+  useEffect(() => {
+    void api<Device>('GET', `/devices/${id}`).then((r) => {
+      if (r.ok) {
+        setDevice(r.data);
+        setName(r.data.name);
+      } else setMissing(true);
+    });
+  }, [id]);
+
+  useEffect(() => {
+    if (!device || !video.current) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const wake = async () => {
+      const r = await api('POST', `/devices/${id}/stream`);
+      setWakeError(r.ok ? '' : r.error.code);
+    };
+    const player = new LivePlayer(video.current, `${scheme}//${location.host}/api/v1/devices/${id}/live`, setStatus, wake);
+    player.start();
+    return () => player.stop();
+  }, [device?.id]);
+
+  if (missing) return <section class="card">{t('devices.missing')}</section>;
+  if (!device) return <section class="card muted">{t('health.loading')}</section>;
+
+  // A still of what is on screen, as PNG, made here in the browser.
+  const screenshot = () => {
+    const v = video.current;
+    if (!v || !v.videoWidth) return;
+    const canvas = document.createElement('canvas');
+    canvas.width = v.videoWidth;
+    canvas.height = v.videoHeight;
+    canvas.getContext('2d')!.drawImage(v, 0, 0);
+    download(canvas.toDataURL('image/png'), `${device.name || device.serial}.png`);
+  };
+  // A recording kept on this computer only (policy items 13–14), with MediaRecorder.
+  const toggleRecording = () => {
+    if (recording) {
+      recording.stop();
+      setRecording(null);
+      return;
+    }
+    const v = video.current as (HTMLVideoElement & { captureStream?: () => MediaStream }) | null;
+    if (!v?.captureStream) return;
+    const recorder = new MediaRecorder(v.captureStream(), { mimeType: 'video/webm' });
+    const chunks: Blob[] = [];
+    recorder.ondataavailable = (e) => chunks.push(e.data);
+    recorder.onstop = () => {
+      const url = URL.createObjectURL(new Blob(chunks, { type: 'video/webm' }));
+      download(url, `${device.name || device.serial}.webm`);
+      window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+    };
+    recorder.start(1000);
+    setRecording(recorder);
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const r = await api<Device>('PATCH', `/devices/${id}`, { name, settings: { night_mode: nightMode } });
+    if (r.ok) {
+      setDevice(r.data);
+      setMessage(t('devices.saved'));
+    } else setMessage(r.error.message);
+  };
+  const unbind = async () => {
+    if (!window.confirm(t('devices.unbind.confirm', { name: device.name || device.serial }))) return;
+    const r = await api('DELETE', `/devices/${id}`);
+    if (r.ok) navigate('/devices');
+    else setMessage(r.error.message);
+  };
+
+  return (
+    <section class="card">
+      <h1 data-testid="device-name">{device.name || device.serial}</h1>
+      <video ref={video} class="live-video" muted playsInline autoPlay data-testid="live-video" />
+      <p class="status-line">
+        <span class={`live ${status?.state === 'playing' ? 'on' : 'off'}`} data-testid="live-state">
+          {t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
+        </span>
+        {wakeError && <span class="error">{t('devices.wake_failed', { code: wakeError })}</span>}
+        {status?.latencyMs !== null && status?.latencyMs !== undefined && (
+          <span class="muted">{t('live.latency', { ms: status.latencyMs })}</span>
+        )}
+      </p>
+      <p class="actions">
+        <button onClick={screenshot} data-testid="screenshot">
+          {t('devices.screenshot')}
+        </button>
+        <button onClick={toggleRecording} data-testid="record">
+          {recording ? t('devices.record.stop') : t('devices.record.start')}
+        </button>
+      </p>
+      {device.role === 'owner' || device.role === 'admin' ? (
+        <form onSubmit={save} class="settings">
+          <h2>{t('devices.settings')}</h2>
+          <Field label={t('devices.name')} name="name" value={name} onInput={setName} />
+          <label class="field">
+            <span>{t('devices.night_mode')}</span>
+            <select value={nightMode} onChange={(e) => setNightMode((e.target as HTMLSelectElement).value)}>
+              <option value="auto">{t('devices.night_mode.auto')}</option>
+              <option value="on">{t('devices.night_mode.on')}</option>
+              <option value="off">{t('devices.night_mode.off')}</option>
+            </select>
+          </label>
+          <button type="submit" class="primary">
+            {t('devices.save')}
+          </button>
+          {message && <p data-testid="settings-message">{message}</p>}
+        </form>
+      ) : null}
+      {device.role === 'owner' && (
+        <p>
+          <button class="danger" onClick={unbind} data-testid="unbind">
+            {t('devices.unbind')}
+          </button>
+        </p>
+      )}
+    </section>
+  );
+}

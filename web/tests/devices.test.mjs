@@ -1,0 +1,91 @@
+// Cameras in Chromium: `nightjar serve --demo` runs two simulated cameras (real nightjar-cam
+// processes) bound to the demo account. Signed in, the person sees both online, opens one,
+// and it plays live over the WebSocket (woken on demand); a screenshot comes out as a PNG.
+// The add-camera page shows a QR code for a one-time token.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { startServer, outputDir } from './server.mjs';
+import { launch } from './browser.mjs';
+
+let server;
+let browser;
+const out = path.join(outputDir(), 'browser');
+
+before(async () => {
+  await mkdir(out, { recursive: true });
+  server = await startServer({ extraArgs: ['--demo'] });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  assert.equal(await server?.stop(), 0);
+});
+
+test('the demo cameras are listed, play live, and a screenshot is a PNG', async () => {
+  const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
+  assert.ok(login, 'the server prints the demo login');
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await page.goto(`${server.url}/signin`);
+  await page.getByLabel('E-mail address').fill(login[1]);
+  await page.getByLabel('Password').fill(login[2]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+
+  await page.goto(`${server.url}/devices`);
+  const cards = page.getByTestId('device');
+  await cards.nth(1).waitFor({ timeout: 20000 }).catch((e) => {
+    throw new Error(`${e}\n${server.log()}`);
+  });
+  assert.equal(await cards.count(), 2);
+  // Both come online within seconds (the list refreshes itself).
+  await page.getByTestId('device-online').filter({ hasText: 'Online' }).nth(1).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: path.join(out, 'devices-list.png') });
+
+  await page.getByRole('link', { name: 'Front door' }).click();
+  await page.getByTestId('device-name').filter({ hasText: 'Front door' }).waitFor();
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  const video = page.getByTestId('live-video');
+  assert.deepEqual(await video.evaluate((v) => [v.videoWidth, v.videoHeight]), [640, 360]);
+  const t0 = await video.evaluate((v) => v.currentTime);
+  await new Promise((r) => setTimeout(r, 3000));
+  const t1 = await video.evaluate((v) => v.currentTime);
+  assert.ok(t1 - t0 > 2, `played ${t1 - t0} s in 3 s`);
+  await page.screenshot({ path: path.join(out, 'device-live.png') });
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('screenshot').click()]);
+  assert.equal(download.suggestedFilename(), 'Front door.png');
+  const file = path.join(out, 'device-screenshot.png');
+  await download.saveAs(file);
+  const { readFile } = await import('node:fs/promises');
+  const png = await readFile(file);
+  assert.equal(png.subarray(1, 4).toString(), 'PNG');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('adding a camera shows a one-time QR code', async () => {
+  const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}/signin`);
+  await page.getByLabel('E-mail address').fill(login[1]);
+  await page.getByLabel('Password').fill(login[2]);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+  await page.goto(`${server.url}/devices/add`);
+  await page.getByTestId('make-qr').click();
+  await page.getByTestId('qr').waitFor();
+  const payload = JSON.parse(await page.getByTestId('qr-payload').textContent());
+  assert.equal(payload.v, 1);
+  assert.ok(payload.token.length > 20);
+  assert.match(payload.mqtt, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
+  const size = await page.locator('img.qr').evaluate((img) => img.naturalWidth);
+  assert.ok(size > 100, `QR image ${size} px`);
+  await page.screenshot({ path: path.join(out, 'device-add-qr.png') });
+  await page.close();
+});
