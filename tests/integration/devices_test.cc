@@ -30,12 +30,9 @@ class DevicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(server_.start()) << server_.log();
-    std::ifstream in(server_.data_dir() / "demo-login.txt");
-    std::string password;
-    std::getline(in, password);
-    owner_ = login("demo@nightjar.local", password);
-    ASSERT_FALSE(owner_.empty());
     policy_ = server_.get("/api/v1/policy").json()["version"];
+    owner_ = signed_up("owner@example.org");
+    ASSERT_FALSE(owner_.empty());
   }
   void TearDown() override { EXPECT_EQ(server_.stop(), 0) << server_.log(); }
 
@@ -45,9 +42,10 @@ class DevicesTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json().value("token", "");
   }
-  // Another person: signs up, verifies from the kept mail (no SMTP here), signs in.
-  std::string stranger() {
-    const std::string email = "stranger@example.org", password = "a long stranger phrase 9";
+  std::string stranger() { return signed_up("stranger@example.org"); }
+  // Signs up, verifies from the kept mail (no SMTP here), signs in.
+  std::string signed_up(const std::string& email) {
+    const std::string password = "a long passphrase for " + email;
     auto r =
         server_.request("POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
                         json{{"email", email},
@@ -104,7 +102,12 @@ class DevicesTest : public ::testing::Test {
         (dir / "log").string() + "' 2>&1");
   }
 
-  ServerProcess server_{"[devices]\nidle_stream_grace_ms = 1500\n", {"--demo"}};
+  uint16_t mqtt_port() {
+    const auto text = run_command("cat '" + (server_.data_dir() / "ports.json").string() + "'");
+    return static_cast<uint16_t>(json::parse(text)["mqtt"].get<int>());
+  }
+
+  ServerProcess server_{"[devices]\nidle_stream_grace_ms = 1500\n"};
   std::string owner_, policy_;
 };
 
@@ -220,9 +223,58 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
   }
   EXPECT_TRUE(device_in_list(owner_, "SIM-A1").is_null());
   EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 404);
-  // Its credentials are off: the broker refuses it until it is bound again.
+  // Its credentials are off: the broker refuses it until it is bound again (checked with
+  // mosquitto's own client).
   auto listed = json::parse(server_.admin("device list"), nullptr, false);
   EXPECT_FALSE(listed.value("enabled", true));
+  int status = 0;
+  const auto refused = run_command("mosquitto_pub -h 127.0.0.1 -p " + std::to_string(mqtt_port()) +
+                                       " -u SIM-A1 -P \"$(cat '" +
+                                       (server_.data_dir() / "cam-SIM-A1" / "secret").string() +
+                                       "')\" -t nj/v1/SIM-A1/state -m x 2>&1",
+                                   &status);
+  EXPECT_NE(status, 0) << refused;
+  EXPECT_NE(refused.find("not authorised"), std::string::npos) << refused;
+}
+
+TEST_F(DevicesTest, OfflineRpcFailsFastAndABrokerRestartIsSurvived) {
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_);
+  ASSERT_EQ(bind.status, 201);
+  auto cam = camera("SIM-C1", bind.json()["qr_payload"].get<std::string>());
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto d = device_in_list(owner_, "SIM-C1");
+        return d.is_object() && d.value("online", false);
+      },
+      15s));
+  const std::string id = device_in_list(owner_, "SIM-C1")["id"];
+
+  // mosquitto is killed: the supervisor starts it again, and the server and the camera
+  // reconnect by themselves; the camera can be woken afterwards.
+  const std::string pattern =
+      "[m]osquitto -c " + (server_.data_dir() / "mqtt" / "mosquitto.conf").string();
+  run_command("pkill -KILL -f '" + pattern + "'");
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(wait_for(
+      [&] { return call("POST", "/api/v1/devices/" + id + "/stream", owner_).status == 200; }, 20s))
+      << server_.log();
+
+  // The camera goes away: its last will says offline, and commands fail at once.
+  cam.reset();
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto d = device_in_list(owner_, "SIM-C1");
+        return d.is_object() && !d.value("online", true);
+      },
+      10s));
+  const auto started = std::chrono::steady_clock::now();
+  auto r = call("POST", "/api/v1/devices/" + id + "/reboot", owner_);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "device_offline");
+  EXPECT_LT(took, 500ms);
+  r = call("PATCH", "/api/v1/devices/" + id, owner_, {{"settings", {{"mirror", true}}}});
+  EXPECT_EQ(r.status, 409) << r.body;
 }
 
 TEST_F(DevicesTest, AnOfflineCameraIsAClearErrorAndBadTokensBindNothing) {
