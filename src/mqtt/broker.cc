@@ -156,6 +156,7 @@ Result<void, std::string> EmbeddedBroker::launch() {
         << "plugin " << options_.plugin << "\n"
         << "plugin_opt_config_file " << (options_.dir / "dynamic-security.json").string() << "\n"
         << "persistence false\n"
+        << "set_tcp_nodelay true\n"
         << "log_dest stderr\n"
         << "log_type error\nlog_type warning\nlog_type notice\n"
         << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";

@@ -1,0 +1,156 @@
+// The device load tool: many light device agents in one process and one thread, each only
+// holding an MQTT session as a camera would (its own credentials, a retained online state
+// with a last will, rpc/req subscribed, RPCs answered, a bind token claimed once). It
+// measures nothing itself; bench/load/device_load.sh measures the server while it runs.
+//   device_load --mqtt HOST:PORT --devices FILE (serial,secret[,token] per line) --seconds N
+#include <mosquitto.h>
+#include <poll.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+struct Device {
+  std::string serial, secret, token;
+  mosquitto* m = nullptr;
+  bool connected = false;
+  bool claimed = false;
+  uint64_t answered = 0;
+};
+
+std::string topic(const Device& d, const char* leaf) { return "nj/v1/" + d.serial + "/" + leaf; }
+
+void on_connect(mosquitto* m, void* user, int rc) {
+  auto* d = static_cast<Device*>(user);
+  if (rc != 0) return;
+  d->connected = true;
+  const std::string online = R"({"online":true,"firmware":"device_load"})";
+  mosquitto_publish(m, nullptr, topic(*d, "state").c_str(), static_cast<int>(online.size()),
+                    online.data(), 1, true);
+  mosquitto_subscribe(m, nullptr, topic(*d, "rpc/req").c_str(), 1);
+  if (!d->token.empty() && !d->claimed) {
+    const std::string claim = nlohmann::json{{"token", d->token}}.dump();
+    mosquitto_publish(m, nullptr, topic(*d, "claim").c_str(), static_cast<int>(claim.size()),
+                      claim.data(), 1, false);
+  }
+}
+
+void on_disconnect(mosquitto*, void* user, int) { static_cast<Device*>(user)->connected = false; }
+
+// Answers as nightjar-cam does: config.set echoes the settings, others succeed empty.
+void on_message(mosquitto* m, void* user, const mosquitto_message* msg) {
+  auto* d = static_cast<Device*>(user);
+  const auto req = nlohmann::json::parse(
+      std::string(static_cast<const char*>(msg->payload), static_cast<size_t>(msg->payloadlen)),
+      nullptr, false);
+  if (!req.is_object() || !req.contains("id")) return;
+  if (req.value("method", "") == "bind.result") {
+    d->claimed = true;
+    return;
+  }
+  nlohmann::json answer = {{"id", req["id"]}};
+  if (req.value("method", "") == "config.set") {
+    answer["result"] = {{"settings", req.value("params", nlohmann::json::object())}};
+  } else {
+    answer["result"] = nlohmann::json::object();
+  }
+  const std::string text = answer.dump();
+  mosquitto_publish(m, nullptr, topic(*d, "rpc/res").c_str(), static_cast<int>(text.size()),
+                    text.data(), 1, false);
+  ++d->answered;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string host = "127.0.0.1", file;
+  int port = 1883, seconds = 30;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--mqtt") {
+      host = value.substr(0, value.rfind(':'));
+      port = std::atoi(value.substr(value.rfind(':') + 1).c_str());
+    } else if (flag == "--devices") {
+      file = value;
+    } else if (flag == "--seconds") {
+      seconds = std::atoi(value.c_str());
+    }
+  }
+  std::vector<Device> devices;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    Device d;
+    const size_t a = line.find(','), b = line.find(',', a + 1);
+    if (a == std::string::npos) continue;
+    d.serial = line.substr(0, a);
+    d.secret = line.substr(a + 1, b == std::string::npos ? std::string::npos : b - a - 1);
+    if (b != std::string::npos) d.token = line.substr(b + 1);
+    devices.push_back(std::move(d));
+  }
+  if (devices.empty()) {
+    std::fprintf(stderr, "usage: device_load --mqtt HOST:PORT --devices FILE --seconds N\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  mosquitto_lib_init();
+  for (auto& d : devices) {
+    d.m = mosquitto_new(("load-" + d.serial).c_str(), true, &d);
+    mosquitto_username_pw_set(d.m, d.serial.c_str(), d.secret.c_str());
+    mosquitto_int_option(d.m, MOSQ_OPT_TCP_NODELAY, 1);
+    const std::string offline = R"({"online":false})";
+    mosquitto_will_set(d.m, topic(d, "state").c_str(), static_cast<int>(offline.size()),
+                       offline.data(), 1, true);
+    mosquitto_connect_callback_set(d.m, on_connect);
+    mosquitto_disconnect_callback_set(d.m, on_disconnect);
+    mosquitto_message_callback_set(d.m, on_message);
+    if (mosquitto_connect(d.m, host.c_str(), port, 60) != MOSQ_ERR_SUCCESS) {
+      std::fprintf(stderr, "connect failed for %s\n", d.serial.c_str());
+    }
+  }
+  // One thread for all: poll every socket, then let libmosquitto read, write and keep alive.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  std::vector<pollfd> fds(devices.size());
+  auto last_report = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < end) {
+    for (size_t i = 0; i < devices.size(); ++i) {
+      fds[i].fd = mosquitto_socket(devices[i].m);
+      fds[i].events = POLLIN | (mosquitto_want_write(devices[i].m) ? POLLOUT : 0);
+      fds[i].revents = 0;
+    }
+    poll(fds.data(), fds.size(), 100);
+    for (size_t i = 0; i < devices.size(); ++i) {
+      auto* m = devices[i].m;
+      if (fds[i].revents & POLLIN) mosquitto_loop_read(m, 1);
+      if (fds[i].revents & POLLOUT) mosquitto_loop_write(m, 1);
+      mosquitto_loop_misc(m);
+      if (fds[i].fd < 0) mosquitto_reconnect(m);
+    }
+    if (std::chrono::steady_clock::now() - last_report > std::chrono::seconds(5)) {
+      last_report = std::chrono::steady_clock::now();
+      size_t up = 0, claimed = 0;
+      uint64_t answered = 0;
+      for (const auto& d : devices) {
+        up += d.connected;
+        claimed += d.claimed;
+        answered += d.answered;
+      }
+      std::printf("devices connected=%zu claimed=%zu rpc_answered=%llu\n", up, claimed,
+                  static_cast<unsigned long long>(answered));
+      std::fflush(stdout);
+    }
+  }
+  for (auto& d : devices) {
+    mosquitto_disconnect(d.m);
+    mosquitto_destroy(d.m);
+  }
+  mosquitto_lib_cleanup();
+  return 0;
+}
