@@ -23,6 +23,13 @@ bool valid_name(const std::string& name) {
 
 }  // namespace
 
+std::optional<Role> parse_role(std::string_view name) {
+  for (Role r : {Role::kViewer, Role::kFamily, Role::kAdmin, Role::kOwner}) {
+    if (role_name(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
 std::string_view role_name(Role r) {
   switch (r) {
     case Role::kViewer:
@@ -111,24 +118,55 @@ bool DeviceService::bind_token_usable(const std::string& user_id, const std::str
   return rows && !rows->empty();
 }
 
+std::optional<Role> DeviceService::role_of(const Device& device, const std::string& user_id) {
+  if (!device.owner_id) return std::nullopt;  // unbound: nobody's, shares included
+  if (*device.owner_id == user_id) return Role::kOwner;
+  const Value p[] = {device.id, user_id};
+  auto rows = db_.query(
+      "SELECT role FROM device_shares WHERE device_id = $1 AND user_id = $2 "
+      "AND state = 'accepted'",
+      p);
+  if (!rows || rows->empty()) return std::nullopt;
+  return parse_role(rows->front().text(0));
+}
+
 std::vector<OwnedDevice> DeviceService::list(const std::string& user_id) {
   std::vector<OwnedDevice> out;
   for (auto& d : registry_.owned_by(user_id)) out.push_back({std::move(d), Role::kOwner});
+  const Value p[] = {user_id};
+  auto rows = db_.query(
+      "SELECT s.device_id, s.role FROM device_shares s JOIN devices d ON d.id = s.device_id "
+      "WHERE s.user_id = $1 AND s.state = 'accepted' AND d.owner_id IS NOT NULL "
+      "ORDER BY d.name, d.serial",
+      p);
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    auto device = registry_.by_id(r.text(0));
+    auto role = parse_role(r.text(1));
+    if (device && role) out.push_back({std::move(*device), *role});
+  }
   return out;
 }
 
 DResult<OwnedDevice> DeviceService::get(const std::string& user_id, const std::string& device_id) {
   auto device = registry_.by_id(device_id);
   if (!device) return Unexpected(not_found());
-  if (!device->owner_id || *device->owner_id != user_id) return Unexpected(not_found());
-  return OwnedDevice{std::move(*device), Role::kOwner};
+  auto role = role_of(*device, user_id);
+  if (!role) return Unexpected(not_found());
+  return OwnedDevice{std::move(*device), *role};
 }
 
 std::optional<Role> DeviceService::role_by_serial(const std::string& user_id,
                                                   const std::string& serial) {
   auto device = registry_.by_serial(serial);
-  if (!device || !device->owner_id || *device->owner_id != user_id) return std::nullopt;
-  return Role::kOwner;
+  if (!device) return std::nullopt;
+  return role_of(*device, user_id);
+}
+
+std::string DeviceService::email_of(const std::string& user_id) {
+  const Value p[] = {user_id};
+  auto rows = db_.query("SELECT email FROM users WHERE id = $1 AND status = 'active'", p);
+  return rows && !rows->empty() ? rows->front().text(0) : std::string();
 }
 
 DResult<OwnedDevice> DeviceService::rename(const std::string& user_id, const std::string& device_id,
@@ -159,7 +197,186 @@ DResult<void> DeviceService::unbind(const std::string& user_id, const std::strin
       p);
   if (!r) return Unexpected(internal(r.error()));
   if (*r == 0) return Unexpected(not_found());
+  // Nobody keeps access through a share of a device that left the account.
+  const Value q[] = {device_id, clock_.now_ms()};
+  (void)db_.execute(
+      "UPDATE device_shares SET state = 'revoked', decided_at = $2 "
+      "WHERE device_id = $1 AND state IN ('pending', 'accepted')",
+      q);
   if (stopped) stopped(owned->device.serial);
+  return {};
+}
+
+namespace {
+
+constexpr const char* kShareColumns =
+    "s.id, s.device_id, d.name, s.email, s.state, s.role, s.user_id, s.created_at";
+
+Share share_from(const store::Row& r) {
+  Share s;
+  s.id = r.text(0);
+  s.device_id = r.text(1);
+  s.device_name = r.text(2);
+  s.email = r.text(3);
+  s.state = r.text(4);
+  s.role = parse_role(r.text(5)).value_or(Role::kViewer);
+  s.user_id = r.optional_text(6);
+  s.created_at = r.integer(7);
+  return s;
+}
+
+std::optional<std::string> normalize_email(std::string_view email) {
+  if (email.size() < 3 || email.size() > 254) return std::nullopt;
+  std::string out;
+  for (char c : email) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return std::nullopt;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  const size_t at = out.find('@');
+  if (at == 0 || at == std::string::npos || at + 1 >= out.size() ||
+      out.find('@', at + 1) != std::string::npos) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
+DResult<Share> DeviceService::share(const std::string& user_id, const std::string& device_id,
+                                    const std::string& email_in, Role role) {
+  auto owned = get(user_id, device_id);
+  if (!owned) return Unexpected(owned.error());
+  if (owned->role < Role::kAdmin) return Unexpected(not_found());
+  if (role == Role::kOwner || (owned->role == Role::kAdmin && role == Role::kAdmin)) {
+    return Unexpected(
+        DeviceError{Errc::kInvalidInput, "that role cannot be given from here", "role"});
+  }
+  auto email = normalize_email(email_in);
+  if (!email) {
+    return Unexpected(DeviceError{Errc::kInvalidInput, "not an e-mail address", "email"});
+  }
+  const std::string from = email_of(user_id);
+  if (*email == from || *email == email_of(owned->device.owner_id.value_or(""))) {
+    return Unexpected(
+        DeviceError{Errc::kInvalidInput, "the device is already yours to see", "email"});
+  }
+  {
+    const Value q[] = {device_id, *email};
+    auto rows = db_.query(
+        "SELECT 1 FROM device_shares WHERE device_id = $1 AND email = $2 "
+        "AND state IN ('pending', 'accepted')",
+        q);
+    if (!rows) return Unexpected(internal(rows.error()));
+    if (!rows->empty()) {
+      return Unexpected(DeviceError{Errc::kConflict, "already shared with that address", "email"});
+    }
+  }
+  Share s;
+  s.id = random_id();
+  s.device_id = device_id;
+  s.device_name = owned->device.name;
+  s.email = *email;
+  s.state = "pending";
+  s.role = role;
+  s.created_at = clock_.now_ms();
+  const Value p[] = {s.id, device_id, user_id, *email, std::string(role_name(role)), s.created_at};
+  if (auto r = db_.execute(
+          "INSERT INTO device_shares (id, device_id, invited_by, email, role, state, created_at) "
+          "VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+          p);
+      !r) {
+    return Unexpected(internal(r.error()));
+  }
+  if (notify_) notify_(*email, owned->device.name, from, role);
+  return s;
+}
+
+DResult<std::vector<Share>> DeviceService::shares_of(const std::string& user_id,
+                                                     const std::string& device_id) {
+  auto owned = get(user_id, device_id);
+  if (!owned) return Unexpected(owned.error());
+  if (owned->role < Role::kAdmin) return Unexpected(not_found());
+  const Value p[] = {device_id};
+  auto rows = db_.query(std::string("SELECT ") + kShareColumns +
+                            " FROM device_shares s JOIN devices d ON d.id = s.device_id "
+                            "WHERE s.device_id = $1 AND s.state IN ('pending', 'accepted') "
+                            "ORDER BY s.created_at",
+                        p);
+  if (!rows) return Unexpected(internal(rows.error()));
+  std::vector<Share> out;
+  for (const auto& r : *rows) out.push_back(share_from(r));
+  return out;
+}
+
+std::vector<Share> DeviceService::invitations(const std::string& user_id) {
+  std::vector<Share> out;
+  const Value p[] = {email_of(user_id), user_id};
+  auto rows = db_.query(std::string("SELECT ") + kShareColumns +
+                            " FROM device_shares s JOIN devices d ON d.id = s.device_id "
+                            "WHERE ((s.email = $1 AND s.state = 'pending') OR "
+                            "(s.user_id = $2 AND s.state = 'accepted')) "
+                            "AND d.owner_id IS NOT NULL ORDER BY s.created_at",
+                        p);
+  if (!rows) return out;
+  for (const auto& r : *rows) out.push_back(share_from(r));
+  return out;
+}
+
+DResult<Share> DeviceService::accept(const std::string& user_id, const std::string& share_id) {
+  const Value p[] = {share_id, email_of(user_id), user_id, clock_.now_ms()};
+  auto r = db_.execute(
+      "UPDATE device_shares SET state = 'accepted', user_id = $3, decided_at = $4 "
+      "WHERE id = $1 AND email = $2 AND state = 'pending'",
+      p);
+  if (!r) return Unexpected(internal(r.error()));
+  if (*r == 0) return Unexpected(DeviceError{Errc::kNotFound, "no such invitation", {}});
+  for (auto& s : invitations(user_id)) {
+    if (s.id == share_id) return s;
+  }
+  return Unexpected(DeviceError{Errc::kNotFound, "no such invitation", {}});
+}
+
+DResult<void> DeviceService::decline(const std::string& user_id, const std::string& share_id) {
+  const Value p[] = {share_id, email_of(user_id), clock_.now_ms()};
+  auto r = db_.execute(
+      "UPDATE device_shares SET state = 'declined', decided_at = $3 "
+      "WHERE id = $1 AND email = $2 AND state = 'pending'",
+      p);
+  if (!r) return Unexpected(internal(r.error()));
+  if (*r == 0) return Unexpected(DeviceError{Errc::kNotFound, "no such invitation", {}});
+  return {};
+}
+
+DResult<void> DeviceService::revoke(
+    const std::string& user_id, const std::string& device_id, const std::string& share_id,
+    const std::function<void(const std::string&, const std::optional<std::string>&)>& revoked) {
+  const Value q[] = {share_id, device_id};
+  auto rows = db_.query(std::string("SELECT ") + kShareColumns +
+                            " FROM device_shares s JOIN devices d ON d.id = s.device_id "
+                            "WHERE s.id = $1 AND s.device_id = $2 "
+                            "AND s.state IN ('pending', 'accepted')",
+                        q);
+  if (!rows) return Unexpected(internal(rows.error()));
+  if (rows->empty()) return Unexpected(DeviceError{Errc::kNotFound, "no such share", {}});
+  const Share share = share_from(rows->front());
+  const bool invitee = share.user_id && *share.user_id == user_id;
+  if (!invitee) {
+    auto owned = get(user_id, device_id);
+    if (!owned || owned->role < Role::kAdmin) return Unexpected(not_found());
+    if (owned->role == Role::kAdmin && share.role == Role::kAdmin) {
+      return Unexpected(not_found());
+    }
+  }
+  const Value p[] = {share_id, clock_.now_ms()};
+  if (auto r = db_.execute(
+          "UPDATE device_shares SET state = 'revoked', decided_at = $2 WHERE id = $1", p);
+      !r) {
+    return Unexpected(internal(r.error()));
+  }
+  if (revoked) {
+    auto device = registry_.by_id(device_id);
+    if (device) revoked(device->serial, share.user_id);
+  }
   return {};
 }
 

@@ -24,16 +24,31 @@ struct BindToken {
   int64_t expires_at = 0;
 };
 
+std::optional<Role> parse_role(std::string_view name);
+
 struct OwnedDevice {
   Device device;
   Role role = Role::kOwner;
 };
+
+// A device shared with someone: invited by e-mail, then accepted, declined or revoked.
+struct Share {
+  std::string id, device_id, device_name, email, state;
+  Role role = Role::kViewer;
+  std::optional<std::string> user_id;
+  int64_t created_at = 0;
+};
+
+// Tells the invitee (an e-mail): who shared which camera. Set by the composition root.
+using InviteNotifier = std::function<void(const std::string& email, const std::string& device_name,
+                                          const std::string& from_email, Role role)>;
 
 class DeviceService {
  public:
   DeviceService(store::Database& db, DeviceRegistry& registry, const Clock& clock,
                 int64_t bind_token_ttl_ms = 10 * 60 * 1000)
       : db_(db), registry_(registry), clock_(clock), bind_ttl_ms_(bind_token_ttl_ms) {}
+  void set_invite_notifier(InviteNotifier notify) { notify_ = std::move(notify); }
 
   DResult<BindToken> create_bind_token(const std::string& user_id);
   // A device presents a token (over MQTT, from its own authenticated connection): if the
@@ -43,7 +58,7 @@ class DeviceService {
   // The token is this person's, unused and unexpired (to draw its QR code again).
   bool bind_token_usable(const std::string& user_id, const std::string& token);
 
-  // Devices the person owns (shared ones follow with sharing).
+  // Devices the person owns, then those shared with them (accepted shares).
   std::vector<OwnedDevice> list(const std::string& user_id);
   // The device if the person may see it, with their role; kNotFound otherwise (never
   // revealing that it exists).
@@ -57,7 +72,26 @@ class DeviceService {
   DResult<void> unbind(const std::string& user_id, const std::string& device_id,
                        const std::function<void(const std::string& serial)>& stopped);
 
+  // Sharing. The owner may share with any role but owner; an admin, up to family.
+  DResult<Share> share(const std::string& user_id, const std::string& device_id,
+                       const std::string& email, Role role);
+  // The device's shares (owner and admins only), pending and accepted.
+  DResult<std::vector<Share>> shares_of(const std::string& user_id, const std::string& device_id);
+  // Invitations to the person's e-mail address, pending or accepted.
+  std::vector<Share> invitations(const std::string& user_id);
+  DResult<Share> accept(const std::string& user_id, const std::string& share_id);
+  DResult<void> decline(const std::string& user_id, const std::string& share_id);
+  // By the owner or an admin of the device, or by the invitee (leaving). `revoked` is told
+  // whose access ended, to close what they have open at once.
+  DResult<void> revoke(const std::string& user_id, const std::string& device_id,
+                       const std::string& share_id,
+                       const std::function<void(const std::string& serial,
+                                                const std::optional<std::string>& user)>& revoked);
+
  private:
+  std::optional<Role> role_of(const Device& device, const std::string& user_id);
+  std::string email_of(const std::string& user_id);
+  InviteNotifier notify_;
   store::Database& db_;
   DeviceRegistry& registry_;
   const Clock& clock_;

@@ -97,5 +97,86 @@ TEST_F(ServiceTest, ACancelledAccountsTokenBindsNothing) {
   EXPECT_FALSE(registry_.by_serial("CAM-1")->owner_id);
 }
 
+TEST_F(ServiceTest, SharingGivesExactlyTheRoleAndRevocationEndsIt) {
+  auto a = service_.create_bind_token("alice");
+  ASSERT_TRUE(service_.claim("CAM-1", a->token));
+  const auto id = registry_.by_serial("CAM-1")->id;
+  std::vector<std::string> mailed;
+  service_.set_invite_notifier(
+      [&](const std::string& email, const std::string& name, const std::string& from, Role role) {
+        mailed.push_back(email + "|" + name + "|" + from + "|" + std::string(role_name(role)));
+      });
+
+  // Alice invites Bob as a viewer; until he accepts, he has nothing.
+  auto share = service_.share("alice", id, "Bob@Example.com", Role::kViewer);
+  ASSERT_TRUE(share) << share.error().message;
+  EXPECT_EQ(share->email, "bob@example.com");
+  ASSERT_EQ(mailed.size(), 1u);
+  EXPECT_EQ(mailed[0], "bob@example.com|NJ-C1|alice@example.com|viewer");
+  EXPECT_FALSE(service_.get("bob", id));
+  EXPECT_EQ(service_.share("alice", id, "bob@example.com", Role::kFamily).error().code,
+            Errc::kConflict);
+  EXPECT_EQ(service_.share("alice", id, "not-an-address", Role::kViewer).error().field, "email");
+  EXPECT_EQ(service_.share("alice", id, "alice@example.com", Role::kViewer).error().field, "email");
+  EXPECT_EQ(service_.share("alice", id, "x@example.com", Role::kOwner).error().field, "role");
+  EXPECT_EQ(service_.share("bob", id, "x@example.com", Role::kViewer).error().code,
+            Errc::kNotFound);
+
+  // Carol cannot accept Bob's invitation; Bob can, once.
+  EXPECT_FALSE(service_.accept("carol", share->id));
+  auto invitations = service_.invitations("bob");
+  ASSERT_EQ(invitations.size(), 1u);
+  EXPECT_EQ(invitations[0].state, "pending");
+  ASSERT_TRUE(service_.accept("bob", share->id));
+  EXPECT_FALSE(service_.accept("bob", share->id));
+  auto seen = service_.get("bob", id);
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->role, Role::kViewer);
+  EXPECT_EQ(service_.role_by_serial("bob", "CAM-1"), Role::kViewer);
+  ASSERT_EQ(service_.list("bob").size(), 1u);
+  // A viewer may watch, not rename, not share, not unbind, not see the shares.
+  EXPECT_FALSE(service_.rename("bob", id, "Bob's now"));
+  EXPECT_FALSE(service_.share("bob", id, "x@example.com", Role::kViewer));
+  EXPECT_FALSE(service_.shares_of("bob", id));
+  EXPECT_FALSE(service_.unbind("bob", id, {}));
+  ASSERT_EQ(service_.shares_of("alice", id)->size(), 1u);
+
+  // Revoked: gone at once, and whoever had it open is named.
+  std::optional<std::string> cut;
+  ASSERT_TRUE(service_.revoke("alice", id, share->id,
+                              [&](const std::string& serial, const std::optional<std::string>& u) {
+                                EXPECT_EQ(serial, "CAM-1");
+                                cut = u;
+                              }));
+  EXPECT_EQ(cut, "bob");
+  EXPECT_FALSE(service_.get("bob", id));
+  EXPECT_FALSE(service_.role_by_serial("bob", "CAM-1"));
+  EXPECT_TRUE(service_.list("bob").empty());
+}
+
+TEST_F(ServiceTest, AdminsShareUpToFamilyAndUnbindingEndsEveryShare) {
+  auto a = service_.create_bind_token("alice");
+  ASSERT_TRUE(service_.claim("CAM-1", a->token));
+  const auto id = registry_.by_serial("CAM-1")->id;
+  auto to_bob = service_.share("alice", id, "bob@example.com", Role::kAdmin);
+  ASSERT_TRUE(service_.accept("bob", to_bob->id));
+  EXPECT_EQ(service_.get("bob", id)->role, Role::kAdmin);
+  EXPECT_TRUE(service_.rename("bob", id, "Hall")) << "an admin may change settings";
+  EXPECT_EQ(service_.share("bob", id, "carol@example.com", Role::kAdmin).error().field, "role");
+  auto to_carol = service_.share("bob", id, "carol@example.com", Role::kFamily);
+  ASSERT_TRUE(to_carol);
+  EXPECT_TRUE(service_.decline("carol", to_carol->id));
+  EXPECT_FALSE(service_.get("carol", id));
+  // The invitee may leave by themself.
+  auto again = service_.share("alice", id, "carol@example.com", Role::kFamily);
+  ASSERT_TRUE(service_.accept("carol", again->id));
+  EXPECT_TRUE(service_.revoke("carol", id, again->id, {}));
+  EXPECT_FALSE(service_.get("carol", id));
+  // Unbinding ends Bob's admin share too.
+  ASSERT_TRUE(service_.unbind("alice", id, {}));
+  EXPECT_FALSE(service_.get("bob", id));
+  EXPECT_TRUE(service_.invitations("bob").empty());
+}
+
 }  // namespace
 }  // namespace nj::device

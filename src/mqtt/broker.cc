@@ -157,6 +157,10 @@ Result<void, std::string> EmbeddedBroker::launch() {
         << "plugin_opt_config_file " << (options_.dir / "dynamic-security.json").string() << "\n"
         << "persistence false\n"
         << "set_tcp_nodelay true\n"
+        // The server's one client receives what every device says: a burst of a thousand
+        // devices coming online (state + claim each) must queue for it, not be dropped at
+        // mosquitto's default of 1,000 queued messages per client.
+        << "max_queued_messages 200000\n"
         << "log_dest stderr\n"
         << "log_type error\nlog_type warning\nlog_type notice\n"
         << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";

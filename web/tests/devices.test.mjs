@@ -50,6 +50,10 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   await page.getByRole('link', { name: 'Front door' }).click();
   await page.getByTestId('device-name').filter({ hasText: 'Front door' }).waitFor();
   await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  // The camera was idle (never asked to stream): this is open → woken → first frame drawn.
+  const startupMs = Number(await page.getByTestId('live-state').getAttribute('data-startup-ms'));
+  assert.ok(startupMs > 0 && startupMs <= 3000, `first frame after ${startupMs} ms`);
+  console.log(`# idle camera live startup ${startupMs} ms`);
   const video = page.getByTestId('live-video');
   assert.deepEqual(await video.evaluate((v) => [v.videoWidth, v.videoHeight]), [640, 360]);
   const t0 = await video.evaluate((v) => v.currentTime);

@@ -253,7 +253,11 @@ export function DevicePage({ id }: { id: string }) {
       <h1 data-testid="device-name">{device.name || device.serial}</h1>
       <video ref={video} class="live-video" muted playsInline autoPlay data-testid="live-video" />
       <p class="status-line">
-        <span class={`live ${status?.state === 'playing' ? 'on' : 'off'}`} data-testid="live-state">
+        <span
+          class={`live ${status?.state === 'playing' ? 'on' : 'off'}`}
+          data-testid="live-state"
+          data-startup-ms={status?.startupMs ?? ''}
+        >
           {t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
         </span>
         {wakeError && <span class="error">{t('devices.wake_failed', { code: wakeError })}</span>}
