@@ -60,6 +60,16 @@ json device_json(const device::OwnedDevice& o) {
           {"bound_at", d.bound_at ? json(rfc3339_ms(*d.bound_at)) : json(nullptr)}};
 }
 
+json share_json(const device::Share& s) {
+  return {{"id", s.id},
+          {"device_id", s.device_id},
+          {"device_name", s.device_name},
+          {"email", s.email},
+          {"role", std::string(device::role_name(s.role))},
+          {"state", s.state},
+          {"created_at", rfc3339_ms(s.created_at)}};
+}
+
 Response device_error(const device::DeviceError& e) {
   switch (e.code) {
     case device::Errc::kInvalidInput:
@@ -226,6 +236,62 @@ void DevicesApi::install(http::Router& router) {
           respond(http::json_response(200, {{"live", true}}));
         });
       });
+
+  // Sharing: the owner (or an admin) invites an e-mail address with a role.
+  router.add_async(Method::kGet, "/api/v1/devices/{id}/shares",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto shares = devices_.shares_of(who.user_id, r.params.at("id"));
+                     if (!shares) return device_error(shares.error());
+                     json list = json::array();
+                     for (const auto& s : *shares) list.push_back(share_json(s));
+                     return no_store(http::json_response(200, {{"shares", list}}));
+                   }));
+  router.add_async(Method::kPost, "/api/v1/devices/{id}/shares",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto body = http::parse_json_body(r);
+                     if (!body) return std::move(body).error();
+                     auto email = string_field(*body, "email", 254, true);
+                     if (!email) return std::move(email).error();
+                     auto role_name = string_field(*body, "role", 16, true);
+                     if (!role_name) return std::move(role_name).error();
+                     auto role = device::parse_role(**role_name);
+                     if (!role) return invalid_field("role", "role is viewer, family or admin");
+                     auto share = devices_.share(who.user_id, r.params.at("id"), **email, *role);
+                     if (!share) return device_error(share.error());
+                     return http::json_response(201, share_json(*share));
+                   }));
+  // Revoke (owner or admin), or leave (the invitee): open live views end at once.
+  router.add_async(Method::kDelete, "/api/v1/devices/{id}/shares/{share}",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto done = devices_.revoke(
+                         who.user_id, r.params.at("id"), r.params.at("share"),
+                         [this](const std::string& serial, const std::optional<std::string>& user) {
+                           if (user && access_revoked_) access_revoked_(serial, *user);
+                         });
+                     if (!done) return device_error(done.error());
+                     return Response{204, {}, {}};
+                   }));
+  // The person's invitations (pending) and the shares they hold (accepted).
+  router.add_async(Method::kGet, "/api/v1/shares",
+                   guard_.user([this](const Request&, const account::Principal& who) {
+                     json list = json::array();
+                     for (const auto& s : devices_.invitations(who.user_id)) {
+                       list.push_back(share_json(s));
+                     }
+                     return no_store(http::json_response(200, {{"shares", list}}));
+                   }));
+  router.add_async(Method::kPost, "/api/v1/shares/{share}/accept",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto share = devices_.accept(who.user_id, r.params.at("share"));
+                     if (!share) return device_error(share.error());
+                     return http::json_response(200, share_json(*share));
+                   }));
+  router.add_async(Method::kPost, "/api/v1/shares/{share}/decline",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto done = devices_.decline(who.user_id, r.params.at("share"));
+                     if (!done) return device_error(done.error());
+                     return Response{204, {}, {}};
+                   }));
 
   // An RTSP URL with a short-lived play token, for an NVR or VLC.
   router.add_async(Method::kPost, "/api/v1/devices/{id}/stream-tokens",

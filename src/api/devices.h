@@ -36,8 +36,14 @@ class DevicesApi {
         guard_(guard),
         options_(std::move(options)) {}
   void install(http::Router& router);
+  // Told when a person's access to a device ends (a share revoked), to close their views.
+  void on_access_revoked(
+      std::function<void(const std::string& serial, const std::string& user)> f) {
+    access_revoked_ = std::move(f);
+  }
 
  private:
+  std::function<void(const std::string&, const std::string&)> access_revoked_;
   device::DeviceService& devices_;
   device::BrokerLink& link_;
   device::StreamDemand& demand_;
@@ -50,6 +56,7 @@ class DevicesApi {
 // The JSON of a device as its viewer sees it (DESIGN.md: id, serial, name, model, online,
 // last_seen, role, and more).
 nlohmann::json device_json(const device::OwnedDevice& d);
+nlohmann::json share_json(const device::Share& s);
 // A device service error as an API response.
 http::Response device_error(const device::DeviceError& e);
 

@@ -10,12 +10,14 @@ namespace {
 
 constexpr size_t kMaxMessageBytes = 256 * 1024;
 
+}  // namespace
+
 // One viewer: drains its hub queue on its connection's loop and sends fMP4.
-class LiveViewer final : public http::WebSocketHandler,
-                         public std::enable_shared_from_this<LiveViewer> {
+class LiveApi::Viewer final : public http::WebSocketHandler,
+                              public std::enable_shared_from_this<LiveApi::Viewer> {
  public:
-  LiveViewer(std::shared_ptr<http::WebSocketPeer> peer, metrics::Gauge& viewers,
-             metrics::Counter& skips, metrics::Histogram& relay_delay)
+  Viewer(std::shared_ptr<http::WebSocketPeer> peer, metrics::Gauge& viewers,
+         metrics::Counter& skips, metrics::Histogram& relay_delay)
       : peer_(std::move(peer)), viewers_(viewers), skips_(skips), relay_delay_(relay_delay) {}
 
   void start(std::unique_ptr<media::hub::Subscription> subscription) {
@@ -27,6 +29,16 @@ class LiveViewer final : public http::WebSocketHandler,
     drain();
   }
   void on_message(std::string_view, bool) override {}  // nothing to say to us yet
+  // From any thread (LiveApi::revoke): told on the connection's loop, then closed.
+  void revoke() {
+    peer_->post([self = shared_from_this()] {
+      if (!self->subscription_) return;
+      self->subscription_.reset();
+      self->peer_->send(nlohmann::json{{"type", "ended"}, {"reason", "access_revoked"}}.dump(),
+                        false);
+      self->peer_->close(1008, "access revoked");
+    });
+  }
   void on_close() override {
     subscription_.reset();  // the hub stops queueing for us at once
     viewers_.add(-1);
@@ -108,8 +120,6 @@ class LiveViewer final : public http::WebSocketHandler,
   bool skipping_ = true;  // until the first keyframe
 };
 
-}  // namespace
-
 LiveApi::LiveApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics)
     : hub_(hub),
       access_(access),
@@ -133,8 +143,8 @@ void LiveApi::install(http::Router& router) {
         auto grant = access_.check(request);
         if (!grant) return {nullptr, std::move(grant).error()};
         const std::string serial = grant->serial;
-        auto viewer = std::make_shared<LiveViewer>(peer, viewers_, skips_, relay_delay_);
-        std::weak_ptr<LiveViewer> weak = viewer;
+        auto viewer = std::make_shared<Viewer>(peer, viewers_, skips_, relay_delay_);
+        std::weak_ptr<Viewer> weak = viewer;
         auto subscription = hub_.subscribe(
             "push/" + serial,
             [weak, peer] {
@@ -147,8 +157,28 @@ void LiveApi::install(http::Router& router) {
           return {nullptr, http::error_response(404, "not_live", "the camera is not streaming")};
         }
         viewer->start(std::move(*subscription));
+        if (!grant->user_id.empty()) {
+          std::lock_guard lock(mu_);
+          for (auto it = by_person_.begin(); it != by_person_.end();) {  // drop closed ones
+            it = it->second.expired() ? by_person_.erase(it) : std::next(it);
+          }
+          by_person_.emplace(std::make_pair(grant->user_id, serial), viewer);
+        }
         return {viewer, {}};
       });
+}
+
+void LiveApi::revoke(const std::string& serial, const std::string& user_id) {
+  std::vector<std::shared_ptr<Viewer>> cut;
+  {
+    std::lock_guard lock(mu_);
+    auto [begin, end] = by_person_.equal_range({user_id, serial});
+    for (auto it = begin; it != end; ++it) {
+      if (auto v = it->second.lock()) cut.push_back(std::move(v));
+    }
+    by_person_.erase(begin, end);
+  }
+  for (const auto& v : cut) v->revoke();
 }
 
 }  // namespace nj::api

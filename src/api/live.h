@@ -6,6 +6,11 @@
 // keyframe.
 #pragma once
 
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
 #include "api/media_access.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
@@ -17,10 +22,16 @@ class LiveApi {
  public:
   LiveApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics);
   void install(http::Router& router);
+  // Access to a device ended for a person (a share revoked): their open live views of it
+  // are told so and closed at once. Thread-safe.
+  void revoke(const std::string& serial, const std::string& user_id);
+  class Viewer;
 
  private:
   media::hub::Hub& hub_;
   const MediaAccess& access_;
+  std::mutex mu_;
+  std::multimap<std::pair<std::string, std::string>, std::weak_ptr<Viewer>> by_person_;
   metrics::Gauge& viewers_;
   metrics::Counter& skips_;
   metrics::Histogram& relay_delay_;

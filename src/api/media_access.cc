@@ -5,12 +5,12 @@ namespace nj::api {
 Result<MediaAccess::Grant, http::Response> MediaAccess::check(const http::Request& request) const {
   const auto& id = request.params.at("id");
   if (auto token = request.query_param("token")) {
-    if (tokens_.check(*token, id, device::StreamPurpose::kPlay)) return Grant{id, *token};
+    if (tokens_.check(*token, id, device::StreamPurpose::kPlay)) return Grant{id, *token, {}};
     return Unexpected(http::error_response(401, "unauthenticated",
                                            "a valid play token for this device is needed"));
   }
   if (by_session_) {
-    if (auto serial = by_session_(request, id)) return Grant{*serial, {}};
+    if (auto grant = by_session_(request, id)) return *grant;
     // Not signed in, or not theirs: the same answer, so nobody learns which devices exist.
     return Unexpected(http::error_response(404, "not_found", "no such device"));
   }

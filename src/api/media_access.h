@@ -16,18 +16,19 @@ namespace nj::api {
 
 class MediaAccess {
  public:
-  // The serial of device `id` if the request's signed-in person may watch it; nullopt
+  struct Grant {
+    std::string serial;
+    std::string token;    // the play token used, if any (HLS puts it in its URIs)
+    std::string user_id;  // the signed-in person, when that is how access was given
+  };
+  // The grant for device `id` if the request's signed-in person may watch it; nullopt
   // otherwise (no session, or not theirs). Empty: only tokens are accepted.
-  using SessionCheck = std::function<std::optional<std::string>(const http::Request& request,
-                                                                const std::string& id)>;
+  using SessionCheck =
+      std::function<std::optional<Grant>(const http::Request& request, const std::string& id)>;
 
   explicit MediaAccess(const device::StreamTokens& tokens, SessionCheck by_session = {})
       : tokens_(tokens), by_session_(std::move(by_session)) {}
 
-  struct Grant {
-    std::string serial;
-    std::string token;  // the play token used, if any (HLS puts it in its URIs)
-  };
   // The grant for the device in the path ({id}), or the response refusing the request.
   Result<Grant, http::Response> check(const http::Request& request) const;
 

@@ -357,15 +357,31 @@ int serve(const Config& config) {
   api::MediaAccess media_access(
       *stream_tokens,
       [&guard, &device_service](const http::Request& request,
-                                const std::string& id) -> std::optional<std::string> {
+                                const std::string& id) -> std::optional<api::MediaAccess::Grant> {
         auto who = guard.identify(request);
         if (!who) return std::nullopt;
         auto owned = device_service.get(who->user_id, id);
         if (!owned) return std::nullopt;
-        return owned->device.serial;
+        return api::MediaAccess::Grant{owned->device.serial, {}, who->user_id};
       });
   api::LiveApi live_api(hub, media_access, metrics);
   live_api.install(router);
+  devices_api.on_access_revoked([&live_api](const std::string& serial, const std::string& user_id) {
+    live_api.revoke(serial, user_id);
+  });
+  // Invitations to a shared camera go out as mail (the outbox, or SMTP when configured).
+  device_service.set_invite_notifier(
+      [&outbox, &smtp, public_url](const std::string& email, const std::string& device_name,
+                                   const std::string& from, device::Role role) {
+        mail::Mail m;
+        m.to = email;
+        m.subject = "A camera was shared with you";
+        m.body = from + " shared the camera \"" + device_name + "\" with you as " +
+                 std::string(device::role_name(role)) +
+                 ". Sign in with this address to accept: " + public_url + "/shares\n";
+        (void)outbox.enqueue(m);
+        if (smtp) smtp->wake();
+      });
   api::HlsApi hls_api(hub, media_access, metrics);
   hls_api.install(router);
   api::SnapshotApi snapshot_api(hub, media_access, workers, metrics);

@@ -237,6 +237,96 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
   EXPECT_NE(refused.find("not authorised"), std::string::npos) << refused;
 }
 
+// Sharing with the roles' limits, revocation that closes an open live view at once, and a
+// stranger who tries every device route and is refused every time.
+TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_);
+  auto cam = camera("SIM-S1", bind.json()["qr_payload"].get<std::string>());
+  ASSERT_TRUE(wait_for([&] { return device_in_list(owner_, "SIM-S1").is_object(); }, 15s));
+  const std::string id = device_in_list(owner_, "SIM-S1")["id"];
+  const auto friend_ = signed_up("friend@example.org");
+
+  auto invite = call("POST", "/api/v1/devices/" + id + "/shares", owner_,
+                     {{"email", "Friend@Example.org"}, {"role", "viewer"}});
+  ASSERT_EQ(invite.status, 201) << invite.body;
+  const std::string share = invite.json()["id"];
+  EXPECT_NE(server_.admin("outbox").find("shared the camera"), std::string::npos);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id, friend_).status, 404) << "not before accepting";
+  auto mine = call("GET", "/api/v1/shares", friend_).json()["shares"];
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["state"], "pending");
+  ASSERT_EQ(call("POST", "/api/v1/shares/" + share + "/accept", friend_).status, 200);
+
+  // A viewer watches; nothing more.
+  auto seen = device_in_list(friend_, "SIM-S1");
+  ASSERT_TRUE(seen.is_object());
+  EXPECT_EQ(seen["role"], "viewer");
+  ASSERT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", friend_).status, 200);
+  EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id, friend_, {{"name", "x"}}).status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/reboot", friend_).status, 403);
+  EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id, friend_).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/shares", friend_).status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/shares", friend_,
+                 {{"email", "x@example.org"}, {"role", "viewer"}})
+                .status,
+            404);
+
+  // A stranger is refused by every device route.
+  const auto stranger_ = stranger();
+  const std::string base = "/api/v1/devices/" + id;
+  const std::vector<std::pair<std::string, std::string>> routes = {
+      {"GET", base},
+      {"PATCH", base},
+      {"DELETE", base},
+      {"POST", base + "/stream"},
+      {"POST", base + "/reboot"},
+      {"POST", base + "/stream-tokens"},
+      {"GET", base + "/shares"},
+      {"POST", base + "/shares"},
+      {"DELETE", base + "/shares/" + share},
+      {"GET", base + "/snapshot.jpg"},
+      {"GET", base + "/live.m3u8"},
+      {"GET", base + "/hls/init.mp4"},
+      {"POST", "/api/v1/shares/" + share + "/accept"},
+      {"POST", "/api/v1/shares/" + share + "/decline"}};
+  for (const auto& [method, path] : routes) {
+    const json body = method == "PATCH" ? json{{"name", "mine"}}
+                      : method == "POST" && path.ends_with("/shares")
+                          ? json{{"email", "s@example.org"}, {"role", "admin"}}
+                          : json(nullptr);
+    const int status = call(method, path, stranger_, body).status;
+    EXPECT_TRUE(status == 404 || status == 403) << method << " " << path << " → " << status;
+  }
+  {
+    WsClient ws;
+    EXPECT_EQ(
+        ws.connect(server_.http_port(), base + "/live", {{"Authorization", "Bearer " + stranger_}}),
+        404);
+  }
+  EXPECT_EQ(device_in_list(owner_, "SIM-S1")["name"], "NJ-Sim") << "the stranger changed nothing";
+
+  // Revoked while watching: the open live view ends at once, and access is gone.
+  {
+    WsClient ws;
+    ASSERT_EQ(
+        ws.connect(server_.http_port(), base + "/live", {{"Authorization", "Bearer " + friend_}}),
+        101);
+    ASSERT_TRUE(ws.receive(5s));
+    const auto revoked_at = std::chrono::steady_clock::now();
+    ASSERT_EQ(call("DELETE", base + "/shares/" + share, owner_).status, 204);
+    bool ended = false;
+    for (int i = 0; i < 500 && !ended; ++i) {
+      auto m = ws.receive(3s);
+      ended = !m || m->find("access_revoked") != std::string::npos;
+    }
+    EXPECT_TRUE(ended);
+    EXPECT_LT(std::chrono::steady_clock::now() - revoked_at, 2s);
+  }
+  EXPECT_EQ(call("GET", base, friend_).status, 404);
+  EXPECT_EQ(call("POST", base + "/stream", friend_).status, 404);
+  EXPECT_TRUE(device_in_list(friend_, "SIM-S1").is_null());
+}
+
 TEST_F(DevicesTest, OfflineRpcFailsFastAndABrokerRestartIsSurvived) {
   auto bind = call("POST", "/api/v1/bind-tokens", owner_);
   ASSERT_EQ(bind.status, 201);
