@@ -27,9 +27,32 @@ Agent::Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std:
     if (saved.is_object()) settings_ = saved;
   }
   connect();
+  if (!options_.claim_token.empty()) {
+    // The claim is said again every few seconds until the cloud answers: a message lost
+    // while the broker or the server was (re)starting must not leave the camera unbound.
+    claimer_ = std::thread([this] {
+      std::unique_lock lock(mu_);
+      while (!stopping_ && !bind_result_) {
+        claim_wake_.wait_for(lock, std::chrono::seconds(3));
+        if (stopping_ || bind_result_) break;
+        lock.unlock();
+        if (client_ && client_->connected()) {
+          client_->publish(device::topic(options_.serial, "claim"),
+                           json{{"token", options_.claim_token}}.dump(), 1, false);
+        }
+        lock.lock();
+      }
+    });
+  }
 }
 
 Agent::~Agent() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  claim_wake_.notify_all();
+  if (claimer_.joinable()) claimer_.join();
   if (rebooter_.joinable()) rebooter_.join();
   publish_state(false);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the state go out

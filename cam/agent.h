@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -68,6 +69,9 @@ class Agent {
   bool reboot_requested_ = false;
   std::optional<std::string> bind_result_;
   std::thread rebooter_;
+  std::thread claimer_;
+  std::condition_variable claim_wake_;
+  bool stopping_ = false;
 };
 
 }  // namespace nj::cam

@@ -93,3 +93,64 @@ test('adding a camera shows a one-time QR code', async () => {
   await page.screenshot({ path: path.join(out, 'device-add-qr.png') });
   await page.close();
 });
+
+test('sharing: the owner invites, the friend accepts and watches, the owner revokes', async () => {
+  const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
+  const owner = await browser.context.newPage();
+  await owner.goto(`${server.url}/signin`);
+  await owner.getByLabel('E-mail address').fill(login[1]);
+  await owner.getByLabel('Password').fill(login[2]);
+  await owner.getByRole('button', { name: 'Sign in' }).click();
+  await owner.getByTestId('signed-in-as').waitFor();
+
+  // A friend with an account (signed up over the API, verified from the kept mail).
+  const policy = (await (await fetch(`${server.url}/api/v1/policy`)).json()).version;
+  const friend = { email: 'friend@example.org', password: 'a friendly long passphrase' };
+  const reg = await fetch(`${server.url}/api/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...friend, language: 'en', policy_version: policy }),
+  });
+  assert.equal(reg.status, 202);
+  const verify = (await server.admin('outbox')).match(/verify\?token=([A-Za-z0-9_-]+)/)[1];
+  await fetch(`${server.url}/api/v1/auth/verify`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ token: verify }),
+  });
+
+  // The owner shares "Garden" from its page.
+  await owner.goto(`${server.url}/devices`);
+  await owner.getByRole('link', { name: 'Garden' }).click();
+  await owner.getByTestId('device-name').filter({ hasText: 'Garden' }).waitFor();
+  await owner.getByLabel('E-mail address').fill(friend.email);
+  await owner.getByTestId('invite').click();
+  await owner.getByTestId('share-message').filter({ hasText: 'Invitation sent' }).waitFor();
+  await owner.getByTestId('shares').getByText(friend.email).waitFor();
+  await owner.screenshot({ path: path.join(out, 'device-sharing.png') });
+
+  // The friend, in another browser, accepts and watches.
+  const other = await launch();
+  const page = await other.context.newPage();
+  await page.goto(`${server.url}/signin`);
+  await page.getByLabel('E-mail address').fill(friend.email);
+  await page.getByLabel('Password').fill(friend.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+  await page.goto(`${server.url}/shares`);
+  await page.getByTestId('invitation').getByRole('button', { name: 'Accept' }).click();
+  await page.getByTestId('invitation').getByRole('link', { name: 'Open' }).click();
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  assert.equal(await page.getByTestId('unbind').count(), 0, 'a viewer cannot remove the camera');
+  await page.screenshot({ path: path.join(out, 'device-shared-live.png') });
+
+  // The owner revokes: the friend's view stops at once and does not come back.
+  await owner.getByTestId('shares').getByRole('button', { name: 'Revoke' }).click();
+  await page.getByTestId('live-state').filter({ hasNotText: 'Live' }).waitFor({ timeout: 5000 });
+  const r = await page.evaluate(async (u) => (await fetch(u)).status, `/api/v1/devices`);
+  assert.equal(r, 200);
+  const list = await page.evaluate(async () => (await (await fetch('/api/v1/devices')).json()).devices.length);
+  assert.equal(list, 0);
+  await other.close();
+  await owner.close();
+});

@@ -158,6 +158,108 @@ export function AddDevicePage() {
   );
 }
 
+interface Share {
+  id: string;
+  device_id: string;
+  device_name: string;
+  email: string;
+  role: string;
+  state: string;
+}
+
+// The owner's (or an admin's) view of who else may see this camera, and the invite form.
+function Sharing({ id }: { id: string }) {
+  const { t } = useI18n();
+  const [shares, setShares] = useState<Share[]>([]);
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState('viewer');
+  const [message, setMessage] = useState('');
+  const load = async () => {
+    const r = await api<{ shares: Share[] }>('GET', `/devices/${id}/shares`);
+    if (r.ok) setShares(r.data.shares);
+  };
+  useEffect(() => void load(), [id]);
+  const invite = async (e: Event) => {
+    e.preventDefault();
+    const r = await api<Share>('POST', `/devices/${id}/shares`, { email, role });
+    setMessage(r.ok ? t('shares.invited', { email: r.data.email }) : r.error.message);
+    if (r.ok) setEmail('');
+    await load();
+  };
+  const revoke = async (share: Share) => {
+    await api('DELETE', `/devices/${id}/shares/${share.id}`);
+    await load();
+  };
+  return (
+    <section class="sharing">
+      <h2>{t('shares.title')}</h2>
+      <ul data-testid="shares">
+        {shares.map((s) => (
+          <li>
+            {s.email} · {t(`shares.role.${s.role}` as MessageKey)} · {t(`shares.state.${s.state}` as MessageKey)}{' '}
+            <button class="link" onClick={() => void revoke(s)}>
+              {t('shares.revoke')}
+            </button>
+          </li>
+        ))}
+      </ul>
+      <form onSubmit={invite}>
+        <Field label={t('shares.email')} name="share_email" type="email" value={email} onInput={setEmail} required />
+        <label class="field">
+          <span>{t('shares.role')}</span>
+          <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
+            <option value="viewer">{t('shares.role.viewer')}</option>
+            <option value="family">{t('shares.role.family')}</option>
+            <option value="admin">{t('shares.role.admin')}</option>
+          </select>
+        </label>
+        <button type="submit" class="primary" data-testid="invite">
+          {t('shares.invite')}
+        </button>
+        {message && <p data-testid="share-message">{message}</p>}
+      </form>
+    </section>
+  );
+}
+
+// Invitations to the signed-in person, to accept or decline.
+export function SharesPage() {
+  const { t } = useI18n();
+  const [shares, setShares] = useState<Share[] | null>(null);
+  const load = async () => {
+    const r = await api<{ shares: Share[] }>('GET', '/shares');
+    if (r.ok) setShares(r.data.shares);
+  };
+  useEffect(() => void load(), []);
+  const decide = async (share: Share, accept: boolean) => {
+    await api('POST', `/shares/${share.id}/${accept ? 'accept' : 'decline'}`);
+    await load();
+  };
+  return (
+    <section class="card">
+      <h1>{t('shares.invitations')}</h1>
+      {shares?.length === 0 && <p>{t('shares.none')}</p>}
+      <ul data-testid="invitations">
+        {shares?.map((s) => (
+          <li data-testid="invitation">
+            <strong>{s.device_name}</strong> · {t(`shares.role.${s.role}` as MessageKey)}{' '}
+            {s.state === 'pending' ? (
+              <>
+                <button class="primary" onClick={() => void decide(s, true)}>
+                  {t('shares.accept')}
+                </button>{' '}
+                <button onClick={() => void decide(s, false)}>{t('shares.decline')}</button>
+              </>
+            ) : (
+              <Link href={`/devices/${s.device_id}`}>{t('shares.open')}</Link>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 function download(url: string, name: string) {
   const a = document.createElement('a');
   a.href = url;
@@ -291,6 +393,7 @@ export function DevicePage({ id }: { id: string }) {
           {message && <p data-testid="settings-message">{message}</p>}
         </form>
       ) : null}
+      {(device.role === 'owner' || device.role === 'admin') && <Sharing id={id} />}
       {device.role === 'owner' && (
         <p>
           <button class="danger" onClick={unbind} data-testid="unbind">
