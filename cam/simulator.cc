@@ -152,7 +152,7 @@ struct Simulator::Encoders {
 };
 
 Result<std::unique_ptr<Simulator>, std::string> Simulator::start(media::hub::Hub& hub,
-                                                                 std::string path,
+                                                                 const std::string& path,
                                                                  SimulatorOptions o) {
   av_log_set_level(AV_LOG_ERROR);
   if (o.width < 64 || o.height < 64 || o.width % 2 || o.height % 2 || o.fps < 1 || o.fps > 60) {

@@ -30,7 +30,7 @@ class Simulator {
  public:
   // Opens the encoders and publishes `path` in the hub; fails if an encoder is missing.
   static Result<std::unique_ptr<Simulator>, std::string> start(media::hub::Hub& hub,
-                                                               std::string path,
+                                                               const std::string& path,
                                                                SimulatorOptions options);
   ~Simulator();
   uint64_t frames() const { return frames_; }

@@ -158,42 +158,45 @@ void DevicesApi::install(http::Router& router) {
                    }));
 
   // Rename ({"name"}) and settings ({"settings": {…}}, applied by the device over RPC).
-  router.add_async(Method::kPatch, "/api/v1/devices/{id}", [this](Request& r, Responder respond) {
-    auto who = guard_.identify(r);
-    if (!who) return respond(std::move(who).error());
-    auto body = http::parse_json_body(r);
-    if (!body) return respond(std::move(body).error());
-    if (!body->is_object()) return respond(invalid_field("", "the body must be an object"));
-    for (const auto& [key, value] : body->items()) {
-      if (key != "name" && key != "settings") {
-        return respond(invalid_field(key, key + " cannot be changed here"));
-      }
-    }
-    const std::string id = r.params.at("id");
-    auto owned = devices_.get(who->user_id, id);
-    if (!owned) return respond(device_error(owned.error()));
-    if (owned->role < device::Role::kAdmin) {
-      return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
-    }
-    if (body->contains("name")) {
-      auto name = string_field(*body, "name", 256, true);
-      if (!name) return respond(std::move(name).error());
-      auto renamed = devices_.rename(who->user_id, id, **name);
-      if (!renamed) return respond(device_error(renamed.error()));
-      owned = std::move(renamed);
-    }
-    if (!body->contains("settings")) return respond(http::json_response(200, device_json(*owned)));
-    const json& settings = (*body)["settings"];
-    if (!settings.is_object() || settings.empty()) {
-      return respond(invalid_field("settings", "settings must be a non-empty object"));
-    }
-    link_.call(owned->device.serial, "config.set", settings, std::chrono::seconds(8),
-               [respond, device = device_json(*owned)](device::RpcResult result) mutable {
-                 if (!result) return respond(rpc_error(result.error()));
-                 device["settings"] = result->value("settings", json::object());
-                 respond(http::json_response(200, device));
-               });
-  });
+  router.add_async(
+      Method::kPatch, "/api/v1/devices/{id}", [this](Request& r, const Responder& respond) {
+        auto who = guard_.identify(r);
+        if (!who) return respond(std::move(who).error());
+        auto body = http::parse_json_body(r);
+        if (!body) return respond(std::move(body).error());
+        if (!body->is_object()) return respond(invalid_field("", "the body must be an object"));
+        for (const auto& [key, value] : body->items()) {
+          if (key != "name" && key != "settings") {
+            return respond(invalid_field(key, key + " cannot be changed here"));
+          }
+        }
+        const std::string id = r.params.at("id");
+        auto owned = devices_.get(who->user_id, id);
+        if (!owned) return respond(device_error(owned.error()));
+        if (owned->role < device::Role::kAdmin) {
+          return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
+        }
+        if (body->contains("name")) {
+          auto name = string_field(*body, "name", 256, true);
+          if (!name) return respond(std::move(name).error());
+          auto renamed = devices_.rename(who->user_id, id, **name);
+          if (!renamed) return respond(device_error(renamed.error()));
+          owned = std::move(renamed);
+        }
+        if (!body->contains("settings"))
+          return respond(http::json_response(200, device_json(*owned)));
+        const json& settings = (*body)["settings"];
+        if (!settings.is_object() || settings.empty()) {
+          return respond(invalid_field("settings", "settings must be a non-empty object"));
+        }
+        link_.call(
+            owned->device.serial, "config.set", settings, std::chrono::seconds(8),
+            [respond, device = device_json(*owned)](const device::RpcResult& result) mutable {
+              if (!result) return respond(rpc_error(result.error()));
+              device["settings"] = result->value("settings", json::object());
+              respond(http::json_response(200, device));
+            });
+      });
 
   // Unbind: the owner only. Streams are cut and the device's credentials refused at once.
   router.add_async(Method::kDelete, "/api/v1/devices/{id}",
@@ -209,7 +212,7 @@ void DevicesApi::install(http::Router& router) {
                    }));
 
   router.add_async(
-      Method::kPost, "/api/v1/devices/{id}/reboot", [this](Request& r, Responder respond) {
+      Method::kPost, "/api/v1/devices/{id}/reboot", [this](Request& r, const Responder& respond) {
         auto who = guard_.identify(r);
         if (!who) return respond(std::move(who).error());
         auto owned = devices_.get(who->user_id, r.params.at("id"));
@@ -218,7 +221,7 @@ void DevicesApi::install(http::Router& router) {
           return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
         }
         link_.call(owned->device.serial, "reboot", json::object(), std::chrono::seconds(8),
-                   [respond](device::RpcResult result) {
+                   [respond](const device::RpcResult& result) {
                      if (!result) return respond(rpc_error(result.error()));
                      respond(Response{202, {}, {}});
                    });
@@ -226,7 +229,7 @@ void DevicesApi::install(http::Router& router) {
 
   // Wakes the camera for live view: answers once its stream is live (or why not).
   router.add_async(
-      Method::kPost, "/api/v1/devices/{id}/stream", [this](Request& r, Responder respond) {
+      Method::kPost, "/api/v1/devices/{id}/stream", [this](Request& r, const Responder& respond) {
         auto who = guard_.identify(r);
         if (!who) return respond(std::move(who).error());
         auto owned = devices_.get(who->user_id, r.params.at("id"));

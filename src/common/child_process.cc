@@ -10,25 +10,30 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <thread>
 
 namespace nj {
 namespace {
+
+// strerror is not thread-safe; the error category's message is.
+std::string errno_text() { return std::error_code(errno, std::generic_category()).message(); }
 
 // fork + exec, so the child can ask to die with us before it becomes the program.
 Result<pid_t, std::string> start(const std::vector<std::string>& argv,
                                  const std::filesystem::path& log) {
   if (argv.empty()) return Unexpected(std::string("no program"));
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (out < 0) return Unexpected("cannot open " + log.string() + ": " + std::strerror(errno));
+  if (out < 0) return Unexpected("cannot open " + log.string() + ": " + errno_text());
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(out);
-    return Unexpected(std::string("fork failed: ") + std::strerror(errno));
+    return Unexpected(std::string("fork failed: ") + errno_text());
   }
   if (pid == 0) {
     // Only async-signal-safe calls from here to exec.
@@ -36,7 +41,7 @@ Result<pid_t, std::string> start(const std::vector<std::string>& argv,
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
     sigset_t none;
     sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);  // the server blocks signals; the child must not
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);  // the server blocks them; the child must not
     const int in = ::open("/dev/null", O_RDONLY);
     if (in >= 0) ::dup2(in, 0);
     ::dup2(out, 1);
@@ -101,7 +106,7 @@ Result<RunResult, std::string> run_program(const std::vector<std::string>& argv,
                                            std::chrono::milliseconds timeout) {
   char path[] = "/tmp/nj-run-XXXXXX";
   const int fd = ::mkstemp(path);
-  if (fd < 0) return Unexpected(std::string("mkstemp failed: ") + std::strerror(errno));
+  if (fd < 0) return Unexpected(std::string("mkstemp failed: ") + errno_text());
   ::close(fd);
   auto child = ChildProcess::spawn(argv, path);
   if (!child) {

@@ -40,8 +40,8 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
           enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)};
 }
 
-BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory,
-                       ClaimHandler on_claim)
+BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
+                       const ClientFactory& factory, ClaimHandler on_claim)
     : registry_(registry), on_claim_(std::move(on_claim)), client_username_(admin.username) {
   admin.will.reset();
   client_ = factory(

@@ -42,7 +42,7 @@ class BrokerLink {
 
   // admin: where the broker is and its privileged credentials. factory: mqtt::connect, or a
   // fake in tests.
-  BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, ClientFactory factory,
+  BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, const ClientFactory& factory,
              ClaimHandler on_claim = {});
   ~BrokerLink();
 

@@ -34,17 +34,18 @@ void StreamDemand::start(const std::string& serial, Done done) {
       options_.rtsp_base + "/push/" + serial +
       "?token=" + tokens_.issue(serial, StreamPurpose::kPush, options_.push_token_ttl.count());
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
-  link_.call(serial, "stream.start", {{"url", url}}, options_.start_timeout,
-             [this, serial, path, deadline, done = std::move(done)](RpcResult result) mutable {
-               if (!result) {
-                 done(result.error());
-                 return;
-               }
-               std::lock_guard lock(mu_);
-               started_[serial] = std::nullopt;
-               waiters_.push_back({path, deadline, std::move(done)});
-               wake_.notify_all();
-             });
+  link_.call(
+      serial, "stream.start", {{"url", url}}, options_.start_timeout,
+      [this, serial, path, deadline, done = std::move(done)](const RpcResult& result) mutable {
+        if (!result) {
+          done(result.error());
+          return;
+        }
+        std::lock_guard lock(mu_);
+        started_[serial] = std::nullopt;
+        waiters_.push_back({path, deadline, std::move(done)});
+        wake_.notify_all();
+      });
 }
 
 void StreamDemand::forget(const std::string& serial) {
@@ -96,7 +97,7 @@ void StreamDemand::loop() {
     for (const auto& serial : to_stop) {
       spdlog::info("device.stream.idle_stop serial={}", serial);
       link_.call(serial, "stream.stop", nlohmann::json::object(), std::chrono::seconds(5),
-                 [](RpcResult) {});
+                 [](const RpcResult&) {});
     }
     lock.lock();
   }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 #include <random>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -133,7 +134,8 @@ class MosquittoClient final : public Client {
         why = !refused_.empty() ? refused_ : mosquitto_strerror(rc);
         if (was_connected) delay = options_.reconnect_min;  // it worked: start over
       } else {
-        why = rc == MOSQ_ERR_ERRNO ? std::string(std::strerror(errno)) : mosquitto_strerror(rc);
+        why = rc == MOSQ_ERR_ERRNO ? std::error_code(errno, std::generic_category()).message()
+                                   : mosquitto_strerror(rc);
       }
       if (on_state_) on_state_(false, why);
       // Wait, in slices so that destruction is not held up.

@@ -19,6 +19,15 @@ before(async () => {
   browser = await launch();
 });
 
+// Signs in through the page, as a person would.
+async function signIn(page, email, password) {
+  await page.goto(`${server.url}/signin`);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('signed-in-as').waitFor();
+}
+
 after(async () => {
   await browser?.close();
   assert.equal(await server?.stop(), 0);
@@ -31,11 +40,7 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   await page.setViewportSize({ width: 1280, height: 900 });
   const problems = [];
   page.on('pageerror', (e) => problems.push(String(e)));
-  await page.goto(`${server.url}/signin`);
-  await page.getByLabel('E-mail address').fill(login[1]);
-  await page.getByLabel('Password').fill(login[2]);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
+  await signIn(page, login[1], login[2]);
 
   await page.goto(`${server.url}/devices`);
   const cards = page.getByTestId('device');
@@ -97,11 +102,7 @@ test('adding a camera shows a one-time QR code', async () => {
 test('sharing: the owner invites, the friend accepts and watches, the owner revokes', async () => {
   const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
   const owner = await browser.context.newPage();
-  await owner.goto(`${server.url}/signin`);
-  await owner.getByLabel('E-mail address').fill(login[1]);
-  await owner.getByLabel('Password').fill(login[2]);
-  await owner.getByRole('button', { name: 'Sign in' }).click();
-  await owner.getByTestId('signed-in-as').waitFor();
+  await signIn(owner, login[1], login[2]);
 
   // A friend with an account (signed up over the API, verified from the kept mail).
   const policy = (await (await fetch(`${server.url}/api/v1/policy`)).json()).version;
@@ -132,11 +133,7 @@ test('sharing: the owner invites, the friend accepts and watches, the owner revo
   // The friend, in another browser, accepts and watches.
   const other = await launch();
   const page = await other.context.newPage();
-  await page.goto(`${server.url}/signin`);
-  await page.getByLabel('E-mail address').fill(friend.email);
-  await page.getByLabel('Password').fill(friend.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('signed-in-as').waitFor();
+  await signIn(page, friend.email, friend.password);
   await page.goto(`${server.url}/shares`);
   await page.getByTestId('invitation').getByRole('button', { name: 'Accept' }).click();
   await page.getByTestId('invitation').getByRole('link', { name: 'Open' }).click();

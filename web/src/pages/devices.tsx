@@ -5,6 +5,7 @@ import { api } from '../api';
 import { Field } from '../components/form';
 import { useI18n, type MessageKey } from '../i18n';
 import { LivePlayer, type PlayerStatus } from '../player';
+import { LiveStatus } from '../components/live-status';
 import { Link, navigate } from '../router';
 
 export interface Device {
@@ -354,19 +355,9 @@ export function DevicePage({ id }: { id: string }) {
     <section class="card">
       <h1 data-testid="device-name">{device.name || device.serial}</h1>
       <video ref={video} class="live-video" muted playsInline autoPlay data-testid="live-video" />
-      <p class="status-line">
-        <span
-          class={`live ${status?.state === 'playing' ? 'on' : 'off'}`}
-          data-testid="live-state"
-          data-startup-ms={status?.startupMs ?? ''}
-        >
-          {t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
-        </span>
+      <LiveStatus status={status}>
         {wakeError && <span class="error">{t('devices.wake_failed', { code: wakeError })}</span>}
-        {status?.latencyMs !== null && status?.latencyMs !== undefined && (
-          <span class="muted">{t('live.latency', { ms: status.latencyMs })}</span>
-        )}
-      </p>
+      </LiveStatus>
       <p class="actions">
         <button onClick={screenshot} data-testid="screenshot">
           {t('devices.screenshot')}

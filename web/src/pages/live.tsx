@@ -1,9 +1,10 @@
 // A live view given a device serial and a play token (until the device pages exist).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Field } from '../components/form';
-import { useI18n, type MessageKey } from '../i18n';
+import { useI18n } from '../i18n';
 import { HlsLivePlayer } from '../hls-player';
 import { LivePlayer, type PlayerStatus } from '../player';
+import { LiveStatus } from '../components/live-status';
 
 export function LivePage() {
   const { t } = useI18n();
@@ -61,25 +62,7 @@ export function LivePage() {
       {active && (
         <>
           <video ref={video} class="live-video" muted playsInline autoPlay data-testid="live-video" />
-          <p class="status-line">
-            <span
-              class={`live ${status?.state === 'playing' ? 'on' : 'off'}`}
-              data-testid="live-state"
-              data-startup-ms={status?.startupMs ?? ''}
-            >
-              {t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
-            </span>
-            {status?.latencyMs !== null && status?.latencyMs !== undefined && (
-              <span class="muted" data-testid="live-latency">
-                {t('live.latency', { ms: status.latencyMs })}
-              </span>
-            )}
-            {status && status.width > 0 && (
-              <span class="muted">
-                {status.width}×{status.height}
-              </span>
-            )}
-          </p>
+          <LiveStatus status={status} />
         </>
       )}
     </section>
