@@ -6,6 +6,7 @@
 //   config.set {…}      apply settings: motion_sensitivity 0–100, night_mode auto|on|off,
 //                       mirror true|false, bitrate_kbps 100–8000 (kept across restarts)
 //   reboot              go offline and come back, as a camera does
+// and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report).
 // Anything else gets {"error": {"code": "unsupported"}}.
 #pragma once
 
@@ -36,6 +37,7 @@ struct AgentOptions {
   // A bind token from a QR code: presented (on `claim`) after connecting, until the cloud
   // answers bind.result.
   std::string claim_token;
+  std::chrono::milliseconds telemetry_interval{30'000};
 };
 
 class Agent {
@@ -56,6 +58,7 @@ class Agent {
   nlohmann::json handle(const std::string& method, const nlohmann::json& params);
   nlohmann::json apply_settings(const nlohmann::json& params);
   void publish_state(bool online);
+  void account_pusher();  // adds the current pusher's new bytes to unreported_bytes_ (mu_ held)
 
   net::IoPool& pool_;
   media::hub::Hub& hub_;
@@ -69,8 +72,9 @@ class Agent {
   bool reboot_requested_ = false;
   std::optional<std::string> bind_result_;
   std::thread rebooter_;
-  std::thread claimer_;
-  std::condition_variable claim_wake_;
+  std::thread ticker_;
+  std::condition_variable ticker_wake_;
+  uint64_t unreported_bytes_ = 0, pusher_bytes_seen_ = 0;
   bool stopping_ = false;
 };
 

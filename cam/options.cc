@@ -12,6 +12,7 @@ std::string usage() {
                     [--provision PAYLOAD]
   --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
   --state-dir  where settings are kept (default: the secret file's directory)
+  --telemetry-seconds  how often to report the bytes sent (default 30)
 )";
 }
 
@@ -40,6 +41,11 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
     } else if (flag == "--mqtt") {
       o.mqtt = value;
       if (!value.starts_with("mqtt://")) return Unexpected(std::string("--mqtt must be mqtt://"));
+    } else if (flag == "--telemetry-seconds") {
+      o.telemetry_seconds = std::atoi(value.c_str());
+      if (o.telemetry_seconds < 1 || o.telemetry_seconds > 3600) {
+        return Unexpected(std::string("--telemetry-seconds is 1 to 3600"));
+      }
     } else if (flag == "--state-dir") {
       o.state_dir = value;
     } else if (flag == "--size") {

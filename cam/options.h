@@ -23,6 +23,7 @@ struct Options {
   std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.
   int width = 640, height = 360, fps = 15, bitrate_kbps = 600;
+  int telemetry_seconds = 30;  // how often what the camera sent is reported
 };
 
 Result<Options, std::string> parse_options(std::span<const std::string_view> args);

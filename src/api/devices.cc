@@ -157,6 +157,22 @@ void DevicesApi::install(http::Router& router) {
                      return no_store(http::json_response(200, device_json(*d)));
                    }));
 
+  // What the camera sent, per day, for its owner and admins (policy item 12 c).
+  router.add_async(Method::kGet, "/api/v1/devices/{id}/traffic",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto d = devices_.get(who.user_id, r.params.at("id"));
+                     if (!d) return device_error(d.error());
+                     if (d->role < device::Role::kAdmin) {
+                       return http::error_response(403, "forbidden",
+                                                   "only the owner or an admin may");
+                     }
+                     json days = json::array();
+                     for (const auto& t : registry_.traffic(d->device.id, 30)) {
+                       days.push_back({{"day", t.day}, {"bytes", t.bytes}});
+                     }
+                     return no_store(http::json_response(200, {{"days", days}}));
+                   }));
+
   // Rename ({"name"}) and settings ({"settings": {…}}, applied by the device over RPC).
   router.add_async(
       Method::kPatch, "/api/v1/devices/{id}", [this](Request& r, const Responder& respond) {

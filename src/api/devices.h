@@ -25,10 +25,12 @@ struct DevicesOptions {
 
 class DevicesApi {
  public:
-  DevicesApi(device::DeviceService& devices, device::BrokerLink& link, device::StreamDemand& demand,
+  DevicesApi(device::DeviceService& devices, device::DeviceRegistry& registry,
+             device::BrokerLink& link, device::StreamDemand& demand,
              const device::StreamTokens& tokens, media::hub::Hub& hub, const Guard& guard,
              DevicesOptions options)
       : devices_(devices),
+        registry_(registry),
         link_(link),
         demand_(demand),
         tokens_(tokens),
@@ -45,6 +47,7 @@ class DevicesApi {
  private:
   std::function<void(const std::string&, const std::string&)> access_revoked_;
   device::DeviceService& devices_;
+  device::DeviceRegistry& registry_;
   device::BrokerLink& link_;
   device::StreamDemand& demand_;
   const device::StreamTokens& tokens_;

@@ -347,7 +347,7 @@ int serve(const Config& config) {
   demand_options.idle_grace = std::chrono::milliseconds(config.devices.idle_stream_grace_ms);
   device::StreamDemand stream_demand(hub, broker_link, *stream_tokens, demand_options);
   api::DevicesApi devices_api(
-      device_service, broker_link, stream_demand, *stream_tokens, hub, guard,
+      device_service, devices, broker_link, stream_demand, *stream_tokens, hub, guard,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
        demand_options.rtsp_base});
   devices_api.install(router);

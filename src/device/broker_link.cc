@@ -227,6 +227,16 @@ void BrokerLink::on_message(const mqtt::Message& m) {
                            body.value("firmware", std::string()));
     return;
   }
+  if (parsed->leaf == "telemetry") {
+    // {"bytes_sent": n} since the device's last report; absurd values are ignored.
+    if (!body.is_object() || !body.contains("bytes_sent") ||
+        !body["bytes_sent"].is_number_unsigned()) {
+      return;
+    }
+    const uint64_t bytes = body["bytes_sent"].get<uint64_t>();
+    if (bytes <= (uint64_t{1} << 40)) registry_.add_traffic(parsed->serial, bytes);
+    return;
+  }
   if (parsed->leaf == "claim") {
     // {"token": "…"} from the device's own connection (the ACL allows no one else here).
     // The answer goes back as a one-way request: {"method": "bind.result", "params":

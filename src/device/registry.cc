@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <ctime>
 #include <sstream>
 
 #include "device/key_file.h"
@@ -295,6 +296,43 @@ bool DeviceRegistry::check_secret(std::string_view serial, std::string_view secr
 
 std::string DeviceRegistry::current_secret(const Device& device) const {
   return secrets_.secret(device.serial, device.secret_generation);
+}
+
+namespace {
+
+std::string utc_day(int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+}  // namespace
+
+void DeviceRegistry::add_traffic(std::string_view serial, uint64_t bytes) {
+  auto device = by_serial(serial);
+  if (!device || bytes == 0) return;
+  const Value p[] = {device->id, utc_day(clock_.now_ms()), static_cast<int64_t>(bytes)};
+  (void)db_.execute(
+      "INSERT INTO device_traffic (device_id, day, bytes) VALUES ($1, $2, $3) "
+      "ON CONFLICT (device_id, day) DO UPDATE SET bytes = device_traffic.bytes + excluded.bytes",
+      p);
+}
+
+std::vector<DeviceRegistry::DayTraffic> DeviceRegistry::traffic(std::string_view device_id,
+                                                                int days) {
+  std::vector<DayTraffic> out;
+  const Value p[] = {std::string(device_id),
+                     utc_day(clock_.now_ms() - int64_t{days - 1} * 86'400'000)};
+  auto rows = db_.query(
+      "SELECT day, bytes FROM device_traffic WHERE device_id = $1 AND day >= $2 "
+      "ORDER BY day DESC",
+      p);
+  if (!rows) return out;
+  for (const auto& r : *rows) out.push_back({r.text(0), r.integer(1)});
+  return out;
 }
 
 void DeviceRegistry::mark_all_offline() {

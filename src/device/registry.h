@@ -86,6 +86,14 @@ class DeviceRegistry {
 
   // The name a device will have once bound (the operator's label, or the demo's).
   void set_name(std::string_view serial, std::string_view name);
+  // What a device reported sending (its telemetry), added to today's (UTC) total.
+  void add_traffic(std::string_view serial, uint64_t bytes);
+  struct DayTraffic {
+    std::string day;  // YYYY-MM-DD, UTC
+    int64_t bytes = 0;
+  };
+  // The last `days` days that have any traffic, newest first.
+  std::vector<DayTraffic> traffic(std::string_view device_id, int days);
   // At start: the broker's retained states are gone with its last run, so nobody is online
   // until they say so again.
   void mark_all_offline();

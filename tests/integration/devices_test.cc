@@ -98,8 +98,8 @@ class DevicesTest : public ::testing::Test {
     }
     return std::make_unique<BackgroundCommand>(
         "exec '" + cam + "' --serial " + serial + " --secret-file '" + (dir / "secret").string() +
-        "' --simulate --size 320x240 --fps 10 --provision '" + quoted + "' >> '" +
-        (dir / "log").string() + "' 2>&1");
+        "' --simulate --size 320x240 --fps 10 --telemetry-seconds 1 --provision '" + quoted +
+        "' >> '" + (dir / "log").string() + "' 2>&1");
   }
 
   uint16_t mqtt_port() {
@@ -181,6 +181,13 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
     EXPECT_EQ(j["height"], 240);
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(ws.receive(5s)) << "media message " << i;
   }
+  // What the camera sent is reported and shown to its owner, per day.
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto days = call("GET", "/api/v1/devices/" + id + "/traffic", owner_).json()["days"];
+        return days.size() == 1 && days[0]["bytes"].get<int64_t>() > 10'000;
+      },
+      8s));
   auto snapshot = call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_);
   EXPECT_EQ(snapshot.status, 200);
   EXPECT_EQ(snapshot.header("content-type"), "image/jpeg");
@@ -264,6 +271,7 @@ TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
   ASSERT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", friend_).status, 200);
   EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id, friend_, {{"name", "x"}}).status, 403);
   EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/reboot", friend_).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/traffic", friend_).status, 403);
   EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id, friend_).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/shares", friend_).status, 404);
   EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/shares", friend_,
@@ -281,6 +289,7 @@ TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
       {"POST", base + "/stream"},
       {"POST", base + "/reboot"},
       {"POST", base + "/stream-tokens"},
+      {"GET", base + "/traffic"},
       {"GET", base + "/shares"},
       {"POST", base + "/shares"},
       {"DELETE", base + "/shares/" + share},

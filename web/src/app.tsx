@@ -12,7 +12,7 @@ import { SignInPage } from './pages/signin';
 import { ForgotPasswordPage, ResetPasswordPage, VerifyPage } from './pages/verify';
 import { CancelPage, DemoOutboxPage, GoodbyePage, ProfilePage, SecurityPage } from './pages/account';
 import { LivePage } from './pages/live';
-import { AddDevicePage, DevicePage, DevicesPage, SharesPage } from './pages/devices';
+import { AddDevicePage, DevicePage, DevicesPage, GridPage, SharesPage } from './pages/devices';
 
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
@@ -30,6 +30,7 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
   '/live': LivePage,
   '/devices': DevicesPage,
   '/devices/add': AddDevicePage,
+  '/devices/grid': GridPage,
   '/shares': SharesPage,
 };
 

@@ -78,6 +78,20 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   await page.close();
 });
 
+test('the grid plays every camera at once', async () => {
+  const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await signIn(page, login[1], login[2]);
+  await page.goto(`${server.url}/devices/grid`);
+  await page.getByTestId('tile').nth(1).waitFor({ timeout: 10000 });
+  await page.getByTestId('tile-state').filter({ hasText: 'Live' }).nth(1).waitFor({ timeout: 15000 });
+  const sizes = await page.locator('.tile-video').evaluateAll((vs) => vs.map((v) => [v.videoWidth, v.videoHeight]));
+  assert.deepEqual(sizes, [[640, 360], [640, 360]]);
+  await page.screenshot({ path: path.join(out, 'devices-grid.png') });
+  await page.close();
+});
+
 test('adding a camera shows a one-time QR code', async () => {
   const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
   const page = await browser.context.newPage();

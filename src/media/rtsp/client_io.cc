@@ -406,7 +406,7 @@ struct Reconnecting {
   mutable std::mutex mu;  // guards the status fields read from other threads
   bool streaming = false;
   bool udp = false;
-  uint64_t attempts = 0, frames = 0;
+  uint64_t attempts = 0, frames = 0, bytes = 0;
   std::string last_error;
   bool stopped = false;
   std::shared_ptr<ClientLink> link;
@@ -635,10 +635,15 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
       if (!streaming) return;
     }
     subscription->queue().drain(drained);
-    for (const auto& frame : drained) egress->send(*frame);
+    uint64_t sent = 0;
+    for (const auto& frame : drained) {
+      egress->send(*frame);
+      sent += frame->data.size();
+    }
     {
       std::lock_guard lock(mu);
       frames += drained.size();
+      bytes += sent;
     }
     drained.clear();
     if (subscription->queue().ended()) link->close();  // the source stopped: start over
@@ -669,7 +674,8 @@ Pusher::~Pusher() {
 
 Pusher::Status Pusher::status() const {
   std::lock_guard lock(impl_->mu);
-  return {impl_->streaming, impl_->udp, impl_->attempts, impl_->frames, impl_->last_error};
+  return {impl_->streaming, impl_->udp,   impl_->attempts,
+          impl_->frames,    impl_->bytes, impl_->last_error};
 }
 
 }  // namespace nj::media::rtsp

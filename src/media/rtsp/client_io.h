@@ -103,6 +103,7 @@ class Pusher {
     bool streaming = false;
     bool udp = false;  // the media of the current connection come over UDP
     uint64_t attempts = 0, frames = 0;
+    uint64_t bytes = 0;  // media bytes sent (the frames' payload), over all connections
     std::string last_error;
   };
   Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options);

@@ -45,9 +45,14 @@ export function DevicesPage() {
     <section class="card">
       <div class="title-row">
         <h1>{t('devices.title')}</h1>
-        <Link href="/devices/add" class="button primary">
-          {t('devices.add')}
-        </Link>
+        <span class="actions">
+          <Link href="/devices/grid" class="button">
+            {t('devices.grid')}
+          </Link>
+          <Link href="/devices/add" class="button primary">
+            {t('devices.add')}
+          </Link>
+        </span>
       </div>
       {devices === null && <p class="muted">{t('health.loading')}</p>}
       {devices?.length === 0 && <p data-testid="no-devices">{t('devices.none')}</p>}
@@ -64,6 +69,74 @@ export function DevicesPage() {
           </li>
         ))}
       </ul>
+    </section>
+  );
+}
+
+// What the camera sent in the last days (policy item 12 c).
+function Traffic({ id }: { id: string }) {
+  const { t } = useI18n();
+  const [days, setDays] = useState<{ day: string; bytes: number }[]>([]);
+  useEffect(() => {
+    void api<{ days: { day: string; bytes: number }[] }>('GET', `/devices/${id}/traffic`).then((r) => {
+      if (r.ok) setDays(r.data.days);
+    });
+  }, [id]);
+  if (days.length === 0) return null;
+  return (
+    <p class="muted" data-testid="traffic">
+      {t('devices.traffic', { mb: (days[0].bytes / 1e6).toFixed(1), day: days[0].day })}
+    </p>
+  );
+}
+
+// One live tile of the grid: wakes its camera and plays it.
+function Tile({ device }: { device: Device }) {
+  const { t } = useI18n();
+  const video = useRef<HTMLVideoElement>(null);
+  const [status, setStatus] = useState<PlayerStatus | null>(null);
+  useEffect(() => {
+    if (!video.current) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const wake = async () => {
+      await api('POST', `/devices/${device.id}/stream`);
+    };
+    const player = new LivePlayer(
+      video.current,
+      `${scheme}//${location.host}/api/v1/devices/${device.id}/live`,
+      setStatus,
+      wake,
+    );
+    player.start();
+    return () => player.stop();
+  }, [device.id]);
+  return (
+    <li class="tile" data-testid="tile">
+      <video ref={video} class="tile-video" muted playsInline autoPlay />
+      <span class="tile-label">
+        <Link href={`/devices/${device.id}`}>{device.name || device.serial}</Link>{' '}
+        <span class={`live ${status?.state === 'playing' ? 'on' : 'off'}`} data-testid="tile-state">
+          {t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
+        </span>
+      </span>
+    </li>
+  );
+}
+
+// Every camera live at once.
+export function GridPage() {
+  const { t } = useI18n();
+  const devices = useDevices(30000);
+  return (
+    <section class="card">
+      <div class="title-row">
+        <h1>{t('devices.grid')}</h1>
+        <Link href="/devices" class="button">
+          {t('devices.title')}
+        </Link>
+      </div>
+      {devices?.length === 0 && <p>{t('devices.none')}</p>}
+      <ul class="grid">{devices?.map((d) => <Tile key={d.id} device={d} />)}</ul>
     </section>
   );
 }
@@ -384,6 +457,7 @@ export function DevicePage({ id }: { id: string }) {
           {message && <p data-testid="settings-message">{message}</p>}
         </form>
       ) : null}
+      {(device.role === 'owner' || device.role === 'admin') && <Traffic id={id} />}
       {(device.role === 'owner' || device.role === 'admin') && <Sharing id={id} />}
       {device.role === 'owner' && (
         <p>
