@@ -58,12 +58,17 @@ class Agent {
   nlohmann::json handle(const std::string& method, const nlohmann::json& params);
   nlohmann::json apply_settings(const nlohmann::json& params);
   void publish_state(bool online);
+  // Publishes through the current client, if any (QoS 1).
+  void publish(const std::string& topic, const std::string& payload, bool retain);
+  void drop_client();
   void account_pusher();  // adds the current pusher's new bytes to unreported_bytes_ (mu_ held)
 
   net::IoPool& pool_;
   media::hub::Hub& hub_;
   AgentOptions options_;
   std::string media_path_;
+  // Guards the pointer only (a reboot replaces the client while other threads publish).
+  mutable std::mutex client_mu_;
   std::unique_ptr<mqtt::Client> client_;
   mutable std::mutex mu_;  // guards the members below
   std::unique_ptr<media::rtsp::Pusher> pusher_;

@@ -113,6 +113,18 @@ TEST_F(AgentTest, ComesOnlineAnswersRpcsAndSaysOffline) {
     EXPECT_EQ(r["error"]["code"], "unsupported") << r.dump();
     r = rpc("4", "stream.start", {{"url", "http://elsewhere/"}});
     EXPECT_EQ(r["error"]["code"], "invalid_params") << r.dump();
+    // A reboot: answered, then offline, then online again by itself.
+    r = rpc("5", "reboot", json::object());
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+    ASSERT_TRUE(wait_for([&] {
+      auto s = last("nj/v1/CAM-1/state");
+      return s && !s->value("online", true);
+    }));
+    ASSERT_TRUE(wait_for([&] {
+      auto s = last("nj/v1/CAM-1/state");
+      return s && s->value("online", false);
+    }));
+    EXPECT_EQ(rpc("6", "config.set", {{"mirror", true}})["result"]["settings"]["mirror"], true);
   }
   // Stopped: offline, retained.
   ASSERT_TRUE(wait_for([&] {
