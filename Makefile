@@ -4,6 +4,9 @@ BUILD_DIR   := build/$(PRESET)
 BIN         := $(BUILD_DIR)/bin
 DATA        ?= var
 HTTP_PORT   ?= 8080
+# The embedded broker's port. 0 picks a free one: Debian's mosquitto package may already run
+# a system broker on 1883, and cameras find ours through /api/v1/device-endpoints anyway.
+MQTT_PORT   ?= 0
 JOBS        ?= $(shell nproc)
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
 
@@ -30,7 +33,7 @@ cpp:
 
 run: bootstrap build
 	@mkdir -p $(DATA)
-	$(BIN)/nightjar serve --demo --data $(DATA) --http-port $(HTTP_PORT)
+	$(BIN)/nightjar serve --demo --data $(DATA) --http-port $(HTTP_PORT) --mqtt-port $(MQTT_PORT)
 
 test: bootstrap build
 	@ctest --preset $(PRESET) -j $(JOBS)
