@@ -38,6 +38,9 @@ Result<pid_t, std::string> start(const std::vector<std::string>& argv,
   if (pid == 0) {
     // Only async-signal-safe calls from here to exec.
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    // Its own process group: Ctrl-C in a terminal reaches the server, which then stops its
+    // children in order, instead of reaching them all at once.
+    ::setpgid(0, 0);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
     sigset_t none;
     sigemptyset(&none);
