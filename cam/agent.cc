@@ -19,8 +19,13 @@ json error(const std::string& code, const std::string& message) {
 
 }  // namespace
 
-Agent::Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std::string media_path)
-    : pool_(pool), hub_(hub), options_(std::move(options)), media_path_(std::move(media_path)) {
+Agent::Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std::string media_path,
+             SdCard* sd)
+    : pool_(pool),
+      hub_(hub),
+      options_(std::move(options)),
+      media_path_(std::move(media_path)),
+      sd_(sd) {
   if (!options_.state_dir.empty()) {
     std::ifstream in(options_.state_dir / "settings.json");
     auto saved = json::parse(in, nullptr, false);
@@ -222,6 +227,32 @@ json Agent::handle(const std::string& method, const json& params) {
     return json{{"result", json::object()}};
   }
   if (method == "config.set") return apply_settings(params);
+  if (method.starts_with("sd.")) {
+    if (!sd_) return error("no_card", "this camera has no SD card");
+    if (method == "sd.list") {
+      json recordings = json::array();
+      for (const auto& r : sd_->list()) {
+        recordings.push_back(
+            {{"name", r.name}, {"start_ms", r.start_ms}, {"end_ms", r.end_ms}, {"bytes", r.bytes}});
+      }
+      const auto state = sd_->state();
+      return json{{"result",
+                   {{"recordings", recordings},
+                    {"state",
+                     {{"capacity_bytes", state.capacity_bytes},
+                      {"used_bytes", state.used_bytes},
+                      {"health", state.health}}}}}};
+    }
+    if (method == "sd.delete") {
+      const std::string name = params.is_object() ? params.value("name", "") : "";
+      if (!sd_->remove(name)) return error("not_found", "no such recording");
+      return json{{"result", json::object()}};
+    }
+    if (method == "sd.format") {
+      sd_->format();
+      return json{{"result", json::object()}};
+    }
+  }
   if (method == "reboot") {
     {
       std::lock_guard lock(mu_);

@@ -6,6 +6,9 @@
 //   config.set {…}      apply settings: motion_sensitivity 0–100, night_mode auto|on|off,
 //                       mirror true|false, bitrate_kbps 100–8000 (kept across restarts)
 //   reboot              go offline and come back, as a camera does
+//   sd.list             the card's recordings and state
+//   sd.delete {name}    delete one recording
+//   sd.format           delete everything on the card (the app asks the user first)
 // and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report).
 // Anything else gets {"error": {"code": "unsupported"}}.
 #pragma once
@@ -24,6 +27,7 @@
 #include "media/rtsp/client_io.h"
 #include "mqtt/client.h"
 #include "net/io_pool.h"
+#include "sd_card.h"
 
 namespace nj::cam {
 
@@ -42,8 +46,10 @@ struct AgentOptions {
 
 class Agent {
  public:
-  // media_path: the local hub stream that stream.start pushes (the camera's own).
-  Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std::string media_path);
+  // media_path: the local hub stream that stream.start pushes (the camera's own). sd: the
+  // camera's SD card, if it has one (sd.* RPCs answer "no_card" otherwise).
+  Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std::string media_path,
+        SdCard* sd = nullptr);
   ~Agent();  // says offline, stops pushing, disconnects
 
   bool connected() const;
@@ -67,6 +73,7 @@ class Agent {
   media::hub::Hub& hub_;
   AgentOptions options_;
   std::string media_path_;
+  SdCard* sd_;
   // Guards the pointer only (a reboot replaces the client while other threads publish).
   mutable std::mutex client_mu_;
   std::unique_ptr<mqtt::Client> client_;

@@ -163,12 +163,20 @@ int main(int argc, char** argv) {
   spdlog::info("cam.start serial={} broker={}:{} media={}", options->serial,
                agent_options.mqtt_host, agent_options.mqtt_port,
                simulator ? "simulated" : (puller ? "relayed" : "none"));
+  std::unique_ptr<nj::cam::SdCard> sd;
+  if (!options->sd_dir.empty()) {
+    sd = std::make_unique<nj::cam::SdCard>(
+        hub, media_path,
+        nj::cam::SdOptions{options->sd_dir, uint64_t(options->sd_size_mb) * 1024 * 1024,
+                           std::chrono::seconds(options->sd_segment_seconds)});
+  }
   {
-    nj::cam::Agent agent(pool, hub, agent_options, media_path);
+    nj::cam::Agent agent(pool, hub, agent_options, media_path, sd.get());
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("cam.stop signal={}", sig);
   }
+  sd.reset();
   puller.reset();
   simulator.reset();
   pool.shutdown();

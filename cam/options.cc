@@ -13,6 +13,8 @@ std::string usage() {
   --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
   --state-dir  where settings are kept (default: the secret file's directory)
   --telemetry-seconds  how often to report the bytes sent (default 30)
+  --sd-dir DIR [--sd-size-mb N] [--sd-segment-seconds N]
+               record the camera's stream there, as an SD card would (a ring of N MB)
 )";
 }
 
@@ -41,6 +43,16 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
     } else if (flag == "--mqtt") {
       o.mqtt = value;
       if (!value.starts_with("mqtt://")) return Unexpected(std::string("--mqtt must be mqtt://"));
+    } else if (flag == "--sd-size-mb") {
+      o.sd_size_mb = std::atoi(value.c_str());
+      if (o.sd_size_mb < 1 || o.sd_size_mb > 1'000'000) {
+        return Unexpected(std::string("--sd-size-mb is 1 to 1000000"));
+      }
+    } else if (flag == "--sd-segment-seconds") {
+      o.sd_segment_seconds = std::atoi(value.c_str());
+      if (o.sd_segment_seconds < 1 || o.sd_segment_seconds > 3600) {
+        return Unexpected(std::string("--sd-segment-seconds is 1 to 3600"));
+      }
     } else if (flag == "--telemetry-seconds") {
       o.telemetry_seconds = std::atoi(value.c_str());
       if (o.telemetry_seconds < 1 || o.telemetry_seconds > 3600) {

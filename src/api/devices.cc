@@ -21,6 +21,8 @@ Response rpc_error(const device::RpcError& e) {
   if (e.code == "timeout") return http::error_response(504, "device_timeout", e.message);
   if (e.code == "invalid_params") return http::error_response(400, "invalid_field", e.message);
   if (e.code == "unsupported") return http::error_response(501, "unsupported", e.message);
+  if (e.code == "no_card") return http::error_response(409, "no_card", e.message);
+  if (e.code == "not_found") return http::error_response(404, "not_found", e.message);
   return http::error_response(502, "device_error", e.message);
 }
 
@@ -311,6 +313,61 @@ void DevicesApi::install(http::Router& router) {
                      if (!done) return device_error(done.error());
                      return Response{204, {}, {}};
                    }));
+
+  // The camera's SD card (owner and admins): recordings and state, delete, format.
+  auto card_admin = [this](const Request& r, const Responder& respond,
+                           const std::function<void(const device::OwnedDevice&)>& then) {
+    auto who = guard_.identify(r);
+    if (!who) return respond(std::move(who).error());
+    auto owned = devices_.get(who->user_id, r.params.at("id"));
+    if (!owned) return respond(device_error(owned.error()));
+    if (owned->role < device::Role::kAdmin) {
+      return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
+    }
+    then(*owned);
+  };
+  router.add_async(Method::kGet, "/api/v1/devices/{id}/sdcard",
+                   [this, card_admin](Request& r, const Responder& respond) {
+                     card_admin(r, respond, [this, respond](const device::OwnedDevice& d) {
+                       link_.call(d.device.serial, "sd.list", json::object(),
+                                  std::chrono::seconds(8),
+                                  [respond](const device::RpcResult& result) {
+                                    if (!result) return respond(rpc_error(result.error()));
+                                    respond(no_store(http::json_response(200, *result)));
+                                  });
+                     });
+                   });
+  // Formatting erases the card: the request must say so ({"confirm": true}), as the app asks.
+  router.add_async(
+      Method::kPost, "/api/v1/devices/{id}/sdcard/format",
+      [this, card_admin](Request& r, const Responder& respond) {
+        // Who may, first (a stranger learns nothing from the body's errors); then the body.
+        card_admin(r, respond, [this, &r, respond](const device::OwnedDevice& d) {
+          auto body = http::parse_json_body(r);
+          if (!body) return respond(std::move(body).error());
+          if (!body->is_object() || body->value("confirm", false) != true) {
+            return respond(invalid_field(
+                "confirm", "formatting erases every recording: send {\"confirm\": true}"));
+          }
+          link_.call(d.device.serial, "sd.format", json::object(), std::chrono::seconds(15),
+                     [respond](const device::RpcResult& result) {
+                       if (!result) return respond(rpc_error(result.error()));
+                       respond(Response{204, {}, {}});
+                     });
+        });
+      });
+  router.add_async(Method::kDelete, "/api/v1/devices/{id}/sdcard/recordings/{name}",
+                   [this, card_admin](Request& r, const Responder& respond) {
+                     const std::string name = r.params.at("name");
+                     card_admin(r, respond, [this, respond, name](const device::OwnedDevice& d) {
+                       link_.call(d.device.serial, "sd.delete", {{"name", name}},
+                                  std::chrono::seconds(8),
+                                  [respond](const device::RpcResult& result) {
+                                    if (!result) return respond(rpc_error(result.error()));
+                                    respond(Response{204, {}, {}});
+                                  });
+                     });
+                   });
 
   // An RTSP URL with a short-lived play token, for an NVR or VLC.
   router.add_async(Method::kPost, "/api/v1/devices/{id}/stream-tokens",

@@ -98,7 +98,8 @@ class DevicesTest : public ::testing::Test {
     }
     return std::make_unique<BackgroundCommand>(
         "exec '" + cam + "' --serial " + serial + " --secret-file '" + (dir / "secret").string() +
-        "' --simulate --size 320x240 --fps 10 --telemetry-seconds 1 --provision '" + quoted +
+        "' --simulate --size 320x240 --fps 10 --telemetry-seconds 1 --sd-dir '" +
+        (dir / "sd").string() + "' --sd-size-mb 4 --sd-segment-seconds 1 --provision '" + quoted +
         "' >> '" + (dir / "log").string() + "' 2>&1");
   }
 
@@ -107,7 +108,7 @@ class DevicesTest : public ::testing::Test {
     return static_cast<uint16_t>(json::parse(text)["mqtt"].get<int>());
   }
 
-  ServerProcess server_{"[devices]\nidle_stream_grace_ms = 1500\n"};
+  ServerProcess server_{"[devices]\nidle_stream_grace_ms = 3000\n"};
   std::string owner_, policy_;
 };
 
@@ -181,6 +182,10 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
     EXPECT_EQ(j["height"], 240);
     for (int i = 0; i < 5; ++i) ASSERT_TRUE(ws.receive(5s)) << "media message " << i;
   }
+  auto snapshot = call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_);
+  EXPECT_EQ(snapshot.status, 200);
+  EXPECT_EQ(snapshot.header("content-type"), "image/jpeg");
+
   // What the camera sent is reported and shown to its owner, per day.
   ASSERT_TRUE(wait_for(
       [&] {
@@ -188,9 +193,6 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
         return days.size() == 1 && days[0]["bytes"].get<int64_t>() > 10'000;
       },
       8s));
-  auto snapshot = call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_);
-  EXPECT_EQ(snapshot.status, 200);
-  EXPECT_EQ(snapshot.header("content-type"), "image/jpeg");
 
   // Settings go to the camera and come back applied; bad ones are refused by it.
   auto set = call("PATCH", "/api/v1/devices/" + id, owner_,
@@ -201,6 +203,34 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
   auto bad = call("PATCH", "/api/v1/devices/" + id, owner_, {{"settings", {{"mirror", "yes"}}}});
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id, owner_, {{"serial", "X"}}).status, 400);
+
+  // The SD card: recordings listed with the card's state; one deleted; formatting needs an
+  // explicit confirmation and then empties the card.
+  json card;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        card = call("GET", "/api/v1/devices/" + id + "/sdcard", owner_).json();
+        return card.contains("recordings") && card["recordings"].size() >= 2;
+      },
+      10s))
+      << card.dump();
+  EXPECT_EQ(card["state"]["health"], "ok");
+  EXPECT_EQ(card["state"]["capacity_bytes"], 4 * 1024 * 1024);
+  const std::string first = card["recordings"][0]["name"];
+  EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id + "/sdcard/recordings/" + first, owner_).status,
+            204);
+  EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id + "/sdcard/recordings/" + first, owner_).status,
+            404);
+  EXPECT_EQ(
+      call("DELETE", "/api/v1/devices/" + id + "/sdcard/recordings/..%2Fsecret", owner_).status,
+      404);
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/sdcard/format", owner_, json::object()).status,
+            400);
+  EXPECT_EQ(
+      call("POST", "/api/v1/devices/" + id + "/sdcard/format", owner_, {{"confirm", true}}).status,
+      204);
+  EXPECT_TRUE(
+      call("GET", "/api/v1/devices/" + id + "/sdcard", owner_).json()["recordings"].empty());
 
   // Nobody watches any more: after the grace period the camera is told to stop.
   ASSERT_TRUE(wait_for(
@@ -272,6 +302,10 @@ TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
   EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id, friend_, {{"name", "x"}}).status, 403);
   EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/reboot", friend_).status, 403);
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/traffic", friend_).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/sdcard", friend_).status, 403);
+  EXPECT_EQ(
+      call("POST", "/api/v1/devices/" + id + "/sdcard/format", friend_, {{"confirm", true}}).status,
+      403);
   EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id, friend_).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/shares", friend_).status, 404);
   EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/shares", friend_,
@@ -290,6 +324,9 @@ TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
       {"POST", base + "/reboot"},
       {"POST", base + "/stream-tokens"},
       {"GET", base + "/traffic"},
+      {"GET", base + "/sdcard"},
+      {"POST", base + "/sdcard/format"},
+      {"DELETE", base + "/sdcard/recordings/1-2.mp4"},
       {"GET", base + "/shares"},
       {"POST", base + "/shares"},
       {"DELETE", base + "/shares/" + share},

@@ -1,0 +1,67 @@
+#include "sd_card.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <thread>
+
+#include "media/fmp4/demux.h"
+#include "simulator.h"
+
+namespace nj::cam {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::filesystem::path fresh_dir() {
+  auto d = std::filesystem::temp_directory_path() /
+           ("nj-sd-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+TEST(SdCard, RecordsPlayableSegmentsAsARing) {
+  const auto dir = fresh_dir();
+  media::hub::Hub hub;
+  SimulatorOptions sim;
+  sim.width = 160;
+  sim.height = 96;
+  sim.fps = 20;
+  sim.gop_seconds = 1;
+  auto camera = Simulator::start(hub, "camera", sim);
+  ASSERT_TRUE(camera) << camera.error();
+  {
+    SdCard card(hub, "camera", {dir, 120 * 1024, std::chrono::seconds(1)});
+    std::this_thread::sleep_for(4500ms);
+    auto recordings = card.list();
+    ASSERT_GE(recordings.size(), 2u);
+    // Each finished file is a valid fragmented MP4 starting at a keyframe, about a second long.
+    for (const auto& r : recordings) {
+      EXPECT_GE(r.end_ms - r.start_ms, 700) << r.name;
+      std::ifstream in(dir / r.name, std::ios::binary);
+      std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+      const auto d = media::fmp4::demux(bytes);
+      EXPECT_FALSE(d.error) << r.name;
+      ASSERT_FALSE(d.fragments.empty()) << r.name;
+      EXPECT_TRUE(d.fragments[0].samples[0].keyframe) << r.name;
+    }
+    const auto state = card.state();
+    EXPECT_EQ(state.health, "ok");
+    EXPECT_LE(state.used_bytes, state.capacity_bytes + 64 * 1024) << "a ring, not a pile";
+    // Deleting one, refusing names that are not recordings.
+    EXPECT_TRUE(card.remove(recordings[0].name));
+    EXPECT_FALSE(card.remove(recordings[0].name));
+    EXPECT_FALSE(card.remove("../../etc/passwd"));
+    EXPECT_FALSE(card.remove("1-2.txt"));
+    // Formatting empties it; recording goes on afterwards.
+    card.format();
+    EXPECT_TRUE(card.list().empty());
+    std::this_thread::sleep_for(2500ms);
+    EXPECT_FALSE(card.list().empty());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace nj::cam
