@@ -86,6 +86,9 @@ std::unique_ptr<DemoCameras> DemoCameras::start(store::Database& db,
           std::filesystem::perm_options::replace, ec);
     }
     argv.insert(argv.begin() + 3, {"--secret-file", (dir / "secret").string()});
+    // A small SD card, recording in 10-second files, so that the card page has something.
+    argv.insert(argv.end(), {"--sd-dir", (dir / "sd").string(), "--sd-size-mb", "64",
+                             "--sd-segment-seconds", "10"});
     auto child = ChildProcess::spawn(argv, dir / "log");
     if (!child) {
       spdlog::warn("demo.camera.failed serial={} reason=\"{}\"", cam.serial, child.error());

@@ -67,6 +67,23 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   assert.ok(t1 - t0 > 2, `played ${t1 - t0} s in 3 s`);
   await page.screenshot({ path: path.join(out, 'device-live.png') });
 
+  // The SD card: formatting asks first; declining changes nothing, accepting empties it.
+  await page.getByTestId('sd-state').waitFor();
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.dismiss();
+  });
+  await page.getByTestId('sd-format').click();
+  await page.waitForTimeout(300);
+  assert.match(asked, /Erase every recording on Front door/);
+  page.once('dialog', (d) => void d.accept());
+  const formatted = page.waitForResponse((r) => r.url().endsWith('/sdcard/format'));
+  await page.getByTestId('sd-format').click();
+  assert.equal((await formatted).status(), 204);
+  await page.getByTestId('sd-state').filter({ hasText: '0 recordings' }).waitFor();
+  await page.screenshot({ path: path.join(out, 'device-sdcard.png'), fullPage: true });
+
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('screenshot').click()]);
   assert.equal(download.suggestedFilename(), 'Front door.png');
   const file = path.join(out, 'device-screenshot.png');

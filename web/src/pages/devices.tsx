@@ -73,6 +73,68 @@ export function DevicesPage() {
   );
 }
 
+interface Card {
+  recordings: { name: string; start_ms: number; end_ms: number; bytes: number }[];
+  state: { capacity_bytes: number; used_bytes: number; health: string };
+}
+
+// The camera's SD card: its recordings and state; delete one; format (after asking).
+function SdCard({ id, name }: { id: string; name: string }) {
+  const { t } = useI18n();
+  const [card, setCard] = useState<Card | null>(null);
+  const [error, setError] = useState('');
+  const load = async () => {
+    const r = await api<Card>('GET', `/devices/${id}/sdcard`);
+    if (r.ok) {
+      setCard(r.data);
+      setError('');
+    } else setError(r.error.code === 'no_card' ? t('sd.none') : r.error.message);
+  };
+  useEffect(() => void load(), [id]);
+  const remove = async (recording: string) => {
+    await api('DELETE', `/devices/${id}/sdcard/recordings/${encodeURIComponent(recording)}`);
+    await load();
+  };
+  const format = async () => {
+    if (!window.confirm(t('sd.format.confirm', { name }))) return;
+    const r = await api('POST', `/devices/${id}/sdcard/format`, { confirm: true });
+    if (!r.ok) setError(r.error.message);
+    await load();
+  };
+  return (
+    <section class="sdcard" data-testid="sdcard">
+      <h2>{t('sd.title')}</h2>
+      {error && <p class="muted">{error}</p>}
+      {card && (
+        <>
+          <p class="muted" data-testid="sd-state">
+            {t('sd.state', {
+              used: (card.state.used_bytes / 1e6).toFixed(1),
+              capacity: (card.state.capacity_bytes / 1e6).toFixed(0),
+              health: card.state.health,
+              count: card.recordings.length,
+            })}
+          </p>
+          <ul>
+            {card.recordings.map((r) => (
+              <li>
+                {new Date(r.start_ms).toLocaleString()} – {new Date(r.end_ms).toLocaleTimeString()} ·{' '}
+                {(r.bytes / 1e6).toFixed(1)} MB{' '}
+                <button class="link" onClick={() => void remove(r.name)}>
+                  {t('sd.delete')}
+                </button>
+              </li>
+            ))}
+          </ul>
+          <button class="danger" onClick={() => void format()} data-testid="sd-format">
+            {t('sd.format')}
+          </button>
+        </>
+      )}
+    </section>
+  );
+}
+
 // What the camera sent in the last days (policy item 12 c).
 function Traffic({ id }: { id: string }) {
   const { t } = useI18n();
@@ -458,6 +520,9 @@ export function DevicePage({ id }: { id: string }) {
         </form>
       ) : null}
       {(device.role === 'owner' || device.role === 'admin') && <Traffic id={id} />}
+      {(device.role === 'owner' || device.role === 'admin') && (
+        <SdCard id={id} name={device.name || device.serial} />
+      )}
       {(device.role === 'owner' || device.role === 'admin') && <Sharing id={id} />}
       {device.role === 'owner' && (
         <p>
