@@ -178,6 +178,8 @@ void Agent::on_message(const mqtt::Message& m) {
     const std::string reason = params.is_object() ? params.value("reason", "") : "";
     spdlog::info("cam.bind serial={} bound={} reason=\"{}\"", options_.serial, bound, reason);
     std::lock_guard lock(mu_);
+    // Once bound, stay so: an answer to an earlier repeat of the claim may come later.
+    if (bind_result_ && bind_result_->empty()) return;
     bind_result_ = bound ? std::string() : (reason.empty() ? "refused" : reason);
     return;
   }

@@ -75,7 +75,15 @@ DResult<Device> DeviceService::claim(const std::string& serial, const std::strin
         q);
     if (!rows) return Unexpected(rows.error());
     if (rows->empty()) {
-      refused = true;
+      // The same device saying its claim again (it repeats until it hears back) is bound
+      // already by this very token: that is a success, not a refusal.
+      const Value again[] = {sha256_hex(token), device->id};
+      auto spent = tx.query(
+          "SELECT 1 FROM bind_tokens t JOIN devices d ON d.id = t.device_id "
+          "WHERE t.token_hash = $1 AND t.device_id = $2 AND d.owner_id = t.user_id",
+          again);
+      if (!spent) return Unexpected(spent.error());
+      refused = spent->empty();
       return {};
     }
     const std::string user_id = rows->front().text(0);
