@@ -60,8 +60,16 @@ SdCard::SdCard(media::hub::Hub& hub, std::string path, SdOptions options)
           std::chrono::duration_cast<std::chrono::milliseconds>(
               std::chrono::file_clock::to_sys(entry.last_write_time(ec)).time_since_epoch())
               .count();
+      int64_t start_ms = 0;
+      auto [end, parsed] = std::from_chars(start.data(), start.data() + start.size(), start_ms);
+      if (parsed != std::errc() || end != start.data() + start.size()) {
+        std::filesystem::remove(entry.path(), ec);  // not one of ours
+        continue;
+      }
+      // Its end is when it was last written (never before its start, whatever the clock did).
+      const int64_t end_ms = std::max<int64_t>(mtime, start_ms);
       std::filesystem::rename(entry.path(),
-                              options_.dir / (start + "-" + std::to_string(mtime) + ".mp4"), ec);
+                              options_.dir / (start + "-" + std::to_string(end_ms) + ".mp4"), ec);
     }
   }
   thread_ = std::thread([this] { run(); });

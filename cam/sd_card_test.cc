@@ -63,5 +63,24 @@ TEST(SdCard, RecordsPlayableSegmentsAsARing) {
   std::filesystem::remove_all(dir);
 }
 
+// A file a crash left open keeps its frames under a proper name, even if the clock went back.
+TEST(SdCard, AFileLeftByACrashIsKept) {
+  const auto dir = fresh_dir();
+  std::filesystem::create_directories(dir);
+  const int64_t future = 4'000'000'000'000;  // later than its modification time
+  std::ofstream(dir / (std::to_string(future) + "-rec.mp4")) << "partial";
+  std::ofstream(dir / "junk-rec.mp4") << "not ours";
+  media::hub::Hub hub;
+  {
+    SdCard card(hub, "camera", {dir, 1024 * 1024, std::chrono::seconds(60)});
+    const auto recordings = card.list();
+    ASSERT_EQ(recordings.size(), 1u);
+    EXPECT_EQ(recordings[0].start_ms, future);
+    EXPECT_EQ(recordings[0].end_ms, future);
+    EXPECT_FALSE(std::filesystem::exists(dir / "junk-rec.mp4"));
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nj::cam
