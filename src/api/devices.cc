@@ -86,6 +86,26 @@ Response device_error(const device::DeviceError& e) {
   return http::error_response(500, "internal", "something went wrong");
 }
 
+std::optional<device::OwnedDevice> DevicesApi::device_for(const Request& r,
+                                                          const Responder& respond,
+                                                          device::Role at_least) {
+  auto who = guard_.identify(r);
+  if (!who) {
+    respond(std::move(who).error());
+    return std::nullopt;
+  }
+  auto owned = devices_.get(who->user_id, r.params.at("id"));
+  if (!owned) {
+    respond(device_error(owned.error()));
+    return std::nullopt;
+  }
+  if (owned->role < at_least) {
+    respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
+    return std::nullopt;
+  }
+  return std::move(*owned);
+}
+
 void DevicesApi::install(http::Router& router) {
   // Where devices find the broker; public, and holds no secret.
   router.add(Method::kGet, "/api/v1/device-endpoints", [this](const Request&) {
@@ -231,13 +251,8 @@ void DevicesApi::install(http::Router& router) {
 
   router.add_async(
       Method::kPost, "/api/v1/devices/{id}/reboot", [this](Request& r, const Responder& respond) {
-        auto who = guard_.identify(r);
-        if (!who) return respond(std::move(who).error());
-        auto owned = devices_.get(who->user_id, r.params.at("id"));
-        if (!owned) return respond(device_error(owned.error()));
-        if (owned->role < device::Role::kAdmin) {
-          return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
-        }
+        auto owned = device_for(r, respond, device::Role::kAdmin);
+        if (!owned) return;
         link_.call(owned->device.serial, "reboot", json::object(), std::chrono::seconds(8),
                    [respond](const device::RpcResult& result) {
                      if (!result) return respond(rpc_error(result.error()));
@@ -248,10 +263,8 @@ void DevicesApi::install(http::Router& router) {
   // Wakes the camera for live view: answers once its stream is live (or why not).
   router.add_async(
       Method::kPost, "/api/v1/devices/{id}/stream", [this](Request& r, const Responder& respond) {
-        auto who = guard_.identify(r);
-        if (!who) return respond(std::move(who).error());
-        auto owned = devices_.get(who->user_id, r.params.at("id"));
-        if (!owned) return respond(device_error(owned.error()));
+        auto owned = device_for(r, respond, device::Role::kViewer);
+        if (!owned) return;
         demand_.start(owned->device.serial, [respond](std::optional<device::RpcError> error) {
           if (error) return respond(rpc_error(*error));
           respond(http::json_response(200, {{"live", true}}));
@@ -317,14 +330,7 @@ void DevicesApi::install(http::Router& router) {
   // The camera's SD card (owner and admins): recordings and state, delete, format.
   auto card_admin = [this](const Request& r, const Responder& respond,
                            const std::function<void(const device::OwnedDevice&)>& then) {
-    auto who = guard_.identify(r);
-    if (!who) return respond(std::move(who).error());
-    auto owned = devices_.get(who->user_id, r.params.at("id"));
-    if (!owned) return respond(device_error(owned.error()));
-    if (owned->role < device::Role::kAdmin) {
-      return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
-    }
-    then(*owned);
+    if (auto owned = device_for(r, respond, device::Role::kAdmin)) then(*owned);
   };
   router.add_async(Method::kGet, "/api/v1/devices/{id}/sdcard",
                    [this, card_admin](Request& r, const Responder& respond) {

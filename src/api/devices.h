@@ -46,6 +46,11 @@ class DevicesApi {
 
  private:
   std::function<void(const std::string&, const std::string&)> access_revoked_;
+  // The device {id} of the request if its caller is signed in and has at least that role;
+  // otherwise the refusal has been sent and nullopt comes back.
+  std::optional<device::OwnedDevice> device_for(const http::Request& r,
+                                                const http::Responder& respond,
+                                                device::Role at_least);
   device::DeviceService& devices_;
   device::DeviceRegistry& registry_;
   device::BrokerLink& link_;

@@ -68,9 +68,9 @@ uint64_t SubscriberQueue::skips() const {
   return skips_;
 }
 
-void Stream::publish(const FramePtr& frame) {
+bool Stream::publish(const FramePtr& frame) {
   std::lock_guard lock(mu);
-  if (!live) return;  // evicted: nobody may receive it any more
+  if (!live) return false;  // evicted: nobody may receive it any more
   // The GOP cache: reset at every video keyframe; stop caching (until the next keyframe)
   // if a GOP grows past its limit.
   if (frame->track == TrackKind::kVideo && frame->keyframe) {
@@ -90,11 +90,12 @@ void Stream::publish(const FramePtr& frame) {
   }
   if (packager) frame->packaged = packager->package(*frame, info);
   for (const auto& q : subscribers) q->push(frame);
+  return true;
 }
 
 Publisher::~Publisher() { hub_.on_unpublish(path_, stream_); }
 
-void Publisher::publish(const FramePtr& frame) { stream_->publish(frame); }
+bool Publisher::publish(const FramePtr& frame) { return stream_->publish(frame); }
 
 bool Publisher::evicted() const {
   std::lock_guard lock(stream_->mu);

@@ -106,10 +106,11 @@ struct Stream;
 class Publisher {
  public:
   ~Publisher();
-  void publish(const FramePtr& frame);
+  // False once the hub has cut this stream off (Hub::evict): the frame went nowhere, and
+  // the source should be closed.
+  bool publish(const FramePtr& frame);
   void update_info(StreamInfo info);
-  // The hub cut this stream off (Hub::evict): frames go nowhere; close the source.
-  bool evicted() const;
+  bool evicted() const;  // the same answer, asked outside the publishing path
   const std::string& path() const { return path_; }
 
  private:
@@ -192,7 +193,7 @@ class Hub {
 // One published stream. Its own lock: publishing on one stream never waits for another.
 struct Stream {
   explicit Stream(const HubLimits& l) : limits(l) {}
-  void publish(const FramePtr& frame);
+  bool publish(const FramePtr& frame);  // false once evicted
   const HubLimits& limits;
   mutable std::mutex mu;
   StreamInfo info;

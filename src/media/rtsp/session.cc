@@ -302,12 +302,9 @@ void ServerSession::handle(const Message& req) {
     publisher_ = std::move(*publisher);
     ingest_->start(
         [this](const hub::FramePtr& frame) {
-          // Cut off by the hub (the device was unbound): stop taking its media at once.
-          if (publisher_->evicted()) {
-            connection_.close();
-            return;
-          }
-          publisher_->publish(frame);
+          // Cut off by the hub (the device was unbound): stop taking its media at once. The
+          // answer comes with the publish itself, under the lock it takes anyway.
+          if (!publisher_->publish(frame)) connection_.close();
         },
         [this](const hub::StreamInfo& info) { publisher_->update_info(info); }, counters_);
     mode_ = Mode::kRecording;
