@@ -9,7 +9,11 @@
 //   sd.list             the card's recordings and state
 //   sd.delete {name}    delete one recording
 //   sd.format           delete everything on the card (the app asks the user first)
-// and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report).
+//   sd.play {name, url, offset_ms?}  push that recording to url (the cloud's sd/{serial}),
+//                       from the keyframe at or before offset_ms, at the pace it was recorded
+//   sd.stop             stop playing a recording
+// and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report) and
+// the state of its card ({"sd": {"capacity_bytes","used_bytes","health"}}).
 // Anything else gets {"error": {"code": "unsupported"}}.
 #pragma once
 
@@ -28,6 +32,7 @@
 #include "mqtt/client.h"
 #include "net/io_pool.h"
 #include "sd_card.h"
+#include "sd_player.h"
 
 namespace nj::cam {
 
@@ -67,7 +72,11 @@ class Agent {
   // Publishes through the current client, if any (QoS 1).
   void publish(const std::string& topic, const std::string& payload, bool retain);
   void drop_client();
-  void account_pusher();  // adds the current pusher's new bytes to unreported_bytes_ (mu_ held)
+  // Adds what the pusher and the player sent since last asked to unreported_bytes_ (mu_ held).
+  void account_pusher();
+  // {"sd": {"capacity_bytes","used_bytes","health"}}, or {} without a card.
+  nlohmann::json sd_card_telemetry() const;
+  nlohmann::json play_recording(const nlohmann::json& params);
 
   net::IoPool& pool_;
   media::hub::Hub& hub_;
@@ -80,13 +89,14 @@ class Agent {
   mutable std::mutex mu_;  // guards the members below
   std::unique_ptr<media::rtsp::Pusher> pusher_;
   std::string push_url_;
+  std::unique_ptr<SdPlayer> player_;  // a recording of the card being played
   nlohmann::json settings_ = nlohmann::json::object();
   bool reboot_requested_ = false;
   std::optional<std::string> bind_result_;
   std::thread rebooter_;
   std::thread ticker_;
   std::condition_variable ticker_wake_;
-  uint64_t unreported_bytes_ = 0, pusher_bytes_seen_ = 0;
+  uint64_t unreported_bytes_ = 0, pusher_bytes_seen_ = 0, player_bytes_seen_ = 0;
   bool stopping_ = false;
 };
 

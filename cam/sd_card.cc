@@ -214,6 +214,16 @@ std::vector<SdCard::Recording> SdCard::list() const {
   return out;
 }
 
+std::optional<std::pair<std::filesystem::path, int64_t>> SdCard::file_of(
+    const std::string& name) const {
+  const auto times = parse_name(name);
+  if (!times) return std::nullopt;
+  std::error_code ec;
+  const auto file = options_.dir / name;
+  if (!std::filesystem::is_regular_file(file, ec)) return std::nullopt;
+  return std::make_pair(file, times->first);
+}
+
 bool SdCard::remove(const std::string& name) {
   if (!parse_name(name)) return false;
   std::lock_guard lock(mu_);

@@ -39,6 +39,9 @@ class SdCard {
   };
   // Finished recordings, oldest first (the one being written is not listed).
   std::vector<Recording> list() const;
+  // The file of one finished recording, with when it started; nullopt if there is none of
+  // that name.
+  std::optional<std::pair<std::filesystem::path, int64_t>> file_of(const std::string& name) const;
   // Deletes one finished recording; false if there is no such file.
   bool remove(const std::string& name);
   // Deletes every recording, the one in progress included (it starts again).

@@ -23,6 +23,7 @@ Response rpc_error(const device::RpcError& e) {
   if (e.code == "unsupported") return http::error_response(501, "unsupported", e.message);
   if (e.code == "no_card") return http::error_response(409, "no_card", e.message);
   if (e.code == "not_found") return http::error_response(404, "not_found", e.message);
+  if (e.code == "unplayable") return http::error_response(422, "unplayable", e.message);
   return http::error_response(502, "device_error", e.message);
 }
 
@@ -50,16 +51,25 @@ json device_json(const device::OwnedDevice& o) {
     caps.push_back(std::string(rest.substr(0, semi)));
     rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
   }
-  return {{"id", d.id},
-          {"serial", d.serial},
-          {"name", d.name},
-          {"model", d.model},
-          {"firmware", d.firmware},
-          {"online", d.online},
-          {"last_seen", d.last_seen_at ? json(rfc3339_ms(*d.last_seen_at)) : json(nullptr)},
-          {"role", std::string(device::role_name(o.role))},
-          {"capabilities", caps},
-          {"bound_at", d.bound_at ? json(rfc3339_ms(*d.bound_at)) : json(nullptr)}};
+  json out = {{"id", d.id},
+              {"serial", d.serial},
+              {"name", d.name},
+              {"model", d.model},
+              {"firmware", d.firmware},
+              {"online", d.online},
+              {"last_seen", d.last_seen_at ? json(rfc3339_ms(*d.last_seen_at)) : json(nullptr)},
+              {"role", std::string(device::role_name(o.role))},
+              {"capabilities", caps},
+              {"bound_at", d.bound_at ? json(rfc3339_ms(*d.bound_at)) : json(nullptr)}};
+  // The card's state as it last reported it, for those who manage the card.
+  if (o.role >= device::Role::kAdmin && !d.sd_state.empty()) {
+    json sd = json::parse(d.sd_state, nullptr, false);
+    if (sd.is_object()) {
+      sd["reported_at"] = d.sd_state_at ? json(rfc3339_ms(*d.sd_state_at)) : json(nullptr);
+      out["sd_card"] = std::move(sd);
+    }
+  }
+  return out;
 }
 
 json share_json(const device::Share& s) {
@@ -244,6 +254,7 @@ void DevicesApi::install(http::Router& router) {
                                                    link_.set_enabled(serial, false);
                                                    demand_.forget(serial);
                                                    hub_.evict("push/" + serial);
+                                                   hub_.evict("sd/" + serial);
                                                  });
                      if (!done) return device_error(done.error());
                      return Response{204, {}, {}};
@@ -374,6 +385,43 @@ void DevicesApi::install(http::Router& router) {
                                   });
                      });
                    });
+
+  // Playing a recording of the card: the camera pushes it to sd/{serial}, and the caller
+  // watches it on the WebSocket named in the answer (the live view's messages). Body,
+  // optional: {"offset_ms": n} from the start of the recording.
+  router.add_async(
+      Method::kPost, "/api/v1/devices/{id}/sdcard/recordings/{name}/play",
+      [this, card_admin](Request& r, const Responder& respond) {
+        card_admin(r, respond, [this, &r, respond](const device::OwnedDevice& d) {
+          int64_t offset_ms = 0;
+          if (!r.body.empty()) {
+            auto body = http::parse_json_body(r);
+            if (!body) return respond(std::move(body).error());
+            if (!body->is_object()) return respond(invalid_field("offset_ms", "send an object"));
+            if (body->contains("offset_ms")) {
+              const auto& o = (*body)["offset_ms"];
+              if (!o.is_number_integer() || o.get<int64_t>() < 0 ||
+                  o.get<int64_t>() > 24 * 3600 * 1000) {
+                return respond(
+                    invalid_field("offset_ms", "milliseconds from the start of the recording"));
+              }
+              offset_ms = o.get<int64_t>();
+            }
+          }
+          const std::string id = d.device.id;
+          demand_.play_recording(
+              d.device.serial, r.params.at("name"), offset_ms,
+              [respond, id](const device::RpcResult& result) {
+                if (!result) return respond(rpc_error(result.error()));
+                json out = {{"playback", "/api/v1/devices/" + id + "/sdcard/playback"}};
+                if (result->is_object()) {
+                  out["duration_ms"] = result->value("duration_ms", int64_t{0});
+                  out["start_ms"] = result->value("start_ms", int64_t{0});
+                }
+                respond(no_store(http::json_response(200, out)));
+              });
+        });
+      });
 
   // An RTSP URL with a short-lived play token, for an NVR or VLC.
   router.add_async(Method::kPost, "/api/v1/devices/{id}/stream-tokens",

@@ -136,17 +136,29 @@ LiveApi::LiveApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Regis
                        .with({"ws"})) {}
 
 void LiveApi::install(http::Router& router) {
+  add_route(router, "/api/v1/devices/{id}/live", "push/", device::Role::kViewer);
+  add_route(router, "/api/v1/devices/{id}/sdcard/playback", "sd/", device::Role::kAdmin);
+}
+
+void LiveApi::add_route(http::Router& router, const std::string& route, const std::string& prefix,
+                        device::Role at_least) {
   router.add_websocket(
-      "/api/v1/devices/{id}/live",
-      [this](const http::Request& request,
-             const std::shared_ptr<http::WebSocketPeer>& peer) -> http::WebSocketAccept {
+      route,
+      [this, prefix, at_least](
+          const http::Request& request,
+          const std::shared_ptr<http::WebSocketPeer>& peer) -> http::WebSocketAccept {
         auto grant = access_.check(request);
         if (!grant) return {nullptr, std::move(grant).error()};
+        if (at_least > device::Role::kViewer &&
+            (grant->user_id.empty() || grant->role < at_least)) {
+          return {nullptr,
+                  http::error_response(403, "forbidden", "only the owner or an admin may")};
+        }
         const std::string serial = grant->serial;
         auto viewer = std::make_shared<Viewer>(peer, viewers_, skips_, relay_delay_);
         std::weak_ptr<Viewer> weak = viewer;
         auto subscription = hub_.subscribe(
-            "push/" + serial,
+            prefix + serial,
             [weak, peer] {
               peer->post([weak] {
                 if (auto v = weak.lock()) v->drain();

@@ -4,6 +4,10 @@
 // {"type":"init","codec","width","height"}, then binary: the init segment, then a
 // fragment per access unit. A viewer whose connection cannot keep up skips to the next
 // keyframe.
+//
+// GET /api/v1/devices/{id}/sdcard/playback (WebSocket): the same, for the recording of the
+// camera's SD card it is playing (POST …/sdcard/recordings/{name}/play), for the owner and
+// the device's admins only.
 #pragma once
 
 #include <map>
@@ -28,6 +32,10 @@ class LiveApi {
   class Viewer;
 
  private:
+  // One WebSocket route: viewers of hub stream `prefix` + serial, for grants of at least
+  // that role (above viewer: signed-in people only).
+  void add_route(http::Router& router, const std::string& route, const std::string& prefix,
+                 device::Role at_least);
   media::hub::Hub& hub_;
   const MediaAccess& access_;
   std::mutex mu_;

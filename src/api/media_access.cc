@@ -5,7 +5,8 @@ namespace nj::api {
 Result<MediaAccess::Grant, http::Response> MediaAccess::check(const http::Request& request) const {
   const auto& id = request.params.at("id");
   if (auto token = request.query_param("token")) {
-    if (tokens_.check(*token, id, device::StreamPurpose::kPlay)) return Grant{id, *token, {}};
+    if (tokens_.check(*token, id, device::StreamPurpose::kPlay))
+      return Grant{id, *token, {}, device::Role::kViewer};
     return Unexpected(http::error_response(401, "unauthenticated",
                                            "a valid play token for this device is needed"));
   }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "device/service.h"
 #include "device/stream_tokens.h"
 #include "http/message.h"
 
@@ -20,6 +21,7 @@ class MediaAccess {
     std::string serial;
     std::string token;    // the play token used, if any (HLS puts it in its URIs)
     std::string user_id;  // the signed-in person, when that is how access was given
+    device::Role role = device::Role::kViewer;  // theirs on the device (a token: viewer)
   };
   // The grant for device `id` if the request's signed-in person may watch it; nullopt
   // otherwise (no session, or not theirs). Empty: only tokens are accepted.

@@ -22,7 +22,7 @@ commands:
   migrate   apply pending database migrations and print the new version
   outbox    the mail the server sent or kept, one {"to","subject","body",…} per line
   jobs      background jobs (account anonymisation) and their progress, one per line
-  stream-token --serial S --purpose push|play [--ttl-seconds N]
+  stream-token --serial S --purpose push|play|talk|sd [--ttl-seconds N]
             a short-lived RTSP token for one device and purpose (default 300 s), alone
   device add --serial S [--model M] [--firmware V] [--mac MAC] [--imei N] [--iccid N]
              [--capabilities audio;talk;sd]
@@ -149,7 +149,7 @@ int admin(std::span<const std::string_view> args) {
     if (serial.empty() || !device::parse_purpose(purpose, p) || ttl_seconds <= 0 ||
         ttl_seconds > 86400) {
       std::fputs(
-          "nightjar admin stream-token: needs --serial S --purpose push|play|talk "
+          "nightjar admin stream-token: needs --serial S --purpose push|play|talk|sd "
           "[--ttl-seconds 1..86400]\n",
           stderr);
       return 2;

@@ -129,9 +129,15 @@ class TokenAuthorizer final : public media::rtsp::Authorizer {
   explicit TokenAuthorizer(const device::StreamTokens& tokens) : tokens_(tokens) {}
   bool allow(std::string_view serial, media::rtsp::Purpose purpose,
              std::string_view token) override {
-    return tokens_.check(token, serial,
-                         purpose == media::rtsp::Purpose::kPush ? device::StreamPurpose::kPush
-                                                                : device::StreamPurpose::kPlay);
+    switch (purpose) {
+      case media::rtsp::Purpose::kPush:
+        return tokens_.check(token, serial, device::StreamPurpose::kPush);
+      case media::rtsp::Purpose::kSdPush:
+        return tokens_.check(token, serial, device::StreamPurpose::kSdPush);
+      case media::rtsp::Purpose::kPlay:
+        return tokens_.check(token, serial, device::StreamPurpose::kPlay);
+    }
+    return false;
   }
 
  private:
@@ -362,7 +368,7 @@ int serve(const Config& config) {
         if (!who) return std::nullopt;
         auto owned = device_service.get(who->user_id, id);
         if (!owned) return std::nullopt;
-        return api::MediaAccess::Grant{owned->device.serial, {}, who->user_id};
+        return api::MediaAccess::Grant{owned->device.serial, {}, who->user_id, owned->role};
       });
   api::LiveApi live_api(hub, media_access, metrics);
   live_api.install(router);

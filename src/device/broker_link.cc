@@ -40,6 +40,23 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
           enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)};
 }
 
+std::optional<std::string> sd_state_json(const json& sd) {
+  if (!sd.is_object()) return std::nullopt;
+  const auto count = [&](const char* key) -> std::optional<uint64_t> {
+    if (!sd.contains(key) || !sd[key].is_number_unsigned()) return std::nullopt;
+    const uint64_t v = sd[key].get<uint64_t>();
+    if (v > (uint64_t{1} << 50)) return std::nullopt;  // a petabyte card is a bad report
+    return v;
+  };
+  const auto capacity = count("capacity_bytes"), used = count("used_bytes");
+  if (!capacity || !used || *used > *capacity || !sd.contains("health") ||
+      !sd["health"].is_string() || sd["health"].get_ref<const std::string&>().size() > 200) {
+    return std::nullopt;
+  }
+  return json{{"capacity_bytes", *capacity}, {"used_bytes", *used}, {"health", sd["health"]}}
+      .dump();
+}
+
 BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
                        const ClientFactory& factory, ClaimHandler on_claim)
     : registry_(registry), on_claim_(std::move(on_claim)), client_username_(admin.username) {
@@ -228,13 +245,16 @@ void BrokerLink::on_message(const mqtt::Message& m) {
     return;
   }
   if (parsed->leaf == "telemetry") {
-    // {"bytes_sent": n} since the device's last report; absurd values are ignored.
-    if (!body.is_object() || !body.contains("bytes_sent") ||
-        !body["bytes_sent"].is_number_unsigned()) {
-      return;
+    // {"bytes_sent": n} since the device's last report, and {"sd": {…}} the card's state;
+    // either may be missing, and absurd values are ignored.
+    if (!body.is_object()) return;
+    if (body.contains("bytes_sent") && body["bytes_sent"].is_number_unsigned()) {
+      const uint64_t bytes = body["bytes_sent"].get<uint64_t>();
+      if (bytes <= (uint64_t{1} << 40)) registry_.add_traffic(parsed->serial, bytes);
     }
-    const uint64_t bytes = body["bytes_sent"].get<uint64_t>();
-    if (bytes <= (uint64_t{1} << 40)) registry_.add_traffic(parsed->serial, bytes);
+    if (body.contains("sd")) {
+      if (auto sd = sd_state_json(body["sd"])) registry_.set_sd_state(parsed->serial, *sd);
+    }
     return;
   }
   if (parsed->leaf == "claim") {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -96,5 +97,9 @@ std::vector<mqtt::dynsec::Acl> server_acls();
 // The role a device gets: publish its own up-topics, receive its own rpc/req.
 std::vector<nlohmann::json> device_role_commands(const std::string& serial,
                                                  const std::string& secret, bool enabled);
+
+// A device's report of its SD card ({"capacity_bytes","used_bytes","health"}) as the JSON
+// kept for it, or nullopt when the report is malformed or absurd.
+std::optional<std::string> sd_state_json(const nlohmann::json& sd);
 
 }  // namespace nj::device

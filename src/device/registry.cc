@@ -86,7 +86,7 @@ std::optional<DeviceError> validate(DeviceSpec& spec) {
 
 constexpr const char* kColumns =
     "id, serial, model, firmware, mac, imei, iccid, capabilities, name, owner_id, created_at, "
-    "bound_at, last_seen_at, secret_generation, enabled, online, ip";
+    "bound_at, last_seen_at, secret_generation, enabled, online, ip, sd_state, sd_state_at";
 
 Device from_row(const store::Row& r) {
   Device d;
@@ -107,6 +107,8 @@ Device from_row(const store::Row& r) {
   d.enabled = r.integer(14) != 0;
   d.online = r.integer(15) != 0;
   d.ip = r.text(16);
+  d.sd_state = r.text(17);
+  if (!r.is_null(18)) d.sd_state_at = r.integer(18);
   return d;
 }
 
@@ -342,6 +344,11 @@ void DeviceRegistry::mark_all_offline() {
 void DeviceRegistry::set_name(std::string_view serial, std::string_view name) {
   const Value p[] = {std::string(serial), std::string(name.substr(0, 64))};
   (void)db_.execute("UPDATE devices SET name = $2 WHERE serial = $1", p);
+}
+
+void DeviceRegistry::set_sd_state(std::string_view serial, std::string_view state_json) {
+  const Value p[] = {std::string(serial), std::string(state_json), clock_.now_ms()};
+  (void)db_.execute("UPDATE devices SET sd_state = $2, sd_state_at = $3 WHERE serial = $1", p);
 }
 
 void DeviceRegistry::set_presence(std::string_view serial, bool online, std::string_view ip,

@@ -57,6 +57,10 @@ struct Device {
   bool enabled = true;
   bool online = false;
   std::string ip;
+  // The SD card as last reported (JSON {"capacity_bytes","used_bytes","health"}; empty if
+  // it never said), and when.
+  std::string sd_state;
+  std::optional<int64_t> sd_state_at;
 };
 
 struct NewDevice {
@@ -94,6 +98,8 @@ class DeviceRegistry {
   };
   // The last `days` days that have any traffic, newest first.
   std::vector<DayTraffic> traffic(std::string_view device_id, int days);
+  // The SD card's state from the device's telemetry (already validated JSON).
+  void set_sd_state(std::string_view serial, std::string_view state_json);
   // At start: the broker's retained states are gone with its last run, so nobody is online
   // until they say so again.
   void mark_all_offline();

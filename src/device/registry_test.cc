@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "device/broker_link.h"
 #include "device/topics.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -110,6 +111,29 @@ TEST_F(RegistryTest, PresenceIsRecorded) {
   EXPECT_FALSE(d->online);
   EXPECT_EQ(d->ip, "192.0.2.7") << "kept when the offline message does not say";
   EXPECT_EQ(d->firmware, "1.1");
+}
+
+TEST_F(RegistryTest, TheSdCardStateIsKeptAsReported) {
+  ASSERT_TRUE(registry_.add({"CAM-1", "", "1.0", "", "", "", ""}));
+  EXPECT_EQ(registry_.by_serial("CAM-1")->sd_state, "");
+  const auto report = nlohmann::json::parse(
+      R"({"capacity_bytes": 1000, "used_bytes": 250, "health": "ok", "extra": 1})");
+  const auto kept = sd_state_json(report);
+  ASSERT_TRUE(kept);
+  registry_.set_sd_state("CAM-1", *kept);
+  const auto d = registry_.by_serial("CAM-1");
+  EXPECT_EQ(nlohmann::json::parse(d->sd_state),
+            nlohmann::json::parse(R"({"capacity_bytes":1000,"used_bytes":250,"health":"ok"})"))
+      << "only the known fields are kept";
+  EXPECT_EQ(d->sd_state_at, clock_.now_ms());
+  // Malformed or absurd reports are refused.
+  for (const char* bad : {R"([])", R"({"capacity_bytes": 10, "used_bytes": 20, "health": "ok"})",
+                          R"({"capacity_bytes": -1, "used_bytes": 0, "health": "ok"})",
+                          R"({"capacity_bytes": 10, "used_bytes": 0})",
+                          R"({"capacity_bytes": 10, "used_bytes": 0, "health": 3})",
+                          R"({"capacity_bytes": 1e30, "used_bytes": 0, "health": "ok"})"}) {
+    EXPECT_FALSE(sd_state_json(nlohmann::json::parse(bad))) << bad;
+  }
 }
 
 TEST(Topics, BuildAndParse) {

@@ -17,40 +17,69 @@ StreamDemand::~StreamDemand() {
   }
   wake_.notify_all();
   thread_.join();
-  for (auto& w : waiters_) w.done(RpcError{"offline", "the server is stopping"});
+  for (auto& w : waiters_) w.done(Unexpected(RpcError{"offline", "the server is stopping"}));
 }
 
 void StreamDemand::start(const std::string& serial, Done done) {
   const std::string path = "push/" + serial;
   {
     std::lock_guard lock(mu_);
-    if (started_.contains(serial)) started_[serial] = std::nullopt;  // watched again
+    if (auto it = started_.find(path); it != started_.end()) {
+      it->second.unwatched_since = std::nullopt;  // watched again
+    }
   }
   if (hub_.is_published(path)) {
     done(std::nullopt);
     return;
   }
   const std::string url =
-      options_.rtsp_base + "/push/" + serial +
+      options_.rtsp_base + "/" + path +
       "?token=" + tokens_.issue(serial, StreamPurpose::kPush, options_.push_token_ttl.count());
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
-  link_.call(
-      serial, "stream.start", {{"url", url}}, options_.start_timeout,
-      [this, serial, path, deadline, done = std::move(done)](const RpcResult& result) mutable {
-        if (!result) {
-          done(result.error());
-          return;
-        }
-        std::lock_guard lock(mu_);
-        started_[serial] = std::nullopt;
-        waiters_.push_back({path, deadline, std::move(done)});
-        wake_.notify_all();
-      });
+  link_.call(serial, "stream.start", {{"url", url}}, options_.start_timeout,
+             [this, serial, path, deadline, done = std::move(done)](const RpcResult& result) {
+               if (!result) {
+                 done(result.error());
+                 return;
+               }
+               std::lock_guard lock(mu_);
+               started_[path] = {serial, "stream.stop", std::nullopt};
+               waiters_.push_back({path, deadline,
+                                   [done](const RpcResult& r) {
+                                     done(r ? std::nullopt : std::optional(r.error()));
+                                   },
+                                   *result});
+               wake_.notify_all();
+             });
+}
+
+void StreamDemand::play_recording(const std::string& serial, const std::string& name,
+                                  int64_t offset_ms, RpcCallback done) {
+  const std::string path = "sd/" + serial;
+  // The playback running (another recording, or this one from elsewhere) ends: its viewers
+  // are told, and the new one can be published.
+  hub_.evict(path);
+  const std::string url =
+      options_.rtsp_base + "/" + path +
+      "?token=" + tokens_.issue(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
+  const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  link_.call(serial, "sd.play", {{"name", name}, {"offset_ms", offset_ms}, {"url", url}},
+             options_.start_timeout,
+             [this, serial, path, deadline, done = std::move(done)](const RpcResult& result) {
+               if (!result) {
+                 done(result);
+                 return;
+               }
+               std::lock_guard lock(mu_);
+               started_[path] = {serial, "sd.stop", std::nullopt};
+               waiters_.push_back({path, deadline, done, *result});
+               wake_.notify_all();
+             });
 }
 
 void StreamDemand::forget(const std::string& serial) {
   std::lock_guard lock(mu_);
-  started_.erase(serial);
+  std::erase_if(started_, [&](const auto& s) { return s.second.serial == serial; });
 }
 
 void StreamDemand::loop() {
@@ -61,13 +90,14 @@ void StreamDemand::loop() {
     if (stopping_) break;
     const auto now = std::chrono::steady_clock::now();
     // Waiters whose stream came up, or whose time ran out.
-    std::vector<std::pair<Done, std::optional<RpcError>>> answers;
+    std::vector<std::pair<RpcCallback, RpcResult>> answers;
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       if (hub_.is_published(it->path)) {
-        answers.emplace_back(std::move(it->done), std::nullopt);
+        answers.emplace_back(std::move(it->done), std::move(it->answer));
       } else if (now >= it->deadline) {
-        answers.emplace_back(std::move(it->done),
-                             RpcError{"timeout", "the camera did not start streaming in time"});
+        answers.emplace_back(
+            std::move(it->done),
+            Unexpected(RpcError{"timeout", "the camera did not start streaming in time"}));
       } else {
         ++it;
         continue;
@@ -75,17 +105,17 @@ void StreamDemand::loop() {
       it = waiters_.erase(it);
     }
     // Streams nobody has watched for the grace period are stopped.
-    std::vector<std::string> to_stop;
+    std::vector<std::pair<std::string, std::string>> to_stop;  // serial, method
     if (now >= next_sweep) {
       next_sweep = now + std::chrono::milliseconds(250);
       for (auto it = started_.begin(); it != started_.end();) {
-        const std::string path = "push/" + it->first;
-        if (hub_.subscriber_count(path) > 0) {
-          it->second = std::nullopt;
-        } else if (!it->second) {
-          it->second = now;
-        } else if (now - *it->second >= options_.idle_grace) {
-          to_stop.push_back(it->first);
+        auto& s = it->second;
+        if (hub_.subscriber_count(it->first) > 0) {
+          s.unwatched_since = std::nullopt;
+        } else if (!s.unwatched_since) {
+          s.unwatched_since = now;
+        } else if (now - *s.unwatched_since >= options_.idle_grace) {
+          to_stop.emplace_back(s.serial, s.stop_method);
           it = started_.erase(it);
           continue;
         }
@@ -93,10 +123,10 @@ void StreamDemand::loop() {
       }
     }
     lock.unlock();
-    for (auto& [done, error] : answers) done(error);
-    for (const auto& serial : to_stop) {
-      spdlog::info("device.stream.idle_stop serial={}", serial);
-      link_.call(serial, "stream.stop", nlohmann::json::object(), std::chrono::seconds(5),
+    for (auto& [done, result] : answers) done(std::move(result));
+    for (const auto& [serial, method] : to_stop) {
+      spdlog::info("device.stream.idle_stop serial={} method={}", serial, method);
+      link_.call(serial, method, nlohmann::json::object(), std::chrono::seconds(5),
                  [](const RpcResult&) {});
     }
     lock.lock();

@@ -1,6 +1,8 @@
 // On-demand streaming: a camera pushes only while someone watches. Opening live view asks
 // the device (stream.start) to push to push/{serial} with a one-purpose token; once nobody
-// has watched for a grace period, the device is told to stop (stream.stop).
+// has watched for a grace period, the device is told to stop (stream.stop). Playing a
+// recording of its SD card works the same way on sd/{serial} (sd.play, sd.stop), one at a
+// time per device.
 #pragma once
 
 #include <chrono>
@@ -36,6 +38,11 @@ class StreamDemand {
   // Makes sure the device's stream is live: at once if it is, else after asking the device
   // and seeing the stream published. `done` is called once, from another thread.
   void start(const std::string& serial, Done done);
+  // Has the device play recording `name` of its SD card from offset_ms, pushed to
+  // sd/{serial}; a playback already running is ended first (its viewers are told). `done`
+  // gets the device's answer ({"duration_ms","start_ms"}) once the stream is up.
+  void play_recording(const std::string& serial, const std::string& name, int64_t offset_ms,
+                      RpcCallback done);
   // Forgets a device (unbound): nothing more is started or stopped for it.
   void forget(const std::string& serial);
 
@@ -51,11 +58,18 @@ class StreamDemand {
   struct Waiter {
     std::string path;
     std::chrono::steady_clock::time_point deadline;
-    Done done;
+    RpcCallback done;
+    nlohmann::json answer;  // the device's, given to done once the stream is up
   };
   std::vector<Waiter> waiters_;  // asked, answered, not yet published
-  // Streams started on demand, and since when nobody watches (nullopt: watched).
-  std::map<std::string, std::optional<std::chrono::steady_clock::time_point>> started_;
+  // Streams started on demand, by hub path: the device, the method that stops it, and since
+  // when nobody watches (nullopt: watched).
+  struct Started {
+    std::string serial;
+    std::string stop_method;
+    std::optional<std::chrono::steady_clock::time_point> unwatched_since;
+  };
+  std::map<std::string, Started> started_;
   std::thread thread_;
 };
 

@@ -26,12 +26,15 @@ std::string_view purpose_name(StreamPurpose p) {
       return "play";
     case StreamPurpose::kTalk:
       return "talk";
+    case StreamPurpose::kSdPush:
+      return "sd";
   }
   return "unknown";
 }
 
 bool parse_purpose(std::string_view name, StreamPurpose& out) {
-  for (auto p : {StreamPurpose::kPush, StreamPurpose::kPlay, StreamPurpose::kTalk}) {
+  for (auto p :
+       {StreamPurpose::kPush, StreamPurpose::kPlay, StreamPurpose::kTalk, StreamPurpose::kSdPush}) {
     if (name == purpose_name(p)) {
       out = p;
       return true;

@@ -14,7 +14,8 @@
 
 namespace nj::device {
 
-enum class StreamPurpose { kPush, kPlay, kTalk };
+// kSdPush: the camera pushes a recording of its SD card (sd/{serial}).
+enum class StreamPurpose { kPush, kPlay, kTalk, kSdPush };
 std::string_view purpose_name(StreamPurpose p);
 bool parse_purpose(std::string_view name, StreamPurpose& out);
 

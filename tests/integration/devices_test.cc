@@ -160,6 +160,12 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
                          {{"Authorization", "Bearer " + other}}),
               404);
   }
+  {
+    WsClient ws;
+    EXPECT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/sdcard/playback",
+                         {{"Authorization", "Bearer " + other}}),
+              404);
+  }
 
   // The owner wakes it and watches: the stream comes within seconds.
   const auto woke = std::chrono::steady_clock::now();
@@ -216,7 +222,62 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
       << card.dump();
   EXPECT_EQ(card["state"]["health"], "ok");
   EXPECT_EQ(card["state"]["capacity_bytes"], 4 * 1024 * 1024);
+  // The card's state also comes with telemetry, kept for when the camera is offline.
+  ASSERT_TRUE(wait_for(
+      [&] { return call("GET", "/api/v1/devices/" + id, owner_).json().contains("sd_card"); }, 5s));
+  const auto reported = call("GET", "/api/v1/devices/" + id, owner_).json()["sd_card"];
+  EXPECT_EQ(reported["capacity_bytes"], 4 * 1024 * 1024);
+  EXPECT_EQ(reported["health"], "ok");
+  EXPECT_TRUE(reported["reported_at"].is_string());
+
+  // A recording of the card plays (sd.play): the camera pushes it, the owner watches it.
   const std::string first = card["recordings"][0]["name"];
+  const std::string second = card["recordings"][1]["name"];
+  auto play = call("POST", "/api/v1/devices/" + id + "/sdcard/recordings/" + second + "/play",
+                   owner_, {{"offset_ms", 0}});
+  ASSERT_EQ(play.status, 200) << play.body;
+  EXPECT_GT(play.json()["duration_ms"].get<int64_t>(), 500);
+  ASSERT_EQ(play.json()["playback"], "/api/v1/devices/" + id + "/sdcard/playback");
+  {
+    WsClient ws;
+    ASSERT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/sdcard/playback",
+                         {{"Authorization", "Bearer " + owner_}}),
+              101);
+    auto init = ws.receive(5s);
+    ASSERT_TRUE(init);
+    EXPECT_EQ(json::parse(*init)["width"], 320);
+    int media = 0;
+    bool ended = false;
+    // About a second of recording, at its own pace; then the viewer is told it ended.
+    for (int i = 0; i < 200 && !ended; ++i) {
+      auto m = ws.receive(5s);
+      if (!m || m->find("\"ended\"") != std::string::npos) {
+        ended = true;
+      } else {
+        ++media;
+      }
+    }
+    EXPECT_GE(media, 5);
+    EXPECT_TRUE(ended) << "the playback ends with the recording";
+  }
+  // Not a recording of the card, or not a name at all: refused by the camera, nothing plays.
+  EXPECT_EQ(
+      call("POST", "/api/v1/devices/" + id + "/sdcard/recordings/1-2.mp4/play", owner_).status,
+      404);
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/sdcard/recordings/" + second + "/play", owner_,
+                 {{"offset_ms", -5}})
+                .status,
+            400);
+  {
+    // A play token for the live stream does not open a recording of the card.
+    const auto token = call("POST", "/api/v1/devices/" + id + "/stream-tokens", owner_)
+                           .json()["token"]
+                           .get<std::string>();
+    WsClient ws;
+    EXPECT_EQ(
+        ws.connect(server_.http_port(), "/api/v1/devices/SIM-A1/sdcard/playback?token=" + token),
+        403);
+  }
   EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id + "/sdcard/recordings/" + first, owner_).status,
             204);
   EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id + "/sdcard/recordings/" + first, owner_).status,
@@ -304,6 +365,16 @@ TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/traffic", friend_).status, 403);
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id + "/sdcard", friend_).status, 403);
   EXPECT_EQ(
+      call("POST", "/api/v1/devices/" + id + "/sdcard/recordings/1-2.mp4/play", friend_).status,
+      403);
+  {
+    WsClient ws;
+    EXPECT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/sdcard/playback",
+                         {{"Authorization", "Bearer " + friend_}}),
+              403);
+  }
+  EXPECT_FALSE(seen.contains("sd_card")) << "a viewer is not shown the card";
+  EXPECT_EQ(
       call("POST", "/api/v1/devices/" + id + "/sdcard/format", friend_, {{"confirm", true}}).status,
       403);
   EXPECT_EQ(call("DELETE", "/api/v1/devices/" + id, friend_).status, 404);
@@ -327,6 +398,7 @@ TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
       {"GET", base + "/sdcard"},
       {"POST", base + "/sdcard/format"},
       {"DELETE", base + "/sdcard/recordings/1-2.mp4"},
+      {"POST", base + "/sdcard/recordings/1-2.mp4/play"},
       {"GET", base + "/shares"},
       {"POST", base + "/shares"},
       {"DELETE", base + "/shares/" + share},

@@ -147,11 +147,14 @@ void ServerSession::handle(const Message& req) {
     return;
   }
   if (m == "ANNOUNCE") {
-    if (url->kind != "push" || mode_ != Mode::kNone) {
+    // push/{serial}: the camera's live stream; sd/{serial}: a recording of its SD card
+    // played back (sd.play).
+    if ((url->kind != "push" && url->kind != "sd") || mode_ != Mode::kNone) {
       respond(req, 455, "Method Not Valid in This State");
       return;
     }
-    if (!auth_.allow(url->serial, Purpose::kPush, url->token)) {
+    if (!auth_.allow(url->serial, url->kind == "sd" ? Purpose::kSdPush : Purpose::kPush,
+                     url->token)) {
       respond(req, 401, "Unauthorized");
       return;
     }
@@ -168,6 +171,7 @@ void ServerSession::handle(const Message& req) {
     ingest_ = std::move(*ingest);
     for (const auto& media : sdp->media) announced_controls_.push_back(media.control);
     serial_ = url->serial;
+    publish_path_ = url->kind + "/" + url->serial;
     session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
     mode_ = Mode::kAnnounced;
     respond(req, 200, "OK");
@@ -294,7 +298,7 @@ void ServerSession::handle(const Message& req) {
       respond(req, 455, "Method Not Valid in This State");
       return;
     }
-    auto publisher = hub_.publish("push/" + serial_, ingest_->info());
+    auto publisher = hub_.publish(publish_path_, ingest_->info());
     if (!publisher) {
       respond(req, 453, "Not Enough Bandwidth");  // another session already pushes this device
       return;

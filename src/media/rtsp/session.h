@@ -19,7 +19,7 @@
 
 namespace nj::media::rtsp {
 
-enum class Purpose { kPush, kPlay };
+enum class Purpose { kPush, kPlay, kSdPush };
 
 // May this token push to, or play, the stream of this serial?
 class Authorizer {
@@ -58,7 +58,7 @@ class Connection {
 // The parts of an rtsp:// URL that matter here: "push/CAM1", the token, and a track
 // control appended by the client ("streamid=0", "trackID=0").
 struct StreamUrl {
-  std::string kind;  // push | live
+  std::string kind;  // push | live | sd
   std::string serial;
   std::string token;
   std::string track;
@@ -109,6 +109,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::string session_id_;
   enum class Mode { kNone, kAnnounced, kRecording, kDescribed, kPlaying } mode_ = Mode::kNone;
   std::string serial_;
+  std::string publish_path_;  // push/{serial} or sd/{serial}
 
   // Push side.
   std::unique_ptr<Ingest> ingest_;

@@ -33,7 +33,10 @@ class FakeConnection final : public Connection {
 class AllowToken final : public Authorizer {
  public:
   bool allow(std::string_view serial, Purpose purpose, std::string_view token) override {
-    return token == (purpose == Purpose::kPush ? "push-" : "play-") + std::string(serial);
+    const char* prefix = purpose == Purpose::kPush     ? "push-"
+                         : purpose == Purpose::kSdPush ? "sd-"
+                                                       : "play-";
+    return token == prefix + std::string(serial);
   }
 };
 
@@ -232,6 +235,35 @@ TEST(RtspSession, SecondPusherOfTheSameDeviceIsRefused) {
   EXPECT_EQ(last_status(a), 200);
   auto second = push(b);
   EXPECT_EQ(last_status(b), 453);
+}
+
+TEST(RtspSession, ASdCardRecordingIsPushedBesideTheLiveStreamWithItsOwnToken) {
+  hub::Hub hub;
+  AllowToken auth;
+  auto push = [&](FakeConnection& c, const std::string& base) {
+    auto s = std::make_shared<ServerSession>(hub, auth, c);
+    (void)s->feed(bytes(request("ANNOUNCE", base, 1, {}, announce_sdp())));
+    if (last_status(c) != 200) return s;
+    (void)s->feed(bytes(request("SETUP", base + "/streamid=0", 2,
+                                {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}})));
+    (void)s->feed(bytes(request("RECORD", base, 3)));
+    return s;
+  };
+  FakeConnection live_conn, sd_conn, wrong_conn;
+  auto live = push(live_conn, "rtsp://h/push/CAM1?token=push-CAM1");
+  EXPECT_EQ(last_status(live_conn), 200);
+  // A live push token is not a playback token.
+  auto wrong = push(wrong_conn, "rtsp://h/sd/CAM1?token=push-CAM1");
+  EXPECT_EQ(last_status(wrong_conn), 401);
+  auto sd = push(sd_conn, "rtsp://h/sd/CAM1?token=sd-CAM1");
+  EXPECT_EQ(last_status(sd_conn), 200);
+  EXPECT_TRUE(hub.is_published("push/CAM1"));
+  EXPECT_TRUE(hub.is_published("sd/CAM1"));
+  // Nobody plays a recording over RTSP as if it were live.
+  FakeConnection player_conn;
+  auto player = std::make_shared<ServerSession>(hub, auth, player_conn);
+  (void)player->feed(bytes(request("DESCRIBE", "rtsp://h/sd/CAM1?token=play-CAM1", 1)));
+  EXPECT_EQ(last_status(player_conn), 404);
 }
 
 TEST(RtspSession, RtpLossAndGarbageAreCounted) {
