@@ -1,7 +1,7 @@
 // Live video in the browser: fMP4 over a WebSocket into Media Source Extensions. Keeps
 // close to the live edge, trims what was played, reconnects with backoff, and reports its
 // state and latency.
-export type PlayerState = 'connecting' | 'playing' | 'offline' | 'unsupported';
+export type PlayerState = 'connecting' | 'playing' | 'offline' | 'unsupported' | 'ended';
 
 export interface PlayerStatus {
   state: PlayerState;
@@ -22,12 +22,17 @@ export class LivePlayer {
   private startedAt = 0;
   private status: PlayerStatus = { state: 'connecting', latencyMs: null, width: 0, height: 0, startupMs: null };
 
+  private ended = false;
+
   // wake: called before every (re)connection, e.g. to ask a camera to start streaming.
+  // once: a stream with an end (a recording): when the server says it ended, the player
+  // stays on the last picture instead of reconnecting.
   constructor(
     private readonly video: HTMLVideoElement,
     private readonly url: string,
     private readonly onStatus: (s: PlayerStatus) => void,
     private readonly wake?: () => Promise<void>,
+    private readonly once = false,
   ) {}
 
   start(): void {
@@ -82,12 +87,19 @@ export class LivePlayer {
       if (typeof event.data === 'string') {
         const message = JSON.parse(event.data);
         if (message.type === 'init') this.open(message.codec, message.width, message.height);
+        if (message.type === 'ended' && this.once) this.ended = true;
         return;
       }
       this.queue.push(event.data as ArrayBuffer);
       this.pump();
     };
     ws.onclose = () => {
+      if (this.ended) {
+        // Played to the end: what is buffered plays out, then the last picture stays.
+        this.stopped = true;
+        this.update({ state: 'ended', latencyMs: null });
+        return;
+      }
       this.reset();
       if (this.stopped) return;
       this.update({ state: 'offline', latencyMs: null });
@@ -142,8 +154,9 @@ export class LivePlayer {
     // The stream's timeline does not start at zero for a viewer who joins later: begin at
     // the first thing buffered (a keyframe).
     if (video.currentTime < buffer.buffered.start(0)) video.currentTime = buffer.buffered.start(0);
-    // Stay near the live edge: jump forward when more than 1.5 s behind.
-    if (end - video.currentTime > 1.5) video.currentTime = Math.max(end - 0.3, 0);
+    // Stay near the live edge: jump forward when more than 1.5 s behind (a recording plays
+    // every frame instead).
+    if (!this.once && end - video.currentTime > 1.5) video.currentTime = Math.max(end - 0.3, 0);
     this.update({ latencyMs: Math.max(0, Math.round((end - video.currentTime) * 1000)) });
     if (video.paused) void video.play().catch(() => undefined);
     // Keep about 20 s behind the play position; remove older media.

@@ -67,7 +67,25 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   assert.ok(t1 - t0 > 2, `played ${t1 - t0} s in 3 s`);
   await page.screenshot({ path: path.join(out, 'device-live.png') });
 
-  // The SD card: formatting asks first; declining changes nothing, accepting empties it.
+  // The SD card: a recording on it plays (the camera pushes it on demand).
+  await page.getByTestId('sd-state').waitFor();
+  for (let i = 0; i < 30 && (await page.getByTestId('sd-play').count()) === 0; ++i) {
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.getByTestId('sd-state').waitFor();
+  }
+  await page.getByTestId('sd-play').first().click();
+  await page.getByTestId('sd-playback-state').filter({ hasText: 'Playing' }).waitFor({ timeout: 15000 });
+  const sdVideo = page.getByTestId('sd-video');
+  assert.deepEqual(await sdVideo.evaluate((v) => [v.videoWidth, v.videoHeight]), [640, 360]);
+  const s0 = await sdVideo.evaluate((v) => v.currentTime);
+  await new Promise((r) => setTimeout(r, 2000));
+  const s1 = await sdVideo.evaluate((v) => v.currentTime);
+  assert.ok(s1 - s0 > 1, `the recording played ${s1 - s0} s in 2 s`);
+  await page.screenshot({ path: path.join(out, 'device-sdcard-playback.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Close' }).click();
+
+  // Formatting asks first; declining changes nothing, accepting empties it.
   await page.getByTestId('sd-state').waitFor();
   let asked = '';
   page.once('dialog', (d) => {

@@ -73,16 +73,68 @@ export function DevicesPage() {
   );
 }
 
+interface Recording {
+  name: string;
+  start_ms: number;
+  end_ms: number;
+  bytes: number;
+}
+
 interface Card {
-  recordings: { name: string; start_ms: number; end_ms: number; bytes: number }[];
+  recordings: Recording[];
   state: { capacity_bytes: number; used_bytes: number; health: string };
 }
 
-// The camera's SD card: its recordings and state; delete one; format (after asking).
+// One recording of the card played back: the camera pushes it, and it plays here to its end.
+function SdPlayback({ id, recording, onClose }: { id: string; recording: Recording; onClose: () => void }) {
+  const { t } = useI18n();
+  const video = useRef<HTMLVideoElement>(null);
+  const [status, setStatus] = useState<PlayerStatus | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    if (!video.current) return;
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const play = async () => {
+      const r = await api('POST', `/devices/${id}/sdcard/recordings/${encodeURIComponent(recording.name)}/play`, {
+        offset_ms: 0,
+      });
+      setError(r.ok ? '' : r.error.message);
+    };
+    const player = new LivePlayer(
+      video.current,
+      `${scheme}//${location.host}/api/v1/devices/${id}/sdcard/playback`,
+      setStatus,
+      play,
+      true,
+    );
+    player.start();
+    return () => player.stop();
+  }, [id, recording.name]);
+  return (
+    <div class="sd-playback" data-testid="sd-playback">
+      <p>
+        {t('sd.playing', { time: new Date(recording.start_ms).toLocaleString() })}{' '}
+        <span data-testid="sd-playback-state">
+          {status?.state === 'playing'
+            ? t('sd.state.playing')
+            : t(`live.state.${status?.state ?? 'connecting'}` as MessageKey)}
+        </span>{' '}
+        <button class="link" onClick={onClose}>
+          {t('sd.close')}
+        </button>
+      </p>
+      {error && <p class="error">{error}</p>}
+      <video ref={video} class="live-video" muted playsInline autoPlay controls data-testid="sd-video" />
+    </div>
+  );
+}
+
+// The camera's SD card: its recordings and state; play or delete one; format (after asking).
 function SdCard({ id, name }: { id: string; name: string }) {
   const { t } = useI18n();
   const [card, setCard] = useState<Card | null>(null);
   const [error, setError] = useState('');
+  const [playing, setPlaying] = useState<Recording | null>(null);
   const load = async () => {
     const r = await api<Card>('GET', `/devices/${id}/sdcard`);
     if (r.ok) {
@@ -115,11 +167,15 @@ function SdCard({ id, name }: { id: string; name: string }) {
               count: card.recordings.length,
             })}
           </p>
+          {playing && <SdPlayback id={id} recording={playing} onClose={() => setPlaying(null)} />}
           <ul>
             {card.recordings.map((r) => (
               <li>
                 {new Date(r.start_ms).toLocaleString()} – {new Date(r.end_ms).toLocaleTimeString()} ·{' '}
                 {(r.bytes / 1e6).toFixed(1)} MB{' '}
+                <button class="link" onClick={() => setPlaying(r)} data-testid="sd-play">
+                  {t('sd.play')}
+                </button>{' '}
                 <button class="link" onClick={() => void remove(r.name)}>
                   {t('sd.delete')}
                 </button>
