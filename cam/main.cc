@@ -13,6 +13,7 @@
 #include "agent.h"
 #include "options.h"
 #include "simulator.h"
+#include "softap.h"
 
 namespace {
 
@@ -76,25 +77,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nightjar-cam: %s\n%s", options.error().c_str(), nj::cam::usage().c_str());
     return 2;
   }
-  // A QR payload (POST /api/v1/bind-tokens): where the cloud is, and a token that binds
-  // this camera to the account that made it.
-  std::string claim_token;
-  if (!options->provision.empty()) {
-    const auto payload = nlohmann::json::parse(options->provision, nullptr, false);
-    if (!payload.is_object() || payload.value("v", 0) != 1 || !payload.contains("token") ||
-        !payload["token"].is_string()) {
-      std::fputs("nightjar-cam: --provision is not a Nightjar QR payload\n", stderr);
-      return 2;
-    }
-    claim_token = payload["token"];
-    if (options->server.empty()) options->server = payload.value("server", "");
-    if (options->mqtt.empty()) options->mqtt = payload.value("mqtt", "");
-    if (payload.contains("wifi") && payload["wifi"].is_object()) {
-      // A camera would join this network now; this host has its own networking.
-      spdlog::info("cam.provision wifi_ssid=\"{}\" applied=false",
-                   payload["wifi"].value("ssid", ""));
-    }
-  }
   std::ifstream secret_in(options->secret_file);
   std::string secret;
   std::getline(secret_in, secret);
@@ -113,6 +95,73 @@ int main(int argc, char** argv) {
   // publish: libmosquitto leaves that to the application.
   signal(SIGPIPE, SIG_IGN);
 
+  nj::net::IoPool pool(1);
+  pool.start();
+
+  // Where the cloud is, and (the first time) a token that binds this camera to the account
+  // that made it: from a QR payload given on the command line, or posted by the app to the
+  // SoftAP endpoint. Remembered in the state directory (never the token or Wi-Fi password),
+  // so a provisioned camera that restarts goes straight back to its cloud.
+  const std::filesystem::path state_dir =
+      options->state_dir.empty() ? options->secret_file.parent_path() : options->state_dir;
+  std::string claim_token;
+  std::optional<nj::cam::Provision> provision;
+  std::unique_ptr<nj::cam::SoftAp> softap;
+  if (!options->provision.empty()) {
+    auto parsed = nj::cam::parse_provision(options->provision);
+    if (!parsed) {
+      std::fprintf(stderr, "nightjar-cam: --provision: %s\n", parsed.error().c_str());
+      return 2;
+    }
+    provision = *parsed;
+  } else if (!options->softap.empty() && options->server.empty() && options->mqtt.empty()) {
+    std::ifstream in(state_dir / "cloud.json");
+    const auto saved = nlohmann::json::parse(in, nullptr, false);
+    if (saved.is_object()) {
+      options->server = saved.value("server", "");
+      options->mqtt = saved.value("mqtt", "");
+    }
+    if (options->server.empty() && options->mqtt.empty()) {
+      const auto colon = options->softap.rfind(':');
+      softap =
+          std::make_unique<nj::cam::SoftAp>(pool, nlohmann::json{{"serial", options->serial},
+                                                                 {"model", "nightjar-cam"},
+                                                                 {"firmware", "nightjar-cam 0.1"}});
+      auto port =
+          softap->listen(options->softap.substr(0, colon),
+                         static_cast<uint16_t>(std::atoi(options->softap.c_str() + colon + 1)));
+      if (!port) {
+        std::fprintf(stderr, "nightjar-cam: --softap: %s\n", port.error().c_str());
+        pool.shutdown();
+        return 1;
+      }
+      spdlog::info("cam.softap.listening port={}", *port);
+      while (!provision) {
+        provision = softap->wait(std::chrono::milliseconds(200));
+        timespec none{0, 0};
+        siginfo_t info;
+        if (!provision && sigtimedwait(&signals, &info, &none) > 0) {
+          pool.shutdown();
+          return 0;
+        }
+      }
+      softap->close();  // the hotspot's job is done: nothing listens there any more
+    }
+  }
+  if (provision) {
+    claim_token = provision->token;
+    if (options->server.empty()) options->server = provision->server;
+    if (options->mqtt.empty()) options->mqtt = provision->mqtt;
+    // A camera would join this network now; this host has its own networking.
+    if (!provision->wifi_ssid.empty()) {
+      spdlog::info("cam.provision wifi_ssid=\"{}\" applied=false", provision->wifi_ssid);
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(state_dir, ec);
+    std::ofstream(state_dir / "cloud.json", std::ios::trunc)
+        << nlohmann::json{{"server", options->server}, {"mqtt", options->mqtt}}.dump();
+  }
+
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string mqtt_url = options->mqtt;
   for (int attempt = 0; mqtt_url.empty(); ++attempt) {
@@ -122,7 +171,10 @@ int main(int argc, char** argv) {
                  std::min(30, 1 << std::min(attempt, 5)));
     timespec wait{std::min(30, 1 << std::min(attempt, 5)), 0};
     siginfo_t info;
-    if (sigtimedwait(&signals, &info, &wait) > 0) return 0;
+    if (sigtimedwait(&signals, &info, &wait) > 0) {
+      pool.shutdown();  // before the SoftAP endpoint goes, whose connections it runs
+      return 0;
+    }
   }
   nj::cam::AgentOptions agent_options;
   agent_options.serial = options->serial;
@@ -133,11 +185,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nightjar-cam: bad broker URL %s\n", mqtt_url.c_str());
     return 2;
   }
-  agent_options.state_dir =
-      options->state_dir.empty() ? options->secret_file.parent_path() : options->state_dir;
-
-  nj::net::IoPool pool(1);
-  pool.start();
+  agent_options.state_dir = state_dir;
   nj::media::hub::Hub hub;
   const std::string media_path = "camera";
   std::unique_ptr<nj::cam::Simulator> simulator;
@@ -180,6 +228,7 @@ int main(int argc, char** argv) {
   puller.reset();
   simulator.reset();
   pool.shutdown();
+  softap.reset();
   curl_global_cleanup();
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
 namespace nj::cam {
 
@@ -9,10 +10,13 @@ std::string usage() {
   return R"(usage: nightjar-cam --server URL --serial S --secret-file F
                     [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] | --source rtsp://…]
                     [--mqtt mqtt://host:port] [--state-dir DIR] [--sd-dir DIR]
-                    [--provision PAYLOAD]
+                    [--provision PAYLOAD | --softap HOST:PORT]
   --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
   --state-dir  where settings are kept (default: the secret file's directory)
   --telemetry-seconds  how often to report the bytes sent (default 30)
+  --provision  a QR payload (from the app): which cloud, and the token that binds the camera
+  --softap     wait for the app to post that payload to http://HOST:PORT/provision, as a
+               camera does while the phone is on its hotspot (skipped once provisioned)
   --sd-dir DIR [--sd-size-mb N] [--sd-segment-seconds N]
                record the camera's stream there, as an SD card would (a ring of N MB)
 )";
@@ -40,6 +44,12 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       o.sd_dir = value;
     } else if (flag == "--provision") {
       o.provision = value;
+    } else if (flag == "--softap") {
+      o.softap = value;
+      const auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
+        return Unexpected(std::string("--softap is HOST:PORT"));
+      }
     } else if (flag == "--mqtt") {
       o.mqtt = value;
       if (!value.starts_with("mqtt://")) return Unexpected(std::string("--mqtt must be mqtt://"));
@@ -79,8 +89,11 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
   }
   // The serial and secret are the device's own (from the factory); a QR payload only says
   // where the cloud is and whose account to join.
-  if (o.server.empty() && o.provision.empty()) {
-    return Unexpected(std::string("--server is required"));
+  if (o.server.empty() && o.provision.empty() && o.softap.empty()) {
+    return Unexpected(std::string("--server is required (or --provision, or --softap)"));
+  }
+  if (!o.provision.empty() && !o.softap.empty()) {
+    return Unexpected(std::string("--provision and --softap exclude each other"));
   }
   if (o.serial.empty()) return Unexpected(std::string("--serial is required"));
   if (o.secret_file.empty()) return Unexpected(std::string("--secret-file is required"));
@@ -97,6 +110,36 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
     return Unexpected(std::string("--source must be an rtsp:// URL"));
   }
   return o;
+}
+
+Result<Provision, std::string> parse_provision(std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object() || !j.contains("v") || j["v"] != 1 || !j.contains("token") ||
+      !j["token"].is_string() || j["token"].get_ref<const std::string&>().empty() ||
+      j["token"].get_ref<const std::string&>().size() > 256) {
+    return Unexpected(std::string("not a Nightjar QR payload"));
+  }
+  Provision p;
+  p.token = j["token"];
+  const auto text = [&](const char* key) -> std::string {
+    return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : std::string();
+  };
+  p.server = text("server");
+  p.mqtt = text("mqtt");
+  if (p.server.empty() && p.mqtt.empty()) {
+    return Unexpected(std::string("the payload says no server"));
+  }
+  if (!p.server.empty() && !p.server.starts_with("http://") && !p.server.starts_with("https://")) {
+    return Unexpected(std::string("the payload's server is not an http(s) URL"));
+  }
+  if (!p.mqtt.empty() && !p.mqtt.starts_with("mqtt://")) {
+    return Unexpected(std::string("the payload's mqtt is not an mqtt:// URL"));
+  }
+  if (j.contains("wifi") && j["wifi"].is_object() && j["wifi"].contains("ssid") &&
+      j["wifi"]["ssid"].is_string()) {
+    p.wifi_ssid = j["wifi"]["ssid"];
+  }
+  return p;
 }
 
 }  // namespace nj::cam

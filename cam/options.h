@@ -19,6 +19,7 @@ struct Options {
   std::string source;  // rtsp://… of a LAN camera to relay
   std::filesystem::path sd_dir;
   std::string provision;            // a QR payload from POST /bind-tokens
+  std::string softap;               // host:port: wait there for the app to post the payload
   std::string mqtt;                 // mqtt://host:port; empty: asked of the server
   std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.
@@ -29,6 +30,16 @@ struct Options {
 };
 
 Result<Options, std::string> parse_options(std::span<const std::string_view> args);
+
+// A QR payload (POST /api/v1/bind-tokens, scanned by the camera or posted to it in SoftAP
+// mode): {"v":1, "server", "mqtt", "token", "wifi":{"ssid","password"}?}.
+struct Provision {
+  std::string token;   // binds this camera to the account that made it
+  std::string server;  // http(s)://… of the cloud
+  std::string mqtt;    // mqtt://… of its broker, if the payload says
+  std::string wifi_ssid;
+};
+Result<Provision, std::string> parse_provision(std::string_view payload);
 std::string usage();
 
 }  // namespace nj::cam

@@ -84,6 +84,8 @@ class DevicesTest : public ::testing::Test {
     }
     return nullptr;
   }
+  // A simulated camera given the QR payload, or (an empty payload) waiting in SoftAP mode
+  // for the app to post it.
   std::unique_ptr<BackgroundCommand> camera(const std::string& serial, const std::string& payload) {
     const auto dir = server_.data_dir() / ("cam-" + serial);
     std::filesystem::create_directories(dir);
@@ -99,8 +101,9 @@ class DevicesTest : public ::testing::Test {
     return std::make_unique<BackgroundCommand>(
         "exec '" + cam + "' --serial " + serial + " --secret-file '" + (dir / "secret").string() +
         "' --simulate --size 320x240 --fps 10 --telemetry-seconds 1 --sd-dir '" +
-        (dir / "sd").string() + "' --sd-size-mb 4 --sd-segment-seconds 1 --provision '" + quoted +
-        "' >> '" + (dir / "log").string() + "' 2>&1");
+        (dir / "sd").string() + "' --sd-size-mb 4 --sd-segment-seconds 1 " +
+        (payload.empty() ? std::string("--softap 127.0.0.1:0") : "--provision '" + quoted + "'") +
+        " >> '" + (dir / "log").string() + "' 2>&1");
   }
 
   uint16_t mqtt_port() {
@@ -337,6 +340,58 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
 
 // Sharing with the roles' limits, revocation that closes an open live view at once, and a
 // stranger who tries every device route and is refused every time.
+// SoftAP provisioning: the phone joins the camera's hotspot and the app posts the payload
+// to the camera, which then joins the cloud and binds itself.
+TEST_F(DevicesTest, ACameraInSoftApModeTakesThePayloadFromTheApp) {
+  auto cam = camera("SIM-AP1", "");
+  const auto log = server_.data_dir() / "cam-SIM-AP1" / "log";
+  uint16_t port = 0;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto text = run_command("cat '" + log.string() + "'");
+        const auto at = text.find("cam.softap.listening port=");
+        if (at == std::string::npos) return false;
+        port = static_cast<uint16_t>(std::atoi(text.c_str() + at + 26));
+        return port != 0;
+      },
+      10s));
+  const auto http = [&](const std::string& method, const std::string& path,
+                        const std::string& body) {
+    RawConnection c(port);
+    if (!c.connected()) return std::string();
+    c.send(method + " " + path + " HTTP/1.1\r\nHost: 192.168.4.1\r\nConnection: close\r\n" +
+           "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body);
+    return c.read_all(3s);
+  };
+  const auto about = http("GET", "/", "");
+  EXPECT_NE(about.find("200 OK"), std::string::npos) << about;
+  EXPECT_NE(about.find("\"serial\":\"SIM-AP1\""), std::string::npos) << about;
+  EXPECT_NE(http("POST", "/provision", "{\"v\":1}").find("400"), std::string::npos);
+  EXPECT_NE(http("POST", "/provision", std::string(10'000, '{')).find("413"), std::string::npos);
+
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_,
+                   {{"wifi_ssid", "home"}, {"wifi_password", "pass phrase"}});
+  ASSERT_EQ(bind.status, 201);
+  const std::string payload = bind.json()["qr_payload"];
+  const auto posted = http("POST", "/provision", payload);
+  EXPECT_NE(posted.find("200 OK"), std::string::npos) << posted;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto d = device_in_list(owner_, "SIM-AP1");
+        return d.is_object() && d["online"] == true;
+      },
+      15s))
+      << run_command("cat '" + log.string() + "'");
+  // Its job done, the endpoint is gone; the camera remembers only where its cloud is.
+  EXPECT_EQ(http("POST", "/provision", payload).find("200 OK"), std::string::npos);
+  const auto remembered =
+      run_command("cat '" + (server_.data_dir() / "cam-SIM-AP1" / "cloud.json").string() + "'");
+  EXPECT_NE(remembered.find("http://"), std::string::npos) << remembered;
+  EXPECT_EQ(remembered.find("pass phrase"), std::string::npos);
+  EXPECT_EQ(remembered.find(bind.json()["token"].get<std::string>()), std::string::npos);
+}
+
 TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {
   auto bind = call("POST", "/api/v1/bind-tokens", owner_);
   auto cam = camera("SIM-S1", bind.json()["qr_payload"].get<std::string>());
