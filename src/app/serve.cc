@@ -292,7 +292,18 @@ int serve(const Config& config) {
     spdlog::critical("startup.failed reason=\"{}\"", stream_tokens.error());
     return 1;
   }
-  media::hub::Hub hub;
+  // The hub's lifecycle events reach on-demand streaming (made further down) through this,
+  // so a camera's stream answers the viewer who woke it the moment it is published.
+  struct PublishedSink {
+    std::mutex mu;
+    device::StreamDemand* demand = nullptr;
+  } published_sink;
+  media::hub::Events hub_events;
+  hub_events.published = [&published_sink](const std::string& path) {
+    std::lock_guard lock(published_sink.mu);
+    if (published_sink.demand) published_sink.demand->on_published(path);
+  };
+  media::hub::Hub hub({}, hub_events);
   // Live fMP4 is made once per stream for all its WebSocket viewers (and, later, HLS).
   hub.set_packager_factory([] { return std::make_unique<media::fmp4::LivePackager>(); });
   TokenAuthorizer rtsp_auth(*stream_tokens);
@@ -351,7 +362,29 @@ int serve(const Config& config) {
   device::StreamDemandOptions demand_options;
   demand_options.rtsp_base = "rtsp://" + public_host + ":" + std::to_string(*rtsp_port);
   demand_options.idle_grace = std::chrono::milliseconds(config.devices.idle_stream_grace_ms);
+  auto& wake_seconds = metrics.histogram(
+      "nightjar_stream_wake_seconds",
+      "Waking an idle camera for a viewer: the whole (asking the device to answering) and the "
+      "server's own part of it.",
+      {"part"}, {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
+  demand_options.on_woken = [&server_part = wake_seconds.with({"server"}),
+                             &total = wake_seconds.with({"total"})](auto server, auto whole) {
+    server_part.observe(static_cast<double>(server.count()) / 1e6);
+    total.observe(static_cast<double>(whole.count()) / 1e6);
+  };
   device::StreamDemand stream_demand(hub, broker_link, *stream_tokens, demand_options);
+  {
+    std::lock_guard lock(published_sink.mu);
+    published_sink.demand = &stream_demand;
+  }
+  // Unhooked before stream_demand goes (locals are destroyed in reverse order).
+  struct Unhook {
+    PublishedSink& sink;
+    ~Unhook() {
+      std::lock_guard lock(sink.mu);
+      sink.demand = nullptr;
+    }
+  } unhook_demand{published_sink};
   api::DevicesApi devices_api(
       device_service, devices, broker_link, stream_demand, *stream_tokens, hub, guard,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),

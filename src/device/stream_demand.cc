@@ -32,12 +32,16 @@ void StreamDemand::start(const std::string& serial, Done done) {
     done(std::nullopt);
     return;
   }
+  const auto asked = std::chrono::steady_clock::now();
   const std::string url =
       options_.rtsp_base + "/" + path +
       "?token=" + tokens_.issue(serial, StreamPurpose::kPush, options_.push_token_ttl.count());
-  const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  const auto deadline = asked + options_.start_timeout;
+  const auto before_rpc = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - asked);
   link_.call(serial, "stream.start", {{"url", url}}, options_.start_timeout,
-             [this, serial, path, deadline, done = std::move(done)](const RpcResult& result) {
+             [this, serial, path, deadline, asked, before_rpc,
+              done = std::move(done)](const RpcResult& result) {
                if (!result) {
                  done(result.error());
                  return;
@@ -48,7 +52,7 @@ void StreamDemand::start(const std::string& serial, Done done) {
                                    [done](const RpcResult& r) {
                                      done(r ? std::nullopt : std::optional(r.error()));
                                    },
-                                   *result});
+                                   *result, asked, before_rpc, std::nullopt});
                wake_.notify_all();
              });
 }
@@ -62,19 +66,33 @@ void StreamDemand::play_recording(const std::string& serial, const std::string& 
   const std::string url =
       options_.rtsp_base + "/" + path +
       "?token=" + tokens_.issue(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
-  const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  const auto asked = std::chrono::steady_clock::now();
+  const auto deadline = asked + options_.start_timeout;
   link_.call(serial, "sd.play", {{"name", name}, {"offset_ms", offset_ms}, {"url", url}},
              options_.start_timeout,
-             [this, serial, path, deadline, done = std::move(done)](const RpcResult& result) {
+             [this, serial, path, deadline, asked, done = std::move(done)](const RpcResult& result) {
                if (!result) {
                  done(result);
                  return;
                }
                std::lock_guard lock(mu_);
                started_[path] = {serial, "sd.stop", std::nullopt};
-               waiters_.push_back({path, deadline, done, *result});
+               waiters_.push_back({path, deadline, done, *result, asked, {}, std::nullopt});
                wake_.notify_all();
              });
+}
+
+void StreamDemand::on_published(const std::string& path) {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mu_);
+  bool waited = false;
+  for (auto& w : waiters_) {
+    if (w.path == path) {
+      w.published_at = now;
+      waited = true;
+    }
+  }
+  if (waited) wake_.notify_all();
 }
 
 void StreamDemand::forget(const std::string& serial) {
@@ -91,9 +109,14 @@ void StreamDemand::loop() {
     const auto now = std::chrono::steady_clock::now();
     // Waiters whose stream came up, or whose time ran out.
     std::vector<std::pair<RpcCallback, RpcResult>> answers;
+    std::vector<Waiter> woken;  // for the figures, live streams only
     for (auto it = waiters_.begin(); it != waiters_.end();) {
       if (hub_.is_published(it->path)) {
         answers.emplace_back(std::move(it->done), std::move(it->answer));
+        if (it->path.starts_with("push/")) {
+          woken.push_back({it->path, {}, {}, {}, it->asked, it->before_rpc,
+                           it->published_at.value_or(now)});
+        }
       } else if (now >= it->deadline) {
         answers.emplace_back(
             std::move(it->done),
@@ -124,6 +147,16 @@ void StreamDemand::loop() {
     }
     lock.unlock();
     for (auto& [done, result] : answers) done(std::move(result));
+    for (const auto& w : woken) {
+      // The server's part: before the RPC, and from the stream's publication to the answer.
+      const auto answered = std::chrono::steady_clock::now();
+      const auto server = w.before_rpc + std::chrono::duration_cast<std::chrono::microseconds>(
+                                             answered - *w.published_at);
+      const auto total = std::chrono::duration_cast<std::chrono::microseconds>(answered - w.asked);
+      spdlog::info("device.stream.woken path={} server_us={} total_us={}", w.path, server.count(),
+                   total.count());
+      if (options_.on_woken) options_.on_woken(server, total);
+    }
     for (const auto& [serial, method] : to_stop) {
       spdlog::info("device.stream.idle_stop serial={} method={}", serial, method);
       link_.call(serial, method, nlohmann::json::object(), std::chrono::seconds(5),

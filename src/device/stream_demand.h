@@ -26,6 +26,9 @@ struct StreamDemandOptions {
   std::chrono::milliseconds start_timeout{10'000};  // for the device to answer and publish
   std::chrono::milliseconds idle_grace{30'000};     // no viewer this long: stop
   std::chrono::milliseconds push_token_ttl{10 * 60'000};
+  // After each wake: the server's own part (before asking the device, and from the stream
+  // being published to answering) and the whole, from asking to answering.
+  std::function<void(std::chrono::microseconds server, std::chrono::microseconds total)> on_woken;
 };
 
 class StreamDemand {
@@ -43,6 +46,8 @@ class StreamDemand {
   // gets the device's answer ({"duration_ms","start_ms"}) once the stream is up.
   void play_recording(const std::string& serial, const std::string& name, int64_t offset_ms,
                       RpcCallback done);
+  // The hub published `path` (its lifecycle event): a waiter for it is answered at once.
+  void on_published(const std::string& path);
   // Forgets a device (unbound): nothing more is started or stopped for it.
   void forget(const std::string& serial);
 
@@ -60,6 +65,9 @@ class StreamDemand {
     std::chrono::steady_clock::time_point deadline;
     RpcCallback done;
     nlohmann::json answer;  // the device's, given to done once the stream is up
+    std::chrono::steady_clock::time_point asked;  // when start() was called
+    std::chrono::microseconds before_rpc{0};      // the server's part before the RPC went out
+    std::optional<std::chrono::steady_clock::time_point> published_at;  // the hub's event
   };
   std::vector<Waiter> waiters_;  // asked, answered, not yet published
   // Streams started on demand, by hub path: the device, the method that stops it, and since
