@@ -155,6 +155,39 @@ void DevicesApi::install(http::Router& router) {
                      return no_store(http::json_response(201, out));
                    }));
 
+  // Adding a camera by hand, with the serial and pairing code on its label. Guessing is
+  // throttled per person and per address, like signing in.
+  router.add_async(
+      Method::kPost, "/api/v1/devices",
+      guard_.user([this](const Request& r, const account::Principal& who) {
+        auto body = http::parse_json_body(r);
+        if (!body) return std::move(body).error();
+        if (!body->is_object()) return invalid_field("", "the body must be an object");
+        auto serial = string_field(*body, "serial", 64, true);
+        if (!serial) return std::move(serial).error();
+        auto code = string_field(*body, "pairing_code", 32, true);
+        if (!code) return std::move(code).error();
+        const std::string key = "pair:" + who.user_id;
+        if (const auto wait_ms = pairing_throttle_.retry_after_ms(key, r.remote_address)) {
+          auto refused = http::error_response(429, "locked_out",
+                                              "too many wrong pairing codes; try again later");
+          refused.headers.set("Retry-After", std::to_string((wait_ms + 999) / 1000));
+          return refused;
+        }
+        auto bound = devices_.bind_by_code(who.user_id, **serial, **code);
+        if (!bound) {
+          if (bound.error().code == device::Errc::kInvalidInput) {
+            pairing_throttle_.record_failure(key, r.remote_address);
+          }
+          return device_error(bound.error());
+        }
+        pairing_throttle_.record_success(key);
+        link_.set_enabled(bound->serial, true);  // its credentials work again at once
+        auto owned = devices_.get(who.user_id, bound->id);
+        if (!owned) return device_error(owned.error());
+        return no_store(http::json_response(201, device_json(*owned)));
+      }));
+
   // The QR code again (without Wi-Fi details, which the server never kept).
   router.add_async(Method::kGet, "/api/v1/bind-tokens/{token}/qr.png",
                    guard_.user([this](const Request& r, const account::Principal& who) {

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "account/throttle.h"
 #include "api/guard.h"
 #include "device/broker_link.h"
 #include "device/service.h"
@@ -28,7 +29,7 @@ class DevicesApi {
   DevicesApi(device::DeviceService& devices, device::DeviceRegistry& registry,
              device::BrokerLink& link, device::StreamDemand& demand,
              const device::StreamTokens& tokens, media::hub::Hub& hub, const Guard& guard,
-             DevicesOptions options)
+             const Clock& clock, DevicesOptions options)
       : devices_(devices),
         registry_(registry),
         link_(link),
@@ -36,6 +37,7 @@ class DevicesApi {
         tokens_(tokens),
         hub_(hub),
         guard_(guard),
+        pairing_throttle_(clock, account::ThrottleOptions{}),
         options_(std::move(options)) {}
   void install(http::Router& router);
   // Told when a person's access to a device ends (a share revoked), to close their views.
@@ -58,6 +60,7 @@ class DevicesApi {
   const device::StreamTokens& tokens_;
   media::hub::Hub& hub_;
   const Guard& guard_;
+  account::LoginThrottle pairing_throttle_;  // wrong pairing codes, per person and address
   DevicesOptions options_;
 };
 

@@ -32,6 +32,9 @@ commands:
             capabilities; serial required), all or none; prints "serial,secret" lines
   device list
             every registered device, one JSON object per line
+  device label --serial S
+            what goes on the device's label: {"serial","pairing_code"} (for adding it by
+            hand in the app, when it cannot scan a code)
 )";
 
 void print_device(const device::Device& d) {
@@ -94,7 +97,16 @@ int device_command(const std::filesystem::path& data, store::Database& db, std::
     for (const auto& d : registry.all()) print_device(d);
     return 0;
   }
-  std::fprintf(stderr, "nightjar admin device: add, import or list\n%s", kUsage);
+  if (sub == "label") {
+    auto device = registry.by_serial(spec.serial);
+    if (!device) return fail(device.error());
+    std::printf("%s\n", nlohmann::json{{"serial", device->serial},
+                                       {"pairing_code", registry.pairing_code(device->serial)}}
+                            .dump()
+                            .c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "nightjar admin device: add, import, list or label\n%s", kUsage);
   return 2;
 }
 

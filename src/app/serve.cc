@@ -386,7 +386,7 @@ int serve(const Config& config) {
     }
   } unhook_demand{published_sink};
   api::DevicesApi devices_api(
-      device_service, devices, broker_link, stream_demand, *stream_tokens, hub, guard,
+      device_service, devices, broker_link, stream_demand, *stream_tokens, hub, guard, clock,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
        demand_options.rtsp_base});
   devices_api.install(router);

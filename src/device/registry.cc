@@ -152,6 +152,49 @@ std::string SecretDeriver::secret(std::string_view serial, int64_t generation) c
   return out;
 }
 
+namespace {
+constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+// A typed code in its canonical form: upper case, no separators, O→0, I/L→1.
+std::string normalize_code(std::string_view code) {
+  std::string out;
+  for (char c : code) {
+    if (c == '-' || c == ' ') continue;
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c == 'O') c = '0';
+    if (c == 'I' || c == 'L') c = '1';
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
+std::string SecretDeriver::pairing_code(std::string_view serial) const {
+  const std::string message = "pairing:" + std::string(serial);
+  uint8_t mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, key_.data(), key_.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(message.data()),
+                                message.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  uint64_t bits = 0;
+  for (int i = 0; i < 5; ++i) bits = bits << 8 | mac[i];
+  std::string out;
+  for (int i = 7; i >= 0; --i) {
+    out += kCrockford[(bits >> (5 * i)) & 31];
+    if (i == 4) out += '-';
+  }
+  return out;
+}
+
+bool DeviceRegistry::check_pairing_code(std::string_view serial, std::string_view code) {
+  if (code.size() > 32 || !by_serial(serial)) return false;
+  const std::string given = normalize_code(code);
+  const std::string expected = normalize_code(secrets_.pairing_code(serial));
+  return given.size() == expected.size() &&
+         sodium_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
 DResult<NewDevice> DeviceRegistry::add(const DeviceSpec& given) {
   DeviceSpec spec = given;
   if (auto error = validate(spec)) return Unexpected(*error);

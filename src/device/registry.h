@@ -39,6 +39,11 @@ class SecretDeriver {
   static Result<SecretDeriver, std::string> open(const std::filesystem::path& keys_dir);
   explicit SecretDeriver(std::vector<uint8_t> key) : key_(std::move(key)) {}
   std::string secret(std::string_view serial, int64_t generation) const;
+  // The pairing code printed on the device's label beside its serial, for adding it by
+  // hand ("XXXX-XXXX", Crockford base32, 40 bits): HMAC-SHA-256(key, "pairing:" serial).
+  // It never changes, so whoever holds the camera (and its label) can add it once it is
+  // unbound; throttling keeps guessing out of reach.
+  std::string pairing_code(std::string_view serial) const;
 
  private:
   std::vector<uint8_t> key_;
@@ -85,6 +90,10 @@ class DeviceRegistry {
   std::vector<Device> owned_by(std::string_view user_id);
   // True only for the current secret of an existing device (constant-time comparison).
   bool check_secret(std::string_view serial, std::string_view secret);
+  // True only for the pairing code of an existing device (constant-time comparison; case,
+  // dashes and spaces do not matter, nor the letters people confuse with digits).
+  bool check_pairing_code(std::string_view serial, std::string_view code);
+  std::string pairing_code(std::string_view serial) const { return secrets_.pairing_code(serial); }
   // The device's current secret, re-derived (for the broker's credentials).
   std::string current_secret(const Device& device) const;
 

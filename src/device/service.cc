@@ -98,22 +98,63 @@ DResult<Device> DeviceService::claim(const std::string& serial, const std::strin
         !r) {
       return Unexpected(r.error());
     }
-    const Value bind[] = {device->id, user_id, now,
-                          device->name.empty()
-                              ? (device->model.empty() ? device->serial : device->model)
-                              : device->name};
-    if (auto r =
-            tx.execute("UPDATE devices SET owner_id = $2, bound_at = $3, enabled = 1, name = $4 "
-                       "WHERE id = $1",
-                       bind);
-        !r) {
-      return Unexpected(r.error());
-    }
-    return {};
+    return bind_in(tx, *device, user_id, now);
   });
   if (!done) return Unexpected(internal(done.error()));
   if (refused) return Unexpected(refusal);
   return registry_.by_id(device->id);
+}
+
+store::StoreResult<void> DeviceService::bind_in(store::Database& tx, const Device& device,
+                                                const std::string& user_id, int64_t now) {
+  const Value bind[] = {
+      device.id, user_id, now,
+      device.name.empty() ? (device.model.empty() ? device.serial : device.model) : device.name};
+  if (auto r = tx.execute(
+          "UPDATE devices SET owner_id = $2, bound_at = $3, enabled = 1, name = $4 WHERE id = $1",
+          bind);
+      !r) {
+    return Unexpected(r.error());
+  }
+  return {};
+}
+
+DResult<Device> DeviceService::bind_by_code(const std::string& user_id, const std::string& serial,
+                                            const std::string& code) {
+  const DeviceError wrong{Errc::kInvalidInput, "the serial or the pairing code is wrong",
+                          "pairing_code"};
+  if (serial.empty() || serial.size() > 64 || !registry_.check_pairing_code(serial, code)) {
+    return Unexpected(wrong);
+  }
+  const auto device = registry_.by_serial(serial);
+  if (!device) return Unexpected(wrong);
+  bool conflict = false;
+  auto done = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
+    // Read again inside the transaction: a camera claiming a token at the same moment
+    // must not be bound twice.
+    const Value p[] = {serial};
+    auto rows = tx.query("SELECT id, owner_id FROM devices WHERE serial = $1", p);
+    if (!rows) return Unexpected(rows.error());
+    if (rows->empty()) return {};
+    const auto owner = rows->front().optional_text(1);
+    if (owner) {
+      conflict = *owner != user_id;
+      return {};
+    }
+    const Value u[] = {user_id};
+    auto active = tx.query("SELECT 1 FROM users WHERE id = $1 AND status = 'active'", u);
+    if (!active) return Unexpected(active.error());
+    if (active->empty()) return {};
+    return bind_in(tx, *device, user_id, clock_.now_ms());
+  });
+  if (!done) return Unexpected(internal(done.error()));
+  if (conflict) {
+    return Unexpected(DeviceError{
+        Errc::kConflict, "this camera is someone else's; they must remove it first", "serial"});
+  }
+  auto now_bound = registry_.by_serial(serial);
+  if (!now_bound || now_bound->owner_id != user_id) return Unexpected(wrong);
+  return now_bound;
 }
 
 bool DeviceService::bind_token_usable(const std::string& user_id, const std::string& token) {

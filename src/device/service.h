@@ -55,6 +55,12 @@ class DeviceService {
   // token is unused and unexpired, the device is bound to the token's account, enabled,
   // and the token is spent. A device bound to someone else must be unbound first.
   DResult<Device> claim(const std::string& serial, const std::string& token);
+  // Adding a device by hand: its serial and the pairing code on its label prove that the
+  // person holds it. An unbound device is bound to them (and enabled); their own device is
+  // simply returned; one bound to someone else must be unbound first. A wrong serial or
+  // code gets the same answer (kInvalidInput), so nobody learns which serials exist.
+  DResult<Device> bind_by_code(const std::string& user_id, const std::string& serial,
+                               const std::string& code);
   // The token is this person's, unused and unexpired (to draw its QR code again).
   bool bind_token_usable(const std::string& user_id, const std::string& token);
 
@@ -89,6 +95,8 @@ class DeviceService {
                                                 const std::optional<std::string>& user)>& revoked);
 
  private:
+  store::StoreResult<void> bind_in(store::Database& tx, const Device& device,
+                                   const std::string& user_id, int64_t now);
   std::optional<Role> role_of(const Device& device, const std::string& user_id);
   std::string email_of(const std::string& user_id);
   InviteNotifier notify_;

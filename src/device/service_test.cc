@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 
@@ -178,6 +180,39 @@ TEST_F(ServiceTest, AdminsShareUpToFamilyAndUnbindingEndsEveryShare) {
   ASSERT_TRUE(service_.unbind("alice", id, {}));
   EXPECT_FALSE(service_.get("bob", id));
   EXPECT_TRUE(service_.invitations("bob").empty());
+}
+
+TEST_F(ServiceTest, AddingByTheLabelsPairingCodeNeedsTheRightCodeAndAnUnboundCamera) {
+  const std::string code = registry_.pairing_code("CAM-1");
+  ASSERT_EQ(code.size(), 9u);
+  EXPECT_EQ(code[4], '-');
+  EXPECT_EQ(code, registry_.pairing_code("CAM-1")) << "the label never changes";
+  EXPECT_NE(code, registry_.pairing_code("CAM-2"));
+  // Wrong code, unknown serial: the same answer.
+  const auto wrong = service_.bind_by_code("alice", "CAM-1", "0000-0000");
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().code, Errc::kInvalidInput);
+  const auto unknown = service_.bind_by_code("alice", "NOPE", code);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().message, wrong.error().message);
+  EXPECT_FALSE(registry_.by_serial("CAM-1")->owner_id);
+  // Typed loosely (lower case, no dash, O for 0): still the code.
+  std::string typed;
+  for (char c : code) {
+    if (c == '-') continue;
+    typed += c == '0' ? 'o' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  auto bound = service_.bind_by_code("alice", "CAM-1", typed);
+  ASSERT_TRUE(bound) << bound.error().message;
+  EXPECT_EQ(bound->owner_id, "alice");
+  EXPECT_TRUE(bound->enabled);
+  EXPECT_TRUE(service_.bind_by_code("alice", "CAM-1", code)) << "again: it is hers already";
+  // Someone else with the label: the owner must remove it first.
+  const auto taken = service_.bind_by_code("bob", "CAM-1", code);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, Errc::kConflict);
+  ASSERT_TRUE(service_.unbind("alice", bound->id, {}));
+  EXPECT_TRUE(service_.bind_by_code("bob", "CAM-1", code)) << "resold: the new owner adds it";
 }
 
 }  // namespace

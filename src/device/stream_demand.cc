@@ -68,18 +68,19 @@ void StreamDemand::play_recording(const std::string& serial, const std::string& 
       "?token=" + tokens_.issue(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
   const auto asked = std::chrono::steady_clock::now();
   const auto deadline = asked + options_.start_timeout;
-  link_.call(serial, "sd.play", {{"name", name}, {"offset_ms", offset_ms}, {"url", url}},
-             options_.start_timeout,
-             [this, serial, path, deadline, asked, done = std::move(done)](const RpcResult& result) {
-               if (!result) {
-                 done(result);
-                 return;
-               }
-               std::lock_guard lock(mu_);
-               started_[path] = {serial, "sd.stop", std::nullopt};
-               waiters_.push_back({path, deadline, done, *result, asked, {}, std::nullopt});
-               wake_.notify_all();
-             });
+  link_.call(
+      serial, "sd.play", {{"name", name}, {"offset_ms", offset_ms}, {"url", url}},
+      options_.start_timeout,
+      [this, serial, path, deadline, asked, done = std::move(done)](const RpcResult& result) {
+        if (!result) {
+          done(result);
+          return;
+        }
+        std::lock_guard lock(mu_);
+        started_[path] = {serial, "sd.stop", std::nullopt};
+        waiters_.push_back({path, deadline, done, *result, asked, {}, std::nullopt});
+        wake_.notify_all();
+      });
 }
 
 void StreamDemand::on_published(const std::string& path) {
@@ -114,8 +115,8 @@ void StreamDemand::loop() {
       if (hub_.is_published(it->path)) {
         answers.emplace_back(std::move(it->done), std::move(it->answer));
         if (it->path.starts_with("push/")) {
-          woken.push_back({it->path, {}, {}, {}, it->asked, it->before_rpc,
-                           it->published_at.value_or(now)});
+          woken.push_back(
+              {it->path, {}, {}, {}, it->asked, it->before_rpc, it->published_at.value_or(now)});
         }
       } else if (now >= it->deadline) {
         answers.emplace_back(

@@ -84,8 +84,8 @@ class DevicesTest : public ::testing::Test {
     }
     return nullptr;
   }
-  // A simulated camera given the QR payload, or (an empty payload) waiting in SoftAP mode
-  // for the app to post it.
+  // A simulated camera given the QR payload; or (an empty payload) waiting in SoftAP mode
+  // for the app to post it; or (a URL) simply pointed at the server.
   std::unique_ptr<BackgroundCommand> camera(const std::string& serial, const std::string& payload) {
     const auto dir = server_.data_dir() / ("cam-" + serial);
     std::filesystem::create_directories(dir);
@@ -102,7 +102,9 @@ class DevicesTest : public ::testing::Test {
         "exec '" + cam + "' --serial " + serial + " --secret-file '" + (dir / "secret").string() +
         "' --simulate --size 320x240 --fps 10 --telemetry-seconds 1 --sd-dir '" +
         (dir / "sd").string() + "' --sd-size-mb 4 --sd-segment-seconds 1 " +
-        (payload.empty() ? std::string("--softap 127.0.0.1:0") : "--provision '" + quoted + "'") +
+        (payload.empty()               ? std::string("--softap 127.0.0.1:0")
+         : payload.starts_with("http") ? "--server " + payload
+                                       : "--provision '" + quoted + "'") +
         " >> '" + (dir / "log").string() + "' 2>&1");
   }
 
@@ -390,6 +392,52 @@ TEST_F(DevicesTest, ACameraInSoftApModeTakesThePayloadFromTheApp) {
   EXPECT_NE(remembered.find("http://"), std::string::npos) << remembered;
   EXPECT_EQ(remembered.find("pass phrase"), std::string::npos);
   EXPECT_EQ(remembered.find(bind.json()["token"].get<std::string>()), std::string::npos);
+}
+
+// A camera that cannot scan a code is added by hand: the serial and pairing code printed on
+// its label. Wrong codes are throttled.
+TEST_F(DevicesTest, ACameraIsAddedByTheSerialAndPairingCodeOnItsLabel) {
+  auto cam = camera("SIM-L1", "http://127.0.0.1:" + std::to_string(server_.http_port()));
+  const auto label = json::parse(server_.admin("device label --serial SIM-L1"));
+  const std::string code = label["pairing_code"];
+  ASSERT_EQ(code.size(), 9u);
+
+  // Guessing: the same answer for a wrong code and an unknown serial, then a lock.
+  const auto guesser = signed_up("guesser@example.org");
+  const auto wrong = call("POST", "/api/v1/devices", guesser,
+                          {{"serial", "SIM-L1"}, {"pairing_code", "0000-0000"}});
+  EXPECT_EQ(wrong.status, 400) << wrong.body;
+  const auto unknown =
+      call("POST", "/api/v1/devices", guesser, {{"serial", "NO-SUCH"}, {"pairing_code", code}});
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(unknown.json()["error"]["message"], wrong.json()["error"]["message"]);
+  int status = 0;
+  for (int i = 0; i < 10 && status != 429; ++i) {
+    status = call("POST", "/api/v1/devices", guesser,
+                  {{"serial", "SIM-L1"}, {"pairing_code", "1111-111" + std::to_string(i % 10)}})
+                 .status;
+  }
+  EXPECT_EQ(status, 429) << "wrong codes are throttled";
+  EXPECT_EQ(call("POST", "/api/v1/devices", guesser, {{"serial", "SIM-L1"}, {"pairing_code", code}})
+                .status,
+            429)
+      << "even the right code waits out the lock";
+  EXPECT_TRUE(device_in_list(guesser, "SIM-L1").is_null());
+
+  // The owner, with the label: added, online, watchable.
+  const auto added =
+      call("POST", "/api/v1/devices", owner_, {{"serial", "SIM-L1"}, {"pairing_code", code}});
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(added.json()["role"], "owner");
+  const std::string id = added.json()["id"];
+  ASSERT_TRUE(wait_for([&] { return device_in_list(owner_, "SIM-L1")["online"] == true; }, 15s));
+  EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 200);
+  // Someone else holding the label now: the owner must remove it first.
+  const auto other = stranger();
+  EXPECT_EQ(
+      call("POST", "/api/v1/devices", other, {{"serial", "SIM-L1"}, {"pairing_code", code}}).status,
+      409);
+  EXPECT_EQ(call("POST", "/api/v1/devices", owner_, {{"serial", "SIM-L1"}}).status, 400);
 }
 
 TEST_F(DevicesTest, ASharedPersonGetsTheirRoleAndLosesItAtOnce) {

@@ -145,6 +145,20 @@ test('adding a camera shows a one-time QR code', async () => {
   const size = await page.locator('img.qr').evaluate((img) => img.naturalWidth);
   assert.ok(size > 100, `QR image ${size} px`);
   await page.screenshot({ path: path.join(out, 'device-add-qr.png') });
+
+  // A camera that cannot scan: its serial and the pairing code on its label.
+  await server.admin('device', 'add', '--serial', 'HAND-1', '--model', 'NJ-Label');
+  const label = JSON.parse(await server.admin('device', 'label', '--serial', 'HAND-1'));
+  await page.goto(`${server.url}/devices/add`);
+  const form = page.getByTestId('add-by-serial');
+  await form.getByLabel('Serial').fill('HAND-1');
+  await form.getByLabel('Pairing code').fill('0000-0000');
+  await form.getByRole('button', { name: 'Add this camera' }).click();
+  await page.getByTestId('add-error').filter({ hasText: 'pairing code is wrong' }).waitFor();
+  await form.getByLabel('Pairing code').fill(label.pairing_code.toLowerCase());
+  await form.getByRole('button', { name: 'Add this camera' }).click();
+  await page.getByTestId('added').filter({ hasText: 'NJ-Label' }).waitFor();
+  await page.screenshot({ path: path.join(out, 'device-add-by-label.png') });
   await page.close();
 });
 

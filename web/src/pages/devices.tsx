@@ -311,7 +311,7 @@ export function AddDevicePage() {
     <section class="card narrow">
       <h1>{t('devices.add.title')}</h1>
       <p>{t('devices.add.intro')}</p>
-      {!bind && (
+      {!bind && !added && (
         <form onSubmit={create}>
           <Field label={t('devices.add.ssid')} name="wifi_ssid" value={ssid} onInput={setSsid} />
           <Field
@@ -346,7 +346,37 @@ export function AddDevicePage() {
           {t('devices.add.done')} <Link href={`/devices/${added.id}`}>{added.name || added.serial}</Link>
         </p>
       )}
+      {!bind && !added && <AddBySerial onAdded={setAdded} />}
     </section>
+  );
+}
+
+// A camera that cannot scan a code: the serial and pairing code printed on its label.
+function AddBySerial({ onAdded }: { onAdded: (d: Device) => void }) {
+  const { t } = useI18n();
+  const [serial, setSerial] = useState('');
+  const [code, setCode] = useState('');
+  const [error, setError] = useState('');
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setError('');
+    const r = await api<Device>('POST', '/devices', { serial: serial.trim(), pairing_code: code.trim() });
+    if (r.ok) onAdded(r.data);
+    else setError(r.error.message);
+  };
+  return (
+    <form onSubmit={submit} class="manual-add" data-testid="add-by-serial">
+      <h2>{t('devices.add.manual')}</h2>
+      <p class="muted">{t('devices.add.manual_intro')}</p>
+      <Field label={t('devices.add.serial')} name="serial" value={serial} onInput={setSerial} />
+      <Field label={t('devices.add.code')} name="pairing_code" value={code} onInput={setCode} />
+      {error && (
+        <p class="error" data-testid="add-error">
+          {error}
+        </p>
+      )}
+      <button type="submit">{t('devices.add.manual_submit')}</button>
+    </form>
   );
 }
 
