@@ -176,7 +176,11 @@ void BrokerLink::provision(const std::vector<Device>& devices, bool all) {
 void BrokerLink::set_enabled(const std::string& serial, bool enabled) {
   {
     std::lock_guard lock(mu_);
-    provisioned_[serial] = enabled;
+    // A device not on the broker yet (registered since the last sync) is created by the
+    // next sync, as the registry says; marking it here would mean it never is.
+    const auto it = provisioned_.find(serial);
+    if (it == provisioned_.end()) return;
+    it->second = enabled;
   }
   send_control({enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)});
 }

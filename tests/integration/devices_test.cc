@@ -430,7 +430,9 @@ TEST_F(DevicesTest, ACameraIsAddedByTheSerialAndPairingCodeOnItsLabel) {
   ASSERT_EQ(added.status, 201) << added.body;
   EXPECT_EQ(added.json()["role"], "owner");
   const std::string id = added.json()["id"];
-  ASSERT_TRUE(wait_for([&] { return device_in_list(owner_, "SIM-L1")["online"] == true; }, 15s));
+  ASSERT_TRUE(wait_for([&] { return device_in_list(owner_, "SIM-L1")["online"] == true; }, 15s))
+      << run_command("cat '" + (server_.data_dir() / "cam-SIM-L1" / "log").string() + "'")
+      << server_.log();
   EXPECT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 200);
   // Someone else holding the label now: the owner must remove it first.
   const auto other = stranger();
