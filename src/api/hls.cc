@@ -44,7 +44,8 @@ struct HlsApi::Channel : std::enable_shared_from_this<HlsApi::Channel> {
       frames.clear();
       subscription->queue().drain(frames);
       for (const auto& f : frames) {
-        hls.push(*f, std::dynamic_pointer_cast<const media::fmp4::LiveFragment>(f->packaged));
+        hls.push(*f, std::dynamic_pointer_cast<const media::fmp4::LiveFragment>(
+                         f->packaged(media::hub::Packaging::kLiveFmp4)));
       }
       frames.clear();
       if (subscription->queue().ended()) ended = true;
@@ -136,7 +137,7 @@ std::shared_ptr<HlsApi::Channel> HlsApi::channel(const std::string& serial) {
       [weak] {
         if (auto c = weak.lock()) c->on_wake();
       },
-      /*packaged=*/true);
+      media::hub::Packaging::kLiveFmp4);
   if (!sub) return nullptr;
   {
     std::lock_guard lock(ch->mu);

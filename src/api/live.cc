@@ -55,7 +55,8 @@ class LiveApi::Viewer final : public http::WebSocketHandler,
     const int64_t now = media::rtsp::steady_now_us();
     if (started_at_us_ == 0) started_at_us_ = now;
     for (const auto& frame : frames_) {
-      auto fragment = std::dynamic_pointer_cast<const media::fmp4::LiveFragment>(frame->packaged);
+      auto fragment = std::dynamic_pointer_cast<const media::fmp4::LiveFragment>(
+          frame->packaged(media::hub::Packaging::kLiveFmp4));
       if (!fragment || !fragment->init || fragment->bytes.empty()) continue;
       const bool keyframe = frame->keyframe && frame->track == media::hub::TrackKind::kVideo;
       if (skipping_ && !keyframe) continue;
@@ -164,7 +165,7 @@ void LiveApi::add_route(http::Router& router, const std::string& route, const st
                 if (auto v = weak.lock()) v->drain();
               });
             },
-            /*packaged=*/true);
+            media::hub::Packaging::kLiveFmp4);
         if (!subscription) {
           return {nullptr, http::error_response(404, "not_live", "the camera is not streaming")};
         }

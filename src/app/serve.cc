@@ -305,7 +305,8 @@ int serve(const Config& config) {
   };
   media::hub::Hub hub({}, hub_events);
   // Live fMP4 is made once per stream for all its WebSocket viewers (and, later, HLS).
-  hub.set_packager_factory([] { return std::make_unique<media::fmp4::LivePackager>(); });
+  hub.set_packager_factory(media::hub::Packaging::kLiveFmp4,
+                           [] { return std::make_unique<media::fmp4::LivePackager>(); });
   TokenAuthorizer rtsp_auth(*stream_tokens);
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics, config.rtsp);
   auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);

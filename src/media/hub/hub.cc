@@ -88,7 +88,9 @@ bool Stream::publish(const FramePtr& frame) {
       gop_bytes += frame->data.size();
     }
   }
-  if (packager) frame->packaged = packager->package(*frame, info);
+  for (size_t k = 0; k < kPackagingKinds; ++k) {
+    if (packagers[k]) frame->packaged_forms[k] = packagers[k]->package(*frame, info);
+  }
   for (const auto& q : subscribers) q->push(frame);
   return true;
 }
@@ -124,8 +126,10 @@ Result<std::unique_ptr<Publisher>, Error> Hub::publish(const std::string& path, 
 
 Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& path,
                                                             std::function<void()> wake,
-                                                            bool packaged) {
-  if (packaged && !packager_factory_) return Unexpected(Error::kNotFound);
+                                                            Packaging packaging) {
+  const bool packaged = packaging != Packaging::kNone;
+  const size_t kind = packaged ? packaging_index(packaging) : 0;
+  if (packaged && !packager_factories_[kind]) return Unexpected(Error::kNotFound);
   std::shared_ptr<Stream> stream;
   {
     std::lock_guard lock(mu_);
@@ -142,14 +146,16 @@ Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& p
     if (stream->subscribers.size() >= limits_.max_subscribers_per_stream) {
       return Unexpected(Error::kTooManySubscribers);
     }
-    if (packaged && !stream->packager) {
-      // The first subscriber that wants packaged frames: package the cached GOP now, as
-      // its frames go first into this queue (later ones are packaged as they come).
-      stream->packager = packager_factory_();
-      for (const auto& f : stream->gop) f->packaged = stream->packager->package(*f, stream->info);
+    if (packaged && !stream->packagers[kind]) {
+      // The first subscriber that wants this form: package the cached GOP now, as its
+      // frames go first into this queue (later ones are packaged as they come).
+      stream->packagers[kind] = packager_factories_[kind]();
+      for (const auto& f : stream->gop) {
+        f->packaged_forms[kind] = stream->packagers[kind]->package(*f, stream->info);
+      }
     }
-    if (packaged) ++stream->packaged_subscribers;
-    queue->set_packaged(packaged);
+    if (packaged) ++stream->packaged_subscribers[kind];
+    queue->set_packaging(packaging);
     // Start at the cached keyframe: the GOP goes in first, under the same lock as new
     // frames, so nothing is missed or doubled.
     for (const auto& f : stream->gop) queue->push(f);
@@ -197,7 +203,10 @@ void Hub::on_unsubscribe(const std::string& path, Stream& stream, const Subscrib
   {
     std::lock_guard lock(stream.mu);
     std::erase_if(stream.subscribers, [&](const auto& q) { return q.get() == queue; });
-    if (queue->packaged() && --stream.packaged_subscribers == 0) stream.packager.reset();
+    if (queue->packaging() != Packaging::kNone) {
+      const size_t kind = packaging_index(queue->packaging());
+      if (--stream.packaged_subscribers[kind] == 0) stream.packagers[kind].reset();
+    }
     count = stream.subscribers.size();
   }
   if (events_.subscribers_changed) events_.subscribers_changed(path, count);

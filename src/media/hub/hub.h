@@ -5,6 +5,7 @@
 // starts at a keyframe at once. Transport-free: sessions drain queues on their own loops.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +25,12 @@ struct Packaged {
   virtual ~Packaged() = default;
 };
 
+// The packaged forms a subscriber can ask for: the live fMP4 fragment (WebSocket, HLS) and
+// the RTP packets (RTSP players).
+enum class Packaging : uint8_t { kNone, kLiveFmp4, kRtp };
+inline constexpr size_t kPackagingKinds = 2;  // besides kNone
+constexpr size_t packaging_index(Packaging p) { return static_cast<size_t>(p) - 1; }
+
 struct Frame {
   TrackKind track = TrackKind::kVideo;
   int64_t timestamp = 0;  // in the track's clock (90 kHz video, the sample rate for audio)
@@ -33,9 +40,12 @@ struct Frame {
   // sender reports; 0 until one came. Tracks of one sender line up exactly on it.
   int64_t capture_us = 0;
   std::vector<uint8_t> data;  // video: AVCC access unit; audio: one frame (see StreamInfo)
-  // Set by the stream's packager, if it has one, before any subscriber that asked for it
-  // can see the frame (and never changed after).
-  mutable std::shared_ptr<const Packaged> packaged;
+  // Set by the stream's packagers, those it has, before any subscriber that asked for that
+  // form can see the frame (and never changed after).
+  mutable std::array<std::shared_ptr<const Packaged>, kPackagingKinds> packaged_forms;
+  const std::shared_ptr<const Packaged>& packaged(Packaging p) const {
+    return packaged_forms[packaging_index(p)];
+  }
 };
 using FramePtr = std::shared_ptr<const Frame>;
 
@@ -82,8 +92,8 @@ class SubscriberQueue {
   // The stream was unpublished: nothing more will come once the queue is drained.
   void end();
   bool ended() const;
-  void set_packaged(bool packaged) { packaged_ = packaged; }
-  bool packaged() const { return packaged_; }
+  void set_packaging(Packaging p) { packaging_ = p; }
+  Packaging packaging() const { return packaging_; }
 
  private:
   QueueLimits limits_;
@@ -94,7 +104,7 @@ class SubscriberQueue {
   bool waiting_for_keyframe_ = false;
   uint64_t dropped_ = 0, skips_ = 0;
   bool ended_ = false;
-  bool packaged_ = false;  // set before the queue is shared
+  Packaging packaging_ = Packaging::kNone;  // set before the queue is shared
 };
 
 enum class Error { kAlreadyPublished, kNotFound, kTooManySubscribers };
@@ -168,8 +178,11 @@ class Hub {
   // packaged, every frame it receives carries its packaged form (the hub needs a factory).
   Result<std::unique_ptr<Subscription>, Error> subscribe(const std::string& path,
                                                          std::function<void()> wake,
-                                                         bool packaged = false);
-  void set_packager_factory(PackagerFactory factory) { packager_factory_ = std::move(factory); }
+                                                         Packaging packaging = Packaging::kNone);
+  // Set before streams are published (not thread-safe against subscribe).
+  void set_packager_factory(Packaging p, PackagerFactory factory) {
+    packager_factories_[packaging_index(p)] = std::move(factory);
+  }
   bool is_published(const std::string& path) const;
   // Cuts a stream off at once (its device was unbound): every subscriber is told it ended,
   // and the publisher's frames go nowhere (Publisher::evicted). False if not published.
@@ -185,7 +198,7 @@ class Hub {
 
   HubLimits limits_;
   Events events_;
-  PackagerFactory packager_factory_;
+  std::array<PackagerFactory, kPackagingKinds> packager_factories_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Stream>, std::less<>> streams_;
 };
@@ -202,8 +215,9 @@ struct Stream {
   bool gop_overflow = false;
   bool live = true;
   std::vector<std::shared_ptr<SubscriberQueue>> subscribers;
-  std::unique_ptr<Packager> packager;  // while packaged_subscribers > 0
-  size_t packaged_subscribers = 0;
+  // Per packaging, while some subscriber wants it.
+  std::array<std::unique_ptr<Packager>, kPackagingKinds> packagers;
+  std::array<size_t, kPackagingKinds> packaged_subscribers{};
 };
 
 }  // namespace nj::media::hub

@@ -40,7 +40,7 @@ struct CountingPackager final : Packager {
 TEST(Hub, PackagesEachFrameOnceAndOnlyWhileSomeoneWantsIt) {
   Hub hub;
   std::atomic<int> packaged{0}, packagers{0};
-  hub.set_packager_factory([&] {
+  hub.set_packager_factory(Packaging::kLiveFmp4, [&] {
     ++packagers;
     return std::make_unique<CountingPackager>(packaged);
   });
@@ -52,8 +52,8 @@ TEST(Hub, PackagesEachFrameOnceAndOnlyWhileSomeoneWantsIt) {
   EXPECT_EQ(packaged, 0) << "nobody asked for packaged frames yet";
 
   // The first packaged subscriber: the cached GOP (1, 2, 3) is packaged for it.
-  auto a = std::move(hub.subscribe("push/P", {}, true)).value();
-  auto b = std::move(hub.subscribe("push/P", {}, true)).value();
+  auto a = std::move(hub.subscribe("push/P", {}, Packaging::kLiveFmp4)).value();
+  auto b = std::move(hub.subscribe("push/P", {}, Packaging::kLiveFmp4)).value();
   EXPECT_EQ(packaged, 3);
   pub->publish(frame(4, false));
   EXPECT_EQ(packaged, 4) << "once per frame, not once per subscriber";
@@ -63,8 +63,10 @@ TEST(Hub, PackagesEachFrameOnceAndOnlyWhileSomeoneWantsIt) {
   ASSERT_EQ(fa.size(), 4u);
   ASSERT_EQ(fb.size(), 4u);
   for (size_t i = 0; i < fa.size(); ++i) {
-    ASSERT_TRUE(fa[i]->packaged);
-    EXPECT_EQ(fa[i]->packaged, fb[i]->packaged) << "shared, not copied";
+    ASSERT_TRUE(fa[i]->packaged(Packaging::kLiveFmp4));
+    EXPECT_EQ(fa[i]->packaged(Packaging::kLiveFmp4), fb[i]->packaged(Packaging::kLiveFmp4))
+        << "shared, not copied";
+    EXPECT_FALSE(fa[i]->packaged(Packaging::kRtp)) << "only the form asked for";
   }
 
   a.reset();
@@ -74,7 +76,8 @@ TEST(Hub, PackagesEachFrameOnceAndOnlyWhileSomeoneWantsIt) {
   EXPECT_EQ(packagers, 1);
   Hub bare;  // without a factory, packaged subscriptions are refused
   auto bare_pub = std::move(bare.publish("push/Q", {})).value();
-  EXPECT_FALSE(bare.subscribe("push/Q", {}, true));
+  EXPECT_FALSE(bare.subscribe("push/Q", {}, Packaging::kLiveFmp4));
+  EXPECT_FALSE(hub.subscribe("push/P", {}, Packaging::kRtp)) << "no RTP packager was set";
 }
 
 TEST(Hub, LateSubscriberStartsAtTheCachedKeyframe) {

@@ -115,6 +115,7 @@ const std::vector<uint8_t> kPps = {0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0};
 
 TEST(ClientSession, PushesIntoAndPlaysFromOurServer) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowAll auth;
   hub::StreamInfo info;
   info.video_codec = "H264";
@@ -228,6 +229,7 @@ void pump(UdpLoopback& wire, ServerSession& server, ClientSession& client) {
 
 TEST(ClientSession, PushesAndPlaysOverUdp) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowAll auth;
   hub::StreamInfo info;
   info.video_codec = "H264";
@@ -309,6 +311,7 @@ TEST(ClientSession, PushesAndPlaysOverUdp) {
 
 TEST(ClientSession, FallsBackToTcpWhenTheServerRefusesUdp) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowAll auth;
   Loopback wire;  // its server side has no UDP: SETUP over UDP gets 461
   auto server = std::make_shared<ServerSession>(hub, auth, wire);

@@ -39,11 +39,14 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   void send(std::string bytes) override {
     if (closed_) return;
     queued_ += bytes.size();
-    queue_.push_back(std::move(bytes));
-    if (!writing_) {
-      writing_ = true;
-      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
-    }
+    queue_.push_back({std::move(bytes), nullptr});
+    start_writing();
+  }
+  void send_shared(std::shared_ptr<const std::vector<uint8_t>> bytes) override {
+    if (closed_ || !bytes) return;
+    queued_ += bytes->size();
+    queue_.push_back({std::string(), std::move(bytes)});
+    start_writing();
   }
   void post(std::function<void()> fn) override {
     asio::post(socket_.get_executor(), std::move(fn));
@@ -138,16 +141,31 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     }
   }
 
+  void start_writing() {
+    if (!writing_) {
+      writing_ = true;
+      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+    }
+  }
+
   static awaitable<void> write_loop(std::shared_ptr<TcpConnection> self) {
+    std::vector<Item> batch;
+    std::vector<asio::const_buffer> buffers;
     while (!self->queue_.empty() && !self->closed_) {
-      // Gather what is queued into one write: many small RTP frames, one syscall.
-      std::string batch;
-      while (!self->queue_.empty() && batch.size() < 256 * 1024) {
-        batch += self->queue_.front();
+      // Gather what is queued into one write: many frames (shared packets and our own
+      // bytes alike), one syscall, no copy.
+      batch.clear();
+      buffers.clear();
+      size_t bytes = 0;
+      while (!self->queue_.empty() && bytes < 256 * 1024 && batch.size() < 64) {
+        batch.push_back(std::move(self->queue_.front()));
         self->queue_.pop_front();
+        const auto& item = batch.back();
+        buffers.push_back(item.shared ? asio::buffer(*item.shared) : asio::buffer(item.owned));
+        bytes += buffers.back().size();
       }
-      auto [ec, n] = co_await asio::async_write(self->socket_, asio::buffer(batch), use_tuple);
-      self->queued_ -= std::min(self->queued_, batch.size());
+      auto [ec, n] = co_await asio::async_write(self->socket_, buffers, use_tuple);
+      self->queued_ -= std::min(self->queued_, bytes);
       if (ec) {
         self->shutdown();
         break;
@@ -163,7 +181,11 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   tcp::socket socket_;
   asio::steady_timer timer_;
   size_t queue_limit_;
-  std::deque<std::string> queue_;
+  struct Item {
+    std::string owned;
+    std::shared_ptr<const std::vector<uint8_t>> shared;  // set instead of owned
+  };
+  std::deque<Item> queue_;
   size_t queued_ = 0;
   bool writing_ = false;
   bool closing_ = false;
@@ -270,6 +292,7 @@ void Server::Impl::accept(tcp::socket socket) {
 Server::Server(net::IoPool& pool, hub::Hub& hub, Authorizer& auth, metrics::Registry& metrics,
                ServerLimits limits)
     : impl_(std::make_shared<Impl>(pool, hub, auth, metrics, limits)) {
+  install_rtp_packager(hub);  // players share each stream's packets
   // The Impl outlives the listener (it owns it), so the callback may hold a plain pointer.
   impl_->listener = std::make_unique<net::Listener>(
       pool, "rtsp", [impl = impl_.get()](tcp::socket socket) { impl->accept(std::move(socket)); });

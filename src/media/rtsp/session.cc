@@ -81,10 +81,8 @@ ServerSession::Stats ServerSession::stats() const {
     s.rtp_packets_in = ingest_->stats().packets;
     s.bad_rtp_packets = ingest_->stats().bad_packets;
   }
-  if (egress_) {
-    s.frames_out = egress_->stats().frames;
-    s.rtp_packets_out = egress_->stats().packets;
-  }
+  s.frames_out = frames_out_;
+  s.rtp_packets_out = packets_out_;
   return s;
 }
 
@@ -193,13 +191,7 @@ void ServerSession::handle(const Message& req) {
     }
     const auto info = (*probe)->info();
     probe->reset();
-    egress_ = std::make_unique<Egress>(
-        info,
-        [this](int track, bool rtcp, std::span<const uint8_t> packet) {
-          const int channel = play_channels_[track];
-          if (channel >= 0) send_interleaved(channel + (rtcp ? 1 : 0), packet);
-        },
-        counters_);
+    egress_ = std::make_unique<Egress>(info, [](int, bool, std::span<const uint8_t>) {});
     serial_ = url->serial;
     if (session_id_.empty())
       session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
@@ -322,40 +314,47 @@ void ServerSession::handle(const Message& req) {
     }
     if (!subscription_) {
       std::weak_ptr<ServerSession> weak = weak_from_this();
-      auto sub = hub_.subscribe("push/" + serial_, [weak, this] {
-        connection_.post([weak] {
-          if (auto self = weak.lock()) self->drain();
-        });
-      });
+      auto sub = hub_.subscribe(
+          "push/" + serial_,
+          [weak, this] {
+            connection_.post([weak] {
+              if (auto self = weak.lock()) self->drain();
+            });
+          },
+          hub::Packaging::kRtp);
       if (!sub) {
         respond(req, 404, "Not Found");
         return;
       }
       subscription_ = std::move(*sub);
-      egress_->set_track_enabled(1, play_channels_[1] >= 0);
+      play_started_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
     }
-    // The first frames' times go into RTP-Info, so look at the queue before answering.
+    // The stream's packets are shared: RTP-Info tells the player the sequence number and
+    // time its first packet of each track will carry, so look at the queue first.
     subscription_->queue().drain(drained_);
-    std::optional<uint32_t> first_video, first_audio;
+    const RtpPackets* first[2] = {nullptr, nullptr};
     for (const auto& f : drained_) {
-      if (f->track == hub::TrackKind::kVideo && !first_video) {
-        first_video = egress_->rtp_timestamp(*f);
-      } else if (f->track == hub::TrackKind::kAudio && first_video && !first_audio) {
-        first_audio = egress_->rtp_timestamp(*f);
-      }
+      const auto* p = dynamic_cast<const RtpPackets*>(f->packaged(hub::Packaging::kRtp).get());
+      if (!p || !p->interleaved) continue;
+      const int track = f->track == hub::TrackKind::kVideo ? 0 : 1;
+      if (!first[track] && (track == 0 || first[0])) first[track] = p;
     }
     std::string base_url = req.uri.substr(0, req.uri.find('?'));
     while (base_url.ends_with('/')) base_url.pop_back();
-    std::string rtp_info = "url=" + base_url +
-                           "/trackID=0;seq=" + std::to_string(egress_->next_sequence(0)) +
-                           ";rtptime=" + std::to_string(first_video.value_or(0));
-    if (play_channels_[1] >= 0) {
-      rtp_info += ",url=" + base_url +
-                  "/trackID=1;seq=" + std::to_string(egress_->next_sequence(1)) +
-                  ";rtptime=" + std::to_string(first_audio.value_or(0));
+    std::string rtp_info;
+    for (int track = 0; track < 2; ++track) {
+      if (play_channels_[track] < 0 || !first[track]) continue;
+      if (!rtp_info.empty()) rtp_info += ',';
+      rtp_info += "url=" + base_url + "/trackID=" + std::to_string(track) +
+                  ";seq=" + std::to_string(first[track]->first_sequence) +
+                  ";rtptime=" + std::to_string(first[track]->rtp_timestamp);
     }
     mode_ = Mode::kPlaying;
-    respond(req, 200, "OK", {{"Range", "npt=0.000-"}, {"RTP-Info", rtp_info}});
+    std::vector<std::pair<std::string, std::string>> headers = {{"Range", "npt=0.000-"}};
+    if (!rtp_info.empty()) headers.emplace_back("RTP-Info", rtp_info);
+    respond(req, 200, "OK", headers);
     drain();
     return;
   }
@@ -399,13 +398,41 @@ void ServerSession::drain() {
   }
   if (!connection_.writable()) return;  // resumed by on_writable(); the hub queue absorbs it
   subscription_->queue().drain(drained_);
-  // The packets of the frames drained go out gathered in few buffers (one allocation per
-  // ~64 KB instead of one per packet); a large frame, like the keyframe a player starts
-  // with, goes out as soon as it is packetized.
+  // Each frame's packets were made once for every player of the stream (RtpPackets). A TCP
+  // player on the usual channels (0/1 video, 2/3 audio) gets those very bytes, without a
+  // copy; others get them packet by packet, on their own channels or UDP ports.
+  const bool shared =
+      play_channels_[0] == 0 && (play_channels_[1] < 0 || play_channels_[1] == 2) &&
+      (udp_channels_.empty() ||
+       std::find(udp_channels_.begin(), udp_channels_.end(), true) == udp_channels_.end());
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
   batching_ = true;
   for (const auto& frame : drained_) {
-    egress_->send(*frame);
-    if (outgoing_.size() >= 64 * 1024) flush_outgoing();
+    const auto* p = dynamic_cast<const RtpPackets*>(frame->packaged(hub::Packaging::kRtp).get());
+    if (!p || !p->interleaved) continue;
+    const int track = frame->track == hub::TrackKind::kVideo ? 0 : 1;
+    if (play_channels_[track] < 0) continue;  // a track the player did not set up
+    if (shared) {
+      flush_outgoing();  // keeps the order with anything gathered before
+      connection_.send_shared(p->interleaved);
+    } else {
+      p->for_each([this](int channel, std::span<const uint8_t> packet) {
+        const int out = play_channels_[channel / 2];
+        if (out >= 0) send_interleaved(out + channel % 2, packet);
+      });
+      if (outgoing_.size() >= 64 * 1024) flush_outgoing();
+    }
+    packets_out_ += p->packets;
+    if (track == 0) ++frames_out_;
+    if (counters_) {
+      counters_->sent.inc(p->packets);
+      // Live frames only, not the cached GOP the player started with.
+      if (track == 0 && frame->received_at_us >= play_started_us_) {
+        counters_->relay_delay.observe(static_cast<double>(now_us - frame->received_at_us) / 1e6);
+      }
+    }
   }
   batching_ = false;
   flush_outgoing();

@@ -33,6 +33,11 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual void send(std::string bytes) = 0;
+  // Bytes shared with other connections (the same RTP packets for every player): sent
+  // without a copy where the connection can.
+  virtual void send_shared(std::shared_ptr<const std::vector<uint8_t>> bytes) {
+    send(std::string(bytes->begin(), bytes->end()));
+  }
   // Runs fn on the connection's event loop (callable from any thread).
   virtual void post(std::function<void()> fn) = 0;
   // True while the send queue is short enough to take more media.
@@ -121,8 +126,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
 
   // Play side.
   std::unique_ptr<hub::Subscription> subscription_;
-  std::unique_ptr<Egress> egress_;
+  std::unique_ptr<Egress> egress_;   // describes the tracks (SDP); the packets are shared
   int play_channels_[2] = {-1, -1};  // video, audio
+  int64_t play_started_us_ = 0;
+  uint64_t frames_out_ = 0, packets_out_ = 0;  // video frames, RTP packets
   uint64_t dropped_reported_ = 0;
   std::vector<hub::FramePtr> drained_;
   std::string outgoing_;  // interleaved packets gathered while draining

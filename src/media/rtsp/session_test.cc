@@ -99,6 +99,7 @@ std::vector<uint8_t> avcc(uint8_t type, size_t size) {
 
 TEST(RtspSession, PushThenPlayRelaysAccessUnits) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowToken auth;
   const std::string base = "rtsp://127.0.0.1:8554/push/CAM1?token=push-CAM1";
 
@@ -182,6 +183,33 @@ TEST(RtspSession, PushThenPlayRelaysAccessUnits) {
   EXPECT_TRUE(report);
   EXPECT_EQ(received[0], key);
   EXPECT_EQ(received[1], delta);
+  // RTP-Info names the first packet's sequence number.
+  std::vector<std::vector<uint8_t>> first_packets;
+  for (const auto& item : items) {
+    if (item.kind == Item::Kind::kFrame && item.channel == 0)
+      first_packets.emplace_back(item.frame_payload.begin(), item.frame_payload.end());
+  }
+  ASSERT_FALSE(first_packets.empty());
+  const uint16_t first_seq = static_cast<uint16_t>(first_packets[0][2] << 8 | first_packets[0][3]);
+  EXPECT_NE(
+      items.front().message.header("RTP-Info")->find(";seq=" + std::to_string(first_seq) + ";"),
+      std::string::npos);
+
+  // A second player on other channels gets the very same packets (one SSRC, one sequence
+  // for all players of a stream), on its own channel.
+  FakeConnection other_conn;
+  auto other = std::make_shared<ServerSession>(hub, auth, other_conn);
+  ASSERT_TRUE(other->feed(bytes(request("DESCRIBE", live, 1))));
+  ASSERT_TRUE(other->feed(bytes(request("SETUP", live + "/trackID=0", 2,
+                                        {{"Transport", "RTP/AVP/TCP;unicast;interleaved=6-7"}}))));
+  ASSERT_TRUE(other->feed(bytes(request("PLAY", live, 3))));
+  std::vector<std::vector<uint8_t>> other_packets;
+  for (const auto& item : other_conn.items()) {
+    EXPECT_FALSE(item.kind == Item::Kind::kFrame && item.channel < 6) << "only its own channels";
+    if (item.kind == Item::Kind::kFrame && item.channel == 6)
+      other_packets.emplace_back(item.frame_payload.begin(), item.frame_payload.end());
+  }
+  EXPECT_EQ(other_packets, first_packets) << "the cached GOP, packet for packet";
 
   // The pusher leaves: the stream is gone.
   pusher.reset();
@@ -190,6 +218,7 @@ TEST(RtspSession, PushThenPlayRelaysAccessUnits) {
 
 TEST(RtspSession, RefusesWrongTokensUnknownStreamsAndUdp) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowToken auth;
   FakeConnection c;
   auto s = std::make_shared<ServerSession>(hub, auth, c);
@@ -220,6 +249,7 @@ TEST(RtspSession, RefusesWrongTokensUnknownStreamsAndUdp) {
 
 TEST(RtspSession, SecondPusherOfTheSameDeviceIsRefused) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowToken auth;
   const std::string base = "rtsp://h/push/CAM1?token=push-CAM1";
   auto push = [&](FakeConnection& c) {
@@ -239,6 +269,7 @@ TEST(RtspSession, SecondPusherOfTheSameDeviceIsRefused) {
 
 TEST(RtspSession, ASdCardRecordingIsPushedBesideTheLiveStreamWithItsOwnToken) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowToken auth;
   auto push = [&](FakeConnection& c, const std::string& base) {
     auto s = std::make_shared<ServerSession>(hub, auth, c);
@@ -268,6 +299,7 @@ TEST(RtspSession, ASdCardRecordingIsPushedBesideTheLiveStreamWithItsOwnToken) {
 
 TEST(RtspSession, RtpLossAndGarbageAreCounted) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowToken auth;
   metrics::Registry registry;
   const auto counters = RtpCounters::in(registry);
@@ -314,6 +346,7 @@ class UdpConnection final : public Connection {
 
 TEST(RtspSession, UdpPacketsOutOfOrderArePutBackInOrder) {
   hub::Hub hub;
+  install_rtp_packager(hub);
   AllowToken auth;
   metrics::Registry registry;
   const auto counters = RtpCounters::in(registry);

@@ -502,4 +502,62 @@ void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, const 
   sink_(track, true, report);
 }
 
+void RtpPackets::for_each(
+    const std::function<void(int channel, std::span<const uint8_t> packet)>& f) const {
+  if (!interleaved) return;
+  const auto& b = *interleaved;
+  for (size_t at = 0; at + 4 <= b.size();) {
+    const size_t len = static_cast<size_t>(b[at + 2]) << 8 | b[at + 3];
+    if (at + 4 + len > b.size()) break;  // never: we framed it
+    f(b[at + 1], std::span<const uint8_t>(b).subspan(at + 4, len));
+    at += 4 + len;
+  }
+}
+
+std::shared_ptr<const hub::Packaged> RtpPackager::package(const hub::Frame& frame,
+                                                          const hub::StreamInfo& info) {
+  if (!egress_) {
+    // One egress per stream: its packets are every player's. Counted per player instead
+    // (what each one was sent), so no counters here.
+    egress_ = std::make_unique<Egress>(
+        info,
+        [this](int track, bool rtcp, std::span<const uint8_t> packet) {
+          if (packet.size() > 0xffff) return;  // cannot be framed; packetizers never make one
+          const auto channel = static_cast<uint8_t>(track * 2 + (rtcp ? 1 : 0));
+          current_.push_back('$');
+          current_.push_back(channel);
+          current_.push_back(static_cast<uint8_t>(packet.size() >> 8));
+          current_.push_back(static_cast<uint8_t>(packet.size() & 0xff));
+          current_.insert(current_.end(), packet.begin(), packet.end());
+          if (!rtcp) {
+            ++packets_;
+            if (!first_ && packet.size() >= 8) {
+              first_ = std::make_pair(static_cast<uint16_t>(packet[2] << 8 | packet[3]),
+                                      static_cast<uint32_t>(packet[4]) << 24 |
+                                          static_cast<uint32_t>(packet[5]) << 16 |
+                                          static_cast<uint32_t>(packet[6]) << 8 | packet[7]);
+            }
+          }
+        },
+        nullptr);
+  }
+  current_.clear();
+  packets_ = 0;
+  first_.reset();
+  egress_->send(frame);
+  auto out = std::make_shared<RtpPackets>();
+  if (packets_ > 0) {
+    out->interleaved = std::make_shared<const std::vector<uint8_t>>(std::move(current_));
+    current_ = {};
+    out->packets = packets_;
+    out->first_sequence = first_->first;
+    out->rtp_timestamp = first_->second;
+  }
+  return out;
+}
+
+void install_rtp_packager(hub::Hub& hub) {
+  hub.set_packager_factory(hub::Packaging::kRtp, [] { return std::make_unique<RtpPackager>(); });
+}
+
 }  // namespace nj::media::rtsp

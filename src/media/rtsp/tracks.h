@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -149,5 +150,35 @@ class Egress {
   int64_t started_at_us_ = 0;
   Stats stats_;
 };
+
+// The RTP form of one frame, made once per stream for all its RTSP players (a hub
+// packager): its packets, and any sender report due with them, in RTSP interleaved framing
+// ('$', channel, length, packet) on channels 0/1 (video RTP/RTCP) and 2/3 (audio). A TCP
+// player that set up those channels gets the very same bytes; others are given the packets
+// one by one. Every player of a stream therefore sees one SSRC and one sequence per track,
+// and PLAY tells it where it starts (RTP-Info).
+struct RtpPackets final : hub::Packaged {
+  std::shared_ptr<const std::vector<uint8_t>> interleaved;  // null: nothing sent (no keyframe yet)
+  uint32_t packets = 0;                                     // RTP packets in it
+  uint16_t first_sequence = 0;                              // of its first RTP packet
+  uint32_t rtp_timestamp = 0;
+  // Calls f(channel, packet) for each packet, in order.
+  void for_each(const std::function<void(int channel, std::span<const uint8_t> packet)>& f) const;
+};
+
+class RtpPackager final : public hub::Packager {
+ public:
+  std::shared_ptr<const hub::Packaged> package(const hub::Frame& frame,
+                                               const hub::StreamInfo& info) override;
+
+ private:
+  std::unique_ptr<Egress> egress_;
+  std::vector<uint8_t> current_;
+  uint32_t packets_ = 0;
+  std::optional<std::pair<uint16_t, uint32_t>> first_;  // sequence and timestamp
+};
+
+// Lets the hub make RtpPackets for RTSP players (Packaging::kRtp).
+void install_rtp_packager(hub::Hub& hub);
 
 }  // namespace nj::media::rtsp
