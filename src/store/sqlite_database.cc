@@ -163,7 +163,9 @@ class SqliteDatabase final : public Database {
       } else if (const auto* s = std::get_if<std::string>(&v)) {
         rc = sqlite3_bind_text64(stmt, index, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else if (const auto* b = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, index, b->data(), b->size(), SQLITE_STATIC);
+        // An empty blob is a blob, not NULL (SQLite binds a null pointer as NULL).
+        rc = b->empty() ? sqlite3_bind_zeroblob(stmt, index, 0)
+                        : sqlite3_bind_blob64(stmt, index, b->data(), b->size(), SQLITE_STATIC);
       }
       if (rc != SQLITE_OK) return Unexpected(error_from(db_, rc));
     }

@@ -12,7 +12,21 @@
 namespace nj::media::fmp4 {
 
 LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
+  auto made = next_sample(frame);
   Output out;
+  out.codec = std::move(made.codec);
+  out.init = std::move(made.init);
+  out.width = made.width;
+  out.height = made.height;
+  if (made.has_sample) {
+    const Sample sample{made.decode_time, made.duration, 0, made.keyframe, made.data};
+    out.fragment = media_segment(++sequence_, made.track_id, {&sample, 1});
+  }
+  return out;
+}
+
+LiveMuxer::SampleOut LiveMuxer::next_sample(const hub::Frame& frame) {
+  SampleOut out;
   if (frame.track == hub::TrackKind::kAudio) {
     if (!started_ || !has_audio_) return out;
     if (!audio_base_) {
@@ -27,7 +41,6 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     if (decode < 0 || decode <= last_audio_decode_) return out;
     last_audio_decode_ = decode;
     uint32_t duration = 1024;  // AAC
-    std::span<const uint8_t> data = frame.data;
     std::vector<uint8_t> flac;
     if (info_.audio_codec == "OPUS") {
       auto samples = codec::opus_packet_samples(frame.data);
@@ -42,11 +55,15 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
       }
       flac = codec::flac_frame(pcm, info_.audio_sample_rate, static_cast<uint64_t>(decode));
       if (flac.empty()) return out;
-      data = flac;
       duration = static_cast<uint32_t>(pcm.size());
     }
-    const Sample sample{decode, duration, 0, true, data};
-    out.fragment = media_segment(++sequence_, 2, {&sample, 1});
+    out.has_sample = true;
+    out.track_id = 2;
+    out.decode_time = decode;
+    out.duration = duration;
+    out.keyframe = true;
+    out.converted = std::move(flac);
+    out.data = out.converted.empty() ? std::span<const uint8_t>(frame.data) : out.converted;
     return out;
   }
   if (!started_) {
@@ -118,9 +135,12 @@ LiveMuxer::Output LiveMuxer::push(const hub::Frame& frame) {
     if (delta < 90000 * 5) last_duration_ = static_cast<uint32_t>(delta);
     last_timestamp_ = frame.timestamp;
   }
-  const Sample sample{frame.timestamp - first_timestamp_, last_duration_, 0, frame.keyframe,
-                      frame.data};
-  out.fragment = media_segment(++sequence_, 1, {&sample, 1});
+  out.has_sample = true;
+  out.track_id = 1;
+  out.decode_time = frame.timestamp - first_timestamp_;
+  out.duration = last_duration_;
+  out.keyframe = frame.keyframe;
+  out.data = frame.data;
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,26 @@ class LiveMuxer {
   // timeline by the camera's clock (Frame::capture_us, from its RTCP sender reports) when
   // both tracks have it, else by arrival time.
   Output push(const hub::Frame& frame);
+
+  // The same, one level down: the init segment when it is first known, and the frame as a
+  // sample of track 1 (video) or 2 (audio) on the stream's timeline, for those that build
+  // their own fragments (the recorder). A video sample's duration is an estimate (the
+  // previous interval).
+  struct SampleOut {
+    std::optional<std::string> codec;
+    std::optional<std::vector<uint8_t>> init;
+    uint32_t width = 0, height = 0;
+    bool has_sample = false;
+    uint32_t track_id = 0;
+    int64_t decode_time = 0;
+    uint32_t duration = 0;
+    bool keyframe = false;
+    // The sample's bytes: the frame's own, or `converted` (G.711 as FLAC, for browsers).
+    // Valid while the frame and this output live (a move keeps it valid).
+    std::span<const uint8_t> data;
+    std::vector<uint8_t> converted;
+  };
+  SampleOut next_sample(const hub::Frame& frame);
 
  private:
   hub::StreamInfo info_;

@@ -1,0 +1,341 @@
+#include "recording/recorder.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <set>
+
+#include "common/random.h"
+#include "media/fmp4/demux.h"
+#include "recording/recovery.h"
+
+namespace nj::recording {
+namespace {
+
+std::string utc_date(int64_t ms) {
+  const std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+uint64_t total_size(const std::vector<FragmentEntry>& fragments) {
+  uint64_t n = 0;
+  for (const auto& f : fragments) n += f.size;
+  return n;
+}
+
+uint64_t total_ticks(const std::vector<FragmentEntry>& fragments) {
+  uint64_t n = 0;
+  for (const auto& f : fragments) n += f.duration;
+  return n;
+}
+
+}  // namespace
+
+StreamRecorder::StreamRecorder(Store& store, Catalog& catalog, const Clock& clock,
+                               RecorderOptions options, std::string device_id, std::string serial)
+    : store_(store),
+      catalog_(catalog),
+      clock_(clock),
+      options_(std::move(options)),
+      device_id_(std::move(device_id)),
+      serial_(std::move(serial)) {}
+
+StreamRecorder::~StreamRecorder() { finish(); }
+
+void StreamRecorder::begin(const media::hub::StreamInfo& info) {
+  finish();
+  fragmenter_ = std::make_unique<Fragmenter>(info);
+  run_id_ = random_hex_id();
+  run_start_us_ = 0;
+}
+
+void StreamRecorder::push(const media::hub::FramePtr& frame) {
+  if (!fragmenter_) return;
+  auto fragment = fragmenter_->push(frame);
+  if (run_start_us_ == 0) run_start_us_ = fragmenter_->start_wall_us();
+  if (fragment) write(std::move(*fragment));
+}
+
+void StreamRecorder::finish() {
+  if (fragmenter_) {
+    if (auto last = fragmenter_->flush()) write(std::move(*last));
+    fragmenter_.reset();
+  }
+  close_segment();
+}
+
+// Wall-clock milliseconds of a point of the run's timeline.
+static int64_t wall_ms(int64_t run_start_us, uint64_t ticks) {
+  return (run_start_us + static_cast<int64_t>(ticks * 1000 / 90)) / 1000;
+}
+
+void StreamRecorder::write(Fragment&& fragment) {
+  if (stats_.paused) return;
+  if (segment_ && fragment.keyframe &&
+      fragment.start_ticks - static_cast<uint64_t>(segment_->start_ticks) >=
+          static_cast<uint64_t>(options_.segment_length.count()) * kTicksPerSecond) {
+    close_segment();
+  }
+  if (!segment_) {
+    if (!fragment.keyframe) return;  // a file starts at a keyframe
+    if (!open_segment(fragment)) return;
+  }
+  if (auto ok = store_.append(segment_->store_key, fragment.bytes, options_.sync); !ok) {
+    ++stats_.write_errors;
+    pause(ok.error());
+    return;
+  }
+  segment_->fragments.push_back(
+      {fragment.duration, static_cast<uint32_t>(fragment.bytes.size()), fragment.keyframe});
+  segment_->bytes += fragment.bytes.size();
+  segment_->media_bytes += fragment.media_bytes;
+  segment_->end_ms = wall_ms(run_start_us_, fragment.start_ticks + fragment.duration);
+  ++stats_.fragments;
+  stats_.bytes += fragment.bytes.size();
+  stats_.media_bytes += fragment.media_bytes;
+  if (std::chrono::steady_clock::now() - last_save_ >= options_.index_interval) {
+    (void)catalog_.save(*segment_, false);
+    last_save_ = std::chrono::steady_clock::now();
+  }
+}
+
+bool StreamRecorder::open_segment(const Fragment& first) {
+  if (store_.free_bytes() < options_.reserve_bytes) {
+    pause("the store is full");
+    return false;
+  }
+  const auto& init = fragmenter_->init();
+  Segment s;
+  s.device_id = device_id_;
+  s.region = options_.region;
+  s.run_id = run_id_;
+  s.start_ticks = static_cast<int64_t>(first.start_ticks);
+  s.start_ms = wall_ms(run_start_us_, first.start_ticks);
+  s.end_ms = s.start_ms;
+  s.store_key = options_.region + "/" + serial_ + "/" + utc_date(s.start_ms) + "/" +
+                std::to_string(s.start_ms) + "-" + random_hex_id().substr(0, 8) + ".mp4";
+  s.init_size = init.size();
+  s.bytes = init.size();
+  // The row first: a file never exists without one (docs/recording.md).
+  auto id = catalog_.create(s);
+  if (!id) {
+    pause("the index cannot be written: " + id.error().message);
+    return false;
+  }
+  s.id = *id;
+  if (auto ok = store_.append(s.store_key, init, false); !ok) {
+    ++stats_.write_errors;
+    (void)catalog_.remove(s.id);
+    store_.remove(s.store_key);
+    pause(ok.error());
+    return false;
+  }
+  segment_ = std::move(s);
+  last_save_ = std::chrono::steady_clock::now();
+  ++stats_.segments;
+  return true;
+}
+
+void StreamRecorder::close_segment() {
+  if (!segment_) return;
+  if (segment_->fragments.empty()) {
+    // Nothing but the init segment: no recording to keep.
+    store_.close(segment_->store_key);
+    (void)catalog_.remove(segment_->id);
+    store_.remove(segment_->store_key);
+  } else {
+    if (auto saved = catalog_.save(*segment_, true); !saved) {
+      spdlog::error("recording.index.failed device={} error=\"{}\"", device_id_,
+                    saved.error().message);
+    }
+    store_.close(segment_->store_key);
+  }
+  segment_.reset();
+}
+
+void StreamRecorder::pause(const std::string& why) {
+  if (segment_) {
+    // Whatever part of a fragment got written goes; the file ends at its last whole one.
+    (void)store_.truncate(segment_->store_key, segment_->bytes);
+    close_segment();
+  }
+  stats_.paused = true;
+  stats_.pause_reason = why;
+  paused_at_ = std::chrono::steady_clock::now();
+  spdlog::warn("recording.paused device={} reason=\"{}\"", device_id_, why);
+}
+
+void StreamRecorder::tick() {
+  const auto now = std::chrono::steady_clock::now();
+  if (segment_ && now - last_save_ >= options_.index_interval) {
+    (void)catalog_.save(*segment_, false);
+    last_save_ = now;
+  }
+  if (stats_.paused && now - paused_at_ >= options_.resume_check) {
+    paused_at_ = now;
+    if (store_.free_bytes() >= options_.reserve_bytes) {
+      stats_.paused = false;
+      stats_.pause_reason.clear();
+      run_id_ = random_hex_id();  // a new run: the timeline shows the gap
+      spdlog::info("recording.resumed device={}", device_id_);
+    }
+  }
+}
+
+RecoveryReport recover(Store& store, Catalog& catalog) {
+  RecoveryReport report;
+  for (auto s : catalog.open_segments()) {
+    ++report.segments;
+    const auto size = store.size(s.store_key);
+    auto drop = [&] {
+      store.remove(s.store_key);
+      (void)catalog.remove(s.id);
+      ++report.rows_dropped;
+    };
+    if (!size || *size < s.init_size || s.init_size == 0) {
+      drop();
+      continue;
+    }
+    const auto init_bytes = store.read(s.store_key, 0, s.init_size);
+    const auto init = init_bytes ? media::fmp4::parse_init(*init_bytes)
+                                 : Result<media::fmp4::DemuxInit, media::fmp4::DemuxError>(
+                                       Unexpected(media::fmp4::DemuxError::kTruncated));
+    if (!init) {
+      drop();
+      continue;
+    }
+    uint64_t indexed_end = s.init_size + total_size(s.fragments);
+    if (indexed_end > *size) {  // the index is ahead of the file: trust the file
+      s.fragments.clear();
+      indexed_end = s.init_size;
+    }
+    const auto tail = store.read(s.store_key, indexed_end, *size - indexed_end);
+    if (tail) {
+      const auto scan = scan_fragments(*tail, *init);
+      s.fragments.insert(s.fragments.end(), scan.fragments.begin(), scan.fragments.end());
+      report.fragments_found += scan.fragments.size();
+      indexed_end += scan.whole_bytes;
+    }
+    if (s.fragments.empty()) {
+      drop();
+      continue;
+    }
+    if (indexed_end < *size) {
+      (void)store.truncate(s.store_key, indexed_end);
+      report.bytes_cut += *size - indexed_end;
+    }
+    s.bytes = indexed_end;
+    s.end_ms = s.start_ms + static_cast<int64_t>(total_ticks(s.fragments) / 90);
+    (void)catalog.save(s, true);
+  }
+  // Files without a row, beside the devices' recordings (a deletion that did not finish).
+  std::set<std::string> known, prefixes;
+  for (const auto& device : catalog.devices_with_media()) {
+    for (const auto& s : catalog.of_device(device)) {
+      known.insert(s.store_key);
+      const auto second = s.store_key.find('/', s.store_key.find('/') + 1);
+      if (second != std::string::npos) prefixes.insert(s.store_key.substr(0, second + 1));
+    }
+  }
+  for (const auto& prefix : prefixes) {
+    for (const auto& key : store.list(prefix)) {
+      if (!known.contains(key) && key.ends_with(".mp4")) {
+        store.remove(key);
+        ++report.orphans_removed;
+      }
+    }
+  }
+  return report;
+}
+
+RecordingService::RecordingService(media::hub::Hub& hub, Store& store, Catalog& catalog,
+                                   const Clock& clock, RecorderOptions options)
+    : hub_(hub), store_(store), catalog_(catalog), clock_(clock), options_(std::move(options)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+RecordingService::~RecordingService() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void RecordingService::set_recorded(const std::map<std::string, std::string>& devices) {
+  {
+    std::lock_guard lock(mu_);
+    wanted_ = devices;
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::map<std::string, RecorderStats> RecordingService::stats() {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+// One worker for every recorded camera. It polls (every 100 ms) rather than being woken per
+// frame: recording needs no low latency, and 200 cameras would mean 5,000 wake-ups a second.
+void RecordingService::run() {
+  std::map<std::string, Entry> entries;
+  std::vector<media::hub::FramePtr> frames;
+  std::unique_lock lock(mu_);
+  while (true) {
+    wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return woken_ || stopping_; });
+    woken_ = false;
+    if (stopping_) break;
+    const auto wanted = wanted_;
+    lock.unlock();
+    for (auto it = entries.begin(); it != entries.end();) {
+      const auto w = wanted.find(it->first);
+      if (w == wanted.end() || w->second != it->second.serial) {
+        it->second.subscription.reset();
+        it->second.recorder.reset();  // finishes its segment
+        it = entries.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& [device, serial] : wanted) {
+      if (!entries.contains(device)) {
+        entries[device] = {
+            serial,
+            std::make_unique<StreamRecorder>(store_, catalog_, clock_, options_, device, serial),
+            nullptr};
+      }
+    }
+    std::map<std::string, RecorderStats> snapshot;
+    for (auto& [device, e] : entries) {
+      if (!e.subscription) {
+        if (auto sub = hub_.subscribe("push/" + e.serial, {})) {
+          e.subscription = std::move(*sub);
+          e.recorder->begin(e.subscription->info());
+        }
+      }
+      if (e.subscription) {
+        frames.clear();
+        e.subscription->queue().drain(frames);
+        for (const auto& f : frames) e.recorder->push(f);
+        if (e.subscription->queue().ended()) {
+          e.recorder->finish();
+          e.subscription.reset();
+        }
+      }
+      e.recorder->tick();
+      snapshot[device] = e.recorder->stats();
+    }
+    lock.lock();
+    stats_ = std::move(snapshot);
+  }
+  lock.unlock();
+  entries.clear();  // each recorder finishes its segment
+}
+
+}  // namespace nj::recording

@@ -1,0 +1,116 @@
+// The recorder (docs/recording.md): hub streams into segment files and their index.
+// StreamRecorder writes one camera's stream; RecordingService keeps one per recorded device,
+// subscribed to its stream whenever it is live, on one worker thread, and recovers what a
+// crash left before it starts.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "common/clock.h"
+#include "media/hub/hub.h"
+#include "recording/catalog.h"
+#include "recording/fragmenter.h"
+#include "recording/store.h"
+
+namespace nj::recording {
+
+struct RecorderOptions {
+  std::string region = "default";
+  std::chrono::seconds segment_length{600};  // a new file after this long, at a keyframe
+  std::chrono::seconds index_interval{10};   // the fragment table is saved at least this often
+  bool sync = true;                          // fdatasync each fragment (power-loss safety)
+  uint64_t reserve_bytes = 256ull << 20;     // pause when the store has less free than this
+  std::chrono::seconds resume_check{10};     // how often a paused recorder looks again
+};
+
+struct RecorderStats {
+  uint64_t fragments = 0, bytes = 0, media_bytes = 0, segments = 0, write_errors = 0;
+  bool paused = false;
+  std::string pause_reason;
+};
+
+// One camera's stream into segments. Not thread-safe: one caller at a time.
+class StreamRecorder {
+ public:
+  StreamRecorder(Store& store, Catalog& catalog, const Clock& clock, RecorderOptions options,
+                 std::string device_id, std::string serial);
+  ~StreamRecorder();  // finishes
+
+  // The stream (re)starts: its info, for the fragments to come. A new run begins.
+  void begin(const media::hub::StreamInfo& info);
+  void push(const media::hub::FramePtr& frame);
+  // The stream ended: the last fragment is written and the segment closed.
+  void finish();
+  // Saves the index if it is due; retries a paused recorder. Called now and then.
+  void tick();
+  const RecorderStats& stats() const { return stats_; }
+
+ private:
+  void write(Fragment&& fragment);
+  bool open_segment(const Fragment& first);
+  void close_segment();
+  void pause(const std::string& why);
+
+  Store& store_;
+  Catalog& catalog_;
+  const Clock& clock_;
+  RecorderOptions options_;
+  std::string device_id_, serial_;
+  std::unique_ptr<Fragmenter> fragmenter_;
+  std::string run_id_;
+  int64_t run_start_us_ = 0;  // wall clock of the run's tick 0
+  std::optional<Segment> segment_;
+  std::chrono::steady_clock::time_point last_save_{}, paused_at_{};
+  RecorderStats stats_;
+};
+
+struct RecoveryReport {
+  size_t segments = 0, fragments_found = 0, rows_dropped = 0, orphans_removed = 0;
+  uint64_t bytes_cut = 0;
+};
+
+// Finishes the segments a crash left open: their files are scanned after the last indexed
+// fragment, whole fragments are added, the partial tail is cut off, and the rows closed.
+// Rows without a file go; files without a row (under the devices that have media) go too.
+RecoveryReport recover(Store& store, Catalog& catalog);
+
+class RecordingService {
+ public:
+  RecordingService(media::hub::Hub& hub, Store& store, Catalog& catalog, const Clock& clock,
+                   RecorderOptions options);
+  ~RecordingService();
+
+  // The devices to record now (device id → serial); the others stop.
+  void set_recorded(const std::map<std::string, std::string>& devices);
+  std::map<std::string, RecorderStats> stats();
+
+ private:
+  void run();
+  struct Entry {
+    std::string serial;
+    std::unique_ptr<StreamRecorder> recorder;
+    std::unique_ptr<media::hub::Subscription> subscription;
+  };
+  media::hub::Hub& hub_;
+  Store& store_;
+  Catalog& catalog_;
+  const Clock& clock_;
+  RecorderOptions options_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  bool woken_ = false, stopping_ = false;
+  std::map<std::string, std::string> wanted_;  // set_recorded's, applied by the worker
+  std::map<std::string, RecorderStats> stats_;
+  std::thread thread_;
+};
+
+}  // namespace nj::recording

@@ -1,0 +1,267 @@
+#include "recording/recorder.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "media/fmp4/demux.h"
+#include "recording/test_stream.h"
+#include "store/migrations.h"
+#include "store/sqlite_database.h"
+
+namespace nj::recording {
+namespace {
+
+std::filesystem::path fresh_dir(const char* name) {
+  auto d = std::filesystem::temp_directory_path() /
+           (std::string("nj-rec-") + name + "-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+std::unique_ptr<store::Database> open_db(const std::filesystem::path& path) {
+  auto db = std::move(store::open_sqlite(path)).value();
+  EXPECT_TRUE(store::migrate(*db, store::builtin_migrations()));
+  const store::Value p[] = {std::string("dev-1")};
+  (void)db->execute(
+      "INSERT OR IGNORE INTO devices (id, serial, secret_hash, created_at) "
+      "VALUES ($1, 'CAM-1', 'x', 0)",
+      p);
+  return db;
+}
+
+std::vector<uint8_t> file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+RecorderOptions fast_options() {
+  RecorderOptions o;
+  o.sync = false;       // a test is not about power loss
+  o.reserve_bytes = 0;  // any free space will do
+  return o;
+}
+
+// Minutes of the synthetic stream into a recorder, as fast as it goes.
+void feed(StreamRecorder& r, testing::Stream& s, int seconds) {
+  for (int i = 0; i < seconds * 25; ++i) {
+    for (const auto& f : s.next()) r.push(f);
+  }
+}
+
+TEST(Recorder, ContinuousRecordingIsOneSpanAcrossSegmentFilesWithASmallIndex) {
+  const auto dir = fresh_dir("span");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  ManualClock clock(0);
+  testing::Stream stream(50);
+  {
+    StreamRecorder r(store, catalog, clock, fast_options(), "dev-1", "CAM-1");
+    r.begin(testing::stream_info());
+    feed(r, stream, 25 * 60);  // 25 minutes
+    r.finish();
+    EXPECT_EQ(r.stats().segments, 3u) << "10 + 10 + 5 minutes";
+    EXPECT_EQ(r.stats().write_errors, 0u);
+  }
+  const int64_t start = 1'795'000'000'000;  // the stream's capture clock, in ms
+  const auto segments = catalog.between("dev-1", start - 60'000, start + 3'600'000);
+  ASSERT_EQ(segments.size(), 3u);
+  uint64_t index_bytes = 0, file_total = 0, media_total = 0;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    const auto& s = segments[i];
+    EXPECT_FALSE(s.open);
+    if (i > 0) {
+      EXPECT_EQ(s.start_ms, segments[i - 1].end_ms) << "no gap, no overlap";
+    }
+    // Each file is valid fMP4 and exactly what its index says.
+    const auto bytes = file_bytes(dir / "media" / s.store_key);
+    EXPECT_EQ(bytes.size(), s.bytes);
+    const auto d = media::fmp4::demux(bytes);
+    EXPECT_FALSE(d.error) << s.store_key;
+    EXPECT_EQ(d.complete, bytes.size());
+    EXPECT_EQ(d.fragments.size(), s.fragments.size() * 2) << "video and audio per fragment";
+    index_bytes += encode_fragments(s.fragments).size() + 200;  // + the row's own columns
+    file_total += s.bytes;
+    media_total += s.media_bytes;
+  }
+  EXPECT_EQ(segments.front().start_ms, start);
+  EXPECT_EQ(segments.back().end_ms, start + 25 * 60'000);
+  const auto spans = spans_of(segments, start - 60'000, start + 3'600'000);
+  ASSERT_EQ(spans.size(), 1u) << "one continuous span";
+  EXPECT_EQ(spans[0].start_ms, start);
+  EXPECT_EQ(spans[0].end_ms, start + 25 * 60'000);
+  EXPECT_EQ(gaps_of(spans, start - 60'000, start + 3'600'000).size(), 2u) << "before and after";
+  const double per_minute = static_cast<double>(index_bytes) / 25;
+  std::printf("# index %.0f bytes per camera-minute; recorded %.4f x the media\n", per_minute,
+              static_cast<double>(file_total) / static_cast<double>(media_total));
+  EXPECT_LE(per_minute, 2048);
+  EXPECT_LE(static_cast<double>(file_total), 1.01 * static_cast<double>(media_total));
+  EXPECT_EQ(media_total, stream.video_bytes + stream.audio_bytes);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Recorder, AStreamThatStopsAndStartsLeavesAGapBetweenTwoRuns) {
+  const auto dir = fresh_dir("gap");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  ManualClock clock(0);
+  StreamRecorder r(store, catalog, clock, fast_options(), "dev-1", "CAM-1");
+  testing::Stream first(50, 1'795'000'000'000'000);
+  r.begin(testing::stream_info());
+  feed(r, first, 60);
+  r.finish();
+  testing::Stream second(50, 1'795'000'000'000'000 + 5 * 60'000'000);  // 5 minutes later
+  r.begin(testing::stream_info());
+  feed(r, second, 60);
+  r.finish();
+  const int64_t t0 = 1'795'000'000'000;
+  const auto spans = spans_of(catalog.between("dev-1", t0, t0 + 3'600'000), t0, t0 + 3'600'000);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].end_ms, t0 + 60'000);
+  EXPECT_EQ(spans[1].start_ms, t0 + 5 * 60'000);
+  const auto gaps = gaps_of(spans, t0, t0 + 10 * 60'000);
+  ASSERT_EQ(gaps.size(), 2u);
+  EXPECT_EQ(gaps[0].start_ms, t0 + 60'000);
+  EXPECT_EQ(gaps[0].end_ms, t0 + 5 * 60'000) << "the camera was really away";
+  std::filesystem::remove_all(dir);
+}
+
+// A crash: the index was last saved when the segment opened; the file holds many more
+// fragments and half of one more. Recovery finds every whole one and cuts the rest.
+TEST(Recorder, RecoveryAfterACrashKeepsEveryWholeFragmentAndCutsThePartialOne) {
+  const auto dir = fresh_dir("crash");
+  const auto crashed = fresh_dir("crashed");
+  uint64_t fragments_written = 0;
+  {
+    auto db = open_db(dir / "nj.db");
+    LocalStore store(dir / "media");
+    Catalog catalog(*db);
+    ManualClock clock(0);
+    auto options = fast_options();
+    options.index_interval = std::chrono::hours(1);  // never saved after the start
+    StreamRecorder r(store, catalog, clock, options, "dev-1", "CAM-1");
+    testing::Stream stream(50);
+    r.begin(testing::stream_info());
+    feed(r, stream, 61);
+    fragments_written = r.stats().fragments;
+    // The moment of the crash: what is on disk is copied as it is, the recorder never
+    // finishes there.
+    std::filesystem::copy(dir, crashed,
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+  }
+  auto db = open_db(crashed / "nj.db");
+  Catalog catalog(*db);
+  auto open = catalog.open_segments();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_TRUE(open[0].fragments.empty()) << "the index had not been saved";
+  const auto path = crashed / "media" / open[0].store_key;
+  const auto whole = std::filesystem::file_size(path);
+  {
+    // Half a fragment more, as a write cut by the crash would leave.
+    const auto bytes = file_bytes(path);
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out.write(reinterpret_cast<const char*>(bytes.data() + open[0].init_size), 3000);
+  }
+  std::ofstream(crashed / "media" / "default" / "CAM-1" / "stray.mp4") << "an orphan";
+  LocalStore store(crashed / "media");
+  const auto report = recover(store, catalog);
+  EXPECT_EQ(report.segments, 1u);
+  EXPECT_EQ(report.fragments_found, fragments_written);
+  EXPECT_EQ(report.bytes_cut, 3000u);
+  EXPECT_EQ(report.orphans_removed, 1u);
+  EXPECT_EQ(std::filesystem::file_size(path), whole);
+  const auto s = catalog.by_id(open[0].id);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->open);
+  EXPECT_EQ(s->bytes, whole);
+  EXPECT_EQ(s->fragments.size(), fragments_written);
+  EXPECT_EQ(s->end_ms, s->start_ms + 60'000) << "30 fragments of 2 s";
+  EXPECT_FALSE(media::fmp4::demux(file_bytes(path)).error);
+  // Recovering again changes nothing.
+  const auto again = recover(store, catalog);
+  EXPECT_EQ(again.segments, 0u);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(crashed);
+}
+
+// A store that fails its writes after a while, as a full disk does.
+class FailingStore final : public Store {
+ public:
+  explicit FailingStore(std::filesystem::path root) : inner_(std::move(root)) {}
+  bool full = false;
+  Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
+                                   bool sync) override {
+    if (full) {
+      // Part of the bytes get through before the disk says no.
+      (void)inner_.append(key, bytes.first(bytes.size() / 2), false);
+      return Unexpected(std::string("No space left on device"));
+    }
+    return inner_.append(key, bytes, sync);
+  }
+  void close(const std::string& key) override { inner_.close(key); }
+  Result<void, std::string> truncate(const std::string& key, uint64_t size) override {
+    return inner_.truncate(key, size);
+  }
+  Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
+                                                 uint64_t length) override {
+    return inner_.read(key, offset, length);
+  }
+  Result<uint64_t, std::string> size(const std::string& key) override { return inner_.size(key); }
+  bool remove(const std::string& key) override { return inner_.remove(key); }
+  std::vector<std::string> list(const std::string& prefix) override { return inner_.list(prefix); }
+  uint64_t free_bytes() override { return full ? 0 : (1ull << 40); }
+  std::filesystem::path local_path(const std::string& key) const override {
+    return inner_.local_path(key);
+  }
+
+ private:
+  LocalStore inner_;
+};
+
+TEST(Recorder, AFullDiskPausesRecordingCleanlyAndItResumesWhenSpaceReturns) {
+  const auto dir = fresh_dir("full");
+  auto db = open_db(dir / "nj.db");
+  FailingStore store(dir / "media");
+  Catalog catalog(*db);
+  ManualClock clock(0);
+  auto options = fast_options();
+  options.reserve_bytes = 1;
+  options.resume_check = std::chrono::seconds(0);
+  StreamRecorder r(store, catalog, clock, options, "dev-1", "CAM-1");
+  testing::Stream stream(50);
+  r.begin(testing::stream_info());
+  feed(r, stream, 60);
+  store.full = true;
+  feed(r, stream, 10);
+  EXPECT_TRUE(r.stats().paused);
+  EXPECT_EQ(r.stats().write_errors, 1u);
+  // What was recorded is whole: the file ends at its last whole fragment.
+  auto segments = catalog.of_device("dev-1");
+  ASSERT_EQ(segments.size(), 1u);
+  const auto first = *catalog.by_id(segments[0].id);
+  EXPECT_FALSE(first.open);
+  const auto bytes = file_bytes(dir / "media" / first.store_key);
+  EXPECT_EQ(bytes.size(), first.bytes);
+  EXPECT_FALSE(media::fmp4::demux(bytes).error);
+  feed(r, stream, 10);
+  r.tick();
+  EXPECT_TRUE(r.stats().paused) << "still full";
+  store.full = false;
+  r.tick();
+  EXPECT_FALSE(r.stats().paused);
+  feed(r, stream, 30);
+  r.finish();
+  segments = catalog.of_device("dev-1");
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_NE(segments[0].run_id, segments[1].run_id) << "a new run: the timeline shows the gap";
+  EXPECT_GT(segments[1].start_ms, segments[0].end_ms);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace nj::recording

@@ -1,0 +1,141 @@
+#include "recording/store.h"
+
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace nj::recording {
+
+bool valid_key(const std::string& key) {
+  if (key.empty() || key.front() == '/' || key.size() > 512) return false;
+  std::string_view rest = key;
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    const auto part = rest.substr(0, slash);
+    if (part.empty() || part == "." || part == "..") return false;
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  }
+  return key.find('\0') == std::string::npos;
+}
+
+LocalStore::~LocalStore() {
+  for (auto& [key, fd] : open_) ::close(fd);
+}
+
+std::filesystem::path LocalStore::local_path(const std::string& key) const {
+  return valid_key(key) ? root_ / key : std::filesystem::path();
+}
+
+Result<void, std::string> LocalStore::append(const std::string& key, std::span<const uint8_t> bytes,
+                                             bool sync) {
+  if (!valid_key(key)) return Unexpected("bad key " + key);
+  int fd = -1;
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(key);
+    if (it == open_.end()) {
+      const auto path = root_ / key;
+      std::error_code ec;
+      std::filesystem::create_directories(path.parent_path(), ec);
+      fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (fd < 0) return Unexpected("cannot open " + path.string() + ": " + std::strerror(errno));
+      it = open_.emplace(key, fd).first;
+    }
+    fd = it->second;
+  }
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0)
+      return Unexpected("cannot write " + key + ": " + std::strerror(n < 0 ? errno : EIO));
+    done += static_cast<size_t>(n);
+  }
+  if (sync && ::fdatasync(fd) != 0) {
+    return Unexpected("cannot sync " + key + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+void LocalStore::close(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (auto it = open_.find(key); it != open_.end()) {
+    ::close(it->second);
+    open_.erase(it);
+  }
+}
+
+Result<void, std::string> LocalStore::truncate(const std::string& key, uint64_t size) {
+  if (!valid_key(key)) return Unexpected("bad key " + key);
+  std::error_code ec;
+  std::filesystem::resize_file(root_ / key, size, ec);
+  if (ec) return Unexpected("cannot truncate " + key + ": " + ec.message());
+  return {};
+}
+
+Result<std::vector<uint8_t>, std::string> LocalStore::read(const std::string& key, uint64_t offset,
+                                                           uint64_t length) {
+  if (!valid_key(key)) return Unexpected("bad key " + key);
+  const int fd = ::open((root_ / key).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unexpected("cannot open " + key + ": " + std::strerror(errno));
+  std::vector<uint8_t> out(length);
+  size_t done = 0;
+  while (done < length) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the end of the file
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(done);
+  return out;
+}
+
+Result<uint64_t, std::string> LocalStore::size(const std::string& key) {
+  if (!valid_key(key)) return Unexpected("bad key " + key);
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(root_ / key, ec);
+  if (ec) return Unexpected("no file " + key);
+  return static_cast<uint64_t>(n);
+}
+
+bool LocalStore::remove(const std::string& key) {
+  if (!valid_key(key)) return false;
+  close(key);
+  std::error_code ec;
+  const bool removed = std::filesystem::remove(root_ / key, ec);
+  // Empty day and device directories go with their last file.
+  auto dir = (root_ / key).parent_path();
+  for (int i = 0; i < 2 && dir != root_; ++i, dir = dir.parent_path()) {
+    if (!std::filesystem::is_empty(dir, ec) || ec) break;
+    std::filesystem::remove(dir, ec);
+  }
+  return removed;
+}
+
+std::vector<std::string> LocalStore::list(const std::string& prefix) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  const auto base = root_ / prefix;
+  for (auto it = std::filesystem::recursive_directory_iterator(base, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) {
+      out.push_back(std::filesystem::relative(it->path(), root_, ec).string());
+    }
+  }
+  return out;
+}
+
+uint64_t LocalStore::free_bytes() {
+  std::error_code ec;
+  std::filesystem::create_directories(root_, ec);
+  struct statvfs st {};
+  if (::statvfs(root_.c_str(), &st) != 0) return 0;
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace nj::recording

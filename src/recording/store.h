@@ -1,0 +1,67 @@
+// Where recorded media lives (docs/recording.md, storage): files named by key
+// ("{region}/{serial}/{YYYY-MM-DD}/{start_ms}-{id}.mp4"), written append-only until closed.
+// The local filesystem implements it now; an S3-compatible store can follow (closed
+// segments uploaded whole, the open one kept local).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace nj::recording {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Appends to the file (created if missing). With sync, the bytes are durable on return.
+  virtual Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
+                                           bool sync) = 0;
+  // No more appends to this file for now (releases what append kept open).
+  virtual void close(const std::string& key) = 0;
+  virtual Result<void, std::string> truncate(const std::string& key, uint64_t size) = 0;
+  virtual Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
+                                                         uint64_t length) = 0;
+  // The file's size; an error if there is no such file.
+  virtual Result<uint64_t, std::string> size(const std::string& key) = 0;
+  virtual bool remove(const std::string& key) = 0;
+  // Every key under a prefix ("{region}/{serial}/"), for finding orphans.
+  virtual std::vector<std::string> list(const std::string& prefix) = 0;
+  // Bytes the store can still take.
+  virtual uint64_t free_bytes() = 0;
+  // The file behind a key, for serving it straight from disk; empty if there is none.
+  virtual std::filesystem::path local_path(const std::string& key) const = 0;
+};
+
+// Files under a root directory (DIR/media).
+class LocalStore final : public Store {
+ public:
+  explicit LocalStore(std::filesystem::path root) : root_(std::move(root)) {}
+  ~LocalStore() override;
+  Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
+                                   bool sync) override;
+  void close(const std::string& key) override;
+  Result<void, std::string> truncate(const std::string& key, uint64_t size) override;
+  Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
+                                                 uint64_t length) override;
+  Result<uint64_t, std::string> size(const std::string& key) override;
+  bool remove(const std::string& key) override;
+  std::vector<std::string> list(const std::string& prefix) override;
+  uint64_t free_bytes() override;
+  std::filesystem::path local_path(const std::string& key) const override;
+
+ private:
+  std::filesystem::path root_;
+  std::mutex mu_;
+  std::map<std::string, int> open_;  // key → descriptor, while appending
+};
+
+// A key is ours only if it stays under the root: no "..", no absolute path.
+bool valid_key(const std::string& key);
+
+}  // namespace nj::recording
