@@ -28,6 +28,7 @@ class ManualClock final : public Clock {
   explicit ManualClock(int64_t start_ms) : now_(start_ms) {}
   int64_t now_ms() const override { return now_.load(); }
   void advance_ms(int64_t ms) { now_ += ms; }
+  void set_ms(int64_t ms) { now_ = ms; }
 
  private:
   std::atomic<int64_t> now_;
