@@ -195,6 +195,7 @@ int main(int argc, char** argv) {
     sim.width = options->width;
     sim.height = options->height;
     sim.fps = options->fps;
+    sim.gop_seconds = options->gop_seconds;
     sim.bitrate_kbps = options->bitrate_kbps;
     auto started = nj::cam::Simulator::start(hub, media_path, sim);
     if (!started) {

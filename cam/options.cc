@@ -8,7 +8,8 @@ namespace nj::cam {
 
 std::string usage() {
   return R"(usage: nightjar-cam --server URL --serial S --secret-file F
-                    [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] | --source rtsp://…]
+                    [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] [--gop-seconds N]
+                     | --source rtsp://…]
                     [--mqtt mqtt://host:port] [--state-dir DIR] [--sd-dir DIR]
                     [--provision PAYLOAD | --softap HOST:PORT]
   --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
@@ -75,6 +76,11 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
           o.height < 64 || o.width > 3840 || o.height > 2160 || o.width % 2 || o.height % 2) {
         return Unexpected(std::string("--size is WxH, even, 64x64 to 3840x2160"));
       }
+    } else if (flag == "--gop-seconds") {
+      o.gop_seconds = std::atoi(value.c_str());
+      if (o.gop_seconds < 1 || o.gop_seconds > 10) {
+        return Unexpected(std::string("--gop-seconds is 1 to 10"));
+      }
     } else if (flag == "--fps") {
       o.fps = std::atoi(value.c_str());
       if (o.fps < 1 || o.fps > 60) return Unexpected(std::string("--fps is 1 to 60"));
@@ -89,8 +95,8 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
   }
   // The serial and secret are the device's own (from the factory); a QR payload only says
   // where the cloud is and whose account to join.
-  if (o.server.empty() && o.provision.empty() && o.softap.empty()) {
-    return Unexpected(std::string("--server is required (or --provision, or --softap)"));
+  if (o.server.empty() && o.mqtt.empty() && o.provision.empty() && o.softap.empty()) {
+    return Unexpected(std::string("--server is required (or --mqtt, --provision or --softap)"));
   }
   if (!o.provision.empty() && !o.softap.empty()) {
     return Unexpected(std::string("--provision and --softap exclude each other"));

@@ -24,6 +24,7 @@ struct Options {
   std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.
   int width = 640, height = 360, fps = 15, bitrate_kbps = 600;
+  int gop_seconds = 2;          // a keyframe this often
   int telemetry_seconds = 30;   // how often what the camera sent is reported
   int sd_size_mb = 256;         // --sd-dir: the card's capacity
   int sd_segment_seconds = 60;  // --sd-dir: the length of one recording file

@@ -96,21 +96,21 @@ Response device_error(const device::DeviceError& e) {
   return http::error_response(500, "internal", "something went wrong");
 }
 
-std::optional<device::OwnedDevice> DevicesApi::device_for(const Request& r,
-                                                          const Responder& respond,
-                                                          device::Role at_least) {
-  auto who = guard_.identify(r);
+std::optional<device::OwnedDevice> device_for(const Guard& guard, device::DeviceService& devices,
+                                              const Request& r, const Responder& respond,
+                                              device::Role at_least) {
+  auto who = guard.identify(r);
   if (!who) {
     respond(std::move(who).error());
     return std::nullopt;
   }
-  auto owned = devices_.get(who->user_id, r.params.at("id"));
+  auto owned = devices.get(who->user_id, r.params.at("id"));
   if (!owned) {
     respond(device_error(owned.error()));
     return std::nullopt;
   }
   if (owned->role < at_least) {
-    respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
+    respond(http::error_response(403, "forbidden", "your role on this camera does not allow it"));
     return std::nullopt;
   }
   return std::move(*owned);

@@ -18,6 +18,14 @@
 
 namespace nj::api {
 
+// The device {id} of the request if its caller is signed in and has at least that role on
+// it; otherwise the refusal (401, 404 for a device that is not theirs, 403 for too small a
+// role) has been sent and nullopt comes back. Read from the database on every request.
+std::optional<device::OwnedDevice> device_for(const Guard& guard, device::DeviceService& devices,
+                                              const http::Request& r,
+                                              const http::Responder& respond,
+                                              device::Role at_least);
+
 struct DevicesOptions {
   std::string public_url;  // http(s)://host:port, for QR payloads
   std::string mqtt_url;    // mqtt://host:port, as devices reach the broker
@@ -48,11 +56,11 @@ class DevicesApi {
 
  private:
   std::function<void(const std::string&, const std::string&)> access_revoked_;
-  // The device {id} of the request if its caller is signed in and has at least that role;
-  // otherwise the refusal has been sent and nullopt comes back.
   std::optional<device::OwnedDevice> device_for(const http::Request& r,
                                                 const http::Responder& respond,
-                                                device::Role at_least);
+                                                device::Role at_least) {
+    return api::device_for(guard_, devices_, r, respond, at_least);
+  }
   device::DeviceService& devices_;
   device::DeviceRegistry& registry_;
   device::BrokerLink& link_;

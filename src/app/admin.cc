@@ -8,8 +8,10 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/time.h"
 #include "device/registry.h"
 #include "device/stream_tokens.h"
+#include "recording/plans.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 
@@ -32,6 +34,15 @@ commands:
             capabilities; serial required), all or none; prints "serial,secret" lines
   device list
             every registered device, one JSON object per line
+  plan create --name N --days D --mode continuous|events
+            a cloud recording plan: media kept D days
+  plan grant --serial S --plan N [--from TIME] (--to TIME | --for-days N)
+            the plan for that device over that period (TIME: RFC 3339 or Unix ms;
+            --from defaults to now)
+  plan revoke --serial S
+            ends the device's plans now (its recordings are deleted within the minute)
+  plan list
+            the plans, one JSON object per line
   device label --serial S
             what goes on the device's label: {"serial","pairing_code"} (for adding it by
             hand in the app, when it cannot scan a code)
@@ -110,6 +121,70 @@ int device_command(const std::filesystem::path& data, store::Database& db, std::
   return 2;
 }
 
+struct PlanArgs {
+  std::string name, mode, plan, from, to, serial;
+  int days = 0, for_days = 0;
+};
+
+int plan_command(store::Database& db, std::string_view sub, const PlanArgs& a) {
+  SystemClock clock;
+  recording::Plans plans(db, clock);
+  const auto fail = [](const std::string& why) {
+    std::fprintf(stderr, "nightjar admin plan: %s\n", why.c_str());
+    return 3;
+  };
+  const auto print = [](const recording::Plan& p) {
+    std::printf(
+        "%s\n",
+        nlohmann::json{{"name", p.name}, {"retention_days", p.retention_days}, {"mode", p.mode}}
+            .dump()
+            .c_str());
+  };
+  if (sub == "create") {
+    auto p = plans.create(a.name, a.days, a.mode);
+    if (!p) return fail(p.error());
+    print(*p);
+    return 0;
+  }
+  if (sub == "list") {
+    for (const auto& p : plans.all()) print(p);
+    return 0;
+  }
+  if (sub == "grant") {
+    int64_t from = clock.now_ms();
+    if (!a.from.empty()) {
+      const auto t = parse_time_param(a.from);
+      if (!t) return fail("--from is RFC 3339 or Unix ms");
+      from = t->time_since_epoch().count();
+    }
+    int64_t to = 0;
+    if (!a.to.empty()) {
+      const auto t = parse_time_param(a.to);
+      if (!t) return fail("--to is RFC 3339 or Unix ms");
+      to = t->time_since_epoch().count();
+    } else if (a.for_days > 0) {
+      to = from + int64_t{a.for_days} * 86'400'000;
+    } else {
+      return fail("say until when: --to TIME or --for-days N");
+    }
+    auto g = plans.grant(a.serial, a.plan, from, to);
+    if (!g) return fail(g.error());
+    std::printf(
+        "%s\n",
+        nlohmann::json{{"serial", a.serial}, {"plan", a.plan}, {"starts_at", from}, {"ends_at", to}}
+            .dump()
+            .c_str());
+    return 0;
+  }
+  if (sub == "revoke") {
+    if (a.serial.empty()) return fail("--serial is needed");
+    plans.revoke(a.serial);
+    return 0;
+  }
+  std::fprintf(stderr, "nightjar admin plan: create, grant, revoke or list\n%s", kUsage);
+  return 2;
+}
+
 }  // namespace
 
 int admin(std::span<const std::string_view> args) {
@@ -119,6 +194,7 @@ int admin(std::span<const std::string_view> args) {
   std::string_view sub;
   device::DeviceSpec spec;
   int64_t ttl_seconds = 300;
+  PlanArgs plan_args;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--data" && i + 1 < args.size()) {
       data = std::string(args[++i]);
@@ -142,9 +218,24 @@ int admin(std::span<const std::string_view> args) {
       spec.capabilities = std::string(args[++i]);
     } else if (args[i] == "--file" && i + 1 < args.size()) {
       file = std::string(args[++i]);
+    } else if (args[i] == "--name" && i + 1 < args.size()) {
+      plan_args.name = std::string(args[++i]);
+    } else if (args[i] == "--days" && i + 1 < args.size()) {
+      plan_args.days = std::atoi(std::string(args[++i]).c_str());
+    } else if (args[i] == "--mode" && i + 1 < args.size()) {
+      plan_args.mode = std::string(args[++i]);
+    } else if (args[i] == "--plan" && i + 1 < args.size()) {
+      plan_args.plan = std::string(args[++i]);
+    } else if (args[i] == "--from" && i + 1 < args.size()) {
+      plan_args.from = std::string(args[++i]);
+    } else if (args[i] == "--to" && i + 1 < args.size()) {
+      plan_args.to = std::string(args[++i]);
+    } else if (args[i] == "--for-days" && i + 1 < args.size()) {
+      plan_args.for_days = std::atoi(std::string(args[++i]).c_str());
     } else if (command.empty() && !args[i].starts_with("-")) {
       command = args[i];
-    } else if (command == "device" && sub.empty() && !args[i].starts_with("-")) {
+    } else if ((command == "device" || command == "plan") && sub.empty() &&
+               !args[i].starts_with("-")) {
       sub = args[i];
     } else {
       std::fprintf(stderr, "nightjar admin: unexpected '%.*s'\n%s", int(args[i].size()),
@@ -176,7 +267,7 @@ int admin(std::span<const std::string_view> args) {
     return 0;
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&
-      command != "device") {
+      command != "device" && command != "plan") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -193,6 +284,10 @@ int admin(std::span<const std::string_view> args) {
   if (command == "device") {
     spec.serial = serial;
     return device_command(data, **db, sub, spec, file);
+  }
+  if (command == "plan") {
+    plan_args.serial = serial;
+    return plan_command(**db, sub, plan_args);
   }
   const int known = store::builtin_migrations().back().version;
   if (command == "migrate") {

@@ -148,6 +148,21 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return r;
     }
   }
+  if (const auto* recording = top.subtable("recording")) {
+    TableReader t(*recording, "recording.");
+    auto& r = c.recording;
+    if (auto e = first_error(
+            {t.string("region", r.region), t.integer("segment_minutes", r.segment_minutes, 1, 60),
+             t.boolean("sync", r.sync), t.integer("reserve_mb", r.reserve_mb, 0, int64_t{1} << 30),
+             t.finish()});
+        !e) {
+      return e;
+    }
+    if (r.region.empty() || r.region.size() > 32 ||
+        r.region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+      return Unexpected(std::string("recording.region is lower-case letters, digits and '-'"));
+    }
+  }
   if (const auto* mqtt = top.subtable("mqtt")) {
     TableReader t(*mqtt, "mqtt.");
     auto& m = c.mqtt;

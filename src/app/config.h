@@ -53,6 +53,14 @@ struct DevicesConfig {
   int64_t idle_stream_grace_ms = 30'000;
 };
 
+// Cloud recording (docs/recording.md): where media go and how they are written.
+struct RecordingConfig {
+  std::string region = "default";  // media are kept under DIR/media/{region}/
+  int segment_minutes = 10;        // a new file after this long
+  bool sync = true;                // fdatasync every fragment (power-loss safety)
+  int64_t reserve_mb = 256;        // pause recording when less than this is free
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   std::string listen = "127.0.0.1";
@@ -69,6 +77,7 @@ struct Config {
   SmtpConfig smtp;
   MqttConfig mqtt;
   DevicesConfig devices;
+  RecordingConfig recording;
 };
 
 Config default_config();

@@ -24,9 +24,11 @@
 #include "api/me.h"
 #include "api/media_access.h"
 #include "api/policy.h"
+#include "api/recordings.h"
 #include "api/snapshot.h"
 #include "app/data_dir.h"
 #include "app/demo_cameras.h"
+#include "app/recording_jobs.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/time.h"
@@ -143,6 +145,18 @@ class TokenAuthorizer final : public media::rtsp::Authorizer {
  private:
   const device::StreamTokens& tokens_;
 };
+
+// The demo's second camera ("Garden") is recorded continuously, kept a day, so a newcomer
+// finds recordings to play; the first stays on demand.
+void grant_demo_plan(recording::Plans& plans, device::DeviceRegistry& devices) {
+  const auto garden = devices.by_serial("DEMO-CAM-2");
+  if (!garden || plans.in_force(garden->id)) return;
+  if (!plans.by_name("demo")) (void)plans.create("demo", 1, "continuous");
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  (void)plans.grant("DEMO-CAM-2", "demo", now, now + int64_t{365} * 86'400'000);
+}
 
 // Runs background jobs (account anonymisation) every second until stopped.
 class JobLoop {
@@ -427,6 +441,28 @@ int serve(const Config& config) {
   api::SnapshotApi snapshot_api(hub, media_access, workers, metrics);
   snapshot_api.install(router);
 
+  // Cloud recording (docs/recording.md): what a crash left is recovered before anything is
+  // written; then the devices with a plan in force are recorded.
+  recording::LocalStore media_store(data->path() / "media");
+  recording::Catalog catalog(**db);
+  recording::Plans plans(**db, clock);
+  {
+    const auto recovered = recording::recover(media_store, catalog);
+    spdlog::info(
+        "recording.recovered segments={} fragments={} rows_dropped={} orphans={} bytes_cut={}",
+        recovered.segments, recovered.fragments_found, recovered.rows_dropped,
+        recovered.orphans_removed, recovered.bytes_cut);
+  }
+  recording::RecorderOptions recorder_options;
+  recorder_options.region = config.recording.region;
+  recorder_options.segment_length = std::chrono::minutes(config.recording.segment_minutes);
+  recorder_options.sync = config.recording.sync;
+  recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
+  recording::RecordingService recorder(hub, media_store, catalog, clock, recorder_options);
+  RecordingJobs recording_jobs(plans, recorder, stream_demand, catalog, media_store, clock);
+  api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
+  recordings_api.install(router);
+
   pool.start();
   if (auto w = data->write_ports({{"http", *port}, {"rtsp", *rtsp_port}, {"mqtt", mqtt_port}});
       !w) {
@@ -439,6 +475,7 @@ int serve(const Config& config) {
     demo_cameras = DemoCameras::start(**db, devices, device_service,
                                       {data->path(), "demo@nightjar.local", public_url,
                                        "mqtt://" + public_host + ":" + std::to_string(mqtt_port)});
+    grant_demo_plan(plans, devices);
   }
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,
                config.threads, config.demo);

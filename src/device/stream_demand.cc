@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace nj::device {
 
 StreamDemand::StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamTokens& tokens,
@@ -96,6 +98,13 @@ void StreamDemand::on_published(const std::string& path) {
   if (waited) wake_.notify_all();
 }
 
+void StreamDemand::set_kept_on(std::set<std::string> serials) {
+  std::lock_guard lock(mu_);
+  kept_on_ = std::move(serials);
+  std::erase_if(kept_on_tried_, [&](const auto& t) { return !kept_on_.contains(t.first); });
+  wake_.notify_all();
+}
+
 void StreamDemand::forget(const std::string& serial) {
   std::lock_guard lock(mu_);
   std::erase_if(started_, [&](const auto& s) { return s.second.serial == serial; });
@@ -134,7 +143,9 @@ void StreamDemand::loop() {
       next_sweep = now + std::chrono::milliseconds(250);
       for (auto it = started_.begin(); it != started_.end();) {
         auto& s = it->second;
-        if (hub_.subscriber_count(it->first) > 0) {
+        if (kept_on_.contains(s.serial) && it->first.starts_with("push/")) {
+          s.unwatched_since = std::nullopt;  // recorded: kept on
+        } else if (hub_.subscriber_count(it->first) > 0) {
           s.unwatched_since = std::nullopt;
         } else if (!s.unwatched_since) {
           s.unwatched_since = now;
@@ -146,7 +157,27 @@ void StreamDemand::loop() {
         ++it;
       }
     }
+    // Recorded devices whose stream is not live: ask again, every second at most.
+    std::vector<std::string> to_start;
+    for (const auto& serial : kept_on_) {
+      const std::string path = "push/" + serial;
+      auto& tried = kept_on_tried_[serial];
+      if (now - tried < std::chrono::seconds(1) || hub_.is_published(path)) continue;
+      if (std::any_of(waiters_.begin(), waiters_.end(),
+                      [&](const Waiter& w) { return w.path == path; })) {
+        continue;
+      }
+      tried = now;
+      to_start.push_back(serial);
+    }
     lock.unlock();
+    for (const auto& serial : to_start) {
+      start(serial, [serial](std::optional<RpcError> error) {
+        if (error) {
+          spdlog::debug("device.stream.keep_on serial={} error=\"{}\"", serial, error->message);
+        }
+      });
+    }
     for (auto& [done, result] : answers) done(std::move(result));
     for (const auto& w : woken) {
       // The server's part: before the RPC, and from the stream's publication to the answer.

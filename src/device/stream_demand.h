@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,9 @@ class StreamDemand {
                       RpcCallback done);
   // The hub published `path` (its lifecycle event): a waiter for it is answered at once.
   void on_published(const std::string& path);
+  // Devices recorded continuously: each is started whenever its stream is not live (tried
+  // again every few seconds while it is offline) and never stopped for lack of viewers.
+  void set_kept_on(std::set<std::string> serials);
   // Forgets a device (unbound): nothing more is started or stopped for it.
   void forget(const std::string& serial);
 
@@ -78,6 +82,8 @@ class StreamDemand {
     std::optional<std::chrono::steady_clock::time_point> unwatched_since;
   };
   std::map<std::string, Started> started_;
+  std::set<std::string> kept_on_;
+  std::map<std::string, std::chrono::steady_clock::time_point> kept_on_tried_;
   std::thread thread_;
 };
 

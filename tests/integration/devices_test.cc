@@ -17,15 +17,6 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using Headers = std::map<std::string, std::string>;
 
-template <typename Pred>
-bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
-  for (auto end = std::chrono::steady_clock::now() + timeout;
-       std::chrono::steady_clock::now() < end; std::this_thread::sleep_for(100ms)) {
-    if (pred()) return true;
-  }
-  return pred();
-}
-
 class DevicesTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -43,34 +34,7 @@ class DevicesTest : public ::testing::Test {
     return r.json().value("token", "");
   }
   std::string stranger() { return signed_up("stranger@example.org"); }
-  // Signs up, verifies from the kept mail (no SMTP here), signs in.
-  std::string signed_up(const std::string& email) {
-    const std::string password = "a long passphrase for " + email;
-    auto r =
-        server_.request("POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
-                        json{{"email", email},
-                             {"password", password},
-                             {"language", "en"},
-                             {"policy_version", policy_}}
-                            .dump());
-    EXPECT_EQ(r.status, 202) << r.body;
-    std::string token;
-    std::stringstream lines(server_.admin("outbox"));
-    for (std::string line; std::getline(lines, line);) {
-      auto mail = json::parse(line, nullptr, false);
-      if (!mail.is_object() || mail.value("to", "") != email) continue;
-      const std::string body = mail.value("body", "");
-      const auto at = body.find("token=");
-      if (at != std::string::npos) {
-        token = body.substr(at + 6, body.find_first_of(" \n\r", at + 6) - at - 6);
-      }
-    }
-    EXPECT_FALSE(token.empty());
-    r = server_.request("POST", "/api/v1/auth/verify", {{"Content-Type", "application/json"}},
-                        json{{"token", token}}.dump());
-    EXPECT_EQ(r.status, 200) << r.body;
-    return login(email, password);
-  }
+  std::string signed_up(const std::string& email) { return sign_up(server_, email); }
   HttpResult call(const std::string& method, const std::string& path, const std::string& bearer,
                   const json& body = nullptr) {
     Headers h = {{"Authorization", "Bearer " + bearer}};

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -86,6 +87,9 @@ bool ServerProcess::start(std::chrono::milliseconds timeout) {
   posix_spawn_file_actions_addopen(&actions, 1, log_file_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // One left by a run that was killed must not be taken for this run's.
+  std::error_code ignored;
+  std::filesystem::remove(data_dir_ / "ports.json", ignored);
   const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
@@ -397,6 +401,36 @@ std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) 
   }
   impl_->io.restart();
   return out;
+}
+
+std::string sign_up(const ServerProcess& server, const std::string& email) {
+  using nlohmann::json;
+  const std::string password = "a long passphrase for " + email;
+  const std::string policy = server.get("/api/v1/policy").json().value("version", "");
+  auto r = server.request(
+      "POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
+      json{{"email", email}, {"password", password}, {"language", "en"}, {"policy_version", policy}}
+          .dump());
+  EXPECT_EQ(r.status, 202) << r.body;
+  std::string token;
+  std::stringstream lines(server.admin("outbox"));
+  for (std::string line; std::getline(lines, line);) {
+    auto mail = json::parse(line, nullptr, false);
+    if (!mail.is_object() || mail.value("to", "") != email) continue;
+    const std::string body = mail.value("body", "");
+    const auto at = body.find("token=");
+    if (at != std::string::npos) {
+      token = body.substr(at + 6, body.find_first_of(" \n\r", at + 6) - at - 6);
+    }
+  }
+  EXPECT_FALSE(token.empty());
+  r = server.request("POST", "/api/v1/auth/verify", {{"Content-Type", "application/json"}},
+                     json{{"token", token}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  r = server.request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
+                     json{{"email", email}, {"password", password}}.dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.json().value("token", "");
 }
 
 }  // namespace nj::testing

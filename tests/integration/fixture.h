@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace nj::testing {
@@ -115,5 +116,20 @@ class WsClient {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Polls pred every 100 ms until it holds or the time is up; returns its last answer.
+template <typename Pred>
+bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
+  for (auto end = std::chrono::steady_clock::now() + timeout;
+       std::chrono::steady_clock::now() < end;
+       std::this_thread::sleep_for(std::chrono::milliseconds(100))) {
+    if (pred()) return true;
+  }
+  return pred();
+}
+
+// Signs an account up on the server, verifies it from the kept mail (no SMTP in tests) and
+// signs in; returns the session's bearer token (empty, with test failures, if it could not).
+std::string sign_up(const ServerProcess& server, const std::string& email);
 
 }  // namespace nj::testing

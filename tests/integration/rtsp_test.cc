@@ -492,11 +492,11 @@ TEST_F(RtspTest, GstreamerPushesAndPlays) {
                         live + "'"),
             "h264,320,240\n");
   int status = 1;
-  const auto played = run_command("timeout 20 gst-launch-1.0 -q rtspsrc protocols=tcp location='" +
-                                      live +
-                                      "' ! rtph264depay ! h264parse ! avdec_h264 ! fakesink "
-                                      "num-buffers=50 2>&1",
-                                  &status);
+  const auto played =
+      run_command("timeout 20 gst-launch-1.0 -q rtspsrc protocols=tcp location='" + live +
+                      "' ! rtph264depay ! h264parse ! avdec_h264 ! fakesink "
+                      "num-buffers=50 2>&1",
+                  &status);
   EXPECT_EQ(status, 0) << "rtspsrc played 50 decoded frames: " << played;
   EXPECT_TRUE(pusher.running());
 }

@@ -1,0 +1,55 @@
+// Cloud recordings of a device (issue #6), for its owner and those it is shared with as
+// family or admin, checked on every request:
+//   GET /api/v1/devices/{id}/recordings?from&to        {"spans","gaps","plan"}
+//   GET /api/v1/devices/{id}/playback.m3u8?from&to     HLS VOD: byte ranges of the segment
+//       files themselves, starting at the keyframe at or before `from`, with
+//       EXT-X-START at `from` exactly
+//   GET /api/v1/devices/{id}/recordings/{segment}.mp4  a segment file, with Range
+// Times are RFC 3339 or Unix milliseconds.
+#pragma once
+
+#include "api/guard.h"
+#include "device/service.h"
+#include "http/router.h"
+#include "recording/catalog.h"
+#include "recording/plans.h"
+#include "recording/store.h"
+
+namespace nj::api {
+
+class RecordingsApi {
+ public:
+  RecordingsApi(device::DeviceService& devices, const Guard& guard, recording::Catalog& catalog,
+                recording::Store& store, recording::Plans& plans, const Clock& clock)
+      : devices_(devices),
+        guard_(guard),
+        catalog_(catalog),
+        store_(store),
+        plans_(plans),
+        clock_(clock) {}
+  void install(http::Router& router);
+
+ private:
+  device::DeviceService& devices_;
+  const Guard& guard_;
+  recording::Catalog& catalog_;
+  recording::Store& store_;
+  recording::Plans& plans_;
+  const Clock& clock_;
+};
+
+// The playlist for [from_ms, to_ms) of these segments (by start); `uri` names a segment's
+// file for the playlist. Empty when nothing is recorded there.
+std::string playback_playlist(const std::vector<recording::Segment>& segments, int64_t from_ms,
+                              int64_t to_ms,
+                              const std::function<std::string(const recording::Segment&)>& uri);
+
+// A single "bytes=" range of a resource of `size` bytes: [first, last]. nullopt when the
+// header is absent; an error when it cannot be satisfied.
+struct ByteRange {
+  uint64_t first = 0, last = 0;
+};
+Result<std::optional<ByteRange>, std::string> parse_range(std::optional<std::string_view> header,
+                                                          uint64_t size);
+
+}  // namespace nj::api

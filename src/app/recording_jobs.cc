@@ -1,0 +1,61 @@
+#include "app/recording_jobs.h"
+
+#include <spdlog/spdlog.h>
+
+namespace nj::app {
+
+RecordingJobs::RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
+                             device::StreamDemand& demand, recording::Catalog& catalog,
+                             recording::Store& store, const Clock& clock)
+    : plans_(plans),
+      recorder_(recorder),
+      demand_(demand),
+      catalog_(catalog),
+      store_(store),
+      clock_(clock) {
+  step(true);  // at once: recording resumes as the server starts
+  thread_ = std::thread([this] { run(); });
+}
+
+RecordingJobs::~RecordingJobs() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void RecordingJobs::step(bool reap_now) {
+  std::map<std::string, std::string> recorded;
+  std::set<std::string> kept_on;
+  for (const auto& [device_id, entry] : plans_.all_in_force()) {
+    const auto& [serial, plan] = entry;
+    // Events-only plans record around alarms, which come with the alarms issue.
+    if (plan.plan.mode != "continuous") continue;
+    recorded[device_id] = serial;
+    kept_on.insert(serial);
+  }
+  recorder_.set_recorded(recorded);
+  demand_.set_kept_on(std::move(kept_on));
+  if (reap_now) {
+    const auto reaped = recording::reap(catalog_, store_, plans_, clock_);
+    if (reaped.segments > 0) {
+      spdlog::info("recording.reaped segments={} bytes={}", reaped.segments, reaped.bytes);
+    }
+  }
+}
+
+void RecordingJobs::run() {
+  std::unique_lock lock(mu_);
+  auto next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) {
+    lock.unlock();
+    const bool reap = std::chrono::steady_clock::now() >= next_reap;
+    if (reap) next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    step(reap);
+    lock.lock();
+  }
+}
+
+}  // namespace nj::app

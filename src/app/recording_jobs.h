@@ -1,0 +1,39 @@
+// What keeps cloud recording in step with the plans (issue #6): every few seconds, the
+// devices with a continuous plan in force are recorded and their streams kept on; every
+// minute, the reaper deletes what no plan covers any more.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/clock.h"
+#include "device/stream_demand.h"
+#include "recording/plans.h"
+#include "recording/recorder.h"
+
+namespace nj::app {
+
+class RecordingJobs {
+ public:
+  RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
+                device::StreamDemand& demand, recording::Catalog& catalog, recording::Store& store,
+                const Clock& clock);
+  ~RecordingJobs();
+
+ private:
+  void run();
+  void step(bool reap_now);
+  recording::Plans& plans_;
+  recording::RecordingService& recorder_;
+  device::StreamDemand& demand_;
+  recording::Catalog& catalog_;
+  recording::Store& store_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace nj::app

@@ -1,0 +1,276 @@
+// Cloud recording end to end (issue #6), with real parts: `nightjar serve` with its
+// embedded mosquitto, and a real `nightjar-cam --simulate` whose picture carries a 16-bit
+// frame counter on its top row. A plan makes the server keep the camera streaming and
+// record it; playback is checked frame by frame by decoding the counter with ffmpeg.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "integration/fixture.h"
+#include "media/fmp4/demux.h"
+#include "store/sqlite_database.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t n = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The frame counters of every frame ffmpeg decodes from `input` (the simulator draws 16
+// blocks across the top row: light for 1, dark for 0).
+std::vector<int> frame_counters(const std::string& input, const std::string& bearer,
+                                int width = 320) {
+  const int block = width / 16;
+  const auto raw =
+      run_command("ffmpeg -v error -headers 'Authorization: Bearer " + bearer + "\r\n' -i '" +
+                  input + "' -vf crop=" + std::to_string(width) + ":" + std::to_string(block / 2) +
+                  ":0:0 -fps_mode passthrough -f rawvideo -pix_fmt gray - 2>/dev/null");
+  const size_t frame = static_cast<size_t>(width) * (block / 2);
+  std::vector<int> out;
+  for (size_t at = 0; at + frame <= raw.size(); at += frame) {
+    int n = 0;
+    for (int bit = 0; bit < 16; ++bit) {
+      const auto px = static_cast<uint8_t>(raw[at + (block / 4) * width + bit * block + block / 2]);
+      n = n << 1 | (px > 128 ? 1 : 0);
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+class RecordingTest : public ::testing::Test {
+ protected:
+  RecordingTest()
+      : mqtt_port_(free_port()),
+        server_("[recording]\nsegment_minutes = 1\nreserve_mb = 0\n",
+                {"--mqtt-port", std::to_string(mqtt_port_)}) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(server_.start()) << server_.log();
+    owner_ = sign_up(server_, "owner@example.org");
+    secret_ = server_.admin("device add --serial REC-1 --model NJ-Sim");
+    while (!secret_.empty() && secret_.back() == '\n') secret_.pop_back();
+    ASSERT_EQ(secret_.size(), 32u);
+    std::ofstream(server_.data_dir() / "rec-secret") << secret_ << "\n";
+    const auto label = json::parse(server_.admin("device label --serial REC-1"));
+    auto added = call("POST", "/api/v1/devices",
+                      {{"serial", "REC-1"}, {"pairing_code", label["pairing_code"]}});
+    ASSERT_EQ(added.status, 201) << added.body;
+    id_ = added.json()["id"];
+    ASSERT_NE(server_.admin("plan create --name week --days 7 --mode continuous"), "");
+    ASSERT_NE(server_.admin("plan grant --serial REC-1 --plan week --for-days 30"), "");
+  }
+  void TearDown() override {
+    camera_.reset();
+    if (server_.running()) {
+      EXPECT_EQ(server_.stop(), 0) << server_.log();
+    }
+  }
+
+  HttpResult call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    std::map<std::string, std::string> h = {{"Authorization", "Bearer " + owner_}};
+    if (!body.is_null()) h["Content-Type"] = "application/json";
+    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+  }
+  void start_camera() {
+    const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
+    camera_ = std::make_unique<BackgroundCommand>(
+        "exec '" + cam + "' --serial REC-1 --secret-file '" +
+        (server_.data_dir() / "rec-secret").string() +
+        "' --simulate --size 320x240 --fps 10 --gop-seconds 1 " +
+        "--mqtt mqtt://127.0.0.1:" + std::to_string(mqtt_port_) + " >> '" +
+        (server_.data_dir() / "cam.log").string() + "' 2>&1");
+  }
+  json recordings(int64_t from, int64_t to) {
+    return call("GET", "/api/v1/devices/" + id_ + "/recordings?from=" + std::to_string(from) +
+                           "&to=" + std::to_string(to))
+        .json();
+  }
+  // How much is recorded in the last hour, in ms (the spans' total).
+  int64_t recorded_ms() {
+    const auto r = recordings(now_ms() - 3'600'000, now_ms() + 60'000);
+    int64_t total = 0;
+    for (const auto& s : r.value("spans", json::array())) {
+      total += parse_ms(s["end"]) - parse_ms(s["start"]);
+    }
+    return total;
+  }
+  static int64_t parse_ms(const json& t) {
+    std::tm tm{};
+    int ms = 0;
+    std::sscanf(t.get<std::string>().c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon,
+                &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+  }
+  std::string url(const std::string& path) {
+    return "http://127.0.0.1:" + std::to_string(server_.http_port()) + path;
+  }
+
+  uint16_t mqtt_port_;
+  ServerProcess server_;
+  std::string owner_, secret_, id_;
+  std::unique_ptr<BackgroundCommand> camera_;
+};
+
+TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
+  start_camera();
+  // The plan keeps the camera streaming; recording starts by itself.
+  ASSERT_TRUE(wait_for([&] { return recorded_ms() > 0; }, 30s))
+      << server_.log() << run_command("cat '" + (server_.data_dir() / "cam.log").string() + "'")
+      << call("GET", "/api/v1/devices/" + id_).body;
+  ASSERT_TRUE(wait_for([&] { return recorded_ms() >= 75'000; }, 120s)) << server_.log();
+
+  const auto r = recordings(now_ms() - 3'600'000, now_ms() + 60'000);
+  ASSERT_EQ(r["spans"].size(), 1u) << "one continuous span: " << r.dump();
+  EXPECT_EQ(r["gaps"].size(), 2u) << "before it and after it only: " << r.dump();
+  EXPECT_EQ(r["plan"]["name"], "week");
+  const int64_t start = parse_ms(r["spans"][0]["start"]);
+  // Two files at least (one a minute), and the index says exactly what is in them.
+  size_t files = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(server_.data_dir() / "media")) {
+    files += e.is_regular_file() && e.path().extension() == ".mp4";
+  }
+  EXPECT_GE(files, 2u);
+
+  // 20 s across the first file boundary (at about 60 s): every frame is there, in order.
+  const auto playlist_path = "/api/v1/devices/" + id_ +
+                             "/playback.m3u8?from=" + std::to_string(start + 50'000) +
+                             "&to=" + std::to_string(start + 70'000);
+  const auto playlist = call("GET", playlist_path);
+  ASSERT_EQ(playlist.status, 200) << playlist.body;
+  EXPECT_EQ(playlist.header("content-type"), "application/vnd.apple.mpegurl");
+  size_t maps = 0;
+  for (size_t at = 0; (at = playlist.body.find("#EXT-X-MAP", at)) != std::string::npos; ++at) {
+    ++maps;
+  }
+  EXPECT_EQ(maps, 2u) << "two files: " << playlist.body;
+  EXPECT_EQ(playlist.body.find("DISCONTINUITY"), std::string::npos) << playlist.body;
+  const auto counters = frame_counters(url(playlist_path), owner_);
+  ASSERT_GE(counters.size(), 200u) << "20 s at 10 fps, from the keyframe before";
+  for (size_t i = 1; i < counters.size(); ++i) {
+    ASSERT_EQ(counters[i], (counters[i - 1] + 1) & 0xffff)
+        << "frame " << i << " of " << counters.size() << " across the file boundary";
+  }
+
+  // A segment file with a byte range, as HLS players ask; another person sees nothing.
+  const auto first = playlist.body.find("recordings/");
+  const auto file = playlist.body.substr(first, playlist.body.find('"', first) - first);
+  auto part = server_.request("GET", "/api/v1/devices/" + id_ + "/" + file,
+                              {{"Authorization", "Bearer " + owner_}, {"Range", "bytes=0-99"}});
+  EXPECT_EQ(part.status, 206);
+  EXPECT_EQ(part.body.size(), 100u);
+  EXPECT_EQ(part.header("cache-control"), "no-store");
+  const auto other = sign_up(server_, "other@example.org");
+  EXPECT_EQ(server_.request("GET", playlist_path, {{"Authorization", "Bearer " + other}}).status,
+            404);
+  EXPECT_EQ(server_
+                .request("GET", "/api/v1/devices/" + id_ + "/" + file,
+                         {{"Authorization", "Bearer " + other}})
+                .status,
+            404);
+  EXPECT_EQ(server_
+                .request("GET", "/api/v1/devices/" + id_ + "/recordings",
+                         {{"Authorization", "Bearer " + other}})
+                .status,
+            404);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/recordings?from=yesterday").status, 400);
+  const int traversal =
+      call("GET", "/api/v1/devices/" + id_ + "/recordings/../../nightjar.db").status;
+  EXPECT_TRUE(traversal == 400 || traversal == 404) << traversal;
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/recordings/99999.mp4").status, 404);
+}
+
+// SIGKILL at random moments while recording, 20 times: after each restart the recordings
+// play, and at the end the index matches the files exactly.
+TEST_F(RecordingTest, KilledTwentyTimesTheIndexStillMatchesTheFiles) {
+  start_camera();
+  std::mt19937 random(42);
+  const auto media_bytes = [&] {
+    uint64_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(server_.data_dir() / "media", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) n += it->file_size(ec);
+    }
+    return n;
+  };
+  for (int round = 0; round < 20; ++round) {
+    // Recording resumes: the files grow again (the index follows within 10 s).
+    const uint64_t bytes = media_bytes();
+    ASSERT_TRUE(wait_for([&] { return media_bytes() > bytes; }, 30s))
+        << "round " << round << ": recording resumes\n"
+        << server_.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + random() % 1500));
+    const int64_t before = recorded_ms();
+    ASSERT_EQ(server_.stop(SIGKILL), -SIGKILL);
+    const uint64_t on_disk = media_bytes();
+    ASSERT_TRUE(server_.start()) << server_.log();
+    // Recovery cut at most the fragment being written (a second here, well under 100 KB).
+    EXPECT_GE(media_bytes() + 100'000, on_disk) << "round " << round;
+    // Recovered from the files: nothing the index had is lost, and it plays.
+    EXPECT_GE(recorded_ms(), before) << "round " << round;
+    const auto r = recordings(now_ms() - 3'600'000, now_ms() + 60'000);
+    ASSERT_FALSE(r["spans"].empty());
+    const int64_t last_start = parse_ms(r["spans"].back()["start"]);
+    EXPECT_EQ(
+        call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" + std::to_string(last_start))
+            .status,
+        200);
+  }
+  camera_.reset();
+  ASSERT_EQ(server_.stop(), 0);
+  // The index against the files, row by row.
+  auto db = std::move(store::open_sqlite(server_.data_dir() / "nightjar.db")).value();
+  auto rows = db->query("SELECT store_key, bytes, state, fragments FROM recording_segments");
+  ASSERT_TRUE(rows);
+  ASSERT_FALSE(rows->empty());
+  size_t fragments = 0;
+  for (const auto& row : *rows) {
+    EXPECT_EQ(row.text(2), "closed");
+    const auto path = server_.data_dir() / "media" / row.text(0);
+    std::ifstream in(path, std::ios::binary);
+    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(static_cast<int64_t>(bytes.size()), row.integer(1)) << row.text(0);
+    const auto d = media::fmp4::demux(bytes);
+    EXPECT_FALSE(d.error) << row.text(0);
+    EXPECT_EQ(d.complete, bytes.size()) << row.text(0);
+    fragments += d.fragments.size();
+  }
+  EXPECT_GT(fragments, 20u);
+  size_t files = 0;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(server_.data_dir() / "media")) {
+    files += e.is_regular_file();
+  }
+  EXPECT_EQ(files, rows->size()) << "no file without a row";
+  ASSERT_TRUE(server_.start()) << server_.log();
+}
+
+}  // namespace
+}  // namespace nj::testing
