@@ -9,6 +9,7 @@
 #include "api/fields.h"
 #include "common/time.h"
 #include "http/json.h"
+#include "recording/clip.h"
 
 namespace nj::api {
 namespace {
@@ -22,6 +23,8 @@ using nlohmann::json;
 constexpr int64_t kMaxRangeMs = 366ll * 86'400'000;
 constexpr int64_t kMaxPlaylistMs = 6ll * 3'600'000;
 constexpr uint64_t kMaxBody = 64ull << 20;  // a larger part needs Range
+constexpr int64_t kMaxClipMs = 30ll * 60'000;
+constexpr uint64_t kMaxClipBody = 256ull << 20;
 
 // from and to of the request: RFC 3339 or Unix ms; defaults given.
 Result<std::pair<int64_t, int64_t>, Response> time_range(const Request& r, int64_t default_from,
@@ -203,6 +206,49 @@ void RecordingsApi::install(http::Router& router) {
         }
         Response res = http::text_response(200, playlist, "application/vnd.apple.mpegurl");
         res.headers.set("Cache-Control", "no-store");
+        respond(std::move(res));
+      });
+
+  router.add_async(
+      Method::kGet, "/api/v1/devices/{id}/clip.mp4", [this](Request& r, const Responder& respond) {
+        auto owned = device_for(guard_, devices_, r, respond, device::Role::kFamily);
+        if (!owned) return;
+        if (!r.query_param("from") || !r.query_param("to")) {
+          return respond(invalid_field("from", "a clip needs from and to"));
+        }
+        auto range = time_range(r, 0, 0, kMaxClipMs);
+        if (!range) return respond(std::move(range).error());
+        const auto [from, to] = *range;
+        const auto segments = catalog_.between(owned->device.id, from, to, true);
+        auto plan = recording::plan_clip(store_, segments, from, to);
+        if (!plan) return respond(http::error_response(404, "not_recorded", plan.error()));
+        auto bytes_range = parse_range(r.headers.get("Range"), plan->size);
+        if (!bytes_range) {
+          Response res = http::error_response(416, "range_not_satisfiable", bytes_range.error());
+          res.headers.set("Content-Range", "bytes */" + std::to_string(plan->size));
+          return respond(std::move(res));
+        }
+        const uint64_t first = *bytes_range ? (*bytes_range)->first : 0;
+        const uint64_t last = *bytes_range ? (*bytes_range)->last : plan->size - 1;
+        if (last - first + 1 > kMaxClipBody) {
+          return respond(
+              http::error_response(413, "too_large", "ask for a byte range or a shorter clip"));
+        }
+        auto bytes = recording::read_clip(store_, *plan, first, last - first + 1);
+        if (!bytes) return respond(http::error_response(500, "internal", bytes.error()));
+        Response res{*bytes_range ? 206 : 200, {}, std::string(bytes->begin(), bytes->end())};
+        res.headers.set("Content-Type", "video/mp4");
+        res.headers.set("Accept-Ranges", "bytes");
+        res.headers.set("Cache-Control", "no-store");
+        res.headers.set("Content-Disposition", "attachment; filename=\"" + owned->device.serial +
+                                                   "-" + std::to_string(plan->start_ms) + ".mp4\"");
+        res.headers.set("X-Clip-Start", rfc3339_ms(plan->start_ms));
+        res.headers.set("X-Clip-End", rfc3339_ms(plan->end_ms));
+        if (*bytes_range) {
+          res.headers.set("Content-Range", "bytes " + std::to_string(first) + "-" +
+                                               std::to_string(last) + "/" +
+                                               std::to_string(plan->size));
+        }
         respond(std::move(res));
       });
 

@@ -5,6 +5,8 @@
 //       files themselves, starting at the keyframe at or before `from`, with
 //       EXT-X-START at `from` exactly
 //   GET /api/v1/devices/{id}/recordings/{segment}.mp4  a segment file, with Range
+//   GET /api/v1/devices/{id}/clip.mp4?from&to          a standard MP4 of up to 30 minutes,
+//       starting at `from` exactly (edit lists), with Range
 // Times are RFC 3339 or Unix milliseconds.
 #pragma once
 

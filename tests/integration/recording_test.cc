@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "integration/fixture.h"
@@ -44,9 +45,11 @@ int64_t now_ms() {
 std::vector<int> frame_counters(const std::string& input, const std::string& bearer,
                                 int width = 320) {
   const int block = width / 16;
+  const std::string headers =
+      input.starts_with("http") ? "-headers 'Authorization: Bearer " + bearer + "\r\n' " : "";
   const auto raw =
-      run_command("ffmpeg -v error -headers 'Authorization: Bearer " + bearer + "\r\n' -i '" +
-                  input + "' -vf crop=" + std::to_string(width) + ":" + std::to_string(block / 2) +
+      run_command("ffmpeg -v error " + headers + "-i '" + input +
+                  "' -vf crop=" + std::to_string(width) + ":" + std::to_string(block / 2) +
                   ":0:0 -fps_mode passthrough -f rawvideo -pix_fmt gray - 2>/dev/null");
   const size_t frame = static_cast<size_t>(width) * (block / 2);
   std::vector<int> out;
@@ -177,6 +180,57 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
     ASSERT_EQ(counters[i], (counters[i - 1] + 1) & 0xffff)
         << "frame " << i << " of " << counters.size() << " across the file boundary";
   }
+
+  // A clip across the same boundary, to download: a standard MP4 of exactly the 10 s asked
+  // for (to a frame), starting at the instant asked for, not at the keyframe before it.
+  const int64_t clip_from = start + 55'350, clip_to = start + 65'350;
+  const auto clip_path = "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(clip_from) +
+                         "&to=" + std::to_string(clip_to);
+  const auto clip = call("GET", clip_path);
+  ASSERT_EQ(clip.status, 200) << clip.body;
+  EXPECT_EQ(clip.header("content-type"), "video/mp4");
+  EXPECT_NE(clip.header("content-disposition").find("attachment"), std::string::npos);
+  const auto clip_file = server_.data_dir() / "clip.mp4";
+  std::ofstream(clip_file, std::ios::binary) << clip.body;
+  int status = 1;
+  // The edit list starts presentation at `from`: the frames of the GOP before it come out
+  // with negative times (decoded, not shown), and what is shown lasts 10 s.
+  const auto probed = run_command(
+      "ffprobe -v error -show_entries format=duration,start_time -of "
+      "csv=p=0:nk=1 '" +
+          clip_file.string() + "'",
+      &status);
+  EXPECT_EQ(status, 0);
+  double start_time = 0, duration = 0;
+  ASSERT_EQ(std::sscanf(probed.c_str(), "%lf,%lf", &start_time, &duration), 2) << probed;
+  EXPECT_LE(start_time, 0.0);
+  EXPECT_NEAR(duration + start_time, 10.0, 0.1) << probed;
+  const auto times = run_command(
+      "ffprobe -v error -select_streams v -show_entries frame=pts_time "
+      "-of csv=p=0 '" +
+      clip_file.string() + "'");
+  int shown = 0;
+  std::stringstream lines(times);
+  for (std::string line; std::getline(lines, line);) shown += std::stod(line) >= -1e-6;
+  EXPECT_NEAR(shown, 100, 1) << "10 s at 10 fps";
+  const auto clip_counters = frame_counters(clip_file.string(), owner_);
+  ASSERT_GE(clip_counters.size(), 100u);
+  for (size_t i = 1; i < clip_counters.size(); ++i) {
+    ASSERT_EQ(clip_counters[i], (clip_counters[i - 1] + 1) & 0xffff) << "clip frame " << i;
+  }
+  // It starts where the playlist's counters say 55.35 s in is (the playlist began at 50 s
+  // or up to a GOP before; its first frame is a keyframe at a whole second here).
+  const int64_t playlist_head = parse_ms(json(clip.header("x-clip-start")));
+  EXPECT_NEAR(static_cast<double>(playlist_head - start), 55'350.0, 100.0);
+  auto clip_part = server_.request(
+      "GET", clip_path, {{"Authorization", "Bearer " + owner_}, {"Range", "bytes=0-999"}});
+  EXPECT_EQ(clip_part.status, 206);
+  EXPECT_EQ(clip_part.body, clip.body.substr(0, 1000));
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(start) +
+                            "&to=" + std::to_string(start + 3'600'000))
+                .status,
+            400)
+      << "over 30 minutes";
 
   // A segment file with a byte range, as HLS players ask; another person sees nothing.
   const auto first = playlist.body.find("recordings/");

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -47,5 +49,13 @@ std::vector<uint8_t> init_segment(const H264Track& video, const AudioTrack* audi
 // sequence_number starts at 1 and grows by one per segment.
 std::vector<uint8_t> media_segment(uint32_t sequence_number, uint32_t track_id,
                                    std::span<const Sample> samples);
+
+// An init segment made into the head of a clip: each listed track gets an edit list that
+// starts presentation at its media time (the instant asked for, inside the GOP the clip
+// starts with), and the movie gets its duration (mvhd, tkhd, and mehd for the fragments).
+// nullopt when `init` is not one of ours (an ftyp and a moov with 32-bit box sizes).
+std::optional<std::vector<uint8_t>> clip_init(std::span<const uint8_t> init,
+                                              const std::map<uint32_t, int64_t>& start_media_time,
+                                              uint64_t duration_ms);
 
 }  // namespace nj::media::fmp4
