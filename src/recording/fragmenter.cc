@@ -7,7 +7,12 @@
 namespace nj::recording {
 
 Fragmenter::Fragmenter(const media::hub::StreamInfo& info, uint32_t max_ticks)
-    : muxer_(info), max_ticks_(max_ticks) {}
+    : muxer_(info),
+      max_ticks_(max_ticks),
+      audio_rate_(info.audio_codec == "OPUS" ? 48'000
+                  : info.audio_codec.empty() || info.audio_sample_rate == 0
+                      ? 0
+                      : info.audio_sample_rate) {}
 
 std::optional<Fragment> Fragmenter::push(const media::hub::FramePtr& frame_ptr) {
   const auto& frame = *frame_ptr;
@@ -32,21 +37,67 @@ std::optional<Fragment> Fragmenter::push(const media::hub::FramePtr& frame_ptr) 
   media_bytes_ += made.data.size();
   Pending p{made.decode_time, made.duration, made.keyframe, frame_ptr, std::move(made.converted)};
   if (made.track_id == 2) {
-    audio_.push_back(std::move(p));
-    return std::nullopt;
+    if (!cut_) {
+      audio_.push_back(std::move(p));
+      return std::nullopt;
+    }
+    // A fragment is being cut: audio from before the cut still belongs to it; the first
+    // audio from after it means the audio has caught up, and the fragment closes.
+    const int64_t ticks = audio_rate_ ? p.decode * 90'000 / audio_rate_ : 0;
+    if (ticks < *cut_) {
+      audio_.push_back(std::move(p));
+      return std::nullopt;
+    }
+    next_audio_.push_back(std::move(p));
+    return close();
   }
   std::optional<Fragment> closed;
+  if (cut_ && (p.keyframe || p.decode - *cut_ >= 90'000)) {
+    // Another cut, or the audio never caught up (a second later): close what is pending.
+    closed = close();
+  }
+  if (cut_) {
+    next_video_.push_back(std::move(p));
+    return closed;
+  }
   if (!video_.empty() &&
       (p.keyframe || p.decode - video_.front().decode >= static_cast<int64_t>(max_ticks_))) {
-    closed = close(p.decode);
+    // Cut here. Without audio at once; with audio once it has caught up with the cut, so
+    // that each fragment holds both tracks over the same span.
+    cut_ = p.decode;
+    next_video_.push_back(std::move(p));
+    if (audio_rate_ == 0) {
+      auto done = close();
+      return closed ? closed : done;
+    }
+    return closed;
   }
   video_.push_back(std::move(p));
   return closed;
 }
 
-std::optional<Fragment> Fragmenter::flush() { return close(std::nullopt); }
+std::vector<Fragment> Fragmenter::flush() {
+  std::vector<Fragment> out;
+  if (cut_) {
+    if (auto f = close()) out.push_back(std::move(*f));
+  }
+  cut_.reset();
+  if (auto f = close_pending(std::nullopt)) out.push_back(std::move(*f));
+  return out;
+}
 
-std::optional<Fragment> Fragmenter::close(std::optional<int64_t> next_video_decode) {
+// Closes the fragment before the pending cut; what came after the cut becomes the next.
+std::optional<Fragment> Fragmenter::close() {
+  auto f = close_pending(cut_);
+  video_ = std::move(next_video_);
+  audio_ = std::move(next_audio_);
+  next_video_.clear();
+  next_audio_.clear();
+  cut_.reset();
+  return f;
+}
+
+std::optional<Fragment> Fragmenter::close_pending(std::optional<int64_t> next_video_decode) {
   if (video_.empty()) return std::nullopt;
   // Exact durations from one frame to the next; the last one's from the frame after it, or
   // (at the end of a stream) the interval before it.

@@ -1,10 +1,11 @@
 // Turns a hub stream into recording fragments (docs/recording.md), without re-encoding:
 // the init segment once the stream can be described, then one fragment per GOP (cut at
 // each video keyframe, or at 2 s if a GOP is longer), each a moof + mdat for video and, if
-// the stream has audio, one for audio. Decode times run on from the first keyframe for as
-// long as the fragmenter lives, so the fragments of consecutive segment files of one run
-// join without a gap. Video durations are exact: a fragment closes when the frame after
-// it arrives. I/O-free.
+// the stream has audio, one for audio over the same span (a cut waits, a second at most,
+// for audio that arrives later than the video it goes with). Decode times run on from the first
+// keyframe for as long as the fragmenter lives, so the fragments of consecutive segment files of
+// one run join without a gap. Video durations are exact: a fragment closes when the frame after it
+// arrives. I/O-free.
 #pragma once
 
 #include <cstdint>
@@ -34,9 +35,9 @@ class Fragmenter {
   // The fragment that this frame closed, if it closed one. The frame is kept (not copied)
   // until its fragment closes.
   std::optional<Fragment> push(const media::hub::FramePtr& frame);
-  // The fragment in progress (the end of a stream); its last frame lasts as long as the
+  // The fragments in progress (the end of a stream); the last frame lasts as long as the
   // one before it.
-  std::optional<Fragment> flush();
+  std::vector<Fragment> flush();
 
   // ftyp + moov, once the first keyframe described the stream; empty before.
   const std::vector<uint8_t>& init() const { return init_; }
@@ -56,13 +57,18 @@ class Fragmenter {
       return converted.empty() ? std::span<const uint8_t>(frame->data) : converted;
     }
   };
-  std::optional<Fragment> close(std::optional<int64_t> next_video_decode);
+  std::optional<Fragment> close();
+  std::optional<Fragment> close_pending(std::optional<int64_t> next_video_decode);
 
   media::fmp4::LiveMuxer muxer_;
   uint32_t max_ticks_;
   std::vector<uint8_t> init_;
   int64_t start_wall_us_ = 0;
+  uint32_t audio_rate_;  // 0: no audio
   std::vector<Pending> video_, audio_;
+  // A cut waiting for the audio to catch up: at this video decode time; what came after it.
+  std::optional<int64_t> cut_;
+  std::vector<Pending> next_video_, next_audio_;
   uint32_t sequence_ = 0;
   uint64_t media_bytes_ = 0;
 };

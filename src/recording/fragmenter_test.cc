@@ -20,7 +20,7 @@ TEST(Fragmenter, OneFragmentPerGopWithExactDurationsAndContinuousTimes) {
       if (auto done = f.push(frame)) fragments.push_back(std::move(*done));
     }
   }
-  if (auto last = f.flush()) fragments.push_back(std::move(*last));
+  for (auto& last : f.flush()) fragments.push_back(std::move(last));
   ASSERT_EQ(fragments.size(), 5u);
   ASSERT_FALSE(f.init().empty());
   uint64_t expected_start = 0;
@@ -69,6 +69,49 @@ TEST(Fragmenter, WritesTheRecoverySeed) {
       fragments[1].bytes.begin() + static_cast<std::ptrdiff_t>(fragments[1].bytes.size() / 2));
   std::ofstream(seed, std::ios::binary)
       .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+}
+
+// Audio often arrives after the video it goes with. A cut waits for it, so each fragment
+// holds both tracks over the same span (players line the tracks up from the first one).
+TEST(Fragmenter, AudioArrivingLateStaysInTheFragmentOfItsTime) {
+  Fragmenter f(testing::stream_info());
+  testing::Stream stream(50);
+  std::vector<media::hub::FramePtr> late_audio;
+  std::vector<Fragment> fragments;
+  auto push = [&](const media::hub::FramePtr& frame) {
+    if (auto done = f.push(frame)) fragments.push_back(std::move(*done));
+  };
+  for (int i = 0; i < 250; ++i) {
+    for (const auto& frame : stream.next()) {
+      if (frame->track == media::hub::TrackKind::kAudio) {
+        late_audio.push_back(frame);  // held back four video frames (160 ms)
+      } else {
+        push(frame);
+      }
+    }
+    while (late_audio.size() > 8) {
+      push(late_audio.front());
+      late_audio.erase(late_audio.begin());
+    }
+  }
+  ASSERT_GE(fragments.size(), 4u);
+  std::vector<uint8_t> file = f.init();
+  for (const auto& fr : fragments) file.insert(file.end(), fr.bytes.begin(), fr.bytes.end());
+  const auto d = media::fmp4::demux(file);
+  ASSERT_FALSE(d.error);
+  for (size_t i = 0; i + 1 < d.fragments.size(); i += 2) {
+    const auto& video = d.fragments[i].samples;
+    const auto& audio = d.fragments[i + 1].samples;
+    ASSERT_FALSE(audio.empty());
+    const int64_t v_start = video.front().decode_time;  // 90 kHz
+    int64_t v_end = v_start;
+    for (const auto& s : video) v_end += s.duration;
+    for (const auto& s : audio) {
+      const int64_t at = s.decode_time * 90'000 / 48'000;
+      EXPECT_GE(at, v_start - 2'000) << "fragment " << i / 2;
+      EXPECT_LT(at, v_end) << "fragment " << i / 2;
+    }
+  }
 }
 
 TEST(Fragmenter, ALongGopIsCutAtTwoSeconds) {

@@ -62,7 +62,7 @@ void StreamRecorder::push(const media::hub::FramePtr& frame) {
 
 void StreamRecorder::finish() {
   if (fragmenter_) {
-    if (auto last = fragmenter_->flush()) write(std::move(*last));
+    for (auto& last : fragmenter_->flush()) write(std::move(last));
     fragmenter_.reset();
   }
   close_segment();

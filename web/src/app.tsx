@@ -13,6 +13,7 @@ import { ForgotPasswordPage, ResetPasswordPage, VerifyPage } from './pages/verif
 import { CancelPage, DemoOutboxPage, GoodbyePage, ProfilePage, SecurityPage } from './pages/account';
 import { LivePage } from './pages/live';
 import { AddDevicePage, DevicePage, DevicesPage, GridPage, SharesPage } from './pages/devices';
+import { PlaybackPage } from './pages/playback';
 
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
@@ -37,6 +38,8 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
 function Page({ path }: { path: string }) {
   const device = path.match(/^\/devices\/([0-9a-f]{32})$/);
   if (device) return <DevicePage id={device[1]} />;
+  const playback = path.match(/^\/devices\/([0-9a-f]{32})\/playback$/);
+  if (playback) return <PlaybackPage id={playback[1]} />;
   const Component = pages[path];
   return Component ? <Component /> : <NotFoundPage path={path} />;
 }

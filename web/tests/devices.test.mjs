@@ -214,3 +214,94 @@ test('sharing: the owner invites, the friend accepts and watches, the owner revo
   await other.close();
   await owner.close();
 });
+
+test('a recording plays from any instant: the first frame shown is the one asked for', async () => {
+  const login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  await signIn(page, login[1], login[2]);
+  // The demo's Garden camera is recorded continuously (its plan); wait for 15 s of it.
+  const garden = await page.evaluate(async () => {
+    const r = await (await fetch('/api/v1/devices')).json();
+    return r.devices.find((d) => d.serial === 'DEMO-CAM-2').id;
+  });
+  let span = null;
+  for (let i = 0; i < 60 && !span; ++i) {
+    const r = await page.evaluate(async (id) => {
+      const now = Date.now();
+      return (await fetch(`/api/v1/devices/${id}/recordings?from=${now - 3600000}&to=${now + 60000}`)).json();
+    }, garden);
+    const s = r.spans.at(-1);
+    if (s && Date.parse(s.end) - Date.parse(s.start) >= 15000) span = s;
+    else await new Promise((res) => setTimeout(res, 1000));
+  }
+  assert.ok(span, 'fifteen seconds recorded');
+  // An instant that is no keyframe: 7.35 s into the recording.
+  const at = Date.parse(span.start) + 7350;
+
+  // The reference: the first frame the server's clip shows from that instant (edit list),
+  // decoded by ffmpeg; its frame counter.
+  const clip = await page.evaluate(async ({ id, at }) => {
+    const r = await fetch(`/api/v1/devices/${id}/clip.mp4?from=${at}&to=${at + 3000}`);
+    return Array.from(new Uint8Array(await r.arrayBuffer()));
+  }, { id: garden, at });
+  const { writeFile } = await import('node:fs/promises');
+  const { execFileSync } = await import('node:child_process');
+  const clipFile = path.join(out, 'recording-clip.mp4');
+  await writeFile(clipFile, Buffer.from(clip));
+  const times = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', clipFile])
+    .toString()
+    .trim()
+    .split('\n')
+    .map(Number);
+  const hidden = times.filter((t) => t < -1e-6).length;
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', clipFile, '-vf', 'crop=640:20:0:0', '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], {
+    maxBuffer: 1 << 26,
+  });
+  const counterAt = (frame) => {
+    let n = 0;
+    for (let bit = 0; bit < 16; ++bit) n = (n << 1) | (raw[frame * 640 * 20 + 10 * 640 + bit * 40 + 20] > 128 ? 1 : 0);
+    return n;
+  };
+  const expected = counterAt(hidden);
+
+  // The page, opened at that instant: hls.js loads the playlist, which starts at the
+  // keyframe before and says where to begin (EXT-X-START).
+  await page.goto(`${server.url}/devices/${garden}/playback?at=${at}`);
+  await page.getByTestId('span').first().waitFor();
+  const video = page.getByTestId('playback-video');
+  await page.waitForFunction(
+    () => {
+      const v = document.querySelector('[data-testid=playback-video]');
+      return v && v.readyState >= 2 && !v.seeking && v.currentTime > 0;
+    },
+    null,
+    { timeout: 15000 },
+  );
+  const shown = await video.evaluate((v) => {
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth;
+    c.height = 20;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const px = g.getImageData(0, 0, c.width, 20).data;
+    let n = 0;
+    for (let bit = 0; bit < 16; ++bit) n = (n << 1) | (px[(10 * c.width + bit * 40 + 20) * 4] > 128 ? 1 : 0);
+    return n;
+  });
+  // The browser shows the frame whose interval holds the instant; ffmpeg's first shown frame
+  // is the first at or after it: the same or the next one.
+  console.log(`# playback from an instant: frame ${shown} shown, ${expected} expected`);
+  assert.ok(Math.abs(shown - expected) <= 1, `frame ${shown} shown, ${expected} expected`);
+  // It plays on, faster when asked.
+  await page.getByRole('button', { name: 'Play' }).click();
+  const t0 = await video.evaluate((v) => v.currentTime);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.ok((await video.evaluate((v) => v.currentTime)) > t0, 'plays');
+  await page.getByTestId('playback-time').waitFor();
+  await page.screenshot({ path: path.join(out, 'device-playback.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});

@@ -605,6 +605,13 @@ export function DevicePage({ id }: { id: string }) {
           {message && <p data-testid="settings-message">{message}</p>}
         </form>
       ) : null}
+      {device.role !== 'viewer' && (
+        <p>
+          <Link href={`/devices/${id}/playback`} class="button" data-testid="recordings-link">
+            {t('playback.open')}
+          </Link>
+        </p>
+      )}
       {(device.role === 'owner' || device.role === 'admin') && <Traffic id={id} />}
       {(device.role === 'owner' || device.role === 'admin') && (
         <SdCard id={id} name={device.name || device.serial} />
