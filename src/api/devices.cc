@@ -288,6 +288,7 @@ void DevicesApi::install(http::Router& router) {
                                                    demand_.forget(serial);
                                                    hub_.evict("push/" + serial);
                                                    hub_.evict("sd/" + serial);
+                                                   if (unbound_) unbound_(serial);
                                                  });
                      if (!done) return device_error(done.error());
                      return Response{204, {}, {}};

@@ -48,6 +48,9 @@ class DevicesApi {
         pairing_throttle_(clock, account::ThrottleOptions{}),
         options_(std::move(options)) {}
   void install(http::Router& router);
+  // Told when a device is unbound (after its streams were cut), for what else it ends: its
+  // recording plan and media.
+  void on_unbound(std::function<void(const std::string& serial)> f) { unbound_ = std::move(f); }
   // Told when a person's access to a device ends (a share revoked), to close their views.
   void on_access_revoked(
       std::function<void(const std::string& serial, const std::string& user)> f) {
@@ -56,6 +59,7 @@ class DevicesApi {
 
  private:
   std::function<void(const std::string&, const std::string&)> access_revoked_;
+  std::function<void(const std::string&)> unbound_;
   std::optional<device::OwnedDevice> device_for(const http::Request& r,
                                                 const http::Responder& respond,
                                                 device::Role at_least) {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace nj::app {
 
 RecordingJobs::RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
@@ -24,6 +26,14 @@ RecordingJobs::~RecordingJobs() {
   }
   cv_.notify_all();
   thread_.join();
+}
+
+void RecordingJobs::reap_now() {
+  {
+    std::lock_guard lock(mu_);
+    reap_requested_ = true;
+  }
+  cv_.notify_all();
 }
 
 void RecordingJobs::step(bool reap_now) {
@@ -49,9 +59,12 @@ void RecordingJobs::step(bool reap_now) {
 void RecordingJobs::run() {
   std::unique_lock lock(mu_);
   auto next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-  while (!cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_; })) {
+  while (true) {
+    cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_ || reap_requested_; });
+    if (stopping_) break;
+    const bool requested = std::exchange(reap_requested_, false);
     lock.unlock();
-    const bool reap = std::chrono::steady_clock::now() >= next_reap;
+    const bool reap = requested || std::chrono::steady_clock::now() >= next_reap;
     if (reap) next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
     step(reap);
     lock.lock();

@@ -20,6 +20,8 @@ class RecordingJobs {
                 device::StreamDemand& demand, recording::Catalog& catalog, recording::Store& store,
                 const Clock& clock);
   ~RecordingJobs();
+  // Brings the next step forward, with a reap (a device was unbound: its media go now).
+  void reap_now();
 
  private:
   void run();
@@ -33,6 +35,7 @@ class RecordingJobs {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  bool reap_requested_ = false;
   std::thread thread_;
 };
 

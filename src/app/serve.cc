@@ -460,6 +460,12 @@ int serve(const Config& config) {
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
   recording::RecordingService recorder(hub, media_store, catalog, clock, recorder_options);
   RecordingJobs recording_jobs(plans, recorder, stream_demand, catalog, media_store, clock);
+  // Unbinding ends the device's recording plan, and its media go at once: a camera that
+  // changes hands shows its next owner nothing of the last one's.
+  devices_api.on_unbound([&plans, &recording_jobs](const std::string& serial) {
+    plans.revoke(serial);
+    recording_jobs.reap_now();
+  });
   api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
   recordings_api.install(router);
 

@@ -258,6 +258,34 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
       call("GET", "/api/v1/devices/" + id_ + "/recordings/../../nightjar.db").status;
   EXPECT_TRUE(traversal == 400 || traversal == 404) << traversal;
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/recordings/99999.mp4").status, 404);
+  // Unbinding ends the plan and the media go at once: whoever adds the camera next (with
+  // its label) finds nothing of this owner's.
+  ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_).status, 204);
+  const auto media_files = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(server_.data_dir() / "media", ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      n += it->is_regular_file(ec);
+    }
+    return n;
+  };
+  EXPECT_TRUE(wait_for([&] { return media_files() == 0; }, 10s)) << media_files() << " files left";
+  const auto label = json::parse(server_.admin("device label --serial REC-1"));
+  const auto next = sign_up(server_, "next@example.org");
+  auto added =
+      server_.request("POST", "/api/v1/devices",
+                      {{"Authorization", "Bearer " + next}, {"Content-Type", "application/json"}},
+                      json{{"serial", "REC-1"}, {"pairing_code", label["pairing_code"]}}.dump());
+  ASSERT_EQ(added.status, 201) << added.body;
+  const auto theirs = server_.request("GET",
+                                      "/api/v1/devices/" + added.json()["id"].get<std::string>() +
+                                          "/recordings?from=" + std::to_string(start - 60'000) +
+                                          "&to=" + std::to_string(now_ms()),
+                                      {{"Authorization", "Bearer " + next}});
+  ASSERT_EQ(theirs.status, 200);
+  EXPECT_TRUE(theirs.json()["spans"].empty()) << theirs.body;
+  EXPECT_TRUE(theirs.json()["plan"].is_null()) << "the plan ended with the unbinding";
 }
 
 // SIGKILL at random moments while recording, 20 times: after each restart the recordings

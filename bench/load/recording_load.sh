@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The recording figures of docs/BENCHMARKS.md (issue #6), on loopback, bounded in count and
+# time: N cameras pushing a pre-encoded 720p H.264+AAC clip at ~2 Mbit/s (the media load
+# tool), first only relayed, then each also recorded by a continuous plan (fdatasync on
+# every fragment, as configured by default). The server's CPU from /proc for both, the
+# difference per camera; the index size per camera-minute and the recorded bytes against
+# the media bytes from the database itself.
+# Usage: bench/load/recording_load.sh BUILD_BIN_DIR [cameras=100] [seconds=20]
+set -euo pipefail
+bin=${1:?path to the bin directory of a build}
+cameras=${2:-100}
+seconds=${3:-20}
+work=$(mktemp -d /tmp/nj-recording-load-XXXXXX)
+ulimit -n "$(ulimit -Hn)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  kill "${server:-}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi \
+  -i sine=frequency=1000:sample_rate=48000 -t 30 -c:v libx264 -preset veryfast -b:v 2M \
+  -maxrate 2M -bufsize 2M -g 50 -bf 0 -pix_fmt yuv420p -c:a aac -b:a 64k "$work/clip.mp4"
+
+"$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --log-level warn &
+server=$!
+for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
+http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
+rtsp=$(sed -E 's/.*"rtsp": ([0-9]+).*/\1/' "$work/data/ports.json")
+api="http://127.0.0.1:$http/api/v1"
+admin() { "$bin/nightjar" admin --data "$work/data" "$@"; }
+ticks=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); date: $(date -u +%Y-%m-%d)"
+
+# An account that owns every camera (each added with its label's pairing code).
+policy=$(curl -s "$api/policy" | sed -E 's/.*"version": *"([^"]+)".*/\1/')
+curl -s -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"load@example.org\",\"password\":\"load test passphrase 42\",\"language\":\"en\",\"policy_version\":\"$policy\"}"
+verify=$(admin outbox | grep -o 'token=[A-Za-z0-9_-]*' | head -1 | cut -d= -f2)
+curl -s -o /dev/null -X POST "$api/auth/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$verify\"}"
+token=$(curl -s -X POST "$api/auth/login" -H 'Content-Type: application/json' \
+  -d '{"email":"load@example.org","password":"load test passphrase 42"}' | sed -E 's/.*"token": *"([^"]+)".*/\1/')
+{ echo serial; for i in $(seq "$cameras"); do echo "L$i"; done; } >"$work/factory.csv"
+admin device import --file "$work/factory.csv" >/dev/null
+: >"$work/push.txt"
+for i in $(seq "$cameras"); do
+  code=$(admin device label --serial "L$i" | sed -E 's/.*"pairing_code":"([^"]+)".*/\1/')
+  curl -s -o /dev/null -X POST "$api/devices" -H "Authorization: Bearer $token" \
+    -H 'Content-Type: application/json' -d "{\"serial\":\"L$i\",\"pairing_code\":\"$code\"}"
+  echo "rtsp://127.0.0.1:$rtsp/push/L$i?token=$(admin stream-token --serial "L$i" --purpose push --ttl-seconds 3600)" >>"$work/push.txt"
+done
+admin plan create --name bench --days 7 --mode continuous >/dev/null
+
+# The clip, pre-packetized once by the load tool from one ffmpeg pusher.
+ffmpeg -loglevel quiet -re -stream_loop -1 -i "$work/clip.mp4" -c copy -f rtsp -rtsp_transport tcp \
+  "rtsp://127.0.0.1:$rtsp/push/SRC?token=$(admin stream-token --serial SRC --purpose push)" </dev/null &
+pids+=($!)
+sleep 2
+"$bin/rtsp_load" record --url "rtsp://127.0.0.1:$rtsp/live/SRC?token=$(admin stream-token --serial SRC --purpose play)" \
+  --seconds 14 --out "$work/clip.njclip" >/dev/null
+kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
+
+"$bin/rtsp_load" run --clip "$work/clip.njclip" --seconds $((seconds * 2 + 60)) \
+  --push-urls "$work/push.txt" --threads 1 >"$work/pushers.out" &
+pids+=($!)
+sleep 8
+c0=$(cpu); sleep "$seconds"; c1=$(cpu)
+relay=$((c1 - c0))
+awk -v c="$relay" -v t="$ticks" -v s="$seconds" -v n="$cameras" -v rss="$(rss_mb)" \
+  'BEGIN { p = c / t / s * 100; printf "1. %d cameras relayed, not recorded: server CPU %.2f%% of one core (%.3f%% per camera), RSS %s MB\n", n, p, p / n, rss }'
+
+# Every camera gets the plan: the server records them all.
+for i in $(seq "$cameras"); do admin plan grant --serial "L$i" --plan bench --for-days 30 >/dev/null; done
+sleep 12
+c0=$(cpu); w0=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io"); sleep "$seconds"; c1=$(cpu)
+w1=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io")
+awk -v c="$((c1 - c0))" -v r="$relay" -v t="$ticks" -v s="$seconds" -v n="$cameras" -v rss="$(rss_mb)" -v w="$((w1 - w0))" \
+  'BEGIN { p = c / t / s * 100; d = (c - r) / t / s * 100;
+           printf "2. %d cameras relayed and recorded: server CPU %.2f%% of one core (%.3f%% per camera; recording alone %.3f%% per camera), RSS %s MB, written %.1f MB/s\n", n, p, p / n, d / n, rss, w / s / 1048576 }'
+grep -E "streaming" "$work/pushers.out" | sed 's/^/   pushers: /' || true
+
+# What the index and the files hold, from the database (open segments included, as they are
+# saved every 10 s).
+sqlite3 "$work/data/nightjar.db" "SELECT COUNT(*), SUM(bytes), SUM(media_bytes), SUM(LENGTH(fragments)),
+    SUM(end_ms - start_ms) FROM recording_segments" | awk -F'|' -v n="$cameras" \
+  '{ minutes = $5 / 60000; printf "3. recorded %.1f camera-minutes in %d segments: fragment tables %.0f bytes per camera-minute; with the rows (about 200 bytes per 10-minute segment) %.0f bytes per camera-minute in steady state; files %.4f x the media bytes\n", minutes, $1, $4 / minutes, $4 / minutes + 20, $2 / $3 }'
