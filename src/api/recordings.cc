@@ -174,6 +174,7 @@ void RecordingsApi::install(http::Router& router) {
                      out["gaps"] = json::array();
                      for (const auto& g : recording::gaps_of(spans, from, to))
                        out["gaps"].push_back(span_json(g));
+                     out["stored_bytes"] = catalog_.bytes_of(owned->device.id);  // space accounting
                      if (auto plan = plans_.in_force(owned->device.id)) {
                        out["plan"] = {{"name", plan->plan.name},
                                       {"mode", plan->plan.mode},

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -43,6 +44,8 @@ commands:
             ends the device's plans now (its recordings are deleted within the minute)
   plan list
             the plans, one JSON object per line
+  usage
+            recorded storage per device and per account, one JSON object per line
   device label --serial S
             what goes on the device's label: {"serial","pairing_code"} (for adding it by
             hand in the app, when it cannot scan a code)
@@ -267,7 +270,7 @@ int admin(std::span<const std::string_view> args) {
     return 0;
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&
-      command != "device" && command != "plan") {
+      command != "device" && command != "plan" && command != "usage") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -288,6 +291,40 @@ int admin(std::span<const std::string_view> args) {
   if (command == "plan") {
     plan_args.serial = serial;
     return plan_command(**db, sub, plan_args);
+  }
+  if (command == "usage") {
+    // Space accounting: what each device's recordings take, and each account's total.
+    auto rows = (*db)->query(
+        "SELECT d.serial, COALESCE(u.email, ''), COUNT(s.id), COALESCE(SUM(s.bytes), 0), "
+        "COALESCE(MIN(s.start_ms), 0), COALESCE(MAX(s.end_ms), 0) FROM recording_segments s "
+        "JOIN devices d ON d.id = s.device_id LEFT JOIN users u ON u.id = d.owner_id "
+        "GROUP BY d.serial, u.email ORDER BY u.email, d.serial");
+    if (!rows) {
+      std::fprintf(stderr, "nightjar admin: %s\n", rows.error().message.c_str());
+      return 1;
+    }
+    std::map<std::string, std::pair<int64_t, int64_t>> accounts;  // email → devices, bytes
+    for (const auto& r : *rows) {
+      std::printf("%s\n", nlohmann::json{{"device", r.text(0)},
+                                         {"account", r.text(1)},
+                                         {"segments", r.integer(2)},
+                                         {"bytes", r.integer(3)},
+                                         {"from_ms", r.integer(4)},
+                                         {"to_ms", r.integer(5)}}
+                              .dump()
+                              .c_str());
+      auto& a = accounts[r.text(1)];
+      ++a.first;
+      a.second += r.integer(3);
+    }
+    for (const auto& [email, totals] : accounts) {
+      std::printf(
+          "%s\n",
+          nlohmann::json{{"account", email}, {"devices", totals.first}, {"bytes", totals.second}}
+              .dump()
+              .c_str());
+    }
+    return 0;
   }
   const int known = store::builtin_migrations().back().version;
   if (command == "migrate") {

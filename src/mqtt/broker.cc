@@ -168,13 +168,19 @@ Result<void, std::string> EmbeddedBroker::launch() {
     if (::geteuid() == 0) out << "user root\n";
     if (!out) return Unexpected("cannot write " + config.string());
   }
+  // A broker left over from a server that was killed (it dies with it, but not in the same
+  // instant) may still hold a fixed port: wait for it to go, or "accepts connections" below
+  // would be its answer, not our new child's.
+  for (int i = 0; i < 300 && accepts_connections(options_.listen, port_); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   auto child = ChildProcess::spawn({options_.mosquitto, "-c", config.string()}, log);
   if (!child) return Unexpected(child.error());
   for (int i = 0; i < 500; ++i) {
     if (auto status = child->poll()) {
       return Unexpected("mosquitto exited at start: " + tail_of(log));
     }
-    if (accepts_connections(options_.listen, port_)) {
+    if (accepts_connections(options_.listen, port_) && !child->poll()) {
       std::lock_guard lock(mu_);
       child_ = std::move(*child);
       spdlog::info("mqtt.broker.started port={} pid={}", port_, child_->pid());

@@ -152,6 +152,11 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   ASSERT_EQ(r["spans"].size(), 1u) << "one continuous span: " << r.dump();
   EXPECT_EQ(r["gaps"].size(), 2u) << "before it and after it only: " << r.dump();
   EXPECT_EQ(r["plan"]["name"], "week");
+  EXPECT_GT(r["stored_bytes"].get<int64_t>(), 100'000);
+  // The operator's view of the space used, per device and per account.
+  const auto usage = server_.admin("usage");
+  EXPECT_NE(usage.find("\"device\":\"REC-1\""), std::string::npos) << usage;
+  EXPECT_NE(usage.find("\"account\":\"owner@example.org\",\"bytes\""), std::string::npos) << usage;
   const int64_t start = parse_ms(r["spans"][0]["start"]);
   // Two files at least (one a minute), and the index says exactly what is in them.
   size_t files = 0;
