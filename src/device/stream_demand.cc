@@ -157,17 +157,23 @@ void StreamDemand::loop() {
         ++it;
       }
     }
-    // Recorded devices whose stream is not live: ask again, every second at most.
+    // Recorded devices whose stream is not live: ask again, backing off while they stay
+    // offline (each ask of an offline device costs a lookup).
     std::vector<std::string> to_start;
     for (const auto& serial : kept_on_) {
       const std::string path = "push/" + serial;
-      auto& tried = kept_on_tried_[serial];
-      if (now - tried < std::chrono::seconds(1) || hub_.is_published(path)) continue;
+      auto& retry = kept_on_tried_[serial];
+      if (hub_.is_published(path)) {
+        retry = Retry{};
+        continue;
+      }
+      if (now < retry.next) continue;
       if (std::any_of(waiters_.begin(), waiters_.end(),
                       [&](const Waiter& w) { return w.path == path; })) {
         continue;
       }
-      tried = now;
+      retry.next = now + retry.delay;
+      retry.delay = std::min<std::chrono::milliseconds>(retry.delay * 2, std::chrono::seconds(10));
       to_start.push_back(serial);
     }
     lock.unlock();

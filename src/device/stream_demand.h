@@ -50,7 +50,8 @@ class StreamDemand {
   // The hub published `path` (its lifecycle event): a waiter for it is answered at once.
   void on_published(const std::string& path);
   // Devices recorded continuously: each is started whenever its stream is not live (tried
-  // again every few seconds while it is offline) and never stopped for lack of viewers.
+  // again after 1 s, then up to every 10 s while it is offline) and never stopped for lack
+  // of viewers.
   void set_kept_on(std::set<std::string> serials);
   // Forgets a device (unbound): nothing more is started or stopped for it.
   void forget(const std::string& serial);
@@ -83,7 +84,13 @@ class StreamDemand {
   };
   std::map<std::string, Started> started_;
   std::set<std::string> kept_on_;
-  std::map<std::string, std::chrono::steady_clock::time_point> kept_on_tried_;
+  // When each kept-on device may be asked again, and the wait after that (doubling from a
+  // second up to ten while it stays offline; back to a second once it streams).
+  struct Retry {
+    std::chrono::steady_clock::time_point next{};
+    std::chrono::milliseconds delay{1000};
+  };
+  std::map<std::string, Retry> kept_on_tried_;
   std::thread thread_;
 };
 
