@@ -105,12 +105,11 @@ struct Recorded {
     (void)store::migrate(*db, store::builtin_migrations());
     (void)db->execute(
         "INSERT INTO devices (id, serial, secret_hash, created_at) VALUES ('dev', 'CAM', 'x', 0)");
-    ManualClock clock(0);
     recording::RecorderOptions o;
     o.sync = false;
     o.reserve_bytes = 0;
     o.segment_length = std::chrono::seconds(120);
-    recording::StreamRecorder r(store, catalog, clock, o, "dev", "CAM");
+    recording::StreamRecorder r(store, catalog, o, "dev", "CAM");
     recording::testing::Stream s(50, kT0 * 1000, 60'000, 9'000);
     r.begin(recording::testing::stream_info());
     for (int i = 0; i < 5 * 60 * 25; ++i) {
@@ -144,11 +143,10 @@ void BM_RecordOneCameraSecond(benchmark::State& state) {
       "INSERT INTO devices (id, serial, secret_hash, created_at) VALUES ('dev', 'CAM', 'x', 0)");
   recording::LocalStore store(dir);
   recording::Catalog catalog(*db);
-  ManualClock clock(0);
   recording::RecorderOptions o;
   o.sync = false;
   o.reserve_bytes = 0;
-  recording::StreamRecorder r(store, catalog, clock, o, "dev", "CAM");
+  recording::StreamRecorder r(store, catalog, o, "dev", "CAM");
   recording::testing::Stream s(50, kT0 * 1000, 60'000, 9'000);
   r.begin(recording::testing::stream_info());
   // The frames are made outside the timed part.

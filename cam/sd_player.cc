@@ -21,7 +21,7 @@ int64_t steady_us() {
 Result<std::unique_ptr<SdPlayer>, std::string> SdPlayer::start(net::IoPool& pool,
                                                                media::hub::Hub& hub,
                                                                SdPlayOptions options) {
-  std::unique_ptr<SdPlayer> p(new SdPlayer(hub, std::move(options)));
+  std::unique_ptr<SdPlayer> p(new SdPlayer(std::move(options)));
   std::error_code ec;
   const auto size = std::filesystem::file_size(p->options_.file, ec);
   if (ec) return Unexpected(std::string("no such recording"));

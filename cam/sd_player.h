@@ -44,15 +44,14 @@ class SdPlayer {
   uint64_t bytes_sent() const;
 
  private:
-  SdPlayer(media::hub::Hub& hub, SdPlayOptions options) : hub_(hub), options_(std::move(options)) {}
+  explicit SdPlayer(SdPlayOptions options) : options_(std::move(options)) {}
   void run(std::unique_ptr<media::hub::Publisher> publisher);
 
   struct Entry {
-    int64_t time_us;  // from the recording's first video frame
-    size_t fragment_at, fragment_size;
+    int64_t time_us = 0;  // from the recording's first video frame
+    size_t fragment_at = 0, fragment_size = 0;
     media::fmp4::DemuxSample sample;
   };
-  media::hub::Hub& hub_;
   SdPlayOptions options_;
   std::vector<uint8_t> bytes_;
   media::fmp4::ReplayTracks tracks_;

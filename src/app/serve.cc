@@ -458,7 +458,7 @@ int serve(const Config& config) {
   recorder_options.segment_length = std::chrono::minutes(config.recording.segment_minutes);
   recorder_options.sync = config.recording.sync;
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
-  recording::RecordingService recorder(hub, media_store, catalog, clock, recorder_options);
+  recording::RecordingService recorder(hub, media_store, catalog, recorder_options);
   RecordingJobs recording_jobs(plans, recorder, stream_demand, catalog, media_store, clock);
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.

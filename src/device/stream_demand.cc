@@ -143,9 +143,9 @@ void StreamDemand::loop() {
       next_sweep = now + std::chrono::milliseconds(250);
       for (auto it = started_.begin(); it != started_.end();) {
         auto& s = it->second;
-        if (kept_on_.contains(s.serial) && it->first.starts_with("push/")) {
-          s.unwatched_since = std::nullopt;  // recorded: kept on
-        } else if (hub_.subscriber_count(it->first) > 0) {
+        // Watched, or recorded (kept on): not idle.
+        if ((kept_on_.contains(s.serial) && it->first.starts_with("push/")) ||
+            hub_.subscriber_count(it->first) > 0) {
           s.unwatched_since = std::nullopt;
         } else if (!s.unwatched_since) {
           s.unwatched_since = now;

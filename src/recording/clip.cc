@@ -182,8 +182,10 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
         piece.bytes ? tfdts(
                           [&](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
                             if (at + n > piece.bytes->size()) return std::nullopt;
-                            return std::vector<uint8_t>(piece.bytes->begin() + at,
-                                                        piece.bytes->begin() + at + n);
+                            const auto from = static_cast<std::ptrdiff_t>(at);
+                            return std::vector<uint8_t>(
+                                piece.bytes->begin() + from,
+                                piece.bytes->begin() + from + static_cast<std::ptrdiff_t>(n));
                           },
                           piece.size)
                     : tfdts(
@@ -224,7 +226,10 @@ Result<std::vector<uint8_t>, std::string> read_clip(Store& store, const ClipPlan
   uint64_t at = 0;  // where the current piece starts in the clip
   auto take = [&](std::span<const uint8_t> bytes) {
     const uint64_t a = std::max(first, at), b = std::min(end, at + bytes.size());
-    if (a < b) out.insert(out.end(), bytes.begin() + (a - at), bytes.begin() + (b - at));
+    if (a < b) {
+      out.insert(out.end(), bytes.begin() + static_cast<std::ptrdiff_t>(a - at),
+                 bytes.begin() + static_cast<std::ptrdiff_t>(b - at));
+    }
   };
   // The rebased decode times, over whatever part of them this range holds.
   auto patch = [&](const ClipPlan::Piece& p, uint64_t piece_at) {

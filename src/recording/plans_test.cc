@@ -41,7 +41,7 @@ class PlansTest : public ::testing::Test {
     o.sync = false;
     o.reserve_bytes = 0;
     o.segment_length = std::chrono::seconds(60);
-    StreamRecorder r(store_, catalog_, clock_, o, "dev-" + serial, serial);
+    StreamRecorder r(store_, catalog_, o, "dev-" + serial, serial);
     testing::Stream s(50, at_ms * 1000, 2000, 400);
     r.begin(testing::stream_info());
     for (int i = 0; i < minutes * 60 * 25; ++i) {

@@ -35,11 +35,10 @@ uint64_t total_ticks(const std::vector<FragmentEntry>& fragments) {
 
 }  // namespace
 
-StreamRecorder::StreamRecorder(Store& store, Catalog& catalog, const Clock& clock,
-                               RecorderOptions options, std::string device_id, std::string serial)
+StreamRecorder::StreamRecorder(Store& store, Catalog& catalog, RecorderOptions options,
+                               std::string device_id, std::string serial)
     : store_(store),
       catalog_(catalog),
-      clock_(clock),
       options_(std::move(options)),
       device_id_(std::move(device_id)),
       serial_(std::move(serial)) {}
@@ -253,8 +252,8 @@ RecoveryReport recover(Store& store, Catalog& catalog) {
 }
 
 RecordingService::RecordingService(media::hub::Hub& hub, Store& store, Catalog& catalog,
-                                   const Clock& clock, RecorderOptions options)
-    : hub_(hub), store_(store), catalog_(catalog), clock_(clock), options_(std::move(options)) {
+                                   RecorderOptions options)
+    : hub_(hub), store_(store), catalog_(catalog), options_(std::move(options)) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -306,8 +305,7 @@ void RecordingService::run() {
     for (const auto& [device, serial] : wanted) {
       if (!entries.contains(device)) {
         entries[device] = {
-            serial,
-            std::make_unique<StreamRecorder>(store_, catalog_, clock_, options_, device, serial),
+            serial, std::make_unique<StreamRecorder>(store_, catalog_, options_, device, serial),
             nullptr};
       }
     }

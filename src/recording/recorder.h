@@ -41,8 +41,8 @@ struct RecorderStats {
 // One camera's stream into segments. Not thread-safe: one caller at a time.
 class StreamRecorder {
  public:
-  StreamRecorder(Store& store, Catalog& catalog, const Clock& clock, RecorderOptions options,
-                 std::string device_id, std::string serial);
+  StreamRecorder(Store& store, Catalog& catalog, RecorderOptions options, std::string device_id,
+                 std::string serial);
   ~StreamRecorder();  // finishes
 
   // The stream (re)starts: its info, for the fragments to come. A new run begins.
@@ -62,7 +62,6 @@ class StreamRecorder {
 
   Store& store_;
   Catalog& catalog_;
-  const Clock& clock_;
   RecorderOptions options_;
   std::string device_id_, serial_;
   std::unique_ptr<Fragmenter> fragmenter_;
@@ -85,8 +84,7 @@ RecoveryReport recover(Store& store, Catalog& catalog);
 
 class RecordingService {
  public:
-  RecordingService(media::hub::Hub& hub, Store& store, Catalog& catalog, const Clock& clock,
-                   RecorderOptions options);
+  RecordingService(media::hub::Hub& hub, Store& store, Catalog& catalog, RecorderOptions options);
   ~RecordingService();
 
   // The devices to record now (device id → serial); the others stop.
@@ -103,7 +101,6 @@ class RecordingService {
   media::hub::Hub& hub_;
   Store& store_;
   Catalog& catalog_;
-  const Clock& clock_;
   RecorderOptions options_;
   std::mutex mu_;
   std::condition_variable wake_;

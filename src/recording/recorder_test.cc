@@ -56,10 +56,9 @@ TEST(Recorder, ContinuousRecordingIsOneSpanAcrossSegmentFilesWithASmallIndex) {
   auto db = open_db(dir / "nj.db");
   LocalStore store(dir / "media");
   Catalog catalog(*db);
-  ManualClock clock(0);
   testing::Stream stream(50);
   {
-    StreamRecorder r(store, catalog, clock, fast_options(), "dev-1", "CAM-1");
+    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
     r.begin(testing::stream_info());
     feed(r, stream, 25 * 60);  // 25 minutes
     r.finish();
@@ -108,8 +107,7 @@ TEST(Recorder, AStreamThatStopsAndStartsLeavesAGapBetweenTwoRuns) {
   auto db = open_db(dir / "nj.db");
   LocalStore store(dir / "media");
   Catalog catalog(*db);
-  ManualClock clock(0);
-  StreamRecorder r(store, catalog, clock, fast_options(), "dev-1", "CAM-1");
+  StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
   testing::Stream first(50, 1'795'000'000'000'000);
   r.begin(testing::stream_info());
   feed(r, first, 60);
@@ -140,10 +138,9 @@ TEST(Recorder, RecoveryAfterACrashKeepsEveryWholeFragmentAndCutsThePartialOne) {
     auto db = open_db(dir / "nj.db");
     LocalStore store(dir / "media");
     Catalog catalog(*db);
-    ManualClock clock(0);
     auto options = fast_options();
     options.index_interval = std::chrono::hours(1);  // never saved after the start
-    StreamRecorder r(store, catalog, clock, options, "dev-1", "CAM-1");
+    StreamRecorder r(store, catalog, options, "dev-1", "CAM-1");
     testing::Stream stream(50);
     r.begin(testing::stream_info());
     feed(r, stream, 61);
@@ -228,11 +225,10 @@ TEST(Recorder, AFullDiskPausesRecordingCleanlyAndItResumesWhenSpaceReturns) {
   auto db = open_db(dir / "nj.db");
   FailingStore store(dir / "media");
   Catalog catalog(*db);
-  ManualClock clock(0);
   auto options = fast_options();
   options.reserve_bytes = 1;
   options.resume_check = std::chrono::seconds(0);
-  StreamRecorder r(store, catalog, clock, options, "dev-1", "CAM-1");
+  StreamRecorder r(store, catalog, options, "dev-1", "CAM-1");
   testing::Stream stream(50);
   r.begin(testing::stream_info());
   feed(r, stream, 60);

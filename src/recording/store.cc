@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace nj::recording {
 
@@ -41,7 +41,9 @@ Result<void, std::string> LocalStore::append(const std::string& key, std::span<c
       std::error_code ec;
       std::filesystem::create_directories(path.parent_path(), ec);
       fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-      if (fd < 0) return Unexpected("cannot open " + path.string() + ": " + std::strerror(errno));
+      if (fd < 0)
+        return Unexpected("cannot open " + path.string() + ": " +
+                          std::generic_category().message(errno));
       it = open_.emplace(key, fd).first;
     }
     fd = it->second;
@@ -51,11 +53,12 @@ Result<void, std::string> LocalStore::append(const std::string& key, std::span<c
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
-      return Unexpected("cannot write " + key + ": " + std::strerror(n < 0 ? errno : EIO));
+      return Unexpected("cannot write " + key + ": " +
+                        std::generic_category().message(n < 0 ? errno : EIO));
     done += static_cast<size_t>(n);
   }
   if (sync && ::fdatasync(fd) != 0) {
-    return Unexpected("cannot sync " + key + ": " + std::strerror(errno));
+    return Unexpected("cannot sync " + key + ": " + std::generic_category().message(errno));
   }
   return {};
 }
@@ -80,7 +83,8 @@ Result<std::vector<uint8_t>, std::string> LocalStore::read(const std::string& ke
                                                            uint64_t length) {
   if (!valid_key(key)) return Unexpected("bad key " + key);
   const int fd = ::open((root_ / key).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Unexpected("cannot open " + key + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Unexpected("cannot open " + key + ": " + std::generic_category().message(errno));
   std::vector<uint8_t> out(length);
   size_t done = 0;
   while (done < length) {

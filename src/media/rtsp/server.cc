@@ -42,10 +42,10 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     queue_.push_back({std::move(bytes), nullptr});
     start_writing();
   }
-  void send_shared(std::shared_ptr<const std::vector<uint8_t>> bytes) override {
+  void send_shared(const std::shared_ptr<const std::vector<uint8_t>>& bytes) override {
     if (closed_ || !bytes) return;
     queued_ += bytes->size();
-    queue_.push_back({std::string(), std::move(bytes)});
+    queue_.push_back({std::string(), bytes});
     start_writing();
   }
   void post(std::function<void()> fn) override {

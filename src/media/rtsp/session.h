@@ -35,7 +35,7 @@ class Connection {
   virtual void send(std::string bytes) = 0;
   // Bytes shared with other connections (the same RTP packets for every player): sent
   // without a copy where the connection can.
-  virtual void send_shared(std::shared_ptr<const std::vector<uint8_t>> bytes) {
+  virtual void send_shared(const std::shared_ptr<const std::vector<uint8_t>>& bytes) {
     send(std::string(bytes->begin(), bytes->end()));
   }
   // Runs fn on the connection's event loop (callable from any thread).
