@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <ctime>
 
 namespace nj {
 namespace {
@@ -20,6 +21,15 @@ bool read_int(std::string_view s, size_t pos, size_t len, int& out) {
 }
 
 }  // namespace
+
+std::string utc_day(int64_t unix_ms) {
+  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
 
 std::string format_rfc3339(SystemTime t) {
   const auto day_point = floor<days>(t);

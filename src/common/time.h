@@ -13,6 +13,8 @@ namespace nj {
 using SystemTime = std::chrono::time_point<std::chrono::system_clock, std::chrono::milliseconds>;
 
 std::string format_rfc3339(SystemTime t);
+// The UTC day of a time in Unix milliseconds: "YYYY-MM-DD".
+std::string utc_day(int64_t unix_ms);
 
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)" (fraction truncated to ms) or an
 // integer of Unix milliseconds. nullopt for anything else.

@@ -35,5 +35,12 @@ TEST(Time, RoundTrips) {
   EXPECT_EQ(parse_time_param(format_rfc3339(t)), t);
 }
 
+TEST(Time, UtcDay) {
+  EXPECT_EQ(utc_day(0), "1970-01-01");
+  EXPECT_EQ(utc_day(1'795'000'000'000), "2026-11-18");
+  EXPECT_EQ(utc_day(1'795'046'399'999), "2026-11-18") << "the last millisecond of the day";
+  EXPECT_EQ(utc_day(1'795'046'400'000), "2026-11-19");
+}
+
 }  // namespace
 }  // namespace nj

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <sstream>
 
+#include "common/time.h"
 #include "device/key_file.h"
 #include "device/topics.h"
 
@@ -342,19 +343,6 @@ bool DeviceRegistry::check_secret(std::string_view serial, std::string_view secr
 std::string DeviceRegistry::current_secret(const Device& device) const {
   return secrets_.secret(device.serial, device.secret_generation);
 }
-
-namespace {
-
-std::string utc_day(int64_t unix_ms) {
-  const std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
-}  // namespace
 
 void DeviceRegistry::add_traffic(std::string_view serial, uint64_t bytes) {
   auto device = by_serial(serial);

@@ -2,24 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include <ctime>
 #include <set>
 
 #include "common/random.h"
+#include "common/time.h"
 #include "media/fmp4/demux.h"
 #include "recording/recovery.h"
 
 namespace nj::recording {
 namespace {
-
-std::string utc_date(int64_t ms) {
-  const std::time_t t = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
 
 uint64_t total_size(const std::vector<FragmentEntry>& fragments) {
   uint64_t n = 0;
@@ -115,7 +106,7 @@ bool StreamRecorder::open_segment(const Fragment& first) {
   s.start_ticks = static_cast<int64_t>(first.start_ticks);
   s.start_ms = wall_ms(run_start_us_, first.start_ticks);
   s.end_ms = s.start_ms;
-  s.store_key = options_.region + "/" + serial_ + "/" + utc_date(s.start_ms) + "/" +
+  s.store_key = options_.region + "/" + serial_ + "/" + utc_day(s.start_ms) + "/" +
                 std::to_string(s.start_ms) + "-" + random_hex_id().substr(0, 8) + ".mp4";
   s.init_size = init.size();
   s.bytes = init.size();
