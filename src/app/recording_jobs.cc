@@ -8,13 +8,14 @@ namespace nj::app {
 
 RecordingJobs::RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                              device::StreamDemand& demand, recording::Catalog& catalog,
-                             recording::Store& store, const Clock& clock)
+                             recording::Store& store, const Clock& clock, Gauges gauges)
     : plans_(plans),
       recorder_(recorder),
       demand_(demand),
       catalog_(catalog),
       store_(store),
-      clock_(clock) {
+      clock_(clock),
+      gauges_(gauges) {
   step(true);  // at once: recording resumes as the server starts
   thread_ = std::thread([this] { run(); });
 }
@@ -48,6 +49,18 @@ void RecordingJobs::step(bool reap_now) {
   }
   recorder_.set_recorded(recorded);
   demand_.set_kept_on(std::move(kept_on));
+  // What the recorders did (a paused one is logged when it pauses; here it is counted).
+  double running = 0, paused = 0, errors = 0, bytes = 0;
+  for (const auto& [device, stats] : recorder_.stats()) {
+    ++running;
+    paused += stats.paused ? 1 : 0;
+    errors += static_cast<double>(stats.write_errors);
+    bytes += static_cast<double>(stats.bytes);
+  }
+  gauges_.recording.set(running);
+  gauges_.paused.set(paused);
+  gauges_.write_errors.set(errors);
+  gauges_.bytes.set(bytes);
   if (reap_now) {
     const auto reaped = recording::reap(catalog_, store_, plans_, clock_);
     if (reaped.segments > 0) {

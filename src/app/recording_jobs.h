@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "device/stream_demand.h"
+#include "metrics/registry.h"
 #include "recording/plans.h"
 #include "recording/recorder.h"
 
@@ -16,9 +17,17 @@ namespace nj::app {
 
 class RecordingJobs {
  public:
+  // Figures for operations, updated at each step: recorders running and paused (a full
+  // disk), segments written, write errors, and bytes recorded.
+  struct Gauges {
+    metrics::Gauge& recording;
+    metrics::Gauge& paused;
+    metrics::Gauge& write_errors;
+    metrics::Gauge& bytes;
+  };
   RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                 device::StreamDemand& demand, recording::Catalog& catalog, recording::Store& store,
-                const Clock& clock);
+                const Clock& clock, Gauges gauges);
   ~RecordingJobs();
   // Brings the next step forward, with a reap (a device was unbound: its media go now).
   void reap_now();
@@ -32,6 +41,7 @@ class RecordingJobs {
   recording::Catalog& catalog_;
   recording::Store& store_;
   const Clock& clock_;
+  Gauges gauges_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

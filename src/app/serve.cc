@@ -459,7 +459,15 @@ int serve(const Config& config) {
   recorder_options.sync = config.recording.sync;
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
   recording::RecordingService recorder(hub, media_store, catalog, recorder_options);
-  RecordingJobs recording_jobs(plans, recorder, stream_demand, catalog, media_store, clock);
+  RecordingJobs recording_jobs(
+      plans, recorder, stream_demand, catalog, media_store, clock,
+      {metrics.gauge("nightjar_recorders", "Cameras being recorded.").with({}),
+       metrics.gauge("nightjar_recorders_paused", "Recorders paused: the store is full or failed.")
+           .with({}),
+       metrics.gauge("nightjar_recording_write_errors", "Failed writes of recording fragments.")
+           .with({}),
+       metrics.gauge("nightjar_recorded_bytes", "Bytes recorded by the running recorders.")
+           .with({})});
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.
   devices_api.on_unbound([&plans, &recording_jobs](const std::string& serial) {

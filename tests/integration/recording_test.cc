@@ -153,6 +153,9 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   EXPECT_EQ(r["gaps"].size(), 2u) << "before it and after it only: " << r.dump();
   EXPECT_EQ(r["plan"]["name"], "week");
   EXPECT_GT(r["stored_bytes"].get<int64_t>(), 100'000);
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_recorders 1\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("nightjar_recorders_paused 0\n"), std::string::npos);
   // The operator's view of the space used, per device and per account.
   const auto usage = server_.admin("usage");
   EXPECT_NE(usage.find("\"device\":\"REC-1\""), std::string::npos) << usage;
