@@ -34,7 +34,6 @@ std::optional<Fragment> Fragmenter::push(const media::hub::FramePtr& frame_ptr) 
     }
   }
   if (!made.has_sample) return std::nullopt;
-  media_bytes_ += made.data.size();
   Pending p{made.decode_time, made.duration, made.keyframe, frame_ptr, std::move(made.converted)};
   if (made.track_id == 2) {
     if (!cut_) {

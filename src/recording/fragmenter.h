@@ -44,7 +44,6 @@ class Fragmenter {
   // When the run's first keyframe was captured (µs since the epoch, by the camera's clock
   // when it sends sender reports, else by arrival); 0 before it.
   int64_t start_wall_us() const { return start_wall_us_; }
-  uint64_t media_bytes() const { return media_bytes_; }  // samples' bytes taken so far
 
  private:
   struct Pending {
@@ -70,7 +69,6 @@ class Fragmenter {
   std::optional<int64_t> cut_;
   std::vector<Pending> next_video_, next_audio_;
   uint32_t sequence_ = 0;
-  uint64_t media_bytes_ = 0;
 };
 
 }  // namespace nj::recording

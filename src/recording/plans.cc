@@ -106,17 +106,22 @@ std::optional<DevicePlan> Plans::in_force(const std::string& device_id) {
 
 std::vector<std::pair<std::string, std::pair<std::string, DevicePlan>>> Plans::all_in_force() {
   std::vector<std::pair<std::string, std::pair<std::string, DevicePlan>>> out;
-  const int64_t now = clock_.now_ms();
-  const Value v[] = {now};
+  const Value v[] = {clock_.now_ms()};
+  // One query; where grants overlap, the latest-ending one (the first of its device here).
   auto r = db_.query(
-      "SELECT DISTINCT g.device_id, d.serial FROM device_plans g JOIN devices d ON d.id = "
-      "g.device_id WHERE g.starts_at <= $1 AND g.ends_at > $1 AND d.owner_id IS NOT NULL",
+      "SELECT p.id, p.name, p.retention_days, p.mode, p.pre_roll_s, p.post_roll_s, g.id, "
+      "g.device_id, g.plan_id, g.starts_at, g.ends_at, d.serial FROM device_plans g "
+      "JOIN plans p ON p.id = g.plan_id JOIN devices d ON d.id = g.device_id "
+      "WHERE g.starts_at <= $1 AND g.ends_at > $1 AND d.owner_id IS NOT NULL "
+      "ORDER BY g.device_id, g.ends_at DESC",
       v);
   if (!r) return out;
   for (const auto& row : *r) {
-    if (auto p = in_force(row.text(0))) {
-      out.push_back({row.text(0), {row.text(1), std::move(*p)}});
-    }
+    if (!out.empty() && out.back().first == row.text(7)) continue;
+    out.push_back({row.text(7),
+                   {row.text(11), DevicePlan{plan_from(row),
+                                             {row.text(6), row.text(7), row.text(8), row.integer(9),
+                                              row.integer(10)}}}});
   }
   return out;
 }

@@ -212,9 +212,6 @@ class FailingStore final : public Store {
   bool remove(const std::string& key) override { return inner_.remove(key); }
   std::vector<std::string> list(const std::string& prefix) override { return inner_.list(prefix); }
   uint64_t free_bytes() override { return full ? 0 : (1ull << 40); }
-  std::filesystem::path local_path(const std::string& key) const override {
-    return inner_.local_path(key);
-  }
 
  private:
   LocalStore inner_;

@@ -19,9 +19,8 @@ struct TailScan {
   uint64_t whole_bytes = 0;  // from the start of the bytes given to the end of the last whole one
 };
 
-// `bytes` start at a fragment boundary; `video_track` and `audio_track` are the init
-// segment's track ids (0: none). Durations are in the video track's timescale converted to
-// 90 kHz.
+// `bytes` start at a fragment boundary; `init` is the file's own init segment. Durations
+// come out in 90 kHz ticks, from the video track's timescale.
 TailScan scan_fragments(std::span<const uint8_t> bytes, const media::fmp4::DemuxInit& init);
 
 }  // namespace nj::recording

@@ -25,10 +25,6 @@ LocalStore::~LocalStore() {
   for (auto& [key, fd] : open_) ::close(fd);
 }
 
-std::filesystem::path LocalStore::local_path(const std::string& key) const {
-  return valid_key(key) ? root_ / key : std::filesystem::path();
-}
-
 Result<void, std::string> LocalStore::append(const std::string& key, std::span<const uint8_t> bytes,
                                              bool sync) {
   if (!valid_key(key)) return Unexpected("bad key " + key);

@@ -34,8 +34,6 @@ class Store {
   virtual std::vector<std::string> list(const std::string& prefix) = 0;
   // Bytes the store can still take.
   virtual uint64_t free_bytes() = 0;
-  // The file behind a key, for serving it straight from disk; empty if there is none.
-  virtual std::filesystem::path local_path(const std::string& key) const = 0;
 };
 
 // Files under a root directory (DIR/media).
@@ -53,7 +51,6 @@ class LocalStore final : public Store {
   bool remove(const std::string& key) override;
   std::vector<std::string> list(const std::string& prefix) override;
   uint64_t free_bytes() override;
-  std::filesystem::path local_path(const std::string& key) const override;
 
  private:
   std::filesystem::path root_;
