@@ -1,4 +1,8 @@
 // nightjar: the camera cloud server and its operator commands.
+#include <execinfo.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <string_view>
 #include <vector>
@@ -15,6 +19,23 @@ commands:
   admin     operator tasks on a data directory (nightjar admin --help)
   version   print the version
 )";
+
+// A crash leaves its stack in the log (stderr), symbolised as far as the binary allows
+// (addr2line -e nightjar ADDRESS gives the rest), then dies of the same signal.
+void on_fatal_signal(int signo) {
+  const char header[] = "\nnightjar: fatal signal; the stack:\n";
+  (void)!::write(STDERR_FILENO, header, sizeof header - 1);
+  void* frames[64];
+  ::backtrace_symbols_fd(frames, ::backtrace(frames, 64), STDERR_FILENO);
+  ::signal(signo, SIG_DFL);
+  ::raise(signo);
+}
+
+void report_crashes() {
+  void* warm[1];
+  ::backtrace(warm, 1);  // loads libgcc now: not inside the handler
+  for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) ::signal(signo, on_fatal_signal);
+}
 
 }  // namespace
 
@@ -43,6 +64,7 @@ int main(int argc, char** argv) {
                    nj::app::serve_usage().c_str());
       return 2;
     }
+    report_crashes();
     return nj::app::serve(*config);
   }
   if (command == "admin") return nj::app::admin(rest);

@@ -72,11 +72,13 @@ BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
     std::unique_lock lock(mu_);
     auto next_sync = std::chrono::steady_clock::now();
     while (!stopping_) {
-      wake_.wait_for(lock, std::chrono::milliseconds(100));
+      wake_.wait_for(lock, std::chrono::milliseconds(100),
+                     [this] { return stopping_ || (connected_ && needs_full_sync_); });
       if (stopping_) break;
+      const bool reconnected = connected_ && needs_full_sync_;
       lock.unlock();
       expire_calls();
-      if (std::chrono::steady_clock::now() >= next_sync) {
+      if (reconnected || std::chrono::steady_clock::now() >= next_sync) {
         sync();
         next_sync = std::chrono::steady_clock::now() + std::chrono::seconds(2);
       }
@@ -119,7 +121,9 @@ void BrokerLink::on_state(bool up, const std::string& why) {
   }
   if (up) {
     spdlog::info("device.broker_link.connected");
-    sync();
+    // The sync runs on the timer thread, at once: this callback can come before the
+    // constructor has even stored the client (a broker that answers in a millisecond).
+    wake_.notify_all();
   } else {
     spdlog::warn("device.broker_link.disconnected reason=\"{}\"", why);
   }

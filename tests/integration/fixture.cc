@@ -110,9 +110,19 @@ bool ServerProcess::start(std::chrono::milliseconds timeout) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      std::ofstream(log_file_, std::ios::app)
+          << "--- exited before it was ready: " << decode_status(status) << "\n";
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // Still running but not ready: where it is stuck goes into its log, for the failure
+  // message (and CI's output) to show.
+  if (::access("/usr/bin/gdb", X_OK) == 0) {
+    std::system(("echo '--- not ready in time; its threads:' >> '" + log_file_.string() +
+                 "'; /usr/bin/gdb -p " + std::to_string(pid_) +
+                 " -batch -ex 'thread apply all bt' >> '" + log_file_.string() + "' 2>&1")
+                    .c_str());
   }
   return false;
 }
