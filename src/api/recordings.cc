@@ -22,9 +22,25 @@ using nlohmann::json;
 
 constexpr int64_t kMaxRangeMs = 366ll * 86'400'000;
 constexpr int64_t kMaxPlaylistMs = 6ll * 3'600'000;
-constexpr uint64_t kMaxBody = 64ull << 20;  // a larger part needs Range
-constexpr int64_t kMaxClipMs = 30ll * 60'000;
-constexpr uint64_t kMaxClipBody = 256ull << 20;
+constexpr int64_t kMaxClipMs = 24ll * 3'600'000;
+
+// A download's body, streamed a piece at a time. Before each piece it checks that the person
+// may still see the camera: a share revoked, a sign-out or an unbinding ends a download at
+// once, as it ends live view.
+std::shared_ptr<http::BodySource> streamed(
+    uint64_t first, uint64_t length, std::function<bool()> allowed,
+    std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)> read) {
+  auto body = std::make_shared<http::BodySource>();
+  body->size = length;
+  body->read = [first, allowed = std::move(allowed), read = std::move(read)](
+                   uint64_t offset, size_t max) -> std::optional<std::string> {
+    if (!allowed()) return std::nullopt;
+    auto bytes = read(first + offset, max);
+    if (!bytes || bytes->size() != max) return std::nullopt;
+    return std::string(bytes->begin(), bytes->end());
+  };
+  return body;
+}
 
 // from and to of the request: RFC 3339 or Unix ms; defaults given.
 Result<std::pair<int64_t, int64_t>, Response> time_range(const Request& r, int64_t default_from,
@@ -157,6 +173,16 @@ Result<std::optional<ByteRange>, std::string> parse_range(std::optional<std::str
   return std::optional<ByteRange>(r);
 }
 
+std::function<bool()> RecordingsApi::still_allowed(const Request& r,
+                                                   const std::string& device_id) const {
+  auto who = guard_.identify(r);
+  if (!who) return [] { return false; };
+  return [this, user = who->user_id, device_id] {
+    auto owned = devices_.get(user, device_id);
+    return owned && owned->role >= device::Role::kFamily;
+  };
+}
+
 void RecordingsApi::install(http::Router& router) {
   router.add_async(Method::kGet, "/api/v1/devices/{id}/recordings",
                    [this](Request& r, const Responder& respond) {
@@ -231,24 +257,31 @@ void RecordingsApi::install(http::Router& router) {
         }
         const uint64_t first = *bytes_range ? (*bytes_range)->first : 0;
         const uint64_t last = *bytes_range ? (*bytes_range)->last : plan->size - 1;
-        if (last - first + 1 > kMaxClipBody) {
-          return respond(
-              http::error_response(413, "too_large", "ask for a byte range or a shorter clip"));
+        // Read now, so that a clip that cannot be read is an error, not a cut download.
+        if (!recording::read_clip(store_, *plan, first, std::min<uint64_t>(last - first + 1, 1))) {
+          return respond(http::error_response(500, "internal", "the recording cannot be read"));
         }
-        auto bytes = recording::read_clip(store_, *plan, first, last - first + 1);
-        if (!bytes) return respond(http::error_response(500, "internal", bytes.error()));
-        Response res{*bytes_range ? 206 : 200, {}, std::string(bytes->begin(), bytes->end())};
+        auto shared_plan = std::make_shared<const recording::ClipPlan>(std::move(*plan));
+        Response res{*bytes_range ? 206 : 200, {}, {}};
+        res.stream = streamed(
+            first, last - first + 1, still_allowed(r, owned->device.id),
+            [this, shared_plan](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+              auto bytes = recording::read_clip(store_, *shared_plan, at, n);
+              if (!bytes) return std::nullopt;
+              return std::move(*bytes);
+            });
         res.headers.set("Content-Type", "video/mp4");
         res.headers.set("Accept-Ranges", "bytes");
         res.headers.set("Cache-Control", "no-store");
         res.headers.set("Content-Disposition", "attachment; filename=\"" + owned->device.serial +
-                                                   "-" + std::to_string(plan->start_ms) + ".mp4\"");
-        res.headers.set("X-Clip-Start", rfc3339_ms(plan->start_ms));
-        res.headers.set("X-Clip-End", rfc3339_ms(plan->end_ms));
+                                                   "-" + std::to_string(shared_plan->start_ms) +
+                                                   ".mp4\"");
+        res.headers.set("X-Clip-Start", rfc3339_ms(shared_plan->start_ms));
+        res.headers.set("X-Clip-End", rfc3339_ms(shared_plan->end_ms));
         if (*bytes_range) {
           res.headers.set("Content-Range", "bytes " + std::to_string(first) + "-" +
                                                std::to_string(last) + "/" +
-                                               std::to_string(plan->size));
+                                               std::to_string(shared_plan->size));
         }
         respond(std::move(res));
       });
@@ -279,14 +312,18 @@ void RecordingsApi::install(http::Router& router) {
         }
         const uint64_t first = *range ? (*range)->first : 0;
         const uint64_t last = *range ? (*range)->last : size - 1;
-        if (last - first + 1 > kMaxBody) {
-          return respond(http::error_response(413, "too_large", "ask for a byte range"));
-        }
-        auto bytes = store_.read(segment->store_key, first, last - first + 1);
-        if (!bytes || bytes->size() != last - first + 1) {
+        const auto on_disk = store_.size(segment->store_key);
+        if (!on_disk || *on_disk < size) {
           return respond(http::error_response(500, "internal", "the recording cannot be read"));
         }
-        Response res{*range ? 206 : 200, {}, std::string(bytes->begin(), bytes->end())};
+        Response res{*range ? 206 : 200, {}, {}};
+        res.stream = streamed(first, last - first + 1, still_allowed(r, owned->device.id),
+                              [this, key = segment->store_key](uint64_t at, uint64_t n)
+                                  -> std::optional<std::vector<uint8_t>> {
+                                auto bytes = store_.read(key, at, n);
+                                if (!bytes) return std::nullopt;
+                                return std::move(*bytes);
+                              });
         res.headers.set("Content-Type", "video/mp4");
         res.headers.set("Accept-Ranges", "bytes");
         res.headers.set("Cache-Control", "no-store");  // nobody's home video in a cache

@@ -5,8 +5,10 @@
 //       files themselves, starting at the keyframe at or before `from`, with
 //       EXT-X-START at `from` exactly
 //   GET /api/v1/devices/{id}/recordings/{segment}.mp4  a segment file, with Range
-//   GET /api/v1/devices/{id}/clip.mp4?from&to          a standard MP4 of up to 30 minutes,
+//   GET /api/v1/devices/{id}/clip.mp4?from&to          a standard MP4 of up to 24 hours,
 //       starting at `from` exactly (edit lists), with Range
+// Files and clips are streamed from the store a piece at a time (never whole in memory);
+// a download stops when the person's access ends.
 // Times are RFC 3339 or Unix milliseconds.
 #pragma once
 
@@ -32,6 +34,9 @@ class RecordingsApi {
   void install(http::Router& router);
 
  private:
+  // Whether the person making r may still download this device's recordings.
+  std::function<bool()> still_allowed(const http::Request& r, const std::string& device_id) const;
+
   device::DeviceService& devices_;
   const Guard& guard_;
   recording::Catalog& catalog_;

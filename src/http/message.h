@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,10 +51,20 @@ struct Request {
   void set_target(std::string t);
 };
 
+// A body made piece by piece while it is sent, for downloads too large to hold in memory
+// (a clip of hours): `size` bytes in all; read(offset, max) returns the next at most `max`
+// bytes from `offset` (empty, or short of the size at the end, is an error: the length was
+// promised, so the connection is cut). Called on the connection's loop, one read at a time.
+struct BodySource {
+  uint64_t size = 0;
+  std::function<std::optional<std::string>(uint64_t offset, size_t max)> read;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;
+  std::shared_ptr<BodySource> stream = nullptr;  // instead of body when set
 };
 
 // {"error": {"code": ..., "message": ...}} with the status; the shape every error takes.

@@ -66,6 +66,8 @@ struct Server::Impl {
   awaitable<void> websocket_session(beast::tcp_stream stream, BeastRequest upgrade, Request request,
                                     const Route& route);
   awaitable<Response> dispatch(Request& request, const Router::Match& match);
+  awaitable<bool> write_streamed(beast::tcp_stream& stream, BodySource& body,
+                                 const std::string& path);
   void count(const std::string& route, Method method, int status, double seconds) {
     const auto status_text = std::to_string(status);
     requests.with({route, method_name(method), status_text}).inc();
@@ -100,11 +102,11 @@ BeastResponse to_beast(Response&& r, unsigned version, bool keep_alive, bool hea
   }
   out.set(bhttp::field::server, "nightjar");
   out.keep_alive(keep_alive);
-  const auto size = r.body.size();
+  const auto size = r.stream ? r.stream->size : r.body.size();
   if (r.status == 304 || r.status == 204) {
     // No body, and no Content-Length that would promise one.
-  } else if (head) {
-    out.content_length(size);
+  } else if (head || r.stream) {
+    out.content_length(size);  // a stream's bytes follow the header (write_streamed)
   } else {
     out.body() = std::move(r.body);
     out.prepare_payload();
@@ -285,6 +287,28 @@ awaitable<Response> Server::Impl::dispatch(Request& request, const Router::Match
       asio::use_awaitable);
 }
 
+// A streamed body, a piece at a time: each piece must go out within the request timeout
+// (a slow reader of a long download is fine, a stalled one is not). false if the body
+// could not be sent whole; the connection is then closed, as its length was promised.
+awaitable<bool> Server::Impl::write_streamed(beast::tcp_stream& stream, BodySource& body,
+                                             const std::string& path) {
+  constexpr size_t kPiece = 1 << 20;
+  for (uint64_t at = 0; at < body.size;) {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kPiece, body.size - at));
+    auto piece = body.read ? body.read(at, want) : std::nullopt;
+    if (!piece || piece->empty() || piece->size() > want) {
+      spdlog::warn("http.stream_failed path={} at={} size={}", path, at, body.size);
+      rejected.with({"stream_failed"}).inc();
+      co_return false;
+    }
+    stream.expires_after(limits.request_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer(*piece), use_tuple);
+    if (ec) co_return false;
+    at += piece->size();
+  }
+  co_return true;
+}
+
 awaitable<void> Server::Impl::session(tcp::socket socket) {
   ConnectionCount counted(*this);
   beast::error_code ignored;
@@ -379,11 +403,21 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
         : match.outcome == Router::Outcome::kFallback ? std::string("static")
                                                       : std::string("unmatched");
     const int status = response.status;
+    const auto body_stream =
+        head || status == 204 || status == 304 ? nullptr : response.stream;
     auto out = to_beast(std::move(response), version, keep_alive, head);
-    auto [write_ec, written] = co_await bhttp::async_write(stream, out, use_tuple);
+    bool written = false;
+    if (body_stream) {
+      bhttp::response_serializer<bhttp::string_body> header(out);
+      auto [header_ec, n] = co_await bhttp::async_write_header(stream, header, use_tuple);
+      written = !header_ec && co_await write_streamed(stream, *body_stream, request.path);
+    } else {
+      auto [write_ec, n] = co_await bhttp::async_write(stream, out, use_tuple);
+      written = !write_ec;
+    }
     count(route_label, request.method, status,
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (write_ec || !keep_alive) break;
+    if (!written || !keep_alive) break;
   }
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
