@@ -35,8 +35,9 @@ commands:
             capabilities; serial required), all or none; prints "serial,secret" lines
   device list
             every registered device, one JSON object per line
-  plan create --name N --days D --mode continuous|events
-            a cloud recording plan: media kept D days
+  plan create --name N --days D --mode continuous|events [--pre-roll S] [--post-roll S]
+            a cloud recording plan: media kept D days; events-only plans keep from
+            S s before each event to S s after it (5 and 10 by default)
   plan grant --serial S --plan N [--from TIME] (--to TIME | --for-days N)
             the plan for that device over that period (TIME: RFC 3339 or Unix ms;
             --from defaults to now)
@@ -127,6 +128,7 @@ int device_command(const std::filesystem::path& data, store::Database& db, std::
 struct PlanArgs {
   std::string name, mode, plan, from, to, serial;
   int days = 0, for_days = 0;
+  int pre_roll = 5, post_roll = 10;
 };
 
 int plan_command(store::Database& db, std::string_view sub, const PlanArgs& a) {
@@ -139,12 +141,16 @@ int plan_command(store::Database& db, std::string_view sub, const PlanArgs& a) {
   const auto print = [](const recording::Plan& p) {
     std::printf(
         "%s\n",
-        nlohmann::json{{"name", p.name}, {"retention_days", p.retention_days}, {"mode", p.mode}}
+        nlohmann::json{{"name", p.name},
+                       {"retention_days", p.retention_days},
+                       {"mode", p.mode},
+                       {"pre_roll_s", p.pre_roll_s},
+                       {"post_roll_s", p.post_roll_s}}
             .dump()
             .c_str());
   };
   if (sub == "create") {
-    auto p = plans.create(a.name, a.days, a.mode);
+    auto p = plans.create(a.name, a.days, a.mode, a.pre_roll, a.post_roll);
     if (!p) return fail(p.error());
     print(*p);
     return 0;
@@ -227,6 +233,10 @@ int admin(std::span<const std::string_view> args) {
       plan_args.days = std::atoi(std::string(args[++i]).c_str());
     } else if (args[i] == "--mode" && i + 1 < args.size()) {
       plan_args.mode = std::string(args[++i]);
+    } else if (args[i] == "--pre-roll" && i + 1 < args.size()) {
+      plan_args.pre_roll = std::atoi(std::string(args[++i]).c_str());
+    } else if (args[i] == "--post-roll" && i + 1 < args.size()) {
+      plan_args.post_roll = std::atoi(std::string(args[++i]).c_str());
     } else if (args[i] == "--plan" && i + 1 < args.size()) {
       plan_args.plan = std::string(args[++i]);
     } else if (args[i] == "--from" && i + 1 < args.size()) {

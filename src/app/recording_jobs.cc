@@ -38,13 +38,17 @@ void RecordingJobs::reap_now() {
 }
 
 void RecordingJobs::step(bool reap_now) {
-  std::map<std::string, std::string> recorded;
+  std::map<std::string, recording::RecordingService::Recorded> recorded;
   std::set<std::string> kept_on;
   for (const auto& [device_id, entry] : plans_.all_in_force()) {
     const auto& [serial, plan] = entry;
-    // Events-only plans record around alarms, which come with the alarms issue.
-    if (plan.plan.mode != "continuous") continue;
-    recorded[device_id] = serial;
+    auto& r = recorded[device_id];
+    r.serial = serial;
+    if (plan.plan.mode == "events") {
+      r.events_only = recording::EventWindow{std::chrono::seconds(plan.plan.pre_roll_s),
+                                             std::chrono::seconds(plan.plan.post_roll_s)};
+    }
+    // Streaming all along, in both modes: an event's pre-roll is what came before it.
     kept_on.insert(serial);
   }
   recorder_.set_recorded(recorded);

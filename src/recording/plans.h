@@ -38,8 +38,10 @@ class Plans {
  public:
   Plans(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
+  // pre_roll_s and post_roll_s: what an events-only plan keeps around each event.
   Result<Plan, std::string> create(const std::string& name, int retention_days,
-                                   const std::string& mode);
+                                   const std::string& mode, int pre_roll_s = 5,
+                                   int post_roll_s = 10);
   std::optional<Plan> by_name(const std::string& name);
   std::vector<Plan> all();
   // Grants a plan to a device (by serial) from starts_at to ends_at (ms since the epoch).

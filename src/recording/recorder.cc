@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 
 #include "common/random.h"
@@ -55,7 +56,32 @@ void StreamRecorder::finish() {
     for (auto& last : fragmenter_->flush()) write(std::move(last));
     fragmenter_.reset();
   }
+  pre_roll_.clear();
   close_segment();
+}
+
+void StreamRecorder::set_events_only(std::optional<EventWindow> window) {
+  if (window == events_only_) return;
+  events_only_ = window;
+  pre_roll_.clear();
+  windows_.clear();
+  if (window) {
+    close_segment();  // what follows is kept around events only
+    gated_out_ = true;
+  }
+}
+
+void StreamRecorder::event(int64_t at_ms, bool active) {
+  if (!events_only_) return;
+  const int64_t pre = events_only_->pre_roll.count() * 1000;
+  const int64_t post = events_only_->post_roll.count() * 1000;
+  const int64_t longest = events_only_->longest.count() * 1000;
+  const bool open = !windows_.empty() && windows_.back().second == INT64_MAX;
+  if (active && !open) {
+    windows_.emplace_back(at_ms - pre, INT64_MAX);
+  } else if (!active && open) {
+    windows_.back().second = std::min(at_ms, windows_.back().first + pre + longest) + post;
+  }
 }
 
 // Wall-clock milliseconds of a point of the run's timeline.
@@ -64,6 +90,58 @@ static int64_t wall_ms(int64_t run_start_us, uint64_t ticks) {
 }
 
 void StreamRecorder::write(Fragment&& fragment) {
+  if (stats_.paused) return;
+  if (events_only_) return gate(std::move(fragment));
+  store_fragment(std::move(fragment));
+}
+
+void StreamRecorder::gate(Fragment&& fragment) {
+  const int64_t from = wall_ms(run_start_us_, fragment.start_ticks);
+  const int64_t to = wall_ms(run_start_us_, fragment.start_ticks + fragment.duration);
+  // An event never closed is closed after the longest an event may last.
+  const int64_t longest = (events_only_->pre_roll + events_only_->longest).count() * 1000;
+  for (auto& w : windows_) {
+    if (w.second == INT64_MAX && from - w.first > longest) {
+      w.second = w.first + longest + events_only_->post_roll.count() * 1000;
+    }
+  }
+  while (!windows_.empty() && windows_.front().second <= from) windows_.pop_front();
+  const bool wanted =
+      std::any_of(windows_.begin(), windows_.end(),
+                  [&](const auto& w) { return w.first < to && from < w.second; });
+  if (!wanted) {
+    if (segment_) close_segment();  // the event's recording ends here; a gap follows
+    gated_out_ = true;
+    pre_roll_.push_back(std::move(fragment));
+    // Kept: enough for a pre-roll that starts at a keyframe.
+    const int64_t keep_from = to - events_only_->pre_roll.count() * 1000;
+    while (pre_roll_.size() > 1 &&
+           wall_ms(run_start_us_, pre_roll_[1].start_ticks) <= keep_from &&
+           pre_roll_[1].keyframe) {
+      pre_roll_.pop_front();
+    }
+    while (pre_roll_.size() > 1 && !pre_roll_.front().keyframe) pre_roll_.pop_front();
+    return;
+  }
+  if (gated_out_ && !segment_) run_id_ = random_hex_id();  // each event's recording: its own run
+  gated_out_ = false;
+  // The pre-roll first, from the keyframe at or before where the event's window starts.
+  const int64_t window_from = std::min_element(windows_.begin(), windows_.end())->first;
+  size_t first = pre_roll_.size();
+  for (size_t i = 0; i < pre_roll_.size(); ++i) {
+    const int64_t f_to = wall_ms(run_start_us_, pre_roll_[i].start_ticks + pre_roll_[i].duration);
+    if (f_to > window_from) {
+      first = i;
+      while (first > 0 && !pre_roll_[first].keyframe) --first;
+      break;
+    }
+  }
+  for (size_t i = first; i < pre_roll_.size(); ++i) store_fragment(std::move(pre_roll_[i]));
+  pre_roll_.clear();
+  store_fragment(std::move(fragment));
+}
+
+void StreamRecorder::store_fragment(Fragment&& fragment) {
   if (stats_.paused) return;
   if (segment_ && fragment.keyframe &&
       fragment.start_ticks - static_cast<uint64_t>(segment_->start_ticks) >=
@@ -257,10 +335,20 @@ RecordingService::~RecordingService() {
   thread_.join();
 }
 
-void RecordingService::set_recorded(const std::map<std::string, std::string>& devices) {
+void RecordingService::set_recorded(const std::map<std::string, Recorded>& devices) {
   {
     std::lock_guard lock(mu_);
     wanted_ = devices;
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void RecordingService::event(const std::string& serial, int64_t at_ms, bool active) {
+  {
+    std::lock_guard lock(mu_);
+    if (events_.size() >= 10'000) return;  // a flood from a broken camera: dropped
+    events_.push_back({serial, at_ms, active});
     woken_ = true;
   }
   wake_.notify_all();
@@ -282,10 +370,11 @@ void RecordingService::run() {
     woken_ = false;
     if (stopping_) break;
     const auto wanted = wanted_;
+    const auto events = std::exchange(events_, {});
     lock.unlock();
     for (auto it = entries.begin(); it != entries.end();) {
       const auto w = wanted.find(it->first);
-      if (w == wanted.end() || w->second != it->second.serial) {
+      if (w == wanted.end() || w->second.serial != it->second.serial) {
         it->second.subscription.reset();
         it->second.recorder.reset();  // finishes its segment
         it = entries.erase(it);
@@ -293,11 +382,18 @@ void RecordingService::run() {
         ++it;
       }
     }
-    for (const auto& [device, serial] : wanted) {
-      if (!entries.contains(device)) {
-        entries[device] = {
-            serial, std::make_unique<StreamRecorder>(store_, catalog_, options_, device, serial),
-            nullptr};
+    for (const auto& [device, recorded] : wanted) {
+      auto& e = entries[device];
+      if (!e.recorder) {
+        e.serial = recorded.serial;
+        e.recorder =
+            std::make_unique<StreamRecorder>(store_, catalog_, options_, device, recorded.serial);
+      }
+      e.recorder->set_events_only(recorded.events_only);
+    }
+    for (const auto& ev : events) {
+      for (auto& [device, e] : entries) {
+        if (e.serial == ev.serial) e.recorder->event(ev.at_ms, ev.active);
       }
     }
     std::map<std::string, RecorderStats> snapshot;

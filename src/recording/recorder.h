@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +33,14 @@ struct RecorderOptions {
   std::chrono::seconds resume_check{10};     // how often a paused recorder looks again
 };
 
+// Events-only recording: what lies around events is kept, from pre_roll before each one
+// began to post_roll after it ended; the rest of the stream is never written.
+struct EventWindow {
+  std::chrono::seconds pre_roll{5}, post_roll{10};
+  std::chrono::seconds longest{600};  // an event that never says it ended ends after this
+  bool operator==(const EventWindow&) const = default;
+};
+
 struct RecorderStats {
   uint64_t fragments = 0, bytes = 0, media_bytes = 0, segments = 0, write_errors = 0;
   bool paused = false;
@@ -52,10 +61,18 @@ class StreamRecorder {
   void finish();
   // Saves the index if it is due; retries a paused recorder. Called now and then.
   void tick();
+  // Events only from now on (nullopt: everything, the default).
+  void set_events_only(std::optional<EventWindow> window);
+  // An event on the camera began (active) or ended, at this wall-clock time (ms).
+  void event(int64_t at_ms, bool active);
   const RecorderStats& stats() const { return stats_; }
 
  private:
   void write(Fragment&& fragment);
+  // Events only: keeps the fragment for a later event's pre-roll, or writes it (after the
+  // pre-roll it completes) when an event wants it.
+  void gate(Fragment&& fragment);
+  void store_fragment(Fragment&& fragment);
   bool open_segment(const Fragment& first);
   void close_segment();
   void pause(const std::string& why);
@@ -68,6 +85,10 @@ class StreamRecorder {
   std::string run_id_;
   int64_t run_start_us_ = 0;  // wall clock of the run's tick 0
   std::optional<Segment> segment_;
+  std::optional<EventWindow> events_only_;
+  std::deque<std::pair<int64_t, int64_t>> windows_;  // wall ms [from, to) to keep
+  std::deque<Fragment> pre_roll_;                    // latest fragments, none kept yet
+  bool gated_out_ = false;  // fragments were left out since the last one written
   std::chrono::steady_clock::time_point last_save_{}, paused_at_{};
   RecorderStats stats_;
 };
@@ -87,8 +108,15 @@ class RecordingService {
   RecordingService(media::hub::Hub& hub, Store& store, Catalog& catalog, RecorderOptions options);
   ~RecordingService();
 
-  // The devices to record now (device id → serial); the others stop.
-  void set_recorded(const std::map<std::string, std::string>& devices);
+  struct Recorded {
+    std::string serial;
+    std::optional<EventWindow> events_only;  // nullopt: continuous
+    bool operator==(const Recorded&) const = default;
+  };
+  // The devices to record now (by device id); the others stop.
+  void set_recorded(const std::map<std::string, Recorded>& devices);
+  // An event on the camera with this serial began (active) or ended, at at_ms (wall clock).
+  void event(const std::string& serial, int64_t at_ms, bool active);
   std::map<std::string, RecorderStats> stats();
 
  private:
@@ -105,7 +133,13 @@ class RecordingService {
   std::mutex mu_;
   std::condition_variable wake_;
   bool woken_ = false, stopping_ = false;
-  std::map<std::string, std::string> wanted_;  // set_recorded's, applied by the worker
+  std::map<std::string, Recorded> wanted_;  // set_recorded's, applied by the worker
+  struct Event {
+    std::string serial;
+    int64_t at_ms;
+    bool active;
+  };
+  std::vector<Event> events_;  // for the worker
   std::map<std::string, RecorderStats> stats_;
   std::thread thread_;
 };

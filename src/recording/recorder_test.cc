@@ -256,5 +256,79 @@ TEST(Recorder, AFullDiskPausesRecordingCleanlyAndItResumesWhenSpaceReturns) {
   std::filesystem::remove_all(dir);
 }
 
+// Events only: the stream runs all along; what is kept is each event with its pre-roll
+// (from the keyframe at or before it) and post-roll, each its own run, nothing between.
+TEST(Recorder, EventsOnlyKeepsEachEventWithItsPreAndPostRoll) {
+  const auto dir = fresh_dir("events");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  const int64_t t0 = 1'795'000'000'000;
+  {
+    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
+    r.set_events_only(EventWindow{std::chrono::seconds(4), std::chrono::seconds(4)});
+    testing::Stream stream(50);  // a keyframe every 2 s
+    r.begin(testing::stream_info());
+    feed(r, stream, 21);
+    r.event(t0 + 21'000, true);  // the camera says so as its stream reaches 21 s
+    feed(r, stream, 4);
+    r.event(t0 + 25'000, false);
+    feed(r, stream, 20);
+    r.event(t0 + 45'500, true);
+    r.event(t0 + 46'000, false);
+    feed(r, stream, 15);
+    r.finish();
+    EXPECT_EQ(r.stats().write_errors, 0u);
+  }
+  const auto segments = catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000);
+  const auto spans = spans_of(segments, t0 - 60'000, t0 + 3'600'000);
+  ASSERT_EQ(spans.size(), 2u);
+  // 21 s − 4 s = 17 s: from the keyframe at 16 s; 25 s + 4 s = 29 s: to the GOP's end at 30 s.
+  EXPECT_EQ(spans[0].start_ms, t0 + 16'000);
+  EXPECT_EQ(spans[0].end_ms, t0 + 30'000);
+  EXPECT_EQ(spans[1].start_ms, t0 + 40'000);  // 45.5 − 4 = 41.5: the keyframe at 40 s
+  EXPECT_EQ(spans[1].end_ms, t0 + 50'000);    // 46 + 4 = 50
+  ASSERT_EQ(segments.size(), 2u);
+  EXPECT_NE(segments[0].run_id, segments[1].run_id);
+  for (const auto& s : segments) {
+    const auto bytes = file_bytes(dir / "media" / s.store_key);
+    EXPECT_EQ(bytes.size(), s.bytes);
+    const auto d = media::fmp4::demux(bytes);
+    EXPECT_FALSE(d.error);
+    EXPECT_EQ(d.complete, bytes.size());
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Recorder, AnEventThatNeverEndsStopsAfterTheLongestAndContinuousModeReturns) {
+  const auto dir = fresh_dir("event-open");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  const int64_t t0 = 1'795'000'000'000;
+  {
+    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
+    r.set_events_only(
+        EventWindow{std::chrono::seconds(2), std::chrono::seconds(2), std::chrono::seconds(10)});
+    testing::Stream stream(50);
+    r.begin(testing::stream_info());
+    feed(r, stream, 6);
+    r.event(t0 + 6'000, true);  // and never an end (the camera lost it)
+    feed(r, stream, 40);
+    r.set_events_only(std::nullopt);  // the plan became continuous: all of it from here
+    feed(r, stream, 10);
+    r.finish();
+  }
+  const auto spans = spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000),
+                              t0 - 60'000, t0 + 3'600'000);
+  ASSERT_EQ(spans.size(), 2u);
+  EXPECT_EQ(spans[0].start_ms, t0 + 4'000);
+  EXPECT_EQ(spans[0].end_ms, t0 + 18'000) << "from 6 − 2, the pre-roll and 10 s, then 2 s";
+  // The GOP being gathered when the mode changed (44–46 s) is the first kept in full.
+  EXPECT_EQ(spans[1].start_ms, t0 + 44'000);
+  EXPECT_EQ(spans[1].end_ms, t0 + 56'000);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nj::recording
