@@ -180,6 +180,25 @@ json Agent::settings() const {
   return settings_;
 }
 
+void Agent::motion(bool active) {
+  double score = 0;
+  {
+    std::lock_guard lock(mu_);
+    const int sensitivity = settings_.value("motion_sensitivity", 50);
+    if (active) {
+      if (sensitivity <= 0 || motion_reported_) return;  // detection is off in the app
+      motion_reported_ = true;
+      score = std::min(1.0, 0.5 + sensitivity / 200.0);
+    } else {
+      if (!motion_reported_) return;
+      motion_reported_ = false;
+    }
+  }
+  json event{{"kind", "motion"}, {"state", active ? "start" : "end"}};
+  if (active) event["score"] = score;
+  publish(device::topic(options_.serial, "event"), event.dump(), false);
+}
+
 void Agent::publish_state(bool online) {
   json state{{"online", online}};
   if (online) state["firmware"] = options_.firmware;

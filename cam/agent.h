@@ -13,7 +13,9 @@
 //                       from the keyframe at or before offset_ms, at the pace it was recorded
 //   sd.stop             stop playing a recording
 // and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report) and
-// the state of its card ({"sd": {"capacity_bytes","used_bytes","health"}}).
+// the state of its card ({"sd": {"capacity_bytes","used_bytes","health"}}), and on `event`
+// what its motion detector sees ({"kind": "motion", "state": "start"|"end", "score"}),
+// unless motion_sensitivity is 0.
 // Anything else gets {"error": {"code": "unsupported"}}.
 #pragma once
 
@@ -62,6 +64,8 @@ class Agent {
   // The cloud's answer to the claim: nullopt until it came; "" when bound, else why not.
   std::optional<std::string> bind_result() const;
   nlohmann::json settings() const;
+  // The motion detector's verdict changed (from the sensor or the simulator's schedule).
+  void motion(bool active);
 
  private:
   void connect();
@@ -93,6 +97,7 @@ class Agent {
   nlohmann::json settings_ = nlohmann::json::object();
   bool reboot_requested_ = false;
   std::optional<std::string> bind_result_;
+  bool motion_reported_ = false;  // a start went out, its end is owed
   std::thread rebooter_;
   std::thread ticker_;
   std::condition_variable ticker_wake_;

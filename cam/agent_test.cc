@@ -139,6 +139,44 @@ TEST_F(AgentTest, ComesOnlineAnswersRpcsAndSaysOffline) {
   pool.shutdown();
 }
 
+TEST_F(AgentTest, MotionIsReportedAsEventsUnlessDetectionIsOff) {
+  net::IoPool pool(1);
+  pool.start();
+  media::hub::Hub hub;
+  AgentOptions o;
+  o.serial = "CAM-1";
+  o.secret = "s3cret";
+  o.mqtt_host = broker_->host();
+  o.mqtt_port = broker_->port();
+  {
+    Agent agent(pool, hub, o, "camera");
+    ASSERT_TRUE(wait_for([&] { return agent.connected(); }));
+    const auto events = [&] {
+      std::lock_guard lock(mu_);
+      std::vector<json> out;
+      for (const auto& m : received_) {
+        if (m.topic == "nj/v1/CAM-1/event") out.push_back(json::parse(m.payload));
+      }
+      return out;
+    };
+    agent.motion(true);
+    agent.motion(true);  // still the same motion: said once
+    agent.motion(false);
+    ASSERT_TRUE(wait_for([&] { return events().size() == 2; })) << events().size();
+    EXPECT_EQ(events()[0]["kind"], "motion");
+    EXPECT_EQ(events()[0]["state"], "start");
+    EXPECT_GT(events()[0]["score"].get<double>(), 0);
+    EXPECT_EQ(events()[1]["state"], "end");
+    // Detection switched off in the app: nothing more is said.
+    EXPECT_TRUE(rpc("1", "config.set", {{"motion_sensitivity", 0}}).contains("result"));
+    agent.motion(true);
+    agent.motion(false);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(events().size(), 2u);
+  }
+  pool.shutdown();
+}
+
 TEST_F(AgentTest, AWrongSecretNeverConnects) {
   net::IoPool pool(1);
   pool.start();

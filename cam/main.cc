@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -188,6 +189,22 @@ int main(int argc, char** argv) {
   agent_options.state_dir = state_dir;
   nj::media::hub::Hub hub;
   const std::string media_path = "camera";
+  // The detector's verdicts reach the agent, which exists only once the media run.
+  struct MotionRelay {
+    std::mutex mu;
+    nj::cam::Agent* agent = nullptr;
+    bool active = false;
+    void set(bool a) {
+      std::lock_guard lock(mu);
+      active = a;
+      if (agent) agent->motion(a);
+    }
+    void attach(nj::cam::Agent* a) {
+      std::lock_guard lock(mu);
+      agent = a;
+      if (agent && active) agent->motion(true);
+    }
+  } motion;
   std::unique_ptr<nj::cam::Simulator> simulator;
   std::unique_ptr<nj::media::rtsp::Puller> puller;
   if (options->simulate) {
@@ -197,6 +214,9 @@ int main(int argc, char** argv) {
     sim.fps = options->fps;
     sim.gop_seconds = options->gop_seconds;
     sim.bitrate_kbps = options->bitrate_kbps;
+    sim.motion_every_s = options->motion_every;
+    sim.motion_for_s = options->motion_for;
+    sim.on_motion = [&motion](bool active) { motion.set(active); };
     auto started = nj::cam::Simulator::start(hub, media_path, sim);
     if (!started) {
       std::fprintf(stderr, "nightjar-cam: %s\n", started.error().c_str());
@@ -221,9 +241,11 @@ int main(int argc, char** argv) {
   }
   {
     nj::cam::Agent agent(pool, hub, agent_options, media_path, sd.get());
+    motion.attach(&agent);
     int sig = 0;
     sigwait(&signals, &sig);
     spdlog::info("cam.stop signal={}", sig);
+    motion.attach(nullptr);
   }
   sd.reset();
   puller.reset();

@@ -9,6 +9,7 @@ namespace nj::cam {
 std::string usage() {
   return R"(usage: nightjar-cam --server URL --serial S --secret-file F
                     [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] [--gop-seconds N]
+                                [--motion-every N [--motion-for N]]
                      | --source rtsp://…]
                     [--mqtt mqtt://host:port] [--state-dir DIR] [--sd-dir DIR]
                     [--provision PAYLOAD | --softap HOST:PORT]
@@ -18,6 +19,9 @@ std::string usage() {
   --provision  a QR payload (from the app): which cloud, and the token that binds the camera
   --softap     wait for the app to post that payload to http://HOST:PORT/provision, as a
                camera does while the phone is on its hotspot (skipped once provisioned)
+  --motion-every N [--motion-for N]
+               the simulated scene has an intruder for N s (default 3) of every N s, and
+               the camera reports motion on its `event` topic meanwhile
   --sd-dir DIR [--sd-size-mb N] [--sd-segment-seconds N]
                record the camera's stream there, as an SD card would (a ring of N MB)
 )";
@@ -80,6 +84,16 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       o.gop_seconds = std::atoi(value.c_str());
       if (o.gop_seconds < 1 || o.gop_seconds > 10) {
         return Unexpected(std::string("--gop-seconds is 1 to 10"));
+      }
+    } else if (flag == "--motion-every") {
+      o.motion_every = std::atoi(value.c_str());
+      if (o.motion_every < 1 || o.motion_every > 86'400) {
+        return Unexpected(std::string("--motion-every is 1 to 86400 seconds"));
+      }
+    } else if (flag == "--motion-for") {
+      o.motion_for = std::atoi(value.c_str());
+      if (o.motion_for < 1 || o.motion_for > 3600) {
+        return Unexpected(std::string("--motion-for is 1 to 3600 seconds"));
       }
     } else if (flag == "--fps") {
       o.fps = std::atoi(value.c_str());

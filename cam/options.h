@@ -25,6 +25,8 @@ struct Options {
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.
   int width = 640, height = 360, fps = 15, bitrate_kbps = 600;
   int gop_seconds = 2;          // a keyframe this often
+  int motion_every = 0;         // --simulate: an intruder every N s (0: never)
+  int motion_for = 3;           // … for the last N s of each period
   int telemetry_seconds = 30;   // how often what the camera sent is reported
   int sd_size_mb = 256;         // --sd-dir: the card's capacity
   int sd_segment_seconds = 60;  // --sd-dir: the length of one recording file

@@ -111,7 +111,16 @@ void draw_text(AVFrame* f, const std::string& text, int x, int y, int scale) {
   }
 }
 
-void draw_scene(AVFrame* f, uint64_t n, int fps) {
+// Whether the scheduled intruder is in the scene at frame n.
+bool motion_at(const SimulatorOptions& o, uint64_t n) {
+  if (o.motion_every_s <= 0) return false;
+  const uint64_t period = static_cast<uint64_t>(o.motion_every_s) * static_cast<uint64_t>(o.fps);
+  const uint64_t active = static_cast<uint64_t>(std::min(o.motion_for_s, o.motion_every_s)) *
+                          static_cast<uint64_t>(o.fps);
+  return n % period >= period - active;
+}
+
+void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder) {
   // A dim gradient, two objects moving at different speeds, the wall clock, the counter.
   for (int y = 0; y < f->height; ++y) {
     std::memset(f->data[0] + y * f->linesize[0], 40 + (y * 60) / f->height,
@@ -128,6 +137,11 @@ void draw_scene(AVFrame* f, uint64_t n, int fps) {
   fill(f, x1, y1, size, size, 180, 60, 200);
   const int x2 = static_cast<int>(std::fmod(t * f->width / 6.0, f->width + size)) - size;
   fill(f, x2, f->height * 2 / 3, size * 2, size / 2, 150, 200, 90);
+  if (intruder) {  // a tall white figure walking across, left to right
+    const int w = f->width / 10, h = f->height / 2;
+    const int x = static_cast<int>(std::fmod(t * f->width / 3.0, f->width + w)) - w;
+    fill(f, x, f->height / 4, w, h, 235, 128, 128);
+  }
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
@@ -231,6 +245,7 @@ Result<std::unique_ptr<Simulator>, std::string> Simulator::start(media::hub::Hub
 Simulator::~Simulator() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (in_motion_ && options_.on_motion) options_.on_motion(false);
   publisher_.reset();
 }
 
@@ -249,7 +264,12 @@ void Simulator::run() {
     std::this_thread::sleep_until(start + frame_period * n);
     if (stop_) break;
     if (av_frame_make_writable(e.picture.get()) < 0) break;
-    draw_scene(e.picture.get(), n, options_.fps);
+    const bool intruder = motion_at(options_, n);
+    if (intruder != in_motion_) {
+      in_motion_ = intruder;
+      if (options_.on_motion) options_.on_motion(intruder);
+    }
+    draw_scene(e.picture.get(), n, options_.fps, intruder);
     e.picture->pts = static_cast<int64_t>(n);
     if (avcodec_send_frame(e.video.get(), e.picture.get()) < 0) break;
     while (avcodec_receive_packet(e.video.get(), e.packet.get()) == 0) {

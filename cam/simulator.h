@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,12 @@ struct SimulatorOptions {
   int bitrate_kbps = 600;
   int gop_seconds = 2;
   bool audio = true;  // a 440 Hz tone, beeping once a second, AAC-LC 16 kHz mono
+  // Scheduled motion: every motion_every seconds (0: never), a bright intruder crosses the
+  // scene for the last motion_for seconds of the period. The simulator is its own motion
+  // detector: on_motion(true/false) is called (on its thread) as the intruder comes and
+  // goes, and with false when the simulator stops during one.
+  int motion_every_s = 0, motion_for_s = 3;
+  std::function<void(bool active)> on_motion;
 };
 
 // The frame number is drawn as 16 blocks along the top edge, most significant first:
@@ -44,6 +51,7 @@ class Simulator {
   SimulatorOptions options_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> frames_{0};
+  bool in_motion_ = false;  // the simulator thread's
   std::thread thread_;
 };
 

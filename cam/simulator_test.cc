@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "media/codec/h264_sps.h"
 
@@ -61,6 +63,35 @@ TEST(Simulator, PublishesRealH264AndAacInRealTime) {
   EXPECT_LE(video, 26u);
   EXPECT_GE(audio, 14u) << "16,000 samples a second in frames of 1,024";
   EXPECT_GE((*sim)->frames(), video);
+}
+
+TEST(Simulator, ItsIntruderComesAndGoesOnSchedule) {
+  media::hub::Hub hub;
+  SimulatorOptions o;
+  o.width = 160;
+  o.height = 120;
+  o.fps = 20;
+  o.audio = false;
+  o.motion_every_s = 2;  // an intruder from 1 s to 2 s, and from 3 s to 4 s
+  o.motion_for_s = 1;
+  std::mutex mu;
+  std::vector<std::pair<bool, std::chrono::steady_clock::time_point>> seen;
+  o.on_motion = [&](bool active) {
+    std::lock_guard lock(mu);
+    seen.emplace_back(active, std::chrono::steady_clock::now());
+  };
+  const auto start = std::chrono::steady_clock::now();
+  auto sim = Simulator::start(hub, "camera", o);
+  ASSERT_TRUE(sim) << sim.error();
+  std::this_thread::sleep_for(std::chrono::milliseconds(3300));
+  sim->reset();  // stopped during the second visit: it ends with the simulator
+  ASSERT_EQ(seen.size(), 4u);
+  const bool expected[] = {true, false, true, false};
+  const double at[] = {1.0, 2.0, 3.0};
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(seen[i].first, expected[i]) << i;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(std::chrono::duration<double>(seen[i].second - start).count(), at[i], 0.5) << i;
+  }
 }
 
 TEST(Simulator, RefusesImpossibleOptions) {

@@ -206,6 +206,10 @@ void RecordingsApi::install(http::Router& router) {
                                       {"mode", plan->plan.mode},
                                       {"retention_days", plan->plan.retention_days},
                                       {"ends_at", rfc3339_ms(plan->grant.ends_at)}};
+                       if (plan->plan.mode == "events") {
+                         out["plan"]["pre_roll_s"] = plan->plan.pre_roll_s;
+                         out["plan"]["post_roll_s"] = plan->plan.post_roll_s;
+                       }
                      } else {
                        out["plan"] = nullptr;
                      }

@@ -1,6 +1,6 @@
 // What keeps cloud recording in step with the plans (issue #6): every few seconds, the
-// devices with a continuous plan in force are recorded and their streams kept on; every
-// minute, the reaper deletes what no plan covers any more.
+// devices with a plan in force are recorded (all of it, or around events only) and their
+// streams kept on; every minute, the reaper deletes what no plan covers any more.
 #pragma once
 
 #include <condition_variable>

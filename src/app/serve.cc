@@ -459,6 +459,17 @@ int serve(const Config& config) {
   recorder_options.sync = config.recording.sync;
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
   recording::RecordingService recorder(hub, media_store, catalog, recorder_options);
+  // The cameras' events (motion) reach the recorders of events-only plans, timed on arrival.
+  broker_link.set_event_handler(
+      [&recorder, &clock](const std::string& serial, const device::DeviceEvent& event) {
+        spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind,
+                      event.active);
+        recorder.event(serial, clock.now_ms(), event.active);
+      });
+  struct UnhookEvents {  // before the recorder goes
+    device::BrokerLink& link;
+    ~UnhookEvents() { link.set_event_handler({}); }
+  } unhook_events{broker_link};
   RecordingJobs recording_jobs(
       plans, recorder, stream_demand, catalog, media_store, clock,
       {metrics.gauge("nightjar_recorders", "Cameras being recorded.").with({}),

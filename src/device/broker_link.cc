@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "device/topics.h"
 #include "mqtt/dynsec.h"
 
@@ -55,6 +57,29 @@ std::optional<std::string> sd_state_json(const json& sd) {
   }
   return json{{"capacity_bytes", *capacity}, {"used_bytes", *used}, {"health", sd["health"]}}
       .dump();
+}
+
+std::optional<DeviceEvent> parse_device_event(const json& body) {
+  if (!body.is_object() || !body.contains("kind") || !body["kind"].is_string() ||
+      !body.contains("state") || !body["state"].is_string()) {
+    return std::nullopt;
+  }
+  DeviceEvent e;
+  e.kind = body["kind"].get<std::string>();
+  if (e.kind.empty() || e.kind.size() > 32 ||
+      !std::all_of(e.kind.begin(), e.kind.end(),
+                   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
+    return std::nullopt;
+  }
+  const auto& state = body["state"].get_ref<const std::string&>();
+  if (state != "start" && state != "end") return std::nullopt;
+  e.active = state == "start";
+  if (body.contains("score")) {
+    if (!body["score"].is_number()) return std::nullopt;
+    e.score = body["score"].get<double>();
+    if (!(e.score >= 0 && e.score <= 1)) return std::nullopt;
+  }
+  return e;
 }
 
 BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
@@ -177,6 +202,11 @@ void BrokerLink::provision(const std::vector<Device>& devices, bool all) {
   }
 }
 
+void BrokerLink::set_event_handler(EventHandler handler) {
+  std::lock_guard lock(event_mu_);
+  on_event_ = std::move(handler);
+}
+
 void BrokerLink::set_enabled(const std::string& serial, bool enabled) {
   {
     std::lock_guard lock(mu_);
@@ -263,6 +293,17 @@ void BrokerLink::on_message(const mqtt::Message& m) {
     if (body.contains("sd")) {
       if (auto sd = sd_state_json(body["sd"])) registry_.set_sd_state(parsed->serial, *sd);
     }
+    return;
+  }
+  if (parsed->leaf == "event") {
+    const auto event = parse_device_event(body);
+    if (!event) {
+      spdlog::debug("device.event.malformed serial={}", parsed->serial);
+      return;
+    }
+    // Called under its own lock, so that unsetting the handler waits for a call under way.
+    std::lock_guard lock(event_mu_);
+    if (on_event_) on_event_(parsed->serial, *event);
     return;
   }
   if (parsed->leaf == "claim") {

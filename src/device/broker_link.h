@@ -33,6 +33,18 @@ struct RpcError {
 using RpcResult = Result<nlohmann::json, RpcError>;
 using RpcCallback = std::function<void(RpcResult)>;
 
+// What a camera reports on its `event` topic: {"kind": "motion", "state": "start"|"end",
+// "score": 0–1 (optional)}. Times are the server's, when it arrives (a camera's clock is
+// not trusted).
+struct DeviceEvent {
+  std::string kind;
+  bool active = false;  // began (start) or ended (end)
+  double score = 0;
+};
+// nullopt for anything malformed: unknown states, kinds that are not short words, scores
+// outside 0–1.
+std::optional<DeviceEvent> parse_device_event(const nlohmann::json& body);
+
 class BrokerLink {
  public:
   using ClientFactory = std::function<std::unique_ptr<mqtt::Client>(
@@ -56,6 +68,9 @@ class BrokerLink {
             std::chrono::milliseconds timeout, RpcCallback done);
   // Credentials refused (unbind) or allowed again (bind); cuts a connected device off.
   void set_enabled(const std::string& serial, bool enabled);
+  // Where the devices' events go (called on the MQTT client's thread).
+  using EventHandler = std::function<void(const std::string& serial, const DeviceEvent& event)>;
+  void set_event_handler(EventHandler handler);
 
   struct Stats {
     uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0;
@@ -71,6 +86,8 @@ class BrokerLink {
 
   DeviceRegistry& registry_;
   ClaimHandler on_claim_;
+  std::mutex event_mu_;     // held while on_event_ runs
+  EventHandler on_event_;  // guarded by event_mu_
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;
   mutable std::mutex mu_;

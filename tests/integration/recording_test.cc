@@ -98,12 +98,12 @@ class RecordingTest : public ::testing::Test {
     if (!body.is_null()) h["Content-Type"] = "application/json";
     return server_.request(method, path, h, body.is_null() ? "" : body.dump());
   }
-  void start_camera() {
+  void start_camera(const std::string& extra = "") {
     const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
     camera_ = std::make_unique<BackgroundCommand>(
         "exec '" + cam + "' --serial REC-1 --secret-file '" +
         (server_.data_dir() / "rec-secret").string() +
-        "' --simulate --size 320x240 --fps 10 --gop-seconds 1 " +
+        "' --simulate --size 320x240 --fps 10 --gop-seconds 1 " + extra + " " +
         "--mqtt mqtt://127.0.0.1:" + std::to_string(mqtt_port_) + " >> '" +
         (server_.data_dir() / "cam.log").string() + "' 2>&1");
   }
@@ -302,6 +302,44 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   ASSERT_EQ(theirs.status, 200);
   EXPECT_TRUE(theirs.json()["spans"].empty()) << theirs.body;
   EXPECT_TRUE(theirs.json()["plan"].is_null()) << "the plan ended with the unbinding";
+}
+
+// An events-only plan: the camera streams all along, but only its motion is kept, each
+// time from 2 s before to 2 s after, as separate spans with gaps between them.
+TEST_F(RecordingTest, AnEventsOnlyPlanKeepsTheMotionWithItsPreAndPostRoll) {
+  server_.admin("plan revoke --serial REC-1");
+  const auto plan = json::parse(server_.admin(
+      "plan create --name alarms --days 7 --mode events --pre-roll 2 --post-roll 2"));
+  EXPECT_EQ(plan["pre_roll_s"], 2);
+  ASSERT_NE(server_.admin("plan grant --serial REC-1 --plan alarms --for-days 30"), "");
+  const int64_t start = now_ms();
+  start_camera("--motion-every 10 --motion-for 2");  // motion from 8 s to 10 s of every 10
+  const auto spans = [&] {
+    return recordings(start - 60'000, now_ms() + 60'000).value("spans", json::array());
+  };
+  // Three visits of the intruder (the open segment's index reaches the timeline within 10 s).
+  ASSERT_TRUE(wait_for([&] { return spans().size() >= 3; }, 60s))
+      << recordings(start - 60'000, now_ms() + 60'000).dump() << server_.log();
+  const auto r = recordings(start - 60'000, now_ms() + 60'000);
+  EXPECT_EQ(r["plan"]["mode"], "events") << r.dump();
+  const auto& s = r["spans"];
+  for (size_t i = 0; i + 1 < s.size(); ++i) {  // the last may still be growing
+    const int64_t length = parse_ms(s[i]["end"]) - parse_ms(s[i]["start"]);
+    // 2 s of motion, 2 s before and after: 6 s, give or take a GOP (1 s) each side.
+    EXPECT_GE(length, 5'000) << r.dump();
+    EXPECT_LE(length, 8'000) << r.dump();
+    if (i > 0) {
+      const int64_t apart = parse_ms(s[i]["start"]) - parse_ms(s[i - 1]["start"]);
+      EXPECT_NEAR(static_cast<double>(apart), 10'000.0, 1'500.0) << "one visit every 10 s";
+    }
+  }
+  // Between the visits nothing was kept, though the camera streamed all along.
+  EXPECT_GE(r["gaps"].size(), 3u);
+  // What is kept plays, from the keyframe before the pre-roll.
+  const auto first = parse_ms(s[0]["start"]);
+  auto clip = call("GET", "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(first) +
+                              "&to=" + std::to_string(first + 4'000));
+  EXPECT_EQ(clip.status, 200) << clip.body;
 }
 
 // SIGKILL at random moments while recording, 20 times: after each restart the recordings
