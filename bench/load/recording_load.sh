@@ -84,6 +84,15 @@ awk -v c="$((c1 - c0))" -v r="$relay" -v t="$ticks" -v s="$seconds" -v n="$camer
            printf "2. %d cameras relayed and recorded: server CPU %.2f%% of one core (%.3f%% per camera; recording alone %.3f%% per camera), RSS %s MB, written %.1f MB/s\n", n, p, p / n, d / n, rss, w / s / 1048576 }'
 grep -E "streaming" "$work/pushers.out" | sed 's/^/   pushers: /' || true
 
+# Clip export over HTTP from a warm cache: each camera's whole recording as one clip.mp4,
+# streamed by the server from the files just written, read by curl to /dev/null.
+sqlite3 "$work/data/nightjar.db" "SELECT device_id, MIN(start_ms), MAX(end_ms) FROM recording_segments
+    GROUP BY device_id" | while IFS='|' read -r id from to; do
+  curl -s -o /dev/null -w '%{size_download} %{time_total}\n' -H "Authorization: Bearer $token" \
+    "$api/devices/$id/clip.mp4?from=$from&to=$to"
+done | awk '{ bytes += $1; time += $2; n++ }
+  END { printf "4. clip export over HTTP: %d clips, %.1f MB in %.2f s: %.0f MB/s (curl, one at a time)\n", n, bytes / 1048576, time, bytes / 1048576 / time }'
+
 # What the index and the files hold, from the database (open segments included, as they are
 # saved every 10 s).
 sqlite3 "$work/data/nightjar.db" "SELECT COUNT(*), SUM(bytes), SUM(media_bytes), SUM(LENGTH(fragments)),

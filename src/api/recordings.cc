@@ -213,6 +213,16 @@ void RecordingsApi::install(http::Router& router) {
                      } else {
                        out["plan"] = nullptr;
                      }
+                     // Whether recording goes on now: a full store pauses it (the person
+                     // is told, not left to find a gap later).
+                     out["recorder"] = nullptr;
+                     if (auto st = recorder_status_ ? recorder_status_(owned->device.id)
+                                                    : std::nullopt) {
+                       out["recorder"] = {
+                           {"state", st->paused ? "paused" : st->live ? "recording" : "waiting"}};
+                       // The operator's log has the detail (paths and errors stay there).
+                       if (st->paused) out["recorder"]["reason"] = "storage";
+                     }
                      Response res = http::json_response(200, out);
                      res.headers.set("Cache-Control", "no-store");
                      respond(std::move(res));

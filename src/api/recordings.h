@@ -17,6 +17,7 @@
 #include "http/router.h"
 #include "recording/catalog.h"
 #include "recording/plans.h"
+#include "recording/recorder.h"
 #include "recording/store.h"
 
 namespace nj::api {
@@ -32,6 +33,11 @@ class RecordingsApi {
         plans_(plans),
         clock_(clock) {}
   void install(http::Router& router);
+  // What the device's recorder is doing (nullopt: none runs), for `recorder` in the list:
+  // recording, waiting for the camera, or paused (reason "storage": full or failing).
+  using RecorderStatus =
+      std::function<std::optional<recording::RecorderStats>(const std::string& device_id)>;
+  void set_recorder_status(RecorderStatus status) { recorder_status_ = std::move(status); }
 
  private:
   // Whether the person making r may still download this device's recordings.
@@ -43,6 +49,7 @@ class RecordingsApi {
   recording::Store& store_;
   recording::Plans& plans_;
   const Clock& clock_;
+  RecorderStatus recorder_status_;
 };
 
 // The playlist for [from_ms, to_ms) of these segments (by start); `uri` names a segment's

@@ -486,6 +486,13 @@ int serve(const Config& config) {
     recording_jobs.reap_now();
   });
   api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
+  recordings_api.set_recorder_status(
+      [&recorder](const std::string& device_id) -> std::optional<recording::RecorderStats> {
+        const auto all = recorder.stats();
+        const auto it = all.find(device_id);
+        if (it == all.end()) return std::nullopt;
+        return it->second;
+      });
   recordings_api.install(router);
 
   pool.start();

@@ -415,6 +415,7 @@ void RecordingService::run() {
       }
       e.recorder->tick();
       snapshot[device] = e.recorder->stats();
+      snapshot[device].live = e.subscription != nullptr;
     }
     lock.lock();
     stats_ = std::move(snapshot);

@@ -43,7 +43,8 @@ struct EventWindow {
 
 struct RecorderStats {
   uint64_t fragments = 0, bytes = 0, media_bytes = 0, segments = 0, write_errors = 0;
-  bool paused = false;
+  bool live = false;    // the camera's stream is coming in (RecordingService fills it)
+  bool paused = false;  // writing stopped: the store is full or failing
   std::string pause_reason;
 };
 

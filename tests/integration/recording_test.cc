@@ -66,10 +66,9 @@ std::vector<int> frame_counters(const std::string& input, const std::string& bea
 
 class RecordingTest : public ::testing::Test {
  protected:
-  RecordingTest()
-      : mqtt_port_(free_port()),
-        server_("[recording]\nsegment_minutes = 1\nreserve_mb = 0\n",
-                {"--mqtt-port", std::to_string(mqtt_port_)}) {}
+  explicit RecordingTest(const std::string& config = "[recording]\nsegment_minutes = 1\n"
+                                                     "reserve_mb = 0\n")
+      : mqtt_port_(free_port()), server_(config, {"--mqtt-port", std::to_string(mqtt_port_)}) {}
 
   void SetUp() override {
     ASSERT_TRUE(server_.start()) << server_.log();
@@ -152,6 +151,7 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   ASSERT_EQ(r["spans"].size(), 1u) << "one continuous span: " << r.dump();
   EXPECT_EQ(r["gaps"].size(), 2u) << "before it and after it only: " << r.dump();
   EXPECT_EQ(r["plan"]["name"], "week");
+  EXPECT_EQ(r["recorder"]["state"], "recording") << r.dump();
   EXPECT_GT(r["stored_bytes"].get<int64_t>(), 100'000);
   const auto metrics = server_.get("/metrics").body;
   EXPECT_NE(metrics.find("nightjar_recorders 1\n"), std::string::npos) << metrics;
@@ -340,6 +340,34 @@ TEST_F(RecordingTest, AnEventsOnlyPlanKeepsTheMotionWithItsPreAndPostRoll) {
   auto clip = call("GET", "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(first) +
                               "&to=" + std::to_string(first + 4'000));
   EXPECT_EQ(clip.status, 200) << clip.body;
+}
+
+// A store with less free space than the reserve: recording pauses before writing a byte,
+// and the camera's owner is told so (the timeline would otherwise just show a gap).
+class FullStoreTest : public RecordingTest {
+ protected:
+  FullStoreTest() : RecordingTest("[recording]\nreserve_mb = 1073741824\n") {}
+};
+
+TEST_F(FullStoreTest, RecordingPausesAndTheOwnerIsTold) {
+  start_camera();
+  json r;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        r = recordings(now_ms() - 60'000, now_ms() + 60'000);
+        return r["recorder"].is_object() && r["recorder"]["state"] == "paused";
+      },
+      30s))
+      << r.dump() << server_.log();
+  EXPECT_EQ(r["recorder"]["reason"], "storage");
+  EXPECT_TRUE(r["spans"].empty());
+  EXPECT_TRUE(wait_for(  // the gauges follow every 5 s
+      [&] {
+        return server_.get("/metrics").body.find("nightjar_recorders_paused 1\n") !=
+               std::string::npos;
+      },
+      10s));
+  EXPECT_NE(server_.log().find("recording.paused"), std::string::npos);
 }
 
 // SIGKILL at random moments while recording, 20 times: after each restart the recordings

@@ -13,7 +13,15 @@ interface Span {
 interface Recordings {
   spans: Span[];
   gaps: Span[];
-  plan: { name: string; mode: string; retention_days: number; ends_at: string } | null;
+  plan: {
+    name: string;
+    mode: string;
+    retention_days: number;
+    ends_at: string;
+    pre_roll_s?: number;
+    post_roll_s?: number;
+  } | null;
+  recorder: { state: 'recording' | 'waiting' | 'paused'; reason?: string } | null;
 }
 
 type HlsModule = typeof import('hls.js/light');
@@ -120,9 +128,20 @@ export function PlaybackPage({ id }: { id: string }) {
             days: recordings.plan.retention_days,
             end: new Date(recordings.plan.ends_at).toLocaleDateString(),
           })}
+          {recordings.plan.mode === 'events' &&
+            ' ' +
+              t('playback.events_only', {
+                pre: recordings.plan.pre_roll_s ?? 0,
+                post: recordings.plan.post_roll_s ?? 0,
+              })}
         </p>
       ) : (
         recordings && <p class="muted">{t('playback.no_plan')}</p>
+      )}
+      {recordings?.recorder?.state === 'paused' && (
+        <p class="note error" role="alert" data-testid="recorder-paused">
+          {t('playback.paused')}
+        </p>
       )}
       <label class="field">
         <span>{t('playback.day')}</span>
