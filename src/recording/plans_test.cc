@@ -77,6 +77,32 @@ TEST_F(PlansTest, PlansAreCheckedAndGrantedForAPeriod) {
   EXPECT_FALSE(plans_.in_force("dev-CAM-1")) << "cancelled: over at once";
 }
 
+TEST_F(PlansTest, EveryDeviceWithAPlanInForceIsListedWithItsLatestEndingPlan) {
+  ASSERT_TRUE(plans_.create("week", 7, "continuous"));
+  const auto alarms = plans_.create("alarms", 30, "events", 3, 20);
+  ASSERT_TRUE(alarms);
+  EXPECT_FALSE(plans_.create("long", 7, "events", 61, 10)) << "a pre-roll over a minute";
+  ASSERT_TRUE(plans_.grant("CAM-1", "week", kT0, kT0 + 10 * kDay));
+  ASSERT_TRUE(plans_.grant("CAM-1", "alarms", kT0, kT0 + 20 * kDay));  // overlaps, ends later
+  ASSERT_TRUE(plans_.grant("CAM-2", "week", kT0 + 2 * kDay, kT0 + 3 * kDay));
+  EXPECT_TRUE(plans_.all_in_force().empty()) << "no camera is bound to anyone yet";
+  ASSERT_TRUE(db_->execute(
+      "INSERT INTO users (id, email, password_hash, language, status, created_at) "
+      "VALUES ('u1', 'a@example.org', 'x', 'en', 'active', 0)"));
+  ASSERT_TRUE(db_->execute("UPDATE devices SET owner_id = 'u1'"));
+  auto all = plans_.all_in_force();
+  ASSERT_EQ(all.size(), 1u) << "CAM-2's starts in two days";
+  EXPECT_EQ(all[0].first, "dev-CAM-1");
+  EXPECT_EQ(all[0].second.first, "CAM-1");
+  EXPECT_EQ(all[0].second.second.plan.name, "alarms");
+  EXPECT_EQ(all[0].second.second.plan.pre_roll_s, 3);
+  EXPECT_EQ(all[0].second.second.plan.post_roll_s, 20);
+  clock_.set_ms(kT0 + 2 * kDay + 1);
+  EXPECT_EQ(plans_.all_in_force().size(), 2u);
+  clock_.set_ms(kT0 + 25 * kDay);
+  EXPECT_TRUE(plans_.all_in_force().empty()) << "every grant has ended";
+}
+
 TEST_F(PlansTest, MediaPastRetentionAndEverythingAfterThePlanEndsIsDeleted) {
   ASSERT_TRUE(plans_.create("week", 7, "continuous"));
   ASSERT_TRUE(plans_.grant("CAM-1", "week", kT0, kT0 + 30 * kDay));
