@@ -27,7 +27,7 @@ namespace nj::recording {
 struct RecorderOptions {
   std::string region = "default";
   std::chrono::seconds segment_length{600};  // a new file after this long, at a keyframe
-  std::chrono::seconds index_interval{10};   // the fragment table is saved at least this often
+  std::chrono::seconds index_interval{2};    // the fragment table is saved at least this often
   bool sync = true;                          // fdatasync each fragment (power-loss safety)
   uint64_t reserve_bytes = 256ull << 20;     // pause when the store has less free than this
   std::chrono::seconds resume_check{10};     // how often a paused recorder looks again

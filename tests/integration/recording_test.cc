@@ -317,7 +317,7 @@ TEST_F(RecordingTest, AnEventsOnlyPlanKeepsTheMotionWithItsPreAndPostRoll) {
   const auto spans = [&] {
     return recordings(start - 60'000, now_ms() + 60'000).value("spans", json::array());
   };
-  // Three visits of the intruder (the open segment's index reaches the timeline within 10 s).
+  // Three visits of the intruder (the open segment's index reaches the timeline within 2 s).
   ASSERT_TRUE(wait_for([&] { return spans().size() >= 3; }, 60s))
       << recordings(start - 60'000, now_ms() + 60'000).dump() << server_.log();
   const auto r = recordings(start - 60'000, now_ms() + 60'000);
@@ -385,7 +385,7 @@ TEST_F(RecordingTest, KilledTwentyTimesTheIndexStillMatchesTheFiles) {
     return n;
   };
   for (int round = 0; round < 20; ++round) {
-    // Recording resumes: the files grow again (the index follows within 10 s).
+    // Recording resumes: the files grow again (the index follows within 2 s).
     const uint64_t bytes = media_bytes();
     ASSERT_TRUE(wait_for([&] { return media_bytes() > bytes; }, 30s))
         << "round " << round << ": recording resumes\n"
