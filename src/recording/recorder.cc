@@ -113,14 +113,16 @@ void StreamRecorder::gate(Fragment&& fragment) {
     if (segment_) close_segment();  // the event's recording ends here; a gap follows
     gated_out_ = true;
     pre_roll_.push_back(std::move(fragment));
-    // Kept: enough for a pre-roll that starts at a keyframe.
+    // Kept: enough for a pre-roll that starts at a keyframe, i.e. from the last keyframe
+    // fragment at or before `pre_roll` ago (a long GOP spans several fragments).
     const int64_t keep_from = to - events_only_->pre_roll.count() * 1000;
-    while (pre_roll_.size() > 1 &&
-           wall_ms(run_start_us_, pre_roll_[1].start_ticks) <= keep_from &&
-           pre_roll_[1].keyframe) {
-      pre_roll_.pop_front();
+    size_t cut = 0;
+    for (size_t i = 1; i < pre_roll_.size(); ++i) {
+      if (pre_roll_[i].keyframe && wall_ms(run_start_us_, pre_roll_[i].start_ticks) <= keep_from) {
+        cut = i;
+      }
     }
-    while (pre_roll_.size() > 1 && !pre_roll_.front().keyframe) pre_roll_.pop_front();
+    pre_roll_.erase(pre_roll_.begin(), pre_roll_.begin() + static_cast<std::ptrdiff_t>(cut));
     return;
   }
   if (gated_out_ && !segment_) run_id_ = random_hex_id();  // each event's recording: its own run

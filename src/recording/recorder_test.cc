@@ -300,6 +300,35 @@ TEST(Recorder, EventsOnlyKeepsEachEventWithItsPreAndPostRoll) {
   std::filesystem::remove_all(dir);
 }
 
+// A GOP of 10 s comes as several fragments: the pre-roll still starts at its keyframe, and
+// what waits for an event stays within a GOP and the pre-roll.
+TEST(Recorder, EventsOnlyWithLongGopsStartsAtTheKeyframeBefore) {
+  const auto dir = fresh_dir("events-gop");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  const int64_t t0 = 1'795'000'000'000;
+  {
+    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
+    r.set_events_only(EventWindow{std::chrono::seconds(2), std::chrono::seconds(2)});
+    testing::Stream stream(250);  // a keyframe every 10 s
+    r.begin(testing::stream_info());
+    feed(r, stream, 125);
+    r.event(t0 + 125'000, true);  // pre-roll from 123 s: the keyframe at 120 s
+    feed(r, stream, 1);
+    r.event(t0 + 126'000, false);
+    feed(r, stream, 20);
+    r.finish();
+  }
+  const auto spans = spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000),
+                              t0 - 60'000, t0 + 3'600'000);
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].start_ms, t0 + 120'000);
+  EXPECT_GE(spans[0].end_ms, t0 + 128'000);
+  EXPECT_LE(spans[0].end_ms, t0 + 130'000);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Recorder, AnEventThatNeverEndsStopsAfterTheLongestAndContinuousModeReturns) {
   const auto dir = fresh_dir("event-open");
   auto db = open_db(dir / "nj.db");
