@@ -184,49 +184,48 @@ std::function<bool()> RecordingsApi::still_allowed(const Request& r,
 }
 
 void RecordingsApi::install(http::Router& router) {
-  router.add_async(Method::kGet, "/api/v1/devices/{id}/recordings",
-                   [this](Request& r, const Responder& respond) {
-                     auto owned = device_for(guard_, devices_, r, respond, device::Role::kFamily);
-                     if (!owned) return;
-                     const int64_t now = clock_.now_ms();
-                     auto range = time_range(r, now - 86'400'000, 86'400'000, kMaxRangeMs);
-                     if (!range) return respond(std::move(range).error());
-                     const auto [from, to] = *range;
-                     const auto segments = catalog_.between(owned->device.id, from, to, false);
-                     const auto spans = recording::spans_of(segments, from, to);
-                     json out = {{"from", rfc3339_ms(from)}, {"to", rfc3339_ms(to)}};
-                     out["spans"] = json::array();
-                     for (const auto& s : spans) out["spans"].push_back(span_json(s));
-                     out["gaps"] = json::array();
-                     for (const auto& g : recording::gaps_of(spans, from, to))
-                       out["gaps"].push_back(span_json(g));
-                     out["stored_bytes"] = catalog_.bytes_of(owned->device.id);  // space accounting
-                     if (auto plan = plans_.in_force(owned->device.id)) {
-                       out["plan"] = {{"name", plan->plan.name},
-                                      {"mode", plan->plan.mode},
-                                      {"retention_days", plan->plan.retention_days},
-                                      {"ends_at", rfc3339_ms(plan->grant.ends_at)}};
-                       if (plan->plan.mode == "events") {
-                         out["plan"]["pre_roll_s"] = plan->plan.pre_roll_s;
-                         out["plan"]["post_roll_s"] = plan->plan.post_roll_s;
-                       }
-                     } else {
-                       out["plan"] = nullptr;
-                     }
-                     // Whether recording goes on now: a full store pauses it (the person
-                     // is told, not left to find a gap later).
-                     out["recorder"] = nullptr;
-                     if (auto st = recorder_status_ ? recorder_status_(owned->device.id)
-                                                    : std::nullopt) {
-                       out["recorder"] = {
-                           {"state", st->paused ? "paused" : st->live ? "recording" : "waiting"}};
-                       // The operator's log has the detail (paths and errors stay there).
-                       if (st->paused) out["recorder"]["reason"] = "storage";
-                     }
-                     Response res = http::json_response(200, out);
-                     res.headers.set("Cache-Control", "no-store");
-                     respond(std::move(res));
-                   });
+  router.add_async(
+      Method::kGet, "/api/v1/devices/{id}/recordings",
+      [this](Request& r, const Responder& respond) {
+        auto owned = device_for(guard_, devices_, r, respond, device::Role::kFamily);
+        if (!owned) return;
+        const int64_t now = clock_.now_ms();
+        auto range = time_range(r, now - 86'400'000, 86'400'000, kMaxRangeMs);
+        if (!range) return respond(std::move(range).error());
+        const auto [from, to] = *range;
+        const auto segments = catalog_.between(owned->device.id, from, to, false);
+        const auto spans = recording::spans_of(segments, from, to);
+        json out = {{"from", rfc3339_ms(from)}, {"to", rfc3339_ms(to)}};
+        out["spans"] = json::array();
+        for (const auto& s : spans) out["spans"].push_back(span_json(s));
+        out["gaps"] = json::array();
+        for (const auto& g : recording::gaps_of(spans, from, to))
+          out["gaps"].push_back(span_json(g));
+        out["stored_bytes"] = catalog_.bytes_of(owned->device.id);  // space accounting
+        if (auto plan = plans_.in_force(owned->device.id)) {
+          out["plan"] = {{"name", plan->plan.name},
+                         {"mode", plan->plan.mode},
+                         {"retention_days", plan->plan.retention_days},
+                         {"ends_at", rfc3339_ms(plan->grant.ends_at)}};
+          if (plan->plan.mode == "events") {
+            out["plan"]["pre_roll_s"] = plan->plan.pre_roll_s;
+            out["plan"]["post_roll_s"] = plan->plan.post_roll_s;
+          }
+        } else {
+          out["plan"] = nullptr;
+        }
+        // Whether recording goes on now: a full store pauses it (the person
+        // is told, not left to find a gap later).
+        out["recorder"] = nullptr;
+        if (auto st = recorder_status_ ? recorder_status_(owned->device.id) : std::nullopt) {
+          out["recorder"] = {{"state", st->paused ? "paused" : st->live ? "recording" : "waiting"}};
+          // The operator's log has the detail (paths and errors stay there).
+          if (st->paused) out["recorder"]["reason"] = "storage";
+        }
+        Response res = http::json_response(200, out);
+        res.headers.set("Cache-Control", "no-store");
+        respond(std::move(res));
+      });
 
   router.add_async(
       Method::kGet, "/api/v1/devices/{id}/playback.m3u8",
@@ -332,8 +331,8 @@ void RecordingsApi::install(http::Router& router) {
         }
         Response res{*range ? 206 : 200, {}, {}};
         res.stream = streamed(first, last - first + 1, still_allowed(r, owned->device.id),
-                              [this, key = segment->store_key](uint64_t at, uint64_t n)
-                                  -> std::optional<std::vector<uint8_t>> {
+                              [this, key = segment->store_key](
+                                  uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
                                 auto bytes = store_.read(key, at, n);
                                 if (!bytes) return std::nullopt;
                                 return std::move(*bytes);

@@ -139,15 +139,13 @@ int plan_command(store::Database& db, std::string_view sub, const PlanArgs& a) {
     return 3;
   };
   const auto print = [](const recording::Plan& p) {
-    std::printf(
-        "%s\n",
-        nlohmann::json{{"name", p.name},
-                       {"retention_days", p.retention_days},
-                       {"mode", p.mode},
-                       {"pre_roll_s", p.pre_roll_s},
-                       {"post_roll_s", p.post_roll_s}}
-            .dump()
-            .c_str());
+    std::printf("%s\n", nlohmann::json{{"name", p.name},
+                                       {"retention_days", p.retention_days},
+                                       {"mode", p.mode},
+                                       {"pre_roll_s", p.pre_roll_s},
+                                       {"post_roll_s", p.post_roll_s}}
+                            .dump()
+                            .c_str());
   };
   if (sub == "create") {
     auto p = plans.create(a.name, a.days, a.mode, a.pre_roll, a.post_roll);

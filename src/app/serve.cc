@@ -462,8 +462,7 @@ int serve(const Config& config) {
   // The cameras' events (motion) reach the recorders of events-only plans, timed on arrival.
   broker_link.set_event_handler(
       [&recorder, &clock](const std::string& serial, const device::DeviceEvent& event) {
-        spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind,
-                      event.active);
+        spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind, event.active);
         recorder.event(serial, clock.now_ms(), event.active);
       });
   struct UnhookEvents {  // before the recorder goes

@@ -8,7 +8,8 @@ namespace {
 using nlohmann::json;
 
 TEST(DeviceEvents, AMotionStartAndEndAreRead) {
-  const auto start = parse_device_event(json{{"kind", "motion"}, {"state", "start"}, {"score", 0.7}});
+  const auto start =
+      parse_device_event(json{{"kind", "motion"}, {"state", "start"}, {"score", 0.7}});
   ASSERT_TRUE(start);
   EXPECT_EQ(start->kind, "motion");
   EXPECT_TRUE(start->active);
@@ -20,17 +21,15 @@ TEST(DeviceEvents, AMotionStartAndEndAreRead) {
 }
 
 TEST(DeviceEvents, AnythingMalformedIsIgnored) {
-  for (const auto& bad : {json(nullptr), json::array(), json("motion"),
-                          json{{"kind", "motion"}},
-                          json{{"state", "start"}},
-                          json{{"kind", "motion"}, {"state", "begin"}},
-                          json{{"kind", "Motion!"}, {"state", "start"}},
-                          json{{"kind", ""}, {"state", "start"}},
-                          json{{"kind", std::string(33, 'a')}, {"state", "start"}},
-                          json{{"kind", 7}, {"state", "start"}},
-                          json{{"kind", "motion"}, {"state", "start"}, {"score", 1.5}},
-                          json{{"kind", "motion"}, {"state", "start"}, {"score", -0.1}},
-                          json{{"kind", "motion"}, {"state", "start"}, {"score", "high"}}}) {
+  for (const auto& bad :
+       {json(nullptr), json::array(), json("motion"), json{{"kind", "motion"}},
+        json{{"state", "start"}}, json{{"kind", "motion"}, {"state", "begin"}},
+        json{{"kind", "Motion!"}, {"state", "start"}}, json{{"kind", ""}, {"state", "start"}},
+        json{{"kind", std::string(33, 'a')}, {"state", "start"}},
+        json{{"kind", 7}, {"state", "start"}},
+        json{{"kind", "motion"}, {"state", "start"}, {"score", 1.5}},
+        json{{"kind", "motion"}, {"state", "start"}, {"score", -0.1}},
+        json{{"kind", "motion"}, {"state", "start"}, {"score", "high"}}}) {
     EXPECT_FALSE(parse_device_event(bad)) << bad.dump();
   }
 }

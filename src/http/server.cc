@@ -403,8 +403,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
         : match.outcome == Router::Outcome::kFallback ? std::string("static")
                                                       : std::string("unmatched");
     const int status = response.status;
-    const auto body_stream =
-        head || status == 204 || status == 304 ? nullptr : response.stream;
+    const auto body_stream = head || status == 204 || status == 304 ? nullptr : response.stream;
     auto out = to_beast(std::move(response), version, keep_alive, head);
     bool written = false;
     if (body_stream) {

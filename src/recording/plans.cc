@@ -23,8 +23,7 @@ Plan plan_from(const store::Row& r, size_t at = 0) {
 }  // namespace
 
 Result<Plan, std::string> Plans::create(const std::string& name, int retention_days,
-                                        const std::string& mode, int pre_roll_s,
-                                        int post_roll_s) {
+                                        const std::string& mode, int pre_roll_s, int post_roll_s) {
   if (name.empty() || name.size() > 64) return Unexpected(std::string("a plan needs a name"));
   if (retention_days < 1 || retention_days > 3650) {
     return Unexpected(std::string("retention is 1 to 3650 days"));
@@ -36,8 +35,13 @@ Result<Plan, std::string> Plans::create(const std::string& name, int retention_d
     return Unexpected(std::string("the pre-roll is 0 to 60 s and the post-roll 0 to 600 s"));
   }
   Plan p{random_hex_id(), name, retention_days, mode, pre_roll_s, post_roll_s};
-  const Value v[] = {p.id,   p.name, int64_t{p.retention_days}, p.mode, int64_t{pre_roll_s},
-                     int64_t{post_roll_s}, clock_.now_ms()};
+  const Value v[] = {p.id,
+                     p.name,
+                     int64_t{p.retention_days},
+                     p.mode,
+                     int64_t{pre_roll_s},
+                     int64_t{post_roll_s},
+                     clock_.now_ms()};
   auto r = db_.execute(
       "INSERT INTO plans (id, name, retention_days, mode, pre_roll_s, post_roll_s, created_at) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -86,9 +86,9 @@ TEST_F(PlansTest, EveryDeviceWithAPlanInForceIsListedWithItsLatestEndingPlan) {
   ASSERT_TRUE(plans_.grant("CAM-1", "alarms", kT0, kT0 + 20 * kDay));  // overlaps, ends later
   ASSERT_TRUE(plans_.grant("CAM-2", "week", kT0 + 2 * kDay, kT0 + 3 * kDay));
   EXPECT_TRUE(plans_.all_in_force().empty()) << "no camera is bound to anyone yet";
-  ASSERT_TRUE(db_->execute(
-      "INSERT INTO users (id, email, password_hash, language, status, created_at) "
-      "VALUES ('u1', 'a@example.org', 'x', 'en', 'active', 0)"));
+  ASSERT_TRUE(
+      db_->execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
+                   "VALUES ('u1', 'a@example.org', 'x', 'en', 'active', 0)"));
   ASSERT_TRUE(db_->execute("UPDATE devices SET owner_id = 'u1'"));
   auto all = plans_.all_in_force();
   ASSERT_EQ(all.size(), 1u) << "CAM-2's starts in two days";

@@ -106,9 +106,8 @@ void StreamRecorder::gate(Fragment&& fragment) {
     }
   }
   while (!windows_.empty() && windows_.front().second <= from) windows_.pop_front();
-  const bool wanted =
-      std::any_of(windows_.begin(), windows_.end(),
-                  [&](const auto& w) { return w.first < to && from < w.second; });
+  const bool wanted = std::any_of(windows_.begin(), windows_.end(),
+                                  [&](const auto& w) { return w.first < to && from < w.second; });
   if (!wanted) {
     if (segment_) close_segment();  // the event's recording ends here; a gap follows
     gated_out_ = true;

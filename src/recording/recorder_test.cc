@@ -320,8 +320,8 @@ TEST(Recorder, EventsOnlyWithLongGopsStartsAtTheKeyframeBefore) {
     feed(r, stream, 20);
     r.finish();
   }
-  const auto spans = spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000),
-                              t0 - 60'000, t0 + 3'600'000);
+  const auto spans =
+      spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000), t0 - 60'000, t0 + 3'600'000);
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].start_ms, t0 + 120'000);
   EXPECT_GE(spans[0].end_ms, t0 + 128'000);
@@ -348,8 +348,8 @@ TEST(Recorder, AnEventThatNeverEndsStopsAfterTheLongestAndContinuousModeReturns)
     feed(r, stream, 10);
     r.finish();
   }
-  const auto spans = spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000),
-                              t0 - 60'000, t0 + 3'600'000);
+  const auto spans =
+      spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000), t0 - 60'000, t0 + 3'600'000);
   ASSERT_EQ(spans.size(), 2u);
   EXPECT_EQ(spans[0].start_ms, t0 + 4'000);
   EXPECT_EQ(spans[0].end_ms, t0 + 18'000) << "from 6 − 2, the pre-roll and 10 s, then 2 s";

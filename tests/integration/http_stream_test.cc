@@ -25,8 +25,8 @@ class HttpStreamTest : public ::testing::Test {
       res.headers.set("Content-Type", "application/octet-stream");
       res.stream = std::make_shared<http::BodySource>();
       res.stream->size = kSize;
-      const uint64_t fail_at = r.query_param("fail_at") ? std::stoull(*r.query_param("fail_at"))
-                                                        : UINT64_MAX;
+      const uint64_t fail_at =
+          r.query_param("fail_at") ? std::stoull(*r.query_param("fail_at")) : UINT64_MAX;
       res.stream->read = [this, fail_at](uint64_t at, size_t max) -> std::optional<std::string> {
         ++reads_;
         if (at >= fail_at) return std::nullopt;  // the file went away mid-download, say
@@ -48,7 +48,8 @@ class HttpStreamTest : public ::testing::Test {
   // The response to one request on its own connection, as it arrived until the close.
   std::string fetch(const std::string& method, const std::string& target) {
     RawConnection c(port_);
-    EXPECT_TRUE(c.send(method + " " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+    EXPECT_TRUE(
+        c.send(method + " " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
     return c.read_all(10s);
   }
   static std::string body_of(const std::string& response) {

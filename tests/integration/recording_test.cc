@@ -66,8 +66,9 @@ std::vector<int> frame_counters(const std::string& input, const std::string& bea
 
 class RecordingTest : public ::testing::Test {
  protected:
-  explicit RecordingTest(const std::string& config = "[recording]\nsegment_minutes = 1\n"
-                                                     "reserve_mb = 0\n")
+  explicit RecordingTest(const std::string& config =
+                             "[recording]\nsegment_minutes = 1\n"
+                             "reserve_mb = 0\n")
       : mqtt_port_(free_port()), server_(config, {"--mqtt-port", std::to_string(mqtt_port_)}) {}
 
   void SetUp() override {
@@ -255,7 +256,8 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   EXPECT_GT(whole.body.size(), 100'000u);
   EXPECT_EQ(whole.header("content-length"), std::to_string(whole.body.size()));
   EXPECT_EQ(whole.body.substr(0, 100), part.body);
-  EXPECT_FALSE(media::fmp4::demux(std::vector<uint8_t>(whole.body.begin(), whole.body.end())).error);
+  EXPECT_FALSE(
+      media::fmp4::demux(std::vector<uint8_t>(whole.body.begin(), whole.body.end())).error);
   const auto other = sign_up(server_, "other@example.org");
   EXPECT_EQ(server_.request("GET", playlist_path, {{"Authorization", "Bearer " + other}}).status,
             404);
@@ -308,8 +310,8 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
 // time from 2 s before to 2 s after, as separate spans with gaps between them.
 TEST_F(RecordingTest, AnEventsOnlyPlanKeepsTheMotionWithItsPreAndPostRoll) {
   server_.admin("plan revoke --serial REC-1");
-  const auto plan = json::parse(server_.admin(
-      "plan create --name alarms --days 7 --mode events --pre-roll 2 --post-roll 2"));
+  const auto plan = json::parse(
+      server_.admin("plan create --name alarms --days 7 --mode events --pre-roll 2 --post-roll 2"));
   EXPECT_EQ(plan["pre_roll_s"], 2);
   ASSERT_NE(server_.admin("plan grant --serial REC-1 --plan alarms --for-days 30"), "");
   const int64_t start = now_ms();
