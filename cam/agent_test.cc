@@ -59,6 +59,15 @@ class AgentTest : public ::testing::Test {
     broker_.reset();
     std::filesystem::remove_all(dir_);
   }
+  // CAM-1 on this broker, with the secret it was provisioned with.
+  AgentOptions options() const {
+    AgentOptions o;
+    o.serial = "CAM-1";
+    o.secret = "s3cret";
+    o.mqtt_host = broker_->host();
+    o.mqtt_port = broker_->port();
+    return o;
+  }
   // The last message on a topic, if any.
   std::optional<json> last(const std::string& topic) {
     std::lock_guard lock(mu_);
@@ -90,11 +99,7 @@ TEST_F(AgentTest, ComesOnlineAnswersRpcsAndSaysOffline) {
   net::IoPool pool(1);
   pool.start();
   media::hub::Hub hub;
-  AgentOptions o;
-  o.serial = "CAM-1";
-  o.secret = "s3cret";
-  o.mqtt_host = broker_->host();
-  o.mqtt_port = broker_->port();
+  AgentOptions o = options();
   o.state_dir = dir_ / "cam";
   {
     Agent agent(pool, hub, o, "camera");
@@ -143,11 +148,7 @@ TEST_F(AgentTest, MotionIsReportedAsEventsUnlessDetectionIsOff) {
   net::IoPool pool(1);
   pool.start();
   media::hub::Hub hub;
-  AgentOptions o;
-  o.serial = "CAM-1";
-  o.secret = "s3cret";
-  o.mqtt_host = broker_->host();
-  o.mqtt_port = broker_->port();
+  AgentOptions o = options();
   {
     Agent agent(pool, hub, o, "camera");
     ASSERT_TRUE(wait_for([&] { return agent.connected(); }));
@@ -181,11 +182,8 @@ TEST_F(AgentTest, AWrongSecretNeverConnects) {
   net::IoPool pool(1);
   pool.start();
   media::hub::Hub hub;
-  AgentOptions o;
-  o.serial = "CAM-1";
+  AgentOptions o = options();
   o.secret = "guess";
-  o.mqtt_host = broker_->host();
-  o.mqtt_port = broker_->port();
   {
     Agent agent(pool, hub, o, "camera");
     std::this_thread::sleep_for(600ms);

@@ -12,37 +12,14 @@ bin=${1:?path to the bin directory of a build}
 devices=${2:-1000}
 seconds=${3:-20}
 rpcs=${4:-300}
-work=$(mktemp -d /tmp/nj-device-load-XXXXXX)
-ulimit -n "$(ulimit -Hn)"
-cleanup() {
-  kill "${load:-}" 2>/dev/null || true
-  kill "${server:-}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh" device-load
 
-"$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --log-level warn &
-server=$!
-for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
-http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
-mqtt=$(sed -E 's/.*"mqtt": ([0-9]+).*/\1/' "$work/data/ports.json")
-api="http://127.0.0.1:$http/api/v1"
+start_server
 broker=$(pgrep -f "[m]osquitto -c $work/data/mqtt/mosquitto.conf")
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); date: $(date -u +%Y-%m-%d)"
+machine
 
 # An account, verified from the kept mail (no SMTP here).
-policy=$(curl -s "$api/policy" | sed -E 's/.*"version": *"([^"]+)".*/\1/')
-curl -s -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-  -d "{\"email\":\"load@example.org\",\"password\":\"load test passphrase 42\",\"language\":\"en\",\"policy_version\":\"$policy\"}"
-verify=$("$bin/nightjar" admin --data "$work/data" outbox | grep -o 'token=[A-Za-z0-9_-]*' | head -1 | cut -d= -f2)
-curl -s -o /dev/null -X POST "$api/auth/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$verify\"}"
-token=$(curl -s -X POST "$api/auth/login" -H 'Content-Type: application/json' \
-  -d '{"email":"load@example.org","password":"load test passphrase 42"}' | sed -E 's/.*"token": *"([^"]+)".*/\1/')
+token=$(sign_up load@example.org)
 auth=(-H "Authorization: Bearer $token")
 
 echo "server idle: nightjar RSS $(rss_mb "$server") MB, mosquitto RSS $(rss_mb "$broker") MB"
@@ -58,6 +35,7 @@ done <"$work/secrets.csv" >"$work/devices.csv"
 "$bin/device_load" --mqtt "127.0.0.1:$mqtt" --devices "$work/devices.csv" --seconds $((seconds + 90 + rpcs / 5)) \
   >"$work/load.out" &
 load=$!
+pids+=("$load")
 start=$(date +%s.%N)
 for _ in $(seq 600); do
   online=$(curl -s "$api/devices" "${auth[@]}" | { grep -o '"online":true' || true; } | wc -l)

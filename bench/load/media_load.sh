@@ -13,30 +13,12 @@ bin=${1:?path to the bin directory of a build}
 streams=${2:-200}
 viewers=${3:-1000}
 seconds=${4:-20}
-work=$(mktemp -d /tmp/nj-media-load-XXXXXX)
-ulimit -n "$(ulimit -Hn)"  # 1,000 viewers need more than the usual 1,024 descriptors
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  kill "${server:-}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh" media-load
 
 # A 720p H.264 + AAC clip at ~2 Mbit/s, as the issue asks.
-ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi \
-  -i sine=frequency=1000:sample_rate=48000 -t 30 -c:v libx264 -preset veryfast -b:v 2M \
-  -maxrate 2M -bufsize 2M -g 50 -bf 0 -pix_fmt yuv420p -c:a aac -b:a 64k "$work/clip.mp4"
-
-"$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --log-level warn &
-server=$!
-for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
-http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
-rtsp=$(sed -E 's/.*"rtsp": ([0-9]+).*/\1/' "$work/data/ports.json")
+make_clip "$work/clip.mp4"
+start_server
 token() { "$bin/nightjar" admin --data "$work/data" stream-token --serial "$1" --purpose "$2" --ttl-seconds 3600; }
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 report() {  # label c0 c1 per
   awk -v c="$(($3 - $2))" -v t="$ticks" -v s="$seconds" -v n="$4" -v label="$1" -v rss="$(rss_kb)" \
@@ -55,7 +37,7 @@ relay_p99() {  # before-file after-file: the p50 and p99 bounds of what was obse
           printf "p50 <= %s s, p99 <= %s s (%d frames)\n", p50, p99, total }'
 }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); date: $(date -u +%Y-%m-%d)"
+machine
 
 # The clip, pre-packetized once by the load tool from one ffmpeg pusher, and checked.
 ffmpeg -loglevel quiet -re -stream_loop -1 -i "$work/clip.mp4" -c copy -f rtsp -rtsp_transport tcp \

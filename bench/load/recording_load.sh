@@ -10,41 +10,15 @@ set -euo pipefail
 bin=${1:?path to the bin directory of a build}
 cameras=${2:-100}
 seconds=${3:-20}
-work=$(mktemp -d /tmp/nj-recording-load-XXXXXX)
-ulimit -n "$(ulimit -Hn)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  kill "${server:-}" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh" recording-load
 
-ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi \
-  -i sine=frequency=1000:sample_rate=48000 -t 30 -c:v libx264 -preset veryfast -b:v 2M \
-  -maxrate 2M -bufsize 2M -g 50 -bf 0 -pix_fmt yuv420p -c:a aac -b:a 64k "$work/clip.mp4"
-
-"$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --log-level warn &
-server=$!
-for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
-http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
-rtsp=$(sed -E 's/.*"rtsp": ([0-9]+).*/\1/' "$work/data/ports.json")
-api="http://127.0.0.1:$http/api/v1"
+make_clip "$work/clip.mp4"
+start_server
 admin() { "$bin/nightjar" admin --data "$work/data" "$@"; }
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-rss_mb() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); date: $(date -u +%Y-%m-%d)"
+machine
 
 # An account that owns every camera (each added with its label's pairing code).
-policy=$(curl -s "$api/policy" | sed -E 's/.*"version": *"([^"]+)".*/\1/')
-curl -s -o /dev/null -X POST "$api/auth/register" -H 'Content-Type: application/json' \
-  -d "{\"email\":\"load@example.org\",\"password\":\"load test passphrase 42\",\"language\":\"en\",\"policy_version\":\"$policy\"}"
-verify=$(admin outbox | grep -o 'token=[A-Za-z0-9_-]*' | head -1 | cut -d= -f2)
-curl -s -o /dev/null -X POST "$api/auth/verify" -H 'Content-Type: application/json' -d "{\"token\":\"$verify\"}"
-token=$(curl -s -X POST "$api/auth/login" -H 'Content-Type: application/json' \
-  -d '{"email":"load@example.org","password":"load test passphrase 42"}' | sed -E 's/.*"token": *"([^"]+)".*/\1/')
+token=$(sign_up load@example.org)
 { echo serial; for i in $(seq "$cameras"); do echo "L$i"; done; } >"$work/factory.csv"
 admin device import --file "$work/factory.csv" >/dev/null
 : >"$work/push.txt"

@@ -5,31 +5,16 @@
 # generators' own CPU is not counted) and resident memory per stream.
 # Usage: bench/load/rtsp_ingest.sh path/to/nightjar [streams=20] [seconds=20]
 set -euo pipefail
-bin=${1:?path to nightjar}
+bin=$(dirname "${1:?path to nightjar}")
 streams=${2:-20}
 seconds=${3:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/nj-ingest-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  kill "$server" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/common.sh" ingest
 
 ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=1280x720:rate=25 -t 30 -c:v libx264 \
   -preset veryfast -b:v 2M -maxrate 2M -bufsize 2M -g 50 -bf 0 -pix_fmt yuv420p "$work/clip.mp4"
 
-"$bin" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 --web-root "$root/web/dist" \
-  --log-level warn &
-server=$!
-for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
-http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
-rtsp=$(sed -E 's/.*"rtsp": ([0-9]+).*/\1/' "$work/data/ports.json")
-ticks=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+start_server --web-root "$root/web/dist"
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$server/status"; }
 
 measure() {  # label
@@ -45,7 +30,7 @@ idle_rss=$(rss_kb)
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); date: $(date -u +%Y-%m-%d)"
 echo "server RSS with no streams: $((idle_rss / 1024)) MB"
 for i in $(seq "$streams"); do
-  token=$("$bin" admin --data "$work/data" stream-token --serial "L$i" --purpose push --ttl-seconds 600)
+  token=$("$bin/nightjar" admin --data "$work/data" stream-token --serial "L$i" --purpose push --ttl-seconds 600)
   ffmpeg -loglevel quiet -re -stream_loop -1 -i "$work/clip.mp4" -c copy -f rtsp -rtsp_transport tcp \
     "rtsp://127.0.0.1:$rtsp/push/L$i?token=$token" </dev/null &
   pids+=($!)
@@ -56,7 +41,7 @@ measure "$streams pushed streams, no viewers"
 # One WebSocket viewer per stream, from one Node process (lighter than a browser per viewer).
 tokens=()
 for i in $(seq "$streams"); do
-  tokens+=("$("$bin" admin --data "$work/data" stream-token --serial "L$i" --purpose play --ttl-seconds 600)")
+  tokens+=("$("$bin/nightjar" admin --data "$work/data" stream-token --serial "L$i" --purpose play --ttl-seconds 600)")
 done
 node --experimental-websocket --no-warnings -e '
   const [port, seconds, ...tokens] = process.argv.slice(1);

@@ -24,24 +24,6 @@ constexpr int64_t kMaxRangeMs = 366ll * 86'400'000;
 constexpr int64_t kMaxPlaylistMs = 6ll * 3'600'000;
 constexpr int64_t kMaxClipMs = 24ll * 3'600'000;
 
-// A download's body, streamed a piece at a time. Before each piece it checks that the person
-// may still see the camera: a share revoked, a sign-out or an unbinding ends a download at
-// once, as it ends live view.
-std::shared_ptr<http::BodySource> streamed(
-    uint64_t first, uint64_t length, std::function<bool()> allowed,
-    std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)> read) {
-  auto body = std::make_shared<http::BodySource>();
-  body->size = length;
-  body->read = [first, allowed = std::move(allowed), read = std::move(read)](
-                   uint64_t offset, size_t max) -> std::optional<std::string> {
-    if (!allowed()) return std::nullopt;
-    auto bytes = read(first + offset, max);
-    if (!bytes || bytes->size() != max) return std::nullopt;
-    return std::string(bytes->begin(), bytes->end());
-  };
-  return body;
-}
-
 // from and to of the request: RFC 3339 or Unix ms; defaults given.
 Result<std::pair<int64_t, int64_t>, Response> time_range(const Request& r, int64_t default_from,
                                                          int64_t default_span, int64_t max_span) {
@@ -133,6 +115,21 @@ std::string playback_playlist(const std::vector<recording::Segment>& segments, i
   }
   out += "#EXT-X-ENDLIST\n";
   return out;
+}
+
+std::shared_ptr<http::BodySource> streamed_download(
+    uint64_t first, uint64_t length, std::function<bool()> allowed,
+    std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)> read) {
+  auto body = std::make_shared<http::BodySource>();
+  body->size = length;
+  body->read = [first, allowed = std::move(allowed), read = std::move(read)](
+                   uint64_t offset, size_t max) -> std::optional<std::string> {
+    if (!allowed()) return std::nullopt;
+    auto bytes = read(first + offset, max);
+    if (!bytes || bytes->size() != max) return std::nullopt;
+    return std::string(bytes->begin(), bytes->end());
+  };
+  return body;
 }
 
 Result<std::optional<ByteRange>, std::string> parse_range(std::optional<std::string_view> header,
@@ -276,7 +273,7 @@ void RecordingsApi::install(http::Router& router) {
         }
         auto shared_plan = std::make_shared<const recording::ClipPlan>(std::move(*plan));
         Response res{*bytes_range ? 206 : 200, {}, {}};
-        res.stream = streamed(
+        res.stream = streamed_download(
             first, last - first + 1, still_allowed(r, owned->device.id),
             [this, shared_plan](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
               auto bytes = recording::read_clip(store_, *shared_plan, at, n);
@@ -330,7 +327,8 @@ void RecordingsApi::install(http::Router& router) {
           return respond(http::error_response(500, "internal", "the recording cannot be read"));
         }
         Response res{*range ? 206 : 200, {}, {}};
-        res.stream = streamed(first, last - first + 1, still_allowed(r, owned->device.id),
+        res.stream =
+            streamed_download(first, last - first + 1, still_allowed(r, owned->device.id),
                               [this, key = segment->store_key](
                                   uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
                                 auto bytes = store_.read(key, at, n);

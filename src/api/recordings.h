@@ -58,6 +58,13 @@ std::string playback_playlist(const std::vector<recording::Segment>& segments, i
                               int64_t to_ms,
                               const std::function<std::string(const recording::Segment&)>& uri);
 
+// A download's body, streamed a piece at a time from read(at, n) (bytes [first, first +
+// length) of the resource). Before each piece it asks allowed(): a share revoked or the
+// camera unbound ends a download at once, as it ends live view. A short read ends it too.
+std::shared_ptr<http::BodySource> streamed_download(
+    uint64_t first, uint64_t length, std::function<bool()> allowed,
+    std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)> read);
+
 // A single "bytes=" range of a resource of `size` bytes: [first, last]. nullopt when the
 // header is absent; an error when it cannot be satisfied.
 struct ByteRange {

@@ -56,6 +56,28 @@ TEST(PlaybackPlaylist, StartsAtTheKeyframeBeforeAndSaysWhereToBegin) {
       << "nothing recorded in the gap";
 }
 
+TEST(StreamedDownloads, EachPieceIsReadFromItsOffsetAndEndsWhenAccessEnds) {
+  bool allowed = true;
+  std::vector<std::pair<uint64_t, uint64_t>> reads;
+  const auto body = streamed_download(
+      1000, 3000, [&] { return allowed; },
+      [&](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+        reads.emplace_back(at, n);
+        if (at + n > 3500) return std::vector<uint8_t>(n - 1, 7);  // the file was cut short
+        return std::vector<uint8_t>(n, static_cast<uint8_t>(at / 1000));
+      });
+  EXPECT_EQ(body->size, 3000u);
+  const auto piece = body->read(0, 1000);
+  ASSERT_TRUE(piece);
+  EXPECT_EQ(*piece, std::string(1000, '\1')) << "bytes 1000.. of the resource";
+  EXPECT_EQ(reads.back(), std::make_pair(uint64_t{1000}, uint64_t{1000}));
+  EXPECT_FALSE(body->read(2000, 1000)) << "a short read is no piece";
+  allowed = false;  // the share was revoked, say
+  const size_t before = reads.size();
+  EXPECT_FALSE(body->read(1000, 1000));
+  EXPECT_EQ(reads.size(), before) << "nothing is read for someone who may not see it";
+}
+
 TEST(ByteRanges, OneRangeIsServedAndBadOnesAreRefused) {
   EXPECT_FALSE(*parse_range(std::nullopt, 100));
   auto r = parse_range("bytes=10-19", 100);

@@ -256,107 +256,109 @@ TEST(Recorder, AFullDiskPausesRecordingCleanlyAndItResumesWhenSpaceReturns) {
   std::filesystem::remove_all(dir);
 }
 
+constexpr int64_t kT0 = 1'795'000'000'000;  // the synthetic stream's capture clock, in ms
+
+// One test's recorder surroundings: a fresh directory with a database, a store, a catalog.
+class EventsOnlyRecorder : public ::testing::Test {
+ protected:
+  EventsOnlyRecorder()
+      : dir_(fresh_dir(::testing::UnitTest::GetInstance()->current_test_info()->name())),
+        db_(open_db(dir_ / "nj.db")),
+        store_(dir_ / "media"),
+        catalog_(*db_) {}
+  ~EventsOnlyRecorder() override { std::filesystem::remove_all(dir_); }
+  std::vector<Segment> segments() {
+    return catalog_.between("dev-1", kT0 - 60'000, kT0 + 3'600'000);
+  }
+  std::vector<Span> spans() { return spans_of(segments(), kT0 - 60'000, kT0 + 3'600'000); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store::Database> db_;
+  LocalStore store_;
+  Catalog catalog_;
+};
+
 // Events only: the stream runs all along; what is kept is each event with its pre-roll
 // (from the keyframe at or before it) and post-roll, each its own run, nothing between.
-TEST(Recorder, EventsOnlyKeepsEachEventWithItsPreAndPostRoll) {
-  const auto dir = fresh_dir("events");
-  auto db = open_db(dir / "nj.db");
-  LocalStore store(dir / "media");
-  Catalog catalog(*db);
-  const int64_t t0 = 1'795'000'000'000;
+TEST_F(EventsOnlyRecorder, KeepsEachEventWithItsPreAndPostRoll) {
   {
-    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
+    StreamRecorder r(store_, catalog_, fast_options(), "dev-1", "CAM-1");
     r.set_events_only(EventWindow{std::chrono::seconds(4), std::chrono::seconds(4)});
     testing::Stream stream(50);  // a keyframe every 2 s
     r.begin(testing::stream_info());
     feed(r, stream, 21);
-    r.event(t0 + 21'000, true);  // the camera says so as its stream reaches 21 s
+    r.event(kT0 + 21'000, true);  // the camera says so as its stream reaches 21 s
     feed(r, stream, 4);
-    r.event(t0 + 25'000, false);
+    r.event(kT0 + 25'000, false);
     feed(r, stream, 20);
-    r.event(t0 + 45'500, true);
-    r.event(t0 + 46'000, false);
+    r.event(kT0 + 45'500, true);
+    r.event(kT0 + 46'000, false);
     feed(r, stream, 15);
     r.finish();
     EXPECT_EQ(r.stats().write_errors, 0u);
   }
-  const auto segments = catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000);
-  const auto spans = spans_of(segments, t0 - 60'000, t0 + 3'600'000);
+  const auto segments = this->segments();
+  const auto spans = this->spans();
   ASSERT_EQ(spans.size(), 2u);
   // 21 s − 4 s = 17 s: from the keyframe at 16 s; 25 s + 4 s = 29 s: to the GOP's end at 30 s.
-  EXPECT_EQ(spans[0].start_ms, t0 + 16'000);
-  EXPECT_EQ(spans[0].end_ms, t0 + 30'000);
-  EXPECT_EQ(spans[1].start_ms, t0 + 40'000);  // 45.5 − 4 = 41.5: the keyframe at 40 s
-  EXPECT_EQ(spans[1].end_ms, t0 + 50'000);    // 46 + 4 = 50
+  EXPECT_EQ(spans[0].start_ms, kT0 + 16'000);
+  EXPECT_EQ(spans[0].end_ms, kT0 + 30'000);
+  EXPECT_EQ(spans[1].start_ms, kT0 + 40'000);  // 45.5 − 4 = 41.5: the keyframe at 40 s
+  EXPECT_EQ(spans[1].end_ms, kT0 + 50'000);    // 46 + 4 = 50
   ASSERT_EQ(segments.size(), 2u);
   EXPECT_NE(segments[0].run_id, segments[1].run_id);
   for (const auto& s : segments) {
-    const auto bytes = file_bytes(dir / "media" / s.store_key);
+    const auto bytes = file_bytes(dir_ / "media" / s.store_key);
     EXPECT_EQ(bytes.size(), s.bytes);
     const auto d = media::fmp4::demux(bytes);
     EXPECT_FALSE(d.error);
     EXPECT_EQ(d.complete, bytes.size());
   }
-  std::filesystem::remove_all(dir);
 }
 
 // A GOP of 10 s comes as several fragments: the pre-roll still starts at its keyframe, and
 // what waits for an event stays within a GOP and the pre-roll.
-TEST(Recorder, EventsOnlyWithLongGopsStartsAtTheKeyframeBefore) {
-  const auto dir = fresh_dir("events-gop");
-  auto db = open_db(dir / "nj.db");
-  LocalStore store(dir / "media");
-  Catalog catalog(*db);
-  const int64_t t0 = 1'795'000'000'000;
+TEST_F(EventsOnlyRecorder, WithLongGopsStartsAtTheKeyframeBefore) {
   {
-    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
+    StreamRecorder r(store_, catalog_, fast_options(), "dev-1", "CAM-1");
     r.set_events_only(EventWindow{std::chrono::seconds(2), std::chrono::seconds(2)});
     testing::Stream stream(250);  // a keyframe every 10 s
     r.begin(testing::stream_info());
     feed(r, stream, 125);
-    r.event(t0 + 125'000, true);  // pre-roll from 123 s: the keyframe at 120 s
+    r.event(kT0 + 125'000, true);  // pre-roll from 123 s: the keyframe at 120 s
     feed(r, stream, 1);
-    r.event(t0 + 126'000, false);
+    r.event(kT0 + 126'000, false);
     feed(r, stream, 20);
     r.finish();
   }
-  const auto spans =
-      spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000), t0 - 60'000, t0 + 3'600'000);
+  const auto spans = this->spans();
   ASSERT_EQ(spans.size(), 1u);
-  EXPECT_EQ(spans[0].start_ms, t0 + 120'000);
-  EXPECT_GE(spans[0].end_ms, t0 + 128'000);
-  EXPECT_LE(spans[0].end_ms, t0 + 130'000);
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(spans[0].start_ms, kT0 + 120'000);
+  EXPECT_GE(spans[0].end_ms, kT0 + 128'000);
+  EXPECT_LE(spans[0].end_ms, kT0 + 130'000);
 }
 
-TEST(Recorder, AnEventThatNeverEndsStopsAfterTheLongestAndContinuousModeReturns) {
-  const auto dir = fresh_dir("event-open");
-  auto db = open_db(dir / "nj.db");
-  LocalStore store(dir / "media");
-  Catalog catalog(*db);
-  const int64_t t0 = 1'795'000'000'000;
+TEST_F(EventsOnlyRecorder, AnEventThatNeverEndsStopsAfterTheLongestAndContinuousReturns) {
   {
-    StreamRecorder r(store, catalog, fast_options(), "dev-1", "CAM-1");
+    StreamRecorder r(store_, catalog_, fast_options(), "dev-1", "CAM-1");
     r.set_events_only(
         EventWindow{std::chrono::seconds(2), std::chrono::seconds(2), std::chrono::seconds(10)});
     testing::Stream stream(50);
     r.begin(testing::stream_info());
     feed(r, stream, 6);
-    r.event(t0 + 6'000, true);  // and never an end (the camera lost it)
+    r.event(kT0 + 6'000, true);  // and never an end (the camera lost it)
     feed(r, stream, 40);
     r.set_events_only(std::nullopt);  // the plan became continuous: all of it from here
     feed(r, stream, 10);
     r.finish();
   }
-  const auto spans =
-      spans_of(catalog.between("dev-1", t0 - 60'000, t0 + 3'600'000), t0 - 60'000, t0 + 3'600'000);
+  const auto spans = this->spans();
   ASSERT_EQ(spans.size(), 2u);
-  EXPECT_EQ(spans[0].start_ms, t0 + 4'000);
-  EXPECT_EQ(spans[0].end_ms, t0 + 18'000) << "from 6 − 2, the pre-roll and 10 s, then 2 s";
+  EXPECT_EQ(spans[0].start_ms, kT0 + 4'000);
+  EXPECT_EQ(spans[0].end_ms, kT0 + 18'000) << "from 6 − 2, the pre-roll and 10 s, then 2 s";
   // The GOP being gathered when the mode changed (44–46 s) is the first kept in full.
-  EXPECT_EQ(spans[1].start_ms, t0 + 44'000);
-  EXPECT_EQ(spans[1].end_ms, t0 + 56'000);
-  std::filesystem::remove_all(dir);
+  EXPECT_EQ(spans[1].start_ms, kT0 + 44'000);
+  EXPECT_EQ(spans[1].end_ms, kT0 + 56'000);
 }
 
 }  // namespace
