@@ -147,6 +147,13 @@ class AccountService {
   AResult<void> cancel(const Principal& who, const std::string& password,
                        const std::string& second_factor);
 
+  // What else ends with an account (its cameras unbound, its shares ended), set by the
+  // composition root. Called at once after a cancellation, and again by the anonymisation
+  // job (so a crash in between still gets it done); it must be idempotent.
+  void set_on_cancelled(std::function<void(const std::string& user_id)> f) {
+    on_cancelled_ = std::move(f);
+  }
+
   // Runs queued jobs; returns how many finished.
   AResult<int> run_jobs();
   AResult<std::vector<Job>> jobs();
@@ -170,6 +177,7 @@ class AccountService {
   const Clock& clock_;
   AccountOptions options_;
   std::function<void()> mail_queued_;
+  std::function<void(const std::string&)> on_cancelled_;
   LoginThrottle throttle_;
   std::string dummy_hash_;  // verified against when the e-mail is unknown: same cost
 };

@@ -5,6 +5,7 @@
 #include "api/account_json.h"
 #include "api/fields.h"
 #include "common/qr.h"
+#include "device_protocol/messages.h"
 #include "http/json.h"
 
 namespace nj::api {
@@ -270,8 +271,14 @@ void DevicesApi::install(http::Router& router) {
         if (!settings.is_object() || settings.empty()) {
           return respond(invalid_field("settings", "settings must be a non-empty object"));
         }
+        // The same schema the camera checks: a typo or a bad value never reaches it.
+        auto checked = device_protocol::read_settings(settings);
+        if (!checked) {
+          return respond(invalid_field("settings." + checked.error().field, checked.error().message));
+        }
         link_.call(
-            owned->device.serial, "config.set", settings, std::chrono::seconds(8),
+            owned->device.serial, "config.set", device_protocol::to_json(*checked),
+            std::chrono::seconds(8),
             [respond, device = device_json(*owned)](const device::RpcResult& result) mutable {
               if (!result) return respond(rpc_error(result.error()));
               device["settings"] = result->value("settings", json::object());
@@ -284,10 +291,6 @@ void DevicesApi::install(http::Router& router) {
                    guard_.user([this](const Request& r, const account::Principal& who) {
                      auto done = devices_.unbind(who.user_id, r.params.at("id"),
                                                  [this](const std::string& serial) {
-                                                   link_.set_enabled(serial, false);
-                                                   demand_.forget(serial);
-                                                   hub_.evict("push/" + serial);
-                                                   hub_.evict("sd/" + serial);
                                                    if (unbound_) unbound_(serial);
                                                  });
                      if (!done) return device_error(done.error());
@@ -463,8 +466,9 @@ void DevicesApi::install(http::Router& router) {
                      auto owned = devices_.get(who.user_id, r.params.at("id"));
                      if (!owned) return device_error(owned.error());
                      const int64_t ttl_ms = 10 * 60 * 1000;
-                     const auto token =
-                         tokens_.issue(owned->device.serial, device::StreamPurpose::kPlay, ttl_ms);
+                     // For this person, under this binding: re-checked on every use.
+                     const auto token = tokens_.for_person(owned->device, who.user_id,
+                                                           device::StreamPurpose::kPlay, ttl_ms);
                      return no_store(http::json_response(
                          201, {{"token", token},
                                {"rtsp_url", options_.rtsp_base + "/live/" + owned->device.serial +

@@ -12,7 +12,7 @@
 #include "device/broker_link.h"
 #include "device/service.h"
 #include "device/stream_demand.h"
-#include "device/stream_tokens.h"
+#include "device/stream_access.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
 
@@ -36,20 +36,20 @@ class DevicesApi {
  public:
   DevicesApi(device::DeviceService& devices, device::DeviceRegistry& registry,
              device::BrokerLink& link, device::StreamDemand& demand,
-             const device::StreamTokens& tokens, media::hub::Hub& hub, const Guard& guard,
-             const Clock& clock, DevicesOptions options)
+             const device::StreamAccess& tokens, const Guard& guard, const Clock& clock,
+             DevicesOptions options)
       : devices_(devices),
         registry_(registry),
         link_(link),
         demand_(demand),
         tokens_(tokens),
-        hub_(hub),
         guard_(guard),
         pairing_throttle_(clock, account::ThrottleOptions{}),
         options_(std::move(options)) {}
   void install(http::Router& router);
-  // Told when a device is unbound (after its streams were cut), for what else it ends: its
-  // recording plan and media.
+  // Told when a device is unbound, for everything that ends with its binding (its streams,
+  // broker credentials, open viewers, recording plan and media): set by the composition
+  // root, which also runs it for cancelled accounts.
   void on_unbound(std::function<void(const std::string& serial)> f) { unbound_ = std::move(f); }
   // Told when a person's access to a device ends (a share revoked), to close their views.
   void on_access_revoked(
@@ -69,8 +69,7 @@ class DevicesApi {
   device::DeviceRegistry& registry_;
   device::BrokerLink& link_;
   device::StreamDemand& demand_;
-  const device::StreamTokens& tokens_;
-  media::hub::Hub& hub_;
+  const device::StreamAccess& tokens_;
   const Guard& guard_;
   account::LoginThrottle pairing_throttle_;  // wrong pairing codes, per person and address
   DevicesOptions options_;

@@ -20,8 +20,10 @@ class LiveApi::Viewer final : public http::WebSocketHandler,
          metrics::Counter& skips, metrics::Histogram& relay_delay)
       : peer_(std::move(peer)), viewers_(viewers), skips_(skips), relay_delay_(relay_delay) {}
 
-  void start(std::unique_ptr<media::hub::Subscription> subscription) {
+  void start(std::unique_ptr<media::hub::Subscription> subscription,
+             std::unique_ptr<device::AccessWatch::Hold> hold) {
     subscription_ = std::move(subscription);
+    hold_ = std::move(hold);
   }
 
   void on_open() override {
@@ -29,7 +31,7 @@ class LiveApi::Viewer final : public http::WebSocketHandler,
     drain();
   }
   void on_message(std::string_view, bool) override {}  // nothing to say to us yet
-  // From any thread (LiveApi::revoke): told on the connection's loop, then closed.
+  // From any thread (the access watch): told on the connection's loop, then closed.
   void revoke() {
     peer_->post([self = shared_from_this()] {
       if (!self->subscription_) return;
@@ -116,14 +118,17 @@ class LiveApi::Viewer final : public http::WebSocketHandler,
   metrics::Histogram& relay_delay_;
   int64_t started_at_us_ = 0;
   std::unique_ptr<media::hub::Subscription> subscription_;
+  std::unique_ptr<device::AccessWatch::Hold> hold_;  // the access this view was opened on
   std::shared_ptr<const media::fmp4::LiveInit> sent_init_;
   std::vector<media::hub::FramePtr> frames_;
   bool skipping_ = true;  // until the first keyframe
 };
 
-LiveApi::LiveApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics)
+LiveApi::LiveApi(media::hub::Hub& hub, const MediaAccess& access, device::AccessWatch& watch,
+                 metrics::Registry& metrics)
     : hub_(hub),
       access_(access),
+      watch_(watch),
       viewers_(metrics.gauge("nightjar_live_viewers", "Open live WebSocket viewers.").with({})),
       skips_(metrics
                  .counter("nightjar_live_skips_total",
@@ -169,29 +174,12 @@ void LiveApi::add_route(http::Router& router, const std::string& route, const st
         if (!subscription) {
           return {nullptr, http::error_response(404, "not_live", "the camera is not streaming")};
         }
-        viewer->start(std::move(*subscription));
-        if (!grant->user_id.empty()) {
-          std::lock_guard lock(mu_);
-          for (auto it = by_person_.begin(); it != by_person_.end();) {  // drop closed ones
-            it = it->second.expired() ? by_person_.erase(it) : std::next(it);
-          }
-          by_person_.emplace(std::make_pair(grant->user_id, serial), viewer);
-        }
+        // Signed in or by token, the view lasts as long as the access it was opened on.
+        viewer->start(std::move(*subscription), watch_.hold(serial, grant->subject, [weak] {
+          if (auto v = weak.lock()) v->revoke();
+        }));
         return {viewer, {}};
       });
-}
-
-void LiveApi::revoke(const std::string& serial, const std::string& user_id) {
-  std::vector<std::shared_ptr<Viewer>> cut;
-  {
-    std::lock_guard lock(mu_);
-    auto [begin, end] = by_person_.equal_range({user_id, serial});
-    for (auto it = begin; it != end; ++it) {
-      if (auto v = it->second.lock()) cut.push_back(std::move(v));
-    }
-    by_person_.erase(begin, end);
-  }
-  for (const auto& v : cut) v->revoke();
 }
 
 }  // namespace nj::api

@@ -10,12 +10,11 @@
 // the device's admins only.
 #pragma once
 
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "api/media_access.h"
+#include "device/access_watch.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
 #include "metrics/registry.h"
@@ -24,11 +23,11 @@ namespace nj::api {
 
 class LiveApi {
  public:
-  LiveApi(media::hub::Hub& hub, const MediaAccess& access, metrics::Registry& metrics);
+  // Every open viewer holds its access in `watch`: when that access ends (a share revoked,
+  // the camera unbound, the account cancelled) it is told so and closed at once.
+  LiveApi(media::hub::Hub& hub, const MediaAccess& access, device::AccessWatch& watch,
+          metrics::Registry& metrics);
   void install(http::Router& router);
-  // Access to a device ended for a person (a share revoked): their open live views of it
-  // are told so and closed at once. Thread-safe.
-  void revoke(const std::string& serial, const std::string& user_id);
   class Viewer;
 
  private:
@@ -38,8 +37,7 @@ class LiveApi {
                  device::Role at_least);
   media::hub::Hub& hub_;
   const MediaAccess& access_;
-  std::mutex mu_;
-  std::multimap<std::pair<std::string, std::string>, std::weak_ptr<Viewer>> by_person_;
+  device::AccessWatch& watch_;
   metrics::Gauge& viewers_;
   metrics::Counter& skips_;
   metrics::Histogram& relay_delay_;

@@ -5,8 +5,10 @@ namespace nj::api {
 Result<MediaAccess::Grant, http::Response> MediaAccess::check(const http::Request& request) const {
   const auto& id = request.params.at("id");
   if (auto token = request.query_param("token")) {
-    if (tokens_.check(*token, id, device::StreamPurpose::kPlay))
-      return Grant{id, *token, {}, device::Role::kViewer};
+    if (auto holder = tokens_.check(*token, id, device::StreamPurpose::kPlay)) {
+      // A person's role is theirs now; the operator's token watches as a viewer.
+      return Grant{id, *token, {}, holder->subject, holder->role.value_or(device::Role::kViewer)};
+    }
     return Unexpected(http::error_response(401, "unauthenticated",
                                            "a valid play token for this device is needed"));
   }

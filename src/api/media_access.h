@@ -1,7 +1,9 @@
 // Who may watch a device's media (live WebSocket, HLS, snapshots), decided on every request
 // and never from a cache: a signed-in person with a role on the device, when the path names
 // it by id; or a play token for it (?token=, from the API or `nightjar admin stream-token`),
-// when the path names it by serial, as NVR-style clients and the load tool do.
+// when the path names it by serial, as NVR-style clients and the load tool do. A token is
+// re-checked on every use: the person it was minted for must still have a role on the
+// binding it was minted under (device::StreamAccess).
 #pragma once
 
 #include <functional>
@@ -10,7 +12,7 @@
 
 #include "common/result.h"
 #include "device/service.h"
-#include "device/stream_tokens.h"
+#include "device/stream_access.h"
 #include "http/message.h"
 
 namespace nj::api {
@@ -21,6 +23,7 @@ class MediaAccess {
     std::string serial;
     std::string token;    // the play token used, if any (HLS puts it in its URIs)
     std::string user_id;  // the signed-in person, when that is how access was given
+    std::string subject;  // who holds it: a user id (signed in or by token) or "operator"
     device::Role role = device::Role::kViewer;  // theirs on the device (a token: viewer)
   };
   // The grant for device `id` if the request's signed-in person may watch it; nullopt
@@ -28,14 +31,14 @@ class MediaAccess {
   using SessionCheck =
       std::function<std::optional<Grant>(const http::Request& request, const std::string& id)>;
 
-  explicit MediaAccess(const device::StreamTokens& tokens, SessionCheck by_session = {})
+  explicit MediaAccess(const device::StreamAccess& tokens, SessionCheck by_session = {})
       : tokens_(tokens), by_session_(std::move(by_session)) {}
 
   // The grant for the device in the path ({id}), or the response refusing the request.
   Result<Grant, http::Response> check(const http::Request& request) const;
 
  private:
-  const device::StreamTokens& tokens_;
+  const device::StreamAccess& tokens_;
   SessionCheck by_session_;
 };
 

@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/time.h"
 #include "device/registry.h"
+#include "device/stream_access.h"
 #include "device/stream_tokens.h"
 #include "recording/plans.h"
 #include "store/migrations.h"
@@ -274,7 +275,20 @@ int admin(std::span<const std::string_view> args) {
       std::fprintf(stderr, "nightjar admin: %s\n", tokens.error().c_str());
       return 1;
     }
-    std::printf("%s\n", tokens->issue(serial, p, ttl_seconds * 1000).c_str());
+    // An operator's token, for the device's binding now (generation 0: not a device).
+    int64_t generation = 0;
+    if (std::filesystem::exists(data / "nightjar.db")) {
+      auto db = store::open_sqlite(data / "nightjar.db");
+      if (!db) {
+        std::fprintf(stderr, "nightjar admin: %s\n", db.error().message.c_str());
+        return 1;
+      }
+      const store::Value q[] = {serial};
+      auto rows = (*db)->query("SELECT binding_generation FROM devices WHERE serial = $1", q);
+      if (rows && !rows->empty()) generation = rows->front().integer(0);
+    }
+    std::printf("%s\n",
+                device::operator_token(*tokens, serial, p, generation, ttl_seconds * 1000).c_str());
     return 0;
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&

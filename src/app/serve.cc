@@ -37,6 +37,8 @@
 #include "device/registry.h"
 #include "device/service.h"
 #include "device/stream_demand.h"
+#include "device/access_watch.h"
+#include "device/stream_access.h"
 #include "device/stream_tokens.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -125,25 +127,42 @@ std::optional<std::string> ensure_demo_account(account::AccountService& accounts
   return email + " / " + password;
 }
 
-// RTSP access: a stream token bound to the device and the purpose.
+// RTSP access: a stream token for the device and the purpose, re-checked now (the subject's
+// right under the binding it was minted under); the session then holds its access in the
+// watch, which closes it the moment that access ends.
 class TokenAuthorizer final : public media::rtsp::Authorizer {
  public:
-  explicit TokenAuthorizer(const device::StreamTokens& tokens) : tokens_(tokens) {}
-  bool allow(std::string_view serial, media::rtsp::Purpose purpose,
-             std::string_view token) override {
+  TokenAuthorizer(const device::StreamAccess& access, device::AccessWatch& watch)
+      : access_(access), watch_(watch) {}
+  std::unique_ptr<media::rtsp::AccessGrant> allow(std::string_view serial,
+                                                  media::rtsp::Purpose purpose,
+                                                  std::string_view token,
+                                                  std::function<void()> revoked) override {
+    device::StreamPurpose p = device::StreamPurpose::kPlay;
     switch (purpose) {
       case media::rtsp::Purpose::kPush:
-        return tokens_.check(token, serial, device::StreamPurpose::kPush);
+        p = device::StreamPurpose::kPush;
+        break;
       case media::rtsp::Purpose::kSdPush:
-        return tokens_.check(token, serial, device::StreamPurpose::kSdPush);
+        p = device::StreamPurpose::kSdPush;
+        break;
       case media::rtsp::Purpose::kPlay:
-        return tokens_.check(token, serial, device::StreamPurpose::kPlay);
+        p = device::StreamPurpose::kPlay;
+        break;
     }
-    return false;
+    auto holder = access_.check(token, serial, p);
+    if (!holder) return nullptr;
+    auto grant = std::make_unique<Held>();
+    grant->hold = watch_.hold(holder->serial, holder->subject, std::move(revoked));
+    return grant;
   }
 
  private:
-  const device::StreamTokens& tokens_;
+  struct Held final : media::rtsp::AccessGrant {
+    std::unique_ptr<device::AccessWatch::Hold> hold;
+  };
+  const device::StreamAccess& access_;
+  device::AccessWatch& watch_;
 };
 
 // The demo's second camera ("Garden") is recorded continuously, kept a day, so a newcomer
@@ -229,6 +248,8 @@ int serve(const Config& config) {
 
   metrics::Registry metrics;
   add_process_metrics(metrics, NJ_VERSION);
+  // Connections open on a right to a device (made before any server, so it outlives them).
+  device::AccessWatch access_watch;
 
   account::PolicyText policy = account::builtin_policy();
   if (!config.accounts.policy_dir.empty()) {
@@ -321,7 +342,17 @@ int serve(const Config& config) {
   // Live fMP4 is made once per stream for all its WebSocket viewers (and, later, HLS).
   hub.set_packager_factory(media::hub::Packaging::kLiveFmp4,
                            [] { return std::make_unique<media::fmp4::LivePackager>(); });
-  TokenAuthorizer rtsp_auth(*stream_tokens);
+  // Who may do what with which device, and the open connections that hold such a right.
+  auto device_secrets = device::SecretDeriver::open(data->path() / "keys");
+  if (!device_secrets) {
+    spdlog::critical("startup.failed reason=\"{}\"", device_secrets.error());
+    return 1;
+  }
+  device::DeviceRegistry devices(**db, *device_secrets, clock);
+  devices.mark_all_offline();
+  device::DeviceService device_service(**db, devices, clock);
+  device::StreamAccess stream_access(*stream_tokens, devices, device_service);
+  TokenAuthorizer rtsp_auth(stream_access, access_watch);
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics, config.rtsp);
   auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);
   if (!rtsp_port) {
@@ -331,13 +362,6 @@ int serve(const Config& config) {
 
   // The device plane: the registry, the broker (embedded: mosquitto as our child) and the
   // server's privileged link to it.
-  auto device_secrets = device::SecretDeriver::open(data->path() / "keys");
-  if (!device_secrets) {
-    spdlog::critical("startup.failed reason=\"{}\"", device_secrets.error());
-    return 1;
-  }
-  device::DeviceRegistry devices(**db, *device_secrets, clock);
-  devices.mark_all_offline();
   std::unique_ptr<mqtt::EmbeddedBroker> broker;
   mqtt::ClientOptions broker_admin;
   uint16_t mqtt_port = config.mqtt.external_port;
@@ -365,12 +389,21 @@ int serve(const Config& config) {
     broker_admin.password = config.mqtt.admin_password;
   }
   broker_admin.client_id = "nightjar-server-" + *instance;
-  device::DeviceService device_service(**db, devices, clock);
   device::BrokerLink broker_link(
       devices, broker_admin, mqtt::connect,
       [&device_service](const std::string& serial, const std::string& token) -> std::string {
         auto bound = device_service.claim(serial, token);
         return bound ? std::string() : bound.error().message;
+      });
+  // What devices send that the protocol layer refuses, by message kind and reason.
+  auto& device_rejects = metrics.counter(
+      "nightjar_device_input_rejected_total",
+      "Messages from devices refused as malformed or out of bounds (and dropped).",
+      {"kind", "reason"});
+  broker_link.set_reject_handler(
+      [&device_rejects](device_protocol::MessageKind kind, device_protocol::Reason reason) {
+        device_rejects.with({device_protocol::kind_name(kind), device_protocol::reason_name(reason)})
+            .inc();
       });
   const std::string public_host =
       config.mqtt.public_host.empty() ? url_host(config.listen) : config.mqtt.public_host;
@@ -387,7 +420,7 @@ int serve(const Config& config) {
     server_part.observe(static_cast<double>(server.count()) / 1e6);
     total.observe(static_cast<double>(whole.count()) / 1e6);
   };
-  device::StreamDemand stream_demand(hub, broker_link, *stream_tokens, demand_options);
+  device::StreamDemand stream_demand(hub, broker_link, stream_access, demand_options);
   {
     std::lock_guard lock(published_sink.mu);
     published_sink.demand = &stream_demand;
@@ -401,7 +434,7 @@ int serve(const Config& config) {
     }
   } unhook_demand{published_sink};
   api::DevicesApi devices_api(
-      device_service, devices, broker_link, stream_demand, *stream_tokens, hub, guard, clock,
+      device_service, devices, broker_link, stream_demand, stream_access, guard, clock,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
        demand_options.rtsp_base});
   devices_api.install(router);
@@ -409,20 +442,23 @@ int serve(const Config& config) {
   // Live view, HLS and snapshots: for a signed-in person with a role on the device, checked
   // on every request; or with a play token.
   api::MediaAccess media_access(
-      *stream_tokens,
+      stream_access,
       [&guard, &device_service](const http::Request& request,
                                 const std::string& id) -> std::optional<api::MediaAccess::Grant> {
         auto who = guard.identify(request);
         if (!who) return std::nullopt;
         auto owned = device_service.get(who->user_id, id);
         if (!owned) return std::nullopt;
-        return api::MediaAccess::Grant{owned->device.serial, {}, who->user_id, owned->role};
+        return api::MediaAccess::Grant{owned->device.serial, {}, who->user_id, who->user_id,
+                                       owned->role};
       });
-  api::LiveApi live_api(hub, media_access, metrics);
+  api::LiveApi live_api(hub, media_access, access_watch, metrics);
   live_api.install(router);
-  devices_api.on_access_revoked([&live_api](const std::string& serial, const std::string& user_id) {
-    live_api.revoke(serial, user_id);
-  });
+  // A share revoked or left: what that person has open on the camera closes at once.
+  devices_api.on_access_revoked(
+      [&access_watch](const std::string& serial, const std::string& user_id) {
+        access_watch.end_for(serial, user_id);
+      });
   // Invitations to a shared camera go out as mail (the outbox, or SMTP when configured).
   device_service.set_invite_notifier(
       [&outbox, &smtp, public_url](const std::string& email, const std::string& device_name,
@@ -480,10 +516,34 @@ int serve(const Config& config) {
            .with({})});
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.
-  devices_api.on_unbound([&plans, &recording_jobs](const std::string& serial) {
+  // Everything that ends with a binding, at once: the camera's credentials and streams,
+  // every connection open on it (by anyone, session or token), its plan and its media.
+  const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
+                              &recording_jobs](const std::string& serial) {
+    broker_link.set_enabled(serial, false);
+    stream_demand.forget(serial);
+    hub.evict("push/" + serial);
+    hub.evict("sd/" + serial);
+    access_watch.end_device(serial);
     plans.revoke(serial);
     recording_jobs.reap_now();
+  };
+  devices_api.on_unbound(binding_ended);
+  // A cancelled account: its cameras are unbound as above, its shares of others' end.
+  accounts.set_on_cancelled([&device_service, &access_watch,
+                             binding_ended](const std::string& user_id) {
+    const size_t unbound = device_service.end_everything_of(
+        user_id, binding_ended,
+        [&access_watch, &user_id](const std::string& serial) {
+          access_watch.end_for(serial, user_id);
+        });
+    access_watch.end_subject(user_id);
+    spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });
+  struct UnhookCancel {  // before what it names goes
+    account::AccountService& accounts;
+    ~UnhookCancel() { accounts.set_on_cancelled({}); }
+  } unhook_cancel{accounts};
   api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
   recordings_api.set_recorder_status(
       [&recorder](const std::string& device_id) -> std::optional<recording::RecorderStats> {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "device/topics.h"
+#include "device_protocol/topics.h"
 #include "mqtt/dynsec.h"
 
 namespace nj::device {
@@ -12,6 +12,9 @@ namespace {
 
 using nlohmann::json;
 namespace dynsec = mqtt::dynsec;
+namespace proto = device_protocol;
+using proto::kTopicRoot;
+using proto::topic;
 
 std::string role_of(const std::string& serial) { return "device-" + serial; }
 
@@ -40,46 +43,6 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
   return {dynsec::create_role(role_of(serial), acls),
           dynsec::create_client(serial, secret, role_of(serial)),
           enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)};
-}
-
-std::optional<std::string> sd_state_json(const json& sd) {
-  if (!sd.is_object()) return std::nullopt;
-  const auto count = [&](const char* key) -> std::optional<uint64_t> {
-    if (!sd.contains(key) || !sd[key].is_number_unsigned()) return std::nullopt;
-    const uint64_t v = sd[key].get<uint64_t>();
-    if (v > (uint64_t{1} << 50)) return std::nullopt;  // a petabyte card is a bad report
-    return v;
-  };
-  const auto capacity = count("capacity_bytes"), used = count("used_bytes");
-  if (!capacity || !used || *used > *capacity || !sd.contains("health") ||
-      !sd["health"].is_string() || sd["health"].get_ref<const std::string&>().size() > 200) {
-    return std::nullopt;
-  }
-  return json{{"capacity_bytes", *capacity}, {"used_bytes", *used}, {"health", sd["health"]}}
-      .dump();
-}
-
-std::optional<DeviceEvent> parse_device_event(const json& body) {
-  if (!body.is_object() || !body.contains("kind") || !body["kind"].is_string() ||
-      !body.contains("state") || !body["state"].is_string()) {
-    return std::nullopt;
-  }
-  DeviceEvent e;
-  e.kind = body["kind"].get<std::string>();
-  if (e.kind.empty() || e.kind.size() > 32 ||
-      !std::all_of(e.kind.begin(), e.kind.end(),
-                   [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; })) {
-    return std::nullopt;
-  }
-  const auto& state = body["state"].get_ref<const std::string&>();
-  if (state != "start" && state != "end") return std::nullopt;
-  e.active = state == "start";
-  if (body.contains("score")) {
-    if (!body["score"].is_number()) return std::nullopt;
-    e.score = body["score"].get<double>();
-    if (!(e.score >= 0 && e.score <= 1)) return std::nullopt;
-  }
-  return e;
 }
 
 BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
@@ -230,7 +193,8 @@ void BrokerLink::call(const std::string& serial, const std::string& method, json
   {
     std::lock_guard lock(mu_);
     id = std::to_string(next_id_++);
-    pending_[id] = Pending{serial, std::chrono::steady_clock::now() + timeout, std::move(done)};
+    pending_[id] =
+        Pending{serial, method, std::chrono::steady_clock::now() + timeout, std::move(done)};
     ++stats_.rpc_sent;
   }
   client_->publish(topic(serial, "rpc/req"),
@@ -271,75 +235,99 @@ void BrokerLink::on_message(const mqtt::Message& m) {
     }
     return;
   }
-  const auto parsed = parse_topic(m.topic);
+  const auto parsed = proto::parse_topic(m.topic);
   if (!parsed) return;
-  const auto body = json::parse(m.payload, nullptr, false);
-  if (parsed->leaf == "state") {
-    // The broker's ACLs let only the device itself publish here.
-    if (!body.is_object()) return;
-    const bool online = body.value("online", false);
-    registry_.set_presence(parsed->serial, online, body.value("ip", std::string()),
-                           body.value("firmware", std::string()));
+  // The last line of defence: the parsers return errors as values, but nothing a device
+  // sends may ever unwind through the MQTT client's thread (that would abort the server).
+  try {
+    on_device_message(parsed->serial, parsed->leaf, m.payload);
+  } catch (const std::exception& e) {
+    spdlog::error("device.message.failed serial={} leaf={} what=\"{}\"", parsed->serial,
+                  parsed->leaf, e.what());
+  }
+}
+
+void BrokerLink::set_reject_handler(RejectHandler handler) {
+  std::lock_guard lock(event_mu_);
+  on_reject_ = std::move(handler);
+}
+
+void BrokerLink::reject(const std::string& serial, proto::MessageKind kind,
+                        const proto::InputError& error) {
+  spdlog::debug("device.message.rejected serial={} kind={} reason={} field={}", serial,
+                proto::kind_name(kind), proto::reason_name(error.reason), error.field);
+  {
+    std::lock_guard lock(mu_);
+    ++stats_.rejected;
+  }
+  std::lock_guard lock(event_mu_);
+  if (on_reject_) on_reject_(kind, error.reason);
+}
+
+void BrokerLink::on_device_message(const std::string& serial, const std::string& leaf,
+                                   const std::string& payload) {
+  // The broker's ACLs let only the device itself publish under its serial.
+  if (leaf == "state") {
+    auto state = proto::parse_state(payload);
+    if (!state) return reject(serial, proto::MessageKind::kState, state.error());
+    registry_.set_presence(serial, state->online, state->ip, state->firmware);
     return;
   }
-  if (parsed->leaf == "telemetry") {
-    // {"bytes_sent": n} since the device's last report, and {"sd": {…}} the card's state;
-    // either may be missing, and absurd values are ignored.
-    if (!body.is_object()) return;
-    if (body.contains("bytes_sent") && body["bytes_sent"].is_number_unsigned()) {
-      const uint64_t bytes = body["bytes_sent"].get<uint64_t>();
-      if (bytes <= (uint64_t{1} << 40)) registry_.add_traffic(parsed->serial, bytes);
-    }
-    if (body.contains("sd")) {
-      if (auto sd = sd_state_json(body["sd"])) registry_.set_sd_state(parsed->serial, *sd);
-    }
+  if (leaf == "telemetry") {
+    // {"bytes_sent": n} since the device's last report, and {"sd": {…}} the card's state.
+    auto t = proto::parse_telemetry(payload);
+    if (!t) return reject(serial, proto::MessageKind::kTelemetry, t.error());
+    if (t->bytes_sent) registry_.add_traffic(serial, *t->bytes_sent);
+    if (t->sd) registry_.set_sd_state(serial, proto::to_json(*t->sd).dump());
     return;
   }
-  if (parsed->leaf == "event") {
-    const auto event = parse_device_event(body);
-    if (!event) {
-      spdlog::debug("device.event.malformed serial={}", parsed->serial);
-      return;
-    }
+  if (leaf == "event") {
+    auto event = proto::parse_event(payload);
+    if (!event) return reject(serial, proto::MessageKind::kEvent, event.error());
     // Called under its own lock, so that unsetting the handler waits for a call under way.
     std::lock_guard lock(event_mu_);
-    if (on_event_) on_event_(parsed->serial, *event);
+    if (on_event_) on_event_(serial, *event);
     return;
   }
-  if (parsed->leaf == "claim") {
-    // {"token": "…"} from the device's own connection (the ACL allows no one else here).
+  if (leaf == "claim") {
     // The answer goes back as a one-way request: {"method": "bind.result", "params":
     // {"bound": true} or {"bound": false, "reason": "…"}}.
-    if (!on_claim_ || !body.is_object() || !body.contains("token") || !body["token"].is_string()) {
-      return;
-    }
-    const std::string why = on_claim_(parsed->serial, body["token"].get<std::string>());
+    auto claim = proto::parse_claim(payload);
+    if (!claim) return reject(serial, proto::MessageKind::kClaim, claim.error());
+    if (!on_claim_) return;
+    const std::string why = on_claim_(serial, claim->token);
     json params = {{"bound", why.empty()}};
     if (!why.empty()) params["reason"] = why;
-    client_->publish(topic(parsed->serial, "rpc/req"),
+    client_->publish(topic(serial, "rpc/req"),
                      json{{"id", "bind"}, {"method", "bind.result"}, {"params", params}}.dump(), 1,
                      false);
-    spdlog::info("device.claim serial={} bound={}", parsed->serial, why.empty());
+    spdlog::info("device.claim serial={} bound={}", serial, why.empty());
     return;
   }
-  if (parsed->leaf == "rpc/res") {
-    if (!body.is_object() || !body.contains("id") || !body["id"].is_string()) return;
-    RpcCallback done;
+  if (leaf == "rpc/res") {
+    auto response = proto::parse_rpc_response(payload);
+    if (!response) return reject(serial, proto::MessageKind::kRpcResponse, response.error());
+    Pending call;
     {
       std::lock_guard lock(mu_);
-      auto it = pending_.find(body["id"].get<std::string>());
+      auto it = pending_.find(response->id);
       // An answer from another device for this id is not an answer.
-      if (it == pending_.end() || it->second.serial != parsed->serial) return;
-      done = std::move(it->second.done);
+      if (it == pending_.end() || it->second.serial != serial) return;
+      call = std::move(it->second);
       pending_.erase(it);
     }
-    if (body.contains("error")) {
-      const auto& e = body["error"];
-      done(Unexpected(RpcError{e.is_object() ? e.value("code", std::string("error")) : "error",
-                               e.is_object() ? e.value("message", std::string()) : e.dump()}));
-    } else {
-      done(body.contains("result") ? body["result"] : json::object());
+    if (response->error) {
+      call.done(Unexpected(RpcError{response->error->code, response->error->message}));
+      return;
     }
+    auto result = proto::read_rpc_result(call.method, response->result);
+    if (!result) {
+      reject(serial, proto::MessageKind::kRpcResult, result.error());
+      call.done(Unexpected(RpcError{"bad_answer", "the device's answer to " + call.method +
+                                                      " was malformed"}));
+      return;
+    }
+    call.done(std::move(*result));
   }
 }
 

@@ -5,6 +5,8 @@
 // - keeps presence from the devices' retained `state` topics (and their last wills);
 // - carries RPCs: requests on `rpc/req`, answers matched by id on `rpc/res`, with timeouts
 //   and a clear error at once when the device is offline.
+// Everything a device publishes is read by device_protocol (bounded, typed, errors as
+// values); what it refuses is counted and dropped, and no message can throw past here.
 // Callbacks run on the MQTT client's thread or the link's timer thread, never a loop's.
 #pragma once
 
@@ -21,6 +23,7 @@
 #include <thread>
 
 #include "device/registry.h"
+#include "device_protocol/messages.h"
 #include "mqtt/client.h"
 #include "mqtt/dynsec.h"
 
@@ -33,17 +36,7 @@ struct RpcError {
 using RpcResult = Result<nlohmann::json, RpcError>;
 using RpcCallback = std::function<void(RpcResult)>;
 
-// What a camera reports on its `event` topic: {"kind": "motion", "state": "start"|"end",
-// "score": 0–1 (optional)}. Times are the server's, when it arrives (a camera's clock is
-// not trusted).
-struct DeviceEvent {
-  std::string kind;
-  bool active = false;  // began (start) or ended (end)
-  double score = 0;
-};
-// nullopt for anything malformed: unknown states, kinds that are not short words, scores
-// outside 0–1.
-std::optional<DeviceEvent> parse_device_event(const nlohmann::json& body);
+using DeviceEvent = device_protocol::DeviceEvent;
 
 class BrokerLink {
  public:
@@ -72,13 +65,22 @@ class BrokerLink {
   using EventHandler = std::function<void(const std::string& serial, const DeviceEvent& event)>;
   void set_event_handler(EventHandler handler);
 
+  // Told of every refused device message (on the MQTT client's thread), for /metrics.
+  using RejectHandler =
+      std::function<void(device_protocol::MessageKind kind, device_protocol::Reason reason)>;
+  void set_reject_handler(RejectHandler handler);
+
   struct Stats {
-    uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0;
+    uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0, rejected = 0;
   };
   Stats stats() const;
 
  private:
   void on_message(const mqtt::Message& m);
+  void on_device_message(const std::string& serial, const std::string& leaf,
+                         const std::string& payload);
+  void reject(const std::string& serial, device_protocol::MessageKind kind,
+              const device_protocol::InputError& error);
   void on_state(bool connected, const std::string& why);
   void provision(const std::vector<Device>& devices, bool all);
   void send_control(const std::vector<nlohmann::json>& commands);
@@ -88,6 +90,7 @@ class BrokerLink {
   ClaimHandler on_claim_;
   std::mutex event_mu_;    // held while on_event_ runs
   EventHandler on_event_;  // guarded by event_mu_
+  RejectHandler on_reject_;  // guarded by event_mu_
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;
   mutable std::mutex mu_;
@@ -98,6 +101,7 @@ class BrokerLink {
   std::map<std::string, bool> provisioned_;  // serial → enabled, as the broker has it
   struct Pending {
     std::string serial;
+    std::string method;
     std::chrono::steady_clock::time_point deadline;
     RpcCallback done;
   };
@@ -114,9 +118,5 @@ std::vector<mqtt::dynsec::Acl> server_acls();
 // The role a device gets: publish its own up-topics, receive its own rpc/req.
 std::vector<nlohmann::json> device_role_commands(const std::string& serial,
                                                  const std::string& secret, bool enabled);
-
-// A device's report of its SD card ({"capacity_bytes","used_bytes","health"}) as the JSON
-// kept for it, or nullopt when the report is malformed or absurd.
-std::optional<std::string> sd_state_json(const nlohmann::json& sd);
 
 }  // namespace nj::device

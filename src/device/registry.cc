@@ -7,7 +7,7 @@
 
 #include "common/time.h"
 #include "device/key_file.h"
-#include "device/topics.h"
+#include "device_protocol/topics.h"
 
 namespace nj::device {
 namespace {
@@ -56,7 +56,7 @@ std::optional<std::string> normalize_mac(std::string_view mac) {
 }
 
 std::optional<DeviceError> validate(DeviceSpec& spec) {
-  if (!valid_serial(spec.serial)) {
+  if (!device_protocol::valid_serial(spec.serial)) {
     return invalid("serial", "a serial is 1 to 64 letters, digits, '-' or '_'");
   }
   if (!printable(spec.model, 64)) return invalid("model", "the model is at most 64 characters");
@@ -87,7 +87,8 @@ std::optional<DeviceError> validate(DeviceSpec& spec) {
 
 constexpr const char* kColumns =
     "id, serial, model, firmware, mac, imei, iccid, capabilities, name, owner_id, created_at, "
-    "bound_at, last_seen_at, secret_generation, enabled, online, ip, sd_state, sd_state_at";
+    "bound_at, last_seen_at, secret_generation, enabled, online, ip, sd_state, sd_state_at, "
+    "binding_generation";
 
 Device from_row(const store::Row& r) {
   Device d;
@@ -110,6 +111,7 @@ Device from_row(const store::Row& r) {
   d.ip = r.text(16);
   d.sd_state = r.text(17);
   if (!r.is_null(18)) d.sd_state_at = r.integer(18);
+  d.binding_generation = r.integer(19);
   return d;
 }
 

@@ -59,6 +59,7 @@ struct Device {
   int64_t created_at = 0;
   std::optional<int64_t> bound_at, last_seen_at;
   int64_t secret_generation = 1;
+  int64_t binding_generation = 0;  // raised on every bind and unbind (stream tokens carry it)
   bool enabled = true;
   bool online = false;
   std::string ip;

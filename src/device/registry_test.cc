@@ -5,7 +5,7 @@
 #include <set>
 
 #include "device/broker_link.h"
-#include "device/topics.h"
+#include "device_protocol/messages.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 
@@ -118,9 +118,9 @@ TEST_F(RegistryTest, TheSdCardStateIsKeptAsReported) {
   EXPECT_EQ(registry_.by_serial("CAM-1")->sd_state, "");
   const auto report = nlohmann::json::parse(
       R"({"capacity_bytes": 1000, "used_bytes": 250, "health": "ok", "extra": 1})");
-  const auto kept = sd_state_json(report);
+  const auto kept = device_protocol::read_sd_state(report);
   ASSERT_TRUE(kept);
-  registry_.set_sd_state("CAM-1", *kept);
+  registry_.set_sd_state("CAM-1", device_protocol::to_json(*kept).dump());
   const auto d = registry_.by_serial("CAM-1");
   EXPECT_EQ(nlohmann::json::parse(d->sd_state),
             nlohmann::json::parse(R"({"capacity_bytes":1000,"used_bytes":250,"health":"ok"})"))
@@ -132,22 +132,8 @@ TEST_F(RegistryTest, TheSdCardStateIsKeptAsReported) {
                           R"({"capacity_bytes": 10, "used_bytes": 0})",
                           R"({"capacity_bytes": 10, "used_bytes": 0, "health": 3})",
                           R"({"capacity_bytes": 1e30, "used_bytes": 0, "health": "ok"})"}) {
-    EXPECT_FALSE(sd_state_json(nlohmann::json::parse(bad))) << bad;
+    EXPECT_FALSE(device_protocol::read_sd_state(nlohmann::json::parse(bad))) << bad;
   }
-}
-
-TEST(Topics, BuildAndParse) {
-  EXPECT_EQ(topic("CAM-1", "rpc/req"), "nj/v1/CAM-1/rpc/req");
-  auto t = parse_topic("nj/v1/CAM-1/rpc/res");
-  ASSERT_TRUE(t);
-  EXPECT_EQ(t->serial, "CAM-1");
-  EXPECT_EQ(t->leaf, "rpc/res");
-  EXPECT_FALSE(parse_topic("nj/v2/CAM-1/state"));
-  EXPECT_FALSE(parse_topic("nj/v1/CAM+1/state"));
-  EXPECT_FALSE(parse_topic("nj/v1/CAM-1/"));
-  EXPECT_FALSE(parse_topic("nj/v1/CAM-1"));
-  EXPECT_FALSE(valid_serial(std::string(65, 'a')));
-  EXPECT_TRUE(valid_serial(std::string(64, 'a')));
 }
 
 }  // namespace

@@ -111,7 +111,8 @@ store::StoreResult<void> DeviceService::bind_in(store::Database& tx, const Devic
       device.id, user_id, now,
       device.name.empty() ? (device.model.empty() ? device.serial : device.model) : device.name};
   if (auto r = tx.execute(
-          "UPDATE devices SET owner_id = $2, bound_at = $3, enabled = 1, name = $4 WHERE id = $1",
+          "UPDATE devices SET owner_id = $2, bound_at = $3, enabled = 1, name = $4, "
+          "binding_generation = binding_generation + 1 WHERE id = $1",
           bind);
       !r) {
     return Unexpected(r.error());
@@ -241,8 +242,8 @@ DResult<void> DeviceService::unbind(const std::string& user_id, const std::strin
   if (owned->role != Role::kOwner) return Unexpected(not_found());
   const Value p[] = {device_id, user_id};
   auto r = db_.execute(
-      "UPDATE devices SET owner_id = NULL, bound_at = NULL, enabled = 0, name = '' "
-      "WHERE id = $1 AND owner_id = $2",
+      "UPDATE devices SET owner_id = NULL, bound_at = NULL, enabled = 0, name = '', "
+      "binding_generation = binding_generation + 1 WHERE id = $1 AND owner_id = $2",
       p);
   if (!r) return Unexpected(internal(r.error()));
   if (*r == 0) return Unexpected(not_found());
@@ -254,6 +255,37 @@ DResult<void> DeviceService::unbind(const std::string& user_id, const std::strin
       q);
   if (stopped) stopped(owned->device.serial);
   return {};
+}
+
+size_t DeviceService::end_everything_of(
+    const std::string& user_id, const std::function<void(const std::string&)>& stopped,
+    const std::function<void(const std::string&)>& revoked) {
+  size_t unbound = 0;
+  for (const auto& d : registry_.owned_by(user_id)) {
+    if (unbind(user_id, d.id, stopped)) ++unbound;
+  }
+  // Shares held (by user id) and invitations still open (by e-mail address).
+  const Value p[] = {user_id, email_of_any(user_id)};
+  auto rows = db_.query(
+      "SELECT DISTINCT d.serial FROM device_shares s JOIN devices d ON d.id = s.device_id "
+      "WHERE (s.user_id = $1 OR s.email = $2) AND s.state IN ('pending', 'accepted')",
+      p);
+  const Value q[] = {user_id, email_of_any(user_id), clock_.now_ms()};
+  (void)db_.execute(
+      "UPDATE device_shares SET state = 'revoked', decided_at = $3 "
+      "WHERE (user_id = $1 OR email = $2) AND state IN ('pending', 'accepted')",
+      q);
+  if (rows && revoked) {
+    for (const auto& r : *rows) revoked(r.text(0));
+  }
+  return unbound;
+}
+
+std::string DeviceService::email_of_any(const std::string& user_id) {
+  const Value p[] = {user_id};
+  auto rows = db_.query("SELECT email FROM users WHERE id = $1", p);
+  // An address no share can have, when the person is gone already.
+  return rows && !rows->empty() ? rows->front().text(0) : std::string("\x01");
 }
 
 namespace {

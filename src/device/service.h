@@ -69,6 +69,10 @@ class DeviceService {
   // The device if the person may see it, with their role; kNotFound otherwise (never
   // revealing that it exists).
   DResult<OwnedDevice> get(const std::string& user_id, const std::string& device_id);
+  // The person's role on a device now (nullopt: none, or the device is unbound).
+  std::optional<Role> role_on(const Device& device, const std::string& user_id) {
+    return role_of(device, user_id);
+  }
   // The person's role for a device by serial (media requests name devices by serial).
   std::optional<Role> role_by_serial(const std::string& user_id, const std::string& serial);
   DResult<OwnedDevice> rename(const std::string& user_id, const std::string& device_id,
@@ -77,6 +81,13 @@ class DeviceService {
   // `stopped` is told the serial so that running streams are cut at once.
   DResult<void> unbind(const std::string& user_id, const std::string& device_id,
                        const std::function<void(const std::string& serial)>& stopped);
+
+  // An account cancelled: every device the person owns is unbound as by unbind (`stopped`
+  // is told each serial), and every share they hold or were invited to ends (`revoked` is
+  // told each device's serial). Returns how many devices were unbound.
+  size_t end_everything_of(
+      const std::string& user_id, const std::function<void(const std::string& serial)>& stopped,
+      const std::function<void(const std::string& serial)>& revoked);
 
   // Sharing. The owner may share with any role but owner; an admin, up to family.
   DResult<Share> share(const std::string& user_id, const std::string& device_id,
@@ -99,6 +110,7 @@ class DeviceService {
                                    const std::string& user_id, int64_t now);
   std::optional<Role> role_of(const Device& device, const std::string& user_id);
   std::string email_of(const std::string& user_id);
+  std::string email_of_any(const std::string& user_id);  // active or not
   InviteNotifier notify_;
   store::Database& db_;
   DeviceRegistry& registry_;

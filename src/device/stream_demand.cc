@@ -6,9 +6,9 @@
 
 namespace nj::device {
 
-StreamDemand::StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamTokens& tokens,
+StreamDemand::StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamAccess& access,
                            StreamDemandOptions options)
-    : hub_(hub), link_(link), tokens_(tokens), options_(std::move(options)) {
+    : hub_(hub), link_(link), access_(access), options_(std::move(options)) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -37,7 +37,7 @@ void StreamDemand::start(const std::string& serial, Done done) {
   const auto asked = std::chrono::steady_clock::now();
   const std::string url =
       options_.rtsp_base + "/" + path +
-      "?token=" + tokens_.issue(serial, StreamPurpose::kPush, options_.push_token_ttl.count());
+      "?token=" + access_.for_device(serial, StreamPurpose::kPush, options_.push_token_ttl.count());
   const auto deadline = asked + options_.start_timeout;
   const auto before_rpc = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - asked);
@@ -67,7 +67,7 @@ void StreamDemand::play_recording(const std::string& serial, const std::string& 
   hub_.evict(path);
   const std::string url =
       options_.rtsp_base + "/" + path +
-      "?token=" + tokens_.issue(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
+      "?token=" + access_.for_device(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
   const auto asked = std::chrono::steady_clock::now();
   const auto deadline = asked + options_.start_timeout;
   link_.call(

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "device/broker_link.h"
-#include "device/stream_tokens.h"
+#include "device/stream_access.h"
 #include "media/hub/hub.h"
 
 namespace nj::device {
@@ -35,7 +35,7 @@ struct StreamDemandOptions {
 class StreamDemand {
  public:
   using Done = std::function<void(std::optional<RpcError>)>;
-  StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamTokens& tokens,
+  StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamAccess& access,
                StreamDemandOptions options);
   ~StreamDemand();
 
@@ -60,7 +60,7 @@ class StreamDemand {
   void loop();
   media::hub::Hub& hub_;
   BrokerLink& link_;
-  const StreamTokens& tokens_;
+  const StreamAccess& access_;
   StreamDemandOptions options_;
   std::mutex mu_;
   std::condition_variable wake_;

@@ -161,6 +161,9 @@ Result<void, std::string> EmbeddedBroker::launch() {
         // devices coming online (state + claim each) must queue for it, not be dropped at
         // mosquitto's default of 1,000 queued messages per client.
         << "max_queued_messages 200000\n"
+        // No client may send a message over 1 MiB (a device's largest answer, a card's
+        // listing, is bounded below that); larger packets end the sender's connection.
+        << "max_packet_size 1048576\n"
         << "log_dest stderr\n"
         << "log_type error\nlog_type warning\nlog_type notice\n"
         << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";

@@ -99,7 +99,15 @@ class MosquittoClient final : public Client {
                              static_cast<size_t>(m->payloadlen));
     }
     message.retained = m->retain;
-    on_message_(message);
+    // A handler that throws would unwind into libmosquitto's C thread and abort the process;
+    // whatever a message did, the client (and the server around it) carries on.
+    try {
+      on_message_(message);
+    } catch (const std::exception& e) {
+      spdlog::error("mqtt.handler_failed topic={} what=\"{}\"", message.topic, e.what());
+    } catch (...) {
+      spdlog::error("mqtt.handler_failed topic={}", message.topic);
+    }
   }
 
   std::chrono::milliseconds jittered(std::chrono::milliseconds d) {

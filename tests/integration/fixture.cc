@@ -18,6 +18,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -411,6 +413,19 @@ std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) 
   }
   impl_->io.restart();
   return out;
+}
+
+int64_t parse_rfc3339_ms(const nlohmann::json& t) {
+  if (!t.is_string()) return 0;
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(t.get_ref<const std::string&>().c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year,
+                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return 0;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
 std::string sign_up(const ServerProcess& server, const std::string& email) {

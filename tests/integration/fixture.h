@@ -128,6 +128,9 @@ bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
   return pred();
 }
 
+// "2026-12-04T16:32:51.123Z" as Unix milliseconds (0 if it is not such a time).
+int64_t parse_rfc3339_ms(const nlohmann::json& t);
+
 // Signs an account up on the server, verifies it from the kept mail (no SMTP in tests) and
 // signs in; returns the session's bearer token (empty, with test failures, if it could not).
 std::string sign_up(const ServerProcess& server, const std::string& email);

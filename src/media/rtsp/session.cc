@@ -69,7 +69,21 @@ std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
   return out;
 }
 
+std::function<void()> ServerSession::on_revoked() {
+  // Runs while the grant lives, so the session and its connection are still there; the
+  // closing itself happens on the connection's loop, if the session still is by then.
+  return [weak = weak_from_this(), connection = &connection_] {
+    connection->post([weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      self->subscription_.reset();  // no more media for a player
+      self->connection_.close();    // a pusher's stream ends as the connection does
+    });
+  };
+}
+
 ServerSession::~ServerSession() {
+  grant_.reset();  // first: no revocation may arrive while the rest goes
   subscription_.reset();
   if (ingest_ && publisher_) ingest_->flush();
   publisher_.reset();
@@ -151,8 +165,9 @@ void ServerSession::handle(const Message& req) {
       respond(req, 455, "Method Not Valid in This State");
       return;
     }
-    if (!auth_.allow(url->serial, url->kind == "sd" ? Purpose::kSdPush : Purpose::kPush,
-                     url->token)) {
+    auto grant = auth_.allow(url->serial, url->kind == "sd" ? Purpose::kSdPush : Purpose::kPush,
+                             url->token, on_revoked());
+    if (!grant) {
       respond(req, 401, "Unauthorized");
       return;
     }
@@ -167,6 +182,7 @@ void ServerSession::handle(const Message& req) {
       return;
     }
     ingest_ = std::move(*ingest);
+    grant_ = std::move(grant);
     for (const auto& media : sdp->media) announced_controls_.push_back(media.control);
     serial_ = url->serial;
     publish_path_ = url->kind + "/" + url->serial;
@@ -180,7 +196,8 @@ void ServerSession::handle(const Message& req) {
       respond(req, 404, "Not Found");
       return;
     }
-    if (!auth_.allow(url->serial, Purpose::kPlay, url->token)) {
+    auto grant = auth_.allow(url->serial, Purpose::kPlay, url->token, on_revoked());
+    if (!grant) {
       respond(req, 401, "Unauthorized");
       return;
     }
@@ -192,6 +209,7 @@ void ServerSession::handle(const Message& req) {
     const auto info = (*probe)->info();
     probe->reset();
     egress_ = std::make_unique<Egress>(info, [](int, bool, std::span<const uint8_t>) {});
+    grant_ = std::move(grant);
     serial_ = url->serial;
     if (session_id_.empty())
       session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());

@@ -21,11 +21,22 @@ namespace nj::media::rtsp {
 
 enum class Purpose { kPush, kPlay, kSdPush };
 
-// May this token push to, or play, the stream of this serial?
+// What a session keeps while it pushes or plays on an access it was given (the server's
+// authorizer ties it to whoever the token was for).
+class AccessGrant {
+ public:
+  virtual ~AccessGrant() = default;
+};
+
+// May this token push to, or play, the stream of this serial? nullptr: no. Otherwise the
+// grant is kept by the session for as long as it lasts; `revoked` may be called from any
+// thread while the grant lives, when the access behind it ends, and closes the session.
 class Authorizer {
  public:
   virtual ~Authorizer() = default;
-  virtual bool allow(std::string_view serial, Purpose purpose, std::string_view token) = 0;
+  virtual std::unique_ptr<AccessGrant> allow(std::string_view serial, Purpose purpose,
+                                             std::string_view token,
+                                             std::function<void()> revoked) = 0;
 };
 
 // The network side of one connection, provided by the server.
@@ -106,8 +117,12 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   void send_interleaved(int channel, std::span<const uint8_t> packet);
   void flush_outgoing();
 
+  // Closes the connection, on its loop, when the access it was opened with ends.
+  std::function<void()> on_revoked();
+
   hub::Hub& hub_;
   Authorizer& auth_;
+  std::unique_ptr<AccessGrant> grant_;  // the push's or the play's, once allowed
   Connection& connection_;
   const RtpCounters* counters_;
   int session_timeout_s_;

@@ -32,12 +32,17 @@ class FakeConnection final : public Connection {
 
 class AllowToken final : public Authorizer {
  public:
-  bool allow(std::string_view serial, Purpose purpose, std::string_view token) override {
+  std::unique_ptr<AccessGrant> allow(std::string_view serial, Purpose purpose,
+                                     std::string_view token,
+                                     std::function<void()> revoked) override {
     const char* prefix = purpose == Purpose::kPush     ? "push-"
                          : purpose == Purpose::kSdPush ? "sd-"
                                                        : "play-";
-    return token == prefix + std::string(serial);
+    if (token != prefix + std::string(serial)) return nullptr;
+    last_revoke = std::move(revoked);
+    return std::make_unique<AccessGrant>();
   }
+  std::function<void()> last_revoke;  // the last grant's, to end it as the server would
 };
 
 const std::vector<uint8_t> kSps = {0x67, 0x64, 0x00, 0x1e, 0xac, 0xd9, 0x40, 0xa0, 0x2f,
@@ -245,6 +250,40 @@ TEST(RtspSession, RefusesWrongTokensUnknownStreamsAndUdp) {
   ASSERT_TRUE(s->feed(bytes(request("FLY", "rtsp://h/push/CAM1", 9))));
   EXPECT_EQ(last_status(c), 501);
   EXPECT_FALSE(s->feed(bytes("garbage that is not rtsp\r\n\r\n")));
+}
+
+// When the access behind a token ends (a share revoked, the camera unbound), the server's
+// authorizer calls the grant's revocation: the session closes at once, player or pusher.
+TEST(RtspSession, ARevokedGrantClosesThePlayerAndThePusher) {
+  hub::Hub hub;
+  install_rtp_packager(hub);
+  AllowToken auth;
+  const std::string base = "rtsp://h/push/CAM1?token=push-CAM1";
+  FakeConnection pusher_conn;
+  auto pusher = std::make_shared<ServerSession>(hub, auth, pusher_conn);
+  ASSERT_TRUE(pusher->feed(bytes(request("ANNOUNCE", base, 1, {}, announce_sdp()))));
+  ASSERT_EQ(last_status(pusher_conn), 200);
+  auto end_push = auth.last_revoke;
+  ASSERT_TRUE(pusher->feed(
+      bytes(request("SETUP", base + "/streamid=0", 2,
+                    {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record"}}))));
+  ASSERT_TRUE(pusher->feed(bytes(request("RECORD", base, 3))));
+  ASSERT_TRUE(hub.is_published("push/CAM1"));
+
+  FakeConnection player_conn;
+  auto player = std::make_shared<ServerSession>(hub, auth, player_conn);
+  ASSERT_TRUE(player->feed(bytes(request("DESCRIBE", "rtsp://h/live/CAM1?token=play-CAM1", 1))));
+  ASSERT_EQ(last_status(player_conn), 200);
+  ASSERT_TRUE(auth.last_revoke);
+  EXPECT_FALSE(player_conn.closed);
+  auth.last_revoke();
+  EXPECT_TRUE(player_conn.closed) << "the player's access ended";
+  EXPECT_FALSE(pusher_conn.closed) << "nobody else's";
+  end_push();
+  EXPECT_TRUE(pusher_conn.closed);
+  // A revocation that comes after the session is gone does nothing.
+  player.reset();
+  auth.last_revoke();
 }
 
 TEST(RtspSession, SecondPusherOfTheSameDeviceIsRefused) {

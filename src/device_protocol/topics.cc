@@ -1,8 +1,8 @@
-#include "device/topics.h"
+#include "device_protocol/topics.h"
 
 #include <algorithm>
 
-namespace nj::device {
+namespace nj::device_protocol {
 
 bool valid_serial(std::string_view serial) {
   return !serial.empty() && serial.size() <= 64 &&
@@ -30,4 +30,4 @@ std::optional<ParsedTopic> parse_topic(std::string_view t) {
   return p;
 }
 
-}  // namespace nj::device
+}  // namespace nj::device_protocol

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace nj::device {
+namespace nj::device_protocol {
 
 inline constexpr std::string_view kTopicRoot = "nj/v1/";
 
@@ -23,4 +23,4 @@ struct ParsedTopic {
 // nullopt for topics outside nj/v1/ or with a malformed serial.
 std::optional<ParsedTopic> parse_topic(std::string_view topic);
 
-}  // namespace nj::device
+}  // namespace nj::device_protocol

@@ -1,0 +1,64 @@
+// The open connections that hold access to a device's media (live WebSockets, RTSP players
+// and pushers, playback of the SD card), so that the moment access ends they end too: a
+// share revoked, a camera unbound or re-bound, an account cancelled. Every part that keeps
+// a connection open on a right it checked once registers a Hold for it here.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace nj::device {
+
+class AccessWatch {
+ public:
+  // While a Hold lives, `end` may be called (once, from any thread) when the access behind
+  // it ends; it should only post the closing to the connection's own loop. Destroying the
+  // Hold (the connection closed) waits for an `end` under way on another thread, so `end`
+  // never runs after its Hold is gone (and may destroy the Hold's owner itself).
+  class Hold {
+   public:
+    ~Hold();
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    friend class AccessWatch;
+    Hold(AccessWatch& watch, uint64_t id) : watch_(watch), id_(id) {}
+    AccessWatch& watch_;
+    uint64_t id_;
+  };
+
+  // serial: the device; subject: who holds the access (a user id, or the device itself).
+  std::unique_ptr<Hold> hold(std::string serial, std::string subject, std::function<void()> end);
+
+  // Ends what `subject` holds on the device (a share revoked or changed). Returns how many.
+  size_t end_for(const std::string& serial, const std::string& subject);
+  // Ends everything held on the device, by anyone (unbound; changed hands).
+  size_t end_device(const std::string& serial);
+  // Ends everything `subject` holds on any device (an account cancelled).
+  size_t end_subject(const std::string& subject);
+  size_t open() const;
+
+ private:
+  struct Entry {
+    std::string serial, subject;
+    std::function<void()> end;
+    bool ending = false;  // its `end` is running, on `ending_on`
+    std::thread::id ending_on;
+  };
+  size_t end_where(const std::function<bool(const Entry&)>& match);
+  void release(uint64_t id);
+
+  mutable std::mutex mu_;
+  std::condition_variable ended_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, Entry> entries_;
+};
+
+}  // namespace nj::device

@@ -1,0 +1,206 @@
+#include "device_protocol/messages.h"
+
+#include <gtest/gtest.h>
+
+#include "device_protocol/topics.h"
+
+namespace nj::device_protocol {
+namespace {
+
+using nlohmann::json;
+
+TEST(Topics, BuildAndParse) {
+  EXPECT_EQ(topic("CAM-1", "rpc/req"), "nj/v1/CAM-1/rpc/req");
+  auto t = parse_topic("nj/v1/CAM-1/rpc/res");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->serial, "CAM-1");
+  EXPECT_EQ(t->leaf, "rpc/res");
+  EXPECT_FALSE(parse_topic("nj/v2/CAM-1/state"));
+  EXPECT_FALSE(parse_topic("nj/v1/CAM+1/state"));
+  EXPECT_FALSE(parse_topic("nj/v1/CAM-1/"));
+  EXPECT_FALSE(parse_topic("nj/v1/CAM-1"));
+  EXPECT_FALSE(valid_serial(std::string(65, 'a')));
+  EXPECT_TRUE(valid_serial(std::string(64, 'a')));
+}
+
+TEST(JsonInput, SizeAndDepthAreBoundedBeforeParsing) {
+  const JsonLimits limits{100, 3};
+  EXPECT_TRUE(parse_json(R"({"a": [1, {"b": 2}]})", limits));
+  auto deep = parse_json(R"({"a": [[{"b": 2}]]})", limits);
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().reason, Reason::kTooDeep);
+  // Brackets inside strings are text, not nesting.
+  EXPECT_TRUE(parse_json(R"({"a": "[[[[[[[[\"{{{{"})", limits));
+  auto big = parse_json(std::string(101, ' '), limits);
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().reason, Reason::kTooLarge);
+  for (const char* bad : {"", "{", "nul", "{\"a\":}", "\xff\xfe", "{\"a\": \"\xc3\x28\"}"}) {
+    auto r = parse_json(bad, limits);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().reason, Reason::kNotJson) << bad;
+  }
+  // A million brackets are refused without building anything.
+  EXPECT_EQ(parse_json(std::string(1'000'000, '['), {2'000'000, 8}).error().reason,
+            Reason::kTooDeep);
+}
+
+TEST(JsonInput, TheReaderChecksTypesAndRangesAndKeepsTheFirstProblem) {
+  const auto j = json::parse(
+      R"({"s": "ok", "ctl": "a\u0001b", "n": 5, "neg": -1, "big": 18446744073709551615,
+          "f": 0.5, "b": true})");
+  ObjectReader r(j);
+  EXPECT_EQ(r.string("s", 8), "ok");
+  EXPECT_EQ(r.integer("n", 0, 10), 5);
+  EXPECT_EQ(r.count("n", 10), 5u);
+  EXPECT_EQ(r.number("f", 0, 1), 0.5);
+  EXPECT_EQ(r.boolean("b"), true);
+  EXPECT_FALSE(r.string("absent", 8));
+  EXPECT_TRUE(r.ok()) << "an absent optional field is no problem";
+  EXPECT_FALSE(r.count("neg", 10));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error()->field, "neg");
+  EXPECT_FALSE(r.integer("big", 0, INT64_MAX)) << "2^64-1 is not read as -1";
+  EXPECT_EQ(r.error()->field, "neg") << "the first problem is kept";
+
+  ObjectReader more(j);
+  EXPECT_FALSE(more.string("ctl", 8));
+  EXPECT_EQ(more.error()->reason, Reason::kOutOfRange);
+  ObjectReader free_text(j);
+  EXPECT_EQ(free_text.string("ctl", 8, false, true), std::string("a\x01" "b"));
+  ObjectReader wrong(j);
+  EXPECT_FALSE(wrong.string("n", 8));
+  EXPECT_EQ(wrong.error()->reason, Reason::kWrongType);
+  ObjectReader missing(j);
+  EXPECT_FALSE(missing.boolean("nope", true));
+  EXPECT_EQ(missing.error()->reason, Reason::kMissing);
+  ObjectReader not_object(json::array());
+  EXPECT_FALSE(not_object.ok());
+  EXPECT_FALSE(not_object.string("s", 8));
+}
+
+TEST(DeviceMessages, AStateReportIsRead) {
+  auto s = parse_state(R"({"online": true, "ip": "192.0.2.7", "firmware": "1.2"})");
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->online);
+  EXPECT_EQ(s->ip, "192.0.2.7");
+  EXPECT_EQ(s->firmware, "1.2");
+  for (const char* bad :
+       {R"({"online": "yes"})", R"({"online": true, "ip": 7})", R"({"online": true,
+        "firmware": ["1"]})", R"({"ip": "x"})", R"([true])", R"("online")"}) {
+    EXPECT_FALSE(parse_state(bad)) << bad;
+  }
+  EXPECT_FALSE(parse_state(R"({"online": true, "firmware": ")" + std::string(65, 'x') + "\"}"));
+}
+
+TEST(DeviceMessages, AMotionStartAndEndAreRead) {
+  const auto start = parse_event(R"({"kind": "motion", "state": "start", "score": 0.7})");
+  ASSERT_TRUE(start);
+  EXPECT_EQ(start->kind, "motion");
+  EXPECT_TRUE(start->active);
+  EXPECT_DOUBLE_EQ(start->score, 0.7);
+  const auto end = parse_event(R"({"kind": "motion", "state": "end"})");
+  ASSERT_TRUE(end);
+  EXPECT_FALSE(end->active);
+  EXPECT_EQ(end->score, 0);
+}
+
+TEST(DeviceMessages, AMalformedEventIsRefused) {
+  for (const auto& bad :
+       {json(nullptr), json::array(), json("motion"), json{{"kind", "motion"}},
+        json{{"state", "start"}}, json{{"kind", "motion"}, {"state", "begin"}},
+        json{{"kind", "Motion!"}, {"state", "start"}}, json{{"kind", ""}, {"state", "start"}},
+        json{{"kind", std::string(33, 'a')}, {"state", "start"}},
+        json{{"kind", 7}, {"state", "start"}}, json{{"kind", "motion"}, {"state", true}},
+        json{{"kind", "motion"}, {"state", "start"}, {"score", 1.5}},
+        json{{"kind", "motion"}, {"state", "start"}, {"score", -0.1}},
+        json{{"kind", "motion"}, {"state", "start"}, {"score", "high"}}}) {
+    EXPECT_FALSE(parse_event(bad.dump())) << bad.dump();
+  }
+}
+
+TEST(DeviceMessages, TelemetryIsBounded) {
+  auto t = parse_telemetry(
+      R"({"bytes_sent": 1000, "sd": {"capacity_bytes": 10, "used_bytes": 5, "health": "ok"}})");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->bytes_sent, 1000u);
+  ASSERT_TRUE(t->sd);
+  EXPECT_EQ(t->sd->used_bytes, 5u);
+  EXPECT_TRUE(parse_telemetry("{}"));
+  for (const char* bad : {R"({"bytes_sent": -5})", R"({"bytes_sent": 1099511627776})",
+                          R"({"bytes_sent": "5"})", R"({"bytes_sent": 1.5})",
+                          R"({"sd": {"capacity_bytes": 10, "used_bytes": 20, "health": "ok"}})",
+                          R"({"sd": "full"})", R"([])"}) {
+    EXPECT_FALSE(parse_telemetry(bad)) << bad;
+  }
+  auto reason = parse_telemetry(R"({"bytes_sent": -5})").error().reason;
+  EXPECT_EQ(reason_name(reason), "out_of_range");
+}
+
+TEST(DeviceMessages, AClaimIsAToken) {
+  EXPECT_EQ(parse_claim(R"({"token": "abc-DEF_1"})")->token, "abc-DEF_1");
+  for (const char* bad : {R"({"token": 5})", R"({"token": ""})", R"({"token": "a b"})", "{}"}) {
+    EXPECT_FALSE(parse_claim(bad)) << bad;
+  }
+}
+
+TEST(DeviceMessages, AnRpcResponseIsAResultOrAnError) {
+  auto ok = parse_rpc_response(R"({"id": "7", "result": {"streaming": true}})");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->id, "7");
+  EXPECT_FALSE(ok->error);
+  EXPECT_EQ(ok->result, json({{"streaming", true}}));
+  auto failed = parse_rpc_response(R"({"id": "8", "error": {"code": "no_card", "message": "x"}})");
+  ASSERT_TRUE(failed);
+  ASSERT_TRUE(failed->error);
+  EXPECT_EQ(failed->error->code, "no_card");
+  EXPECT_EQ(parse_rpc_response(R"({"id": "9"})")->result, json::object());
+  for (const char* bad :
+       {R"({"id": 7, "result": {}})", R"({"result": {}})", R"({"id": "1", "result": 5})",
+        R"({"id": "1", "error": "broken"})", R"({"id": "1", "error": {"code": 3}})",
+        R"({"id": "1", "error": {"code": "Bad Code!"}})"}) {
+    EXPECT_FALSE(parse_rpc_response(bad)) << bad;
+  }
+}
+
+TEST(DeviceMessages, RpcResultsAreCheckedPerMethodAndMadeCanonical) {
+  auto settings = read_rpc_result(
+      "config.set", json::parse(R"({"settings": {"night_mode": "on", "mirror": false}})"));
+  ASSERT_TRUE(settings);
+  EXPECT_EQ(*settings, json::parse(R"({"settings": {"night_mode": "on", "mirror": false}})"));
+  EXPECT_FALSE(read_rpc_result("config.set", json::parse(R"({"settings": {"night_mode": 1}})")));
+  EXPECT_FALSE(read_rpc_result("config.set", json::parse(R"({"settings": {"volume": 1}})")));
+  EXPECT_FALSE(read_rpc_result("config.set", json::parse(R"({"settings": [1]})")));
+  EXPECT_FALSE(read_rpc_result("config.set", json::object()));
+
+  auto list = read_rpc_result("sd.list", json::parse(R"({"recordings": [
+      {"name": "1-2.mp4", "start_ms": 1, "end_ms": 2, "bytes": 9, "extra": "dropped"}],
+      "state": {"capacity_bytes": 10, "used_bytes": 9, "health": "ok"}})"));
+  ASSERT_TRUE(list);
+  EXPECT_EQ((*list)["recordings"][0], json::parse(
+                                          R"({"name": "1-2.mp4", "start_ms": 1, "end_ms": 2,
+                                              "bytes": 9})"));
+  for (const char* bad :
+       {R"({"recordings": 5})", R"({"recordings": [{"name": "../x", "start_ms": 1, "end_ms": 2,
+          "bytes": 9}]})",
+        R"({"recordings": [{"name": "a", "start_ms": 3, "end_ms": 2, "bytes": 9}]})",
+        R"({"recordings": [{"name": "a", "start_ms": 1, "end_ms": 2, "bytes": -9}]})",
+        R"({"recordings": [], "state": {"capacity_bytes": "x"}})"}) {
+    EXPECT_FALSE(read_rpc_result("sd.list", json::parse(bad))) << bad;
+  }
+  json many = {{"recordings", json::array()}};
+  for (size_t i = 0; i <= kMaxCardRecordings; ++i) {
+    many["recordings"].push_back({{"name", "a"}, {"start_ms", 1}, {"end_ms", 2}, {"bytes", 1}});
+  }
+  EXPECT_FALSE(read_rpc_result("sd.list", many));
+
+  EXPECT_EQ(*read_rpc_result("sd.play", json::parse(R"({"duration_ms": 5, "start_ms": 2})")),
+            json::parse(R"({"duration_ms": 5, "start_ms": 2})"));
+  EXPECT_FALSE(read_rpc_result("sd.play", json::parse(R"({"duration_ms": "5"})")));
+  EXPECT_EQ(*read_rpc_result("reboot", json::parse(R"({"anything": [1, 2]})")), json::object());
+  EXPECT_EQ(*read_rpc_result("stream.start", json::object()), json({{"streaming", true}}));
+  EXPECT_FALSE(read_rpc_result("stream.start", json::parse(R"({"streaming": "yes"})")));
+  EXPECT_FALSE(read_rpc_result("no.such.method", json::object()));
+}
+
+}  // namespace
+}  // namespace nj::device_protocol

@@ -1,0 +1,239 @@
+// Access ends exactly when it should (#12, items 2 and 3): a play token is bound to the person
+// it was minted for and to the camera's binding, and re-checked on every use; revoking a
+// share, unbinding a camera or cancelling an account closes at once every connection opened
+// with the old right — WebSockets signed in or by token, and RTSP players.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "integration/fixture.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+class AccessEndTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.start()) << server_.log();
+    owner_ = sign_up(server_, "owner@example.org");
+    ASSERT_FALSE(owner_.empty());
+    const auto ports =
+        json::parse(run_command("cat '" + (server_.data_dir() / "ports.json").string() + "'"));
+    mqtt_port_ = ports["mqtt"].get<int>();
+  }
+  void TearDown() override {
+    camera_.reset();
+    EXPECT_EQ(server_.stop(), 0) << server_.log();
+  }
+
+  HttpResult call(const std::string& bearer, const std::string& method, const std::string& path,
+                  const json& body = nullptr) {
+    std::map<std::string, std::string> h = {{"Authorization", "Bearer " + bearer}};
+    if (!body.is_null()) h["Content-Type"] = "application/json";
+    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+  }
+  // A simulated camera SERIAL, bound to `bearer` by the code on its label; returns its id.
+  std::string camera(const std::string& serial, const std::string& bearer) {
+    auto secret = server_.admin("device add --serial " + serial + " --model NJ-Sim");
+    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    std::ofstream(server_.data_dir() / (serial + ".secret")) << secret << "\n";
+    const std::string id = bind(serial, bearer);
+    const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
+    camera_ = std::make_unique<BackgroundCommand>(
+        "exec '" + cam + "' --serial " + serial + " --secret-file '" +
+        (server_.data_dir() / (serial + ".secret")).string() +
+        "' --simulate --size 320x240 --fps 10 --gop-seconds 1 --mqtt mqtt://127.0.0.1:" +
+        std::to_string(mqtt_port_) + " >> '" + (server_.data_dir() / "cam.log").string() +
+        "' 2>&1");
+    return id;
+  }
+  std::string bind(const std::string& serial, const std::string& bearer) {
+    const auto label = json::parse(server_.admin("device label --serial " + serial));
+    auto added = call(bearer, "POST", "/api/v1/devices",
+                      {{"serial", serial}, {"pairing_code", label["pairing_code"]}});
+    EXPECT_EQ(added.status, 201) << added.body;
+    return added.json().value("id", "");
+  }
+  // Shares device `id` with `email` (signed up as `bearer`), accepted; returns the share id.
+  std::string share(const std::string& id, const std::string& email, const std::string& bearer,
+                    const std::string& role = "viewer") {
+    auto s = call(owner_, "POST", "/api/v1/devices/" + id + "/shares",
+                  {{"email", email}, {"role", role}});
+    EXPECT_EQ(s.status, 201) << s.body;
+    const std::string share_id = s.json().value("id", "");
+    EXPECT_EQ(call(bearer, "POST", "/api/v1/shares/" + share_id + "/accept").status, 200);
+    return share_id;
+  }
+  std::string play_token(const std::string& bearer, const std::string& id) {
+    auto t = call(bearer, "POST", "/api/v1/devices/" + id + "/stream-tokens");
+    EXPECT_EQ(t.status, 201) << t.body;
+    return t.json().value("token", "");
+  }
+  bool wake(const std::string& bearer, const std::string& id) {
+    return wait_for(
+        [&] { return call(bearer, "POST", "/api/v1/devices/" + id + "/stream").status == 200; },
+        20s);
+  }
+  // An RTSP player over TCP (DESCRIBE, SETUP, PLAY); returns the DESCRIBE status, and leaves
+  // the connection playing in `conn` when it was 200.
+  int rtsp_play(RawConnection& conn, const std::string& serial, const std::string& token) {
+    const std::string url = "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port()) + "/live/" +
+                            serial + "?token=" + token;
+    conn.send("DESCRIBE " + url + " RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n");
+    const auto described = conn.read_until("\r\n\r\n", 3s);
+    const int status = std::atoi(described.c_str() + std::min<size_t>(9, described.size()));
+    if (status != 200) return status;
+    (void)conn.read_until("m=audio", 1s);  // the SDP body
+    const std::string base = "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port()) +
+                             "/live/" + serial + "/";
+    conn.send("SETUP " + base +
+              "trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1"
+              "\r\n\r\n");
+    const auto setup = conn.read_until("\r\n\r\n", 3s);
+    const auto at = setup.find("Session: ");
+    if (at == std::string::npos) return 0;
+    const auto session = setup.substr(at + 9, setup.find_first_of(";\r", at + 9) - at - 9);
+    conn.send("PLAY " + base + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n");
+    return conn.read_until("RTSP/1.0 200", 3s).find("RTSP/1.0 200") != std::string::npos ? 200
+                                                                                         : 0;
+  }
+  // True if the WebSocket is told it ended, or closed, within the time.
+  static bool ends(WsClient& ws, std::chrono::milliseconds within) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < until) {
+      auto m = ws.receive(500ms);
+      if (!m) return true;
+      if (m->find("\"ended\"") != std::string::npos) return true;
+    }
+    return false;
+  }
+  int ws_status(const std::string& path, const std::map<std::string, std::string>& h = {}) {
+    WsClient ws;
+    return ws.connect(server_.http_port(), path, h);
+  }
+
+  ServerProcess server_{"[devices]\nidle_stream_grace_ms = 30000\n"};
+  std::string owner_;
+  int mqtt_port_ = 0;
+  std::unique_ptr<BackgroundCommand> camera_;
+};
+
+TEST_F(AccessEndTest, ARevokedShareEndsTheViewersTokensAndClosesEverythingTheyOpened) {
+  const auto id = camera("END-1", owner_);
+  const auto viewer = sign_up(server_, "viewer@example.org");
+  const auto share_id = share(id, "viewer@example.org", viewer);
+  ASSERT_TRUE(wake(viewer, id)) << server_.log();
+  const auto token = play_token(viewer, id);
+  const std::string by_serial = "/api/v1/devices/END-1";
+
+  // Everything the token opens, and a signed-in view besides.
+  WsClient by_token, signed_in;
+  ASSERT_EQ(by_token.connect(server_.http_port(), by_serial + "/live?token=" + token), 101);
+  ASSERT_EQ(signed_in.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                              {{"Authorization", "Bearer " + viewer}}),
+            101);
+  ASSERT_TRUE(by_token.receive(5s));
+  ASSERT_TRUE(signed_in.receive(5s));
+  EXPECT_EQ(server_.get(by_serial + "/snapshot.jpg?token=" + token).status, 200);
+  EXPECT_EQ(server_.get(by_serial + "/live.m3u8?token=" + token).status, 200);
+  RawConnection player(server_.rtsp_port());
+  ASSERT_EQ(rtsp_play(player, "END-1", token), 200);
+  EXPECT_FALSE(player.closed_within(500ms)) << "the player plays";
+
+  // The owner revokes the share: every one of them ends at once.
+  ASSERT_EQ(call(owner_, "DELETE", "/api/v1/devices/" + id + "/shares/" + share_id).status, 204);
+  EXPECT_TRUE(ends(by_token, 3s)) << "the token's live view";
+  EXPECT_TRUE(ends(signed_in, 3s)) << "the signed-in live view";
+  EXPECT_TRUE(player.closed_within(3s)) << "the RTSP player";
+  // And the token opens nothing any more.
+  EXPECT_EQ(server_.get(by_serial + "/snapshot.jpg?token=" + token).status, 401);
+  EXPECT_EQ(server_.get(by_serial + "/live.m3u8?token=" + token).status, 401);
+  EXPECT_EQ(ws_status(by_serial + "/live?token=" + token), 401);
+  RawConnection again(server_.rtsp_port());
+  EXPECT_EQ(rtsp_play(again, "END-1", token), 401);
+  // The owner's own view is untouched.
+  EXPECT_EQ(server_.get(by_serial + "/snapshot.jpg?token=" + play_token(owner_, id)).status, 200);
+}
+
+TEST_F(AccessEndTest, TokensOfALastOwnerAndTheirFamilyOpenNothingOfTheNextOwners) {
+  const auto id = camera("END-2", owner_);
+  const auto family = sign_up(server_, "family@example.org");
+  share(id, "family@example.org", family, "family");
+  ASSERT_TRUE(wake(owner_, id)) << server_.log();
+  const auto owners = play_token(owner_, id), familys = play_token(family, id);
+  const std::string by_serial = "/api/v1/devices/END-2";
+  EXPECT_EQ(server_.get(by_serial + "/snapshot.jpg?token=" + familys).status, 200);
+  RawConnection player(server_.rtsp_port());
+  ASSERT_EQ(rtsp_play(player, "END-2", owners), 200);
+
+  // Unbound: the player is cut; then someone else adds the camera.
+  ASSERT_EQ(call(owner_, "DELETE", "/api/v1/devices/" + id).status, 204);
+  EXPECT_TRUE(player.closed_within(3s));
+  const auto next = sign_up(server_, "next@example.org");
+  const auto next_id = bind("END-2", next);
+  ASSERT_FALSE(next_id.empty());
+  ASSERT_TRUE(wake(next, next_id)) << server_.log();
+  for (const auto& old : {owners, familys}) {
+    EXPECT_EQ(server_.get(by_serial + "/snapshot.jpg?token=" + old).status, 401);
+    EXPECT_EQ(server_.get(by_serial + "/live.m3u8?token=" + old).status, 401);
+    EXPECT_EQ(ws_status(by_serial + "/live?token=" + old), 401);
+    RawConnection c(server_.rtsp_port());
+    EXPECT_EQ(rtsp_play(c, "END-2", old), 401);
+  }
+  EXPECT_EQ(server_.get(by_serial + "/snapshot.jpg?token=" + play_token(next, next_id)).status,
+            200);
+}
+
+TEST_F(AccessEndTest, CancellingAnAccountUnbindsItsCamerasAndEndsItsShares) {
+  const auto id = camera("END-3", owner_);
+  const auto family = sign_up(server_, "family@example.org");
+  share(id, "family@example.org", family, "family");
+  // The owner also holds a share of someone else's camera.
+  const auto other = sign_up(server_, "other@example.org");
+  (void)server_.admin("device add --serial OTHER-1");
+  const auto other_id = bind("OTHER-1", other);
+  auto s = call(other, "POST", "/api/v1/devices/" + other_id + "/shares",
+                {{"email", "owner@example.org"}, {"role", "viewer"}});
+  ASSERT_EQ(s.status, 201);
+  ASSERT_EQ(call(owner_, "POST", "/api/v1/shares/" + s.json()["id"].get<std::string>() + "/accept")
+                .status,
+            200);
+  ASSERT_TRUE(wake(family, id)) << server_.log();
+  WsClient watching;
+  ASSERT_EQ(watching.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                             {{"Authorization", "Bearer " + family}}),
+            101);
+  ASSERT_TRUE(watching.receive(5s));
+
+  auto cancelled = call(owner_, "DELETE", "/api/v1/me",
+                        {{"password", "a long passphrase for owner@example.org"}});
+  ASSERT_EQ(cancelled.status, 204) << cancelled.body;
+  EXPECT_TRUE(ends(watching, 3s)) << "the family member's live view";
+  EXPECT_EQ(call(family, "GET", "/api/v1/devices/" + id).status, 404);
+  EXPECT_EQ(call(family, "GET", "/api/v1/devices/" + id + "/recordings").status, 404);
+  EXPECT_TRUE(call(family, "GET", "/api/v1/devices").json()["devices"].empty());
+  // The camera is free: its credentials are off until someone adds it, and someone can.
+  bool listed_disabled = false;
+  for (const auto& line : std::vector<std::string>{server_.admin("device list")}) {
+    std::istringstream in(line);
+    for (std::string l; std::getline(in, l);) {
+      auto d = json::parse(l, nullptr, false);
+      if (d.is_object() && d.value("serial", "") == "END-3") {
+        listed_disabled = !d.value("enabled", true);
+      }
+    }
+  }
+  EXPECT_TRUE(listed_disabled);
+  const auto next = sign_up(server_, "next@example.org");
+  EXPECT_FALSE(bind("END-3", next).empty()) << "not 409: the cancelled owner let it go";
+  // The other camera's owner no longer shares it with the cancelled account.
+  auto shares = call(other, "GET", "/api/v1/devices/" + other_id + "/shares").json()["shares"];
+  EXPECT_TRUE(shares.empty()) << shares.dump();
+}
+
+}  // namespace
+}  // namespace nj::testing
