@@ -18,8 +18,10 @@ using namespace nj;
 // 1,000 cameras with an owner each and a viewer's share on every one, in a SQLite file.
 struct Fleet {
   Fleet()
-      : dir(std::filesystem::temp_directory_path() / ("nj-access-bench-" + std::to_string(::getpid()))),
-        db((std::filesystem::create_directories(dir), std::move(store::open_sqlite(dir / "nightjar.db")).value())),
+      : dir(std::filesystem::temp_directory_path() /
+            ("nj-access-bench-" + std::to_string(::getpid()))),
+        db((std::filesystem::create_directories(dir),
+            std::move(store::open_sqlite(dir / "nightjar.db")).value())),
         clock(1'795'947'665'000),
         secrets(std::vector<uint8_t>(32, 7)),
         registry(*db, secrets, clock),
@@ -39,7 +41,8 @@ struct Fleet {
       (void)registry.add({"CAM-" + n, "", "", "", "", "", ""});
       auto t = service.create_bind_token("owner" + n);
       auto d = service.claim("CAM-" + n, t->token);
-      auto s = service.share("owner" + n, d->id, "viewer" + n + "@example.com", device::Role::kViewer);
+      auto s =
+          service.share("owner" + n, d->id, "viewer" + n + "@example.com", device::Role::kViewer);
       (void)service.accept("viewer" + n, s->id);
     }
     device = *registry.by_serial("CAM-500");
@@ -64,7 +67,8 @@ Fleet& fleet() {
 // Before #12: a token was checked by its HMAC and expiry only.
 void BM_TokenHmacOnly(benchmark::State& state) {
   auto& f = fleet();
-  const auto token = f.tokens.issue("CAM-500", device::StreamPurpose::kPlay, "viewer500", 1, 600'000);
+  const auto token =
+      f.tokens.issue("CAM-500", device::StreamPurpose::kPlay, "viewer500", 1, 600'000);
   for (auto _ : state) {
     benchmark::DoNotOptimize(f.tokens.verify(token, "CAM-500", device::StreamPurpose::kPlay));
   }
@@ -74,7 +78,8 @@ BENCHMARK(BM_TokenHmacOnly);
 // Now: the HMAC, then the device's binding and the person's role read from the database.
 void BM_TokenRecheckedPerson(benchmark::State& state) {
   auto& f = fleet();
-  const auto token = f.access.for_person(f.device, "viewer500", device::StreamPurpose::kPlay, 600'000);
+  const auto token =
+      f.access.for_person(f.device, "viewer500", device::StreamPurpose::kPlay, 600'000);
   for (auto _ : state) {
     auto holder = f.access.check(token, "CAM-500", device::StreamPurpose::kPlay);
     if (!holder) state.SkipWithError("refused");
@@ -85,7 +90,8 @@ BENCHMARK(BM_TokenRecheckedPerson);
 
 void BM_TokenRecheckedOwner(benchmark::State& state) {
   auto& f = fleet();
-  const auto token = f.access.for_person(f.device, "owner500", device::StreamPurpose::kPlay, 600'000);
+  const auto token =
+      f.access.for_person(f.device, "owner500", device::StreamPurpose::kPlay, 600'000);
   for (auto _ : state) {
     benchmark::DoNotOptimize(f.access.check(token, "CAM-500", device::StreamPurpose::kPlay));
   }

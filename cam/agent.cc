@@ -114,8 +114,8 @@ void Agent::connect() {
   o.client_id = "cam-" + options_.serial;
   o.username = options_.serial;
   o.password = options_.secret;
-  o.will =
-      mqtt::Message{device_protocol::topic(options_.serial, "state"), json{{"online", false}}.dump(), true};
+  o.will = mqtt::Message{device_protocol::topic(options_.serial, "state"),
+                         json{{"online", false}}.dump(), true};
   o.reconnect_min = options_.reconnect_min;
   o.reconnect_max = options_.reconnect_max;
   // Callbacks that publish wait on client_mu_ until the client is in place.
@@ -137,7 +137,8 @@ void Agent::connect() {
           }
           // The card's state at once, not only on the next telemetry tick.
           if (sd_) {
-            publish(device_protocol::topic(options_.serial, "telemetry"), sd_card_telemetry().dump(), false);
+            publish(device_protocol::topic(options_.serial, "telemetry"),
+                    sd_card_telemetry().dump(), false);
           }
         } else {
           spdlog::warn("cam.disconnected serial={} reason=\"{}\"", options_.serial, why);

@@ -274,7 +274,8 @@ void DevicesApi::install(http::Router& router) {
         // The same schema the camera checks: a typo or a bad value never reaches it.
         auto checked = device_protocol::read_settings(settings);
         if (!checked) {
-          return respond(invalid_field("settings." + checked.error().field, checked.error().message));
+          return respond(
+              invalid_field("settings." + checked.error().field, checked.error().message));
         }
         link_.call(
             owned->device.serial, "config.set", device_protocol::to_json(*checked),
@@ -461,20 +462,21 @@ void DevicesApi::install(http::Router& router) {
       });
 
   // An RTSP URL with a short-lived play token, for an NVR or VLC.
-  router.add_async(Method::kPost, "/api/v1/devices/{id}/stream-tokens",
-                   guard_.user([this](const Request& r, const account::Principal& who) {
-                     auto owned = devices_.get(who.user_id, r.params.at("id"));
-                     if (!owned) return device_error(owned.error());
-                     const int64_t ttl_ms = 10 * 60 * 1000;
-                     // For this person, under this binding: re-checked on every use.
-                     const auto token = tokens_.for_person(owned->device, who.user_id,
-                                                           device::StreamPurpose::kPlay, ttl_ms);
-                     return no_store(http::json_response(
-                         201, {{"token", token},
-                               {"rtsp_url", options_.rtsp_base + "/live/" + owned->device.serial +
-                                                "?token=" + token},
-                               {"expires_in_s", ttl_ms / 1000}}));
-                   }));
+  router.add_async(
+      Method::kPost, "/api/v1/devices/{id}/stream-tokens",
+      guard_.user([this](const Request& r, const account::Principal& who) {
+        auto owned = devices_.get(who.user_id, r.params.at("id"));
+        if (!owned) return device_error(owned.error());
+        const int64_t ttl_ms = 10 * 60 * 1000;
+        // For this person, under this binding: re-checked on every use.
+        const auto token =
+            tokens_.for_person(owned->device, who.user_id, device::StreamPurpose::kPlay, ttl_ms);
+        return no_store(http::json_response(
+            201,
+            {{"token", token},
+             {"rtsp_url", options_.rtsp_base + "/live/" + owned->device.serial + "?token=" + token},
+             {"expires_in_s", ttl_ms / 1000}}));
+      }));
 }
 
 }  // namespace nj::api

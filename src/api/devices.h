@@ -11,8 +11,8 @@
 #include "api/guard.h"
 #include "device/broker_link.h"
 #include "device/service.h"
-#include "device/stream_demand.h"
 #include "device/stream_access.h"
+#include "device/stream_demand.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
 

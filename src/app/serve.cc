@@ -33,12 +33,12 @@
 #include "common/random.h"
 #include "common/time.h"
 #include "common/worker_pool.h"
+#include "device/access_watch.h"
 #include "device/broker_link.h"
 #include "device/registry.h"
 #include "device/service.h"
-#include "device/stream_demand.h"
-#include "device/access_watch.h"
 #include "device/stream_access.h"
+#include "device/stream_demand.h"
 #include "device/stream_tokens.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -396,15 +396,15 @@ int serve(const Config& config) {
         return bound ? std::string() : bound.error().message;
       });
   // What devices send that the protocol layer refuses, by message kind and reason.
-  auto& device_rejects = metrics.counter(
-      "nightjar_device_input_rejected_total",
-      "Messages from devices refused as malformed or out of bounds (and dropped).",
-      {"kind", "reason"});
-  broker_link.set_reject_handler(
-      [&device_rejects](device_protocol::MessageKind kind, device_protocol::Reason reason) {
-        device_rejects.with({device_protocol::kind_name(kind), device_protocol::reason_name(reason)})
-            .inc();
-      });
+  auto& device_rejects =
+      metrics.counter("nightjar_device_input_rejected_total",
+                      "Messages from devices refused as malformed or out of bounds (and dropped).",
+                      {"kind", "reason"});
+  broker_link.set_reject_handler([&device_rejects](device_protocol::MessageKind kind,
+                                                   device_protocol::Reason reason) {
+    device_rejects.with({device_protocol::kind_name(kind), device_protocol::reason_name(reason)})
+        .inc();
+  });
   const std::string public_host =
       config.mqtt.public_host.empty() ? url_host(config.listen) : config.mqtt.public_host;
   device::StreamDemandOptions demand_options;
@@ -449,8 +449,8 @@ int serve(const Config& config) {
         if (!who) return std::nullopt;
         auto owned = device_service.get(who->user_id, id);
         if (!owned) return std::nullopt;
-        return api::MediaAccess::Grant{owned->device.serial, {}, who->user_id, who->user_id,
-                                       owned->role};
+        return api::MediaAccess::Grant{
+            owned->device.serial, {}, who->user_id, who->user_id, owned->role};
       });
   api::LiveApi live_api(hub, media_access, access_watch, metrics);
   live_api.install(router);
@@ -530,16 +530,15 @@ int serve(const Config& config) {
   };
   devices_api.on_unbound(binding_ended);
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
-  accounts.set_on_cancelled([&device_service, &access_watch,
-                             binding_ended](const std::string& user_id) {
-    const size_t unbound = device_service.end_everything_of(
-        user_id, binding_ended,
-        [&access_watch, &user_id](const std::string& serial) {
-          access_watch.end_for(serial, user_id);
-        });
-    access_watch.end_subject(user_id);
-    spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
-  });
+  accounts.set_on_cancelled(
+      [&device_service, &access_watch, binding_ended](const std::string& user_id) {
+        const size_t unbound = device_service.end_everything_of(
+            user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
+              access_watch.end_for(serial, user_id);
+            });
+        access_watch.end_subject(user_id);
+        spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
+      });
   struct UnhookCancel {  // before what it names goes
     account::AccountService& accounts;
     ~UnhookCancel() { accounts.set_on_cancelled({}); }

@@ -70,8 +70,8 @@ TEST_F(StreamAccessTest, TokensOfALastOwnerNeverOpenTheNextOwnersCamera) {
   const auto first = bind_to("alice");
   const auto alices = access_.for_person(first, "alice", StreamPurpose::kPlay, 600'000);
   const auto device_push = access_.for_device("CAM-1", StreamPurpose::kPush, 600'000);
-  const auto op = operator_token(tokens_, "CAM-1", StreamPurpose::kPlay,
-                                 first.binding_generation, 600'000);
+  const auto op =
+      operator_token(tokens_, "CAM-1", StreamPurpose::kPlay, first.binding_generation, 600'000);
   EXPECT_TRUE(plays(alices));
   EXPECT_TRUE(plays(op));
   EXPECT_TRUE(access_.check(device_push, "CAM-1", StreamPurpose::kPush));

@@ -323,8 +323,8 @@ void BrokerLink::on_device_message(const std::string& serial, const std::string&
     auto result = proto::read_rpc_result(call.method, response->result);
     if (!result) {
       reject(serial, proto::MessageKind::kRpcResult, result.error());
-      call.done(Unexpected(RpcError{"bad_answer", "the device's answer to " + call.method +
-                                                      " was malformed"}));
+      call.done(Unexpected(
+          RpcError{"bad_answer", "the device's answer to " + call.method + " was malformed"}));
       return;
     }
     call.done(std::move(*result));

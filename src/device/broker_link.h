@@ -88,8 +88,8 @@ class BrokerLink {
 
   DeviceRegistry& registry_;
   ClaimHandler on_claim_;
-  std::mutex event_mu_;    // held while on_event_ runs
-  EventHandler on_event_;  // guarded by event_mu_
+  std::mutex event_mu_;      // held while on_event_ runs
+  EventHandler on_event_;    // guarded by event_mu_
   RejectHandler on_reject_;  // guarded by event_mu_
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;

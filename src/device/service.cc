@@ -110,10 +110,10 @@ store::StoreResult<void> DeviceService::bind_in(store::Database& tx, const Devic
   const Value bind[] = {
       device.id, user_id, now,
       device.name.empty() ? (device.model.empty() ? device.serial : device.model) : device.name};
-  if (auto r = tx.execute(
-          "UPDATE devices SET owner_id = $2, bound_at = $3, enabled = 1, name = $4, "
-          "binding_generation = binding_generation + 1 WHERE id = $1",
-          bind);
+  if (auto r =
+          tx.execute("UPDATE devices SET owner_id = $2, bound_at = $3, enabled = 1, name = $4, "
+                     "binding_generation = binding_generation + 1 WHERE id = $1",
+                     bind);
       !r) {
     return Unexpected(r.error());
   }
@@ -257,9 +257,9 @@ DResult<void> DeviceService::unbind(const std::string& user_id, const std::strin
   return {};
 }
 
-size_t DeviceService::end_everything_of(
-    const std::string& user_id, const std::function<void(const std::string&)>& stopped,
-    const std::function<void(const std::string&)>& revoked) {
+size_t DeviceService::end_everything_of(const std::string& user_id,
+                                        const std::function<void(const std::string&)>& stopped,
+                                        const std::function<void(const std::string&)>& revoked) {
   size_t unbound = 0;
   for (const auto& d : registry_.owned_by(user_id)) {
     if (unbind(user_id, d.id, stopped)) ++unbound;

@@ -85,9 +85,9 @@ class DeviceService {
   // An account cancelled: every device the person owns is unbound as by unbind (`stopped`
   // is told each serial), and every share they hold or were invited to ends (`revoked` is
   // told each device's serial). Returns how many devices were unbound.
-  size_t end_everything_of(
-      const std::string& user_id, const std::function<void(const std::string& serial)>& stopped,
-      const std::function<void(const std::string& serial)>& revoked);
+  size_t end_everything_of(const std::string& user_id,
+                           const std::function<void(const std::string& serial)>& stopped,
+                           const std::function<void(const std::string& serial)>& revoked);
 
   // Sharing. The owner may share with any role but owner; an admin, up to family.
   DResult<Share> share(const std::string& user_id, const std::string& device_id,

@@ -66,8 +66,8 @@ void StreamDemand::play_recording(const std::string& serial, const std::string& 
   // are told, and the new one can be published.
   hub_.evict(path);
   const std::string url =
-      options_.rtsp_base + "/" + path +
-      "?token=" + access_.for_device(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
+      options_.rtsp_base + "/" + path + "?token=" +
+      access_.for_device(serial, StreamPurpose::kSdPush, options_.push_token_ttl.count());
   const auto asked = std::chrono::steady_clock::now();
   const auto deadline = asked + options_.start_timeout;
   link_.call(

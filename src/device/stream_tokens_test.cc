@@ -28,8 +28,8 @@ TEST(StreamTokens, BoundToSerialPurposeSubjectGenerationAndTime) {
   EXPECT_FALSE(tokens->verify("1060000.3.ffff." + tag, "CAM1", StreamPurpose::kPlay))
       << "another person";
   EXPECT_TRUE(tokens->verify("1060000.3.0a1b." + tag, "CAM1", StreamPurpose::kPlay));
-  for (const char* bad : {"", "...", "1.2.3", "-1.3.0a1b.x", "1060000.-3.0a1b.x",
-                          "1060000.3.a b.x", "1060000.3..x"}) {
+  for (const char* bad : {"", "...", "1.2.3", "-1.3.0a1b.x", "1060000.-3.0a1b.x", "1060000.3.a b.x",
+                          "1060000.3..x"}) {
     EXPECT_FALSE(tokens->verify(bad, "CAM1", StreamPurpose::kPlay)) << bad;
   }
   clock.advance_ms(60'000);

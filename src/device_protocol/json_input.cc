@@ -59,8 +59,8 @@ std::string_view reason_name(Reason r) {
 
 Parsed<json> parse_json(std::string_view payload, const JsonLimits& limits) {
   if (payload.size() > limits.max_bytes) {
-    return Unexpected(InputError{Reason::kTooLarge, "",
-                                 "over " + std::to_string(limits.max_bytes) + " bytes"});
+    return Unexpected(
+        InputError{Reason::kTooLarge, "", "over " + std::to_string(limits.max_bytes) + " bytes"});
   }
   if (nesting_depth(payload, limits.max_depth) > limits.max_depth) {
     return Unexpected(InputError{Reason::kTooDeep, "", "nested too deeply"});

@@ -54,8 +54,7 @@ class ObjectReader {
   // A non-negative count up to max (bytes, packets).
   std::optional<uint64_t> count(std::string_view key, uint64_t max, bool required = false);
   // A finite number in [min, max].
-  std::optional<double> number(std::string_view key, double min, double max,
-                               bool required = false);
+  std::optional<double> number(std::string_view key, double min, double max, bool required = false);
   // The field itself (any type) when present, for a nested reader.
   const nlohmann::json* field(std::string_view key, bool required = false);
 

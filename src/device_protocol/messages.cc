@@ -18,8 +18,8 @@ Parsed<T> failed(const ObjectReader& r) {
 
 bool file_name_chars(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -41,8 +41,9 @@ Parsed<json> read_sd_list(const json& result) {
     auto start = e.integer("start_ms", 0, kMaxMs, true);
     auto end = e.integer("end_ms", 0, kMaxMs, true);
     auto bytes = e.count("bytes", kMaxCardBytes, true);
-    if (!e.ok()) return Unexpected(InputError{e.error()->reason, "recordings." + e.error()->field,
-                                              e.error()->message});
+    if (!e.ok())
+      return Unexpected(
+          InputError{e.error()->reason, "recordings." + e.error()->field, e.error()->message});
     if (name->empty() || !file_name_chars(*name) || *name == "." || *name == "..") {
       return Unexpected(InputError{Reason::kOutOfRange, "recordings.name", "not a file name"});
     }
@@ -212,7 +213,8 @@ Parsed<CameraSettings> read_settings(const json& j) {
   if (auto v = r.integer("bitrate_kbps", 100, 8000)) s.bitrate_kbps = static_cast<int>(*v);
   if (!r.ok()) return failed<CameraSettings>(r);
   if (s.night_mode && *s.night_mode != "auto" && *s.night_mode != "on" && *s.night_mode != "off") {
-    return Unexpected(InputError{Reason::kOutOfRange, "night_mode", "night_mode is auto, on or off"});
+    return Unexpected(
+        InputError{Reason::kOutOfRange, "night_mode", "night_mode is auto, on or off"});
   }
   return s;
 }

@@ -66,7 +66,8 @@ TEST(JsonInput, TheReaderChecksTypesAndRangesAndKeepsTheFirstProblem) {
   EXPECT_FALSE(more.string("ctl", 8));
   EXPECT_EQ(more.error()->reason, Reason::kOutOfRange);
   ObjectReader free_text(j);
-  EXPECT_EQ(free_text.string("ctl", 8, false, true), std::string("a\x01" "b"));
+  EXPECT_EQ(free_text.string("ctl", 8, false, true), std::string("a\x01"
+                                                                 "b"));
   ObjectReader wrong(j);
   EXPECT_FALSE(wrong.string("n", 8));
   EXPECT_EQ(wrong.error()->reason, Reason::kWrongType);
@@ -86,7 +87,8 @@ TEST(DeviceMessages, AStateReportIsRead) {
   EXPECT_EQ(s->firmware, "1.2");
   for (const char* bad :
        {R"({"online": "yes"})", R"({"online": true, "ip": 7})", R"({"online": true,
-        "firmware": ["1"]})", R"({"ip": "x"})", R"([true])", R"("online")"}) {
+        "firmware": ["1"]})",
+        R"({"ip": "x"})", R"([true])", R"("online")"}) {
     EXPECT_FALSE(parse_state(bad)) << bad;
   }
   EXPECT_FALSE(parse_state(R"({"online": true, "firmware": ")" + std::string(65, 'x') + "\"}"));

@@ -88,8 +88,8 @@ class AccessEndTest : public ::testing::Test {
     const int status = std::atoi(described.c_str() + std::min<size_t>(9, described.size()));
     if (status != 200) return status;
     (void)conn.read_until("m=audio", 1s);  // the SDP body
-    const std::string base = "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port()) +
-                             "/live/" + serial + "/";
+    const std::string base =
+        "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port()) + "/live/" + serial + "/";
     conn.send("SETUP " + base +
               "trackID=0 RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1"
               "\r\n\r\n");
@@ -98,8 +98,7 @@ class AccessEndTest : public ::testing::Test {
     if (at == std::string::npos) return 0;
     const auto session = setup.substr(at + 9, setup.find_first_of(";\r", at + 9) - at - 9);
     conn.send("PLAY " + base + " RTSP/1.0\r\nCSeq: 3\r\nSession: " + session + "\r\n\r\n");
-    return conn.read_until("RTSP/1.0 200", 3s).find("RTSP/1.0 200") != std::string::npos ? 200
-                                                                                         : 0;
+    return conn.read_until("RTSP/1.0 200", 3s).find("RTSP/1.0 200") != std::string::npos ? 200 : 0;
   }
   // True if the WebSocket is told it ended, or closed, within the time.
   static bool ends(WsClient& ws, std::chrono::milliseconds within) {

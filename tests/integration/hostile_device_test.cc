@@ -52,7 +52,9 @@ std::vector<std::string> confused_answers(const std::string& id) {
           json{{"id", jid}, {"error", {{"code", 5}, {"message", {1, 2}}}}}.dump(),
           json{{"id", jid},
                {"result",
-                {{"streaming", "maybe"}, {"settings", "night"}, {"recordings", 5},
+                {{"streaming", "maybe"},
+                 {"settings", "night"},
+                 {"recordings", 5},
                  {"duration_ms", "long"}}}}
               .dump(),
           json{{"id", jid}, {"result", {{"settings", "night"}}}}.dump(),
@@ -60,8 +62,8 @@ std::vector<std::string> confused_answers(const std::string& id) {
           json{{"id", jid}, {"result", {{"recordings", {{"name", 1}}}}}}.dump(),
           json{{"id", jid},
                {"result",
-                {{"recordings", {{{"name", "../../etc"}, {"start_ms", 1}, {"end_ms", 2},
-                                  {"bytes", -3}}}}}}}
+                {{"recordings",
+                  {{{"name", "../../etc"}, {"start_ms", 1}, {"end_ms", 2}, {"bytes", -3}}}}}}}
               .dump(),
           json{{"id", jid}, {"result", {{"duration_ms", "long"}, {"start_ms", -1}}}}.dump(),
           json{{"id", jid}, {"result", {{"streaming", "maybe"}}}}.dump(),
@@ -70,9 +72,11 @@ std::vector<std::string> confused_answers(const std::string& id) {
 
 // Random JSON of any shape, sometimes with the topic's own field names.
 json random_json(std::mt19937& rng, int depth = 0) {
-  static const char* keys[] = {"online", "ip", "firmware", "kind", "state", "score", "bytes_sent",
-                               "sd", "token", "id", "result", "error", "settings", "recordings",
-                               "capacity_bytes", "used_bytes", "health", "duration_ms", "x"};
+  static const char* keys[] = {
+      "online",     "ip",         "firmware",    "kind",       "state",
+      "score",      "bytes_sent", "sd",          "token",      "id",
+      "result",     "error",      "settings",    "recordings", "capacity_bytes",
+      "used_bytes", "health",     "duration_ms", "x"};
   switch (std::uniform_int_distribution<int>(0, depth > 4 ? 5 : 7)(rng)) {
     case 0:
       return nullptr;
@@ -147,7 +151,8 @@ class HostileDeviceTest : public ::testing::Test {
     ASSERT_TRUE(server_.start()) << server_.log();
     owner_ = sign_up(server_, "owner@example.org");
     ASSERT_FALSE(owner_.empty());
-    const auto ports = json::parse(run_command("cat '" + (server_.data_dir() / "ports.json").string() + "'"));
+    const auto ports =
+        json::parse(run_command("cat '" + (server_.data_dir() / "ports.json").string() + "'"));
     mqtt_port_ = static_cast<uint16_t>(ports["mqtt"].get<int>());
   }
   void TearDown() override { EXPECT_EQ(server_.stop(), 0) << server_.log(); }
@@ -200,15 +205,18 @@ TEST_F(HostileDeviceTest, TypeConfusedMessagesOnEveryTopicAndRpcAreRefusedAndCou
     for (const auto& payload : confused_reports()) device.publish(leaf, payload);
     ASSERT_TRUE(alive()) << "after confused " << leaf << " messages\n" << server_.log();
   }
-  ASSERT_TRUE(wait_for([&] { return rejected("state") >= 10; }, 5s)) << server_.get("/metrics").body;
+  ASSERT_TRUE(wait_for([&] { return rejected("state") >= 10; }, 5s))
+      << server_.get("/metrics").body;
   EXPECT_GE(rejected("event"), 10u);
   EXPECT_GE(rejected("telemetry"), 10u);
   EXPECT_GE(rejected("claim"), 10u);
   EXPECT_GE(rejected("rpc_response"), 10u);
   const auto metrics = server_.get("/metrics").body;
-  EXPECT_NE(metrics.find(R"(nightjar_device_input_rejected_total{kind="state",reason="wrong_type"})"),
-            std::string::npos);
-  EXPECT_NE(metrics.find(R"(nightjar_device_input_rejected_total{kind="telemetry",reason="out_of_range"})"),
+  EXPECT_NE(
+      metrics.find(R"(nightjar_device_input_rejected_total{kind="state",reason="wrong_type"})"),
+      std::string::npos);
+  EXPECT_NE(metrics.find(
+                R"(nightjar_device_input_rejected_total{kind="telemetry",reason="out_of_range"})"),
             std::string::npos)
       << "negative and absurd byte counts";
   EXPECT_NE(metrics.find(R"(reason="too_deep")"), std::string::npos);
@@ -218,7 +226,8 @@ TEST_F(HostileDeviceTest, TypeConfusedMessagesOnEveryTopicAndRpcAreRefusedAndCou
   const auto id = bind("HOSTILE-1");
   ASSERT_FALSE(id.empty());
   device.publish("state", R"({"online": true, "firmware": "evil 1.0"})");
-  ASSERT_TRUE(wait_for([&] { return call("GET", "/api/v1/devices/" + id).json().value("online", false); }, 5s));
+  ASSERT_TRUE(wait_for(
+      [&] { return call("GET", "/api/v1/devices/" + id).json().value("online", false); }, 5s));
   const std::string base = "/api/v1/devices/" + id;
   const struct {
     const char* method;
@@ -236,8 +245,8 @@ TEST_F(HostileDeviceTest, TypeConfusedMessagesOnEveryTopicAndRpcAreRefusedAndCou
   for (const auto& r : routes) {
     const auto before = rejected("rpc_result") + rejected("rpc_response");
     auto answer = call(r.method, r.path, r.body);
-    const bool result_ignored = r.method == std::string("DELETE") ||
-                                r.path.ends_with("/format") || r.path.ends_with("/reboot");
+    const bool result_ignored = r.method == std::string("DELETE") || r.path.ends_with("/format") ||
+                                r.path.ends_with("/reboot");
     if (result_ignored) {
       EXPECT_TRUE(answer.status == 204 || answer.status == 202) << r.path << ": " << answer.body;
     } else {
@@ -245,7 +254,8 @@ TEST_F(HostileDeviceTest, TypeConfusedMessagesOnEveryTopicAndRpcAreRefusedAndCou
       EXPECT_EQ(answer.json()["error"]["code"], "device_error") << answer.body;
     }
     ASSERT_TRUE(alive()) << r.method << " " << r.path << "\n" << server_.log();
-    EXPECT_TRUE(wait_for([&] { return rejected("rpc_result") + rejected("rpc_response") > before; }, 3s))
+    EXPECT_TRUE(
+        wait_for([&] { return rejected("rpc_result") + rejected("rpc_response") > before; }, 3s))
         << r.path;
   }
   EXPECT_GE(device.requests(), 7);
@@ -270,12 +280,14 @@ TEST_F(HostileDeviceTest, AMinuteOfHostileTrafficDoesNotDisturbANormalCamera) {
   ASSERT_NE(server_.admin("plan create --name week --days 7 --mode continuous"), "");
   ASSERT_NE(server_.admin("plan grant --serial NORMAL-1 --plan week --for-days 30"), "");
   const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
-  BackgroundCommand camera("exec '" + cam + "' --serial NORMAL-1 --secret-file '" +
-                           (server_.data_dir() / "normal-secret").string() +
-                           "' --simulate --size 320x240 --fps 10 --gop-seconds 1 --mqtt mqtt://127.0.0.1:" +
-                           std::to_string(mqtt_port_) + " >> '" +
-                           (server_.data_dir() / "normal.log").string() + "' 2>&1");
-  ASSERT_TRUE(wait_for([&] { return call("POST", "/api/v1/devices/" + normal + "/stream").status == 200; }, 20s))
+  BackgroundCommand camera(
+      "exec '" + cam + "' --serial NORMAL-1 --secret-file '" +
+      (server_.data_dir() / "normal-secret").string() +
+      "' --simulate --size 320x240 --fps 10 --gop-seconds 1 --mqtt mqtt://127.0.0.1:" +
+      std::to_string(mqtt_port_) + " >> '" + (server_.data_dir() / "normal.log").string() +
+      "' 2>&1");
+  ASSERT_TRUE(wait_for(
+      [&] { return call("POST", "/api/v1/devices/" + normal + "/stream").status == 200; }, 20s))
       << server_.log();
 
   // The hostile one, bound to the same owner so its RPCs are reachable too.
@@ -330,9 +342,14 @@ TEST_F(HostileDeviceTest, AMinuteOfHostileTrafficDoesNotDisturbANormalCamera) {
   while (std::chrono::steady_clock::now() - began < 60s) {
     auto m = viewer.receive(2s);
     ASSERT_TRUE(m) << "the viewer lost the stream after "
-                   << std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began).count()
-                   << " s\n" << server_.log();
-    const auto s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began).count();
+                   << std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::steady_clock::now() - began)
+                          .count()
+                   << " s\n"
+                   << server_.log();
+    const auto s =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began)
+            .count();
     if (s < 60) ++per_second[static_cast<size_t>(s)];
   }
   stop = true;
@@ -349,7 +366,8 @@ TEST_F(HostileDeviceTest, AMinuteOfHostileTrafficDoesNotDisturbANormalCamera) {
   json r;
   ASSERT_TRUE(wait_for(
       [&] {
-        r = call("GET", "/api/v1/devices/" + normal + "/recordings?from=" + std::to_string(start_ms - 600'000) +
+        r = call("GET", "/api/v1/devices/" + normal +
+                            "/recordings?from=" + std::to_string(start_ms - 600'000) +
                             "&to=" + std::to_string(end_ms + 60'000))
                 .json();
         return r.contains("spans") && !r["spans"].empty();

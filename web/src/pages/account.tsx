@@ -260,6 +260,17 @@ export function CancelPage() {
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
+  // What else ends with the account, said before the person confirms: their cameras are
+  // removed (as if each were removed by hand), and cameras shared with them are no longer.
+  const [devices, setDevices] = useState<{ owned: number; shared: number } | null>(null);
+  useEffect(() => {
+    void api<{ devices: { role: string }[] }>('GET', '/devices').then((r) => {
+      if (r.ok) {
+        const owned = r.data.devices.filter((d) => d.role === 'owner').length;
+        setDevices({ owned, shared: r.data.devices.length - owned });
+      }
+    });
+  }, []);
   if (!user) return null;
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -281,6 +292,16 @@ export function CancelPage() {
       <p class="note warn" role="note">
         {t('cancel.warning')}
       </p>
+      {devices && devices.owned > 0 && (
+        <p class="note warn" role="note" data-testid="cancel-cameras">
+          {t('cancel.cameras', { n: devices.owned })}
+        </p>
+      )}
+      {devices && devices.shared > 0 && (
+        <p class="note" role="note">
+          {t('cancel.shared', { n: devices.shared })}
+        </p>
+      )}
       <form onSubmit={submit}>
         <Field label={t('field.password')} name="password" type="password" value={password} onInput={setPassword} autocomplete="current-password" required />
         {user.totp_enabled && <Field label={t('signin.code')} name="totp" value={code} onInput={setCode} inputmode="numeric" />}
