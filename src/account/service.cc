@@ -751,8 +751,13 @@ AResult<void> AccountService::cancel(const Principal& who, const std::string& pa
   });
   if (!tx) return Unexpected(internal(tx.error()));
   spdlog::info("account.cancelled user={} job={}", who.user_id, job_id);
-  if (on_cancelled_) on_cancelled_(who.user_id);
+  cancelled(who.user_id);
   return {};
+}
+
+void AccountService::cancelled(const std::string& user_id) {
+  std::lock_guard lock(on_cancelled_mu_);
+  if (on_cancelled_) on_cancelled_(user_id);
 }
 
 AResult<void> AccountService::anonymise(const Job& job) {
@@ -760,7 +765,7 @@ AResult<void> AccountService::anonymise(const Job& job) {
   if (!user) return Unexpected(user.error());
   if (!*user) return {};
   const std::string old_email = (*user)->email;
-  if (on_cancelled_) on_cancelled_(job.subject);  // again, in case the server died before
+  cancelled(job.subject);  // again, in case the server died before
   auto step = [&](const char* name, const std::string& sql) -> AResult<void> {
     const Value p[] = {job.subject};
     if (auto r = db_.execute(sql, p); !r) return Unexpected(internal(r.error()));

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -151,6 +152,7 @@ class AccountService {
   // composition root. Called at once after a cancellation, and again by the anonymisation
   // job (so a crash in between still gets it done); it must be idempotent.
   void set_on_cancelled(std::function<void(const std::string& user_id)> f) {
+    std::lock_guard lock(on_cancelled_mu_);  // waits for a call under way
     on_cancelled_ = std::move(f);
   }
 
@@ -177,6 +179,8 @@ class AccountService {
   const Clock& clock_;
   AccountOptions options_;
   std::function<void()> mail_queued_;
+  void cancelled(const std::string& user_id);
+  std::mutex on_cancelled_mu_;  // held while on_cancelled_ runs (cancel and the job thread)
   std::function<void(const std::string&)> on_cancelled_;
   LoginThrottle throttle_;
   std::string dummy_hash_;  // verified against when the e-mail is unknown: same cost
