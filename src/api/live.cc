@@ -175,9 +175,10 @@ void LiveApi::add_route(http::Router& router, const std::string& route, const st
           return {nullptr, http::error_response(404, "not_live", "the camera is not streaming")};
         }
         // Signed in or by token, the view lasts as long as the access it was opened on.
-        viewer->start(std::move(*subscription), watch_.hold(serial, grant->subject, [weak] {
-          if (auto v = weak.lock()) v->revoke();
-        }));
+        viewer->start(std::move(*subscription),
+                      watch_.hold(serial, grant->subject, grant->generation, [weak] {
+                        if (auto v = weak.lock()) v->revoke();
+                      }));
         return {viewer, {}};
       });
 }

@@ -7,7 +7,12 @@ Result<MediaAccess::Grant, http::Response> MediaAccess::check(const http::Reques
   if (auto token = request.query_param("token")) {
     if (auto holder = tokens_.check(*token, id, device::StreamPurpose::kPlay)) {
       // A person's role is theirs now; the operator's token watches as a viewer.
-      return Grant{id, *token, {}, holder->subject, holder->role.value_or(device::Role::kViewer)};
+      return Grant{id,
+                   *token,
+                   {},
+                   holder->subject,
+                   holder->role.value_or(device::Role::kViewer),
+                   holder->generation};
     }
     return Unexpected(http::error_response(401, "unauthenticated",
                                            "a valid play token for this device is needed"));

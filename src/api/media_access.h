@@ -25,6 +25,7 @@ class MediaAccess {
     std::string user_id;  // the signed-in person, when that is how access was given
     std::string subject;  // who holds it: a user id (signed in or by token) or "operator"
     device::Role role = device::Role::kViewer;  // theirs on the device (a token: viewer)
+    int64_t generation = 0;  // the device's binding generation this was checked against
   };
   // The grant for device `id` if the request's signed-in person may watch it; nullopt
   // otherwise (no session, or not theirs). Empty: only tokens are accepted.

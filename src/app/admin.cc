@@ -11,6 +11,7 @@
 #include "common/clock.h"
 #include "common/time.h"
 #include "device/registry.h"
+#include "device/service.h"
 #include "device/stream_access.h"
 #include "device/stream_tokens.h"
 #include "recording/plans.h"
@@ -48,6 +49,10 @@ commands:
             the plans, one JSON object per line
   usage
             recorded storage per device and per account, one JSON object per line
+  device unbind --serial S
+            frees a bound camera, as its owner's unbind does (shares end, plan ended,
+            recordings deleted; the running server cuts its streams and credentials within
+            seconds); prints {"serial","unbound_from"}
   device label --serial S
             what goes on the device's label: {"serial","pairing_code"} (for adding it by
             hand in the app, when it cannot scan a code)
@@ -122,7 +127,27 @@ int device_command(const std::filesystem::path& data, store::Database& db, std::
                             .c_str());
     return 0;
   }
-  std::fprintf(stderr, "nightjar admin device: add, import, list or label\n%s", kUsage);
+  if (sub == "unbind") {
+    // An operator frees a camera (its owner is gone, or asks): the same as the owner's
+    // unbind. The running server notices within seconds and ends everything of that
+    // binding (streams, credentials, connections, recordings).
+    auto device = registry.by_serial(spec.serial);
+    if (!device) return fail(device.error());
+    if (!device->owner_id) {
+      std::fprintf(stderr, "nightjar admin: %s is not bound to anyone\n", spec.serial.c_str());
+      return 3;
+    }
+    device::DeviceService service(db, registry, clock);
+    const std::string owner = *device->owner_id;
+    if (auto done = service.unbind(owner, device->id, {}); !done) return fail(done.error());
+    recording::Plans(db, clock).revoke(device->serial);
+    std::fprintf(stderr, "nightjar admin: device %s unbound from account %s by the operator\n",
+                 device->serial.c_str(), owner.c_str());
+    std::printf("%s\n",
+                nlohmann::json{{"serial", device->serial}, {"unbound_from", owner}}.dump().c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "nightjar admin device: add, import, list, label or unbind\n%s", kUsage);
   return 2;
 }
 

@@ -34,6 +34,7 @@
 #include "common/time.h"
 #include "common/worker_pool.h"
 #include "device/access_watch.h"
+#include "device/binding_sweep.h"
 #include "device/broker_link.h"
 #include "device/registry.h"
 #include "device/service.h"
@@ -153,7 +154,8 @@ class TokenAuthorizer final : public media::rtsp::Authorizer {
     auto holder = access_.check(token, serial, p);
     if (!holder) return nullptr;
     auto grant = std::make_unique<Held>();
-    grant->hold = watch_.hold(holder->serial, holder->subject, std::move(revoked));
+    grant->hold =
+        watch_.hold(holder->serial, holder->subject, holder->generation, std::move(revoked));
     return grant;
   }
 
@@ -177,12 +179,12 @@ void grant_demo_plan(recording::Plans& plans, device::DeviceRegistry& devices) {
   (void)plans.grant("DEMO-CAM-2", "demo", now, now + int64_t{365} * 86'400'000);
 }
 
-// Runs background jobs (account anonymisation) every second until stopped.
-class JobLoop {
+// Runs a task every period on its own thread until destroyed (background jobs, sweeps).
+class Every {
  public:
-  explicit JobLoop(account::AccountService& accounts)
-      : accounts_(accounts), thread_([this] { run(); }) {}
-  ~JobLoop() {
+  Every(std::chrono::milliseconds period, std::function<void()> task)
+      : period_(period), task_(std::move(task)), thread_([this] { run(); }) {}
+  ~Every() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
@@ -194,13 +196,14 @@ class JobLoop {
  private:
   void run() {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; })) {
+    while (!cv_.wait_for(lock, period_, [this] { return stopping_; })) {
       lock.unlock();
-      if (auto r = accounts_.run_jobs(); !r) spdlog::error("jobs.failed");
+      task_();
       lock.lock();
     }
   }
-  account::AccountService& accounts_;
+  std::chrono::milliseconds period_;
+  std::function<void()> task_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -319,7 +322,10 @@ int serve(const Config& config) {
     demo_api.install(router);
     demo_login = ensure_demo_account(accounts, data->path());
   }
-  JobLoop jobs(accounts);
+  // Account anonymisation jobs, every second.
+  Every jobs(std::chrono::seconds(1), [&accounts] {
+    if (auto r = accounts.run_jobs(); !r) spdlog::error("jobs.failed");
+  });
 
   // The media plane: the hub and RTSP in and out.
   auto stream_tokens = device::StreamTokens::open(data->path() / "keys", clock);
@@ -449,8 +455,9 @@ int serve(const Config& config) {
         if (!who) return std::nullopt;
         auto owned = device_service.get(who->user_id, id);
         if (!owned) return std::nullopt;
-        return api::MediaAccess::Grant{
-            owned->device.serial, {}, who->user_id, who->user_id, owned->role};
+        return api::MediaAccess::Grant{owned->device.serial, {},
+                                       who->user_id,         who->user_id,
+                                       owned->role,          owned->device.binding_generation};
       });
   api::LiveApi live_api(hub, media_access, access_watch, metrics);
   live_api.install(router);
@@ -543,6 +550,9 @@ int serve(const Config& config) {
     account::AccountService& accounts;
     ~UnhookCancel() { accounts.set_on_cancelled({}); }
   } unhook_cancel{accounts};
+  // Bindings changed outside this process (`nightjar admin device unbind`), every second.
+  device::BindingSweep binding_sweep(devices, access_watch, binding_ended);
+  Every sweeping(std::chrono::seconds(1), [&binding_sweep] { binding_sweep.tick(); });
   api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
   recordings_api.set_recorder_status(
       [&recorder](const std::string& device_id) -> std::optional<recording::RecorderStats> {

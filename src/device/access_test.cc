@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "device/access_watch.h"
+#include "device/binding_sweep.h"
 #include "device/stream_access.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -100,12 +101,38 @@ TEST_F(StreamAccessTest, UnregisteredStreamsAreTheOperatorsOnly) {
   EXPECT_FALSE(access_.check(op, "RELAY-9", StreamPurpose::kPush)) << "expired";
 }
 
+// An operator unbinds the camera in another process: the server's sweep notices within a
+// tick, closes what was opened under the old binding and runs the unbind's effects.
+TEST_F(StreamAccessTest, ABindingChangedElsewhereIsNoticedAndEndedHere) {
+  const auto cam = bind_to("alice");
+  AccessWatch watch;
+  std::vector<std::string> unbound;
+  BindingSweep sweep(registry_, watch, [&](const std::string& s) { unbound.push_back(s); });
+  EXPECT_EQ(sweep.tick(), 0u) << "the first tick learns";
+  int closed = 0;
+  auto viewer = watch.hold("CAM-1", "alice", cam.binding_generation, [&] { ++closed; });
+  EXPECT_EQ(sweep.tick(), 0u);
+  // As `nightjar admin device unbind` does, through its own service on the same database.
+  DeviceService elsewhere(*db_, registry_, clock_);
+  ASSERT_TRUE(elsewhere.unbind("alice", cam.id, {}));
+  EXPECT_EQ(sweep.tick(), 1u);
+  EXPECT_EQ(closed, 1);
+  EXPECT_EQ(unbound, std::vector<std::string>{"CAM-1"});
+  // Bound again: nothing is unbound, but what was held under the old binding would end.
+  auto stale = watch.hold("CAM-1", "alice", cam.binding_generation, [&] { ++closed; });
+  bind_to("carol");
+  EXPECT_EQ(sweep.tick(), 1u);
+  EXPECT_EQ(closed, 2);
+  EXPECT_EQ(unbound.size(), 1u);
+  EXPECT_EQ(sweep.tick(), 0u);
+}
+
 TEST(AccessWatch, EndsWhatWasHeldBySerialSubjectOrBoth) {
   AccessWatch watch;
   int a1 = 0, a2 = 0, b1 = 0;
-  auto h1 = watch.hold("CAM-1", "alice", [&] { ++a1; });
-  auto h2 = watch.hold("CAM-2", "alice", [&] { ++a2; });
-  auto h3 = watch.hold("CAM-1", "bob", [&] { ++b1; });
+  auto h1 = watch.hold("CAM-1", "alice", 1, [&] { ++a1; });
+  auto h2 = watch.hold("CAM-2", "alice", 1, [&] { ++a2; });
+  auto h3 = watch.hold("CAM-1", "bob", 1, [&] { ++b1; });
   EXPECT_EQ(watch.open(), 3u);
   EXPECT_EQ(watch.end_for("CAM-1", "bob"), 1u);
   EXPECT_EQ(b1, 1);
@@ -113,24 +140,31 @@ TEST(AccessWatch, EndsWhatWasHeldBySerialSubjectOrBoth) {
   EXPECT_EQ(watch.end_for("CAM-1", "bob"), 0u) << "once";
   EXPECT_EQ(watch.end_subject("alice"), 2u);
   EXPECT_EQ(a1 + a2, 2);
-  auto h4 = watch.hold("CAM-1", "device", [&] { ++a1; });
+  auto h4 = watch.hold("CAM-1", "device", 1, [&] { ++a1; });
   h4.reset();
   EXPECT_EQ(watch.end_device("CAM-1"), 0u) << "a closed connection is not ended";
-  auto h5 = watch.hold("CAM-1", "carol", [&] { ++b1; });
+  auto h5 = watch.hold("CAM-1", "carol", 1, [&] { ++b1; });
   EXPECT_EQ(watch.end_device("CAM-1"), 1u);
   EXPECT_EQ(watch.open(), 0u);
+  // A binding changed elsewhere: what was given under the earlier one ends, nothing newer.
+  int old_binding = 0, new_binding = 0;
+  auto h6 = watch.hold("CAM-1", "dave", 3, [&] { ++old_binding; });
+  auto h7 = watch.hold("CAM-1", "erin", 4, [&] { ++new_binding; });
+  EXPECT_EQ(watch.end_older("CAM-1", 4), 1u);
+  EXPECT_EQ(old_binding, 1);
+  EXPECT_EQ(new_binding, 0);
 }
 
 TEST(AccessWatch, AnEndMayDestroyItsOwnHoldAndAClosingHoldWaitsForItsEnd) {
   AccessWatch watch;
   // The owner of the Hold dies inside its own `end` (its last reference was there).
   std::unique_ptr<AccessWatch::Hold> self;
-  self = watch.hold("CAM-1", "alice", [&] { self.reset(); });
+  self = watch.hold("CAM-1", "alice", 1, [&] { self.reset(); });
   EXPECT_EQ(watch.end_subject("alice"), 1u);
   EXPECT_FALSE(self);
   // A Hold closed on another thread while its `end` runs waits for it to finish.
   std::atomic<bool> in_end{false}, finished{false};
-  auto held = watch.hold("CAM-1", "bob", [&] {
+  auto held = watch.hold("CAM-1", "bob", 1, [&] {
     in_end = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     finished = true;

@@ -7,10 +7,12 @@ namespace nj::device {
 AccessWatch::Hold::~Hold() { watch_.release(id_); }
 
 std::unique_ptr<AccessWatch::Hold> AccessWatch::hold(std::string serial, std::string subject,
+                                                     int64_t generation,
                                                      std::function<void()> end) {
   std::lock_guard lock(mu_);
   const uint64_t id = next_id_++;
-  entries_.emplace(id, Entry{std::move(serial), std::move(subject), std::move(end), false, {}});
+  entries_.emplace(
+      id, Entry{std::move(serial), std::move(subject), generation, std::move(end), false, {}});
   return std::unique_ptr<Hold>(new Hold(*this, id));
 }
 
@@ -58,6 +60,10 @@ size_t AccessWatch::end_device(const std::string& serial) {
 
 size_t AccessWatch::end_subject(const std::string& subject) {
   return end_where([&](const Entry& e) { return e.subject == subject; });
+}
+
+size_t AccessWatch::end_older(const std::string& serial, int64_t generation) {
+  return end_where([&](const Entry& e) { return e.serial == serial && e.generation < generation; });
 }
 
 size_t AccessWatch::open() const {

@@ -34,8 +34,10 @@ class AccessWatch {
     uint64_t id_;
   };
 
-  // serial: the device; subject: who holds the access (a user id, or the device itself).
-  std::unique_ptr<Hold> hold(std::string serial, std::string subject, std::function<void()> end);
+  // serial: the device; subject: who holds the access (a user id, or the device itself);
+  // generation: the device's binding generation the access was given under.
+  std::unique_ptr<Hold> hold(std::string serial, std::string subject, int64_t generation,
+                             std::function<void()> end);
 
   // Ends what `subject` holds on the device (a share revoked or changed). Returns how many.
   size_t end_for(const std::string& serial, const std::string& subject);
@@ -43,11 +45,15 @@ class AccessWatch {
   size_t end_device(const std::string& serial);
   // Ends everything `subject` holds on any device (an account cancelled).
   size_t end_subject(const std::string& subject);
+  // Ends what was given under an earlier binding of the device than `generation` (a binding
+  // that changed outside this process, as by `nightjar admin device unbind`).
+  size_t end_older(const std::string& serial, int64_t generation);
   size_t open() const;
 
  private:
   struct Entry {
     std::string serial, subject;
+    int64_t generation = 0;
     std::function<void()> end;
     bool ending = false;  // its `end` is running, on `ending_on`
     std::thread::id ending_on;

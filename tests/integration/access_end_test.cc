@@ -234,5 +234,37 @@ TEST_F(AccessEndTest, CancellingAnAccountUnbindsItsCamerasAndEndsItsShares) {
   EXPECT_TRUE(shares.empty()) << shares.dump();
 }
 
+// `nightjar admin device unbind` (another process) frees a camera; the running server
+// notices within a second and ends everything of that binding, as the owner's unbind would.
+TEST_F(AccessEndTest, AnOperatorUnbindsACameraAndTheServerEndsEverythingOfIt) {
+  const auto id = camera("END-4", owner_);
+  ASSERT_TRUE(wake(owner_, id)) << server_.log();
+  WsClient watching;
+  ASSERT_EQ(watching.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                             {{"Authorization", "Bearer " + owner_}}),
+            101);
+  ASSERT_TRUE(watching.receive(5s));
+  const auto token = play_token(owner_, id);
+  const auto out = json::parse(server_.admin("device unbind --serial END-4"), nullptr, false);
+  ASSERT_TRUE(out.is_object()) << server_.log();
+  EXPECT_EQ(out["serial"], "END-4");
+  EXPECT_TRUE(ends(watching, 4s)) << "the owner's open view";
+  EXPECT_EQ(call(owner_, "GET", "/api/v1/devices/" + id).status, 404);
+  EXPECT_EQ(server_.get("/api/v1/devices/END-4/snapshot.jpg?token=" + token).status, 401);
+  EXPECT_TRUE(wait_for(
+      [&] {
+        return server_.log().find("device.binding_changed serial=END-4") != std::string::npos;
+      },
+      3s));
+  // Unbinding what is not bound is a clear error.
+  int status = 0;
+  run_command("'" + std::string(NJ_BIN_PATH) + "' admin --data '" + server_.data_dir().string() +
+                  "' device unbind --serial END-4 2>&1",
+              &status);
+  EXPECT_EQ(status, 3);
+  const auto next = sign_up(server_, "next@example.org");
+  EXPECT_FALSE(bind("END-4", next).empty());
+}
+
 }  // namespace
 }  // namespace nj::testing
