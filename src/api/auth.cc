@@ -48,7 +48,9 @@ void AuthApi::install(http::Router& router) {
                          accounts_.register_account(**email, **password, **language, **policy);
                      if (!done) return account_error(done.error());
                      // The same answer for a new and an already registered address.
-                     return http::json_response(202, {{"status", "verification_sent"}});
+                     auto answer = http::json_response(202, {{"status", "verification_sent"}});
+                     if (registered_) registered_(**email, answer);
+                     return answer;
                    }));
 
   router.add(Method::kPost, "/api/v1/auth/verify", [this](const Request& r) {

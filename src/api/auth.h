@@ -18,8 +18,13 @@ class AuthApi {
           CookieOptions cookies)
       : accounts_(accounts), guard_(guard), pool_(pool), cookies_(cookies) {}
   void install(http::Router& router);
+  // Told of every registration that was accepted, with the answer about to go (demo mode
+  // adds a cookie that lets this browser read the verification mail). Set before serving.
+  using Registered = std::function<void(const std::string& email, http::Response& response)>;
+  void on_registered(Registered f) { registered_ = std::move(f); }
 
  private:
+  Registered registered_;
   account::AccountService& accounts_;
   const Guard& guard_;
   WorkerPool& pool_;

@@ -108,9 +108,9 @@ Result<void, std::string> first_error(std::initializer_list<Result<void, std::st
 
 Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   TableReader top(root, "");
-  if (auto r =
-          first_error({top.path("data", c.data_dir), top.string("listen", c.listen),
-                       top.boolean("demo", c.demo), top.integer("threads", c.threads, 0, 256)});
+  if (auto r = first_error({top.path("data", c.data_dir), top.string("listen", c.listen),
+                            top.boolean("demo", c.demo), top.boolean("demo_public", c.demo_public),
+                            top.integer("threads", c.threads, 0, 256)});
       !r) {
     return r;
   }
@@ -256,6 +256,13 @@ Result<void, std::string> apply_toml(Config& config, std::string_view text,
   }
 }
 
+bool is_loopback(std::string_view address) {
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+    address = address.substr(1, address.size() - 2);
+  }
+  return address == "localhost" || address == "::1" || address.starts_with("127.");
+}
+
 std::string serve_usage() {
   return R"(usage: nightjar serve [options]
   --config FILE       nightjar.toml to read (flags below override it)
@@ -264,7 +271,8 @@ std::string serve_usage() {
   --http-port N       HTTP port, 0 = pick a free one                  [8080]
   --rtsp-port N       RTSP port, 0 = pick a free one                  [8554]
   --mqtt-port N       MQTT port, 0 = pick a free one                  [1883]
-  --demo              demo mode
+  --demo              demo mode (a demo account and cameras; loopback only)
+  --demo-public       let demo mode listen on an address other than loopback
   --web-root DIR      built web app to serve                          [web/dist]
   --threads N         event-loop threads, 0 = one per core            [0]
   --log-level LEVEL   trace, debug, info, warn, error                 [info]
@@ -328,12 +336,22 @@ Result<Config, std::string> parse_serve_args(std::span<const std::string_view> a
       c.demo = true;
       continue;
     }
+    if (flag == "--demo-public") {
+      c.demo_public = true;
+      continue;
+    }
     const auto it = with_value.find(flag);
     if (it == with_value.end()) return Unexpected("unknown option '" + std::string(flag) + "'");
     if (i + 1 >= args.size()) return Unexpected(std::string(flag) + " needs a value");
     if (auto r = it->second(args[++i]); !r) return Unexpected(r.error());
   }
   if (c.data_dir.empty()) return Unexpected(std::string("--data must not be empty"));
+  // The demo account's password is printed for anyone to use: never on a reachable address
+  // unless the operator says so.
+  if (c.demo && !c.demo_public && !is_loopback(c.listen)) {
+    return Unexpected("--demo listens only on loopback (127.0.0.1 or ::1), not on '" + c.listen +
+                      "'; add --demo-public to serve the demo elsewhere");
+  }
   if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
   return c;
 }

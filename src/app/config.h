@@ -68,6 +68,7 @@ struct Config {
   uint16_t rtsp_port = 8554;
   uint16_t mqtt_port = 1883;
   bool demo = false;
+  bool demo_public = false;        // --demo on an address other than loopback, on purpose
   std::filesystem::path web_root;  // the built web app (web/dist)
   size_t threads = 0;              // event loops; 0 = one per core
   http::ServerLimits http;
@@ -92,5 +93,7 @@ Result<void, std::string> apply_toml(Config& config, std::string_view text,
 Result<Config, std::string> parse_serve_args(std::span<const std::string_view> args);
 
 std::string serve_usage();
+// 127.0.0.0/8, ::1 (bracketed or not) and localhost.
+bool is_loopback(std::string_view address);
 
 }  // namespace nj::app

@@ -38,6 +38,20 @@ TEST(Config, FlagsSetEverything) {
   EXPECT_EQ(c->log.format, log::Format::kJson);
 }
 
+// The demo account's password is public: the demo stays on loopback unless asked.
+TEST(Config, DemoModeIsLoopbackOnlyUnlessTheOperatorSaysOtherwise) {
+  for (const char* local : {"127.0.0.1", "127.0.0.2", "::1", "[::1]", "localhost"}) {
+    EXPECT_TRUE(parse({"--demo", "--listen", local})) << local;
+  }
+  auto open = parse({"--demo", "--listen", "0.0.0.0"});
+  ASSERT_FALSE(open);
+  EXPECT_NE(open.error().find("--demo-public"), std::string::npos) << open.error();
+  EXPECT_FALSE(parse({"--demo", "--listen", "192.0.2.5"}));
+  EXPECT_FALSE(parse({"--demo", "--listen", "::"}));
+  EXPECT_TRUE(parse({"--demo", "--demo-public", "--listen", "0.0.0.0"}));
+  EXPECT_TRUE(parse({"--listen", "0.0.0.0"})) << "no demo, no restriction";
+}
+
 TEST(Config, BadFlagsAreNamed) {
   auto unknown = parse({"--htp-port", "1"});
   ASSERT_FALSE(unknown);

@@ -316,9 +316,12 @@ int serve(const Config& config) {
   auth_api.install(router);
   api::MeApi me_api(accounts, guard, workers);
   me_api.install(router);
-  api::DemoApi demo_api(outbox);
+  api::DemoApi demo_api(outbox, accounts, guard, clock, "demo@nightjar.local");
   std::optional<std::string> demo_login;
   if (config.demo) {
+    auth_api.on_registered([&demo_api](const std::string& email, http::Response& answer) {
+      demo_api.registered(email, answer);
+    });
     demo_api.install(router);
     demo_login = ensure_demo_account(accounts, data->path());
   }

@@ -1,6 +1,6 @@
 // The shell: header with the language switch, navigation (a drawer on phones, a sidebar on
 // desktops), and the page for the current path.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { I18nProvider, languages, useI18n, type Language } from './i18n';
 import { Link, navigate, usePath } from './router';
@@ -123,6 +123,22 @@ function Navigation({ close }: { close: () => void }) {
   );
 }
 
+// A demo server says so on every page: its accounts and cameras are for trying Nightjar,
+// and its mail is not sent but kept in the demo outbox.
+function DemoBanner() {
+  const { t } = useI18n();
+  const [demo, setDemo] = useState(false);
+  useEffect(() => {
+    void api<{ demo: boolean }>('GET', '/demo').then((r) => setDemo(r.ok && r.data.demo));
+  }, []);
+  if (!demo) return null;
+  return (
+    <div class="demo-banner" role="status" data-testid="demo-banner">
+      {t('demo.banner')} <Link href="/demo/outbox">{t('demo.outbox_title')}</Link>
+    </div>
+  );
+}
+
 function Shell() {
   const { t } = useI18n();
   const { user } = useSession();
@@ -153,6 +169,7 @@ function Shell() {
       </header>
       <Navigation close={() => setMenuOpen(false)} />
       <main class="content">
+        <DemoBanner />
         <Page path={path} />
       </main>
       <footer class="footer">{t('footer.privacy')}</footer>
