@@ -428,7 +428,7 @@ AResult<NewSession> AccountService::login(const std::string& email_in, const std
       return Unexpected(ok.error());
     }
   }
-  throttle_.record_success(key);
+  throttle_.record_success(key, address);
 
   NewSession s;
   s.token = random_token();

@@ -31,9 +31,35 @@ TEST(Throttle, SuccessClearsTheAccount) {
   LoginThrottle t(clock, {.account_threshold = 3});
   t.record_failure("a", "ip");
   t.record_failure("a", "ip");
-  t.record_success("a");
+  t.record_success("a", "ip");
   t.record_failure("a", "ip");
   EXPECT_EQ(t.retry_after_ms("a", "ip"), 0);
+}
+
+// ASVS 2.2.1: a stranger guessing the owner's password from elsewhere slows only
+// themselves; the owner, at an address they signed in from before, is never kept out.
+TEST(Throttle, AStrangerCannotLockTheOwnerOut) {
+  ManualClock clock(0);
+  LoginThrottle t(clock, {.account_threshold = 5,
+                          .address_threshold = 50,
+                          .account_wide_threshold = 20,
+                          .base_lock_ms = 30'000});
+  t.record_success("owner@x", "home");
+  for (int i = 0; i < 5; ++i) t.record_failure("owner@x", "attacker");
+  EXPECT_EQ(t.retry_after_ms("owner@x", "attacker"), 30'000) << "the guesser waits";
+  EXPECT_EQ(t.retry_after_ms("owner@x", "home"), 0) << "the owner does not";
+  EXPECT_EQ(t.retry_after_ms("owner@x", "cafe"), 0) << "nor from a new address, yet";
+  // Guessing from many addresses: new addresses wait too, the owner's known one does not.
+  for (int a = 0; a < 4; ++a) {
+    for (int i = 0; i < 5; ++i) t.record_failure("owner@x", "bot" + std::to_string(a));
+  }
+  EXPECT_GT(t.retry_after_ms("owner@x", "cafe"), 0);
+  EXPECT_EQ(t.retry_after_ms("owner@x", "home"), 0);
+  // The owner's own mistakes at home slow them like anyone, and only for a while.
+  for (int i = 0; i < 5; ++i) t.record_failure("owner@x", "home");
+  EXPECT_EQ(t.retry_after_ms("owner@x", "home"), 30'000);
+  clock.advance_ms(30'000);
+  EXPECT_EQ(t.retry_after_ms("owner@x", "home"), 0);
 }
 
 TEST(Throttle, AddressIsLockedAcrossManyAccounts) {

@@ -170,9 +170,10 @@ void DevicesApi::install(http::Router& router) {
         if (!code) return std::move(code).error();
         const std::string key = "pair:" + who.user_id;
         if (const auto wait_ms = pairing_throttle_.retry_after_ms(key, r.remote_address)) {
-          auto refused = http::error_response(429, "locked_out",
-                                              "too many wrong pairing codes; try again later");
-          refused.headers.set("Retry-After", std::to_string((wait_ms + 999) / 1000));
+          const auto seconds = std::to_string((wait_ms + 999) / 1000);
+          auto refused = http::error_response(
+              429, "locked_out", "too many wrong pairing codes; try again in " + seconds + " s");
+          refused.headers.set("Retry-After", seconds);
           return refused;
         }
         auto bound = devices_.bind_by_code(who.user_id, **serial, **code);
@@ -182,7 +183,7 @@ void DevicesApi::install(http::Router& router) {
           }
           return device_error(bound.error());
         }
-        pairing_throttle_.record_success(key);
+        pairing_throttle_.record_success(key, r.remote_address);
         link_.set_enabled(bound->serial, true);  // its credentials work again at once
         auto owned = devices_.get(who.user_id, bound->id);
         if (!owned) return device_error(owned.error());

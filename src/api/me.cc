@@ -82,8 +82,10 @@ void MeApi::install(http::Router& router) {
                      if (!current) return std::move(current).error();
                      if (!next) return std::move(next).error();
                      if (!end_others) return std::move(end_others).error();
+                     // Other sessions end unless the person asks to keep them: whoever
+                     // knew the old password is signed out with it.
                      auto done = accounts_.change_password(who, **current, **next,
-                                                           end_others->value_or(false));
+                                                           end_others->value_or(true));
                      if (!done) return account_error(done.error());
                      return no_content();
                    }));

@@ -102,6 +102,8 @@ account::AccountOptions account_options(const AccountsConfig& a, std::string pub
   o.session_absolute_ms = a.session_absolute_timeout_s * 1000;
   o.throttle.account_threshold = a.lockout_threshold;
   o.throttle.address_threshold = a.address_lockout_threshold;
+  // Guessing one account from many addresses slows it for new addresses (never its owner's).
+  o.throttle.account_wide_threshold = 4 * a.lockout_threshold;
   o.throttle.base_lock_ms = a.lockout_base_s * 1000;
   o.throttle.max_lock_ms = a.lockout_max_s * 1000;
   return o;

@@ -253,6 +253,18 @@ TEST_F(AccountsTest, TwoUsersNeverReachEachOther) {
   EXPECT_EQ(server_->request("GET", "/api/v1/me", a_phone.bearer()).status, 401);
   EXPECT_EQ(server_->request("GET", "/api/v1/me", a.bearer()).status, 200);
   EXPECT_EQ(server_->request("GET", "/api/v1/me", b.bearer()).status, 200);
+  // Without saying, other sessions end too (#12, 8): whoever knew the old password is out.
+  auto a_tablet = session_of(login("amy@example.org", "owl at dusk 99"));
+  ASSERT_EQ(server_->request("GET", "/api/v1/me", a_tablet.bearer()).status, 200);
+  EXPECT_EQ(server_
+                ->request("POST", "/api/v1/me/password", a.bearer_json(),
+                          json{{"current_password", "owl at dusk 99"},
+                               {"new_password", "heron at dawn 77"}}
+                              .dump())
+                .status,
+            204);
+  EXPECT_EQ(server_->request("GET", "/api/v1/me", a_tablet.bearer()).status, 401);
+  EXPECT_EQ(server_->request("GET", "/api/v1/me", a.bearer()).status, 200);
   // And A cannot cancel B: DELETE /me acts on the caller, whose password B's is not.
   expect_error(server_->request("DELETE", "/api/v1/me", a.bearer_json(),
                                 json{{"password", kPassword}}.dump()),
