@@ -19,8 +19,11 @@ trap cleanup EXIT
 ticks=$(getconf CLK_TCK)
 
 start_server() {
-  "$bin/nightjar" serve --data "$work/data" --http-port 0 --rtsp-port 0 --mqtt-port 0 \
-    --log-level warn "$@" &
+  # Every load client is on loopback: one address, so the per-address limit is lifted.
+  mkdir -p "$work"
+  printf '[http]\nmax_connections_per_address = 0\n' >"$work/load.toml"
+  "$bin/nightjar" serve --config "$work/load.toml" --data "$work/data" --http-port 0 \
+    --rtsp-port 0 --mqtt-port 0 --log-level warn "$@" &
   server=$!
   for _ in $(seq 100); do [[ -f $work/data/ports.json ]] && break; sleep 0.05; done
   http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")

@@ -5,6 +5,7 @@
 #include "api/guard.h"
 #include "common/worker_pool.h"
 #include "http/router.h"
+#include "mail/rate_limit.h"
 
 namespace nj::api {
 
@@ -14,9 +15,14 @@ struct CookieOptions {
 
 class AuthApi {
  public:
+  // mail_limits: how often mail may be caused (registration, resends, resets).
   AuthApi(account::AccountService& accounts, const Guard& guard, WorkerPool& pool,
-          CookieOptions cookies)
-      : accounts_(accounts), guard_(guard), pool_(pool), cookies_(cookies) {}
+          CookieOptions cookies, mail::MailRateLimiter& mail_limits)
+      : accounts_(accounts),
+        guard_(guard),
+        pool_(pool),
+        cookies_(cookies),
+        mail_limits_(mail_limits) {}
   void install(http::Router& router);
   // Told of every registration that was accepted, with the answer about to go (demo mode
   // adds a cookie that lets this browser read the verification mail). Set before serving.
@@ -29,6 +35,12 @@ class AuthApi {
   const Guard& guard_;
   WorkerPool& pool_;
   CookieOptions cookies_;
+  mail::MailRateLimiter& mail_limits_;
 };
+
+// 429 rate_limited with Retry-After when `wait_ms` > 0 (a mail-sending route said no).
+std::optional<http::Response> mail_refused(int64_t wait_ms);
+// The key of a destination address for the mail limits (case-folded).
+std::string mail_to_key(const std::string& email);
 
 }  // namespace nj::api

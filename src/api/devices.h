@@ -14,6 +14,7 @@
 #include "device/stream_access.h"
 #include "device/stream_demand.h"
 #include "http/router.h"
+#include "mail/rate_limit.h"
 #include "media/hub/hub.h"
 
 namespace nj::api {
@@ -37,13 +38,14 @@ class DevicesApi {
   DevicesApi(device::DeviceService& devices, device::DeviceRegistry& registry,
              device::BrokerLink& link, device::StreamDemand& demand,
              const device::StreamAccess& tokens, const Guard& guard, const Clock& clock,
-             DevicesOptions options)
+             mail::MailRateLimiter& mail_limits, DevicesOptions options)
       : devices_(devices),
         registry_(registry),
         link_(link),
         demand_(demand),
         tokens_(tokens),
         guard_(guard),
+        mail_limits_(mail_limits),
         pairing_throttle_(clock, account::ThrottleOptions{}),
         options_(std::move(options)) {}
   void install(http::Router& router);
@@ -71,6 +73,7 @@ class DevicesApi {
   device::StreamDemand& demand_;
   const device::StreamAccess& tokens_;
   const Guard& guard_;
+  mail::MailRateLimiter& mail_limits_;       // invitations are mail
   account::LoginThrottle pairing_throttle_;  // wrong pairing codes, per person and address
   DevicesOptions options_;
 };

@@ -83,7 +83,8 @@ void HealthApi::install(http::Router& router) {
   });
   router.add_websocket("/api/v1/health/live", [this](const http::Request&,
                                                      std::shared_ptr<http::WebSocketPeer> peer) {
-    return http::WebSocketAccept{std::make_shared<HealthFeed>(*this, std::move(peer)), {}};
+    // Public: anyone may watch the health feed, within the anonymous WebSocket limits.
+    return http::WebSocketAccept{std::make_shared<HealthFeed>(*this, std::move(peer)), {}, true};
   });
 }
 

@@ -125,16 +125,22 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   }
   if (const auto* http = top.subtable("http")) {
     TableReader t(*http, "http.");
-    if (auto r =
-            first_error({t.path("web_root", c.web_root),
-                         t.integer("header_limit_bytes", c.http.header_limit, 1024, 1 << 20),
-                         t.integer("body_limit_bytes", c.http.body_limit, 1024, int64_t{1} << 32),
-                         t.millis("idle_timeout_ms", c.http.idle_timeout),
-                         t.millis("request_timeout_ms", c.http.request_timeout),
-                         t.integer("max_connections", c.http.max_connections, 1, 1'000'000),
-                         t.integer("websocket_message_limit_bytes", c.http.websocket_message_limit,
-                                   1024, 64 << 20),
-                         t.finish()});
+    if (auto r = first_error(
+            {t.path("web_root", c.web_root),
+             t.integer("header_limit_bytes", c.http.header_limit, 1024, 1 << 20),
+             t.integer("body_limit_bytes", c.http.body_limit, 1024, int64_t{1} << 32),
+             t.millis("idle_timeout_ms", c.http.idle_timeout),
+             t.millis("request_timeout_ms", c.http.request_timeout),
+             t.integer("max_connections", c.http.max_connections, 1, 1'000'000),
+             t.integer("max_connections_per_address", c.http.max_connections_per_address, 0,
+                       1'000'000),
+             t.millis("websocket_message_timeout_ms", c.http.websocket_message_timeout),
+             t.integer("max_anonymous_websockets", c.http.max_anonymous_websockets, 0, 1'000'000),
+             t.integer("max_anonymous_websockets_per_address",
+                       c.http.max_anonymous_websockets_per_address, 0, 1'000'000),
+             t.integer("websocket_message_limit_bytes", c.http.websocket_message_limit, 1024,
+                       64 << 20),
+             t.finish()});
         !r) {
       return r;
     }

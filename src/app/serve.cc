@@ -314,7 +314,9 @@ int serve(const Config& config) {
   api::Guard guard(accounts);
   api::PolicyApi policy_api(policy);
   policy_api.install(router);
-  api::AuthApi auth_api(accounts, guard, workers, {config.accounts.secure_cookies});
+  // How often mail may be caused, per client address, account and destination.
+  mail::MailRateLimiter mail_limits(clock);
+  api::AuthApi auth_api(accounts, guard, workers, {config.accounts.secure_cookies}, mail_limits);
   auth_api.install(router);
   api::MeApi me_api(accounts, guard, workers);
   me_api.install(router);
@@ -445,7 +447,7 @@ int serve(const Config& config) {
     }
   } unhook_demand{published_sink};
   api::DevicesApi devices_api(
-      device_service, devices, broker_link, stream_demand, stream_access, guard, clock,
+      device_service, devices, broker_link, stream_demand, stream_access, guard, clock, mail_limits,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
        demand_options.rtsp_base});
   devices_api.install(router);

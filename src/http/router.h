@@ -64,6 +64,8 @@ class WebSocketHandler {
 struct WebSocketAccept {
   std::shared_ptr<WebSocketHandler> handler;
   Response rejection;
+  // Accepted without a sign-in or a token: counted against the anonymous limits.
+  bool anonymous = false;
 };
 using WebSocketFactory =
     std::function<WebSocketAccept(const Request& request, std::shared_ptr<WebSocketPeer> peer)>;

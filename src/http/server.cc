@@ -7,13 +7,17 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "net/io_pool_impl.h"
 #include "net/listener.h"
@@ -31,6 +35,28 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using BeastResponse = bhttp::response<bhttp::string_body>;
+
+// A rate policy that limits nothing and counts what a WebSocket connection receives, so a
+// message that trickles in (a frame a byte at a time) can be timed out: Beast's own idle
+// timeout sees every byte as activity.
+class ReceiveCounter {
+ public:
+  uint64_t received() const { return received_; }
+
+ private:
+  friend class beast::rate_policy_access;
+  std::size_t available_read_bytes() const noexcept {
+    return std::numeric_limits<std::size_t>::max();
+  }
+  std::size_t available_write_bytes() const noexcept {
+    return std::numeric_limits<std::size_t>::max();
+  }
+  void transfer_read_bytes(std::size_t n) noexcept { received_ += n; }
+  void transfer_write_bytes(std::size_t) noexcept {}
+  void on_timer() noexcept {}
+  uint64_t received_ = 0;
+};
+using WsStream = beast::basic_stream<tcp, asio::any_io_executor, ReceiveCounter>;
 
 }  // namespace
 
@@ -62,9 +88,17 @@ struct Server::Impl {
   std::unique_ptr<net::Listener> listener;
 
   void accept(tcp::socket socket);
-  awaitable<void> session(tcp::socket socket);
-  awaitable<void> websocket_session(beast::tcp_stream stream, BeastRequest upgrade, Request request,
+  awaitable<void> session(tcp::socket socket, std::string remote);
+  awaitable<void> websocket_session(tcp::socket socket, BeastRequest upgrade, Request request,
                                     const Route& route);
+  // Per-address counts of open connections and anonymous WebSockets; false if over a limit.
+  bool admit(const std::string& address);
+  void release(const std::string& address);
+  bool admit_anonymous(const std::string& address);
+  void release_anonymous(const std::string& address);
+  std::mutex address_mu;
+  std::unordered_map<std::string, size_t> per_address, anonymous_per_address;
+  size_t anonymous = 0;
   awaitable<Response> dispatch(Request& request, const Router::Match& match);
   awaitable<bool> write_streamed(beast::tcp_stream& stream, BodySource& body,
                                  const std::string& path);
@@ -77,14 +111,16 @@ struct Server::Impl {
 
 namespace {
 
-// Counts a connection for as long as it lives.
+// Counts a connection for as long as it lives (admitted for its address by accept()).
 struct ConnectionCount {
   Server::Impl& s;
-  explicit ConnectionCount(Server::Impl& server) : s(server) {
+  std::string address;
+  ConnectionCount(Server::Impl& server, std::string from) : s(server), address(std::move(from)) {
     s.open.fetch_add(1);
     s.connections.add(1);
   }
   ~ConnectionCount() {
+    s.release(address);
     s.open.fetch_sub(1);
     s.connections.add(-1);
   }
@@ -130,10 +166,10 @@ Request from_beast(const bhttp::request_header<>& h, const std::string& remote) 
 // from any thread and are posted there. Messages are written one at a time from a queue.
 class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_this<BeastPeer> {
  public:
-  BeastPeer(beast::tcp_stream stream, size_t queue_limit)
-      : ws_(std::move(stream)), queue_limit_(queue_limit) {}
+  BeastPeer(tcp::socket socket, size_t queue_limit)
+      : ws_(WsStream(std::move(socket))), queue_limit_(queue_limit) {}
 
-  websocket::stream<beast::tcp_stream>& ws() { return ws_; }
+  websocket::stream<WsStream>& ws() { return ws_; }
 
   bool send(std::string data, bool binary) override {
     if (closed_.load()) return false;
@@ -229,7 +265,7 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
     self->writing_ = false;
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<WsStream> ws_;
   size_t queue_limit_;
   std::atomic<size_t> queued_{0};
   std::atomic<bool> closed_{false};
@@ -309,11 +345,9 @@ awaitable<bool> Server::Impl::write_streamed(beast::tcp_stream& stream, BodySour
   co_return true;
 }
 
-awaitable<void> Server::Impl::session(tcp::socket socket) {
-  ConnectionCount counted(*this);
+awaitable<void> Server::Impl::session(tcp::socket socket, std::string remote) {
   beast::error_code ignored;
-  const auto endpoint = socket.remote_endpoint(ignored);
-  const std::string remote = endpoint.address().to_string();
+  ConnectionCount counted(*this, remote);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
 
@@ -364,8 +398,8 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
 
     if (upgrade && match.outcome == Router::Outcome::kMatched) {
       BeastRequest upgrade_request = parser.release();
-      co_await websocket_session(std::move(stream), std::move(upgrade_request), std::move(request),
-                                 *match.route);
+      co_await websocket_session(stream.release_socket(), std::move(upgrade_request),
+                                 std::move(request), *match.route);
       co_return;
     }
 
@@ -421,11 +455,32 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastRequest upgrade,
+awaitable<void> Server::Impl::websocket_session(tcp::socket socket, BeastRequest upgrade,
                                                 Request request, const Route& route) {
   const auto start = std::chrono::steady_clock::now();
-  auto peer = std::make_shared<BeastPeer>(std::move(stream), limits.websocket_send_queue_limit);
+  auto peer = std::make_shared<BeastPeer>(std::move(socket), limits.websocket_send_queue_limit);
   auto accept = route.websocket(request, peer);
+  // Anonymous WebSockets (no sign-in, no token) are few per address and few in all, so a
+  // stranger opening thousands cannot crowd everyone else out.
+  struct AnonymousCount {
+    Server::Impl* s = nullptr;
+    std::string address;
+    ~AnonymousCount() {
+      if (s) s->release_anonymous(address);
+    }
+  } anonymous_count;
+  if (accept.handler && accept.anonymous) {
+    if (!admit_anonymous(request.remote_address)) {
+      rejected.with({"too_many_anonymous_websockets"}).inc();
+      accept.handler.reset();
+      accept.rejection = error_response(
+          429, "rate_limited", "too many open connections without signing in; try again later");
+      accept.rejection.headers.set("Retry-After", "10");
+    } else {
+      anonymous_count.s = this;  // (not by assigning a temporary, whose end would release)
+      anonymous_count.address = request.remote_address;
+    }
+  }
   if (!accept.handler) {
     // Refused (for example not authorised): answer as plain HTTP.
     const int status = accept.rejection.status;
@@ -451,9 +506,37 @@ awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastR
 
   websockets.add(1);
   accept.handler->on_open();
+  // The message deadline: bytes received since the last whole message (or control frame)
+  // mean one is under way; it must be whole within the timeout, or the connection ends.
+  auto& counter = beast::get_lowest_layer(ws).rate_policy();
+  uint64_t settled = counter.received();
+  ws.control_callback([&](websocket::frame_type, beast::string_view) {
+    settled = counter.received();  // pings, pongs and closes are whole by themselves
+  });
+  asio::steady_timer deadline(ws.get_executor());
+  std::function<void(uint64_t, std::chrono::steady_clock::time_point)> watch;
+  watch = [&, weak = std::weak_ptr<BeastPeer>(peer)](uint64_t seen,
+                                                     std::chrono::steady_clock::time_point since) {
+    deadline.expires_after(std::chrono::seconds(1));
+    deadline.async_wait([&, weak, seen, since](boost::system::error_code ec) {
+      if (ec || !weak.lock()) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (counter.received() == settled) return watch(settled, now);  // idle: fine
+      // A message is under way since `since` (when bytes first went past `settled`).
+      const auto began = seen == settled ? since : now;
+      if (now - began >= limits.websocket_message_timeout) {
+        rejected.with({"ws_message_timeout"}).inc();
+        beast::get_lowest_layer(ws).close();
+        return;
+      }
+      watch(settled, began);
+    });
+  };
+  watch(settled, std::chrono::steady_clock::now());
   beast::flat_buffer buffer;
   for (;;) {
     auto [read_ec, n] = co_await ws.async_read(buffer, use_tuple);
+    settled = counter.received();
     if (read_ec) {
       if (read_ec == websocket::error::message_too_big)
         rejected.with({"ws_message_too_large"}).inc();
@@ -464,27 +547,77 @@ awaitable<void> Server::Impl::websocket_session(beast::tcp_stream stream, BeastR
                                ws.got_binary());
     buffer.consume(buffer.size());
   }
+  deadline.cancel();
+  ws.control_callback();
   peer->mark_closed();
   accept.handler->on_close();
   websockets.add(-1);
 }
 
+bool Server::Impl::admit(const std::string& address) {
+  if (limits.max_connections_per_address == 0) return true;
+  std::lock_guard lock(address_mu);
+  auto& n = per_address[address];
+  if (n >= limits.max_connections_per_address) {
+    if (n == 0) per_address.erase(address);
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void Server::Impl::release(const std::string& address) {
+  if (limits.max_connections_per_address == 0) return;
+  std::lock_guard lock(address_mu);
+  const auto it = per_address.find(address);
+  if (it != per_address.end() && --it->second == 0) per_address.erase(it);
+}
+
+bool Server::Impl::admit_anonymous(const std::string& address) {
+  std::lock_guard lock(address_mu);
+  auto& n = anonymous_per_address[address];
+  if (anonymous >= limits.max_anonymous_websockets ||
+      n >= limits.max_anonymous_websockets_per_address) {
+    if (n == 0) anonymous_per_address.erase(address);
+    return false;
+  }
+  ++n;
+  ++anonymous;
+  return true;
+}
+
+void Server::Impl::release_anonymous(const std::string& address) {
+  std::lock_guard lock(address_mu);
+  --anonymous;
+  const auto it = anonymous_per_address.find(address);
+  if (it != anonymous_per_address.end() && --it->second == 0) anonymous_per_address.erase(it);
+}
+
 void Server::Impl::accept(tcp::socket socket) {
+  beast::error_code ignored;
   if (open.load() >= limits.max_connections) {
     rejected.with({"too_many_connections"}).inc();
-    beast::error_code ignored;
+    socket.close(ignored);
+    return;
+  }
+  // One address may not take everyone's share: shed at once past its own limit.
+  const auto endpoint = socket.remote_endpoint(ignored);
+  std::string remote = endpoint.address().to_string();
+  if (ignored || !admit(remote)) {
+    if (!ignored) rejected.with({"too_many_connections_from_address"}).inc();
     socket.close(ignored);
     return;
   }
   auto executor = socket.get_executor();
-  asio::co_spawn(executor, session(std::move(socket)), [](const std::exception_ptr& e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      spdlog::error("http.session_exception what={}", ex.what());
-    }
-  });
+  asio::co_spawn(executor, session(std::move(socket), std::move(remote)),
+                 [](const std::exception_ptr& e) {
+                   if (!e) return;
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     spdlog::error("http.session_exception what={}", ex.what());
+                   }
+                 });
 }
 
 Server::Server(net::IoPool& pool, const Router& router, metrics::Registry& metrics,

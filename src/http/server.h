@@ -21,8 +21,15 @@ struct ServerLimits {
   std::chrono::milliseconds idle_timeout{30'000};     // waiting for (all of) the next header
   std::chrono::milliseconds request_timeout{30'000};  // reading a body, writing a response
   size_t max_connections = 10'000;
+  size_t max_connections_per_address = 256;  // open at once from one client address (0: any)
   size_t websocket_message_limit = size_t{64} * 1024;
   size_t websocket_send_queue_limit = size_t{8} * 1024 * 1024;  // bytes queued per peer
+  // A WebSocket message (every frame of it) must arrive whole within this once it began: a
+  // client that sends a frame a byte at a time is cut off, as a slow header is.
+  std::chrono::milliseconds websocket_message_timeout{10'000};
+  // WebSockets that need no sign-in or token (the health feed): in all, and per address.
+  size_t max_anonymous_websockets = 1'000;
+  size_t max_anonymous_websockets_per_address = 8;
 };
 
 class Server {
