@@ -125,6 +125,10 @@ void Agent::connect() {
       [this](bool up, const std::string& why) {
         if (up) {
           spdlog::info("cam.connected serial={}", options_.serial);
+          {
+            std::lock_guard lock(mu_);
+            binding_known_ = false;  // until the cloud says whose the camera is now
+          }
           publish_state(true);
           bool claim = false;
           {
@@ -225,6 +229,21 @@ void Agent::on_message(const mqtt::Message& m) {
     bind_result_ = bound ? std::string() : (reason.empty() ? "refused" : reason);
     return;
   }
+  if (req["method"] == "binding.set") {  // one-way: whose the camera is now
+    std::optional<std::string> binding;
+    if (params.is_object() && params.contains("binding") && params["binding"].is_string()) {
+      binding = params["binding"].get<std::string>();
+    } else if (!params.is_object() || !params.contains("binding") || !params["binding"].is_null()) {
+      spdlog::warn("cam.binding.malformed serial={}", options_.serial);
+      return;
+    }
+    const bool erased = sd_ && sd_->settle_owner(binding);
+    spdlog::info("cam.binding serial={} bound={} card_erased={}", options_.serial,
+                 binding.has_value(), erased);
+    std::lock_guard lock(mu_);
+    binding_known_ = true;
+    return;
+  }
   json answer = handle(req["method"].get<std::string>(), params);
   answer["id"] = req["id"];
   publish(device_protocol::topic(options_.serial, "rpc/res"), answer.dump(), false);
@@ -273,6 +292,12 @@ json Agent::handle(const std::string& method, const json& params) {
   if (method == "config.set") return apply_settings(params);
   if (method.starts_with("sd.")) {
     if (!sd_) return error("no_card", "this camera has no SD card");
+    {
+      std::lock_guard lock(mu_);
+      if (!binding_known_) {
+        return error("not_ready", "the camera has not yet heard whose it is; try again");
+      }
+    }
     if (method == "sd.list") {
       json recordings = json::array();
       for (const auto& r : sd_->list()) {

@@ -12,6 +12,9 @@
 //   sd.play {name, url, offset_ms?}  push that recording to url (the cloud's sd/{serial}),
 //                       from the keyframe at or before offset_ms, at the pace it was recorded
 //   sd.stop             stop playing a recording
+//   binding.set {binding}  one-way: whose the camera is now (a tag, or null: nobody's). A
+//                       camera that changed hands erases its card first; the card's RPCs
+//                       wait for this after every connection (not_ready until then)
 // and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report) and
 // the state of its card ({"sd": {"capacity_bytes","used_bytes","health"}}), and on `event`
 // what its motion detector sees ({"kind": "motion", "state": "start"|"end", "score"}),
@@ -97,6 +100,9 @@ class Agent {
   nlohmann::json settings_ = nlohmann::json::object();
   bool reboot_requested_ = false;
   std::optional<std::string> bind_result_;
+  // Whose the camera is, told by the cloud at every connection (binding.set): until then
+  // the card serves no one, since it may still hold a previous owner's recordings.
+  bool binding_known_ = false;
   bool motion_reported_ = false;  // a start went out, its end is owed
   std::thread rebooter_;
   std::thread ticker_;

@@ -247,6 +247,28 @@ void SdCard::format() {
   }
 }
 
+bool SdCard::settle_owner(const std::optional<std::string>& binding) {
+  const auto marker = options_.dir / ".binding";
+  std::string last;
+  if (std::ifstream in(marker); in) std::getline(in, last);
+  std::error_code ec;
+  if (!binding) {
+    // Nobody's: nothing of the last owner's stays for whoever comes next.
+    const bool had = !last.empty() || !list().empty();
+    if (had) format();
+    std::filesystem::remove(marker, ec);
+    return had;
+  }
+  const bool changed_hands = !last.empty() && last != *binding;
+  if (changed_hands) format();
+  if (last != *binding) {
+    const auto tmp = options_.dir / ".binding.tmp";
+    std::ofstream(tmp, std::ios::trunc) << *binding << "\n";
+    std::filesystem::rename(tmp, marker, ec);
+  }
+  return changed_hands;
+}
+
 SdCard::State SdCard::state() const {
   std::lock_guard lock(mu_);
   return {options_.capacity_bytes, used_bytes(), health_};

@@ -46,6 +46,11 @@ class SdCard {
   bool remove(const std::string& name);
   // Deletes every recording, the one in progress included (it starts again).
   void format();
+  // Whose the camera is now (the cloud's binding tag; nullopt: nobody's). The card keeps the
+  // last one it served (`.binding` beside the recordings): when the camera is unbound, or
+  // bound to another account than last time, every recording is erased first, so the next
+  // owner never sees the last one's. Returns true if it erased the card.
+  bool settle_owner(const std::optional<std::string>& binding);
 
   struct State {
     uint64_t capacity_bytes = 0, used_bytes = 0;

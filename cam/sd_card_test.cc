@@ -82,5 +82,41 @@ TEST(SdCard, AFileLeftByACrashIsKept) {
   std::filesystem::remove_all(dir);
 }
 
+// A camera that changes hands erases its card before it serves anyone (#12, item 4).
+TEST(SdCard, ACardIsErasedWhenTheCameraChangesHandsAndKeptForTheSameOwner) {
+  const auto dir = fresh_dir();
+  std::filesystem::create_directories(dir);
+  const auto recording = [&](const std::string& name) { std::ofstream(dir / name) << "media"; };
+  recording("1000-2000.mp4");
+  media::hub::Hub hub;
+  {
+    SdCard card(hub, "camera", {dir, 1024 * 1024, std::chrono::seconds(60)});
+    EXPECT_FALSE(card.settle_owner("alice-tag")) << "recorded while nobody's: kept";
+    EXPECT_EQ(card.list().size(), 1u);
+    EXPECT_FALSE(card.settle_owner("alice-tag")) << "the same owner again";
+    EXPECT_EQ(card.list().size(), 1u);
+    EXPECT_TRUE(card.settle_owner("bob-tag")) << "another account: erased first";
+    EXPECT_TRUE(card.list().empty());
+    recording("3000-4000.mp4");
+    EXPECT_TRUE(card.settle_owner(std::nullopt)) << "unbound: erased";
+    EXPECT_TRUE(card.list().empty());
+    EXPECT_FALSE(std::filesystem::exists(dir / ".binding"));
+  }
+  {
+    // The card remembers across restarts whose it was.
+    recording("5000-6000.mp4");
+    SdCard card(hub, "camera", {dir, 1024 * 1024, std::chrono::seconds(60)});
+    EXPECT_FALSE(card.settle_owner("carol-tag"));
+    recording("7000-8000.mp4");
+  }
+  {
+    SdCard card(hub, "camera", {dir, 1024 * 1024, std::chrono::seconds(60)});
+    EXPECT_EQ(card.list().size(), 2u);
+    EXPECT_TRUE(card.settle_owner("dave-tag"));
+    EXPECT_TRUE(card.list().empty());
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nj::cam

@@ -24,6 +24,11 @@ Response rpc_error(const device::RpcError& e) {
   if (e.code == "invalid_params") return http::error_response(400, "invalid_field", e.message);
   if (e.code == "unsupported") return http::error_response(501, "unsupported", e.message);
   if (e.code == "no_card") return http::error_response(409, "no_card", e.message);
+  if (e.code == "not_ready") {  // the camera is settling whose it is (just connected)
+    auto r = http::error_response(503, "device_not_ready", e.message);
+    r.headers.set("Retry-After", "1");
+    return r;
+  }
   if (e.code == "not_found") return http::error_response(404, "not_found", e.message);
   if (e.code == "unplayable") return http::error_response(422, "unplayable", e.message);
   return http::error_response(502, "device_error", e.message);
@@ -186,6 +191,7 @@ void DevicesApi::install(http::Router& router) {
         }
         pairing_throttle_.record_success(key, r.remote_address);
         link_.set_enabled(bound->serial, true);  // its credentials work again at once
+        link_.announce_binding(bound->serial);   // whose it is now (a connected camera hears)
         auto owned = devices_.get(who.user_id, bound->id);
         if (!owned) return device_error(owned.error());
         return no_store(http::json_response(201, device_json(*owned)));

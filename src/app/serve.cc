@@ -534,6 +534,9 @@ int serve(const Config& config) {
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
                               &recording_jobs](const std::string& serial) {
+    // The camera erases its card when it hears it is nobody's (or, if it missed this, when
+    // it next hears it is someone else's): said before its credentials go.
+    broker_link.announce_binding(serial);
     broker_link.set_enabled(serial, false);
     stream_demand.forget(serial);
     hub.evict("push/" + serial);

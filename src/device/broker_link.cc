@@ -247,6 +247,20 @@ void BrokerLink::on_message(const mqtt::Message& m) {
   }
 }
 
+void BrokerLink::notify(const std::string& serial, const std::string& method, json params) {
+  client_->publish(topic(serial, "rpc/req"),
+                   json{{"id", method}, {"method", method}, {"params", std::move(params)}}.dump(),
+                   1, false);
+}
+
+void BrokerLink::announce_binding(const std::string& serial) {
+  auto d = registry_.by_serial(serial);
+  if (!d) return;
+  notify(serial, "binding.set",
+         {{"binding",
+           d->owner_id ? json(registry_.binding_tag(serial, *d->owner_id)) : json(nullptr)}});
+}
+
 void BrokerLink::set_reject_handler(RejectHandler handler) {
   std::lock_guard lock(event_mu_);
   on_reject_ = std::move(handler);
@@ -271,6 +285,7 @@ void BrokerLink::on_device_message(const std::string& serial, const std::string&
     auto state = proto::parse_state(payload);
     if (!state) return reject(serial, proto::MessageKind::kState, state.error());
     registry_.set_presence(serial, state->online, state->ip, state->firmware);
+    if (state->online) announce_binding(serial);  // a new connection: tell it whose it is
     return;
   }
   if (leaf == "telemetry") {
@@ -301,6 +316,7 @@ void BrokerLink::on_device_message(const std::string& serial, const std::string&
     client_->publish(topic(serial, "rpc/req"),
                      json{{"id", "bind"}, {"method", "bind.result"}, {"params", params}}.dump(), 1,
                      false);
+    if (why.empty()) announce_binding(serial);
     spdlog::info("device.claim serial={} bound={}", serial, why.empty());
     return;
   }

@@ -59,6 +59,13 @@ class BrokerLink {
   // Sends one RPC; `done` is called exactly once.
   void call(const std::string& serial, const std::string& method, nlohmann::json params,
             std::chrono::milliseconds timeout, RpcCallback done);
+  // A one-way request (no answer expected).
+  void notify(const std::string& serial, const std::string& method, nlohmann::json params);
+  // Tells the device whose it is now (binding.set {"binding": tag or null}); a camera that
+  // changed hands erases its SD card before it serves anyone. Sent by the link itself at
+  // every connection (the device says it is online) and after a claim; callers send it
+  // after binding by code and after unbinding.
+  void announce_binding(const std::string& serial);
   // Credentials refused (unbind) or allowed again (bind); cuts a connected device off.
   void set_enabled(const std::string& serial, bool enabled);
   // Where the devices' events go (called on the MQTT client's thread).

@@ -172,6 +172,20 @@ std::string normalize_code(std::string_view code) {
 }
 }  // namespace
 
+std::string SecretDeriver::binding_tag(std::string_view serial, std::string_view owner_id) const {
+  const std::string message = "binding:" + std::string(serial) + ":" + std::string(owner_id);
+  uint8_t mac[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, key_.data(), key_.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(message.data()),
+                                message.size());
+  crypto_auth_hmacsha256_final(&st, mac);
+  std::string out(sodium_base64_encoded_len(16, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), mac, 16, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(out.size() - 1);
+  return out;
+}
+
 std::string SecretDeriver::pairing_code(std::string_view serial) const {
   const std::string message = "pairing:" + std::string(serial);
   uint8_t mac[crypto_auth_hmacsha256_BYTES];

@@ -44,6 +44,9 @@ class SecretDeriver {
   // It never changes, so whoever holds the camera (and its label) can add it once it is
   // unbound; throttling keeps guessing out of reach.
   std::string pairing_code(std::string_view serial) const;
+  // Whose the device is, as the device may know it: HMAC(key, "binding:" serial ":" owner),
+  // 22 characters. Equal for the same account, different for any other; it names no one.
+  std::string binding_tag(std::string_view serial, std::string_view owner_id) const;
 
  private:
   std::vector<uint8_t> key_;
@@ -80,6 +83,10 @@ class DeviceRegistry {
       : db_(db), secrets_(secrets), clock_(clock) {}
 
   DResult<NewDevice> add(const DeviceSpec& spec);
+  // SecretDeriver::binding_tag for this registry's key.
+  std::string binding_tag(std::string_view serial, std::string_view owner_id) const {
+    return secrets_.binding_tag(serial, owner_id);
+  }
   // A factory's CSV: a header line naming the columns (serial required; model, firmware,
   // mac, imei, iccid, capabilities optional), then one device per line. All or nothing:
   // one bad or duplicate line rejects the file, naming the line.

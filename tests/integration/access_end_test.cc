@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "integration/fixture.h"
@@ -37,7 +38,8 @@ class AccessEndTest : public ::testing::Test {
     return server_.request(method, path, h, body.is_null() ? "" : body.dump());
   }
   // A simulated camera SERIAL, bound to `bearer` by the code on its label; returns its id.
-  std::string camera(const std::string& serial, const std::string& bearer) {
+  std::string camera(const std::string& serial, const std::string& bearer,
+                     const std::string& extra = "") {
     auto secret = server_.admin("device add --serial " + serial + " --model NJ-Sim");
     while (!secret.empty() && secret.back() == '\n') secret.pop_back();
     std::ofstream(server_.data_dir() / (serial + ".secret")) << secret << "\n";
@@ -46,9 +48,9 @@ class AccessEndTest : public ::testing::Test {
     camera_ = std::make_unique<BackgroundCommand>(
         "exec '" + cam + "' --serial " + serial + " --secret-file '" +
         (server_.data_dir() / (serial + ".secret")).string() +
-        "' --simulate --size 320x240 --fps 10 --gop-seconds 1 --mqtt mqtt://127.0.0.1:" +
-        std::to_string(mqtt_port_) + " >> '" + (server_.data_dir() / "cam.log").string() +
-        "' 2>&1");
+        "' --simulate --size 320x240 --fps 10 --gop-seconds 1 " + extra +
+        " --mqtt mqtt://127.0.0.1:" + std::to_string(mqtt_port_) + " >> '" +
+        (server_.data_dir() / "cam.log").string() + "' 2>&1");
     return id;
   }
   std::string bind(const std::string& serial, const std::string& bearer) {
@@ -232,6 +234,43 @@ TEST_F(AccessEndTest, CancellingAnAccountUnbindsItsCamerasAndEndsItsShares) {
   // The other camera's owner no longer shares it with the cancelled account.
   auto shares = call(other, "GET", "/api/v1/devices/" + other_id + "/shares").json()["shares"];
   EXPECT_TRUE(shares.empty()) << shares.dump();
+}
+
+// The next owner never sees the last owner's SD card (#12, item 4): the camera hears whose
+// it is at every connection, and erases its card when that changed.
+TEST_F(AccessEndTest, TheNextOwnerFindsNoneOfTheLastOwnersCardRecordings) {
+  const auto sd = (server_.data_dir() / "sd-END-5").string();
+  const auto id =
+      camera("END-5", owner_, "--sd-dir '" + sd + "' --sd-size-mb 4 --sd-segment-seconds 1");
+  json card;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        card = call(owner_, "GET", "/api/v1/devices/" + id + "/sdcard").json();
+        return card.contains("recordings") && card["recordings"].size() >= 2;
+      },
+      20s))
+      << card.dump() << server_.log();
+  std::set<std::string> owners;
+  for (const auto& r : card["recordings"]) owners.insert(r["name"].get<std::string>());
+  ASSERT_EQ(call(owner_, "DELETE", "/api/v1/devices/" + id).status, 204);
+  const auto next = sign_up(server_, "next@example.org");
+  const auto next_id = bind("END-5", next);
+  ASSERT_FALSE(next_id.empty());
+  json theirs;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        theirs = call(next, "GET", "/api/v1/devices/" + next_id + "/sdcard").json();
+        return theirs.contains("recordings");
+      },
+      20s))
+      << theirs.dump() << server_.log();
+  for (const auto& r : theirs["recordings"]) {
+    EXPECT_FALSE(owners.contains(r["name"].get<std::string>()))
+        << "the last owner's recording " << r["name"] << " is still on the card";
+  }
+  EXPECT_NE(run_command("cat '" + (server_.data_dir() / "cam.log").string() + "'")
+                .find("card_erased=true"),
+            std::string::npos);
 }
 
 // `nightjar admin device unbind` (another process) frees a camera; the running server
