@@ -124,10 +124,11 @@ int main(int argc, char** argv) {
     }
     if (options->server.empty() && options->mqtt.empty()) {
       const auto colon = options->softap.rfind(':');
-      softap =
-          std::make_unique<nj::cam::SoftAp>(pool, nlohmann::json{{"serial", options->serial},
-                                                                 {"model", "nightjar-cam"},
-                                                                 {"firmware", "nightjar-cam 0.1"}});
+      softap = std::make_unique<nj::cam::SoftAp>(pool,
+                                                 nlohmann::json{{"serial", options->serial},
+                                                                {"model", "nightjar-cam"},
+                                                                {"firmware", "nightjar-cam 0.1"}},
+                                                 options->pairing_code);
       auto port =
           softap->listen(options->softap.substr(0, colon),
                          static_cast<uint16_t>(std::atoi(options->softap.c_str() + colon + 1)));

@@ -12,13 +12,14 @@ std::string usage() {
                                 [--motion-every N [--motion-for N]]
                      | --source rtsp://…]
                     [--mqtt mqtt://host:port] [--state-dir DIR] [--sd-dir DIR]
-                    [--provision PAYLOAD | --softap HOST:PORT]
+                    [--provision PAYLOAD | --softap HOST:PORT --pairing-code CODE]
   --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
   --state-dir  where settings are kept (default: the secret file's directory)
   --telemetry-seconds  how often to report the bytes sent (default 30)
   --provision  a QR payload (from the app): which cloud, and the token that binds the camera
   --softap     wait for the app to post that payload to http://HOST:PORT/provision, as a
-               camera does while the phone is on its hotspot (skipped once provisioned)
+               camera does while the phone is on its hotspot (skipped once provisioned);
+               the app proves it knows --pairing-code, the code on the camera's label
   --motion-every N [--motion-for N]
                the simulated scene has an intruder for N s (default 3) of every N s, and
                the camera reports motion on its `event` topic meanwhile
@@ -55,6 +56,8 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
         return Unexpected(std::string("--softap is HOST:PORT"));
       }
+    } else if (flag == "--pairing-code") {
+      o.pairing_code = value;
     } else if (flag == "--mqtt") {
       o.mqtt = value;
       if (!value.starts_with("mqtt://")) return Unexpected(std::string("--mqtt must be mqtt://"));
@@ -111,6 +114,10 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
   // where the cloud is and whose account to join.
   if (o.server.empty() && o.mqtt.empty() && o.provision.empty() && o.softap.empty()) {
     return Unexpected(std::string("--server is required (or --mqtt, --provision or --softap)"));
+  }
+  if (!o.softap.empty() && o.pairing_code.empty()) {
+    return Unexpected(std::string(
+        "--softap needs --pairing-code (the code on the label, which the app must prove)"));
   }
   if (!o.provision.empty() && !o.softap.empty()) {
     return Unexpected(std::string("--provision and --softap exclude each other"));

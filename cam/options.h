@@ -20,6 +20,7 @@ struct Options {
   std::filesystem::path sd_dir;
   std::string provision;            // a QR payload from POST /bind-tokens
   std::string softap;               // host:port: wait there for the app to post the payload
+  std::string pairing_code;         // printed on the label; the app must prove it knows it
   std::string mqtt;                 // mqtt://host:port; empty: asked of the server
   std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.

@@ -30,7 +30,10 @@ TEST(CamOptions, RejectsInconsistentOrUnsafeInput) {
   EXPECT_FALSE(parse({"--serial", "X", "--secret-file", "f", "--softap", "nohost"}));
   EXPECT_FALSE(parse(
       {"--serial", "X", "--secret-file", "f", "--softap", "127.0.0.1:0", "--provision", "{}"}));
-  EXPECT_TRUE(parse({"--serial", "X", "--secret-file", "f", "--softap", "127.0.0.1:0"}))
+  EXPECT_FALSE(parse({"--serial", "X", "--secret-file", "f", "--softap", "127.0.0.1:0"}))
+      << "the app must prove the label's code: the camera needs it";
+  EXPECT_TRUE(parse({"--serial", "X", "--secret-file", "f", "--softap", "127.0.0.1:0",
+                     "--pairing-code", "ABCD-EFGH"}))
       << "the cloud's address comes later, from the app";
 }
 

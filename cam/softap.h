@@ -1,9 +1,13 @@
 // SoftAP provisioning: while the phone is on the camera's own hotspot, the app posts the
 // same QR payload the camera could have scanned to a small HTTP endpoint on the camera:
 //   GET  /           {"serial","model","firmware","provisioned"}: what the app shows
-//   POST /provision  the payload → 200 {"serial"}; 400 if it is not one; 409 once taken
-// The payload's Wi-Fi password is never written anywhere. Once provisioned, the camera
-// stops listening.
+//   POST /provision  {"payload", "proof"} → 200 {"serial"}; 400 if it is not one; 403 if
+//                    the proof (device_protocol::provision_proof with the label's pairing
+//                    code) does not match; 429 after repeated wrong proofs; 409 once taken
+// Anyone can join a hotspot: the proof keeps a stranger from pointing the camera at another
+// cloud. Connections are few per address and time out quickly, so idle ones cannot block
+// the app. The payload's Wi-Fi password is never written anywhere. Once provisioned, the
+// camera stops listening.
 #pragma once
 
 #include <chrono>
@@ -25,8 +29,8 @@ namespace nj::cam {
 
 class SoftAp {
  public:
-  // identity: {"serial","model","firmware"}, shown to the app.
-  SoftAp(net::IoPool& pool, nlohmann::json identity);
+  // identity: {"serial","model","firmware"}, shown to the app. pairing_code: the label's.
+  SoftAp(net::IoPool& pool, nlohmann::json identity, std::string pairing_code);
   ~SoftAp();
   // Binds (port 0: any) and serves; returns the port.
   Result<uint16_t, std::string> listen(const std::string& host, uint16_t port);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "device_protocol/provision.h"
 #include "device_protocol/topics.h"
 
 namespace nj::device_protocol {
@@ -202,6 +203,24 @@ TEST(DeviceMessages, RpcResultsAreCheckedPerMethodAndMadeCanonical) {
   EXPECT_EQ(*read_rpc_result("stream.start", json::object()), json({{"streaming", true}}));
   EXPECT_FALSE(read_rpc_result("stream.start", json::parse(R"({"streaming": "yes"})")));
   EXPECT_FALSE(read_rpc_result("no.such.method", json::object()));
+}
+
+TEST(Provision, AProofBindsThePayloadToTheLabelsCode) {
+  const std::string payload = R"({"v":1,"server":"https://cloud.example","token":"t"})";
+  const auto proof = provision_proof("abcd-efgh", payload);
+  EXPECT_EQ(proof.size(), 64u);
+  EXPECT_EQ(proof, provision_proof("ABCDEFGH", payload)) << "as typed or as printed";
+  EXPECT_TRUE(proof_matches("ABCD-EFGH", payload, proof));
+  EXPECT_FALSE(proof_matches("ABCD-EFGJ", payload, proof)) << "another code";
+  EXPECT_FALSE(proof_matches("ABCD-EFGH", payload + " ", proof)) << "another payload";
+  EXPECT_FALSE(proof_matches("ABCD-EFGH", payload, proof.substr(1)));
+  auto request = parse_provision_request(json{{"payload", payload}, {"proof", proof}}.dump());
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->payload, payload);
+  for (const char* bad : {R"({"payload": "x"})", R"({"payload": 1, "proof": "ab"})",
+                          R"({"payload": "x", "proof": "short"})", "[]", "{"}) {
+    EXPECT_FALSE(parse_provision_request(bad)) << bad;
+  }
 }
 
 }  // namespace

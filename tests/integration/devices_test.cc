@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "device_protocol/provision.h"
 #include "integration/fixture.h"
 
 namespace nj::testing {
@@ -57,6 +58,14 @@ class DevicesTest : public ::testing::Test {
     while (!secret.empty() && secret.back() == '\n') secret.pop_back();
     EXPECT_EQ(secret.size(), 32u);
     std::ofstream(dir / "secret") << secret << "\n";
+    return launch(serial, payload);
+  }
+  // The same camera started again (a power cycle), in SoftAP mode.
+  std::unique_ptr<BackgroundCommand> camera_again(const std::string& serial) {
+    return launch(serial, "");
+  }
+  std::unique_ptr<BackgroundCommand> launch(const std::string& serial, const std::string& payload) {
+    const auto dir = server_.data_dir() / ("cam-" + serial);
     const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
     std::string quoted = payload;
     for (size_t at = 0; (at = quoted.find('\'', at)) != std::string::npos; at += 4) {
@@ -66,10 +75,14 @@ class DevicesTest : public ::testing::Test {
         "exec '" + cam + "' --serial " + serial + " --secret-file '" + (dir / "secret").string() +
         "' --simulate --size 320x240 --fps 10 --telemetry-seconds 1 --sd-dir '" +
         (dir / "sd").string() + "' --sd-size-mb 4 --sd-segment-seconds 1 " +
-        (payload.empty()               ? std::string("--softap 127.0.0.1:0")
+        (payload.empty()               ? "--softap 127.0.0.1:0 --pairing-code " + label_code(serial)
          : payload.starts_with("http") ? "--server " + payload
                                        : "--provision '" + quoted + "'") +
         " >> '" + (dir / "log").string() + "' 2>&1");
+  }
+
+  std::string label_code(const std::string& serial) {
+    return json::parse(server_.admin("device label --serial " + serial))["pairing_code"];
   }
 
   uint16_t mqtt_port() {
@@ -330,6 +343,12 @@ TEST_F(DevicesTest, ACameraInSoftApModeTakesThePayloadFromTheApp) {
            "\r\n\r\n" + body);
     return c.read_all(3s);
   };
+  // Idle connections from a stranger on the hotspot do not block the app for long.
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(std::make_unique<RawConnection>(port));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(idle.front()->closed_within(7s)) << "an idle connection is timed out";
+  idle.clear();
   const auto about = http("GET", "/", "");
   EXPECT_NE(about.find("200 OK"), std::string::npos) << about;
   EXPECT_NE(about.find("\"serial\":\"SIM-AP1\""), std::string::npos) << about;
@@ -340,7 +359,38 @@ TEST_F(DevicesTest, ACameraInSoftApModeTakesThePayloadFromTheApp) {
                    {{"wifi_ssid", "home"}, {"wifi_password", "pass phrase"}});
   ASSERT_EQ(bind.status, 201);
   const std::string payload = bind.json()["qr_payload"];
-  const auto posted = http("POST", "/provision", payload);
+  // Anyone on the hotspot, without the label's code: refused, and soon locked out.
+  const auto forged =
+      json{{"payload", payload}, {"proof", device_protocol::provision_proof("ZZZZ-ZZZZ", payload)}}
+          .dump();
+  EXPECT_NE(http("POST", "/provision", forged).find("403"), std::string::npos);
+  EXPECT_NE(http("POST", "/provision", payload).find("400"), std::string::npos)
+      << "a bare payload, without a proof";
+  for (int i = 0; i < 4; ++i) (void)http("POST", "/provision", forged);
+  const auto locked = http("POST", "/provision", forged);
+  EXPECT_NE(locked.find("429"), std::string::npos) << locked;
+  EXPECT_NE(locked.find("Retry-After"), std::string::npos) << locked;
+  // The app, which read the code from the label: taken (after the lock, which the app
+  // sees in Retry-After; a test waits it out with a fresh camera instead).
+  cam.reset();
+  std::this_thread::sleep_for(200ms);
+  cam = camera_again("SIM-AP1");
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto text = run_command("cat '" + log.string() + "'");
+        const auto at = text.rfind("cam.softap.listening port=");
+        if (at == std::string::npos) return false;
+        const auto p = static_cast<uint16_t>(std::atoi(text.c_str() + at + 26));
+        if (p == port) return false;
+        port = p;
+        return true;
+      },
+      10s));
+  const auto proved =
+      json{{"payload", payload},
+           {"proof", device_protocol::provision_proof(label_code("SIM-AP1"), payload)}}
+          .dump();
+  const auto posted = http("POST", "/provision", proved);
   EXPECT_NE(posted.find("200 OK"), std::string::npos) << posted;
   ASSERT_TRUE(wait_for(
       [&] {
