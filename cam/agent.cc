@@ -111,6 +111,7 @@ void Agent::connect() {
   mqtt::ClientOptions o;
   o.host = options_.mqtt_host;
   o.port = options_.mqtt_port;
+  o.tls_ca_file = options_.mqtt_tls_ca_file;
   o.client_id = "cam-" + options_.serial;
   o.username = options_.serial;
   o.password = options_.secret;

@@ -45,6 +45,7 @@ struct AgentOptions {
   std::string serial, secret;
   std::string mqtt_host = "127.0.0.1";
   uint16_t mqtt_port = 1883;
+  std::string mqtt_tls_ca_file;  // TLS, trusting exactly this certificate; empty: plain
   std::string firmware = "nightjar-cam 0.1";
   std::filesystem::path state_dir;  // settings.json lives here; empty: not kept
   std::chrono::milliseconds reconnect_min{500}, reconnect_max{30'000};

@@ -44,13 +44,14 @@ std::string discover_mqtt(const std::string& server) {
 }
 
 bool split_mqtt_url(const std::string& url, std::string& host, uint16_t& port) {
-  if (!url.starts_with("mqtt://")) return false;
-  std::string rest = url.substr(7);
+  const bool tls = url.starts_with("mqtts://");
+  if (!tls && !url.starts_with("mqtt://")) return false;
+  std::string rest = url.substr(tls ? 8 : 7);
   while (!rest.empty() && rest.back() == '/') rest.pop_back();
   const size_t colon = rest.rfind(':');
   if (colon == std::string::npos) {
     host = rest;
-    port = 1883;
+    port = tls ? 8883 : 1883;
   } else {
     host = rest.substr(0, colon);
     const int p = std::atoi(rest.substr(colon + 1).c_str());
@@ -121,6 +122,7 @@ int main(int argc, char** argv) {
     if (saved.is_object()) {
       options->server = saved.value("server", "");
       options->mqtt = saved.value("mqtt", "");
+      options->broker_cert = saved.value("broker_cert", "");
     }
     if (options->server.empty() && options->mqtt.empty()) {
       const auto colon = options->softap.rfind(':');
@@ -151,17 +153,34 @@ int main(int argc, char** argv) {
     }
   }
   if (provision) {
+    // The secret goes only to a broker the camera can authenticate: the one whose
+    // certificate came in the payload (which the app proved with the label's code, or the
+    // camera's own scanner read). A payload without one is refused.
+    if (provision->mqtts.empty()) {
+      std::fprintf(stderr,
+                   "nightjar-cam: the payload names no broker the camera can authenticate "
+                   "(mqtts and broker_cert): the secret stays here\n");
+      pool.shutdown();
+      return 2;
+    }
     claim_token = provision->token;
     if (options->server.empty()) options->server = provision->server;
-    if (options->mqtt.empty()) options->mqtt = provision->mqtt;
+    std::error_code cert_ec;
+    std::filesystem::create_directories(state_dir, cert_ec);
+    const auto pinned = state_dir / "broker.crt";
+    std::ofstream(pinned, std::ios::trunc) << provision->broker_cert;
+    options->mqtt = provision->mqtts;
+    options->broker_cert = pinned.string();
     // A camera would join this network now; this host has its own networking.
     if (!provision->wifi_ssid.empty()) {
       spdlog::info("cam.provision wifi_ssid=\"{}\" applied=false", provision->wifi_ssid);
     }
     std::error_code ec;
     std::filesystem::create_directories(state_dir, ec);
-    std::ofstream(state_dir / "cloud.json", std::ios::trunc)
-        << nlohmann::json{{"server", options->server}, {"mqtt", options->mqtt}}.dump();
+    std::ofstream(state_dir / "cloud.json", std::ios::trunc) << nlohmann::json{
+        {"server", options->server},
+        {"mqtt", options->mqtt},
+        {"broker_cert", options->broker_cert}}.dump();
   }
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -186,6 +205,13 @@ int main(int argc, char** argv) {
   if (!split_mqtt_url(mqtt_url, agent_options.mqtt_host, agent_options.mqtt_port)) {
     std::fprintf(stderr, "nightjar-cam: bad broker URL %s\n", mqtt_url.c_str());
     return 2;
+  }
+  if (mqtt_url.starts_with("mqtts://")) {
+    if (options->broker_cert.empty()) {
+      std::fprintf(stderr, "nightjar-cam: %s needs the broker's certificate\n", mqtt_url.c_str());
+      return 2;
+    }
+    agent_options.mqtt_tls_ca_file = options->broker_cert;
   }
   agent_options.state_dir = state_dir;
   nj::media::hub::Hub hub;

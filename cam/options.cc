@@ -11,9 +11,11 @@ std::string usage() {
                     [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] [--gop-seconds N]
                                 [--motion-every N [--motion-for N]]
                      | --source rtsp://…]
-                    [--mqtt mqtt://host:port] [--state-dir DIR] [--sd-dir DIR]
+                    [--mqtt mqtt://host:port | mqtts://host:port --broker-cert F]
+                    [--state-dir DIR] [--sd-dir DIR]
                     [--provision PAYLOAD | --softap HOST:PORT --pairing-code CODE]
-  --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints)
+  --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints);
+               mqtts://… with --broker-cert FILE (the certificate to trust, and only it)
   --state-dir  where settings are kept (default: the secret file's directory)
   --telemetry-seconds  how often to report the bytes sent (default 30)
   --provision  a QR payload (from the app): which cloud, and the token that binds the camera
@@ -58,9 +60,13 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       }
     } else if (flag == "--pairing-code") {
       o.pairing_code = value;
+    } else if (flag == "--broker-cert") {
+      o.broker_cert = value;
     } else if (flag == "--mqtt") {
       o.mqtt = value;
-      if (!value.starts_with("mqtt://")) return Unexpected(std::string("--mqtt must be mqtt://"));
+      if (!value.starts_with("mqtt://") && !value.starts_with("mqtts://")) {
+        return Unexpected(std::string("--mqtt must be mqtt:// or mqtts://"));
+      }
     } else if (flag == "--sd-size-mb") {
       o.sd_size_mb = std::atoi(value.c_str());
       if (o.sd_size_mb < 1 || o.sd_size_mb > 1'000'000) {
@@ -122,6 +128,9 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
   if (!o.provision.empty() && !o.softap.empty()) {
     return Unexpected(std::string("--provision and --softap exclude each other"));
   }
+  if (o.mqtt.starts_with("mqtts://") != !o.broker_cert.empty()) {
+    return Unexpected(std::string("--mqtt mqtts://… and --broker-cert FILE go together"));
+  }
   if (o.serial.empty()) return Unexpected(std::string("--serial is required"));
   if (o.secret_file.empty()) return Unexpected(std::string("--secret-file is required"));
   if (!o.server.empty() && !o.server.starts_with("http://") && !o.server.starts_with("https://")) {
@@ -161,6 +170,16 @@ Result<Provision, std::string> parse_provision(std::string_view payload) {
   }
   if (!p.mqtt.empty() && !p.mqtt.starts_with("mqtt://")) {
     return Unexpected(std::string("the payload's mqtt is not an mqtt:// URL"));
+  }
+  p.mqtts = text("mqtts");
+  p.broker_cert = text("broker_cert");
+  if (!p.mqtts.empty() && !p.mqtts.starts_with("mqtts://")) {
+    return Unexpected(std::string("the payload's mqtts is not an mqtts:// URL"));
+  }
+  if (p.mqtts.empty() != p.broker_cert.empty() || p.broker_cert.size() > 4096 ||
+      (!p.broker_cert.empty() &&
+       p.broker_cert.find("-----BEGIN CERTIFICATE-----") == std::string::npos)) {
+    return Unexpected(std::string("the payload's broker and its certificate go together"));
   }
   if (j.contains("wifi") && j["wifi"].is_object() && j["wifi"].contains("ssid") &&
       j["wifi"]["ssid"].is_string()) {

@@ -21,6 +21,7 @@ struct Options {
   std::string provision;            // a QR payload from POST /bind-tokens
   std::string softap;               // host:port: wait there for the app to post the payload
   std::string pairing_code;         // printed on the label; the app must prove it knows it
+  std::string broker_cert;          // with --mqtt mqtts://: the certificate to trust (PEM file)
   std::string mqtt;                 // mqtt://host:port; empty: asked of the server
   std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.
@@ -41,6 +42,10 @@ struct Provision {
   std::string token;   // binds this camera to the account that made it
   std::string server;  // http(s)://… of the cloud
   std::string mqtt;    // mqtt://… of its broker, if the payload says
+  // mqtts://… and the broker's certificate (PEM): the only broker the camera gives its
+  // secret to once provisioned by a payload.
+  std::string mqtts;
+  std::string broker_cert;
   std::string wifi_ssid;
 };
 Result<Provision, std::string> parse_provision(std::string_view payload);

@@ -123,10 +123,27 @@ std::optional<device::OwnedDevice> device_for(const Guard& guard, device::Device
   return std::move(*owned);
 }
 
+json DevicesApi::qr_payload(const std::string& token) const {
+  json payload = {
+      {"v", 1}, {"server", options_.public_url}, {"mqtt", options_.mqtt_url}, {"token", token}};
+  // The broker over TLS and its certificate: a camera given this payload gives its secret
+  // only to that broker (the certificate pinned; no public CA involved).
+  if (!options_.mqtts_url.empty()) {
+    payload["mqtts"] = options_.mqtts_url;
+    payload["broker_cert"] = options_.broker_cert;
+  }
+  return payload;
+}
+
 void DevicesApi::install(http::Router& router) {
   // Where devices find the broker; public, and holds no secret.
   router.add(Method::kGet, "/api/v1/device-endpoints", [this](const Request&) {
-    return http::json_response(200, {{"mqtt", options_.mqtt_url}, {"server", options_.public_url}});
+    json out = {{"mqtt", options_.mqtt_url}, {"server", options_.public_url}};
+    if (!options_.mqtts_url.empty()) {
+      out["mqtts"] = options_.mqtts_url;
+      out["broker_cert"] = options_.broker_cert;
+    }
+    return http::json_response(200, out);
   });
 
   // A one-time token for adding a camera, and the QR payload the camera scans: the server,
@@ -148,10 +165,7 @@ void DevicesApi::install(http::Router& router) {
                      }
                      auto token = devices_.create_bind_token(who.user_id);
                      if (!token) return device_error(token.error());
-                     json payload = {{"v", 1},
-                                     {"server", options_.public_url},
-                                     {"mqtt", options_.mqtt_url},
-                                     {"token", token->token}};
+                     json payload = qr_payload(token->token);
                      if (!wifi.is_null()) payload["wifi"] = wifi;
                      const std::string text = payload.dump();
                      auto png = qr_png(text);
@@ -205,10 +219,7 @@ void DevicesApi::install(http::Router& router) {
                        return http::error_response(404, "not_found",
                                                    "no such bind token (used or expired?)");
                      }
-                     const json payload = {{"v", 1},
-                                           {"server", options_.public_url},
-                                           {"mqtt", options_.mqtt_url},
-                                           {"token", token}};
+                     const json payload = qr_payload(token);
                      auto png = qr_png(payload.dump());
                      if (!png) return http::error_response(500, "internal", "no QR code");
                      Response out{200, {}, std::move(*png)};

@@ -28,9 +28,11 @@ std::optional<device::OwnedDevice> device_for(const Guard& guard, device::Device
                                               device::Role at_least);
 
 struct DevicesOptions {
-  std::string public_url;  // http(s)://host:port, for QR payloads
-  std::string mqtt_url;    // mqtt://host:port, as devices reach the broker
-  std::string rtsp_base;   // rtsp://host:port, for re-stream URLs
+  std::string public_url;   // http(s)://host:port, for QR payloads
+  std::string mqtt_url;     // mqtt://host:port, as devices reach the broker
+  std::string rtsp_base;    // rtsp://host:port, for re-stream URLs
+  std::string mqtts_url;    // mqtts://host:port: the broker over TLS ("" without)
+  std::string broker_cert;  // its certificate (PEM), pinned by cameras from their payload
 };
 
 class DevicesApi {
@@ -60,6 +62,8 @@ class DevicesApi {
   }
 
  private:
+  // What a camera scans (or is given over SoftAP) to join this cloud with a bind token.
+  nlohmann::json qr_payload(const std::string& token) const;
   std::function<void(const std::string&, const std::string&)> access_revoked_;
   std::function<void(const std::string&)> unbound_;
   std::optional<device::OwnedDevice> device_for(const http::Request& r,

@@ -67,12 +67,15 @@ std::unique_ptr<DemoCameras> DemoCameras::start(store::Database& db,
       auto token = devices.create_bind_token(demo_user);
       if (!token) continue;
       argv.push_back("--provision");
-      argv.push_back(nlohmann::json{
-          {"v", 1},
-          {"server", options.server_url},
-          {"mqtt", options.mqtt_url},
-          {"token",
-           token->token}}.dump());
+      nlohmann::json payload = {{"v", 1},
+                                {"server", options.server_url},
+                                {"mqtt", options.mqtt_url},
+                                {"token", token->token}};
+      if (!options.mqtts_url.empty()) {
+        payload["mqtts"] = options.mqtts_url;
+        payload["broker_cert"] = options.broker_cert;
+      }
+      argv.push_back(payload.dump());
     } else if (*device->owner_id != demo_user) {
       continue;  // someone took it over: leave it alone
     }

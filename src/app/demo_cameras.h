@@ -21,6 +21,7 @@ class DemoCameras {
     std::filesystem::path data_dir;
     std::string demo_email;
     std::string server_url, mqtt_url;
+    std::string mqtts_url, broker_cert;  // the broker over TLS, as a QR payload gives it
   };
   // Starts what it can; a camera that cannot start is logged and skipped.
   static std::unique_ptr<DemoCameras> start(store::Database& db, device::DeviceRegistry& registry,

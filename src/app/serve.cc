@@ -26,6 +26,7 @@
 #include "api/policy.h"
 #include "api/recordings.h"
 #include "api/snapshot.h"
+#include "app/broker_cert.h"
 #include "app/data_dir.h"
 #include "app/demo_cameras.h"
 #include "app/recording_jobs.h"
@@ -378,12 +379,23 @@ int serve(const Config& config) {
   std::unique_ptr<mqtt::EmbeddedBroker> broker;
   mqtt::ClientOptions broker_admin;
   uint16_t mqtt_port = config.mqtt.external_port;
+  uint16_t mqtts_port = 0;      // the devices' TLS listener (embedded broker)
+  std::string broker_cert_pem;  // its certificate, pinned by cameras
   if (config.mqtt.external_host.empty()) {
     mqtt::BrokerOptions options;
     options.dir = data->path() / "mqtt";
     options.listen = config.mqtt.listen.empty() ? config.listen : config.mqtt.listen;
     options.port = config.mqtt_port;
     options.admin_acls = device::server_acls();
+    // Devices reach the broker over TLS with a certificate pinned in their QR payload.
+    auto cert = ensure_broker_cert(data->path() / "keys");
+    if (!cert) {
+      spdlog::critical("startup.failed reason=\"broker certificate: {}\"", cert.error());
+      return 1;
+    }
+    options.tls_cert = cert->cert;
+    options.tls_key = cert->key;
+    broker_cert_pem = cert->pem;
     auto started = mqtt::EmbeddedBroker::start(options);
     if (!started) {
       spdlog::critical("startup.failed reason=\"broker: {}\"", started.error());
@@ -395,6 +407,7 @@ int serve(const Config& config) {
     broker_admin.username = broker->admin_username();
     broker_admin.password = broker->admin_password();
     mqtt_port = broker->port();
+    mqtts_port = broker->tls_port();
   } else {
     broker_admin.host = config.mqtt.external_host;
     broker_admin.port = config.mqtt.external_port;
@@ -449,7 +462,9 @@ int serve(const Config& config) {
   api::DevicesApi devices_api(
       device_service, devices, broker_link, stream_demand, stream_access, guard, clock, mail_limits,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
-       demand_options.rtsp_base});
+       demand_options.rtsp_base,
+       mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : "",
+       broker_cert_pem});
   devices_api.install(router);
 
   // Live view, HLS and snapshots: for a signed-in person with a role on the device, checked
@@ -574,17 +589,22 @@ int serve(const Config& config) {
   recordings_api.install(router);
 
   pool.start();
-  if (auto w = data->write_ports({{"http", *port}, {"rtsp", *rtsp_port}, {"mqtt", mqtt_port}});
-      !w) {
+  std::map<std::string, uint16_t> ports = {
+      {"http", *port}, {"rtsp", *rtsp_port}, {"mqtt", mqtt_port}};
+  if (mqtts_port != 0) ports["mqtts"] = mqtts_port;
+  if (auto w = data->write_ports(ports); !w) {
     spdlog::critical("startup.failed reason=\"{}\"", w.error());
     return 1;
   }
   // --demo: two simulated cameras on the demo account, started once everything listens.
   std::unique_ptr<DemoCameras> demo_cameras;
   if (config.demo && demo_login) {
-    demo_cameras = DemoCameras::start(**db, devices, device_service,
-                                      {data->path(), "demo@nightjar.local", public_url,
-                                       "mqtt://" + public_host + ":" + std::to_string(mqtt_port)});
+    demo_cameras = DemoCameras::start(
+        **db, devices, device_service,
+        {data->path(), "demo@nightjar.local", public_url,
+         "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
+         mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : "",
+         broker_cert_pem});
     grant_demo_plan(plans, devices);
   }
   spdlog::info("http.listening address={} port={} threads={} demo={}", config.listen, *port,

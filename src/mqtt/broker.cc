@@ -133,6 +133,12 @@ Result<std::unique_ptr<EmbeddedBroker>, std::string> EmbeddedBroker::start(Broke
   for (int attempt = 0; attempt < 5; ++attempt) {
     broker->port_ = options.port != 0 ? options.port : free_port(options.listen);
     if (broker->port_ == 0) return Unexpected("no free port on " + options.listen);
+    if (!options.tls_cert.empty()) {
+      broker->tls_port_ = options.tls_port != 0 ? options.tls_port : free_port(options.listen);
+      if (broker->tls_port_ == 0 || broker->tls_port_ == broker->port_) {
+        return Unexpected("no second free port on " + options.listen);
+      }
+    }
     auto launched = broker->launch();
     if (launched) {
       broker->supervisor_ = std::thread([b = broker.get()] { b->supervise(); });
@@ -152,8 +158,13 @@ Result<void, std::string> EmbeddedBroker::launch() {
     out << "# Written by nightjar serve at each start; edits are lost.\n"
         << "per_listener_settings false\n"
         << "allow_anonymous false\n"
-        << "listener " << port_ << " " << options_.listen << "\n"
-        << "plugin " << options_.plugin << "\n"
+        << "listener " << port_ << " " << options_.listen << "\n";
+    if (tls_port_ != 0) {
+      out << "listener " << tls_port_ << " " << options_.listen << "\n"
+          << "certfile " << options_.tls_cert.string() << "\n"
+          << "keyfile " << options_.tls_key.string() << "\n";
+    }
+    out << "plugin " << options_.plugin << "\n"
         << "plugin_opt_config_file " << (options_.dir / "dynamic-security.json").string() << "\n"
         << "persistence false\n"
         << "set_tcp_nodelay true\n"

@@ -31,6 +31,11 @@ struct BrokerOptions {
   // subscribe to everything). Written into the plugin's state before mosquitto starts, with
   // every default access denied, so no client ever sees a more open broker.
   std::vector<dynsec::Acl> admin_acls;
+  // A second listener with TLS, for devices: its certificate and key (both, or neither).
+  // Devices that were given this certificate (pinned, in their QR payload) give their
+  // secret only to this listener.
+  std::filesystem::path tls_cert, tls_key;
+  uint16_t tls_port = 0;  // 0: a free port is picked
 };
 
 class EmbeddedBroker {
@@ -40,6 +45,7 @@ class EmbeddedBroker {
   ~EmbeddedBroker();  // stops the child
 
   uint16_t port() const { return port_; }
+  uint16_t tls_port() const { return tls_port_; }  // 0 without TLS
   const std::string& host() const { return options_.listen; }
   const std::string& admin_username() const { return admin_username_; }
   const std::string& admin_password() const { return admin_password_; }
@@ -53,6 +59,7 @@ class EmbeddedBroker {
 
   BrokerOptions options_;
   uint16_t port_;
+  uint16_t tls_port_ = 0;
   std::string admin_username_ = "nightjar-admin";
   std::string admin_password_;
   mutable std::mutex mu_;  // guards child_

@@ -24,6 +24,9 @@ struct ClientOptions {
   std::string client_id;  // empty: the broker assigns one
   std::string username, password;
   std::optional<Message> will;  // published by the broker if we vanish (retained if asked)
+  // TLS: trust exactly the certificate(s) in this PEM file (a pinned, self-signed broker
+  // certificate); the host name is not checked, the chain is. Empty: plain TCP.
+  std::string tls_ca_file;
   int keepalive_seconds = 30;
   // Reconnection after a failure or a lost connection: doubling from min to max, each wait
   // spread by ±20 % so a fleet that lost the broker together does not return together.

@@ -604,6 +604,59 @@ TEST_F(DevicesTest, OfflineRpcFailsFastAndABrokerRestartIsSurvived) {
   EXPECT_EQ(r.status, 409) << r.body;
 }
 
+// A camera provisioned by a payload gives its secret only to the broker whose certificate
+// the payload carries (#12, item 5): over TLS, to that certificate alone.
+TEST_F(DevicesTest, AProvisionedCameraTalksOnlyToThePinnedBroker) {
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_);
+  ASSERT_EQ(bind.status, 201);
+  const auto payload = json::parse(bind.json()["qr_payload"].get<std::string>());
+  ASSERT_TRUE(payload.contains("mqtts")) << payload.dump();
+  EXPECT_NE(payload["broker_cert"].get<std::string>().find("BEGIN CERTIFICATE"), std::string::npos);
+  const auto ports =
+      json::parse(run_command("cat '" + (server_.data_dir() / "ports.json").string() + "'"));
+  EXPECT_EQ(payload["mqtts"], "mqtts://127.0.0.1:" + std::to_string(ports["mqtts"].get<int>()));
+
+  // Another certificate in the payload (an impostor's broker would present its own): the
+  // camera's TLS handshake with ours fails, and it never comes online.
+  const auto other = server_.data_dir() / "impostor";
+  std::filesystem::create_directories(other);
+  run_command(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout '" +
+      (other / "k.pem").string() + "' -out '" + (other / "c.pem").string() +
+      "' -days 1 -subj /CN=impostor 2>&1");
+  auto forged = payload;
+  forged["broker_cert"] = run_command("cat '" + (other / "c.pem").string() + "'");
+  {
+    auto cam = camera("SIM-T1", forged.dump());
+    std::this_thread::sleep_for(4s);
+    EXPECT_TRUE(device_in_list(owner_, "SIM-T1").is_null()) << "bound through an unverified broker";
+    const auto log =
+        run_command("cat '" + (server_.data_dir() / "cam-SIM-T1" / "log").string() + "'");
+    EXPECT_EQ(log.find("cam.connected"), std::string::npos) << log;
+  }
+  // A payload naming no broker it can authenticate: the camera refuses and keeps its secret.
+  auto bare = payload;
+  bare.erase("mqtts");
+  bare.erase("broker_cert");
+  {
+    auto cam = camera("SIM-T2", bare.dump());
+    std::this_thread::sleep_for(1s);
+    const auto log =
+        run_command("cat '" + (server_.data_dir() / "cam-SIM-T2" / "log").string() + "'");
+    EXPECT_NE(log.find("names no broker the camera can authenticate"), std::string::npos) << log;
+  }
+  // The real payload: over TLS, bound and online.
+  auto cam = camera("SIM-T3", bind.json()["qr_payload"].get<std::string>());
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto d = device_in_list(owner_, "SIM-T3");
+        return d.is_object() && d.value("online", false);
+      },
+      15s))
+      << run_command("cat '" + (server_.data_dir() / "cam-SIM-T3" / "log").string() + "'");
+}
+
 TEST_F(DevicesTest, AnOfflineCameraIsAClearErrorAndBadTokensBindNothing) {
   // Registered, never bound: nobody's.
   ASSERT_FALSE(server_.admin("device add --serial SIM-B1").empty());
