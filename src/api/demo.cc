@@ -51,10 +51,12 @@ std::set<std::string> DemoApi::readable(const http::Request& request) {
   return out;
 }
 
-void DemoApi::install(http::Router& router) {
-  router.add(http::Method::kGet, "/api/v1/demo", [this](const http::Request&) {
+void DemoApi::install(http::Router& router, bool demo) {
+  router.add(http::Method::kGet, "/api/v1/demo", [this, demo](const http::Request&) {
+    if (!demo) return http::json_response(200, {{"demo", false}});
     return http::json_response(200, {{"demo", true}, {"login", demo_email_}});
   });
+  if (!demo) return;
   router.add(http::Method::kGet, "/api/v1/demo/outbox", [this](const http::Request& request) {
     const auto mine = readable(request);
     auto list = outbox_.list(500);

@@ -1,5 +1,6 @@
 // Demo mode only (`--demo`, loopback unless `--demo-public`):
-// - GET /api/v1/demo: {"demo": true, "login": …} so the app shows a demo banner;
+// - GET /api/v1/demo: {"demo": true, "login": …} so the app shows a demo banner (and
+//   {"demo": false} on a real server);
 // - GET /api/v1/demo/outbox: the mail the server would have sent, so a visitor can follow
 //   verification and reset links without an SMTP server. Only the reader's own mail: a
 //   signed-in person's, the addresses this browser registered (a cookie set at sign-up,
@@ -29,7 +30,9 @@ class DemoApi {
         guard_(guard),
         clock_(clock),
         demo_email_(std::move(demo_email)) {}
-  void install(http::Router& router);
+  // GET /api/v1/demo always (the app asks whether to show the banner); the outbox only
+  // when `demo`.
+  void install(http::Router& router, bool demo);
   // A registration from this browser: the answer carries a cookie naming the address, so
   // the outbox shows this browser that address's mail.
   void registered(const std::string& email, http::Response& response);

@@ -323,11 +323,11 @@ int serve(const Config& config) {
   me_api.install(router);
   api::DemoApi demo_api(outbox, accounts, guard, clock, "demo@nightjar.local");
   std::optional<std::string> demo_login;
+  demo_api.install(router, config.demo);
   if (config.demo) {
     auth_api.on_registered([&demo_api](const std::string& email, http::Response& answer) {
       demo_api.registered(email, answer);
     });
-    demo_api.install(router);
     demo_login = ensure_demo_account(accounts, data->path());
   }
   // Account anonymisation jobs, every second.

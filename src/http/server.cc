@@ -273,6 +273,43 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
   bool writing_ = false;    // loop thread only
 };
 
+// The WebSocket message deadline's state, shared with its timer's handler (which may run
+// after the session that armed it has ended).
+struct MessageClock {
+  explicit MessageClock(const asio::any_io_executor& executor) : timer(executor) {}
+  asio::steady_timer timer;
+  uint64_t settled = 0;  // bytes received when the last whole message (or control frame) ended
+  bool stopped = false;
+};
+
+// Checks every second: while bytes have arrived beyond the last whole message, the message
+// under way (since `since`) must be whole within `timeout`, or the connection is closed.
+void watch_messages(const std::shared_ptr<MessageClock>& clock,
+                    const std::weak_ptr<BeastPeer>& weak, std::chrono::milliseconds timeout,
+                    metrics::Counter& timeouts, uint64_t seen,
+                    std::chrono::steady_clock::time_point since) {
+  clock->timer.expires_after(std::chrono::seconds(1));
+  clock->timer.async_wait(
+      [clock, weak, timeout, &timeouts, seen, since](const boost::system::error_code& ec) {
+        if (ec || clock->stopped) return;
+        const auto peer = weak.lock();
+        if (!peer) return;
+        auto& stream = beast::get_lowest_layer(peer->ws());
+        const auto now = std::chrono::steady_clock::now();
+        if (stream.rate_policy().received() == clock->settled) {
+          return watch_messages(clock, weak, timeout, timeouts, clock->settled, now);  // idle: fine
+        }
+        // Under way since `since` if no message ended since the last look, else since now.
+        const auto began = seen == clock->settled ? since : now;
+        if (now - began >= timeout) {
+          timeouts.inc();
+          stream.close();
+          return;
+        }
+        watch_messages(clock, weak, timeout, timeouts, clock->settled, began);
+      });
+}
+
 }  // namespace
 
 awaitable<Response> Server::Impl::dispatch(Request& request, const Router::Match& match) {
@@ -508,35 +545,19 @@ awaitable<void> Server::Impl::websocket_session(tcp::socket socket, BeastRequest
   accept.handler->on_open();
   // The message deadline: bytes received since the last whole message (or control frame)
   // mean one is under way; it must be whole within the timeout, or the connection ends.
+  auto clock = std::make_shared<MessageClock>(ws.get_executor());
   auto& counter = beast::get_lowest_layer(ws).rate_policy();
-  uint64_t settled = counter.received();
-  ws.control_callback([&](websocket::frame_type, beast::string_view) {
-    settled = counter.received();  // pings, pongs and closes are whole by themselves
+  clock->settled = counter.received();
+  ws.control_callback([clock, &counter](websocket::frame_type, beast::string_view) {
+    clock->settled = counter.received();  // pings, pongs and closes are whole by themselves
   });
-  asio::steady_timer deadline(ws.get_executor());
-  std::function<void(uint64_t, std::chrono::steady_clock::time_point)> watch;
-  watch = [&, weak = std::weak_ptr<BeastPeer>(peer)](uint64_t seen,
-                                                     std::chrono::steady_clock::time_point since) {
-    deadline.expires_after(std::chrono::seconds(1));
-    deadline.async_wait([&, weak, seen, since](boost::system::error_code ec) {
-      if (ec || !weak.lock()) return;
-      const auto now = std::chrono::steady_clock::now();
-      if (counter.received() == settled) return watch(settled, now);  // idle: fine
-      // A message is under way since `since` (when bytes first went past `settled`).
-      const auto began = seen == settled ? since : now;
-      if (now - began >= limits.websocket_message_timeout) {
-        rejected.with({"ws_message_timeout"}).inc();
-        beast::get_lowest_layer(ws).close();
-        return;
-      }
-      watch(settled, began);
-    });
-  };
-  watch(settled, std::chrono::steady_clock::now());
+  watch_messages(clock, peer, limits.websocket_message_timeout,
+                 rejected.with({"ws_message_timeout"}), clock->settled,
+                 std::chrono::steady_clock::now());
   beast::flat_buffer buffer;
   for (;;) {
     auto [read_ec, n] = co_await ws.async_read(buffer, use_tuple);
-    settled = counter.received();
+    clock->settled = counter.received();
     if (read_ec) {
       if (read_ec == websocket::error::message_too_big)
         rejected.with({"ws_message_too_large"}).inc();
@@ -547,7 +568,8 @@ awaitable<void> Server::Impl::websocket_session(tcp::socket socket, BeastRequest
                                ws.got_binary());
     buffer.consume(buffer.size());
   }
-  deadline.cancel();
+  clock->stopped = true;
+  clock->timer.cancel();
   ws.control_callback();
   peer->mark_closed();
   accept.handler->on_close();

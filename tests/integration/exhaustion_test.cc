@@ -118,6 +118,9 @@ TEST_F(ExhaustionTest, AWebSocketFrameSentAByteAtATimeIsCutOff) {
 }
 
 TEST_F(ExhaustionTest, RoutesThatSendMailAreNoRelay) {
+  // Not a demo server: it says so, and has no outbox to show.
+  EXPECT_EQ(server_.get("/api/v1/demo").json()["demo"], false);
+  EXPECT_EQ(server_.get("/api/v1/demo/outbox").status, 404);
   // Thirty password resets for one address: three mails, then 429 with Retry-After.
   (void)sign_up(server_, "victim@example.org");
   const auto before = mails_to("victim@example.org");
