@@ -23,12 +23,15 @@ export function initialLanguage(): Language {
   return navigator.language.toLowerCase().startsWith('zh') ? 'zh-CN' : 'en';
 }
 
+// A key in neither catalogue (an error code the server added later, say) comes back as
+// the key itself, never as an exception: a page must not die over a missing string.
 export function translate(
   language: Language,
   key: MessageKey,
   params: Record<string, string | number> = {},
 ): string {
-  const template = catalogues[language][key] ?? en[key];
+  const template: string | undefined = catalogues[language][key] ?? en[key];
+  if (template === undefined) return key;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
     name in params ? String(params[name]) : whole,
   );

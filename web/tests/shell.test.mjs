@@ -67,6 +67,30 @@ test('language switch turns the shell into Simplified Chinese and remembers it',
   await page.close();
 });
 
+test('a server error is shown by its code in the person\'s language, and the form lives on', async () => {
+  const { page, problems } = await openPage(undefined, 'zh-CN');
+  await page.goto(server.url + '/signup');
+  await page.locator('input[name="email"]').fill('not an e-mail address');
+  await page.locator('input[name="password"]').fill('a long passphrase for the test');
+  await page.locator('input[name="accept"]').check();
+  await page.locator('button[type="submit"]').click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  const text = await alert.textContent();
+  assert.match(text, /[\u4e00-\u9fff]/, `the error is in Chinese: ${text}`);
+  assert.doesNotMatch(text, /^[\x00-\x7f]+$/, 'no raw English server message');
+  // The page is alive: the form can be corrected and sent again.
+  await page.locator('input[name="email"]').fill('still not one');
+  await page.locator('button[type="submit"]').click();
+  await alert.waitFor();
+  assert.deepEqual(
+    problems.filter((p) => !p.startsWith('Failed to load resource')),
+    [],
+    'no exception in the page',
+  );
+  await page.close();
+});
+
 test('on a phone the navigation is a drawer and nothing overflows sideways', async () => {
   const { page, problems } = await openPage({ width: 390, height: 844 }, 'en');
   await page.goto(server.url + '/');

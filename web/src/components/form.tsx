@@ -33,11 +33,19 @@ export function Field(props: {
 
 // A server error in the reader's language: known codes have messages, others show the
 // server's own (English) message.
+// A server error in the person's language, by its code. A code the catalogue does not know
+// yet shows the server's own message in English, and a general sentence naming the code in
+// any other language (raw English never reaches a zh-CN page).
 export function ErrorNote({ error }: { error: ApiError | null }) {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
   if (!error) return null;
   const key = `error.${error.code}` as MessageKey;
-  const text = t(key) === key ? error.message : t(key);
+  const known = t(key) !== key;
+  const text = known
+    ? t(key)
+    : language === 'en' && error.message
+      ? error.message
+      : t('error.unknown', { code: error.code });
   return (
     <p class="note error" role="alert" data-testid="error">
       {text}
