@@ -5,6 +5,7 @@
 #include <fstream>
 #include <thread>
 
+#include "device_protocol/messages.h"
 #include "device_protocol/topics.h"
 
 namespace nj::cam {
@@ -221,8 +222,9 @@ void Agent::on_message(const mqtt::Message& m) {
   }
   const json params = req.contains("params") ? req["params"] : json::object();
   if (req["method"] == "bind.result") {  // one-way: the answer to our claim
-    const bool bound = params.is_object() && params.value("bound", false);
-    const std::string reason = params.is_object() ? params.value("reason", "") : "";
+    device_protocol::ObjectReader answer(params);
+    const bool bound = answer.boolean("bound").value_or(false);
+    const std::string reason = answer.string("reason", 200).value_or("");
     spdlog::info("cam.bind serial={} bound={} reason=\"{}\"", options_.serial, bound, reason);
     std::lock_guard lock(mu_);
     // Once bound, stay so: an answer to an earlier repeat of the claim may come later.
@@ -231,16 +233,15 @@ void Agent::on_message(const mqtt::Message& m) {
     return;
   }
   if (req["method"] == "binding.set") {  // one-way: whose the camera is now
-    std::optional<std::string> binding;
-    if (params.is_object() && params.contains("binding") && params["binding"].is_string()) {
-      binding = params["binding"].get<std::string>();
-    } else if (!params.is_object() || !params.contains("binding") || !params["binding"].is_null()) {
-      spdlog::warn("cam.binding.malformed serial={}", options_.serial);
+    auto binding = device_protocol::read_binding(params);
+    if (!binding) {
+      spdlog::warn("cam.binding.malformed serial={} field={}", options_.serial,
+                   binding.error().field);
       return;
     }
-    const bool erased = sd_ && sd_->settle_owner(binding);
+    const bool erased = sd_ && sd_->settle_owner(*binding);
     spdlog::info("cam.binding serial={} bound={} card_erased={}", options_.serial,
-                 binding.has_value(), erased);
+                 binding->has_value(), erased);
     std::lock_guard lock(mu_);
     binding_known_ = true;
     return;

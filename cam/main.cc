@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent.h"
+#include "device_protocol/json_input.h"
 #include "options.h"
 #include "simulator.h"
 #include "softap.h"
@@ -118,11 +119,16 @@ int main(int argc, char** argv) {
     provision = *parsed;
   } else if (!options->softap.empty() && options->server.empty() && options->mqtt.empty()) {
     std::ifstream in(state_dir / "cloud.json");
+    // Our own file, but read as carefully as anything else: a damaged one is ignored.
     const auto saved = nlohmann::json::parse(in, nullptr, false);
-    if (saved.is_object()) {
-      options->server = saved.value("server", "");
-      options->mqtt = saved.value("mqtt", "");
-      options->broker_cert = saved.value("broker_cert", "");
+    nj::device_protocol::ObjectReader cloud(saved);
+    auto server = cloud.string("server", 2048);
+    auto mqtt = cloud.string("mqtt", 2048);
+    auto broker_cert = cloud.string("broker_cert", 4096);
+    if (cloud.ok()) {
+      options->server = server.value_or("");
+      options->mqtt = mqtt.value_or("");
+      options->broker_cert = broker_cert.value_or("");
     }
     if (options->server.empty() && options->mqtt.empty()) {
       const auto colon = options->softap.rfind(':');

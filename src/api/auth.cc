@@ -1,6 +1,7 @@
 #include "api/auth.h"
 
 #include <cctype>
+#include <vector>
 
 #include "api/account_json.h"
 #include "api/fields.h"
@@ -31,7 +32,14 @@ std::string set_cookie(const std::string& name, const std::string& value, int64_
 
 }  // namespace
 
-std::optional<http::Response> mail_refused(int64_t wait_ms) {
+std::optional<http::Response> refuse_mail(mail::MailRateLimiter& limits,
+                                          const http::Request& request, const std::string& to,
+                                          const std::string& user_id) {
+  std::string to_key = "to:";
+  for (char c : to) to_key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::vector<std::string> keys = {"ip:" + request.remote_address, std::move(to_key)};
+  if (!user_id.empty()) keys.push_back("user:" + user_id);
+  const int64_t wait_ms = limits.take(keys);
   if (wait_ms <= 0) return std::nullopt;
   const auto seconds = std::to_string((wait_ms + 999) / 1000);
   auto r = http::error_response(429, "rate_limited",
@@ -40,39 +48,32 @@ std::optional<http::Response> mail_refused(int64_t wait_ms) {
   return r;
 }
 
-std::string mail_to_key(const std::string& email) {
-  std::string key = "to:";
-  for (char c : email) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return key;
-}
-
 void AuthApi::install(http::Router& router) {
   using http::Method;
   using http::Request;
   using http::Response;
 
-  router.add_async(
-      Method::kPost, "/api/v1/auth/register", on_pool(pool_, [this](const Request& r) {
-        auto body = http::parse_json_body(r);
-        if (!body) return std::move(body).error();
-        auto email = string_field(*body, "email", kMaxEmail, true);
-        auto password = string_field(*body, "password", kMaxPassword, true);
-        auto language = string_field(*body, "language", 16, true);
-        auto policy = string_field(*body, "policy_version", 64, true);
-        for (auto* f : {&email, &password, &language, &policy}) {
-          if (!*f) return std::move(*f).error();
-        }
-        if (auto no =
-                mail_refused(mail_limits_.take({"ip:" + r.remote_address, mail_to_key(**email)}))) {
-          return std::move(*no);
-        }
-        auto done = accounts_.register_account(**email, **password, **language, **policy);
-        if (!done) return account_error(done.error());
-        // The same answer for a new and an already registered address.
-        auto answer = http::json_response(202, {{"status", "verification_sent"}});
-        if (registered_) registered_(**email, answer);
-        return answer;
-      }));
+  router.add_async(Method::kPost, "/api/v1/auth/register", on_pool(pool_, [this](const Request& r) {
+                     auto body = http::parse_json_body(r);
+                     if (!body) return std::move(body).error();
+                     auto email = string_field(*body, "email", kMaxEmail, true);
+                     auto password = string_field(*body, "password", kMaxPassword, true);
+                     auto language = string_field(*body, "language", 16, true);
+                     auto policy = string_field(*body, "policy_version", 64, true);
+                     for (auto* f : {&email, &password, &language, &policy}) {
+                       if (!*f) return std::move(*f).error();
+                     }
+                     if (auto no = refuse_mail(mail_limits_, r, **email)) {
+                       return std::move(*no);
+                     }
+                     auto done =
+                         accounts_.register_account(**email, **password, **language, **policy);
+                     if (!done) return account_error(done.error());
+                     // The same answer for a new and an already registered address.
+                     auto answer = http::json_response(202, {{"status", "verification_sent"}});
+                     if (registered_) registered_(**email, answer);
+                     return answer;
+                   }));
 
   router.add(Method::kPost, "/api/v1/auth/verify", [this](const Request& r) {
     auto body = http::parse_json_body(r);
@@ -89,8 +90,7 @@ void AuthApi::install(http::Router& router) {
     if (!body) return std::move(body).error();
     auto email = string_field(*body, "email", kMaxEmail, true);
     if (!email) return std::move(email).error();
-    if (auto no =
-            mail_refused(mail_limits_.take({"ip:" + r.remote_address, mail_to_key(**email)}))) {
+    if (auto no = refuse_mail(mail_limits_, r, **email)) {
       return std::move(*no);
     }
     auto done = accounts_.resend_verification(**email);
@@ -155,8 +155,7 @@ void AuthApi::install(http::Router& router) {
     if (!body) return std::move(body).error();
     auto email = string_field(*body, "email", kMaxEmail, true);
     if (!email) return std::move(email).error();
-    if (auto no =
-            mail_refused(mail_limits_.take({"ip:" + r.remote_address, mail_to_key(**email)}))) {
+    if (auto no = refuse_mail(mail_limits_, r, **email)) {
       return std::move(*no);
     }
     auto done = accounts_.request_password_reset(**email);

@@ -38,9 +38,10 @@ class AuthApi {
   mail::MailRateLimiter& mail_limits_;
 };
 
-// 429 rate_limited with Retry-After when `wait_ms` > 0 (a mail-sending route said no).
-std::optional<http::Response> mail_refused(int64_t wait_ms);
-// The key of a destination address for the mail limits (case-folded).
-std::string mail_to_key(const std::string& email);
+// A mail to `to` caused by this request (and person, if any) counted against the mail
+// limits: nullopt if allowed, else the 429 rate_limited answer with Retry-After.
+std::optional<http::Response> refuse_mail(mail::MailRateLimiter& limits,
+                                          const http::Request& request, const std::string& to,
+                                          const std::string& user_id = "");
 
 }  // namespace nj::api

@@ -348,26 +348,24 @@ void DevicesApi::install(http::Router& router) {
                      for (const auto& s : *shares) list.push_back(share_json(s));
                      return no_store(http::json_response(200, {{"shares", list}}));
                    }));
-  router.add_async(
-      Method::kPost, "/api/v1/devices/{id}/shares",
-      guard_.user([this](const Request& r, const account::Principal& who) {
-        auto body = http::parse_json_body(r);
-        if (!body) return std::move(body).error();
-        auto email = string_field(*body, "email", 254, true);
-        if (!email) return std::move(email).error();
-        auto role_name = string_field(*body, "role", 16, true);
-        if (!role_name) return std::move(role_name).error();
-        auto role = device::parse_role(**role_name);
-        if (!role) return invalid_field("role", "role is viewer, family or admin");
-        // An invitation is a mail: limited per address, account and invitee.
-        if (auto no = mail_refused(mail_limits_.take(
-                {"ip:" + r.remote_address, "user:" + who.user_id, mail_to_key(**email)}))) {
-          return std::move(*no);
-        }
-        auto share = devices_.share(who.user_id, r.params.at("id"), **email, *role);
-        if (!share) return device_error(share.error());
-        return http::json_response(201, share_json(*share));
-      }));
+  router.add_async(Method::kPost, "/api/v1/devices/{id}/shares",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     auto body = http::parse_json_body(r);
+                     if (!body) return std::move(body).error();
+                     auto email = string_field(*body, "email", 254, true);
+                     if (!email) return std::move(email).error();
+                     auto role_name = string_field(*body, "role", 16, true);
+                     if (!role_name) return std::move(role_name).error();
+                     auto role = device::parse_role(**role_name);
+                     if (!role) return invalid_field("role", "role is viewer, family or admin");
+                     // An invitation is a mail: limited per address, account and invitee.
+                     if (auto no = refuse_mail(mail_limits_, r, **email, who.user_id)) {
+                       return std::move(*no);
+                     }
+                     auto share = devices_.share(who.user_id, r.params.at("id"), **email, *role);
+                     if (!share) return device_error(share.error());
+                     return http::json_response(201, share_json(*share));
+                   }));
   // Revoke (owner or admin), or leave (the invitee): open live views end at once.
   router.add_async(Method::kDelete, "/api/v1/devices/{id}/shares/{share}",
                    guard_.user([this](const Request& r, const account::Principal& who) {

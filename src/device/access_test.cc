@@ -7,30 +7,15 @@
 #include "device/access_watch.h"
 #include "device/binding_sweep.h"
 #include "device/stream_access.h"
-#include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "device/test_bed.h"
 
 namespace nj::device {
 namespace {
 
-class StreamAccessTest : public ::testing::Test {
+class StreamAccessTest : public DeviceTestBed {
  protected:
   StreamAccessTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
-        clock_(1'795'947'665'000),
-        secrets_(std::vector<uint8_t>(32, 7)),
-        registry_(*db_, secrets_, clock_),
-        service_(*db_, registry_, clock_),
-        tokens_(std::vector<uint8_t>(32, 9), clock_),
-        access_(tokens_, registry_, service_) {
-    EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));
-    for (const char* id : {"alice", "bob", "carol"}) {
-      const store::Value p[] = {std::string(id), std::string(id) + "@example.com"};
-      EXPECT_TRUE(
-          db_->execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
-                       "VALUES ($1, $2, 'x', 'en', 'active', 0)",
-                       p));
-    }
+      : tokens_(std::vector<uint8_t>(32, 9), clock_), access_(tokens_, registry_, service_) {
     EXPECT_TRUE(registry_.add({"CAM-1", "NJ-C1", "", "", "", "", ""}));
   }
   Device bind_to(const std::string& user) {
@@ -44,11 +29,6 @@ class StreamAccessTest : public ::testing::Test {
     return bool(access_.check(token, "CAM-1", StreamPurpose::kPlay));
   }
 
-  std::unique_ptr<store::Database> db_;
-  ManualClock clock_;
-  SecretDeriver secrets_;
-  DeviceRegistry registry_;
-  DeviceService service_;
   StreamTokens tokens_;
   StreamAccess access_;
 };

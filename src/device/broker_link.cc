@@ -270,10 +270,6 @@ void BrokerLink::reject(const std::string& serial, proto::MessageKind kind,
                         const proto::InputError& error) {
   spdlog::debug("device.message.rejected serial={} kind={} reason={} field={}", serial,
                 proto::kind_name(kind), proto::reason_name(error.reason), error.field);
-  {
-    std::lock_guard lock(mu_);
-    ++stats_.rejected;
-  }
   std::lock_guard lock(event_mu_);
   if (on_reject_) on_reject_(kind, error.reason);
 }

@@ -78,7 +78,7 @@ class BrokerLink {
   void set_reject_handler(RejectHandler handler);
 
   struct Stats {
-    uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0, rejected = 0;
+    uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0;
   };
   Stats stats() const;
 

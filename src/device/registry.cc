@@ -7,6 +7,7 @@
 
 #include "common/time.h"
 #include "device/key_file.h"
+#include "device_protocol/provision.h"
 #include "device_protocol/topics.h"
 
 namespace nj::device {
@@ -140,62 +141,46 @@ Result<SecretDeriver, std::string> SecretDeriver::open(const std::filesystem::pa
   return SecretDeriver(std::move(*key));
 }
 
-std::string SecretDeriver::secret(std::string_view serial, int64_t generation) const {
-  const std::string message = std::string(serial) + ":" + std::to_string(generation);
-  uint8_t mac[crypto_auth_hmacsha256_BYTES];
+std::array<uint8_t, crypto_auth_hmacsha256_BYTES> SecretDeriver::mac(
+    std::string_view message) const {
+  std::array<uint8_t, crypto_auth_hmacsha256_BYTES> out{};
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, key_.data(), key_.size());
   crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(message.data()),
                                 message.size());
-  crypto_auth_hmacsha256_final(&st, mac);
-  // 24 bytes → 32 base64url characters: 192 bits, typeable from a label if need be.
-  std::string out(sodium_base64_encoded_len(24, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), mac, 24, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.pop_back();
+  crypto_auth_hmacsha256_final(&st, out.data());
   return out;
 }
 
 namespace {
-constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-
-// A typed code in its canonical form: upper case, no separators, O→0, I/L→1.
-std::string normalize_code(std::string_view code) {
-  std::string out;
-  for (char c : code) {
-    if (c == '-' || c == ' ') continue;
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c == 'O') c = '0';
-    if (c == 'I' || c == 'L') c = '1';
-    out += c;
-  }
+// The first `n` bytes of a MAC as base64url without padding.
+std::string base64url_prefix(const std::array<uint8_t, crypto_auth_hmacsha256_BYTES>& mac,
+                             size_t n) {
+  std::string out(sodium_base64_encoded_len(n, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(out.data(), out.size(), mac.data(), n,
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.pop_back();
   return out;
 }
 }  // namespace
 
+std::string SecretDeriver::secret(std::string_view serial, int64_t generation) const {
+  // 24 bytes → 32 base64url characters: 192 bits, typeable from a label if need be.
+  return base64url_prefix(mac(std::string(serial) + ":" + std::to_string(generation)), 24);
+}
+
+namespace {
+constexpr std::string_view kCrockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}  // namespace
+
 std::string SecretDeriver::binding_tag(std::string_view serial, std::string_view owner_id) const {
-  const std::string message = "binding:" + std::string(serial) + ":" + std::string(owner_id);
-  uint8_t mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, key_.data(), key_.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(message.data()),
-                                message.size());
-  crypto_auth_hmacsha256_final(&st, mac);
-  std::string out(sodium_base64_encoded_len(16, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), mac, 16, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(out.size() - 1);
-  return out;
+  return base64url_prefix(mac("binding:" + std::string(serial) + ":" + std::string(owner_id)), 16);
 }
 
 std::string SecretDeriver::pairing_code(std::string_view serial) const {
-  const std::string message = "pairing:" + std::string(serial);
-  uint8_t mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256_state st;
-  crypto_auth_hmacsha256_init(&st, key_.data(), key_.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const uint8_t*>(message.data()),
-                                message.size());
-  crypto_auth_hmacsha256_final(&st, mac);
+  const auto code = mac("pairing:" + std::string(serial));
   uint64_t bits = 0;
-  for (int i = 0; i < 5; ++i) bits = bits << 8 | mac[i];
+  for (int i = 0; i < 5; ++i) bits = bits << 8 | code[static_cast<size_t>(i)];
   std::string out;
   for (int i = 7; i >= 0; --i) {
     out += kCrockford[(bits >> (5 * i)) & 31];
@@ -206,8 +191,9 @@ std::string SecretDeriver::pairing_code(std::string_view serial) const {
 
 bool DeviceRegistry::check_pairing_code(std::string_view serial, std::string_view code) {
   if (code.size() > 32 || !by_serial(serial)) return false;
-  const std::string given = normalize_code(code);
-  const std::string expected = normalize_code(secrets_.pairing_code(serial));
+  const std::string given = device_protocol::normalize_pairing_code(code);
+  const std::string expected =
+      device_protocol::normalize_pairing_code(secrets_.pairing_code(serial));
   return given.size() == expected.size() &&
          sodium_memcmp(given.data(), expected.data(), given.size()) == 0;
 }

@@ -5,6 +5,7 @@
 // Transport-free; the API, the admin CLI and the broker link call it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -49,6 +50,7 @@ class SecretDeriver {
   std::string binding_tag(std::string_view serial, std::string_view owner_id) const;
 
  private:
+  std::array<uint8_t, 32> mac(std::string_view message) const;  // HMAC-SHA-256 with the key
   std::vector<uint8_t> key_;
 };
 

@@ -4,36 +4,17 @@
 
 #include <cctype>
 
-#include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "device/test_bed.h"
 
 namespace nj::device {
 namespace {
 
-class ServiceTest : public ::testing::Test {
+class ServiceTest : public DeviceTestBed {
  protected:
-  ServiceTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
-        clock_(1'795'947'665'000),
-        secrets_(std::vector<uint8_t>(32, 7)),
-        registry_(*db_, secrets_, clock_),
-        service_(*db_, registry_, clock_) {
-    EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));
-    for (const char* id : {"alice", "bob", "carol"}) {
-      const store::Value p[] = {std::string(id), std::string(id) + "@example.com"};
-      EXPECT_TRUE(
-          db_->execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
-                       "VALUES ($1, $2, 'x', 'en', 'active', 0)",
-                       p));
-    }
+  ServiceTest() {
     EXPECT_TRUE(registry_.add({"CAM-1", "NJ-C1", "", "", "", "", "audio"}));
     EXPECT_TRUE(registry_.add({"CAM-2", "", "", "", "", "", ""}));
   }
-  std::unique_ptr<store::Database> db_;
-  ManualClock clock_;
-  SecretDeriver secrets_;
-  DeviceRegistry registry_;
-  DeviceService service_;
 };
 
 TEST_F(ServiceTest, ABindTokenBindsOnceWithinTenMinutes) {

@@ -21,7 +21,6 @@ struct StreamHolder {
   std::string subject;       // a user id, kDeviceSubject or kOperatorSubject
   std::optional<Role> role;  // a person's role on the device now
   int64_t generation = 0;
-  bool person() const { return role.has_value(); }
 };
 
 class StreamAccess {

@@ -2,40 +2,11 @@
 
 #include <cmath>
 
+#include "common/json_depth.h"
+
 namespace nj::device_protocol {
-namespace {
 
 using nlohmann::json;
-
-// The deepest nesting of arrays and objects in the text, strings skipped; stops counting
-// past `limit` (the answer is then limit + 1).
-int nesting_depth(std::string_view text, int limit) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > deepest) deepest = depth;
-      if (deepest > limit) return deepest;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
-}  // namespace
 
 std::string_view reason_name(Reason r) {
   switch (r) {
@@ -62,7 +33,7 @@ Parsed<json> parse_json(std::string_view payload, const JsonLimits& limits) {
     return Unexpected(
         InputError{Reason::kTooLarge, "", "over " + std::to_string(limits.max_bytes) + " bytes"});
   }
-  if (nesting_depth(payload, limits.max_depth) > limits.max_depth) {
+  if (json_nesting_exceeds(payload, limits.max_depth)) {
     return Unexpected(InputError{Reason::kTooDeep, "", "nested too deeply"});
   }
   try {

@@ -228,6 +228,19 @@ json to_json(const CameraSettings& s) {
   return out;
 }
 
+Parsed<std::optional<std::string>> read_binding(const json& params) {
+  ObjectReader r(params);
+  const json* binding = r.field("binding");
+  if (!r.ok()) return failed<std::optional<std::string>>(r);
+  if (!params.contains("binding")) {
+    return Unexpected(InputError{Reason::kMissing, "binding", "binding is missing"});
+  }
+  if (!binding) return std::optional<std::string>();  // null: nobody's
+  auto tag = r.string("binding", 64, true);
+  if (!r.ok()) return failed<std::optional<std::string>>(r);
+  return std::optional<std::string>(std::move(*tag));
+}
+
 Parsed<json> read_rpc_result(std::string_view method, const json& result) {
   if (method == "stream.start") {
     ObjectReader r(result);

@@ -90,6 +90,10 @@ struct CameraSettings {
 Parsed<CameraSettings> read_settings(const nlohmann::json& j);
 nlohmann::json to_json(const CameraSettings& s);
 
+// Cloud → device, one-way: binding.set {"binding": tag | null} (whose the camera is now;
+// null: nobody's). The value inside is nullopt for null.
+Parsed<std::optional<std::string>> read_binding(const nlohmann::json& params);
+
 // The result of RPC `method` in its checked, canonical form (only known fields, bounded):
 //   stream.start → {"streaming": bool}; config.set → {"settings": {…}};
 //   sd.list → {"recordings": [{"name","start_ms","end_ms","bytes"}], "state": {…}};

@@ -205,11 +205,23 @@ TEST(DeviceMessages, RpcResultsAreCheckedPerMethodAndMadeCanonical) {
   EXPECT_FALSE(read_rpc_result("no.such.method", json::object()));
 }
 
+TEST(DeviceMessages, ABindingIsATagOrNull) {
+  EXPECT_EQ(read_binding(json::parse(R"({"binding": "abc"})"))->value(), "abc");
+  auto nobody = read_binding(json::parse(R"({"binding": null})"));
+  ASSERT_TRUE(nobody);
+  EXPECT_FALSE(nobody->has_value());
+  for (const char* bad : {R"({})", R"({"binding": 5})", R"([])", R"({"binding": ["a"]})"}) {
+    EXPECT_FALSE(read_binding(json::parse(bad))) << bad;
+  }
+}
+
 TEST(Provision, AProofBindsThePayloadToTheLabelsCode) {
   const std::string payload = R"({"v":1,"server":"https://cloud.example","token":"t"})";
   const auto proof = provision_proof("abcd-efgh", payload);
   EXPECT_EQ(proof.size(), 64u);
   EXPECT_EQ(proof, provision_proof("ABCDEFGH", payload)) << "as typed or as printed";
+  EXPECT_EQ(provision_proof("0I1L-ABCD", payload), provision_proof("o111 abcd", payload))
+      << "the letters people confuse with digits count as the digits";
   EXPECT_TRUE(proof_matches("ABCD-EFGH", payload, proof));
   EXPECT_FALSE(proof_matches("ABCD-EFGJ", payload, proof)) << "another code";
   EXPECT_FALSE(proof_matches("ABCD-EFGH", payload + " ", proof)) << "another payload";

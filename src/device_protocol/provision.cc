@@ -10,7 +10,10 @@ std::string normalize_pairing_code(std::string_view code) {
   std::string out;
   for (char c : code) {
     if (c == '-' || c == ' ') continue;
-    out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (c == 'O') c = '0';  // Crockford base32: the letters people confuse with digits
+    if (c == 'I' || c == 'L') c = '1';
+    out += c;
   }
   return out;
 }

@@ -14,7 +14,8 @@ namespace nj::device_protocol {
 
 inline constexpr size_t kMaxProvisionBytes = 4096;
 
-// "abcd-efgh" → "ABCDEFGH": what is typed from a label, as the key.
+// A pairing code as typed from a label, in its canonical form (the key of the proof, and
+// what the server compares): upper case, no separators, O→0 and I/L→1 (Crockford).
 std::string normalize_pairing_code(std::string_view code);
 // Lower-case hex of HMAC-SHA-256(normalized code, payload).
 std::string provision_proof(std::string_view pairing_code, std::string_view payload);

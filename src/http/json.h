@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_depth.h"
 #include "common/result.h"
 #include "http/message.h"
 
@@ -17,8 +18,7 @@ Result<nlohmann::json, Response> parse_json_body(const Request& request);
 
 Response json_response(int status, const nlohmann::json& body);
 
-// True if the text nests arrays/objects deeper than max_depth (checked before parsing, so
-// a hostile body cannot exhaust the stack).
-bool json_nesting_exceeds(std::string_view text, int max_depth);
+// Nesting is checked before parsing (common/json_depth.h).
+using nj::json_nesting_exceeds;
 
 }  // namespace nj::http

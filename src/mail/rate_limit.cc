@@ -11,7 +11,7 @@ const MailRule* MailRateLimiter::rule_for(const std::string& key) const {
   return nullptr;
 }
 
-int64_t MailRateLimiter::take(std::initializer_list<std::string> keys) {
+int64_t MailRateLimiter::take(const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
   const int64_t now = clock_.now_ms();
   int64_t wait = 0;

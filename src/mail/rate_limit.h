@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <deque>
-#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -37,7 +36,7 @@ class MailRateLimiter {
 
   // 0 and counted if every key has room; otherwise how many ms until it will (nothing is
   // counted). Keys start with a rule's prefix; a key with no rule is not limited.
-  int64_t take(std::initializer_list<std::string> keys);
+  int64_t take(const std::vector<std::string>& keys);
 
  private:
   const MailRule* rule_for(const std::string& key) const;

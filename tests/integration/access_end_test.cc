@@ -33,15 +33,12 @@ class AccessEndTest : public ::testing::Test {
 
   HttpResult call(const std::string& bearer, const std::string& method, const std::string& path,
                   const json& body = nullptr) {
-    std::map<std::string, std::string> h = {{"Authorization", "Bearer " + bearer}};
-    if (!body.is_null()) h["Content-Type"] = "application/json";
-    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+    return call_as(server_, bearer, method, path, body);
   }
   // A simulated camera SERIAL, bound to `bearer` by the code on its label; returns its id.
   std::string camera(const std::string& serial, const std::string& bearer,
                      const std::string& extra = "") {
-    auto secret = server_.admin("device add --serial " + serial + " --model NJ-Sim");
-    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    const auto secret = add_device(server_, serial);
     std::ofstream(server_.data_dir() / (serial + ".secret")) << secret << "\n";
     const std::string id = bind(serial, bearer);
     const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
@@ -54,11 +51,7 @@ class AccessEndTest : public ::testing::Test {
     return id;
   }
   std::string bind(const std::string& serial, const std::string& bearer) {
-    const auto label = json::parse(server_.admin("device label --serial " + serial));
-    auto added = call(bearer, "POST", "/api/v1/devices",
-                      {{"serial", serial}, {"pairing_code", label["pairing_code"]}});
-    EXPECT_EQ(added.status, 201) << added.body;
-    return added.json().value("id", "");
+    return bind_by_label(server_, serial, bearer);
   }
   // Shares device `id` with `email` (signed up as `bearer`), accepted; returns the share id.
   std::string share(const std::string& id, const std::string& email, const std::string& bearer,

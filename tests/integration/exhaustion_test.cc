@@ -143,13 +143,9 @@ TEST_F(ExhaustionTest, RoutesThatSendMailAreNoRelay) {
             429);
   // Invitations to arbitrary addresses: a handful, then refused (per address and account).
   const auto owner = sign_up(server_, "owner@example.org");
-  (void)server_.admin("device add --serial MAIL-1");
-  const auto label = json::parse(server_.admin("device label --serial MAIL-1"));
-  auto added =
-      post("/api/v1/devices", {{"serial", "MAIL-1"}, {"pairing_code", label["pairing_code"]}},
-           {{"Authorization", "Bearer " + owner}});
-  ASSERT_EQ(added.status, 201) << added.body;
-  const std::string id = added.json()["id"];
+  (void)add_device(server_, "MAIL-1");
+  const std::string id = bind_by_label(server_, "MAIL-1", owner);
+  ASSERT_FALSE(id.empty());
   int invited = 0, limited = 0;
   for (int i = 0; i < 25; ++i) {
     auto r = post("/api/v1/devices/" + id + "/shares",

@@ -415,6 +415,36 @@ std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) 
   return out;
 }
 
+HttpResult call_as(const ServerProcess& server, const std::string& bearer,
+                   const std::string& method, const std::string& path, const nlohmann::json& body) {
+  std::map<std::string, std::string> h = {{"Authorization", "Bearer " + bearer}};
+  if (!body.is_null()) h["Content-Type"] = "application/json";
+  return server.request(method, path, h, body.is_null() ? "" : body.dump());
+}
+
+std::string add_device(const ServerProcess& server, const std::string& serial) {
+  auto secret = server.admin("device add --serial " + serial + " --model NJ-Sim");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  EXPECT_EQ(secret.size(), 32u) << secret;
+  return secret;
+}
+
+std::string bind_by_label(const ServerProcess& server, const std::string& serial,
+                          const std::string& bearer) {
+  const auto label =
+      nlohmann::json::parse(server.admin("device label --serial " + serial), nullptr, false);
+  if (!label.is_object() || !label.contains("pairing_code")) {
+    ADD_FAILURE() << "no label for " << serial;
+    return "";
+  }
+  auto added = call_as(server, bearer, "POST", "/api/v1/devices",
+                       {{"serial", serial}, {"pairing_code", label["pairing_code"]}});
+  EXPECT_EQ(added.status, 201) << added.body;
+  const auto j = added.json();
+  return j.is_object() && j.contains("id") && j["id"].is_string() ? j["id"].get<std::string>()
+                                                                  : std::string();
+}
+
 int64_t parse_rfc3339_ms(const nlohmann::json& t) {
   if (!t.is_string()) return 0;
   std::tm tm{};

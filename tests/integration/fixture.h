@@ -128,6 +128,17 @@ bool wait_for(Pred pred, std::chrono::milliseconds timeout) {
   return pred();
 }
 
+// A request as a signed-in person (Bearer), with a JSON body unless `body` is null.
+HttpResult call_as(const ServerProcess& server, const std::string& bearer,
+                   const std::string& method, const std::string& path,
+                   const nlohmann::json& body = nullptr);
+// Registers a device (`nightjar admin device add`); returns its secret ("" on failure).
+std::string add_device(const ServerProcess& server, const std::string& serial);
+// Adds a registered device to the person's account by the pairing code on its label, as
+// the app does; returns its id (with a test failure and "" if refused).
+std::string bind_by_label(const ServerProcess& server, const std::string& serial,
+                          const std::string& bearer);
+
 // "2026-12-04T16:32:51.123Z" as Unix milliseconds (0 if it is not such a time).
 int64_t parse_rfc3339_ms(const nlohmann::json& t);
 

@@ -158,25 +158,10 @@ class HostileDeviceTest : public ::testing::Test {
   void TearDown() override { EXPECT_EQ(server_.stop(), 0) << server_.log(); }
 
   HttpResult call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    std::map<std::string, std::string> h = {{"Authorization", "Bearer " + owner_}};
-    if (!body.is_null()) h["Content-Type"] = "application/json";
-    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+    return call_as(server_, owner_, method, path, body);
   }
-  // Registers a device; returns its secret.
-  std::string add_device(const std::string& serial) {
-    auto secret = server_.admin("device add --serial " + serial + " --model NJ-Sim");
-    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-    EXPECT_EQ(secret.size(), 32u);
-    return secret;
-  }
-  // Binds it to the owner by the code on its label; returns its id.
-  std::string bind(const std::string& serial) {
-    const auto label = json::parse(server_.admin("device label --serial " + serial));
-    auto added = call("POST", "/api/v1/devices",
-                      {{"serial", serial}, {"pairing_code", label["pairing_code"]}});
-    EXPECT_EQ(added.status, 201) << added.body;
-    return added.json().value("id", "");
-  }
+  std::string add_device(const std::string& serial) { return testing::add_device(server_, serial); }
+  std::string bind(const std::string& serial) { return bind_by_label(server_, serial, owner_); }
   bool alive() { return server_.running() && server_.get("/healthz").status == 200; }
   uint64_t rejected(const std::string& kind) {
     const auto text = server_.get("/metrics").body;
