@@ -29,9 +29,18 @@ Agent::Agent(net::IoPool& pool, media::hub::Hub& hub, AgentOptions options, std:
       sd_(sd) {
   if (!options_.state_dir.empty()) {
     std::ifstream in(options_.state_dir / "settings.json");
-    auto saved = json::parse(in, nullptr, false);
-    if (saved.is_object()) settings_ = saved;
+    const auto saved = json::parse(in, nullptr, false);
+    if (!saved.is_discarded()) {
+      auto read = device_protocol::read_settings(saved);
+      if (read) {
+        settings_ = device_protocol::merged(settings_, *read);
+      } else {
+        spdlog::warn("cam.settings.unreadable serial={} field={}", options_.serial,
+                     read.error().field);
+      }
+    }
   }
+  if (options_.on_settings) options_.on_settings(settings_);
   connect();
   // One background thread: the claim is said again every few seconds until the cloud
   // answers (a message lost while the broker or the server was restarting must not leave
@@ -184,16 +193,17 @@ std::optional<std::string> Agent::bind_result() const {
 
 json Agent::settings() const {
   std::lock_guard lock(mu_);
-  return settings_;
+  return device_protocol::to_json(settings_);
 }
 
 void Agent::motion(bool active) {
   double score = 0;
   {
     std::lock_guard lock(mu_);
-    const int sensitivity = settings_.value("motion_sensitivity", 50);
+    const int sensitivity = settings_.motion_sensitivity.value_or(50);
     if (active) {
-      if (sensitivity <= 0 || motion_reported_) return;  // detection is off in the app
+      // Detection is off in the app, or the camera is in privacy mode (it sees nothing).
+      if (sensitivity <= 0 || settings_.privacy_mode.value_or(false) || motion_reported_) return;
       motion_reported_ = true;
       score = std::min(1.0, 0.5 + sensitivity / 200.0);
     } else {
@@ -208,7 +218,11 @@ void Agent::motion(bool active) {
 
 void Agent::publish_state(bool online) {
   json state{{"online", online}};
-  if (online) state["firmware"] = options_.firmware;
+  if (online) {
+    state["firmware"] = options_.firmware;
+    std::lock_guard lock(mu_);
+    state["settings"] = device_protocol::to_json(settings_);
+  }
   publish(device_protocol::topic(options_.serial, "state"), state.dump(), true);
 }
 
@@ -261,6 +275,9 @@ json Agent::handle(const std::string& method, const json& params) {
     std::unique_ptr<media::rtsp::Pusher> old;
     {
       std::lock_guard lock(mu_);
+      if (settings_.privacy_mode.value_or(false)) {
+        return error("privacy_mode", "the camera is in privacy mode");
+      }
       if (pusher_ && push_url_ == url) return json{{"result", {{"streaming", true}}}};
       account_pusher();
       old = std::move(pusher_);
@@ -414,36 +431,37 @@ json Agent::apply_settings(const json& params) {
   if (!params.is_object() || params.empty()) {
     return error("invalid_params", "config.set needs settings");
   }
-  // Check everything first: a bad value changes nothing.
-  for (const auto& [key, value] : params.items()) {
-    if (key == "motion_sensitivity") {
-      if (!value.is_number_integer() || value.get<int>() < 0 || value.get<int>() > 100) {
-        return error("invalid_params", "motion_sensitivity is 0 to 100");
-      }
-    } else if (key == "night_mode") {
-      if (!value.is_string() || (value != "auto" && value != "on" && value != "off")) {
-        return error("invalid_params", "night_mode is auto, on or off");
-      }
-    } else if (key == "mirror") {
-      if (!value.is_boolean()) return error("invalid_params", "mirror is true or false");
-    } else if (key == "bitrate_kbps") {
-      if (!value.is_number_integer() || value.get<int>() < 100 || value.get<int>() > 8000) {
-        return error("invalid_params", "bitrate_kbps is 100 to 8000");
-      }
-    } else {
-      return error("invalid_params", "unknown setting " + key);
+  // Checked whole first: one bad value changes nothing.
+  auto change = device_protocol::read_settings(params);
+  if (!change) {
+    return error("invalid_params", change.error().field + ": " + change.error().message);
+  }
+  device_protocol::CameraSettings now;
+  std::unique_ptr<media::rtsp::Pusher> stopped;
+  {
+    std::lock_guard lock(mu_);
+    settings_ = device_protocol::merged(settings_, *change);
+    now = settings_;
+    if (now.privacy_mode.value_or(false) && pusher_) {  // the lens closes: nothing goes out
+      account_pusher();
+      stopped = std::move(pusher_);
+      pusher_bytes_seen_ = 0;
+      push_url_.clear();
+    }
+    if (!options_.state_dir.empty()) {
+      std::error_code ec;
+      std::filesystem::create_directories(options_.state_dir, ec);
+      const auto tmp = options_.state_dir / "settings.json.tmp";
+      std::ofstream(tmp, std::ios::trunc) << device_protocol::to_json(settings_).dump(2);
+      std::filesystem::rename(tmp, options_.state_dir / "settings.json", ec);
     }
   }
-  std::lock_guard lock(mu_);
-  for (const auto& [key, value] : params.items()) settings_[key] = value;
-  if (!options_.state_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options_.state_dir, ec);
-    const auto tmp = options_.state_dir / "settings.json.tmp";
-    std::ofstream(tmp, std::ios::trunc) << settings_.dump(2);
-    std::filesystem::rename(tmp, options_.state_dir / "settings.json", ec);
-  }
-  return json{{"result", {{"settings", settings_}}}};
+  stopped.reset();  // outside the lock: it waits for its loop
+  if (options_.on_settings) options_.on_settings(now);
+  spdlog::info("cam.settings serial={} privacy_mode={}", options_.serial,
+               now.privacy_mode.value_or(false));
+  publish_state(true);  // the retained state says what the camera does now
+  return json{{"result", {{"settings", device_protocol::to_json(now)}}}};
 }
 
 }  // namespace nj::cam

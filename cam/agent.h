@@ -3,8 +3,11 @@
 // will saying offline), and answers the cloud's RPCs on `rpc/req`:
 //   stream.start {url}  push the camera's stream to that RTSP URL (the token is in it)
 //   stream.stop         stop pushing
-//   config.set {…}      apply settings: motion_sensitivity 0–100, night_mode auto|on|off,
-//                       mirror true|false, bitrate_kbps 100–8000 (kept across restarts)
+//   config.set {…}      apply settings (device_protocol::CameraSettings: motion_sensitivity,
+//                       night_mode, mirror, flip, status_light, microphone, privacy_mode,
+//                       bitrate_kbps), kept across restarts and said again in `state`.
+//                       In privacy mode the camera pushes nothing (stream.start answers
+//                       privacy_mode) and reports no motion, until it is turned off
 //   reboot              go offline and come back, as a camera does
 //   sd.list             the card's recordings and state
 //   sd.delete {name}    delete one recording
@@ -15,7 +18,8 @@
 //   binding.set {binding}  one-way: whose the camera is now (a tag, or null: nobody's). A
 //                       camera that changed hands erases its card first; the card's RPCs
 //                       wait for this after every connection (not_ready until then)
-// and it reports on `telemetry` what it sent ({"bytes_sent": n} since the last report) and
+// Its retained `state` carries its settings, so the cloud always knows what it does; it
+// reports on `telemetry` what it sent ({"bytes_sent": n} since the last report) and
 // the state of its card ({"sd": {"capacity_bytes","used_bytes","health"}}), and on `event`
 // what its motion detector sees ({"kind": "motion", "state": "start"|"end", "score"}),
 // unless motion_sensitivity is 0.
@@ -25,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -32,6 +37,7 @@
 #include <string>
 #include <thread>
 
+#include "device_protocol/messages.h"
 #include "media/hub/hub.h"
 #include "media/rtsp/client_io.h"
 #include "mqtt/client.h"
@@ -53,6 +59,9 @@ struct AgentOptions {
   // answers bind.result.
   std::string claim_token;
   std::chrono::milliseconds telemetry_interval{30'000};
+  // Told the settings in force at start and after every change (the sensor, the encoder,
+  // the LED: what the simulator draws). Called on the agent's threads.
+  std::function<void(const device_protocol::CameraSettings&)> on_settings;
 };
 
 class Agent {
@@ -98,7 +107,15 @@ class Agent {
   std::unique_ptr<media::rtsp::Pusher> pusher_;
   std::string push_url_;
   std::unique_ptr<SdPlayer> player_;  // a recording of the card being played
-  nlohmann::json settings_ = nlohmann::json::object();
+  // What a camera out of the box does (saved changes are laid over it at start).
+  device_protocol::CameraSettings settings_{.motion_sensitivity = 50,
+                                            .night_mode = "auto",
+                                            .mirror = false,
+                                            .flip = false,
+                                            .status_light = true,
+                                            .microphone = true,
+                                            .privacy_mode = false,
+                                            .bitrate_kbps = std::nullopt};  // the encoder's own
   bool reboot_requested_ = false;
   std::optional<std::string> bind_result_;
   // Whose the camera is, told by the cloud at every connection (binding.set): until then

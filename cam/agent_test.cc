@@ -113,7 +113,7 @@ TEST_F(AgentTest, ComesOnlineAnswersRpcsAndSaysOffline) {
     EXPECT_EQ(r["result"]["settings"]["night_mode"], "on") << r.dump();
     r = rpc("2", "config.set", {{"night_mode", "sometimes"}, {"mirror", true}});
     EXPECT_EQ(r["error"]["code"], "invalid_params") << r.dump();
-    EXPECT_FALSE(agent.settings().contains("mirror")) << "a bad value changes nothing";
+    EXPECT_EQ(agent.settings()["mirror"], false) << "a bad value changes nothing";
     r = rpc("3", "teleport", json::object());
     EXPECT_EQ(r["error"]["code"], "unsupported") << r.dump();
     r = rpc("4", "stream.start", {{"url", "http://elsewhere/"}});
@@ -174,6 +174,49 @@ TEST_F(AgentTest, MotionIsReportedAsEventsUnlessDetectionIsOff) {
     agent.motion(false);
     std::this_thread::sleep_for(300ms);
     EXPECT_EQ(events().size(), 2u);
+  }
+  pool.shutdown();
+}
+
+TEST_F(AgentTest, PrivacyModeSendsNothingAndSaysSoInItsState) {
+  net::IoPool pool(1);
+  pool.start();
+  media::hub::Hub hub;
+  AgentOptions o = options();
+  std::mutex seen_mu;
+  std::vector<json> seen;  // what on_settings was told
+  o.on_settings = [&](const device_protocol::CameraSettings& s) {
+    std::lock_guard lock(seen_mu);
+    seen.push_back(device_protocol::to_json(s));
+  };
+  {
+    Agent agent(pool, hub, o, "camera");
+    ASSERT_TRUE(wait_for([&] { return agent.connected(); }));
+    auto r = rpc("1", "config.set", {{"privacy_mode", true}, {"flip", true}});
+    ASSERT_TRUE(r.contains("result")) << r.dump();
+    // The retained state says what the camera does now.
+    ASSERT_TRUE(wait_for([&] {
+      auto s = last("nj/v1/CAM-1/state");
+      return s && s->contains("settings") && (*s)["settings"].value("privacy_mode", false);
+    }));
+    EXPECT_EQ((*last("nj/v1/CAM-1/state"))["settings"]["flip"], true);
+    {
+      std::lock_guard lock(seen_mu);
+      ASSERT_EQ(seen.size(), 2u) << "at start and after the change";
+      EXPECT_EQ(seen.back()["privacy_mode"], true);
+    }
+    // No stream leaves it, and it reports no motion.
+    r = rpc("2", "stream.start", {{"url", "rtsp://127.0.0.1:9/push/CAM-1"}});
+    EXPECT_EQ(r["error"]["code"], "privacy_mode") << r.dump();
+    EXPECT_FALSE(agent.pushing());
+    agent.motion(true);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_FALSE(last("nj/v1/CAM-1/event"));
+    agent.motion(false);
+    // Turned off: streaming is allowed again.
+    EXPECT_TRUE(rpc("3", "config.set", {{"privacy_mode", false}}).contains("result"));
+    r = rpc("4", "stream.start", {{"url", "rtsp://127.0.0.1:9/push/CAM-1"}});
+    EXPECT_EQ(r["result"]["streaming"], true) << r.dump();
   }
   pool.shutdown();
 }

@@ -272,6 +272,17 @@ int main(int argc, char** argv) {
         nj::cam::SdOptions{options->sd_dir, uint64_t(options->sd_size_mb) * 1024 * 1024,
                            std::chrono::seconds(options->sd_segment_seconds)});
   }
+  // The settings the camera keeps, shown in the simulated picture and sound.
+  if (simulator) {
+    agent_options.on_settings =
+        [sim = simulator.get()](const nj::device_protocol::CameraSettings& s) {
+          sim->set_look({.mirror = s.mirror.value_or(false),
+                         .flip = s.flip.value_or(false),
+                         .night = s.night_mode.value_or("auto") == "on",
+                         .muted = !s.microphone.value_or(true),
+                         .covered = s.privacy_mode.value_or(false)});
+        };
+  }
   {
     nj::cam::Agent agent(pool, hub, agent_options, media_path, sd.get());
     motion.attach(&agent);

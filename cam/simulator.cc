@@ -5,6 +5,7 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -156,7 +157,49 @@ void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder) {
   }
 }
 
+// Left and right swapped in every plane.
+void mirror_picture(AVFrame* f) {
+  for (int plane = 0; plane < 3; ++plane) {
+    const int w = plane == 0 ? f->width : f->width / 2;
+    const int h = plane == 0 ? f->height : f->height / 2;
+    for (int y = 0; y < h; ++y) {
+      uint8_t* row = f->data[plane] + y * f->linesize[plane];
+      std::reverse(row, row + w);
+    }
+  }
+}
+
+// Upside down: rows swapped top to bottom in every plane.
+void flip_picture(AVFrame* f) {
+  for (int plane = 0; plane < 3; ++plane) {
+    const int w = plane == 0 ? f->width : f->width / 2;
+    const int h = plane == 0 ? f->height : f->height / 2;
+    for (int y = 0; y < h / 2; ++y) {
+      std::swap_ranges(f->data[plane] + y * f->linesize[plane],
+                       f->data[plane] + y * f->linesize[plane] + w,
+                       f->data[plane] + (h - 1 - y) * f->linesize[plane]);
+    }
+  }
+}
+
+// Grey, as a camera's picture under infrared at night.
+void grey_picture(AVFrame* f) {
+  for (int plane = 1; plane < 3; ++plane) {
+    for (int y = 0; y < f->height / 2; ++y) {
+      std::memset(f->data[plane] + y * f->linesize[plane], 128, static_cast<size_t>(f->width / 2));
+    }
+  }
+}
+
 }  // namespace
+
+void Simulator::set_look(const Look& look) {
+  mirror_ = look.mirror;
+  flip_ = look.flip;
+  night_ = look.night;
+  muted_ = look.muted;
+  covered_ = look.covered;
+}
 
 struct Simulator::Encoders {
   Context video, audio;
@@ -188,6 +231,8 @@ Result<std::unique_ptr<Simulator>, std::string> Simulator::start(media::hub::Hub
   v->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   av_opt_set(v->priv_data, "preset", "veryfast", 0);
   av_opt_set(v->priv_data, "tune", "zerolatency", 0);
+  av_opt_set(v->priv_data, "forced-idr", "1",
+             0);  // a forced keyframe (after privacy mode) is an IDR
   av_opt_set(v->priv_data, "profile", "main", 0);
   if (int rc = avcodec_open2(v, x264, nullptr); rc < 0) {
     return Unexpected("cannot open libx264: " + av_error(rc));
@@ -260,6 +305,7 @@ void Simulator::run() {
   const auto frame_period = std::chrono::microseconds(1'000'000 / options_.fps);
   int64_t audio_samples = 0;
   double phase = 0;
+  bool was_covered = false;
   for (uint64_t n = 0; !stop_; ++n) {
     std::this_thread::sleep_until(start + frame_period * n);
     if (stop_) break;
@@ -269,8 +315,21 @@ void Simulator::run() {
       in_motion_ = intruder;
       if (options_.on_motion) options_.on_motion(intruder);
     }
+    if (covered_) {  // privacy mode: nothing leaves the camera; resume on a keyframe
+      was_covered = true;
+      if (e.audio) {  // the sound it did not send is skipped, not sent later
+        const int64_t due = static_cast<int64_t>(n + 1) * 16000 / options_.fps;
+        while (audio_samples + e.samples->nb_samples <= due) audio_samples += e.samples->nb_samples;
+      }
+      continue;
+    }
     draw_scene(e.picture.get(), n, options_.fps, intruder);
+    if (mirror_) mirror_picture(e.picture.get());
+    if (flip_) flip_picture(e.picture.get());
+    if (night_) grey_picture(e.picture.get());
     e.picture->pts = static_cast<int64_t>(n);
+    e.picture->pict_type = was_covered ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+    was_covered = false;
     if (avcodec_send_frame(e.video.get(), e.picture.get()) < 0) break;
     while (avcodec_receive_packet(e.video.get(), e.packet.get()) == 0) {
       auto frame = std::make_shared<media::hub::Frame>();
@@ -292,7 +351,7 @@ void Simulator::run() {
         auto* out = reinterpret_cast<float*>(e.samples->data[0]);
         for (int i = 0; i < e.samples->nb_samples; ++i) {
           const int64_t s = audio_samples + i;
-          const bool beeping = (s % 16000) < 3200;  // 200 ms of every second
+          const bool beeping = !muted_ && (s % 16000) < 3200;  // 200 ms of every second
           out[i] = beeping ? 0.3f * static_cast<float>(std::sin(phase)) : 0.0f;
           phase += 2 * M_PI * 440.0 / 16000.0;
         }

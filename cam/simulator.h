@@ -41,6 +41,14 @@ class Simulator {
                                                                SimulatorOptions options);
   ~Simulator();
   uint64_t frames() const { return frames_; }
+  // What the camera's settings do to its picture and sound, from any thread: mirrored
+  // (left and right), flipped (upside down), night (grey, as under infrared), muted (the
+  // microphone off: silence is sent), and covered (privacy mode: nothing is published
+  // until it ends; then a keyframe first).
+  struct Look {
+    bool mirror = false, flip = false, night = false, muted = false, covered = false;
+  };
+  void set_look(const Look& look);
   struct Encoders;
 
  private:
@@ -52,6 +60,7 @@ class Simulator {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> frames_{0};
   bool in_motion_ = false;  // the simulator thread's
+  std::atomic<bool> mirror_{false}, flip_{false}, night_{false}, muted_{false}, covered_{false};
   std::thread thread_;
 };
 

@@ -8,6 +8,10 @@
 
 #include "media/codec/h264_sps.h"
 
+extern "C" {
+#include <libavcodec/avcodec.h>
+}
+
 namespace nj::cam {
 namespace {
 
@@ -92,6 +96,133 @@ TEST(Simulator, ItsIntruderComesAndGoesOnSchedule) {
   for (size_t i = 0; i < 3; ++i) {
     EXPECT_NEAR(std::chrono::duration<double>(seen[i].second - start).count(), at[i], 0.5) << i;
   }
+}
+
+// Decodes a subscriber's frames, keeping the last picture: what a viewer would see now.
+class Viewer {
+ public:
+  explicit Viewer(const media::hub::StreamInfo& info) {
+    codec_ = avcodec_alloc_context3(avcodec_find_decoder(AV_CODEC_ID_H264));
+    avcodec_open2(codec_, nullptr, nullptr);
+    picture_ = av_frame_alloc();
+    decoded_ = av_frame_alloc();
+    packet_ = av_packet_alloc();
+    for (const auto* nal : {&info.sps, &info.pps}) append(*nal);
+  }
+  ~Viewer() {
+    av_packet_free(&packet_);
+    av_frame_free(&picture_);
+    av_frame_free(&decoded_);
+    avcodec_free_context(&codec_);
+  }
+  // Feeds the frames (AVCC) to the decoder; true if a picture came out.
+  bool feed(const std::vector<media::hub::FramePtr>& frames) {
+    bool any = false;
+    for (const auto& f : frames) {
+      if (f->track != media::hub::TrackKind::kVideo) continue;
+      for (size_t at = 0; at + 4 <= f->data.size();) {
+        const size_t n = (size_t{f->data[at]} << 24) | (size_t{f->data[at + 1]} << 16) |
+                         (size_t{f->data[at + 2]} << 8) | f->data[at + 3];
+        append({f->data.begin() + static_cast<long>(at) + 4,
+                f->data.begin() + static_cast<long>(at + 4 + n)});
+        at += 4 + n;
+      }
+      packet_->data = annexb_.data();
+      packet_->size = static_cast<int>(annexb_.size());
+      if (avcodec_send_packet(codec_, packet_) == 0) {
+        // Receiving clears the frame it is given, even when nothing comes: keep a copy.
+        while (avcodec_receive_frame(codec_, decoded_) == 0) {
+          av_frame_unref(picture_);
+          av_frame_move_ref(picture_, decoded_);
+          any = true;
+        }
+      }
+      annexb_.clear();
+    }
+    return any;
+  }
+  // Mean of a plane over a rectangle.
+  double mean(int plane, int x, int y, int w, int h) const {
+    double sum = 0;
+    for (int row = y; row < y + h; ++row) {
+      for (int col = x; col < x + w; ++col)
+        sum += picture_->data[plane][row * picture_->linesize[plane] + col];
+    }
+    return sum / (w * h);
+  }
+  int width() const { return picture_->width; }
+  int height() const { return picture_->height; }
+
+ private:
+  void append(const std::vector<uint8_t>& nal) {
+    annexb_.insert(annexb_.end(), {0, 0, 0, 1});
+    annexb_.insert(annexb_.end(), nal.begin(), nal.end());
+  }
+  AVCodecContext* codec_ = nullptr;
+  AVFrame* picture_ = nullptr;
+  AVFrame* decoded_ = nullptr;
+  AVPacket* packet_ = nullptr;
+  std::vector<uint8_t> annexb_;
+};
+
+// Mirror, flip, night and privacy mode each show in what a viewer sees.
+TEST(Simulator, TheCamerasSettingsShowInItsPicture) {
+  media::hub::Hub hub;
+  SimulatorOptions o;
+  o.width = 320;
+  o.height = 240;
+  o.fps = 20;
+  o.gop_seconds = 10;  // no keyframe but the first, unless one is forced
+  o.audio = false;
+  auto sim = Simulator::start(hub, "camera", o);
+  ASSERT_TRUE(sim) << sim.error();
+  auto sub = hub.subscribe("camera", {});
+  ASSERT_TRUE(sub);
+  Viewer viewer((*sub)->info());
+  std::vector<media::hub::FramePtr> frames;
+  const auto watch = [&](std::chrono::milliseconds for_) {
+    std::this_thread::sleep_for(for_);
+    frames.clear();
+    (*sub)->queue().drain(frames);
+    return viewer.feed(frames);
+  };
+  // The scene: a gradient darker at the top; the clock at the bottom left; coloured objects.
+  const auto top = [&] { return viewer.mean(0, 0, 20, 320, 20); };
+  const auto bottom = [&] { return viewer.mean(0, 0, 185, 320, 20); };
+  const auto clock_left = [&] { return viewer.mean(0, 0, 214, 40, 20); };
+  const auto clock_right = [&] { return viewer.mean(0, 280, 214, 40, 20); };
+  const auto colour = [&] {  // how far U strays from grey, over the whole picture
+    double d = 0;
+    for (int y = 0; y < 120; y += 4) d += std::abs(viewer.mean(1, 0, y, 160, 4) - 128);
+    return d / 30;
+  };
+  ASSERT_TRUE(watch(std::chrono::milliseconds(400)));
+  EXPECT_LT(top() + 20, bottom());
+  EXPECT_GT(clock_left(), clock_right() + 20);
+  EXPECT_GT(colour(), 3);
+
+  (*sim)->set_look({.mirror = true});
+  ASSERT_TRUE(watch(std::chrono::milliseconds(300)));
+  EXPECT_LT(clock_left() + 20, clock_right()) << "mirrored: the clock is on the right";
+  EXPECT_LT(top() + 20, bottom());
+
+  (*sim)->set_look({.flip = true});
+  ASSERT_TRUE(watch(std::chrono::milliseconds(300)));
+  EXPECT_GT(top(), bottom() + 20) << "upside down: the bright end on top";
+
+  (*sim)->set_look({.night = true});
+  ASSERT_TRUE(watch(std::chrono::milliseconds(300)));
+  EXPECT_LT(colour(), 1) << "night: grey";
+
+  // Privacy mode: nothing at all; then a keyframe first.
+  (*sim)->set_look({.covered = true});
+  watch(std::chrono::milliseconds(100));  // what was under way
+  watch(std::chrono::milliseconds(400));
+  EXPECT_TRUE(frames.empty()) << frames.size() << " frames in privacy mode";
+  (*sim)->set_look({});
+  watch(std::chrono::milliseconds(300));
+  ASSERT_FALSE(frames.empty());
+  EXPECT_TRUE(frames.front()->keyframe) << "a viewer can start at once after privacy mode";
 }
 
 TEST(Simulator, RefusesImpossibleOptions) {

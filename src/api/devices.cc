@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+
 #include "api/account_json.h"
 #include "api/auth.h"
 #include "api/fields.h"
@@ -24,6 +26,7 @@ Response rpc_error(const device::RpcError& e) {
   if (e.code == "invalid_params") return http::error_response(400, "invalid_field", e.message);
   if (e.code == "unsupported") return http::error_response(501, "unsupported", e.message);
   if (e.code == "no_card") return http::error_response(409, "no_card", e.message);
+  if (e.code == "privacy_mode") return http::error_response(409, "privacy_mode", e.message);
   if (e.code == "not_ready") {  // the camera is settling whose it is (just connected)
     auto r = http::error_response(503, "device_not_ready", e.message);
     r.headers.set("Retry-After", "1");
@@ -61,13 +64,23 @@ json device_json(const device::OwnedDevice& o) {
   json out = {{"id", d.id},
               {"serial", d.serial},
               {"name", d.name},
+              {"place", d.place},
               {"model", d.model},
               {"firmware", d.firmware},
               {"online", d.online},
               {"last_seen", d.last_seen_at ? json(rfc3339_ms(*d.last_seen_at)) : json(nullptr)},
               {"role", std::string(device::role_name(o.role))},
               {"capabilities", caps},
-              {"bound_at", d.bound_at ? json(rfc3339_ms(*d.bound_at)) : json(nullptr)}};
+              {"bound_at", d.bound_at ? json(rfc3339_ms(*d.bound_at)) : json(nullptr)},
+              {"privacy_mode", d.privacy_mode()}};
+  if (o.role != device::Role::kOwner) out["shared_by"] = o.shared_by;
+  // The camera's settings as it last said them, for those who may change them.
+  if (o.role >= device::Role::kAdmin) {
+    json settings = json::parse(d.settings, nullptr, false);
+    out["settings"] = settings.is_object() ? settings : json::object();
+    out["settings_reported_at"] = d.settings_at ? json(rfc3339_ms(*d.settings_at)) : json(nullptr);
+    out["ip"] = d.ip;  // as the camera reported it
+  }
   // The card's state as it last reported it, for those who manage the card.
   if (o.role >= device::Role::kAdmin && !d.sd_state.empty()) {
     json sd = json::parse(d.sd_state, nullptr, false);
@@ -267,7 +280,7 @@ void DevicesApi::install(http::Router& router) {
         if (!body) return respond(std::move(body).error());
         if (!body->is_object()) return respond(invalid_field("", "the body must be an object"));
         for (const auto& [key, value] : body->items()) {
-          if (key != "name" && key != "settings") {
+          if (key != "name" && key != "place" && key != "settings") {
             return respond(invalid_field(key, key + " cannot be changed here"));
           }
         }
@@ -277,32 +290,61 @@ void DevicesApi::install(http::Router& router) {
         if (owned->role < device::Role::kAdmin) {
           return respond(http::error_response(403, "forbidden", "only the owner or an admin may"));
         }
+        // Everything is checked before anything changes: a bad setting renames nothing.
+        std::optional<device_protocol::CameraSettings> change;
+        if (body->contains("settings")) {
+          const json& settings = (*body)["settings"];
+          if (!settings.is_object() || settings.empty()) {
+            return respond(invalid_field("settings", "settings must be a non-empty object"));
+          }
+          // The same schema the camera checks: a typo or a bad value never reaches it.
+          auto checked = device_protocol::read_settings(settings);
+          if (!checked) {
+            return respond(
+                invalid_field("settings." + checked.error().field, checked.error().message));
+          }
+          change = std::move(*checked);
+        }
+        std::optional<std::string> name;
         if (body->contains("name")) {
-          auto name = string_field(*body, "name", 256, true);
-          if (!name) return respond(std::move(name).error());
-          auto renamed = devices_.rename(who->user_id, id, **name);
+          auto given = string_field(*body, "name", 256, true);
+          if (!given) return respond(std::move(given).error());
+          name = std::move(**given);
+        }
+        std::optional<std::string> place;
+        if (body->contains("place")) {
+          auto given = string_field(*body, "place", 256, false);
+          if (!given) return respond(std::move(given).error());
+          place = given->value_or("");
+          const bool control = std::any_of(place->begin(), place->end(),
+                                           [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+          if (place->size() > 64 || control) {
+            return respond(invalid_field("place", "a place is up to 64 characters"));
+          }
+        }
+        if (name) {
+          auto renamed = devices_.rename(who->user_id, id, *name);
           if (!renamed) return respond(device_error(renamed.error()));
           owned = std::move(renamed);
         }
-        if (!body->contains("settings"))
-          return respond(http::json_response(200, device_json(*owned)));
-        const json& settings = (*body)["settings"];
-        if (!settings.is_object() || settings.empty()) {
-          return respond(invalid_field("settings", "settings must be a non-empty object"));
+        if (place) {
+          auto placed = devices_.set_place(who->user_id, id, *place);
+          if (!placed) return respond(device_error(placed.error()));
+          owned = std::move(placed);
         }
-        // The same schema the camera checks: a typo or a bad value never reaches it.
-        auto checked = device_protocol::read_settings(settings);
-        if (!checked) {
-          return respond(
-              invalid_field("settings." + checked.error().field, checked.error().message));
-        }
+        if (!change) return respond(no_store(http::json_response(200, device_json(*owned))));
+        // The camera answers with all its settings now; they are kept as it said them.
+        const std::string serial = owned->device.serial;  // read before `owned` moves below
         link_.call(
-            owned->device.serial, "config.set", device_protocol::to_json(*checked),
-            std::chrono::seconds(8),
-            [respond, device = device_json(*owned)](const device::RpcResult& result) mutable {
+            serial, "config.set", device_protocol::to_json(*change), std::chrono::seconds(8),
+            [this, respond, owned = std::move(*owned)](const device::RpcResult& result) mutable {
               if (!result) return respond(rpc_error(result.error()));
-              device["settings"] = result->value("settings", json::object());
-              respond(http::json_response(200, device));
+              registry_.set_settings(owned.device.serial,
+                                     result->value("settings", json::object()).dump());
+              if (auto now = registry_.by_serial(owned.device.serial)) {
+                owned.device = std::move(*now);
+              }
+              respond(no_store(http::json_response(200, device_json(owned))));
             });
       });
 

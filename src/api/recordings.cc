@@ -198,6 +198,12 @@ void RecordingsApi::install(http::Router& router) {
         out["gaps"] = json::array();
         for (const auto& g : recording::gaps_of(spans, from, to))
           out["gaps"].push_back(span_json(g));
+        // When the camera was in privacy mode: a gap on purpose, shown as such.
+        out["privacy"] = json::array();
+        for (const auto& p : devices_.registry().privacy_periods(owned->device.id, from, to)) {
+          out["privacy"].push_back({{"start", rfc3339_ms(std::max(p.start_ms, from))},
+                                    {"end", rfc3339_ms(std::min(p.end_ms.value_or(to), to))}});
+        }
         out["stored_bytes"] = catalog_.bytes_of(owned->device.id);  // space accounting
         if (auto plan = plans_.in_force(owned->device.id)) {
           out["plan"] = {{"name", plan->plan.name},
@@ -215,7 +221,11 @@ void RecordingsApi::install(http::Router& router) {
         // is told, not left to find a gap later).
         out["recorder"] = nullptr;
         if (auto st = recorder_status_ ? recorder_status_(owned->device.id) : std::nullopt) {
-          out["recorder"] = {{"state", st->paused ? "paused" : st->live ? "recording" : "waiting"}};
+          const char* state = st->paused                     ? "paused"
+                              : st->live                     ? "recording"
+                              : owned->device.privacy_mode() ? "privacy"
+                                                             : "waiting";
+          out["recorder"] = {{"state", state}};
           // The operator's log has the detail (paths and errors stay there).
           if (st->paused) out["recorder"]["reason"] = "storage";
         }

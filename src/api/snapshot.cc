@@ -41,6 +41,21 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
   {
     auto peek = hub_.subscribe("push/" + serial, {});
     if (!peek) {
+      std::shared_ptr<const std::string> last;
+      uint64_t version = 0;
+      if (may_show_last_ && may_show_last_(serial)) {
+        std::lock_guard lock(mu_);
+        if (auto it = cache_.find(serial); it != cache_.end() && it->second.jpeg) {
+          last = it->second.jpeg;
+          version = it->second.version;
+        }
+      }
+      if (last) {
+        outcomes_.with({"last"}).inc();
+        auto r = jpeg_response(last, version);
+        r.headers.set("X-Snapshot-Stale", "1");
+        return respond(std::move(r));
+      }
       outcomes_.with({"not_live"}).inc();
       return respond(http::error_response(404, "not_live", "the camera is not streaming"));
     }
@@ -75,6 +90,7 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
   // A newer keyframe: make its picture (once), on a worker.
   entry.keyframe = keyframe;
   entry.jpeg.reset();
+  entry.keep = true;
   entry.waiting.push_back(std::move(respond));
   const uint64_t version = next_version_++;
   entry.version = version;
@@ -93,7 +109,7 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
       waiting.swap(e.waiting);
       if (jpeg) {
         bytes = std::make_shared<const std::string>(std::move(*jpeg));
-        e.jpeg = bytes;
+        if (e.keep) e.jpeg = bytes;
       } else {
         e.keyframe.reset();  // try again next time
       }
@@ -117,6 +133,18 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
       r(http::error_response(503, "busy", "too many pictures are being made; try again"));
     }
   }
+}
+
+void SnapshotApi::forget(const std::string& serial) {
+  std::lock_guard lock(mu_);
+  auto it = cache_.find(serial);
+  if (it == cache_.end()) return;
+  if (it->second.waiting.empty()) {
+    cache_.erase(it);
+    return;
+  }
+  it->second.jpeg.reset();  // being made: its waiters (let in before) get it; it is not kept
+  it->second.keep = false;
 }
 
 }  // namespace nj::api

@@ -1,10 +1,13 @@
 // GET /api/v1/devices/{id}/snapshot.jpg: the camera's latest picture, decoded from the
 // keyframe in the hub's GOP cache on a worker thread. One decode per keyframe: requests
 // for the same keyframe share its JPEG (a cache per device), and requests that come while
-// it is being made wait for it. Like the live feeds, {id} is the serial and access is a
-// play token for now. Responses are never cached by browsers or proxies.
+// it is being made wait for it. While the camera is not streaming, the last picture made is
+// answered (marked X-Snapshot-Stale), unless `may_show_last` says not (privacy mode); it is
+// forgotten when the camera's binding ends, so nobody sees a picture of another's home.
+// Responses are never cached by browsers or proxies.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +27,12 @@ class SnapshotApi {
   SnapshotApi(media::hub::Hub& hub, const MediaAccess& access, WorkerPool& workers,
               metrics::Registry& metrics);
   void install(http::Router& router);
+  // Whether the last picture may be shown while the camera is not streaming.
+  void set_may_show_last(std::function<bool(const std::string& serial)> f) {
+    may_show_last_ = std::move(f);
+  }
+  // The camera's binding ended: its last picture goes.
+  void forget(const std::string& serial);
 
  private:
   void get(http::Request& request, http::Responder respond);
@@ -33,6 +42,7 @@ class SnapshotApi {
     std::shared_ptr<const std::string> jpeg;  // null while it is being made
     std::vector<http::Responder> waiting;
     uint64_t version = 0;
+    bool keep = true;  // false: forgotten while being made
   };
   media::hub::Hub& hub_;
   const MediaAccess& access_;
@@ -41,6 +51,7 @@ class SnapshotApi {
   std::mutex mu_;
   std::map<std::string, Entry> cache_;
   uint64_t next_version_ = 1;
+  std::function<bool(const std::string&)> may_show_last_;
 };
 
 }  // namespace nj::api

@@ -505,6 +505,11 @@ int serve(const Config& config) {
   hls_api.install(router);
   api::SnapshotApi snapshot_api(hub, media_access, workers, metrics);
   snapshot_api.install(router);
+  // The last picture of an idle camera, for its list tile; never in privacy mode.
+  snapshot_api.set_may_show_last([&devices](const std::string& serial) {
+    auto d = devices.by_serial(serial);
+    return d && d->owner_id && !d->privacy_mode();
+  });
 
   // Cloud recording (docs/recording.md): what a crash left is recovered before anything is
   // written; then the devices with a plan in force are recorded.
@@ -548,7 +553,7 @@ int serve(const Config& config) {
   // Everything that ends with a binding, at once: the camera's credentials and streams,
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
-                              &recording_jobs](const std::string& serial) {
+                              &recording_jobs, &devices, &snapshot_api](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -559,6 +564,8 @@ int serve(const Config& config) {
     access_watch.end_device(serial);
     plans.revoke(serial);
     recording_jobs.reap_now();
+    if (auto d = devices.by_serial(serial)) devices.forget_privacy_periods(d->id);
+    snapshot_api.forget(serial);
   };
   devices_api.on_unbound(binding_ended);
   // A cancelled account: its cameras are unbound as above, its shares of others' end.

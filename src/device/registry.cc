@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <ctime>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/time.h"
@@ -89,7 +90,7 @@ std::optional<DeviceError> validate(DeviceSpec& spec) {
 constexpr const char* kColumns =
     "id, serial, model, firmware, mac, imei, iccid, capabilities, name, owner_id, created_at, "
     "bound_at, last_seen_at, secret_generation, enabled, online, ip, sd_state, sd_state_at, "
-    "binding_generation";
+    "binding_generation, settings, settings_at, place";
 
 Device from_row(const store::Row& r) {
   Device d;
@@ -113,6 +114,9 @@ Device from_row(const store::Row& r) {
   d.sd_state = r.text(17);
   if (!r.is_null(18)) d.sd_state_at = r.integer(18);
   d.binding_generation = r.integer(19);
+  d.settings = r.text(20);
+  if (!r.is_null(21)) d.settings_at = r.integer(21);
+  d.place = r.text(22);
   return d;
 }
 
@@ -382,6 +386,68 @@ void DeviceRegistry::set_name(std::string_view serial, std::string_view name) {
 void DeviceRegistry::set_sd_state(std::string_view serial, std::string_view state_json) {
   const Value p[] = {std::string(serial), std::string(state_json), clock_.now_ms()};
   (void)db_.execute("UPDATE devices SET sd_state = $2, sd_state_at = $3 WHERE serial = $1", p);
+}
+
+bool Device::privacy_mode() const {
+  const auto j = nlohmann::json::parse(settings, nullptr, false);
+  return j.is_object() && j.value("privacy_mode", false) == true;
+}
+
+void DeviceRegistry::set_settings(std::string_view serial, std::string_view settings_json) {
+  const auto j = nlohmann::json::parse(settings_json, nullptr, false);
+  if (!j.is_object()) return;
+  const bool privacy = j.value("privacy_mode", false) == true;
+  const int64_t now = clock_.now_ms();
+  (void)db_.transaction([&](store::Database& db) -> store::StoreResult<void> {
+    const Value p[] = {std::string(serial), std::string(settings_json), now};
+    auto id = db.query(
+        "UPDATE devices SET settings = $2, settings_at = $3 WHERE serial = $1 "
+        "RETURNING id",
+        p);
+    if (!id) return Unexpected(id.error());
+    if (id->empty()) return {};
+    const Value q[] = {id->front().text(0), now};
+    auto open =
+        db.query("SELECT 1 FROM device_privacy_periods WHERE device_id = $1 AND end_ms IS NULL",
+                 std::span<const Value>(q, 1));
+    if (!open) return Unexpected(open.error());
+    if (privacy && open->empty()) {
+      if (auto r = db.execute(
+              "INSERT INTO device_privacy_periods (device_id, start_ms) VALUES ($1, $2)", q);
+          !r)
+        return Unexpected(r.error());
+    } else if (!privacy && !open->empty()) {
+      if (auto r = db.execute(
+              "UPDATE device_privacy_periods SET end_ms = $2 WHERE device_id = $1 AND end_ms IS "
+              "NULL",
+              q);
+          !r)
+        return Unexpected(r.error());
+    }
+    return {};
+  });
+}
+
+std::vector<PrivacyPeriod> DeviceRegistry::privacy_periods(std::string_view device_id, int64_t from,
+                                                           int64_t to) {
+  const Value p[] = {std::string(device_id), from, to};
+  auto rows = db_.query(
+      "SELECT start_ms, end_ms FROM device_privacy_periods WHERE device_id = $1 AND start_ms < $3 "
+      "AND (end_ms IS NULL OR end_ms > $2) ORDER BY start_ms",
+      p);
+  std::vector<PrivacyPeriod> out;
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    PrivacyPeriod period{r.integer(0), std::nullopt};
+    if (!r.is_null(1)) period.end_ms = r.integer(1);
+    out.push_back(period);
+  }
+  return out;
+}
+
+void DeviceRegistry::forget_privacy_periods(std::string_view device_id) {
+  const Value p[] = {std::string(device_id)};
+  (void)db_.execute("DELETE FROM device_privacy_periods WHERE device_id = $1", p);
 }
 
 void DeviceRegistry::set_presence(std::string_view serial, bool online, std::string_view ip,

@@ -72,6 +72,18 @@ struct Device {
   // it never said), and when.
   std::string sd_state;
   std::optional<int64_t> sd_state_at;
+  // Its settings as it last reported them (JSON object, checked; "{}" if it never said), and
+  // when.
+  std::string settings = "{}";
+  std::optional<int64_t> settings_at;
+  std::string place;          // where it is, in its owner's words
+  bool privacy_mode() const;  // what the settings say
+};
+
+// A stretch of time a camera was in privacy mode; end is nullopt while it still is.
+struct PrivacyPeriod {
+  int64_t start_ms = 0;
+  std::optional<int64_t> end_ms;
 };
 
 struct NewDevice {
@@ -119,6 +131,13 @@ class DeviceRegistry {
   std::vector<DayTraffic> traffic(std::string_view device_id, int days);
   // The SD card's state from the device's telemetry (already validated JSON).
   void set_sd_state(std::string_view serial, std::string_view state_json);
+  // The camera's settings as it reported them (its state, its answer to config.set; already
+  // checked JSON). Privacy mode turning on or off opens or closes a privacy period.
+  void set_settings(std::string_view serial, std::string_view settings_json);
+  // Privacy periods of a device overlapping [from, to), oldest first.
+  std::vector<PrivacyPeriod> privacy_periods(std::string_view device_id, int64_t from, int64_t to);
+  // The binding ended: its privacy periods go with its recordings.
+  void forget_privacy_periods(std::string_view device_id);
   // At start: the broker's retained states are gone with its last run, so nobody is online
   // until they say so again.
   void mark_all_offline();

@@ -182,7 +182,7 @@ std::optional<Role> DeviceService::role_of(const Device& device, const std::stri
 
 std::vector<OwnedDevice> DeviceService::list(const std::string& user_id) {
   std::vector<OwnedDevice> out;
-  for (auto& d : registry_.owned_by(user_id)) out.push_back({std::move(d), Role::kOwner});
+  for (auto& d : registry_.owned_by(user_id)) out.push_back({std::move(d), Role::kOwner, {}});
   const Value p[] = {user_id};
   auto rows = db_.query(
       "SELECT s.device_id, s.role FROM device_shares s JOIN devices d ON d.id = s.device_id "
@@ -193,9 +193,21 @@ std::vector<OwnedDevice> DeviceService::list(const std::string& user_id) {
   for (const auto& r : *rows) {
     auto device = registry_.by_id(r.text(0));
     auto role = parse_role(r.text(1));
-    if (device && role) out.push_back({std::move(*device), *role});
+    if (device && role) {
+      std::string by = owner_label(*device);
+      out.push_back({std::move(*device), *role, std::move(by)});
+    }
   }
   return out;
+}
+
+std::string DeviceService::owner_label(const Device& device) {
+  if (!device.owner_id) return {};
+  const Value p[] = {*device.owner_id};
+  auto rows = db_.query("SELECT display_name, email FROM users WHERE id = $1", p);
+  if (!rows || rows->empty()) return {};
+  const auto& r = rows->front();
+  return r.text(0).empty() ? r.text(1) : r.text(0);
 }
 
 DResult<OwnedDevice> DeviceService::get(const std::string& user_id, const std::string& device_id) {
@@ -203,7 +215,8 @@ DResult<OwnedDevice> DeviceService::get(const std::string& user_id, const std::s
   if (!device) return Unexpected(not_found());
   auto role = role_of(*device, user_id);
   if (!role) return Unexpected(not_found());
-  return OwnedDevice{std::move(*device), *role};
+  std::string by = *role == Role::kOwner ? std::string() : owner_label(*device);
+  return OwnedDevice{std::move(*device), *role, std::move(by)};
 }
 
 std::optional<Role> DeviceService::role_by_serial(const std::string& user_id,
@@ -235,6 +248,23 @@ DResult<OwnedDevice> DeviceService::rename(const std::string& user_id, const std
   return owned;
 }
 
+DResult<OwnedDevice> DeviceService::set_place(const std::string& user_id,
+                                              const std::string& device_id,
+                                              const std::string& place) {
+  auto owned = get(user_id, device_id);
+  if (!owned) return owned;
+  if (owned->role < Role::kAdmin) return Unexpected(not_found());
+  if (place.size() > 64 || (!place.empty() && !valid_name(place))) {
+    return Unexpected(DeviceError{Errc::kInvalidInput, "a place is up to 64 characters", "place"});
+  }
+  const Value p[] = {device_id, place};
+  if (auto r = db_.execute("UPDATE devices SET place = $2 WHERE id = $1", p); !r) {
+    return Unexpected(internal(r.error()));
+  }
+  owned->device.place = place;
+  return owned;
+}
+
 DResult<void> DeviceService::unbind(const std::string& user_id, const std::string& device_id,
                                     const std::function<void(const std::string&)>& stopped) {
   auto owned = get(user_id, device_id);
@@ -242,7 +272,7 @@ DResult<void> DeviceService::unbind(const std::string& user_id, const std::strin
   if (owned->role != Role::kOwner) return Unexpected(not_found());
   const Value p[] = {device_id, user_id};
   auto r = db_.execute(
-      "UPDATE devices SET owner_id = NULL, bound_at = NULL, enabled = 0, name = '', "
+      "UPDATE devices SET owner_id = NULL, bound_at = NULL, enabled = 0, name = '', place = '', "
       "binding_generation = binding_generation + 1 WHERE id = $1 AND owner_id = $2",
       p);
   if (!r) return Unexpected(internal(r.error()));

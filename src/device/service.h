@@ -29,6 +29,7 @@ std::optional<Role> parse_role(std::string_view name);
 struct OwnedDevice {
   Device device;
   Role role = Role::kOwner;
+  std::string shared_by;  // for a shared camera: its owner's display name (or e-mail)
 };
 
 // A device shared with someone: invited by e-mail, then accepted, declined or revoked.
@@ -45,6 +46,7 @@ using InviteNotifier = std::function<void(const std::string& email, const std::s
 
 class DeviceService {
  public:
+  DeviceRegistry& registry() { return registry_; }
   DeviceService(store::Database& db, DeviceRegistry& registry, const Clock& clock,
                 int64_t bind_token_ttl_ms = 10 * 60 * 1000)
       : db_(db), registry_(registry), clock_(clock), bind_ttl_ms_(bind_token_ttl_ms) {}
@@ -79,6 +81,9 @@ class DeviceService {
                               const std::string& name);
   // Owner only. Afterwards the device has no owner and its credentials are disabled;
   // `stopped` is told the serial so that running streams are cut at once.
+  // Where the camera is, in its owner's words (admins too); "" clears it.
+  DResult<OwnedDevice> set_place(const std::string& user_id, const std::string& device_id,
+                                 const std::string& place);
   DResult<void> unbind(const std::string& user_id, const std::string& device_id,
                        const std::function<void(const std::string& serial)>& stopped);
 
@@ -113,6 +118,7 @@ class DeviceService {
   std::string email_of_any(const std::string& user_id);  // active or not
   InviteNotifier notify_;
   store::Database& db_;
+  std::string owner_label(const Device& device);
   DeviceRegistry& registry_;
   const Clock& clock_;
   int64_t bind_ttl_ms_;

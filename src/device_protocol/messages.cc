@@ -89,7 +89,16 @@ Parsed<StateReport> parse_state(std::string_view payload) {
   s.online = r.boolean("online", true).value_or(false);
   s.ip = r.string("ip", 64).value_or("");
   s.firmware = r.string("firmware", 64).value_or("");
+  const json* settings = r.field("settings");
   if (!r.ok()) return failed<StateReport>(r);
+  if (settings) {
+    auto read = read_settings(*settings);
+    if (!read) {
+      auto e = std::move(read).error();
+      return Unexpected(InputError{e.reason, "settings." + e.field, e.message});
+    }
+    s.settings = std::move(*read);
+  }
   return s;
 }
 
@@ -200,9 +209,11 @@ Parsed<CameraSettings> read_settings(const json& j) {
   ObjectReader r(j);
   CameraSettings s;
   if (!r.ok()) return failed<CameraSettings>(r);
+  static constexpr std::string_view kKnown[] = {
+      "motion_sensitivity", "night_mode", "mirror",       "flip",
+      "status_light",       "microphone", "privacy_mode", "bitrate_kbps"};
   for (const auto& [key, value] : j.items()) {
-    if (key != "motion_sensitivity" && key != "night_mode" && key != "mirror" &&
-        key != "bitrate_kbps") {
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       return Unexpected(InputError{Reason::kUnknown, key.size() <= 64 ? key : key.substr(0, 64),
                                    "unknown setting"});
     }
@@ -210,6 +221,10 @@ Parsed<CameraSettings> read_settings(const json& j) {
   if (auto v = r.integer("motion_sensitivity", 0, 100)) s.motion_sensitivity = static_cast<int>(*v);
   s.night_mode = r.string("night_mode", 8);
   s.mirror = r.boolean("mirror");
+  s.flip = r.boolean("flip");
+  s.status_light = r.boolean("status_light");
+  s.microphone = r.boolean("microphone");
+  s.privacy_mode = r.boolean("privacy_mode");
   if (auto v = r.integer("bitrate_kbps", 100, 8000)) s.bitrate_kbps = static_cast<int>(*v);
   if (!r.ok()) return failed<CameraSettings>(r);
   if (s.night_mode && *s.night_mode != "auto" && *s.night_mode != "on" && *s.night_mode != "off") {
@@ -224,8 +239,27 @@ json to_json(const CameraSettings& s) {
   if (s.motion_sensitivity) out["motion_sensitivity"] = *s.motion_sensitivity;
   if (s.night_mode) out["night_mode"] = *s.night_mode;
   if (s.mirror) out["mirror"] = *s.mirror;
+  if (s.flip) out["flip"] = *s.flip;
+  if (s.status_light) out["status_light"] = *s.status_light;
+  if (s.microphone) out["microphone"] = *s.microphone;
+  if (s.privacy_mode) out["privacy_mode"] = *s.privacy_mode;
   if (s.bitrate_kbps) out["bitrate_kbps"] = *s.bitrate_kbps;
   return out;
+}
+
+CameraSettings merged(CameraSettings base, const CameraSettings& next) {
+  const auto over = [](auto& into, const auto& from) {
+    if (from) into = from;
+  };
+  over(base.motion_sensitivity, next.motion_sensitivity);
+  over(base.night_mode, next.night_mode);
+  over(base.mirror, next.mirror);
+  over(base.flip, next.flip);
+  over(base.status_light, next.status_light);
+  over(base.microphone, next.microphone);
+  over(base.privacy_mode, next.privacy_mode);
+  over(base.bitrate_kbps, next.bitrate_kbps);
+  return base;
 }
 
 Parsed<std::optional<std::string>> read_binding(const json& params) {

@@ -28,11 +28,31 @@ inline constexpr uint64_t kMaxBytesPerReport = uint64_t{1} << 32;
 inline constexpr uint64_t kMaxCardBytes = uint64_t{1} << 50;  // a petabyte card is a bad report
 inline constexpr size_t kMaxCardRecordings = 10'000;
 
-// `state` (retained; the last will says offline).
+// A camera's settings (config.set both ways, and in its state): each optional, each checked.
+struct CameraSettings {
+  std::optional<int> motion_sensitivity;  // 0–100; 0 turns detection off
+  std::optional<std::string> night_mode;  // auto | on | off
+  std::optional<bool> mirror;             // left and right swapped
+  std::optional<bool> flip;               // upside down (a camera mounted on a ceiling)
+  std::optional<bool> status_light;       // the LED that says it is on
+  std::optional<bool> microphone;         // false: the audio track carries silence
+  // The camera sends no video or audio and records nothing, until it is turned off.
+  std::optional<bool> privacy_mode;
+  std::optional<int> bitrate_kbps;  // 100–8000
+};
+// Unknown keys are refused (kUnknown), so a typo is not silently ignored.
+Parsed<CameraSettings> read_settings(const nlohmann::json& j);
+nlohmann::json to_json(const CameraSettings& s);
+// `next` laid over `base`: what is set in next wins.
+CameraSettings merged(CameraSettings base, const CameraSettings& next);
+
+// `state` (retained; the last will says offline). An online camera says its settings too,
+// so the app shows what the camera really does (also after changes made on the camera).
 struct StateReport {
   bool online = false;
   std::string ip;        // as the camera sees itself, ≤ 64 bytes
   std::string firmware;  // ≤ 64 bytes
+  std::optional<CameraSettings> settings;
 };
 Parsed<StateReport> parse_state(std::string_view payload);
 
@@ -78,17 +98,6 @@ struct RpcResponse {
   std::optional<RpcFailure> error;
 };
 Parsed<RpcResponse> parse_rpc_response(std::string_view payload);
-
-// A camera's settings (config.set, both ways): each optional, each checked.
-struct CameraSettings {
-  std::optional<int> motion_sensitivity;  // 0–100; 0 turns detection off
-  std::optional<std::string> night_mode;  // auto | on | off
-  std::optional<bool> mirror;
-  std::optional<int> bitrate_kbps;  // 100–8000
-};
-// Unknown keys are refused (kUnknown), so a typo is not silently ignored.
-Parsed<CameraSettings> read_settings(const nlohmann::json& j);
-nlohmann::json to_json(const CameraSettings& s);
 
 // Cloud → device, one-way: binding.set {"binding": tag | null} (whose the camera is now;
 // null: nobody's). The value inside is nullopt for null.

@@ -95,6 +95,35 @@ TEST(DeviceMessages, AStateReportIsRead) {
   EXPECT_FALSE(parse_state(R"({"online": true, "firmware": ")" + std::string(65, 'x') + "\"}"));
 }
 
+TEST(DeviceMessages, AStateReportCarriesTheCamerasSettings) {
+  auto s = parse_state(
+      R"({"online": true, "settings": {"night_mode": "on", "privacy_mode": true, "flip": false}})");
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->settings);
+  EXPECT_EQ(s->settings->night_mode, "on");
+  EXPECT_EQ(s->settings->privacy_mode, true);
+  EXPECT_EQ(s->settings->flip, false);
+  EXPECT_FALSE(s->settings->mirror) << "what it did not say stays unknown";
+  EXPECT_FALSE(parse_state(R"({"online": true})")->settings);
+  // A bad setting refuses the report, naming the field.
+  auto bad = parse_state(R"({"online": true, "settings": {"privacy_mode": "yes"}})");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "settings.privacy_mode");
+  EXPECT_FALSE(parse_state(R"({"online": true, "settings": {"volume": 3}})"));
+  EXPECT_FALSE(parse_state(R"({"online": true, "settings": [1]})"));
+}
+
+TEST(DeviceMessages, SettingsMergeWithTheLaterWinning) {
+  CameraSettings base;
+  base.mirror = true;
+  base.night_mode = "auto";
+  CameraSettings next;
+  next.night_mode = "off";
+  next.privacy_mode = true;
+  const auto m = merged(base, next);
+  EXPECT_EQ(to_json(m), json::parse(R"({"mirror": true, "night_mode": "off", "privacy_mode": true})"));
+}
+
 TEST(DeviceMessages, AMotionStartAndEndAreRead) {
   const auto start = parse_event(R"({"kind": "motion", "state": "start", "score": 0.7})");
   ASSERT_TRUE(start);

@@ -275,11 +275,18 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
   EXPECT_TRUE(
       call("GET", "/api/v1/devices/" + id + "/sdcard", owner_).json()["recordings"].empty());
 
-  // Nobody watches any more: after the grace period the camera is told to stop.
+  // Nobody watches any more: after the grace period the camera is told to stop. Its last
+  // picture stays for the camera list, marked as not live.
   ASSERT_TRUE(wait_for(
-      [&] { return call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_).status == 404; },
+      [&] {
+        return call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_)
+                   .header("x-snapshot-stale") == "1";
+      },
       10s))
       << "the stream should stop without viewers";
+  auto last = call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_);
+  EXPECT_EQ(last.status, 200);
+  EXPECT_EQ(last.header("content-type"), "image/jpeg");
 
   // Watching again, then unbinding: the viewer is told the stream ended, at once.
   ASSERT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 200);
@@ -317,8 +324,83 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
   EXPECT_NE(refused.find("not authorised"), std::string::npos) << refused;
 }
 
-// Sharing with the roles' limits, revocation that closes an open live view at once, and a
-// stranger who tries every device route and is refused every time.
+// The settings the app shows are the camera's own (as it last reported them), a change
+// sends only itself, and privacy mode stops the camera and shows on the timeline.
+TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_, json::object());
+  ASSERT_EQ(bind.status, 201) << bind.body;
+  auto cam = camera("SIM-P1", bind.json()["qr_payload"].get<std::string>());
+  json device;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        device = device_in_list(owner_, "SIM-P1");
+        return device.is_object() && device.value("online", false) && device.contains("settings") &&
+               !device["settings"].empty();
+      },
+      15s))
+      << device.dump() << server_.log();
+  const std::string id = device["id"];
+  const std::string path = "/api/v1/devices/" + id;
+  // What the camera does, as it said it, with when: not the app's defaults.
+  EXPECT_EQ(device["settings"]["night_mode"], "auto");
+  EXPECT_EQ(device["settings"]["privacy_mode"], false);
+  EXPECT_GT(parse_rfc3339_ms(device["settings_reported_at"]), 0);
+  EXPECT_EQ(device["privacy_mode"], false);
+
+  // A change comes back as the camera's whole settings, and stays after a reload.
+  auto set = call("PATCH", path, owner_, {{"settings", {{"night_mode", "on"}}}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json()["settings"]["night_mode"], "on");
+  EXPECT_EQ(set.json()["settings"]["mirror"], false);
+  EXPECT_EQ(call("GET", path, owner_).json()["settings"]["night_mode"], "on");
+  // Renaming leaves the camera's settings as they are.
+  ASSERT_EQ(call("PATCH", path, owner_, {{"name", "Porch"}}).status, 200);
+  EXPECT_EQ(call("GET", path, owner_).json()["settings"]["night_mode"], "on");
+  // A bad setting changes nothing at all, not even the name sent with it.
+  auto bad = call("PATCH", path, owner_, {{"name", "Hall"}, {"settings", {{"flip", "yes"}}}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.json()["error"]["field"], "settings.flip");
+  EXPECT_EQ(call("GET", path, owner_).json()["name"], "Porch");
+
+  // Privacy mode: the camera says so, refuses to stream, and the timeline shows the time
+  // as privacy; turned off, it streams again and the period is closed.
+  set = call("PATCH", path, owner_, {{"settings", {{"privacy_mode", true}}}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json()["privacy_mode"], true);
+  auto wake = call("POST", path + "/stream", owner_);
+  EXPECT_EQ(wake.status, 409) << wake.body;
+  EXPECT_EQ(wake.json()["error"]["code"], "privacy_mode");
+  auto timeline = call("GET", path + "/recordings", owner_).json();
+  ASSERT_EQ(timeline["privacy"].size(), 1u) << timeline.dump();
+  ASSERT_EQ(call("PATCH", path, owner_, {{"settings", {{"privacy_mode", false}}}}).status, 200);
+  wake = call("POST", path + "/stream", owner_);
+  EXPECT_EQ(wake.status, 200) << wake.body;
+  timeline = call("GET", path + "/recordings", owner_).json();
+  ASSERT_EQ(timeline["privacy"].size(), 1u) << timeline.dump();
+  EXPECT_LT(parse_rfc3339_ms(timeline["privacy"][0]["end"]), parse_rfc3339_ms(timeline["to"]));
+  EXPECT_LE(parse_rfc3339_ms(timeline["privacy"][0]["start"]),
+            parse_rfc3339_ms(timeline["privacy"][0]["end"]));
+
+  // A viewer sees whether it is in privacy mode, not its settings.
+  const auto viewer = signed_up("viewer@example.org");
+  auto share =
+      call("POST", path + "/shares", owner_, {{"email", "viewer@example.org"}, {"role", "viewer"}});
+  ASSERT_EQ(share.status, 201) << share.body;
+  ASSERT_EQ(
+      call("POST", "/api/v1/shares/" + share.json()["id"].get<std::string>() + "/accept", viewer)
+          .status,
+      200);
+  const auto seen = call("GET", path, viewer).json();
+  EXPECT_EQ(seen["privacy_mode"], false);
+  EXPECT_FALSE(seen.contains("settings")) << seen.dump();
+
+  // Unbinding ends the binding's privacy record with its recordings.
+  ASSERT_EQ(call("DELETE", path, owner_).status, 204);
+  auto rows = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
+                          "' 'SELECT count(*) FROM device_privacy_periods'");
+  EXPECT_EQ(rows, "0\n");
+}
+
 // SoftAP provisioning: the phone joins the camera's hotspot and the app posts the payload
 // to the camera, which then joins the cloud and binds itself.
 TEST_F(DevicesTest, ACameraInSoftApModeTakesThePayloadFromTheApp) {

@@ -4,6 +4,7 @@ export interface ApiError {
   code: string;
   message: string;
   field?: string;
+  retryAfter?: number; // seconds, when the server said when to try again
 }
 
 export type ApiResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ApiError };
@@ -30,7 +31,16 @@ export async function api<T = unknown>(method: string, path: string, body?: unkn
     return { ok: false, status: 0, error: { code: 'network', message: 'network error' } };
   }
   const text = await response.text();
-  const parsed = text ? JSON.parse(text) : {};
+  let parsed: { error?: ApiError } & Record<string, unknown> = {};
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    // Not our JSON (a proxy's error page): the server side is not answering properly.
+    if (response.ok) return { ok: false, status: 0, error: { code: 'network', message: 'bad answer' } };
+  }
   if (response.ok) return { ok: true, status: response.status, data: parsed as T };
-  return { ok: false, status: response.status, error: (parsed.error ?? { code: 'unknown', message: text }) as ApiError };
+  const error: ApiError = { ...(parsed.error ?? { code: response.status >= 500 ? 'network' : 'unknown', message: '' }) };
+  const wait = Number(response.headers.get('Retry-After'));
+  if (wait > 0) error.retryAfter = wait;
+  return { ok: false, status: response.status, error };
 }

@@ -5,18 +5,20 @@ import { api } from './api';
 import { I18nProvider, languages, useI18n, type Language } from './i18n';
 import { Link, navigate, usePath } from './router';
 import { SessionProvider, useSession, type Profile } from './session';
-import { HomePage } from './pages/home';
+import { HomePage, StatusPage } from './pages/home';
 import { NotFoundPage } from './pages/not-found';
 import { PrivacyPage, SignUpPage } from './pages/signup';
 import { SignInPage } from './pages/signin';
 import { ForgotPasswordPage, ResetPasswordPage, VerifyPage } from './pages/verify';
 import { CancelPage, DemoOutboxPage, GoodbyePage, ProfilePage, SecurityPage } from './pages/account';
 import { LivePage } from './pages/live';
-import { AddDevicePage, DevicePage, DevicesPage, GridPage, SharesPage } from './pages/devices';
+import { AddDevicePage, DevicesPage, GridPage, SharesPage } from './pages/devices';
+import { DevicePage } from './pages/camera';
 import { PlaybackPage } from './pages/playback';
 
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
+  '/status': StatusPage,
   '/signup': SignUpPage,
   '/signin': SignInPage,
   '/verify': VerifyPage,
@@ -35,7 +37,17 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
   '/shares': SharesPage,
 };
 
+// Pages for signed-in people: a signed-out visit goes to sign-in, and back afterwards.
+const signedInOnly = /^\/(devices|shares|account)(\/|$)/;
+
 function Page({ path }: { path: string }) {
+  const { user, loading } = useSession();
+  const { t } = useI18n();
+  const guarded = signedInOnly.test(path) && path !== '/account/cancel';
+  useEffect(() => {
+    if (guarded && !loading && !user) navigate(`/signin?next=${encodeURIComponent(path + location.search + location.hash)}`);
+  }, [guarded, loading, user, path]);
+  if (guarded && !user) return <section class="card muted">{loading ? t('health.loading') : ''}</section>;
   const device = path.match(/^\/devices\/([0-9a-f]{32})$/);
   if (device) return <DevicePage id={device[1]} />;
   const playback = path.match(/^\/devices\/([0-9a-f]{32})\/playback$/);
@@ -85,9 +97,16 @@ function Navigation({ close }: { close: () => void }) {
   };
   return (
     <nav class="sidebar" aria-label={t('nav.main')}>
-      <Link href="/" onNavigate={close}>
-        {t('nav.home')}
-      </Link>
+      {user && (
+        <span class="who-in-menu" data-testid="signed-in-menu">
+          {user.display_name || user.email}
+        </span>
+      )}
+      {!user && (
+        <Link href="/" onNavigate={close}>
+          {t('nav.home')}
+        </Link>
+      )}
       {user ? (
         <>
           <Link href="/devices" onNavigate={close}>
@@ -119,6 +138,9 @@ function Navigation({ close }: { close: () => void }) {
       <Link href="/privacy" onNavigate={close}>
         {t('nav.privacy')}
       </Link>
+      <Link href="/status" onNavigate={close}>
+        {t('nav.status')}
+      </Link>
     </nav>
   );
 }
@@ -146,6 +168,9 @@ function Shell() {
   const [menuOpen, setMenuOpen] = useState(false);
   return (
     <div class={`shell${menuOpen ? ' menu-open' : ''}`}>
+      <a href="#main" class="skip-link">
+        {t('nav.skip')}
+      </a>
       <header class="topbar">
         <button
           class="menu-button"
@@ -155,7 +180,7 @@ function Shell() {
         >
           <span aria-hidden="true">☰</span>
         </button>
-        <Link href="/" class="brand">
+        <Link href={user ? '/devices' : '/'} class="brand">
           <img src="/favicon.svg" alt="" width={28} height={28} />
           <span>{t('app.name')}</span>
         </Link>
@@ -168,7 +193,7 @@ function Shell() {
         <LanguageSwitch />
       </header>
       <Navigation close={() => setMenuOpen(false)} />
-      <main class="content">
+      <main class="content" id="main" tabIndex={-1}>
         <DemoBanner />
         <Page path={path} />
       </main>

@@ -1,7 +1,7 @@
 // Live video over LL-HLS with hls.js, for networks where a WebSocket cannot pass (some
 // proxies) and as the standard route. Loaded on demand, so the WebSocket player's pages do
 // not carry it. Same status reports as LivePlayer.
-import type { PlayerStatus } from './player';
+import { initialStatus, type PlayerStatus } from './player';
 
 // The light build: no subtitles, alternate audio or DRM, none of which a camera needs.
 type HlsModule = typeof import('hls.js/light');
@@ -11,7 +11,7 @@ export class HlsLivePlayer {
   private stopped = false;
   private startedAt = 0;
   private timer: number | undefined;
-  private status: PlayerStatus = { state: 'connecting', latencyMs: null, width: 0, height: 0, startupMs: null };
+  private status: PlayerStatus = initialStatus();
 
   constructor(
     private readonly video: HTMLVideoElement,

@@ -38,10 +38,35 @@ export function translate(
 }
 
 type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
+// Dates and times in the person's language and time zone (the browser's), never en-US.
+export type DateStyle = 'time' | 'date' | 'datetime' | 'weekday';
+type FormatDate = (when: Date | string | number, style?: DateStyle) => string;
 interface I18n {
   language: Language;
   setLanguage: (language: Language) => void;
   t: Translate;
+  formatDate: FormatDate;
+}
+
+const dateOptions: Record<DateStyle, Intl.DateTimeFormatOptions> = {
+  time: { hour: '2-digit', minute: '2-digit' },
+  date: { year: 'numeric', month: 'short', day: 'numeric' },
+  datetime: { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' },
+  weekday: { weekday: 'short', month: 'short', day: 'numeric' },
+};
+
+export function dateFormatter(language: Language): FormatDate {
+  const cache = new Map<DateStyle, Intl.DateTimeFormat>();
+  return (when, style = 'datetime') => {
+    const date = when instanceof Date ? when : new Date(when);
+    if (Number.isNaN(date.getTime())) return '';
+    let f = cache.get(style);
+    if (!f) {
+      f = new Intl.DateTimeFormat(language, dateOptions[style]);
+      cache.set(style, f);
+    }
+    return f.format(date);
+  };
 }
 
 const I18nContext = createContext<I18n | null>(null);
@@ -50,7 +75,6 @@ export function I18nProvider({ children }: { children: ComponentChildren }) {
   const [language, setLanguageState] = useState<Language>(initialLanguage);
   useEffect(() => {
     document.documentElement.lang = language;
-    document.title = translate(language, 'app.name');
   }, [language]);
   const value = useMemo<I18n>(
     () => ({
@@ -60,6 +84,7 @@ export function I18nProvider({ children }: { children: ComponentChildren }) {
         setLanguageState(next);
       },
       t: (key, params) => translate(language, key, params),
+      formatDate: dateFormatter(language),
     }),
     [language],
   );
@@ -70,4 +95,13 @@ export function useI18n(): I18n {
   const value = useContext(I18nContext);
   if (!value) throw new Error('useI18n outside I18nProvider');
   return value;
+}
+
+// The tab's title names the page (and the app).
+export function useTitle(text: string): void {
+  const { t } = useI18n();
+  const app = t('app.name');
+  useEffect(() => {
+    document.title = text && text !== app ? `${text} · ${app}` : app;
+  }, [text, app]);
 }

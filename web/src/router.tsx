@@ -39,3 +39,10 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
     </a>
   );
 }
+
+// Where to go after signing in: the `next` of the address if it is a path of this app
+// (never another site), else the cameras.
+export function nextPath(): string {
+  const next = new URLSearchParams(location.search).get('next') ?? '';
+  return next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/devices';
+}

@@ -64,6 +64,9 @@ test('sign up, verify, sign in with 2FA, change language, cancel', async () => {
   await page.getByTestId('error').getByText('The e-mail address or password is wrong.').waitFor();
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // Signing in lands on the cameras.
+  await page.getByRole('heading', { name: 'Your cameras' }).waitFor();
+  await page.getByRole('link', { name: 'Account' }).click();
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
   assert.equal(await page.getByTestId('account-email').textContent(), email);
 
@@ -91,6 +94,8 @@ test('sign up, verify, sign in with 2FA, change language, cancel', async () => {
   await page.getByLabel('Code from your authenticator app').fill(totp(secret, Date.now() / 1000 + 30));
   await shot(page, '5-signin-code');
   await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('heading', { name: 'Your cameras' }).waitFor();
+  await page.getByRole('link', { name: 'Account' }).click();
   await page.getByRole('heading', { name: 'Your account' }).waitFor();
 
   // Change the language in the profile: the whole app follows, and it is kept.

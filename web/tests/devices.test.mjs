@@ -49,7 +49,7 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   });
   assert.equal(await cards.count(), 2);
   // Both come online within seconds (the list refreshes itself).
-  await page.getByTestId('device-online').filter({ hasText: 'Online' }).nth(1).waitFor({ timeout: 15000 });
+  await page.getByTestId('device-state').filter({ hasText: 'Online' }).nth(1).waitFor({ timeout: 15000 });
   await page.screenshot({ path: path.join(out, 'devices-list.png') });
 
   await page.getByRole('link', { name: 'Front door' }).click();
@@ -68,6 +68,7 @@ test('the demo cameras are listed, play live, and a screenshot is a PNG', async 
   await page.screenshot({ path: path.join(out, 'device-live.png') });
 
   // The SD card: a recording on it plays (the camera pushes it on demand).
+  await page.getByTestId('tab-sdcard').click();
   await page.getByTestId('sd-state').waitFor();
   for (let i = 0; i < 30 && (await page.getByTestId('sd-play').count()) === 0; ++i) {
     await page.waitForTimeout(1000);
@@ -154,11 +155,22 @@ test('adding a camera shows a one-time QR code', async () => {
   await form.getByLabel('Serial').fill('HAND-1');
   await form.getByLabel('Pairing code').fill('0000-0000');
   await form.getByRole('button', { name: 'Add this camera' }).click();
-  await page.getByTestId('add-error').filter({ hasText: 'pairing code is wrong' }).waitFor();
+  await form.getByTestId('error').waitFor();
   await form.getByLabel('Pairing code').fill(label.pairing_code.toLowerCase());
   await form.getByRole('button', { name: 'Add this camera' }).click();
-  await page.getByTestId('added').filter({ hasText: 'NJ-Label' }).waitFor();
-  await page.screenshot({ path: path.join(out, 'device-add-by-label.png') });
+  // Added: a step to name it and say where it is, then its page.
+  const named = page.getByTestId('added');
+  await named.filter({ hasText: 'NJ-Label' }).waitFor();
+  await named.getByLabel('Name').fill('Shed');
+  await named.getByRole('button', { name: 'Garage' }).click();
+  assert.equal(await named.getByLabel('Where it is').inputValue(), 'Garage');
+  await page.screenshot({ path: path.join(out, 'device-add-name-it.png') });
+  await named.getByTestId('name-it').click();
+  await page.getByTestId('device-name').filter({ hasText: 'Shed' }).waitFor();
+  const hand = (await (await page.request.get(`${server.url}/api/v1/devices`)).json()).devices.find((d) => d.serial === 'HAND-1');
+  assert.equal(hand.place, 'Garage');
+  // It has never been online: its page says so, and does not pretend to connect.
+  await page.getByTestId('live-overlay').filter({ hasText: 'Camera offline' }).waitFor({ timeout: 10000 });
   await page.close();
 });
 
@@ -187,6 +199,7 @@ test('sharing: the owner invites, the friend accepts and watches, the owner revo
   await owner.goto(`${server.url}/devices`);
   await owner.getByRole('link', { name: 'Garden' }).click();
   await owner.getByTestId('device-name').filter({ hasText: 'Garden' }).waitFor();
+  await owner.getByTestId('tab-sharing').click();
   await owner.getByLabel('E-mail address').fill(friend.email);
   await owner.getByTestId('invite').click();
   await owner.getByTestId('share-message').filter({ hasText: 'Invitation sent' }).waitFor();
@@ -202,11 +215,27 @@ test('sharing: the owner invites, the friend accepts and watches, the owner revo
   await page.getByTestId('invitation').getByRole('link', { name: 'Open' }).click();
   await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
   assert.equal(await page.getByTestId('unbind').count(), 0, 'a viewer cannot remove the camera');
+  // A viewer sees live view only: no sections it cannot use, no recordings; and who shared it.
+  assert.equal(await page.getByRole('tab').count(), 0, 'a viewer has no settings, card or sharing');
+  assert.equal(await page.getByTestId('recordings-link').count(), 0);
+  await page.getByTestId('shared-by').waitFor();
   await page.screenshot({ path: path.join(out, 'device-shared-live.png') });
+  const deviceUrl = page.url();
+  await page.goto(`${deviceUrl}/playback`);
+  await page.getByTestId('not-allowed').waitFor();
+  assert.equal(await page.getByTestId('timeline').count(), 0, 'a viewer is not shown the recordings page');
+  await page.goto(deviceUrl);
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
 
-  // The owner revokes: the friend's view stops at once and does not come back.
+  // The owner revokes: the friend's view stops at once, says why, and does not come back.
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
   await owner.getByTestId('shares').getByRole('button', { name: 'Revoke' }).click();
-  await page.getByTestId('live-state').filter({ hasNotText: 'Live' }).waitFor({ timeout: 5000 });
+  await page.getByTestId('live-overlay').filter({ hasText: 'Your access to this camera was removed.' }).waitFor({ timeout: 5000 });
+  await page.screenshot({ path: path.join(out, 'device-access-removed.png') });
+  const before = requests.filter((u) => u.includes('/stream') || u.includes('/live')).length;
+  await page.waitForTimeout(3000);
+  assert.equal(requests.filter((u) => u.includes('/stream') || u.includes('/live')).length, before, 'it does not retry');
   const r = await page.evaluate(async (u) => (await fetch(u)).status, `/api/v1/devices`);
   assert.equal(r, 200);
   const list = await page.evaluate(async () => (await (await fetch('/api/v1/devices')).json()).devices.length);

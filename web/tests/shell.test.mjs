@@ -37,9 +37,9 @@ async function openPage(viewport = { width: 1280, height: 800 }, locale) {
   return { page, problems, origins };
 }
 
-test('home page shows the server health in English, live', async () => {
+test('the status page shows the server health in English, live', async () => {
   const { page, problems, origins } = await openPage();
-  await page.goto(server.url + '/');
+  await page.goto(server.url + '/status');
   await page.getByRole('heading', { name: 'Server status' }).waitFor();
   await page.getByTestId('health-status').filter({ hasText: 'Healthy' }).waitFor();
   await page.getByTestId('health-live').filter({ hasText: 'Live' }).waitFor();
@@ -54,7 +54,7 @@ test('home page shows the server health in English, live', async () => {
 
 test('language switch turns the shell into Simplified Chinese and remembers it', async () => {
   const { page, problems } = await openPage();
-  await page.goto(server.url + '/');
+  await page.goto(server.url + '/status');
   await page.getByRole('heading', { name: 'Server status' }).waitFor();
   await page.getByTestId('language').selectOption('zh-CN');
   await page.getByRole('heading', { name: '服务器状态' }).waitFor();
@@ -93,7 +93,7 @@ test('a server error is shown by its code in the person\'s language, and the for
 
 test('on a phone the navigation is a drawer and nothing overflows sideways', async () => {
   const { page, problems } = await openPage({ width: 390, height: 844 }, 'en');
-  await page.goto(server.url + '/');
+  await page.goto(server.url + '/status');
   await page.getByTestId('health-status').filter({ hasText: 'Healthy' }).waitFor();
   const nav = page.getByRole('navigation');
   assert.equal(await nav.isVisible(), false, 'drawer starts closed');
@@ -114,7 +114,7 @@ test('a deep link to an unknown page shows the app not-found page in both langua
   await page.getByTestId('language').selectOption('zh-CN');
   await page.getByRole('heading', { name: '页面不存在' }).waitFor();
   await page.getByRole('link', { name: '返回首页' }).click();
-  await page.getByRole('heading', { name: '服务器状态' }).waitFor();
+  await page.getByRole('heading', { name: '你的摄像头，在你自己的服务器上' }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/');
   await page.close();
 });

@@ -46,9 +46,17 @@ export function ErrorNote({ error }: { error: ApiError | null }) {
     : language === 'en' && error.message
       ? error.message
       : t('error.unknown', { code: error.code });
+  // How long to wait, when the server said (lockouts, limits).
+  const wait =
+    error.retryAfter && error.retryAfter > 1
+      ? error.retryAfter < 120
+        ? t('error.wait_seconds', { n: error.retryAfter })
+        : t('error.wait_minutes', { n: Math.ceil(error.retryAfter / 60) })
+      : '';
   return (
     <p class="note error" role="alert" data-testid="error">
       {text}
+      {wait && ` ${wait}`}
     </p>
   );
 }

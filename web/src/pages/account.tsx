@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ErrorNote, Field, Note } from '../components/form';
-import { languages, useI18n, type Language } from '../i18n';
+import { languages, useI18n, useTitle, type Language } from '../i18n';
+import { describeClient } from '../user-agent';
 import { Link, navigate } from '../router';
 import { useSession, type Profile } from '../session';
 
@@ -28,6 +29,7 @@ function AccountTabs() {
 
 export function ProfilePage() {
   const { t } = useI18n();
+  useTitle(t('account.title'));
   const user = useSignedIn();
   const { setUser } = useSession();
   const [name, setName] = useState('');
@@ -198,7 +200,7 @@ function TwoFactor({ enabled, onChange }: { enabled: boolean; onChange: () => vo
 }
 
 function Sessions() {
-  const { t, language } = useI18n();
+  const { t, formatDate } = useI18n();
   const [sessions, setSessions] = useState<SessionRow[]>([]);
   const load = async () => {
     const r = await api<{ sessions: SessionRow[] }>('GET', '/me/sessions');
@@ -215,7 +217,11 @@ function Sessions() {
     await api('POST', '/me/sessions/end-others');
     void load();
   };
-  const when = (s: string) => new Date(s).toLocaleString(language);
+  const when = (s: string) => formatDate(s, 'datetime');
+  const client = (ua: string) => {
+    const { browser, system } = describeClient(ua);
+    return system ? t('security.client', { browser, system }) : browser;
+  };
   return (
     <div>
       <h2>{t('security.sessions')}</h2>
@@ -223,7 +229,9 @@ function Sessions() {
         {sessions.map((s) => (
           <li>
             <div>
-              <strong>{s.client}</strong> {s.current && <span class="badge">{t('security.this_session')}</span>}
+              <strong title={s.client} data-testid="session-client">
+                {client(s.client)}
+              </strong> {s.current && <span class="badge">{t('security.this_session')}</span>}
               <div class="muted">
                 {t('security.started', { when: when(s.created_at) })} · {t('security.last_seen', { when: when(s.last_seen) })}
               </div>
@@ -239,6 +247,7 @@ function Sessions() {
 
 export function SecurityPage() {
   const { t } = useI18n();
+  useTitle(t('account.security'));
   const user = useSignedIn();
   const { refresh } = useSession();
   if (!user) return null;
@@ -255,6 +264,7 @@ export function SecurityPage() {
 
 export function CancelPage() {
   const { t } = useI18n();
+  useTitle(t('cancel.title'));
   const user = useSignedIn();
   const { setUser } = useSession();
   const [password, setPassword] = useState('');
@@ -316,6 +326,7 @@ export function CancelPage() {
 
 export function GoodbyePage() {
   const { t } = useI18n();
+  useTitle(t('goodbye.title'));
   return (
     <section class="card narrow">
       <h1>{t('goodbye.title')}</h1>
@@ -333,6 +344,7 @@ interface Mail {
 
 export function DemoOutboxPage() {
   const { t } = useI18n();
+  useTitle(t('demo.outbox_title'));
   const [mails, setMails] = useState<Mail[] | null>(null);
   useEffect(() => {
     void api<{ mails: Mail[] }>('GET', '/demo/outbox').then((r) => setMails(r.ok ? r.data.mails : []));

@@ -1,12 +1,14 @@
-// The person's cameras: the list (online state, a recent picture), adding one by QR code,
-// and one camera's page (live view with screenshot and local recording, settings, unbind).
+// The person's cameras: the list (a recent picture, online state, last seen, who shared
+// it), every camera live at once, adding one by QR code or its label, and the parts of a
+// camera's page that manage it (SD card, sharing). The camera page is pages/camera.tsx.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api';
-import { Field } from '../components/form';
-import { useI18n, type MessageKey } from '../i18n';
-import { LivePlayer, type PlayerStatus } from '../player';
-import { LiveStatus } from '../components/live-status';
+import { api, type ApiError } from '../api';
+import { ErrorNote, Field, Note } from '../components/form';
+import { icons } from '../components/icons';
+import { useI18n, useTitle, type MessageKey } from '../i18n';
+import { LivePlayer, wakeOutcome, type PlayerStatus } from '../player';
 import { Link, navigate } from '../router';
+import { DeviceState, type CameraSettings } from './camera';
 
 export interface Device {
   id: string;
@@ -18,29 +20,96 @@ export interface Device {
   last_seen: string | null;
   role: string;
   capabilities: string[];
+  privacy_mode: boolean;
+  shared_by?: string;
+  // For the owner and admins:
+  settings?: CameraSettings;
+  settings_reported_at?: string | null;
+  ip?: string;
+  sd_card?: { capacity_bytes: number; used_bytes: number; health: string; reported_at: string | null };
 }
 
-function useDevices(intervalMs: number): Device[] | null {
+// Why a list could not be loaded: the server unreachable (retried), or signed out.
+type LoadProblem = 'unreachable' | 'signed_out' | null;
+
+function useDevices(intervalMs: number): { devices: Device[] | null; problem: LoadProblem } {
   const [devices, setDevices] = useState<Device[] | null>(null);
+  const [problem, setProblem] = useState<LoadProblem>(null);
   useEffect(() => {
     let alive = true;
+    let timer: number | undefined;
+    let delay = intervalMs;
     const load = async () => {
       const r = await api<{ devices: Device[] }>('GET', '/devices');
-      if (alive && r.ok) setDevices(r.data.devices);
+      if (!alive) return;
+      if (r.ok) {
+        setDevices(r.data.devices);
+        setProblem(null);
+        delay = intervalMs;
+      } else if (r.status === 401) {
+        // The session ended: sign in again and come back here.
+        setProblem('signed_out');
+        navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
+        return;
+      } else {
+        setProblem('unreachable');
+        delay = Math.min(delay * 2, 30000);
+      }
+      timer = window.setTimeout(load, delay);
     };
     void load();
-    const timer = window.setInterval(load, intervalMs);
+    return () => {
+      alive = false;
+      window.clearTimeout(timer);
+    };
+  }, []);
+  return { devices, problem };
+}
+
+// A camera's latest picture: refreshed while the page is open; the last one an idle camera
+// showed; none in privacy mode.
+function Thumbnail({ device }: { device: Device }) {
+  const { t } = useI18n();
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => {
+    if (device.privacy_mode) return setSrc(null);
+    let alive = true;
+    let url: string | null = null;
+    const load = async () => {
+      try {
+        const r = await fetch(`/api/v1/devices/${device.id}/snapshot.jpg`, { credentials: 'same-origin', cache: 'no-store' });
+        if (!alive || !r.ok) return;
+        const next = URL.createObjectURL(await r.blob());
+        if (url) URL.revokeObjectURL(url);
+        url = next;
+        setSrc(next);
+      } catch {
+        /* the list says when the server is unreachable */
+      }
+    };
+    void load();
+    const timer = window.setInterval(load, 10000);
     return () => {
       alive = false;
       window.clearInterval(timer);
+      if (url) URL.revokeObjectURL(url);
     };
-  }, []);
-  return devices;
+  }, [device.id, device.privacy_mode]);
+  return (
+    <div class="thumb" aria-hidden={src ? undefined : 'true'}>
+      {src ? (
+        <img src={src} alt={t('devices.thumbnail', { name: device.name || device.serial })} data-testid="thumbnail" />
+      ) : (
+        <span class="thumb-empty">{device.privacy_mode ? icons.lock() : icons.video()}</span>
+      )}
+    </div>
+  );
 }
 
 export function DevicesPage() {
-  const { t } = useI18n();
-  const devices = useDevices(5000);
+  const { t, formatDate } = useI18n();
+  useTitle(t('devices.title'));
+  const { devices, problem } = useDevices(5000);
   return (
     <section class="card">
       <div class="title-row">
@@ -54,18 +123,31 @@ export function DevicesPage() {
           </Link>
         </span>
       </div>
-      {devices === null && <p class="muted">{t('health.loading')}</p>}
+      {problem === 'unreachable' && (
+        <p class="note warn" role="status" data-testid="list-problem">
+          {t('live.state.unreachable_short')}
+        </p>
+      )}
+      {devices === null && !problem && <p class="muted">{t('health.loading')}</p>}
       {devices?.length === 0 && <p data-testid="no-devices">{t('devices.none')}</p>}
       <ul class="device-grid" data-testid="device-list">
         {devices?.map((d) => (
           <li class="device-card" data-testid="device" data-serial={d.serial}>
-            <Link href={`/devices/${d.id}`}>
+            <Link href={`/devices/${d.id}`} class="device-link">
+              <Thumbnail device={d} />
               <strong>{d.name || d.serial}</strong>
             </Link>
-            <span class={`live ${d.online ? 'on' : 'off'}`} data-testid="device-online">
-              {d.online ? t('devices.online') : t('devices.offline')}
-            </span>
-            <span class="muted">{d.serial}</span>
+            <DeviceState device={d} />
+            {!d.online && d.last_seen && (
+              <span class="muted" data-testid="last-seen">
+                {t('devices.last_seen', { time: formatDate(d.last_seen, 'datetime') })}
+              </span>
+            )}
+            {d.shared_by && (
+              <span class="muted" data-testid="shared-by">
+                {t('devices.shared_by', { name: d.shared_by })}
+              </span>
+            )}
           </li>
         ))}
       </ul>
@@ -87,10 +169,10 @@ interface Card {
 
 // One recording of the card played back: the camera pushes it, and it plays here to its end.
 function SdPlayback({ id, recording, onClose }: { id: string; recording: Recording; onClose: () => void }) {
-  const { t } = useI18n();
+  const { t, formatDate } = useI18n();
   const video = useRef<HTMLVideoElement>(null);
   const [status, setStatus] = useState<PlayerStatus | null>(null);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
     if (!video.current) return;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -98,7 +180,8 @@ function SdPlayback({ id, recording, onClose }: { id: string; recording: Recordi
       const r = await api('POST', `/devices/${id}/sdcard/recordings/${encodeURIComponent(recording.name)}/play`, {
         offset_ms: 0,
       });
-      setError(r.ok ? '' : r.error.message);
+      setError(r.ok ? null : r.error);
+      return wakeOutcome(r);
     };
     const player = new LivePlayer(
       video.current,
@@ -113,7 +196,7 @@ function SdPlayback({ id, recording, onClose }: { id: string; recording: Recordi
   return (
     <div class="sd-playback" data-testid="sd-playback">
       <p>
-        {t('sd.playing', { time: new Date(recording.start_ms).toLocaleString() })}{' '}
+        {t('sd.playing', { time: formatDate(recording.start_ms, 'datetime') })}{' '}
         <span data-testid="sd-playback-state">
           {status?.state === 'playing'
             ? t('sd.state.playing')
@@ -123,40 +206,53 @@ function SdPlayback({ id, recording, onClose }: { id: string; recording: Recordi
           {t('sd.close')}
         </button>
       </p>
-      {error && <p class="error">{error}</p>}
+      <ErrorNote error={error} />
       <video ref={video} class="live-video" muted playsInline autoPlay controls data-testid="sd-video" />
     </div>
   );
 }
 
-// The camera's SD card: its recordings and state; play or delete one; format (after asking).
-function SdCard({ id, name }: { id: string; name: string }) {
-  const { t } = useI18n();
+// The camera's SD card: its recordings and state; play or delete one (after asking, then
+// saying it is done); format (after asking).
+export function SdCard({ id, name }: { id: string; name: string }) {
+  const { t, formatDate } = useI18n();
   const [card, setCard] = useState<Card | null>(null);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState('');
   const [playing, setPlaying] = useState<Recording | null>(null);
   const load = async () => {
     const r = await api<Card>('GET', `/devices/${id}/sdcard`);
     if (r.ok) {
       setCard(r.data);
-      setError('');
-    } else setError(r.error.code === 'no_card' ? t('sd.none') : r.error.message);
+      setError(null);
+    } else {
+      setCard(null);
+      setError(r.error);
+    }
   };
   useEffect(() => void load(), [id]);
-  const remove = async (recording: string) => {
-    await api('DELETE', `/devices/${id}/sdcard/recordings/${encodeURIComponent(recording)}`);
+  const when = (r: Recording) => `${formatDate(r.start_ms, 'datetime')} – ${formatDate(r.end_ms, 'time')}`;
+  const remove = async (recording: Recording) => {
+    setDone('');
+    if (!window.confirm(t('sd.delete.confirm', { time: when(recording) }))) return;
+    const r = await api('DELETE', `/devices/${id}/sdcard/recordings/${encodeURIComponent(recording.name)}`);
+    if (r.ok) setDone(t('sd.deleted', { time: when(recording) }));
+    else setError(r.error);
     await load();
   };
   const format = async () => {
+    setDone('');
     if (!window.confirm(t('sd.format.confirm', { name }))) return;
     const r = await api('POST', `/devices/${id}/sdcard/format`, { confirm: true });
-    if (!r.ok) setError(r.error.message);
+    if (r.ok) setDone(t('sd.formatted'));
+    else setError(r.error);
     await load();
   };
   return (
     <section class="sdcard" data-testid="sdcard">
       <h2>{t('sd.title')}</h2>
-      {error && <p class="muted">{error}</p>}
+      <ErrorNote error={error} />
+      {done && <Note>{done}</Note>}
       {card && (
         <>
           <p class="muted" data-testid="sd-state">
@@ -168,15 +264,16 @@ function SdCard({ id, name }: { id: string; name: string }) {
             })}
           </p>
           {playing && <SdPlayback id={id} recording={playing} onClose={() => setPlaying(null)} />}
-          <ul>
+          <ul class="sd-list">
             {card.recordings.map((r) => (
               <li>
-                {new Date(r.start_ms).toLocaleString()} – {new Date(r.end_ms).toLocaleTimeString()} ·{' '}
-                {(r.bytes / 1e6).toFixed(1)} MB{' '}
+                <span>
+                  {when(r)} · {(r.bytes / 1e6).toFixed(1)} MB
+                </span>{' '}
                 <button class="link" onClick={() => setPlaying(r)} data-testid="sd-play">
                   {t('sd.play')}
                 </button>{' '}
-                <button class="link" onClick={() => void remove(r.name)}>
+                <button class="link" onClick={() => void remove(r)} data-testid="sd-delete">
                   {t('sd.delete')}
                 </button>
               </li>
@@ -191,23 +288,6 @@ function SdCard({ id, name }: { id: string; name: string }) {
   );
 }
 
-// What the camera sent in the last days (policy item 12 c).
-function Traffic({ id }: { id: string }) {
-  const { t } = useI18n();
-  const [days, setDays] = useState<{ day: string; bytes: number }[]>([]);
-  useEffect(() => {
-    void api<{ days: { day: string; bytes: number }[] }>('GET', `/devices/${id}/traffic`).then((r) => {
-      if (r.ok) setDays(r.data.days);
-    });
-  }, [id]);
-  if (days.length === 0) return null;
-  return (
-    <p class="muted" data-testid="traffic">
-      {t('devices.traffic', { mb: (days[0].bytes / 1e6).toFixed(1), day: days[0].day })}
-    </p>
-  );
-}
-
 // One live tile of the grid: wakes its camera and plays it.
 function Tile({ device }: { device: Device }) {
   const { t } = useI18n();
@@ -216,9 +296,7 @@ function Tile({ device }: { device: Device }) {
   useEffect(() => {
     if (!video.current) return;
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const wake = async () => {
-      await api('POST', `/devices/${device.id}/stream`);
-    };
+    const wake = async () => wakeOutcome(await api('POST', `/devices/${device.id}/stream`));
     const player = new LivePlayer(
       video.current,
       `${scheme}//${location.host}/api/v1/devices/${device.id}/live`,
@@ -244,7 +322,8 @@ function Tile({ device }: { device: Device }) {
 // Every camera live at once.
 export function GridPage() {
   const { t } = useI18n();
-  const devices = useDevices(30000);
+  useTitle(t('devices.grid'));
+  const { devices } = useDevices(30000);
   return (
     <section class="card">
       <div class="title-row">
@@ -267,11 +346,12 @@ interface BindToken {
 }
 
 export function AddDevicePage() {
-  const { t } = useI18n();
+  const { t, formatDate } = useI18n();
+  useTitle(t('devices.add.title'));
   const [ssid, setSsid] = useState('');
   const [password, setPassword] = useState('');
   const [bind, setBind] = useState<BindToken | null>(null);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
   const [added, setAdded] = useState<Device | null>(null);
   const known = useRef<Set<string> | null>(null);
 
@@ -299,12 +379,12 @@ export function AddDevicePage() {
 
   const create = async (e: Event) => {
     e.preventDefault();
-    setError('');
+    setError(null);
     known.current = null;
     const body = ssid ? { wifi_ssid: ssid, wifi_password: password } : {};
     const r = await api<BindToken>('POST', '/bind-tokens', body);
     if (r.ok) setBind(r.data);
-    else setError(r.error.message);
+    else setError(r.error);
   };
 
   return (
@@ -322,7 +402,7 @@ export function AddDevicePage() {
             onInput={setPassword}
             hint={t('devices.add.wifi_hint')}
           />
-          {error && <p class="error">{error}</p>}
+          <ErrorNote error={error} />
           <button type="submit" class="primary" data-testid="make-qr">
             {t('devices.add.make')}
           </button>
@@ -331,7 +411,7 @@ export function AddDevicePage() {
       {bind && !added && (
         <div data-testid="qr">
           {bind.qr_png && <img class="qr" src={bind.qr_png} alt={t('devices.add.qr_alt')} width={240} height={240} />}
-          <p>{t('devices.add.scan', { time: new Date(bind.expires_at).toLocaleTimeString() })}</p>
+          <p>{t('devices.add.scan', { time: formatDate(bind.expires_at, 'time') })}</p>
           <details>
             <summary>{t('devices.add.payload')}</summary>
             <code class="payload" data-testid="qr-payload">
@@ -341,13 +421,51 @@ export function AddDevicePage() {
           <p class="muted">{t('devices.add.waiting')}</p>
         </div>
       )}
-      {added && (
-        <p data-testid="added">
-          {t('devices.add.done')} <Link href={`/devices/${added.id}`}>{added.name || added.serial}</Link>
-        </p>
-      )}
+      {added && <NameIt device={added} />}
       {!bind && !added && <AddBySerial onAdded={setAdded} />}
     </section>
+  );
+}
+
+const places = ['front_door', 'living_room', 'kitchen', 'bedroom', 'nursery', 'garden', 'garage', 'office'] as const;
+
+// Just added: give it a name and say where it is, then open it.
+function NameIt({ device }: { device: Device }) {
+  const { t } = useI18n();
+  const [name, setName] = useState(device.name || '');
+  const [place, setPlace] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    const body: Record<string, string> = { place: place.trim() };
+    if (name.trim()) body.name = name.trim();
+    const r = await api<Device>('PATCH', `/devices/${device.id}`, body);
+    if (r.ok) navigate(`/devices/${device.id}`);
+    else setError(r.error);
+  };
+  return (
+    <form onSubmit={save} data-testid="added">
+      <Note>{t('devices.add.done_named', { name: device.name || device.serial })}</Note>
+      <Field label={t('devices.name')} name="name" value={name} onInput={setName} />
+      <fieldset class="choice places">
+        <legend>{t('devices.add.where')}</legend>
+        {places.map((p) => (
+          <button
+            type="button"
+            class={`chip${place === t(`place.${p}` as MessageKey) ? ' chosen' : ''}`}
+            aria-pressed={place === t(`place.${p}` as MessageKey)}
+            onClick={() => setPlace(t(`place.${p}` as MessageKey))}
+          >
+            {t(`place.${p}` as MessageKey)}
+          </button>
+        ))}
+      </fieldset>
+      <Field label={t('devices.place')} name="place" value={place} onInput={setPlace} />
+      <ErrorNote error={error} />
+      <button type="submit" class="primary" data-testid="name-it">
+        {t('devices.add.finish')}
+      </button>
+    </form>
   );
 }
 
@@ -356,13 +474,13 @@ function AddBySerial({ onAdded }: { onAdded: (d: Device) => void }) {
   const { t } = useI18n();
   const [serial, setSerial] = useState('');
   const [code, setCode] = useState('');
-  const [error, setError] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
-    setError('');
+    setError(null);
     const r = await api<Device>('POST', '/devices', { serial: serial.trim(), pairing_code: code.trim() });
     if (r.ok) onAdded(r.data);
-    else setError(r.error.message);
+    else setError(r.error);
   };
   return (
     <form onSubmit={submit} class="manual-add" data-testid="add-by-serial">
@@ -370,11 +488,7 @@ function AddBySerial({ onAdded }: { onAdded: (d: Device) => void }) {
       <p class="muted">{t('devices.add.manual_intro')}</p>
       <Field label={t('devices.add.serial')} name="serial" value={serial} onInput={setSerial} />
       <Field label={t('devices.add.code')} name="pairing_code" value={code} onInput={setCode} />
-      {error && (
-        <p class="error" data-testid="add-error">
-          {error}
-        </p>
-      )}
+      <ErrorNote error={error} />
       <button type="submit">{t('devices.add.manual_submit')}</button>
     </form>
   );
@@ -390,12 +504,13 @@ interface Share {
 }
 
 // The owner's (or an admin's) view of who else may see this camera, and the invite form.
-function Sharing({ id }: { id: string }) {
+export function Sharing({ id }: { id: string }) {
   const { t } = useI18n();
   const [shares, setShares] = useState<Share[]>([]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('viewer');
   const [message, setMessage] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
   const load = async () => {
     const r = await api<{ shares: Share[] }>('GET', `/devices/${id}/shares`);
     if (r.ok) setShares(r.data.shares);
@@ -404,7 +519,8 @@ function Sharing({ id }: { id: string }) {
   const invite = async (e: Event) => {
     e.preventDefault();
     const r = await api<Share>('POST', `/devices/${id}/shares`, { email, role });
-    setMessage(r.ok ? t('shares.invited', { email: r.data.email }) : r.error.message);
+    setMessage(r.ok ? t('shares.invited', { email: r.data.email }) : '');
+    setError(r.ok ? null : r.error);
     if (r.ok) setEmail('');
     await load();
   };
@@ -438,7 +554,12 @@ function Sharing({ id }: { id: string }) {
         <button type="submit" class="primary" data-testid="invite">
           {t('shares.invite')}
         </button>
-        {message && <p data-testid="share-message">{message}</p>}
+        <ErrorNote error={error} />
+        {message && (
+          <p role="status" data-testid="share-message">
+            {message}
+          </p>
+        )}
       </form>
     </section>
   );
@@ -447,6 +568,7 @@ function Sharing({ id }: { id: string }) {
 // Invitations to the signed-in person, to accept or decline.
 export function SharesPage() {
   const { t } = useI18n();
+  useTitle(t('shares.invitations'));
   const [shares, setShares] = useState<Share[] | null>(null);
   const load = async () => {
     const r = await api<{ shares: Share[] }>('GET', '/shares');
@@ -478,152 +600,6 @@ export function SharesPage() {
           </li>
         ))}
       </ul>
-    </section>
-  );
-}
-
-function download(url: string, name: string) {
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-}
-
-export function DevicePage({ id }: { id: string }) {
-  const { t } = useI18n();
-  const [device, setDevice] = useState<Device | null>(null);
-  const [missing, setMissing] = useState(false);
-  const [status, setStatus] = useState<PlayerStatus | null>(null);
-  const [wakeError, setWakeError] = useState('');
-  const [recording, setRecording] = useState<MediaRecorder | null>(null);
-  const [name, setName] = useState('');
-  const [nightMode, setNightMode] = useState('auto');
-  const [message, setMessage] = useState('');
-  const video = useRef<HTMLVideoElement>(null);
-
-  useEffect(() => {
-    void api<Device>('GET', `/devices/${id}`).then((r) => {
-      if (r.ok) {
-        setDevice(r.data);
-        setName(r.data.name);
-      } else setMissing(true);
-    });
-  }, [id]);
-
-  useEffect(() => {
-    if (!device || !video.current) return;
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const wake = async () => {
-      const r = await api('POST', `/devices/${id}/stream`);
-      setWakeError(r.ok ? '' : r.error.code);
-    };
-    const player = new LivePlayer(video.current, `${scheme}//${location.host}/api/v1/devices/${id}/live`, setStatus, wake);
-    player.start();
-    return () => player.stop();
-  }, [device?.id]);
-
-  if (missing) return <section class="card">{t('devices.missing')}</section>;
-  if (!device) return <section class="card muted">{t('health.loading')}</section>;
-
-  // A still of what is on screen, as PNG, made here in the browser.
-  const screenshot = () => {
-    const v = video.current;
-    if (!v || !v.videoWidth) return;
-    const canvas = document.createElement('canvas');
-    canvas.width = v.videoWidth;
-    canvas.height = v.videoHeight;
-    canvas.getContext('2d')!.drawImage(v, 0, 0);
-    download(canvas.toDataURL('image/png'), `${device.name || device.serial}.png`);
-  };
-  // A recording kept on this computer only (policy items 13–14), with MediaRecorder.
-  const toggleRecording = () => {
-    if (recording) {
-      recording.stop();
-      setRecording(null);
-      return;
-    }
-    const v = video.current as (HTMLVideoElement & { captureStream?: () => MediaStream }) | null;
-    if (!v?.captureStream) return;
-    const recorder = new MediaRecorder(v.captureStream(), { mimeType: 'video/webm' });
-    const chunks: Blob[] = [];
-    recorder.ondataavailable = (e) => chunks.push(e.data);
-    recorder.onstop = () => {
-      const url = URL.createObjectURL(new Blob(chunks, { type: 'video/webm' }));
-      download(url, `${device.name || device.serial}.webm`);
-      window.setTimeout(() => URL.revokeObjectURL(url), 10000);
-    };
-    recorder.start(1000);
-    setRecording(recorder);
-  };
-  const save = async (e: Event) => {
-    e.preventDefault();
-    const r = await api<Device>('PATCH', `/devices/${id}`, { name, settings: { night_mode: nightMode } });
-    if (r.ok) {
-      setDevice(r.data);
-      setMessage(t('devices.saved'));
-    } else setMessage(r.error.message);
-  };
-  const unbind = async () => {
-    if (!window.confirm(t('devices.unbind.confirm', { name: device.name || device.serial }))) return;
-    const r = await api('DELETE', `/devices/${id}`);
-    if (r.ok) navigate('/devices');
-    else setMessage(r.error.message);
-  };
-
-  return (
-    <section class="card">
-      <h1 data-testid="device-name">{device.name || device.serial}</h1>
-      <video ref={video} class="live-video" muted playsInline autoPlay data-testid="live-video" />
-      <LiveStatus status={status}>
-        {wakeError && <span class="error">{t('devices.wake_failed', { code: wakeError })}</span>}
-      </LiveStatus>
-      <p class="actions">
-        <button onClick={screenshot} data-testid="screenshot">
-          {t('devices.screenshot')}
-        </button>
-        <button onClick={toggleRecording} data-testid="record">
-          {recording ? t('devices.record.stop') : t('devices.record.start')}
-        </button>
-      </p>
-      {device.role === 'owner' || device.role === 'admin' ? (
-        <form onSubmit={save} class="settings">
-          <h2>{t('devices.settings')}</h2>
-          <Field label={t('devices.name')} name="name" value={name} onInput={setName} />
-          <label class="field">
-            <span>{t('devices.night_mode')}</span>
-            <select value={nightMode} onChange={(e) => setNightMode((e.target as HTMLSelectElement).value)}>
-              <option value="auto">{t('devices.night_mode.auto')}</option>
-              <option value="on">{t('devices.night_mode.on')}</option>
-              <option value="off">{t('devices.night_mode.off')}</option>
-            </select>
-          </label>
-          <button type="submit" class="primary">
-            {t('devices.save')}
-          </button>
-          {message && <p data-testid="settings-message">{message}</p>}
-        </form>
-      ) : null}
-      {device.role !== 'viewer' && (
-        <p>
-          <Link href={`/devices/${id}/playback`} class="button" data-testid="recordings-link">
-            {t('playback.open')}
-          </Link>
-        </p>
-      )}
-      {(device.role === 'owner' || device.role === 'admin') && <Traffic id={id} />}
-      {(device.role === 'owner' || device.role === 'admin') && (
-        <SdCard id={id} name={device.name || device.serial} />
-      )}
-      {(device.role === 'owner' || device.role === 'admin') && <Sharing id={id} />}
-      {device.role === 'owner' && (
-        <p>
-          <button class="danger" onClick={unbind} data-testid="unbind">
-            {t('devices.unbind')}
-          </button>
-        </p>
-      )}
     </section>
   );
 }

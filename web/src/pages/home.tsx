@@ -1,6 +1,9 @@
-import { useI18n } from '../i18n';
+import { useEffect } from 'preact/hooks';
+import { useI18n, useTitle } from '../i18n';
 import { useHealth } from '../health';
 import type { MessageKey } from '../i18n';
+import { Link, navigate } from '../router';
+import { useSession } from '../session';
 
 function formatUptime(seconds: number, t: (k: MessageKey, p?: Record<string, number>) => string): string {
   const s = Math.floor(seconds);
@@ -13,8 +16,44 @@ function formatUptime(seconds: number, t: (k: MessageKey, p?: Record<string, num
   return t('uptime.seconds', { n: s });
 }
 
+// The front door for people: what Nightjar is, sign in, create an account. Signed in, the
+// cameras are home.
 export function HomePage() {
-  const { t, language } = useI18n();
+  const { t } = useI18n();
+  const { user, loading } = useSession();
+  useTitle(t('app.tagline'));
+  useEffect(() => {
+    if (!loading && user) navigate('/devices');
+  }, [loading, user]);
+  return (
+    <section class="card landing">
+      <h1>{t('landing.title')}</h1>
+      <p class="intro">{t('landing.intro')}</p>
+      <ul class="features">
+        <li>{t('landing.feature.live')}</li>
+        <li>{t('landing.feature.alarms')}</li>
+        <li>{t('landing.feature.share')}</li>
+        <li>{t('landing.feature.privacy')}</li>
+      </ul>
+      <p class="actions">
+        <Link href="/signup" class="button primary">
+          {t('nav.signup')}
+        </Link>
+        <Link href="/signin" class="button">
+          {t('nav.signin')}
+        </Link>
+      </p>
+      <p class="muted">
+        <Link href="/privacy">{t('nav.privacy')}</Link>
+      </p>
+    </section>
+  );
+}
+
+// For the operator: the server's health, live.
+export function StatusPage() {
+  const { t, formatDate } = useI18n();
+  useTitle(t('home.title'));
   const { health, live, unreachable, roundTripMs, checkedAt } = useHealth();
 
   const statusKey: MessageKey = unreachable
@@ -56,7 +95,7 @@ export function HomePage() {
           {checkedAt && (
             <>
               <dt>{t('health.checked')}</dt>
-              <dd>{checkedAt.toLocaleTimeString(language)}</dd>
+              <dd>{formatDate(checkedAt, 'datetime')}</dd>
             </>
           )}
         </dl>

@@ -1,13 +1,14 @@
 // A live view given a device serial and a play token (until the device pages exist).
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { Field } from '../components/form';
-import { useI18n } from '../i18n';
+import { useI18n, useTitle } from '../i18n';
 import { HlsLivePlayer } from '../hls-player';
 import { LivePlayer, type PlayerStatus } from '../player';
 import { LiveStatus } from '../components/live-status';
 
 export function LivePage() {
   const { t } = useI18n();
+  useTitle(t('live.title'));
   const params = new URLSearchParams(location.search);
   const [serial, setSerial] = useState(params.get('serial') ?? '');
   const [token, setToken] = useState(params.get('token') ?? '');

@@ -2,8 +2,9 @@
 // and a player that starts at any instant (HLS VOD from the recording's own files), with
 // play/pause, speed, jumps of 10 s and a clip to download.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api';
-import { useI18n } from '../i18n';
+import { api, type ApiError } from '../api';
+import { ErrorNote } from '../components/form';
+import { useI18n, useTitle } from '../i18n';
 import { Link } from '../router';
 
 interface Span {
@@ -13,6 +14,7 @@ interface Span {
 interface Recordings {
   spans: Span[];
   gaps: Span[];
+  privacy?: Span[]; // the camera was in privacy mode (a gap on purpose)
   plan: {
     name: string;
     mode: string;
@@ -21,7 +23,7 @@ interface Recordings {
     pre_roll_s?: number;
     post_roll_s?: number;
   } | null;
-  recorder: { state: 'recording' | 'waiting' | 'paused'; reason?: string } | null;
+  recorder: { state: 'recording' | 'waiting' | 'paused' | 'privacy'; reason?: string } | null;
 }
 
 type HlsModule = typeof import('hls.js/light');
@@ -37,10 +39,11 @@ function today(): string {
 }
 
 export function PlaybackPage({ id }: { id: string }) {
-  const { t } = useI18n();
+  const { t, formatDate } = useI18n();
+  useTitle(t('playback.title'));
   const [day, setDay] = useState(today());
   const [recordings, setRecordings] = useState<Recordings | null>(null);
-  const [error, setError] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
   const [at, setAt] = useState<number | null>(null); // the instant playback started from
   const [now, setNow] = useState<number | null>(null); // the instant on screen
   const [playing, setPlaying] = useState(false);
@@ -53,8 +56,8 @@ export function PlaybackPage({ id }: { id: string }) {
     void api<Recordings>('GET', `/devices/${id}/recordings?from=${from}&to=${from + DAY}`).then((r) => {
       if (r.ok) {
         setRecordings(r.data);
-        setError('');
-      } else setError(r.error.message);
+        setError(null);
+      } else setError(r.error);
     });
   }, [id, from]);
 
@@ -65,16 +68,16 @@ export function PlaybackPage({ id }: { id: string }) {
     hls.current?.destroy();
     const { default: Hls } = await import('hls.js/light');
     if (!Hls.isSupported()) {
-      setError(t('live.state.unsupported'));
+      setError({ code: 'unsupported_browser', message: '' });
       return;
     }
     const h = new Hls({ enableWorker: false });
     hls.current = h;
     h.on(Hls.Events.ERROR, (_e, data) => {
-      if (data.fatal) setError(t('playback.error'));
+      if (data.fatal) setError({ code: 'playback_failed', message: '' });
     });
     setAt(instant);
-    setError('');
+    setError(null);
     h.loadSource(`/api/v1/devices/${id}/playback.m3u8?from=${instant}&to=${instant + 6 * 3_600_000}`);
     h.attachMedia(el);
     el.playbackRate = speed;
@@ -110,6 +113,19 @@ export function PlaybackPage({ id }: { id: string }) {
     setSpeed(value);
     if (video.current) video.current.playbackRate = value;
   };
+  // A role that cannot see recordings (a viewer) is not shown this page at all.
+  if (error && (error.code === 'forbidden' || error.code === 'not_found') && !recordings) {
+    return (
+      <section class="card">
+        <p role="status" data-testid="not-allowed">
+          {error.code === 'forbidden' ? t('playback.not_allowed') : t('devices.missing')}
+        </p>
+        <Link href={`/devices/${id}`} class="button">
+          {t('playback.back')}
+        </Link>
+      </section>
+    );
+  }
   const clipFrom = now ?? at;
   const percent = (ms: number) => `${(((ms - from) / DAY) * 100).toFixed(3)}%`;
 
@@ -126,7 +142,7 @@ export function PlaybackPage({ id }: { id: string }) {
           {t('playback.plan', {
             name: recordings.plan.name,
             days: recordings.plan.retention_days,
-            end: new Date(recordings.plan.ends_at).toLocaleDateString(),
+            end: formatDate(recordings.plan.ends_at, 'date'),
           })}
           {recordings.plan.mode === 'events' &&
             ' ' +
@@ -137,6 +153,11 @@ export function PlaybackPage({ id }: { id: string }) {
         </p>
       ) : (
         recordings && <p class="muted">{t('playback.no_plan')}</p>
+      )}
+      {recordings?.recorder?.state === 'privacy' && (
+        <p class="note warn" role="status" data-testid="recorder-privacy">
+          {t('playback.privacy_now')}
+        </p>
       )}
       {recordings?.recorder?.state === 'paused' && (
         <p class="note error" role="alert" data-testid="recorder-paused">
@@ -161,6 +182,18 @@ export function PlaybackPage({ id }: { id: string }) {
             />
           );
         })}
+        {recordings?.privacy?.map((s) => {
+          const a = Date.parse(s.start);
+          const b = Date.parse(s.end);
+          return (
+            <span
+              class="span privacy"
+              data-testid="privacy-span"
+              title={t('playback.privacy_span', { from: formatDate(a, 'time'), to: formatDate(b, 'time') })}
+              style={{ left: percent(a), width: `max(2px, ${percent(from + (b - a))})` }}
+            />
+          );
+        })}
         {now !== null && <span class="cursor" style={{ left: percent(now) }} />}
       </div>
       <div class="timeline-hours" aria-hidden="true">
@@ -168,8 +201,13 @@ export function PlaybackPage({ id }: { id: string }) {
           <span style={{ left: `${(h / 24) * 100}%` }}>{`${String(h).padStart(2, '0')}:00`}</span>
         ))}
       </div>
+      {recordings?.privacy && recordings.privacy.length > 0 && (
+        <p class="muted legend">
+          <span class="swatch privacy" aria-hidden="true" /> {t('playback.privacy_legend')}
+        </p>
+      )}
       {recordings && recordings.spans.length === 0 && <p>{t('playback.nothing')}</p>}
-      {error && <p class="error">{error}</p>}
+      <ErrorNote error={error} />
       <video ref={video} class="live-video" muted playsInline data-testid="playback-video" />
       <div class="actions">
         <button onClick={() => (playing ? video.current?.pause() : void video.current?.play())} disabled={at === null}>
@@ -201,7 +239,7 @@ export function PlaybackPage({ id }: { id: string }) {
         )}
         {now !== null && (
           <span class="muted" data-testid="playback-time">
-            {new Date(now).toLocaleString()}
+            {formatDate(now, 'datetime')}
           </span>
         )}
       </div>

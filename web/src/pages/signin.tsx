@@ -1,12 +1,13 @@
 import { useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ErrorNote, Field } from '../components/form';
-import { useI18n } from '../i18n';
-import { Link, navigate } from '../router';
+import { useI18n, useTitle } from '../i18n';
+import { Link, navigate, nextPath } from '../router';
 import { useSession, type Profile } from '../session';
 
 export function SignInPage() {
   const { t } = useI18n();
+  useTitle(t('signin.title'));
   const { setUser } = useSession();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -24,7 +25,7 @@ export function SignInPage() {
     setBusy(false);
     if (r.ok) {
       setUser(r.data.user);
-      navigate('/account');
+      navigate(nextPath());
       return;
     }
     if (r.error.code === 'totp_required') {

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ErrorNote, Field, Note } from '../components/form';
 import { Markdown } from '../components/markdown';
-import { useI18n } from '../i18n';
+import { useI18n, useTitle } from '../i18n';
 import { Link } from '../router';
 
 interface Policy {
@@ -23,6 +23,7 @@ export function usePolicy(): Policy | null {
 
 export function SignUpPage() {
   const { t, language } = useI18n();
+  useTitle(t('signup.title'));
   const policy = usePolicy();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
@@ -90,6 +91,7 @@ export function SignUpPage() {
 
 export function PrivacyPage() {
   const { t } = useI18n();
+  useTitle(t('nav.privacy'));
   const policy = usePolicy();
   return (
     <section class="card">

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ErrorNote, Field, Note } from '../components/form';
-import { useI18n } from '../i18n';
+import { useI18n, useTitle } from '../i18n';
 import { Link, navigate } from '../router';
 
 function tokenFromUrl(): string {
@@ -10,6 +10,7 @@ function tokenFromUrl(): string {
 
 export function VerifyPage() {
   const { t } = useI18n();
+  useTitle(t('verify.title'));
   const [state, setState] = useState<'working' | 'done' | 'failed'>('working');
   const [error, setError] = useState<ApiError | null>(null);
   useEffect(() => {
@@ -30,13 +31,44 @@ export function VerifyPage() {
           </Link>
         </>
       )}
-      {state === 'failed' && <ErrorNote error={error} />}
+      {state === 'failed' && (
+        <>
+          <ErrorNote error={error} />
+          <ResendVerification />
+        </>
+      )}
     </section>
+  );
+}
+
+// A used or expired link: a new one, to the address the person gives.
+function ResendVerification() {
+  const { t } = useI18n();
+  const [email, setEmail] = useState('');
+  const [sent, setSent] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const r = await api('POST', '/auth/resend-verification', { email });
+    setSent(r.ok);
+    setError(r.ok ? null : r.error);
+  };
+  if (sent) return <Note>{t('verify.resent')}</Note>;
+  return (
+    <form onSubmit={submit} data-testid="resend">
+      <p>{t('verify.resend_intro')}</p>
+      <Field label={t('field.email')} name="email" type="email" value={email} onInput={setEmail} autocomplete="email" required />
+      <ErrorNote error={error} />
+      <button type="submit" class="primary">
+        {t('verify.resend')}
+      </button>
+    </form>
   );
 }
 
 export function ForgotPasswordPage() {
   const { t } = useI18n();
+  useTitle(t('forgot.title'));
   const [email, setEmail] = useState('');
   const [sent, setSent] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -71,6 +103,7 @@ export function ForgotPasswordPage() {
 
 export function ResetPasswordPage() {
   const { t } = useI18n();
+  useTitle(t('reset.title'));
   const [password, setPassword] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState(false);

@@ -1,0 +1,372 @@
+// One camera, like a phone app's camera page: its name and state on top, live view first,
+// then its sections as tabs — settings, SD card, sharing, device info — each shown only to
+// roles that can use it (a viewer sees live view alone).
+import { useEffect, useState } from 'preact/hooks';
+import { api, type ApiError } from '../api';
+import { ErrorNote, Field, Note } from '../components/form';
+import { LiveView } from '../components/live-view';
+import { useI18n, useTitle, type MessageKey } from '../i18n';
+import { Link, navigate } from '../router';
+import { SdCard, Sharing, type Device } from './devices';
+
+export interface CameraSettings {
+  motion_sensitivity?: number;
+  night_mode?: 'auto' | 'on' | 'off';
+  mirror?: boolean;
+  flip?: boolean;
+  status_light?: boolean;
+  microphone?: boolean;
+  privacy_mode?: boolean;
+}
+
+type Tab = 'settings' | 'sdcard' | 'sharing' | 'info';
+
+function manages(device: Device): boolean {
+  return device.role === 'owner' || device.role === 'admin';
+}
+
+// The state under the name: online, offline since…, or privacy mode.
+export function DeviceState({ device }: { device: Device }) {
+  const { t, formatDate } = useI18n();
+  if (device.privacy_mode) {
+    return (
+      <span class="pill privacy" data-testid="device-state">
+        {t('devices.privacy_on')}
+      </span>
+    );
+  }
+  if (device.online) {
+    return (
+      <span class="pill good" data-testid="device-state">
+        {t('devices.online')}
+      </span>
+    );
+  }
+  return (
+    <span class="pill" data-testid="device-state">
+      {device.last_seen
+        ? t('devices.offline_since', { time: formatDate(device.last_seen, 'time'), date: formatDate(device.last_seen, 'date') })
+        : t('devices.offline')}
+    </span>
+  );
+}
+
+export function DevicePage({ id }: { id: string }) {
+  const { t } = useI18n();
+  const [device, setDevice] = useState<Device | null>(null);
+  const [missing, setMissing] = useState(false);
+  const [tab, setTab] = useState<Tab>(() => {
+    const hash = location.hash.slice(1);
+    return (['settings', 'sdcard', 'sharing', 'info'] as Tab[]).includes(hash as Tab) ? (hash as Tab) : 'settings';
+  });
+  useTitle(device ? device.name || device.serial : t('devices.title'));
+
+  // Its state is read again every 15 s (online, privacy mode, last seen).
+  useEffect(() => {
+    let alive = true;
+    const load = async () => {
+      const r = await api<Device>('GET', `/devices/${id}`);
+      if (!alive) return;
+      if (r.ok) setDevice(r.data);
+      else if (r.status === 404 || r.status === 403) setMissing(true);
+    };
+    void load();
+    const timer = window.setInterval(load, 15000);
+    return () => {
+      alive = false;
+      window.clearInterval(timer);
+    };
+  }, [id]);
+
+  if (missing) {
+    return (
+      <section class="card">
+        <p role="status">{t('devices.missing')}</p>
+        <Link href="/devices" class="button">
+          {t('devices.title')}
+        </Link>
+      </section>
+    );
+  }
+  if (!device) return <section class="card muted">{t('health.loading')}</section>;
+
+  const name = device.name || device.serial;
+  const tabs: Tab[] = manages(device) ? ['settings', 'sdcard', 'sharing', 'info'] : [];
+  const shown = tabs.includes(tab) ? tab : tabs[0];
+  const privacyOff = async () => {
+    const r = await api<Device>('PATCH', `/devices/${id}`, { settings: { privacy_mode: false } });
+    if (r.ok) setDevice(r.data);
+    return r.ok;
+  };
+
+  return (
+    <section class="card camera-page">
+      <div class="camera-head">
+        <h1 data-testid="device-name">{name}</h1>
+        <DeviceState device={device} />
+        {device.shared_by && (
+          <span class="muted" data-testid="shared-by">
+            {t('devices.shared_by', { name: device.shared_by })}
+          </span>
+        )}
+      </div>
+      <LiveView device={device} canTurnOffPrivacy={manages(device)} onPrivacyOff={privacyOff} />
+      {device.role !== 'viewer' && (
+        <p class="actions">
+          <Link href={`/devices/${id}/playback`} class="button" data-testid="recordings-link">
+            {t('playback.open')}
+          </Link>
+        </p>
+      )}
+      {tabs.length > 0 && (
+        <>
+          <div class="tabs" role="tablist" aria-label={t('devices.sections')}>
+            {tabs.map((k) => (
+              <button
+                role="tab"
+                id={`tab-${k}`}
+                aria-selected={shown === k}
+                aria-controls={`panel-${k}`}
+                tabIndex={shown === k ? 0 : -1}
+                class="tab"
+                data-testid={`tab-${k}`}
+                onClick={() => {
+                  setTab(k);
+                  history.replaceState(null, '', `#${k}`);
+                }}
+              >
+                {t(`devices.tab.${k}` as MessageKey)}
+              </button>
+            ))}
+          </div>
+          <div role="tabpanel" id={`panel-${shown}`} aria-labelledby={`tab-${shown}`}>
+            {shown === 'settings' && <SettingsForm device={device} onSaved={setDevice} />}
+            {shown === 'sdcard' && <SdCard id={id} name={name} />}
+            {shown === 'sharing' && <Sharing id={id} />}
+            {shown === 'info' && <DeviceInfo device={device} />}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+const defaults: Required<CameraSettings> = {
+  motion_sensitivity: 50,
+  night_mode: 'auto',
+  mirror: false,
+  flip: false,
+  status_light: true,
+  microphone: true,
+  privacy_mode: false,
+};
+
+// The camera's settings as it last reported them; saving sends only what changed.
+function SettingsForm({ device, onSaved }: { device: Device; onSaved: (d: Device) => void }) {
+  const { t, formatDate } = useI18n();
+  const reported: Required<CameraSettings> = { ...defaults, ...(device.settings ?? {}) };
+  const [name, setName] = useState(device.name);
+  const [form, setForm] = useState<Required<CameraSettings>>(reported);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [busy, setBusy] = useState(false);
+  // A new report from the camera (another tab, the camera itself) replaces untouched fields.
+  useEffect(() => setForm(reported), [device.settings_reported_at]);
+
+  const set = <K extends keyof CameraSettings>(key: K, value: Required<CameraSettings>[K]) => {
+    setSaved(false);
+    setForm({ ...form, [key]: value });
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setError(null);
+    setSaved(false);
+    const changed: CameraSettings = {};
+    for (const key of Object.keys(form) as (keyof CameraSettings)[]) {
+      if (form[key] !== reported[key]) (changed as Record<string, unknown>)[key] = form[key];
+    }
+    setBusy(true);
+    let latest = device;
+    if (name.trim() !== device.name) {
+      const r = await api<Device>('PATCH', `/devices/${device.id}`, { name: name.trim() });
+      if (!r.ok) {
+        setBusy(false);
+        return setError(r.error);
+      }
+      latest = r.data;
+    }
+    if (Object.keys(changed).length > 0) {
+      const r = await api<Device>('PATCH', `/devices/${device.id}`, { settings: changed });
+      if (!r.ok) {
+        setBusy(false);
+        onSaved(latest);
+        return setError(r.error);
+      }
+      latest = r.data;
+    }
+    setBusy(false);
+    onSaved(latest);
+    setSaved(true);
+  };
+  const check = (key: 'mirror' | 'flip' | 'status_light' | 'microphone', label: MessageKey) => (
+    <label class="switch">
+      <input
+        type="checkbox"
+        name={key}
+        checked={form[key]}
+        onChange={(e) => set(key, (e.target as HTMLInputElement).checked)}
+        data-testid={`setting-${key}`}
+      />
+      <span>{t(label)}</span>
+    </label>
+  );
+  return (
+    <form onSubmit={save} class="settings" data-testid="settings">
+      <Field label={t('devices.name')} name="name" value={name} onInput={setName} />
+      <label class="switch privacy">
+        <input
+          type="checkbox"
+          name="privacy_mode"
+          checked={form.privacy_mode}
+          onChange={(e) => set('privacy_mode', (e.target as HTMLInputElement).checked)}
+          data-testid="setting-privacy_mode"
+        />
+        <span>
+          <strong>{t('devices.privacy_mode')}</strong>
+          <small class="muted">{t('devices.privacy_mode.hint')}</small>
+        </span>
+      </label>
+      <label class="field">
+        <span>{t('devices.motion_sensitivity', { value: form.motion_sensitivity })}</span>
+        <input
+          type="range"
+          min={0}
+          max={100}
+          step={5}
+          value={form.motion_sensitivity}
+          onInput={(e) => set('motion_sensitivity', Number((e.target as HTMLInputElement).value))}
+          data-testid="setting-motion_sensitivity"
+        />
+        <small class="muted">{t('devices.motion_sensitivity.hint')}</small>
+      </label>
+      <label class="field">
+        <span>{t('devices.night_mode')}</span>
+        <select
+          value={form.night_mode}
+          onChange={(e) => set('night_mode', (e.target as HTMLSelectElement).value as CameraSettings['night_mode'] & string)}
+          data-testid="setting-night_mode"
+        >
+          <option value="auto">{t('devices.night_mode.auto')}</option>
+          <option value="on">{t('devices.night_mode.on')}</option>
+          <option value="off">{t('devices.night_mode.off')}</option>
+        </select>
+      </label>
+      {check('mirror', 'devices.mirror')}
+      {check('flip', 'devices.flip')}
+      {check('status_light', 'devices.status_light')}
+      {check('microphone', 'devices.microphone')}
+      <p class="muted" data-testid="settings-reported">
+        {device.settings_reported_at
+          ? t('devices.settings_reported', { time: formatDate(device.settings_reported_at, 'datetime') })
+          : t('devices.settings_unknown')}
+      </p>
+      <ErrorNote error={error} />
+      {saved && <Note>{t('devices.saved')}</Note>}
+      <button type="submit" class="primary" disabled={busy} data-testid="save-settings">
+        {t('devices.save')}
+      </button>
+      {device.role === 'owner' && <Unbind device={device} />}
+    </form>
+  );
+}
+
+function Unbind({ device }: { device: Device }) {
+  const { t } = useI18n();
+  const [error, setError] = useState<ApiError | null>(null);
+  const unbind = async () => {
+    if (!window.confirm(t('devices.unbind.confirm', { name: device.name || device.serial }))) return;
+    const r = await api('DELETE', `/devices/${device.id}`);
+    if (r.ok) navigate('/devices');
+    else setError(r.error);
+  };
+  return (
+    <div class="danger-zone">
+      <ErrorNote error={error} />
+      <button type="button" class="danger" onClick={() => void unbind()} data-testid="unbind">
+        {t('devices.unbind')}
+      </button>
+    </div>
+  );
+}
+
+// Model, firmware, serial, when last seen, its address, its card, and what it sent per day
+// over 30 days (policy item 12 c).
+function DeviceInfo({ device }: { device: Device }) {
+  const { t, formatDate } = useI18n();
+  const [days, setDays] = useState<{ day: string; bytes: number }[] | null>(null);
+  useEffect(() => {
+    void api<{ days: { day: string; bytes: number }[] }>('GET', `/devices/${device.id}/traffic`).then((r) => {
+      setDays(r.ok ? r.data.days : []);
+    });
+  }, [device.id]);
+  return (
+    <div data-testid="device-info">
+      <dl class="facts">
+        <dt>{t('devices.info.model')}</dt>
+        <dd>{device.model || '—'}</dd>
+        <dt>{t('devices.info.firmware')}</dt>
+        <dd>{device.firmware || '—'}</dd>
+        <dt>{t('devices.add.serial')}</dt>
+        <dd class="mono">{device.serial}</dd>
+        <dt>{t('devices.info.last_seen')}</dt>
+        <dd>{device.last_seen ? formatDate(device.last_seen, 'datetime') : '—'}</dd>
+        <dt>{t('devices.info.ip')}</dt>
+        <dd class="mono">{device.ip || '—'}</dd>
+        <dt>{t('devices.info.sd')}</dt>
+        <dd>
+          {device.sd_card
+            ? t('devices.info.sd_state', {
+                health: device.sd_card.health,
+                used: (device.sd_card.used_bytes / 1e6).toFixed(1),
+                capacity: (device.sd_card.capacity_bytes / 1e6).toFixed(0),
+              })
+            : '—'}
+        </dd>
+      </dl>
+      <h2>{t('devices.info.traffic')}</h2>
+      {days && <TrafficChart days={days} />}
+    </div>
+  );
+}
+
+// 30 bars, one per day (UTC), the newest on the right; each says its figure when pointed at.
+function TrafficChart({ days }: { days: { day: string; bytes: number }[] }) {
+  const { t, formatDate } = useI18n();
+  const byDay = new Map(days.map((d) => [d.day, d.bytes]));
+  const today = new Date();
+  const series: { day: string; bytes: number }[] = [];
+  for (let i = 29; i >= 0; --i) {
+    const d = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - i));
+    const key = d.toISOString().slice(0, 10);
+    series.push({ day: key, bytes: byDay.get(key) ?? 0 });
+  }
+  const max = Math.max(1, ...series.map((d) => d.bytes));
+  const total = series.reduce((n, d) => n + d.bytes, 0);
+  return (
+    <figure class="traffic" data-testid="traffic">
+      <svg viewBox="0 0 300 80" role="img" aria-label={t('devices.info.traffic_total', { mb: (total / 1e6).toFixed(1) })}>
+        {series.map((d, i) => {
+          const h = Math.round((d.bytes / max) * 76);
+          return (
+            <rect x={i * 10 + 1} y={78 - h} width={8} height={Math.max(h, 1)} class={d.bytes ? 'bar' : 'bar empty'}>
+              <title>
+                {formatDate(`${d.day}T12:00:00Z`, 'date')}: {(d.bytes / 1e6).toFixed(1)} MB
+              </title>
+            </rect>
+          );
+        })}
+      </svg>
+      <figcaption class="muted">{t('devices.info.traffic_total', { mb: (total / 1e6).toFixed(1) })}</figcaption>
+    </figure>
+  );
+}
