@@ -362,8 +362,15 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   EXPECT_EQ(bad.json()["error"]["field"], "settings.flip");
   EXPECT_EQ(call("GET", path, owner_).json()["name"], "Porch");
 
-  // Privacy mode: the camera says so, refuses to stream, and the timeline shows the time
-  // as privacy; turned off, it streams again and the period is closed.
+  // Privacy mode (turned on while someone watches): the camera says so, stops and refuses
+  // to stream, and the timeline shows the time as privacy; turned off, it streams again and
+  // the period is closed.
+  ASSERT_EQ(call("POST", path + "/stream", owner_).status, 200);
+  WsClient watching;
+  ASSERT_EQ(
+      watching.connect(server_.http_port(), path + "/live", {{"Authorization", "Bearer " + owner_}}),
+      101);
+  ASSERT_TRUE(watching.receive(5s));
   set = call("PATCH", path, owner_, {{"settings", {{"privacy_mode", true}}}});
   ASSERT_EQ(set.status, 200) << set.body;
   EXPECT_EQ(set.json()["privacy_mode"], true);
@@ -375,6 +382,14 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   ASSERT_EQ(call("PATCH", path, owner_, {{"settings", {{"privacy_mode", false}}}}).status, 200);
   wake = call("POST", path + "/stream", owner_);
   EXPECT_EQ(wake.status, 200) << wake.body;
+  {  // and plays: the first thing sent is its init, then media
+    WsClient ws;
+    ASSERT_EQ(ws.connect(server_.http_port(), path + "/live", {{"Authorization", "Bearer " + owner_}}),
+              101);
+    auto first = ws.receive(5s);
+    ASSERT_TRUE(first);
+    EXPECT_NE(first->find("\"init\""), std::string::npos) << *first;
+  }
   timeline = call("GET", path + "/recordings", owner_).json();
   ASSERT_EQ(timeline["privacy"].size(), 1u) << timeline.dump();
   EXPECT_LT(parse_rfc3339_ms(timeline["privacy"][0]["end"]), parse_rfc3339_ms(timeline["to"]));

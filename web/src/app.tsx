@@ -41,15 +41,17 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
 const signedInOnly = /^\/(devices|shares|account)(\/|$)/;
 
 function Page({ path }: { path: string }) {
-  const { user, loading } = useSession();
+  const { user, loading, unreachable } = useSession();
   const { t } = useI18n();
   const guarded = signedInOnly.test(path) && path !== '/account/cancel';
   useEffect(() => {
-    if (guarded && !loading && !user) navigate(`/signin?next=${encodeURIComponent(path + location.search + location.hash)}`);
-  }, [guarded, loading, user, path]);
+    if (guarded && !loading && !unreachable && !user) {
+      navigate(`/signin?next=${encodeURIComponent(path + location.search + location.hash)}`);
+    }
+  }, [guarded, loading, unreachable, user, path]);
   if (guarded && !user) return <section class="card muted">{loading ? t('health.loading') : ''}</section>;
   const device = path.match(/^\/devices\/([0-9a-f]{32})$/);
-  if (device) return <DevicePage id={device[1]} />;
+  if (device) return <DevicePage key={device[1]} id={device[1]} />;
   const playback = path.match(/^\/devices\/([0-9a-f]{32})\/playback$/);
   if (playback) return <PlaybackPage id={playback[1]} />;
   const Component = pages[path];
@@ -145,6 +147,28 @@ function Navigation({ close }: { close: () => void }) {
   );
 }
 
+// Offline (no network, or the server cannot be reached): said on every page, plainly.
+function OfflineBanner() {
+  const { t } = useI18n();
+  const { unreachable } = useSession();
+  const [online, setOnline] = useState(navigator.onLine);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine);
+    window.addEventListener('online', update);
+    window.addEventListener('offline', update);
+    return () => {
+      window.removeEventListener('online', update);
+      window.removeEventListener('offline', update);
+    };
+  }, []);
+  if (online && !unreachable) return null;
+  return (
+    <div class="note warn" role="status" data-testid="offline">
+      {online ? t('offline.unreachable') : t('offline.banner')}
+    </div>
+  );
+}
+
 // A demo server says so on every page: its accounts and cameras are for trying Nightjar,
 // and its mail is not sent but kept in the demo outbox.
 function DemoBanner() {
@@ -194,6 +218,7 @@ function Shell() {
       </header>
       <Navigation close={() => setMenuOpen(false)} />
       <main class="content" id="main" tabIndex={-1}>
+        <OfflineBanner />
         <DemoBanner />
         <Page path={path} />
       </main>

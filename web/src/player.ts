@@ -53,7 +53,8 @@ export function initialStatus(): PlayerStatus {
   return { state: 'connecting', latencyMs: null, width: 0, height: 0, startupMs: null, retryAt: null, since: null, audio: false };
 }
 
-const retryDelayMs: Partial<Record<PlayerState, number>> = { waking: 1000, offline: 30000, privacy: 30000 };
+// Fixed delays; the others (unreachable, waking) back off from 1 s to 30 s.
+const retryDelayMs: Partial<Record<PlayerState, number>> = { offline: 30000, privacy: 30000 };
 
 export class LivePlayer {
   private ws: WebSocket | null = null;
@@ -67,6 +68,7 @@ export class LivePlayer {
   private status: PlayerStatus = initialStatus();
 
   private ended = false;
+  private attempt = 0;
   private init: ArrayBuffer | null = null; // the current init segment
   private awaitingInit = false; // the next binary message is an init segment
   // Every media message (fragments) with the init segment it belongs to: for recording.
@@ -128,12 +130,19 @@ export class LivePlayer {
   }
 
   private connect(): void {
+    // One attempt at a time: a newer one (retryNow, a reconnection) makes older ones moot.
+    const attempt = ++this.attempt;
+    window.clearTimeout(this.retry);
+    const old = this.ws;
+    this.ws = null;
+    old?.close();
+    this.reset();
     this.update({ state: this.status.state === 'playing' ? 'connecting' : this.wake ? 'waking' : 'connecting', retryAt: null });
     if (this.wake) {
       this.wake()
         .catch((): WakeOutcome => ({ ok: false, state: 'unreachable' }))
         .then((outcome) => {
-          if (this.stopped) return;
+          if (this.stopped || attempt !== this.attempt) return;
           if (outcome.ok) this.open_socket();
           else this.settle(outcome.state, outcome.since ?? null);
         });
@@ -197,13 +206,13 @@ export class LivePlayer {
       // 1008: the server ended this person's access (a revoked share, an unbind).
       if (event.code === 1008) return this.settle('revoked');
       // The stream stopped or the connection broke: ask again at once (the wake says why,
-      // if it cannot go on); without a wake, or if it keeps failing, back off.
+      // if it cannot go on). If it closes again before playing, back off (still waking:
+      // the wake answered that the camera streams).
       if (this.wake && this.status.state === 'playing') {
-        this.reset();
         this.connect();
         return;
       }
-      this.settle(this.wake ? 'unreachable' : 'offline');
+      this.settle(this.wake ? 'waking' : 'offline');
     };
   }
 

@@ -18,6 +18,7 @@ export interface Profile {
 interface SessionState {
   user: Profile | null;
   loading: boolean;
+  unreachable: boolean; // the server could not be asked (offline): nobody is known yet
   setUser: (user: Profile | null) => void;
   refresh: () => Promise<void>;
 }
@@ -27,6 +28,7 @@ const SessionContext = createContext<SessionState | null>(null);
 export function SessionProvider({ children }: { children: ComponentChildren }) {
   const [user, setUserState] = useState<Profile | null>(null);
   const [loading, setLoading] = useState(true);
+  const [unreachable, setUnreachable] = useState(false);
   const { setLanguage } = useI18n();
 
   const setUser = useCallback(
@@ -39,15 +41,22 @@ export function SessionProvider({ children }: { children: ComponentChildren }) {
 
   const refresh = useCallback(async () => {
     const r = await api<{ user: Profile | null }>('GET', '/auth/session');
-    setUser(r.ok ? r.data.user : null);
+    // Offline, nobody is signed out: the question waits until the server answers.
+    setUnreachable(!r.ok && r.status === 0);
+    if (r.ok || r.status !== 0) setUser(r.ok ? r.data.user : null);
     setLoading(false);
   }, [setUser]);
 
   useEffect(() => {
     void refresh();
+    const again = () => void refresh();
+    window.addEventListener('online', again);
+    return () => window.removeEventListener('online', again);
   }, []);
 
-  return <SessionContext.Provider value={{ user, loading, setUser, refresh }}>{children}</SessionContext.Provider>;
+  return (
+    <SessionContext.Provider value={{ user, loading, unreachable, setUser, refresh }}>{children}</SessionContext.Provider>
+  );
 }
 
 export function useSession(): SessionState {

@@ -15,6 +15,8 @@ export interface LiveDevice {
   serial: string;
   name: string;
   last_seen: string | null;
+  online: boolean;
+  privacy_mode: boolean;
 }
 
 function download(url: string, name: string) {
@@ -39,10 +41,12 @@ function useCountdown(at: number | null): number | null {
 
 export function LiveView({
   device,
+  reachable = true,
   canTurnOffPrivacy,
   onPrivacyOff,
 }: {
   device: LiveDevice;
+  reachable?: boolean; // false: the page could not reach the server just now
   canTurnOffPrivacy: boolean;
   onPrivacyOff?: () => Promise<boolean>;
 }) {
@@ -80,6 +84,13 @@ export function LiveView({
       player.current = null;
     };
   }, [device.id]);
+
+  // The camera came back (or left privacy mode) while the player waits, or the server went
+  // away while it showed the camera's state: try at once (the attempt says what is true).
+  useEffect(() => {
+    const waiting = status?.state === 'offline' || status?.state === 'privacy';
+    if (waiting && ((device.online && !device.privacy_mode) || !reachable)) player.current?.retryNow();
+  }, [device.online, device.privacy_mode, reachable]);
 
   useEffect(() => {
     if (!video.current) return;
@@ -166,7 +177,7 @@ export function LiveView({
               <button
                 class="primary"
                 data-testid="privacy-off"
-                onClick={() => void onPrivacyOff().then((ok) => ok && player.current?.retryNow())}
+                onClick={() => void onPrivacyOff()}
               >
                 {t('live.privacy_off')}
               </button>
@@ -196,22 +207,24 @@ export function LiveView({
 
   return (
     <div class={`live-frame${full ? ' full' : ''}`} ref={frame}>
-      <video
-        ref={video}
-        class="live-video"
-        muted
-        playsInline
-        autoPlay
-        data-testid="live-video"
-        onDblClick={() => void toggleFull()}
-        aria-label={t('live.video_label', { name })}
-      />
-      {overlay}
-      {playing && status?.latencyMs !== null && status?.latencyMs !== undefined && (
-        <span class="latency" data-testid="live-latency">
-          {t('live.latency', { ms: status.latencyMs })}
-        </span>
-      )}
+      <div class="live-stage">
+        <video
+          ref={video}
+          class="live-video"
+          muted
+          playsInline
+          autoPlay
+          data-testid="live-video"
+          onDblClick={() => void toggleFull()}
+          aria-label={t('live.video_label', { name })}
+        />
+        {overlay}
+        {playing && status?.latencyMs !== null && status?.latencyMs !== undefined && (
+          <span class="latency" data-testid="live-latency">
+            {t('live.latency', { ms: status.latencyMs })}
+          </span>
+        )}
+      </div>
       <div class="live-controls" role="toolbar" aria-label={t('live.controls')}>
         <span
           class={`live ${playing ? 'on' : 'off'}`}

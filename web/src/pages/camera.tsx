@@ -55,28 +55,32 @@ export function DevicePage({ id }: { id: string }) {
   const { t } = useI18n();
   const [device, setDevice] = useState<Device | null>(null);
   const [missing, setMissing] = useState(false);
+  const [reachable, setReachable] = useState(true);
   const [tab, setTab] = useState<Tab>(() => {
     const hash = location.hash.slice(1);
     return (['settings', 'sdcard', 'sharing', 'info'] as Tab[]).includes(hash as Tab) ? (hash as Tab) : 'settings';
   });
   useTitle(device ? device.name || device.serial : t('devices.title'));
 
-  // Its state is read again every 15 s (online, privacy mode, last seen).
+  // Its state is read again (online, privacy mode, last seen): every 5 s while it is offline
+  // or in privacy mode, so the view starts as soon as it can; every 15 s otherwise.
+  const waiting = device !== null && (!device.online || device.privacy_mode);
   useEffect(() => {
     let alive = true;
     const load = async () => {
       const r = await api<Device>('GET', `/devices/${id}`);
       if (!alive) return;
+      setReachable(r.ok || r.status !== 0);
       if (r.ok) setDevice(r.data);
       else if (r.status === 404 || r.status === 403) setMissing(true);
     };
-    void load();
-    const timer = window.setInterval(load, 15000);
+    if (device === null) void load();
+    const timer = window.setInterval(load, waiting ? 5000 : 15000);
     return () => {
       alive = false;
       window.clearInterval(timer);
     };
-  }, [id]);
+  }, [id, waiting]);
 
   if (missing) {
     return (
@@ -110,7 +114,7 @@ export function DevicePage({ id }: { id: string }) {
           </span>
         )}
       </div>
-      <LiveView device={device} canTurnOffPrivacy={manages(device)} onPrivacyOff={privacyOff} />
+      <LiveView device={device} reachable={reachable} canTurnOffPrivacy={manages(device)} onPrivacyOff={privacyOff} />
       {device.role !== 'viewer' && (
         <p class="actions">
           <Link href={`/devices/${id}/playback`} class="button" data-testid="recordings-link">

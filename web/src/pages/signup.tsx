@@ -68,7 +68,7 @@ export function SignUpPage() {
           hint={t('signup.password_hint')}
           required
         />
-        <div class="policy-box" data-testid="policy">
+        <div class="policy-box" data-testid="policy" tabIndex={0} role="region" aria-label={t('nav.privacy')}>
           {policy ? <Markdown text={policy.text} /> : t('health.loading')}
         </div>
         <label class="check">

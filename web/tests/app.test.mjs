@@ -1,0 +1,477 @@
+// The app a person keeps (issue #13), in Chromium against `nightjar serve --demo` and real
+// simulated cameras: settings that survive a reload, privacy mode, truthful player states
+// (offline since…, access removed, server unreachable), every page at phone widths in both
+// languages with no sideways scrolling and no serious accessibility violation (axe-core),
+// dates in the person's language, deep links through sign-in, a local recording that is a
+// real MP4, and an app that installs and opens offline.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import AxeBuilder from '@axe-core/playwright';
+import { startServer, outputDir } from './server.mjs';
+import { launch } from './browser.mjs';
+
+const run = promisify(execFile);
+let server;
+let serverStopped = false;
+let browser;
+let login;
+const out = path.join(outputDir(), 'browser', 'app');
+const cameras = [];
+
+before(async () => {
+  await mkdir(out, { recursive: true });
+  server = await startServer({ extraArgs: ['--demo'] });
+  for (let i = 0; i < 100 && !login; ++i) {
+    login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
+    if (!login) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(login, 'the demo server prints its login');
+  browser = await launch();
+});
+
+after(async () => {
+  for (const c of cameras) c.kill('SIGTERM');
+  await browser?.close();
+  if (!serverStopped) assert.equal(await server?.stop(), 0);
+});
+
+// A page in its own context (its own language and storage), failing the test on any page
+// exception.
+async function open(viewport = { width: 1280, height: 900 }, language = 'en', context = browser.context) {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  await page.addInitScript((lang) => localStorage.setItem('nightjar.language', lang), language);
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(String(e)));
+  return { page, problems };
+}
+
+async function signIn(page, email = login[1], password = login[2]) {
+  await page.goto(`${server.url}/signin`);
+  await page.locator('input[name="email"]').fill(email);
+  await page.locator('input[name="password"]').fill(password);
+  await page.locator('button[type="submit"]').click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
+}
+
+// The signed-in person's language, as they would choose it (kept in their profile, so it
+// is put back to English by the tests that change it).
+async function useLanguage(page, language) {
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/me') && r.request().method() === 'PATCH');
+  await page.getByTestId('language').selectOption(language);
+  await saved;
+}
+
+// The API as the signed-in page (cookie and CSRF token).
+function call(page, method, url, body) {
+  return page.evaluate(
+    async ([m, u, b]) => {
+      const csrf = decodeURIComponent((document.cookie.match(/(?:^|;\s*)nj_csrf=([^;]+)/) ?? [])[1] ?? '');
+      const r = await fetch(`/api/v1${u}`, {
+        method: m,
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+        body: b === undefined ? undefined : JSON.stringify(b),
+      });
+      const text = await r.text();
+      return { status: r.status, json: text ? JSON.parse(text) : null };
+    },
+    [method, url, body],
+  );
+}
+
+// The camera of that name, once it is listed and online (the demo's come up with the server).
+async function deviceNamed(page, name) {
+  for (let i = 0; ; ++i) {
+    const r = await call(page, 'GET', '/devices');
+    const d = r.json.devices.find((x) => x.name === name);
+    if ((d && d.online) || i >= 100) return d;
+    await page.waitForTimeout(200);
+  }
+}
+
+async function openCamera(page, name) {
+  const d = await deviceNamed(page, name);
+  await page.goto(`${server.url}/devices/${d.id}`);
+  await page.getByTestId('device-name').filter({ hasText: name }).waitFor();
+  return d;
+}
+
+test('settings come from the camera, survive a reload, and only what changed is sent', async () => {
+  const { page, problems } = await open();
+  await signIn(page);
+  await openCamera(page, 'Garden');
+  await page.getByTestId('tab-settings').click();
+  const night = page.getByTestId('setting-night_mode');
+  assert.equal(await night.inputValue(), 'auto', 'what the camera does, not a default');
+  await page.getByTestId('settings-reported').filter({ hasText: 'As the camera reported them' }).waitFor();
+
+  const sent = [];
+  page.on('request', (r) => r.method() === 'PATCH' && sent.push(JSON.parse(r.postData())));
+  await night.selectOption('on');
+  await page.getByTestId('setting-mirror').check();
+  await page.getByTestId('save-settings').click();
+  await page.getByTestId('note').filter({ hasText: 'Saved on the camera.' }).waitFor();
+  assert.deepEqual(sent, [{ settings: { night_mode: 'on', mirror: true } }]);
+  await page.screenshot({ path: path.join(out, 'settings-en-desktop.png'), fullPage: true });
+
+  await page.reload();
+  await page.getByTestId('tab-settings').click();
+  assert.equal(await page.getByTestId('setting-night_mode').inputValue(), 'on');
+  assert.equal(await page.getByTestId('setting-mirror').isChecked(), true);
+
+  // Renaming sends the name alone: the camera's settings stay as they are.
+  sent.length = 0;
+  await page.getByLabel('Name').fill('Back garden');
+  await page.getByTestId('save-settings').click();
+  await page.getByTestId('note').waitFor();
+  assert.deepEqual(sent, [{ name: 'Back garden' }]);
+  await page.reload();
+  await page.getByTestId('device-name').filter({ hasText: 'Back garden' }).waitFor();
+  await page.getByTestId('tab-settings').click();
+  assert.equal(await page.getByTestId('setting-night_mode').inputValue(), 'on');
+  // Put back for the other tests.
+  await call(page, 'PATCH', `/devices/${(await deviceNamed(page, 'Back garden')).id}`, {
+    name: 'Garden',
+    settings: { night_mode: 'auto', mirror: false },
+  });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('privacy mode stops the camera, the page says so, and one tap turns it off', async () => {
+  const { page, problems } = await open({ width: 390, height: 844 });
+  await signIn(page);
+  await openCamera(page, 'Front door');
+  await page
+    .getByTestId('live-state')
+    .filter({ hasText: 'Live' })
+    .waitFor({ timeout: 15000 })
+    .catch(async (e) => {
+      await page.screenshot({ path: path.join(out, 'privacy-failed.png') });
+      throw new Error(`${e}\nshown: ${await page.locator('main').textContent()}`);
+    });
+  await page.getByTestId('tab-settings').click();
+  await page.getByTestId('setting-privacy_mode').check();
+  await page.getByTestId('save-settings').click();
+  await page.getByTestId('note').waitFor();
+  await page.getByTestId('device-state').filter({ hasText: 'Privacy mode' }).waitFor();
+  // The view stops (the camera stopped sending) and says why.
+  await page
+    .getByTestId('live-overlay')
+    .filter({ hasText: 'Privacy mode is on' })
+    .waitFor({ timeout: 15000 });
+  await page.screenshot({ path: path.join(out, 'privacy-mode-en-phone.png'), fullPage: true });
+  await page.getByTestId('privacy-off').click();
+  await page
+    .getByTestId('live-state')
+    .filter({ hasText: 'Live' })
+    .waitFor({ timeout: 15000 })
+    .catch(async (e) => {
+      await page.screenshot({ path: path.join(out, 'privacy-off-failed.png') });
+      throw new Error(`${e}\nshown: ${await page.locator('main').textContent()}\n${server.log().slice(-3000)}`);
+    });
+  await page.getByTestId('device-state').filter({ hasText: 'Online' }).waitFor();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('a camera that went offline says since when, and is tried again', async () => {
+  const { page } = await open();
+  await signIn(page);
+  // A camera of our own (a real nightjar-cam), added by its label, online, then unplugged.
+  const serial = 'UNPLUG-1';
+  const dir = await mkdtemp(path.join(tmpdir(), 'nj-cam-'));
+  const secret = await server.admin('device', 'add', '--serial', serial, '--model', 'NJ-Sim');
+  await writeFile(path.join(dir, 'secret'), `${secret}\n`);
+  const label = JSON.parse(await server.admin('device', 'label', '--serial', serial));
+  const added = await call(page, 'POST', '/devices', { serial, pairing_code: label.pairing_code });
+  assert.equal(added.status, 201, JSON.stringify(added.json));
+  // Its page, open before it ever came online: it says offline, then plays when it comes.
+  const cam = spawn(
+    path.join(path.dirname(process.env.NJ_BIN), 'nightjar-cam'),
+    ['--server', server.url, '--serial', serial, '--secret-file', path.join(dir, 'secret'), '--simulate', '--size', '320x240'],
+    { stdio: 'ignore' },
+  );
+  cameras.push(cam);
+  await page.goto(`${server.url}/devices/${added.json.id}`);
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 20000 });
+  cam.kill('SIGTERM');
+  await new Promise((r) => cam.on('exit', r));
+  await rm(dir, { recursive: true, force: true });
+  const overlay = page.getByTestId('live-overlay');
+  await overlay.filter({ hasText: 'Camera offline since' }).waitFor({ timeout: 20000 });
+  assert.match(await overlay.textContent(), /since \d{2}:\d{2}/);
+  await overlay.getByTestId('retry-now').waitFor();
+  await page.screenshot({ path: path.join(out, 'camera-offline-en-desktop.png') });
+  // The list says it too.
+  await page.goto(`${server.url}/devices`);
+  await page
+    .locator(`[data-serial="${serial}"]`)
+    .getByTestId('device-state')
+    .filter({ hasText: 'Offline since' })
+    .waitFor({ timeout: 10000 });
+  await page.close();
+});
+
+test('dates, times and sessions read in the person\'s language', async () => {
+  const other = await launch();
+  const { page } = await open({ width: 1280, height: 900 }, 'zh-CN', other.context);
+  await signIn(page);
+  await useLanguage(page, 'zh-CN');
+  await page.goto(`${server.url}/account/security`);
+  const client = page.getByTestId('session-client').first();
+  await client.waitFor();
+  assert.equal(await client.textContent(), 'Linux 上的 Chromium');
+  assert.match(await page.getByTestId('sessions').textContent(), /\d+月\d+日/);
+  await openCamera(page, 'Garden');
+  await page.getByTestId('tab-info').click();
+  const info = await page.getByTestId('device-info').textContent();
+  assert.match(info, /\d+月\d+日/, `a Chinese date: ${info}`);
+  assert.doesNotMatch(info, /\b(AM|PM|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b/);
+  await page.getByTestId('traffic').waitFor();
+  await page.screenshot({ path: path.join(out, 'device-info-zh-CN-desktop.png'), fullPage: true });
+  await useLanguage(page, 'en');
+  await other.close();
+});
+
+test('a signed-out deep link goes to sign-in and back; a used link offers a new one', async () => {
+  const other = await launch();
+  const { page } = await open(undefined, 'en', other.context);
+  // The id of a camera, found as the owner in another context.
+  const owner = await open();
+  await signIn(owner.page);
+  const garden = await deviceNamed(owner.page, 'Garden');
+  await owner.page.close();
+
+  await page.goto(`${server.url}/devices/${garden.id}`);
+  await page.waitForURL((u) => u.pathname === '/signin');
+  assert.equal(new URL(page.url()).searchParams.get('next'), `/devices/${garden.id}`);
+  await page.locator('input[name="email"]').fill(login[1]);
+  await page.locator('input[name="password"]').fill(login[2]);
+  await page.locator('button[type="submit"]').click();
+  await page.getByTestId('device-name').filter({ hasText: 'Garden' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, `/devices/${garden.id}`);
+  // Never to another site, whatever `next` says.
+  await page.goto(`${server.url}/signin?next=//example.org/`);
+  await page.locator('input[name="email"]').fill(login[1]);
+  await page.locator('input[name="password"]').fill(login[2]);
+  await page.locator('button[type="submit"]').click();
+  await page.waitForURL((u) => u.pathname === '/devices');
+  assert.equal(new URL(page.url()).origin, server.url);
+
+  await page.goto(`${server.url}/verify?token=used-or-made-up`);
+  await page.getByTestId('error').waitFor();
+  const resend = page.getByTestId('resend');
+  await resend.getByLabel('E-mail address').fill('someone@example.org');
+  await resend.getByRole('button', { name: 'Send me a new link' }).click();
+  await page.getByTestId('note').filter({ hasText: 'a new link is on its way' }).waitFor();
+  await other.close();
+});
+
+test('a local recording is an MP4 of the camera\'s own video and sound, with a duration', async () => {
+  const { page, problems } = await open();
+  await signIn(page);
+  await openCamera(page, 'Front door');
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  await page.getByTestId('record').click();
+  await page.waitForTimeout(4500);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('record').click()]);
+  assert.equal(download.suggestedFilename(), 'Front door.mp4');
+  const file = path.join(out, 'local-recording.mp4');
+  await download.saveAs(file);
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_name,codec_type', '-of', 'json', file]);
+  const probe = JSON.parse(stdout);
+  const duration = Number(probe.format.duration);
+  assert.ok(duration >= 3 && duration <= 7, `duration ${duration} s`);
+  assert.deepEqual(probe.streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+  // Every frame decodes, and seeking to the middle works.
+  const decoded = await run('ffmpeg', ['-v', 'error', '-ss', String(duration / 2), '-i', file, '-f', 'null', '-']);
+  assert.equal(decoded.stderr.trim(), '', decoded.stderr);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('deleting a card recording asks first, then says it is done', async () => {
+  const { page } = await open();
+  await signIn(page);
+  await openCamera(page, 'Front door');
+  await page.getByTestId('tab-sdcard').click();
+  await page.getByTestId('sd-state').waitFor();
+  for (let i = 0; i < 30 && (await page.getByTestId('sd-delete').count()) === 0; ++i) {
+    await page.waitForTimeout(1000);
+    await page.reload();
+    await page.getByTestId('sd-state').waitFor();
+  }
+  const before = await page.getByTestId('sd-delete').count();
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.dismiss();
+  });
+  await page.getByTestId('sd-delete').first().click();
+  await page.waitForTimeout(300);
+  assert.match(asked, /Delete the recording of .+ from the card\?/);
+  assert.equal(await page.getByTestId('note').count(), 0, 'declined: nothing deleted');
+  page.once('dialog', (d) => void d.accept());
+  await page.getByTestId('sd-delete').first().click();
+  await page.getByTestId('note').filter({ hasText: 'Deleted the recording of' }).waitFor();
+  assert.ok((await page.getByTestId('sd-delete').count()) <= before);
+  await page.close();
+});
+
+// Every page of the app, signed out and signed in.
+const signedOut = ['/', '/signin', '/signup', '/forgot-password', '/privacy', '/status', '/verify?token=x', '/reset-password?token=x', '/no/such/page'];
+async function pages(page) {
+  const garden = await deviceNamed(page, 'Garden');
+  return {
+    signedIn: [
+      '/devices',
+      '/devices/add',
+      '/devices/grid',
+      '/shares',
+      '/account',
+      '/account/security',
+      '/account/cancel',
+      '/demo/outbox',
+      '/live',
+      `/devices/${garden.id}#settings`,
+      `/devices/${garden.id}#sdcard`,
+      `/devices/${garden.id}#sharing`,
+      `/devices/${garden.id}#info`,
+      `/devices/${garden.id}/playback`,
+    ],
+  };
+}
+
+async function settle(page, url) {
+  await page.goto(`${server.url}${url}`);
+  await page.locator('main h1, main [data-testid="device-name"], main p').first().waitFor();
+  await page.waitForTimeout(400);
+}
+
+test('every page fits 360 and 390 px screens in both languages, and has a title', async () => {
+  const names = new Set();
+  for (const language of ['en', 'zh-CN']) {
+    const other = await launch();
+    for (const width of [360, 390]) {
+      const { page, problems } = await open({ width, height: 800 }, language, other.context);
+      for (const url of signedOut) {
+        await settle(page, url);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${url} (${language}, ${width} px) is ${overflow} px too wide`);
+        names.add(await page.title());
+        if (width === 390) await page.screenshot({ path: path.join(out, `page-${language}-${width}-${url.replace(/\W+/g, '_')}.png`), fullPage: true });
+      }
+      await signIn(page);
+      if (language !== 'en') await useLanguage(page, language);
+      const all = await pages(page);
+      for (const url of all.signedIn) {
+        await settle(page, url);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${url} (${language}, ${width} px) is ${overflow} px too wide`);
+        const title = await page.title();
+        assert.ok(title.endsWith('Nightjar') && title.length > 'Nightjar'.length, `${url} has a title naming it: ${title}`);
+        if (width === 390) await page.screenshot({ path: path.join(out, `page-${language}-${width}-${url.replace(/\W+/g, '_')}.png`), fullPage: true });
+      }
+      if (language !== 'en') await useLanguage(page, 'en');
+      assert.deepEqual(problems, []);
+      await page.close();
+    }
+    await other.close();
+  }
+  assert.ok(names.size >= 8, `pages have their own titles: ${[...names].join(' | ')}`);
+});
+
+test('no page has a serious or critical accessibility violation (axe-core)', async () => {
+  const { page } = await open();
+  const found = [];
+  const check = async (url) => {
+    await settle(page, url);
+    const result = await new AxeBuilder({ page }).analyze();
+    for (const v of result.violations) {
+      if (v.impact === 'serious' || v.impact === 'critical') {
+        found.push(`${url}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+      }
+    }
+  };
+  for (const url of signedOut) await check(url);
+  await signIn(page);
+  for (const url of (await pages(page)).signedIn) await check(url);
+  // The player's states too: the offline overlay of the unplugged camera.
+  const unplugged = (await call(page, 'GET', '/devices')).json.devices.find((d) => d.serial === 'UNPLUG-1');
+  if (unplugged) await check(`/devices/${unplugged.id}`);
+  assert.deepEqual(found, []);
+  await page.close();
+});
+
+test('the app installs (manifest, icons, service worker) and opens offline without personal data', async () => {
+  const other = await launch();
+  const { page } = await open({ width: 390, height: 844 }, 'en', other.context);
+  await signIn(page);
+  const manifest = await (await page.request.get(`${server.url}/manifest.webmanifest`)).json();
+  assert.equal(manifest.display, 'standalone');
+  assert.equal(manifest.start_url, '/devices');
+  const sizes = manifest.icons.map((i) => i.sizes);
+  assert.ok(sizes.includes('192x192') && sizes.includes('512x512'));
+  for (const icon of manifest.icons) {
+    const r = await page.request.get(`${server.url}${icon.src}`);
+    assert.equal(r.status(), 200, icon.src);
+  }
+  await page.goto(`${server.url}/devices`);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.reload(); // now under the worker's control
+  await page.getByTestId('device').first().waitFor();
+  assert.equal(await page.evaluate(() => Boolean(navigator.serviceWorker.controller)), true);
+
+  await other.context.setOffline(true);
+  await page.reload();
+  await page.getByTestId('offline').filter({ hasText: 'You are offline' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/devices', 'offline is not signed out');
+  await page.screenshot({ path: path.join(out, 'offline-en-phone.png') });
+  const cached = await page.evaluate(async () => {
+    const urls = [];
+    for (const key of await caches.keys()) for (const r of await (await caches.open(key)).keys()) urls.push(new URL(r.url).pathname);
+    return urls;
+  });
+  assert.ok(cached.includes('/'), 'the shell is kept');
+  assert.deepEqual(
+    cached.filter((u) => u.startsWith('/api/') || u.endsWith('.jpg')),
+    [],
+    'no answer that holds personal data is cached',
+  );
+  await other.context.setOffline(false);
+  await other.close();
+});
+
+// Last: it stops the server.
+test('when the server goes away the camera page says so and keeps trying, slower each time', async () => {
+  const { page } = await open();
+  await signIn(page);
+  await openCamera(page, 'Front door');
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  assert.equal(await server.stop(), 0);
+  serverStopped = true;
+  const overlay = page.getByTestId('live-overlay');
+  await overlay
+    .filter({ hasText: "Can't reach the server. Trying again in" })
+    .waitFor({ timeout: 15000 })
+    .catch(async (e) => {
+      throw new Error(`${e}\nshown: ${await page.locator('main').textContent()}`);
+    });
+  await overlay.getByTestId('retry-now').waitFor();
+  await page.screenshot({ path: path.join(out, 'server-unreachable-en-desktop.png') });
+  // The delay grows: later countdowns start higher.
+  const seconds = async () => Number((await overlay.textContent()).match(/in (\d+) s/)[1]);
+  let longest = 0;
+  for (let i = 0; i < 12; ++i) {
+    longest = Math.max(longest, await seconds().catch(() => 0));
+    await page.waitForTimeout(500);
+  }
+  assert.ok(longest >= 2, `backs off (saw ${longest} s)`);
+  await page.close();
+});
