@@ -243,8 +243,11 @@ void DevicesApi::install(http::Router& router) {
   router.add_async(Method::kGet, "/api/v1/devices",
                    guard_.user([this](const Request&, const account::Principal& who) {
                      json list = json::array();
-                     for (const auto& d : devices_.list(who.user_id))
+                     for (const auto& d : devices_.list(who.user_id)) {
                        list.push_back(device_json(d));
+                       list.back()["picture"] = !d.device.privacy_mode() && has_picture_ &&
+                                                has_picture_(d.device.serial);
+                     }
                      return no_store(http::json_response(200, {{"devices", list}}));
                    }));
 

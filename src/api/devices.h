@@ -55,6 +55,11 @@ class DevicesApi {
   // broker credentials, open viewers, recording plan and media): set by the composition
   // root, which also runs it for cancelled accounts.
   void on_unbound(std::function<void(const std::string& serial)> f) { unbound_ = std::move(f); }
+  // Whether a picture of the camera can be had now (live, or its last one kept): the list
+  // says so ("picture"), so the app asks only for pictures that exist.
+  void set_has_picture(std::function<bool(const std::string& serial)> f) {
+    has_picture_ = std::move(f);
+  }
   // Told when a person's access to a device ends (a share revoked), to close their views.
   void on_access_revoked(
       std::function<void(const std::string& serial, const std::string& user)> f) {
@@ -66,6 +71,7 @@ class DevicesApi {
   nlohmann::json qr_payload(const std::string& token) const;
   std::function<void(const std::string&, const std::string&)> access_revoked_;
   std::function<void(const std::string&)> unbound_;
+  std::function<bool(const std::string&)> has_picture_;
   std::optional<device::OwnedDevice> device_for(const http::Request& r,
                                                 const http::Responder& respond,
                                                 device::Role at_least) {

@@ -135,6 +135,13 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
   }
 }
 
+bool SnapshotApi::has_picture(const std::string& serial) {
+  if (hub_.is_published("push/" + serial)) return true;
+  std::lock_guard lock(mu_);
+  const auto it = cache_.find(serial);
+  return it != cache_.end() && it->second.jpeg != nullptr;
+}
+
 void SnapshotApi::forget(const std::string& serial) {
   std::lock_guard lock(mu_);
   auto it = cache_.find(serial);

@@ -31,6 +31,8 @@ class SnapshotApi {
   void set_may_show_last(std::function<bool(const std::string& serial)> f) {
     may_show_last_ = std::move(f);
   }
+  // Whether a picture can be answered now: the camera streams, or its last one is kept.
+  bool has_picture(const std::string& serial);
   // The camera's binding ended: its last picture goes.
   void forget(const std::string& serial);
 

@@ -568,6 +568,8 @@ int serve(const Config& config) {
     snapshot_api.forget(serial);
   };
   devices_api.on_unbound(binding_ended);
+  devices_api.set_has_picture(
+      [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
   accounts.set_on_cancelled(
       [&device_service, &access_watch, binding_ended](const std::string& user_id) {

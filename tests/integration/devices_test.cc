@@ -287,6 +287,7 @@ TEST_F(DevicesTest, AddByQrWatchLiveSetUpStopAndUnbind) {
   auto last = call("GET", "/api/v1/devices/" + id + "/snapshot.jpg", owner_);
   EXPECT_EQ(last.status, 200);
   EXPECT_EQ(last.header("content-type"), "image/jpeg");
+  EXPECT_EQ(device_in_list(owner_, "SIM-A1")["picture"], true) << "the list says a picture exists";
 
   // Watching again, then unbinding: the viewer is told the stream ended, at once.
   ASSERT_EQ(call("POST", "/api/v1/devices/" + id + "/stream", owner_).status, 200);

@@ -427,6 +427,11 @@ test('the app installs (manifest, icons, service worker) and opens offline witho
   await page.reload(); // now under the worker's control
   await page.getByTestId('device').first().waitFor();
   assert.equal(await page.evaluate(() => Boolean(navigator.serviceWorker.controller)), true);
+  // Chromium's own verdict: nothing stops it being installed.
+  const cdp = await other.context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, []);
+  await cdp.detach();
 
   await other.context.setOffline(true);
   await page.reload();

@@ -21,6 +21,8 @@ export interface Device {
   role: string;
   capabilities: string[];
   privacy_mode: boolean;
+  picture?: boolean; // in the list: a picture can be had (live, or the last one kept)
+  place?: string;
   shared_by?: string;
   // For the owner and admins:
   settings?: CameraSettings;
@@ -71,8 +73,9 @@ function useDevices(intervalMs: number): { devices: Device[] | null; problem: Lo
 function Thumbnail({ device }: { device: Device }) {
   const { t } = useI18n();
   const [src, setSrc] = useState<string | null>(null);
+  const wanted = Boolean(device.picture) && !device.privacy_mode;
   useEffect(() => {
-    if (device.privacy_mode) return setSrc(null);
+    if (!wanted) return setSrc(null);
     let alive = true;
     let url: string | null = null;
     const load = async () => {
@@ -94,7 +97,7 @@ function Thumbnail({ device }: { device: Device }) {
       window.clearInterval(timer);
       if (url) URL.revokeObjectURL(url);
     };
-  }, [device.id, device.privacy_mode]);
+  }, [device.id, wanted]);
   return (
     <div class="thumb" aria-hidden={src ? undefined : 'true'}>
       {src ? (
