@@ -239,7 +239,19 @@ int main(int argc, char** argv) {
     }
   } motion;
   std::unique_ptr<nj::cam::Simulator> simulator;
-  std::unique_ptr<nj::media::rtsp::Puller> puller;
+  // A gateway relays its LAN camera while not in privacy mode (then it lets go of it, so
+  // nothing is pushed or written to the card).
+  struct Relay {
+    std::mutex mu;
+    std::unique_ptr<nj::media::rtsp::Puller> puller;
+    nj::media::rtsp::PullOptions options;
+    void set(bool on, nj::net::IoPool& pool, nj::media::hub::Hub& hub) {
+      std::unique_ptr<nj::media::rtsp::Puller> old;
+      std::lock_guard lock(mu);
+      if (on && !puller) puller = std::make_unique<nj::media::rtsp::Puller>(pool, hub, options);
+      if (!on) old = std::move(puller);
+    }
+  } relay;
   if (options->simulate) {
     nj::cam::SimulatorOptions sim;
     sim.width = options->width;
@@ -257,14 +269,13 @@ int main(int argc, char** argv) {
     }
     simulator = std::move(*started);
   } else if (!options->source.empty()) {
-    nj::media::rtsp::PullOptions pull;
-    pull.url = options->source;
-    pull.path = media_path;
-    puller = std::make_unique<nj::media::rtsp::Puller>(pool, hub, pull);
+    relay.options.url = options->source;
+    relay.options.path = media_path;
+    relay.set(true, pool, hub);
   }
   spdlog::info("cam.start serial={} broker={}:{} media={}", options->serial,
                agent_options.mqtt_host, agent_options.mqtt_port,
-               simulator ? "simulated" : (puller ? "relayed" : "none"));
+               simulator ? "simulated" : (!options->source.empty() ? "relayed" : "none"));
   std::unique_ptr<nj::cam::SdCard> sd;
   if (!options->sd_dir.empty()) {
     sd = std::make_unique<nj::cam::SdCard>(
@@ -282,6 +293,11 @@ int main(int argc, char** argv) {
                          .muted = !s.microphone.value_or(true),
                          .covered = s.privacy_mode.value_or(false)});
         };
+  } else if (!options->source.empty()) {
+    agent_options.on_settings = [&relay, &pool,
+                                 &hub](const nj::device_protocol::CameraSettings& s) {
+      relay.set(!s.privacy_mode.value_or(false), pool, hub);
+    };
   }
   {
     nj::cam::Agent agent(pool, hub, agent_options, media_path, sd.get());
@@ -292,7 +308,7 @@ int main(int argc, char** argv) {
     motion.attach(nullptr);
   }
   sd.reset();
-  puller.reset();
+  relay.set(false, pool, hub);
   simulator.reset();
   pool.shutdown();
   softap.reset();

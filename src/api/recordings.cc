@@ -200,9 +200,14 @@ void RecordingsApi::install(http::Router& router) {
           out["gaps"].push_back(span_json(g));
         // When the camera was in privacy mode: a gap on purpose, shown as such.
         out["privacy"] = json::array();
-        for (const auto& p : devices_.registry().privacy_periods(owned->device.id, from, to)) {
-          out["privacy"].push_back({{"start", rfc3339_ms(std::max(p.start_ms, from))},
-                                    {"end", rfc3339_ms(std::min(p.end_ms.value_or(to), to))}});
+        // Only this binding's: nothing from before the camera was bound to its owner.
+        const int64_t since = std::max(from, owned->device.bound_at.value_or(from));
+        for (const auto& p : devices_.registry().privacy_periods(owned->device.id, since, to)) {
+          const int64_t start = std::max(p.start_ms, since);
+          const int64_t end = std::min(p.end_ms.value_or(to), to);
+          if (end > start) {
+            out["privacy"].push_back({{"start", rfc3339_ms(start)}, {"end", rfc3339_ms(end)}});
+          }
         }
         out["stored_bytes"] = catalog_.bytes_of(owned->device.id);  // space accounting
         if (auto plan = plans_.in_force(owned->device.id)) {

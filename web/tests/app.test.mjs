@@ -453,6 +453,53 @@ test('the app installs (manifest, icons, service worker) and opens offline witho
   await other.close();
 });
 
+test('live view: sound on and off, full screen with f, and the list shows the picture', async () => {
+  const { page, problems } = await open();
+  await signIn(page);
+  await openCamera(page, 'Front door');
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  const video = page.getByTestId('live-video');
+  await page.waitForFunction(() => !document.querySelector('[data-testid="sound"]').disabled);
+  assert.equal(await video.evaluate((v) => v.muted), true, 'starts muted (browsers allow only that)');
+  const mutedIs = (value) =>
+    page.waitForFunction((v) => document.querySelector('[data-testid="live-video"]').muted === v, value, { timeout: 5000 });
+  await page.getByTestId('sound').click();
+  await mutedIs(false); // the camera is heard
+  assert.equal(await page.getByTestId('sound').getAttribute('aria-pressed'), 'true');
+  await page.getByTestId('sound').click();
+  await mutedIs(true);
+  await page.keyboard.press('f');
+  await page.waitForFunction(() => document.fullscreenElement !== null);
+  await page.screenshot({ path: path.join(out, 'fullscreen-en-desktop.png') });
+  await page.keyboard.press('f');
+  await page.waitForFunction(() => document.fullscreenElement === null);
+  // The camera list: a picture of each camera that has one, from this camera's stream.
+  await page.goto(`${server.url}/devices`);
+  const picture = page.locator('[data-serial="DEMO-CAM-1"]').getByTestId('thumbnail');
+  await picture.waitFor({ timeout: 15000 });
+  assert.ok((await picture.evaluate((img) => img.naturalWidth)) >= 320);
+  await page.screenshot({ path: path.join(out, 'devices-list-en-desktop.png') });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+test('too many wrong pairing codes: the page says how long to wait', async () => {
+  const { page } = await open();
+  await signIn(page);
+  await page.goto(`${server.url}/devices/add`);
+  const form = page.getByTestId('add-by-serial');
+  await form.getByLabel('Serial').fill('NO-SUCH-CAMERA');
+  await form.getByLabel('Pairing code').fill('0000-0000');
+  for (let i = 0; i < 6; ++i) {
+    const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/devices') && r.request().method() === 'POST');
+    await form.getByRole('button', { name: 'Add this camera' }).click();
+    await answered;
+  }
+  await form.getByTestId('error').filter({ hasText: /Too many failed attempts.*Try again in \d+ s\./ }).waitFor();
+  await page.screenshot({ path: path.join(out, 'pairing-lockout-en-desktop.png') });
+  await page.close();
+});
+
 // Last: it stops the server.
 test('when the server goes away the camera page says so and keeps trying, slower each time', async () => {
   const { page } = await open();
