@@ -354,35 +354,38 @@ async function settle(page, url) {
   await page.waitForTimeout(400);
 }
 
-test('every page fits 360 and 390 px screens in both languages, and has a title', async () => {
+test('every page fits 360 and 390 px screens (and a desktop) in both languages, and has a title', async () => {
   const names = new Set();
   for (const language of ['en', 'zh-CN']) {
-    const other = await launch();
-    for (const width of [360, 390]) {
+    for (const width of [360, 390, 1280]) {
+      // A fresh browser each time: signed out, in this language only.
+      const other = await launch();
       const { page, problems } = await open({ width, height: 800 }, language, other.context);
+      const shot = (url) =>
+        width === 360 ? null : page.screenshot({ path: path.join(out, `page-${language}-${width}-${url.replace(/\W+/g, '_')}.png`), fullPage: true });
       for (const url of signedOut) {
         await settle(page, url);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${url} (${language}, ${width} px) is ${overflow} px too wide`);
+        assert.equal(await page.evaluate(() => document.documentElement.lang), language);
         names.add(await page.title());
-        if (width === 390) await page.screenshot({ path: path.join(out, `page-${language}-${width}-${url.replace(/\W+/g, '_')}.png`), fullPage: true });
+        await shot(url);
       }
       await signIn(page);
       if (language !== 'en') await useLanguage(page, language);
-      const all = await pages(page);
-      for (const url of all.signedIn) {
+      for (const url of (await pages(page)).signedIn) {
         await settle(page, url);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 0, `${url} (${language}, ${width} px) is ${overflow} px too wide`);
+        assert.equal(await page.evaluate(() => document.documentElement.lang), language);
         const title = await page.title();
         assert.ok(title.endsWith('Nightjar') && title.length > 'Nightjar'.length, `${url} has a title naming it: ${title}`);
-        if (width === 390) await page.screenshot({ path: path.join(out, `page-${language}-${width}-${url.replace(/\W+/g, '_')}.png`), fullPage: true });
+        await shot(url);
       }
       if (language !== 'en') await useLanguage(page, 'en');
       assert.deepEqual(problems, []);
-      await page.close();
+      await other.close();
     }
-    await other.close();
   }
   assert.ok(names.size >= 8, `pages have their own titles: ${[...names].join(' | ')}`);
 });

@@ -20,6 +20,12 @@ export interface CameraSettings {
 }
 
 type Tab = 'settings' | 'sdcard' | 'sharing' | 'info';
+const tabs: Tab[] = ['settings', 'sdcard', 'sharing', 'info'];
+
+function tabFromHash(): Tab {
+  const hash = location.hash.slice(1) as Tab;
+  return tabs.includes(hash) ? hash : 'settings';
+}
 
 function manages(device: Device): boolean {
   return device.role === 'owner' || device.role === 'admin';
@@ -56,10 +62,13 @@ export function DevicePage({ id }: { id: string }) {
   const [device, setDevice] = useState<Device | null>(null);
   const [missing, setMissing] = useState(false);
   const [reachable, setReachable] = useState(true);
-  const [tab, setTab] = useState<Tab>(() => {
-    const hash = location.hash.slice(1);
-    return (['settings', 'sdcard', 'sharing', 'info'] as Tab[]).includes(hash as Tab) ? (hash as Tab) : 'settings';
-  });
+  const [tab, setTab] = useState<Tab>(tabFromHash);
+  // The section is in the address (#sdcard…), so it can be linked to and survives a reload.
+  useEffect(() => {
+    const follow = () => setTab(tabFromHash());
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
   useTitle(device ? device.name || device.serial : t('devices.title'));
 
   // Its state is read again (online, privacy mode, last seen): every 5 s while it is offline
@@ -95,8 +104,8 @@ export function DevicePage({ id }: { id: string }) {
   if (!device) return <section class="card muted">{t('health.loading')}</section>;
 
   const name = device.name || device.serial;
-  const tabs: Tab[] = manages(device) ? ['settings', 'sdcard', 'sharing', 'info'] : [];
-  const shown = tabs.includes(tab) ? tab : tabs[0];
+  const shownTabs: Tab[] = manages(device) ? tabs : [];
+  const shown = shownTabs.includes(tab) ? tab : shownTabs[0];
   const privacyOff = async () => {
     const r = await api<Device>('PATCH', `/devices/${id}`, { settings: { privacy_mode: false } });
     if (r.ok) setDevice(r.data);
@@ -122,10 +131,10 @@ export function DevicePage({ id }: { id: string }) {
           </Link>
         </p>
       )}
-      {tabs.length > 0 && (
+      {shownTabs.length > 0 && (
         <>
           <div class="tabs" role="tablist" aria-label={t('devices.sections')}>
-            {tabs.map((k) => (
+            {shownTabs.map((k) => (
               <button
                 role="tab"
                 id={`tab-${k}`}

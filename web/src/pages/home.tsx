@@ -31,7 +31,7 @@ export function HomePage() {
       <p class="intro">{t('landing.intro')}</p>
       <ul class="features">
         <li>{t('landing.feature.live')}</li>
-        <li>{t('landing.feature.alarms')}</li>
+        <li>{t('landing.feature.recordings')}</li>
         <li>{t('landing.feature.share')}</li>
         <li>{t('landing.feature.privacy')}</li>
       </ul>
