@@ -43,7 +43,7 @@ const signedInOnly = /^\/(devices|shares|account)(\/|$)/;
 function Page({ path }: { path: string }) {
   const { user, loading, unreachable } = useSession();
   const { t } = useI18n();
-  const guarded = signedInOnly.test(path) && path !== '/account/cancel';
+  const guarded = signedInOnly.test(path);
   useEffect(() => {
     if (guarded && !loading && !unreachable && !user) {
       navigate(`/signin?next=${encodeURIComponent(path + location.search + location.hash)}`);

@@ -60,6 +60,7 @@ export function LiveView({
   const [volume, setVolume] = useState(0.8);
   const [recording, setRecording] = useState(false);
   const [full, setFull] = useState(false);
+  const [notice, setNotice] = useState('');
   const countdown = useCountdown(status?.retryAt ?? null);
   const name = device.name || device.serial;
 
@@ -145,11 +146,15 @@ export function LiveView({
         const url = URL.createObjectURL(file);
         download(url, `${name}.mp4`);
         window.setTimeout(() => URL.revokeObjectURL(url), 10000);
+        setNotice('');
+      } else {
+        setNotice(t('devices.record.empty')); // stopped before the first keyframe came
       }
       return;
     }
     recorder.current = new LocalRecorder(player.current?.currentInit() ?? null);
     setRecording(true);
+    setNotice('');
   };
 
   const state = status?.state ?? 'connecting';
@@ -276,6 +281,11 @@ export function LiveView({
           <span class="visually-hidden">{full ? t('live.fullscreen_exit') : t('live.fullscreen')}</span>
         </button>
       </div>
+      {notice && (
+        <p class="live-notice" role="status">
+          {notice}
+        </p>
+      )}
     </div>
   );
 }
