@@ -234,34 +234,37 @@ std::string DeviceService::email_of(const std::string& user_id) {
 
 DResult<OwnedDevice> DeviceService::rename(const std::string& user_id, const std::string& device_id,
                                            const std::string& name) {
-  auto owned = get(user_id, device_id);
-  if (!owned) return owned;
-  if (owned->role < Role::kAdmin) return Unexpected(not_found());
   if (!valid_name(name)) {
     return Unexpected(DeviceError{Errc::kInvalidInput, "a name is 1 to 64 characters", "name"});
   }
-  const Value p[] = {device_id, name};
-  if (auto r = db_.execute("UPDATE devices SET name = $2 WHERE id = $1", p); !r) {
-    return Unexpected(internal(r.error()));
-  }
-  owned->device.name = name;
+  auto owned = set_label(user_id, device_id, "name", name);
+  if (owned) owned->device.name = name;
   return owned;
 }
 
 DResult<OwnedDevice> DeviceService::set_place(const std::string& user_id,
                                               const std::string& device_id,
                                               const std::string& place) {
+  if (!place.empty() && !valid_name(place)) {
+    return Unexpected(DeviceError{Errc::kInvalidInput, "a place is up to 64 characters", "place"});
+  }
+  auto owned = set_label(user_id, device_id, "place", place);
+  if (owned) owned->device.place = place;
+  return owned;
+}
+
+DResult<OwnedDevice> DeviceService::set_label(const std::string& user_id,
+                                              const std::string& device_id, std::string_view column,
+                                              const std::string& value) {
   auto owned = get(user_id, device_id);
   if (!owned) return owned;
   if (owned->role < Role::kAdmin) return Unexpected(not_found());
-  if (place.size() > 64 || (!place.empty() && !valid_name(place))) {
-    return Unexpected(DeviceError{Errc::kInvalidInput, "a place is up to 64 characters", "place"});
-  }
-  const Value p[] = {device_id, place};
-  if (auto r = db_.execute("UPDATE devices SET place = $2 WHERE id = $1", p); !r) {
+  const Value p[] = {device_id, value};
+  // `column` is one of ours (name, place), never from a request.
+  if (auto r = db_.execute("UPDATE devices SET " + std::string(column) + " = $2 WHERE id = $1", p);
+      !r) {
     return Unexpected(internal(r.error()));
   }
-  owned->device.place = place;
   return owned;
 }
 

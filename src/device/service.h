@@ -119,6 +119,10 @@ class DeviceService {
   InviteNotifier notify_;
   store::Database& db_;
   std::string owner_label(const Device& device);
+  // Sets a text column the owner and admins may change (name, place), after the caller
+  // checked the value.
+  DResult<OwnedDevice> set_label(const std::string& user_id, const std::string& device_id,
+                                 std::string_view column, const std::string& value);
   DeviceRegistry& registry_;
   const Clock& clock_;
   int64_t bind_ttl_ms_;

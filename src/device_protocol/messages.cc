@@ -183,6 +183,9 @@ Parsed<RpcResponse> parse_rpc_response(std::string_view payload) {
   const json* result = r.field("result");
   const json* error = r.field("error");
   if (!r.ok()) return failed<RpcResponse>(r);
+  if (id->empty()) {  // nothing was asked under no id
+    return Unexpected(InputError{Reason::kOutOfRange, "id", "id is 1 to 32 characters"});
+  }
   res.id = std::move(*id);
   if (error) {
     ObjectReader e(*error);

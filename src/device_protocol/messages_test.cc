@@ -121,7 +121,8 @@ TEST(DeviceMessages, SettingsMergeWithTheLaterWinning) {
   next.night_mode = "off";
   next.privacy_mode = true;
   const auto m = merged(base, next);
-  EXPECT_EQ(to_json(m), json::parse(R"({"mirror": true, "night_mode": "off", "privacy_mode": true})"));
+  EXPECT_EQ(to_json(m),
+            json::parse(R"({"mirror": true, "night_mode": "off", "privacy_mode": true})"));
 }
 
 TEST(DeviceMessages, AMotionStartAndEndAreRead) {
@@ -187,7 +188,8 @@ TEST(DeviceMessages, AnRpcResponseIsAResultOrAnError) {
   EXPECT_EQ(failed->error->code, "no_card");
   EXPECT_EQ(parse_rpc_response(R"({"id": "9"})")->result, json::object());
   for (const char* bad :
-       {R"({"id": 7, "result": {}})", R"({"result": {}})", R"({"id": "1", "result": 5})",
+       {R"({"id": 7, "result": {}})", R"({"result": {}})",
+        R"({"id": "", "error": {"code": "no_card"}})", R"({"id": "1", "result": 5})",
         R"({"id": "1", "error": "broken"})", R"({"id": "1", "error": {"code": 3}})",
         R"({"id": "1", "error": {"code": "Bad Code!"}})"}) {
     EXPECT_FALSE(parse_rpc_response(bad)) << bad;

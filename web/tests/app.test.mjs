@@ -1,9 +1,8 @@
 // The app a person keeps (issue #13), in Chromium against `nightjar serve --demo` and real
 // simulated cameras: settings that survive a reload, privacy mode, truthful player states
-// (offline since…, access removed, server unreachable), every page at phone widths in both
-// languages with no sideways scrolling and no serious accessibility violation (axe-core),
-// dates in the person's language, deep links through sign-in, a local recording that is a
-// real MP4, and an app that installs and opens offline.
+// (offline since…, access removed, server unreachable), dates in the person's language,
+// deep links through sign-in, a local recording that is a real MP4, and an app that
+// installs and opens offline. Every page's layout and accessibility: pages.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -11,27 +10,24 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import AxeBuilder from '@axe-core/playwright';
-import { startServer, outputDir } from './server.mjs';
+import { outputDir } from './server.mjs';
 import { launch } from './browser.mjs';
+import { demoApp } from './demo-app.mjs';
 
 const run = promisify(execFile);
+let app;
 let server;
 let serverStopped = false;
 let browser;
 let login;
+let open, signIn, useLanguage, call, deviceNamed, openCamera;
 const out = path.join(outputDir(), 'browser', 'app');
 const cameras = [];
 
 before(async () => {
   await mkdir(out, { recursive: true });
-  server = await startServer({ extraArgs: ['--demo'] });
-  for (let i = 0; i < 100 && !login; ++i) {
-    login = server.log().match(/Demo login: (\S+) \/ (\S+)/);
-    if (!login) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(login, 'the demo server prints its login');
-  browser = await launch();
+  app = await demoApp();
+  ({ server, login, browser, open, signIn, useLanguage, call, deviceNamed, openCamera } = app);
 });
 
 after(async () => {
@@ -39,67 +35,6 @@ after(async () => {
   await browser?.close();
   if (!serverStopped) assert.equal(await server?.stop(), 0);
 });
-
-// A page in its own context (its own language and storage), failing the test on any page
-// exception.
-async function open(viewport = { width: 1280, height: 900 }, language = 'en', context = browser.context) {
-  const page = await context.newPage();
-  await page.setViewportSize(viewport);
-  await page.addInitScript((lang) => localStorage.setItem('nightjar.language', lang), language);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(String(e)));
-  return { page, problems };
-}
-
-async function signIn(page, email = login[1], password = login[2]) {
-  await page.goto(`${server.url}/signin`);
-  await page.locator('input[name="email"]').fill(email);
-  await page.locator('input[name="password"]').fill(password);
-  await page.locator('button[type="submit"]').click();
-  await page.waitForURL((u) => !u.pathname.startsWith('/signin'));
-}
-
-// The signed-in person's language, as they would choose it (kept in their profile, so it
-// is put back to English by the tests that change it).
-async function useLanguage(page, language) {
-  const saved = page.waitForResponse((r) => r.url().endsWith('/api/v1/me') && r.request().method() === 'PATCH');
-  await page.getByTestId('language').selectOption(language);
-  await saved;
-}
-
-// The API as the signed-in page (cookie and CSRF token).
-function call(page, method, url, body) {
-  return page.evaluate(
-    async ([m, u, b]) => {
-      const csrf = decodeURIComponent((document.cookie.match(/(?:^|;\s*)nj_csrf=([^;]+)/) ?? [])[1] ?? '');
-      const r = await fetch(`/api/v1${u}`, {
-        method: m,
-        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-        body: b === undefined ? undefined : JSON.stringify(b),
-      });
-      const text = await r.text();
-      return { status: r.status, json: text ? JSON.parse(text) : null };
-    },
-    [method, url, body],
-  );
-}
-
-// The camera of that name, once it is listed and online (the demo's come up with the server).
-async function deviceNamed(page, name) {
-  for (let i = 0; ; ++i) {
-    const r = await call(page, 'GET', '/devices');
-    const d = r.json.devices.find((x) => x.name === name);
-    if ((d && d.online) || i >= 100) return d;
-    await page.waitForTimeout(200);
-  }
-}
-
-async function openCamera(page, name) {
-  const d = await deviceNamed(page, name);
-  await page.goto(`${server.url}/devices/${d.id}`);
-  await page.getByTestId('device-name').filter({ hasText: name }).waitFor();
-  return d;
-}
 
 test('settings come from the camera, survive a reload, and only what changed is sent', async () => {
   const { page, problems } = await open();
@@ -321,94 +256,6 @@ test('deleting a card recording asks first, then says it is done', async () => {
   await page.getByTestId('sd-delete').first().click();
   await page.getByTestId('note').filter({ hasText: 'Deleted the recording of' }).waitFor();
   assert.ok((await page.getByTestId('sd-delete').count()) <= before);
-  await page.close();
-});
-
-// Every page of the app, signed out and signed in.
-const signedOut = ['/', '/signin', '/signup', '/forgot-password', '/privacy', '/status', '/verify?token=x', '/reset-password?token=x', '/no/such/page'];
-async function pages(page) {
-  const garden = await deviceNamed(page, 'Garden');
-  return {
-    signedIn: [
-      '/devices',
-      '/devices/add',
-      '/devices/grid',
-      '/shares',
-      '/account',
-      '/account/security',
-      '/account/cancel',
-      '/demo/outbox',
-      '/live',
-      `/devices/${garden.id}#settings`,
-      `/devices/${garden.id}#sdcard`,
-      `/devices/${garden.id}#sharing`,
-      `/devices/${garden.id}#info`,
-      `/devices/${garden.id}/playback`,
-    ],
-  };
-}
-
-async function settle(page, url) {
-  await page.goto(`${server.url}${url}`);
-  await page.locator('main h1, main [data-testid="device-name"], main p').first().waitFor();
-  await page.waitForTimeout(400);
-}
-
-test('every page fits 360 and 390 px screens (and a desktop) in both languages, and has a title', async () => {
-  const names = new Set();
-  for (const language of ['en', 'zh-CN']) {
-    for (const width of [360, 390, 1280]) {
-      // A fresh browser each time: signed out, in this language only.
-      const other = await launch();
-      const { page, problems } = await open({ width, height: 800 }, language, other.context);
-      const shot = (url) =>
-        width === 360 ? null : page.screenshot({ path: path.join(out, `page-${language}-${width}-${url.replace(/\W+/g, '_')}.png`), fullPage: true });
-      for (const url of signedOut) {
-        await settle(page, url);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `${url} (${language}, ${width} px) is ${overflow} px too wide`);
-        assert.equal(await page.evaluate(() => document.documentElement.lang), language);
-        names.add(await page.title());
-        await shot(url);
-      }
-      await signIn(page);
-      if (language !== 'en') await useLanguage(page, language);
-      for (const url of (await pages(page)).signedIn) {
-        await settle(page, url);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        assert.ok(overflow <= 0, `${url} (${language}, ${width} px) is ${overflow} px too wide`);
-        assert.equal(await page.evaluate(() => document.documentElement.lang), language);
-        const title = await page.title();
-        assert.ok(title.endsWith('Nightjar') && title.length > 'Nightjar'.length, `${url} has a title naming it: ${title}`);
-        await shot(url);
-      }
-      if (language !== 'en') await useLanguage(page, 'en');
-      assert.deepEqual(problems, []);
-      await other.close();
-    }
-  }
-  assert.ok(names.size >= 8, `pages have their own titles: ${[...names].join(' | ')}`);
-});
-
-test('no page has a serious or critical accessibility violation (axe-core)', async () => {
-  const { page } = await open();
-  const found = [];
-  const check = async (url) => {
-    await settle(page, url);
-    const result = await new AxeBuilder({ page }).analyze();
-    for (const v of result.violations) {
-      if (v.impact === 'serious' || v.impact === 'critical') {
-        found.push(`${url}: ${v.id} (${v.impact}) ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-      }
-    }
-  };
-  for (const url of signedOut) await check(url);
-  await signIn(page);
-  for (const url of (await pages(page)).signedIn) await check(url);
-  // The player's states too: the offline overlay of the unplugged camera.
-  const unplugged = (await call(page, 'GET', '/devices')).json.devices.find((d) => d.serial === 'UNPLUG-1');
-  if (unplugged) await check(`/devices/${unplugged.id}`);
-  assert.deepEqual(found, []);
   await page.close();
 });
 

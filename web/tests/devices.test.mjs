@@ -236,6 +236,8 @@ test('sharing: the owner invites, the friend accepts and watches, the owner revo
   const before = requests.filter((u) => u.includes('/stream') || u.includes('/live')).length;
   await page.waitForTimeout(3000);
   assert.equal(requests.filter((u) => u.includes('/stream') || u.includes('/live')).length, before, 'it does not retry');
+  // The page, when it next reads the camera, keeps saying why (not "no such camera").
+  await page.getByTestId('device-missing').filter({ hasText: 'Your access to this camera was removed.' }).waitFor({ timeout: 20000 });
   const r = await page.evaluate(async (u) => (await fetch(u)).status, `/api/v1/devices`);
   assert.equal(r, 200);
   const list = await page.evaluate(async () => (await (await fetch('/api/v1/devices')).json()).devices.length);

@@ -1,7 +1,7 @@
 // One camera, like a phone app's camera page: its name and state on top, live view first,
 // then its sections as tabs — settings, SD card, sharing, device info — each shown only to
 // roles that can use it (a viewer sees live view alone).
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ErrorNote, Field, Note } from '../components/form';
 import { LiveView } from '../components/live-view';
@@ -60,8 +60,10 @@ export function DeviceState({ device }: { device: Device }) {
 export function DevicePage({ id }: { id: string }) {
   const { t } = useI18n();
   const [device, setDevice] = useState<Device | null>(null);
-  const [missing, setMissing] = useState(false);
+  // Not (or no longer) this person's: never theirs, or their access was removed meanwhile.
+  const [missing, setMissing] = useState<'missing' | 'revoked' | null>(null);
   const [reachable, setReachable] = useState(true);
+  const seen = useRef(false); // this person could see it earlier on this page
   const [tab, setTab] = useState<Tab>(tabFromHash);
   // The section is in the address (#sdcard…), so it can be linked to and survives a reload.
   useEffect(() => {
@@ -80,8 +82,12 @@ export function DevicePage({ id }: { id: string }) {
       const r = await api<Device>('GET', `/devices/${id}`);
       if (!alive) return;
       setReachable(r.ok || r.status !== 0);
-      if (r.ok) setDevice(r.data);
-      else if (r.status === 404 || r.status === 403) setMissing(true);
+      if (r.ok) {
+        seen.current = true;
+        setDevice(r.data);
+      } else if (r.status === 404 || r.status === 403) {
+        setMissing(seen.current ? 'revoked' : 'missing');
+      }
     };
     if (device === null) void load();
     const timer = window.setInterval(load, waiting ? 5000 : 15000);
@@ -94,7 +100,9 @@ export function DevicePage({ id }: { id: string }) {
   if (missing) {
     return (
       <section class="card">
-        <p role="status">{t('devices.missing')}</p>
+        <p role="status" data-testid="device-missing">
+          {missing === 'revoked' ? t('live.state.revoked') : t('devices.missing')}
+        </p>
         <Link href="/devices" class="button">
           {t('devices.title')}
         </Link>

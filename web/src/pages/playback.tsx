@@ -128,6 +128,8 @@ export function PlaybackPage({ id }: { id: string }) {
   }
   const clipFrom = now ?? at;
   const percent = (ms: number) => `${(((ms - from) / DAY) * 100).toFixed(3)}%`;
+  // Where [a, b) sits on the day's bar (at least 2 px, so short ones can be seen).
+  const place = (a: number, b: number) => ({ left: percent(a), width: `max(2px, ${percent(from + (b - a))})` });
 
   return (
     <section class="card">
@@ -170,29 +172,13 @@ export function PlaybackPage({ id }: { id: string }) {
       </label>
       <div class="timeline" onClick={clickTimeline} data-testid="timeline" title={t('playback.timeline_hint')}>
         {recordings?.spans.map((s) => {
-          const a = Date.parse(s.start);
-          const b = Date.parse(s.end);
-          return (
-            <span
-              class="span"
-              data-testid="span"
-              data-start={a}
-              data-end={b}
-              style={{ left: percent(a), width: `max(2px, ${percent(from + (b - a))})` }}
-            />
-          );
+          const [a, b] = [Date.parse(s.start), Date.parse(s.end)];
+          return <span class="span" data-testid="span" data-start={a} data-end={b} style={place(a, b)} />;
         })}
         {recordings?.privacy?.map((s) => {
-          const a = Date.parse(s.start);
-          const b = Date.parse(s.end);
-          return (
-            <span
-              class="span privacy"
-              data-testid="privacy-span"
-              title={t('playback.privacy_span', { from: formatDate(a, 'time'), to: formatDate(b, 'time') })}
-              style={{ left: percent(a), width: `max(2px, ${percent(from + (b - a))})` }}
-            />
-          );
+          const [a, b] = [Date.parse(s.start), Date.parse(s.end)];
+          const title = t('playback.privacy_span', { from: formatDate(a, 'time'), to: formatDate(b, 'time') });
+          return <span class="span privacy" data-testid="privacy-span" title={title} style={place(a, b)} />;
         })}
         {now !== null && <span class="cursor" style={{ left: percent(now) }} />}
       </div>
