@@ -342,8 +342,13 @@ void DevicesApi::install(http::Router& router) {
             serial, "config.set", device_protocol::to_json(*change), std::chrono::seconds(8),
             [this, respond, owned = std::move(*owned)](const device::RpcResult& result) mutable {
               if (!result) return respond(rpc_error(result.error()));
-              registry_.set_settings(owned.device.serial,
-                                     result->value("settings", json::object()).dump());
+              // Already checked by read_rpc_result; read as settings once more, not by hand.
+              device_protocol::ObjectReader answer(*result);
+              if (const json* said = answer.field("settings")) {
+                if (auto settings = device_protocol::read_settings(*said)) {
+                  registry_.set_settings(owned.device.serial, *settings);
+                }
+              }
               if (auto now = registry_.by_serial(owned.device.serial)) {
                 owned.device = std::move(*now);
               }

@@ -281,7 +281,7 @@ void BrokerLink::on_device_message(const std::string& serial, const std::string&
     auto state = proto::parse_state(payload);
     if (!state) return reject(serial, proto::MessageKind::kState, state.error());
     registry_.set_presence(serial, state->online, state->ip, state->firmware);
-    if (state->settings) registry_.set_settings(serial, proto::to_json(*state->settings).dump());
+    if (state->settings) registry_.set_settings(serial, *state->settings);
     if (state->online) announce_binding(serial);  // a new connection: tell it whose it is
     return;
   }

@@ -3,7 +3,6 @@
 #include <sodium.h>
 
 #include <ctime>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/time.h"
@@ -389,17 +388,20 @@ void DeviceRegistry::set_sd_state(std::string_view serial, std::string_view stat
 }
 
 bool Device::privacy_mode() const {
-  const auto j = nlohmann::json::parse(settings, nullptr, false);
-  return j.is_object() && j.value("privacy_mode", false) == true;
+  // Read back through the validating layer: what was stored is what a camera said.
+  auto j = device_protocol::parse_json(settings, {4096, 2});
+  if (!j) return false;
+  auto s = device_protocol::read_settings(*j);
+  return s && s->privacy_mode.value_or(false);
 }
 
-void DeviceRegistry::set_settings(std::string_view serial, std::string_view settings_json) {
-  const auto j = nlohmann::json::parse(settings_json, nullptr, false);
-  if (!j.is_object()) return;
-  const bool privacy = j.value("privacy_mode", false) == true;
+void DeviceRegistry::set_settings(std::string_view serial,
+                                  const device_protocol::CameraSettings& settings) {
+  const std::string settings_json = device_protocol::to_json(settings).dump();
+  const bool privacy = settings.privacy_mode.value_or(false);
   const int64_t now = clock_.now_ms();
   (void)db_.transaction([&](store::Database& db) -> store::StoreResult<void> {
-    const Value p[] = {std::string(serial), std::string(settings_json), now};
+    const Value p[] = {std::string(serial), settings_json, now};
     auto id = db.query(
         "UPDATE devices SET settings = $2, settings_at = $3 WHERE serial = $1 "
         "RETURNING id",

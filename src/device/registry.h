@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "device_protocol/messages.h"
 #include "store/database.h"
 
 namespace nj::device {
@@ -131,9 +132,9 @@ class DeviceRegistry {
   std::vector<DayTraffic> traffic(std::string_view device_id, int days);
   // The SD card's state from the device's telemetry (already validated JSON).
   void set_sd_state(std::string_view serial, std::string_view state_json);
-  // The camera's settings as it reported them (its state, its answer to config.set; already
-  // checked JSON). Privacy mode turning on or off opens or closes a privacy period.
-  void set_settings(std::string_view serial, std::string_view settings_json);
+  // The camera's settings as it reported them (its state, its answer to config.set), kept
+  // as canonical JSON. Privacy mode turning on or off opens or closes a privacy period.
+  void set_settings(std::string_view serial, const device_protocol::CameraSettings& settings);
   // Privacy periods of a device overlapping [from, to), oldest first.
   std::vector<PrivacyPeriod> privacy_periods(std::string_view device_id, int64_t from, int64_t to);
   // The binding ended: its privacy periods go with its recordings.

@@ -354,8 +354,9 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   EXPECT_EQ(set.json()["settings"]["night_mode"], "on");
   EXPECT_EQ(set.json()["settings"]["mirror"], false);
   EXPECT_EQ(call("GET", path, owner_).json()["settings"]["night_mode"], "on");
-  // Renaming leaves the camera's settings as they are.
-  ASSERT_EQ(call("PATCH", path, owner_, {{"name", "Porch"}}).status, 200);
+  // Renaming (and saying where it is) leaves the camera's settings as they are.
+  ASSERT_EQ(call("PATCH", path, owner_, {{"name", "Porch"}, {"place", "Hallway"}}).status, 200);
+  EXPECT_EQ(call("GET", path, owner_).json()["place"], "Hallway");
   EXPECT_EQ(call("GET", path, owner_).json()["settings"]["night_mode"], "on");
   // A bad setting changes nothing at all, not even the name sent with it.
   auto bad = call("PATCH", path, owner_, {{"name", "Hall"}, {"settings", {{"flip", "yes"}}}});
@@ -368,9 +369,9 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   // the period is closed.
   ASSERT_EQ(call("POST", path + "/stream", owner_).status, 200);
   WsClient watching;
-  ASSERT_EQ(
-      watching.connect(server_.http_port(), path + "/live", {{"Authorization", "Bearer " + owner_}}),
-      101);
+  ASSERT_EQ(watching.connect(server_.http_port(), path + "/live",
+                             {{"Authorization", "Bearer " + owner_}}),
+            101);
   ASSERT_TRUE(watching.receive(5s));
   set = call("PATCH", path, owner_, {{"settings", {{"privacy_mode", true}}}});
   ASSERT_EQ(set.status, 200) << set.body;
@@ -385,8 +386,9 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   EXPECT_EQ(wake.status, 200) << wake.body;
   {  // and plays: the first thing sent is its init, then media
     WsClient ws;
-    ASSERT_EQ(ws.connect(server_.http_port(), path + "/live", {{"Authorization", "Bearer " + owner_}}),
-              101);
+    ASSERT_EQ(
+        ws.connect(server_.http_port(), path + "/live", {{"Authorization", "Bearer " + owner_}}),
+        101);
     auto first = ws.receive(5s);
     ASSERT_TRUE(first);
     EXPECT_NE(first->find("\"init\""), std::string::npos) << *first;
@@ -409,12 +411,16 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   const auto seen = call("GET", path, viewer).json();
   EXPECT_EQ(seen["privacy_mode"], false);
   EXPECT_FALSE(seen.contains("settings")) << seen.dump();
+  EXPECT_FALSE(seen.contains("ip")) << "the camera's address is for those who manage it";
 
   // Unbinding ends the binding's privacy record with its recordings.
   ASSERT_EQ(call("DELETE", path, owner_).status, 204);
   auto rows = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
                           "' 'SELECT count(*) FROM device_privacy_periods'");
   EXPECT_EQ(rows, "0\n");
+  rows = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
+                     "' \"SELECT name || '|' || place FROM devices WHERE serial = 'SIM-P1'\"");
+  EXPECT_EQ(rows, "|\n") << "its name and place are the last owner's: cleared";
 }
 
 // SoftAP provisioning: the phone joins the camera's hotspot and the app posts the payload

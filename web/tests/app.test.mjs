@@ -20,14 +20,14 @@ let server;
 let serverStopped = false;
 let browser;
 let login;
-let open, signIn, useLanguage, call, deviceNamed, openCamera;
+let open, signIn, useLanguage, call, deviceNamed, openCamera, untilLive;
 const out = path.join(outputDir(), 'browser', 'app');
 const cameras = [];
 
 before(async () => {
   await mkdir(out, { recursive: true });
   app = await demoApp();
-  ({ server, login, browser, open, signIn, useLanguage, call, deviceNamed, openCamera } = app);
+  ({ server, login, browser, open, signIn, useLanguage, call, deviceNamed, openCamera, untilLive } = app);
 });
 
 after(async () => {
@@ -82,14 +82,7 @@ test('privacy mode stops the camera, the page says so, and one tap turns it off'
   const { page, problems } = await open({ width: 390, height: 844 });
   await signIn(page);
   await openCamera(page, 'Front door');
-  await page
-    .getByTestId('live-state')
-    .filter({ hasText: 'Live' })
-    .waitFor({ timeout: 15000 })
-    .catch(async (e) => {
-      await page.screenshot({ path: path.join(out, 'privacy-failed.png') });
-      throw new Error(`${e}\nshown: ${await page.locator('main').textContent()}`);
-    });
+  await untilLive(page);
   await page.getByTestId('tab-settings').click();
   await page.getByTestId('setting-privacy_mode').check();
   await page.getByTestId('save-settings').click();
@@ -102,14 +95,7 @@ test('privacy mode stops the camera, the page says so, and one tap turns it off'
     .waitFor({ timeout: 15000 });
   await page.screenshot({ path: path.join(out, 'privacy-mode-en-phone.png'), fullPage: true });
   await page.getByTestId('privacy-off').click();
-  await page
-    .getByTestId('live-state')
-    .filter({ hasText: 'Live' })
-    .waitFor({ timeout: 15000 })
-    .catch(async (e) => {
-      await page.screenshot({ path: path.join(out, 'privacy-off-failed.png') });
-      throw new Error(`${e}\nshown: ${await page.locator('main').textContent()}\n${server.log().slice(-3000)}`);
-    });
+  await untilLive(page);
   await page.getByTestId('device-state').filter({ hasText: 'Online' }).waitFor();
   assert.deepEqual(problems, []);
   await page.close();
@@ -212,7 +198,7 @@ test('a local recording is an MP4 of the camera\'s own video and sound, with a d
   const { page, problems } = await open();
   await signIn(page);
   await openCamera(page, 'Front door');
-  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  await untilLive(page);
   await page.getByTestId('record').click();
   await page.waitForTimeout(4500);
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('record').click()]);
@@ -307,7 +293,7 @@ test('live view: sound on and off, full screen with f, and the list shows the pi
   const { page, problems } = await open();
   await signIn(page);
   await openCamera(page, 'Front door');
-  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  await untilLive(page);
   const video = page.getByTestId('live-video');
   await page.waitForFunction(() => !document.querySelector('[data-testid="sound"]').disabled);
   assert.equal(await video.evaluate((v) => v.muted), true, 'starts muted (browsers allow only that)');
@@ -355,7 +341,7 @@ test('when the server goes away the camera page says so and keeps trying, slower
   const { page } = await open();
   await signIn(page);
   await openCamera(page, 'Front door');
-  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 15000 });
+  await untilLive(page);
   assert.equal(await server.stop(), 0);
   serverStopped = true;
   const overlay = page.getByTestId('live-overlay');

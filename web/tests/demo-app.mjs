@@ -78,6 +78,17 @@ export async function demoApp() {
     return d;
   }
 
+  // Waits until the open camera page plays live; if it does not, says what the page shows.
+  async function untilLive(page) {
+    await page
+      .getByTestId('live-state')
+      .filter({ hasText: 'Live' })
+      .waitFor({ timeout: 15000 })
+      .catch(async (e) => {
+        throw new Error(`${e}\nshown: ${await page.locator('main').textContent()}\n${server.log().slice(-3000)}`);
+      });
+  }
+
   // Every page of the app, signed out and signed in.
   async function pages(page) {
     const garden = await deviceNamed(page, 'Garden');
@@ -107,6 +118,6 @@ export async function demoApp() {
     await page.waitForTimeout(400);
   }
 
-  Object.assign(app, { open, signIn, useLanguage, call, deviceNamed, openCamera, pages, settle });
+  Object.assign(app, { open, signIn, useLanguage, call, deviceNamed, openCamera, untilLive, pages, settle });
   return app;
 }
