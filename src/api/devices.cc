@@ -8,6 +8,8 @@
 #include "api/auth.h"
 #include "api/fields.h"
 #include "common/qr.h"
+#include "device/privacy_schedule.h"
+#include "device/settings_change.h"
 #include "device_protocol/messages.h"
 #include "http/json.h"
 
@@ -80,6 +82,9 @@ json device_json(const device::OwnedDevice& o) {
     out["settings"] = settings.is_object() ? settings : json::object();
     out["settings_reported_at"] = d.settings_at ? json(rfc3339_ms(*d.settings_at)) : json(nullptr);
     out["ip"] = d.ip;  // as the camera reported it
+    json schedule = d.privacy_schedule.empty() ? json(nullptr)
+                                               : json::parse(d.privacy_schedule, nullptr, false);
+    out["privacy_schedule"] = schedule.is_object() ? schedule : json(nullptr);
   }
   // The card's state as it last reported it, for those who manage the card.
   if (o.role >= device::Role::kAdmin && !d.sd_state.empty()) {
@@ -146,6 +151,23 @@ json DevicesApi::qr_payload(const std::string& token) const {
     payload["broker_cert"] = options_.broker_cert;
   }
   return payload;
+}
+
+json DevicesApi::detail_json(const device::OwnedDevice& owned) {
+  json out = device_json(owned);
+  if (owned.role < device::Role::kAdmin || owned.device.privacy_schedule.empty()) return out;
+  out["privacy_schedule_next"] = nullptr;
+  auto stored = device_protocol::parse_json(owned.device.privacy_schedule, {16 * 1024, 4});
+  if (!stored) return out;
+  auto schedule = device::read_privacy_schedule(*stored);
+  if (!schedule || !schedule->enabled) return out;
+  auto zone = zones_.find(schedule->time_zone);
+  if (!zone) return out;
+  if (auto next = device::next_edge(*schedule, *zone, clock_.now_ms())) {
+    out["privacy_schedule_next"] = {{"at", rfc3339_ms(next->at_ms)},
+                                    {"privacy_mode", next->privacy}};
+  }
+  return out;
 }
 
 void DevicesApi::install(http::Router& router) {
@@ -255,7 +277,7 @@ void DevicesApi::install(http::Router& router) {
                    guard_.user([this](const Request& r, const account::Principal& who) {
                      auto d = devices_.get(who.user_id, r.params.at("id"));
                      if (!d) return device_error(d.error());
-                     return no_store(http::json_response(200, device_json(*d)));
+                     return no_store(http::json_response(200, detail_json(*d)));
                    }));
 
   // What the camera sent, per day, for its owner and admins (policy item 12 c).
@@ -283,7 +305,7 @@ void DevicesApi::install(http::Router& router) {
         if (!body) return respond(std::move(body).error());
         if (!body->is_object()) return respond(invalid_field("", "the body must be an object"));
         for (const auto& [key, value] : body->items()) {
-          if (key != "name" && key != "place" && key != "settings") {
+          if (key != "name" && key != "place" && key != "settings" && key != "privacy_schedule") {
             return respond(invalid_field(key, key + " cannot be changed here"));
           }
         }
@@ -307,6 +329,26 @@ void DevicesApi::install(http::Router& router) {
                 invalid_field("settings." + checked.error().field, checked.error().message));
           }
           change = std::move(*checked);
+        }
+        // A schedule in the owner's time zone, or null to have none.
+        std::optional<std::string> schedule;
+        if (body->contains("privacy_schedule")) {
+          const json& given = (*body)["privacy_schedule"];
+          if (given.is_null()) {
+            schedule = "";
+          } else {
+            auto checked = device::read_privacy_schedule(given);
+            if (!checked) {
+              const auto& e = checked.error();
+              return respond(invalid_field(
+                  "privacy_schedule" + (e.field.empty() ? "" : "." + e.field), e.message));
+            }
+            if (!zones_.find(checked->time_zone)) {
+              return respond(invalid_field("privacy_schedule.time_zone",
+                                           "this server does not know that time zone"));
+            }
+            schedule = device::to_json(*checked).dump();
+          }
         }
         std::optional<std::string> name;
         if (body->contains("name")) {
@@ -335,24 +377,21 @@ void DevicesApi::install(http::Router& router) {
           if (!placed) return respond(device_error(placed.error()));
           owned = std::move(placed);
         }
-        if (!change) return respond(no_store(http::json_response(200, device_json(*owned))));
+        if (schedule) {
+          registry_.set_privacy_schedule(id, *schedule);
+          if (auto now = registry_.by_id(id)) owned->device = std::move(*now);
+        }
+        if (!change) return respond(no_store(http::json_response(200, detail_json(*owned))));
         // The camera answers with all its settings now; they are kept as it said them.
         const std::string serial = owned->device.serial;  // read before `owned` moves below
-        link_.call(
-            serial, "config.set", device_protocol::to_json(*change), std::chrono::seconds(8),
+        device::change_settings(
+            link_, registry_, serial, *change,
             [this, respond, owned = std::move(*owned)](const device::RpcResult& result) mutable {
               if (!result) return respond(rpc_error(result.error()));
-              // Already checked by read_rpc_result; read as settings once more, not by hand.
-              device_protocol::ObjectReader answer(*result);
-              if (const json* said = answer.field("settings")) {
-                if (auto settings = device_protocol::read_settings(*said)) {
-                  registry_.set_settings(owned.device.serial, *settings);
-                }
-              }
               if (auto now = registry_.by_serial(owned.device.serial)) {
                 owned.device = std::move(*now);
               }
-              respond(no_store(http::json_response(200, device_json(owned))));
+              respond(no_store(http::json_response(200, detail_json(owned))));
             });
       });
 

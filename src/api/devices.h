@@ -9,6 +9,7 @@
 
 #include "account/throttle.h"
 #include "api/guard.h"
+#include "common/time_zone.h"
 #include "device/broker_link.h"
 #include "device/service.h"
 #include "device/stream_access.h"
@@ -40,7 +41,7 @@ class DevicesApi {
   DevicesApi(device::DeviceService& devices, device::DeviceRegistry& registry,
              device::BrokerLink& link, device::StreamDemand& demand,
              const device::StreamAccess& tokens, const Guard& guard, const Clock& clock,
-             mail::MailRateLimiter& mail_limits, DevicesOptions options)
+             mail::MailRateLimiter& mail_limits, TimeZones& zones, DevicesOptions options)
       : devices_(devices),
         registry_(registry),
         link_(link),
@@ -48,6 +49,8 @@ class DevicesApi {
         tokens_(tokens),
         guard_(guard),
         mail_limits_(mail_limits),
+        zones_(zones),
+        clock_(clock),
         pairing_throttle_(clock, account::ThrottleOptions{}),
         options_(std::move(options)) {}
   void install(http::Router& router);
@@ -72,6 +75,8 @@ class DevicesApi {
   std::function<void(const std::string&, const std::string&)> access_revoked_;
   std::function<void(const std::string&)> unbound_;
   std::function<bool(const std::string&)> has_picture_;
+  // device_json, and for owners and admins when the privacy schedule next acts.
+  nlohmann::json detail_json(const device::OwnedDevice& owned);
   std::optional<device::OwnedDevice> device_for(const http::Request& r,
                                                 const http::Responder& respond,
                                                 device::Role at_least) {
@@ -83,7 +88,9 @@ class DevicesApi {
   device::StreamDemand& demand_;
   const device::StreamAccess& tokens_;
   const Guard& guard_;
-  mail::MailRateLimiter& mail_limits_;       // invitations are mail
+  mail::MailRateLimiter& mail_limits_;  // invitations are mail
+  TimeZones& zones_;                    // privacy schedules' time zones
+  const Clock& clock_;
   account::LoginThrottle pairing_throttle_;  // wrong pairing codes, per person and address
   DevicesOptions options_;
 };

@@ -33,12 +33,15 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/time.h"
+#include "common/time_zone.h"
 #include "common/worker_pool.h"
 #include "device/access_watch.h"
 #include "device/binding_sweep.h"
 #include "device/broker_link.h"
+#include "device/privacy_scheduler.h"
 #include "device/registry.h"
 #include "device/service.h"
+#include "device/settings_change.h"
 #include "device/stream_access.h"
 #include "device/stream_demand.h"
 #include "device/stream_tokens.h"
@@ -363,6 +366,7 @@ int serve(const Config& config) {
     return 1;
   }
   device::DeviceRegistry devices(**db, *device_secrets, clock);
+  TimeZones time_zones;  // the system's zoneinfo, for privacy schedules
   devices.mark_all_offline();
   device::DeviceService device_service(**db, devices, clock);
   device::StreamAccess stream_access(*stream_tokens, devices, device_service);
@@ -461,6 +465,7 @@ int serve(const Config& config) {
   } unhook_demand{published_sink};
   api::DevicesApi devices_api(
       device_service, devices, broker_link, stream_demand, stream_access, guard, clock, mail_limits,
+      time_zones,
       {public_url, "mqtt://" + public_host + ":" + std::to_string(mqtt_port),
        demand_options.rtsp_base,
        mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : "",
@@ -587,6 +592,23 @@ int serve(const Config& config) {
   // Bindings changed outside this process (`nightjar admin device unbind`), every second.
   device::BindingSweep binding_sweep(devices, access_watch, binding_ended);
   Every sweeping(std::chrono::seconds(1), [&binding_sweep] { binding_sweep.tick(); });
+  // Privacy schedules: each camera's privacy mode turned on and off at the edges of its
+  // schedule, in its owner's time zone, checked every two seconds.
+  device::PrivacyScheduler privacy_scheduler(
+      devices, time_zones, clock,
+      [&broker_link, &devices](const std::string& serial, bool privacy,
+                               device::PrivacyScheduler::Done done) {
+        device_protocol::CameraSettings change;
+        change.privacy_mode = privacy;
+        device::change_settings(
+            broker_link, devices, serial, change,
+            [serial, privacy, done = std::move(done)](const device::RpcResult& result) {
+              spdlog::info("privacy.schedule serial={} privacy_mode={} applied={}", serial, privacy,
+                           result.has_value());
+              done(result.has_value());
+            });
+      });
+  Every scheduling(std::chrono::seconds(2), [&privacy_scheduler] { privacy_scheduler.tick(); });
   api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
   recordings_api.set_recorder_status(
       [&recorder](const std::string& device_id) -> std::optional<recording::RecorderStats> {

@@ -89,7 +89,7 @@ std::optional<DeviceError> validate(DeviceSpec& spec) {
 constexpr const char* kColumns =
     "id, serial, model, firmware, mac, imei, iccid, capabilities, name, owner_id, created_at, "
     "bound_at, last_seen_at, secret_generation, enabled, online, ip, sd_state, sd_state_at, "
-    "binding_generation, settings, settings_at, place";
+    "binding_generation, settings, settings_at, place, privacy_schedule, privacy_schedule_edge";
 
 Device from_row(const store::Row& r) {
   Device d;
@@ -116,6 +116,8 @@ Device from_row(const store::Row& r) {
   d.settings = r.text(20);
   if (!r.is_null(21)) d.settings_at = r.integer(21);
   d.place = r.text(22);
+  if (!r.is_null(23)) d.privacy_schedule = r.text(23);
+  if (!r.is_null(24)) d.privacy_schedule_edge = r.integer(24);
   return d;
 }
 
@@ -450,6 +452,31 @@ std::vector<PrivacyPeriod> DeviceRegistry::privacy_periods(std::string_view devi
 void DeviceRegistry::forget_privacy_periods(std::string_view device_id) {
   const Value p[] = {std::string(device_id)};
   (void)db_.execute("DELETE FROM device_privacy_periods WHERE device_id = $1", p);
+}
+
+void DeviceRegistry::set_privacy_schedule(std::string_view device_id,
+                                          std::string_view schedule_json) {
+  const Value p[] = {std::string(device_id),
+                     schedule_json.empty() ? Value{nullptr} : Value{std::string(schedule_json)}};
+  (void)db_.execute(
+      "UPDATE devices SET privacy_schedule = $2, privacy_schedule_edge = NULL WHERE id = $1", p);
+}
+
+std::vector<Device> DeviceRegistry::scheduled() {
+  auto rows = db_.query(std::string("SELECT ") + kColumns +
+                        " FROM devices WHERE privacy_schedule IS NOT NULL AND owner_id IS NOT "
+                        "NULL ORDER BY id");
+  std::vector<Device> out;
+  if (!rows) return out;
+  for (const auto& r : *rows) out.push_back(from_row(r));
+  return out;
+}
+
+void DeviceRegistry::mark_schedule_edge(std::string_view device_id, std::string_view schedule_json,
+                                        int64_t edge_ms) {
+  const Value p[] = {std::string(device_id), std::string(schedule_json), edge_ms};
+  (void)db_.execute(
+      "UPDATE devices SET privacy_schedule_edge = $3 WHERE id = $1 AND privacy_schedule = $2", p);
 }
 
 void DeviceRegistry::set_presence(std::string_view serial, bool online, std::string_view ip,

@@ -79,6 +79,10 @@ struct Device {
   std::optional<int64_t> settings_at;
   std::string place;          // where it is, in its owner's words
   bool privacy_mode() const;  // what the settings say
+  // Its privacy-mode schedule (JSON as read_privacy_schedule reads it; "" for none) and the
+  // last edge of it applied (nullopt: none yet).
+  std::string privacy_schedule;
+  std::optional<int64_t> privacy_schedule_edge;
 };
 
 // A stretch of time a camera was in privacy mode; end is nullopt while it still is.
@@ -139,6 +143,15 @@ class DeviceRegistry {
   std::vector<PrivacyPeriod> privacy_periods(std::string_view device_id, int64_t from, int64_t to);
   // The binding ended: its privacy periods go with its recordings.
   void forget_privacy_periods(std::string_view device_id);
+  // Sets (canonical JSON) or clears ("") a bound device's privacy schedule; no edge of the
+  // new one has been applied yet.
+  void set_privacy_schedule(std::string_view device_id, std::string_view schedule_json);
+  // Bound devices that have a schedule.
+  std::vector<Device> scheduled();
+  // The schedule's edge at `edge_ms` was applied; kept only while the schedule is still the
+  // one that was evaluated (a change meanwhile starts over).
+  void mark_schedule_edge(std::string_view device_id, std::string_view schedule_json,
+                          int64_t edge_ms);
   // At start: the broker's retained states are gone with its last run, so nobody is online
   // until they say so again.
   void mark_all_offline();

@@ -276,7 +276,8 @@ DResult<void> DeviceService::unbind(const std::string& user_id, const std::strin
   const Value p[] = {device_id, user_id};
   auto r = db_.execute(
       "UPDATE devices SET owner_id = NULL, bound_at = NULL, enabled = 0, name = '', place = '', "
-      "binding_generation = binding_generation + 1 WHERE id = $1 AND owner_id = $2",
+      "privacy_schedule = NULL, privacy_schedule_edge = NULL, binding_generation = "
+      "binding_generation + 1 WHERE id = $1 AND owner_id = $2",
       p);
   if (!r) return Unexpected(internal(r.error()));
   if (*r == 0) return Unexpected(not_found());

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/time_zone.h"
 #include "device_protocol/provision.h"
 #include "integration/fixture.h"
 
@@ -421,6 +422,99 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
   rows = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
                      "' \"SELECT name || '|' || place FROM devices WHERE serial = 'SIM-P1'\"");
   EXPECT_EQ(rows, "|\n") << "its name and place are the last owner's: cleared";
+}
+
+// A privacy schedule in the owner's time zone: inside its hours the server turns privacy
+// mode on by itself; the owner's own switch then wins until the next edge; the app is told
+// when the schedule next acts.
+TEST_F(DevicesTest, APrivacyScheduleTurnsPrivacyModeOnInItsHours) {
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_, json::object());
+  ASSERT_EQ(bind.status, 201) << bind.body;
+  auto cam = camera("SIM-PS1", bind.json()["qr_payload"].get<std::string>());
+  json device;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        device = device_in_list(owner_, "SIM-PS1");
+        return device.is_object() && device.value("online", false);
+      },
+      15s))
+      << server_.log();
+  const std::string path = "/api/v1/devices/" + device["id"].get<std::string>();
+
+  // A window from two minutes ago to half an hour from now, on Kolkata's clock (UTC+05:30).
+  TimeZones zones;
+  auto kolkata = zones.find("Asia/Kolkata");
+  ASSERT_NE(kolkata, nullptr);
+  const auto hhmm = [&](int64_t unix_s) {
+    const int64_t local = unix_s + kolkata->offset_at(unix_s);
+    const int64_t minute = ((local / 60) % 1440 + 1440) % 1440;
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%02d:%02d", int(minute / 60), int(minute % 60));
+    return std::string(buf);
+  };
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  const json schedule = {{"time_zone", "Asia/Kolkata"},
+                         {"windows",
+                          {{{"days", {"mon", "tue", "wed", "thu", "fri", "sat", "sun"}},
+                            {"start", hhmm(now_s - 120)},
+                            {"end", hhmm(now_s + 1800)}}}}};
+
+  // Bad schedules change nothing: an unknown zone, a window that does not end.
+  auto bad = call("PATCH", path, owner_,
+                  {{"name", "Nursery"},
+                   {"privacy_schedule",
+                    {{"time_zone", "Mars/Olympus_Mons"}, {"windows", schedule["windows"]}}}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.json()["error"]["field"], "privacy_schedule.time_zone");
+  json endless = schedule;
+  endless["windows"][0]["end"] = endless["windows"][0]["start"];
+  bad = call("PATCH", path, owner_, {{"privacy_schedule", endless}});
+  EXPECT_EQ(bad.json()["error"]["field"], "privacy_schedule.windows.0.end") << bad.body;
+  EXPECT_TRUE(call("GET", path, owner_).json()["privacy_schedule"].is_null());
+  EXPECT_NE(call("GET", path, owner_).json()["name"], "Nursery");
+
+  auto set = call("PATCH", path, owner_, {{"privacy_schedule", schedule}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.json()["privacy_schedule"]["time_zone"], "Asia/Kolkata");
+  EXPECT_EQ(set.json()["privacy_schedule"]["enabled"], true);
+  // It next acts when the window ends, turning privacy mode off.
+  const json next = set.json()["privacy_schedule_next"];
+  ASSERT_TRUE(next.is_object()) << set.body;
+  EXPECT_EQ(next["privacy_mode"], false);
+  const int64_t ends_ms = parse_rfc3339_ms(next["at"]);
+  EXPECT_GT(ends_ms, (now_s + 1740) * 1000);
+  EXPECT_LE(ends_ms, (now_s + 1800) * 1000);
+
+  // Inside its hours: the server turns privacy mode on by itself, and the camera stops.
+  ASSERT_TRUE(
+      wait_for([&] { return call("GET", path, owner_).json()["privacy_mode"] == true; }, 10s))
+      << server_.log();
+  auto wake = call("POST", path + "/stream", owner_);
+  EXPECT_EQ(wake.json()["error"]["code"], "privacy_mode") << wake.body;
+
+  // The owner turns it off: the schedule leaves it off until its next edge.
+  ASSERT_EQ(call("PATCH", path, owner_, {{"settings", {{"privacy_mode", false}}}}).status, 200);
+  std::this_thread::sleep_for(5s);  // two and a half of the scheduler's ticks
+  EXPECT_EQ(call("GET", path, owner_).json()["privacy_mode"], false);
+  EXPECT_EQ(call("POST", path + "/stream", owner_).status, 200);
+
+  // A viewer is not shown the schedule; null removes it.
+  const auto viewer = signed_up("schedule-viewer@example.org");
+  auto share = call("POST", path + "/shares", owner_,
+                    {{"email", "schedule-viewer@example.org"}, {"role", "viewer"}});
+  ASSERT_EQ(share.status, 201) << share.body;
+  ASSERT_EQ(
+      call("POST", "/api/v1/shares/" + share.json()["id"].get<std::string>() + "/accept", viewer)
+          .status,
+      200);
+  EXPECT_FALSE(call("GET", path, viewer).json().contains("privacy_schedule"));
+  EXPECT_EQ(call("PATCH", path, viewer, {{"privacy_schedule", nullptr}}).status, 403);
+  set = call("PATCH", path, owner_, {{"privacy_schedule", nullptr}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_TRUE(set.json()["privacy_schedule"].is_null());
+  EXPECT_FALSE(set.json().contains("privacy_schedule_next"));
 }
 
 // SoftAP provisioning: the phone joins the camera's hotspot and the app posts the payload
