@@ -39,7 +39,7 @@ export function translate(
 
 type Translate = (key: MessageKey, params?: Record<string, string | number>) => string;
 // Dates and times in the person's language and time zone (the browser's), never en-US.
-export type DateStyle = 'time' | 'date' | 'datetime' | 'weekday';
+export type DateStyle = 'time' | 'date' | 'datetime' | 'weekday' | 'weekday_time';
 type FormatDate = (when: Date | string | number, style?: DateStyle) => string;
 interface I18n {
   language: Language;
@@ -53,6 +53,7 @@ const dateOptions: Record<DateStyle, Intl.DateTimeFormatOptions> = {
   date: { year: 'numeric', month: 'short', day: 'numeric' },
   datetime: { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' },
   weekday: { weekday: 'short', month: 'short', day: 'numeric' },
+  weekday_time: { weekday: 'short', hour: '2-digit', minute: '2-digit' },
 };
 
 export function dateFormatter(language: Language): FormatDate {

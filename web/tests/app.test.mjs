@@ -101,6 +101,63 @@ test('privacy mode stops the camera, the page says so, and one tap turns it off'
   await page.close();
 });
 
+test('privacy mode on a schedule, in the person\'s own time zone', async () => {
+  // A browser in Kolkata (UTC+05:30, a zone whose hours differ from the server's UTC).
+  const other = await launch({ timezoneId: 'Asia/Kolkata' });
+  const { page, problems } = await open({ width: 360, height: 800 }, 'en', other.context);
+  await signIn(page);
+  const garden = await openCamera(page, 'Garden');
+  await page.getByTestId('tab-settings').click();
+  await page.getByTestId('schedule-on').check();
+  // Chromium names it by its older alias, which the server's zone files know too.
+  const zone = await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone);
+  assert.match(zone, /^Asia\/(Kolkata|Calcutta)$/);
+  await page.getByTestId('schedule-zone').filter({ hasText: zone }).waitFor();
+  // From two minutes ago to half an hour from now, on this browser's clock.
+  const [start, end, endShown] = await page.evaluate(() => {
+    const hhmm = (d) => `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    const until = new Date(Date.now() + 1800000);
+    const shown = new Intl.DateTimeFormat('en', { hour: '2-digit', minute: '2-digit' }).format(until);
+    return [hhmm(new Date(Date.now() - 120000)), hhmm(until), shown];
+  });
+  await page.getByTestId('schedule-start').fill(start);
+  await page.getByTestId('schedule-end').fill(end);
+  const sent = [];
+  page.on('request', (r) => r.method() === 'PATCH' && sent.push(JSON.parse(r.postData())));
+  await page.getByTestId('save-settings').click();
+  await page.getByTestId('note').filter({ hasText: 'Saved on the camera.' }).waitFor();
+  const all = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+  assert.deepEqual(sent, [
+    { privacy_schedule: { enabled: true, time_zone: zone, windows: [{ days: all, start, end }] } },
+  ]);
+  // The server turns privacy mode on by itself; the page says so and when it ends.
+  await page.getByTestId('device-state').filter({ hasText: 'Privacy mode' }).waitFor({ timeout: 25000 });
+  await page.getByTestId('schedule-next').filter({ hasText: 'Privacy mode turns off' }).waitFor();
+  assert.ok(
+    (await page.getByTestId('schedule-next').textContent()).includes(endShown),
+    'the end, on this browser\'s clock',
+  );
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 0, `the schedule fits a 360 px screen (${wide} px too wide)`);
+  await page.screenshot({ path: path.join(out, 'privacy-schedule-en-phone.png'), fullPage: true });
+
+  // After a reload the form shows the schedule as kept; days chosen in Chinese read as such.
+  await page.reload();
+  await page.getByTestId('tab-settings').click();
+  assert.equal(await page.getByTestId('schedule-on').isChecked(), true);
+  assert.equal(await page.getByTestId('schedule-start').inputValue(), start);
+  assert.equal(await page.getByTestId('schedule-end').inputValue(), end);
+  await useLanguage(page, 'zh-CN');
+  await page.getByTestId('privacy-schedule').filter({ hasText: '周六' }).waitFor();
+  await page.screenshot({ path: path.join(out, 'privacy-schedule-zh-CN-phone.png'), fullPage: true });
+  await useLanguage(page, 'en');
+
+  // Put back for the other tests.
+  await call(page, 'PATCH', `/devices/${garden.id}`, { privacy_schedule: null, settings: { privacy_mode: false } });
+  assert.deepEqual(problems, []);
+  await other.close();
+});
+
 test('a camera that went offline says since when, and is tried again', async () => {
   const { page } = await open();
   await signIn(page);

@@ -7,7 +7,7 @@ import { ErrorNote, Field, Note } from '../components/form';
 import { LiveView } from '../components/live-view';
 import { useI18n, useTitle, type MessageKey } from '../i18n';
 import { Link, navigate } from '../router';
-import { SdCard, Sharing, type Device } from './devices';
+import { SdCard, Sharing, type Device, type PrivacySchedule, type Weekday } from './devices';
 
 export interface CameraSettings {
   motion_sensitivity?: number;
@@ -182,6 +182,132 @@ const defaults: Required<CameraSettings> = {
   privacy_mode: false,
 };
 
+const weekdays: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+// The browser's own time zone, which a new schedule follows.
+function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+// Short weekday names in the person's language, Monday first (5 Jan 2026 was a Monday).
+function weekdayNames(language: string): string[] {
+  const f = new Intl.DateTimeFormat(language, { weekday: 'short', timeZone: 'UTC' });
+  return weekdays.map((_, i) => f.format(new Date(Date.UTC(2026, 0, 5 + i))));
+}
+
+interface ScheduleForm {
+  on: boolean;
+  start: string;
+  end: string;
+  days: Weekday[];
+}
+
+function scheduleForm(stored: PrivacySchedule | null | undefined): ScheduleForm {
+  const first = stored?.windows[0];
+  return {
+    on: Boolean(stored?.enabled),
+    start: first?.start ?? '22:00',
+    end: first?.end ?? '07:00',
+    days: first ? [...first.days] : [...weekdays],
+  };
+}
+
+// The schedule to send, or undefined when nothing changed. Only the first window is edited
+// here; others (set through the API) are kept.
+function scheduleChange(stored: PrivacySchedule | null | undefined, form: ScheduleForm): PrivacySchedule | undefined {
+  if (!form.on && !stored) return undefined;
+  if (!form.on) return stored!.enabled ? { ...stored!, enabled: false } : undefined;
+  const window = { days: weekdays.filter((d) => form.days.includes(d)), start: form.start, end: form.end };
+  const wanted: PrivacySchedule = {
+    enabled: true,
+    time_zone: stored?.time_zone ?? browserTimeZone(),
+    windows: [window, ...(stored?.windows.slice(1) ?? [])],
+  };
+  return JSON.stringify(wanted) === JSON.stringify(stored) ? undefined : wanted;
+}
+
+// Privacy mode by the clock: when it starts and ends, on which days, in whose time zone, and
+// when it next acts.
+function ScheduleFields({ device, form, onChange }: { device: Device; form: ScheduleForm; onChange: (f: ScheduleForm) => void }) {
+  const { t, language, formatDate } = useI18n();
+  const names = weekdayNames(language);
+  const zone = device.privacy_schedule?.time_zone ?? browserTimeZone();
+  const next = device.privacy_schedule_next;
+  return (
+    <fieldset class="schedule" data-testid="privacy-schedule">
+      <legend>{t('devices.schedule')}</legend>
+      <label class="switch">
+        <input
+          type="checkbox"
+          checked={form.on}
+          onChange={(e) => onChange({ ...form, on: (e.target as HTMLInputElement).checked })}
+          data-testid="schedule-on"
+        />
+        <span>
+          {t('devices.schedule.on')}
+          <small class="muted">{t('devices.schedule.hint')}</small>
+        </span>
+      </label>
+      {form.on && (
+        <>
+          <div class="schedule-times">
+            <label class="field">
+              <span>{t('devices.schedule.from')}</span>
+              <input
+                type="time"
+                required
+                value={form.start}
+                onInput={(e) => onChange({ ...form, start: (e.target as HTMLInputElement).value })}
+                data-testid="schedule-start"
+              />
+            </label>
+            <label class="field">
+              <span>{t('devices.schedule.until')}</span>
+              <input
+                type="time"
+                required
+                value={form.end}
+                onInput={(e) => onChange({ ...form, end: (e.target as HTMLInputElement).value })}
+                data-testid="schedule-end"
+              />
+            </label>
+          </div>
+          <div class="days" role="group" aria-label={t('devices.schedule.days')}>
+            {weekdays.map((day, i) => (
+              <label class={`chip day${form.days.includes(day) ? ' chosen' : ''}`} key={day}>
+                <input
+                  type="checkbox"
+                  checked={form.days.includes(day)}
+                  onChange={(e) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    onChange({ ...form, days: on ? [...form.days, day] : form.days.filter((d) => d !== day) });
+                  }}
+                  data-testid={`schedule-day-${day}`}
+                />
+                {names[i]}
+              </label>
+            ))}
+          </div>
+          <small class="muted" data-testid="schedule-zone">
+            {t('devices.schedule.zone', { zone })}
+          </small>
+        </>
+      )}
+      {next && (
+        <p class="muted" data-testid="schedule-next">
+          {t(next.privacy_mode ? 'devices.schedule.next_on' : 'devices.schedule.next_off', {
+            time: formatDate(next.at, 'weekday_time'),
+          })}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
 // The camera's settings as it last reported them; saving sends only what changed.
 function SettingsForm({ device, onSaved }: { device: Device; onSaved: (d: Device) => void }) {
   const { t, formatDate } = useI18n();
@@ -191,8 +317,10 @@ function SettingsForm({ device, onSaved }: { device: Device; onSaved: (d: Device
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
+  const [schedule, setSchedule] = useState<ScheduleForm>(() => scheduleForm(device.privacy_schedule));
   // A new report from the camera (another tab, the camera itself) replaces untouched fields.
   useEffect(() => setForm(reported), [device.settings_reported_at]);
+  useEffect(() => setSchedule(scheduleForm(device.privacy_schedule)), [JSON.stringify(device.privacy_schedule)]);
 
   const set = <K extends keyof CameraSettings>(key: K, value: Required<CameraSettings>[K]) => {
     setSaved(false);
@@ -212,6 +340,16 @@ function SettingsForm({ device, onSaved }: { device: Device; onSaved: (d: Device
       const r = await api<Device>('PATCH', `/devices/${device.id}`, { name: name.trim() });
       if (!r.ok) {
         setBusy(false);
+        return setError(r.error);
+      }
+      latest = r.data;
+    }
+    const newSchedule = scheduleChange(device.privacy_schedule, schedule);
+    if (newSchedule) {
+      const r = await api<Device>('PATCH', `/devices/${device.id}`, { privacy_schedule: newSchedule });
+      if (!r.ok) {
+        setBusy(false);
+        onSaved(latest);
         return setError(r.error);
       }
       latest = r.data;
@@ -257,6 +395,14 @@ function SettingsForm({ device, onSaved }: { device: Device; onSaved: (d: Device
           <small class="muted">{t('devices.privacy_mode.hint')}</small>
         </span>
       </label>
+      <ScheduleFields
+        device={device}
+        form={schedule}
+        onChange={(f) => {
+          setSaved(false);
+          setSchedule(f);
+        }}
+      />
       <label class="field">
         <span>{t('devices.motion_sensitivity', { value: form.motion_sensitivity })}</span>
         <input

@@ -10,6 +10,14 @@ import { LivePlayer, wakeOutcome, type PlayerStatus } from '../player';
 import { Link, navigate } from '../router';
 import { DeviceState, type CameraSettings } from './camera';
 
+// Privacy mode by the clock, in the owner's time zone (the server turns it on and off).
+export interface PrivacySchedule {
+  enabled: boolean;
+  time_zone: string;
+  windows: { days: Weekday[]; start: string; end: string }[];
+}
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
 export interface Device {
   id: string;
   serial: string;
@@ -27,6 +35,8 @@ export interface Device {
   // For the owner and admins:
   settings?: CameraSettings;
   settings_reported_at?: string | null;
+  privacy_schedule?: PrivacySchedule | null;
+  privacy_schedule_next?: { at: string; privacy_mode: boolean } | null;
   ip?: string;
   sd_card?: { capacity_bytes: number; used_bytes: number; health: string; reported_at: string | null };
 }
