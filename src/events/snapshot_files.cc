@@ -1,0 +1,68 @@
+#include "events/snapshot_files.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <system_error>
+
+namespace nj::events {
+namespace {
+
+bool safe_id(std::string_view id) {
+  return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-';
+  });
+}
+
+}  // namespace
+
+std::optional<std::filesystem::path> SnapshotFiles::path(std::string_view device_id,
+                                                         std::string_view event_id) const {
+  if (!safe_id(device_id) || !safe_id(event_id)) return std::nullopt;
+  return dir_ / std::string(device_id) / (std::string(event_id) + ".jpg");
+}
+
+bool SnapshotFiles::write(std::string_view device_id, std::string_view event_id,
+                          std::string_view jpeg) {
+  auto p = path(device_id, event_id);
+  if (!p) return false;
+  std::error_code ec;
+  std::filesystem::create_directories(p->parent_path(), ec);
+  if (ec) return false;
+  const auto tmp = p->string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(jpeg.data(), static_cast<std::streamsize>(jpeg.size()));
+    if (!out.flush()) {
+      std::filesystem::remove(tmp, ec);
+      return false;
+    }
+  }
+  std::filesystem::rename(tmp, *p, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+  return !ec;
+}
+
+std::optional<std::string> SnapshotFiles::read(std::string_view device_id,
+                                               std::string_view event_id) const {
+  auto p = path(device_id, event_id);
+  if (!p) return std::nullopt;
+  std::ifstream in(*p, std::ios::binary);
+  if (!in) return std::nullopt;
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void SnapshotFiles::remove(std::string_view device_id, std::string_view event_id) {
+  if (auto p = path(device_id, event_id)) {
+    std::error_code ec;
+    std::filesystem::remove(*p, ec);
+  }
+}
+
+void SnapshotFiles::remove_device(std::string_view device_id) {
+  if (!safe_id(device_id)) return;
+  std::error_code ec;
+  std::filesystem::remove_all(dir_ / std::string(device_id), ec);
+}
+
+}  // namespace nj::events
