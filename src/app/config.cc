@@ -169,6 +169,13 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return Unexpected(std::string("recording.region is lower-case letters, digits and '-'"));
     }
   }
+  if (const auto* events = top.subtable("events")) {
+    TableReader t(*events, "events.");
+    if (auto e = first_error({t.integer("keep_days", c.events.keep_days, 1, 3650), t.finish()});
+        !e) {
+      return e;
+    }
+  }
   if (const auto* mqtt = top.subtable("mqtt")) {
     TableReader t(*mqtt, "mqtt.");
     auto& m = c.mqtt;

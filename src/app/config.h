@@ -61,6 +61,12 @@ struct RecordingConfig {
   int64_t reserve_mb = 256;        // pause recording when less than this is free
 };
 
+// Events (issue #14): how long events of a camera without a recording plan are kept (a
+// plan's retention applies to those with one).
+struct EventsConfig {
+  int64_t keep_days = 30;
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   std::string listen = "127.0.0.1";
@@ -79,6 +85,7 @@ struct Config {
   MqttConfig mqtt;
   DevicesConfig devices;
   RecordingConfig recording;
+  EventsConfig events;
 };
 
 Config default_config();

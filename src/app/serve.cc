@@ -17,6 +17,7 @@
 #include "api/client_errors.h"
 #include "api/demo.h"
 #include "api/devices.h"
+#include "api/events.h"
 #include "api/guard.h"
 #include "api/health.h"
 #include "api/hls.h"
@@ -29,6 +30,7 @@
 #include "app/broker_cert.h"
 #include "app/data_dir.h"
 #include "app/demo_cameras.h"
+#include "app/event_reaper.h"
 #include "app/recording_jobs.h"
 #include "common/clock.h"
 #include "common/random.h"
@@ -45,6 +47,9 @@
 #include "device/stream_access.h"
 #include "device/stream_demand.h"
 #include "device/stream_tokens.h"
+#include "events/event_service.h"
+#include "events/event_store.h"
+#include "events/hub_snapshots.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -534,16 +539,46 @@ int serve(const Config& config) {
   recorder_options.sync = config.recording.sync;
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
   recording::RecordingService recorder(hub, media_store, catalog, recorder_options);
-  // The cameras' events (motion) reach the recorders of events-only plans, timed on arrival.
-  broker_link.set_event_handler(
-      [&recorder, &clock](const std::string& serial, const device::DeviceEvent& event) {
-        spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind, event.active);
-        recorder.event(serial, clock.now_ms(), event.active);
+  // Events (issue #14): the cameras' reports and what the server sees of them (offline,
+  // privacy mode) become events with a picture; grouped and bounded per camera.
+  events::EventStore event_store(**db);
+  events::SnapshotFiles event_files(data->path() / "events" / config.recording.region);
+  events::EventService event_service(
+      event_store, event_files, clock, [&devices](const std::string& serial) {
+        auto d = devices.by_serial(serial);
+        return d && d->owner_id ? std::optional<std::string>(d->id) : std::nullopt;
       });
-  struct UnhookEvents {  // before the recorder goes
+  event_service.close_left_open();
+  events::HubSnapshotTaker event_pictures(
+      hub, workers, [&stream_demand](const std::string& serial) {
+        stream_demand.start(serial, [](std::optional<device::RpcError>) {});
+      });
+  event_service.set_snapshot_taker(&event_pictures);
+  auto& event_outcomes = metrics.counter("nightjar_device_events_total",
+                                         "Camera event reports, by what they became.", {"outcome"});
+  // The cameras' events (motion) reach the recorders of events-only plans, timed on arrival,
+  // and the event service.
+  broker_link.set_event_handler([&recorder, &clock, &event_service, &event_outcomes](
+                                    const std::string& serial, const device::DeviceEvent& event) {
+    spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind, event.active);
+    recorder.event(serial, clock.now_ms(), event.active);
+    const auto outcome = event_service.report(serial, event.kind, event.active, event.score);
+    event_outcomes.with({std::string(events::outcome_name(outcome))}).inc();
+  });
+  broker_link.set_state_handler(
+      [&event_service, &devices](const std::string& serial,
+                                 const device_protocol::StateReport& state) {
+        auto d = devices.by_serial(serial);
+        event_service.state(serial, state.online, d && d->privacy_mode());
+      });
+  struct UnhookEvents {  // before the recorder and the event service go
     device::BrokerLink& link;
-    ~UnhookEvents() { link.set_event_handler({}); }
+    ~UnhookEvents() {
+      link.set_event_handler({});
+      link.set_state_handler({});
+    }
   } unhook_events{broker_link};
+  Every event_ticks(std::chrono::seconds(2), [&event_service] { event_service.tick(); });
   RecordingJobs recording_jobs(
       plans, recorder, stream_demand, catalog, media_store, clock,
       {metrics.gauge("nightjar_recorders", "Cameras being recorded.").with({}),
@@ -558,7 +593,8 @@ int serve(const Config& config) {
   // Everything that ends with a binding, at once: the camera's credentials and streams,
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
-                              &recording_jobs, &devices, &snapshot_api](const std::string& serial) {
+                              &recording_jobs, &devices, &snapshot_api,
+                              &event_service](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -569,7 +605,10 @@ int serve(const Config& config) {
     access_watch.end_device(serial);
     plans.revoke(serial);
     recording_jobs.reap_now();
-    if (auto d = devices.by_serial(serial)) devices.forget_privacy_periods(d->id);
+    if (auto d = devices.by_serial(serial)) {
+      devices.forget_privacy_periods(d->id);
+      event_service.forget(serial, d->id);
+    }
     snapshot_api.forget(serial);
   };
   devices_api.on_unbound(binding_ended);
@@ -618,6 +657,13 @@ int serve(const Config& config) {
         return it->second;
       });
   recordings_api.install(router);
+  api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
+  events_api.install(router);
+  // Events past their camera's retention go, every minute.
+  Every event_reaping(std::chrono::minutes(1),
+                      [&event_store, &event_files, &plans, &clock, keep = config.events.keep_days] {
+                        reap_events(event_store, event_files, plans, clock, keep);
+                      });
 
   pool.start();
   std::map<std::string, uint16_t> ports = {

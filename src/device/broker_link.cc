@@ -165,6 +165,11 @@ void BrokerLink::provision(const std::vector<Device>& devices, bool all) {
   }
 }
 
+void BrokerLink::set_state_handler(StateHandler handler) {
+  std::lock_guard lock(event_mu_);
+  on_state_ = std::move(handler);
+}
+
 void BrokerLink::set_event_handler(EventHandler handler) {
   std::lock_guard lock(event_mu_);
   on_event_ = std::move(handler);
@@ -283,6 +288,8 @@ void BrokerLink::on_device_message(const std::string& serial, const std::string&
     registry_.set_presence(serial, state->online, state->ip, state->firmware);
     if (state->settings) registry_.set_settings(serial, *state->settings);
     if (state->online) announce_binding(serial);  // a new connection: tell it whose it is
+    std::lock_guard lock(event_mu_);
+    if (on_state_) on_state_(serial, *state);
     return;
   }
   if (leaf == "telemetry") {

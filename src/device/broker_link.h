@@ -72,6 +72,11 @@ class BrokerLink {
   using EventHandler = std::function<void(const std::string& serial, const DeviceEvent& event)>;
   void set_event_handler(EventHandler handler);
 
+  // Told of every state a device reports, after it is kept (on the MQTT client's thread).
+  using StateHandler =
+      std::function<void(const std::string& serial, const device_protocol::StateReport& state)>;
+  void set_state_handler(StateHandler handler);
+
   // Told of every refused device message (on the MQTT client's thread), for /metrics.
   using RejectHandler =
       std::function<void(device_protocol::MessageKind kind, device_protocol::Reason reason)>;
@@ -97,6 +102,7 @@ class BrokerLink {
   ClaimHandler on_claim_;
   std::mutex event_mu_;      // held while on_event_ runs
   EventHandler on_event_;    // guarded by event_mu_
+  StateHandler on_state_;    // guarded by event_mu_
   RejectHandler on_reject_;  // guarded by event_mu_
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -342,6 +343,117 @@ TEST_F(RecordingTest, AnEventsOnlyPlanKeepsTheMotionWithItsPreAndPostRoll) {
   auto clip = call("GET", "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(first) +
                               "&to=" + std::to_string(first + 4'000));
   EXPECT_EQ(clip.status, 200) << clip.body;
+}
+
+// How many pixels of a JPEG's middle band (where the simulator's intruder walks, between the
+// counter on top and the clock below) are as bright as the intruder.
+int bright_pixels(const std::string& jpeg, const std::filesystem::path& scratch) {
+  std::ofstream(scratch, std::ios::binary) << jpeg;
+  const auto gray = run_command("ffmpeg -v error -i '" + scratch.string() +
+                                "' -vf scale=320:240,crop=320:120:0:60 -f rawvideo -pix_fmt gray - "
+                                "2>/dev/null");
+  return static_cast<int>(std::count_if(gray.begin(), gray.end(),
+                                        [](char c) { return static_cast<uint8_t>(c) >= 215; }));
+}
+
+// Motion reported by the camera becomes events at the right times, each with a picture that
+// shows the intruder and a clip that plays from before it came; a person reads them, marks
+// them read, deletes one; nobody else sees any of it.
+TEST_F(RecordingTest, MotionBecomesEventsWithAPictureOfTheIntruderAndItsClip) {
+  // The intruder from 6 s to 8 s of every 8: visits 6 s apart, more than the 5 s within which
+  // a new report joins the last event.
+  start_camera("--motion-every 8 --motion-for 2");
+  const auto motion = [&] {
+    json ended = json::array();
+    const auto r = call("GET", "/api/v1/events?kind=motion&device=" + id_);
+    for (const auto& e : r.json().value("events", json::array())) {
+      if (!e["end"].is_null() && !e["snapshot"].is_null()) ended.push_back(e);
+    }
+    return ended;
+  };
+  json events;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        events = motion();
+        return events.size() >= 3;
+      },
+      45s))
+      << events.dump() << server_.log();
+  // Newest first: 8 s apart, each about 2 s long.
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& e = events[i];
+    EXPECT_EQ(e["kind"], "motion");
+    EXPECT_EQ(e["device_id"], id_);
+    EXPECT_NEAR(static_cast<double>(parse_ms(e["end"]) - parse_ms(e["start"])), 2000.0, 1000.0)
+        << e.dump();
+    if (i > 0) {
+      EXPECT_NEAR(static_cast<double>(parse_ms(events[i - 1]["start"]) - parse_ms(e["start"])),
+                  8000.0, 1000.0);
+    }
+    // Its clip starts before it and ends after it.
+    EXPECT_EQ(parse_ms(e["clip"]["from"]), parse_ms(e["start"]) - 5000);
+    EXPECT_EQ(parse_ms(e["clip"]["to"]), parse_ms(e["end"]) + 10000);
+  }
+  // The picture shows the intruder; the scene without one has nothing as bright.
+  const auto scratch = server_.data_dir() / "picture.jpg";
+  for (size_t i = 0; i < 3; ++i) {
+    auto picture = call("GET", events[i]["snapshot"].get<std::string>());
+    ASSERT_EQ(picture.status, 200) << picture.body;
+    EXPECT_EQ(picture.headers["content-type"], "image/jpeg");
+    EXPECT_EQ(picture.headers["cache-control"], "no-store");
+    EXPECT_GT(bright_pixels(picture.body, scratch), 100) << "event " << i;
+  }
+  ASSERT_TRUE(wait_for(
+      [&] {
+        // Between visits (0 s to 6 s of each period) the live picture has no intruder.
+        auto live = call("GET", "/api/v1/devices/" + id_ + "/snapshot.jpg");
+        return live.status == 200 && bright_pixels(live.body, scratch) < 20;
+      },
+      20s));
+  // The clip plays: an MP4 from the pre-roll.
+  const auto& first = events[2];
+  auto clip = call("GET", "/api/v1/devices/" + id_ +
+                              "/clip.mp4?from=" + std::to_string(parse_ms(first["clip"]["from"])) +
+                              "&to=" + std::to_string(parse_ms(first["clip"]["to"])));
+  EXPECT_EQ(clip.status, 200) << clip.body.substr(0, 200);
+
+  // Read state: unread at first; one marked read; then all of them.
+  const auto unread = [&] { return call("GET", "/api/v1/events/unread").json()["count"]; };
+  const int64_t before = unread().get<int64_t>();
+  EXPECT_GE(before, 3);
+  const std::string path = "/api/v1/events/" + first["id"].get<std::string>();
+  auto marked = call("PATCH", path, {{"read", true}});
+  ASSERT_EQ(marked.status, 200) << marked.body;
+  EXPECT_EQ(marked.json()["read"], true);
+  EXPECT_EQ(call("GET", path).json()["read"], true);
+  EXPECT_EQ(call("PATCH", path, {{"read", "yes"}}).status, 400);
+  EXPECT_EQ(call("PATCH", path, {{"kind", "person"}}).status, 400);
+  ASSERT_EQ(call("POST", "/api/v1/events/read", json::object()).status, 200);
+  EXPECT_EQ(unread(), 0);
+
+  // Nobody else sees it: not the event, not its picture, not in their list.
+  const auto stranger = sign_up(server_, "stranger@example.org");
+  const std::map<std::string, std::string> as_stranger = {{"Authorization", "Bearer " + stranger}};
+  EXPECT_EQ(server_.request("GET", path, as_stranger).status, 404);
+  EXPECT_EQ(server_.request("GET", path + "/snapshot.jpg", as_stranger).status, 404);
+  EXPECT_EQ(server_.request("DELETE", path, as_stranger).status, 404);
+  auto theirs = server_.request("GET", "/api/v1/events?device=" + id_, as_stranger);
+  EXPECT_EQ(theirs.status, 200);
+  EXPECT_TRUE(theirs.json()["events"].empty()) << theirs.body;
+  EXPECT_EQ(server_.request("GET", "/api/v1/devices/" + id_ + "/events", as_stranger).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/events?cursor=../../x").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/events?kind=fire").status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/events?limit=100000").status, 400);
+
+  // The timeline's markers include them; the owner deletes one, and its picture goes too.
+  auto markers =
+      call("GET", "/api/v1/devices/" + id_ + "/events?from=" + std::to_string(now_ms() - 600'000) +
+                      "&to=" + std::to_string(now_ms()));
+  ASSERT_EQ(markers.status, 200) << markers.body;
+  EXPECT_GE(markers.json()["events"].size(), 3u);
+  EXPECT_EQ(call("DELETE", path).status, 204);
+  EXPECT_EQ(call("GET", path).status, 404);
+  EXPECT_EQ(call("GET", path + "/snapshot.jpg").status, 404);
 }
 
 // A store with less free space than the reserve: recording pauses before writing a byte,
