@@ -475,6 +475,16 @@ AResult<Principal> AccountService::authenticate(const std::string& token) {
   return Principal{r.text(1), r.text(0), r.text(2), r.text(3)};
 }
 
+bool AccountService::session_open(const std::string& session_id) {
+  const int64_t now = clock_.now_ms();
+  const Value p[] = {session_id, now, now - options_.session_idle_ms};
+  auto rows = db_.query(
+      "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 "
+      "AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.status = 'active'",
+      p);
+  return rows && !rows->empty();
+}
+
 AResult<void> AccountService::logout(const Principal& who) {
   const Value p[] = {who.session_id, who.user_id};
   if (auto r = db_.execute("DELETE FROM sessions WHERE id = $1 AND user_id = $2", p); !r) {

@@ -122,6 +122,9 @@ class AccountService {
                             const std::string& second_factor, const std::string& client,
                             const std::string& address);
   AResult<Principal> authenticate(const std::string& token);
+  // Whether a session is still open (not signed out, expired, idle too long, or its account
+  // gone): for connections that outlive the request that opened them.
+  bool session_open(const std::string& session_id);
   AResult<void> logout(const Principal& who);
 
   AResult<void> request_password_reset(const std::string& email);

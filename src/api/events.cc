@@ -180,6 +180,7 @@ void EventsApi::install(http::Router& router) {
                      }
                      auto read = bool_field(*body, "read");
                      if (!read) return std::move(read).error();
+                     if (!*read) return invalid_field("read", "read is true or false");
                      auto found = find(who.user_id, r.params.at("id"));
                      if (!found) return std::move(found).error();
                      store_.set_read(who.user_id, found->event.id, **read);

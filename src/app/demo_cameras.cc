@@ -20,9 +20,10 @@ struct DemoCamera {
   const char* serial;
   const char* name;
   const char* size;
+  const char* motion_every;  // an intruder walks past every N s ("" never), for the alarms
 };
-constexpr DemoCamera kCameras[] = {{"DEMO-CAM-1", "Front door", "640x360"},
-                                   {"DEMO-CAM-2", "Garden", "640x360"}};
+constexpr DemoCamera kCameras[] = {{"DEMO-CAM-1", "Front door", "640x360", ""},
+                                   {"DEMO-CAM-2", "Garden", "640x360", "30"}};
 
 }  // namespace
 
@@ -61,6 +62,9 @@ std::unique_ptr<DemoCameras> DemoCameras::start(store::Database& db,
     std::vector<std::string> argv = {
         agent.string(), "--serial", cam.serial,         "--simulate", "--size",
         cam.size,       "--server", options.server_url, "--mqtt",     options.mqtt_url};
+    if (*cam.motion_every) {
+      argv.insert(argv.end(), {"--motion-every", cam.motion_every, "--motion-for", "3"});
+    }
     if (!device->owner_id) {
       // Bound the way a camera is: with a bind token of the demo account.
       registry.set_name(cam.serial, cam.name);

@@ -18,6 +18,7 @@
 #include "api/demo.h"
 #include "api/devices.h"
 #include "api/events.h"
+#include "api/notifications.h"
 #include "api/guard.h"
 #include "api/health.h"
 #include "api/hls.h"
@@ -50,6 +51,10 @@
 #include "events/event_service.h"
 #include "events/event_store.h"
 #include "events/hub_snapshots.h"
+#include "notify/engine.h"
+#include "notify/in_app.h"
+#include "notify/preferences.h"
+#include "privacy/consents.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -579,6 +584,48 @@ int serve(const Config& config) {
     }
   } unhook_events{broker_link};
   Every event_ticks(std::chrono::seconds(2), [&event_service] { event_service.tick(); });
+
+  // Notifications (issue #14): each new event to the people who want it, on the channels
+  // they consented to (privacy::ConsentLedger, read at every sending).
+  privacy::ConsentLedger consents(**db, clock);
+  notify::Preferences notify_prefs(**db);
+  notify::InAppChannel in_app;
+  notify::NotificationEngine notifications(
+      notify_prefs, consents, time_zones, clock,
+      [&device_service](const std::string& device_id) {
+        return device_service.people_of(device_id);
+      },
+      [&devices](const std::string& device_id) {
+        auto d = devices.by_id(device_id);
+        return d ? d->name : std::string();
+      },
+      [&accounts](const std::string& user_id) {
+        auto p = accounts.profile(account::Principal{user_id, "", "", ""});
+        return p ? p->language : std::string("en");
+      });
+  notifications.add_channel(&in_app);
+  auto& notify_outcomes = metrics.counter(
+      "nightjar_notifications_total",
+      "Notification decisions: sent per channel, or why a person was not told.", {"outcome"});
+  notifications.set_counter([&notify_outcomes](std::string_view outcome) {
+    notify_outcomes.with({std::string(outcome)}).inc();
+  });
+  auto& in_app_latency = metrics.histogram(
+      "nightjar_notification_in_app_seconds",
+      "From deciding to notify to the message handed to the person's open tabs.", {},
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1});
+  in_app.set_latency([&h = in_app_latency.with({})](int64_t us) {
+    h.observe(static_cast<double>(us) / 1e6);
+  });
+  event_service.add_listener(
+      [&notifications](const events::Event& e, events::EventService::Change change) {
+        if (change == events::EventService::Change::kStarted) notifications.on_event(e);
+      });
+  struct UnhookNotifications {  // before the engine goes
+    events::EventService& events;
+    ~UnhookNotifications() { events.clear_listeners(); }
+  } unhook_notifications{event_service};
+  Every notify_ticks(std::chrono::seconds(1), [&notifications] { notifications.tick(); });
   RecordingJobs recording_jobs(
       plans, recorder, stream_demand, catalog, media_store, clock,
       {metrics.gauge("nightjar_recorders", "Cameras being recorded.").with({}),
@@ -593,8 +640,8 @@ int serve(const Config& config) {
   // Everything that ends with a binding, at once: the camera's credentials and streams,
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
-                              &recording_jobs, &devices, &snapshot_api,
-                              &event_service](const std::string& serial) {
+                              &recording_jobs, &devices, &snapshot_api, &event_service,
+                              &notify_prefs](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -608,6 +655,7 @@ int serve(const Config& config) {
     if (auto d = devices.by_serial(serial)) {
       devices.forget_privacy_periods(d->id);
       event_service.forget(serial, d->id);
+      notify_prefs.forget_device(d->id);
     }
     snapshot_api.forget(serial);
   };
@@ -659,6 +707,10 @@ int serve(const Config& config) {
   recordings_api.install(router);
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.install(router);
+  api::NotificationsApi notifications_api(guard, accounts, device_service, access_watch, in_app,
+                                          notify_prefs, consents, time_zones, clock,
+                                          policy.version);
+  notifications_api.install(router);
   // Events past their camera's retention go, every minute.
   Every event_reaping(std::chrono::minutes(1),
                       [&event_store, &event_files, &plans, &clock, keep = config.events.keep_days] {

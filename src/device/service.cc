@@ -180,6 +180,23 @@ std::optional<Role> DeviceService::role_of(const Device& device, const std::stri
   return parse_role(rows->front().text(0));
 }
 
+std::vector<std::pair<std::string, Role>> DeviceService::people_of(const std::string& device_id) {
+  std::vector<std::pair<std::string, Role>> out;
+  auto device = registry_.by_id(device_id);
+  if (!device || !device->owner_id) return out;
+  out.emplace_back(*device->owner_id, Role::kOwner);
+  const Value p[] = {device_id};
+  auto rows = db_.query(
+      "SELECT user_id, role FROM device_shares WHERE device_id = $1 AND state = 'accepted' "
+      "AND user_id IS NOT NULL ORDER BY user_id",
+      p);
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    if (auto role = parse_role(r.text(1))) out.emplace_back(r.text(0), *role);
+  }
+  return out;
+}
+
 std::vector<OwnedDevice> DeviceService::list(const std::string& user_id) {
   std::vector<OwnedDevice> out;
   for (auto& d : registry_.owned_by(user_id)) out.push_back({std::move(d), Role::kOwner, {}});

@@ -68,6 +68,8 @@ class DeviceService {
 
   // Devices the person owns, then those shared with them (accepted shares).
   std::vector<OwnedDevice> list(const std::string& user_id);
+  // Everyone with a role on a bound device now (its owner and accepted shares), by user id.
+  std::vector<std::pair<std::string, Role>> people_of(const std::string& device_id);
   // The device if the person may see it, with their role; kNotFound otherwise (never
   // revealing that it exists).
   DResult<OwnedDevice> get(const std::string& user_id, const std::string& device_id);

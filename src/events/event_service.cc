@@ -30,6 +30,16 @@ EventService::EventService(EventStore& store, SnapshotFiles& files, const Clock&
       device_of_(std::move(device_of)),
       options_(options) {}
 
+EventService::~EventService() {
+  std::lock_guard lock(life_->mu);
+  life_->alive = false;
+}
+
+void EventService::clear_listeners() {
+  std::lock_guard lock(listeners_mu_);
+  listeners_.clear();
+}
+
 void EventService::add_listener(Listener listener) {
   std::lock_guard lock(listeners_mu_);
   listeners_.push_back(std::move(listener));
@@ -214,7 +224,10 @@ void EventService::take_picture(const std::string& serial, const Event& e) {
   // Pictures are of what a camera saw; the server's own events (offline…) have none.
   if (!taker_ || !reported_by_camera(e.kind)) return;
   taker_->take(serial, e.start_ms,
-               [this, device_id = e.device_id, id = e.id](std::optional<std::string> jpeg) {
+               [this, life = life_, device_id = e.device_id,
+                id = e.id](std::optional<std::string> jpeg) {
+                 std::lock_guard lock(life->mu);
+                 if (!life->alive) return;
                  // Not for an event gone meanwhile (deleted, or its binding ended).
                  if (!jpeg || !store_.get(id, "")) return;
                  if (files_.write(device_id, id, *jpeg)) {

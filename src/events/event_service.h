@@ -52,8 +52,11 @@ class EventService {
                EventServiceOptions options = {});
 
   void set_snapshot_taker(SnapshotTaker* taker) { taker_ = taker; }
+  ~EventService();
   // Called on the thread that made the change, outside the service's lock.
   void add_listener(Listener listener);
+  // No more listeners: waits for a call under way (before what they name goes).
+  void clear_listeners();
 
   // A camera's own report: kind is one it may report (motion, person, sound, device_alarm).
   Outcome report(const std::string& serial, std::string_view kind, bool start, double score);
@@ -101,6 +104,13 @@ class EventService {
   std::map<std::string, DeviceState> devices_;  // by serial
   std::mutex listeners_mu_;
   std::vector<Listener> listeners_;
+  // Pictures may be made after this service is gone (a decode on the shared workers): their
+  // answers find it gone here and do nothing.
+  struct Life {
+    std::mutex mu;
+    bool alive = true;
+  };
+  std::shared_ptr<Life> life_ = std::make_shared<Life>();
 };
 
 }  // namespace nj::events

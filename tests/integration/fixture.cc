@@ -346,6 +346,10 @@ struct WsClient::Impl {
   asio::io_context io;
   websocket::stream<beast::tcp_stream> ws{io};
   beast::flat_buffer buffer;
+  // A read outlives a receive() that timed out: the next receive() waits on for it, so a
+  // quiet spell ("nothing arrives") leaves the connection usable.
+  bool reading = false, done = false;
+  std::optional<std::string> message;
 };
 
 WsClient::WsClient() : impl_(std::make_unique<Impl>()) {}
@@ -378,41 +382,45 @@ int WsClient::connect(uint16_t port, const std::string& target,
 }
 
 bool WsClient::send_text(const std::string& text) {
-  bool ok = false;
+  bool ok = false, written = false;
   impl_->ws.text(true);
   asio::co_spawn(
       impl_->io,
       [&]() -> asio::awaitable<void> {
         auto [ec, n] = co_await impl_->ws.async_write(asio::buffer(text), use_tuple);
         ok = !ec;
+        written = true;
       },
       asio::detached);
-  impl_->io.run();
+  // Only until the write is done: a read may be pending (it keeps what it gets).
+  while (!written && impl_->io.run_one() > 0) {
+  }
   impl_->io.restart();
   return ok;
 }
 
 std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) {
-  std::optional<std::string> out;
-  bool done = false;
-  asio::co_spawn(
-      impl_->io,
-      [&]() -> asio::awaitable<void> {
-        auto [ec, n] = co_await impl_->ws.async_read(impl_->buffer, use_tuple);
-        done = true;
-        if (ec) co_return;
-        out = beast::buffers_to_string(impl_->buffer.data());
-        impl_->buffer.consume(impl_->buffer.size());
-      },
-      asio::detached);
-  impl_->io.run_for(timeout);
-  if (!done) {
-    // Timed out: abandon the connection (a pending read cannot be resumed safely).
-    beast::get_lowest_layer(impl_->ws).cancel();
-    impl_->io.run();
+  Impl& i = *impl_;
+  if (!i.reading) {
+    i.reading = true;
+    i.done = false;
+    i.message.reset();
+    asio::co_spawn(
+        i.io,
+        [&i]() -> asio::awaitable<void> {
+          auto [ec, n] = co_await i.ws.async_read(i.buffer, use_tuple);
+          i.done = true;
+          if (ec) co_return;
+          i.message = beast::buffers_to_string(i.buffer.data());
+          i.buffer.consume(i.buffer.size());
+        },
+        asio::detached);
   }
-  impl_->io.restart();
-  return out;
+  i.io.run_for(timeout);
+  i.io.restart();
+  if (!i.done) return std::nullopt;  // nothing yet; the read goes on
+  i.reading = false;
+  return std::move(i.message);
 }
 
 HttpResult call_as(const ServerProcess& server, const std::string& bearer,

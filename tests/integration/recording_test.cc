@@ -456,6 +456,101 @@ TEST_F(RecordingTest, MotionBecomesEventsWithAPictureOfTheIntruderAndItsClip) {
   EXPECT_EQ(call("GET", path + "/snapshot.jpg").status, 404);
 }
 
+// In-app notifications: nothing without the person's consent; then each motion reaches their
+// open tab at once; disarmed, snoozed, or consent withdrawn, nothing (the very next event);
+// and a tab whose session ended is closed, not told.
+TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn) {
+  const auto sign_in_again = [&] {
+    return server_
+        .request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
+                 json{{"email", "owner@example.org"},
+                      {"password", "a long passphrase for owner@example.org"}}
+                     .dump())
+        .json()
+        .value("token", "");
+  };
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"cooldown_s", 0}}).status, 200);
+  WsClient tab;
+  ASSERT_EQ(tab.connect(server_.http_port(), "/api/v1/notifications",
+                        {{"Authorization", "Bearer " + owner_}}),
+            101);
+  auto hello = tab.receive(5s);
+  ASSERT_TRUE(hello);
+  EXPECT_EQ(json::parse(*hello)["consent"], false);
+  // Visits 7 s apart, 1 s long: each its own event (6 s apart is past the 5 s grouping).
+  start_camera("--motion-every 7 --motion-for 1");
+  size_t seen = 0;
+  // The next motion event, waited for in the list; then whether the tab heard of it.
+  const auto next_event = [&]() -> std::optional<std::string> {
+    json events;
+    EXPECT_TRUE(wait_for(
+        [&] {
+          events = call("GET", "/api/v1/events?kind=motion").json()["events"];
+          return events.size() > seen;
+        },
+        20s))
+        << server_.log();
+    seen = events.size();
+    return tab.receive(1500ms);
+  };
+  EXPECT_FALSE(next_event()) << "no consent, no notification";
+
+  auto given = call("PUT", "/api/v1/me/consents/notify.in_app", {{"granted", true}});
+  ASSERT_EQ(given.status, 200) << given.body;
+  EXPECT_EQ(given.json()["granted"], true);
+  EXPECT_FALSE(given.json()["policy_version"].get<std::string>().empty());
+  auto told = next_event();
+  ASSERT_TRUE(told) << server_.get("/metrics").body << server_.log();
+  const auto n = json::parse(*told);
+  EXPECT_EQ(n["type"], "event");
+  EXPECT_EQ(n["kind"], "motion");
+  EXPECT_EQ(n["device_id"], id_);
+  EXPECT_EQ(call("GET", "/api/v1/events/" + n["event_id"].get<std::string>()).status, 200);
+
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "disarmed"}}).status, 200);
+  EXPECT_FALSE(next_event()) << "disarmed";
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "away"}}).status, 200);
+  ASSERT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 30}})
+                .status,
+            200);
+  EXPECT_FALSE(next_event()) << "snoozed";
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 0}}).status,
+      200);
+  EXPECT_TRUE(next_event()) << "the snooze ended";
+
+  ASSERT_EQ(call("PUT", "/api/v1/me/consents/notify.in_app", {{"granted", false}}).status, 200);
+  EXPECT_FALSE(next_event()) << "withdrawn: the very next event is not told";
+  const auto record = call("GET", "/api/v1/me/consents").json();
+  EXPECT_EQ(record["consents"]["notify.in_app"]["granted"], false);
+  EXPECT_EQ(record["history"].size(), 2u);
+
+  // Signed out: the tab is closed at the next notification, and told nothing.
+  ASSERT_EQ(call("PUT", "/api/v1/me/consents/notify.in_app", {{"granted", true}}).status, 200);
+  ASSERT_EQ(call("POST", "/api/v1/auth/logout").status, 204);
+  json events;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        events = server_.request("GET", "/api/v1/events?kind=motion",
+                                 {{"Authorization", "Bearer " + sign_in_again()}})
+                     .json()["events"];
+        return events.size() > seen;
+      },
+      20s));
+  EXPECT_FALSE(tab.receive(2s)) << "closed, not told";
+
+  // Bad input to the settings changes nothing.
+  owner_ = sign_in_again();
+  EXPECT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "party"}}).status, 400);
+  EXPECT_EQ(call("PATCH", "/api/v1/me/notifications", {{"kinds", {"fire"}}}).status, 400);
+  EXPECT_EQ(call("PATCH", "/api/v1/me/notifications", {{"cooldown_s", -1}}).status, 400);
+  EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 1e9}})
+                .status,
+            400);
+  EXPECT_EQ(call("PUT", "/api/v1/me/consents/advertising", {{"granted", true}}).status, 404);
+  EXPECT_EQ(call("GET", "/api/v1/me/notifications").json()["mode"], "away");
+}
+
 // A store with less free space than the reserve: recording pauses before writing a byte,
 // and the camera's owner is told so (the timeline would otherwise just show a gap).
 class FullStoreTest : public RecordingTest {

@@ -15,6 +15,9 @@ import { LivePage } from './pages/live';
 import { AddDevicePage, DevicesPage, GridPage, SharesPage } from './pages/devices';
 import { DevicePage } from './pages/camera';
 import { PlaybackPage } from './pages/playback';
+import { EventsPage, kindLabel, useUnread } from './pages/events';
+import { NotificationsPage } from './pages/notifications';
+import { useLiveNotifications } from './live-notifications';
 
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
@@ -35,10 +38,12 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
   '/devices/add': AddDevicePage,
   '/devices/grid': GridPage,
   '/shares': SharesPage,
+  '/events': EventsPage,
+  '/account/notifications': NotificationsPage,
 };
 
 // Pages for signed-in people: a signed-out visit goes to sign-in, and back afterwards.
-const signedInOnly = /^\/(devices|shares|account)(\/|$)/;
+const signedInOnly = /^\/(devices|shares|account|events)(\/|$)/;
 
 function Page({ path }: { path: string }) {
   const { user, loading, unreachable } = useSession();
@@ -88,7 +93,18 @@ function LanguageSwitch() {
   );
 }
 
-function Navigation({ close }: { close: () => void }) {
+// The unread count, as a badge: "99+" past 99.
+function UnreadBadge({ count }: { count: number }) {
+  const { t } = useI18n();
+  if (count <= 0) return null;
+  return (
+    <span class="badge" data-testid="unread-badge" aria-label={t('events.badge', { count })}>
+      {count > 99 ? '99+' : count}
+    </span>
+  );
+}
+
+function Navigation({ close, unread }: { close: () => void; unread: number }) {
   const { t } = useI18n();
   const { user, setUser } = useSession();
   const signOut = async () => {
@@ -113,6 +129,9 @@ function Navigation({ close }: { close: () => void }) {
         <>
           <Link href="/devices" onNavigate={close}>
             {t('nav.devices')}
+          </Link>
+          <Link href="/events" onNavigate={close} testId="nav-events">
+            {t('nav.events')} <UnreadBadge count={unread} />
           </Link>
           <Link href="/shares" onNavigate={close}>
             {t('nav.shares')}
@@ -185,11 +204,63 @@ function DemoBanner() {
   );
 }
 
+// The event's picture is made from the first keyframe after it began, so it may come a moment
+// after the notification: asked again once, and an empty frame until then.
+function ToastPicture({ src }: { src: string }) {
+  const [attempt, setAttempt] = useState(0);
+  const [failed, setFailed] = useState(false);
+  if (failed && attempt >= 2) return <span class="toast-picture" aria-hidden="true" />;
+  return (
+    <img
+      class="toast-picture"
+      src={attempt ? `${src}?again=${attempt}` : src}
+      alt=""
+      width={64}
+      height={36}
+      onError={() => {
+        setFailed(true);
+        if (attempt < 2) window.setTimeout(() => setAttempt((a) => a + 1), 1500);
+      }}
+    />
+  );
+}
+
+// New events as they happen, over the page: what, where, a picture, and a way to the list.
+function Toasts({ enabled }: { enabled: boolean }) {
+  const { t } = useI18n();
+  const describe = (n: { kind: string; device_name: string; grouped: number }) => ({
+    title: t('notify.toast', { kind: kindLabel(t, n.kind), camera: n.device_name }),
+    body: n.grouped > 0 ? t('notify.grouped', { count: n.grouped }) : '',
+  });
+  const { toasts, dismiss } = useLiveNotifications(enabled, describe);
+  if (toasts.length === 0) return null;
+  return (
+    <div class="toasts" role="status" aria-live="polite" data-testid="toasts">
+      {toasts.map((n) => {
+        const { title, body } = describe(n);
+        return (
+          <div class="toast" key={n.id} data-testid="toast" data-kind={n.kind}>
+            <ToastPicture src={n.snapshot} />
+            <Link href="/events" onNavigate={() => dismiss(n.id)}>
+              <strong>{title}</strong>
+              {body && <span>{body}</span>}
+            </Link>
+            <button type="button" class="link" aria-label={t('notify.dismiss')} onClick={() => dismiss(n.id)}>
+              ×
+            </button>
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
 function Shell() {
   const { t } = useI18n();
   const { user } = useSession();
   const path = usePath();
   const [menuOpen, setMenuOpen] = useState(false);
+  const unread = useUnread(Boolean(user));
   return (
     <div class={`shell${menuOpen ? ' menu-open' : ''}`}>
       <a href="#main" class="skip-link">
@@ -203,6 +274,7 @@ function Shell() {
           onClick={() => setMenuOpen(!menuOpen)}
         >
           <span aria-hidden="true">☰</span>
+          {unread > 0 && <span class="menu-dot" aria-hidden="true" />}
         </button>
         <Link href={user ? '/devices' : '/'} class="brand">
           <img src="/favicon.svg" alt="" width={28} height={28} />
@@ -216,12 +288,13 @@ function Shell() {
         )}
         <LanguageSwitch />
       </header>
-      <Navigation close={() => setMenuOpen(false)} />
+      <Navigation close={() => setMenuOpen(false)} unread={unread} />
       <main class="content" id="main" tabIndex={-1}>
         <OfflineBanner />
         <DemoBanner />
         <Page path={path} />
       </main>
+      <Toasts enabled={Boolean(user)} />
       <footer class="footer">{t('footer.privacy')}</footer>
     </div>
   );

@@ -25,7 +25,13 @@ export function usePath(): string {
   return path;
 }
 
-export function Link(props: { href: string; children: ComponentChildren; class?: string; onNavigate?: () => void }) {
+export function Link(props: {
+  href: string;
+  children: ComponentChildren;
+  class?: string;
+  onNavigate?: () => void;
+  testId?: string;
+}) {
   const onClick = (event: MouseEvent) => {
     if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     event.preventDefault();
@@ -34,7 +40,13 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
   };
   const current = usePath() === props.href;
   return (
-    <a href={props.href} class={props.class} aria-current={current ? 'page' : undefined} onClick={onClick}>
+    <a
+      href={props.href}
+      class={props.class}
+      aria-current={current ? 'page' : undefined}
+      onClick={onClick}
+      data-testid={props.testId}
+    >
       {props.children}
     </a>
   );

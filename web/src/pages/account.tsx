@@ -22,6 +22,7 @@ function AccountTabs() {
     <nav class="tabs" aria-label={t('nav.account')}>
       <Link href="/account">{t('account.profile')}</Link>
       <Link href="/account/security">{t('account.security')}</Link>
+      <Link href="/account/notifications">{t('notify.title')}</Link>
       <Link href="/account/cancel">{t('account.cancel')}</Link>
     </nav>
   );

@@ -61,8 +61,9 @@ export function PlaybackPage({ id }: { id: string }) {
     });
   }, [id, from]);
 
-  // Plays from `instant` (ms since the epoch) to the end of that day.
-  const play = async (instant: number) => {
+  // Plays from `instant` (ms since the epoch) to the end of that day; with `start`, it plays at
+  // once (a click on the timeline, or Play on an alarm), else it waits at that instant.
+  const play = async (instant: number, start = false) => {
     const el = video.current;
     if (!el) return;
     hls.current?.destroy();
@@ -78,6 +79,15 @@ export function PlaybackPage({ id }: { id: string }) {
     });
     setAt(instant);
     setError(null);
+    if (start) {
+      h.on(Hls.Events.MANIFEST_PARSED, () => {
+        // A browser that refuses sound without a gesture still plays, muted.
+        el.play().catch(() => {
+          el.muted = true;
+          return el.play().catch(() => undefined);
+        });
+      });
+    }
     h.loadSource(`/api/v1/devices/${id}/playback.m3u8?from=${instant}&to=${instant + 6 * 3_600_000}`);
     h.attachMedia(el);
     el.playbackRate = speed;
@@ -92,19 +102,20 @@ export function PlaybackPage({ id }: { id: string }) {
   useEffect(() => () => hls.current?.destroy(), []);
   // A link to a moment (?at=ms since the epoch) opens there.
   useEffect(() => {
-    const requested = Number(new URLSearchParams(location.search).get('at'));
+    const params = new URLSearchParams(location.search);
+    const requested = Number(params.get('at'));
     if (requested > 0) {
       const d = new Date(requested);
       const pad = (n: number) => String(n).padStart(2, '0');
       setDay(`${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`);
-      void play(requested);
+      void play(requested, params.get('play') === '1');
     }
   }, [id]);
 
   const clickTimeline = (e: MouseEvent) => {
     const bar = e.currentTarget as HTMLElement;
     const box = bar.getBoundingClientRect();
-    void play(from + Math.round(((e.clientX - box.left) / box.width) * DAY));
+    void play(from + Math.round(((e.clientX - box.left) / box.width) * DAY), true);
   };
   const jump = (seconds: number) => {
     if (video.current) video.current.currentTime = Math.max(0, video.current.currentTime + seconds);

@@ -1,0 +1,261 @@
+#include "api/notifications.h"
+
+#include "api/account_json.h"
+#include "api/devices.h"
+#include "api/fields.h"
+#include "device/privacy_schedule.h"
+#include "http/json.h"
+
+namespace nj::api {
+namespace {
+
+using http::Method;
+using http::Request;
+using http::Response;
+using nlohmann::json;
+
+constexpr int kMaxSnoozeMinutes = 7 * 24 * 60;
+
+Response no_store(Response r) {
+  r.headers.set("Cache-Control", "no-store");
+  return r;
+}
+
+// One tab's connection: notifications are pushed to it; what it sends is ignored (pings).
+class NotificationSocket final : public http::WebSocketHandler {
+ public:
+  NotificationSocket(notify::InAppChannel& channel, std::shared_ptr<http::WebSocketPeer> peer)
+      : channel_(channel), peer_(std::move(peer)) {}
+  ~NotificationSocket() override { close(); }
+  void start(uint64_t id, std::unique_ptr<device::AccessWatch::Hold> hold, bool consented) {
+    id_ = id;
+    hold_ = std::move(hold);
+    consented_ = consented;
+  }
+  // It says at once whether in-app notifications are on, so the tab can offer to turn them on.
+  void on_open() override {
+    peer_->send(json{{"type", "hello"}, {"consent", consented_}}.dump(), false);
+  }
+  void on_message(std::string_view, bool) override {}
+  void on_close() override { close(); }
+
+ private:
+  void close() {
+    if (id_ != 0) channel_.disconnect(id_);
+    id_ = 0;
+    hold_.reset();
+  }
+  notify::InAppChannel& channel_;
+  std::shared_ptr<http::WebSocketPeer> peer_;
+  uint64_t id_ = 0;
+  bool consented_ = false;
+  std::unique_ptr<device::AccessWatch::Hold> hold_;
+};
+
+}  // namespace
+
+json NotificationsApi::settings_json(const std::string& user_id) {
+  const auto s = prefs_.settings(user_id);
+  json kinds = json::array();
+  for (auto k : s.kinds) kinds.push_back(std::string(events::kind_name(k)));
+  json cameras = json::array();
+  const int64_t now = clock_.now_ms();
+  for (const auto& d : devices_.list(user_id)) {
+    if (d.role < device::Role::kFamily) continue;
+    const auto c = prefs_.camera(user_id, d.device.id);
+    const bool snoozed = c.snooze_until_ms && *c.snooze_until_ms > now;
+    cameras.push_back({{"device_id", d.device.id},
+                       {"name", d.device.name},
+                       {"home", c.home},
+                       {"away", c.away},
+                       {"snoozed_until", snoozed ? json(rfc3339_ms(*c.snooze_until_ms))
+                                                 : json(nullptr)}});
+  }
+  json quiet = s.quiet_hours.empty() ? json(nullptr) : json::parse(s.quiet_hours, nullptr, false);
+  return {{"mode", std::string(notify::mode_name(s.mode))},
+          {"kinds", kinds},
+          {"quiet_hours", quiet.is_discarded() ? json(nullptr) : quiet},
+          {"cooldown_s", s.cooldown_s},
+          {"cameras", cameras}};
+}
+
+void NotificationsApi::install(http::Router& router) {
+  router.add_websocket(
+      "/api/v1/notifications",
+      [this](const Request& request,
+             std::shared_ptr<http::WebSocketPeer> peer) -> http::WebSocketAccept {
+        auto who = guard_.identify(request);
+        if (!who) return {nullptr, std::move(who).error()};
+        auto socket = std::make_shared<NotificationSocket>(in_app_, peer);
+        const std::string session = who->session_id;
+        std::weak_ptr<http::WebSocketPeer> weak_peer = peer;
+        // Each notification first asks whether the session is still open: a tab whose person
+        // signed out is closed, not told.
+        const uint64_t id = in_app_.connect(
+            who->user_id, [this, session, weak_peer](const std::string& text) {
+              auto p = weak_peer.lock();
+              if (!p) return false;
+              if (!accounts_.session_open(session)) {
+                p->close(1008, "signed out");
+                return false;
+              }
+              return p->send(text, false);
+            });
+        // An account cancelled ends everything its person holds, this included.
+        auto hold = watch_.hold("", who->user_id, 0, [weak_peer] {
+          if (auto p = weak_peer.lock()) p->close(1008, "access ended");
+        });
+        socket->start(id, std::move(hold), consents_.granted(who->user_id, privacy::kNotifyInApp));
+        return {socket, {}};
+      });
+
+  router.add_async(
+      Method::kGet, "/api/v1/me/consents",
+      guard_.user([this](const Request&, const account::Principal& who) {
+        json current = json::object();
+        for (const auto& [purpose, c] : consents_.current(who.user_id)) {
+          current[purpose] = {{"granted", c.granted},
+                              {"at", rfc3339_ms(c.at_ms)},
+                              {"policy_version", c.policy_version},
+                              {"method", c.method}};
+        }
+        json history = json::array();
+        for (const auto& c : consents_.history(who.user_id)) {
+          history.push_back({{"purpose", c.purpose},
+                             {"granted", c.granted},
+                             {"at", rfc3339_ms(c.at_ms)},
+                             {"policy_version", c.policy_version},
+                             {"method", c.method}});
+        }
+        json purposes = json::array();
+        for (auto p : privacy::purposes()) purposes.push_back(std::string(p));
+        return no_store(http::json_response(200, {{"consents", current},
+                                                  {"history", history},
+                                                  {"purposes", purposes},
+                                                  {"policy_version", policy_version_}}));
+      }));
+
+  router.add_async(
+      Method::kPut, "/api/v1/me/consents/{purpose}",
+      guard_.user([this](const Request& r, const account::Principal& who) {
+        const std::string purpose = r.params.at("purpose");
+        if (!privacy::known_purpose(purpose)) {
+          return http::error_response(404, "not_found", "no such purpose");
+        }
+        auto body = http::parse_json_body(r);
+        if (!body) return std::move(body).error();
+        if (!body->is_object()) return invalid_field("granted", "the body is {\"granted\": bool}");
+        auto granted = bool_field(*body, "granted");
+        if (!granted) return std::move(granted).error();
+        if (!*granted) return invalid_field("granted", "granted is true or false");
+        if (!consents_.record(who.user_id, purpose, **granted, policy_version_, "app")) {
+          return http::error_response(500, "internal", "the consent could not be recorded");
+        }
+        const auto c = consents_.current(who.user_id)[purpose];
+        return no_store(http::json_response(200, {{"purpose", purpose},
+                                                  {"granted", c.granted},
+                                                  {"at", rfc3339_ms(c.at_ms)},
+                                                  {"policy_version", c.policy_version}}));
+      }));
+
+  router.add_async(Method::kGet, "/api/v1/me/notifications",
+                   guard_.user([this](const Request&, const account::Principal& who) {
+                     return no_store(http::json_response(200, settings_json(who.user_id)));
+                   }));
+
+  router.add_async(
+      Method::kPatch, "/api/v1/me/notifications",
+      guard_.user([this](const Request& r, const account::Principal& who) {
+        auto body = http::parse_json_body(r);
+        if (!body) return std::move(body).error();
+        if (!body->is_object()) return invalid_field("", "the body must be an object");
+        auto s = prefs_.settings(who.user_id);
+        for (const auto& [key, value] : body->items()) {
+          if (key == "mode") {
+            auto m = value.is_string() ? notify::parse_mode(value.get_ref<const std::string&>())
+                                       : std::nullopt;
+            if (!m) return invalid_field("mode", "home, away or disarmed");
+            s.mode = *m;
+          } else if (key == "kinds") {
+            if (!value.is_array() || value.size() > 16) {
+              return invalid_field("kinds", "a list of kinds of event");
+            }
+            s.kinds.clear();
+            for (const auto& k : value) {
+              auto kind = k.is_string() ? events::parse_kind(k.get_ref<const std::string&>())
+                                        : std::nullopt;
+              if (!kind) return invalid_field("kinds", "a list of kinds of event");
+              if (std::find(s.kinds.begin(), s.kinds.end(), *kind) == s.kinds.end()) {
+                s.kinds.push_back(*kind);
+              }
+            }
+          } else if (key == "quiet_hours") {
+            if (value.is_null()) {
+              s.quiet_hours.clear();
+              continue;
+            }
+            auto quiet = device::read_privacy_schedule(value);
+            if (!quiet) {
+              const auto& e = quiet.error();
+              return invalid_field("quiet_hours" + (e.field.empty() ? "" : "." + e.field),
+                                   e.message);
+            }
+            if (!zones_.find(quiet->time_zone)) {
+              return invalid_field("quiet_hours.time_zone",
+                                   "this server does not know that time zone");
+            }
+            s.quiet_hours = device::to_json(*quiet).dump();
+          } else if (key == "cooldown_s") {
+            if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
+                value.get<int64_t>() > 3600) {
+              return invalid_field("cooldown_s", "0 to 3600 seconds");
+            }
+            s.cooldown_s = static_cast<int>(value.get<int64_t>());
+          } else {
+            return invalid_field(key, key + " cannot be changed here");
+          }
+        }
+        if (!prefs_.save(who.user_id, s)) {
+          return http::error_response(500, "internal", "the settings could not be saved");
+        }
+        return no_store(http::json_response(200, settings_json(who.user_id)));
+      }));
+
+  // Per camera: notify in Home mode, in Away mode, and "silence for N minutes".
+  router.add_async(
+      Method::kPatch, "/api/v1/devices/{id}/notifications",
+      guard_.user([this](const Request& r, const account::Principal& who) {
+        auto owned = devices_.get(who.user_id, r.params.at("id"));
+        if (!owned) return device_error(owned.error());
+        if (owned->role < device::Role::kFamily) {
+          return http::error_response(403, "forbidden", "notifications are for family and up");
+        }
+        auto body = http::parse_json_body(r);
+        if (!body) return std::move(body).error();
+        if (!body->is_object()) return invalid_field("", "the body must be an object");
+        auto c = prefs_.camera(who.user_id, owned->device.id);
+        for (const auto& [key, value] : body->items()) {
+          if (key == "home" || key == "away") {
+            if (!value.is_boolean()) return invalid_field(key, key + " is true or false");
+            (key == "home" ? c.home : c.away) = value.get<bool>();
+          } else if (key == "snooze_minutes") {
+            if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
+                value.get<int64_t>() > kMaxSnoozeMinutes) {
+              return invalid_field("snooze_minutes", "0 (none) to 10080 minutes");
+            }
+            const int64_t minutes = value.get<int64_t>();
+            c.snooze_until_ms = minutes == 0 ? std::nullopt
+                                             : std::optional<int64_t>(clock_.now_ms() +
+                                                                      minutes * 60'000);
+          } else {
+            return invalid_field(key, key + " cannot be changed here");
+          }
+        }
+        if (!prefs_.save_camera(who.user_id, owned->device.id, c)) {
+          return http::error_response(500, "internal", "the settings could not be saved");
+        }
+        return no_store(http::json_response(200, settings_json(who.user_id)));
+      }));
+}
+
+}  // namespace nj::api

@@ -1,0 +1,65 @@
+#include "notify/in_app.h"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "common/time.h"
+
+namespace nj::notify {
+
+std::string InAppChannel::message(const Notification& n) {
+  return nlohmann::json{
+      {"type", "event"},
+      {"id", n.id},
+      {"event_id", n.event_id},
+      {"device_id", n.device_id},
+      {"device_name", n.device_name},
+      {"kind", std::string(events::kind_name(n.kind))},
+      {"at", format_rfc3339(SystemTime(std::chrono::milliseconds(n.at_ms)))},
+      {"grouped", n.grouped},
+      {"snapshot", "/api/v1/events/" + n.event_id + "/snapshot.jpg"}}
+      .dump();
+}
+
+void InAppChannel::deliver(const Notification& n) {
+  std::vector<std::pair<uint64_t, Send>> targets;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, c] : connections_) {
+      if (c.user_id == n.user_id) targets.emplace_back(id, c.send);
+    }
+  }
+  if (targets.empty()) return;
+  const std::string text = message(n);
+  std::vector<uint64_t> gone;
+  for (auto& [id, send] : targets) {
+    if (!send(text)) gone.push_back(id);
+  }
+  if (latency_) {
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+    latency_(now_us - n.made_us);
+  }
+  for (uint64_t id : gone) disconnect(id);
+}
+
+uint64_t InAppChannel::connect(const std::string& user_id, Send send) {
+  std::lock_guard lock(mu_);
+  const uint64_t id = next_id_++;
+  connections_.emplace(id, Connection{user_id, std::move(send)});
+  return id;
+}
+
+void InAppChannel::disconnect(uint64_t id) {
+  std::lock_guard lock(mu_);
+  connections_.erase(id);
+}
+
+size_t InAppChannel::connections() const {
+  std::lock_guard lock(mu_);
+  return connections_.size();
+}
+
+}  // namespace nj::notify

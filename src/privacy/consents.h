@@ -1,0 +1,56 @@
+// The consent ledger: what a person agreed to, for each purpose, when, under which policy
+// version and how. Giving and withdrawing are rows appended, never changed, so the history
+// can be shown and exported; the latest row of a purpose is what holds, from that instant
+// (policy items 7, 18, 31: no notification without consent, withdrawn as easily as given).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "store/database.h"
+
+namespace nj::privacy {
+
+// The purposes that need consent. Notification channels each need their own.
+inline constexpr std::string_view kNotifyInApp = "notify.in_app";
+inline constexpr std::string_view kNotifyPush = "notify.push";
+inline constexpr std::string_view kNotifyEmail = "notify.email";
+inline constexpr std::string_view kNotifyWebhook = "notify.webhook";
+inline constexpr std::string_view kNotifyMqtt = "notify.mqtt";
+bool known_purpose(std::string_view purpose);
+std::vector<std::string_view> purposes();
+
+struct Consent {
+  std::string purpose;
+  bool granted = false;
+  int64_t at_ms = 0;
+  std::string policy_version;
+  std::string method;  // how it was given or withdrawn: "app", "api", "notification"
+};
+
+class ConsentLedger {
+ public:
+  ConsentLedger(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // Records a giving or withdrawing now; false for an unknown purpose or a failed write.
+  bool record(std::string_view user_id, std::string_view purpose, bool granted,
+              std::string_view policy_version, std::string_view method);
+  // Whether the latest word on the purpose is yes. Read from the database every time, so a
+  // withdrawal holds for the very next use.
+  bool granted(std::string_view user_id, std::string_view purpose);
+  // The latest word on each purpose the person ever answered.
+  std::map<std::string, Consent> current(std::string_view user_id);
+  // Every row, oldest first (for the person's own record and their export).
+  std::vector<Consent> history(std::string_view user_id);
+
+ private:
+  store::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace nj::privacy

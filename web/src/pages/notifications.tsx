@@ -1,0 +1,225 @@
+// What the person is told about and how: the arming mode (one tap), notifications in this
+// app (a consent of their own, given and withdrawn here, and the browser's permission to show
+// them), which kinds, quiet hours, grouping, and per camera Home and Away switches and a
+// snooze. Nothing is sent anywhere without the consent for that channel.
+import { useEffect, useState } from 'preact/hooks';
+import { api, type ApiError } from '../api';
+import { ErrorNote, Note } from '../components/form';
+import { useI18n, useTitle, type MessageKey } from '../i18n';
+import { kindLabel } from './events';
+import type { PrivacySchedule } from './devices';
+
+export interface NotifySettings {
+  mode: 'home' | 'away' | 'disarmed';
+  kinds: string[];
+  quiet_hours: PrivacySchedule | null;
+  cooldown_s: number;
+  cameras: { device_id: string; name: string; home: boolean; away: boolean; snoozed_until: string | null }[];
+}
+
+interface Consents {
+  consents: Record<string, { granted: boolean; at: string; policy_version: string }>;
+  policy_version: string;
+}
+
+const notifyKinds = ['motion', 'person', 'sound', 'device_alarm', 'offline', 'privacy_mode', 'sd_card', 'storage_full'];
+const allDays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+// Home, Away, Disarmed: one tap, anywhere it is shown.
+export function ModeSwitch({ mode, onChange }: { mode: NotifySettings['mode']; onChange: (s: NotifySettings) => void }) {
+  const { t } = useI18n();
+  const [error, setError] = useState<ApiError | null>(null);
+  const choose = async (next: NotifySettings['mode']) => {
+    const r = await api<NotifySettings>('PATCH', '/me/notifications', { mode: next });
+    if (!r.ok) return setError(r.error);
+    setError(null);
+    onChange(r.data);
+  };
+  return (
+    <div class="mode-switch" role="group" aria-label={t('notify.mode')}>
+      {(['home', 'away', 'disarmed'] as const).map((m) => (
+        <button type="button" class={m === mode ? 'chip chosen' : 'chip'} aria-pressed={m === mode} onClick={() => void choose(m)} data-testid={`mode-${m}`} key={m}>
+          {t(`notify.mode.${m}` as MessageKey)}
+        </button>
+      ))}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
+export function NotificationsPage() {
+  const { t, formatDate } = useI18n();
+  useTitle(t('notify.title'));
+  const [settings, setSettings] = useState<NotifySettings | null>(null);
+  const [consents, setConsents] = useState<Consents | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [saved, setSaved] = useState(false);
+  const [permission, setPermission] = useState(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission);
+
+  const load = async () => {
+    const [s, c] = await Promise.all([api<NotifySettings>('GET', '/me/notifications'), api<Consents>('GET', '/me/consents')]);
+    if (s.ok) setSettings(s.data);
+    else setError(s.error);
+    if (c.ok) setConsents(c.data);
+  };
+  useEffect(() => void load(), []);
+  if (!settings || !consents) return <section class="card muted">{t('health.loading')}</section>;
+
+  const inApp = consents.consents['notify.in_app'];
+  const setConsent = async (purpose: string, granted: boolean) => {
+    const r = await api('PUT', `/me/consents/${purpose}`, { granted });
+    if (!r.ok) return setError(r.error);
+    setError(null);
+    // Giving it here also asks the browser, once, to show them outside the page.
+    if (granted && typeof Notification !== 'undefined' && Notification.permission === 'default') {
+      setPermission(await Notification.requestPermission());
+    }
+    await load();
+  };
+  const patch = async (body: Partial<Omit<NotifySettings, 'cameras'>>) => {
+    const r = await api<NotifySettings>('PATCH', '/me/notifications', body);
+    if (!r.ok) return setError(r.error);
+    setError(null);
+    setSettings(r.data);
+    setSaved(true);
+  };
+  const camera = async (id: string, body: Record<string, unknown>) => {
+    const r = await api<NotifySettings>('PATCH', `/devices/${id}/notifications`, body);
+    if (!r.ok) return setError(r.error);
+    setError(null);
+    setSettings(r.data);
+  };
+  const quiet = settings.quiet_hours;
+  const quietWindow = quiet?.windows[0];
+  const setQuiet = (enabled: boolean, start = quietWindow?.start ?? '22:00', end = quietWindow?.end ?? '07:00') =>
+    void patch({
+      quiet_hours: enabled || quiet ? { enabled, time_zone: quiet?.time_zone ?? browserTimeZone(), windows: [{ days: [...allDays], start, end }] } : null,
+    });
+
+  return (
+    <section class="card notifications-page">
+      <h1>{t('notify.title')}</h1>
+      <ErrorNote error={error} />
+      {saved && <Note>{t('devices.saved')}</Note>}
+
+      <h2>{t('notify.mode')}</h2>
+      <ModeSwitch mode={settings.mode} onChange={setSettings} />
+      <p class="muted">{t(`notify.mode.${settings.mode}.hint` as MessageKey)}</p>
+
+      <h2>{t('notify.channels')}</h2>
+      <label class="switch privacy">
+        <input type="checkbox" checked={Boolean(inApp?.granted)} onChange={(e) => void setConsent('notify.in_app', (e.target as HTMLInputElement).checked)} data-testid="consent-in_app" />
+        <span>
+          <strong>{t('notify.in_app')}</strong>
+          <small class="muted">{t('notify.in_app.hint')}</small>
+          {inApp && (
+            <small class="muted" data-testid="consent-record">
+              {t(inApp.granted ? 'notify.consent.given' : 'notify.consent.withdrawn', {
+                time: formatDate(inApp.at, 'datetime'),
+                version: inApp.policy_version,
+              })}
+            </small>
+          )}
+          {inApp?.granted && permission !== 'granted' && (
+            <small class="muted" data-testid="browser-permission">
+              {permission === 'denied' ? t('notify.permission.denied') : permission === 'unsupported' ? t('notify.permission.unsupported') : t('notify.permission.ask')}
+            </small>
+          )}
+        </span>
+      </label>
+      <p class="muted">{t('notify.other_channels')}</p>
+
+      <h2>{t('notify.kinds')}</h2>
+      <div class="days" role="group" aria-label={t('notify.kinds')}>
+        {notifyKinds.map((k) => (
+          <label class={`chip day${settings.kinds.includes(k) ? ' chosen' : ''}`} key={k}>
+            <input
+              type="checkbox"
+              checked={settings.kinds.includes(k)}
+              onChange={(e) => {
+                const on = (e.target as HTMLInputElement).checked;
+                void patch({ kinds: on ? [...settings.kinds, k] : settings.kinds.filter((x) => x !== k) });
+              }}
+              data-testid={`kind-${k}`}
+            />
+            {kindLabel(t, k)}
+          </label>
+        ))}
+      </div>
+
+      <h2>{t('notify.quiet')}</h2>
+      <label class="switch">
+        <input type="checkbox" checked={Boolean(quiet?.enabled)} onChange={(e) => setQuiet((e.target as HTMLInputElement).checked)} data-testid="quiet-on" />
+        <span>
+          {t('notify.quiet.on')}
+          <small class="muted">{t('devices.schedule.zone', { zone: quiet?.time_zone ?? browserTimeZone() })}</small>
+        </span>
+      </label>
+      {quiet?.enabled && quietWindow && (
+        <div class="schedule-times">
+          <label class="field">
+            <span>{t('devices.schedule.from')}</span>
+            <input type="time" value={quietWindow.start} onChange={(e) => setQuiet(true, (e.target as HTMLInputElement).value, quietWindow.end)} data-testid="quiet-start" />
+          </label>
+          <label class="field">
+            <span>{t('devices.schedule.until')}</span>
+            <input type="time" value={quietWindow.end} onChange={(e) => setQuiet(true, quietWindow.start, (e.target as HTMLInputElement).value)} data-testid="quiet-end" />
+          </label>
+        </div>
+      )}
+
+      <label class="field">
+        <span>{t('notify.cooldown')}</span>
+        <select value={String(settings.cooldown_s)} onChange={(e) => void patch({ cooldown_s: Number((e.target as HTMLSelectElement).value) })} data-testid="cooldown">
+          {[0, 30, 60, 300, 900].map((s) => (
+            <option value={String(s)} key={s}>
+              {s === 0 ? t('notify.cooldown.none') : t('notify.cooldown.seconds', { seconds: s })}
+            </option>
+          ))}
+        </select>
+        <small class="muted">{t('notify.cooldown.hint')}</small>
+      </label>
+
+      <h2>{t('notify.cameras')}</h2>
+      {settings.cameras.length === 0 ? (
+        <p class="muted">{t('devices.none')}</p>
+      ) : (
+        <ul class="notify-cameras">
+          {settings.cameras.map((c) => (
+            <li key={c.device_id} data-testid="notify-camera">
+              <strong>{c.name}</strong>
+              <label class="switch">
+                <input type="checkbox" checked={c.home} onChange={(e) => void camera(c.device_id, { home: (e.target as HTMLInputElement).checked })} data-testid="camera-home" />
+                <span>{t('notify.camera.home')}</span>
+              </label>
+              <label class="switch">
+                <input type="checkbox" checked={c.away} onChange={(e) => void camera(c.device_id, { away: (e.target as HTMLInputElement).checked })} data-testid="camera-away" />
+                <span>{t('notify.camera.away')}</span>
+              </label>
+              {c.snoozed_until ? (
+                <span>
+                  {t('notify.snoozed_until', { time: formatDate(c.snoozed_until, 'time') })}{' '}
+                  <button type="button" onClick={() => void camera(c.device_id, { snooze_minutes: 0 })} data-testid="unsnooze">
+                    {t('notify.unsnooze')}
+                  </button>
+                </span>
+              ) : (
+                <button type="button" onClick={() => void camera(c.device_id, { snooze_minutes: 30 })} data-testid="snooze">
+                  {t('notify.snooze')}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

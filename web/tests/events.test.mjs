@@ -1,0 +1,178 @@
+// The alarm centre (issue #14), in Chromium against `nightjar serve --demo`: someone walks
+// past the demo's Garden camera every 30 s; each visit is an alarm with a picture, the menu
+// counts the unread ones, Play opens the recording from just before the visit, and what is
+// read is each person's own.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { outputDir } from './server.mjs';
+import { demoApp } from './demo-app.mjs';
+
+let app;
+const out = path.join(outputDir(), 'browser', 'events');
+
+before(async () => {
+  await mkdir(out, { recursive: true });
+  app = await demoApp();
+});
+
+after(async () => {
+  await app?.browser.close();
+  if (app) assert.equal(await app.server.stop(), 0);
+});
+
+test('alarms: a picture of each visit, an unread count, and Play from just before it', async () => {
+  const { open, signIn, call, deviceNamed, server, useLanguage } = app;
+  const { page, problems } = await open({ width: 1280, height: 900 });
+  await signIn(page);
+  const garden = await deviceNamed(page, 'Garden');
+  // The first visit comes within 30 s; the menu counts it.
+  const badge = page.getByTestId('unread-badge');
+  await badge.waitFor({ timeout: 45000 });
+  await page.getByTestId('nav-events').click();
+  await page.waitForURL((u) => u.pathname === '/events');
+  assert.equal(await page.title(), 'Alarms · Nightjar');
+  const first = page.getByTestId('event').first();
+  await first.waitFor();
+  // New visits arrive while the page is open: follow one event by its id.
+  const id = await first.getAttribute('data-id');
+  const item = page.locator(`[data-testid=event][data-id="${id}"]`);
+  assert.equal(await item.getAttribute('data-kind'), 'motion');
+  assert.match(await item.textContent(), /Motion.*Garden/s);
+  // Its picture is there and is a real image (that it shows the intruder is checked by the
+  // server's own test).
+  await page.waitForFunction(
+    (eventId) => {
+      const img = document.querySelector(`[data-id="${eventId}"] img`);
+      return img && img.complete && img.naturalWidth > 0;
+    },
+    id,
+    { timeout: 15000 },
+  );
+  const event = (await call(page, 'GET', `/events/${id}`)).json;
+  assert.ok(event.snapshot, 'the event has a picture');
+  assert.equal(event.device_id, garden.id);
+  await page.screenshot({ path: path.join(out, 'alarms-en-desktop.png'), fullPage: true });
+
+  // Marking it read lowers the count at once.
+  const before = Number((await badge.textContent()).replace('+', ''));
+  await item.getByTestId('toggle-read').click();
+  await page.waitForFunction((n) => {
+    const b = document.querySelector('[data-testid=unread-badge]');
+    return (b ? Number(b.textContent.replace('+', '')) : 0) < n;
+  }, before);
+  assert.equal((await call(page, 'GET', `/events/${id}`)).json.read, true);
+  // Unread only: it is not listed.
+  await page.getByTestId('filter-unread').check();
+  await page.waitForFunction((eventId) => !document.querySelector(`[data-id="${eventId}"]`), id);
+  await page.getByTestId('filter-unread').uncheck();
+  // The kind filter shows only that kind.
+  await page.getByTestId('filter-kind').selectOption('offline');
+  await page.getByTestId('no-events').waitFor();
+  await page.getByTestId('filter-kind').selectOption('');
+  await item.waitFor();
+
+  // Play opens the recording at the start of the clip: five seconds before the visit.
+  await item.getByTestId('play-event').click();
+  await page.waitForURL((u) => u.pathname === `/devices/${garden.id}/playback`);
+  await page
+    .waitForFunction(
+      () => {
+        const v = document.querySelector('[data-testid=playback-video]');
+        return v && v.readyState >= 2 && v.currentTime > 0;
+      },
+      null,
+      { timeout: 20000 },
+    )
+    .catch(async (e) => {
+      await page.screenshot({ path: path.join(out, 'play-failed.png'), fullPage: true });
+      const state = await page.evaluate(() => {
+        const v = document.querySelector('[data-testid=playback-video]');
+        return v ? { readyState: v.readyState, t: v.currentTime, src: v.currentSrc, requested: v.dataset.requested, error: v.error?.message } : null;
+      });
+      throw new Error(`${e}\n${JSON.stringify(state)}\n${await page.locator('main').textContent()}`);
+    });
+  const requested = await page.getByTestId('playback-video').evaluate((v) => Number(v.dataset.requested));
+  assert.equal(requested, Date.parse(event.clip.from));
+  assert.equal(Date.parse(event.clip.from), Date.parse(event.start) - 5000);
+
+  // Mark all read: the badge goes.
+  await page.goto(`${server.url}/events`);
+  await page.getByTestId('all-read').click();
+  await badge.waitFor({ state: 'detached' });
+  assert.equal((await call(page, 'GET', '/events/unread')).json.count, 0);
+
+  // The same page on a phone, in Chinese.
+  const phone = await open({ width: 390, height: 844 }, 'zh-CN');
+  await signIn(phone.page);
+  await useLanguage(phone.page, 'zh-CN');  // the account's language, as the person chose it
+  await phone.page.goto(`${server.url}/events`);
+  await phone.page.getByTestId('event').first().waitFor();
+  assert.equal(await phone.page.title(), '报警消息 · Nightjar');
+  assert.match(await phone.page.getByTestId('event').first().textContent(), /移动侦测/);
+  const wide = await phone.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 0, `the alarms fit a phone (${wide} px too wide)`);
+  await phone.page.screenshot({ path: path.join(out, 'alarms-zh-CN-phone.png'), fullPage: true });
+  await useLanguage(phone.page, 'en');
+  assert.deepEqual(phone.problems, []);
+  await phone.page.close();
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
+
+test('notifications: nothing until the person turns them on, then each visit at once; off, nothing', async () => {
+  const { open, signIn, call, server } = app;
+  const { page, problems } = await open({ width: 390, height: 844 });
+  await signIn(page);
+  await page.goto(`${server.url}/account/notifications`);
+  await page.getByTestId('consent-in_app').waitFor();
+  assert.equal(await page.getByTestId('consent-in_app').isChecked(), false, 'off until given');
+  // Every notification needs its consent: with none, a visit shows nothing.
+  const visits = async () => (await call(page, 'GET', '/events?kind=motion')).json.events.length;
+  let seen = await visits();
+  const nextVisit = async () => {
+    await page.waitForFunction(
+      async (n) => (await (await fetch('/api/v1/events?kind=motion')).json()).events.length > n,
+      seen,
+      { timeout: 45000, polling: 500 },
+    );
+    seen = await visits();
+  };
+  await nextVisit();
+  await page.waitForTimeout(500);
+  assert.equal(await page.getByTestId('toast').count(), 0, 'no consent, no notification');
+
+  // Turned on: the record says when and under which policy; the next visit is told at once.
+  await page.getByTestId('consent-in_app').check();
+  await page.getByTestId('consent-record').filter({ hasText: 'You turned this on' }).waitFor();
+  const consents = (await call(page, 'GET', '/me/consents')).json;
+  assert.equal(consents.consents['notify.in_app'].granted, true);
+  assert.equal(consents.consents['notify.in_app'].policy_version, consents.policy_version);
+  await page.getByTestId('toast').first().waitFor({ timeout: 45000 });
+  assert.match(await page.getByTestId('toast').first().textContent(), /Motion at Garden/);
+  await page.screenshot({ path: path.join(out, 'notification-toast-en-phone.png'), fullPage: false });
+  await page.screenshot({ path: path.join(out, 'notifications-en-phone.png'), fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 0, `the settings fit a phone (${wide} px too wide)`);
+
+  // One tap: disarmed, and the mode shows where it was chosen.
+  await page.getByTestId('mode-disarmed').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=mode-disarmed]')?.getAttribute('aria-pressed') === 'true');
+  assert.equal((await call(page, 'GET', '/me/notifications')).json.mode, 'disarmed');
+  await page.getByTestId('mode-away').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=mode-away]')?.getAttribute('aria-pressed') === 'true');
+
+  // Turned off: the very next visit tells nothing.
+  await page.getByTestId('consent-in_app').uncheck();
+  await page.getByTestId('consent-record').filter({ hasText: 'You turned this off' }).waitFor();
+  await page.evaluate(() => document.querySelectorAll('[data-testid=toast] button').forEach((b) => b.click()));
+  await page.getByTestId('toast').first().waitFor({ state: 'detached' });
+  seen = await visits();
+  await nextVisit();
+  await page.waitForTimeout(500);
+  assert.equal(await page.getByTestId('toast').count(), 0, 'withdrawn: nothing');
+  assert.deepEqual(problems, []);
+  await page.close();
+});
