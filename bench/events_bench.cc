@@ -48,14 +48,16 @@ struct Million {
         const bool busy_day = i < busy;
         const int device = busy_day ? 0 : i % kDevices;
         // The busy day is the last one; the rest spread over 100 days before it.
-        const int64_t start = busy_day ? kStart + 99 * 86'400'000ll + i * 8'640ll
-                                       : kStart + (static_cast<int64_t>(i) * 8'640ll) % (99 * 86'400'000ll);
+        const int64_t start =
+            busy_day ? kStart + 99 * 86'400'000ll + i * 8'640ll
+                     : kStart + (static_cast<int64_t>(i) * 8'640ll) % (99 * 86'400'000ll);
         char id[40];
         std::snprintf(id, sizeof id, "%032x", i);
-        const store::Value p[] = {std::string(id), device_id(device), std::string(i % 7 ? "motion" : "person"),
-                                  start, start + 4000};
+        const store::Value p[] = {std::string(id), device_id(device),
+                                  std::string(i % 7 ? "motion" : "person"), start, start + 4000};
         (void)tx.execute(
-            "INSERT INTO events (id, device_id, kind, start_ms, end_ms) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO events (id, device_id, kind, start_ms, end_ms) VALUES ($1, $2, $3, $4, "
+            "$5)",
             p);
       }
       return {};

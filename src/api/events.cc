@@ -219,9 +219,16 @@ void EventsApi::install(http::Router& router) {
         if (to <= from || to - from > kMaxMarkerRangeMs) {
           return invalid_field("to", "to is after from, at most 7 days later");
         }
+        // Compact: what the timeline draws and what a tap opens (the event by its id).
         json markers = json::array();
-        for (const auto& e : store_.markers(owned->device.id, from, to, kMaxMarkers)) {
-          markers.push_back(event_json(e, owned->device.name));
+        for (const auto& m : store_.markers(owned->device.id, from, to, kMaxMarkers)) {
+          markers.push_back(
+              {{"id", m.id},
+               {"kind", std::string(events::kind_name(m.kind))},
+               {"start", rfc3339_ms(m.start_ms)},
+               {"end", m.end_ms ? json(rfc3339_ms(*m.end_ms)) : json(nullptr)},
+               {"snapshot",
+                m.has_snapshot ? json("/api/v1/events/" + m.id + "/snapshot.jpg") : json(nullptr)}});
         }
         return no_store(http::json_response(
             200, {{"from", rfc3339_ms(from)}, {"to", rfc3339_ms(to)}, {"events", markers}}));

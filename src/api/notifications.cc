@@ -64,12 +64,12 @@ json NotificationsApi::settings_json(const std::string& user_id) {
     if (d.role < device::Role::kFamily) continue;
     const auto c = prefs_.camera(user_id, d.device.id);
     const bool snoozed = c.snooze_until_ms && *c.snooze_until_ms > now;
-    cameras.push_back({{"device_id", d.device.id},
-                       {"name", d.device.name},
-                       {"home", c.home},
-                       {"away", c.away},
-                       {"snoozed_until", snoozed ? json(rfc3339_ms(*c.snooze_until_ms))
-                                                 : json(nullptr)}});
+    cameras.push_back(
+        {{"device_id", d.device.id},
+         {"name", d.device.name},
+         {"home", c.home},
+         {"away", c.away},
+         {"snoozed_until", snoozed ? json(rfc3339_ms(*c.snooze_until_ms)) : json(nullptr)}});
   }
   json quiet = s.quiet_hours.empty() ? json(nullptr) : json::parse(s.quiet_hours, nullptr, false);
   return {{"mode", std::string(notify::mode_name(s.mode))},
@@ -91,8 +91,8 @@ void NotificationsApi::install(http::Router& router) {
         std::weak_ptr<http::WebSocketPeer> weak_peer = peer;
         // Each notification first asks whether the session is still open: a tab whose person
         // signed out is closed, not told.
-        const uint64_t id = in_app_.connect(
-            who->user_id, [this, session, weak_peer](const std::string& text) {
+        const uint64_t id =
+            in_app_.connect(who->user_id, [this, session, weak_peer](const std::string& text) {
               auto p = weak_peer.lock();
               if (!p) return false;
               if (!accounts_.session_open(session)) {
@@ -244,9 +244,9 @@ void NotificationsApi::install(http::Router& router) {
               return invalid_field("snooze_minutes", "0 (none) to 10080 minutes");
             }
             const int64_t minutes = value.get<int64_t>();
-            c.snooze_until_ms = minutes == 0 ? std::nullopt
-                                             : std::optional<int64_t>(clock_.now_ms() +
-                                                                      minutes * 60'000);
+            c.snooze_until_ms = minutes == 0
+                                    ? std::nullopt
+                                    : std::optional<int64_t>(clock_.now_ms() + minutes * 60'000);
           } else {
             return invalid_field(key, key + " cannot be changed here");
           }

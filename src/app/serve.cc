@@ -18,13 +18,13 @@
 #include "api/demo.h"
 #include "api/devices.h"
 #include "api/events.h"
-#include "api/notifications.h"
 #include "api/guard.h"
 #include "api/health.h"
 #include "api/hls.h"
 #include "api/live.h"
 #include "api/me.h"
 #include "api/media_access.h"
+#include "api/notifications.h"
 #include "api/policy.h"
 #include "api/recordings.h"
 #include "api/snapshot.h"
@@ -51,10 +51,6 @@
 #include "events/event_service.h"
 #include "events/event_store.h"
 #include "events/hub_snapshots.h"
-#include "notify/engine.h"
-#include "notify/in_app.h"
-#include "notify/preferences.h"
-#include "privacy/consents.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -67,6 +63,10 @@
 #include "mqtt/broker.h"
 #include "mqtt/client.h"
 #include "net/io_pool.h"
+#include "notify/engine.h"
+#include "notify/in_app.h"
+#include "notify/preferences.h"
+#include "privacy/consents.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 
@@ -610,13 +610,12 @@ int serve(const Config& config) {
   notifications.set_counter([&notify_outcomes](std::string_view outcome) {
     notify_outcomes.with({std::string(outcome)}).inc();
   });
-  auto& in_app_latency = metrics.histogram(
-      "nightjar_notification_in_app_seconds",
-      "From deciding to notify to the message handed to the person's open tabs.", {},
-      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1});
-  in_app.set_latency([&h = in_app_latency.with({})](int64_t us) {
-    h.observe(static_cast<double>(us) / 1e6);
-  });
+  auto& in_app_latency =
+      metrics.histogram("nightjar_notification_in_app_seconds",
+                        "From deciding to notify to the message handed to the person's open tabs.",
+                        {}, {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1});
+  in_app.set_latency(
+      [&h = in_app_latency.with({})](int64_t us) { h.observe(static_cast<double>(us) / 1e6); });
   event_service.add_listener(
       [&notifications](const events::Event& e, events::EventService::Change change) {
         if (change == events::EventService::Change::kStarted) notifications.on_event(e);

@@ -223,17 +223,17 @@ void EventService::close_left_open() {
 void EventService::take_picture(const std::string& serial, const Event& e) {
   // Pictures are of what a camera saw; the server's own events (offline…) have none.
   if (!taker_ || !reported_by_camera(e.kind)) return;
-  taker_->take(serial, e.start_ms,
-               [this, life = life_, device_id = e.device_id,
-                id = e.id](std::optional<std::string> jpeg) {
-                 std::lock_guard lock(life->mu);
-                 if (!life->alive) return;
-                 // Not for an event gone meanwhile (deleted, or its binding ended).
-                 if (!jpeg || !store_.get(id, "")) return;
-                 if (files_.write(device_id, id, *jpeg)) {
-                   store_.set_snapshot(id, static_cast<int64_t>(jpeg->size()));
-                 }
-               });
+  taker_->take(
+      serial, e.start_ms,
+      [this, life = life_, device_id = e.device_id, id = e.id](std::optional<std::string> jpeg) {
+        std::lock_guard lock(life->mu);
+        if (!life->alive) return;
+        // Not for an event gone meanwhile (deleted, or its binding ended).
+        if (!jpeg || !store_.get(id, "")) return;
+        if (files_.write(device_id, id, *jpeg)) {
+          store_.set_snapshot(id, static_cast<int64_t>(jpeg->size()));
+        }
+      });
 }
 
 }  // namespace nj::events

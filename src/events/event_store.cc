@@ -1,6 +1,8 @@
 #include "events/event_store.h"
 
+#include <algorithm>
 #include <array>
+#include <tuple>
 #include <charconv>
 
 namespace nj::events {
@@ -158,31 +160,45 @@ EventPage EventStore::list(const EventQuery& q) {
   return page;
 }
 
-std::vector<Event> EventStore::markers(std::string_view device_id, int64_t from_ms, int64_t to_ms,
-                                       size_t limit) {
+std::vector<EventStore::Marker> EventStore::markers(std::string_view device_id, int64_t from_ms,
+                                                   int64_t to_ms, size_t limit) {
   // A camera's own events last at most kMaxReportedEventMs, so those that overlap `from` start
   // shortly before it; the server's (offline, privacy mode) may last days and are few, found
   // by their own index.
-  std::vector<Event> out;
-  const Value p[] = {std::string(), std::string(device_id),      from_ms,
-                     to_ms,         static_cast<int64_t>(limit), from_ms - kMaxReportedEventMs};
-  auto recent = db_.query(std::string(kSelect) +
-                              "WHERE e.device_id = $2 AND e.start_ms >= $6 AND e.start_ms < $4 "
-                              "AND (e.end_ms IS NULL OR e.end_ms >= $3) "
-                              "ORDER BY e.start_ms, e.id LIMIT $5",
+  std::vector<Marker> out;
+  const Value p[] = {std::string(device_id), from_ms, to_ms, static_cast<int64_t>(limit),
+                     from_ms - kMaxReportedEventMs};
+  constexpr const char* kColumns =
+      "SELECT id, kind, start_ms, end_ms, snapshot_bytes IS NOT NULL FROM events ";
+  auto long_ones = db_.query(
+      std::string(kColumns) +
+          "WHERE device_id = $1 AND kind IN ('offline', 'privacy_mode', 'sd_card', "
+          "'storage_full') AND start_ms < $5 AND (end_ms IS NULL OR end_ms >= $2) AND $3 > $2 "
+          "AND $4 > 0",
+      p);
+  // No ORDER BY there: it would make SQLite walk the camera's whole history in time order
+  // (events_device_start) instead of the few long events by kind; they are sorted here.
+  auto recent = db_.query(std::string(kColumns) +
+                              "WHERE device_id = $1 AND start_ms >= $5 AND start_ms < $3 "
+                              "AND (end_ms IS NULL OR end_ms >= $2) ORDER BY start_ms, id LIMIT $4",
                           p);
-  auto long_ones =
-      db_.query(std::string(kSelect) +
-                    "WHERE e.device_id = $2 AND e.kind IN ('offline', 'privacy_mode', 'sd_card', "
-                    "'storage_full') AND e.start_ms < $6 AND (e.end_ms IS NULL OR e.end_ms >= $3) "
-                    "AND $4 > $3 ORDER BY e.start_ms, e.id LIMIT $5",
-                p);
-  if (long_ones) {
-    for (const auto& r : *long_ones) out.push_back(from_row(r));
+  for (const auto* rows : {long_ones ? &*long_ones : nullptr, recent ? &*recent : nullptr}) {
+    if (!rows) continue;
+    for (const auto& r : *rows) {
+      Marker m;
+      m.id = r.text(0);
+      m.kind = parse_kind(r.text(1)).value_or(Kind::kMotion);
+      m.start_ms = r.integer(2);
+      if (!r.is_null(3)) m.end_ms = r.integer(3);
+      m.has_snapshot = r.integer(4) != 0;
+      out.push_back(std::move(m));
+    }
   }
-  if (recent) {
-    for (const auto& r : *recent) out.push_back(from_row(r));
-  }
+  const auto long_end = long_ones ? out.begin() + static_cast<std::ptrdiff_t>(long_ones->size())
+                                  : out.begin();
+  std::sort(out.begin(), long_end, [](const Marker& a, const Marker& b) {
+    return std::tie(a.start_ms, a.id) < std::tie(b.start_ms, b.id);
+  });
   if (out.size() > limit) out.resize(limit);
   return out;
 }

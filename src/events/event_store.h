@@ -86,9 +86,17 @@ class EventStore {
   // One event for a person (with their read state), or nullopt.
   std::optional<Event> get(std::string_view id, std::string_view user_id);
   EventPage list(const EventQuery& q);
-  // Every event of one device in [from, to), oldest first, up to `limit` (for the timeline).
-  std::vector<Event> markers(std::string_view device_id, int64_t from_ms, int64_t to_ms,
-                             size_t limit);
+  // What the timeline draws of each event of one device that overlaps [from, to), oldest
+  // first, up to `limit`: no read state, no joins.
+  struct Marker {
+    std::string id;
+    Kind kind = Kind::kMotion;
+    int64_t start_ms = 0;
+    std::optional<int64_t> end_ms;
+    bool has_snapshot = false;
+  };
+  std::vector<Marker> markers(std::string_view device_id, int64_t from_ms, int64_t to_ms,
+                              size_t limit);
   // Unread events on these devices for a person, counted up to `cap`.
   int64_t unread(std::string_view user_id, const std::vector<std::string>& device_ids,
                  int64_t cap = 1000);

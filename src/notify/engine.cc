@@ -55,8 +55,8 @@ void NotificationEngine::count(std::string_view outcome) {
   if (counter_) counter_(outcome);
 }
 
-std::optional<Skip> NotificationEngine::wanted(const std::string& user_id,
-                                               const events::Event& e, int64_t now) {
+std::optional<Skip> NotificationEngine::wanted(const std::string& user_id, const events::Event& e,
+                                               int64_t now) {
   const Settings s = prefs_.settings(user_id);
   {
     std::lock_guard lock(mu_);

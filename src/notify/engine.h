@@ -30,9 +30,9 @@ struct Notification {
   std::string user_id, language;
   std::string event_id, device_id, device_name;
   events::Kind kind = events::Kind::kMotion;
-  int64_t at_ms = 0;     // when the event began
-  int64_t grouped = 0;   // a summary: how many events of this camera and kind it stands for
-  int64_t made_us = 0;   // steady clock when it was decided (for the delivery latency)
+  int64_t at_ms = 0;    // when the event began
+  int64_t grouped = 0;  // a summary: how many events of this camera and kind it stands for
+  int64_t made_us = 0;  // steady clock when it was decided (for the delivery latency)
 };
 
 // A way to reach a person. deliver() must not block: queue and return.

@@ -29,10 +29,10 @@ class EngineTest : public ::testing::Test {
         clock_(1'796'000'000'000),  // 2026-12-01 UTC
         prefs_(*db_),
         consents_(*db_, clock_),
-        engine_(prefs_, consents_, zones_, clock_,
-                [this](const std::string&) { return people_; },
-                [](const std::string&) { return std::string("Garden"); },
-                [](const std::string&) { return std::string("en"); }) {
+        engine_(
+            prefs_, consents_, zones_, clock_, [this](const std::string&) { return people_; },
+            [](const std::string&) { return std::string("Garden"); },
+            [](const std::string&) { return std::string("en"); }) {
     EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));
     for (const char* id : {"alice", "bob", "vera"}) {
       const store::Value p[] = {std::string(id), std::string(id) + "@example.com"};
@@ -136,9 +136,10 @@ TEST_F(EngineTest, ModesSnoozesKindsAndQuietHoursEachKeepQuiet) {
   EXPECT_FALSE(sent());
   s.kinds = default_kinds();
   // Quiet hours all day in UTC (two windows that join).
-  s.quiet_hours = R"({"enabled":true,"time_zone":"UTC","windows":[)"
-                  R"({"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"12:00"},)"
-                  R"({"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"12:00","end":"00:00"}]})";
+  s.quiet_hours =
+      R"({"enabled":true,"time_zone":"UTC","windows":[)"
+      R"({"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"00:00","end":"12:00"},)"
+      R"({"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"12:00","end":"00:00"}]})";
   ASSERT_TRUE(prefs_.save("alice", s));
   EXPECT_FALSE(sent());
   EXPECT_GE(counted_["disarmed"], 1);

@@ -9,16 +9,15 @@
 namespace nj::notify {
 
 std::string InAppChannel::message(const Notification& n) {
-  return nlohmann::json{
-      {"type", "event"},
-      {"id", n.id},
-      {"event_id", n.event_id},
-      {"device_id", n.device_id},
-      {"device_name", n.device_name},
-      {"kind", std::string(events::kind_name(n.kind))},
-      {"at", format_rfc3339(SystemTime(std::chrono::milliseconds(n.at_ms)))},
-      {"grouped", n.grouped},
-      {"snapshot", "/api/v1/events/" + n.event_id + "/snapshot.jpg"}}
+  return nlohmann::json{{"type", "event"},
+                        {"id", n.id},
+                        {"event_id", n.event_id},
+                        {"device_id", n.device_id},
+                        {"device_name", n.device_name},
+                        {"kind", std::string(events::kind_name(n.kind))},
+                        {"at", format_rfc3339(SystemTime(std::chrono::milliseconds(n.at_ms)))},
+                        {"grouped", n.grouped},
+                        {"snapshot", "/api/v1/events/" + n.event_id + "/snapshot.jpg"}}
       .dump();
 }
 

@@ -28,8 +28,8 @@ std::vector<std::string_view> purposes() { return {kPurposes.begin(), kPurposes.
 bool ConsentLedger::record(std::string_view user_id, std::string_view purpose, bool granted,
                            std::string_view policy_version, std::string_view method) {
   if (!known_purpose(purpose)) return false;
-  const Value p[] = {random_hex_id(),      std::string(user_id),         std::string(purpose),
-                     int64_t{granted ? 1 : 0}, clock_.now_ms(),         std::string(policy_version),
+  const Value p[] = {random_hex_id(),          std::string(user_id), std::string(purpose),
+                     int64_t{granted ? 1 : 0}, clock_.now_ms(),      std::string(policy_version),
                      std::string(method)};
   // In the order written, also within one millisecond: the next number of the person's rows.
   auto r = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {

@@ -510,9 +510,9 @@ TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn
   ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "disarmed"}}).status, 200);
   EXPECT_FALSE(next_event()) << "disarmed";
   ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "away"}}).status, 200);
-  ASSERT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 30}})
-                .status,
-            200);
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 30}}).status,
+      200);
   EXPECT_FALSE(next_event()) << "snoozed";
   ASSERT_EQ(
       call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 0}}).status,
@@ -531,8 +531,9 @@ TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn
   json events;
   ASSERT_TRUE(wait_for(
       [&] {
-        events = server_.request("GET", "/api/v1/events?kind=motion",
-                                 {{"Authorization", "Bearer " + sign_in_again()}})
+        events = server_
+                     .request("GET", "/api/v1/events?kind=motion",
+                              {{"Authorization", "Bearer " + sign_in_again()}})
                      .json()["events"];
         return events.size() > seen;
       },
@@ -544,9 +545,9 @@ TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn
   EXPECT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "party"}}).status, 400);
   EXPECT_EQ(call("PATCH", "/api/v1/me/notifications", {{"kinds", {"fire"}}}).status, 400);
   EXPECT_EQ(call("PATCH", "/api/v1/me/notifications", {{"cooldown_s", -1}}).status, 400);
-  EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 1e9}})
-                .status,
-            400);
+  EXPECT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 1e9}}).status,
+      400);
   EXPECT_EQ(call("PUT", "/api/v1/me/consents/advertising", {{"granted", true}}).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/me/notifications").json()["mode"], "away");
 }
