@@ -5,6 +5,7 @@
 #include "api/fields.h"
 #include "device/privacy_schedule.h"
 #include "http/json.h"
+#include "notify/web_push.h"
 
 namespace nj::api {
 namespace {
@@ -220,6 +221,63 @@ void NotificationsApi::install(http::Router& router) {
         }
         return no_store(http::json_response(200, settings_json(who.user_id)));
       }));
+
+  router.add(Method::kGet, "/api/v1/push/key", [this](const Request&) {
+    if (!push_) return http::error_response(404, "not_found", "Web Push is not set up here");
+    return http::json_response(200, {{"public_key", notify::webpush::base64url(push_key_)}});
+  });
+
+  router.add_async(Method::kGet, "/api/v1/me/push-subscriptions",
+                   guard_.user([this](const Request&, const account::Principal& who) {
+                     json list = json::array();
+                     if (push_) {
+                       for (const auto& s : push_->of(who.user_id)) {
+                         // The push service, not the whole endpoint (it is a capability).
+                         auto origin = notify::push_origin(s.endpoint, push_targets_);
+                         list.push_back({{"id", s.id},
+                                         {"service", origin.value_or("")},
+                                         {"created_at", rfc3339_ms(s.created_at)}});
+                       }
+                     }
+                     return no_store(http::json_response(200, {{"subscriptions", list}}));
+                   }));
+
+  router.add_async(
+      Method::kPost, "/api/v1/me/push-subscriptions",
+      guard_.user([this](const Request& r, const account::Principal& who) {
+        if (!push_) return http::error_response(404, "not_found", "Web Push is not set up here");
+        auto body = http::parse_json_body(r);
+        if (!body) return std::move(body).error();
+        // The browser's PushSubscription as JSON; only these fields are read.
+        const json* keys = body->is_object() && body->contains("keys") ? &(*body)["keys"] : nullptr;
+        auto endpoint = string_field(*body, "endpoint", 1024, true);
+        if (!endpoint) return std::move(endpoint).error();
+        if (!notify::push_origin(**endpoint, push_targets_)) {
+          return invalid_field("endpoint", "not a push service this server sends to");
+        }
+        if (!keys || !keys->is_object()) return invalid_field("keys", "keys has p256dh and auth");
+        auto p256dh_text = string_field(*keys, "p256dh", 200, true);
+        if (!p256dh_text) return std::move(p256dh_text).error();
+        auto auth_text = string_field(*keys, "auth", 100, true);
+        if (!auth_text) return std::move(auth_text).error();
+        auto p256dh = notify::webpush::from_base64url(**p256dh_text);
+        auto auth = notify::webpush::from_base64url(**auth_text);
+        // A key is checked by using it: an empty message encrypted for it, or no subscription.
+        if (!p256dh || !auth || !notify::webpush::encrypt("", *p256dh, *auth)) {
+          return invalid_field("keys", "p256dh is a P-256 public key and auth 16 bytes");
+        }
+        auto id = push_->add(who.user_id, **endpoint, *p256dh, *auth);
+        if (!id) return http::error_response(500, "internal", "the subscription was not kept");
+        return no_store(http::json_response(201, {{"id", *id}}));
+      }));
+
+  router.add_async(Method::kDelete, "/api/v1/me/push-subscriptions/{id}",
+                   guard_.user([this](const Request& r, const account::Principal& who) {
+                     if (!push_ || !push_->remove(who.user_id, r.params.at("id"))) {
+                       return http::error_response(404, "not_found", "no such subscription");
+                     }
+                     return Response{204, {}, {}};
+                   }));
 
   // Per camera: notify in Home mode, in Away mode, and "silence for N minutes".
   router.add_async(

@@ -5,6 +5,10 @@
 //   GET  /api/v1/me/notifications                mode, kinds, quiet hours, cooldown, cameras
 //   PATCH /api/v1/me/notifications {…}           change them (one tap for the mode)
 //   PATCH /api/v1/devices/{id}/notifications {"home","away","snooze_minutes"}
+//   GET  /api/v1/push/key                        the server's VAPID public key (base64url)
+//   GET  /api/v1/me/push-subscriptions           this person's browsers that get pushes
+//   POST /api/v1/me/push-subscriptions {"endpoint","keys":{"p256dh","auth"}}
+//   DELETE /api/v1/me/push-subscriptions/{id}
 // A tab's WebSocket lasts as long as the session that opened it: it is closed when the
 // session ends (signed out, expired) or the account is cancelled.
 #pragma once
@@ -20,6 +24,7 @@
 #include "http/router.h"
 #include "notify/in_app.h"
 #include "notify/preferences.h"
+#include "notify/push_channel.h"
 #include "privacy/consents.h"
 
 namespace nj::api {
@@ -42,6 +47,14 @@ class NotificationsApi {
         clock_(clock),
         policy_version_(std::move(policy_version)) {}
   void install(http::Router& router);
+  // Web Push: where subscriptions are kept, the key browsers subscribe with (raw), and the
+  // push services allowed. Without it the push routes answer 404.
+  void set_push(notify::PushSubscriptions* subscriptions, std::string public_key,
+                notify::PushTargets targets) {
+    push_ = subscriptions;
+    push_key_ = std::move(public_key);
+    push_targets_ = std::move(targets);
+  }
 
  private:
   nlohmann::json settings_json(const std::string& user_id);
@@ -55,6 +68,9 @@ class NotificationsApi {
   TimeZones& zones_;
   const Clock& clock_;
   std::string policy_version_;
+  notify::PushSubscriptions* push_ = nullptr;
+  std::string push_key_;
+  notify::PushTargets push_targets_;
 };
 
 }  // namespace nj::api

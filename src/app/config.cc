@@ -65,6 +65,20 @@ class TableReader {
     out = std::chrono::milliseconds(v);
     return {};
   }
+  Result<void, std::string> strings(std::string_view key, std::vector<std::string>& out) {
+    seen(key);
+    const auto* node = table_.get(key);
+    if (!node) return {};
+    const auto* array = node->as_array();
+    if (!array) return type_error(key, "a list of strings");
+    std::vector<std::string> values;
+    for (const auto& item : *array) {
+      if (!item.is_string()) return type_error(key, "a list of strings");
+      values.push_back(item.value<std::string>().value_or(""));
+    }
+    out = std::move(values);
+    return {};
+  }
   Result<void, std::string> boolean(std::string_view key, bool& out) {
     seen(key);
     const auto* node = table_.get(key);
@@ -174,6 +188,25 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
     if (auto e = first_error({t.integer("keep_days", c.events.keep_days, 1, 3650), t.finish()});
         !e) {
       return e;
+    }
+  }
+  if (const auto* notify = top.subtable("notify")) {
+    TableReader t(*notify, "notify.");
+    auto& n = c.notify;
+    if (auto e = first_error({t.strings("push_hosts", n.push_hosts),
+                              t.boolean("push_allow_http", n.push_allow_http),
+                              t.string("vapid_subject", n.vapid_subject), t.finish()});
+        !e) {
+      return e;
+    }
+    for (const auto& host : n.push_hosts) {
+      const std::string_view name = std::string_view(host).starts_with("*.")
+                                        ? std::string_view(host).substr(2)
+                                        : std::string_view(host);
+      if (name.empty() || name.size() > 253 ||
+          name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos) {
+        return Unexpected("notify.push_hosts: '" + host + "' is not a lower-case host name");
+      }
     }
   }
   if (const auto* mqtt = top.subtable("mqtt")) {

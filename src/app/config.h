@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/log.h"
 #include "common/result.h"
@@ -67,6 +68,15 @@ struct EventsConfig {
   int64_t keep_days = 30;
 };
 
+// Notifications (issue #14): which Web Push services the server posts to (a browser's
+// subscription names the URL; only these hosts are trusted with it), and the VAPID contact.
+struct NotifyConfig {
+  std::vector<std::string> push_hosts = {"fcm.googleapis.com", "updates.push.services.mozilla.com",
+                                         "*.push.apple.com", "*.notify.windows.com"};
+  bool push_allow_http = false;  // tests only: a push service on loopback
+  std::string vapid_subject;     // "mailto:…" or a URL; default: the server's public URL
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   std::string listen = "127.0.0.1";
@@ -86,6 +96,7 @@ struct Config {
   DevicesConfig devices;
   RecordingConfig recording;
   EventsConfig events;
+  NotifyConfig notify;
 };
 
 Config default_config();

@@ -66,6 +66,8 @@
 #include "notify/engine.h"
 #include "notify/in_app.h"
 #include "notify/preferences.h"
+#include "notify/push_channel.h"
+#include "notify/web_push.h"
 #include "privacy/consents.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -604,6 +606,31 @@ int serve(const Config& config) {
         return p ? p->language : std::string("en");
       });
   notifications.add_channel(&in_app);
+  // Web Push: the server's VAPID key is made once and kept with the broker's in DIR/keys.
+  std::error_code keys_ec;
+  std::filesystem::create_directories(data->path() / "keys", keys_ec);
+  auto vapid = notify::webpush::VapidKey::load_or_create(data->path() / "keys" / "vapid.pem");
+  if (!vapid) {
+    spdlog::error("push.vapid_key error=\"{}\"", vapid.error());
+    return 1;
+  }
+  notify::PushSubscriptions push_subscriptions(**db, clock);
+  auto push_poster = notify::curl_poster();
+  notify::PushOptions push_options;
+  push_options.subject =
+      config.notify.vapid_subject.empty() ? public_url : config.notify.vapid_subject;
+  push_options.targets.hosts = config.notify.push_hosts;
+  push_options.targets.allow_http = config.notify.push_allow_http;
+  notify::PushChannel push(push_subscriptions, *vapid, *push_poster, clock, push_options);
+  auto& push_seconds = metrics.histogram(
+      "nightjar_notification_push_seconds",
+      "From deciding to notify to the push service's answer, by its status class.", {"status"},
+      {0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 10});
+  push.set_observer([&push_seconds](int status, int64_t us) {
+    const std::string cls = status == 0 ? "none" : std::to_string(status / 100) + "xx";
+    push_seconds.with({cls}).observe(static_cast<double>(us) / 1e6);
+  });
+  notifications.add_channel(&push);
   auto& notify_outcomes = metrics.counter(
       "nightjar_notifications_total",
       "Notification decisions: sent per channel, or why a person was not told.", {"outcome"});
@@ -662,15 +689,18 @@ int serve(const Config& config) {
   devices_api.set_has_picture(
       [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
-  accounts.set_on_cancelled(
-      [&device_service, &access_watch, binding_ended](const std::string& user_id) {
-        const size_t unbound = device_service.end_everything_of(
-            user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
-              access_watch.end_for(serial, user_id);
-            });
-        access_watch.end_subject(user_id);
-        spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
-      });
+  accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
+                             binding_ended](const std::string& user_id) {
+    const size_t unbound = device_service.end_everything_of(
+        user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
+          access_watch.end_for(serial, user_id);
+        });
+    access_watch.end_subject(user_id);
+    // Nothing more reaches their browsers, and what read state they had goes.
+    push_subscriptions.forget_user(user_id);
+    event_store.forget_reader(user_id);
+    spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
+  });
   struct UnhookCancel {  // before what it names goes
     account::AccountService& accounts;
     ~UnhookCancel() { accounts.set_on_cancelled({}); }
@@ -709,6 +739,7 @@ int serve(const Config& config) {
   api::NotificationsApi notifications_api(guard, accounts, device_service, access_watch, in_app,
                                           notify_prefs, consents, time_zones, clock,
                                           policy.version);
+  notifications_api.set_push(&push_subscriptions, vapid->public_key(), push_options.targets);
   notifications_api.install(router);
   // Events past their camera's retention go, every minute.
   Every event_reaping(std::chrono::minutes(1),

@@ -5,7 +5,9 @@
 //  - Icons, the manifest, the favicon: from the cache, refreshed in the background.
 //  - /api/, /healthz and everything else: never touched — answers that hold personal data
 //    (cameras, pictures, recordings, the account) are never stored here.
-// The alarms issue adds Web Push to this same worker.
+//  - Web Push: a push shows a notification with the words the server sent (never a picture
+//    in the message). The picture is the event's own, fetched here with the person's
+//    session and shown from memory, so nothing is kept. A tap opens the alarms.
 const SHELL = 'nightjar-shell-v1';
 const STATIC = ['/', '/manifest.webmanifest', '/favicon.svg', '/icon-192.png', '/icon-512.png'];
 
@@ -80,4 +82,56 @@ self.addEventListener('fetch', (event) => {
       })(),
     );
   }
+});
+
+// A push from Nightjar: {"event_id","device_id","kind","at","grouped","title","body"}.
+self.addEventListener('push', (event) => {
+  let message = {};
+  try {
+    message = event.data ? event.data.json() : {};
+  } catch {
+    message = {};
+  }
+  const title = typeof message.title === 'string' ? message.title : 'Nightjar';
+  const options = {
+    body: typeof message.body === 'string' ? message.body : '',
+    tag: typeof message.event_id === 'string' ? message.event_id : undefined,
+    icon: '/icon-192.png',
+    data: { event_id: message.event_id, device_id: message.device_id },
+  };
+  event.waitUntil(
+    (async () => {
+      // The picture, with the person's own session; an image a notification can show.
+      if (typeof message.event_id === 'string' && /^[0-9a-f]{32}$/.test(message.event_id)) {
+        try {
+          const r = await fetch(`/api/v1/events/${message.event_id}/snapshot.jpg`, { credentials: 'same-origin' });
+          if (r.ok) {
+            const bytes = new Uint8Array(await r.arrayBuffer());
+            let binary = '';
+            for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+            options.image = `data:image/jpeg;base64,${btoa(binary)}`;
+          }
+        } catch {
+          // No picture (signed out, offline, not made yet): the words still go.
+        }
+      }
+      await self.registration.showNotification(title, options);
+    })(),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(
+    (async () => {
+      const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      for (const w of windows) {
+        if (new URL(w.url).origin === self.location.origin) {
+          await w.focus();
+          return w.navigate('/events');
+        }
+      }
+      return self.clients.openWindow('/events');
+    })(),
+  );
 });

@@ -32,3 +32,16 @@ CREATE TABLE notify_cameras (
   snooze_until_ms BIGINT,
   PRIMARY KEY (user_id, device_id)
 );
+
+-- Web Push subscriptions (RFC 8030): where a person's browser receives pushes, and the keys
+-- to encrypt for it (RFC 8291: p256dh, 65 bytes; auth, 16 bytes; kept base64url). A push
+-- service's 404 or 410 deletes the row.
+CREATE TABLE push_subscriptions (
+  id         TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL REFERENCES users(id),
+  endpoint   TEXT NOT NULL UNIQUE,
+  p256dh     TEXT NOT NULL,
+  auth       TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX push_subscriptions_user ON push_subscriptions (user_id);

@@ -62,6 +62,7 @@ export function NotificationsPage() {
   const [consents, setConsents] = useState<Consents | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
+  const [pushProblem, setPushProblem] = useState(false);
   const [permission, setPermission] = useState(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission);
 
   const load = async () => {
@@ -74,6 +75,28 @@ export function NotificationsPage() {
   if (!settings || !consents) return <section class="card muted">{t('health.loading')}</section>;
 
   const inApp = consents.consents['notify.in_app'];
+  const pushConsent = consents.consents['notify.push'];
+  // Push to this browser even when the app is closed: the consent, then this browser's
+  // subscription with its push service (which a browser may not have, as in a test).
+  const setPush = async (granted: boolean) => {
+    await setConsent('notify.push', granted);
+    if (!granted) return;
+    try {
+      const key = await api<{ public_key: string }>('GET', '/push/key');
+      if (!key.ok || !('serviceWorker' in navigator)) throw new Error('no push');
+      const registration = await navigator.serviceWorker.ready;
+      const raw = atob(key.data.public_key.replace(/-/g, '+').replace(/_/g, '/'));
+      const subscription = await registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: Uint8Array.from(raw, (c) => c.charCodeAt(0)),
+      });
+      const r = await api('POST', '/me/push-subscriptions', subscription.toJSON());
+      if (!r.ok) throw new Error(r.error.code);
+      setPushProblem(false);
+    } catch {
+      setPushProblem(true);
+    }
+  };
   const setConsent = async (purpose: string, granted: boolean) => {
     const r = await api('PUT', `/me/consents/${purpose}`, { granted });
     if (!r.ok) return setError(r.error);
@@ -131,6 +154,26 @@ export function NotificationsPage() {
           {inApp?.granted && permission !== 'granted' && (
             <small class="muted" data-testid="browser-permission">
               {permission === 'denied' ? t('notify.permission.denied') : permission === 'unsupported' ? t('notify.permission.unsupported') : t('notify.permission.ask')}
+            </small>
+          )}
+        </span>
+      </label>
+      <label class="switch privacy">
+        <input type="checkbox" checked={Boolean(pushConsent?.granted)} onChange={(e) => void setPush((e.target as HTMLInputElement).checked)} data-testid="consent-push" />
+        <span>
+          <strong>{t('notify.push')}</strong>
+          <small class="muted">{t('notify.push.hint')}</small>
+          {pushConsent && (
+            <small class="muted" data-testid="push-record">
+              {t(pushConsent.granted ? 'notify.consent.given' : 'notify.consent.withdrawn', {
+                time: formatDate(pushConsent.at, 'datetime'),
+                version: pushConsent.policy_version,
+              })}
+            </small>
+          )}
+          {pushConsent?.granted && pushProblem && (
+            <small class="muted" data-testid="push-problem">
+              {t('notify.push.unavailable')}
             </small>
           )}
         </span>
