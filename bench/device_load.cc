@@ -3,6 +3,9 @@
 // with a last will, rpc/req subscribed, RPCs answered, a bind token claimed once). It
 // measures nothing itself; bench/load/device_load.sh measures the server while it runs.
 //   device_load --mqtt HOST:PORT --devices FILE (serial,secret[,token] per line) --seconds N
+//               [--events-per-second R --events-after S --events-log FILE]
+// With events: from S seconds on, motion starts and ends at R starts a second in all, the
+// devices taking turns; each start's wall-clock time (µs) is logged as "serial time".
 #include <mosquitto.h>
 #include <poll.h>
 #include <signal.h>
@@ -73,6 +76,9 @@ void on_message(mosquitto* m, void* user, const mosquitto_message* msg) {
 int main(int argc, char** argv) {
   std::string host = "127.0.0.1", file;
   int port = 1883, seconds = 30;
+  double events_per_second = 0;
+  int events_after = 10;
+  std::string events_log;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--mqtt") {
@@ -82,6 +88,12 @@ int main(int argc, char** argv) {
       file = value;
     } else if (flag == "--seconds") {
       seconds = std::atoi(value.c_str());
+    } else if (flag == "--events-per-second") {
+      events_per_second = std::atof(value.c_str());
+    } else if (flag == "--events-after") {
+      events_after = std::atoi(value.c_str());
+    } else if (flag == "--events-log") {
+      events_log = value;
     }
   }
   std::vector<Device> devices;
@@ -119,13 +131,40 @@ int main(int argc, char** argv) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
   std::vector<pollfd> fds(devices.size());
   auto last_report = std::chrono::steady_clock::now();
+  std::ofstream log;
+  if (!events_log.empty()) log.open(events_log);
+  const auto events_from = std::chrono::steady_clock::now() + std::chrono::seconds(events_after);
+  uint64_t events_sent = 0;  // starts and ends, in turn per device
   while (std::chrono::steady_clock::now() < end) {
+    // Due reports: one start (and, on the device's next turn, its end) per 1/R s.
+    if (events_per_second > 0 && std::chrono::steady_clock::now() >= events_from) {
+      const double elapsed =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - events_from).count();
+      const auto due = static_cast<uint64_t>(elapsed * events_per_second * 2);
+      while (events_sent < due) {
+        // A pass of starts over every device, then a pass of their ends, and so on.
+        auto& d = devices[events_sent % devices.size()];
+        const bool start = (events_sent / devices.size()) % 2 == 0;
+        ++events_sent;
+        if (!d.connected) continue;
+        const std::string e = start ? R"({"kind":"motion","state":"start","score":0.9})"
+                                    : R"({"kind":"motion","state":"end"})";
+        mosquitto_publish(d.m, nullptr, topic(d, "event").c_str(), static_cast<int>(e.size()),
+                          e.data(), 1, false);
+        if (start && log) {
+          const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+          log << d.serial << ' ' << us << '\n';
+        }
+      }
+    }
     for (size_t i = 0; i < devices.size(); ++i) {
       fds[i].fd = mosquitto_socket(devices[i].m);
       fds[i].events = POLLIN | (mosquitto_want_write(devices[i].m) ? POLLOUT : 0);
       fds[i].revents = 0;
     }
-    poll(fds.data(), fds.size(), 100);
+    poll(fds.data(), fds.size(), events_per_second > 0 ? 5 : 100);
     for (size_t i = 0; i < devices.size(); ++i) {
       auto* m = devices[i].m;
       if (fds[i].revents & POLLIN) mosquitto_loop_read(m, 1);

@@ -185,7 +185,9 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   }
   if (const auto* events = top.subtable("events")) {
     TableReader t(*events, "events.");
-    if (auto e = first_error({t.integer("keep_days", c.events.keep_days, 1, 3650), t.finish()});
+    if (auto e =
+            first_error({t.integer("keep_days", c.events.keep_days, 1, 3650),
+                         t.integer("group_seconds", c.events.group_seconds, 0, 60), t.finish()});
         !e) {
       return e;
     }

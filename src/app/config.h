@@ -66,6 +66,9 @@ struct RecordingConfig {
 // plan's retention applies to those with one).
 struct EventsConfig {
   int64_t keep_days = 30;
+  // A camera's report within this many seconds of the same kind's last end continues that
+  // event (0: every start is an event of its own, for load tests).
+  int64_t group_seconds = 5;
 };
 
 // Notifications (issue #14): which Web Push services the server posts to (a browser's

@@ -550,11 +550,15 @@ int serve(const Config& config) {
   // privacy mode) become events with a picture; grouped and bounded per camera.
   events::EventStore event_store(**db);
   events::SnapshotFiles event_files(data->path() / "events" / config.recording.region);
+  events::EventServiceOptions event_options;
+  event_options.group_ms = config.events.group_seconds * 1000;
   events::EventService event_service(
-      event_store, event_files, clock, [&devices](const std::string& serial) {
+      event_store, event_files, clock,
+      [&devices](const std::string& serial) {
         auto d = devices.by_serial(serial);
         return d && d->owner_id ? std::optional<std::string>(d->id) : std::nullopt;
-      });
+      },
+      event_options);
   event_service.close_left_open();
   events::HubSnapshotTaker event_pictures(
       hub, workers, [&stream_demand](const std::string& serial) {

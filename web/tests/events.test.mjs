@@ -176,3 +176,50 @@ test('notifications: nothing until the person turns them on, then each visit at 
   assert.deepEqual(problems, []);
   await page.close();
 });
+
+test('the timeline zooms to five minutes, marks each visit, and a tap plays it from just before', async () => {
+  const { open, signIn, call, deviceNamed, server } = app;
+  const { page, problems } = await open({ width: 1280, height: 900 });
+  await signIn(page);
+  const garden = await deviceNamed(page, 'Garden');
+  // A visit with its picture.
+  let event;
+  for (let i = 0; i < 200 && !event; ++i) {
+    event = (await call(page, 'GET', `/events?device=${garden.id}&kind=motion`)).json.events.find((e) => e.end && e.snapshot);
+    if (!event) await page.waitForTimeout(250);
+  }
+  assert.ok(event, 'a visit within 50 s');
+  const start = Date.parse(event.start);
+  await page.goto(`${server.url}/devices/${garden.id}/playback?at=${start - 60_000}`);
+  await page.getByTestId('span').first().waitFor();
+  for (let i = 0; i < 4; ++i) await page.getByTestId('zoom-in').click();
+  assert.equal(await page.getByTestId('zoom-level').textContent(), '5 minutes');
+  const timeline = page.getByTestId('timeline');
+  const viewStart = Number(await timeline.getAttribute('data-view-start'));
+  const span = Number(await timeline.getAttribute('data-view-span'));
+  assert.equal(span, 300_000);
+  assert.ok(viewStart <= start && start < viewStart + span, 'the visit is in view');
+  // Its marker, coloured by kind, shows the picture on hover and plays from 5 s before.
+  const marker = page.locator(`[data-testid=marker][data-start="${start}"]`);
+  await marker.hover();
+  await page.getByTestId('timeline-hover').locator('img').waitFor();
+  await page.screenshot({ path: path.join(out, 'timeline-zoomed-en-desktop.png'), fullPage: true });
+  await marker.click();
+  const video = page.getByTestId('playback-video');
+  await page.waitForFunction(
+    (want) => {
+      const v = document.querySelector('[data-testid=playback-video]');
+      return v && Number(v.dataset.requested) === want && v.readyState >= 2 && v.currentTime > 0;
+    },
+    start - 5000,
+    { timeout: 20000 },
+  );
+  // A click on the bar lands where it was made: within a pixel (5 min over the bar's width).
+  const box = await timeline.boundingBox();
+  await page.mouse.click(box.x + box.width * 0.25, box.y + 2);  // above the markers
+  const expected = viewStart + 0.25 * span;
+  const requested = await video.evaluate((v) => Number(v.dataset.requested));
+  assert.ok(Math.abs(requested - expected) <= span / box.width + 1, `${requested - expected} ms off`);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

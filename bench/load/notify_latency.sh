@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The alarm figure of docs/BENCHMARKS.md (issue #14), on loopback, bounded in count and time:
+# N device sessions (bench/device_load.cc) report motion at R new events a second in all;
+# one person owns them all, has consented to in-app notifications and keeps a tab open
+# (bench/load/notify_listen.mjs). For each start the load tool logs when it published it; the
+# tab logs when the notification arrived. Latency is the difference, per device in order.
+# Grouping is off ([events] group_seconds = 0, cooldown 0) so every start is told.
+# Usage: bench/load/notify_latency.sh BUILD_BIN_DIR [devices=200] [rate=100] [seconds=30]
+set -euo pipefail
+bin=${1:?path to the bin directory of a build}
+devices=${2:-200}
+rate=${3:-100}
+seconds=${4:-30}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh" notify-latency
+
+mkdir -p "$work"
+start_server
+kill "$server"; wait "$server" 2>/dev/null || true
+printf '[http]\nmax_connections_per_address = 0\n[events]\ngroup_seconds = 0\n' >"$work/load.toml"
+"$bin/nightjar" serve --config "$work/load.toml" --data "$work/data" --http-port 0 \
+  --rtsp-port 0 --mqtt-port 0 --log-level warn &
+server=$!
+rm -f "$work/data/ports.json.old"
+for _ in $(seq 200); do
+  [[ -f $work/data/ports.json ]] && curl -sf "http://127.0.0.1:$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")/healthz" >/dev/null && break
+  sleep 0.05
+done
+http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
+mqtt=$(sed -E 's/.*"mqtt": ([0-9]+).*/\1/' "$work/data/ports.json")
+api="http://127.0.0.1:$http/api/v1"
+machine
+
+token=$(sign_up alarms@example.org)
+auth=(-H "Authorization: Bearer $token")
+curl -s -o /dev/null -X PUT "$api/me/consents/notify.in_app" "${auth[@]}" -H 'Content-Type: application/json' -d '{"granted":true}'
+curl -s -o /dev/null -X PATCH "$api/me/notifications" "${auth[@]}" -H 'Content-Type: application/json' -d '{"cooldown_s":0}'
+
+{ echo serial; for i in $(seq "$devices"); do echo "ALARM-$i"; done; } >"$work/factory.csv"
+"$bin/nightjar" admin --data "$work/data" device import --file "$work/factory.csv" >"$work/secrets.csv"
+while IFS=, read -r serial secret; do
+  bind=$(curl -s -X POST "$api/bind-tokens" "${auth[@]}" | sed -E 's/.*"token": *"([^"]+)".*/\1/')
+  echo "$serial,$secret,$bind"
+done <"$work/secrets.csv" >"$work/devices.csv"
+
+node "$here/notify_listen.mjs" "ws://127.0.0.1:$http/api/v1/notifications" "$token" "$work/received" &
+pids+=($!)
+"$bin/device_load" --mqtt "127.0.0.1:$mqtt" --devices "$work/devices.csv" --seconds $((seconds + 25)) \
+  --events-per-second "$rate" --events-after 20 --events-log "$work/published" >"$work/load.out" &
+load=$!
+pids+=("$load")
+sleep 18
+online=$(curl -s "$api/devices" "${auth[@]}" | { grep -o '"online":true' || true; } | wc -l)
+echo "$online of $devices devices bound and online"
+sleep 2
+s0=$(cpu "$server")
+sleep "$seconds"
+s1=$(cpu "$server")
+wait "$load" || true
+sleep 1
+# serial → device id, then pair each device's k-th start with its k-th notification.
+curl -s "$api/devices" "${auth[@]}" | grep -o '"id":"[0-9a-f]*"[^}]*"serial":"[A-Z0-9-]*"' |
+  sed -E 's/"id":"([0-9a-f]*)".*"serial":"([A-Z0-9-]*)"/\2 \1/' >"$work/ids"
+awk -v cpu=$((s1 - s0)) -v t="$ticks" -v d="$seconds" '
+  FILENAME == ARGV[1] { id[$1] = $2; next }
+  FILENAME == ARGV[2] { k = id[$1] SUBSEP (++p[id[$1]]); sent[k] = $2; published++; next }
+  { k = $1 SUBSEP (++r[$1]); if (k in sent) { lat[++n] = ($2 - sent[k]) / 1000 } }
+  END {
+    asort(lat)
+    printf "%d starts published, %d notifications received (paired in order per device)\n", published, n
+    printf "publish -> in-app WebSocket: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+      lat[int(n * 0.5)], lat[int(n * 0.9)], lat[int(n * 0.99)], lat[n]
+    printf "nightjar CPU while reporting: %.1f%% of one core\n", cpu / t / d * 100
+  }' "$work/ids" "$work/published" "$work/received"
