@@ -21,7 +21,8 @@ ticks=$(getconf CLK_TCK)
 start_server() {
   # Every load client is on loopback: one address, so the per-address limit is lifted.
   mkdir -p "$work"
-  printf '[http]\nmax_connections_per_address = 0\n' >"$work/load.toml"
+  # extra_config: more TOML for a script's own settings.
+  printf '[http]\nmax_connections_per_address = 0\n%b' "${extra_config:-}" >"$work/load.toml"
   "$bin/nightjar" serve --config "$work/load.toml" --data "$work/data" --http-port 0 \
     --rtsp-port 0 --mqtt-port 0 --log-level warn "$@" &
   server=$!

@@ -14,21 +14,9 @@ seconds=${4:-30}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh" notify-latency
 
-mkdir -p "$work"
+extra_config='[events]\ngroup_seconds = 0\n'
 start_server
-kill "$server"; wait "$server" 2>/dev/null || true
-printf '[http]\nmax_connections_per_address = 0\n[events]\ngroup_seconds = 0\n' >"$work/load.toml"
-"$bin/nightjar" serve --config "$work/load.toml" --data "$work/data" --http-port 0 \
-  --rtsp-port 0 --mqtt-port 0 --log-level warn &
-server=$!
-rm -f "$work/data/ports.json.old"
-for _ in $(seq 200); do
-  [[ -f $work/data/ports.json ]] && curl -sf "http://127.0.0.1:$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")/healthz" >/dev/null && break
-  sleep 0.05
-done
-http=$(sed -E 's/.*"http": ([0-9]+).*/\1/' "$work/data/ports.json")
-mqtt=$(sed -E 's/.*"mqtt": ([0-9]+).*/\1/' "$work/data/ports.json")
-api="http://127.0.0.1:$http/api/v1"
+for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http/healthz" >/dev/null && break; sleep 0.05; done
 machine
 
 token=$(sign_up alarms@example.org)
@@ -61,14 +49,17 @@ sleep 1
 # serial → device id, then pair each device's k-th start with its k-th notification.
 curl -s "$api/devices" "${auth[@]}" | grep -o '"id":"[0-9a-f]*"[^}]*"serial":"[A-Z0-9-]*"' |
   sed -E 's/"id":"([0-9a-f]*)".*"serial":"([A-Z0-9-]*)"/\2 \1/' >"$work/ids"
-awk -v cpu=$((s1 - s0)) -v t="$ticks" -v d="$seconds" '
+awk '
   FILENAME == ARGV[1] { id[$1] = $2; next }
-  FILENAME == ARGV[2] { k = id[$1] SUBSEP (++p[id[$1]]); sent[k] = $2; published++; next }
-  { k = $1 SUBSEP (++r[$1]); if (k in sent) { lat[++n] = ($2 - sent[k]) / 1000 } }
+  FILENAME == ARGV[2] { k = id[$1] SUBSEP (++p[id[$1]]); sent[k] = $2; next }
+  { k = $1 SUBSEP (++r[$1]); if (k in sent) printf "%.3f\n", ($2 - sent[k]) / 1000 }
+  ' "$work/ids" "$work/published" "$work/received" | sort -n >"$work/latency"
+published=$(wc -l <"$work/published")
+awk -v published="$published" -v cpu=$((s1 - s0)) -v t="$ticks" -v d="$seconds" '
+  { v[++n] = $1 }
   END {
-    asort(lat)
     printf "%d starts published, %d notifications received (paired in order per device)\n", published, n
     printf "publish -> in-app WebSocket: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
-      lat[int(n * 0.5)], lat[int(n * 0.9)], lat[int(n * 0.99)], lat[n]
+      v[int(n * 0.5)], v[int(n * 0.9)], v[int(n * 0.99)], v[n]
     printf "nightjar CPU while reporting: %.1f%% of one core\n", cpu / t / d * 100
-  }' "$work/ids" "$work/published" "$work/received"
+  }' "$work/latency"
