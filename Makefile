@@ -56,7 +56,7 @@ bench: bootstrap build
 # Long fuzzing with libFuzzer (clang): FUZZ_SECONDS per target, new inputs kept in
 # build/fuzz/corpus-<target>. `make test` runs the same targets briefly with any compiler.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := http_request time config account_input rtp_h264 rtp_h265 rtp_aac sdp rtsp_message rtsp_client fmp4_demux recovery device_state device_event device_telemetry device_claim device_rpc device_provision
+FUZZ_TARGETS := http_request time config account_input rtp_h264 rtp_h265 rtp_aac sdp rtsp_message rtsp_client fmp4_demux recovery device_state device_event device_telemetry device_claim device_rpc device_provision privacy_schedule tzif notify_input
 fuzz:
 	@scripts/bootstrap --fuzz
 	@cmake --preset fuzz >/dev/null
