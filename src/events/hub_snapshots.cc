@@ -65,8 +65,13 @@ void HubSnapshotTaker::loop() {
   for (;;) {
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(100),
-                   [this] { return stopping_ || !incoming_.empty(); });
+      // Idle, it sleeps until asked; with pictures to make, it looks every 100 ms.
+      const auto asked = [this] { return stopping_ || !incoming_.empty(); };
+      if (pending.empty()) {
+        cv_.wait(lock, asked);
+      } else {
+        cv_.wait_for(lock, std::chrono::milliseconds(100), asked);
+      }
       for (auto& p : incoming_) pending.push_back(std::move(p));
       incoming_.clear();
       if (stopping_) break;
