@@ -1,11 +1,12 @@
 // Fuzz target: a privacy schedule or quiet hours as a browser sends them (JSON). What is
 // accepted must write back to what reads the same, and following it must not fail.
+#include "device/privacy_schedule.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "common/time_zone.h"
-#include "device/privacy_schedule.h"
 #include "device_protocol/json_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -11,8 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto rule = nj::PosixTzRule::parse(bytes)) (void)rule->offset_at(1'800'000'000);
   auto zone = nj::TimeZone::from_tzif(bytes);
   if (!zone) return 0;
-  for (int64_t t : {int64_t{-2'000'000'000}, int64_t{0}, int64_t{1'800'000'000},
-                    int64_t{4'000'000'000}}) {
+  for (int64_t t :
+       {int64_t{-2'000'000'000}, int64_t{0}, int64_t{1'800'000'000}, int64_t{4'000'000'000}}) {
     const int32_t offset = zone->offset_at(t);
     if (offset < -26 * 3600 || offset > 26 * 3600) __builtin_trap();
     (void)zone->to_utc(t);
