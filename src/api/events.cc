@@ -227,8 +227,8 @@ void EventsApi::install(http::Router& router) {
                {"kind", std::string(events::kind_name(m.kind))},
                {"start", rfc3339_ms(m.start_ms)},
                {"end", m.end_ms ? json(rfc3339_ms(*m.end_ms)) : json(nullptr)},
-               {"snapshot",
-                m.has_snapshot ? json("/api/v1/events/" + m.id + "/snapshot.jpg") : json(nullptr)}});
+               {"snapshot", m.has_snapshot ? json("/api/v1/events/" + m.id + "/snapshot.jpg")
+                                           : json(nullptr)}});
         }
         return no_store(http::json_response(
             200, {{"from", rfc3339_ms(from)}, {"to", rfc3339_ms(to)}, {"events", markers}}));

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <tuple>
 #include <charconv>
+#include <tuple>
 
 namespace nj::events {
 namespace {
@@ -161,7 +161,7 @@ EventPage EventStore::list(const EventQuery& q) {
 }
 
 std::vector<EventStore::Marker> EventStore::markers(std::string_view device_id, int64_t from_ms,
-                                                   int64_t to_ms, size_t limit) {
+                                                    int64_t to_ms, size_t limit) {
   // A camera's own events last at most kMaxReportedEventMs, so those that overlap `from` start
   // shortly before it; the server's (offline, privacy mode) may last days and are few, found
   // by their own index.
@@ -194,8 +194,8 @@ std::vector<EventStore::Marker> EventStore::markers(std::string_view device_id, 
       out.push_back(std::move(m));
     }
   }
-  const auto long_end = long_ones ? out.begin() + static_cast<std::ptrdiff_t>(long_ones->size())
-                                  : out.begin();
+  const auto long_end =
+      long_ones ? out.begin() + static_cast<std::ptrdiff_t>(long_ones->size()) : out.begin();
   std::sort(out.begin(), long_end, [](const Marker& a, const Marker& b) {
     return std::tie(a.start_ms, a.id) < std::tie(b.start_ms, b.id);
   });
