@@ -22,6 +22,14 @@ class SystemClock final : public Clock {
   }
 };
 
+// The steady clock in microseconds, for durations measured across threads (how long a
+// notification took to reach a tab, a picture to be made).
+inline int64_t steady_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // A clock that moves only when told to (tests).
 class ManualClock final : public Clock {
  public:

@@ -3,16 +3,6 @@
 #include "media/snapshot/jpeg.h"
 
 namespace nj::events {
-namespace {
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 HubSnapshotTaker::HubSnapshotTaker(media::hub::Hub& hub, WorkerPool& workers, Wake wake,
                                    std::chrono::milliseconds wait)
     : hub_(hub), workers_(workers), wake_(std::move(wake)), wait_(wait) {
@@ -34,7 +24,7 @@ void HubSnapshotTaker::take(const std::string& serial, int64_t /*at_ms*/,
   p.serial = serial;
   // Taken as the event is made, so "now" is its start; a little slack for a keyframe that
   // arrived with the report.
-  p.after_us = steady_us() - 100'000;
+  p.after_us = steady_now_us() - 100'000;
   p.deadline = std::chrono::steady_clock::now() + wait_;
   p.done = std::move(done);
   {

@@ -8,16 +8,6 @@
 #include "device_protocol/json_input.h"
 
 namespace nj::notify {
-namespace {
-
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 std::string_view skip_name(Skip s) {
   switch (s) {
     case Skip::kDisarmed:
@@ -166,7 +156,7 @@ void NotificationEngine::tick() {
 
 void NotificationEngine::send(Notification n) {
   n.id = random_hex_id();
-  n.made_us = steady_us();
+  n.made_us = steady_now_us();
   for (Channel* c : channels_) {
     // Asked at the moment of sending: a consent withdrawn a moment ago holds now.
     if (!consents_.granted(n.user_id, c->purpose())) {

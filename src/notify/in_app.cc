@@ -36,10 +36,7 @@ void InAppChannel::deliver(const Notification& n) {
     if (!send(text)) gone.push_back(id);
   }
   if (latency_) {
-    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch())
-                               .count();
-    latency_(now_us - n.made_us);
+    latency_(steady_now_us() - n.made_us);
   }
   for (uint64_t id : gone) disconnect(id);
 }

@@ -14,12 +14,6 @@ namespace {
 
 using store::Value;
 
-int64_t steady_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // The notification's words in the person's language (English unless Chinese).
 std::string title_of(const Notification& n) {
   struct Words {
@@ -301,7 +295,7 @@ void PushChannel::send(Job job) {
                                     {"Urgency", "high"},
                                     {"Authorization", *authorization}},
                                    *body);
-  if (observer_) observer_(status.value_or(0), steady_us() - job.made_us);
+  if (observer_) observer_(status.value_or(0), steady_now_us() - job.made_us);
   const int s = status.value_or(0);
   std::lock_guard lock(mu_);
   if (s >= 200 && s < 300) {
