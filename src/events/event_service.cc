@@ -159,11 +159,9 @@ void EventService::state(const std::string& serial, bool online, bool privacy_mo
       const bool was = known.value_or(now_on);
       known = now_on;
       if (first || was == now_on) return;
-      // The server's own events are never grouped or limited: each change is one.
+      // Grouped and bounded like a camera's own reports: a camera whose connection flaps
+      // (or that flaps it on purpose) is one offline event with a count, not a row a flap.
       if (now_on) {
-        auto it = d->latest.find(kind);
-        if (it != d->latest.end()) it->second.last_end_ms = now - options_.group_ms - 1;
-        d->tokens = std::max(d->tokens, 1.0);
         if (auto e = start_locked(*d, kind, 1.0, now, ignored)) {
           changes.emplace_back(std::move(*e), Change::kStarted);
         }

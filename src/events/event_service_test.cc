@@ -179,6 +179,20 @@ TEST_F(EventServiceTest, OfflineAndPrivacyModeAreEventsThatLastAsLongAsTheyDo) {
   EXPECT_EQ(taker_.asked.size(), 1u) << "pictures are of what a camera saw, not of an outage";
 }
 
+TEST_F(EventServiceTest, AConnectionThatFlapsIsOneOfflineEventWithACount) {
+  service_.state("DEV-A", true, false);
+  for (int i = 0; i < 1000; ++i) {
+    service_.state("DEV-A", false, false);
+    clock_.advance_ms(50);
+    service_.state("DEV-A", true, false);
+    clock_.advance_ms(50);
+  }
+  const auto events = all(kDeviceA);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, Kind::kOffline);
+  EXPECT_EQ(events[0].reports, 1000);
+}
+
 TEST_F(EventServiceTest, AnEventThatNeverEndsIsClosedAndUnbindingForgetsEverything) {
   service_.report("DEV-A", "motion", true, 0.5);
   const std::string id = told_.at(0).first.id;
