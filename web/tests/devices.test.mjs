@@ -327,7 +327,7 @@ test('a recording plays from any instant: the first frame shown is the one asked
   console.log(`# playback from an instant: frame ${shown} shown, ${expected} expected`);
   assert.ok(Math.abs(shown - expected) <= 1, `frame ${shown} shown, ${expected} expected`);
   // It plays on, faster when asked.
-  await page.getByRole('button', { name: 'Play' }).click();
+  await page.getByRole('button', { name: 'Play', exact: true }).click();
   const t0 = await video.evaluate((v) => v.currentTime);
   await new Promise((r) => setTimeout(r, 1500));
   assert.ok((await video.evaluate((v) => v.currentTime)) > t0, 'plays');
