@@ -47,11 +47,6 @@ std::string base64(const std::string& bytes) {
   return out;
 }
 
-Response no_store(Response r) {
-  r.headers.set("Cache-Control", "no-store");
-  return r;
-}
-
 }  // namespace
 
 json device_json(const device::OwnedDevice& o) {

@@ -20,11 +20,6 @@ constexpr size_t kMaxPage = 200;
 constexpr size_t kMaxMarkers = 10'000;
 constexpr int64_t kMaxMarkerRangeMs = 7ll * 86'400'000;
 
-Response no_store(Response r) {
-  r.headers.set("Cache-Control", "no-store");
-  return r;
-}
-
 Response not_found() { return http::error_response(404, "not_found", "no such event"); }
 
 std::optional<int64_t> time_param(const Request& r, const char* name, bool& bad) {
@@ -211,11 +206,13 @@ void EventsApi::install(http::Router& router) {
         if (owned->role < device::Role::kFamily) {
           return http::error_response(403, "forbidden", "events are for family and up");
         }
-        bool bad = false;
+        bool bad_from = false, bad_to = false;
         const int64_t now = clock_.now_ms();
-        const int64_t from = time_param(r, "from", bad).value_or(now - 86'400'000);
-        const int64_t to = time_param(r, "to", bad).value_or(now);
-        if (bad) return invalid_field("from", "a time in RFC 3339 or Unix milliseconds");
+        const int64_t from = time_param(r, "from", bad_from).value_or(now - 86'400'000);
+        const int64_t to = time_param(r, "to", bad_to).value_or(now);
+        if (bad_from || bad_to) {
+          return invalid_field(bad_from ? "from" : "to", "a time in RFC 3339 or Unix milliseconds");
+        }
         if (to <= from || to - from > kMaxMarkerRangeMs) {
           return invalid_field("to", "to is after from, at most 7 days later");
         }

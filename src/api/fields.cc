@@ -40,4 +40,9 @@ Result<std::optional<bool>, http::Response> bool_field(const nlohmann::json& bod
   return std::optional<bool>(it->get<bool>());
 }
 
+http::Response no_store(http::Response r) {
+  r.headers.set("Cache-Control", "no-store");
+  return r;
+}
+
 }  // namespace nj::api

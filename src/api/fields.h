@@ -18,5 +18,7 @@ Result<std::optional<std::string>, http::Response> string_field(const nlohmann::
 Result<std::optional<bool>, http::Response> bool_field(const nlohmann::json& body,
                                                        const char* name);
 http::Response invalid_field(const std::string& name, const std::string& message);
+// The response marked Cache-Control: no-store (personal data: no browser or proxy keeps it).
+http::Response no_store(http::Response r);
 
 }  // namespace nj::api

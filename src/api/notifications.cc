@@ -4,6 +4,7 @@
 #include "api/devices.h"
 #include "api/fields.h"
 #include "device/privacy_schedule.h"
+#include "device_protocol/json_input.h"
 #include "http/json.h"
 #include "notify/web_push.h"
 
@@ -16,11 +17,6 @@ using http::Response;
 using nlohmann::json;
 
 constexpr int kMaxSnoozeMinutes = 7 * 24 * 60;
-
-Response no_store(Response r) {
-  r.headers.set("Cache-Control", "no-store");
-  return r;
-}
 
 // One tab's connection: notifications are pushed to it; what it sends is ignored (pings).
 class NotificationSocket final : public http::WebSocketHandler {
@@ -207,11 +203,10 @@ void NotificationsApi::install(http::Router& router) {
             }
             s.quiet_hours = device::to_json(*quiet).dump();
           } else if (key == "cooldown_s") {
-            if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
-                value.get<int64_t>() > 3600) {
-              return invalid_field("cooldown_s", "0 to 3600 seconds");
-            }
-            s.cooldown_s = static_cast<int>(value.get<int64_t>());
+            device_protocol::ObjectReader reader(*body);
+            auto seconds = reader.integer("cooldown_s", 0, 3600, true);
+            if (!seconds) return invalid_field("cooldown_s", "0 to 3600 seconds");
+            s.cooldown_s = static_cast<int>(*seconds);
           } else {
             return invalid_field(key, key + " cannot be changed here");
           }
@@ -293,21 +288,26 @@ void NotificationsApi::install(http::Router& router) {
         if (!body->is_object()) return invalid_field("", "the body must be an object");
         auto c = prefs_.camera(who.user_id, owned->device.id);
         for (const auto& [key, value] : body->items()) {
-          if (key == "home" || key == "away") {
-            if (!value.is_boolean()) return invalid_field(key, key + " is true or false");
-            (key == "home" ? c.home : c.away) = value.get<bool>();
-          } else if (key == "snooze_minutes") {
-            if (!value.is_number_integer() || value.get<int64_t>() < 0 ||
-                value.get<int64_t>() > kMaxSnoozeMinutes) {
-              return invalid_field("snooze_minutes", "0 (none) to 10080 minutes");
-            }
-            const int64_t minutes = value.get<int64_t>();
-            c.snooze_until_ms = minutes == 0
-                                    ? std::nullopt
-                                    : std::optional<int64_t>(clock_.now_ms() + minutes * 60'000);
-          } else {
+          if (key != "home" && key != "away" && key != "snooze_minutes") {
             return invalid_field(key, key + " cannot be changed here");
           }
+        }
+        // Read through the validating layer: a wrong type is an error, never a throw.
+        device_protocol::ObjectReader reader(*body);
+        const auto home = reader.boolean("home");
+        const auto away = reader.boolean("away");
+        const auto minutes = reader.integer("snooze_minutes", 0, kMaxSnoozeMinutes);
+        if (!reader.ok()) {
+          const std::string field = reader.error()->field;
+          return invalid_field(field, field == "snooze_minutes" ? "0 (none) to 10080 minutes"
+                                                                : field + " is true or false");
+        }
+        if (home) c.home = *home;
+        if (away) c.away = *away;
+        if (minutes) {
+          c.snooze_until_ms = *minutes == 0
+                                  ? std::nullopt
+                                  : std::optional<int64_t>(clock_.now_ms() + *minutes * 60'000);
         }
         if (!prefs_.save_camera(who.user_id, owned->device.id, c)) {
           return http::error_response(500, "internal", "the settings could not be saved");

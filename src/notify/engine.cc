@@ -83,13 +83,8 @@ void NotificationEngine::on_event(const events::Event& e) {
       continue;
     }
     // Nobody told on no channel is nothing to group: the cooldown starts with a delivery.
-    const bool any_consent = std::any_of(channels_.begin(), channels_.end(), [&](Channel* c) {
-      return consents_.granted(user_id, c->purpose());
-    });
-    if (!any_consent) {
-      count(skip_name(Skip::kNoConsent));
-      continue;
-    }
+    const auto channels = consented(user_id);
+    if (channels.empty()) continue;
     if (device_name.empty()) device_name = name_of_(e.device_id);
     const std::string language = language_of_(user_id);
     {
@@ -116,7 +111,7 @@ void NotificationEngine::on_event(const events::Event& e) {
     n.device_name = device_name;
     n.kind = e.kind;
     n.at_ms = e.start_ms;
-    send(std::move(n));
+    send(std::move(n), channels);
   }
 }
 
@@ -151,18 +146,28 @@ void NotificationEngine::tick() {
       ++it;
     }
   }
-  for (auto& n : summaries) send(std::move(n));
+  for (auto& n : summaries) {
+    // Asked when the summary goes: a consent withdrawn during the cooldown holds.
+    const auto channels = consented(n.user_id);
+    if (!channels.empty()) send(std::move(n), channels);
+  }
 }
 
-void NotificationEngine::send(Notification n) {
+std::vector<Channel*> NotificationEngine::consented(const std::string& user_id) {
+  std::vector<Channel*> out;
+  for (Channel* c : channels_) {
+    if (consents_.granted(user_id, c->purpose())) out.push_back(c);
+  }
+  // Counted once for a person told nothing, and once per channel refused besides others.
+  const size_t refused = out.empty() ? 1 : channels_.size() - out.size();
+  for (size_t i = 0; i < refused; ++i) count(skip_name(Skip::kNoConsent));
+  return out;
+}
+
+void NotificationEngine::send(Notification n, const std::vector<Channel*>& channels) {
   n.id = random_hex_id();
   n.made_us = steady_now_us();
-  for (Channel* c : channels_) {
-    // Asked at the moment of sending: a consent withdrawn a moment ago holds now.
-    if (!consents_.granted(n.user_id, c->purpose())) {
-      count(skip_name(Skip::kNoConsent));
-      continue;
-    }
+  for (Channel* c : channels) {
     c->deliver(n);
     count("sent:" + std::string(c->purpose()));
   }

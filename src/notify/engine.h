@@ -78,7 +78,9 @@ class NotificationEngine {
   using GroupKey = std::tuple<std::string, std::string, events::Kind>;  // user, device, kind
   // Whether the person wants to hear now (nullopt) or why not.
   std::optional<Skip> wanted(const std::string& user_id, const events::Event& e, int64_t now);
-  void send(Notification n);
+  // The channels the person consents to now (the ledger, read at this moment).
+  std::vector<Channel*> consented(const std::string& user_id);
+  void send(Notification n, const std::vector<Channel*>& channels);
   void count(std::string_view outcome);
 
   Preferences& prefs_;
