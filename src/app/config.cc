@@ -195,9 +195,13 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   if (const auto* notify = top.subtable("notify")) {
     TableReader t(*notify, "notify.");
     auto& n = c.notify;
-    if (auto e = first_error({t.strings("push_hosts", n.push_hosts),
-                              t.boolean("push_allow_http", n.push_allow_http),
-                              t.string("vapid_subject", n.vapid_subject), t.finish()});
+    if (auto e = first_error(
+            {t.strings("push_hosts", n.push_hosts), t.boolean("push_allow_http", n.push_allow_http),
+             t.string("vapid_subject", n.vapid_subject),
+             t.boolean("webhook_allow_private", n.webhook_allow_private),
+             t.integer("webhook_first_retry_ms", n.webhook_first_retry_ms, 10, 600'000),
+             t.integer("webhook_attempts", n.webhook_attempts, 1, 20),
+             t.integer("email_per_hour", n.email_per_hour, 1, 1000), t.finish()});
         !e) {
       return e;
     }

@@ -78,6 +78,12 @@ struct NotifyConfig {
                                          "*.push.apple.com", "*.notify.windows.com"};
   bool push_allow_http = false;  // tests only: a push service on loopback
   std::string vapid_subject;     // "mailto:…" or a URL; default: the server's public URL
+  // Webhooks go to public addresses only, unless the operator allows the private networks
+  // (a home automation hub on the LAN; the server's own loopback then too).
+  bool webhook_allow_private = false;
+  int64_t webhook_first_retry_ms = 2000;  // doubled at each retry
+  int64_t webhook_attempts = 8;
+  int64_t email_per_hour = 10;  // notification mails per person
 };
 
 struct Config {

@@ -25,6 +25,7 @@
 #include "api/me.h"
 #include "api/media_access.h"
 #include "api/notifications.h"
+#include "api/notify_channels.h"
 #include "api/policy.h"
 #include "api/recordings.h"
 #include "api/snapshot.h"
@@ -41,6 +42,7 @@
 #include "device/access_watch.h"
 #include "device/binding_sweep.h"
 #include "device/broker_link.h"
+#include "device/key_file.h"
 #include "device/privacy_scheduler.h"
 #include "device/registry.h"
 #include "device/service.h"
@@ -63,11 +65,14 @@
 #include "mqtt/broker.h"
 #include "mqtt/client.h"
 #include "net/io_pool.h"
+#include "notify/email_channel.h"
 #include "notify/engine.h"
+#include "notify/home_mqtt.h"
 #include "notify/in_app.h"
 #include "notify/preferences.h"
 #include "notify/push_channel.h"
 #include "notify/web_push.h"
+#include "notify/webhooks.h"
 #include "privacy/consents.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -635,6 +640,58 @@ int serve(const Config& config) {
     push_seconds.with({cls}).observe(static_cast<double>(us) / 1e6);
   });
   notifications.add_channel(&push);
+  // Webhooks, e-mail and home-automation MQTT: secrets for the first and the last are derived
+  // from the notify key (DIR/keys/notify.key), never stored.
+  auto notify_key = device::load_or_create_key(data->path() / "keys", "notify.key");
+  if (!notify_key) {
+    spdlog::error("notify.key error=\"{}\"", notify_key.error());
+    return 1;
+  }
+  notify::WebhookStore webhooks(**db, clock, *notify_key);
+  auto webhook_poster =
+      notify::curl_poster({5'000, /*public_only=*/!config.notify.webhook_allow_private});
+  notify::WebhookChannel webhook_channel(
+      webhooks, *webhook_poster, clock,
+      {config.notify.webhook_first_retry_ms, static_cast<size_t>(config.notify.webhook_attempts),
+       1000});
+  notifications.add_channel(&webhook_channel);
+  notify::EmailChannel email_channel(
+      outbox,
+      [&smtp] {
+        if (smtp) smtp->wake();
+      },
+      [&accounts](const std::string& user_id) {
+        auto p = accounts.profile(account::Principal{user_id, "", "", ""});
+        return p && p->email_verified ? p->email : std::string();
+      },
+      public_url, clock, static_cast<int>(config.notify.email_per_hour));
+  notifications.add_channel(&email_channel);
+  notify::HomeMqtt home_mqtt(
+      **db, clock, consents, *notify_key,
+      [&broker_link](const std::string& topic, const std::string& payload, bool retain) {
+        broker_link.publish(topic, payload, retain);
+      },
+      [&broker_link](const std::vector<nlohmann::json>& commands) {
+        broker_link.control(commands);
+      },
+      [&device_service](const std::string& user_id) {
+        std::vector<notify::HomeCamera> cameras;
+        for (const auto& d : device_service.list(user_id)) {
+          if (d.role < device::Role::kFamily) continue;
+          cameras.push_back({d.device.id, d.device.name, d.device.model});
+        }
+        return cameras;
+      });
+  notifications.add_channel(&home_mqtt);
+  consents.add_listener(
+      [&home_mqtt](const std::string& user_id, std::string_view purpose, bool granted) {
+        if (purpose == privacy::kNotifyMqtt) home_mqtt.consent_changed(user_id, granted);
+      });
+  broker_link.set_full_sync_handler([&home_mqtt] { home_mqtt.provision(); });
+  struct UnhookHome {  // before the channel goes
+    device::BrokerLink& link;
+    ~UnhookHome() { link.set_full_sync_handler({}); }
+  } unhook_home{broker_link};
   auto& notify_outcomes = metrics.counter(
       "nightjar_notifications_total",
       "Notification decisions: sent per channel, or why a person was not told.", {"outcome"});
@@ -671,7 +728,7 @@ int serve(const Config& config) {
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
                               &recording_jobs, &devices, &snapshot_api, &event_service,
-                              &notify_prefs](const std::string& serial) {
+                              &notify_prefs, &home_mqtt](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -686,6 +743,7 @@ int serve(const Config& config) {
       devices.forget_privacy_periods(d->id);
       event_service.forget(serial, d->id);
       notify_prefs.forget_device(d->id);
+      home_mqtt.forget_device(d->id);
     }
     snapshot_api.forget(serial);
   };
@@ -694,7 +752,7 @@ int serve(const Config& config) {
       [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
-                             binding_ended](const std::string& user_id) {
+                             &webhooks, &home_mqtt, binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
         user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
           access_watch.end_for(serial, user_id);
@@ -702,6 +760,8 @@ int serve(const Config& config) {
     access_watch.end_subject(user_id);
     // Nothing more reaches their browsers, and what read state they had goes.
     push_subscriptions.forget_user(user_id);
+    webhooks.forget_user(user_id);
+    home_mqtt.disable(user_id);
     event_store.forget_reader(user_id);
     spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });
@@ -745,6 +805,11 @@ int serve(const Config& config) {
                                           policy.version);
   notifications_api.set_push(&push_subscriptions, vapid->public_key(), push_options.targets);
   notifications_api.install(router);
+  api::NotifyChannelsApi notify_channels_api(
+      guard, webhooks, webhook_channel, home_mqtt,
+      {"mqtt://" + public_host + ":" + std::to_string(mqtt_port),
+       mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : ""});
+  notify_channels_api.install(router);
   // Events past their camera's retention go, every minute.
   Every event_reaping(std::chrono::minutes(1),
                       [&event_store, &event_files, &plans, &clock, keep = config.events.keep_days] {

@@ -24,7 +24,8 @@ std::vector<dynsec::Acl> server_acls() {
   const std::string all = std::string(kTopicRoot) + "#";
   return {{"publishClientSend", all, true},
           {"publishClientReceive", all, true},
-          {"subscribePattern", all, true}};
+          {"subscribePattern", all, true},
+          {"publishClientSend", "nj/home/#", true}};
 }
 
 std::vector<json> device_role_commands(const std::string& serial, const std::string& secret,
@@ -136,6 +137,19 @@ void BrokerLink::sync() {
     needs_full_sync_ = false;
   }
   provision(registry_.all(), full);
+  if (full) {
+    std::lock_guard lock(event_mu_);
+    if (on_full_sync_) on_full_sync_();
+  }
+}
+
+void BrokerLink::set_full_sync_handler(std::function<void()> handler) {
+  std::lock_guard lock(event_mu_);
+  on_full_sync_ = std::move(handler);
+}
+
+void BrokerLink::publish(const std::string& topic, const std::string& payload, bool retain) {
+  client_->publish(topic, payload, 1, retain);
 }
 
 void BrokerLink::provision(const std::vector<Device>& devices, bool all) {

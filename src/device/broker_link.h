@@ -82,6 +82,14 @@ class BrokerLink {
       std::function<void(device_protocol::MessageKind kind, device_protocol::Reason reason)>;
   void set_reject_handler(RejectHandler handler);
 
+  // The server's own messages outside the devices' space (home-automation topics), and
+  // dynamic-security commands for clients that are not devices.
+  void publish(const std::string& topic, const std::string& payload, bool retain);
+  void control(const std::vector<nlohmann::json>& commands) { send_control(commands); }
+  // Told after every full sync (each (re)connection: the broker may have restarted and
+  // lost what it knew), on the link's timer thread.
+  void set_full_sync_handler(std::function<void()> handler);
+
   struct Stats {
     uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0;
   };
@@ -100,10 +108,11 @@ class BrokerLink {
 
   DeviceRegistry& registry_;
   ClaimHandler on_claim_;
-  std::mutex event_mu_;      // held while on_event_ runs
-  EventHandler on_event_;    // guarded by event_mu_
-  StateHandler on_state_;    // guarded by event_mu_
-  RejectHandler on_reject_;  // guarded by event_mu_
+  std::mutex event_mu_;                 // held while on_event_ runs
+  EventHandler on_event_;               // guarded by event_mu_
+  StateHandler on_state_;               // guarded by event_mu_
+  RejectHandler on_reject_;             // guarded by event_mu_
+  std::function<void()> on_full_sync_;  // guarded by event_mu_
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;
   mutable std::mutex mu_;
@@ -125,7 +134,8 @@ class BrokerLink {
 };
 
 // What the server's own client must be allowed on the broker (the embedded broker is set
-// up so; an external broker's operator must grant it): publish and receive nj/v1/#.
+// up so; an external broker's operator must grant it): publish and receive nj/v1/#, and
+// publish nj/home/# (people's home-automation topics).
 std::vector<mqtt::dynsec::Acl> server_acls();
 
 // The role a device gets: publish its own up-topics, receive its own rpc/req.

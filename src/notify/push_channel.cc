@@ -1,49 +1,22 @@
 #include "notify/push_channel.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
-#include <array>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/random.h"
 #include "common/time.h"
+#include "notify/text.h"
 
 namespace nj::notify {
 namespace {
 
 using store::Value;
-
-// The notification's words in the person's language (English unless Chinese).
-std::string title_of(const Notification& n) {
-  struct Words {
-    events::Kind kind;
-    const char* en;
-    const char* zh;
-  };
-  static constexpr std::array<Words, 8> kWords = {{
-      {events::Kind::kMotion, "Motion", "移动侦测"},
-      {events::Kind::kPerson, "Person", "有人出现"},
-      {events::Kind::kSound, "Sound", "声音"},
-      {events::Kind::kDeviceAlarm, "Camera alarm", "设备报警"},
-      {events::Kind::kOffline, "Offline", "离线"},
-      {events::Kind::kPrivacyMode, "Privacy mode", "隐私模式"},
-      {events::Kind::kSdCard, "SD card", "SD 卡"},
-      {events::Kind::kStorageFull, "Storage full", "存储已满"},
-  }};
-  const bool zh = n.language == "zh-CN";
-  for (const auto& w : kWords) {
-    if (w.kind != n.kind) continue;
-    return zh ? n.device_name + "：" + w.zh : std::string(w.en) + " at " + n.device_name;
-  }
-  return n.device_name;
-}
-
-std::string body_of(const Notification& n) {
-  if (n.grouped <= 0) return "";
-  const std::string count = std::to_string(n.grouped);
-  return n.language == "zh-CN" ? "另有 " + count + " 次" : "and " + count + " more";
-}
 
 bool host_matches(std::string_view host, std::string_view pattern) {
   if (pattern.starts_with("*.")) {
@@ -55,8 +28,17 @@ bool host_matches(std::string_view host, std::string_view pattern) {
 
 size_t ignore_body(char*, size_t size, size_t n, void*) { return size * n; }
 
+curl_socket_t open_public_socket(void*, curlsocktype purpose, curl_sockaddr* address) {
+  if (purpose != CURLSOCKTYPE_IPCXN || !public_address(&address->addr)) {
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
+}
+
 class CurlPoster final : public HttpPoster {
  public:
+  explicit CurlPoster(PosterOptions options) : options_(options) {}
+
   std::optional<int> post(const std::string& url,
                           const std::vector<std::pair<std::string, std::string>>& headers,
                           const std::string& body) override {
@@ -70,7 +52,11 @@ class CurlPoster final : public HttpPoster {
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10'000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, options_.timeout_ms);
+    if (options_.public_only) {
+      curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_public_socket);
+      curl_easy_setopt(curl, CURLOPT_PROXY, "");  // the check is on the peer, not a proxy
+    }
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -83,11 +69,55 @@ class CurlPoster final : public HttpPoster {
     if (rc != CURLE_OK) return std::nullopt;
     return static_cast<int>(status);
   }
+
+ private:
+  PosterOptions options_;
 };
 
 }  // namespace
 
-std::unique_ptr<HttpPoster> curl_poster() { return std::make_unique<CurlPoster>(); }
+std::unique_ptr<HttpPoster> curl_poster(PosterOptions options) {
+  return std::make_unique<CurlPoster>(options);
+}
+
+bool public_address(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(address);
+    const uint32_t a = ntohl(in->sin_addr.s_addr);
+    const auto in_net = [a](uint32_t net, int bits) {
+      return (a >> (32 - bits)) == (net >> (32 - bits));
+    };
+    return !(in_net(0x00000000, 8) ||   // 0.0.0.0/8: "this network"
+             in_net(0x0A000000, 8) ||   // 10/8
+             in_net(0x64400000, 10) ||  // 100.64/10: carrier-grade NAT
+             in_net(0x7F000000, 8) ||   // 127/8: loopback
+             in_net(0xA9FE0000, 16) ||  // 169.254/16: link-local, cloud metadata
+             in_net(0xAC100000, 12) ||  // 172.16/12
+             in_net(0xC0000000, 24) ||  // 192.0.0/24: protocol assignments
+             in_net(0xC0A80000, 16) ||  // 192.168/16
+             in_net(0xC6120000, 15) ||  // 198.18/15: benchmarking
+             in_net(0xE0000000, 3));    // 224/3: multicast and reserved, broadcast
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
+    const uint8_t* b = in6->sin6_addr.s6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) || IN6_IS_ADDR_V4COMPAT(&in6->sin6_addr)) {
+      sockaddr_in v4{};
+      v4.sin_family = AF_INET;
+      std::memcpy(&v4.sin_addr.s_addr, b + 12, 4);
+      return public_address(reinterpret_cast<const sockaddr*>(&v4));
+    }
+    if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr) || IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
+      return false;
+    }
+    if ((b[0] & 0xFE) == 0xFC) return false;                  // fc00::/7: unique local
+    if (b[0] == 0xFE && (b[1] & 0xC0) == 0x80) return false;  // fe80::/10: link-local
+    if (b[0] == 0xFF) return false;                           // multicast
+    if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xFF && b[3] == 0x9B) return false;  // NAT64
+    return true;
+  }
+  return false;
+}
 
 std::optional<std::string> push_origin(std::string_view endpoint, const PushTargets& targets) {
   std::string_view rest = endpoint;
@@ -188,18 +218,7 @@ PushChannel::PushChannel(PushSubscriptions& subscriptions, const webpush::VapidK
       vapid_(vapid),
       poster_(poster),
       clock_(clock),
-      options_(std::move(options)) {
-  thread_ = std::thread([this] { loop(); });
-}
-
-PushChannel::~PushChannel() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
+      options_(std::move(options)) {}
 
 std::string PushChannel::payload(const Notification& n) {
   return nlohmann::json{{"event_id", n.event_id},
@@ -215,14 +234,12 @@ std::string PushChannel::payload(const Notification& n) {
 void PushChannel::deliver(const Notification& n) {
   auto subscriptions = subscriptions_.of(n.user_id);
   if (subscriptions.empty()) return;
-  const std::string text = payload(n);
-  {
-    std::lock_guard lock(mu_);
-    for (auto& s : subscriptions) {
-      queue_.push_back({std::move(s), text, n.made_us, 0, std::chrono::steady_clock::now()});
-    }
+  const auto text = std::make_shared<const std::string>(payload(n));
+  for (auto& s : subscriptions) {
+    queue_.post([this, s = std::move(s), text, made_us = n.made_us](size_t attempt) {
+      return send(s, *text, made_us, attempt);
+    });
   }
-  cv_.notify_all();
 }
 
 PushChannel::Stats PushChannel::stats() const {
@@ -230,95 +247,53 @@ PushChannel::Stats PushChannel::stats() const {
   return stats_;
 }
 
-void PushChannel::drain() {
-  std::unique_lock lock(mu_);
-  idle_.wait(lock, [this] { return queue_.empty() && busy_ == 0; });
-}
-
-void PushChannel::loop() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    if (stopping_) return;
-    // The first job that is due (retries wait their turn without holding up others).
-    auto now = std::chrono::steady_clock::now();
-    auto next = queue_.end();
-    auto soonest = std::chrono::steady_clock::time_point::max();
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if (it->due <= now) {
-        next = it;
-        break;
-      }
-      soonest = std::min(soonest, it->due);
-    }
-    if (next == queue_.end()) {
-      if (queue_.empty()) idle_.notify_all();
-      if (soonest == std::chrono::steady_clock::time_point::max()) {
-        cv_.wait(lock);
-      } else {
-        cv_.wait_until(lock, soonest);
-      }
-      continue;
-    }
-    Job job = std::move(*next);
-    queue_.erase(next);
-    ++busy_;
-    lock.unlock();
-    send(std::move(job));
-    lock.lock();
-    --busy_;
-    if (queue_.empty() && busy_ == 0) idle_.notify_all();
-  }
-}
-
-void PushChannel::send(Job job) {
-  const auto origin = push_origin(job.subscription.endpoint, options_.targets);
-  auto body = webpush::encrypt(job.payload, job.subscription.p256dh, job.subscription.auth);
+std::optional<std::chrono::milliseconds> PushChannel::send(const PushSubscription& subscription,
+                                                           const std::string& text, int64_t made_us,
+                                                           size_t attempt) {
+  const auto origin = push_origin(subscription.endpoint, options_.targets);
+  auto body = webpush::encrypt(text, subscription.p256dh, subscription.auth);
   const int64_t exp = clock_.now_ms() / 1000 + 12 * 3600;
   auto authorization =
       origin ? vapid_.authorization(*origin, options_.subject, exp)
              : Result<std::string, std::string>(Unexpected(std::string("endpoint not allowed")));
   if (!origin || !body || !authorization) {
     // Nothing to send this subscription that could ever work: it goes.
-    spdlog::warn("push.dropped subscription={} reason=\"{}\"", job.subscription.id,
+    spdlog::warn("push.dropped subscription={} reason=\"{}\"", subscription.id,
                  !origin ? "endpoint not allowed"
                  : !body ? body.error()
                          : authorization.error());
-    subscriptions_.remove_endpoint(job.subscription.endpoint);
+    subscriptions_.remove_endpoint(subscription.endpoint);
     std::lock_guard lock(mu_);
     ++stats_.failed;
-    return;
+    return std::nullopt;
   }
-  const auto status = poster_.post(job.subscription.endpoint,
+  const auto status = poster_.post(subscription.endpoint,
                                    {{"Content-Type", "application/octet-stream"},
                                     {"Content-Encoding", "aes128gcm"},
                                     {"TTL", std::to_string(options_.ttl_s)},
                                     {"Urgency", "high"},
                                     {"Authorization", *authorization}},
                                    *body);
-  if (observer_) observer_(status.value_or(0), steady_now_us() - job.made_us);
+  if (observer_) observer_(status.value_or(0), steady_now_us() - made_us);
   const int s = status.value_or(0);
   std::lock_guard lock(mu_);
   if (s >= 200 && s < 300) {
     ++stats_.sent;
-    return;
+    return std::nullopt;
   }
   if (s == 404 || s == 410) {  // the browser unsubscribed, or the subscription expired
     ++stats_.expired;
-    subscriptions_.remove_endpoint(job.subscription.endpoint);
-    spdlog::info("push.subscription_ended subscription={} status={}", job.subscription.id, s);
-    return;
+    subscriptions_.remove_endpoint(subscription.endpoint);
+    spdlog::info("push.subscription_ended subscription={} status={}", subscription.id, s);
+    return std::nullopt;
   }
-  if ((s == 0 || s == 429 || s >= 500) && job.attempt < options_.retry_ms.size()) {
+  if ((s == 0 || s == 429 || s >= 500) && attempt < options_.retry_ms.size()) {
     ++stats_.retried;
-    job.due = std::chrono::steady_clock::now() +
-              std::chrono::milliseconds(options_.retry_ms[job.attempt]);
-    ++job.attempt;
-    queue_.push_back(std::move(job));
-    cv_.notify_all();
-    return;
+    return std::chrono::milliseconds(options_.retry_ms[attempt]);
   }
   ++stats_.failed;
-  spdlog::warn("push.failed subscription={} status={}", job.subscription.id, s);
+  spdlog::warn("push.failed subscription={} status={}", subscription.id, s);
+  return std::nullopt;
 }
 
 }  // namespace nj::notify

@@ -6,18 +6,18 @@
 // 410 ends the subscription, a 429 or 5xx is tried again (1 s, 5 s, 30 s).
 #pragma once
 
-#include <condition_variable>
+#include <sys/socket.h>
+
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "notify/delivery_queue.h"
 #include "notify/engine.h"
 #include "notify/web_push.h"
 #include "store/database.h"
@@ -65,8 +65,18 @@ class HttpPoster {
                                   const std::vector<std::pair<std::string, std::string>>& headers,
                                   const std::string& body) = 0;
 };
-// libcurl, 10 s per request, no redirects followed.
-std::unique_ptr<HttpPoster> curl_poster();
+struct PosterOptions {
+  long timeout_ms = 10'000;
+  // Connect only to public addresses (checked on the address actually connected to, so a
+  // name that resolves to the server's own network, or changes its answer, is refused):
+  // no loopback, private, link-local (cloud metadata), carrier-grade NAT, multicast or
+  // unspecified addresses, IPv4 or IPv6.
+  bool public_only = false;
+};
+// libcurl; no redirects followed.
+std::unique_ptr<HttpPoster> curl_poster(PosterOptions options = {});
+// Whether an address is one that public_only allows.
+bool public_address(const sockaddr* address);
 
 struct PushOptions {
   std::string subject;  // VAPID "sub": mailto: or the server's URL
@@ -85,28 +95,22 @@ class PushChannel final : public Channel {
 
   PushChannel(PushSubscriptions& subscriptions, const webpush::VapidKey& vapid, HttpPoster& poster,
               const Clock& clock, PushOptions options);
-  ~PushChannel() override;
 
   std::string_view purpose() const override { return privacy::kNotifyPush; }
   void deliver(const Notification& n) override;
   void set_observer(Observer o) { observer_ = std::move(o); }
   Stats stats() const;
   // Waits until nothing is queued or being sent (tests).
-  void drain();
+  void drain() { queue_.drain(); }
 
   // What the service worker receives (before encryption).
   static std::string payload(const Notification& n);
 
  private:
-  struct Job {
-    PushSubscription subscription;
-    std::string payload;
-    int64_t made_us = 0;
-    size_t attempt = 0;
-    std::chrono::steady_clock::time_point due;
-  };
-  void loop();
-  void send(Job job);
+  // One attempt; a delay when it should be tried again.
+  std::optional<std::chrono::milliseconds> send(const PushSubscription& subscription,
+                                                const std::string& text, int64_t made_us,
+                                                size_t attempt);
 
   PushSubscriptions& subscriptions_;
   const webpush::VapidKey& vapid_;
@@ -115,12 +119,8 @@ class PushChannel final : public Channel {
   PushOptions options_;
   Observer observer_;
   mutable std::mutex mu_;
-  std::condition_variable cv_, idle_;
-  std::deque<Job> queue_;
-  size_t busy_ = 0;
-  bool stopping_ = false;
   Stats stats_;
-  std::thread thread_;
+  DeliveryQueue queue_;  // last: its thread stops before the rest goes
 };
 
 }  // namespace nj::notify

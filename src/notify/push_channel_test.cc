@@ -6,34 +6,12 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "notify/test_poster.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 
 namespace nj::notify {
 namespace {
-
-// A push service the test answers for.
-class FakePoster : public HttpPoster {
- public:
-  std::optional<int> post(const std::string& url,
-                          const std::vector<std::pair<std::string, std::string>>& headers,
-                          const std::string& body) override {
-    std::lock_guard lock(mu);
-    requests.push_back({url, headers, body});
-    if (answers.empty()) return 201;
-    const auto a = answers.front();
-    answers.erase(answers.begin());
-    return a;
-  }
-  struct Request {
-    std::string url;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-  };
-  std::mutex mu;
-  std::vector<Request> requests;
-  std::vector<std::optional<int>> answers;
-};
 
 const std::string kUaPublic = *webpush::from_base64url(
     "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4");

@@ -41,7 +41,10 @@ bool ConsentLedger::record(std::string_view user_id, std::string_view purpose, b
     if (!done) return Unexpected(done.error());
     return {};
   });
-  return r.has_value();
+  if (!r) return false;
+  const std::string user(user_id);
+  for (const auto& listener : listeners_) listener(user, purpose, granted);
+  return true;
 }
 
 bool ConsentLedger::granted(std::string_view user_id, std::string_view purpose) {

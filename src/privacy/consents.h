@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,12 @@ class ConsentLedger {
  public:
   ConsentLedger(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
+  // Told of every giving and withdrawing once it is recorded (a channel that keeps something
+  // on another system, as home-automation discovery, takes it back at once). Set at start.
+  using Listener =
+      std::function<void(const std::string& user_id, std::string_view purpose, bool granted)>;
+  void add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
+
   // Records a giving or withdrawing now; false for an unknown purpose or a failed write.
   bool record(std::string_view user_id, std::string_view purpose, bool granted,
               std::string_view policy_version, std::string_view method);
@@ -51,6 +58,7 @@ class ConsentLedger {
  private:
   store::Database& db_;
   const Clock& clock_;
+  std::vector<Listener> listeners_;
 };
 
 }  // namespace nj::privacy

@@ -4,6 +4,8 @@
 // record it; playback is checked frame by frame by decoding the counter with ffmpeg.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,7 +16,10 @@
 #include <thread>
 
 #include "integration/fixture.h"
+#include "integration/http_receiver.h"
+#include "integration/smtp_receiver.h"
 #include "media/fmp4/demux.h"
+#include "mqtt/client.h"
 #include "store/sqlite_database.h"
 
 namespace nj::testing {
@@ -550,6 +555,232 @@ TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn
       400);
   EXPECT_EQ(call("PUT", "/api/v1/me/consents/advertising", {{"granted", true}}).status, 404);
   EXPECT_EQ(call("GET", "/api/v1/me/notifications").json()["mode"], "away");
+}
+
+// The channels beyond the app, end to end with real receivers: a webhook endpoint (an HTTP
+// server), e-mail (an SMTP server) and home automation (a client of the server's own broker
+// with the person's credentials), beside the in-app tab. Nothing on any of them without
+// consent, disarmed or snoozed; everything on each with it; a webhook that keeps failing is
+// dead-lettered and can be sent again; withdrawn, nothing, and discovery is taken back.
+struct Receivers {
+  SmtpReceiver smtp;
+  HttpReceiver hooks;
+};
+
+class NotifyChannelsTest : protected Receivers, public RecordingTest {
+ protected:
+  NotifyChannelsTest()
+      : RecordingTest("[recording]\nsegment_minutes = 1\nreserve_mb = 0\n[smtp]\nurl = \"" +
+                      smtp.url() +
+                      "\"\n[notify]\nwebhook_allow_private = true\n"
+                      "webhook_first_retry_ms = 50\nwebhook_attempts = 2\n") {}
+};
+
+std::string hmac_hex(const std::string& key, const std::string& message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &size);
+  std::string out;
+  char two[3];
+  for (unsigned int i = 0; i < size; ++i) {
+    std::snprintf(two, sizeof two, "%02x", mac[i]);
+    out += two;
+  }
+  return out;
+}
+
+TEST_F(NotifyChannelsTest, EveryChannelDeliversWithConsentAndNothingWithout) {
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"cooldown_s", 0}}).status, 200);
+  // Set up: a webhook, home-automation MQTT, an open tab.
+  EXPECT_EQ(call("POST", "/api/v1/me/webhooks", {{"url", "ftp://example.org/"}}).status, 400);
+  auto hook = call("POST", "/api/v1/me/webhooks", {{"url", hooks.url("/nightjar")}});
+  ASSERT_EQ(hook.status, 201) << hook.body;
+  const std::string secret = hook.json()["secret"];
+  auto home = call("POST", "/api/v1/me/mqtt");
+  ASSERT_EQ(home.status, 201) << home.body;
+  const std::string root = home.json()["topic_root"];
+  const std::string password = home.json()["password"];
+  EXPECT_FALSE(call("GET", "/api/v1/me/mqtt").json().contains("password")) << "shown once";
+  std::mutex mu;
+  std::vector<mqtt::Message> heard;
+  mqtt::ClientOptions o;
+  o.port = mqtt_port_;
+  o.username = home.json()["username"];
+  o.password = password;
+  auto ha = mqtt::connect(o, [&](const mqtt::Message& m) {
+    std::lock_guard lock(mu);
+    heard.push_back(m);
+  });
+  // Its own space, and tries at the devices' and everyone's (refused by the broker).
+  for (const auto& pattern : {root + "#", std::string("nj/v1/#"), std::string("nj/home/#")}) {
+    ha->subscribe(pattern);
+  }
+  ASSERT_TRUE(wait_for([&] { return ha->connected(); }, 10s)) << server_.log();
+  const auto heard_on = [&](const std::string& topic) {
+    std::lock_guard lock(mu);
+    return std::count_if(heard.begin(), heard.end(),
+                         [&](const mqtt::Message& m) { return m.topic == topic; });
+  };
+  WsClient tab;
+  ASSERT_EQ(tab.connect(server_.http_port(), "/api/v1/notifications",
+                        {{"Authorization", "Bearer " + owner_}}),
+            101);
+  ASSERT_TRUE(tab.receive(5s));  // hello
+  const std::string email = "owner@example.org";
+  struct Counts {
+    size_t hooks, mails;
+    long mqtt;
+  };
+  const auto counts = [&] {
+    return Counts{hooks.count(), smtp.count_to(email), heard_on(root + "events")};
+  };
+
+  start_camera("--motion-every 7 --motion-for 1");
+  size_t seen = 0;
+  // The next motion event in the list; whether the tab heard of it.
+  const auto next_event = [&]() -> bool {
+    json events;
+    EXPECT_TRUE(wait_for(
+        [&] {
+          events = call("GET", "/api/v1/events?kind=motion").json()["events"];
+          return events.size() > seen;
+        },
+        20s))
+        << server_.log();
+    seen = events.size();
+    return tab.receive(1500ms).has_value();
+  };
+  const auto nothing_more = [&](const Counts& before, const char* why) {
+    EXPECT_FALSE(next_event()) << why;
+    std::this_thread::sleep_for(1s);
+    const Counts after = counts();
+    EXPECT_EQ(after.hooks, before.hooks) << why;
+    EXPECT_EQ(after.mails, before.mails) << why;
+    EXPECT_EQ(after.mqtt, before.mqtt) << why;
+  };
+  const auto everything = [&](const Counts& before, const char* why) {
+    EXPECT_TRUE(next_event()) << why;
+    auto request = hooks.wait_for(before.hooks + 1, 10s);
+    EXPECT_TRUE(request) << why << server_.log();
+    EXPECT_TRUE(smtp.wait_for(email, before.mails + 1)) << why;
+    EXPECT_TRUE(wait_for([&] { return heard_on(root + "events") > before.mqtt; }, 10s)) << why;
+    return request;
+  };
+
+  nothing_more(counts(), "no consent");
+  {
+    std::lock_guard lock(mu);
+    for (const auto& m : heard) {
+      EXPECT_EQ(m.topic.find("homeassistant"), std::string::npos) << "no discovery yet";
+    }
+  }
+
+  for (const char* purpose : {"notify.in_app", "notify.webhook", "notify.email", "notify.mqtt"}) {
+    ASSERT_EQ(
+        call("PUT", std::string("/api/v1/me/consents/") + purpose, {{"granted", true}}).status,
+        200);
+  }
+  const std::string config_topic =
+      root + "homeassistant/binary_sensor/nightjar_" + id_ + "_motion/config";
+  ASSERT_TRUE(wait_for([&] { return heard_on(config_topic) > 0; }, 10s)) << "discovery";
+  {
+    std::lock_guard lock(mu);
+    for (const auto& m : heard) {
+      if (m.topic != config_topic) continue;
+      const auto config = json::parse(m.payload);
+      EXPECT_EQ(config["state_topic"], root + id_ + "/motion");
+      EXPECT_EQ(config["device_class"], "motion");
+      EXPECT_EQ(config["device"]["identifiers"][0], "nightjar_" + id_);
+    }
+  }
+  auto request = everything(counts(), "consented");
+  ASSERT_TRUE(request);
+  // The webhook: signed with its secret over the time and the body; no picture in it.
+  const std::string signature = request->header("nightjar-signature");
+  const auto comma = signature.find(",v1=");
+  ASSERT_TRUE(signature.starts_with("t=") && comma != std::string::npos) << signature;
+  const std::string t = signature.substr(2, comma - 2);
+  EXPECT_EQ(signature.substr(comma + 4), hmac_hex(secret, t + "." + request->body));
+  EXPECT_LT(std::abs(std::stoll(t) - now_ms() / 1000), 30);
+  const auto payload = json::parse(request->body);
+  EXPECT_EQ(payload["notification"]["device_id"], id_);
+  EXPECT_EQ(payload["notification"]["kind"], "motion");
+  EXPECT_EQ(request->body.find("snapshot"), std::string::npos);
+  const std::string event_id = payload["notification"]["event_id"];
+  EXPECT_EQ(call("GET", "/api/v1/events/" + event_id).status, 200);
+  // The mail, and the sensor.
+  const auto mail = smtp.wait_for(email, smtp.count_to(email));
+  ASSERT_TRUE(mail);
+  EXPECT_NE(mail->subject().find("Motion"), std::string::npos);
+  EXPECT_NE(mail->data.find("/events?device=" + id_), std::string::npos);
+  EXPECT_GT(heard_on(root + id_ + "/motion"), 0);
+
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "disarmed"}}).status, 200);
+  nothing_more(counts(), "disarmed");
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"mode", "away"}}).status, 200);
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 30}}).status,
+      200);
+  nothing_more(counts(), "snoozed");
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"snooze_minutes", 0}}).status,
+      200);
+  everything(counts(), "the snooze ended");
+
+  // The webhook's endpoint fails twice (all the attempts allowed): dead-lettered, then sent
+  // again from the list.
+  hooks.answer_next({500, 503});
+  const size_t before_dead = hooks.count();
+  ASSERT_TRUE(next_event());
+  json failures;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        failures = call("GET", "/api/v1/me/webhooks").json()["failures"];
+        return failures.size() == 1;
+      },
+      15s))
+      << server_.log();
+  EXPECT_EQ(hooks.count(), before_dead + 2);
+  EXPECT_EQ(failures[0]["attempts"], 2);
+  EXPECT_EQ(failures[0]["last_status"], 503);
+  EXPECT_EQ(failures[0]["notification"]["device_id"], id_);
+  const std::string failure = failures[0]["id"];
+  auto retried = call("POST", "/api/v1/me/webhook-failures/" + failure + "/retry");
+  EXPECT_EQ(retried.status, 202) << retried.body;
+  EXPECT_TRUE(hooks.wait_for(before_dead + 3, 10s));
+  EXPECT_EQ(call("GET", "/api/v1/me/webhooks").json()["failures"].size(), 0u);
+  EXPECT_EQ(call("POST", "/api/v1/me/webhook-failures/" + failure + "/retry").status, 404);
+
+  // Withdrawn, every one: nothing, and the sensors are taken back from Home Assistant.
+  for (const char* purpose : {"notify.in_app", "notify.webhook", "notify.email", "notify.mqtt"}) {
+    ASSERT_EQ(
+        call("PUT", std::string("/api/v1/me/consents/") + purpose, {{"granted", false}}).status,
+        200);
+  }
+  EXPECT_TRUE(wait_for(
+      [&] {
+        std::lock_guard lock(mu);
+        return !heard.empty() && heard.back().topic.find("homeassistant") != std::string::npos &&
+               heard.back().payload.empty();
+      },
+      10s))
+      << "discovery taken back";
+  nothing_more(counts(), "withdrawn");
+
+  // Nothing outside the person's own space ever reached their client.
+  {
+    std::lock_guard lock(mu);
+    for (const auto& m : heard) EXPECT_TRUE(m.topic.starts_with(root)) << m.topic;
+  }
+  // Turned off: the credentials no longer work.
+  ASSERT_EQ(call("DELETE", "/api/v1/me/mqtt").status, 204);
+  ha.reset();
+  const auto refused = run_command("mosquitto_sub -h 127.0.0.1 -p " + std::to_string(mqtt_port_) +
+                                   " -u '" + home.json()["username"].get<std::string>() + "' -P '" +
+                                   password + "' -t '" + root + "#' -C 1 -W 3 2>&1; echo rc=$?");
+  EXPECT_NE(refused.find("rc="), std::string::npos);
+  EXPECT_EQ(refused.find("rc=27"), std::string::npos) << "connected: " << refused;
 }
 
 // A store with less free space than the reserve: recording pauses before writing a byte,

@@ -1,0 +1,50 @@
+// The sending side of a channel that talks to someone else's server (a push service, a
+// webhook receiver): jobs run one at a time on the queue's own thread, in the order they
+// fall due, and a job that failed for now asks to run again after a delay, waiting its turn
+// without holding up the others. Nothing here blocks the caller of post().
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace nj::notify {
+
+class DeliveryQueue {
+ public:
+  // Runs with the number of attempts made before this one (0 the first time); returns how
+  // long to wait before trying again, or nullopt when it is done (sent, or given up).
+  using Job = std::function<std::optional<std::chrono::milliseconds>(size_t attempt)>;
+
+  DeliveryQueue();
+  ~DeliveryQueue();  // jobs not yet run are dropped
+  DeliveryQueue(const DeliveryQueue&) = delete;
+  DeliveryQueue& operator=(const DeliveryQueue&) = delete;
+
+  void post(Job job);
+  // Waits until nothing is queued or running (tests, and retries included).
+  void drain();
+  size_t queued() const;
+
+ private:
+  struct Entry {
+    Job job;
+    size_t attempt = 0;
+    std::chrono::steady_clock::time_point due;
+  };
+  void loop();
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_, idle_;
+  std::deque<Entry> queue_;
+  size_t busy_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace nj::notify

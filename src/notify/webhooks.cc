@@ -1,0 +1,258 @@
+#include "notify/webhooks.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/random.h"
+#include "notify/secrets.h"
+#include "notify/text.h"
+
+namespace nj::notify {
+namespace {
+
+using store::Value;
+
+Webhook webhook_of(const store::Row& r) {
+  return {r.text(0),   r.text(1), r.text(2), r.integer(3), static_cast<int>(r.integer(4)),
+          r.integer(5)};
+}
+
+WebhookFailure failure_of(const store::Row& r) {
+  return {r.text(0),
+          r.text(1),
+          r.text(2),
+          r.text(3),
+          r.text(4),
+          static_cast<int>(r.integer(5)),
+          static_cast<int>(r.integer(6)),
+          r.integer(7)};
+}
+
+constexpr std::string_view kFailureColumns =
+    "SELECT f.id, f.webhook_id, f.user_id, w.url, f.payload, f.attempts, f.last_status, "
+    "f.failed_at FROM webhook_failures f JOIN webhooks w ON w.id = f.webhook_id ";
+
+}  // namespace
+
+std::optional<std::string> webhook_url_error(std::string_view url) {
+  if (url.size() > 2048) return "at most 2048 characters";
+  std::string_view rest = url;
+  if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else {
+    return "an http:// or https:// address";
+  }
+  for (unsigned char c : url) {
+    if (c <= 0x20 || c >= 0x7F) return "no spaces or control characters (percent-encode them)";
+  }
+  const std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string_view::npos) return "no user name or password in it";
+  if (authority.empty() || authority.starts_with(':')) return "a host name";
+  if (url.find('#') != std::string_view::npos) return "no #fragment";
+  return std::nullopt;
+}
+
+std::string webhook_signature(std::string_view secret, int64_t t, std::string_view body) {
+  const std::string stamp = std::to_string(t);
+  std::string message;
+  message.reserve(stamp.size() + 1 + body.size());
+  message.append(stamp).append(".").append(body);
+  return "t=" + stamp + ",v1=" + to_hex(hmac_sha256(secret, message));
+}
+
+Result<Webhook, std::string> WebhookStore::add(std::string_view user_id, std::string_view url) {
+  if (auto error = webhook_url_error(url)) return Unexpected("url: " + *error);
+  if (of(user_id).size() >= kMaxPerPerson) {
+    return Unexpected("at most " + std::to_string(kMaxPerPerson) + " webhooks");
+  }
+  Webhook w{random_hex_id(), std::string(user_id), std::string(url), clock_.now_ms(), 0, 0};
+  const Value p[] = {w.id, w.user_id, w.url, w.created_at};
+  if (!db_.execute("INSERT INTO webhooks (id, user_id, url, created_at, last_status, last_at) "
+                   "VALUES ($1, $2, $3, $4, 0, 0)",
+                   p)) {
+    return Unexpected(std::string("the webhook was not kept"));
+  }
+  return w;
+}
+
+std::vector<Webhook> WebhookStore::of(std::string_view user_id) {
+  const Value p[] = {std::string(user_id)};
+  auto rows = db_.query(
+      "SELECT id, user_id, url, created_at, last_status, last_at FROM webhooks "
+      "WHERE user_id = $1 ORDER BY created_at, id",
+      p);
+  std::vector<Webhook> out;
+  if (rows) {
+    for (const auto& r : *rows) out.push_back(webhook_of(r));
+  }
+  return out;
+}
+
+std::optional<Webhook> WebhookStore::get(std::string_view id) {
+  const Value p[] = {std::string(id)};
+  auto rows = db_.query(
+      "SELECT id, user_id, url, created_at, last_status, last_at FROM webhooks WHERE id = $1", p);
+  if (!rows || rows->empty()) return std::nullopt;
+  return webhook_of(rows->front());
+}
+
+bool WebhookStore::remove(std::string_view user_id, std::string_view id) {
+  const Value p[] = {std::string(user_id), std::string(id)};
+  bool removed = false;
+  auto done = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
+    auto f = tx.execute("DELETE FROM webhook_failures WHERE user_id = $1 AND webhook_id = $2", p);
+    if (!f) return Unexpected(f.error());
+    auto w = tx.execute("DELETE FROM webhooks WHERE user_id = $1 AND id = $2", p);
+    if (!w) return Unexpected(w.error());
+    removed = *w > 0;
+    return {};
+  });
+  return done && removed;
+}
+
+std::string WebhookStore::secret(std::string_view webhook_id) const {
+  return "whsec_" + derive_secret(key_, "webhook:" + std::string(webhook_id));
+}
+
+void WebhookStore::record_attempt(std::string_view id, int status) {
+  const Value p[] = {std::string(id), int64_t{status}, clock_.now_ms()};
+  (void)db_.execute("UPDATE webhooks SET last_status = $2, last_at = $3 WHERE id = $1", p);
+}
+
+void WebhookStore::add_failure(const WebhookFailure& f) {
+  const Value p[] = {f.id,       f.webhook_id,        f.user_id,
+                     f.payload,  int64_t{f.attempts}, int64_t{f.last_status},
+                     f.failed_at};
+  (void)db_.execute(
+      "INSERT INTO webhook_failures (id, webhook_id, user_id, payload, attempts, last_status, "
+      "failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      p);
+  // The list is bounded: the oldest go first.
+  const Value q[] = {f.user_id, static_cast<int64_t>(kMaxFailuresPerPerson)};
+  (void)db_.execute(
+      "DELETE FROM webhook_failures WHERE user_id = $1 AND id NOT IN (SELECT id FROM "
+      "webhook_failures WHERE user_id = $1 ORDER BY failed_at DESC, id DESC LIMIT $2)",
+      q);
+}
+
+std::vector<WebhookFailure> WebhookStore::failures(std::string_view user_id) {
+  const Value p[] = {std::string(user_id)};
+  auto rows = db_.query(
+      std::string(kFailureColumns) + "WHERE f.user_id = $1 ORDER BY f.failed_at DESC, f.id DESC",
+      p);
+  std::vector<WebhookFailure> out;
+  if (rows) {
+    for (const auto& r : *rows) out.push_back(failure_of(r));
+  }
+  return out;
+}
+
+std::optional<WebhookFailure> WebhookStore::take_failure(std::string_view user_id,
+                                                         std::string_view id) {
+  const Value p[] = {std::string(user_id), std::string(id)};
+  auto rows = db_.query(std::string(kFailureColumns) + "WHERE f.user_id = $1 AND f.id = $2", p);
+  if (!rows || rows->empty()) return std::nullopt;
+  auto gone = db_.execute("DELETE FROM webhook_failures WHERE user_id = $1 AND id = $2", p);
+  if (!gone || *gone == 0) return std::nullopt;  // taken by another request meanwhile
+  return failure_of(rows->front());
+}
+
+void WebhookStore::clear_failures(std::string_view user_id) {
+  const Value p[] = {std::string(user_id)};
+  (void)db_.execute("DELETE FROM webhook_failures WHERE user_id = $1", p);
+}
+
+void WebhookStore::forget_user(std::string_view user_id) {
+  const Value p[] = {std::string(user_id)};
+  (void)db_.execute("DELETE FROM webhook_failures WHERE user_id = $1", p);
+  (void)db_.execute("DELETE FROM webhooks WHERE user_id = $1", p);
+}
+
+std::string WebhookChannel::payload(const Notification& n, std::string_view delivery_id) {
+  return nlohmann::json{{"type", "notification"},
+                        {"delivery", std::string(delivery_id)},
+                        {"notification", notification_json(n)}}
+      .dump();
+}
+
+void WebhookChannel::deliver(const Notification& n) {
+  for (const auto& w : store_.of(n.user_id)) {
+    const std::string delivery = random_hex_id();
+    enqueue(w.id, delivery, payload(n, delivery));
+  }
+}
+
+bool WebhookChannel::redeliver(const WebhookFailure& f) {
+  if (!store_.get(f.webhook_id)) return false;
+  const auto body = nlohmann::json::parse(f.payload, nullptr, false);
+  std::string delivery = random_hex_id();
+  if (body.is_object() && body.contains("delivery") && body["delivery"].is_string()) {
+    delivery = body["delivery"].get<std::string>();  // the same delivery, again
+  }
+  enqueue(f.webhook_id, std::move(delivery), f.payload);
+  return true;
+}
+
+WebhookChannel::Stats WebhookChannel::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void WebhookChannel::enqueue(std::string webhook_id, std::string delivery_id, std::string body) {
+  if (queue_.queued() >= options_.max_queued) {
+    // A receiver that has been down a long time does not hold the server's memory.
+    if (auto w = store_.get(webhook_id)) {
+      store_.add_failure(
+          {random_hex_id(), w->id, w->user_id, w->url, std::move(body), 0, 0, clock_.now_ms()});
+    }
+    std::lock_guard lock(mu_);
+    ++stats_.dead;
+    return;
+  }
+  queue_.post(
+      [this, webhook_id = std::move(webhook_id), delivery_id = std::move(delivery_id),
+       body = std::move(body)](size_t n) { return attempt(webhook_id, delivery_id, body, n); });
+}
+
+std::optional<std::chrono::milliseconds> WebhookChannel::attempt(const std::string& webhook_id,
+                                                                 const std::string& delivery_id,
+                                                                 const std::string& body,
+                                                                 size_t n) {
+  // Read again at every attempt: a webhook deleted meanwhile gets nothing more.
+  const auto w = store_.get(webhook_id);
+  if (!w) return std::nullopt;
+  const int64_t t = clock_.now_ms() / 1000;
+  const auto status =
+      poster_.post(w->url,
+                   {{"Content-Type", "application/json"},
+                    {"User-Agent", "Nightjar-Webhook/1"},
+                    {"Nightjar-Delivery", delivery_id},
+                    {"Nightjar-Attempt", std::to_string(n + 1)},
+                    {"Nightjar-Signature", webhook_signature(store_.secret(w->id), t, body)}},
+                   body);
+  const int s = status.value_or(0);
+  store_.record_attempt(w->id, s);
+  if (s >= 200 && s < 300) {
+    std::lock_guard lock(mu_);
+    ++stats_.sent;
+    return std::nullopt;
+  }
+  // No answer, a timeout, too many requests or a server error may pass; another 4xx will not.
+  const bool may_pass = s == 0 || s == 408 || s == 429 || s >= 500;
+  if (may_pass && n + 1 < options_.attempts) {
+    std::lock_guard lock(mu_);
+    ++stats_.retried;
+    return std::chrono::milliseconds(options_.first_retry_ms << std::min<size_t>(n, 20));
+  }
+  spdlog::warn("webhook.failed webhook={} status={} attempts={}", w->id, s, n + 1);
+  store_.add_failure({random_hex_id(), w->id, w->user_id, w->url, body, static_cast<int>(n + 1), s,
+                      clock_.now_ms()});
+  std::lock_guard lock(mu_);
+  ++stats_.dead;
+  return std::nullopt;
+}
+
+}  // namespace nj::notify
