@@ -7,8 +7,8 @@ import { launch } from './browser.mjs';
 
 export const signedOut = ['/', '/signin', '/signup', '/forgot-password', '/privacy', '/status', '/verify?token=x', '/reset-password?token=x', '/no/such/page'];
 
-export async function demoApp() {
-  const server = await startServer({ extraArgs: ['--demo'] });
+export async function demoApp({ config = '' } = {}) {
+  const server = await startServer({ extraArgs: ['--demo'], config });
   let login;
   for (let i = 0; i < 100 && !login; ++i) {
     login = server.log().match(/Demo login: (\S+) \/ (\S+)/);

@@ -5,6 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
+import { createHmac } from 'node:crypto';
+import http from 'node:http';
 import path from 'node:path';
 import { outputDir } from './server.mjs';
 import { demoApp } from './demo-app.mjs';
@@ -14,7 +16,8 @@ const out = path.join(outputDir(), 'browser', 'events');
 
 before(async () => {
   await mkdir(out, { recursive: true });
-  app = await demoApp();
+  // Webhooks may go to this machine's own test receiver.
+  app = await demoApp({ config: '[notify]\nwebhook_allow_private = true\n' });
 });
 
 after(async () => {
@@ -146,7 +149,7 @@ test('notifications: nothing until the person turns them on, then each visit at 
 
   // Turned on: the record says when and under which policy; the next visit is told at once.
   await page.getByTestId('consent-in_app').check();
-  await page.getByTestId('consent-record').filter({ hasText: 'You turned this on' }).waitFor();
+  await page.getByTestId('consent-in_app-record').filter({ hasText: 'You turned this on' }).waitFor();
   const consents = (await call(page, 'GET', '/me/consents')).json;
   assert.equal(consents.consents['notify.in_app'].granted, true);
   assert.equal(consents.consents['notify.in_app'].policy_version, consents.policy_version);
@@ -166,7 +169,7 @@ test('notifications: nothing until the person turns them on, then each visit at 
 
   // Turned off: the very next visit tells nothing.
   await page.getByTestId('consent-in_app').uncheck();
-  await page.getByTestId('consent-record').filter({ hasText: 'You turned this off' }).waitFor();
+  await page.getByTestId('consent-in_app-record').filter({ hasText: 'You turned this off' }).waitFor();
   await page.evaluate(() => document.querySelectorAll('[data-testid=toast] button').forEach((b) => b.click()));
   await page.getByTestId('toast').first().waitFor({ state: 'detached' });
   seen = await visits();
@@ -222,4 +225,85 @@ test('the timeline zooms to five minutes, marks each visit, and a tap plays it f
   assert.ok(Math.abs(requested - expected) <= span / box.width + 1, `${requested - expected} ms off`);
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('webhooks and home automation are set up in the settings, and send nothing until consented', async () => {
+  const { open, signIn, call } = app;
+  // The person's own endpoint, on loopback.
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+  try {
+    const { page, problems } = await open({ width: 390, height: 844 });
+    await signIn(page);
+    await page.goto(`${app.server.url}/account/notifications`);
+    await page.getByTestId('webhook-url').fill('not a url');
+    await page.getByTestId('webhook-add').click();
+    assert.equal(await page.getByTestId('webhook').count(), 0, 'the browser refuses it first');
+    await page.getByTestId('webhook-url').fill(hookUrl);
+    await page.getByTestId('webhook-add').click();
+    await page.getByTestId('webhook').filter({ hasText: hookUrl }).waitFor();
+    await page.getByRole('button', { name: 'Show signing secret' }).click();
+    const secret = (await page.getByTestId('webhook-secret').textContent()).trim();
+    assert.match(secret, /^whsec_[A-Za-z0-9_-]{43}$/);
+    // Set up, not consented: a visit sends nothing.
+    const visits = async () => (await call(page, 'GET', '/events?kind=motion')).json.events.length;
+    const nextVisit = async (seen) => {
+      await page.waitForFunction(
+        async (n) => (await (await fetch('/api/v1/events?kind=motion')).json()).events.length > n,
+        seen,
+        { timeout: 45000, polling: 500 },
+      );
+    };
+    await nextVisit(await visits());
+    await page.waitForTimeout(1000);
+    assert.equal(received.length, 0, 'no consent, no webhook');
+    // Consented: the next visit is posted, signed with the secret shown.
+    await page.getByTestId('consent-webhook').check();
+    await page.getByTestId('consent-webhook-record').filter({ hasText: 'You turned this on' }).waitFor();
+    for (let i = 0; i < 450 && received.length === 0; ++i) await page.waitForTimeout(100);
+    assert.equal(received.length >= 1, true, 'a visit reached the webhook');
+    const { headers, body } = received[0];
+    const [, t, v1] = headers['nightjar-signature'].match(/^t=(\d+),v1=([0-9a-f]{64})$/);
+    assert.equal(v1, createHmac('sha256', secret).update(`${t}.${body}`).digest('hex'));
+    const sent = JSON.parse(body);
+    assert.equal(sent.notification.kind, 'motion');
+    assert.equal(sent.notification.device_name, 'Garden');
+    await page.reload();
+    await page.getByTestId('webhook').filter({ hasText: 'Last answer 204' }).waitFor();
+
+    // Home automation: the password is shown once, then never again.
+    await page.getByTestId('mqtt-on').click();
+    const password = (await page.getByTestId('mqtt-password').textContent()).trim();
+    assert.ok(password.length >= 40);
+    assert.match(await page.getByTestId('mqtt-discovery').textContent(), /^nj\/home\/.+\/homeassistant$/);
+    assert.match(await page.getByTestId('mqtt-broker').textContent(), /^mqtts?:\/\//);
+    await page.screenshot({ path: path.join(out, 'channels-en-phone.png'), fullPage: true });
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `the channels fit a phone (${wide} px too wide)`);
+    await page.reload();
+    await page.getByTestId('mqtt-username').waitFor();
+    assert.equal(await page.getByTestId('mqtt-password').count(), 0, 'shown once');
+
+    // Put back as the other tests expect: off, and gone.
+    await page.getByTestId('consent-webhook').uncheck();
+    await page.getByTestId('consent-webhook-record').filter({ hasText: 'You turned this off' }).waitFor();
+    await page.getByTestId('webhook-delete').click();
+    await page.getByTestId('webhook').waitFor({ state: 'detached' });
+    await page.getByTestId('mqtt-off').click();
+    await page.getByTestId('mqtt-on').waitFor();
+    assert.equal((await call(page, 'GET', '/me/mqtt')).json.enabled, false);
+    assert.deepEqual(problems, []);
+    await page.close();
+  } finally {
+    receiver.close();
+  }
 });

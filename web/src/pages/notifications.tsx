@@ -7,6 +7,8 @@ import { api, type ApiError } from '../api';
 import { ErrorNote, Note } from '../components/form';
 import { useI18n, useTitle, type MessageKey } from '../i18n';
 import { kindLabel } from './events';
+import { ConsentSwitch, HomeMqttSection, WebhooksSection, type ConsentRecord } from './notify-channels';
+import { useSession } from '../session';
 import type { PrivacySchedule } from './devices';
 
 export interface NotifySettings {
@@ -18,7 +20,7 @@ export interface NotifySettings {
 }
 
 interface Consents {
-  consents: Record<string, { granted: boolean; at: string; policy_version: string }>;
+  consents: Record<string, ConsentRecord>;
   policy_version: string;
 }
 
@@ -57,6 +59,7 @@ export function ModeSwitch({ mode, onChange }: { mode: NotifySettings['mode']; o
 
 export function NotificationsPage() {
   const { t, formatDate } = useI18n();
+  const { user: profile } = useSession();
   useTitle(t('notify.title'));
   const [settings, setSettings] = useState<NotifySettings | null>(null);
   const [consents, setConsents] = useState<Consents | null>(null);
@@ -138,47 +141,46 @@ export function NotificationsPage() {
       <p class="muted">{t(`notify.mode.${settings.mode}.hint` as MessageKey)}</p>
 
       <h2>{t('notify.channels')}</h2>
-      <label class="switch privacy">
-        <input type="checkbox" checked={Boolean(inApp?.granted)} onChange={(e) => void setConsent('notify.in_app', (e.target as HTMLInputElement).checked)} data-testid="consent-in_app" />
-        <span>
-          <strong>{t('notify.in_app')}</strong>
-          <small class="muted">{t('notify.in_app.hint')}</small>
-          {inApp && (
-            <small class="muted" data-testid="consent-record">
-              {t(inApp.granted ? 'notify.consent.given' : 'notify.consent.withdrawn', {
-                time: formatDate(inApp.at, 'datetime'),
-                version: inApp.policy_version,
-              })}
-            </small>
-          )}
-          {inApp?.granted && permission !== 'granted' && (
-            <small class="muted" data-testid="browser-permission">
-              {permission === 'denied' ? t('notify.permission.denied') : permission === 'unsupported' ? t('notify.permission.unsupported') : t('notify.permission.ask')}
-            </small>
-          )}
-        </span>
-      </label>
-      <label class="switch privacy">
-        <input type="checkbox" checked={Boolean(pushConsent?.granted)} onChange={(e) => void setPush((e.target as HTMLInputElement).checked)} data-testid="consent-push" />
-        <span>
-          <strong>{t('notify.push')}</strong>
-          <small class="muted">{t('notify.push.hint')}</small>
-          {pushConsent && (
-            <small class="muted" data-testid="push-record">
-              {t(pushConsent.granted ? 'notify.consent.given' : 'notify.consent.withdrawn', {
-                time: formatDate(pushConsent.at, 'datetime'),
-                version: pushConsent.policy_version,
-              })}
-            </small>
-          )}
-          {pushConsent?.granted && pushProblem && (
-            <small class="muted" data-testid="push-problem">
-              {t('notify.push.unavailable')}
-            </small>
-          )}
-        </span>
-      </label>
-      <p class="muted">{t('notify.other_channels')}</p>
+      <ConsentSwitch purpose="notify.in_app" record={inApp} label={t('notify.in_app')} hint={t('notify.in_app.hint')} testid="consent-in_app" onChange={(on) => void setConsent('notify.in_app', on)}>
+        {inApp?.granted && permission !== 'granted' && (
+          <small class="muted" data-testid="browser-permission">
+            {permission === 'denied' ? t('notify.permission.denied') : permission === 'unsupported' ? t('notify.permission.unsupported') : t('notify.permission.ask')}
+          </small>
+        )}
+      </ConsentSwitch>
+      <ConsentSwitch purpose="notify.push" record={pushConsent} label={t('notify.push')} hint={t('notify.push.hint')} testid="consent-push" onChange={(on) => void setPush(on)}>
+        {pushConsent?.granted && pushProblem && (
+          <small class="muted" data-testid="push-problem">
+            {t('notify.push.unavailable')}
+          </small>
+        )}
+      </ConsentSwitch>
+      <ConsentSwitch
+        purpose="notify.email"
+        record={consents.consents['notify.email']}
+        label={t('notify.email')}
+        hint={t('notify.email.hint', { email: profile?.email ?? '' })}
+        testid="consent-email"
+        onChange={(on) => void setConsent('notify.email', on)}
+      />
+      <ConsentSwitch
+        purpose="notify.webhook"
+        record={consents.consents['notify.webhook']}
+        label={t('notify.webhook')}
+        hint={t('notify.webhook.hint')}
+        testid="consent-webhook"
+        onChange={(on) => void setConsent('notify.webhook', on)}
+      />
+      <WebhooksSection />
+      <ConsentSwitch
+        purpose="notify.mqtt"
+        record={consents.consents['notify.mqtt']}
+        label={t('notify.mqtt')}
+        hint={t('notify.mqtt.hint')}
+        testid="consent-mqtt"
+        onChange={(on) => void setConsent('notify.mqtt', on)}
+      />
+      <HomeMqttSection />
 
       <h2>{t('notify.kinds')}</h2>
       <div class="days" role="group" aria-label={t('notify.kinds')}>
