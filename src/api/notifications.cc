@@ -6,6 +6,7 @@
 #include "device/privacy_schedule.h"
 #include "device_protocol/json_input.h"
 #include "http/json.h"
+#include "notify/text.h"
 #include "notify/web_push.h"
 
 namespace nj::api {
@@ -273,6 +274,31 @@ void NotificationsApi::install(http::Router& router) {
                      }
                      return Response{204, {}, {}};
                    }));
+
+  // From a notification's button, in the service worker: no session and no CSRF token, so
+  // the token carried by the push message is the whole right, and it can only do this.
+  router.add(Method::kPost, "/api/v1/notifications/snooze", [this](const Request& r) {
+    auto body = http::parse_json_body(r);
+    if (!body) return std::move(body).error();
+    if (!body->is_object()) return invalid_field("token", "the body is {\"token\"}");
+    auto token = string_field(*body, "token", 256, true);
+    if (!token) return std::move(token).error();
+    const auto claim = action_tokens_ ? action_tokens_->check_snooze(**token) : std::nullopt;
+    if (!claim) return http::error_response(401, "invalid_token", "the token is not valid");
+    // The person must still be someone the camera notifies (a share may have ended).
+    auto owned = devices_.get(claim->user_id, claim->device_id);
+    if (!owned || owned->role < device::Role::kFamily) {
+      return http::error_response(401, "invalid_token", "the token is not valid");
+    }
+    auto c = prefs_.camera(claim->user_id, claim->device_id);
+    const int64_t until = clock_.now_ms() + int64_t{notify::kActionSnoozeMinutes} * 60'000;
+    c.snooze_until_ms = std::max(c.snooze_until_ms.value_or(0), until);
+    if (!prefs_.save_camera(claim->user_id, claim->device_id, c)) {
+      return http::error_response(500, "internal", "the snooze was not saved");
+    }
+    return no_store(http::json_response(
+        200, {{"device_id", claim->device_id}, {"snoozed_until", rfc3339_ms(*c.snooze_until_ms)}}));
+  });
 
   // Per camera: notify in Home mode, in Away mode, and "silence for N minutes".
   router.add_async(

@@ -9,6 +9,8 @@
 //   GET  /api/v1/me/push-subscriptions           this person's browsers that get pushes
 //   POST /api/v1/me/push-subscriptions {"endpoint","keys":{"p256dh","auth"}}
 //   DELETE /api/v1/me/push-subscriptions/{id}
+//   POST /api/v1/notifications/snooze {"token"}  a notification's "Silence 30 min" button:
+//                                                no session, the token is the right to it
 // A tab's WebSocket lasts as long as the session that opened it: it is closed when the
 // session ends (signed out, expired) or the account is cancelled.
 #pragma once
@@ -22,6 +24,7 @@
 #include "device/access_watch.h"
 #include "device/service.h"
 #include "http/router.h"
+#include "notify/action_tokens.h"
 #include "notify/in_app.h"
 #include "notify/preferences.h"
 #include "notify/push_channel.h"
@@ -55,6 +58,7 @@ class NotificationsApi {
     push_key_ = std::move(public_key);
     push_targets_ = std::move(targets);
   }
+  void set_action_tokens(const notify::ActionTokens* tokens) { action_tokens_ = tokens; }
 
  private:
   nlohmann::json settings_json(const std::string& user_id);
@@ -71,6 +75,7 @@ class NotificationsApi {
   notify::PushSubscriptions* push_ = nullptr;
   std::string push_key_;
   notify::PushTargets push_targets_;
+  const notify::ActionTokens* action_tokens_ = nullptr;
 };
 
 }  // namespace nj::api

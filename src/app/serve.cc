@@ -647,6 +647,11 @@ int serve(const Config& config) {
     spdlog::error("notify.key error=\"{}\"", notify_key.error());
     return 1;
   }
+  notify::ActionTokens action_tokens(*notify_key, clock);
+  notifications.set_snooze_minter(
+      [&action_tokens](const std::string& user_id, const std::string& device_id) {
+        return action_tokens.snooze(user_id, device_id);
+      });
   notify::WebhookStore webhooks(**db, clock, *notify_key);
   auto webhook_poster =
       notify::curl_poster({5'000, /*public_only=*/!config.notify.webhook_allow_private});
@@ -804,6 +809,7 @@ int serve(const Config& config) {
                                           notify_prefs, consents, time_zones, clock,
                                           policy.version);
   notifications_api.set_push(&push_subscriptions, vapid->public_key(), push_options.targets);
+  notifications_api.set_action_tokens(&action_tokens);
   notifications_api.install(router);
   api::NotifyChannelsApi notify_channels_api(
       guard, webhooks, webhook_channel, home_mqtt,

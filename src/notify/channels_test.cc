@@ -7,6 +7,7 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 
+#include "notify/action_tokens.h"
 #include "notify/delivery_queue.h"
 #include "notify/email_channel.h"
 #include "notify/home_mqtt.h"
@@ -256,6 +257,28 @@ TEST_F(ChannelsTest, EMailGoesThroughTheOutboxAndIsBoundedPerPerson) {
   n.language = "zh-CN";
   const auto zh = EmailChannel::compose(n, "a@example.com", "https://x");
   EXPECT_EQ(zh.subject, "Garden：移动侦测（另有 12 次）");
+}
+
+TEST_F(ChannelsTest, ASnoozeTokenDoesOneThingForOneCameraForADay) {
+  ActionTokens tokens(key_, clock_);
+  const std::string token = tokens.snooze("a1b2", "d1");
+  auto claim = tokens.check_snooze(token);
+  ASSERT_TRUE(claim);
+  EXPECT_EQ(claim->user_id, "a1b2");
+  EXPECT_EQ(claim->device_id, "d1");
+  // Another camera or person in the same token, or another key: refused.
+  std::string other = token;
+  other.replace(other.find(".d1."), 4, ".d2.");
+  EXPECT_FALSE(tokens.check_snooze(other));
+  std::string tampered = token;
+  tampered.back() = tampered.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(tokens.check_snooze(tampered));
+  EXPECT_FALSE(ActionTokens(std::vector<uint8_t>(32, 8), clock_).check_snooze(token));
+  for (const char* bad : {"", "s1.", "s1.a.b.c", "s1.a.b.x.y", "s2.a1b2.d1.1.x", "s1.a/b.d1.9.x"}) {
+    EXPECT_FALSE(tokens.check_snooze(bad)) << bad;
+  }
+  clock_.advance_ms(ActionTokens::kLifetimeMs);
+  EXPECT_FALSE(tokens.check_snooze(token)) << "a day later";
 }
 
 struct Broker {

@@ -166,6 +166,7 @@ std::vector<Channel*> NotificationEngine::consented(const std::string& user_id) 
 
 void NotificationEngine::send(Notification n, const std::vector<Channel*>& channels) {
   n.id = random_hex_id();
+  if (snooze_minter_) n.snooze_token = snooze_minter_(n.user_id, n.device_id);
   n.made_us = steady_now_us();
   for (Channel* c : channels) {
     c->deliver(n);

@@ -33,6 +33,8 @@ struct Notification {
   int64_t at_ms = 0;    // when the event began
   int64_t grouped = 0;  // a summary: how many events of this camera and kind it stands for
   int64_t made_us = 0;  // steady clock when it was decided (for the delivery latency)
+  // Lets a notification's "Silence 30 min" button act without a session (ActionTokens).
+  std::string snooze_token;
 };
 
 // A way to reach a person. deliver() must not block: queue and return.
@@ -61,6 +63,10 @@ class NotificationEngine {
   void add_channel(Channel* channel);
   // Counted outcomes: "sent:<purpose>" or a skip's name.
   void set_counter(Counter counter) { counter_ = std::move(counter); }
+  // Mints the snooze token each notification carries (set at start).
+  using SnoozeMinter =
+      std::function<std::string(const std::string& user_id, const std::string& device_id)>;
+  void set_snooze_minter(SnoozeMinter minter) { snooze_minter_ = std::move(minter); }
 
   // An event began: decide for each person. (Ends are not notified.)
   void on_event(const events::Event& e);
@@ -91,6 +97,7 @@ class NotificationEngine {
   NameOf name_of_;
   LanguageOf language_of_;
   Counter counter_;
+  SnoozeMinter snooze_minter_;
   std::vector<Channel*> channels_;
   std::mutex mu_;
   std::map<GroupKey, Group> groups_;

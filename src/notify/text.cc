@@ -37,6 +37,11 @@ std::string body_of(const Notification& n) {
   return n.language == "zh-CN" ? "另有 " + count + " 次" : "and " + count + " more";
 }
 
+std::string snooze_label(const Notification& n) {
+  const std::string minutes = std::to_string(kActionSnoozeMinutes);
+  return n.language == "zh-CN" ? "静音 " + minutes + " 分钟" : "Silence " + minutes + " min";
+}
+
 nlohmann::json notification_json(const Notification& n) {
   return {{"id", n.id},
           {"event_id", n.event_id},

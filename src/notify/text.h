@@ -13,6 +13,9 @@ namespace nj::notify {
 
 std::string title_of(const Notification& n);
 std::string body_of(const Notification& n);  // "" unless a summary
+// The notification's snooze button: "Silence 30 min".
+std::string snooze_label(const Notification& n);
+inline constexpr int kActionSnoozeMinutes = 30;
 // {"id","event_id","device_id","device_name","kind","at","grouped","title","body"}
 nlohmann::json notification_json(const Notification& n);
 

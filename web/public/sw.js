@@ -99,6 +99,13 @@ self.addEventListener('push', (event) => {
     icon: '/icon-192.png',
     data: { event_id: message.event_id, device_id: message.device_id },
   };
+  // "Silence 30 min": the message carries a token that can do only that, as the service
+  // worker has no page to carry the session's CSRF token.
+  const snooze = message.snooze && typeof message.snooze.token === 'string' ? message.snooze : null;
+  if (snooze) {
+    options.actions = [{ action: 'snooze', title: typeof snooze.label === 'string' ? snooze.label : 'Silence' }];
+    options.data.snooze = snooze.token;
+  }
   event.waitUntil(
     (async () => {
       // The picture, with the person's own session; an image a notification can show.
@@ -122,6 +129,18 @@ self.addEventListener('push', (event) => {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
+  const data = event.notification.data || {};
+  if (event.action === 'snooze' && typeof data.snooze === 'string') {
+    event.waitUntil(
+      fetch('/api/v1/notifications/snooze', {
+        method: 'POST',
+        credentials: 'omit',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ token: data.snooze }),
+      }).catch(() => undefined),
+    );
+    return;
+  }
   event.waitUntil(
     (async () => {
       const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });

@@ -101,6 +101,23 @@ test('pushes reach the push service, decrypt, carry no picture, and stop without
   assert.equal(message.kind, 'motion');
   assert.equal(message.title, 'Motion at Garden');
   assert.equal(message.snapshot, undefined, 'never the picture');
+  // Its "Silence 30 min" button works without a session (the service worker has none to
+  // send), with this token only, and only for this camera.
+  assert.equal(message.snooze.label, 'Silence 30 min');
+  const snoozeWith = (t) =>
+    fetch(`${server.url}/api/v1/notifications/snooze`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token: t }) });
+  assert.equal((await snoozeWith(message.snooze.token.slice(0, -1) + (message.snooze.token.endsWith('A') ? 'B' : 'A'))).status, 401);
+  assert.equal((await snoozeWith('s1.x.y.1.z')).status, 401);
+  const snoozed = await snoozeWith(message.snooze.token);
+  assert.equal(snoozed.status, 200);
+  assert.equal((await snoozed.json()).device_id, message.device_id);
+  const cameras = (await api('GET', '/me/notifications')).json.cameras;
+  assert.ok(cameras.find((c) => c.device_id === message.device_id).snoozed_until, 'snoozed');
+  await nextVisit();
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await push.messages(subscription.clientHash)).length, 1, 'snoozed: nothing more');
+  assert.equal((await api('PATCH', `/devices/${message.device_id}/notifications`, { snooze_minutes: 0 })).status, 200);
+
   const request = push.received.find((r) => r.status === 201);
   assert.equal(request.headers['content-encoding'], 'aes128gcm');
   assert.match(request.headers.authorization, /^vapid t=[\w-]+\.[\w-]+\.[\w-]+, k=[\w-]+$/);
