@@ -6,6 +6,7 @@
 #include "device/privacy_schedule.h"
 #include "device_protocol/json_input.h"
 #include "http/json.h"
+#include "notify/arming.h"
 #include "notify/text.h"
 #include "notify/web_push.h"
 
@@ -70,7 +71,25 @@ json NotificationsApi::settings_json(const std::string& user_id) {
          {"snoozed_until", snoozed ? json(rfc3339_ms(*c.snooze_until_ms)) : json(nullptr)}});
   }
   json quiet = s.quiet_hours.empty() ? json(nullptr) : json::parse(s.quiet_hours, nullptr, false);
+  // The schedule as stored (accepted by read_arming_schedule), and its next change.
+  json arming = nullptr;
+  json arming_next = nullptr;
+  if (!s.arming_schedule.empty()) {
+    if (auto j = device_protocol::parse_json(s.arming_schedule, {16 * 1024, 4})) {
+      if (auto a = notify::read_arming_schedule(*j)) {
+        arming = notify::to_json(*a);
+        if (auto zone = zones_.find(a->hours.time_zone)) {
+          if (auto next = notify::next_arming_change(*a, *zone, now)) {
+            arming_next = {{"at", rfc3339_ms(next->at_ms)},
+                           {"mode", std::string(notify::mode_name(next->mode))}};
+          }
+        }
+      }
+    }
+  }
   return {{"mode", std::string(notify::mode_name(s.mode))},
+          {"arming_schedule", arming},
+          {"arming_next", arming_next},
           {"kinds", kinds},
           {"quiet_hours", quiet.is_discarded() ? json(nullptr) : quiet},
           {"cooldown_s", s.cooldown_s},
@@ -203,6 +222,22 @@ void NotificationsApi::install(http::Router& router) {
                                    "this server does not know that time zone");
             }
             s.quiet_hours = device::to_json(*quiet).dump();
+          } else if (key == "arming_schedule") {
+            if (value.is_null()) {
+              s.arming_schedule.clear();
+              continue;
+            }
+            auto arming = notify::read_arming_schedule(value);
+            if (!arming) {
+              const auto& e = arming.error();
+              return invalid_field("arming_schedule" + (e.field.empty() ? "" : "." + e.field),
+                                   e.message);
+            }
+            if (!zones_.find(arming->hours.time_zone)) {
+              return invalid_field("arming_schedule.time_zone",
+                                   "this server does not know that time zone");
+            }
+            s.arming_schedule = notify::to_json(*arming).dump();
           } else if (key == "cooldown_s") {
             device_protocol::ObjectReader reader(*body);
             auto seconds = reader.integer("cooldown_s", 0, 3600, true);

@@ -65,6 +65,7 @@
 #include "mqtt/broker.h"
 #include "mqtt/client.h"
 #include "net/io_pool.h"
+#include "notify/arming.h"
 #include "notify/email_channel.h"
 #include "notify/engine.h"
 #include "notify/home_mqtt.h"
@@ -718,6 +719,9 @@ int serve(const Config& config) {
     ~UnhookNotifications() { events.clear_listeners(); }
   } unhook_notifications{event_service};
   Every notify_ticks(std::chrono::seconds(1), [&notifications] { notifications.tick(); });
+  // Modes that follow a schedule change at its edges, checked every two seconds.
+  notify::ArmingScheduler arming(notify_prefs, time_zones, clock);
+  Every arming_ticks(std::chrono::seconds(2), [&arming] { arming.tick(); });
   RecordingJobs recording_jobs(
       plans, recorder, stream_demand, catalog, media_store, clock,
       {metrics.gauge("nightjar_recorders", "Cameras being recorded.").with({}),

@@ -20,8 +20,8 @@ bool id_like(std::string_view s) {
 
 std::string ActionTokens::mac(std::string_view user_id, std::string_view device_id,
                               int64_t expires) const {
-  return derive_secret(key_, "snooze:" + std::string(user_id) + ":" + std::string(device_id) +
-                                 ":" + std::to_string(expires));
+  return derive_secret(key_, "snooze:" + std::string(user_id) + ":" + std::string(device_id) + ":" +
+                                 std::to_string(expires));
 }
 
 std::string ActionTokens::snooze(std::string_view user_id, std::string_view device_id) const {
@@ -43,7 +43,8 @@ std::optional<SnoozeClaim> ActionTokens::check_snooze(std::string_view token) co
   parts[3] = token;
   if (!id_like(parts[0]) || !id_like(parts[1])) return std::nullopt;
   int64_t expires = 0;
-  const auto [end, ec] = std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), expires);
+  const auto [end, ec] =
+      std::from_chars(parts[2].data(), parts[2].data() + parts[2].size(), expires);
   if (ec != std::errc() || end != parts[2].data() + parts[2].size()) return std::nullopt;
   const std::string expected = mac(parts[0], parts[1], expires);
   if (parts[3].size() != expected.size() ||

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "notify/arming.h"
 #include "notify/in_app.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -212,6 +213,61 @@ TEST(InAppChannel, ReachesEveryTabOfThePersonAndDropsThoseGone) {
   EXPECT_EQ(j["snapshot"], "/api/v1/events/abc/snapshot.jpg");
   channel.disconnect(a1_id);
   EXPECT_EQ(channel.connections(), 1u);
+}
+
+}  // namespace
+}  // namespace nj::notify
+
+namespace nj::notify {
+namespace {
+
+// Home from 22:00 to 07:00 in Berlin, Away otherwise; each edge once, the one tap between.
+TEST_F(EngineTest, TheModeFollowsItsScheduleAtEachEdgeAndAOneTapHoldsBetween) {
+  const int64_t day = days_from_civil(2026, 12, 1) * 86'400'000;  // a Tuesday, UTC
+  const auto at = [day](int hour, int minute) {
+    return day + (int64_t{hour} * 60 + minute) * 60'000;
+  };
+  ArmingScheduler arming(prefs_, zones_, clock_);
+  clock_.set_ms(at(12, 0));  // 13:00 in Berlin
+  auto schedule = read_arming_schedule(nlohmann::json::parse(
+      R"({"time_zone":"Europe/Berlin","in":"home","out":"away","windows":[)"
+      R"({"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"22:00","end":"07:00"}]})"));
+  ASSERT_TRUE(schedule);
+  EXPECT_FALSE(read_arming_schedule(
+      nlohmann::json::parse(R"({"time_zone":"UTC","in":"party","windows":[]})")));
+  const auto mode = [this] { return prefs_.settings("alice").mode; };
+  auto s = prefs_.settings("alice");
+  s.mode = Mode::kDisarmed;
+  s.arming_schedule = to_json(*schedule).dump();
+  ASSERT_TRUE(prefs_.save("alice", s));
+  EXPECT_EQ(arming.tick(), 0u) << "saved outside its hours: nothing until the first edge";
+  EXPECT_EQ(mode(), Mode::kDisarmed);
+  const auto next = next_arming_change(*schedule, *zones_.find("Europe/Berlin"), clock_.now_ms());
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->at_ms, at(21, 0));
+  EXPECT_EQ(next->mode, Mode::kHome);
+
+  clock_.set_ms(at(21, 0) + 5000);  // 22:00:05 in Berlin
+  EXPECT_EQ(arming.tick(), 1u);
+  EXPECT_EQ(mode(), Mode::kHome);
+  EXPECT_EQ(arming.tick(), 0u) << "each edge once";
+  // A tap in between holds until the next edge.
+  s = prefs_.settings("alice");
+  s.mode = Mode::kDisarmed;
+  ASSERT_TRUE(prefs_.save("alice", s));
+  clock_.set_ms(at(23, 0));
+  EXPECT_EQ(arming.tick(), 0u);
+  EXPECT_EQ(mode(), Mode::kDisarmed);
+  clock_.set_ms(at(24 + 6, 0) + 5000);  // 07:00:05 in Berlin the next morning
+  EXPECT_EQ(arming.tick(), 1u);
+  EXPECT_EQ(mode(), Mode::kAway);
+  // Taken away: the mode stays as it is.
+  s = prefs_.settings("alice");
+  s.arming_schedule.clear();
+  ASSERT_TRUE(prefs_.save("alice", s));
+  clock_.set_ms(at(24 + 21, 0) + 5000);
+  EXPECT_EQ(arming.tick(), 0u);
+  EXPECT_EQ(mode(), Mode::kAway);
 }
 
 }  // namespace

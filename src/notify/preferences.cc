@@ -50,11 +50,42 @@ std::vector<events::Kind> default_kinds() {
           events::Kind::kDeviceAlarm, events::Kind::kOffline};
 }
 
+device_protocol::Parsed<ArmingSchedule> read_arming_schedule(const nlohmann::json& j) {
+  using device_protocol::InputError;
+  using device_protocol::Reason;
+  if (!j.is_object()) return Unexpected(InputError{Reason::kWrongType, "", "an object"});
+  ArmingSchedule out;
+  nlohmann::json hours = j;
+  for (const char* key : {"in", "out"}) {
+    if (!j.contains(key)) continue;
+    const auto& v = j[key];
+    const auto mode = v.is_string() ? parse_mode(v.get_ref<const std::string&>()) : std::nullopt;
+    if (!mode) {
+      return Unexpected(InputError{Reason::kOutOfRange, key, "home, away or disarmed"});
+    }
+    (std::string_view(key) == "in" ? out.in : out.out) = *mode;
+    hours.erase(key);
+  }
+  auto read = device::read_privacy_schedule(hours);
+  if (!read) return Unexpected(read.error());
+  out.hours = std::move(*read);
+  return out;
+}
+
+nlohmann::json to_json(const ArmingSchedule& s) {
+  auto j = device::to_json(s.hours);
+  j["in"] = std::string(mode_name(s.in));
+  j["out"] = std::string(mode_name(s.out));
+  return j;
+}
+
 Settings Preferences::settings(std::string_view user_id) {
   Settings s;
   const Value p[] = {std::string(user_id)};
   auto rows = db_.query(
-      "SELECT mode, kinds, quiet_hours, cooldown_s FROM notify_settings WHERE user_id = $1", p);
+      "SELECT mode, kinds, quiet_hours, cooldown_s, arming_schedule FROM notify_settings "
+      "WHERE user_id = $1",
+      p);
   if (!rows || rows->empty()) return s;
   const auto& r = rows->front();
   s.mode = parse_mode(r.text(0)).value_or(Mode::kAway);
@@ -62,21 +93,52 @@ Settings Preferences::settings(std::string_view user_id) {
   if (!r.text(1).empty()) s.kinds = split(r.text(1) == "none" ? "" : r.text(1));
   s.quiet_hours = r.text(2);
   s.cooldown_s = static_cast<int>(r.integer(3));
+  s.arming_schedule = r.text(4);
   return s;
 }
 
 bool Preferences::save(std::string_view user_id, const Settings& s) {
-  const Value p[] = {std::string(user_id), std::string(mode_name(s.mode)),
+  const Value p[] = {std::string(user_id),
+                     std::string(mode_name(s.mode)),
                      s.kinds.empty() ? std::string("none") : join(s.kinds),
                      s.quiet_hours.empty() ? Value{nullptr} : Value{s.quiet_hours},
-                     int64_t{s.cooldown_s}};
+                     int64_t{s.cooldown_s},
+                     s.arming_schedule.empty() ? Value{nullptr} : Value{s.arming_schedule}};
+  // A schedule that changed starts over: nothing until its first edge.
   auto r = db_.execute(
-      "INSERT INTO notify_settings (user_id, mode, kinds, quiet_hours, cooldown_s) "
-      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET mode = excluded.mode, "
-      "kinds = excluded.kinds, quiet_hours = excluded.quiet_hours, "
-      "cooldown_s = excluded.cooldown_s",
+      "INSERT INTO notify_settings (user_id, mode, kinds, quiet_hours, cooldown_s, "
+      "arming_schedule) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id) DO UPDATE SET "
+      "mode = excluded.mode, kinds = excluded.kinds, quiet_hours = excluded.quiet_hours, "
+      "cooldown_s = excluded.cooldown_s, arming_edge = CASE WHEN "
+      "COALESCE(notify_settings.arming_schedule, '') = COALESCE(excluded.arming_schedule, '') "
+      "THEN "
+      "notify_settings.arming_edge ELSE NULL END, arming_schedule = excluded.arming_schedule",
       p);
   return r.has_value();
+}
+
+std::vector<ScheduledArming> Preferences::scheduled_arming() {
+  std::vector<ScheduledArming> out;
+  auto rows = db_.query(
+      "SELECT user_id, arming_schedule, arming_edge, mode FROM notify_settings "
+      "WHERE arming_schedule IS NOT NULL");
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    out.push_back({r.text(0), r.text(1),
+                   r.is_null(2) ? std::nullopt : std::optional<int64_t>(r.integer(2)),
+                   parse_mode(r.text(3)).value_or(Mode::kAway)});
+  }
+  return out;
+}
+
+void Preferences::apply_arming_edge(std::string_view user_id, std::string_view schedule,
+                                    int64_t edge_ms, std::optional<Mode> mode) {
+  const Value p[] = {std::string(user_id), std::string(schedule), edge_ms,
+                     mode ? Value{std::string(mode_name(*mode))} : Value{nullptr}};
+  (void)db_.execute(
+      "UPDATE notify_settings SET arming_edge = $3, mode = COALESCE($4, mode) "
+      "WHERE user_id = $1 AND arming_schedule = $2",
+      p);
 }
 
 CameraPrefs Preferences::camera(std::string_view user_id, std::string_view device_id) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "device/privacy_schedule.h"
+#include "device_protocol/json_input.h"
 #include "events/event_store.h"
 #include "store/database.h"
 
@@ -22,11 +24,30 @@ std::optional<Mode> parse_mode(std::string_view name);
 // Motion, person, sound, the camera's own alarm, and a camera going offline.
 std::vector<events::Kind> default_kinds();
 
+// The mode changed by the clock: `in` during the schedule's hours, `out` outside them, in
+// the person's time zone (as Ring's modes schedule: Home at night, Away by day).
+struct ArmingSchedule {
+  device::PrivacySchedule hours;
+  Mode in = Mode::kHome;
+  Mode out = Mode::kAway;
+};
+// A privacy schedule's JSON (enabled, time_zone, windows) with "in" and "out" modes.
+device_protocol::Parsed<ArmingSchedule> read_arming_schedule(const nlohmann::json& j);
+nlohmann::json to_json(const ArmingSchedule& s);
+
 struct Settings {
   Mode mode = Mode::kAway;
   std::vector<events::Kind> kinds = default_kinds();
   std::string quiet_hours;  // a schedule as device::read_privacy_schedule reads it; "" none
   int cooldown_s = 60;
+  std::string arming_schedule;  // as read_arming_schedule reads it; "" none
+};
+
+// A person whose mode follows a schedule, for the scheduler.
+struct ScheduledArming {
+  std::string user_id, schedule;
+  std::optional<int64_t> edge_ms;  // the last edge applied
+  Mode mode = Mode::kAway;
 };
 
 struct CameraPrefs {
@@ -42,6 +63,10 @@ class Preferences {
   bool save(std::string_view user_id, const Settings& s);
   CameraPrefs camera(std::string_view user_id, std::string_view device_id);
   bool save_camera(std::string_view user_id, std::string_view device_id, const CameraPrefs& c);
+  std::vector<ScheduledArming> scheduled_arming();
+  // Sets the mode an edge of the schedule asks for, if the schedule is still `schedule`.
+  void apply_arming_edge(std::string_view user_id, std::string_view schedule, int64_t edge_ms,
+                         std::optional<Mode> mode);
   // A binding ended: everyone's preferences for the camera go with it.
   void forget_device(std::string_view device_id);
 

@@ -280,6 +280,26 @@ test('webhooks and home automation are set up in the settings, and send nothing 
     await page.reload();
     await page.getByTestId('webhook').filter({ hasText: 'Last answer 204' }).waitFor();
 
+    // The mode on a schedule, in this browser's time zone: on, chosen, and when it next acts.
+    await page.getByTestId('arming-on').check();
+    await page.getByTestId('arming-in').selectOption('disarmed');
+    await page.getByTestId('arming-start').fill('09:00');
+    await page.getByTestId('arming-end').fill('17:30');
+    await page.getByTestId('arming-next').waitFor();
+    let schedule;
+    for (let i = 0; i < 50; ++i) {
+      schedule = (await call(page, 'GET', '/me/notifications')).json.arming_schedule;
+      if (schedule?.windows[0].end === '17:30') break;
+      await page.waitForTimeout(100);
+    }
+    assert.equal(schedule.in, 'disarmed');
+    assert.equal(schedule.out, 'away');
+    assert.equal(schedule.windows[0].start, '09:00');
+    assert.equal(schedule.time_zone, await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone));
+    assert.match(await page.getByTestId('arming-next').textContent(), /^Next: (Disarmed|Away),/);
+    await page.getByTestId('arming-on').uncheck();
+    await page.getByTestId('arming-next').waitFor({ state: 'detached' });
+
     // Home automation: the password is shown once, then never again.
     await page.getByTestId('mqtt-on').click();
     const password = (await page.getByTestId('mqtt-password').textContent()).trim();

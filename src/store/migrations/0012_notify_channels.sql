@@ -28,3 +28,7 @@ CREATE TABLE mqtt_homes (
   generation BIGINT NOT NULL,
   created_at BIGINT NOT NULL
 );
+-- Arming on a schedule: the mode in the schedule's hours and outside them (JSON, or NULL),
+-- and the last edge applied (between edges, the person's own one-tap choice holds).
+ALTER TABLE notify_settings ADD COLUMN arming_schedule TEXT;
+ALTER TABLE notify_settings ADD COLUMN arming_edge BIGINT;

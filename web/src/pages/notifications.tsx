@@ -11,11 +11,16 @@ import { ConsentSwitch, HomeMqttSection, WebhooksSection, type ConsentRecord } f
 import { useSession } from '../session';
 import type { PrivacySchedule } from './devices';
 
+type Mode = 'home' | 'away' | 'disarmed';
+const modes: Mode[] = ['home', 'away', 'disarmed'];
+
 export interface NotifySettings {
-  mode: 'home' | 'away' | 'disarmed';
+  mode: Mode;
   kinds: string[];
   quiet_hours: PrivacySchedule | null;
   cooldown_s: number;
+  arming_schedule: (PrivacySchedule & { in: Mode; out: Mode }) | null;
+  arming_next: { at: string; mode: Mode } | null;
   cameras: { device_id: string; name: string; home: boolean; away: boolean; snoozed_until: string | null }[];
 }
 
@@ -110,7 +115,7 @@ export function NotificationsPage() {
     }
     await load();
   };
-  const patch = async (body: Partial<Omit<NotifySettings, 'cameras'>>) => {
+  const patch = async (body: Partial<Omit<NotifySettings, 'cameras' | 'arming_next'>>) => {
     const r = await api<NotifySettings>('PATCH', '/me/notifications', body);
     if (!r.ok) return setError(r.error);
     setError(null);
@@ -130,6 +135,28 @@ export function NotificationsPage() {
       quiet_hours: enabled || quiet ? { enabled, time_zone: quiet?.time_zone ?? browserTimeZone(), windows: [{ days: [...allDays], start, end }] } : null,
     });
 
+  const arming = settings.arming_schedule;
+  const armingWindow = arming?.windows[0];
+  const setArming = (next: { enabled?: boolean; start?: string; end?: string; in?: Mode; out?: Mode }) =>
+    void patch({
+      arming_schedule: {
+        enabled: next.enabled ?? arming?.enabled ?? true,
+        time_zone: arming?.time_zone ?? browserTimeZone(),
+        windows: [{ days: [...allDays], start: next.start ?? armingWindow?.start ?? '22:00', end: next.end ?? armingWindow?.end ?? '07:00' }],
+        in: next.in ?? arming?.in ?? 'home',
+        out: next.out ?? arming?.out ?? 'away',
+      },
+    });
+  const modeSelect = (value: Mode, onChange: (m: Mode) => void, testid: string) => (
+    <select value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value as Mode)} data-testid={testid}>
+      {modes.map((m) => (
+        <option value={m} key={m}>
+          {t(`notify.mode.${m}` as MessageKey)}
+        </option>
+      ))}
+    </select>
+  );
+
   return (
     <section class="card notifications-page">
       <h1>{t('notify.title')}</h1>
@@ -139,6 +166,38 @@ export function NotificationsPage() {
       <h2>{t('notify.mode')}</h2>
       <ModeSwitch mode={settings.mode} onChange={setSettings} />
       <p class="muted">{t(`notify.mode.${settings.mode}.hint` as MessageKey)}</p>
+      <label class="switch">
+        <input type="checkbox" checked={Boolean(arming?.enabled)} onChange={(e) => setArming({ enabled: (e.target as HTMLInputElement).checked })} data-testid="arming-on" />
+        <span>
+          {t('notify.arming.on')}
+          <small class="muted">{t('devices.schedule.zone', { zone: arming?.time_zone ?? browserTimeZone() })}</small>
+        </span>
+      </label>
+      {arming?.enabled && armingWindow && (
+        <div class="schedule-times arming">
+          <label class="field">
+            <span>{t('notify.arming.in')}</span>
+            {modeSelect(arming.in, (m) => setArming({ in: m }), 'arming-in')}
+          </label>
+          <label class="field">
+            <span>{t('devices.schedule.from')}</span>
+            <input type="time" value={armingWindow.start} onChange={(e) => setArming({ start: (e.target as HTMLInputElement).value })} data-testid="arming-start" />
+          </label>
+          <label class="field">
+            <span>{t('devices.schedule.until')}</span>
+            <input type="time" value={armingWindow.end} onChange={(e) => setArming({ end: (e.target as HTMLInputElement).value })} data-testid="arming-end" />
+          </label>
+          <label class="field">
+            <span>{t('notify.arming.out')}</span>
+            {modeSelect(arming.out, (m) => setArming({ out: m }), 'arming-out')}
+          </label>
+        </div>
+      )}
+      {arming?.enabled && settings.arming_next && (
+        <p class="muted" data-testid="arming-next">
+          {t('notify.arming.next', { mode: t(`notify.mode.${settings.arming_next.mode}` as MessageKey), time: formatDate(settings.arming_next.at, 'datetime') })}
+        </p>
+      )}
 
       <h2>{t('notify.channels')}</h2>
       <ConsentSwitch purpose="notify.in_app" record={inApp} label={t('notify.in_app')} hint={t('notify.in_app.hint')} testid="consent-in_app" onChange={(on) => void setConsent('notify.in_app', on)}>
