@@ -68,7 +68,12 @@ json NotificationsApi::settings_json(const std::string& user_id) {
          {"name", d.device.name},
          {"home", c.home},
          {"away", c.away},
-         {"snoozed_until", snoozed ? json(rfc3339_ms(*c.snooze_until_ms)) : json(nullptr)}});
+         {"snoozed_until", snoozed ? json(rfc3339_ms(*c.snooze_until_ms)) : json(nullptr)},
+         // The owner's: in which modes an events-only plan records this camera's events.
+         {"record", d.role == device::Role::kOwner ? json{{"home", c.record_home},
+                                                          {"away", c.record_away},
+                                                          {"disarmed", c.record_disarmed}}
+                                                   : json(nullptr)}});
   }
   json quiet = s.quiet_hours.empty() ? json(nullptr) : json::parse(s.quiet_hours, nullptr, false);
   // The schedule as stored (accepted by read_arming_schedule), and its next change.
@@ -349,8 +354,13 @@ void NotificationsApi::install(http::Router& router) {
         if (!body->is_object()) return invalid_field("", "the body must be an object");
         auto c = prefs_.camera(who.user_id, owned->device.id);
         for (const auto& [key, value] : body->items()) {
-          if (key != "home" && key != "away" && key != "snooze_minutes") {
+          const bool record = key.starts_with("record_");
+          if (key != "home" && key != "away" && key != "snooze_minutes" && key != "record_home" &&
+              key != "record_away" && key != "record_disarmed") {
             return invalid_field(key, key + " cannot be changed here");
+          }
+          if (record && owned->role != device::Role::kOwner) {
+            return http::error_response(403, "forbidden", "recording is the owner's to choose");
           }
         }
         // Read through the validating layer: a wrong type is an error, never a throw.
@@ -358,6 +368,9 @@ void NotificationsApi::install(http::Router& router) {
         const auto home = reader.boolean("home");
         const auto away = reader.boolean("away");
         const auto minutes = reader.integer("snooze_minutes", 0, kMaxSnoozeMinutes);
+        const auto record_home = reader.boolean("record_home");
+        const auto record_away = reader.boolean("record_away");
+        const auto record_disarmed = reader.boolean("record_disarmed");
         if (!reader.ok()) {
           const std::string field = reader.error()->field;
           return invalid_field(field, field == "snooze_minutes" ? "0 (none) to 10080 minutes"
@@ -365,6 +378,9 @@ void NotificationsApi::install(http::Router& router) {
         }
         if (home) c.home = *home;
         if (away) c.away = *away;
+        if (record_home) c.record_home = *record_home;
+        if (record_away) c.record_away = *record_away;
+        if (record_disarmed) c.record_disarmed = *record_disarmed;
         if (minutes) {
           c.snooze_until_ms = *minutes == 0
                                   ? std::nullopt

@@ -575,10 +575,22 @@ int serve(const Config& config) {
                                          "Camera event reports, by what they became.", {"outcome"});
   // The cameras' events (motion) reach the recorders of events-only plans, timed on arrival,
   // and the event service.
-  broker_link.set_event_handler([&recorder, &clock, &event_service, &event_outcomes](
+  // The owner's mode says whether events are recorded (their switch per camera and mode).
+  notify::Preferences notify_prefs(**db);
+  notify::RecordGate record_gate(
+      notify_prefs,
+      [&devices](const std::string& serial) -> std::optional<notify::RecordGate::Binding> {
+        auto d = devices.by_serial(serial);
+        if (!d || !d->owner_id) return std::nullopt;
+        return notify::RecordGate::Binding{*d->owner_id, d->id};
+      });
+  broker_link.set_event_handler([&recorder, &clock, &event_service, &event_outcomes, &record_gate](
                                     const std::string& serial, const device::DeviceEvent& event) {
     spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind, event.active);
-    recorder.event(serial, clock.now_ms(), event.active);
+    // An end always passes (it closes a window already open); a start only if recorded now.
+    if (!event.active || record_gate.allows(serial)) {
+      recorder.event(serial, clock.now_ms(), event.active);
+    }
     const auto outcome = event_service.report(serial, event.kind, event.active, event.score);
     event_outcomes.with({std::string(events::outcome_name(outcome))}).inc();
   });
@@ -600,7 +612,6 @@ int serve(const Config& config) {
   // Notifications (issue #14): each new event to the people who want it, on the channels
   // they consented to (privacy::ConsentLedger, read at every sending).
   privacy::ConsentLedger consents(**db, clock);
-  notify::Preferences notify_prefs(**db);
   notify::InAppChannel in_app;
   notify::NotificationEngine notifications(
       notify_prefs, consents, time_zones, clock,

@@ -35,6 +35,21 @@ size_t ArmingScheduler::tick() {
   return changed;
 }
 
+bool RecordGate::allows(const std::string& serial) {
+  const int64_t now = steady_now_us();
+  {
+    std::lock_guard lock(mu_);
+    const auto it = answers_.find(serial);
+    if (it != answers_.end() && it->second.until_us > now) return it->second.allowed;
+    if (answers_.size() > 100'000) answers_.clear();  // bounded, whatever the serials
+  }
+  const auto binding = binding_of_(serial);
+  const bool allowed = !binding || prefs_.records_events(binding->owner_id, binding->device_id);
+  std::lock_guard lock(mu_);
+  answers_[serial] = {allowed, now + 1'000'000};
+  return allowed;
+}
+
 std::optional<ArmingChange> next_arming_change(const ArmingSchedule& s, const TimeZone& zone,
                                                int64_t now_ms) {
   if (!s.hours.enabled) return std::nullopt;

@@ -5,7 +5,11 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <string>
 
 #include "common/clock.h"
 #include "common/time_zone.h"
@@ -24,6 +28,30 @@ class ArmingScheduler {
   Preferences& prefs_;
   TimeZones& zones_;
   const Clock& clock_;
+};
+
+// Whether an events-only plan records a camera's event now, by its owner's mode and their
+// switch for that mode. Each answer is kept a second: a flood of reports asks the database
+// once a second per camera, and a change of mode holds within that second.
+class RecordGate {
+ public:
+  struct Binding {
+    std::string owner_id, device_id;
+  };
+  using BindingOf = std::function<std::optional<Binding>(const std::string& serial)>;
+  RecordGate(Preferences& prefs, BindingOf binding_of)
+      : prefs_(prefs), binding_of_(std::move(binding_of)) {}
+  bool allows(const std::string& serial);
+
+ private:
+  struct Answer {
+    bool allowed = true;
+    int64_t until_us = 0;
+  };
+  Preferences& prefs_;
+  BindingOf binding_of_;
+  std::mutex mu_;
+  std::map<std::string, Answer> answers_;
 };
 
 // The next change a schedule will make after now: when, and to which mode.

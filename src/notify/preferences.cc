@@ -145,26 +145,54 @@ CameraPrefs Preferences::camera(std::string_view user_id, std::string_view devic
   CameraPrefs c;
   const Value p[] = {std::string(user_id), std::string(device_id)};
   auto rows = db_.query(
-      "SELECT home, away, snooze_until_ms FROM notify_cameras WHERE user_id = $1 AND "
-      "device_id = $2",
+      "SELECT home, away, snooze_until_ms, record_modes FROM notify_cameras WHERE user_id = $1 "
+      "AND device_id = $2",
       p);
   if (!rows || rows->empty()) return c;
   const auto& r = rows->front();
   c.home = r.integer(0) != 0;
   c.away = r.integer(1) != 0;
   if (!r.is_null(2)) c.snooze_until_ms = r.integer(2);
+  const std::string modes = "," + r.text(3) + ",";
+  c.record_home = modes.find(",home,") != std::string::npos;
+  c.record_away = modes.find(",away,") != std::string::npos;
+  c.record_disarmed = modes.find(",disarmed,") != std::string::npos;
   return c;
+}
+
+bool Preferences::records_events(std::string_view owner_id, std::string_view device_id) {
+  const CameraPrefs c = camera(owner_id, device_id);
+  switch (settings(owner_id).mode) {
+    case Mode::kHome:
+      return c.record_home;
+    case Mode::kAway:
+      return c.record_away;
+    case Mode::kDisarmed:
+      return c.record_disarmed;
+  }
+  return true;
 }
 
 bool Preferences::save_camera(std::string_view user_id, std::string_view device_id,
                               const CameraPrefs& c) {
-  const Value p[] = {std::string(user_id), std::string(device_id), int64_t{c.home ? 1 : 0},
+  std::string modes;
+  for (const auto& [on, name] : {std::pair{c.record_home, "home"}, std::pair{c.record_away, "away"},
+                                 std::pair{c.record_disarmed, "disarmed"}}) {
+    if (!on) continue;
+    if (!modes.empty()) modes += ',';
+    modes += name;
+  }
+  const Value p[] = {std::string(user_id),
+                     std::string(device_id),
+                     int64_t{c.home ? 1 : 0},
                      int64_t{c.away ? 1 : 0},
-                     c.snooze_until_ms ? Value{*c.snooze_until_ms} : Value{nullptr}};
+                     c.snooze_until_ms ? Value{*c.snooze_until_ms} : Value{nullptr},
+                     modes};
   auto r = db_.execute(
-      "INSERT INTO notify_cameras (user_id, device_id, home, away, snooze_until_ms) "
-      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, device_id) DO UPDATE SET "
-      "home = excluded.home, away = excluded.away, snooze_until_ms = excluded.snooze_until_ms",
+      "INSERT INTO notify_cameras (user_id, device_id, home, away, snooze_until_ms, "
+      "record_modes) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_id, device_id) DO UPDATE "
+      "SET home = excluded.home, away = excluded.away, snooze_until_ms = excluded.snooze_until_ms, "
+      "record_modes = excluded.record_modes",
       p);
   return r.has_value();
 }

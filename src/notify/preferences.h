@@ -54,6 +54,8 @@ struct CameraPrefs {
   bool home = false;  // notifies in Home mode
   bool away = true;   // notifies in Away mode
   std::optional<int64_t> snooze_until_ms;
+  // The owner's word on recording events (an events-only plan) in each of their modes.
+  bool record_home = true, record_away = true, record_disarmed = true;
 };
 
 class Preferences {
@@ -63,6 +65,9 @@ class Preferences {
   bool save(std::string_view user_id, const Settings& s);
   CameraPrefs camera(std::string_view user_id, std::string_view device_id);
   bool save_camera(std::string_view user_id, std::string_view device_id, const CameraPrefs& c);
+  // Whether an events-only plan records this camera's events now: its owner's mode, and the
+  // owner's switch for that mode.
+  bool records_events(std::string_view owner_id, std::string_view device_id);
   std::vector<ScheduledArming> scheduled_arming();
   // Sets the mode an edge of the schedule asks for, if the schedule is still `schedule`.
   void apply_arming_edge(std::string_view user_id, std::string_view schedule, int64_t edge_ms,

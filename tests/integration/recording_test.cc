@@ -348,6 +348,25 @@ TEST_F(RecordingTest, AnEventsOnlyPlanKeepsTheMotionWithItsPreAndPostRoll) {
   auto clip = call("GET", "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(first) +
                               "&to=" + std::to_string(first + 4'000));
   EXPECT_EQ(clip.status, 200) << clip.body;
+
+  // The owner's mode decides: in Away (the default), this camera's events are not recorded
+  // when the owner says so; the events themselves are still there. Then they are again.
+  auto off = call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"record_away", false}});
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(off.json()["cameras"][0]["record"]["away"], false);
+  std::this_thread::sleep_for(12s);  // a visit in progress when it changed may finish
+  const size_t kept = spans().size();
+  const auto motion_events = [&] {
+    return call("GET", "/api/v1/events?kind=motion&limit=200").json()["events"].size();
+  };
+  const size_t events_before = motion_events();
+  std::this_thread::sleep_for(21s);  // two more visits
+  EXPECT_EQ(spans().size(), kept) << "not recorded while the owner's Away says so";
+  EXPECT_GE(motion_events(), events_before + 2) << "the events are still there";
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/notifications", {{"record_away", true}}).status,
+      200);
+  EXPECT_TRUE(wait_for([&] { return spans().size() > kept; }, 25s)) << "recorded again";
 }
 
 // How many pixels of a JPEG's middle band (where the simulator's intruder walks, between the

@@ -244,6 +244,9 @@ test('webhooks and home automation are set up in the settings, and send nothing 
   try {
     const { page, problems } = await open({ width: 390, height: 844 });
     await signIn(page);
+    // Every visit on its own (no grouping with the visits told in the tests before).
+    const cooldown = (await call(page, 'GET', '/me/notifications')).json.cooldown_s;
+    assert.equal((await call(page, 'PATCH', '/me/notifications', { cooldown_s: 0 })).status, 200);
     await page.goto(`${app.server.url}/account/notifications`);
     await page.getByTestId('webhook-url').fill('not a url');
     await page.getByTestId('webhook-add').click();
@@ -300,6 +303,17 @@ test('webhooks and home automation are set up in the settings, and send nothing 
     await page.getByTestId('arming-on').uncheck();
     await page.getByTestId('arming-next').waitFor({ state: 'detached' });
 
+    // Per camera, the owner's: which modes record its events.
+    const gardenRow = page.getByTestId('notify-camera').filter({ hasText: 'Garden' });
+    await gardenRow.getByTestId('record-disarmed').uncheck();
+    let record;
+    for (let i = 0; i < 50 && record?.disarmed !== false; ++i) {
+      record = (await call(page, 'GET', '/me/notifications')).json.cameras.find((c) => c.name === 'Garden').record;
+      if (record?.disarmed !== false) await page.waitForTimeout(100);
+    }
+    assert.deepEqual(record, { home: true, away: true, disarmed: false });
+    await gardenRow.getByTestId('record-disarmed').check();
+
     // Home automation: the password is shown once, then never again.
     await page.getByTestId('mqtt-on').click();
     const password = (await page.getByTestId('mqtt-password').textContent()).trim();
@@ -321,6 +335,7 @@ test('webhooks and home automation are set up in the settings, and send nothing 
     await page.getByTestId('mqtt-off').click();
     await page.getByTestId('mqtt-on').waitFor();
     assert.equal((await call(page, 'GET', '/me/mqtt')).json.enabled, false);
+    assert.equal((await call(page, 'PATCH', '/me/notifications', { cooldown_s: cooldown })).status, 200);
     assert.deepEqual(problems, []);
     await page.close();
   } finally {

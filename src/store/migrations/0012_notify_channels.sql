@@ -32,3 +32,6 @@ CREATE TABLE mqtt_homes (
 -- and the last edge applied (between edges, the person's own one-tap choice holds).
 ALTER TABLE notify_settings ADD COLUMN arming_schedule TEXT;
 ALTER TABLE notify_settings ADD COLUMN arming_edge BIGINT;
+-- Per camera, set by its owner: the modes in which an events-only plan records its events
+-- (all three unless the owner says otherwise).
+ALTER TABLE notify_cameras ADD COLUMN record_modes TEXT NOT NULL DEFAULT 'home,away,disarmed';

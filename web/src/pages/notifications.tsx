@@ -21,7 +21,14 @@ export interface NotifySettings {
   cooldown_s: number;
   arming_schedule: (PrivacySchedule & { in: Mode; out: Mode }) | null;
   arming_next: { at: string; mode: Mode } | null;
-  cameras: { device_id: string; name: string; home: boolean; away: boolean; snoozed_until: string | null }[];
+  cameras: {
+    device_id: string;
+    name: string;
+    home: boolean;
+    away: boolean;
+    snoozed_until: string | null;
+    record: Record<Mode, boolean> | null; // the owner's: which modes record its events
+  }[];
 }
 
 interface Consents {
@@ -308,6 +315,17 @@ export function NotificationsPage() {
                 <input type="checkbox" checked={c.away} onChange={(e) => void camera(c.device_id, { away: (e.target as HTMLInputElement).checked })} data-testid="camera-away" />
                 <span>{t('notify.camera.away')}</span>
               </label>
+              {c.record && (
+                <div class="days" role="group" aria-label={t('notify.camera.record')}>
+                  <small class="muted">{t('notify.camera.record')}</small>
+                  {modes.map((m) => (
+                    <label class={`chip day${c.record![m] ? ' chosen' : ''}`} key={m}>
+                      <input type="checkbox" checked={c.record![m]} onChange={(e) => void camera(c.device_id, { [`record_${m}`]: (e.target as HTMLInputElement).checked })} data-testid={`record-${m}`} />
+                      {t(`notify.mode.${m}` as MessageKey)}
+                    </label>
+                  ))}
+                </div>
+              )}
               {c.snoozed_until ? (
                 <span>
                   {t('notify.snoozed_until', { time: formatDate(c.snoozed_until, 'time') })}{' '}
