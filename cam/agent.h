@@ -15,6 +15,9 @@
 //   sd.play {name, url, offset_ms?}  push that recording to url (the cloud's sd/{serial}),
 //                       from the keyframe at or before offset_ms, at the pace it was recorded
 //   sd.stop             stop playing a recording
+//   event.snapshot {event_id, url}  a picture for an event while not streaming: the camera
+//                       takes one and PUTs it to url (https, or http on loopback) with its
+//                       own credentials; answered at once, uploaded on its own thread
 //   binding.set {binding}  one-way: whose the camera is now (a tag, or null: nobody's). A
 //                       camera that changed hands erases its card first; the card's RPCs
 //                       wait for this after every connection (not_ready until then)
@@ -62,6 +65,10 @@ struct AgentOptions {
   // Told the settings in force at start and after every change (the sensor, the encoder,
   // the LED: what the simulator draws). Called on the agent's threads.
   std::function<void(const device_protocol::CameraSettings&)> on_settings;
+  // The camera's own picture now, as a JPEG (none: event.snapshot answers unsupported), and
+  // how it is uploaded: PUT to url with the device's credentials; true when taken.
+  std::function<std::optional<std::string>()> snapshot;
+  std::function<bool(const std::string& url, const std::string& jpeg)> upload;
 };
 
 class Agent {
@@ -94,6 +101,7 @@ class Agent {
   // {"sd": {"capacity_bytes","used_bytes","health"}}, or {} without a card.
   nlohmann::json sd_card_telemetry() const;
   nlohmann::json play_recording(const nlohmann::json& params);
+  nlohmann::json snapshot_for_event(const nlohmann::json& params);
 
   net::IoPool& pool_;
   media::hub::Hub& hub_;
@@ -123,6 +131,8 @@ class Agent {
   bool binding_known_ = false;
   bool motion_reported_ = false;  // a start went out, its end is owed
   std::thread rebooter_;
+  std::thread uploader_;  // one picture at a time; a second asked meanwhile is refused (busy)
+  bool uploading_ = false;
   std::thread ticker_;
   std::condition_variable ticker_wake_;
   uint64_t unreported_bytes_ = 0, pusher_bytes_seen_ = 0, player_bytes_seen_ = 0;

@@ -44,6 +44,35 @@ std::string discover_mqtt(const std::string& server) {
                                                                       : std::string();
 }
 
+size_t ignore(char*, size_t size, size_t n, void*) { return size * n; }
+
+// PUTs an event's picture to the cloud with the device's credentials (HTTP Basic).
+bool upload_picture(const std::string& url, const std::string& serial, const std::string& secret,
+                    const std::string& jpeg) {
+  CURL* curl = curl_easy_init();
+  if (!curl) return false;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: image/jpeg");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, jpeg.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(jpeg.size()));
+  curl_easy_setopt(curl, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+  curl_easy_setopt(curl, CURLOPT_USERNAME, serial.c_str());
+  curl_easy_setopt(curl, CURLOPT_PASSWORD, secret.c_str());
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // the credentials go nowhere else
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, ignore);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return rc == CURLE_OK && status == 204;
+}
+
 bool split_mqtt_url(const std::string& url, std::string& host, uint16_t& port) {
   const bool tls = url.starts_with("mqtts://");
   if (!tls && !url.starts_with("mqtt://")) return false;
@@ -285,6 +314,13 @@ int main(int argc, char** argv) {
   }
   // The settings the camera keeps, shown in the simulated picture and sound.
   if (simulator) {
+    // It takes its own pictures for events while not streaming (a gateway cannot: it would
+    // have to decode its LAN camera; the cloud then wakes its stream instead).
+    agent_options.snapshot = [sim = simulator.get()] { return sim->jpeg(); };
+    agent_options.upload = [serial = agent_options.serial, secret = agent_options.secret](
+                               const std::string& url, const std::string& jpeg) {
+      return upload_picture(url, serial, secret, jpeg);
+    };
     agent_options.on_settings =
         [sim = simulator.get()](const nj::device_protocol::CameraSettings& s) {
           sim->set_look({.mirror = s.mirror.value_or(false),

@@ -191,7 +191,45 @@ void grey_picture(AVFrame* f) {
   }
 }
 
+// One picture as a JPEG, with libavcodec's MJPEG encoder (full-range as JPEG wants).
+std::optional<std::string> encode_jpeg(const AVFrame* picture) {
+  const AVCodec* mjpeg = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+  if (!mjpeg) return std::nullopt;
+  Context c(avcodec_alloc_context3(mjpeg));
+  if (!c) return std::nullopt;
+  c->width = picture->width;
+  c->height = picture->height;
+  c->time_base = {1, 1};
+  c->pix_fmt = AV_PIX_FMT_YUVJ420P;
+  c->flags |= AV_CODEC_FLAG_QSCALE;
+  c->global_quality = FF_QP2LAMBDA * 4;
+  if (avcodec_open2(c.get(), mjpeg, nullptr) < 0) return std::nullopt;
+  Picture frame(av_frame_clone(picture));
+  if (!frame) return std::nullopt;
+  frame->format = AV_PIX_FMT_YUVJ420P;  // the same planes; the encoder wants the J format
+  frame->pts = 0;
+  frame->pict_type = AV_PICTURE_TYPE_NONE;
+  Packet packet(av_packet_alloc());
+  if (avcodec_send_frame(c.get(), frame.get()) < 0 || avcodec_send_frame(c.get(), nullptr) < 0 ||
+      avcodec_receive_packet(c.get(), packet.get()) < 0) {
+    return std::nullopt;
+  }
+  return std::string(reinterpret_cast<const char*>(packet->data),
+                     static_cast<size_t>(packet->size));
+}
+
 }  // namespace
+
+std::optional<std::string> Simulator::jpeg() {
+  std::future<std::optional<std::string>> answer;
+  {
+    std::lock_guard lock(jpeg_mu_);
+    jpeg_wanted_.emplace_back();
+    answer = jpeg_wanted_.back().get_future();
+  }
+  if (answer.wait_for(std::chrono::seconds(1)) != std::future_status::ready) return std::nullopt;
+  return answer.get();
+}
 
 void Simulator::set_look(const Look& look) {
   mirror_ = look.mirror;
@@ -290,6 +328,11 @@ Result<std::unique_ptr<Simulator>, std::string> Simulator::start(media::hub::Hub
 Simulator::~Simulator() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(jpeg_mu_);
+    for (auto& p : jpeg_wanted_) p.set_value(std::nullopt);
+    jpeg_wanted_.clear();
+  }
   if (in_motion_ && options_.on_motion) options_.on_motion(false);
   publisher_.reset();
 }
@@ -317,6 +360,11 @@ void Simulator::run() {
     }
     if (covered_) {  // privacy mode: nothing leaves the camera; resume on a keyframe
       was_covered = true;
+      {
+        std::lock_guard lock(jpeg_mu_);  // no pictures either
+        for (auto& p : jpeg_wanted_) p.set_value(std::nullopt);
+        jpeg_wanted_.clear();
+      }
       if (e.audio) {  // the sound it did not send is skipped, not sent later
         const int64_t due = static_cast<int64_t>(n + 1) * 16000 / options_.fps;
         while (audio_samples + e.samples->nb_samples <= due) audio_samples += e.samples->nb_samples;
@@ -327,6 +375,17 @@ void Simulator::run() {
     if (mirror_) mirror_picture(e.picture.get());
     if (flip_) flip_picture(e.picture.get());
     if (night_) grey_picture(e.picture.get());
+    {
+      std::vector<std::promise<std::optional<std::string>>> wanted;
+      {
+        std::lock_guard lock(jpeg_mu_);
+        wanted.swap(jpeg_wanted_);
+      }
+      if (!wanted.empty()) {
+        const auto picture = encode_jpeg(e.picture.get());
+        for (auto& p : wanted) p.set_value(picture);
+      }
+    }
     e.picture->pts = static_cast<int64_t>(n);
     e.picture->pict_type = was_covered ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
     was_covered = false;

@@ -6,9 +6,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/result.h"
 #include "media/hub/hub.h"
@@ -49,6 +53,10 @@ class Simulator {
     bool mirror = false, flip = false, night = false, muted = false, covered = false;
   };
   void set_look(const Look& look);
+  // The next picture as a JPEG (what the camera uploads for an event when it is not
+  // streaming), or nullopt in privacy mode, when stopping, or if it cannot be encoded.
+  // Waits for the next frame (at most a second).
+  std::optional<std::string> jpeg();
   struct Encoders;
 
  private:
@@ -61,6 +69,9 @@ class Simulator {
   std::atomic<uint64_t> frames_{0};
   bool in_motion_ = false;  // the simulator thread's
   std::atomic<bool> mirror_{false}, flip_{false}, night_{false}, muted_{false}, covered_{false};
+  // Pictures asked for: fulfilled by the simulator thread with its next frame.
+  std::mutex jpeg_mu_;
+  std::vector<std::promise<std::optional<std::string>>> jpeg_wanted_;
   std::thread thread_;
 };
 

@@ -225,6 +225,34 @@ TEST(Simulator, TheCamerasSettingsShowInItsPicture) {
   EXPECT_TRUE(frames.front()->keyframe) << "a viewer can start at once after privacy mode";
 }
 
+// The camera's own picture for an event: a JPEG of its next frame, the size of its picture;
+// none at all in privacy mode.
+TEST(Simulator, TakesItsOwnJpegButNotInPrivacyMode) {
+  media::hub::Hub hub;
+  SimulatorOptions o;
+  o.width = 320;
+  o.height = 240;
+  o.fps = 10;
+  o.audio = false;
+  auto sim = Simulator::start(hub, "camera", o);
+  ASSERT_TRUE(sim) << sim.error();
+  const auto jpeg = (*sim)->jpeg();
+  ASSERT_TRUE(jpeg);
+  ASSERT_GT(jpeg->size(), 1000u);
+  EXPECT_EQ(static_cast<uint8_t>((*jpeg)[0]), 0xFF);
+  EXPECT_EQ(static_cast<uint8_t>((*jpeg)[1]), 0xD8);
+  EXPECT_EQ(static_cast<uint8_t>(jpeg->back()), 0xD9);
+  // Its frame header says 320×240 (SOF0: FF C0, length, precision, height, width).
+  const auto sof = jpeg->find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  EXPECT_EQ(static_cast<uint8_t>((*jpeg)[sof + 5]) << 8 | static_cast<uint8_t>((*jpeg)[sof + 6]),
+            240);
+  EXPECT_EQ(static_cast<uint8_t>((*jpeg)[sof + 7]) << 8 | static_cast<uint8_t>((*jpeg)[sof + 8]),
+            320);
+  (*sim)->set_look({.covered = true});
+  EXPECT_FALSE((*sim)->jpeg()) << "privacy mode: no picture";
+}
+
 TEST(Simulator, RefusesImpossibleOptions) {
   media::hub::Hub hub;
   SimulatorOptions o;

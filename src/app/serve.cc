@@ -16,6 +16,7 @@
 #include "api/auth.h"
 #include "api/client_errors.h"
 #include "api/demo.h"
+#include "api/device_uploads.h"
 #include "api/devices.h"
 #include "api/events.h"
 #include "api/guard.h"
@@ -50,6 +51,7 @@
 #include "device/stream_access.h"
 #include "device/stream_demand.h"
 #include "device/stream_tokens.h"
+#include "events/camera_snapshots.h"
 #include "events/event_service.h"
 #include "events/event_store.h"
 #include "events/hub_snapshots.h"
@@ -570,7 +572,29 @@ int serve(const Config& config) {
       hub, workers, [&stream_demand](const std::string& serial) {
         stream_demand.start(serial, [](std::optional<device::RpcError>) {});
       });
-  event_service.set_snapshot_taker(&event_pictures);
+  // A camera that is not streaming is asked for its own picture first (event.snapshot: it
+  // uploads a JPEG with its credentials); one that cannot is woken and pictured from its stream.
+  events::CameraSnapshotTaker camera_pictures(
+      event_pictures,
+      [&hub](const std::string& serial) { return hub.is_published("push/" + serial); },
+      [&broker_link, public_url](const std::string& serial, const std::string& event_id,
+                                 events::CameraSnapshotTaker::Answer answer) {
+        broker_link.call(
+            serial, "event.snapshot",
+            {{"event_id", event_id},
+             {"url", public_url + "/api/v1/device/events/" + event_id + "/snapshot.jpg"}},
+            std::chrono::seconds(5),
+            [answer = std::move(answer), serial](const device::RpcResult& result) {
+              if (!result) {
+                spdlog::info("event.snapshot_asked serial={} answer={}", serial,
+                             result.error().code);
+              }
+              answer(result && result->value("accepted", false));
+            });
+      });
+  event_service.set_snapshot_taker(&camera_pictures);
+  Every camera_picture_ticks(std::chrono::seconds(1),
+                             [&camera_pictures] { camera_pictures.tick(); });
   auto& event_outcomes = metrics.counter("nightjar_device_events_total",
                                          "Camera event reports, by what they became.", {"outcome"});
   // The cameras' events (motion) reach the recorders of events-only plans, timed on arrival,
@@ -831,6 +855,13 @@ int serve(const Config& config) {
       {"mqtt://" + public_host + ":" + std::to_string(mqtt_port),
        mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : ""});
   notify_channels_api.install(router);
+  auto& uploads =
+      metrics.counter("nightjar_device_uploads_total",
+                      "Event pictures cameras uploaded, by what became of them.", {"outcome"});
+  api::DeviceUploadsApi device_uploads_api(
+      devices, camera_pictures,
+      [&uploads](std::string_view outcome) { uploads.with({std::string(outcome)}).inc(); });
+  device_uploads_api.install(router);
   // Events past their camera's retention go, every minute.
   Every event_reaping(std::chrono::minutes(1),
                       [&event_store, &event_files, &plans, &clock, keep = config.events.keep_days] {

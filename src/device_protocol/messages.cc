@@ -294,6 +294,12 @@ Parsed<json> read_rpc_result(std::string_view method, const json& result) {
     return json{{"settings", to_json(*s)}};
   }
   if (method == "sd.list") return read_sd_list(result);
+  if (method == "event.snapshot") {  // the picture is on its way (uploaded over HTTPS)
+    ObjectReader r(result);
+    const bool accepted = r.boolean("accepted").value_or(true);
+    if (!r.ok()) return failed<json>(r);
+    return json{{"accepted", accepted}};
+  }
   if (method == "sd.play") {
     ObjectReader r(result);
     auto duration = r.integer("duration_ms", 0, kMaxMs);

@@ -222,7 +222,7 @@ void EventService::take_picture(const std::string& serial, const Event& e) {
   // Pictures are of what a camera saw; the server's own events (offline…) have none.
   if (!taker_ || !reported_by_camera(e.kind)) return;
   taker_->take(
-      serial, e.start_ms,
+      serial, e.id,
       [this, life = life_, device_id = e.device_id, id = e.id](std::optional<std::string> jpeg) {
         std::lock_guard lock(life->mu);
         if (!life->alive) return;

@@ -33,7 +33,8 @@ struct EventServiceOptions {
 class SnapshotTaker {
  public:
   virtual ~SnapshotTaker() = default;
-  virtual void take(const std::string& serial, int64_t at_ms,
+  // A picture for event `event_id` of the camera, which has just begun.
+  virtual void take(const std::string& serial, const std::string& event_id,
                     std::function<void(std::optional<std::string> jpeg)> done) = 0;
 };
 

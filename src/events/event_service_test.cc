@@ -13,13 +13,13 @@ namespace {
 // Pictures the test hands out when it likes.
 class FakeTaker : public SnapshotTaker {
  public:
-  void take(const std::string& serial, int64_t at_ms,
+  void take(const std::string& serial, const std::string& event_id,
             std::function<void(std::optional<std::string>)> done) override {
-    asked.push_back({serial, at_ms, std::move(done)});
+    asked.push_back({serial, event_id, std::move(done)});
   }
   struct Asked {
     std::string serial;
-    int64_t at_ms;
+    std::string event_id;
     std::function<void(std::optional<std::string>)> done;
   };
   std::vector<Asked> asked;

@@ -18,7 +18,7 @@ HubSnapshotTaker::~HubSnapshotTaker() {
   thread_.join();
 }
 
-void HubSnapshotTaker::take(const std::string& serial, int64_t /*at_ms*/,
+void HubSnapshotTaker::take(const std::string& serial, const std::string& /*event_id*/,
                             std::function<void(std::optional<std::string>)> done) {
   Pending p;
   p.serial = serial;

@@ -26,7 +26,7 @@ class HubSnapshotTaker final : public SnapshotTaker {
                    std::chrono::milliseconds wait = std::chrono::seconds(6));
   ~HubSnapshotTaker() override;
 
-  void take(const std::string& serial, int64_t at_ms,
+  void take(const std::string& serial, const std::string& event_id,
             std::function<void(std::optional<std::string> jpeg)> done) override;
 
  private:

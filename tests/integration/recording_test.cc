@@ -40,6 +40,27 @@ uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+std::string base64_of(const std::string& text) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const uint32_t n = uint32_t(uint8_t(text[i])) << 16 | uint32_t(uint8_t(text[i + 1])) << 8 |
+                       uint8_t(text[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += kAlphabet[(n >> k) & 63];
+  }
+  if (i < text.size()) {
+    uint32_t n = uint32_t(uint8_t(text[i])) << 16;
+    if (i + 1 < text.size()) n |= uint32_t(uint8_t(text[i + 1])) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < text.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -478,6 +499,52 @@ TEST_F(RecordingTest, MotionBecomesEventsWithAPictureOfTheIntruderAndItsClip) {
   EXPECT_EQ(call("DELETE", path).status, 204);
   EXPECT_EQ(call("GET", path).status, 404);
   EXPECT_EQ(call("GET", path + "/snapshot.jpg").status, 404);
+}
+
+// A camera nobody watches and nothing records: for each event the server asks it for its
+// own picture (event.snapshot), and it uploads a JPEG with its credentials; the picture shows
+// the intruder. Only the camera asked, for that event, once, and only a JPEG, is taken.
+TEST_F(RecordingTest, AnIdleCameraUploadsItsOwnPictureOfTheEvent) {
+  server_.admin("plan revoke --serial REC-1");
+  ASSERT_TRUE(wait_for([&] { return recordings(0, now_ms())["plan"].is_null(); }, 10s));
+  start_camera("--motion-every 8 --motion-for 2");
+  json event;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto list = call("GET", "/api/v1/events?kind=motion").json()["events"];
+        for (const auto& e : list) {
+          if (!e["snapshot"].is_null()) event = e;
+        }
+        return !event.is_null();
+      },
+      30s))
+      << server_.log();
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_device_uploads_total{outcome=\"taken\"}"), std::string::npos)
+      << "the camera's own upload, not the stream" << server_.log()
+      << run_command("cat '" + (server_.data_dir() / "cam.log").string() + "'");
+  EXPECT_EQ(server_.log().find("device.stream.woken"), std::string::npos) << "nobody woke it";
+  auto picture = call("GET", event["snapshot"].get<std::string>());
+  ASSERT_EQ(picture.status, 200);
+  EXPECT_GT(bright_pixels(picture.body, server_.data_dir() / "upload.jpg"), 100) << "the intruder";
+
+  // Hostile uploads: wrong credentials, and an event not asked of the camera (or taken).
+  const std::string path =
+      "/api/v1/device/events/" + event["id"].get<std::string>() + "/snapshot.jpg";
+  const auto put = [&](const std::string& user, const std::string& password,
+                       const std::string& body) {
+    const std::string basic = "Basic " + base64_of(user + ":" + password);
+    return server_
+        .request("PUT", path, {{"Authorization", basic}, {"Content-Type", "image/jpeg"}}, body)
+        .status;
+  };
+  EXPECT_EQ(put("REC-1", "wrong", picture.body), 401);
+  EXPECT_EQ(put("NOPE", secret_, picture.body), 401);
+  EXPECT_EQ(server_.request("PUT", path, {}, picture.body).status, 401);
+  EXPECT_EQ(put("REC-1", secret_, picture.body), 404) << "answered already";
+  EXPECT_EQ(put("REC-1", secret_, "not a jpeg"), 404);
+  EXPECT_EQ(call("GET", event["snapshot"].get<std::string>()).body, picture.body)
+      << "nothing refused changed the picture";
 }
 
 // In-app notifications: nothing without the person's consent; then each motion reaches their
