@@ -290,7 +290,9 @@ int main(int argc, char** argv) {
     sim.bitrate_kbps = options->bitrate_kbps;
     sim.motion_every_s = options->motion_every;
     sim.motion_for_s = options->motion_for;
-    sim.on_motion = [&motion](bool active) { motion.set(active); };
+    sim.intruder_person = options->intruder_person;
+    sim.still = options->still;
+    if (!options->no_detector) sim.on_motion = [&motion](bool active) { motion.set(active); };
     auto started = nj::cam::Simulator::start(hub, media_path, sim);
     if (!started) {
       std::fprintf(stderr, "nightjar-cam: %s\n", started.error().c_str());

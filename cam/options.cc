@@ -9,7 +9,8 @@ namespace nj::cam {
 std::string usage() {
   return R"(usage: nightjar-cam --server URL --serial S --secret-file F
                     [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] [--gop-seconds N]
-                                [--motion-every N [--motion-for N]]
+                                [--motion-every N [--motion-for N]] [--intruder box|person]
+                                [--still] [--no-detector]
                      | --source rtsp://…]
                     [--mqtt mqtt://host:port | mqtts://host:port --broker-cert F]
                     [--state-dir DIR] [--sd-dir DIR]
@@ -25,6 +26,11 @@ std::string usage() {
   --motion-every N [--motion-for N]
                the simulated scene has an intruder for N s (default 3) of every N s, and
                the camera reports motion on its `event` topic meanwhile
+  --intruder   what walks in: a white box (default) or a person's figure (which the
+               server's people detector finds)
+  --still      nothing moves in the scene but the intruder (a yard at rest)
+  --no-detector  the camera reports no motion itself (as a camera that cannot detect;
+               the server's detection can then watch it)
   --sd-dir DIR [--sd-size-mb N] [--sd-segment-seconds N]
                record the camera's stream there, as an SD card would (a ring of N MB)
 )";
@@ -36,6 +42,14 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
     const auto flag = args[i];
     if (flag == "--simulate") {
       o.simulate = true;
+      continue;
+    }
+    if (flag == "--no-detector") {
+      o.no_detector = true;
+      continue;
+    }
+    if (flag == "--still") {
+      o.still = true;
       continue;
     }
     if (i + 1 >= args.size()) return Unexpected(std::string(flag) + " needs a value");
@@ -104,6 +118,11 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       if (o.motion_for < 1 || o.motion_for > 3600) {
         return Unexpected(std::string("--motion-for is 1 to 3600 seconds"));
       }
+    } else if (flag == "--intruder") {
+      if (value != "box" && value != "person") {
+        return Unexpected(std::string("--intruder is box or person"));
+      }
+      o.intruder_person = value == "person";
     } else if (flag == "--fps") {
       o.fps = std::atoi(value.c_str());
       if (o.fps < 1 || o.fps > 60) return Unexpected(std::string("--fps is 1 to 60"));

@@ -26,12 +26,15 @@ struct Options {
   std::filesystem::path state_dir;  // settings kept here; default: beside the secret file
   // --simulate: picture size, frame rate and bitrate of the synthetic camera.
   int width = 640, height = 360, fps = 15, bitrate_kbps = 600;
-  int gop_seconds = 2;          // a keyframe this often
-  int motion_every = 0;         // --simulate: an intruder every N s (0: never)
-  int motion_for = 3;           // … for the last N s of each period
-  int telemetry_seconds = 30;   // how often what the camera sent is reported
-  int sd_size_mb = 256;         // --sd-dir: the card's capacity
-  int sd_segment_seconds = 60;  // --sd-dir: the length of one recording file
+  int gop_seconds = 2;           // a keyframe this often
+  int motion_every = 0;          // --simulate: an intruder every N s (0: never)
+  int motion_for = 3;            // … for the last N s of each period
+  bool intruder_person = false;  // … drawn as a person's figure, not a white box
+  bool no_detector = false;      // the camera reports no motion of its own
+  bool still = false;            // --simulate: nothing moves but the intruder
+  int telemetry_seconds = 30;    // how often what the camera sent is reported
+  int sd_size_mb = 256;          // --sd-dir: the card's capacity
+  int sd_segment_seconds = 60;   // --sd-dir: the length of one recording file
 };
 
 Result<Options, std::string> parse_options(std::span<const std::string_view> args);

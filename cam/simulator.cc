@@ -121,7 +121,69 @@ bool motion_at(const SimulatorOptions& o, uint64_t n) {
   return n % period >= period - active;
 }
 
-void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder) {
+// Brightness only (the figure is grey): a polygon, filled by the even-odd rule row by row.
+void fill_polygon(AVFrame* f, const std::vector<std::pair<double, double>>& points, uint8_t y) {
+  double top = f->height, bottom = 0;
+  for (const auto& [px, py] : points) {
+    top = std::min(top, py);
+    bottom = std::max(bottom, py);
+  }
+  for (int row = std::max(0, static_cast<int>(top));
+       row <= std::min(f->height - 1, static_cast<int>(bottom)); ++row) {
+    const double cy = row + 0.5;
+    std::vector<double> xs;
+    for (size_t i = 0, j = points.size() - 1; i < points.size(); j = i++) {
+      const auto [ax, ay] = points[i];
+      const auto [bx, by] = points[j];
+      if ((ay > cy) != (by > cy)) xs.push_back(ax + (cy - ay) * (bx - ax) / (by - ay));
+    }
+    std::sort(xs.begin(), xs.end());
+    for (size_t k = 0; k + 1 < xs.size(); k += 2) {
+      const int x0 = std::max(0, static_cast<int>(xs[k]));
+      const int x1 = std::min(f->width, static_cast<int>(xs[k + 1]));
+      if (x1 > x0)
+        std::memset(f->data[0] + row * f->linesize[0] + x0, y, static_cast<size_t>(x1 - x0));
+    }
+  }
+}
+
+// A limb: the line from a to b, `thick` pixels wide.
+void limb(AVFrame* f, double ax, double ay, double bx, double by, double thick, uint8_t y) {
+  const double len = std::hypot(bx - ax, by - ay);
+  const double nx = -(by - ay) / len * thick / 2, ny = (bx - ax) / len * thick / 2;
+  fill_polygon(f, {{ax + nx, ay + ny}, {bx + nx, by + ny}, {bx - nx, by - ny}, {ax - nx, ay - ny}},
+               y);
+}
+
+// A person's figure walking, `h` pixels tall, centred on cx: head, neck, shoulders wider than
+// hips, arms, legs apart in a stride. Drawn so that a HOG people detector sees a person.
+void draw_person(AVFrame* f, double cx, double top, double h, uint8_t y) {
+  const double u = h / 8;  // a head is an eighth of a person
+  std::vector<std::pair<double, double>> head;
+  for (int i = 0; i < 24; ++i) {
+    const double a = i * 2 * M_PI / 24;
+    head.emplace_back(cx + std::cos(a) * u * 0.38, top + u * 0.5 + std::sin(a) * u * 0.5);
+  }
+  fill_polygon(f, head, y);
+  fill_polygon(f,
+               {{cx - u * 0.15, top + u * 0.9},
+                {cx + u * 0.15, top + u * 0.9},
+                {cx + u * 0.15, top + u * 1.3},
+                {cx - u * 0.15, top + u * 1.3}},
+               y);
+  fill_polygon(f,
+               {{cx - u * 0.95, top + u * 1.3},
+                {cx + u * 0.95, top + u * 1.3},
+                {cx + u * 0.7, top + u * 4.1},
+                {cx - u * 0.7, top + u * 4.1}},
+               y);
+  limb(f, cx - u * 0.9, top + u * 1.45, cx - u * 1.15, top + u * 4.0, u * 0.38, y);
+  limb(f, cx + u * 0.9, top + u * 1.45, cx + u * 1.15, top + u * 4.0, u * 0.38, y);
+  limb(f, cx - u * 0.35, top + u * 4.0, cx - u * 0.8, top + u * 7.8, u * 0.5, y);
+  limb(f, cx + u * 0.35, top + u * 4.0, cx + u * 0.8, top + u * 7.8, u * 0.5, y);
+}
+
+void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder, bool person, bool still) {
   // A dim gradient, two objects moving at different speeds, the wall clock, the counter.
   for (int y = 0; y < f->height; ++y) {
     std::memset(f->data[0] + y * f->linesize[0], 40 + (y * 60) / f->height,
@@ -135,13 +197,19 @@ void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder) {
   const int size = f->height / 6;
   const int x1 = static_cast<int>((std::sin(t * 0.9) * 0.5 + 0.5) * (f->width - size));
   const int y1 = f->height / 3;
-  fill(f, x1, y1, size, size, 180, 60, 200);
-  const int x2 = static_cast<int>(std::fmod(t * f->width / 6.0, f->width + size)) - size;
-  fill(f, x2, f->height * 2 / 3, size * 2, size / 2, 150, 200, 90);
+  if (!still) {  // a still scene (a yard at rest) has nothing moving but the intruder
+    fill(f, x1, y1, size, size, 180, 60, 200);
+    const int x2 = static_cast<int>(std::fmod(t * f->width / 6.0, f->width + size)) - size;
+    fill(f, x2, f->height * 2 / 3, size * 2, size / 2, 150, 200, 90);
+  }
   if (intruder) {  // a tall white figure walking across, left to right
     const int w = f->width / 10, h = f->height / 2;
     const int x = static_cast<int>(std::fmod(t * f->width / 3.0, f->width + w)) - w;
-    fill(f, x, f->height / 4, w, h, 235, 128, 128);
+    if (person) {
+      draw_person(f, x + w / 2.0, f->height / 4.0, h, 225);
+    } else {
+      fill(f, x, f->height / 4, w, h, 235, 128, 128);
+    }
   }
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
@@ -371,7 +439,8 @@ void Simulator::run() {
       }
       continue;
     }
-    draw_scene(e.picture.get(), n, options_.fps, intruder);
+    draw_scene(e.picture.get(), n, options_.fps, intruder, options_.intruder_person,
+               options_.still);
     if (mirror_) mirror_picture(e.picture.get());
     if (flip_) flip_picture(e.picture.get());
     if (night_) grey_picture(e.picture.get());

@@ -30,6 +30,8 @@ struct SimulatorOptions {
   // detector: on_motion(true/false) is called (on its thread) as the intruder comes and
   // goes, and with false when the simulator stops during one.
   int motion_every_s = 0, motion_for_s = 3;
+  bool intruder_person = false;  // a person's figure (head, arms, legs) instead of a box
+  bool still = false;            // no moving objects in the scene but the intruder
   std::function<void(bool active)> on_motion;
 };
 

@@ -52,7 +52,7 @@ void RecordingJobs::step(bool reap_now) {
     kept_on.insert(serial);
   }
   recorder_.set_recorded(recorded);
-  demand_.set_kept_on(std::move(kept_on));
+  demand_.set_kept_on("recording", std::move(kept_on));
   // What the recorders did (a paused one is logged when it pauses; here it is counted).
   double running = 0, paused = 0, errors = 0, bytes = 0;
   for (const auto& [device, stats] : recorder_.stats()) {

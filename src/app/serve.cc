@@ -16,6 +16,7 @@
 #include "api/auth.h"
 #include "api/client_errors.h"
 #include "api/demo.h"
+#include "api/detection.h"
 #include "api/device_uploads.h"
 #include "api/devices.h"
 #include "api/events.h"
@@ -40,6 +41,7 @@
 #include "common/time.h"
 #include "common/time_zone.h"
 #include "common/worker_pool.h"
+#include "detect/service.h"
 #include "device/access_watch.h"
 #include "device/binding_sweep.h"
 #include "device/broker_link.h"
@@ -608,16 +610,20 @@ int serve(const Config& config) {
         if (!d || !d->owner_id) return std::nullopt;
         return notify::RecordGate::Binding{*d->owner_id, d->id};
       });
-  broker_link.set_event_handler([&recorder, &clock, &event_service, &event_outcomes, &record_gate](
-                                    const std::string& serial, const device::DeviceEvent& event) {
-    spdlog::debug("device.event serial={} kind={} active={}", serial, event.kind, event.active);
+  // What a camera reported, or the server's own detection saw for it.
+  const auto device_reported = [&recorder, &clock, &event_service, &event_outcomes, &record_gate](
+                                   const std::string& serial, std::string_view kind, bool active,
+                                   double score) {
+    spdlog::debug("device.event serial={} kind={} active={}", serial, kind, active);
     // An end always passes (it closes a window already open); a start only if recorded now.
-    if (!event.active || record_gate.allows(serial)) {
-      recorder.event(serial, clock.now_ms(), event.active);
-    }
-    const auto outcome = event_service.report(serial, event.kind, event.active, event.score);
+    if (!active || record_gate.allows(serial)) recorder.event(serial, clock.now_ms(), active);
+    const auto outcome = event_service.report(serial, kind, active, score);
     event_outcomes.with({std::string(events::outcome_name(outcome))}).inc();
-  });
+  };
+  broker_link.set_event_handler(
+      [device_reported](const std::string& serial, const device::DeviceEvent& event) {
+        device_reported(serial, event.kind, event.active, event.score);
+      });
   broker_link.set_state_handler(
       [&event_service, &devices](const std::string& serial,
                                  const device_protocol::StateReport& state) {
@@ -632,6 +638,30 @@ int serve(const Config& config) {
     }
   } unhook_events{broker_link};
   Every event_ticks(std::chrono::seconds(2), [&event_service] { event_service.tick(); });
+  // Server-side detection for cameras that cannot detect: the owner turns it on per camera;
+  // those cameras are kept streaming, and what is seen is reported as a camera's reports are.
+  detect::SettingsStore detection_settings(**db);
+  detect::DetectionService detection(
+      hub, [&detection_settings] { return detection_settings.enabled(); },
+      [&stream_demand](std::set<std::string> serials) {
+        stream_demand.set_kept_on("detection", std::move(serials));
+      },
+      [device_reported](const std::string& serial, std::string_view kind, bool active,
+                        double score) { device_reported(serial, kind, active, score); });
+  auto& detection_share =
+      metrics
+          .gauge("nightjar_detection_core_share",
+                 "The share of one core server-side detection used over the last 10 s.")
+          .with({});
+  auto& detection_cameras =
+      metrics.gauge("nightjar_detection_cameras", "Cameras watched by server-side detection.")
+          .with({});
+  Every detection_gauges(std::chrono::seconds(5),
+                         [&detection, &detection_share, &detection_cameras] {
+                           const auto s = detection.stats();
+                           detection_share.set(s.busy_share);
+                           detection_cameras.set(static_cast<double>(s.cameras));
+                         });
 
   // Notifications (issue #14): each new event to the people who want it, on the channels
   // they consented to (privacy::ConsentLedger, read at every sending).
@@ -772,7 +802,8 @@ int serve(const Config& config) {
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
                               &recording_jobs, &devices, &snapshot_api, &event_service,
-                              &notify_prefs, &home_mqtt](const std::string& serial) {
+                              &notify_prefs, &home_mqtt, &detection_settings,
+                              &detection](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -788,6 +819,8 @@ int serve(const Config& config) {
       event_service.forget(serial, d->id);
       notify_prefs.forget_device(d->id);
       home_mqtt.forget_device(d->id);
+      detection_settings.forget(d->id);
+      detection.refresh();
     }
     snapshot_api.forget(serial);
   };
@@ -844,6 +877,9 @@ int serve(const Config& config) {
   recordings_api.install(router);
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.install(router);
+  api::DetectionApi detection_api(guard, device_service, detection_settings,
+                                  [&detection] { detection.refresh(); });
+  detection_api.install(router);
   api::NotificationsApi notifications_api(guard, accounts, device_service, access_watch, in_app,
                                           notify_prefs, consents, time_zones, clock,
                                           policy.version);

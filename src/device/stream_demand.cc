@@ -98,9 +98,11 @@ void StreamDemand::on_published(const std::string& path) {
   if (waited) wake_.notify_all();
 }
 
-void StreamDemand::set_kept_on(std::set<std::string> serials) {
+void StreamDemand::set_kept_on(const std::string& why, std::set<std::string> serials) {
   std::lock_guard lock(mu_);
-  kept_on_ = std::move(serials);
+  kept_on_by_[why] = std::move(serials);
+  kept_on_.clear();
+  for (const auto& [reason, set] : kept_on_by_) kept_on_.insert(set.begin(), set.end());
   std::erase_if(kept_on_tried_, [&](const auto& t) { return !kept_on_.contains(t.first); });
   wake_.notify_all();
 }

@@ -49,10 +49,11 @@ class StreamDemand {
                       RpcCallback done);
   // The hub published `path` (its lifecycle event): a waiter for it is answered at once.
   void on_published(const std::string& path);
-  // Devices recorded continuously: each is started whenever its stream is not live (tried
-  // again after 1 s, then up to every 10 s while it is offline) and never stopped for lack
-  // of viewers.
-  void set_kept_on(std::set<std::string> serials);
+  // Devices kept streaming for a reason (`why`: "recording", "detection"), each set replacing
+  // that reason's last: each device in any set is started whenever its stream is not live
+  // (tried again after 1 s, then up to every 10 s while it is offline) and never stopped
+  // for lack of viewers.
+  void set_kept_on(const std::string& why, std::set<std::string> serials);
   // Forgets a device (unbound): nothing more is started or stopped for it.
   void forget(const std::string& serial);
 
@@ -83,7 +84,8 @@ class StreamDemand {
     std::optional<std::chrono::steady_clock::time_point> unwatched_since;
   };
   std::map<std::string, Started> started_;
-  std::set<std::string> kept_on_;
+  std::map<std::string, std::set<std::string>> kept_on_by_;  // by reason
+  std::set<std::string> kept_on_;                            // their union
   // When each kept-on device may be asked again, and the wait after that (doubling from a
   // second up to ten while it stays offline; back to a second once it streams).
   struct Retry {

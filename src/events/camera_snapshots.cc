@@ -20,8 +20,8 @@ bool looks_like_jpeg(std::string_view b) {
     if (marker == 0xD8 || marker == 0xD9 || (marker >= 0xD0 && marker <= 0xD7)) return false;
     const size_t length = size_t{byte(at + 2)} << 8 | byte(at + 3);
     if (length < 2 || at + 2 + length > b.size()) return false;
-    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
-                     marker != 0xCC;
+    const bool sof =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
     if (sof) {
       if (length < 8) return false;
       const size_t height = size_t{byte(at + 5)} << 8 | byte(at + 6);

@@ -34,8 +34,8 @@ TEST(LooksLikeJpeg, TakesAWholeJpegAndNothingElse) {
   std::string lying = whole;
   lying[4] = '\x7F';  // a segment longer than the file
   EXPECT_FALSE(looks_like_jpeg(lying));
-  std::string no_frame = "\xFF\xD8" + std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10) +
-                         "xx\xFF\xD9";
+  std::string no_frame =
+      "\xFF\xD8" + std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10) + "xx\xFF\xD9";
   EXPECT_FALSE(looks_like_jpeg(no_frame)) << "a scan without a frame header";
 }
 

@@ -547,6 +547,97 @@ TEST_F(RecordingTest, AnIdleCameraUploadsItsOwnPictureOfTheEvent) {
       << "nothing refused changed the picture";
 }
 
+// Server-side detection for a camera that cannot detect: nothing until its owner turns it
+// on; then the server keeps it streaming, sees the intruder in its keyframes (motion), and
+// tells a person from a box (HOG on what moved).
+class DetectionTest : public RecordingTest {
+ protected:
+  json kinds_seen() {
+    json kinds = json::object();
+    const json page = call("GET", "/api/v1/events?limit=200").json();
+    for (const auto& e : page["events"]) {
+      kinds[e["kind"].get<std::string>()] = kinds.value(e["kind"].get<std::string>(), 0) + 1;
+    }
+    return kinds;
+  }
+  void start_detecting(const std::string& intruder) {
+    server_.admin("plan revoke --serial REC-1");
+    // A yard at rest, visited for 3 s of every 15, by a camera that cannot tell.
+    start_camera("--no-detector --still --intruder " + intruder +
+                 " --motion-every 15 --motion-for 3 --size 640x360 --gop-seconds 1");
+  }
+  // Where people walk: the middle, not the counter on top or the clock below (as an owner
+  // leaves out a camera's burnt-in clock).
+  static json middle() {
+    return {{{"name", "yard"}, {"points", {{0, 0.1}, {1, 0.1}, {1, 0.85}, {0, 0.85}}}}};
+  }
+};
+
+TEST_F(DetectionTest, TheServerSeesAPersonWhereTheCameraCannot) {
+  start_detecting("person");
+  // Zones and settings are checked whole; a viewer or a stranger may not set them.
+  EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/detection",
+                 {{"zones", {{{"points", {{0, 0}, {2, 2}, {0, 1}}}}}}})
+                .status,
+            400);
+  EXPECT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/detection", {{"colour", "red"}}).status,
+            400);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/detection").json()["enabled"], false);
+  std::this_thread::sleep_for(16s);  // one visit: the camera does not report it
+  EXPECT_TRUE(kinds_seen().empty()) << kinds_seen().dump();
+
+  auto on = call("PATCH", "/api/v1/devices/" + id_ + "/detection",
+                 {{"enabled", true}, {"min_area", 0.01}, {"person", true}, {"zones", middle()}});
+  ASSERT_EQ(on.status, 200) << on.body;
+  json kinds;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        kinds = kinds_seen();
+        return kinds.contains("person") && kinds.contains("motion");
+      },
+      40s))
+      << kinds.dump() << server_.log();
+  // Each has a picture like any event.
+  EXPECT_TRUE(wait_for(
+      [&] {
+        const json page = call("GET", "/api/v1/events?kind=person").json();
+        for (const auto& e : page["events"]) {
+          if (!e["snapshot"].is_null()) return true;
+        }
+        return false;
+      },
+      15s));
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_detection_cameras 1"), std::string::npos);
+}
+
+TEST_F(DetectionTest, ABoxIsMotionButNotAPerson) {
+  start_detecting("box");
+  ASSERT_EQ(call("PATCH", "/api/v1/devices/" + id_ + "/detection",
+                 {{"enabled", true}, {"zones", middle()}})
+                .status,
+            200);
+  json kinds;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        kinds = kinds_seen();
+        return kinds.value("motion", 0) >= 2;
+      },
+      50s))
+      << kinds.dump() << server_.get("/metrics").body;
+  EXPECT_FALSE(kinds.contains("person")) << kinds.dump();
+  // A zone away from where the box walks (the bottom strip): nothing more.
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_ + "/detection",
+           {{"zones", {{{"name", "lawn"}, {"points", {{0, 0.85}, {1, 0.85}, {1, 1}, {0, 1}}}}}}})
+          .status,
+      200);
+  std::this_thread::sleep_for(8s);  // the visit under way ends
+  const int before = kinds_seen().value("motion", 0);
+  std::this_thread::sleep_for(31s);  // two visits
+  EXPECT_EQ(kinds_seen().value("motion", 0), before) << "outside the zone";
+}
+
 // In-app notifications: nothing without the person's consent; then each motion reaches their
 // open tab at once; disarmed, snoozed, or consent withdrawn, nothing (the very next event);
 // and a tab whose session ended is closed, not told.

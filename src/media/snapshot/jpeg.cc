@@ -48,9 +48,12 @@ void append_annexb(std::vector<uint8_t>& out, std::span<const uint8_t> nal) {
 
 }  // namespace
 
-Result<std::string, std::string> keyframe_to_jpeg(
+namespace {
+
+// The keyframe decoded into a picture of its own size.
+Result<Frame, std::string> decode_keyframe(
     VideoCodec codec, std::span<const uint8_t> keyframe,
-    std::span<const std::span<const uint8_t>> parameter_sets, const JpegOptions& options) {
+    std::span<const std::span<const uint8_t>> parameter_sets) {
   (void)kQuietLibav;
   // Annex B for the decoder: the parameter sets first, then the access unit's NAL units.
   std::vector<uint8_t> annexb;
@@ -89,13 +92,52 @@ Result<std::string, std::string> keyframe_to_jpeg(
   if (picture->width <= 0 || picture->height <= 0 || picture->decode_error_flags != 0) {
     return Unexpected(std::string("the picture is damaged"));
   }
+  return picture;
+}
+
+// Scaled down (only) to at most max_width, keeping the aspect ratio, even sizes.
+void fit(int& width, int& height, uint32_t max_width) {
+  if (static_cast<uint32_t>(width) > max_width) {
+    height = static_cast<int>(int64_t{height} * max_width / width) & ~1;
+    width = static_cast<int>(max_width) & ~1;
+  }
+}
+
+}  // namespace
+
+Result<GrayPicture, std::string> keyframe_to_gray(
+    VideoCodec codec, std::span<const uint8_t> keyframe,
+    std::span<const std::span<const uint8_t>> parameter_sets, uint32_t max_width) {
+  auto decoded = decode_keyframe(codec, keyframe, parameter_sets);
+  if (!decoded) return Unexpected(decoded.error());
+  const Frame& picture = *decoded;
+  int width = picture->width, height = picture->height;
+  fit(width, height, max_width);
+  std::unique_ptr<SwsContext, SwsFree> scaler(
+      sws_getContext(picture->width, picture->height, static_cast<AVPixelFormat>(picture->format),
+                     width, height, AV_PIX_FMT_GRAY8, SWS_AREA, nullptr, nullptr, nullptr));
+  if (!scaler) return Unexpected(std::string("cannot convert the picture"));
+  GrayPicture out;
+  out.width = width;
+  out.height = height;
+  out.pixels.resize(static_cast<size_t>(width) * height);
+  uint8_t* planes[4] = {out.pixels.data(), nullptr, nullptr, nullptr};
+  int strides[4] = {width, 0, 0, 0};
+  sws_scale(scaler.get(), picture->data, picture->linesize, 0, picture->height, planes, strides);
+  return out;
+}
+
+Result<std::string, std::string> keyframe_to_jpeg(
+    VideoCodec codec, std::span<const uint8_t> keyframe,
+    std::span<const std::span<const uint8_t>> parameter_sets, const JpegOptions& options) {
+  auto decoded = decode_keyframe(codec, keyframe, parameter_sets);
+  if (!decoded) return Unexpected(decoded.error());
+  const Frame& picture = *decoded;
+  int rc = 0;
 
   // Scale (down only) into full-range 4:2:0, which the JPEG encoder takes.
   int width = picture->width, height = picture->height;
-  if (static_cast<uint32_t>(width) > options.max_width) {
-    height = static_cast<int>(int64_t{height} * options.max_width / width) & ~1;
-    width = static_cast<int>(options.max_width) & ~1;
-  }
+  fit(width, height, options.max_width);
   std::unique_ptr<SwsContext, SwsFree> scaler(
       sws_getContext(picture->width, picture->height, static_cast<AVPixelFormat>(picture->format),
                      width, height, AV_PIX_FMT_YUVJ420P, SWS_BILINEAR, nullptr, nullptr, nullptr));

@@ -24,6 +24,16 @@ Result<std::string, std::string> keyframe_to_jpeg(
     VideoCodec codec, std::span<const uint8_t> keyframe,
     std::span<const std::span<const uint8_t>> parameter_sets, const JpegOptions& options = {});
 
+// The keyframe's brightness only (8-bit grey), scaled down to at most max_width: what
+// server-side detection looks at.
+struct GrayPicture {
+  int width = 0, height = 0;
+  std::vector<uint8_t> pixels;  // width × height, row by row
+};
+Result<GrayPicture, std::string> keyframe_to_gray(
+    VideoCodec codec, std::span<const uint8_t> keyframe,
+    std::span<const std::span<const uint8_t>> parameter_sets, uint32_t max_width = 640);
+
 inline Result<std::string, std::string> h264_keyframe_to_jpeg(std::span<const uint8_t> keyframe,
                                                               std::span<const uint8_t> sps,
                                                               std::span<const uint8_t> pps,

@@ -35,3 +35,9 @@ ALTER TABLE notify_settings ADD COLUMN arming_edge BIGINT;
 -- Per camera, set by its owner: the modes in which an events-only plan records its events
 -- (all three unless the owner says otherwise).
 ALTER TABLE notify_cameras ADD COLUMN record_modes TEXT NOT NULL DEFAULT 'home,away,disarmed';
+-- Server-side detection (issue #14), per camera, set by its owner: on or off, the zones,
+-- the minimum area, the threshold, and whether to look for people (JSON).
+CREATE TABLE detection_settings (
+  device_id TEXT PRIMARY KEY REFERENCES devices(id),
+  settings  TEXT NOT NULL
+);
