@@ -342,3 +342,49 @@ test('webhooks and home automation are set up in the settings, and send nothing 
     receiver.close();
   }
 });
+
+test('detection by the server: zones drawn on the camera picture are kept as drawn', async () => {
+  const { open, signIn, call, deviceNamed } = app;
+  const { page, problems } = await open({ width: 390, height: 844 });
+  await signIn(page);
+  const door = await deviceNamed(page, 'Front door');
+  await page.goto(`${app.server.url}/devices/${door.id}#detection`);
+  const canvas = page.getByTestId('zone-canvas');
+  await canvas.waitFor();
+  await canvas.scrollIntoViewIfNeeded();
+  const box = await canvas.boundingBox();
+  // A zone over the lower left quarter: four taps, then finish.
+  for (const [x, y] of [
+    [0.05, 0.55],
+    [0.45, 0.55],
+    [0.45, 0.95],
+    [0.05, 0.95],
+  ]) {
+    await page.mouse.click(box.x + x * box.width, box.y + y * box.height);
+  }
+  await page.getByTestId('zone-finish').click();
+  assert.equal(await page.getByTestId('zone').count(), 1);
+  await page.getByTestId('detect-area').selectOption('0.02');
+  await page.getByTestId('detect-save').click();
+  await page.getByTestId('note').waitFor();
+  const saved = (await call(page, 'GET', `/devices/${door.id}/detection`)).json;
+  assert.equal(saved.enabled, false, 'drawn, not turned on');
+  assert.equal(saved.min_area, 0.02);
+  assert.equal(saved.zones.length, 1);
+  const [first, , third] = saved.zones[0].points;
+  assert.ok(Math.abs(first[0] - 0.05) < 0.02 && Math.abs(first[1] - 0.55) < 0.02, JSON.stringify(first));
+  assert.ok(Math.abs(third[0] - 0.45) < 0.02 && Math.abs(third[1] - 0.95) < 0.02, JSON.stringify(third));
+  await page.screenshot({ path: path.join(out, 'detection-zones-en-phone.png'), fullPage: true });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 0, `the zone editor fits a phone (${wide} px too wide)`);
+  // Cleared again, as the other tests expect.
+  await page.getByTestId('zone-clear').click();
+  await page.getByTestId('detect-save').click();
+  for (let i = 0; i < 50; ++i) {
+    if ((await call(page, 'GET', `/devices/${door.id}/detection`)).json.zones.length === 0) break;
+    await page.waitForTimeout(100);
+  }
+  assert.equal((await call(page, 'GET', `/devices/${door.id}/detection`)).json.zones.length, 0);
+  assert.deepEqual(problems, []);
+  await page.close();
+});

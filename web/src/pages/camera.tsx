@@ -7,6 +7,7 @@ import { ErrorNote, Field, Note } from '../components/form';
 import { LiveView } from '../components/live-view';
 import { useI18n, useTitle, type MessageKey } from '../i18n';
 import { Link, navigate } from '../router';
+import { DetectionPanel } from './detection';
 import { SdCard, Sharing, type Device, type PrivacySchedule, type Weekday } from './devices';
 
 export interface CameraSettings {
@@ -19,8 +20,8 @@ export interface CameraSettings {
   privacy_mode?: boolean;
 }
 
-type Tab = 'settings' | 'sdcard' | 'sharing' | 'info';
-const tabs: Tab[] = ['settings', 'sdcard', 'sharing', 'info'];
+type Tab = 'settings' | 'detection' | 'sdcard' | 'sharing' | 'info';
+const tabs: Tab[] = ['settings', 'detection', 'sdcard', 'sharing', 'info'];
 
 function tabFromHash(): Tab {
   const hash = location.hash.slice(1) as Tab;
@@ -162,6 +163,7 @@ export function DevicePage({ id }: { id: string }) {
           </div>
           <div role="tabpanel" id={`panel-${shown}`} aria-labelledby={`tab-${shown}`}>
             {shown === 'settings' && <SettingsForm device={device} onSaved={setDevice} />}
+            {shown === 'detection' && <DetectionPanel id={id} />}
             {shown === 'sdcard' && <SdCard id={id} name={name} />}
             {shown === 'sharing' && <Sharing id={id} />}
             {shown === 'info' && <DeviceInfo device={device} />}

@@ -2,7 +2,7 @@
 // app (a consent of their own, given and withdrawn here, and the browser's permission to show
 // them), which kinds, quiet hours, grouping, and per camera Home and Away switches and a
 // snooze. Nothing is sent anywhere without the consent for that channel.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type ApiError } from '../api';
 import { ErrorNote, Note } from '../components/form';
 import { useI18n, useTitle, type MessageKey } from '../i18n';
@@ -77,6 +77,8 @@ export function NotificationsPage() {
   const [consents, setConsents] = useState<Consents | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
+  // Schedules asked for and not yet answered (see setQuiet).
+  const pending = useRef<{ count: number; quiet?: NotifySettings['quiet_hours']; arming?: NotifySettings['arming_schedule'] }>({ count: 0 });
   const [pushProblem, setPushProblem] = useState(false);
   const [permission, setPermission] = useState(typeof Notification === 'undefined' ? 'unsupported' : Notification.permission);
 
@@ -123,7 +125,10 @@ export function NotificationsPage() {
     await load();
   };
   const patch = async (body: Partial<Omit<NotifySettings, 'cameras' | 'arming_next'>>) => {
+    ++pending.current.count;
     const r = await api<NotifySettings>('PATCH', '/me/notifications', body);
+    // Once every change asked for is answered, the server's word is the whole truth again.
+    if (--pending.current.count === 0) pending.current = { count: 0 };
     if (!r.ok) return setError(r.error);
     setError(null);
     setSettings(r.data);
@@ -137,23 +142,33 @@ export function NotificationsPage() {
   };
   const quiet = settings.quiet_hours;
   const quietWindow = quiet?.windows[0];
-  const setQuiet = (enabled: boolean, start = quietWindow?.start ?? '22:00', end = quietWindow?.end ?? '07:00') =>
-    void patch({
-      quiet_hours: enabled || quiet ? { enabled, time_zone: quiet?.time_zone ?? browserTimeZone(), windows: [{ days: [...allDays], start, end }] } : null,
-    });
+  // Quick changes (one time typed, then the other) build on the last one asked for, not on
+  // what the server has answered so far: otherwise the second would undo the first.
+  const setQuiet = (enabled: boolean, start?: string, end?: string) => {
+    const was = 'quiet' in pending.current ? pending.current.quiet : quiet;
+    const w = was?.windows[0];
+    const next = enabled || was
+      ? { enabled, time_zone: was?.time_zone ?? browserTimeZone(), windows: [{ days: [...allDays], start: start ?? w?.start ?? '22:00', end: end ?? w?.end ?? '07:00' }] }
+      : null;
+    pending.current.quiet = next;
+    void patch({ quiet_hours: next });
+  };
 
   const arming = settings.arming_schedule;
   const armingWindow = arming?.windows[0];
-  const setArming = (next: { enabled?: boolean; start?: string; end?: string; in?: Mode; out?: Mode }) =>
-    void patch({
-      arming_schedule: {
-        enabled: next.enabled ?? arming?.enabled ?? true,
-        time_zone: arming?.time_zone ?? browserTimeZone(),
-        windows: [{ days: [...allDays], start: next.start ?? armingWindow?.start ?? '22:00', end: next.end ?? armingWindow?.end ?? '07:00' }],
-        in: next.in ?? arming?.in ?? 'home',
-        out: next.out ?? arming?.out ?? 'away',
-      },
-    });
+  const setArming = (next: { enabled?: boolean; start?: string; end?: string; in?: Mode; out?: Mode }) => {
+    const was = 'arming' in pending.current ? pending.current.arming : arming;
+    const w = was?.windows[0];
+    const schedule = {
+      enabled: next.enabled ?? was?.enabled ?? true,
+      time_zone: was?.time_zone ?? browserTimeZone(),
+      windows: [{ days: [...allDays], start: next.start ?? w?.start ?? '22:00', end: next.end ?? w?.end ?? '07:00' }],
+      in: next.in ?? was?.in ?? 'home',
+      out: next.out ?? was?.out ?? 'away',
+    };
+    pending.current.arming = schedule;
+    void patch({ arming_schedule: schedule });
+  };
   const modeSelect = (value: Mode, onChange: (m: Mode) => void, testid: string) => (
     <select value={value} onChange={(e) => onChange((e.target as HTMLSelectElement).value as Mode)} data-testid={testid}>
       {modes.map((m) => (
