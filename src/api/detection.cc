@@ -7,17 +7,16 @@
 namespace nj::api {
 
 void DetectionApi::install(http::Router& router) {
-  router.add_async(http::Method::kGet, "/api/v1/devices/{id}/detection",
-                   guard_.user([this](const http::Request& r, const account::Principal& who) {
-                     auto owned = devices_.get(who.user_id, r.params.at("id"));
-                     if (!owned) return device_error(owned.error());
-                     if (owned->role < device::Role::kAdmin) {
-                       return http::error_response(403, "forbidden",
-                                                   "detection is the owner's to set");
-                     }
-                     return no_store(
-                         http::json_response(200, detect::to_json(store_.get(owned->device.id))));
-                   }));
+  router.add_async(
+      http::Method::kGet, "/api/v1/devices/{id}/detection",
+      guard_.user([this](const http::Request& r, const account::Principal& who) {
+        auto owned = devices_.get(who.user_id, r.params.at("id"));
+        if (!owned) return device_error(owned.error());
+        if (owned->role < device::Role::kAdmin) {
+          return http::error_response(403, "forbidden", "detection is the owner's to set");
+        }
+        return no_store(http::json_response(200, detect::to_json(store_.get(owned->device.id))));
+      }));
 
   router.add_async(
       http::Method::kPatch, "/api/v1/devices/{id}/detection",

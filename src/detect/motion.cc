@@ -46,8 +46,9 @@ device_protocol::Parsed<DetectionSettings> read_detection(const json& j) {
       Zone zone;
       zone.name = z.string("name", 64, false, true).value_or("");
       const json* points = z.field("points", true);
-      if (!z.ok()) return Unexpected(InputError{z.error()->reason, field + "." + z.error()->field,
-                                                z.error()->message});
+      if (!z.ok())
+        return Unexpected(
+            InputError{z.error()->reason, field + "." + z.error()->field, z.error()->message});
       if (!points->is_array() || points->size() < 3 || points->size() > 16) {
         return refuse(Reason::kOutOfRange, field + ".points", "3 to 16 points");
       }
@@ -164,10 +165,9 @@ MotionVerdict MotionDetector::feed(const GrayPicture& picture) {
         const size_t i = static_cast<size_t>(y) * width_ + x;
         const int step = moved[static_cast<size_t>(r) * cols_ + x / kCell] ? 16 : 4;
         const int diff = int{picture.pixels[i]} - int{background_[i]};
-        background_[i] = static_cast<uint8_t>(background_[i] + diff / step +
-                                              (diff != 0 && diff / step == 0 && step == 4
-                                                   ? (diff > 0 ? 1 : -1)
-                                                   : 0));
+        background_[i] = static_cast<uint8_t>(
+            background_[i] + diff / step +
+            (diff != 0 && diff / step == 0 && step == 4 ? (diff > 0 ? 1 : -1) : 0));
       }
     }
   }

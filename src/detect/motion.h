@@ -30,10 +30,10 @@ struct Zone {
 
 struct DetectionSettings {
   bool enabled = false;
-  std::vector<Zone> zones;   // none: the whole picture
-  double min_area = 0.01;    // of the zones' area (or the picture's), 0.001–0.5
-  int threshold = 25;        // grey levels a pixel must change by, 5–100
-  bool person = true;        // look for people in what moves
+  std::vector<Zone> zones;  // none: the whole picture
+  double min_area = 0.01;   // of the zones' area (or the picture's), 0.001–0.5
+  int threshold = 25;       // grey levels a pixel must change by, 5–100
+  bool person = true;       // look for people in what moves
 };
 inline constexpr size_t kMaxZones = 8;
 

@@ -30,9 +30,9 @@ void box(GrayPicture& p, int x, int y, int w, int h, uint8_t level) {
 }
 
 TEST(DetectionSettings, ReadsZonesAndRefusesWhatItCannotUse) {
-  auto s = read_detection(json::parse(
-      R"({"enabled":true,"min_area":0.02,"threshold":30,"person":false,)"
-      R"("zones":[{"name":"drive","points":[[0,0.5],[0.5,0.5],[0.5,1],[0,1]]}]})"));
+  auto s = read_detection(
+      json::parse(R"({"enabled":true,"min_area":0.02,"threshold":30,"person":false,)"
+                  R"("zones":[{"name":"drive","points":[[0,0.5],[0.5,0.5],[0.5,1],[0,1]]}]})"));
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->enabled);
   EXPECT_FALSE(s->person);
@@ -40,11 +40,14 @@ TEST(DetectionSettings, ReadsZonesAndRefusesWhatItCannotUse) {
   EXPECT_EQ(s->zones[0].points.size(), 4u);
   EXPECT_EQ(to_json(*read_detection(to_json(*s))), to_json(*s)) << "its own form reads back";
   for (const char* bad : {
-           R"({"zones":[{"points":[[0,0],[1,1]]}]})",                  // two points
-           R"({"zones":[{"points":[[0,0],[1,1],[2,0]]}]})",            // outside the picture
-           R"({"zones":[{"points":[[0,0],[1,1],["a",0]]}]})",          // not a number
-           R"({"zones":"all"})", R"({"min_area":0})", R"({"threshold":500})",
-           R"({"sensitivity":3})", R"([])",
+           R"({"zones":[{"points":[[0,0],[1,1]]}]})",          // two points
+           R"({"zones":[{"points":[[0,0],[1,1],[2,0]]}]})",    // outside the picture
+           R"({"zones":[{"points":[[0,0],[1,1],["a",0]]}]})",  // not a number
+           R"({"zones":"all"})",
+           R"({"min_area":0})",
+           R"({"threshold":500})",
+           R"({"sensitivity":3})",
+           R"([])",
        }) {
     EXPECT_FALSE(read_detection(json::parse(bad))) << bad;
   }

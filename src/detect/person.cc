@@ -50,7 +50,8 @@ std::vector<Person> PersonDetector::find(const GrayPicture& picture, Box region,
   impl_->hog.detectMultiScale(roi, found, weights, 0, cv::Size(8, 8), cv::Size(16, 16), 1.05, 2);
   for (size_t i = 0; i < found.size() && i < weights.size(); ++i) {
     if (weights[i] < min_weight) continue;
-    out.push_back({{found[i].x + x0, found[i].y + y0, found[i].width, found[i].height}, weights[i]});
+    out.push_back(
+        {{found[i].x + x0, found[i].y + y0, found[i].width, found[i].height}, weights[i]});
   }
   return out;
 }

@@ -198,7 +198,8 @@ void DetectionService::analyse(Camera& c, const media::hub::FramePtr& keyframe,
       hevc ? media::snapshot::VideoCodec::kH265 : media::snapshot::VideoCodec::kH264,
       keyframe->data, sets, options_.width);
   bool checked_people = false;
-  if (!picture) spdlog::debug("detect.undecodable serial={} error=\"{}\"", c.serial, picture.error());
+  if (!picture)
+    spdlog::debug("detect.undecodable serial={} error=\"{}\"", c.serial, picture.error());
   if (picture) {
     const auto verdict = c.motion->feed(*picture);
     if (verdict.moving) {

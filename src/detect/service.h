@@ -52,8 +52,8 @@ struct DetectOptions {
 class DetectionService {
  public:
   // What was seen: kind "motion" or "person", began or ended, and a score (0–1).
-  using Report =
-      std::function<void(const std::string& serial, std::string_view kind, bool active, double score)>;
+  using Report = std::function<void(const std::string& serial, std::string_view kind, bool active,
+                                    double score)>;
   using Enabled = std::function<std::map<std::string, DetectionSettings>()>;
   using KeepOn = std::function<void(std::set<std::string> serials)>;
 

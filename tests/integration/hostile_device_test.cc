@@ -373,3 +373,75 @@ TEST_F(HostileDeviceTest, AMinuteOfHostileTrafficDoesNotDisturbANormalCamera) {
 
 }  // namespace
 }  // namespace nj::testing
+
+namespace nj::testing {
+namespace {
+
+// Acceptance (#14): one camera floods 10,000 motion events through the real broker while
+// another reports a visit every 2 s. The flood becomes a handful of events (10 at once, then
+// one a second, the rest joining the latest), the other camera's visits are each told to the
+// owner's open tab within a second, and the server stays up.
+TEST_F(HostileDeviceTest, AFloodOfTenThousandEventsIsBoundedAndOthersArriveOnTime) {
+  const auto loud_secret = add_device("LOUD-1");
+  const auto calm_secret = add_device("CALM-1");
+  HostileDevice loud(mqtt_port_, "LOUD-1", loud_secret,
+                     [](const std::string&) { return std::vector<std::string>{}; });
+  HostileDevice calm(mqtt_port_, "CALM-1", calm_secret,
+                     [](const std::string&) { return std::vector<std::string>{}; });
+  ASSERT_TRUE(wait_for([&] { return loud.connected() && calm.connected(); }, 10s));
+  const auto loud_id = bind("LOUD-1");
+  const auto calm_id = bind("CALM-1");
+  loud.publish("state", R"({"online": true})");
+  calm.publish("state", R"({"online": true})");
+  ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"cooldown_s", 0}}).status, 200);
+  ASSERT_EQ(call("PUT", "/api/v1/me/consents/notify.in_app", {{"granted", true}}).status, 200);
+  WsClient tab;
+  ASSERT_EQ(tab.connect(server_.http_port(), "/api/v1/notifications",
+                        {{"Authorization", "Bearer " + owner_}}),
+            101);
+  ASSERT_TRUE(tab.receive(5s));  // hello
+
+  std::atomic<bool> done{false};
+  std::thread flood([&] {
+    for (int i = 0; i < 5'000; ++i) {  // 10,000 reports: a start and an end each
+      loud.publish("event", R"({"kind": "motion", "state": "start", "score": 0.9})");
+      loud.publish("event", R"({"kind": "motion", "state": "end"})");
+    }
+    done = true;
+  });
+  // Meanwhile the calm camera's visits, 2 s apart (past the 5 s grouping: a kind each).
+  const char* kinds[] = {"motion", "person", "sound", "device_alarm"};
+  std::vector<double> delays_ms;
+  for (const char* kind : kinds) {
+    const auto sent = std::chrono::steady_clock::now();
+    calm.publish("event", json{{"kind", kind}, {"state", "start"}, {"score", 0.5}}.dump());
+    // The tab hears of the loud camera too; the calm one's notification is what is waited for.
+    bool heard = false;
+    while (!heard && std::chrono::steady_clock::now() - sent < 3s) {
+      auto m = tab.receive(3s);
+      if (!m) break;
+      const auto n = json::parse(*m, nullptr, false);
+      heard = n.is_object() && n.value("device_id", "") == calm_id && n.value("kind", "") == kind;
+    }
+    ASSERT_TRUE(heard) << kind << "\n" << server_.log();
+    delays_ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent).count());
+    calm.publish("event", json{{"kind", kind}, {"state", "end"}}.dump());
+    std::this_thread::sleep_for(2s);
+  }
+  flood.join();
+  for (double d : delays_ms) EXPECT_LT(d, 1000) << "a calm camera's visit was told late";
+  ASSERT_TRUE(alive()) << server_.log();
+  // The flood is a handful of events, however long it took to arrive.
+  std::this_thread::sleep_for(2s);
+  const auto loud_events = call("GET", "/api/v1/events?device=" + loud_id + "&limit=200").json();
+  EXPECT_LT(loud_events["events"].size(), 60u) << loud_events.dump().substr(0, 2000);
+  int64_t reports = 0;
+  for (const auto& e : loud_events["events"]) reports += e.value("reports", 0);
+  EXPECT_GE(reports, 4'000) << "the reports are counted, not dropped";
+  const auto calm_events = call("GET", "/api/v1/events?device=" + calm_id).json();
+  EXPECT_EQ(calm_events["events"].size(), 4u) << calm_events.dump();
+}
+
+}  // namespace
+}  // namespace nj::testing
