@@ -203,9 +203,37 @@ TEST_F(AccessEndTest, CancellingAnAccountUnbindsItsCamerasAndEndsItsShares) {
             101);
   ASSERT_TRUE(watching.receive(5s));
 
+  // What the owner set up to be told: a webhook, home-automation MQTT, things read.
+  ASSERT_EQ(call(owner_, "POST", "/api/v1/me/webhooks", {{"url", "https://hooks.example.org/x"}})
+                .status,
+            201);
+  const auto home = call(owner_, "POST", "/api/v1/me/mqtt").json();
+  ASSERT_TRUE(home.contains("password")) << home.dump();
+  ASSERT_EQ(call(owner_, "POST", "/api/v1/events/read", json::object()).status, 200);
+  const std::string owner_id = call(owner_, "GET", "/api/v1/me").json()["id"];
+  const auto rows = [&](const std::string& table) {
+    const auto out = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
+                                 "' \"SELECT count(*) FROM " + table + " WHERE user_id = '" +
+                                 owner_id + "'\"");
+    return std::atoi(out.c_str());
+  };
+  ASSERT_EQ(rows("webhooks"), 1);
+  ASSERT_EQ(rows("mqtt_homes"), 1);
+  ASSERT_EQ(rows("event_read_marks"), 1);
+
   auto cancelled = call(owner_, "DELETE", "/api/v1/me",
                         {{"password", "a long passphrase for owner@example.org"}});
   ASSERT_EQ(cancelled.status, 204) << cancelled.body;
+  // Nothing is sent to them any more, anywhere, and their broker login is gone.
+  for (const char* table : {"webhooks", "webhook_failures", "mqtt_homes", "push_subscriptions",
+                            "event_read_marks", "event_reads"}) {
+    EXPECT_EQ(rows(table), 0) << table;
+  }
+  const auto refused = run_command(
+      "mosquitto_sub -h 127.0.0.1 -p " + std::to_string(mqtt_port_) + " -u '" +
+      home["username"].get<std::string>() + "' -P '" + home["password"].get<std::string>() +
+      "' -t '" + home["topic_root"].get<std::string>() + "#' -C 1 -W 3 2>&1; echo rc=$?");
+  EXPECT_EQ(refused.find("rc=27"), std::string::npos) << "still connects: " << refused;
   EXPECT_TRUE(ends(watching, 3s)) << "the family member's live view";
   EXPECT_EQ(call(family, "GET", "/api/v1/devices/" + id).status, 404);
   EXPECT_EQ(call(family, "GET", "/api/v1/devices/" + id + "/recordings").status, 404);
