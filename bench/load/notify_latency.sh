@@ -5,23 +5,32 @@
 # (bench/load/notify_listen.mjs). For each start the load tool logs when it published it; the
 # tab logs when the notification arrived. Latency is the difference, per device in order.
 # Grouping is off ([events] group_seconds = 0, cooldown 0) so every start is told.
+# With channel=push the person consents to Web Push only, and one browser of theirs is
+# subscribed through a push service on loopback (bench/load/push_listen.mjs: the tests'
+# web-push-testing model, which checks VAPID and decrypts every message); latency is then
+# to the push service's receipt of the encrypted request, and the server's own histogram
+# (deciding -> the push service's answer) is printed beside it.
 # Usage: bench/load/notify_latency.sh BUILD_BIN_DIR [devices=200] [rate=100] [seconds=30]
+#        [channel=in_app|push]
 set -euo pipefail
 bin=${1:?path to the bin directory of a build}
 devices=${2:-200}
 rate=${3:-100}
 seconds=${4:-30}
+channel=${5:-in_app}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh" notify-latency
 
 extra_config='[events]\ngroup_seconds = 0\n'
+# A push service on loopback and plain HTTP: allowed here, never by default.
+[[ $channel == push ]] && extra_config+='[notify]\npush_hosts = ["127.0.0.1"]\npush_allow_http = true\n'
 start_server
 for _ in $(seq 200); do curl -sf "http://127.0.0.1:$http/healthz" >/dev/null && break; sleep 0.05; done
 machine
 
 token=$(sign_up alarms@example.org)
 auth=(-H "Authorization: Bearer $token")
-curl -s -o /dev/null -X PUT "$api/me/consents/notify.in_app" "${auth[@]}" -H 'Content-Type: application/json' -d '{"granted":true}'
+curl -s -o /dev/null -X PUT "$api/me/consents/notify.$channel" "${auth[@]}" -H 'Content-Type: application/json' -d '{"granted":true}'
 curl -s -o /dev/null -X PATCH "$api/me/notifications" "${auth[@]}" -H 'Content-Type: application/json' -d '{"cooldown_s":0}'
 
 { echo serial; for i in $(seq "$devices"); do echo "ALARM-$i"; done; } >"$work/factory.csv"
@@ -31,8 +40,13 @@ while IFS=, read -r serial secret; do
   echo "$serial,$secret,$bind"
 done <"$work/secrets.csv" >"$work/devices.csv"
 
-node "$here/notify_listen.mjs" "ws://127.0.0.1:$http/api/v1/notifications" "$token" "$work/received" &
-pids+=($!)
+if [[ $channel == push ]]; then
+  node "$here/push_listen.mjs" "$api" "$token" "$work/received" &
+else
+  node "$here/notify_listen.mjs" "ws://127.0.0.1:$http/api/v1/notifications" "$token" "$work/received" &
+fi
+listener=$!
+pids+=("$listener")
 "$bin/device_load" --mqtt "127.0.0.1:$mqtt" --devices "$work/devices.csv" --seconds $((seconds + 25)) \
   --events-per-second "$rate" --events-after 20 --events-log "$work/published" >"$work/load.out" &
 load=$!
@@ -46,6 +60,11 @@ sleep "$seconds"
 s1=$(cpu "$server")
 wait "$load" || true
 sleep 1
+if [[ $channel == push ]]; then  # the listener writes what arrived when told to stop
+  sleep 1
+  kill -TERM "$listener" 2>/dev/null || true
+  for _ in $(seq 100); do [[ -s $work/received ]] && break; sleep 0.1; done
+fi
 # serial → device id, then pair each device's k-th start with its k-th notification.
 curl -s "$api/devices" "${auth[@]}" | grep -o '"id":"[0-9a-f]*"[^}]*"serial":"[A-Z0-9-]*"' |
   sed -E 's/"id":"([0-9a-f]*)".*"serial":"([A-Z0-9-]*)"/\2 \1/' >"$work/ids"
@@ -55,11 +74,16 @@ awk '
   { k = $1 SUBSEP (++r[$1]); if (k in sent) printf "%.3f\n", ($2 - sent[k]) / 1000 }
   ' "$work/ids" "$work/published" "$work/received" | sort -n >"$work/latency"
 published=$(wc -l <"$work/published")
-awk -v published="$published" -v cpu=$((s1 - s0)) -v t="$ticks" -v d="$seconds" '
+target=$([[ $channel == push ]] && echo "push service received" || echo "in-app WebSocket")
+awk -v target="$target" -v published="$published" -v cpu=$((s1 - s0)) -v t="$ticks" -v d="$seconds" '
   { v[++n] = $1 }
   END {
     printf "%d starts published, %d notifications received (paired in order per device)\n", published, n
-    printf "publish -> in-app WebSocket: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
+    printf "publish -> %s: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n", target,
       v[int(n * 0.5)], v[int(n * 0.9)], v[int(n * 0.99)], v[n]
     printf "nightjar CPU while reporting: %.1f%% of one core\n", cpu / t / d * 100
   }' "$work/latency"
+if [[ $channel == push ]]; then
+  echo "the server's own histogram (deciding -> the push service answered):"
+  curl -s "http://127.0.0.1:$http/metrics" | grep '^nightjar_notification_push_seconds' || true
+fi

@@ -70,6 +70,12 @@ void NotifyChannelsApi::install(http::Router& router) {
                      if (auto error = notify::webhook_url_error(**url)) {
                        return invalid_field("url", *error);
                      }
+                     // Said now rather than by a delivery that never goes.
+                     if (!allow_private_ && notify::names_private_host(**url)) {
+                       return invalid_field("url",
+                                            "a public address: this server does not post to "
+                                            "its own or private networks");
+                     }
                      auto added = webhooks_.add(who.user_id, **url);
                      if (!added) return http::error_response(409, "too_many", added.error());
                      return no_store(http::json_response(201, webhook_json(*added)));

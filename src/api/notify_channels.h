@@ -25,16 +25,22 @@ struct HomeMqttBroker {
   std::string mqtt_url, mqtts_url;  // where a person's home automation connects
 };
 
+struct NotifyChannelsOptions {
+  HomeMqttBroker broker;
+  bool webhook_allow_private = false;  // [notify] webhook_allow_private
+};
+
 class NotifyChannelsApi {
  public:
   NotifyChannelsApi(const Guard& guard, notify::WebhookStore& webhooks,
                     notify::WebhookChannel& webhook_channel, notify::HomeMqtt& home,
-                    HomeMqttBroker broker)
+                    NotifyChannelsOptions options)
       : guard_(guard),
         webhooks_(webhooks),
         webhook_channel_(webhook_channel),
         home_(home),
-        broker_(std::move(broker)) {}
+        broker_(std::move(options.broker)),
+        allow_private_(options.webhook_allow_private) {}
   void install(http::Router& router);
 
  private:
@@ -45,6 +51,7 @@ class NotifyChannelsApi {
   notify::WebhookChannel& webhook_channel_;
   notify::HomeMqtt& home_;
   HomeMqttBroker broker_;
+  bool allow_private_;
 };
 
 }  // namespace nj::api

@@ -888,8 +888,9 @@ int serve(const Config& config) {
   notifications_api.install(router);
   api::NotifyChannelsApi notify_channels_api(
       guard, webhooks, webhook_channel, home_mqtt,
-      {"mqtt://" + public_host + ":" + std::to_string(mqtt_port),
-       mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : ""});
+      {{"mqtt://" + public_host + ":" + std::to_string(mqtt_port),
+        mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : ""},
+       config.notify.webhook_allow_private});
   notify_channels_api.install(router);
   auto& uploads =
       metrics.counter("nightjar_device_uploads_total",

@@ -61,6 +61,18 @@ TEST(WebhookUrl, TakesHttpAndHttpsAddressesOnly) {
   EXPECT_TRUE(webhook_url_error("javascript:alert(1)"));
 }
 
+TEST(WebhookUrl, NamesAPrivateHostWhenItIsALiteralOrLocalhost) {
+  for (const char* url : {"http://127.0.0.1:8123/x", "https://10.0.0.7/", "http://[::1]:80/",
+                          "http://localhost/", "http://LOCALHOST.:80/", "https://169.254.169.254/",
+                          "http://[fd00::1]/x", "http://192.168.1.2?x"}) {
+    EXPECT_TRUE(names_private_host(url)) << url;
+  }
+  for (const char* url : {"https://hooks.example.org/", "https://8.8.8.8/", "http://[2001:db8::1]/",
+                          "https://example.org:8443/x"}) {
+    EXPECT_FALSE(names_private_host(url)) << url;
+  }
+}
+
 TEST(WebhookSignature, IsHmacSha256OfTheTimeAndTheBody) {
   // openssl dgst -sha256 -hmac whsec_test <<< '1700000000.{"a":1}' (without the newline)
   EXPECT_EQ(webhook_signature("whsec_test", 1'700'000'000, R"({"a":1})"),

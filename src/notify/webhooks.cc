@@ -1,7 +1,9 @@
 #include "notify/webhooks.h"
 
+#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "common/random.h"
@@ -53,6 +55,32 @@ std::optional<std::string> webhook_url_error(std::string_view url) {
   if (authority.empty() || authority.starts_with(':')) return "a host name";
   if (url.find('#') != std::string_view::npos) return "no #fragment";
   return std::nullopt;
+}
+
+bool names_private_host(std::string_view url) {
+  std::string_view rest =
+      url.substr(url.find("://") == std::string_view::npos ? 0 : url.find("://") + 3);
+  std::string_view host = rest.substr(0, rest.find_first_of("/?#"));
+  if (host.starts_with('[')) {  // [IPv6]:port
+    host = host.substr(1, host.find(']') == std::string_view::npos ? 0 : host.find(']') - 1);
+  } else if (const size_t colon = host.rfind(':'); colon != std::string_view::npos) {
+    host = host.substr(0, colon);
+  }
+  std::string name(host);
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!name.empty() && name.back() == '.') name.pop_back();
+  if (name == "localhost" || name.ends_with(".localhost")) return true;
+  sockaddr_in v4{};
+  if (inet_pton(AF_INET, name.c_str(), &v4.sin_addr) == 1) {
+    v4.sin_family = AF_INET;
+    return !public_address(reinterpret_cast<const sockaddr*>(&v4));
+  }
+  sockaddr_in6 v6{};
+  if (inet_pton(AF_INET6, name.c_str(), &v6.sin6_addr) == 1) {
+    v6.sin6_family = AF_INET6;
+    return !public_address(reinterpret_cast<const sockaddr*>(&v6));
+  }
+  return false;
 }
 
 std::string webhook_signature(std::string_view secret, int64_t t, std::string_view body) {

@@ -40,6 +40,11 @@ struct WebhookFailure {
 // characters, no user name or password in it.
 std::optional<std::string> webhook_url_error(std::string_view url);
 
+// Whether the URL names a host that is certainly not public: "localhost", or a literal IPv4
+// or IPv6 address in a private, loopback, link-local or other non-public range. (A name is
+// checked on the address connected to, when a delivery goes.)
+bool names_private_host(std::string_view url);
+
 // "t=<t>,v1=<hex>" for a body sent at unix second t.
 std::string webhook_signature(std::string_view secret, int64_t t, std::string_view body);
 

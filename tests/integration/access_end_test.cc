@@ -203,18 +203,22 @@ TEST_F(AccessEndTest, CancellingAnAccountUnbindsItsCamerasAndEndsItsShares) {
             101);
   ASSERT_TRUE(watching.receive(5s));
 
+  // A webhook into the server's own network is refused by default.
+  EXPECT_EQ(
+      call(owner_, "POST", "/api/v1/me/webhooks", {{"url", "http://127.0.0.1:8123/x"}}).status,
+      400);
   // What the owner set up to be told: a webhook, home-automation MQTT, things read.
-  ASSERT_EQ(call(owner_, "POST", "/api/v1/me/webhooks", {{"url", "https://hooks.example.org/x"}})
-                .status,
-            201);
+  ASSERT_EQ(
+      call(owner_, "POST", "/api/v1/me/webhooks", {{"url", "https://hooks.example.org/x"}}).status,
+      201);
   const auto home = call(owner_, "POST", "/api/v1/me/mqtt").json();
   ASSERT_TRUE(home.contains("password")) << home.dump();
   ASSERT_EQ(call(owner_, "POST", "/api/v1/events/read", json::object()).status, 200);
   const std::string owner_id = call(owner_, "GET", "/api/v1/me").json()["id"];
   const auto rows = [&](const std::string& table) {
-    const auto out = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
-                                 "' \"SELECT count(*) FROM " + table + " WHERE user_id = '" +
-                                 owner_id + "'\"");
+    const auto out =
+        run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
+                    "' \"SELECT count(*) FROM " + table + " WHERE user_id = '" + owner_id + "'\"");
     return std::atoi(out.c_str());
   };
   ASSERT_EQ(rows("webhooks"), 1);

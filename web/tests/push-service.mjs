@@ -9,8 +9,9 @@ const { PushApiModel, SubscriptionExpiredError } = require('web-push-testing/src
 
 export async function startPushService() {
   const model = new PushApiModel();
-  const received = [];  // every request to a notify URL: {status, headers}
+  const received = [];  // every request to a notify URL: {status, headers, at_us (its arrival)}
   const server = http.createServer((req, res) => {
+    const at_us = Math.round((performance.timeOrigin + performance.now()) * 1000);
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
@@ -41,12 +42,12 @@ export async function startPushService() {
           };
           try {
             await model.handleNotification(notify[1], headers, body);
-            received.push({ status: 201, headers: req.headers });
+            received.push({ status: 201, headers: req.headers, at_us });
             return send(201);
           } catch (e) {
             // An unknown or expired subscription is gone (410), as a real push service says.
             const gone = e instanceof SubscriptionExpiredError;
-            received.push({ status: gone ? 410 : 400, headers: req.headers, error: e.message });
+            received.push({ status: gone ? 410 : 400, headers: req.headers, error: e.message, at_us });
             return send(gone ? 410 : 400, { error: { message: e.message } });
           }
         }
