@@ -12,9 +12,9 @@
 #include "events/camera_snapshots.h"
 #include "events/event_store.h"
 #include "notify/action_tokens.h"
-#include "notify/webhooks.h"
 #include "notify/push_channel.h"
 #include "notify/web_push.h"
+#include "notify/webhooks.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,9 +1,13 @@
 #include "notify/delivery_queue.h"
 
+#include <algorithm>
+
 namespace nj::notify {
 
-DeliveryQueue::DeliveryQueue() {
-  thread_ = std::thread([this] { loop(); });
+DeliveryQueue::DeliveryQueue(size_t senders) {
+  for (size_t i = 0; i < std::max<size_t>(1, senders); ++i) {
+    threads_.emplace_back([this] { loop(); });
+  }
 }
 
 DeliveryQueue::~DeliveryQueue() {
@@ -12,7 +16,7 @@ DeliveryQueue::~DeliveryQueue() {
     stopping_ = true;
   }
   cv_.notify_all();
-  thread_.join();
+  for (auto& t : threads_) t.join();
 }
 
 void DeliveryQueue::post(Job job) {
@@ -60,6 +64,7 @@ void DeliveryQueue::loop() {
     Entry entry = std::move(*next);
     queue_.erase(next);
     ++busy_;
+    if (!queue_.empty()) cv_.notify_one();  // another sender may take the next
     lock.unlock();
     const auto again = entry.job(entry.attempt);
     lock.lock();
@@ -68,6 +73,7 @@ void DeliveryQueue::loop() {
       ++entry.attempt;
       entry.due = std::chrono::steady_clock::now() + *again;
       queue_.push_back(std::move(entry));
+      cv_.notify_all();  // the sleepers' earliest due time may have changed
     }
     if (queue_.empty() && busy_ == 0) idle_.notify_all();
   }

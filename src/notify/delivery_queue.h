@@ -1,7 +1,8 @@
 // The sending side of a channel that talks to someone else's server (a push service, a
-// webhook receiver): jobs run one at a time on the queue's own thread, in the order they
-// fall due, and a job that failed for now asks to run again after a delay, waiting its turn
-// without holding up the others. Nothing here blocks the caller of post().
+// webhook receiver): jobs run on the queue's own threads (`senders` of them, so one slow
+// server's round trip does not hold up every other message), in the order they fall due,
+// and a job that failed for now asks to run again after a delay, waiting its turn without
+// holding up the others. Nothing here blocks the caller of post().
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace nj::notify {
 
@@ -21,7 +23,7 @@ class DeliveryQueue {
   // long to wait before trying again, or nullopt when it is done (sent, or given up).
   using Job = std::function<std::optional<std::chrono::milliseconds>(size_t attempt)>;
 
-  DeliveryQueue();
+  explicit DeliveryQueue(size_t senders = 1);
   ~DeliveryQueue();  // jobs not yet run are dropped
   DeliveryQueue(const DeliveryQueue&) = delete;
   DeliveryQueue& operator=(const DeliveryQueue&) = delete;
@@ -44,7 +46,7 @@ class DeliveryQueue {
   std::deque<Entry> queue_;
   size_t busy_ = 0;
   bool stopping_ = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace nj::notify

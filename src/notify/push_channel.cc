@@ -77,6 +77,10 @@ class CurlPoster final : public HttpPoster {
 }  // namespace
 
 std::unique_ptr<HttpPoster> curl_poster(PosterOptions options) {
+  // Once, before any sender thread makes a handle (libcurl's own first-use init is not
+  // safe to race on every build).
+  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  (void)initialised;
   return std::make_unique<CurlPoster>(options);
 }
 

@@ -2,7 +2,7 @@
 // push service each browser chose (RFC 8030), with the message encrypted for that browser
 // alone (RFC 8291) and signed with the server's VAPID key (RFC 8292). The payload carries the
 // event id and a short text, never the picture: the service worker fetches that itself, with
-// the person's session. Sending happens on the channel's own thread; a push service's 404 or
+// the person's session. Sending happens on the channel's own threads; a push service's 404 or
 // 410 ends the subscription, a 429 or 5xx is tried again (1 s, 5 s, 30 s).
 #pragma once
 
@@ -120,7 +120,7 @@ class PushChannel final : public Channel {
   Observer observer_;
   mutable std::mutex mu_;
   Stats stats_;
-  DeliveryQueue queue_;  // last: its thread stops before the rest goes
+  DeliveryQueue queue_{4};  // last: its threads stop before the rest goes
 };
 
 }  // namespace nj::notify

@@ -115,7 +115,7 @@ class WebhookChannel final : public Channel {
   WebhookOptions options_;
   mutable std::mutex mu_;
   Stats stats_;
-  DeliveryQueue queue_;  // last: its thread stops before the rest goes
+  DeliveryQueue queue_{2};  // last: its threads stop before the rest goes
 };
 
 }  // namespace nj::notify
