@@ -4,21 +4,15 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "common/time.h"
+#include "notify/text.h"
 
 namespace nj::notify {
 
 std::string InAppChannel::message(const Notification& n) {
-  return nlohmann::json{{"type", "event"},
-                        {"id", n.id},
-                        {"event_id", n.event_id},
-                        {"device_id", n.device_id},
-                        {"device_name", n.device_name},
-                        {"kind", std::string(events::kind_name(n.kind))},
-                        {"at", format_rfc3339(SystemTime(std::chrono::milliseconds(n.at_ms)))},
-                        {"grouped", n.grouped},
-                        {"snapshot", "/api/v1/events/" + n.event_id + "/snapshot.jpg"}}
-      .dump();
+  auto m = notification_json(n);
+  m["type"] = "event";
+  m["snapshot"] = "/api/v1/events/" + n.event_id + "/snapshot.jpg";  // with the tab's session
+  return m.dump();
 }
 
 void InAppChannel::deliver(const Notification& n) {

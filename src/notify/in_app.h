@@ -28,8 +28,8 @@ class InAppChannel final : public Channel {
   size_t connections() const;
   void set_latency(Latency latency) { latency_ = std::move(latency); }
 
-  // The JSON a tab receives: {"type":"event","id","event_id","device_id","device_name",
-  // "kind","at","grouped","snapshot"}.
+  // The JSON a tab receives: notification_json's fields (text.h), "type":"event" and
+  // "snapshot" (the picture's path, fetched with the tab's session).
   static std::string message(const Notification& n);
 
  private:

@@ -225,13 +225,7 @@ PushChannel::PushChannel(PushSubscriptions& subscriptions, const webpush::VapidK
       options_(std::move(options)) {}
 
 std::string PushChannel::payload(const Notification& n) {
-  nlohmann::json out = {{"event_id", n.event_id},
-                        {"device_id", n.device_id},
-                        {"kind", std::string(events::kind_name(n.kind))},
-                        {"at", format_rfc3339(SystemTime(std::chrono::milliseconds(n.at_ms)))},
-                        {"grouped", n.grouped},
-                        {"title", title_of(n)},
-                        {"body", body_of(n)}};
+  auto out = notification_json(n);  // never the picture: the service worker fetches it
   if (!n.snooze_token.empty()) {
     out["snooze"] = {
         {"token", n.snooze_token}, {"label", snooze_label(n)}, {"minutes", kActionSnoozeMinutes}};

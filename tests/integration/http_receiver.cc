@@ -11,28 +11,6 @@
 
 namespace nj::testing {
 
-HttpReceiver::HttpReceiver() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::listen(listen_fd_, 16);
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this] { serve(); });
-}
-
-HttpReceiver::~HttpReceiver() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  thread_.join();
-  ::close(listen_fd_);
-}
-
 void HttpReceiver::answer_next(std::vector<int> statuses) {
   std::lock_guard lock(mu_);
   statuses_.insert(statuses_.end(), statuses.begin(), statuses.end());
@@ -48,21 +26,6 @@ std::optional<ReceivedRequest> HttpReceiver::wait_for(size_t nth,
 size_t HttpReceiver::count() {
   std::lock_guard lock(mu_);
   return requests_.size();
-}
-
-void HttpReceiver::serve() {
-  for (;;) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 100) <= 0) continue;
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    session(fd);  // one at a time, one request per connection
-    ::close(fd);
-  }
 }
 
 void HttpReceiver::session(int fd) {

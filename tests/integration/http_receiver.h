@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "integration/loopback_server.h"
+
 namespace nj::testing {
 
 struct ReceivedRequest {
@@ -27,11 +29,9 @@ struct ReceivedRequest {
 
 class HttpReceiver {
  public:
-  HttpReceiver();
-  ~HttpReceiver();
-  uint16_t port() const { return port_; }
+  uint16_t port() const { return server_.port(); }
   std::string url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
+    return "http://127.0.0.1:" + std::to_string(port()) + path;
   }
   void answer_next(std::vector<int> statuses);
   // Waits for the n-th (1-based) request.
@@ -39,16 +39,12 @@ class HttpReceiver {
   size_t count();
 
  private:
-  void serve();
   void session(int fd);
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  bool stopping_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<int> statuses_;
   std::vector<ReceivedRequest> requests_;
-  std::thread thread_;
+  LoopbackServer server_{[this](int fd) { session(fd); }};  // last: stops first
 };
 
 }  // namespace nj::testing

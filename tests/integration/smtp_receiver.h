@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "integration/loopback_server.h"
+
 namespace nj::testing {
 
 struct ReceivedMail {
@@ -23,10 +25,8 @@ struct ReceivedMail {
 
 class SmtpReceiver {
  public:
-  SmtpReceiver();
-  ~SmtpReceiver();
-  uint16_t port() const { return port_; }
-  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  uint16_t port() const { return server_.port(); }
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port()); }
   // Waits for the n-th (1-based) message to `to`.
   std::optional<ReceivedMail> wait_for(
       const std::string& to, size_t nth = 1,
@@ -34,15 +34,11 @@ class SmtpReceiver {
   size_t count_to(const std::string& to);
 
  private:
-  void serve();
   void session(int fd);
-  int listen_fd_ = -1;
-  uint16_t port_ = 0;
-  bool stopping_ = false;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<ReceivedMail> mails_;
-  std::thread thread_;
+  LoopbackServer server_{[this](int fd) { session(fd); }};  // last: stops first
 };
 
 }  // namespace nj::testing
