@@ -759,6 +759,9 @@ int serve(const Config& config) {
         if (purpose == privacy::kNotifyMqtt) home_mqtt.consent_changed(user_id, granted);
       });
   broker_link.set_full_sync_handler([&home_mqtt] { home_mqtt.provision(); });
+  // The broker's state starts empty at every start, and the link's first full sync may
+  // have run before the handler was set: the logins are given now too (again is harmless).
+  home_mqtt.provision();
   struct UnhookHome {  // before the channel goes
     device::BrokerLink& link;
     ~UnhookHome() { link.set_full_sync_handler({}); }

@@ -8,8 +8,7 @@
 
 namespace nj::testing {
 
-LoopbackServer::LoopbackServer(std::function<void(int fd)> session)
-    : session_(std::move(session)) {
+LoopbackServer::LoopbackServer(std::function<void(int fd)> session) : session_(std::move(session)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

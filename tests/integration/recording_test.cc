@@ -960,6 +960,24 @@ TEST_F(NotifyChannelsTest, EveryChannelDeliversWithConsentAndNothingWithout) {
   EXPECT_EQ(refused.find("rc=27"), std::string::npos) << "connected: " << refused;
 }
 
+// Home-automation logins survive a restart of the server (the broker's state is rebuilt from
+// the database at every start, as the devices' is).
+TEST_F(NotifyChannelsTest, HomeAutomationLoginsSurviveARestart) {
+  const auto home = call("POST", "/api/v1/me/mqtt").json();
+  ASSERT_TRUE(home.contains("password")) << home.dump();
+  const auto connects = [&] {
+    const auto out = run_command(
+        "mosquitto_sub -h 127.0.0.1 -p " + std::to_string(mqtt_port_) + " -u '" +
+        home["username"].get<std::string>() + "' -P '" + home["password"].get<std::string>() +
+        "' -t '" + home["topic_root"].get<std::string>() + "#' -C 1 -W 1 2>&1; echo rc=$?");
+    return out.find("rc=27") != std::string::npos;  // connected, and waited for a message
+  };
+  ASSERT_TRUE(wait_for(connects, 10s)) << server_.log();
+  ASSERT_EQ(server_.stop(), 0);
+  ASSERT_TRUE(server_.start()) << server_.log();
+  EXPECT_TRUE(wait_for(connects, 15s)) << "the login is gone after a restart\n" << server_.log();
+}
+
 // A store with less free space than the reserve: recording pauses before writing a byte,
 // and the camera's owner is told so (the timeline would otherwise just show a gap).
 class FullStoreTest : public RecordingTest {
