@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "api/guard.h"
 #include "device_protocol/topics.h"
 #include "http/json.h"
 #include "media/sdp/sdp.h"
@@ -25,9 +26,9 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(std::string
 }
 
 void DeviceUploadsApi::install(http::Router& router) {
-  router.add(
+  router.add_async(
       http::Method::kPut, "/api/v1/device/events/{id}/snapshot.jpg",
-      [this](const http::Request& r) {
+      on_pool(workers_, [this](const http::Request& r) {
         const auto credentials = basic_credentials(r.headers.get("Authorization").value_or(""));
         if (!credentials || !device_protocol::valid_serial(credentials->first) ||
             !registry_.check_secret(credentials->first, credentials->second)) {
@@ -53,7 +54,7 @@ void DeviceUploadsApi::install(http::Router& router) {
             return http::error_response(415, "not_jpeg", "the picture must be a JPEG");
         }
         return http::error_response(500, "internal", "unexpected");
-      });
+      }));
 }
 
 }  // namespace nj::api

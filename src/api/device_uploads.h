@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/worker_pool.h"
 #include "device/registry.h"
 #include "events/camera_snapshots.h"
 #include "http/router.h"
@@ -23,14 +24,16 @@ std::optional<std::pair<std::string, std::string>> basic_credentials(std::string
 class DeviceUploadsApi {
  public:
   using Counter = std::function<void(std::string_view outcome)>;
+  // Checking the credentials and writing the picture run on `workers`, off the event loop.
   DeviceUploadsApi(device::DeviceRegistry& registry, events::CameraSnapshotTaker& snapshots,
-                   Counter count)
-      : registry_(registry), snapshots_(snapshots), count_(std::move(count)) {}
+                   WorkerPool& workers, Counter count)
+      : registry_(registry), snapshots_(snapshots), workers_(workers), count_(std::move(count)) {}
   void install(http::Router& router);
 
  private:
   device::DeviceRegistry& registry_;
   events::CameraSnapshotTaker& snapshots_;
+  WorkerPool& workers_;
   Counter count_;
 };
 

@@ -899,7 +899,7 @@ int serve(const Config& config) {
       metrics.counter("nightjar_device_uploads_total",
                       "Event pictures cameras uploaded, by what became of them.", {"outcome"});
   api::DeviceUploadsApi device_uploads_api(
-      devices, camera_pictures,
+      devices, camera_pictures, workers,
       [&uploads](std::string_view outcome) { uploads.with({std::string(outcome)}).inc(); });
   device_uploads_api.install(router);
   // Events past their camera's retention go, every minute.
