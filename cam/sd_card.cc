@@ -50,7 +50,8 @@ SdCard::SdCard(media::hub::Hub& hub, std::string path, SdOptions options)
     : hub_(hub), path_(std::move(path)), options_(std::move(options)) {
   std::error_code ec;
   std::filesystem::create_directories(options_.dir, ec);
-  if (ec) health_ = "cannot use " + options_.dir.string() + ": " + ec.message();
+  // Short (the protocol takes 64 bytes) and without the camera's own paths.
+  if (ec) health_ = ("cannot use the card: " + ec.message()).substr(0, 64);
   // A file left open by a crash ("{start}-rec.mp4") keeps what it holds under its own name.
   for (const auto& entry : std::filesystem::directory_iterator(options_.dir, ec)) {
     const auto name = entry.path().filename().string();
@@ -148,7 +149,7 @@ void SdCard::write_frame(const media::hub::Frame& frame, const media::hub::Strea
     current_->file = options_.dir / (std::to_string(current_->start_ms) + "-rec.mp4");
     current_->out.open(current_->file, std::ios::binary | std::ios::trunc);
     if (!current_->out) {
-      health_ = "cannot write " + current_->file.string();
+      health_ = "cannot write to the card";
       current_.reset();
       return;
     }
@@ -162,7 +163,7 @@ void SdCard::write_frame(const media::hub::Frame& frame, const media::hub::Strea
                       static_cast<std::streamsize>(out.fragment.size()));
   current_->last_ms = wall_ms();
   if (!current_->out) {
-    health_ = "write failed on " + current_->file.string();
+    health_ = "a write to the card failed";
     close_current();
   }
 }

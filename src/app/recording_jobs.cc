@@ -8,8 +8,10 @@ namespace nj::app {
 
 RecordingJobs::RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                              device::StreamDemand& demand, recording::Catalog& catalog,
-                             recording::Store& store, const Clock& clock, Gauges gauges)
-    : plans_(plans),
+                             recording::Store& store, const Clock& clock, Gauges gauges,
+                             StorageHandler on_storage)
+    : on_storage_(std::move(on_storage)),
+      plans_(plans),
       recorder_(recorder),
       demand_(demand),
       catalog_(catalog),
@@ -55,12 +57,21 @@ void RecordingJobs::step(bool reap_now) {
   demand_.set_kept_on("recording", std::move(kept_on));
   // What the recorders did (a paused one is logged when it pauses; here it is counted).
   double running = 0, paused = 0, errors = 0, bytes = 0;
+  std::set<std::string> told;
   for (const auto& [device, stats] : recorder_.stats()) {
     ++running;
     paused += stats.paused ? 1 : 0;
+    if (const auto r = recorded.find(device); on_storage_ && r != recorded.end()) {
+      on_storage_(r->second.serial, stats.paused && stats.pause_reason == "the store is full");
+      told.insert(r->second.serial);
+    }
     errors += static_cast<double>(stats.write_errors);
     bytes += static_cast<double>(stats.bytes);
   }
+  for (const auto& serial : storage_told_) {  // no longer recorded: nothing is full for it
+    if (!told.contains(serial) && on_storage_) on_storage_(serial, false);
+  }
+  storage_told_ = std::move(told);
   gauges_.recording.set(running);
   gauges_.paused.set(paused);
   gauges_.write_errors.set(errors);

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "common/clock.h"
@@ -25,9 +28,12 @@ class RecordingJobs {
     metrics::Gauge& write_errors;
     metrics::Gauge& bytes;
   };
+  // Told at each step, for every recorded camera, whether its recording is paused for lack
+  // of space (and once more with false when a camera stops being recorded).
+  using StorageHandler = std::function<void(const std::string& serial, bool full)>;
   RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                 device::StreamDemand& demand, recording::Catalog& catalog, recording::Store& store,
-                const Clock& clock, Gauges gauges);
+                const Clock& clock, Gauges gauges, StorageHandler on_storage = {});
   ~RecordingJobs();
   // Brings the next step forward, with a reap (a device was unbound: its media go now).
   void reap_now();
@@ -35,6 +41,8 @@ class RecordingJobs {
  private:
   void run();
   void step(bool reap_now);
+  StorageHandler on_storage_;
+  std::set<std::string> storage_told_;  // the run thread's: serials told about
   recording::Plans& plans_;
   recording::RecordingService& recorder_;
   device::StreamDemand& demand_;

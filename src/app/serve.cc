@@ -630,11 +630,17 @@ int serve(const Config& config) {
         auto d = devices.by_serial(serial);
         event_service.state(serial, state.online, d && d->privacy_mode());
       });
+  // A card that reports anything but "ok" is failing: an sd_card event while it lasts.
+  broker_link.set_sd_handler(
+      [&event_service](const std::string& serial, const device_protocol::SdCardState& sd) {
+        event_service.condition(serial, events::Kind::kSdCard, sd.health != "ok");
+      });
   struct UnhookEvents {  // before the recorder and the event service go
     device::BrokerLink& link;
     ~UnhookEvents() {
       link.set_event_handler({});
       link.set_state_handler({});
+      link.set_sd_handler({});
     }
   } unhook_events{broker_link};
   Every event_ticks(std::chrono::seconds(2), [&event_service] { event_service.tick(); });
@@ -798,7 +804,11 @@ int serve(const Config& config) {
        metrics.gauge("nightjar_recording_write_errors", "Failed writes of recording fragments.")
            .with({}),
        metrics.gauge("nightjar_recorded_bytes", "Bytes recorded by the running recorders.")
-           .with({})});
+           .with({})},
+      // A camera whose recording paused for lack of space: a storage_full event while it lasts.
+      [&event_service](const std::string& serial, bool full) {
+        event_service.condition(serial, events::Kind::kStorageFull, full);
+      });
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.
   // Everything that ends with a binding, at once: the camera's credentials and streams,

@@ -184,6 +184,11 @@ void BrokerLink::set_state_handler(StateHandler handler) {
   on_state_ = std::move(handler);
 }
 
+void BrokerLink::set_sd_handler(SdHandler handler) {
+  std::lock_guard lock(event_mu_);
+  on_sd_ = std::move(handler);
+}
+
 void BrokerLink::set_event_handler(EventHandler handler) {
   std::lock_guard lock(event_mu_);
   on_event_ = std::move(handler);
@@ -311,7 +316,11 @@ void BrokerLink::on_device_message(const std::string& serial, const std::string&
     auto t = proto::parse_telemetry(payload);
     if (!t) return reject(serial, proto::MessageKind::kTelemetry, t.error());
     if (t->bytes_sent) registry_.add_traffic(serial, *t->bytes_sent);
-    if (t->sd) registry_.set_sd_state(serial, proto::to_json(*t->sd).dump());
+    if (t->sd) {
+      registry_.set_sd_state(serial, proto::to_json(*t->sd).dump());
+      std::lock_guard lock(event_mu_);
+      if (on_sd_) on_sd_(serial, *t->sd);
+    }
     return;
   }
   if (leaf == "event") {

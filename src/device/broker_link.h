@@ -77,6 +77,11 @@ class BrokerLink {
       std::function<void(const std::string& serial, const device_protocol::StateReport& state)>;
   void set_state_handler(StateHandler handler);
 
+  // Told of every SD card state a device reports (on the MQTT client's thread).
+  using SdHandler =
+      std::function<void(const std::string& serial, const device_protocol::SdCardState& sd)>;
+  void set_sd_handler(SdHandler handler);
+
   // Told of every refused device message (on the MQTT client's thread), for /metrics.
   using RejectHandler =
       std::function<void(device_protocol::MessageKind kind, device_protocol::Reason reason)>;
@@ -111,6 +116,7 @@ class BrokerLink {
   std::mutex event_mu_;                 // held while on_event_ runs
   EventHandler on_event_;               // guarded by event_mu_
   StateHandler on_state_;               // guarded by event_mu_
+  SdHandler on_sd_;                     // guarded by event_mu_
   RejectHandler on_reject_;             // guarded by event_mu_
   std::function<void()> on_full_sync_;  // guarded by event_mu_
   std::string client_username_;

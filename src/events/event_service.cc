@@ -182,6 +182,29 @@ void EventService::state(const std::string& serial, bool online, bool privacy_mo
   tell(changes);
 }
 
+void EventService::condition(const std::string& serial, Kind kind, bool on) {
+  if (kind != Kind::kSdCard && kind != Kind::kStorageFull) return;
+  const int64_t now = clock_.now_ms();
+  std::vector<std::pair<Event, Change>> changes;
+  {
+    std::lock_guard lock(mu_);
+    DeviceState* d = device_locked(serial);
+    if (!d) return;
+    bool& was = d->conditions[kind];  // off until heard otherwise
+    if (was == on) return;
+    was = on;
+    Outcome ignored;
+    if (on) {
+      if (auto e = start_locked(*d, kind, 1.0, now, ignored)) {
+        changes.emplace_back(std::move(*e), Change::kStarted);
+      }
+    } else if (auto e = end_locked(*d, kind, now)) {
+      changes.emplace_back(std::move(*e), Change::kEnded);
+    }
+  }
+  tell(changes);
+}
+
 void EventService::tick() {
   const int64_t now = clock_.now_ms();
   std::vector<std::pair<Event, Change>> changes;

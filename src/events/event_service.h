@@ -64,6 +64,10 @@ class EventService {
   // The camera's state as it said it: offline opens an offline event, online ends it;
   // privacy mode on and off likewise. The first state heard of a camera only sets what is known.
   void state(const std::string& serial, bool online, bool privacy_mode);
+  // A condition the server sees for a camera, lasting as long as it holds: its SD card
+  // failing (kSdCard, from the card's health in telemetry) or its cloud storage full
+  // (kStorageFull, the recorder paused for space). Only changes make or end events.
+  void condition(const std::string& serial, Kind kind, bool on);
   // Closes camera events that never ended. Call every few seconds.
   void tick();
   // The binding ended: its events, their pictures and what is remembered of it go.
@@ -86,6 +90,7 @@ class EventService {
     double tokens = 0;
     int64_t tokens_at_ms = 0;
     std::optional<bool> offline, privacy;  // as last heard
+    std::map<Kind, bool> conditions;       // sd_card, storage_full: on or off
   };
   // Under mu_: starts or continues an event; returns it to tell listeners.
   std::optional<Event> start_locked(DeviceState& d, Kind kind, double score, int64_t now,

@@ -179,6 +179,28 @@ TEST_F(EventServiceTest, OfflineAndPrivacyModeAreEventsThatLastAsLongAsTheyDo) {
   EXPECT_EQ(taker_.asked.size(), 1u) << "pictures are of what a camera saw, not of an outage";
 }
 
+TEST_F(EventServiceTest, AFailingCardAndFullStorageAreEventsWhileTheyLast) {
+  service_.condition("DEV-A", Kind::kSdCard, false);  // fine: nothing
+  EXPECT_TRUE(all(kDeviceA).empty());
+  service_.condition("DEV-A", Kind::kSdCard, true);
+  service_.condition("DEV-A", Kind::kSdCard, true);  // said again: the same event
+  clock_.advance_ms(120'000);
+  service_.condition("DEV-A", Kind::kStorageFull, true);
+  clock_.advance_ms(30 * 60'000);  // past the 10 minutes a camera's report may last
+  service_.tick();
+  service_.condition("DEV-A", Kind::kSdCard, false);
+  service_.condition("DEV-A", Kind::kMotion, true);  // not a condition: ignored
+  auto events = all(kDeviceA);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, Kind::kStorageFull);
+  EXPECT_FALSE(events[0].end_ms) << "still full";
+  EXPECT_EQ(events[1].kind, Kind::kSdCard);
+  ASSERT_TRUE(events[1].end_ms);
+  EXPECT_EQ(*events[1].end_ms - events[1].start_ms, 120'000 + 30 * 60'000);
+  EXPECT_TRUE(taker_.asked.empty()) << "no picture of a card";
+  service_.condition("DEV-B-UNKNOWN", Kind::kSdCard, true);  // not bound: nothing
+}
+
 TEST_F(EventServiceTest, AConnectionThatFlapsIsOneOfflineEventWithACount) {
   service_.state("DEV-A", true, false);
   for (int i = 0; i < 1000; ++i) {

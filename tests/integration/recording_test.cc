@@ -1004,6 +1004,38 @@ TEST_F(FullStoreTest, RecordingPausesAndTheOwnerIsTold) {
       },
       10s));
   EXPECT_NE(server_.log().find("recording.paused"), std::string::npos);
+  // An alarm says so, and lasts while it does.
+  json full;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        full = call("GET", "/api/v1/events?kind=storage_full").json()["events"];
+        return full.size() == 1;
+      },
+      15s))
+      << full.dump();
+  if (full.size() == 1) {
+    EXPECT_TRUE(full[0]["end"].is_null()) << "still full";
+  }
+}
+
+// A camera whose card fails says so in its telemetry: an sd_card alarm while it lasts.
+TEST_F(RecordingTest, AFailingSdCardIsAnAlarm) {
+  server_.admin("plan revoke --serial REC-1");
+  // A card that cannot be used: a file where its directory should be.
+  std::ofstream(server_.data_dir() / "not-a-card") << "x";
+  start_camera("--sd-dir '" + (server_.data_dir() / "not-a-card").string() +
+               "' --telemetry-seconds 1");
+  json events;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        events = call("GET", "/api/v1/events?kind=sd_card").json()["events"];
+        return events.size() == 1;
+      },
+      20s))
+      << events.dump() << call("GET", "/api/v1/devices/" + id_).body
+      << run_command("cat '" + (server_.data_dir() / "cam.log").string() + "'");
+  EXPECT_TRUE(events[0]["end"].is_null());
+  EXPECT_TRUE(events[0]["snapshot"].is_null()) << "no picture of a card";
 }
 
 // SIGKILL at random moments while recording, 20 times: after each restart the recordings
