@@ -87,11 +87,12 @@ TEST_F(PushChannelTest, PostsAnEncryptedSignedMessageWithoutThePicture) {
 
 TEST_F(PushChannelTest, GoneSubscriptionsAreDroppedAndBusyServicesTriedAgain) {
   ASSERT_TRUE(subscriptions_.add("alice", "https://fcm.googleapis.com/a", kUaPublic, kAuth));
-  clock_.advance_ms(1);  // sent in the order they were made
+  clock_.advance_ms(1);
   ASSERT_TRUE(
       subscriptions_.add("alice", "https://updates.push.services.mozilla.com/b", kUaPublic, kAuth));
   PushChannel channel(subscriptions_, *vapid_, poster_, clock_, options_);
-  poster_.answers = {410, 503, std::nullopt, 201};
+  poster_.answers_for["https://fcm.googleapis.com/a"] = {410};
+  poster_.answers_for["https://updates.push.services.mozilla.com/b"] = {503, std::nullopt, 201};
   channel.deliver(notification());
   channel.drain();
   EXPECT_EQ(poster_.requests.size(), 4u) << "one gone, one tried three times";

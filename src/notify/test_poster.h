@@ -1,6 +1,7 @@
 // Tests: an HTTP receiver (push service, webhook endpoint) whose answers the test scripts.
 #pragma once
 
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,6 +19,12 @@ class FakePoster : public HttpPoster {
                           const std::string& body) override {
     std::lock_guard lock(mu);
     requests.push_back({url, headers, body});
+    // Answers for one URL first (senders run side by side: their order is not fixed).
+    if (auto it = answers_for.find(url); it != answers_for.end() && !it->second.empty()) {
+      const auto a = it->second.front();
+      it->second.erase(it->second.begin());
+      return a;
+    }
     if (answers.empty()) return 201;
     const auto a = answers.front();
     answers.erase(answers.begin());
@@ -37,6 +44,7 @@ class FakePoster : public HttpPoster {
   std::mutex mu;
   std::vector<Request> requests;
   std::vector<std::optional<int>> answers;
+  std::map<std::string, std::vector<std::optional<int>>> answers_for;  // by URL
 };
 
 }  // namespace nj::notify
