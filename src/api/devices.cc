@@ -474,6 +474,7 @@ void DevicesApi::install(http::Router& router) {
                    guard_.user([this](const Request& r, const account::Principal& who) {
                      auto share = devices_.accept(who.user_id, r.params.at("share"));
                      if (!share) return device_error(share.error());
+                     if (access_granted_) access_granted_(who.user_id);
                      return http::json_response(200, share_json(*share));
                    }));
   router.add_async(Method::kPost, "/api/v1/shares/{share}/decline",

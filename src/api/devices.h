@@ -68,11 +68,16 @@ class DevicesApi {
       std::function<void(const std::string& serial, const std::string& user)> f) {
     access_revoked_ = std::move(f);
   }
+  // Told when a person accepted a share (they have a new camera).
+  void on_access_granted(std::function<void(const std::string& user)> f) {
+    access_granted_ = std::move(f);
+  }
 
  private:
   // What a camera scans (or is given over SoftAP) to join this cloud with a bind token.
   nlohmann::json qr_payload(const std::string& token) const;
   std::function<void(const std::string&, const std::string&)> access_revoked_;
+  std::function<void(const std::string&)> access_granted_;
   std::function<void(const std::string&)> unbound_;
   std::function<bool(const std::string&)> has_picture_;
   // device_json, and for owners and admins when the privacy schedule next acts.

@@ -510,11 +510,6 @@ int serve(const Config& config) {
       });
   api::LiveApi live_api(hub, media_access, access_watch, metrics);
   live_api.install(router);
-  // A share revoked or left: what that person has open on the camera closes at once.
-  devices_api.on_access_revoked(
-      [&access_watch](const std::string& serial, const std::string& user_id) {
-        access_watch.end_for(serial, user_id);
-      });
   // Invitations to a shared camera go out as mail (the outbox, or SMTP when configured).
   device_service.set_invite_notifier(
       [&outbox, &smtp, public_url](const std::string& email, const std::string& device_name,
@@ -613,16 +608,16 @@ int serve(const Config& config) {
   // What a camera reported, or the server's own detection saw for it.
   const auto device_reported = [&recorder, &clock, &event_service, &event_outcomes, &record_gate](
                                    const std::string& serial, std::string_view kind, bool active,
-                                   double score) {
+                                   double score, const std::vector<std::string>& zones) {
     spdlog::debug("device.event serial={} kind={} active={}", serial, kind, active);
     // An end always passes (it closes a window already open); a start only if recorded now.
     if (!active || record_gate.allows(serial)) recorder.event(serial, clock.now_ms(), active);
-    const auto outcome = event_service.report(serial, kind, active, score);
+    const auto outcome = event_service.report(serial, kind, active, score, zones);
     event_outcomes.with({std::string(events::outcome_name(outcome))}).inc();
   };
   broker_link.set_event_handler(
       [device_reported](const std::string& serial, const device::DeviceEvent& event) {
-        device_reported(serial, event.kind, event.active, event.score);
+        device_reported(serial, event.kind, event.active, event.score, event.zones);
       });
   broker_link.set_state_handler(
       [&event_service, &devices](const std::string& serial,
@@ -652,8 +647,10 @@ int serve(const Config& config) {
       [&stream_demand](std::set<std::string> serials) {
         stream_demand.set_kept_on("detection", std::move(serials));
       },
-      [device_reported](const std::string& serial, std::string_view kind, bool active,
-                        double score) { device_reported(serial, kind, active, score); });
+      [device_reported](const std::string& serial, std::string_view kind, bool active, double score,
+                        const std::vector<std::string>& zones) {
+        device_reported(serial, kind, active, score, zones);
+      });
   auto& detection_share =
       metrics
           .gauge("nightjar_detection_core_share",
@@ -764,6 +761,15 @@ int serve(const Config& config) {
       [&home_mqtt](const std::string& user_id, std::string_view purpose, bool granted) {
         if (purpose == privacy::kNotifyMqtt) home_mqtt.consent_changed(user_id, granted);
       });
+  // A share revoked or left: what that person has open on the camera closes at once, and
+  // its home-automation sensors are taken back; a share accepted: they are announced.
+  devices_api.on_access_revoked(
+      [&access_watch, &home_mqtt](const std::string& serial, const std::string& user_id) {
+        access_watch.end_for(serial, user_id);
+        home_mqtt.refresh(user_id);
+      });
+  devices_api.on_access_granted(
+      [&home_mqtt](const std::string& user_id) { home_mqtt.refresh(user_id); });
   broker_link.set_full_sync_handler([&home_mqtt] { home_mqtt.provision(); });
   // The broker's state starts empty at every start, and the link's first full sync may
   // have run before the handler was set: the logins are given now too (again is harmless).

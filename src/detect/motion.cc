@@ -82,6 +82,11 @@ json to_json(const DetectionSettings& s) {
           {"person", s.person}};
 }
 
+std::string zone_label(const std::vector<Zone>& zones, size_t i) {
+  if (i < zones.size() && !zones[i].name.empty()) return zones[i].name;
+  return "zone " + std::to_string(i + 1);
+}
+
 bool inside(const std::vector<Point>& polygon, double x, double y) {
   bool in = false;
   for (size_t i = 0, j = polygon.size() - 1; i < polygon.size(); j = i++) {
@@ -104,9 +109,11 @@ void MotionDetector::reset(const GrayPicture& picture) {
     for (int c = 0; c < cols_; ++c) {
       const double x = (c + 0.5) * kCell / width_;
       const double y = (r + 0.5) * kCell / height_;
-      bool in = settings_.zones.empty();
-      for (const auto& z : settings_.zones) in = in || inside(z.points, x, y);
-      in_zone_[static_cast<size_t>(r) * cols_ + c] = in ? 1 : 0;
+      uint8_t in = settings_.zones.empty() ? 1 : 0;
+      for (size_t i = 0; i < settings_.zones.size() && i < kMaxZones; ++i) {
+        if (inside(settings_.zones[i].points, x, y)) in |= static_cast<uint8_t>(1u << i);
+      }
+      in_zone_[static_cast<size_t>(r) * cols_ + c] = in;
       zone_cells_ += in ? 1 : 0;
     }
   }
@@ -126,6 +133,7 @@ MotionVerdict MotionDetector::feed(const GrayPicture& picture) {
   constexpr int kPixels = kCell * kCell;
   int moved_cells = 0, zone_moved = 0;
   int x0 = cols_, y0 = rows_, x1 = -1, y1 = -1;
+  uint8_t zones_moved = 0;
   std::vector<uint8_t> moved(static_cast<size_t>(cols_) * rows_, 0);
   for (int r = 0; r < rows_; ++r) {
     for (int c = 0; c < cols_; ++c) {
@@ -140,8 +148,10 @@ MotionVerdict MotionDetector::feed(const GrayPicture& picture) {
       if (changed * 4 < kPixels) continue;  // a quarter of the cell, or it is noise
       moved[static_cast<size_t>(r) * cols_ + c] = 1;
       ++moved_cells;
-      if (!in_zone_[static_cast<size_t>(r) * cols_ + c]) continue;
+      const uint8_t in = in_zone_[static_cast<size_t>(r) * cols_ + c];
+      if (!in) continue;
       ++zone_moved;
+      zones_moved |= in;
       x0 = std::min(x0, c);
       y0 = std::min(y0, r);
       x1 = std::max(x1, c);
@@ -156,7 +166,12 @@ MotionVerdict MotionDetector::feed(const GrayPicture& picture) {
   }
   v.area = zone_cells_ == 0 ? 0 : static_cast<double>(zone_moved) / zone_cells_;
   v.moving = zone_moved > 0 && v.area >= settings_.min_area;
-  if (v.moving) v.box = {x0 * kCell, y0 * kCell, (x1 - x0 + 1) * kCell, (y1 - y0 + 1) * kCell};
+  if (v.moving) {
+    v.box = {x0 * kCell, y0 * kCell, (x1 - x0 + 1) * kCell, (y1 - y0 + 1) * kCell};
+    for (size_t i = 0; i < settings_.zones.size() && i < kMaxZones; ++i) {
+      if (zones_moved & (1u << i)) v.zones.push_back(zone_label(settings_.zones, i));
+    }
+  }
   // The background follows the scene where nothing moved (a quarter of the way each
   // picture), and very slowly where something did (what stops moving joins the scene).
   for (int r = 0; r < rows_; ++r) {

@@ -27,6 +27,8 @@ struct Zone {
   std::string name;
   std::vector<Point> points;  // 3–16
 };
+// What a zone is called in events: its name, or "zone N" (from 1) when it has none.
+std::string zone_label(const std::vector<Zone>& zones, size_t i);
 
 struct DetectionSettings {
   bool enabled = false;
@@ -53,6 +55,9 @@ struct MotionVerdict {
   bool moving = false;
   double area = 0;  // the moved share of the zones, 0–1
   Box box;          // around the moved cells (when moving)
+  // The zones something moved in (when moving), by name; a zone without a name is
+  // "zone N". None when there are no zones (the whole picture is watched).
+  std::vector<std::string> zones;
   bool new_scene = false;
 };
 
@@ -68,7 +73,7 @@ class MotionDetector {
   DetectionSettings settings_;
   int width_ = 0, height_ = 0, cols_ = 0, rows_ = 0;
   std::vector<uint8_t> background_;
-  std::vector<uint8_t> in_zone_;  // per cell
+  std::vector<uint8_t> in_zone_;  // per cell: bit i for zone i (bit 0 alone without zones)
   int zone_cells_ = 0;
 };
 

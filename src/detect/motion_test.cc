@@ -100,6 +100,33 @@ TEST(MotionDetector, OnlyInsideItsZonesAndOnlyAboveTheMinimumArea) {
   EXPECT_FALSE(e.feed(leaf).moving);
 }
 
+TEST(MotionDetector, SaysWhichZonesSomethingMovedIn) {
+  DetectionSettings s;
+  s.zones = {{"drive", {{0, 0}, {0.5, 0}, {0.5, 1}, {0, 1}}},      // left half
+             {"", {{0.5, 0}, {1, 0}, {1, 0.5}, {0.5, 0.5}}},       // top right, no name
+             {"door", {{0.5, 0.5}, {1, 0.5}, {1, 1}, {0.5, 1}}}};  // bottom right
+  MotionDetector d(s);
+  d.feed(scene());
+  auto p = scene();
+  box(p, 220, 10, 40, 50, 230);  // top right only
+  auto v = d.feed(p);
+  ASSERT_TRUE(v.moving);
+  EXPECT_EQ(v.zones, (std::vector<std::string>{"zone 2"}));
+  d.feed(scene());
+  d.feed(scene());
+  p = scene();
+  box(p, 120, 100, 80, 60, 230);  // across the middle: the left half and the door
+  v = d.feed(p);
+  ASSERT_TRUE(v.moving);
+  EXPECT_EQ(v.zones, (std::vector<std::string>{"drive", "door"}));
+  // Without zones the whole picture is watched, and no zone is named.
+  MotionDetector whole(DetectionSettings{});
+  whole.feed(scene());
+  v = whole.feed(p);
+  EXPECT_TRUE(v.moving);
+  EXPECT_TRUE(v.zones.empty());
+}
+
 TEST(MotionDetector, TheLightsGoingOnAreANewSceneNotMotion) {
   MotionDetector d(DetectionSettings{});
   d.feed(scene(320, 180, 40));

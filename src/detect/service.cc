@@ -90,9 +90,10 @@ DetectionService::Stats DetectionService::stats() const {
 }
 
 void DetectionService::end(Camera& c) {
-  if (c.person) report_(c.serial, "person", false, 0);
-  if (c.moving) report_(c.serial, "motion", false, 0);
+  if (c.person) report_(c.serial, "person", false, 0, {});
+  if (c.moving) report_(c.serial, "motion", false, 0, c.zones);
   c.person = c.moving = false;
+  c.zones.clear();
 }
 
 void DetectionService::loop() {
@@ -176,15 +177,16 @@ void DetectionService::watch(Camera& c, Clock::time_point now) {
   // What stopped being seen ends, also when the pictures stop coming.
   if (c.person && now - c.last_person >= options_.quiet * 2) {
     c.person = false;
-    report_(c.serial, "person", false, 0);
+    report_(c.serial, "person", false, 0, {});
   }
   if (c.moving && now - c.last_motion >= options_.quiet) {
     if (c.person) {
       c.person = false;
-      report_(c.serial, "person", false, 0);
+      report_(c.serial, "person", false, 0, {});
     }
     c.moving = false;
-    report_(c.serial, "motion", false, 0);
+    report_(c.serial, "motion", false, 0, c.zones);
+    c.zones.clear();
   }
 }
 
@@ -204,9 +206,12 @@ void DetectionService::analyse(Camera& c, const media::hub::FramePtr& keyframe,
     const auto verdict = c.motion->feed(*picture);
     if (verdict.moving) {
       c.last_motion = now;
+      for (const auto& z : verdict.zones) {
+        if (std::find(c.zones.begin(), c.zones.end(), z) == c.zones.end()) c.zones.push_back(z);
+      }
       if (!c.moving) {
         c.moving = true;
-        report_(c.serial, "motion", true, std::min(1.0, verdict.area * 4));
+        report_(c.serial, "motion", true, std::min(1.0, verdict.area * 4), verdict.zones);
       }
       if (c.settings.person && now - c.last_person_check >= options_.person_interval) {
         c.last_person_check = now;
@@ -218,7 +223,7 @@ void DetectionService::analyse(Camera& c, const media::hub::FramePtr& keyframe,
             c.person = true;
             double best = 0;
             for (const auto& p : people) best = std::max(best, p.weight);
-            report_(c.serial, "person", true, std::min(1.0, best / 4));
+            report_(c.serial, "person", true, std::min(1.0, best / 4), verdict.zones);
           }
         }
       }

@@ -51,9 +51,10 @@ struct DetectOptions {
 
 class DetectionService {
  public:
-  // What was seen: kind "motion" or "person", began or ended, and a score (0–1).
+  // What was seen: kind "motion" or "person", began or ended, a score (0–1), and the zones
+  // it was seen in (named when the camera has zones).
   using Report = std::function<void(const std::string& serial, std::string_view kind, bool active,
-                                    double score)>;
+                                    double score, const std::vector<std::string>& zones)>;
   using Enabled = std::function<std::map<std::string, DetectionSettings>()>;
   using KeepOn = std::function<void(std::set<std::string> serials)>;
 
@@ -82,6 +83,7 @@ class DetectionService {
     std::chrono::steady_clock::time_point last_analysed{}, last_motion{}, last_person_check{},
         last_person{};
     bool moving = false, person = false;
+    std::vector<std::string> zones;  // where it moved, while moving
   };
   void loop();
   void watch(Camera& c, std::chrono::steady_clock::time_point now);

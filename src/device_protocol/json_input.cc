@@ -97,6 +97,41 @@ std::optional<std::string> ObjectReader::string(std::string_view key, size_t max
   return s;
 }
 
+std::optional<std::vector<std::string>> ObjectReader::strings(std::string_view key,
+                                                              size_t max_items, size_t max_bytes,
+                                                              bool required) {
+  const json* v = find(key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_array()) {
+    fail(Reason::kWrongType, key, std::string(key) + " must be a list of strings");
+    return std::nullopt;
+  }
+  if (v->size() > max_items) {
+    fail(Reason::kOutOfRange, key, std::string(key) + " has too many items");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const auto& item : *v) {
+    if (!item.is_string()) {
+      fail(Reason::kWrongType, key, std::string(key) + " must be a list of strings");
+      return std::nullopt;
+    }
+    const auto& s = item.get_ref<const std::string&>();
+    if (s.empty() || s.size() > max_bytes) {
+      fail(Reason::kOutOfRange, key, std::string(key) + " has an empty or too long item");
+      return std::nullopt;
+    }
+    for (unsigned char c : s) {
+      if (c < 0x20 || c == 0x7f) {
+        fail(Reason::kOutOfRange, key, std::string(key) + " has control characters");
+        return std::nullopt;
+      }
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
 std::optional<bool> ObjectReader::boolean(std::string_view key, bool required) {
   const json* v = find(key, required);
   if (!v) return std::nullopt;

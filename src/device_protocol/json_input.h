@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -47,6 +48,9 @@ class ObjectReader {
 
   std::optional<std::string> string(std::string_view key, size_t max_bytes, bool required = false,
                                     bool free_text = false);
+  // An array of at most max_items strings, each 1–max_bytes bytes without control characters.
+  std::optional<std::vector<std::string>> strings(std::string_view key, size_t max_items,
+                                                  size_t max_bytes, bool required = false);
   std::optional<bool> boolean(std::string_view key, bool required = false);
   // An integer in [min, max].
   std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max,

@@ -110,6 +110,7 @@ Parsed<DeviceEvent> parse_event(std::string_view payload) {
   auto kind = r.string("kind", 32, true);
   auto state = r.string("state", 8, true);
   e.score = r.number("score", 0, 1).value_or(0);
+  e.zones = r.strings("zones", kMaxEventZones, 64).value_or(std::vector<std::string>{});
   if (!r.ok()) return failed<DeviceEvent>(r);
   if (!is_word(*kind, 32) || kind->find('.') != std::string::npos) {
     return Unexpected(InputError{Reason::kOutOfRange, "kind", "kind is a short word"});

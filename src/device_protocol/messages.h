@@ -56,13 +56,16 @@ struct StateReport {
 };
 Parsed<StateReport> parse_state(std::string_view payload);
 
-// `event`: {"kind": "motion", "state": "start"|"end", "score": 0–1 (optional)}. Times are
-// the server's, taken when it arrives (a camera's clock is not trusted).
+// `event`: {"kind": "motion", "state": "start"|"end", "score": 0–1 (optional), "zones":
+// [names] (optional, at most 8 of 1–64 bytes)}. Times are the server's, taken when it
+// arrives (a camera's clock is not trusted).
 struct DeviceEvent {
   std::string kind;     // a short word: motion, person, sound, …
   bool active = false;  // began (start) or ended (end)
   double score = 0;
+  std::vector<std::string> zones;  // the camera's zones it happened in
 };
+inline constexpr size_t kMaxEventZones = 8;
 Parsed<DeviceEvent> parse_event(std::string_view payload);
 
 // The SD card's state: {"capacity_bytes", "used_bytes", "health"}.

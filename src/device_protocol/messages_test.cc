@@ -131,6 +131,11 @@ TEST(DeviceMessages, AMotionStartAndEndAreRead) {
   EXPECT_EQ(start->kind, "motion");
   EXPECT_TRUE(start->active);
   EXPECT_DOUBLE_EQ(start->score, 0.7);
+  EXPECT_TRUE(start->zones.empty());
+  const auto zoned =
+      parse_event(R"({"kind": "motion", "state": "start", "zones": ["drive", "Tür"]})");
+  ASSERT_TRUE(zoned);
+  EXPECT_EQ(zoned->zones, (std::vector<std::string>{"drive", "Tür"}));
   const auto end = parse_event(R"({"kind": "motion", "state": "end"})");
   ASSERT_TRUE(end);
   EXPECT_FALSE(end->active);
@@ -139,14 +144,28 @@ TEST(DeviceMessages, AMotionStartAndEndAreRead) {
 
 TEST(DeviceMessages, AMalformedEventIsRefused) {
   for (const auto& bad :
-       {json(nullptr), json::array(), json("motion"), json{{"kind", "motion"}},
-        json{{"state", "start"}}, json{{"kind", "motion"}, {"state", "begin"}},
-        json{{"kind", "Motion!"}, {"state", "start"}}, json{{"kind", ""}, {"state", "start"}},
+       {json(nullptr),
+        json::array(),
+        json("motion"),
+        json{{"kind", "motion"}},
+        json{{"state", "start"}},
+        json{{"kind", "motion"}, {"state", "begin"}},
+        json{{"kind", "Motion!"}, {"state", "start"}},
+        json{{"kind", ""}, {"state", "start"}},
         json{{"kind", std::string(33, 'a')}, {"state", "start"}},
-        json{{"kind", 7}, {"state", "start"}}, json{{"kind", "motion"}, {"state", true}},
+        json{{"kind", 7}, {"state", "start"}},
+        json{{"kind", "motion"}, {"state", true}},
         json{{"kind", "motion"}, {"state", "start"}, {"score", 1.5}},
         json{{"kind", "motion"}, {"state", "start"}, {"score", -0.1}},
-        json{{"kind", "motion"}, {"state", "start"}, {"score", "high"}}}) {
+        json{{"kind", "motion"}, {"state", "start"}, {"score", "high"}},
+        json{{"kind", "motion"}, {"state", "start"}, {"zones", "drive"}},
+        json{{"kind", "motion"}, {"state", "start"}, {"zones", {1}}},
+        json{{"kind", "motion"}, {"state", "start"}, {"zones", {""}}},
+        json{{"kind", "motion"}, {"state", "start"}, {"zones", {std::string(65, 'z')}}},
+        json{{"kind", "motion"}, {"state", "start"}, {"zones", {"a\nb"}}},
+        json{{"kind", "motion"},
+             {"state", "start"},
+             {"zones", {"a", "b", "c", "d", "e", "f", "g", "h", "i"}}}}) {
     EXPECT_FALSE(parse_event(bad.dump())) << bad.dump();
   }
 }

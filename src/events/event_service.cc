@@ -1,6 +1,7 @@
 #include "events/event_service.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 #include "common/random.h"
 
@@ -65,8 +66,26 @@ EventService::DeviceState* EventService::device_locked(const std::string& serial
   return &devices_.emplace(serial, std::move(d)).first->second;
 }
 
+namespace {
+
+constexpr size_t kMaxZones = 8;
+
+void add_zones(std::vector<std::string>& into, const std::vector<std::string>& zones) {
+  for (const auto& z : zones) {
+    if (into.size() >= kMaxZones) return;
+    if (std::find(into.begin(), into.end(), z) == into.end()) into.push_back(z);
+  }
+}
+
+std::string zones_json(const std::vector<std::string>& zones) {
+  return zones.empty() ? std::string() : nlohmann::json(zones).dump();
+}
+
+}  // namespace
+
 std::optional<Event> EventService::start_locked(DeviceState& d, Kind kind, double score,
-                                                int64_t now, Outcome& outcome) {
+                                                int64_t now, Outcome& outcome,
+                                                const std::vector<std::string>& zones) {
   // Refill the camera's allowance of new events.
   d.tokens = std::min(options_.burst, d.tokens + static_cast<double>(now - d.tokens_at_ms) *
                                                      options_.new_per_second / 1000.0);
@@ -79,6 +98,7 @@ std::optional<Event> EventService::start_locked(DeviceState& d, Kind kind, doubl
     if (recent || d.tokens < 1.0) {
       ++e.reports;
       e.score = std::max(e.score, score);
+      add_zones(e.zones, zones);
       outcome = Outcome::kGrouped;
       if (!e.open) {
         e.open = true;
@@ -94,11 +114,14 @@ std::optional<Event> EventService::start_locked(DeviceState& d, Kind kind, doubl
   ev.kind = kind;
   ev.start_ms = now;
   ev.score = score;
+  std::vector<std::string> seen;
+  add_zones(seen, zones);
+  ev.zones = zones_json(seen);
   if (!store_.insert(ev)) {
     outcome = Outcome::kIgnored;
     return std::nullopt;
   }
-  d.latest[kind] = Open{ev.id, now, 0, 1, score, true};
+  d.latest[kind] = Open{ev.id, now, 0, 1, score, true, std::move(seen)};
   outcome = Outcome::kStarted;
   return ev;
 }
@@ -109,7 +132,8 @@ std::optional<Event> EventService::end_locked(DeviceState& d, Kind kind, int64_t
   Open& e = it->second;
   e.open = false;
   e.last_end_ms = now;
-  store_.close(e.id, now, e.reports, e.score);
+  const std::string zones = zones_json(e.zones);
+  store_.close(e.id, now, e.reports, e.score, zones);
   Event ev;
   ev.id = e.id;
   ev.device_id = d.device_id;
@@ -118,11 +142,12 @@ std::optional<Event> EventService::end_locked(DeviceState& d, Kind kind, int64_t
   ev.end_ms = now;
   ev.score = e.score;
   ev.reports = e.reports;
+  ev.zones = zones;
   return ev;
 }
 
 Outcome EventService::report(const std::string& serial, std::string_view kind_name, bool start,
-                             double score) {
+                             double score, const std::vector<std::string>& zones) {
   const auto kind = parse_kind(kind_name);
   if (!kind || !reported_by_camera(*kind)) return Outcome::kRefused;
   const int64_t now = clock_.now_ms();
@@ -134,11 +159,16 @@ Outcome EventService::report(const std::string& serial, std::string_view kind_na
     DeviceState* d = device_locked(serial);
     if (!d) return Outcome::kRefused;
     if (start) {
-      started = start_locked(*d, *kind, std::clamp(score, 0.0, 1.0), now, outcome);
+      started = start_locked(*d, *kind, std::clamp(score, 0.0, 1.0), now, outcome, zones);
       if (started) changes.emplace_back(*started, Change::kStarted);
-    } else if (auto ended = end_locked(*d, *kind, now)) {
-      outcome = Outcome::kEnded;
-      changes.emplace_back(std::move(*ended), Change::kEnded);
+    } else {
+      // An end may name more zones (those seen while it went on).
+      auto open = d->latest.find(*kind);
+      if (open != d->latest.end() && open->second.open) add_zones(open->second.zones, zones);
+      if (auto ended = end_locked(*d, *kind, now)) {
+        outcome = Outcome::kEnded;
+        changes.emplace_back(std::move(*ended), Change::kEnded);
+      }
     }
   }
   if (started) take_picture(serial, *started);
@@ -238,7 +268,8 @@ void EventService::forget(const std::string& serial, const std::string& device_i
 }
 
 void EventService::close_left_open() {
-  for (const auto& e : store_.open_events()) store_.close(e.id, e.start_ms, e.reports, e.score);
+  for (const auto& e : store_.open_events())
+    store_.close(e.id, e.start_ms, e.reports, e.score, e.zones);
 }
 
 void EventService::take_picture(const std::string& serial, const Event& e) {

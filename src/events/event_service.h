@@ -59,8 +59,10 @@ class EventService {
   // No more listeners: waits for a call under way (before what they name goes).
   void clear_listeners();
 
-  // A camera's own report: kind is one it may report (motion, person, sound, device_alarm).
-  Outcome report(const std::string& serial, std::string_view kind, bool start, double score);
+  // A camera's own report: kind is one it may report (motion, person, sound, device_alarm),
+  // and the zones it happened in (a grouped event gathers the zones of all its reports).
+  Outcome report(const std::string& serial, std::string_view kind, bool start, double score,
+                 const std::vector<std::string>& zones = {});
   // The camera's state as it said it: offline opens an offline event, online ends it;
   // privacy mode on and off likewise. The first state heard of a camera only sets what is known.
   void state(const std::string& serial, bool online, bool privacy_mode);
@@ -83,6 +85,7 @@ class EventService {
     int64_t reports = 1;
     double score = 0;
     bool open = false;
+    std::vector<std::string> zones;  // in the order first seen, at most kMaxZones
   };
   struct DeviceState {
     std::string device_id;
@@ -94,7 +97,7 @@ class EventService {
   };
   // Under mu_: starts or continues an event; returns it to tell listeners.
   std::optional<Event> start_locked(DeviceState& d, Kind kind, double score, int64_t now,
-                                    Outcome& outcome);
+                                    Outcome& outcome, const std::vector<std::string>& zones = {});
   std::optional<Event> end_locked(DeviceState& d, Kind kind, int64_t now);
   DeviceState* device_locked(const std::string& serial);
   void tell(const std::vector<std::pair<Event, Change>>& changes);

@@ -89,6 +89,27 @@ TEST_F(EventServiceTest, AMotionEventWithItsPictureAndItsEnd) {
   EXPECT_EQ(all(kDeviceA).size(), 1u);
 }
 
+TEST_F(EventServiceTest, AnEventGathersTheZonesOfItsReports) {
+  service_.report("DEV-A", "motion", true, 0.5, {"drive"});
+  const std::string id = told_[0].first.id;
+  EXPECT_EQ(told_[0].first.zones, R"(["drive"])") << "listeners hear the zones at once";
+  EXPECT_EQ(store_.get(id, "u")->zones, R"(["drive"])");
+  clock_.advance_ms(1000);
+  service_.report("DEV-A", "motion", false, 0, {"door", "drive"});  // seen while it went on
+  clock_.advance_ms(1000);
+  service_.report("DEV-A", "motion", true, 0.5, {"gate"});  // grouped into the same event
+  clock_.advance_ms(1000);
+  service_.report("DEV-A", "motion", false, 0);
+  EXPECT_EQ(store_.get(id, "u")->zones, R"(["drive","door","gate"])");
+  EXPECT_EQ(told_.back().first.zones, R"(["drive","door","gate"])");
+  EXPECT_EQ(all(kDeviceA).size(), 1u);
+  // Without zones: none are named.
+  clock_.advance_ms(60'000);
+  service_.report("DEV-A", "sound", true, 0.5);
+  service_.report("DEV-A", "sound", false, 0);
+  EXPECT_EQ(told_.back().first.zones, "");
+}
+
 TEST_F(EventServiceTest, ABusySceneIsGroupedAndAFloodIsBounded) {
   // Starts and ends a second apart are one event with a count.
   for (int i = 0; i < 5; ++i) {
@@ -236,10 +257,12 @@ TEST_F(EventServiceTest, AnEventThatNeverEndsIsClosedAndUnbindingForgetsEverythi
 
 TEST_F(EventServiceTest, EventsLeftOpenByAStopAreClosed) {
   service_.report("DEV-A", "motion", true, 0.5);
+  service_.report("DEV-A", "person", true, 0.5, {"porch"});
   service_.close_left_open();
   auto events = all(kDeviceA);
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].end_ms, events[0].start_ms);
+  ASSERT_EQ(events.size(), 2u);
+  for (const auto& e : events) EXPECT_EQ(e.end_ms, e.start_ms);
+  EXPECT_EQ(store_.get(told_.back().first.id, "u")->zones, R"(["porch"])") << "kept";
 }
 
 }  // namespace

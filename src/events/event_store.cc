@@ -101,9 +101,11 @@ store::StoreResult<void> EventStore::insert(const Event& e) {
   return {};
 }
 
-void EventStore::close(std::string_view id, int64_t end_ms, int64_t reports, double score) {
-  const Value p[] = {std::string(id), end_ms, reports, score};
-  (void)db_.execute("UPDATE events SET end_ms = $2, reports = $3, score = $4 WHERE id = $1", p);
+void EventStore::close(std::string_view id, int64_t end_ms, int64_t reports, double score,
+                       const std::string& zones) {
+  const Value p[] = {std::string(id), end_ms, reports, score, zones};
+  (void)db_.execute(
+      "UPDATE events SET end_ms = $2, reports = $3, score = $4, zones = $5 WHERE id = $1", p);
 }
 
 void EventStore::reopen(std::string_view id) {

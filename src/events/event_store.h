@@ -78,7 +78,8 @@ class EventStore {
 
   store::StoreResult<void> insert(const Event& e);
   // The event ended (or was bounded) at end_ms with this many reports and its best score.
-  void close(std::string_view id, int64_t end_ms, int64_t reports, double score);
+  void close(std::string_view id, int64_t end_ms, int64_t reports, double score,
+             const std::string& zones);
   // It goes on after all (a report came within the grouping time of its end).
   void reopen(std::string_view id);
   void set_snapshot(std::string_view id, int64_t bytes);

@@ -626,6 +626,9 @@ TEST_F(DetectionTest, ABoxIsMotionButNotAPerson) {
       50s))
       << kinds.dump() << server_.get("/metrics").body;
   EXPECT_FALSE(kinds.contains("person")) << kinds.dump();
+  // Each event says the zone it was seen in.
+  const json motions = call("GET", "/api/v1/events?kind=motion").json();
+  for (const auto& e : motions["events"]) EXPECT_EQ(e["zones"], json::array({"yard"})) << e.dump();
   // A zone away from where the box walks (the bottom strip): nothing more.
   ASSERT_EQ(
       call("PATCH", "/api/v1/devices/" + id_ + "/detection",
@@ -958,6 +961,55 @@ TEST_F(NotifyChannelsTest, EveryChannelDeliversWithConsentAndNothingWithout) {
                                    password + "' -t '" + root + "#' -C 1 -W 3 2>&1; echo rc=$?");
   EXPECT_NE(refused.find("rc="), std::string::npos);
   EXPECT_EQ(refused.find("rc=27"), std::string::npos) << "connected: " << refused;
+}
+
+// A shared camera's sensors reach the person's Home Assistant when they accept the share,
+// and are taken back the moment it is revoked (not at the broker's next full sync).
+TEST_F(NotifyChannelsTest, ASharedCamerasSensorsComeAndGoWithTheShare) {
+  const auto family = sign_up(server_, "family@example.org");
+  const auto as_family = [&](const std::string& method, const std::string& path,
+                             const json& body = nullptr) {
+    std::map<std::string, std::string> h = {{"Authorization", "Bearer " + family}};
+    if (!body.is_null()) h["Content-Type"] = "application/json";
+    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+  };
+  const auto home = as_family("POST", "/api/v1/me/mqtt");
+  ASSERT_EQ(home.status, 201) << home.body;
+  const json login = home.json();
+  ASSERT_EQ(as_family("PUT", "/api/v1/me/consents/notify.mqtt", {{"granted", true}}).status, 200);
+  std::mutex mu;
+  std::map<std::string, std::string> retained;  // topic → the last payload heard
+  mqtt::ClientOptions o;
+  o.port = mqtt_port_;
+  o.username = login["username"];
+  o.password = login["password"];
+  auto ha = mqtt::connect(o, [&](const mqtt::Message& m) {
+    std::lock_guard lock(mu);
+    retained[m.topic] = m.payload;
+  });
+  const std::string root = login["topic_root"];
+  ha->subscribe(root + "#");
+  ASSERT_TRUE(wait_for([&] { return ha->connected(); }, 10s)) << server_.log();
+  const std::string config_topic =
+      root + "homeassistant/binary_sensor/nightjar_" + id_ + "_motion/config";
+  const auto announced = [&]() -> std::optional<bool> {
+    std::lock_guard lock(mu);
+    auto it = retained.find(config_topic);
+    if (it == retained.end()) return std::nullopt;
+    return !it->second.empty();
+  };
+  std::this_thread::sleep_for(1s);
+  EXPECT_FALSE(announced()) << "not their camera yet";
+
+  auto share = call("POST", "/api/v1/devices/" + id_ + "/shares",
+                    {{"email", "family@example.org"}, {"role", "family"}});
+  ASSERT_EQ(share.status, 201) << share.body;
+  const std::string share_id = share.json()["id"];
+  ASSERT_EQ(as_family("POST", "/api/v1/shares/" + share_id + "/accept").status, 200);
+  EXPECT_TRUE(wait_for([&] { return announced() == true; }, 5s)) << "announced on accepting";
+
+  ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_ + "/shares/" + share_id).status, 204);
+  EXPECT_TRUE(wait_for([&] { return announced() == false; }, 5s)) << "taken back on revoking";
 }
 
 // Home-automation logins survive a restart of the server (the broker's state is rebuilt from

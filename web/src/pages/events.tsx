@@ -20,6 +20,7 @@ export interface EventItem {
   end: string | null;
   score: number;
   reports: number;
+  zones: string[];
   read: boolean;
   snapshot: string | null;
   clip: { from: string; to: string };
@@ -238,7 +239,10 @@ export function EventsPage() {
                   {!e.read && <span class="unread-dot" aria-label={t('events.unread')} role="img" />}
                   {kindLabel(t, e.kind)}
                 </strong>
-                <span>{e.device_name}</span>
+                <span>
+                  {e.device_name}
+                  {e.zones.length > 0 && <> · {t('events.zones', { zones: e.zones.join(', ') })}</>}
+                </span>
                 <span class="muted">
                   <time dateTime={e.start}>{formatDate(e.start, 'datetime')}</time> · {duration(e)}
                   {e.reports > 1 && <> · {t('events.reports', { count: e.reports })}</>}
