@@ -729,6 +729,7 @@ int serve(const Config& config) {
       {config.notify.webhook_first_retry_ms, static_cast<size_t>(config.notify.webhook_attempts),
        1000});
   notifications.add_channel(&webhook_channel);
+  webhook_channel.resume();  // deliveries a stop interrupted go on
   notify::EmailChannel email_channel(
       outbox,
       [&smtp] {

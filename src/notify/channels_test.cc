@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "notify/action_tokens.h"
 #include "notify/delivery_queue.h"
@@ -227,6 +228,54 @@ TEST_F(ChannelsTest, ADeletedWebhookGetsNothingMore) {
   channel.drain();
   EXPECT_EQ(poster.requests.size(), 1u);
   EXPECT_TRUE(hooks.failures("alice").empty());
+}
+
+TEST_F(ChannelsTest, ADeliveryOnItsWayOutlivesARestart) {
+  WebhookStore hooks(*db_, clock_, key_);
+  ASSERT_TRUE(hooks.add("alice", "https://hooks.example.org/a"));
+  FakePoster down;
+  down.answers = {503};
+  {
+    WebhookChannel before(hooks, down, clock_, {60'000, 5, 100});
+    before.deliver(notification());
+    // The first attempt failed; the next is a minute away when the server stops.
+    for (int i = 0; i < 500; ++i) {
+      const auto p = hooks.pending();
+      if (!p.empty() && p[0].attempts == 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  auto kept = hooks.pending();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].attempts, 1);
+  EXPECT_EQ(kept[0].due_ms, clock_.now_ms() + 60'000);
+  EXPECT_EQ(kept[0].id, down.requests[0].header("Nightjar-Delivery"));
+
+  FakePoster up;
+  clock_.advance_ms(60'000);  // its time came while the server was down
+  WebhookChannel after(hooks, up, clock_, {60'000, 5, 100});
+  EXPECT_EQ(after.resume(), 1u);
+  after.drain();
+  ASSERT_EQ(up.requests.size(), 1u);
+  EXPECT_EQ(up.requests[0].header("Nightjar-Delivery"), kept[0].id) << "the same delivery";
+  EXPECT_EQ(up.requests[0].header("Nightjar-Attempt"), "2");
+  EXPECT_EQ(up.requests[0].body, down.requests[0].body);
+  EXPECT_TRUE(hooks.pending().empty()) << "through: no longer kept";
+  EXPECT_EQ(after.resume(), 0u) << "nothing is sent twice";
+
+  // A delivery of a webhook deleted while the server was down is not resumed.
+  FakePoster down_again;
+  down_again.answers = {503};
+  {
+    WebhookChannel before(hooks, down_again, clock_, {60'000, 5, 100});
+    before.deliver(notification());
+    for (int i = 0; i < 500 && (hooks.pending().empty() || hooks.pending()[0].attempts == 0); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  ASSERT_EQ(hooks.pending().size(), 1u);
+  ASSERT_TRUE(hooks.remove("alice", hooks.of("alice")[0].id));
+  EXPECT_TRUE(hooks.pending().empty()) << "removed with its webhook";
 }
 
 TEST_F(ChannelsTest, WebhooksAreBoundedPerPerson) {

@@ -19,10 +19,10 @@ DeliveryQueue::~DeliveryQueue() {
   for (auto& t : threads_) t.join();
 }
 
-void DeliveryQueue::post(Job job) {
+void DeliveryQueue::post(Job job, size_t attempt, std::chrono::milliseconds delay) {
   {
     std::lock_guard lock(mu_);
-    queue_.push_back({std::move(job), 0, std::chrono::steady_clock::now()});
+    queue_.push_back({std::move(job), attempt, std::chrono::steady_clock::now() + delay});
   }
   cv_.notify_all();
 }

@@ -28,7 +28,10 @@ class DeliveryQueue {
   DeliveryQueue(const DeliveryQueue&) = delete;
   DeliveryQueue& operator=(const DeliveryQueue&) = delete;
 
-  void post(Job job);
+  // Runs the job after `delay`, telling it `attempt` attempts were made before (a job
+  // resumed after a restart).
+  void post(Job job, size_t attempt = 0,
+            std::chrono::milliseconds delay = std::chrono::milliseconds(0));
   // Waits until nothing is queued or running (tests, and retries included).
   void drain();
   size_t queued() const;

@@ -133,6 +133,8 @@ bool WebhookStore::remove(std::string_view user_id, std::string_view id) {
   auto done = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
     auto f = tx.execute("DELETE FROM webhook_failures WHERE user_id = $1 AND webhook_id = $2", p);
     if (!f) return Unexpected(f.error());
+    auto q = tx.execute("DELETE FROM webhook_pending WHERE user_id = $1 AND webhook_id = $2", p);
+    if (!q) return Unexpected(q.error());
     auto w = tx.execute("DELETE FROM webhooks WHERE user_id = $1 AND id = $2", p);
     if (!w) return Unexpected(w.error());
     removed = *w > 0;
@@ -148,6 +150,39 @@ std::string WebhookStore::secret(std::string_view webhook_id) const {
 void WebhookStore::record_attempt(std::string_view id, int status) {
   const Value p[] = {std::string(id), int64_t{status}, clock_.now_ms()};
   (void)db_.execute("UPDATE webhooks SET last_status = $2, last_at = $3 WHERE id = $1", p);
+}
+
+bool WebhookStore::add_pending(const PendingDelivery& d) {
+  const Value p[] = {d.id, d.webhook_id, d.user_id, d.payload, int64_t{d.attempts}, d.due_ms};
+  auto r = db_.execute(
+      "INSERT INTO webhook_pending (id, webhook_id, user_id, payload, attempts, due_ms) "
+      "VALUES ($1, $2, $3, $4, $5, $6)",
+      p);
+  return r && *r > 0;
+}
+
+void WebhookStore::set_pending(std::string_view delivery_id, int attempts, int64_t due_ms) {
+  const Value p[] = {std::string(delivery_id), int64_t{attempts}, due_ms};
+  (void)db_.execute("UPDATE webhook_pending SET attempts = $2, due_ms = $3 WHERE id = $1", p);
+}
+
+void WebhookStore::remove_pending(std::string_view delivery_id) {
+  const Value p[] = {std::string(delivery_id)};
+  (void)db_.execute("DELETE FROM webhook_pending WHERE id = $1", p);
+}
+
+std::vector<PendingDelivery> WebhookStore::pending() {
+  auto rows = db_.query(
+      "SELECT id, webhook_id, user_id, payload, attempts, due_ms FROM webhook_pending "
+      "ORDER BY due_ms, id",
+      {});
+  std::vector<PendingDelivery> out;
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    out.push_back(
+        {r.text(0), r.text(1), r.text(2), r.text(3), static_cast<int>(r.integer(4)), r.integer(5)});
+  }
+  return out;
 }
 
 void WebhookStore::add_failure(const WebhookFailure& f) {
@@ -196,6 +231,7 @@ void WebhookStore::clear_failures(std::string_view user_id) {
 void WebhookStore::forget_user(std::string_view user_id) {
   const Value p[] = {std::string(user_id)};
   (void)db_.execute("DELETE FROM webhook_failures WHERE user_id = $1", p);
+  (void)db_.execute("DELETE FROM webhook_pending WHERE user_id = $1", p);
   (void)db_.execute("DELETE FROM webhooks WHERE user_id = $1", p);
 }
 
@@ -209,19 +245,35 @@ std::string WebhookChannel::payload(const Notification& n, std::string_view deli
 void WebhookChannel::deliver(const Notification& n) {
   for (const auto& w : store_.of(n.user_id)) {
     const std::string delivery = random_hex_id();
-    enqueue(w.id, delivery, payload(n, delivery));
+    enqueue(w, delivery, payload(n, delivery));
   }
 }
 
 bool WebhookChannel::redeliver(const WebhookFailure& f) {
-  if (!store_.get(f.webhook_id)) return false;
+  const auto w = store_.get(f.webhook_id);
+  if (!w) return false;
   const auto body = nlohmann::json::parse(f.payload, nullptr, false);
   std::string delivery = random_hex_id();
   if (body.is_object() && body.contains("delivery") && body["delivery"].is_string()) {
     delivery = body["delivery"].get<std::string>();  // the same delivery, again
   }
-  enqueue(f.webhook_id, std::move(delivery), f.payload);
+  enqueue(*w, std::move(delivery), f.payload);
   return true;
+}
+
+size_t WebhookChannel::resume() {
+  size_t resumed = 0;
+  for (auto& d : store_.pending()) {
+    const auto w = store_.get(d.webhook_id);
+    if (!w) {
+      store_.remove_pending(d.id);
+      continue;
+    }
+    enqueue(*w, d.id, std::move(d.payload), d.attempts, d.due_ms, /*kept=*/true);
+    ++resumed;
+  }
+  if (resumed > 0) spdlog::info("webhook.resumed deliveries={}", resumed);
+  return resumed;
 }
 
 WebhookChannel::Stats WebhookChannel::stats() const {
@@ -229,20 +281,26 @@ WebhookChannel::Stats WebhookChannel::stats() const {
   return stats_;
 }
 
-void WebhookChannel::enqueue(std::string webhook_id, std::string delivery_id, std::string body) {
+void WebhookChannel::enqueue(const Webhook& w, std::string delivery_id, std::string body,
+                             int attempts, int64_t due_ms, bool kept) {
   if (queue_.queued() >= options_.max_queued) {
     // A receiver that has been down a long time does not hold the server's memory.
-    if (auto w = store_.get(webhook_id)) {
-      store_.add_failure(
-          {random_hex_id(), w->id, w->user_id, w->url, std::move(body), 0, 0, clock_.now_ms()});
-    }
+    store_.add_failure(
+        {random_hex_id(), w.id, w.user_id, w.url, std::move(body), attempts, 0, clock_.now_ms()});
+    if (kept) store_.remove_pending(delivery_id);
     std::lock_guard lock(mu_);
     ++stats_.dead;
     return;
   }
+  const int64_t now = clock_.now_ms();
+  // Kept until it got through or was dead-lettered, so a restart resumes it.
+  if (!kept && !store_.add_pending({delivery_id, w.id, w.user_id, body, attempts, now})) {
+    spdlog::warn("webhook.not_kept webhook={} delivery={}", w.id, delivery_id);
+  }
   queue_.post(
-      [this, webhook_id = std::move(webhook_id), delivery_id = std::move(delivery_id),
-       body = std::move(body)](size_t n) { return attempt(webhook_id, delivery_id, body, n); });
+      [this, webhook_id = w.id, delivery_id = std::move(delivery_id),
+       body = std::move(body)](size_t n) { return attempt(webhook_id, delivery_id, body, n); },
+      static_cast<size_t>(attempts), std::chrono::milliseconds(std::max<int64_t>(0, due_ms - now)));
 }
 
 std::optional<std::chrono::milliseconds> WebhookChannel::attempt(const std::string& webhook_id,
@@ -251,7 +309,10 @@ std::optional<std::chrono::milliseconds> WebhookChannel::attempt(const std::stri
                                                                  size_t n) {
   // Read again at every attempt: a webhook deleted meanwhile gets nothing more.
   const auto w = store_.get(webhook_id);
-  if (!w) return std::nullopt;
+  if (!w) {
+    store_.remove_pending(delivery_id);
+    return std::nullopt;
+  }
   const int64_t t = clock_.now_ms() / 1000;
   const auto status =
       poster_.post(w->url,
@@ -264,6 +325,7 @@ std::optional<std::chrono::milliseconds> WebhookChannel::attempt(const std::stri
   const int s = status.value_or(0);
   store_.record_attempt(w->id, s);
   if (s >= 200 && s < 300) {
+    store_.remove_pending(delivery_id);
     std::lock_guard lock(mu_);
     ++stats_.sent;
     return std::nullopt;
@@ -271,13 +333,16 @@ std::optional<std::chrono::milliseconds> WebhookChannel::attempt(const std::stri
   // No answer, a timeout, too many requests or a server error may pass; another 4xx will not.
   const bool may_pass = s == 0 || s == 408 || s == 429 || s >= 500;
   if (may_pass && n + 1 < options_.attempts) {
+    const auto wait = std::chrono::milliseconds(options_.first_retry_ms << std::min<size_t>(n, 20));
+    store_.set_pending(delivery_id, static_cast<int>(n + 1), clock_.now_ms() + wait.count());
     std::lock_guard lock(mu_);
     ++stats_.retried;
-    return std::chrono::milliseconds(options_.first_retry_ms << std::min<size_t>(n, 20));
+    return wait;
   }
   spdlog::warn("webhook.failed webhook={} status={} attempts={}", w->id, s, n + 1);
   store_.add_failure({random_hex_id(), w->id, w->user_id, w->url, body, static_cast<int>(n + 1), s,
                       clock_.now_ms()});
+  store_.remove_pending(delivery_id);
   std::lock_guard lock(mu_);
   ++stats_.dead;
   return std::nullopt;

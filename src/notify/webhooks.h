@@ -3,6 +3,7 @@
 // replayed: `Nightjar-Signature: t=<unix seconds>,v1=<hex HMAC-SHA-256(secret, t "." body)>`.
 // A delivery that fails is tried again with exponential backoff; one that never succeeds
 // goes to the person's dead-letter list, which they see in the app and can send again.
+// Deliveries on their way are kept in the database, so a restart resumes them.
 // Secrets are not stored: each is derived from the server's key and the webhook's id.
 #pragma once
 
@@ -26,6 +27,14 @@ struct Webhook {
   int64_t created_at = 0;
   int last_status = 0;  // of the last attempt: an HTTP status, 0 for no answer
   int64_t last_at = 0;  // 0: never tried
+};
+
+// A delivery on its way: kept until it got through or was dead-lettered.
+struct PendingDelivery {
+  std::string id, webhook_id, user_id;  // id: the delivery's
+  std::string payload;
+  int attempts = 0;    // made so far
+  int64_t due_ms = 0;  // the next one
 };
 
 struct WebhookFailure {
@@ -61,9 +70,15 @@ class WebhookStore {
   Result<Webhook, std::string> add(std::string_view user_id, std::string_view url);
   std::vector<Webhook> of(std::string_view user_id);
   std::optional<Webhook> get(std::string_view id);
-  bool remove(std::string_view user_id, std::string_view id);  // with its failures
+  bool remove(std::string_view user_id, std::string_view id);  // with its failures, pending
   std::string secret(std::string_view webhook_id) const;       // "whsec_" and 43 characters
   void record_attempt(std::string_view id, int status);
+
+  // Deliveries on their way (false: not kept, e.g. the webhook was deleted meanwhile).
+  bool add_pending(const PendingDelivery& d);
+  void set_pending(std::string_view delivery_id, int attempts, int64_t due_ms);
+  void remove_pending(std::string_view delivery_id);
+  std::vector<PendingDelivery> pending();  // soonest first
 
   void add_failure(const WebhookFailure& f);
   std::vector<WebhookFailure> failures(std::string_view user_id);
@@ -97,6 +112,8 @@ class WebhookChannel final : public Channel {
   void deliver(const Notification& n) override;
   // Sends a dead-lettered delivery again (its webhook must still exist).
   bool redeliver(const WebhookFailure& f);
+  // At start: the deliveries a stop interrupted go on, each at its time.
+  size_t resume();
   Stats stats() const;
   void drain() { queue_.drain(); }
 
@@ -104,7 +121,8 @@ class WebhookChannel final : public Channel {
   static std::string payload(const Notification& n, std::string_view delivery_id);
 
  private:
-  void enqueue(std::string webhook_id, std::string delivery_id, std::string body);
+  void enqueue(const Webhook& w, std::string delivery_id, std::string body, int attempts = 0,
+               int64_t due_ms = 0, bool kept = false);
   std::optional<std::chrono::milliseconds> attempt(const std::string& webhook_id,
                                                    const std::string& delivery_id,
                                                    const std::string& body, size_t attempt);
