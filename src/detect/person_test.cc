@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "detect/service.h"
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-enum-enum-conversion"
 #include <opencv2/imgproc.hpp>
@@ -60,6 +62,18 @@ TEST(PersonDetector, BoxesAreNotPeople) {
   cv::rectangle(m, cv::Rect(400, 90, 64, 180), cv::Scalar(235), cv::FILLED);
   EXPECT_TRUE(people.find(picture_of(m), {}).empty());
   EXPECT_TRUE(people.find(picture_of(m), {400, 90, 64, 180}).empty());
+}
+
+// HOG's cost is bounded on a scene that moves all the time: at once, again after one
+// interval, then every 2 and 3 intervals while no one is found; every 2 while someone is.
+TEST(PersonChecks, AreLessOftenWhileAMovingSceneHasNoOneInIt) {
+  EXPECT_EQ(person_check_every(false, 0, 3), 1);
+  EXPECT_EQ(person_check_every(false, 1, 3), 1);
+  EXPECT_EQ(person_check_every(false, 2, 3), 2);
+  EXPECT_EQ(person_check_every(false, 3, 3), 3);
+  EXPECT_EQ(person_check_every(false, 50, 3), 3);
+  EXPECT_EQ(person_check_every(true, 50, 3), 2);
+  EXPECT_EQ(person_check_every(false, 5, 0), 1) << "no backoff asked for";
 }
 
 }  // namespace

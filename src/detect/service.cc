@@ -84,6 +84,11 @@ void DetectionService::refresh() {
   cv_.notify_all();
 }
 
+int person_check_every(bool person_seen, int empty_checks, int max) {
+  if (person_seen) return 2;
+  return std::clamp(empty_checks, 1, std::max(1, max));
+}
+
 DetectionService::Stats DetectionService::stats() const {
   std::lock_guard lock(mu_);
   return stats_;
@@ -187,6 +192,7 @@ void DetectionService::watch(Camera& c, Clock::time_point now) {
     c.moving = false;
     report_(c.serial, "motion", false, 0, c.zones);
     c.zones.clear();
+    c.empty_checks = 0;
   }
 }
 
@@ -211,12 +217,17 @@ void DetectionService::analyse(Camera& c, const media::hub::FramePtr& keyframe,
       }
       if (!c.moving) {
         c.moving = true;
+        c.last_person_check = {};  // new motion: looked at for people at once
         report_(c.serial, "motion", true, std::min(1.0, verdict.area * 4), verdict.zones);
       }
-      if (c.settings.person && now - c.last_person_check >= options_.person_interval) {
+      // HOG is the costly part (≈45 ms): looked for at once when motion begins, then less
+      // often while the same motion goes on and no one is in it (a tree in the wind).
+      const int every = person_check_every(c.person, c.empty_checks, options_.person_backoff_max);
+      if (c.settings.person && now - c.last_person_check >= options_.person_interval * every) {
         c.last_person_check = now;
         checked_people = true;
         const auto people = people_.find(*picture, verdict.box);
+        c.empty_checks = people.empty() ? c.empty_checks + 1 : 0;
         if (!people.empty()) {
           c.last_person = now;
           if (!c.person) {

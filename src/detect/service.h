@@ -3,10 +3,10 @@
 // streaming, and one detection thread looks at each camera's keyframes (at most 2 a second,
 // decoded to grey at 640 pixels wide): motion by frame differencing inside the camera's
 // zones, and people by OpenCV's HOG detector on what moved only (at most every 2 s per
-// camera). What it finds is reported as the camera's own reports are: events, pictures,
-// notifications and events-only recording follow. Its cost is bounded: when the thread
-// spends more than its share of a core (half, over 10 s), every camera is looked at less
-// often until it is back under.
+// camera, less often while a scene moves without people). What it finds is reported as the camera's
+// own reports are: events, pictures, notifications and events-only recording follow. Its cost is
+// bounded: when the thread spends more than its share of a core (half, over 10 s), every camera is
+// looked at less often until it is back under.
 #pragma once
 
 #include <chrono>
@@ -42,12 +42,22 @@ class SettingsStore {
 };
 
 struct DetectOptions {
-  std::chrono::milliseconds min_interval{500};      // at most 2 pictures a second per camera
-  std::chrono::milliseconds person_interval{2000};  // HOG at most this often per camera
-  std::chrono::milliseconds quiet{4000};            // motion ends after this long without
-  double max_core_share = 0.5;                      // of one core, measured over 10 s
-  uint32_t width = 640;                             // pictures are looked at this wide
+  std::chrono::milliseconds min_interval{500};  // at most 2 pictures a second per camera
+  // HOG at most this often per camera: at once when motion begins, then every interval;
+  // after two checks that found no one, less often while the same motion goes on (every 2,
+  // then person_backoff_max intervals); every 2 intervals while a person is seen (enough to
+  // keep their event open, which ends after 2 × quiet without them).
+  std::chrono::milliseconds person_interval{2000};
+  int person_backoff_max = 3;
+  std::chrono::milliseconds quiet{4000};  // motion ends after this long without
+  double max_core_share = 0.5;            // of one core, measured over 10 s
+  uint32_t width = 640;                   // pictures are looked at this wide
 };
+
+// How many person intervals apart HOG runs on a camera whose picture moves: 1 at first,
+// growing to `max` while checks find no one (`empty_checks` in a row), 2 while a person is
+// seen.
+int person_check_every(bool person_seen, int empty_checks, int max);
 
 class DetectionService {
  public:
@@ -83,6 +93,7 @@ class DetectionService {
     std::chrono::steady_clock::time_point last_analysed{}, last_motion{}, last_person_check{},
         last_person{};
     bool moving = false, person = false;
+    int empty_checks = 0;            // HOG found no one, this many times in a row, while moving
     std::vector<std::string> zones;  // where it moved, while moving
   };
   void loop();
