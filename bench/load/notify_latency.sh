@@ -10,6 +10,8 @@
 # web-push-testing model, which checks VAPID and decrypts every message); latency is then
 # to the push service's receipt of the encrypted request, and the server's own histogram
 # (deciding -> the push service's answer) is printed beside it.
+# PUSH_ANSWER_MS=30 in the environment makes the push service answer each push 30 ms after
+# it arrived (an internet round trip): the senders then wait, and queueing shows.
 # Usage: bench/load/notify_latency.sh BUILD_BIN_DIR [devices=200] [rate=100] [seconds=30]
 #        [channel=in_app|push]
 set -euo pipefail

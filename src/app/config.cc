@@ -201,7 +201,8 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
              t.boolean("webhook_allow_private", n.webhook_allow_private),
              t.integer("webhook_first_retry_ms", n.webhook_first_retry_ms, 10, 600'000),
              t.integer("webhook_attempts", n.webhook_attempts, 1, 20),
-             t.integer("email_per_hour", n.email_per_hour, 1, 1000), t.finish()});
+             t.integer("email_per_hour", n.email_per_hour, 1, 1000),
+             t.integer("push_senders", n.push_senders, 1, 256), t.finish()});
         !e) {
       return e;
     }

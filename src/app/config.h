@@ -84,6 +84,7 @@ struct NotifyConfig {
   int64_t webhook_first_retry_ms = 2000;  // doubled at each retry
   int64_t webhook_attempts = 8;
   int64_t email_per_hour = 10;  // notification mails per person
+  int64_t push_senders = 16;    // pushes in flight at once (each waits for its answer)
 };
 
 struct Config {

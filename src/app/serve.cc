@@ -699,6 +699,7 @@ int serve(const Config& config) {
       config.notify.vapid_subject.empty() ? public_url : config.notify.vapid_subject;
   push_options.targets.hosts = config.notify.push_hosts;
   push_options.targets.allow_http = config.notify.push_allow_http;
+  push_options.senders = static_cast<size_t>(config.notify.push_senders);
   notify::PushChannel push(push_subscriptions, *vapid, *push_poster, clock, push_options);
   auto& push_seconds = metrics.histogram(
       "nightjar_notification_push_seconds",

@@ -83,6 +83,9 @@ struct PushOptions {
   int ttl_s = 3600;     // how long a push service may hold a message for an offline browser
   PushTargets targets;
   std::vector<int> retry_ms = {1000, 5000, 30000};
+  // Requests in flight at once: a push service is an internet round trip away, and each
+  // sender waits for its answer (16 × 1 / 60 ms ≈ 260 pushes a second).
+  size_t senders = 16;
 };
 
 class PushChannel final : public Channel {
@@ -120,7 +123,7 @@ class PushChannel final : public Channel {
   Observer observer_;
   mutable std::mutex mu_;
   Stats stats_;
-  DeliveryQueue queue_{4};  // last: its threads stop before the rest goes
+  DeliveryQueue queue_;  // last: its threads stop before the rest goes
 };
 
 }  // namespace nj::notify

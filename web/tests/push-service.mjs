@@ -7,7 +7,9 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { PushApiModel, SubscriptionExpiredError } = require('web-push-testing/src/PushApiModel.js');
 
-export async function startPushService() {
+// answerDelayMs: how long each push waits before it is answered (a push service an internet
+// round trip away), for the load figures; the tests use 0.
+export async function startPushService({ answerDelayMs = 0 } = {}) {
   const model = new PushApiModel();
   const received = [];  // every request to a notify URL: {status, headers, at_us (its arrival)}
   const server = http.createServer((req, res) => {
@@ -43,6 +45,7 @@ export async function startPushService() {
           try {
             await model.handleNotification(notify[1], headers, body);
             received.push({ status: 201, headers: req.headers, at_us });
+            if (answerDelayMs > 0) await new Promise((r) => setTimeout(r, answerDelayMs));
             return send(201);
           } catch (e) {
             // An unknown or expired subscription is gone (410), as a real push service says.
