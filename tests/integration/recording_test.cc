@@ -125,6 +125,18 @@ class RecordingTest : public ::testing::Test {
     if (!body.is_null()) h["Content-Type"] = "application/json";
     return server_.request(method, path, h, body.is_null() ? "" : body.dump());
   }
+  // Waits (up to 20 s) for the list to hold more motion events than `seen`, and counts them.
+  void wait_for_motion_event(size_t& seen) {
+    json events;
+    EXPECT_TRUE(wait_for(
+        [&] {
+          events = call("GET", "/api/v1/events?kind=motion").json()["events"];
+          return events.size() > seen;
+        },
+        20s))
+        << server_.log();
+    seen = events.size();
+  }
   void start_camera(const std::string& extra = "") {
     const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
     camera_ = std::make_unique<BackgroundCommand>(
@@ -667,15 +679,7 @@ TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn
   size_t seen = 0;
   // The next motion event, waited for in the list; then whether the tab heard of it.
   const auto next_event = [&]() -> std::optional<std::string> {
-    json events;
-    EXPECT_TRUE(wait_for(
-        [&] {
-          events = call("GET", "/api/v1/events?kind=motion").json()["events"];
-          return events.size() > seen;
-        },
-        20s))
-        << server_.log();
-    seen = events.size();
+    wait_for_motion_event(seen);
     return tab.receive(1500ms);
   };
   EXPECT_FALSE(next_event()) << "no consent, no notification";
@@ -820,15 +824,7 @@ TEST_F(NotifyChannelsTest, EveryChannelDeliversWithConsentAndNothingWithout) {
   size_t seen = 0;
   // The next motion event in the list; whether the tab heard of it.
   const auto next_event = [&]() -> bool {
-    json events;
-    EXPECT_TRUE(wait_for(
-        [&] {
-          events = call("GET", "/api/v1/events?kind=motion").json()["events"];
-          return events.size() > seen;
-        },
-        20s))
-        << server_.log();
-    seen = events.size();
+    wait_for_motion_event(seen);
     return tab.receive(1500ms).has_value();
   };
   const auto nothing_more = [&](const Counts& before, const char* why) {
