@@ -315,6 +315,9 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
       call("GET", "/api/v1/devices/" + id_ + "/recordings/../../nightjar.db").status;
   EXPECT_TRUE(traversal == 400 || traversal == 404) << traversal;
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/recordings/99999.mp4").status, 404);
+  // The camera's picture, kept for the camera list while it does not stream.
+  const auto picture = call("GET", "/api/v1/devices/" + id_ + "/snapshot.jpg");
+  ASSERT_EQ(picture.status, 200) << picture.body;
   // Unbinding ends the plan and the media go at once: whoever adds the camera next (with
   // its label) finds nothing of this owner's.
   ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_).status, 204);
@@ -343,6 +346,17 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   ASSERT_EQ(theirs.status, 200);
   EXPECT_TRUE(theirs.json()["spans"].empty()) << theirs.body;
   EXPECT_TRUE(theirs.json()["plan"].is_null()) << "the plan ended with the unbinding";
+  // Nor the last owner's picture: it was forgotten with the binding (the camera does not
+  // stream for them yet, so there is none to show).
+  const std::string their_id = added.json()["id"];
+  const auto their_picture = server_.request(
+      "GET", "/api/v1/devices/" + their_id + "/snapshot.jpg", {{"Authorization", "Bearer " + next}});
+  EXPECT_EQ(their_picture.status, 404) << their_picture.header("x-snapshot-stale");
+  EXPECT_NE(their_picture.body, picture.body);
+  const auto listed =
+      server_.request("GET", "/api/v1/devices", {{"Authorization", "Bearer " + next}}).json();
+  ASSERT_EQ(listed["devices"].size(), 1u) << listed.dump();
+  EXPECT_EQ(listed["devices"][0]["picture"], false);
 }
 
 // An events-only plan: the camera streams all along, but only its motion is kept, each
