@@ -874,5 +874,70 @@ TEST_F(DevicesTest, AnOfflineCameraIsAClearErrorAndBadTokensBindNothing) {
   EXPECT_EQ(call("GET", "/api/v1/devices/0123456789abcdef0123456789abcdef", owner_).status, 404);
 }
 
+// A gateway (nightjar-cam --source) relays its LAN camera only while not in privacy mode:
+// turned on, it lets go of the LAN camera at once (nothing is pulled, so nothing can be
+// pushed or written to its card); turned off, it pulls it again.
+TEST_F(DevicesTest, AGatewayLetsGoOfItsLanCameraInPrivacyMode) {
+  const auto token_for = [&](const std::string& purpose) {
+    auto t =
+        server_.admin("stream-token --serial LAN1 --purpose " + purpose + " --ttl-seconds 3600");
+    while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
+    return t;
+  };
+  const std::string rtsp = "rtsp://127.0.0.1:" + std::to_string(server_.rtsp_port());
+  // The "LAN camera": ffmpeg pushing a test picture here, pulled back by the gateway over
+  // RTSP as it would pull a camera on its LAN.
+  BackgroundCommand lan(
+      "exec ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc2=size=320x240:rate=10 "
+      "-c:v libx264 -preset ultrafast -tune zerolatency -g 10 -f rtsp -rtsp_transport tcp '" +
+      rtsp + "/push/LAN1?token=" + token_for("push") + "' >> '" +
+      (server_.data_dir() / "lan-ffmpeg.log").string() + "' 2>&1");
+  const auto connections = [&] {
+    const auto metrics = server_.get("/metrics").body;
+    const std::string name = "\nnightjar_rtsp_connections ";
+    const auto at = metrics.find(name);
+    return at == std::string::npos ? -1 : std::atoi(metrics.c_str() + at + name.size());
+  };
+  ASSERT_TRUE(wait_for([&] { return connections() == 1; }, 15s)) << "the LAN camera's push";
+
+  auto bind = call("POST", "/api/v1/bind-tokens", owner_, json::object());
+  ASSERT_EQ(bind.status, 201) << bind.body;
+  const auto dir = server_.data_dir() / "cam-GW1";
+  std::filesystem::create_directories(dir);
+  auto secret = server_.admin("device add --serial GW1 --model NJ-Gateway");
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  std::ofstream(dir / "secret") << secret << "\n";
+  std::string payload = bind.json()["qr_payload"];
+  for (size_t at = 0; (at = payload.find('\'', at)) != std::string::npos; at += 4) {
+    payload.replace(at, 1, "'\\''");
+  }
+  const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
+  BackgroundCommand gateway("exec '" + cam + "' --serial GW1 --secret-file '" +
+                            (dir / "secret").string() + "' --source '" + rtsp +
+                            "/live/LAN1?token=" + token_for("play") + "' --provision '" + payload +
+                            "' >> '" + (dir / "log").string() + "' 2>&1");
+  json device;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        device = device_in_list(owner_, "GW1");
+        return device.is_object() && device.value("online", false);
+      },
+      15s))
+      << device.dump() << server_.log();
+  const std::string path = "/api/v1/devices/" + device["id"].get<std::string>();
+  EXPECT_TRUE(wait_for([&] { return connections() == 2; }, 15s)) << "the gateway pulls";
+
+  ASSERT_EQ(call("PATCH", path, owner_, {{"settings", {{"privacy_mode", true}}}}).status, 200);
+  EXPECT_TRUE(wait_for([&] { return connections() == 1; }, 10s))
+      << "the gateway still pulls its LAN camera in privacy mode";
+  std::this_thread::sleep_for(3s);  // and does not try again
+  EXPECT_EQ(connections(), 1);
+  EXPECT_EQ(call("POST", path + "/stream", owner_).status, 409);
+
+  ASSERT_EQ(call("PATCH", path, owner_, {{"settings", {{"privacy_mode", false}}}}).status, 200);
+  EXPECT_TRUE(wait_for([&] { return connections() == 2; }, 15s)) << "pulled again";
+  EXPECT_EQ(call("POST", path + "/stream", owner_).status, 200);
+}
+
 }  // namespace
 }  // namespace nj::testing

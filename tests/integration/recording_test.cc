@@ -349,8 +349,8 @@ TEST_F(RecordingTest, ContinuousAcrossFilesAndPlaysBackEveryFrame) {
   // Nor the last owner's picture: it was forgotten with the binding (the camera does not
   // stream for them yet, so there is none to show).
   const std::string their_id = added.json()["id"];
-  const auto their_picture = server_.request(
-      "GET", "/api/v1/devices/" + their_id + "/snapshot.jpg", {{"Authorization", "Bearer " + next}});
+  const auto their_picture = server_.request("GET", "/api/v1/devices/" + their_id + "/snapshot.jpg",
+                                             {{"Authorization", "Bearer " + next}});
   EXPECT_EQ(their_picture.status, 404) << their_picture.header("x-snapshot-stale");
   EXPECT_NE(their_picture.body, picture.body);
   const auto listed =
