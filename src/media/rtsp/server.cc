@@ -228,6 +228,7 @@ struct Server::Impl {
   RtpCounters rtp_counters;
   std::atomic<size_t> open{0};
   std::unique_ptr<net::Listener> listener;
+  TalkLines* talk = nullptr;
 };
 
 awaitable<void> Server::Impl::session(tcp::socket socket) {
@@ -239,6 +240,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   const int timeout_s = static_cast<int>(std::max<int64_t>(
       1, std::chrono::duration_cast<std::chrono::seconds>(limits.idle_timeout).count()));
   auto session = std::make_shared<ServerSession>(hub, auth, *conn, &rtp_counters, timeout_s);
+  session->set_talk(talk);
   conn->set_session(session);
   std::vector<uint8_t> buffer(64 * 1024);
   size_t filled = 0;
@@ -299,6 +301,8 @@ Server::Server(net::IoPool& pool, hub::Hub& hub, Authorizer& auth, metrics::Regi
 }
 
 Server::~Server() { stop(); }
+
+void Server::set_talk(TalkLines* talk) { impl_->talk = talk; }
 
 Result<uint16_t, std::string> Server::listen(const std::string& address, uint16_t port) {
   return impl_->listener->listen(address, port);

@@ -27,6 +27,8 @@ class Server {
          ServerLimits limits = {});
   ~Server();
   Result<uint16_t, std::string> listen(const std::string& address, uint16_t port);
+  // Serves talk/{serial} from these lines (before listen; none: talk is not served).
+  void set_talk(TalkLines* talk);
   void stop();
 
   struct Impl;

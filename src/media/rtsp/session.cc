@@ -84,6 +84,7 @@ std::function<void()> ServerSession::on_revoked() {
 
 ServerSession::~ServerSession() {
   grant_.reset();  // first: no revocation may arrive while the rest goes
+  talk_listener_.reset();
   subscription_.reset();
   if (ingest_ && publisher_) ingest_->flush();
   publisher_.reset();
@@ -191,6 +192,10 @@ void ServerSession::handle(const Message& req) {
     respond(req, 200, "OK");
     return;
   }
+  if (m == "DESCRIBE" && url->kind == "talk") {
+    describe_talk(req, *url);
+    return;
+  }
   if (m == "DESCRIBE") {
     if (url->kind != "live") {
       respond(req, 404, "Not Found");
@@ -278,6 +283,12 @@ void ServerSession::handle(const Message& req) {
         channel_tracks_[channel] = index;
       }
       if (udp) ingest_->enable_reordering();
+    } else if (mode_ == Mode::kTalkDescribed) {
+      if (udp || url->track != "trackID=0") {  // talk goes over the connection only
+        respond(req, udp ? 461 : 404, udp ? "Unsupported Transport" : "Not Found");
+        return;
+      }
+      talk_channel_ = channel;
     } else if (mode_ == Mode::kDescribed) {
       if (url->track == "trackID=0") {
         play_channels_[0] = channel;
@@ -323,6 +334,10 @@ void ServerSession::handle(const Message& req) {
         [this](const hub::StreamInfo& info) { publisher_->update_info(info); }, counters_);
     mode_ = Mode::kRecording;
     respond(req, 200, "OK");
+    return;
+  }
+  if (m == "PLAY" && (mode_ == Mode::kTalkDescribed || mode_ == Mode::kTalking)) {
+    play_talk(req);
     return;
   }
   if (m == "PLAY") {
@@ -474,6 +489,74 @@ void ServerSession::send_interleaved(int channel, std::span<const uint8_t> packe
   outgoing_ += static_cast<char>(packet.size() & 0xff);
   outgoing_.append(reinterpret_cast<const char*>(packet.data()), packet.size());
   if (!batching_) flush_outgoing();
+}
+
+void ServerSession::describe_talk(const Message& req, const StreamUrl& url) {
+  if (!talk_ || mode_ != Mode::kNone) {
+    respond(req, talk_ ? 455 : 404, talk_ ? "Method Not Valid in This State" : "Not Found");
+    return;
+  }
+  auto grant = auth_.allow(url.serial, Purpose::kTalk, url.token, on_revoked());
+  if (!grant) {
+    respond(req, 401, "Unauthorized");
+    return;
+  }
+  const auto format = talk_->format(url.serial);
+  if (!format) {
+    respond(req, 404, "Not Found");  // no one is talking to this camera
+    return;
+  }
+  grant_ = std::move(grant);
+  serial_ = url.serial;
+  session_id_ = std::to_string(random_u32()) + std::to_string(random_u32());
+  mode_ = Mode::kTalkDescribed;
+  sdp::Session s;
+  s.name = "Nightjar talk " + serial_;
+  sdp::Media a;
+  a.type = "audio";
+  a.protocol = "RTP/AVP";
+  a.payload_type = format->payload_type;
+  a.encoding = format->encoding;
+  a.clock_rate = format->clock_rate;
+  a.channels = 1;
+  a.control = "trackID=0";
+  s.media.push_back(std::move(a));
+  std::string base = req.uri.substr(0, req.uri.find('?'));
+  if (!base.ends_with('/')) base += '/';
+  respond(req, 200, "OK", {{"Content-Type", "application/sdp"}, {"Content-Base", base}},
+          sdp::write(s));
+}
+
+void ServerSession::play_talk(const Message& req) {
+  if (talk_channel_ < 0) {
+    respond(req, 455, "Method Not Valid in This State");  // SETUP first
+    return;
+  }
+  if (!talk_listener_) {
+    std::weak_ptr<ServerSession> weak = weak_from_this();
+    Connection& connection = connection_;
+    const int channel = talk_channel_;
+    // Called under the line's lock, which the listener's destructor (on this session's
+    // loop, or at its end) also takes: `connection` outlives every call.
+    talk_listener_ = talk_->listen(
+        serial_,
+        [weak, &connection, channel](std::shared_ptr<const std::vector<uint8_t>> packet) {
+          connection.post([weak, channel, packet = std::move(packet)] {
+            if (auto self = weak.lock()) self->send_interleaved(channel, *packet);
+          });
+        },
+        [weak, &connection] {
+          connection.post([weak] {
+            if (auto self = weak.lock()) self->connection_.close();
+          });
+        });
+    if (!talk_listener_) {
+      respond(req, 404, "Not Found");  // the call ended between DESCRIBE and PLAY
+      return;
+    }
+  }
+  mode_ = Mode::kTalking;
+  respond(req, 200, "OK");
 }
 
 void ServerSession::flush_outgoing() {

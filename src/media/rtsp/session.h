@@ -1,8 +1,9 @@
 // One RTSP connection on the server side, without the network: requests in, responses and
 // interleaved RTP out through a Connection. A camera pushes (ANNOUNCE, SETUP, RECORD on
 // push/{serial}) into the hub; a player pulls (DESCRIBE, SETUP, PLAY on live/{serial}) from
-// it. RTP interleaved over the TCP connection, or over UDP when the client asks; the tracks
-// relayed are those of tracks.h.
+// it; a camera plays what is said to it (DESCRIBE, SETUP, PLAY on talk/{serial}: one audio
+// track from the TalkLines, over the TCP connection only). RTP interleaved over the TCP connection,
+// or over UDP when the client asks; the tracks relayed are those of tracks.h.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@
 
 namespace nj::media::rtsp {
 
-enum class Purpose { kPush, kPlay, kSdPush };
+enum class Purpose { kPush, kPlay, kSdPush, kTalk };
 
 // What a session keeps while it pushes or plays on an access it was given (the server's
 // authorizer ties it to whoever the token was for).
@@ -37,6 +38,32 @@ class Authorizer {
   virtual std::unique_ptr<AccessGrant> allow(std::string_view serial, Purpose purpose,
                                              std::string_view token,
                                              std::function<void()> revoked) = 0;
+};
+
+// Talk audio on its way to cameras: a person speaks through the app, and the camera plays
+// talk/{serial}. Implemented by the server's talk service.
+class TalkLines {
+ public:
+  struct Format {
+    std::string encoding;  // as in SDP: "PCMU"
+    uint32_t clock_rate = 8000;
+    uint8_t payload_type = 0;
+  };
+  // Detaches when destroyed: once the destructor returns, no callback of it runs again.
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+  };
+  virtual ~TalkLines() = default;
+  // What someone is saying to this camera now, or nullopt when no one is.
+  virtual std::optional<Format> format(std::string_view serial) = 0;
+  // The camera's session listens: `packet` gets each RTP packet of the line and `ended`
+  // (once) tells the call is over; both may run on any thread and must not block. nullptr
+  // when no one is talking to the camera.
+  virtual std::unique_ptr<Listener> listen(
+      std::string_view serial,
+      std::function<void(std::shared_ptr<const std::vector<uint8_t>> packet)> packet,
+      std::function<void()> ended) = 0;
 };
 
 // The network side of one connection, provided by the server.
@@ -74,7 +101,7 @@ class Connection {
 // The parts of an rtsp:// URL that matter here: "push/CAM1", the token, and a track
 // control appended by the client ("streamid=0", "trackID=0").
 struct StreamUrl {
-  std::string kind;  // push | live | sd
+  std::string kind;  // push | live | sd | talk
   std::string serial;
   std::string token;
   std::string track;
@@ -93,6 +120,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
         counters_(counters),
         session_timeout_s_(session_timeout_s) {}
   ~ServerSession();
+  // Where talk/{serial} comes from (none: talk is not served). Set before the first request.
+  void set_talk(TalkLines* talk) { talk_ = talk; }
 
   // Feeds received bytes; returns how many were used (the rest waits for more), or an
   // error after which the connection must close.
@@ -127,7 +156,15 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   const RtpCounters* counters_;
   int session_timeout_s_;
   std::string session_id_;
-  enum class Mode { kNone, kAnnounced, kRecording, kDescribed, kPlaying } mode_ = Mode::kNone;
+  enum class Mode {
+    kNone,
+    kAnnounced,
+    kRecording,
+    kDescribed,
+    kPlaying,
+    kTalkDescribed,
+    kTalking
+  } mode_ = Mode::kNone;
   std::string serial_;
   std::string publish_path_;  // push/{serial} or sd/{serial}
 
@@ -149,6 +186,13 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::vector<hub::FramePtr> drained_;
   std::string outgoing_;  // interleaved packets gathered while draining
   bool batching_ = false;
+
+  // Talk side (a camera playing talk/{serial}).
+  void describe_talk(const Message& req, const StreamUrl& url);
+  void play_talk(const Message& req);
+  TalkLines* talk_ = nullptr;
+  std::unique_ptr<TalkLines::Listener> talk_listener_;
+  int talk_channel_ = -1;
 };
 
 }  // namespace nj::media::rtsp

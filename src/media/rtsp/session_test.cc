@@ -37,6 +37,7 @@ class AllowToken final : public Authorizer {
                                      std::function<void()> revoked) override {
     const char* prefix = purpose == Purpose::kPush     ? "push-"
                          : purpose == Purpose::kSdPush ? "sd-"
+                         : purpose == Purpose::kTalk   ? "talk-"
                                                        : "play-";
     if (token != prefix + std::string(serial)) return nullptr;
     last_revoke = std::move(revoked);
@@ -449,6 +450,79 @@ TEST(StreamUrl, ParsesWhatClientsSend) {
   EXPECT_FALSE(parse_stream_url("rtsp://h"));
   EXPECT_FALSE(parse_stream_url("rtsp://h/nothing"));
   EXPECT_FALSE(parse_stream_url("http://h/push/CAM1"));
+}
+
+// Talk lines for one camera, CAM1, whose call the test starts and ends.
+class FakeTalk final : public TalkLines {
+ public:
+  std::optional<Format> format(std::string_view serial) override {
+    if (!calling || serial != "CAM1") return std::nullopt;
+    return Format{"PCMU", 8000, 0};
+  }
+  std::unique_ptr<Listener> listen(
+      std::string_view serial, std::function<void(std::shared_ptr<const std::vector<uint8_t>>)> p,
+      std::function<void()> e) override {
+    if (!calling || serial != "CAM1") return nullptr;
+    packet = std::move(p);
+    ended = std::move(e);
+    return std::make_unique<Listener>();
+  }
+  bool calling = false;
+  std::function<void(std::shared_ptr<const std::vector<uint8_t>>)> packet;
+  std::function<void()> ended;
+};
+
+TEST(RtspSession, ACameraPlaysWhatIsSaidToItOverItsConnection) {
+  hub::Hub hub;
+  AllowToken auth;
+  FakeTalk talk;
+  const std::string url = "rtsp://127.0.0.1:8554/talk/CAM1?token=talk-CAM1";
+  {  // Without talk served, or with no call, or the wrong token: nothing.
+    FakeConnection c;
+    auto s = std::make_shared<ServerSession>(hub, auth, c);
+    ASSERT_TRUE(s->feed(bytes(request("DESCRIBE", url, 1))));
+    EXPECT_EQ(last_status(c), 404);
+    s->set_talk(&talk);
+    ASSERT_TRUE(s->feed(bytes(request("DESCRIBE", url, 2))));
+    EXPECT_EQ(last_status(c), 404) << "no one is talking";
+    talk.calling = true;
+    ASSERT_TRUE(
+        s->feed(bytes(request("DESCRIBE", "rtsp://127.0.0.1:8554/talk/CAM1?token=play-CAM1", 3))));
+    EXPECT_EQ(last_status(c), 401) << "a play token is not a talk token";
+  }
+  FakeConnection c;
+  auto s = std::make_shared<ServerSession>(hub, auth, c);
+  s->set_talk(&talk);
+  ASSERT_TRUE(s->feed(bytes(request("DESCRIBE", url, 1))));
+  auto items = c.items();
+  ASSERT_EQ(items.back().message.status, 200);
+  auto sdp = sdp::parse(items.back().message.body);
+  ASSERT_TRUE(sdp);
+  ASSERT_EQ(sdp->media.size(), 1u);
+  EXPECT_EQ(sdp->media[0].type, "audio");
+  EXPECT_EQ(sdp->media[0].encoding, "PCMU");
+  EXPECT_EQ(sdp->media[0].clock_rate, 8000);
+  ASSERT_TRUE(s->feed(bytes(request("SETUP", "rtsp://127.0.0.1:8554/talk/CAM1/trackID=0", 2,
+                                    {{"Transport", "RTP/AVP;unicast;client_port=5000-5001"}}))));
+  EXPECT_EQ(last_status(c), 461) << "talk goes over the connection only";
+  ASSERT_TRUE(s->feed(bytes(request("PLAY", url, 3))));
+  EXPECT_EQ(last_status(c), 455) << "not set up";
+  ASSERT_TRUE(s->feed(bytes(request("SETUP", "rtsp://127.0.0.1:8554/talk/CAM1/trackID=0", 4,
+                                    {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}}))));
+  EXPECT_EQ(last_status(c), 200);
+  ASSERT_TRUE(s->feed(bytes(request("PLAY", url, 5))));
+  EXPECT_EQ(last_status(c), 200);
+  ASSERT_TRUE(talk.packet);
+  c.sent.clear();
+  talk.packet(std::make_shared<const std::vector<uint8_t>>(std::vector<uint8_t>{0x80, 0, 1, 2}));
+  items = c.items();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].kind, Item::Kind::kFrame);
+  EXPECT_EQ(items[0].channel, 0);
+  EXPECT_EQ(items[0].frame_payload.size(), 4u);
+  EXPECT_FALSE(c.closed);
+  talk.ended();
+  EXPECT_TRUE(c.closed) << "the call is over: the camera's session ends";
 }
 
 }  // namespace
