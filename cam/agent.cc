@@ -116,6 +116,30 @@ Agent::~Agent() {
   std::lock_guard lock(mu_);
   pusher_.reset();
   player_.reset();
+  talk_.reset();
+}
+
+json Agent::start_talk(const json& params) {
+  if (!options_.speaker) return error("unsupported", "this camera has no speaker");
+  if (!params.is_object() || !params.contains("url") || !params["url"].is_string()) {
+    return error("invalid_params", "talk.start needs a url");
+  }
+  const std::string url = params["url"];
+  if (!url.starts_with("rtsp://")) return error("invalid_params", "the url must be rtsp://");
+  std::unique_ptr<TalkReceiver> old;
+  {
+    std::lock_guard lock(mu_);
+    if (settings_.privacy_mode.value_or(false)) {
+      return error("privacy_mode", "the camera is in privacy mode");
+    }
+    old = std::move(talk_);
+  }
+  old.reset();  // outside the lock (TEARDOWN); one call at a time
+  auto receiver = std::make_unique<TalkReceiver>(pool_, url, *options_.speaker);
+  std::lock_guard lock(mu_);
+  talk_ = std::move(receiver);
+  spdlog::info("cam.talk.start serial={}", options_.serial);
+  return json{{"result", json::object()}};
 }
 
 void Agent::connect() {
@@ -399,6 +423,15 @@ json Agent::handle(const std::string& method, const json& params) {
     }
   }
   if (method == "event.snapshot") return snapshot_for_event(params);
+  if (method == "talk.start") return start_talk(params);
+  if (method == "talk.stop") {
+    std::unique_ptr<TalkReceiver> old;
+    {
+      std::lock_guard lock(mu_);
+      old = std::move(talk_);
+    }
+    return json{{"result", json::object()}};
+  }
   if (method == "reboot") {
     {
       std::lock_guard lock(mu_);
@@ -482,6 +515,7 @@ json Agent::apply_settings(const json& params) {
   }
   device_protocol::CameraSettings now;
   std::unique_ptr<media::rtsp::Pusher> stopped;
+  std::unique_ptr<TalkReceiver> hung_up;
   {
     std::lock_guard lock(mu_);
     settings_ = device_protocol::merged(settings_, *change);
@@ -492,6 +526,7 @@ json Agent::apply_settings(const json& params) {
       pusher_bytes_seen_ = 0;
       push_url_.clear();
     }
+    if (now.privacy_mode.value_or(false)) hung_up = std::move(talk_);  // nor comes in
     if (!options_.state_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(options_.state_dir, ec);

@@ -47,6 +47,7 @@
 #include "net/io_pool.h"
 #include "sd_card.h"
 #include "sd_player.h"
+#include "talk.h"
 
 namespace nj::cam {
 
@@ -69,6 +70,8 @@ struct AgentOptions {
   // how it is uploaded: PUT to url with the device's credentials; true when taken.
   std::function<std::optional<std::string>()> snapshot;
   std::function<bool(const std::string& url, const std::string& jpeg)> upload;
+  // Where talk audio is played (none: talk.start answers unsupported).
+  Speaker* speaker = nullptr;
 };
 
 class Agent {
@@ -102,6 +105,7 @@ class Agent {
   nlohmann::json sd_card_telemetry() const;
   nlohmann::json play_recording(const nlohmann::json& params);
   nlohmann::json snapshot_for_event(const nlohmann::json& params);
+  nlohmann::json start_talk(const nlohmann::json& params);
 
   net::IoPool& pool_;
   media::hub::Hub& hub_;
@@ -114,7 +118,8 @@ class Agent {
   mutable std::mutex mu_;  // guards the members below
   std::unique_ptr<media::rtsp::Pusher> pusher_;
   std::string push_url_;
-  std::unique_ptr<SdPlayer> player_;  // a recording of the card being played
+  std::unique_ptr<SdPlayer> player_;    // a recording of the card being played
+  std::unique_ptr<TalkReceiver> talk_;  // the call being played on the speaker
   // What a camera out of the box does (saved changes are laid over it at start).
   device_protocol::CameraSettings settings_{.motion_sensitivity = 50,
                                             .night_mode = "auto",

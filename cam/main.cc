@@ -337,6 +337,12 @@ int main(int argc, char** argv) {
       relay.set(!s.privacy_mode.value_or(false), pool, hub);
     };
   }
+  // Two-way talk: what is said through the app plays on the speaker.
+  std::unique_ptr<nj::cam::WavSpeaker> speaker;
+  if (!options->speaker.empty()) {
+    speaker = std::make_unique<nj::cam::WavSpeaker>(options->speaker);
+    agent_options.speaker = speaker.get();
+  }
   {
     nj::cam::Agent agent(pool, hub, agent_options, media_path, sd.get());
     motion.attach(&agent);

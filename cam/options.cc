@@ -13,7 +13,7 @@ std::string usage() {
                                 [--still] [--no-detector]
                      | --source rtsp://…]
                     [--mqtt mqtt://host:port | mqtts://host:port --broker-cert F]
-                    [--state-dir DIR] [--sd-dir DIR]
+                    [--state-dir DIR] [--sd-dir DIR] [--speaker FILE]
                     [--provision PAYLOAD | --softap HOST:PORT --pairing-code CODE]
   --mqtt       the broker, when the server should not be asked (GET /api/v1/device-endpoints);
                mqtts://… with --broker-cert FILE (the certificate to trust, and only it)
@@ -33,6 +33,8 @@ std::string usage() {
                the server's detection can then watch it)
   --sd-dir DIR [--sd-size-mb N] [--sd-segment-seconds N]
                record the camera's stream there, as an SD card would (a ring of N MB)
+  --speaker FILE  the camera's speaker: what is said through the app (two-way talk) is
+               played into this WAV file (8 kHz µ-law), rewritten for each call
 )";
 }
 
@@ -64,6 +66,8 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       o.source = value;
     } else if (flag == "--sd-dir") {
       o.sd_dir = value;
+    } else if (flag == "--speaker") {
+      o.speaker = value;
     } else if (flag == "--provision") {
       o.provision = value;
     } else if (flag == "--softap") {

@@ -18,6 +18,7 @@ struct Options {
   bool simulate = false;
   std::string source;  // rtsp://… of a LAN camera to relay
   std::filesystem::path sd_dir;
+  std::filesystem::path speaker;    // a WAV file the simulated speaker plays talk audio into
   std::string provision;            // a QR payload from POST /bind-tokens
   std::string softap;               // host:port: wait there for the app to post the payload
   std::string pairing_code;         // printed on the label; the app must prove it knows it

@@ -31,6 +31,7 @@
 #include "api/policy.h"
 #include "api/recordings.h"
 #include "api/snapshot.h"
+#include "api/talk.h"
 #include "app/broker_cert.h"
 #include "app/data_dir.h"
 #include "app/demo_cameras.h"
@@ -81,6 +82,8 @@
 #include "privacy/consents.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
+#include "talk/call_log.h"
+#include "talk/talk_service.h"
 
 namespace nj::app {
 namespace {
@@ -177,6 +180,9 @@ class TokenAuthorizer final : public media::rtsp::Authorizer {
         break;
       case media::rtsp::Purpose::kPlay:
         p = device::StreamPurpose::kPlay;
+        break;
+      case media::rtsp::Purpose::kTalk:
+        p = device::StreamPurpose::kTalk;
         break;
     }
     auto holder = access_.check(token, serial, p);
@@ -393,7 +399,13 @@ int serve(const Config& config) {
   device::DeviceService device_service(**db, devices, clock);
   device::StreamAccess stream_access(*stream_tokens, devices, device_service);
   TokenAuthorizer rtsp_auth(stream_access, access_watch);
+  // Two-way talk (issue #15): one line per camera, and the record of calls (never what was
+  // said). Before the RTSP server, which serves talk/{serial} from it and goes first.
+  talk::CallLog call_log(**db);
+  talk::TalkService talk_service(clock, {},
+                                 [&call_log](const talk::CallRecord& r) { call_log.add(r); });
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics, config.rtsp);
+  rtsp.set_talk(&talk_service);
   auto rtsp_port = rtsp.listen(config.listen, config.rtsp_port);
   if (!rtsp_port) {
     spdlog::critical("startup.failed reason=\"{}\"", rtsp_port.error());
@@ -473,6 +485,23 @@ int serve(const Config& config) {
     total.observe(static_cast<double>(whole.count()) / 1e6);
   };
   device::StreamDemand stream_demand(hub, broker_link, stream_access, demand_options);
+  // A call asks the camera to listen: it plays talk/{serial} with a talk token (a minute to
+  // use it).
+  talk_service.set_starter(
+      [&broker_link, &stream_access, base = demand_options.rtsp_base](
+          const std::string& serial, std::function<void(std::optional<std::string>)> done) {
+        const std::string url =
+            base + "/talk/" + serial +
+            "?token=" + stream_access.for_device(serial, device::StreamPurpose::kTalk, 60'000);
+        broker_link.call(serial, "talk.start", {{"url", url}}, std::chrono::seconds(5),
+                         [done = std::move(done)](const device::RpcResult& r) {
+                           done(r ? std::nullopt : std::optional<std::string>(r.error().code));
+                         });
+      });
+  struct UnhookTalk {  // before the link goes
+    talk::TalkService& talk;
+    ~UnhookTalk() { talk.set_starter({}); }
+  } unhook_talk{talk_service};
   {
     std::lock_guard lock(published_sink.mu);
     published_sink.demand = &stream_demand;
@@ -510,6 +539,24 @@ int serve(const Config& config) {
       });
   api::LiveApi live_api(hub, media_access, access_watch, metrics);
   live_api.install(router);
+  api::TalkApi talk_api(
+      talk_service, call_log, media_access, access_watch,
+      [&accounts](const std::string& user_id) {
+        auto p = accounts.profile(account::Principal{user_id, "", "", ""});
+        return p ? p->email : std::string();
+      },
+      [&devices](const std::string& serial) -> std::optional<http::Response> {
+        auto d = devices.by_serial(serial);
+        if (d && d->privacy_mode()) {
+          return http::error_response(409, "privacy_mode", "the camera is in privacy mode");
+        }
+        if (!d || !d->online) {
+          return http::error_response(409, "offline", "the camera is offline");
+        }
+        return std::nullopt;
+      },
+      metrics);
+  talk_api.install(router);
   // Invitations to a shared camera go out as mail (the outbox, or SMTP when configured).
   device_service.set_invite_notifier(
       [&outbox, &smtp, public_url](const std::string& email, const std::string& device_name,
@@ -620,10 +667,12 @@ int serve(const Config& config) {
         device_reported(serial, event.kind, event.active, event.score, event.zones);
       });
   broker_link.set_state_handler(
-      [&event_service, &devices](const std::string& serial,
-                                 const device_protocol::StateReport& state) {
+      [&event_service, &devices, &talk_service](const std::string& serial,
+                                                const device_protocol::StateReport& state) {
         auto d = devices.by_serial(serial);
         event_service.state(serial, state.online, d && d->privacy_mode());
+        // Privacy mode on, or gone: whoever talks through the camera is cut off.
+        if (!state.online || (d && d->privacy_mode())) talk_service.end(serial);
       });
   // A card that reports anything but "ok" is failing: an sd_card event while it lasts.
   broker_link.set_sd_handler(
@@ -823,8 +872,8 @@ int serve(const Config& config) {
   // every connection open on it (by anyone, session or token), its plan and its media.
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
                               &recording_jobs, &devices, &snapshot_api, &event_service,
-                              &notify_prefs, &home_mqtt, &detection_settings,
-                              &detection](const std::string& serial) {
+                              &notify_prefs, &home_mqtt, &detection_settings, &detection, &call_log,
+                              &talk_service](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -841,16 +890,19 @@ int serve(const Config& config) {
       notify_prefs.forget_device(d->id);
       home_mqtt.forget_device(d->id);
       detection_settings.forget(d->id);
+      call_log.forget_device(d->id);
       detection.refresh();
     }
     snapshot_api.forget(serial);
+    talk_service.end(serial);
   };
   devices_api.on_unbound(binding_ended);
   devices_api.set_has_picture(
       [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
-                             &webhooks, &home_mqtt, binding_ended](const std::string& user_id) {
+                             &webhooks, &home_mqtt, &call_log,
+                             binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
         user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
           access_watch.end_for(serial, user_id);
@@ -860,6 +912,7 @@ int serve(const Config& config) {
     push_subscriptions.forget_user(user_id);
     webhooks.forget_user(user_id);
     home_mqtt.disable(user_id);
+    call_log.forget_user(user_id);
     event_store.forget_reader(user_id);
     spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });

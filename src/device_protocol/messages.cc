@@ -308,8 +308,8 @@ Parsed<json> read_rpc_result(std::string_view method, const json& result) {
     if (!r.ok()) return failed<json>(r);
     return json{{"duration_ms", duration.value_or(0)}, {"start_ms", start.value_or(0)}};
   }
-  if (method == "stream.stop" || method == "sd.stop" || method == "sd.delete" ||
-      method == "sd.format" || method == "reboot") {
+  if (method == "talk.start" || method == "talk.stop" || method == "stream.stop" ||
+      method == "sd.stop" || method == "sd.delete" || method == "sd.format" || method == "reboot") {
     return json::object();
   }
   return Unexpected(InputError{Reason::kUnknown, "", "no such method"});

@@ -45,6 +45,11 @@ TalkService::~TalkService() {
   lines_.clear();
 }
 
+void TalkService::set_starter(StartCamera start) {
+  std::lock_guard lock(mu_);
+  start_ = std::move(start);
+}
+
 CallRecord TalkService::record_of(const Holder& h) const {
   return {h.caller.device_id, h.caller.user_id, h.start_ms,
           std::max<int64_t>(0, clock_.now_ms() - h.start_ms)};
@@ -54,10 +59,12 @@ Result<std::unique_ptr<TalkService::Call>, Busy> TalkService::open(const Caller&
                                                                    Handlers handlers) {
   std::optional<Holder> taken;
   std::function<void()> listening;
+  StartCamera start;
   bool new_line = false;
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
+    start = start_;
     const int64_t now = clock_.now_ms();
     auto it = lines_.find(caller.serial);
     if (it != lines_.end()) {
@@ -88,13 +95,13 @@ Result<std::unique_ptr<TalkService::Call>, Busy> TalkService::open(const Caller&
     if (record_) record_(record_of(*taken));
   }
   if (listening) listening();
-  if (new_line && start_) {
-    start_(caller.serial,
-           [this, life = life_, serial = caller.serial, id](std::optional<std::string> error) {
-             if (!error) return;
-             std::lock_guard alive(life->mu);
-             if (life->alive) hang_up(serial, id, "camera", true);
-           });
+  if (new_line && start) {
+    start(caller.serial,
+          [this, life = life_, serial = caller.serial, id](std::optional<std::string> error) {
+            if (!error) return;
+            std::lock_guard alive(life->mu);
+            if (life->alive) hang_up(serial, id, "camera", true);
+          });
   }
   return std::unique_ptr<Call>(new Call(*this, caller.serial, id));
 }

@@ -81,6 +81,8 @@ class TalkService final : public media::rtsp::TalkLines {
 
   TalkService(const Clock& clock, StartCamera start, Record record);
   ~TalkService() override;
+  // Replaces how cameras are asked (set once the device link exists; empty: not asked).
+  void set_starter(StartCamera start);
 
   // Takes the line of caller.serial, or says who holds it. With `take` (the owner only) a
   // line held by someone else is taken: they are told "taken", and the camera listens on.

@@ -381,13 +381,15 @@ int WsClient::connect(uint16_t port, const std::string& target,
   return status;
 }
 
-bool WsClient::send_text(const std::string& text) {
+bool WsClient::send_text(const std::string& text) { return send(text, false); }
+
+bool WsClient::send(const std::string& data, bool binary) {
   bool ok = false, written = false;
-  impl_->ws.text(true);
+  impl_->ws.text(!binary);
   asio::co_spawn(
       impl_->io,
       [&]() -> asio::awaitable<void> {
-        auto [ec, n] = co_await impl_->ws.async_write(asio::buffer(text), use_tuple);
+        auto [ec, n] = co_await impl_->ws.async_write(asio::buffer(data), use_tuple);
         ok = !ec;
         written = true;
       },

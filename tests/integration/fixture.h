@@ -109,6 +109,7 @@ class WsClient {
   int connect(uint16_t port, const std::string& target,
               const std::map<std::string, std::string>& headers = {});
   bool send_text(const std::string& text);
+  bool send(const std::string& data, bool binary);
   // nullopt on close, error or timeout.
   std::optional<std::string> receive(std::chrono::milliseconds timeout);
 

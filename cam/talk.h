@@ -1,0 +1,56 @@
+// The camera's side of two-way talk: after talk.start, it plays what the cloud says to it
+// (RTSP PLAY of talk/{serial}: 8 kHz G.711 µ-law) on its speaker. A simulated camera's
+// speaker is a WAV file (--speaker FILE, rewritten for each call) that tests read; nothing
+// else of what is said is written anywhere.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "net/io_pool.h"
+
+namespace nj::cam {
+
+class Speaker {
+ public:
+  virtual ~Speaker() = default;
+  virtual void begin() = 0;                              // a call starts
+  virtual void play(std::span<const uint8_t> ulaw) = 0;  // 8 kHz µ-law samples, in order
+  virtual void end() = 0;                                // the call is over
+};
+
+// A WAV file of µ-law samples (format 7), its sizes brought up to date after every write.
+class WavSpeaker final : public Speaker {
+ public:
+  explicit WavSpeaker(std::filesystem::path path) : path_(std::move(path)) {}
+  ~WavSpeaker() override;
+  void begin() override;
+  void play(std::span<const uint8_t> ulaw) override;
+  void end() override;
+
+ private:
+  void write_header();
+  std::filesystem::path path_;
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+  uint32_t samples_ = 0;
+};
+
+// Plays one call: connects, plays talk/{serial} until the cloud ends it or this is
+// destroyed (which sends TEARDOWN). Never reconnects: a new call is a new talk.start.
+class TalkReceiver {
+ public:
+  TalkReceiver(net::IoPool& pool, const std::string& url, Speaker& speaker);
+  ~TalkReceiver();
+  bool playing() const;
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace nj::cam

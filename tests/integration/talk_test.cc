@@ -1,0 +1,248 @@
+// Two-way talk (#15) end to end: a person's audio over the talk WebSocket reaches a
+// simulated camera's speaker (RTSP talk/{serial}, PCMU passed through), one speaker at a
+// time, the owner may take the line, and nothing said is kept anywhere but the speaker.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "integration/fixture.h"
+#include "media/codec/audio.h"
+
+namespace nj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+using Headers = std::map<std::string, std::string>;
+
+// G.711 µ-law of a 16-bit sample (the browser's encoder does the same).
+uint8_t ulaw_of(int16_t pcm) {
+  const int bias = 0x84;
+  int sign = pcm < 0 ? 0x80 : 0;
+  int magnitude = std::min(pcm < 0 ? -int{pcm} : int{pcm}, 32635) + bias;
+  int exponent = 7;
+  for (int mask = 0x4000; (magnitude & mask) == 0 && exponent > 0; mask >>= 1) --exponent;
+  const int mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return static_cast<uint8_t>(~(sign | (exponent << 4) | mantissa));
+}
+
+// The power of one frequency in the samples (Goertzel).
+double power_at(const std::vector<int16_t>& pcm, double hz, double rate = 8000) {
+  const double w = 2 * M_PI * hz / rate, c = 2 * std::cos(w);
+  double s1 = 0, s2 = 0;
+  for (int16_t x : pcm) {
+    const double s0 = x + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+class TalkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.start()) << server_.log();
+    owner_ = sign_up(server_, "owner@example.org");
+    auto bind = call("POST", "/api/v1/bind-tokens", owner_, json::object());
+    ASSERT_EQ(bind.status, 201) << bind.body;
+    dir_ = server_.data_dir() / "cam-TALK1";
+    std::filesystem::create_directories(dir_);
+    auto secret = server_.admin("device add --serial TALK1 --model NJ-Sim");
+    while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+    std::ofstream(dir_ / "secret") << secret << "\n";
+    std::string payload = bind.json()["qr_payload"];
+    for (size_t at = 0; (at = payload.find('\'', at)) != std::string::npos; at += 4) {
+      payload.replace(at, 1, "'\\''");
+    }
+    const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
+    camera_ = std::make_unique<BackgroundCommand>(
+        "exec '" + cam + "' --serial TALK1 --secret-file '" + (dir_ / "secret").string() +
+        "' --simulate --size 320x240 --fps 10 --speaker '" + speaker().string() +
+        "' --provision '" + payload + "' >> '" + (dir_ / "log").string() + "' 2>&1");
+    ASSERT_TRUE(wait_for(
+        [&] {
+          const json list = call("GET", "/api/v1/devices", owner_).json();  // kept: not a temporary
+          for (const auto& d : list["devices"]) {
+            if (d["serial"] == "TALK1" && d.value("online", false)) {
+              id_ = d["id"];
+              return true;
+            }
+          }
+          return false;
+        },
+        15s))
+        << server_.log();
+  }
+  void TearDown() override {
+    camera_.reset();
+    EXPECT_EQ(server_.stop(), 0) << server_.log();
+  }
+  HttpResult call(const std::string& method, const std::string& path, const std::string& bearer,
+                  const json& body = nullptr) {
+    Headers h = {{"Authorization", "Bearer " + bearer}};
+    if (!body.is_null()) h["Content-Type"] = "application/json";
+    return server_.request(method, path, h, body.is_null() ? "" : body.dump());
+  }
+  std::filesystem::path speaker() const { return dir_ / "speaker.wav"; }
+  int talk(WsClient& ws, const std::string& bearer, const std::string& query = "") {
+    return ws.connect(server_.http_port(), "/api/v1/devices/" + id_ + "/talk" + query,
+                      {{"Authorization", "Bearer " + bearer}});
+  }
+  // The next text message's type (and the message), skipping nothing.
+  static json next(WsClient& ws, std::chrono::milliseconds timeout = 5s) {
+    auto m = ws.receive(timeout);
+    return m ? json::parse(*m, nullptr, false) : json();
+  }
+  // What the speaker played: the WAV's µ-law samples.
+  std::string played() const {
+    std::ifstream in(speaker(), std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return all.size() > 58 ? all.substr(58) : std::string();
+  }
+  // Sends `seconds` of a tone at `hz` in 20 ms frames, in real time.
+  static void say(WsClient& ws, double hz, double seconds) {
+    const int frames = static_cast<int>(seconds * 50);
+    auto due = std::chrono::steady_clock::now();
+    for (int f = 0; f < frames; ++f) {
+      std::string frame(1, '\x01');
+      for (int i = 0; i < 160; ++i) {
+        const double t = (f * 160 + i) / 8000.0;
+        frame +=
+            static_cast<char>(ulaw_of(static_cast<int16_t>(8000 * std::sin(2 * M_PI * hz * t))));
+      }
+      ASSERT_TRUE(ws.send(frame, true));
+      due += 20ms;
+      std::this_thread::sleep_until(due);
+    }
+  }
+
+  ServerProcess server_;
+  std::string owner_, id_;
+  std::filesystem::path dir_;
+  std::unique_ptr<BackgroundCommand> camera_;
+};
+
+TEST_F(TalkTest, WhatIsSaidIsPlayedByTheCameraAndOnlyTheCallIsKept) {
+  WsClient ws;
+  ASSERT_EQ(talk(ws, owner_), 101);
+  const auto ready = next(ws);
+  ASSERT_EQ(ready["type"], "ready") << ready.dump();
+  EXPECT_EQ(ready["codec"], "PCMU");
+  EXPECT_EQ(ready["rate"], 8000);
+  const auto listening = next(ws);
+  ASSERT_EQ(listening["type"], "listening") << listening.dump() << server_.log();
+  say(ws, 1000, 2.0);
+  ASSERT_TRUE(wait_for([&] { return played().size() >= 15'000; }, 5s)) << played().size();
+  ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
+
+  // The speaker played the tone: 1 kHz, far above any other frequency.
+  const std::string ulaw = played();
+  std::vector<int16_t> pcm;
+  for (unsigned char u : ulaw) pcm.push_back(media::codec::ulaw_to_pcm(u));
+  const double tone = power_at(pcm, 1000);
+  for (double other : {300.0, 700.0, 1500.0, 2500.0}) {
+    EXPECT_GT(tone, 100 * power_at(pcm, other)) << other << " Hz";
+  }
+  EXPECT_LE(ulaw.size(), 16'000u + 1'600u) << "no more than was said";
+
+  // Nothing of it anywhere else: no file of the server's or the camera's holds any 64 bytes
+  // of what was said (the speaker's WAV stands for the loudspeaker).
+  const std::string piece = ulaw.substr(ulaw.size() / 2, 64);
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(server_.data_dir(), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec) || it->path() == speaker()) continue;
+    std::ifstream in(it->path(), std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    EXPECT_EQ(content.find(piece), std::string::npos) << it->path();
+  }
+
+  // The call, and only that, is on record for the owner.
+  json calls;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        calls = call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"];
+        return calls.size() == 1;
+      },
+      5s))
+      << calls.dump();
+  EXPECT_EQ(calls[0]["user"], "owner@example.org");
+  EXPECT_GE(calls[0]["duration_ms"].get<int64_t>(), 2000);
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_talk_frames_total{outcome=\"passed\"} 100"), std::string::npos)
+      << metrics.substr(metrics.find("nightjar_talk"), 400);
+}
+
+TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
+  const auto share = [&](const std::string& email, const std::string& role) {
+    const auto bearer = sign_up(server_, email);
+    auto s = call("POST", "/api/v1/devices/" + id_ + "/shares", owner_,
+                  {{"email", email}, {"role", role}});
+    EXPECT_EQ(s.status, 201) << s.body;
+    EXPECT_EQ(
+        call("POST", "/api/v1/shares/" + s.json()["id"].get<std::string>() + "/accept", bearer)
+            .status,
+        200);
+    return bearer;
+  };
+  const auto family = share("family@example.org", "family");
+  const auto viewer = share("viewer@example.org", "viewer");
+  const auto stranger = sign_up(server_, "stranger@example.org");
+  {
+    WsClient ws;
+    EXPECT_EQ(talk(ws, viewer), 403) << "a viewer may watch, not talk";
+    WsClient other;
+    EXPECT_EQ(talk(other, stranger), 404);
+    WsClient taker;
+    EXPECT_EQ(talk(taker, family, "?take=1"), 403) << "only the owner takes the line";
+  }
+  WsClient fam;
+  ASSERT_EQ(talk(fam, family), 101);
+  ASSERT_EQ(next(fam)["type"], "ready");
+  ASSERT_EQ(next(fam)["type"], "listening");
+  // The owner asks without taking: busy, and told by whom.
+  {
+    WsClient ws;
+    ASSERT_EQ(talk(ws, owner_), 101);
+    const auto busy = next(ws);
+    EXPECT_EQ(busy["type"], "busy") << busy.dump();
+    EXPECT_EQ(busy["holder"], "family@example.org");
+    EXPECT_FALSE(ws.receive(2s)) << "closed";
+  }
+  // The owner takes it: the family member is told, and the camera hears the owner at once.
+  WsClient own;
+  ASSERT_EQ(talk(own, owner_, "?take=1"), 101);
+  ASSERT_EQ(next(own)["type"], "ready");
+  EXPECT_EQ(next(own)["type"], "listening");
+  const auto taken = next(fam);
+  EXPECT_EQ(taken["type"], "ended");
+  EXPECT_EQ(taken["reason"], "taken");
+  // The family member, now asking: busy, but the holder is not named to them.
+  {
+    WsClient ws;
+    ASSERT_EQ(talk(ws, family), 101);
+    const auto busy = next(ws);
+    EXPECT_EQ(busy["type"], "busy");
+    EXPECT_TRUE(busy["holder"].is_null());
+    EXPECT_EQ(busy["holder_is_owner"], true);
+  }
+  // A frame that is not what was agreed closes the call.
+  ASSERT_TRUE(own.send(std::string("\x02garbage"), true));
+  EXPECT_FALSE(own.receive(3s));
+  // Privacy mode: no one talks through the camera.
+  ASSERT_EQ(
+      call("PATCH", "/api/v1/devices/" + id_, owner_, {{"settings", {{"privacy_mode", true}}}})
+          .status,
+      200);
+  WsClient after;
+  EXPECT_EQ(talk(after, owner_), 409);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", family).status, 403);
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace nj::testing
