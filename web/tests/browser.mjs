@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export async function launch(options = {}) {
+// extraArgs: more Chromium switches (a fake microphone, say).
+export async function launch({ extraArgs = [], ...options } = {}) {
   const profile = await mkdtemp(path.join(tmpdir(), 'nj-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.NJ_CHROMIUM ?? '/usr/bin/chromium',
@@ -18,6 +19,7 @@ export async function launch(options = {}) {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
     ...options,
   });

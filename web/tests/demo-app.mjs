@@ -7,7 +7,7 @@ import { launch } from './browser.mjs';
 
 export const signedOut = ['/', '/signin', '/signup', '/forgot-password', '/privacy', '/status', '/verify?token=x', '/reset-password?token=x', '/no/such/page'];
 
-export async function demoApp({ config = '' } = {}) {
+export async function demoApp({ config = '', browserArgs = [] } = {}) {
   const server = await startServer({ extraArgs: ['--demo'], config });
   let login;
   for (let i = 0; i < 100 && !login; ++i) {
@@ -15,7 +15,7 @@ export async function demoApp({ config = '' } = {}) {
     if (!login) await new Promise((r) => setTimeout(r, 100));
   }
   assert.ok(login, 'the demo server prints its login');
-  const browser = await launch();
+  const browser = await launch({ extraArgs: browserArgs });
   const app = { server, login, browser };
   // A page in its own context (its own language and storage), failing the test on any page
   // exception.

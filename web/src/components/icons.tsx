@@ -14,6 +14,12 @@ const common = {
 } as const;
 
 export const icons = {
+  mic: () => (
+    <svg {...common}>
+      <rect x="9" y="3" width="6" height="11" rx="3" />
+      <path d="M5 11a7 7 0 0 0 14 0M12 18v3" />
+    </svg>
+  ),
   soundOn: () => (
     <svg {...common}>
       <path d="M4 9h4l5-4v14l-5-4H4z" />

@@ -1,13 +1,16 @@
 // A camera's live view as in a phone app: the picture with what it is doing over it (waking,
 // offline since…, privacy mode, access removed, server unreachable, each with what can be
-// done), and a control bar: sound on/off and volume, screenshot, recording to this device,
-// full screen (button, double-click or double-tap, `f`). The latency readout stays small.
+// done), and a control bar: sound on/off and volume, talk (hold to talk, tap to keep
+// talking; a level meter shows the microphone is heard), screenshot, recording to this
+// device, full screen (button, double-click or double-tap, `f`). The latency readout stays
+// small.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from '../api';
 import { useI18n, type MessageKey } from '../i18n';
 import { LivePlayer, wakeOutcome, type PlayerStatus, type WakeOutcome } from '../player';
 import { Link } from '../router';
 import { LocalRecorder } from '../local-recording';
+import { TalkSession, type TalkState } from '../talk';
 import { icons } from './icons';
 
 export interface LiveDevice {
@@ -44,11 +47,13 @@ export function LiveView({
   reachable = true,
   canTurnOffPrivacy,
   onPrivacyOff,
+  talkRole,
 }: {
   device: LiveDevice;
   reachable?: boolean; // false: the page could not reach the server just now
   canTurnOffPrivacy: boolean;
   onPrivacyOff?: () => Promise<boolean>;
+  talkRole?: 'owner' | 'other'; // may talk through the camera (family and up); the owner may take the line
 }) {
   const { t, formatDate } = useI18n();
   const video = useRef<HTMLVideoElement>(null);
@@ -62,6 +67,11 @@ export function LiveView({
   const [full, setFull] = useState(false);
   const [notice, setNotice] = useState('');
   const countdown = useCountdown(status?.retryAt ?? null);
+  const talk = useRef<TalkSession | null>(null);
+  const [talkState, setTalkState] = useState<TalkState | null>(null);
+  const [level, setLevel] = useState(0);
+  const pressedAt = useRef(0);
+  const keptTalking = useRef(false);
   const name = device.name || device.serial;
 
   useEffect(() => {
@@ -98,6 +108,72 @@ export function LiveView({
     video.current.muted = muted;
     video.current.volume = volume;
   }, [muted, volume]);
+
+  // Talk: a press starts it; released within 0.4 s it keeps going until the next tap (a
+  // toggle), held longer it stops on release (push to talk).
+  const stopTalk = (keepState = false) => {
+    talk.current?.stop();
+    talk.current = null;
+    keptTalking.current = false;
+    setLevel(0);
+    if (!keepState) setTalkState(null);
+  };
+  const startTalk = (take = false) => {
+    stopTalk();
+    const session = new TalkSession(device.id, {
+      state: (s) => {
+        setTalkState(s);
+        if (s.kind === 'busy' || s.kind === 'ended' || s.kind === 'denied' || s.kind === 'refused') {
+          if (talk.current === session) stopTalk(true);
+        }
+      },
+      level: setLevel,
+    });
+    talk.current = session;
+    void session.start(take);
+  };
+  useEffect(() => () => talk.current?.stop(), [device.id]);
+  useEffect(() => {
+    if (device.privacy_mode || !device.online) stopTalk(true);
+  }, [device.privacy_mode, device.online]);
+  const talking = talk.current !== null;
+  const talkPressed = (e: PointerEvent) => {
+    e.preventDefault();
+    if (talking && keptTalking.current) return stopTalk();
+    pressedAt.current = Date.now();
+    startTalk();
+  };
+  const talkReleased = () => {
+    if (!talk.current || keptTalking.current) return;
+    if (Date.now() - pressedAt.current < 400) keptTalking.current = true;
+    else stopTalk();
+  };
+  const talkKey = (e: MouseEvent) => {
+    if (e.detail !== 0) return; // a pointer's click: handled by press and release
+    if (talking) stopTalk();
+    else {
+      startTalk();
+      keptTalking.current = true;
+    }
+  };
+  const talkText = (s: TalkState): string => {
+    switch (s.kind) {
+      case 'connecting':
+        return t('talk.connecting');
+      case 'ready':
+        return t('talk.ready');
+      case 'listening':
+        return t('talk.listening');
+      case 'busy':
+        return s.holder ? t('talk.busy_named', { name: s.holder }) : s.holderIsOwner ? t('talk.busy_owner') : t('talk.busy');
+      case 'ended':
+        return s.reason === 'taken' ? t('talk.ended.taken') : s.reason === 'camera' ? t('talk.ended.camera') : t('talk.ended.other');
+      case 'denied':
+        return t('talk.denied');
+      case 'refused':
+        return t('talk.refused');
+    }
+  };
 
   // Full screen of the picture and its controls; on a phone, turned to landscape.
   const toggleFull = async () => {
@@ -260,6 +336,26 @@ export function LiveView({
           aria-label={t('live.volume')}
           onInput={(e) => setVolume(Number((e.target as HTMLInputElement).value))}
         />
+        {talkRole && (
+          <button
+            class={`icon talk${talking ? ' on' : ''}`}
+            aria-pressed={talking}
+            disabled={device.privacy_mode || !device.online}
+            onPointerDown={talkPressed}
+            onPointerUp={talkReleased}
+            onPointerCancel={talkReleased}
+            onClick={talkKey}
+            onContextMenu={(e) => e.preventDefault()}
+            data-testid="talk"
+            title={t('talk.hold')}
+          >
+            {icons.mic()}
+            <span class="visually-hidden">{t('talk.hold')}</span>
+          </button>
+        )}
+        {talkRole && talking && (
+          <meter class="talk-level" min={0} max={1} value={level} aria-label={t('talk.level')} data-testid="talk-level" />
+        )}
         <span class="spacer" />
         <button class="icon" onClick={screenshot} disabled={!playing} data-testid="screenshot" title={t('devices.screenshot')}>
           {icons.camera()}
@@ -281,6 +377,16 @@ export function LiveView({
           <span class="visually-hidden">{full ? t('live.fullscreen_exit') : t('live.fullscreen')}</span>
         </button>
       </div>
+      {talkState && (
+        <p class="live-notice talk-state" role="status" data-testid="talk-state" data-state={talkState.kind}>
+          {talkText(talkState)}
+          {talkRole === 'owner' && talkState.kind === 'busy' && !talkState.holderIsOwner && (
+            <button class="link" onClick={() => startTalk(true)} data-testid="talk-take">
+              {t('talk.take')}
+            </button>
+          )}
+        </p>
+      )}
       {notice && (
         <p class="live-notice" role="status">
           {notice}

@@ -132,7 +132,13 @@ export function DevicePage({ id }: { id: string }) {
           </span>
         )}
       </div>
-      <LiveView device={device} reachable={reachable} canTurnOffPrivacy={manages(device)} onPrivacyOff={privacyOff} />
+      <LiveView
+        device={device}
+        reachable={reachable}
+        canTurnOffPrivacy={manages(device)}
+        onPrivacyOff={privacyOff}
+        talkRole={device.role === 'owner' ? 'owner' : device.role === 'viewer' ? undefined : 'other'}
+      />
       {device.role !== 'viewer' && (
         <p class="actions">
           <Link href={`/devices/${id}/playback`} class="button" data-testid="recordings-link">

@@ -1,0 +1,128 @@
+// Two-way talk in Chromium (issue #15): a fake microphone playing a 1 kHz tone, the live
+// view's talk button held, and a real nightjar-cam whose speaker (a WAV file) must then hold
+// that tone; the level meter moves while talking, the microphone is let go on release.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { outputDir } from './server.mjs';
+import { demoApp } from './demo-app.mjs';
+
+const out = path.join(outputDir(), 'browser', 'talk');
+let app, work, cam;
+
+// A WAV of a tone: 48 kHz, mono, 16-bit.
+function toneWav(hz, seconds, rate = 48000) {
+  const n = Math.round(seconds * rate);
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + n * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * 2, 28);
+  b.writeUInt16LE(2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  return b;
+}
+
+// G.711 µ-law back to a 16-bit sample.
+function fromUlaw(u) {
+  u = ~u & 0xff;
+  const t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4);
+  return u & 0x80 ? 0x84 - t : t - 0x84;
+}
+
+// The power of one frequency in the samples (Goertzel).
+function powerAt(samples, hz, rate = 8000) {
+  const c = 2 * Math.cos((2 * Math.PI * hz) / rate);
+  let s1 = 0, s2 = 0;
+  for (const x of samples) {
+    const s0 = x + c * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+before(async () => {
+  await mkdir(out, { recursive: true });
+  work = await mkdtemp(path.join(tmpdir(), 'nj-talk-'));
+  await writeFile(path.join(work, 'tone.wav'), toneWav(1000, 10));
+  app = await demoApp({
+    browserArgs: [
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${path.join(work, 'tone.wav')}`,
+    ],
+  });
+});
+
+after(async () => {
+  cam?.kill('SIGTERM');
+  await app?.browser.close();
+  assert.equal(await app?.server.stop(), 0);
+  await rm(work, { recursive: true, force: true });
+});
+
+test('holding the talk button plays the microphone on the camera\'s speaker', async () => {
+  const { server, open, signIn, call } = app;
+  await app.browser.context.grantPermissions(['microphone'], { origin: server.url });
+  const { page, problems } = await open();
+  await signIn(page);
+  // Our own camera, with a speaker, added by its label.
+  const serial = 'TALK-1';
+  const secret = await server.admin('device', 'add', '--serial', serial, '--model', 'NJ-Sim');
+  await writeFile(path.join(work, 'secret'), `${secret}\n`);
+  const label = JSON.parse(await server.admin('device', 'label', '--serial', serial));
+  const added = await call(page, 'POST', '/devices', { serial, pairing_code: label.pairing_code });
+  assert.equal(added.status, 201, JSON.stringify(added.json));
+  const speaker = path.join(work, 'speaker.wav');
+  cam = spawn(
+    path.join(path.dirname(process.env.NJ_BIN), 'nightjar-cam'),
+    ['--server', server.url, '--serial', serial, '--secret-file', path.join(work, 'secret'), '--simulate', '--size', '320x240', '--speaker', speaker],
+    { stdio: 'ignore' },
+  );
+  await page.goto(`${server.url}/devices/${added.json.id}`);
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 20000 });
+
+  // Held: the line opens, the camera listens, the meter moves.
+  const button = page.getByTestId('talk');
+  await button.scrollIntoViewIfNeeded();
+  const box = await button.boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.locator('[data-testid="talk-state"][data-state="listening"]').waitFor({ timeout: 10000 });
+  await page.waitForTimeout(2500);
+  const level = Number(await page.getByTestId('talk-level').getAttribute('value'));
+  assert.ok(level > 0.05, `the meter shows the microphone (${level})`);
+  await page.screenshot({ path: path.join(out, 'talking-en-desktop.png') });
+  await page.mouse.up();
+  await page.getByTestId('talk-state').waitFor({ state: 'detached', timeout: 5000 });
+  assert.equal(await button.getAttribute('aria-pressed'), 'false');
+
+  // The camera's speaker: the tone, at 1 kHz, about as long as the button was held.
+  let wav = Buffer.alloc(0);
+  for (let i = 0; i < 50 && wav.length < 58 + 8000; i++) {
+    wav = await readFile(speaker).catch(() => Buffer.alloc(0));
+    await page.waitForTimeout(100);
+  }
+  const samples = [...wav.subarray(58)].map(fromUlaw);
+  assert.ok(samples.length >= 8000 * 2 && samples.length <= 8000 * 6, `${samples.length} samples played`);
+  const tone = powerAt(samples, 1000);
+  for (const other of [300, 700, 1500, 2500]) {
+    assert.ok(tone > 50 * powerAt(samples, other), `1 kHz stands out over ${other} Hz`);
+  }
+  // On record for the owner: one call.
+  const calls = await call(page, 'GET', `/devices/${added.json.id}/calls`);
+  assert.equal(calls.json.calls.length, 1);
+  assert.deepEqual(problems, []);
+  await page.close();
+});
