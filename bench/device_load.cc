@@ -6,6 +6,9 @@
 //               [--events-per-second R --events-after S --events-log FILE]
 // With events: from S seconds on, motion starts and ends at R starts a second in all, the
 // devices taking turns; each start's wall-clock time (µs) is logged as "serial time".
+// With --talk-log FILE: a talk.start makes the device play talk/{serial} over RTSP, as
+// nightjar-cam does; each RTP packet's first 8 payload bytes are the sender's wall-clock µs
+// (bench/load/talk_send.mjs puts them there), and "serial delay_us" is logged per packet.
 #include <mosquitto.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,9 +20,54 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <memory>
+#include <mutex>
 #include <vector>
 
+#include "media/rtp/packet.h"
+#include "media/rtsp/client_io.h"
+
 namespace {
+
+// Talk: the RTSP sessions the devices play, and what arrived.
+struct Talk {
+  nj::net::IoPool* pool = nullptr;
+  std::mutex mu;
+  std::ofstream log;
+  std::vector<std::shared_ptr<nj::media::rtsp::ClientLink>> links;
+  uint64_t packets = 0;
+};
+Talk* talk = nullptr;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void play_talk(const std::string& serial, const std::string& url) {
+  auto parsed = nj::media::rtsp::parse_client_url(url);
+  if (!talk || !parsed) return;
+  nj::media::rtsp::LinkHooks hooks;
+  hooks.described = [](const nj::media::sdp::Session& s) {
+    return s.media.size() == 1 ? std::vector<int>{0} : std::vector<int>{};
+  };
+  hooks.media = [serial](int, bool rtcp, std::span<const uint8_t> packet) {
+    auto p = nj::media::rtp::parse(packet);
+    if (rtcp || !p || p->payload.size() < 8) return;
+    int64_t sent = 0;
+    for (int i = 0; i < 8; ++i) sent = (sent << 8) | p->payload[i];
+    const int64_t delay = now_us() - sent;
+    std::lock_guard lock(talk->mu);
+    ++talk->packets;
+    talk->log << serial << ' ' << delay << '\n';
+  };
+  auto link = nj::media::rtsp::ClientLink::open(*talk->pool, std::move(*parsed),
+                                                nj::media::rtsp::ClientSession::Mode::kPlay,
+                                                hooks);
+  std::lock_guard lock(talk->mu);
+  talk->links.push_back(std::move(link));
+}
 
 struct Device {
   std::string serial, secret, token;
@@ -60,6 +108,10 @@ void on_message(mosquitto* m, void* user, const mosquitto_message* msg) {
     return;
   }
   nlohmann::json answer = {{"id", req["id"]}};
+  if (req.value("method", "") == "talk.start" && req.contains("params") &&
+      req["params"].is_object() && req["params"].value("url", "").starts_with("rtsp://")) {
+    play_talk(d->serial, req["params"]["url"].get<std::string>());
+  }
   if (req.value("method", "") == "config.set") {
     answer["result"] = {{"settings", req.value("params", nlohmann::json::object())}};
   } else {
@@ -78,7 +130,7 @@ int main(int argc, char** argv) {
   int port = 1883, seconds = 30;
   double events_per_second = 0;
   int events_after = 10;
-  std::string events_log;
+  std::string events_log, talk_log;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--mqtt") {
@@ -94,6 +146,8 @@ int main(int argc, char** argv) {
       events_after = std::atoi(value.c_str());
     } else if (flag == "--events-log") {
       events_log = value;
+    } else if (flag == "--talk-log") {
+      talk_log = value;
     }
   }
   std::vector<Device> devices;
@@ -112,6 +166,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<nj::net::IoPool> pool;
+  Talk talking;
+  if (!talk_log.empty()) {
+    pool = std::make_unique<nj::net::IoPool>(1);
+    pool->start();
+    talking.pool = pool.get();
+    talking.log.open(talk_log);
+    talk = &talking;
+  }
   mosquitto_lib_init();
   for (auto& d : devices) {
     d.m = mosquitto_new(("load-" + d.serial).c_str(), true, &d);
@@ -191,5 +254,16 @@ int main(int argc, char** argv) {
     mosquitto_destroy(d.m);
   }
   mosquitto_lib_cleanup();
+  if (pool) {
+    {
+      std::lock_guard lock(talking.mu);
+      for (auto& link : talking.links) link->close();
+      std::printf("talk packets=%llu\n", static_cast<unsigned long long>(talking.packets));
+      talking.log.flush();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    pool->shutdown();
+    talk = nullptr;
+  }
   return 0;
 }
