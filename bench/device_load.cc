@@ -17,11 +17,11 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-#include <memory>
-#include <mutex>
 #include <vector>
 
 #include "media/rtp/packet.h"
@@ -63,8 +63,7 @@ void play_talk(const std::string& serial, const std::string& url) {
     talk->log << serial << ' ' << delay << '\n';
   };
   auto link = nj::media::rtsp::ClientLink::open(*talk->pool, std::move(*parsed),
-                                                nj::media::rtsp::ClientSession::Mode::kPlay,
-                                                hooks);
+                                                nj::media::rtsp::ClientSession::Mode::kPlay, hooks);
   std::lock_guard lock(talk->mu);
   talk->links.push_back(std::move(link));
 }

@@ -292,6 +292,7 @@ int main(int argc, char** argv) {
     sim.motion_for_s = options->motion_for;
     sim.intruder_person = options->intruder_person;
     sim.still = options->still;
+    sim.sync_marks = options->sync_marks;
     if (!options->no_detector) sim.on_motion = [&motion](bool active) { motion.set(active); };
     auto started = nj::cam::Simulator::start(hub, media_path, sim);
     if (!started) {

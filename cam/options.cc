@@ -10,7 +10,7 @@ std::string usage() {
   return R"(usage: nightjar-cam --server URL --serial S --secret-file F
                     [--simulate [--size WxH] [--fps N] [--bitrate-kbps N] [--gop-seconds N]
                                 [--motion-every N [--motion-for N]] [--intruder box|person]
-                                [--still] [--no-detector]
+                                [--still] [--no-detector] [--sync-marks]
                      | --source rtsp://…]
                     [--mqtt mqtt://host:port | mqtts://host:port --broker-cert F]
                     [--state-dir DIR] [--sd-dir DIR] [--speaker FILE]
@@ -29,6 +29,8 @@ std::string usage() {
   --intruder   what walks in: a white box (default) or a person's figure (which the
                server's people detector finds)
   --still      nothing moves in the scene but the intruder (a yard at rest)
+  --sync-marks a white square at the bottom right while the tone beeps (the first 200 ms
+               of every second): sound and picture can be checked to be in sync
   --no-detector  the camera reports no motion itself (as a camera that cannot detect;
                the server's detection can then watch it)
   --sd-dir DIR [--sd-size-mb N] [--sd-segment-seconds N]
@@ -52,6 +54,10 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
     }
     if (flag == "--still") {
       o.still = true;
+      continue;
+    }
+    if (flag == "--sync-marks") {
+      o.sync_marks = true;
       continue;
     }
     if (i + 1 >= args.size()) return Unexpected(std::string(flag) + " needs a value");

@@ -33,6 +33,7 @@ struct Options {
   bool intruder_person = false;  // … drawn as a person's figure, not a white box
   bool no_detector = false;      // the camera reports no motion of its own
   bool still = false;            // --simulate: nothing moves but the intruder
+  bool sync_marks = false;       // --simulate: the picture flashes while the tone beeps
   int telemetry_seconds = 30;    // how often what the camera sent is reported
   int sd_size_mb = 256;          // --sd-dir: the card's capacity
   int sd_segment_seconds = 60;   // --sd-dir: the length of one recording file

@@ -183,7 +183,8 @@ void draw_person(AVFrame* f, double cx, double top, double h, uint8_t y) {
   limb(f, cx + u * 0.35, top + u * 4.0, cx + u * 0.8, top + u * 7.8, u * 0.5, y);
 }
 
-void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder, bool person, bool still) {
+void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder, bool person, bool still,
+                bool sync_mark) {
   // A dim gradient, two objects moving at different speeds, the wall clock, the counter.
   for (int y = 0; y < f->height; ++y) {
     std::memset(f->data[0] + y * f->linesize[0], 40 + (y * 60) / f->height,
@@ -222,6 +223,11 @@ void draw_scene(AVFrame* f, uint64_t n, int fps, bool intruder, bool person, boo
   for (int bit = 0; bit < kCounterBits; ++bit) {
     const bool one = (n >> (kCounterBits - 1 - bit)) & 1;
     fill(f, bit * block, 0, block, block / 2, one ? 235 : 16, 128, 128);
+  }
+  // The first 200 ms of every second, as the beep: a white square at the bottom right.
+  if (sync_mark && static_cast<int>(n % static_cast<uint64_t>(fps)) < std::max(1, fps / 5)) {
+    const int side = f->height / 5;
+    fill(f, f->width - side, f->height - side, side, side, 235, 128, 128);
   }
 }
 
@@ -439,8 +445,8 @@ void Simulator::run() {
       }
       continue;
     }
-    draw_scene(e.picture.get(), n, options_.fps, intruder, options_.intruder_person,
-               options_.still);
+    draw_scene(e.picture.get(), n, options_.fps, intruder, options_.intruder_person, options_.still,
+               options_.sync_marks);
     if (mirror_) mirror_picture(e.picture.get());
     if (flip_) flip_picture(e.picture.get());
     if (night_) grey_picture(e.picture.get());

@@ -32,6 +32,7 @@ struct SimulatorOptions {
   int motion_every_s = 0, motion_for_s = 3;
   bool intruder_person = false;  // a person's figure (head, arms, legs) instead of a box
   bool still = false;            // no moving objects in the scene but the intruder
+  bool sync_marks = false;       // a white square shown while the tone beeps (A/V sync)
   std::function<void(bool active)> on_motion;
 };
 

@@ -11,7 +11,7 @@ import { outputDir } from './server.mjs';
 import { demoApp } from './demo-app.mjs';
 
 const out = path.join(outputDir(), 'browser', 'talk');
-let app, work, cam;
+let app, work, cam, cameraId;
 
 // A WAV of a tone: 48 kHz, mono, 16-bit.
 function toneWav(hz, seconds, rate = 48000) {
@@ -61,6 +61,7 @@ before(async () => {
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${path.join(work, 'tone.wav')}`,
+      '--autoplay-policy=no-user-gesture-required',
     ],
   });
 });
@@ -87,7 +88,7 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   const speaker = path.join(work, 'speaker.wav');
   cam = spawn(
     path.join(path.dirname(process.env.NJ_BIN), 'nightjar-cam'),
-    ['--server', server.url, '--serial', serial, '--secret-file', path.join(work, 'secret'), '--simulate', '--size', '320x240', '--speaker', speaker],
+    ['--server', server.url, '--serial', serial, '--secret-file', path.join(work, 'secret'), '--simulate', '--size', '320x240', '--speaker', speaker, '--sync-marks'],
     { stdio: 'ignore' },
   );
   await page.goto(`${server.url}/devices/${added.json.id}`);
@@ -123,6 +124,93 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   // On record for the owner: one call.
   const calls = await call(page, 'GET', `/devices/${added.json.id}/calls`);
   assert.equal(calls.json.calls.length, 1);
+  assert.deepEqual(problems, []);
+  await page.close();
+  cameraId = added.json.id;
+});
+
+// The simulated camera beeps (440 Hz) for the first 200 ms of every second and shows a white
+// square meanwhile (--sync-marks). In the live view, with the sound on: the page's audio,
+// taken from the video element with WebAudio, holds the tone, and each beep is heard within
+// 100 ms of its square being shown.
+test('the camera\'s sound plays in the live view, in step with the picture', async () => {
+  const { server, open, signIn } = app;
+  assert.ok(cameraId, 'the camera of the first test');
+  const { page, problems } = await open();
+  await signIn(page);
+  await page.goto(`${server.url}/devices/${cameraId}`);
+  await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 20000 });
+  const sound = page.getByTestId('sound');
+  await sound.scrollIntoViewIfNeeded();
+  await sound.click();
+  const result = await page.getByTestId('live-video').evaluate(
+    (video) =>
+      new Promise((resolve) => {
+        const ctx = new AudioContext();
+        const source = ctx.createMediaElementSource(video);
+        const tap = ctx.createScriptProcessor(256, 1, 1);
+        source.connect(tap);
+        tap.connect(ctx.destination);
+        source.connect(ctx.destination);
+        const heard = [], seen = [], beeps = [];
+        let loud = false, collecting = 0;
+        const toPerformance = (contextTime) => {
+          const stamp = ctx.getOutputTimestamp();
+          return stamp.performanceTime + (contextTime - stamp.contextTime) * 1000;
+        };
+        tap.onaudioprocess = (e) => {
+          const x = e.inputBuffer.getChannelData(0);
+          let energy = 0;
+          for (const v of x) energy += v * v;
+          const rms = Math.sqrt(energy / x.length);
+          if (collecting > 0) {
+            beeps[beeps.length - 1].push(...x);
+            collecting--;
+          }
+          if (rms > 0.02 && !loud) {
+            loud = true;
+            heard.push(toPerformance(e.playbackTime));
+            beeps.push([]);
+            collecting = 16; // the next 85 ms of the beep
+          } else if (rms < 0.005 && loud) {
+            loud = false;
+          }
+        };
+        const canvas = document.createElement('canvas');
+        canvas.width = 32;
+        canvas.height = 24;
+        const g = canvas.getContext('2d', { willReadFrequently: true });
+        let bright = false;
+        const onFrame = (now, meta) => {
+          g.drawImage(video, 0, 0, 32, 24);
+          const d = g.getImageData(28, 20, 4, 4).data; // the bottom-right corner
+          let y = 0;
+          for (let i = 0; i < d.length; i += 4) y += (d[i] + d[i + 1] + d[i + 2]) / 3;
+          y /= d.length / 4;
+          if (y > 200 && !bright) seen.push(meta.expectedDisplayTime);
+          bright = y > 200;
+          video.requestVideoFrameCallback(onFrame);
+        };
+        video.requestVideoFrameCallback(onFrame);
+        void ctx.resume();
+        setTimeout(() => resolve({ heard, seen, beep: beeps[1] ?? beeps[0] ?? [], rate: ctx.sampleRate, state: ctx.state }), 8000);
+      }),
+  );
+  assert.ok(result.heard.length >= 4, `beeps heard: ${result.heard.length} (${result.state})`);
+  assert.ok(result.seen.length >= 4, `squares seen: ${result.seen.length}`);
+  // The tone: 440 Hz stands out in what was heard.
+  const p440 = powerAt(result.beep, 440, result.rate);
+  assert.ok(p440 > 20 * powerAt(result.beep, 1000, result.rate), 'the beep is a 440 Hz tone');
+  // Each beep against the square nearest to it.
+  const offsets = result.heard.map((h) => {
+    let best = Infinity;
+    for (const s of result.seen) if (Math.abs(h - s) < Math.abs(best)) best = h - s;
+    return best;
+  });
+  offsets.sort((a, b) => a - b);
+  const median = offsets[Math.floor(offsets.length / 2)];
+  console.log(`# A/V offset (sound after picture) median ${median.toFixed(1)} ms, all ${offsets.map((o) => o.toFixed(0)).join(' ')}`);
+  assert.ok(Math.abs(median) <= 100, `sound and picture ${median.toFixed(1)} ms apart`);
   assert.deepEqual(problems, []);
   await page.close();
 });
