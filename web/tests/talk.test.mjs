@@ -13,8 +13,8 @@ import { demoApp } from './demo-app.mjs';
 const out = path.join(outputDir(), 'browser', 'talk');
 let app, work, cam, cameraId;
 
-// A WAV of a tone: 48 kHz, mono, 16-bit.
-function toneWav(hz, seconds, rate = 48000) {
+// A WAV of `silent` seconds of silence, then a tone: 48 kHz, mono, 16-bit.
+function toneWav(hz, seconds, silent = 0, rate = 48000) {
   const n = Math.round(seconds * rate);
   const b = Buffer.alloc(44 + n * 2);
   b.write('RIFF', 0);
@@ -29,7 +29,9 @@ function toneWav(hz, seconds, rate = 48000) {
   b.writeUInt16LE(16, 34);
   b.write('data', 36);
   b.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  for (let i = Math.round(silent * rate); i < n; i++) {
+    b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  }
   return b;
 }
 
@@ -55,7 +57,9 @@ function powerAt(samples, hz, rate = 8000) {
 before(async () => {
   await mkdir(out, { recursive: true });
   work = await mkdtemp(path.join(tmpdir(), 'nj-talk-'));
-  await writeFile(path.join(work, 'tone.wav'), toneWav(1000, 10));
+  // The fake microphone is silent for 2 s from the moment it is opened, then plays the tone:
+  // the tone's arrival times the way from the page to the camera's speaker.
+  await writeFile(path.join(work, 'tone.wav'), toneWav(1000, 12, 2));
   app = await demoApp({
     browserArgs: [
       '--use-fake-ui-for-media-stream',
@@ -101,9 +105,29 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
   await page.locator('[data-testid="talk-state"][data-state="listening"]').waitFor({ timeout: 10000 });
-  await page.waitForTimeout(2500);
+  // The tone begins: the meter shows it, then the camera's speaker plays it.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="talk-level"]')?.value) > 0.02, null, {
+    polling: 'raf',
+    timeout: 10000,
+  });
+  const metered = Date.now();
+  let played = 0;
+  for (let i = 0; i < 400 && !played; i++) {
+    const w = await readFile(speaker).catch(() => Buffer.alloc(0));
+    for (let j = 58; j < w.length; j++) {
+      if (Math.abs(fromUlaw(w[j])) > 1000) {
+        played = Date.now();
+        break;
+      }
+    }
+    if (!played) await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(played, 'the tone reached the speaker');
+  console.log(`# talk: the meter showing the tone -> the camera's speaker playing it: ${played - metered} ms`);
+  assert.ok(played - metered < 400, `mouth to ear ${played - metered} ms`);
+  await page.waitForTimeout(2000);
   const level = Number(await page.getByTestId('talk-level').getAttribute('value'));
-  assert.ok(level > 0.05, `the meter shows the microphone (${level})`);
+  assert.ok(level > 0.02, `the meter shows the microphone (${level})`);
   await page.screenshot({ path: path.join(out, 'talking-en-desktop.png') });
   await page.mouse.up();
   await page.getByTestId('talk-state').waitFor({ state: 'detached', timeout: 5000 });
