@@ -339,11 +339,14 @@ int main(int argc, char** argv) {
     };
   }
   // Two-way talk: what is said through the app plays on the speaker.
-  std::unique_ptr<nj::cam::WavSpeaker> speaker;
+  // A gateway's speaker is its LAN camera's, over the ONVIF back-channel.
+  std::unique_ptr<nj::cam::Speaker> speaker;
   if (!options->speaker.empty()) {
     speaker = std::make_unique<nj::cam::WavSpeaker>(options->speaker);
-    agent_options.speaker = speaker.get();
+  } else if (!options->source.empty()) {
+    speaker = std::make_unique<nj::cam::BackchannelSpeaker>(pool, options->source);
   }
+  agent_options.speaker = speaker.get();
   {
     nj::cam::Agent agent(pool, hub, agent_options, media_path, sd.get());
     motion.attach(&agent);

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstring>
 
+#include "media/codec/audio.h"
+#include "media/rtp/audio.h"
 #include "media/rtp/packet.h"
 #include "media/rtsp/client_io.h"
 #include "media/sdp/sdp.h"
@@ -64,6 +66,116 @@ void WavSpeaker::end() {
   if (!file_) return;
   std::fclose(file_);
   file_ = nullptr;
+}
+
+namespace {
+
+// G.711 A-law of a 16-bit sample (for a camera whose back-channel takes PCMA).
+uint8_t alaw_of(int16_t pcm) {
+  int sign = pcm >= 0 ? 0x80 : 0;
+  int magnitude = pcm >= 0 ? pcm : -(pcm + 1);
+  magnitude >>= 3;  // 13 bits
+  int segment = 0;
+  for (int limit = 32; magnitude >= limit && segment < 7; limit <<= 1) ++segment;
+  const int mantissa = segment == 0 ? (magnitude >> 1) & 0x0f : (magnitude >> segment) & 0x0f;
+  return static_cast<uint8_t>((sign | (segment << 4) | mantissa) ^ 0x55);
+}
+
+}  // namespace
+
+struct BackchannelSpeaker::Link {
+  std::shared_ptr<media::rtsp::ClientLink> link;
+  std::mutex mu;
+  int track = -1;      // the back-channel's media section
+  bool alaw = false;   // the camera takes PCMA
+  bool ready = false;  // PLAY answered: audio may go
+  std::unique_ptr<media::rtp::FramePacketizer> packetizer;
+  uint32_t timestamp = 0;
+};
+
+BackchannelSpeaker::~BackchannelSpeaker() { end(); }
+
+void BackchannelSpeaker::begin() {
+  end();
+  auto parsed = media::rtsp::parse_client_url(url_);
+  if (!parsed) return;
+  auto link = std::make_shared<Link>();
+  std::weak_ptr<Link> weak = link;
+  media::rtsp::LinkHooks hooks;
+  // The section the client sends on: a=sendonly, G.711.
+  hooks.described = [weak](const media::sdp::Session& s) -> std::vector<int> {
+    auto self = weak.lock();
+    if (!self) return {};
+    for (size_t i = 0; i < s.media.size(); ++i) {
+      const auto& m = s.media[i];
+      bool sendonly = false;
+      for (const auto& [name, value] : m.attributes) sendonly = sendonly || name == "sendonly";
+      if (m.type != "audio" || !sendonly || (m.encoding != "PCMU" && m.encoding != "PCMA")) {
+        continue;
+      }
+      std::lock_guard lock(self->mu);
+      self->track = static_cast<int>(i);
+      self->alaw = m.encoding == "PCMA";
+      self->packetizer =
+          std::make_unique<media::rtp::FramePacketizer>(self->alaw ? 8 : 0, 0x4e4a5442, 1);
+      return {static_cast<int>(i)};
+    }
+    spdlog::warn("cam.talk.no_backchannel");
+    return {};
+  };
+  hooks.ready = [weak] {
+    if (auto self = weak.lock()) {
+      std::lock_guard lock(self->mu);
+      self->ready = true;
+    }
+  };
+  hooks.closed = [](const std::string& why) {
+    spdlog::info("cam.talk.backchannel_closed why=\"{}\"", why);
+  };
+  media::rtsp::LinkOptions options;
+  options.require = "www.onvif.org/ver20/backchannel";
+  link->link = media::rtsp::ClientLink::open(
+      pool_, std::move(*parsed), media::rtsp::ClientSession::Mode::kPlay, hooks, {}, options);
+  std::lock_guard lock(mu_);
+  link_ = std::move(link);
+}
+
+void BackchannelSpeaker::play(std::span<const uint8_t> ulaw) {
+  std::shared_ptr<Link> link;
+  {
+    std::lock_guard lock(mu_);
+    link = link_;
+  }
+  if (!link) return;
+  std::vector<std::vector<uint8_t>> packets;
+  int track = -1;
+  {
+    std::lock_guard lock(link->mu);
+    // Not playing yet: dropped, as anything said live and not heard.
+    if (!link->ready || link->track < 0 || !link->packetizer) return;
+    track = link->track;
+    std::vector<uint8_t> samples(ulaw.begin(), ulaw.end());
+    if (link->alaw) {
+      for (auto& b : samples) b = alaw_of(media::codec::ulaw_to_pcm(b));
+    }
+    link->packetizer->packetize(samples, link->timestamp, [&](std::span<const uint8_t> packet) {
+      packets.emplace_back(packet.begin(), packet.end());
+    });
+    link->timestamp += static_cast<uint32_t>(samples.size());
+  }
+  auto l = link->link;
+  l->post([l, track, packets = std::move(packets)] {
+    for (const auto& p : packets) l->send_media(track, false, p);
+  });
+}
+
+void BackchannelSpeaker::end() {
+  std::shared_ptr<Link> link;
+  {
+    std::lock_guard lock(mu_);
+    link = std::move(link_);
+  }
+  if (link && link->link) link->link->close();
 }
 
 struct TalkReceiver::Impl : std::enable_shared_from_this<Impl> {

@@ -40,6 +40,27 @@ class WavSpeaker final : public Speaker {
   uint32_t samples_ = 0;
 };
 
+// A gateway's speaker is its LAN camera's: what is said goes to the camera over its ONVIF
+// audio back-channel (RTSP with "Require: www.onvif.org/ver20/backchannel", the SDP's
+// a=sendonly audio section set up and played, RTP sent on it), a session for each call.
+// µ-law is sent as it is, or as A-law when that is what the camera takes.
+class BackchannelSpeaker final : public Speaker {
+ public:
+  BackchannelSpeaker(net::IoPool& pool, std::string camera_url)
+      : pool_(pool), url_(std::move(camera_url)) {}
+  ~BackchannelSpeaker() override;
+  void begin() override;
+  void play(std::span<const uint8_t> ulaw) override;
+  void end() override;
+  struct Link;
+
+ private:
+  net::IoPool& pool_;
+  std::string url_;
+  std::mutex mu_;
+  std::shared_ptr<Link> link_;
+};
+
 // Plays one call: connects, plays talk/{serial} until the cloud ends it or this is
 // destroyed (which sends TEARDOWN). Never reconnects: a new call is a new talk.start.
 class TalkReceiver {

@@ -59,9 +59,8 @@ class TalkTest : public ::testing::Test {
     }
     const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
     camera_ = std::make_unique<BackgroundCommand>(
-        "exec '" + cam + "' --serial TALK1 --secret-file '" + (dir_ / "secret").string() +
-        "' --simulate --size 320x240 --fps 10 --speaker '" + speaker().string() +
-        "' --provision '" + payload + "' >> '" + (dir_ / "log").string() + "' 2>&1");
+        "exec '" + cam + "' --serial TALK1 --secret-file '" + (dir_ / "secret").string() + "' " +
+        camera_args() + " --provision '" + payload + "' >> '" + (dir_ / "log").string() + "' 2>&1");
     ASSERT_TRUE(wait_for(
         [&] {
           const json list = call("GET", "/api/v1/devices", owner_).json();  // kept: not a temporary
@@ -87,6 +86,10 @@ class TalkTest : public ::testing::Test {
     return server_.request(method, path, h, body.is_null() ? "" : body.dump());
   }
   std::filesystem::path speaker() const { return dir_ / "speaker.wav"; }
+  // How the camera is started (besides its identity and its QR payload).
+  virtual std::string camera_args() {
+    return "--simulate --size 320x240 --fps 10 --speaker '" + speaker().string() + "'";
+  }
   int talk(WsClient& ws, const std::string& bearer, const std::string& query = "") {
     return ws.connect(server_.http_port(), "/api/v1/devices/" + id_ + "/talk" + query,
                       {{"Authorization", "Bearer " + bearer}});
@@ -242,6 +245,66 @@ TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
   EXPECT_EQ(talk(after, owner_), 409);
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", family).status, 403);
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"].size(), 2u);
+}
+
+// A gateway (nightjar-cam --source) talks through its LAN camera: the camera here is
+// GStreamer's own ONVIF RTSP server with an audio back-channel (tests/peers/onvif_peer.cc),
+// which writes the G.711 it receives to a file.
+class GatewayTalkTest : public TalkTest {
+ protected:
+  void SetUp() override {
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("nj-onvif-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    received_ = dir / "backchannel.ulaw";
+    port_file_ = dir / "port";
+    const std::string peer = std::filesystem::path(NJ_BIN_PATH).parent_path() / "onvif_peer";
+    peer_ = std::make_unique<BackgroundCommand>("exec '" + peer + "' '" + received_.string() +
+                                                "' > '" + port_file_.string() + "' 2>&1");
+    ASSERT_TRUE(wait_for([&] { return port() != 0; }, 10s)) << "the ONVIF peer did not start";
+    TalkTest::SetUp();
+  }
+  void TearDown() override {
+    TalkTest::TearDown();
+    peer_.reset();
+    std::filesystem::remove_all(received_.parent_path());
+  }
+  int port() const {
+    std::ifstream in(port_file_);
+    std::string word;
+    int p = 0;
+    in >> word >> p;
+    return word == "port" ? p : 0;
+  }
+  std::string camera_args() override {
+    return "--source rtsp://127.0.0.1:" + std::to_string(port()) + "/cam";
+  }
+  std::string received() const {
+    std::ifstream in(received_, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  std::filesystem::path received_, port_file_;
+  std::unique_ptr<BackgroundCommand> peer_;
+};
+
+TEST_F(GatewayTalkTest, WhatIsSaidReachesTheLanCameraOverItsOnvifBackChannel) {
+  WsClient ws;
+  ASSERT_EQ(talk(ws, owner_), 101);
+  ASSERT_EQ(next(ws)["type"], "ready");
+  const auto listening = next(ws);
+  ASSERT_EQ(listening["type"], "listening") << listening.dump() << server_.log();
+  std::this_thread::sleep_for(500ms);  // the gateway's back-channel session is set up
+  say(ws, 1000, 2.0);
+  ASSERT_TRUE(wait_for([&] { return received().size() >= 8'000; }, 5s))
+      << received().size() << " bytes reached the camera";
+  ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
+  const std::string ulaw = received();
+  std::vector<int16_t> pcm;
+  for (unsigned char u : ulaw) pcm.push_back(media::codec::ulaw_to_pcm(u));
+  const double tone = power_at(pcm, 1000);
+  for (double other : {300.0, 700.0, 1500.0, 2500.0}) {
+    EXPECT_GT(tone, 100 * power_at(pcm, other)) << other << " Hz";
+  }
 }
 
 }  // namespace

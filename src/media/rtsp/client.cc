@@ -99,6 +99,7 @@ void ClientSession::send_request(Pending request) {
     m.set_header("Authorization", credentials_.authorization(request.method, request.uri));
   }
   if (!session_.empty()) m.set_header("Session", session_);
+  if (!require_.empty()) m.set_header("Require", require_);
   for (const auto& [k, v] : request.headers) m.set_header(k, v);
   m.body = request.body;
   in_flight_ = std::move(request);

@@ -68,10 +68,15 @@ class ClientSession {
     udp_ = true;
   }
   bool udp() const { return udp_; }
+  // A feature tag sent as Require on every request (before start): the ONVIF audio
+  // back-channel, whose SDP then has an a=sendonly section the client sends to with
+  // send_media after PLAY.
+  void require(std::string tag) { require_ = std::move(tag); }
   void start();
   // Bytes from the server; returns how many were used, or an error (close the connection).
   Result<size_t, Error> feed(std::span<const uint8_t> data);
-  // Push: sends a packet of media section `track` (after ready).
+  // Sends a packet of media section `track` (after ready): pushing, or on a play session's
+  // back-channel.
   void send_media(int track, bool rtcp, std::span<const uint8_t> packet);
   // Keeps the session alive (GET_PARAMETER if the server has it, else OPTIONS).
   void keepalive();
@@ -106,6 +111,7 @@ class ClientSession {
   std::string control_url(const std::string& control) const;
 
   ClientUrl url_;
+  std::string require_;
   Mode mode_;
   Handlers handlers_;
   std::string announce_sdp_;

@@ -37,6 +37,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
         session_(std::move(url), mode, session_handlers(mode), std::move(announce_sdp)),
         play_(mode == ClientSession::Mode::kPlay) {
     if (options_.udp) session_.use_udp(udp_handlers());
+    if (!options_.require.empty()) session_.require(options_.require);
   }
 
   void start() {

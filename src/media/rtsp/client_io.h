@@ -36,6 +36,9 @@ struct LinkOptions {
   // RTP over UDP port pairs instead of the TCP connection (lower delay on a LAN, but no
   // retransmission); a server that refuses it is asked again for TCP.
   bool udp = false;
+  // A feature the server must understand, sent as Require on every request: the ONVIF
+  // audio back-channel ("www.onvif.org/ver20/backchannel") for talking to a camera.
+  std::string require;
 };
 
 class ClientLink {
