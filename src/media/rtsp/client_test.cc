@@ -374,5 +374,51 @@ TEST(ClientSession, AnswersADigestChallengeOnce) {
   EXPECT_EQ(sent.size(), 3u);
 }
 
+// The ONVIF audio back-channel: every request says Require, the a=sendonly section is set
+// up, and after PLAY the client sends RTP on that section's channel.
+TEST(ClientSession, SendsOnAnOnvifBackChannel) {
+  std::vector<std::string> sent;
+  ClientSession c(*parse_client_url("rtsp://cam/s"), ClientSession::Mode::kPlay,
+                  {.send = [&](std::string b) { sent.push_back(b); },
+                   .described = [](const sdp::Session& s) -> std::vector<int> {
+                     for (size_t i = 0; i < s.media.size(); ++i) {
+                       for (const auto& [name, value] : s.media[i].attributes) {
+                         if (name == "sendonly") return {static_cast<int>(i)};
+                       }
+                     }
+                     return {};
+                   },
+                   .ready = {},
+                   .media = {},
+                   .failed = {}});
+  c.require("www.onvif.org/ver20/backchannel");
+  c.start();
+  auto reply = [&](const std::string& text) { ASSERT_TRUE(c.feed(bytes(text))); };
+  reply("RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, PLAY\r\n\r\n");
+  const std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\n"
+      "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=control:stream=0\r\na=recvonly\r\n"
+      "m=audio 0 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=control:stream=1\r\na=sendonly\r\n";
+  reply(
+      "RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Base: rtsp://cam/s/\r\nContent-Type: "
+      "application/sdp\r\nContent-Length: " +
+      std::to_string(sdp.size()) + "\r\n\r\n" + sdp);
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_NE(sent[1].find("Require: www.onvif.org/ver20/backchannel"), std::string::npos);
+  EXPECT_NE(sent[2].find("SETUP rtsp://cam/s/stream=1"), std::string::npos) << sent[2];
+  EXPECT_NE(sent[2].find("Require: www.onvif.org/ver20/backchannel"), std::string::npos);
+  reply(
+      "RTSP/1.0 200 OK\r\nCSeq: 3\r\nSession: 42\r\nTransport: "
+      "RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
+  ASSERT_EQ(sent.size(), 4u);
+  EXPECT_NE(sent[3].find("PLAY"), std::string::npos);
+  reply("RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 42\r\n\r\n");
+  ASSERT_EQ(c.state(), ClientSession::State::kStreaming);
+  const uint8_t rtp[] = {0x80, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff};
+  c.send_media(1, false, rtp);
+  ASSERT_EQ(sent.size(), 5u);
+  EXPECT_EQ(sent[4].substr(0, 4), std::string("$\x00\x00\x0e", 4)) << "on the section's channel";
+}
+
 }  // namespace
 }  // namespace nj::media::rtsp
