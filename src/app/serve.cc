@@ -551,7 +551,7 @@ int serve(const Config& config) {
           return http::error_response(409, "privacy_mode", "the camera is in privacy mode");
         }
         if (!d || !d->online) {
-          return http::error_response(409, "offline", "the camera is offline");
+          return http::error_response(409, "device_offline", "the camera is offline");
         }
         return std::nullopt;
       },
