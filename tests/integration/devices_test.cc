@@ -903,19 +903,13 @@ TEST_F(DevicesTest, AGatewayLetsGoOfItsLanCameraInPrivacyMode) {
   auto bind = call("POST", "/api/v1/bind-tokens", owner_, json::object());
   ASSERT_EQ(bind.status, 201) << bind.body;
   const auto dir = server_.data_dir() / "cam-GW1";
-  std::filesystem::create_directories(dir);
-  auto secret = server_.admin("device add --serial GW1 --model NJ-Gateway");
-  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-  std::ofstream(dir / "secret") << secret << "\n";
-  std::string payload = bind.json()["qr_payload"];
-  for (size_t at = 0; (at = payload.find('\'', at)) != std::string::npos; at += 4) {
-    payload.replace(at, 1, "'\\''");
-  }
-  const std::string cam = std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam";
-  BackgroundCommand gateway("exec '" + cam + "' --serial GW1 --secret-file '" +
-                            (dir / "secret").string() + "' --source '" + rtsp +
-                            "/live/LAN1?token=" + token_for("play") + "' --provision '" + payload +
-                            "' >> '" + (dir / "log").string() + "' 2>&1");
+  add_device(server_, "GW1", "NJ-Gateway", dir);
+  BackgroundCommand gateway("exec " + sh_quote(camera_binary()) + " --serial GW1 --secret-file " +
+                            sh_quote((dir / "secret").string()) + " --source " +
+                            sh_quote(rtsp + "/live/LAN1?token=" + token_for("play")) +
+                            " --provision " +
+                            sh_quote(bind.json()["qr_payload"].get<std::string>()) + " >> " +
+                            sh_quote((dir / "log").string()) + " 2>&1");
   json device;
   ASSERT_TRUE(wait_for(
       [&] {

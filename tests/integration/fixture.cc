@@ -191,6 +191,24 @@ bool BackgroundCommand::running() {
   return ::waitpid(pid_, &status, WNOHANG) == 0;
 }
 
+std::string sh_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string camera_binary() {
+  return (std::filesystem::path(NJ_BIN_PATH).parent_path() / "nightjar-cam").string();
+}
+
+void add_device(ServerProcess& server, const std::string& serial, const std::string& model,
+                const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  auto secret = server.admin("device add --serial " + serial + " --model " + model);
+  while (!secret.empty() && secret.back() == '\n') secret.pop_back();
+  std::ofstream(dir / "secret") << secret << "\n";
+}
+
 std::string run_command(const std::string& command, int* status) {
   std::string out;
   FILE* pipe = ::popen(command.c_str(), "r");

@@ -78,6 +78,15 @@ class BackgroundCommand {
   pid_t pid_ = -1;
 };
 
+// Text in single quotes for /bin/sh.
+std::string sh_quote(const std::string& text);
+// The simulated camera's binary, beside the server's.
+std::string camera_binary();
+// Registers a camera with the server (admin device add) and keeps its secret in DIR/secret,
+// where nightjar-cam --secret-file reads it.
+void add_device(ServerProcess& server, const std::string& serial, const std::string& model,
+                const std::filesystem::path& dir);
+
 // Runs a command by /bin/sh and returns its standard output; status gets the exit code.
 std::string run_command(const std::string& command, int* status = nullptr);
 

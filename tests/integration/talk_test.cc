@@ -41,6 +41,16 @@ double power_at(const std::vector<int16_t>& pcm, double hz, double rate = 8000) 
   return s1 * s1 + s2 * s2 - c * s1 * s2;
 }
 
+// µ-law samples hold a tone at `hz`, far above any other frequency.
+void expect_tone(const std::string& ulaw, double hz) {
+  std::vector<int16_t> pcm;
+  for (unsigned char u : ulaw) pcm.push_back(media::codec::ulaw_to_pcm(u));
+  const double tone = power_at(pcm, hz);
+  for (double other : {300.0, 700.0, 1500.0, 2500.0}) {
+    EXPECT_GT(tone, 100 * power_at(pcm, other)) << other << " Hz against " << hz << " Hz";
+  }
+}
+
 class TalkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -143,12 +153,7 @@ TEST_F(TalkTest, WhatIsSaidIsPlayedByTheCameraAndOnlyTheCallIsKept) {
 
   // The speaker played the tone: 1 kHz, far above any other frequency.
   const std::string ulaw = played();
-  std::vector<int16_t> pcm;
-  for (unsigned char u : ulaw) pcm.push_back(media::codec::ulaw_to_pcm(u));
-  const double tone = power_at(pcm, 1000);
-  for (double other : {300.0, 700.0, 1500.0, 2500.0}) {
-    EXPECT_GT(tone, 100 * power_at(pcm, other)) << other << " Hz";
-  }
+  expect_tone(ulaw, 1000);
   EXPECT_LE(ulaw.size(), 16'000u + 1'600u) << "no more than was said";
 
   // Nothing of it anywhere else: no file of the server's or the camera's holds any 64 bytes
@@ -298,13 +303,7 @@ TEST_F(GatewayTalkTest, WhatIsSaidReachesTheLanCameraOverItsOnvifBackChannel) {
   ASSERT_TRUE(wait_for([&] { return received().size() >= 8'000; }, 5s))
       << received().size() << " bytes reached the camera";
   ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
-  const std::string ulaw = received();
-  std::vector<int16_t> pcm;
-  for (unsigned char u : ulaw) pcm.push_back(media::codec::ulaw_to_pcm(u));
-  const double tone = power_at(pcm, 1000);
-  for (double other : {300.0, 700.0, 1500.0, 2500.0}) {
-    EXPECT_GT(tone, 100 * power_at(pcm, other)) << other << " Hz";
-  }
+  expect_tone(received(), 1000);
 }
 
 }  // namespace
