@@ -134,6 +134,8 @@ void BackchannelSpeaker::begin() {
   };
   media::rtsp::LinkOptions options;
   options.require = "www.onvif.org/ver20/backchannel";
+  // Only we send on this session: the camera's silence is not its end (the call's end is).
+  options.media_timeout = std::chrono::hours(24);
   link->link = media::rtsp::ClientLink::open(
       pool_, std::move(*parsed), media::rtsp::ClientSession::Mode::kPlay, hooks, {}, options);
   std::lock_guard lock(mu_);
