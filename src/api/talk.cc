@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/fields.h"
 #include "common/time.h"
 #include "http/json.h"
 
@@ -63,8 +64,13 @@ class TalkApi::Speaker final : public http::WebSocketHandler,
   void on_message(std::string_view data, bool binary) override {
     if (!call_) return;
     if (!binary) {
+      // The one text a browser may send; read without trusting it (no throwing accessor).
       const auto j = json::parse(data, nullptr, false);
-      if (j.is_object() && j.value("type", "") == "hangup") {
+      const auto type =
+          j.is_object()
+              ? string_field(j, "type", 16, false)
+              : Result<std::optional<std::string>, http::Response>(std::optional<std::string>());
+      if (type && *type == "hangup") {
         hang_up();
         peer_->close(1000, "hung up");
         return;
@@ -152,7 +158,11 @@ void TalkApi::install(http::Router& router) {
           return {nullptr,
                   http::error_response(403, "forbidden", "only the owner may take the line")};
         }
-        talk::Caller caller{grant->serial, request.params.at("id"), grant->user_id,
+        const auto id = request.params.find("id");  // the route's own {id}, always there
+        if (id == request.params.end()) {
+          return {nullptr, http::error_response(404, "not_found", "no such camera")};
+        }
+        talk::Caller caller{grant->serial, id->second, grant->user_id,
                             label_of_ ? label_of_(grant->user_id) : std::string(), owner};
         auto speaker =
             std::make_shared<Speaker>(peer, talk_, std::move(caller), take,
@@ -172,7 +182,11 @@ void TalkApi::install(http::Router& router) {
           return respond(http::error_response(403, "forbidden", "only the owner sees the calls"));
         }
         json list = json::array();
-        for (const auto& c : calls_.of_device(request.params.at("id"))) {
+        const auto id = request.params.find("id");  // the route's own {id}, always there
+        if (id == request.params.end()) {
+          return respond(http::error_response(404, "not_found", "no such camera"));
+        }
+        for (const auto& c : calls_.of_device(id->second)) {
           list.push_back(
               {{"user", c.email},
                {"start", format_rfc3339(SystemTime(std::chrono::milliseconds(c.start_ms)))},

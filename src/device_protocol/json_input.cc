@@ -73,6 +73,17 @@ const json* ObjectReader::find(std::string_view key, bool required) {
 
 const json* ObjectReader::field(std::string_view key, bool required) { return find(key, required); }
 
+namespace {
+
+bool has_control(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 std::optional<std::string> ObjectReader::string(std::string_view key, size_t max_bytes,
                                                 bool required, bool free_text) {
   const json* v = find(key, required);
@@ -86,13 +97,9 @@ std::optional<std::string> ObjectReader::string(std::string_view key, size_t max
     fail(Reason::kOutOfRange, key, std::string(key) + " is too long");
     return std::nullopt;
   }
-  if (!free_text) {
-    for (unsigned char c : s) {
-      if (c < 0x20 || c == 0x7f) {
-        fail(Reason::kOutOfRange, key, std::string(key) + " has control characters");
-        return std::nullopt;
-      }
-    }
+  if (!free_text && has_control(s)) {
+    fail(Reason::kOutOfRange, key, std::string(key) + " has control characters");
+    return std::nullopt;
   }
   return s;
 }
@@ -121,11 +128,9 @@ std::optional<std::vector<std::string>> ObjectReader::strings(std::string_view k
       fail(Reason::kOutOfRange, key, std::string(key) + " has an empty or too long item");
       return std::nullopt;
     }
-    for (unsigned char c : s) {
-      if (c < 0x20 || c == 0x7f) {
-        fail(Reason::kOutOfRange, key, std::string(key) + " has control characters");
-        return std::nullopt;
-      }
+    if (has_control(s)) {
+      fail(Reason::kOutOfRange, key, std::string(key) + " has control characters");
+      return std::nullopt;
     }
     out.push_back(s);
   }
