@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -86,9 +87,10 @@ uint8_t alaw_of(int16_t pcm) {
 struct BackchannelSpeaker::Link {
   std::shared_ptr<media::rtsp::ClientLink> link;
   std::mutex mu;
-  int track = -1;      // the back-channel's media section
-  bool alaw = false;   // the camera takes PCMA
-  bool ready = false;  // PLAY answered: audio may go
+  int track = -1;       // the back-channel's media section
+  bool alaw = false;    // the camera takes PCMA
+  bool ready = false;   // PLAY answered: audio may go
+  bool closed = false;  // failed or dropped: a new session is needed
   std::unique_ptr<media::rtp::FramePacketizer> packetizer;
   uint32_t timestamp = 0;
 };
@@ -97,6 +99,18 @@ BackchannelSpeaker::~BackchannelSpeaker() { end(); }
 
 void BackchannelSpeaker::begin() {
   end();
+  std::lock_guard lock(mu_);
+  in_call_ = true;
+  failures_ = 0;
+  open_locked();
+}
+
+void BackchannelSpeaker::open_locked() {
+  link_.reset();
+  // The next try, should this one fail: 0.5, 1, 2, then every 4 s.
+  next_open_ =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(500 << std::min(failures_, 3));
+  ++failures_;
   auto parsed = media::rtsp::parse_client_url(url_);
   if (!parsed) return;
   auto link = std::make_shared<Link>();
@@ -129,8 +143,13 @@ void BackchannelSpeaker::begin() {
       self->ready = true;
     }
   };
-  hooks.closed = [](const std::string& why) {
-    spdlog::info("cam.talk.backchannel_closed why=\"{}\"", why);
+  hooks.closed = [weak](const std::string& why) {
+    auto self = weak.lock();
+    if (!self) return;  // the call ended it
+    spdlog::warn("cam.talk.backchannel_closed why=\"{}\"", why);
+    std::lock_guard lock(self->mu);
+    self->closed = true;
+    self->ready = false;
   };
   media::rtsp::LinkOptions options;
   options.require = "www.onvif.org/ver20/backchannel";
@@ -138,7 +157,6 @@ void BackchannelSpeaker::begin() {
   options.media_timeout = std::chrono::hours(24);
   link->link = media::rtsp::ClientLink::open(
       pool_, std::move(*parsed), media::rtsp::ClientSession::Mode::kPlay, hooks, {}, options);
-  std::lock_guard lock(mu_);
   link_ = std::move(link);
 }
 
@@ -146,6 +164,15 @@ void BackchannelSpeaker::play(std::span<const uint8_t> ulaw) {
   std::shared_ptr<Link> link;
   {
     std::lock_guard lock(mu_);
+    if (!in_call_) return;
+    bool closed = !link_;
+    if (link_) {
+      std::lock_guard link_lock(link_->mu);
+      closed = link_->closed;
+      if (link_->ready) failures_ = 0;
+    }
+    // What is said is the tick that opens the session again once its wait is over.
+    if (closed && std::chrono::steady_clock::now() >= next_open_) open_locked();
     link = link_;
   }
   if (!link) return;
@@ -175,6 +202,7 @@ void BackchannelSpeaker::end() {
   std::shared_ptr<Link> link;
   {
     std::lock_guard lock(mu_);
+    in_call_ = false;
     link = std::move(link_);
   }
   if (link && link->link) link->link->close();

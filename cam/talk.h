@@ -4,6 +4,7 @@
 // else of what is said is written anywhere.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -43,7 +44,8 @@ class WavSpeaker final : public Speaker {
 // A gateway's speaker is its LAN camera's: what is said goes to the camera over its ONVIF
 // audio back-channel (RTSP with "Require: www.onvif.org/ver20/backchannel", the SDP's
 // a=sendonly audio section set up and played, RTP sent on it), a session for each call.
-// µ-law is sent as it is, or as A-law when that is what the camera takes.
+// µ-law is sent as it is, or as A-law when that is what the camera takes. A session that
+// fails or drops while the call lasts is opened again, after 0.5, 1, 2, then every 4 s.
 class BackchannelSpeaker final : public Speaker {
  public:
   BackchannelSpeaker(net::IoPool& pool, std::string camera_url)
@@ -55,10 +57,14 @@ class BackchannelSpeaker final : public Speaker {
   struct Link;
 
  private:
+  void open_locked();  // a new session, mu_ held
   net::IoPool& pool_;
   std::string url_;
   std::mutex mu_;
   std::shared_ptr<Link> link_;
+  bool in_call_ = false;
+  int failures_ = 0;  // sessions in a row that closed before playing
+  std::chrono::steady_clock::time_point next_open_;
 };
 
 // Plays one call: connects, plays talk/{serial} until the cloud ends it or this is

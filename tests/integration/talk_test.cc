@@ -263,11 +263,21 @@ class GatewayTalkTest : public TalkTest {
     std::filesystem::create_directories(dir);
     received_ = dir / "backchannel.ulaw";
     port_file_ = dir / "port";
-    const std::string peer = std::filesystem::path(NJ_BIN_PATH).parent_path() / "onvif_peer";
-    peer_ = std::make_unique<BackgroundCommand>("exec '" + peer + "' '" + received_.string() +
-                                                "' > '" + port_file_.string() + "' 2>&1");
+    start_peer("");
     ASSERT_TRUE(wait_for([&] { return port() != 0; }, 10s)) << "the ONVIF peer did not start";
     TalkTest::SetUp();
+  }
+  // The LAN camera: on any free port, or again on the one it had.
+  void start_peer(const std::string& port) {
+    const std::string peer = std::filesystem::path(NJ_BIN_PATH).parent_path() / "onvif_peer";
+    peer_ = std::make_unique<BackgroundCommand>("exec " + sh_quote(peer) + " " +
+                                                sh_quote(received_.string()) + " " + port + " > " +
+                                                sh_quote(port_file_.string()) + " 2>&1");
+  }
+  // Talks (in half seconds) until the camera has heard something; false after 20 s.
+  bool talk_until_heard(WsClient& ws) {
+    for (int i = 0; i < 40 && received().empty(); ++i) say(ws, 1000, 0.5);
+    return !received().empty();
   }
   void TearDown() override {
     TalkTest::TearDown();
@@ -292,10 +302,7 @@ class GatewayTalkTest : public TalkTest {
   std::unique_ptr<BackgroundCommand> peer_;
 };
 
-// Disabled: under load (two runs at once, or CI's full suite) the gateway's back-channel
-// session sometimes never delivers anything (it is opened once per call and not retried
-// when it fails). Passes when run alone: --gtest_also_run_disabled_tests. See issue #15.
-TEST_F(GatewayTalkTest, DISABLED_WhatIsSaidReachesTheLanCameraOverItsOnvifBackChannel) {
+TEST_F(GatewayTalkTest, WhatIsSaidReachesTheLanCameraOverItsOnvifBackChannel) {
   WsClient ws;
   ASSERT_EQ(talk(ws, owner_), 101);
   ASSERT_EQ(next(ws)["type"], "ready");
@@ -304,8 +311,7 @@ TEST_F(GatewayTalkTest, DISABLED_WhatIsSaidReachesTheLanCameraOverItsOnvifBackCh
   // The gateway sets up its back-channel session when the call begins (the camera builds
   // its pipeline then, seconds under load); what is said before it plays is dropped, as
   // live speech is. Talk until the camera hears, then 2 s more.
-  for (int i = 0; i < 40 && received().empty(); ++i) say(ws, 1000, 0.5);
-  ASSERT_FALSE(received().empty()) << "nothing reached the camera in 20 s";
+  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s";
   const size_t heard_from = received().size();
   say(ws, 1000, 2.0);
   ASSERT_TRUE(wait_for([&] { return received().size() >= heard_from + 8'000; }, 5s))
@@ -321,6 +327,27 @@ TEST_F(GatewayTalkTest, DISABLED_WhatIsSaidReachesTheLanCameraOverItsOnvifBackCh
   say(ws, 1000, 1.0);
   EXPECT_TRUE(wait_for([&] { return received().size() >= before + 6'000; }, 3s))
       << "the back-channel went quiet after " << before << " bytes";
+  ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
+}
+
+// The LAN camera restarts in the middle of a call: the gateway opens its back-channel
+// again, and what is said after that is heard.
+TEST_F(GatewayTalkTest, ABackChannelTheCameraDropsIsOpenedAgainWhileTheCallLasts) {
+  WsClient ws;
+  ASSERT_EQ(talk(ws, owner_), 101);
+  ASSERT_EQ(next(ws)["type"], "ready");
+  ASSERT_EQ(next(ws)["type"], "listening");
+  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s";
+  const int port_before = port();
+  peer_.reset();
+  std::filesystem::remove(received_);
+  say(ws, 1000, 1.0);  // said while the camera is away: lost, and the call goes on
+  start_peer(std::to_string(port_before));
+  ASSERT_TRUE(wait_for([&] { return port() == port_before; }, 10s))
+      << "the ONVIF peer did not come back on port " << port_before;
+  ASSERT_TRUE(talk_until_heard(ws)) << "the back-channel was not opened again";
+  say(ws, 1000, 1.0);
+  expect_tone(received(), 1000);
   ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
 }
 

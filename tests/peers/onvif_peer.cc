@@ -2,8 +2,9 @@
 // GStreamer's own ONVIF RTSP server (GstRTSPOnvifServer): rtsp://127.0.0.1:PORT/cam serves
 // a live test picture (H.264); with "Require: www.onvif.org/ver20/backchannel" its SDP adds
 // an a=sendonly PCMU track, and what a client sends on it is written, as µ-law samples, to
-// OUT_FILE for the test to read. Prints "port N" once listening; runs until killed.
-//   onvif_peer OUT_FILE
+// OUT_FILE for the test to read. Prints "port N" once listening; runs until killed. PORT
+// (default: any free one) lets a test bring a camera back where it was.
+//   onvif_peer OUT_FILE [PORT]
 #include <gst/gst.h>
 // These two headers do not declare their functions extern "C" themselves.
 extern "C" {
@@ -16,15 +17,15 @@ extern "C" {
 #include <string>
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: onvif_peer OUT_FILE\n");
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: onvif_peer OUT_FILE [PORT]\n");
     return 2;
   }
   gst_init(&argc, &argv);
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);
   GstRTSPServer* server = gst_rtsp_onvif_server_new();
   gst_rtsp_server_set_address(server, "127.0.0.1");
-  gst_rtsp_server_set_service(server, "0");
+  gst_rtsp_server_set_service(server, argc == 3 ? argv[2] : "0");
   GstRTSPMediaFactory* factory = gst_rtsp_onvif_media_factory_new();
   gst_rtsp_media_factory_set_launch(
       factory,
