@@ -1,10 +1,5 @@
 #include "simulator.h"
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavutil/opt.h>
-}
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,30 +7,17 @@ extern "C" {
 #include <ctime>
 #include <vector>
 
+#include "libav.h"
 #include "media/rtp/h264.h"
 #include "media/rtsp/tracks.h"
 
 namespace nj::cam {
 namespace {
 
-struct ContextDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-using Context = std::unique_ptr<AVCodecContext, ContextDeleter>;
-using Picture = std::unique_ptr<AVFrame, FrameDeleter>;
-using Packet = std::unique_ptr<AVPacket, PacketDeleter>;
-
-std::string av_error(int rc) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(rc, buf, sizeof buf);
-  return buf;
-}
+using Context = av::Context;
+using Picture = av::Frame;
+using Packet = av::Packet;
+constexpr auto av_error = av::error_text;
 
 // Annex B (start codes) → AVCC (4-byte lengths), dropping empty units.
 std::vector<uint8_t> to_avcc(const uint8_t* data, size_t size) {

@@ -6,11 +6,10 @@
 #include <atomic>
 #include <cstring>
 
-#include "media/codec/audio.h"
-#include "media/rtp/audio.h"
 #include "media/rtp/packet.h"
 #include "media/rtsp/client_io.h"
 #include "media/sdp/sdp.h"
+#include "talk_codec.h"
 
 namespace nj::cam {
 
@@ -69,30 +68,13 @@ void WavSpeaker::end() {
   file_ = nullptr;
 }
 
-namespace {
-
-// G.711 A-law of a 16-bit sample (for a camera whose back-channel takes PCMA).
-uint8_t alaw_of(int16_t pcm) {
-  int sign = pcm >= 0 ? 0x80 : 0;
-  int magnitude = pcm >= 0 ? pcm : -(pcm + 1);
-  magnitude >>= 3;  // 13 bits
-  int segment = 0;
-  for (int limit = 32; magnitude >= limit && segment < 7; limit <<= 1) ++segment;
-  const int mantissa = segment == 0 ? (magnitude >> 1) & 0x0f : (magnitude >> segment) & 0x0f;
-  return static_cast<uint8_t>((sign | (segment << 4) | mantissa) ^ 0x55);
-}
-
-}  // namespace
-
 struct BackchannelSpeaker::Link {
   std::shared_ptr<media::rtsp::ClientLink> link;
   std::mutex mu;
-  int track = -1;       // the back-channel's media section
-  bool alaw = false;    // the camera takes PCMA
-  bool ready = false;   // PLAY answered: audio may go
-  bool closed = false;  // failed or dropped: a new session is needed
-  std::unique_ptr<media::rtp::FramePacketizer> packetizer;
-  uint32_t timestamp = 0;
+  int track = -1;                               // the back-channel's media section
+  std::unique_ptr<BackchannelEncoder> encoder;  // what it takes
+  bool ready = false;                           // PLAY answered: audio may go
+  bool closed = false;                          // failed or dropped: a new session is needed
 };
 
 BackchannelSpeaker::~BackchannelSpeaker() { end(); }
@@ -116,29 +98,42 @@ void BackchannelSpeaker::open_locked() {
   auto link = std::make_shared<Link>();
   std::weak_ptr<Link> weak = link;
   media::rtsp::LinkHooks hooks;
-  // The section the client sends on: a=sendonly, G.711.
+  // The section the client sends on: a=sendonly audio in a codec we can make. The camera's
+  // other sections are set up too (and what they bring is dropped): GStreamer's ONVIF server,
+  // which many camera firmwares are built on, stops a session's whole pipeline when a stream
+  // of it is left out (its source fails "not-linked"), back-channel and all.
   hooks.described = [weak](const media::sdp::Session& s) -> std::vector<int> {
     auto self = weak.lock();
     if (!self) return {};
+    int chosen = -1;
+    std::vector<int> tracks;
     for (size_t i = 0; i < s.media.size(); ++i) {
       const auto& m = s.media[i];
       bool sendonly = false;
       for (const auto& [name, value] : m.attributes) sendonly = sendonly || name == "sendonly";
-      if (m.type != "audio" || !sendonly || (m.encoding != "PCMU" && m.encoding != "PCMA")) {
+      if (!sendonly) {
+        if (m.type == "video" || m.type == "audio") tracks.push_back(static_cast<int>(i));
         continue;
       }
+      if (chosen >= 0 || !BackchannelEncoder::takes(m)) continue;
+      auto encoder = BackchannelEncoder::make(m);
+      if (!encoder) continue;
+      spdlog::info("cam.talk.backchannel codec={} rate={}", encoder->name(), m.clock_rate);
+      chosen = static_cast<int>(i);
+      tracks.push_back(chosen);
       std::lock_guard lock(self->mu);
-      self->track = static_cast<int>(i);
-      self->alaw = m.encoding == "PCMA";
-      self->packetizer =
-          std::make_unique<media::rtp::FramePacketizer>(self->alaw ? 8 : 0, 0x4e4a5442, 1);
-      return {static_cast<int>(i)};
+      self->track = chosen;
+      self->encoder = std::move(encoder);
     }
-    spdlog::warn("cam.talk.no_backchannel");
-    return {};
+    if (chosen < 0) {
+      spdlog::warn("cam.talk.no_backchannel");
+      return {};
+    }
+    return tracks;
   };
   hooks.ready = [weak] {
     if (auto self = weak.lock()) {
+      spdlog::info("cam.talk.backchannel_playing");
       std::lock_guard lock(self->mu);
       self->ready = true;
     }
@@ -153,6 +148,7 @@ void BackchannelSpeaker::open_locked() {
   };
   media::rtsp::LinkOptions options;
   options.require = "www.onvif.org/ver20/backchannel";
+  options.play_range.clear();  // live: no position to seek to
   // Only we send on this session: the camera's silence is not its end (the call's end is).
   options.media_timeout = std::chrono::hours(24);
   link->link = media::rtsp::ClientLink::open(
@@ -181,16 +177,11 @@ void BackchannelSpeaker::play(std::span<const uint8_t> ulaw) {
   {
     std::lock_guard lock(link->mu);
     // Not playing yet: dropped, as anything said live and not heard.
-    if (!link->ready || link->track < 0 || !link->packetizer) return;
+    if (!link->ready || link->track < 0 || !link->encoder) return;
     track = link->track;
-    std::vector<uint8_t> samples(ulaw.begin(), ulaw.end());
-    if (link->alaw) {
-      for (auto& b : samples) b = alaw_of(media::codec::ulaw_to_pcm(b));
-    }
-    link->packetizer->packetize(samples, link->timestamp, [&](std::span<const uint8_t> packet) {
+    link->encoder->encode(ulaw, [&](std::span<const uint8_t> packet) {
       packets.emplace_back(packet.begin(), packet.end());
     });
-    link->timestamp += static_cast<uint32_t>(samples.size());
   }
   auto l = link->link;
   l->post([l, track, packets = std::move(packets)] {

@@ -44,7 +44,8 @@ class WavSpeaker final : public Speaker {
 // A gateway's speaker is its LAN camera's: what is said goes to the camera over its ONVIF
 // audio back-channel (RTSP with "Require: www.onvif.org/ver20/backchannel", the SDP's
 // a=sendonly audio section set up and played, RTP sent on it), a session for each call.
-// µ-law is sent as it is, or as A-law when that is what the camera takes. A session that
+// µ-law is sent as it is, as A-law, or encoded to AAC or Opus: whatever the camera's
+// section names (talk_codec.h). A session that
 // fails or drops while the call lasts is opened again, after 0.5, 1, 2, then every 4 s.
 class BackchannelSpeaker final : public Speaker {
  public:

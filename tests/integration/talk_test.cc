@@ -18,17 +18,6 @@ using namespace std::chrono_literals;
 using json = nlohmann::json;
 using Headers = std::map<std::string, std::string>;
 
-// G.711 µ-law of a 16-bit sample (the browser's encoder does the same).
-uint8_t ulaw_of(int16_t pcm) {
-  const int bias = 0x84;
-  int sign = pcm < 0 ? 0x80 : 0;
-  int magnitude = std::min(pcm < 0 ? -int{pcm} : int{pcm}, 32635) + bias;
-  int exponent = 7;
-  for (int mask = 0x4000; (magnitude & mask) == 0 && exponent > 0; mask >>= 1) --exponent;
-  const int mantissa = (magnitude >> (exponent + 3)) & 0x0f;
-  return static_cast<uint8_t>(~(sign | (exponent << 4) | mantissa));
-}
-
 // The power of one frequency in the samples (Goertzel).
 double power_at(const std::vector<int16_t>& pcm, double hz, double rate = 8000) {
   const double w = 2 * M_PI * hz / rate, c = 2 * std::cos(w);
@@ -109,6 +98,11 @@ class TalkTest : public ::testing::Test {
     auto m = ws.receive(timeout);
     return m ? json::parse(*m, nullptr, false) : json();
   }
+  // What the camera logged (for a failure's message).
+  std::string camera_log() const {
+    std::ifstream in(dir_ / "log");
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
   // What the speaker played: the WAV's µ-law samples.
   std::string played() const {
     std::ifstream in(speaker(), std::ios::binary);
@@ -123,8 +117,8 @@ class TalkTest : public ::testing::Test {
       std::string frame(1, '\x01');
       for (int i = 0; i < 160; ++i) {
         const double t = (f * 160 + i) / 8000.0;
-        frame +=
-            static_cast<char>(ulaw_of(static_cast<int16_t>(8000 * std::sin(2 * M_PI * hz * t))));
+        frame += static_cast<char>(
+            media::codec::pcm_to_ulaw(static_cast<int16_t>(8000 * std::sin(2 * M_PI * hz * t))));
       }
       ASSERT_TRUE(ws.send(frame, true));
       due += 20ms;
@@ -254,7 +248,7 @@ TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
 
 // A gateway (nightjar-cam --source) talks through its LAN camera: the camera here is
 // GStreamer's own ONVIF RTSP server with an audio back-channel (tests/peers/onvif_peer.cc),
-// which writes the G.711 it receives to a file.
+// which writes what it receives, decoded to µ-law, to a file.
 class GatewayTalkTest : public TalkTest {
  protected:
   void SetUp() override {
@@ -263,16 +257,22 @@ class GatewayTalkTest : public TalkTest {
     std::filesystem::create_directories(dir);
     received_ = dir / "backchannel.ulaw";
     port_file_ = dir / "port";
-    start_peer("");
+    start_peer("0");
     ASSERT_TRUE(wait_for([&] { return port() != 0; }, 10s)) << "the ONVIF peer did not start";
     TalkTest::SetUp();
   }
-  // The LAN camera: on any free port, or again on the one it had.
+  // What the LAN camera's back-channel takes (onvif_peer's names).
+  virtual std::string codec() const { return "pcmu"; }
+  // The LAN camera: on any free port ("0"), or again on the one it had.
   void start_peer(const std::string& port) {
     const std::string peer = std::filesystem::path(NJ_BIN_PATH).parent_path() / "onvif_peer";
-    peer_ = std::make_unique<BackgroundCommand>("exec " + sh_quote(peer) + " " +
-                                                sh_quote(received_.string()) + " " + port + " > " +
-                                                sh_quote(port_file_.string()) + " 2>&1");
+    peer_ = std::make_unique<BackgroundCommand>(
+        "exec " + sh_quote(peer) + " " + sh_quote(received_.string()) + " " + port + " " + codec() +
+        " > " + sh_quote(port_file_.string()) + " 2>&1");
+  }
+  std::string peer_log() const {
+    std::ifstream in(port_file_);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
   // Talks (in half seconds) until the camera has heard something; false after 20 s.
   bool talk_until_heard(WsClient& ws) {
@@ -311,7 +311,8 @@ TEST_F(GatewayTalkTest, WhatIsSaidReachesTheLanCameraOverItsOnvifBackChannel) {
   // The gateway sets up its back-channel session when the call begins (the camera builds
   // its pipeline then, seconds under load); what is said before it plays is dropped, as
   // live speech is. Talk until the camera hears, then 2 s more.
-  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s";
+  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s\n"
+                                    << camera_log() << peer_log();
   const size_t heard_from = received().size();
   say(ws, 1000, 2.0);
   ASSERT_TRUE(wait_for([&] { return received().size() >= heard_from + 8'000; }, 5s))
@@ -337,7 +338,8 @@ TEST_F(GatewayTalkTest, ABackChannelTheCameraDropsIsOpenedAgainWhileTheCallLasts
   ASSERT_EQ(talk(ws, owner_), 101);
   ASSERT_EQ(next(ws)["type"], "ready");
   ASSERT_EQ(next(ws)["type"], "listening");
-  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s";
+  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s\n"
+                                    << camera_log() << peer_log();
   const int port_before = port();
   peer_.reset();
   std::filesystem::remove(received_);
@@ -345,11 +347,38 @@ TEST_F(GatewayTalkTest, ABackChannelTheCameraDropsIsOpenedAgainWhileTheCallLasts
   start_peer(std::to_string(port_before));
   ASSERT_TRUE(wait_for([&] { return port() == port_before; }, 10s))
       << "the ONVIF peer did not come back on port " << port_before;
-  ASSERT_TRUE(talk_until_heard(ws)) << "the back-channel was not opened again";
+  ASSERT_TRUE(talk_until_heard(ws)) << "the back-channel was not opened again\n" << camera_log();
   say(ws, 1000, 1.0);
   expect_tone(received(), 1000);
   ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
 }
+
+// A LAN camera whose back-channel takes A-law, AAC or Opus: the gateway converts (G.711 to
+// G.711) or encodes what is said, and the camera hears the tone.
+class GatewayCodecTalkTest : public GatewayTalkTest,
+                             public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::string codec() const override { return GetParam(); }
+};
+
+TEST_P(GatewayCodecTalkTest, TheCameraHearsTheToneInTheCodecItTakes) {
+  WsClient ws;
+  ASSERT_EQ(talk(ws, owner_), 101);
+  ASSERT_EQ(next(ws)["type"], "ready");
+  ASSERT_EQ(next(ws)["type"], "listening");
+  ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s\n"
+                                    << camera_log() << peer_log();
+  const size_t heard_from = received().size();
+  say(ws, 1000, 2.0);
+  ASSERT_TRUE(wait_for([&] { return received().size() >= heard_from + 8'000; }, 5s))
+      << received().size() << " bytes reached the camera";
+  // The camera's decoder settles in the first packets: the tone is judged after them.
+  expect_tone(received().substr(heard_from), 1000);
+  ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, GatewayCodecTalkTest, ::testing::Values("pcma", "aac", "opus"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace nj::testing

@@ -1,5 +1,7 @@
 #include "media/codec/audio.h"
 
+#include <algorithm>
+
 namespace nj::media::codec {
 namespace {
 
@@ -56,6 +58,24 @@ int16_t alaw_to_pcm(uint8_t a) {
   const int mantissa = a & 0x0f;
   int magnitude = exponent == 0 ? (mantissa << 4) + 8 : ((mantissa << 4) + 0x108) << (exponent - 1);
   return static_cast<int16_t>(a & 0x80 ? magnitude : -magnitude);
+}
+
+uint8_t pcm_to_ulaw(int16_t pcm) {
+  const int sign = pcm < 0 ? 0x80 : 0;
+  const int magnitude = std::min(pcm < 0 ? -int{pcm} : int{pcm}, 32635) + 0x84;
+  int exponent = 7;
+  for (int mask = 0x4000; (magnitude & mask) == 0 && exponent > 0; mask >>= 1) --exponent;
+  const int mantissa = (magnitude >> (exponent + 3)) & 0x0f;
+  return static_cast<uint8_t>(~(sign | (exponent << 4) | mantissa));
+}
+
+uint8_t pcm_to_alaw(int16_t pcm) {
+  const int sign = pcm >= 0 ? 0x80 : 0;
+  const int magnitude = (pcm >= 0 ? int{pcm} : -(int{pcm} + 1)) >> 3;  // 12 bits
+  int exponent = 0;
+  for (int limit = 32; magnitude >= limit && exponent < 7; limit <<= 1) ++exponent;
+  const int mantissa = exponent == 0 ? (magnitude >> 1) & 0x0f : (magnitude >> exponent) & 0x0f;
+  return static_cast<uint8_t>((sign | (exponent << 4) | mantissa) ^ 0x55);
 }
 
 std::vector<uint8_t> flac_streaminfo(uint32_t sample_rate, int channels, uint16_t min_block,

@@ -13,6 +13,10 @@ namespace nj::media::codec {
 
 int16_t ulaw_to_pcm(uint8_t u);
 int16_t alaw_to_pcm(uint8_t a);
+// And back: the code whose value is nearest (what the browser's talk encoder and a gateway
+// whose camera takes A-law do).
+uint8_t pcm_to_ulaw(int16_t pcm);
+uint8_t pcm_to_alaw(int16_t pcm);
 
 // The FLAC STREAMINFO metadata block's 34 bytes (for the dfLa box of an MP4 sample entry).
 std::vector<uint8_t> flac_streaminfo(uint32_t sample_rate, int channels, uint16_t min_block,

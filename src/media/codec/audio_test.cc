@@ -24,6 +24,26 @@ TEST(G711, DecodesTheTableEnds) {
   for (int u = 0x01; u < 0x80; ++u) EXPECT_GT(ulaw_to_pcm(u), ulaw_to_pcm(u - 1) - 1) << u;
 }
 
+TEST(G711, EncodingFindsTheCodeOfEachDecodedValue) {
+  for (int a = 0; a < 256; ++a) {
+    EXPECT_EQ(pcm_to_alaw(alaw_to_pcm(static_cast<uint8_t>(a))), a) << a;
+  }
+  for (int u = 0; u < 256; ++u) {
+    if (u == 0x7f) continue;  // "−0": 0 encodes as 0xff
+    EXPECT_EQ(pcm_to_ulaw(ulaw_to_pcm(static_cast<uint8_t>(u))), u) << u;
+  }
+  // Between codes, the nearer one; the ends are clipped.
+  EXPECT_EQ(pcm_to_ulaw(32767), 0x80);
+  EXPECT_EQ(pcm_to_ulaw(-32768), 0x00);
+  EXPECT_EQ(pcm_to_alaw(32767), 0xaa);
+  EXPECT_EQ(pcm_to_alaw(-32768), 0x2a);
+  for (int pcm = -32768; pcm < 32768; pcm += 7) {
+    const auto p = static_cast<int16_t>(pcm);
+    EXPECT_LE(std::abs(alaw_to_pcm(pcm_to_alaw(p)) - pcm), 512) << pcm;
+    EXPECT_LE(std::abs(ulaw_to_pcm(pcm_to_ulaw(p)) - pcm), 1024) << pcm;
+  }
+}
+
 TEST(Opus, PacketDurationsFromTheToc) {
   EXPECT_EQ(opus_packet_samples(std::vector<uint8_t>{0xfc}), 960u);         // CELT FB 20 ms
   EXPECT_EQ(opus_packet_samples(std::vector<uint8_t>{0x0b << 3}), 2880u);   // SILK 60 ms

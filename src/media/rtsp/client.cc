@@ -305,7 +305,9 @@ void ClientSession::setup_next() {
     return;
   }
   if (mode_ == Mode::kPlay) {
-    send_request(Pending::make("PLAY", base_url_, {{"Range", "npt=0.000-"}}));
+    Headers headers;
+    if (!play_range_.empty()) headers.emplace_back("Range", play_range_);
+    send_request(Pending::make("PLAY", base_url_, std::move(headers)));
   } else {
     send_request(Pending::make("RECORD", base_url_, {{"Range", "npt=0.000-"}}));
   }

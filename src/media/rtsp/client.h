@@ -72,6 +72,10 @@ class ClientSession {
   // back-channel, whose SDP then has an a=sendonly section the client sends to with
   // send_media after PLAY.
   void require(std::string tag) { require_ = std::move(tag); }
+  // The Range of PLAY ("npt=0.000-", as players send), or none if empty: a live camera's
+  // back-channel session asks for no position (GStreamer's ONVIF server fails the seek a
+  // Range asks for once its back-channel and video are set up together).
+  void play_range(std::string range) { play_range_ = std::move(range); }
   void start();
   // Bytes from the server; returns how many were used, or an error (close the connection).
   Result<size_t, Error> feed(std::span<const uint8_t> data);
@@ -112,6 +116,7 @@ class ClientSession {
 
   ClientUrl url_;
   std::string require_;
+  std::string play_range_ = "npt=0.000-";
   Mode mode_;
   Handlers handlers_;
   std::string announce_sdp_;

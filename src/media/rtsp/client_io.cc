@@ -38,6 +38,7 @@ class TcpClientLink final : public ClientLink, public std::enable_shared_from_th
         play_(mode == ClientSession::Mode::kPlay) {
     if (options_.udp) session_.use_udp(udp_handlers());
     if (!options_.require.empty()) session_.require(options_.require);
+    session_.play_range(options_.play_range);
   }
 
   void start() {

@@ -39,6 +39,7 @@ struct LinkOptions {
   // A feature the server must understand, sent as Require on every request: the ONVIF
   // audio back-channel ("www.onvif.org/ver20/backchannel") for talking to a camera.
   std::string require;
+  std::string play_range = "npt=0.000-";  // ClientSession::play_range
 };
 
 class ClientLink {

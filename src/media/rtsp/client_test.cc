@@ -392,6 +392,7 @@ TEST(ClientSession, SendsOnAnOnvifBackChannel) {
                    .media = {},
                    .failed = {}});
   c.require("www.onvif.org/ver20/backchannel");
+  c.play_range("");
   c.start();
   auto reply = [&](const std::string& text) { ASSERT_TRUE(c.feed(bytes(text))); };
   reply("RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: DESCRIBE, SETUP, PLAY\r\n\r\n");
@@ -412,6 +413,7 @@ TEST(ClientSession, SendsOnAnOnvifBackChannel) {
       "RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
   ASSERT_EQ(sent.size(), 4u);
   EXPECT_NE(sent[3].find("PLAY"), std::string::npos);
+  EXPECT_EQ(sent[3].find("Range:"), std::string::npos) << "a live back-channel asks for none";
   reply("RTSP/1.0 200 OK\r\nCSeq: 4\r\nSession: 42\r\n\r\n");
   ASSERT_EQ(c.state(), ClientSession::State::kStreaming);
   const uint8_t rtp[] = {0x80, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0xff};
