@@ -1,5 +1,7 @@
 #include "simulator.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -401,6 +403,9 @@ void Simulator::run() {
   const int64_t wall0 = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
+  // Tests read the origin to time the camera's sound to the page (each beep starts on a
+  // whole second after it).
+  spdlog::info("cam.simulate.clock origin_us={}", wall0);
   const auto frame_period = std::chrono::microseconds(1'000'000 / options_.fps);
   int64_t audio_samples = 0;
   double phase = 0;

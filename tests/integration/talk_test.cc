@@ -246,6 +246,47 @@ TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"].size(), 2u);
 }
 
+// The call records go with the caller's account and with the binding, not later.
+TEST_F(TalkTest, CallRecordsGoWithTheCallersAccountAndWithTheBinding) {
+  const auto talk_a_second = [&](const std::string& bearer) {
+    WsClient ws;
+    ASSERT_EQ(talk(ws, bearer), 101);
+    ASSERT_EQ(next(ws)["type"], "ready");
+    ASSERT_EQ(next(ws)["type"], "listening");
+    say(ws, 1000, 1.0);
+    ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
+    EXPECT_FALSE(ws.receive(3s)) << "the call did not end";
+  };
+  const auto rows = [&](const std::string& where) {
+    return std::atoi(run_command("sqlite3 " +
+                                 sh_quote((server_.data_dir() / "nightjar.db").string()) +
+                                 " \"SELECT count(*) FROM talk_calls WHERE " + where + "\"")
+                         .c_str());
+  };
+  const std::string family_email = "family@example.org";
+  const auto family = sign_up(server_, family_email);
+  auto s = call("POST", "/api/v1/devices/" + id_ + "/shares", owner_,
+                {{"email", family_email}, {"role", "family"}});
+  ASSERT_EQ(s.status, 201) << s.body;
+  ASSERT_EQ(call("POST", "/api/v1/shares/" + s.json()["id"].get<std::string>() + "/accept", family)
+                .status,
+            200);
+  const std::string family_id = call("GET", "/api/v1/me", family).json()["id"];
+  talk_a_second(family);
+  talk_a_second(owner_);
+  ASSERT_TRUE(wait_for([&] { return rows("device_id = '" + id_ + "'") == 2; }, 5s));
+  // The family member leaves Nightjar: their call goes at once; the owner's stays.
+  ASSERT_EQ(
+      call("DELETE", "/api/v1/me", family, {{"password", "a long passphrase for " + family_email}})
+          .status,
+      204);
+  EXPECT_EQ(rows("user_id = '" + family_id + "'"), 0);
+  EXPECT_EQ(rows("device_id = '" + id_ + "'"), 1);
+  // The owner unbinds the camera: its calls go with it.
+  ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_, owner_).status, 204);
+  EXPECT_EQ(rows("device_id = '" + id_ + "'"), 0);
+}
+
 // A gateway (nightjar-cam --source) talks through its LAN camera: the camera here is
 // GStreamer's own ONVIF RTSP server with an audio back-channel (tests/peers/onvif_peer.cc),
 // which writes what it receives, decoded to µ-law, to a file.

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -93,7 +94,7 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   cam = spawn(
     path.join(path.dirname(process.env.NJ_BIN), 'nightjar-cam'),
     ['--server', server.url, '--serial', serial, '--secret-file', path.join(work, 'secret'), '--simulate', '--size', '320x240', '--speaker', speaker, '--sync-marks'],
-    { stdio: 'ignore' },
+    { stdio: ['ignore', openSync(path.join(work, 'cam.log'), 'a'), 'ignore'] },
   );
   await page.goto(`${server.url}/devices/${added.json.id}`);
   await page.getByTestId('live-state').filter({ hasText: 'Live' }).waitFor({ timeout: 20000 });
@@ -124,6 +125,14 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   }
   assert.ok(played, 'the tone reached the speaker');
   console.log(`# talk: the meter showing the tone -> the camera's speaker playing it: ${played - metered} ms`);
+  // What Chromium says its capture path adds before the page sees the microphone.
+  const captureLatency = await page.evaluate(async () => {
+    const s = await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+    const latency = s.getAudioTracks()[0].getSettings().latency;
+    s.getTracks().forEach((t) => t.stop());
+    return latency;
+  });
+  console.log(`# talk: the browser's reported capture latency: ${captureLatency === undefined ? 'not reported' : `${(captureLatency * 1000).toFixed(1)} ms`}`);
   assert.ok(played - metered < 400, `mouth to ear ${played - metered} ms`);
   await page.waitForTimeout(2000);
   const level = Number(await page.getByTestId('talk-level').getAttribute('value'));
@@ -217,7 +226,18 @@ test('the camera\'s sound plays in the live view, in step with the picture', asy
         };
         video.requestVideoFrameCallback(onFrame);
         void ctx.resume();
-        setTimeout(() => resolve({ heard, seen, beep: beeps[1] ?? beeps[0] ?? [], rate: ctx.sampleRate, state: ctx.state }), 8000);
+        setTimeout(
+          () =>
+            resolve({
+              heard,
+              seen,
+              origin: performance.timeOrigin,
+              beep: beeps[1] ?? beeps[0] ?? [],
+              rate: ctx.sampleRate,
+              state: ctx.state,
+            }),
+          8000,
+        );
       }),
   );
   assert.ok(result.heard.length >= 4, `beeps heard: ${result.heard.length} (${result.state})`);
@@ -235,6 +255,16 @@ test('the camera\'s sound plays in the live view, in step with the picture', asy
   const median = offsets[Math.floor(offsets.length / 2)];
   console.log(`# A/V offset (sound after picture) median ${median.toFixed(1)} ms, all ${offsets.map((o) => o.toFixed(0)).join(' ')}`);
   assert.ok(Math.abs(median) <= 100, `sound and picture ${median.toFixed(1)} ms apart`);
+  // Camera to ear: each beep starts on a whole second after the simulator's clock origin
+  // (its log says it); the page heard it at performance.timeOrigin + heard, on the same
+  // machine's clock. (The simulator encodes sound up to one frame period ahead of its
+  // nominal time, so up to 40 ms of the way may not show.)
+  const log = await readFile(path.join(work, 'cam.log'), 'utf8');
+  const origin = Number(/cam\.simulate\.clock origin_us=(\d+)/.exec(log)?.[1]) / 1000;
+  assert.ok(origin > 0, 'the simulator logged its clock');
+  const delays = result.heard.map((h) => (((result.origin + h - origin) % 1000) + 1000) % 1000).sort((a, b) => a - b);
+  const at = (q) => delays[Math.min(delays.length - 1, Math.floor(q * delays.length))];
+  console.log(`# camera -> ear (live view sound): p50 ${at(0.5).toFixed(0)} ms, max ${delays[delays.length - 1].toFixed(0)} ms over ${delays.length} beeps`);
   assert.deepEqual(problems, []);
   await page.close();
 });
