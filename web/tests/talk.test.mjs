@@ -106,6 +106,9 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
   await page.mouse.down();
   await page.locator('[data-testid="talk-state"][data-state="listening"]').waitFor({ timeout: 10000 });
+  // The camera's sound is ducked while talking.
+  const liveVideo = page.getByTestId('live-video');
+  assert.ok((await liveVideo.evaluate((v) => v.volume)) < 0.8 / 5, 'ducked while talking');
   // The tone begins: the meter shows it, then the camera's speaker plays it.
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="talk-level"]')?.value) > 0.02, null, {
     polling: 'raf',
@@ -141,6 +144,7 @@ test('holding the talk button plays the microphone on the camera\'s speaker', as
   await page.mouse.up();
   await page.getByTestId('talk-state').waitFor({ state: 'detached', timeout: 5000 });
   assert.equal(await button.getAttribute('aria-pressed'), 'false');
+  assert.equal(await liveVideo.evaluate((v) => v.volume), 0.8, 'the sound is back after talking');
 
   // The camera's speaker: the tone, at 1 kHz, about as long as the button was held.
   let wav = Buffer.alloc(0);

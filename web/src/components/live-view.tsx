@@ -103,11 +103,15 @@ export function LiveView({
     if (waiting && ((device.online && !device.privacy_mode) || !reachable)) player.current?.retryNow();
   }, [device.online, device.privacy_mode, reachable]);
 
+  // While the person talks, the camera's sound is ducked to a sixth, as intercoms do: what
+  // the camera's microphone picks up of its own speaker would otherwise come back at them,
+  // and echo cancellation alone does not always catch it.
+  const speaking = talkState?.kind === 'ready' || talkState?.kind === 'listening';
   useEffect(() => {
     if (!video.current) return;
     video.current.muted = muted;
-    video.current.volume = volume;
-  }, [muted, volume]);
+    video.current.volume = speaking ? volume / 6 : volume;
+  }, [muted, volume, speaking]);
 
   // Talk: a press starts it; released within 0.4 s it keeps going until the next tap (a
   // toggle), held longer it stops on release (push to talk).
