@@ -246,6 +246,48 @@ TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"].size(), 2u);
 }
 
+// Revoking the share of someone in a call ends the call at that moment; its record (who,
+// how long) closes with it.
+TEST_F(TalkTest, RevokingTheShareEndsTheCallAtOnce) {
+  const std::string email = "family@example.org";
+  const auto family = sign_up(server_, email);
+  auto s = call("POST", "/api/v1/devices/" + id_ + "/shares", owner_,
+                {{"email", email}, {"role", "family"}});
+  ASSERT_EQ(s.status, 201) << s.body;
+  const std::string share_id = s.json()["id"];
+  ASSERT_EQ(call("POST", "/api/v1/shares/" + share_id + "/accept", family).status, 200);
+  WsClient ws;
+  ASSERT_EQ(talk(ws, family), 101);
+  ASSERT_EQ(next(ws)["type"], "ready");
+  ASSERT_EQ(next(ws)["type"], "listening");
+  say(ws, 1000, 1.0);
+  const auto revoked_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_ + "/shares/" + share_id, owner_).status, 204);
+  // Told, then closed (or closed at once): either way nothing more is read from them.
+  for (auto m = ws.receive(3s); m; m = ws.receive(3s)) {
+    const auto message = json::parse(*m, nullptr, false);
+    EXPECT_EQ(message.value("type", ""), "ended") << *m;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - revoked_at, 3s);
+  const size_t heard = played().size();
+  std::string frame(1, '\x01');
+  frame.append(160, '\x10');
+  ws.send(frame, true);  // too late: the line is gone
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(played().size(), heard) << "the camera played something after the revocation";
+  json calls;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        calls = call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"];
+        return calls.size() == 1;
+      },
+      5s))
+      << calls.dump();
+  EXPECT_EQ(calls[0]["user"], email);
+  EXPECT_GE(calls[0]["duration_ms"].get<int64_t>(), 1000);
+  EXPECT_LT(calls[0]["duration_ms"].get<int64_t>(), 5000);
+}
+
 // The call records go with the caller's account and with the binding, not later.
 TEST_F(TalkTest, CallRecordsGoWithTheCallersAccountAndWithTheBinding) {
   const auto talk_a_second = [&](const std::string& bearer) {
