@@ -90,6 +90,8 @@ TEST_F(HttpServerTest, ServesTheWebAppWithStrictCspAndCaching) {
   EXPECT_EQ(index.header("content-type"), "text/html; charset=utf-8");
   EXPECT_TRUE(index.header("content-security-policy").starts_with("default-src 'self'"));
   EXPECT_EQ(index.header("x-content-type-options"), "nosniff");
+  // The pages may use the microphone (talk), never the phone's camera or its location.
+  EXPECT_EQ(index.header("permissions-policy"), "camera=(), geolocation=(), microphone=(self)");
   EXPECT_NE(index.body.find("Nightjar test app"), std::string::npos);
   auto deep = server_->get("/devices/42/live");
   EXPECT_EQ(deep.status, 200) << "client-side routes get the app";
