@@ -165,6 +165,18 @@ json DevicesApi::detail_json(const device::OwnedDevice& owned) {
   return out;
 }
 
+void DevicesApi::log_share(const char* kind, const device::Share& s,
+                           const account::Principal& who) {
+  if (!trail_) return;
+  // The share's id and role, not the invitee's address: the log names people by pseudonym.
+  trail_({kind,
+          {},
+          s.device_id,
+          who.user_id,
+          who.session_id,
+          json{{"share", s.id}, {"role", std::string(device::role_name(s.role))}}.dump()});
+}
+
 void DevicesApi::install(http::Router& router) {
   // Where devices find the broker; public, and holds no secret.
   router.add(Method::kGet, "/api/v1/device-endpoints", [this](const Request&) {
@@ -448,6 +460,7 @@ void DevicesApi::install(http::Router& router) {
                      }
                      auto share = devices_.share(who.user_id, r.params.at("id"), **email, *role);
                      if (!share) return device_error(share.error());
+                     log_share("share.create", *share, who);
                      return http::json_response(201, share_json(*share));
                    }));
   // Revoke (owner or admin), or leave (the invitee): open live views end at once.
@@ -459,6 +472,14 @@ void DevicesApi::install(http::Router& router) {
                            if (user && access_revoked_) access_revoked_(serial, *user);
                          });
                      if (!done) return device_error(done.error());
+                     if (trail_) {
+                       trail_({"share.end",
+                               {},
+                               r.params.at("id"),
+                               who.user_id,
+                               who.session_id,
+                               json{{"share", r.params.at("share")}}.dump()});
+                     }
                      return Response{204, {}, {}};
                    }));
   // The person's invitations (pending) and the shares they hold (accepted).
@@ -474,6 +495,7 @@ void DevicesApi::install(http::Router& router) {
                    guard_.user([this](const Request& r, const account::Principal& who) {
                      auto share = devices_.accept(who.user_id, r.params.at("share"));
                      if (!share) return device_error(share.error());
+                     log_share("share.accept", *share, who);
                      if (access_granted_) access_granted_(who.user_id);
                      return http::json_response(200, share_json(*share));
                    }));
@@ -579,6 +601,14 @@ void DevicesApi::install(http::Router& router) {
         // For this person, under this binding: re-checked on every use.
         const auto token =
             tokens_.for_person(owned->device, who.user_id, device::StreamPurpose::kPlay, ttl_ms);
+        if (trail_) {
+          trail_({"live",
+                  {},
+                  owned->device.id,
+                  who.user_id,
+                  who.session_id,
+                  R"({"via":"rtsp token"})"});
+        }
         return no_store(http::json_response(
             201,
             {{"token", token},

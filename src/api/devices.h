@@ -9,6 +9,7 @@
 
 #include "account/throttle.h"
 #include "api/guard.h"
+#include "audit/trail.h"
 #include "common/time_zone.h"
 #include "device/broker_link.h"
 #include "device/service.h"
@@ -73,7 +74,12 @@ class DevicesApi {
     access_granted_ = std::move(f);
   }
 
+  // Where the accesses this API opens are logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
+  void log_share(const char* kind, const device::Share& s, const account::Principal& who);
   // What a camera scans (or is given over SoftAP) to join this cloud with a bind token.
   nlohmann::json qr_payload(const std::string& token) const;
   std::function<void(const std::string&, const std::string&)> access_revoked_;

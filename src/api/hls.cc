@@ -164,6 +164,7 @@ void HlsApi::playlist(http::Request& request, const http::Responder& respond) {
   const std::string serial = grant->serial, token = grant->token;
   auto ch = channel(serial);
   if (!ch) return respond(http::error_response(404, "not_live", "the camera is not streaming"));
+  if (trail_) trail_(access_of(*grant, "live", R"({"via":"hls"})"));
   int64_t msn = -1;  // with no _HLS_msn: wait for a first whole segment
   int part = -1;
   if (auto m = request.query_param("_HLS_msn")) {

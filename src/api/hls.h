@@ -12,6 +12,7 @@
 #include <string>
 
 #include "api/media_access.h"
+#include "audit/trail.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
 #include "metrics/registry.h"
@@ -26,7 +27,11 @@ class HlsApi {
 
   struct Channel;
 
+  // Where the accesses this API opens are logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
   // The stream's channel, made (and subscribed) if needed; null if it is not live.
   std::shared_ptr<Channel> channel(const std::string& serial);
   void playlist(http::Request& request, const http::Responder& respond);

@@ -179,6 +179,7 @@ void LiveApi::add_route(http::Router& router, const std::string& route, const st
                       watch_.hold(serial, grant->subject, grant->generation, [weak] {
                         if (auto v = weak.lock()) v->revoke();
                       }));
+        if (trail_) trail_(access_of(*grant, prefix == "sd/" ? "sd_playback" : "live"));
         return {viewer, {}};
       });
 }

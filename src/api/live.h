@@ -14,6 +14,7 @@
 #include <string>
 
 #include "api/media_access.h"
+#include "audit/trail.h"
 #include "device/access_watch.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
@@ -30,7 +31,11 @@ class LiveApi {
   void install(http::Router& router);
   class Viewer;
 
+  // Where the accesses this API opens are logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
   // One WebSocket route: viewers of hub stream `prefix` + serial, for grants of at least
   // that role (above viewer: signed-in people only).
   void add_route(http::Router& router, const std::string& route, const std::string& prefix,

@@ -12,7 +12,8 @@ Result<MediaAccess::Grant, http::Response> MediaAccess::check(const http::Reques
                    {},
                    holder->subject,
                    holder->role.value_or(device::Role::kViewer),
-                   holder->generation};
+                   holder->generation,
+                   *token};
     }
     return Unexpected(http::error_response(401, "unauthenticated",
                                            "a valid play token for this device is needed"));

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "audit/trail.h"
 #include "common/result.h"
 #include "device/service.h"
 #include "device/stream_access.h"
@@ -26,6 +27,7 @@ class MediaAccess {
     std::string subject;  // who holds it: a user id (signed in or by token) or "operator"
     device::Role role = device::Role::kViewer;  // theirs on the device (a token: viewer)
     int64_t generation = 0;  // the device's binding generation this was checked against
+    std::string session_id;  // the signed-in session, or the token: for the access log
   };
   // The grant for device `id` if the request's signed-in person may watch it; nullopt
   // otherwise (no session, or not theirs). Empty: only tokens are accepted.
@@ -42,5 +44,17 @@ class MediaAccess {
   const device::StreamAccess& tokens_;
   SessionCheck by_session_;
 };
+
+// The access log's record of a grant being used: the person (a token's holder too; "" for
+// the operator), the session or token, the camera.
+inline audit::Access access_of(const MediaAccess::Grant& g, std::string kind,
+                               std::string detail = {}) {
+  return {std::move(kind),
+          g.serial,
+          {},
+          g.subject == device::kOperatorSubject ? std::string() : g.subject,
+          g.session_id,
+          std::move(detail)};
+}
 
 }  // namespace nj::api

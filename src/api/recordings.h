@@ -13,6 +13,7 @@
 #pragma once
 
 #include "api/guard.h"
+#include "audit/trail.h"
 #include "device/service.h"
 #include "http/router.h"
 #include "recording/catalog.h"
@@ -39,7 +40,12 @@ class RecordingsApi {
       std::function<std::optional<recording::RecorderStats>(const std::string& device_id)>;
   void set_recorder_status(RecorderStatus status) { recorder_status_ = std::move(status); }
 
+  // Where the accesses this API opens are logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
+  void log_access(const http::Request& r, const std::string& device_id, const char* kind);
   // Whether the person making r may still download this device's recordings.
   std::function<bool()> still_allowed(const http::Request& r, const std::string& device_id) const;
 

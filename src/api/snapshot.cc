@@ -35,6 +35,7 @@ void SnapshotApi::get(http::Request& request, http::Responder respond) {
   auto grant = access_.check(request);
   if (!grant) return respond(std::move(grant).error());
   const std::string serial = grant->serial;
+  if (trail_) trail_(access_of(*grant, "snapshot"));
   // The newest keyframe: the first frame a new subscriber gets is the cached GOP's.
   media::hub::FramePtr keyframe;
   media::hub::StreamInfo info;

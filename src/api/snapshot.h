@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/media_access.h"
+#include "audit/trail.h"
 #include "common/worker_pool.h"
 #include "http/router.h"
 #include "media/hub/hub.h"
@@ -36,7 +37,11 @@ class SnapshotApi {
   // The camera's binding ended: its last picture goes.
   void forget(const std::string& serial);
 
+  // Where the accesses this API opens are logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
   void get(http::Request& request, http::Responder respond);
 
   struct Entry {

@@ -171,6 +171,7 @@ void TalkApi::install(http::Router& router) {
         speaker->hold(watch_.hold(grant->serial, grant->subject, grant->generation, [weak] {
           if (auto s = weak.lock()) s->revoke();
         }));
+        if (trail_) trail_(access_of(*grant, "talk", take ? R"({"take":true})" : ""));
         return {speaker, {}};
       });
   router.add_async(

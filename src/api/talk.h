@@ -19,6 +19,7 @@
 #include <string>
 
 #include "api/media_access.h"
+#include "audit/trail.h"
 #include "device/access_watch.h"
 #include "http/router.h"
 #include "metrics/registry.h"
@@ -39,7 +40,11 @@ class TalkApi {
   void install(http::Router& router);
   class Speaker;
 
+  // Where the accesses this API opens are logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
   talk::TalkService& talk_;
   talk::CallLog& calls_;
   const MediaAccess& access_;

@@ -8,8 +8,10 @@
 #include <sstream>
 #include <string>
 
+#include "audit/audit_log.h"
 #include "common/clock.h"
 #include "common/time.h"
+#include "device/key_file.h"
 #include "device/registry.h"
 #include "device/service.h"
 #include "device/stream_access.h"
@@ -49,6 +51,9 @@ commands:
             the plans, one JSON object per line
   usage
             recorded storage per device and per account, one JSON object per line
+  verify-audit
+            checks the access log's hash chain and its signed checkpoints; prints
+            {"rows","checkpoints","problems"} and exits 1 if anything was changed
   device unbind --serial S
             frees a bound camera, as its owner's unbind does (shares end, plan ended,
             recordings deleted; the running server cuts its streams and credentials within
@@ -218,6 +223,34 @@ int plan_command(store::Database& db, std::string_view sub, const PlanArgs& a) {
   return 2;
 }
 
+// An operator's action, appended to the access log the server writes (the same chain, the
+// same signing key); the change it records is already made.
+void log_operator(const std::filesystem::path& data, store::Database& db, const std::string& kind,
+                  const std::string& serial, const nlohmann::json& detail) {
+  auto seed = device::load_or_create_key(data / "keys", "audit-signing.key");
+  if (!seed) {
+    std::fprintf(stderr, "nightjar admin: not in the access log: %s\n", seed.error().c_str());
+    return;
+  }
+  const audit::Signer signer(*seed);
+  SystemClock clock;
+  audit::AuditLog log(db, clock, signer, data / "audit" / "checkpoints");
+  std::string device_id;
+  int64_t generation = 0;
+  if (!serial.empty()) {
+    const store::Value q[] = {serial};
+    auto rows = db.query("SELECT id, binding_generation FROM devices WHERE serial = $1", q);
+    if (rows && !rows->empty()) {
+      device_id = rows->front().text(0);
+      generation = rows->front().integer(1);
+    }
+  }
+  if (!log.append({kind, device_id, generation, "operator", "", detail.dump()})) {
+    std::fprintf(stderr, "nightjar admin: the access log refused the entry\n");
+  }
+  log.checkpoint();
+}
+
 }  // namespace
 
 int admin(std::span<const std::string_view> args) {
@@ -314,10 +347,16 @@ int admin(std::span<const std::string_view> args) {
     }
     std::printf("%s\n",
                 device::operator_token(*tokens, serial, p, generation, ttl_seconds * 1000).c_str());
+    if (std::filesystem::exists(data / "nightjar.db")) {
+      if (auto db = store::open_sqlite(data / "nightjar.db")) {
+        log_operator(data, **db, "operator.stream_token", serial,
+                     {{"purpose", purpose}, {"ttl_s", ttl_seconds}});
+      }
+    }
     return 0;
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&
-      command != "device" && command != "plan" && command != "usage") {
+      command != "device" && command != "plan" && command != "usage" && command != "verify-audit") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -333,11 +372,42 @@ int admin(std::span<const std::string_view> args) {
   }
   if (command == "device") {
     spec.serial = serial;
-    return device_command(data, **db, sub, spec, file);
+    const int rc = device_command(data, **db, sub, spec, file);
+    if (rc == 0 && (sub == "add" || sub == "import" || sub == "unbind")) {
+      log_operator(data, **db, "operator.device_" + std::string(sub), serial,
+                   sub == "import"
+                       ? nlohmann::json{{"file", std::filesystem::path(file).filename().string()}}
+                       : nlohmann::json::object());
+    }
+    return rc;
   }
   if (command == "plan") {
     plan_args.serial = serial;
-    return plan_command(**db, sub, plan_args);
+    const int rc = plan_command(**db, sub, plan_args);
+    if (rc == 0 && (sub == "create" || sub == "grant" || sub == "revoke")) {
+      const std::string plan = plan_args.plan.empty() ? plan_args.name : plan_args.plan;
+      log_operator(data, **db, "operator.plan_" + std::string(sub), serial, {{"plan", plan}});
+    }
+    return rc;
+  }
+  if (command == "verify-audit") {
+    if (!std::filesystem::exists(data / "keys" / "audit-signing.key")) {
+      std::fprintf(stderr, "nightjar admin: no access-log key in %s/keys\n", data.c_str());
+      return 1;
+    }
+    auto seed = device::load_or_create_key(data / "keys", "audit-signing.key");
+    if (!seed) {
+      std::fprintf(stderr, "nightjar admin: %s\n", seed.error().c_str());
+      return 1;
+    }
+    const audit::Signer signer(*seed);
+    const auto report = audit::verify(**db, signer.public_hex(), data / "audit" / "checkpoints");
+    std::printf("%s\n", nlohmann::json{{"rows", report.rows},
+                                       {"checkpoints", report.checkpoints},
+                                       {"problems", report.problems}}
+                            .dump()
+                            .c_str());
+    return report.problems.empty() ? 0 : 1;
   }
   if (command == "usage") {
     // Space accounting: what each device's recordings take, and each account's total.

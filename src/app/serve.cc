@@ -13,6 +13,7 @@
 #include "account/crypto.h"
 #include "account/policy.h"
 #include "account/service.h"
+#include "api/access_log.h"
 #include "api/auth.h"
 #include "api/client_errors.h"
 #include "api/demo.h"
@@ -37,6 +38,7 @@
 #include "app/demo_cameras.h"
 #include "app/event_reaper.h"
 #include "app/recording_jobs.h"
+#include "audit/audit_log.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/time.h"
@@ -402,6 +404,23 @@ int serve(const Config& config) {
   // Two-way talk (issue #15): one line per camera, and the record of calls (never what was
   // said). Before the RTSP server, which serves talk/{serial} from it and goes first.
   talk::CallLog call_log(**db);
+  // The access transparency log (issue #16): a hash chain in the database, its checkpoints
+  // signed with DIR/keys/audit-signing.key into DIR/audit/checkpoints, outside the database.
+  auto audit_seed = device::load_or_create_key(data->path() / "keys", "audit-signing.key");
+  if (!audit_seed) {
+    spdlog::critical("startup.failed reason=\"audit key: {}\"", audit_seed.error());
+    return 1;
+  }
+  audit::Signer audit_signer(*audit_seed);
+  audit::AuditLog audit_log(**db, clock, audit_signer, data->path() / "audit" / "checkpoints");
+  audit::AccessRecorder access_recorder(
+      audit_log, clock,
+      [&devices](const audit::Access& a) -> std::optional<std::pair<std::string, int64_t>> {
+        auto d = a.device_id.empty() ? devices.by_serial(a.serial) : devices.by_id(a.device_id);
+        if (!d && !a.serial.empty()) d = devices.by_id(a.serial);  // a route's {id}
+        if (!d) return std::nullopt;
+        return std::make_pair(d->id, d->binding_generation);
+      });
   talk::TalkService talk_service(clock, {},
                                  [&call_log](const talk::CallRecord& r) { call_log.add(r); });
   media::rtsp::Server rtsp(pool, hub, rtsp_auth, metrics, config.rtsp);
@@ -521,6 +540,7 @@ int serve(const Config& config) {
        demand_options.rtsp_base,
        mqtts_port != 0 ? "mqtts://" + public_host + ":" + std::to_string(mqtts_port) : "",
        broker_cert_pem});
+  devices_api.set_trail(access_recorder.trail());
   devices_api.install(router);
 
   // Live view, HLS and snapshots: for a signed-in person with a role on the device, checked
@@ -535,9 +555,11 @@ int serve(const Config& config) {
         if (!owned) return std::nullopt;
         return api::MediaAccess::Grant{owned->device.serial, {},
                                        who->user_id,         who->user_id,
-                                       owned->role,          owned->device.binding_generation};
+                                       owned->role,          owned->device.binding_generation,
+                                       who->session_id};
       });
   api::LiveApi live_api(hub, media_access, access_watch, metrics);
+  live_api.set_trail(access_recorder.trail());
   live_api.install(router);
   api::TalkApi talk_api(
       talk_service, call_log, media_access, access_watch,
@@ -556,6 +578,7 @@ int serve(const Config& config) {
         return std::nullopt;
       },
       metrics);
+  talk_api.set_trail(access_recorder.trail());
   talk_api.install(router);
   // Invitations to a shared camera go out as mail (the outbox, or SMTP when configured).
   device_service.set_invite_notifier(
@@ -571,8 +594,10 @@ int serve(const Config& config) {
         if (smtp) smtp->wake();
       });
   api::HlsApi hls_api(hub, media_access, metrics);
+  hls_api.set_trail(access_recorder.trail());
   hls_api.install(router);
   api::SnapshotApi snapshot_api(hub, media_access, workers, metrics);
+  snapshot_api.set_trail(access_recorder.trail());
   snapshot_api.install(router);
   // The last picture of an idle camera, for its list tile; never in privacy mode.
   snapshot_api.set_may_show_last([&devices](const std::string& serial) {
@@ -901,7 +926,7 @@ int serve(const Config& config) {
       [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
-                             &webhooks, &home_mqtt, &call_log,
+                             &webhooks, &home_mqtt, &call_log, &audit_log,
                              binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
         user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
@@ -913,6 +938,7 @@ int serve(const Config& config) {
     webhooks.forget_user(user_id);
     home_mqtt.disable(user_id);
     call_log.forget_user(user_id);
+    audit_log.forget_user(user_id);
     event_store.forget_reader(user_id);
     spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });
@@ -923,6 +949,12 @@ int serve(const Config& config) {
   // Bindings changed outside this process (`nightjar admin device unbind`), every second.
   device::BindingSweep binding_sweep(devices, access_watch, binding_ended);
   Every sweeping(std::chrono::seconds(1), [&binding_sweep] { binding_sweep.tick(); });
+  // The chain's head is signed once a minute if it moved (and every 1,000 rows), and at exit.
+  Every audit_checkpoints(std::chrono::seconds(60), [&audit_log] { audit_log.checkpoint(); });
+  struct SignAtExit {
+    audit::AuditLog& log;
+    ~SignAtExit() { log.checkpoint(); }
+  } sign_at_exit{audit_log};
   // Privacy schedules: each camera's privacy mode turned on and off at the edges of its
   // schedule, in its owner's time zone, checked every two seconds.
   device::PrivacyScheduler privacy_scheduler(
@@ -948,7 +980,10 @@ int serve(const Config& config) {
         if (it == all.end()) return std::nullopt;
         return it->second;
       });
+  recordings_api.set_trail(access_recorder.trail());
   recordings_api.install(router);
+  api::AccessLogApi access_log_api(guard, device_service, audit_log);
+  access_log_api.install(router);
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.install(router);
   api::DetectionApi detection_api(guard, device_service, detection_settings,

@@ -236,6 +236,34 @@ void AuditLog::forget_user(std::string_view user_id) {
   (void)db_.execute("DELETE FROM audit_pseudonyms WHERE user_id = $1", p);
 }
 
+void AccessRecorder::record(const Access& a) {
+  std::string device_id;
+  int64_t generation = 0;
+  if (!a.serial.empty() || !a.device_id.empty()) {
+    auto found = resolve_(a);
+    if (!found) return;  // no such camera: nothing was opened
+    device_id = found->first;
+    generation = found->second;
+  }
+  const std::string session = AuditLog::session_of(a.session_id);
+  const std::string key = a.kind + '\n' + device_id + '\n' + std::to_string(generation) + '\n' +
+                          a.user_id + '\n' + session + '\n' + a.detail;
+  const int64_t now = clock_.now_ms();
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = recent_.find(key); it != recent_.end() && now - it->second < same_access_ms_) {
+      return;
+    }
+    if (recent_.size() > 10'000) {  // forget what is past the window
+      std::erase_if(recent_, [&](const auto& e) { return now - e.second >= same_access_ms_; });
+    }
+    recent_[key] = now;
+  }
+  (void)log_.append({a.kind, device_id, generation,
+                     a.user_id.empty() ? "operator" : log_.actor_of(a.user_id), session,
+                     a.detail.empty() ? "{}" : a.detail});
+}
+
 VerifyReport verify(store::Database& db, std::string_view public_hex,
                     const std::filesystem::path& checkpoints) {
   VerifyReport report;

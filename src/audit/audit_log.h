@@ -13,12 +13,15 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "audit/trail.h"
 #include "common/clock.h"
 #include "common/result.h"
 #include "store/database.h"
@@ -95,6 +98,31 @@ class AuditLog {
   int64_t every_;
   std::mutex mu_;
   int64_t last_signed_ = 0, since_signed_ = 0;
+};
+
+// Turns what the server's parts report (trail.h) into log rows: the camera's id and binding
+// looked up, the person's pseudonym, the session's. The same access (kind, camera, person,
+// session) repeated within `same_access_ms` is one row: a player's playlist reloads and a
+// viewer's reconnects are not each an access.
+class AccessRecorder {
+ public:
+  // The camera's id and binding generation for a serial or id; nullopt if unknown.
+  using Resolve = std::function<std::optional<std::pair<std::string, int64_t>>(const Access&)>;
+  AccessRecorder(AuditLog& log, const Clock& clock, Resolve resolve,
+                 int64_t same_access_ms = 10 * 60 * 1000)
+      : log_(log), clock_(clock), resolve_(std::move(resolve)), same_access_ms_(same_access_ms) {}
+  void record(const Access& access);
+  Trail trail() {
+    return [this](const Access& a) { record(a); };
+  }
+
+ private:
+  AuditLog& log_;
+  const Clock& clock_;
+  Resolve resolve_;
+  int64_t same_access_ms_;
+  std::mutex mu_;
+  std::map<std::string, int64_t> recent_;  // key → when last logged
 };
 
 struct VerifyReport {

@@ -332,3 +332,96 @@ TEST_F(AccessEndTest, AnOperatorUnbindsACameraAndTheServerEndsEverythingOfIt) {
 
 }  // namespace
 }  // namespace nj::testing
+
+namespace nj::testing {
+namespace {
+
+// The access transparency log (#16): the owner sees who opened their camera — live, a
+// picture, an RTSP token, shares, the operator — each access once, and no one else may look;
+// `nightjar admin verify-audit` passes on the log as written and fails on a changed row; a
+// cancelled account's entries stay in the chain but no longer name the person.
+TEST_F(AccessEndTest, TheOwnerSeesWhoOpenedTheirCameraAndTheLogCatchesAnyChange) {
+  const auto id = camera("LOG-1", owner_);
+  const auto family = sign_up(server_, "family@example.org");
+  share(id, "family@example.org", family, "family");
+  ASSERT_TRUE(wake(owner_, id));
+  {
+    WsClient ws;
+    ASSERT_EQ(ws.connect(server_.http_port(), "/api/v1/devices/" + id + "/live",
+                         {{"Authorization", "Bearer " + family}}),
+              101);
+    (void)ws.receive(2s);
+  }
+  for (int i = 0; i < 2; ++i) {  // the same picture twice: one access
+    EXPECT_EQ(call(owner_, "GET", "/api/v1/devices/" + id + "/snapshot.jpg").status, 200);
+  }
+  EXPECT_FALSE(play_token(owner_, id).empty());
+  EXPECT_FALSE(server_.admin("stream-token --serial LOG-1 --purpose play").empty());
+
+  const auto entries = [&] {
+    auto r = call(owner_, "GET", "/api/v1/devices/" + id + "/access-log");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()["entries"];
+  };
+  const auto count = [](const json& list, const std::string& kind, const json& who) {
+    int n = 0;
+    for (const auto& e : list) n += e["kind"] == kind && e["who"] == who;
+    return n;
+  };
+  auto log = entries();
+  EXPECT_EQ(count(log, "share.create", "owner@example.org"), 1) << log.dump(1);
+  EXPECT_EQ(count(log, "share.accept", "family@example.org"), 1);
+  EXPECT_EQ(count(log, "live", "family@example.org"), 1);
+  EXPECT_EQ(count(log, "snapshot", "owner@example.org"), 1);
+  EXPECT_EQ(count(log, "operator.stream_token", "operator"), 1);
+  for (const auto& e : log) {
+    EXPECT_EQ(e["you"], e["who"] == "owner@example.org") << e.dump();
+    if (e["kind"] == "live" && e["who"] == "owner@example.org") {
+      EXPECT_EQ(e["detail"]["via"], "rtsp token");
+    }
+    EXPECT_EQ(e.dump().find(family), std::string::npos) << "no session token in the log";
+  }
+  // Only the owner looks.
+  EXPECT_EQ(call(family, "GET", "/api/v1/devices/" + id + "/access-log").status, 403);
+  const auto stranger = sign_up(server_, "stranger@example.org");
+  EXPECT_EQ(call(stranger, "GET", "/api/v1/devices/" + id + "/access-log").status, 404);
+
+  // The chain verifies; a changed row is caught, and when put back it verifies again.
+  const auto verify = [&](int* status) {
+    return run_command(std::string(NJ_BIN_PATH) + " admin --data " +
+                           sh_quote(server_.data_dir().string()) + " verify-audit 2>&1",
+                       status);
+  };
+  int status = -1;
+  auto report = verify(&status);
+  EXPECT_EQ(status, 0) << report;
+  EXPECT_NE(report.find("\"problems\":[]"), std::string::npos) << report;
+  const std::string db = sh_quote((server_.data_dir() / "nightjar.db").string());
+  const auto sql = [&](const std::string& statement) {
+    return run_command("sqlite3 " + db + " " + sh_quote(statement));
+  };
+  const std::string seq = sql("SELECT seq FROM audit_log WHERE kind = 'snapshot'");
+  ASSERT_FALSE(seq.empty());
+  sql("UPDATE audit_log SET kind = 'playback' WHERE seq = " + seq);
+  report = verify(&status);
+  EXPECT_NE(status, 0) << report;
+  EXPECT_NE(report.find("row " + std::to_string(std::atoi(seq.c_str()))), std::string::npos)
+      << report;
+  sql("UPDATE audit_log SET kind = 'snapshot' WHERE seq = " + seq);
+  report = verify(&status);
+  EXPECT_EQ(status, 0) << report;
+
+  // The family member cancels: their entries stay (the chain is whole) but name no one.
+  ASSERT_EQ(call(family, "DELETE", "/api/v1/me",
+                 {{"password", "a long passphrase for family@example.org"}})
+                .status,
+            204);
+  log = entries();
+  EXPECT_EQ(count(log, "live", "family@example.org"), 0);
+  EXPECT_EQ(count(log, "live", nullptr), 1) << log.dump(1);
+  report = verify(&status);
+  EXPECT_EQ(status, 0) << report;
+}
+
+}  // namespace
+}  // namespace nj::testing
