@@ -376,6 +376,27 @@ test('live view: sound on and off, full screen with f, and the list shows the pi
   await page.close();
 });
 
+test('the owner sees who opened the camera: the activity tab lists their own live view and picture', async () => {
+  const { page, problems } = await open();
+  await signIn(page);
+  const d = await openCamera(page, 'Front door');
+  await untilLive(page);
+  await page.getByTestId('tab-activity').click();
+  const log = page.getByTestId('access-log');
+  await log.locator('li[data-kind="live"]').first().waitFor({ timeout: 5000 });
+  const live = await log.locator('li[data-kind="live"]').first().textContent();
+  assert.match(live, /You/);
+  assert.match(live, /watched live/);
+  assert.match(live, /session [0-9a-f]{12}/);
+  // The same as the API says, and nothing from another origin or of another camera.
+  const r = await call(page, 'GET', `/devices/${d.id}/access-log`);
+  assert.equal(r.status, 200);
+  assert.ok(r.json.entries.every((e) => e.you), 'only the owner opened it');
+  await page.screenshot({ path: path.join(out, 'activity-en-desktop.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('too many wrong pairing codes: the page says how long to wait', async () => {
   const { page } = await open();
   await signIn(page);

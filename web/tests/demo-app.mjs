@@ -108,6 +108,7 @@ export async function demoApp({ config = '', browserArgs = [] } = {}) {
         `/devices/${garden.id}#settings`,
         `/devices/${garden.id}#sdcard`,
         `/devices/${garden.id}#sharing`,
+        `/devices/${garden.id}#activity`,
         `/devices/${garden.id}#info`,
         `/devices/${garden.id}/playback`,
       ],

@@ -7,6 +7,7 @@ import { ErrorNote, Field, Note } from '../components/form';
 import { LiveView } from '../components/live-view';
 import { useI18n, useTitle, type MessageKey } from '../i18n';
 import { Link, navigate } from '../router';
+import { Activity } from './activity';
 import { DetectionPanel } from './detection';
 import { SdCard, Sharing, type Device, type PrivacySchedule, type Weekday } from './devices';
 
@@ -20,8 +21,8 @@ export interface CameraSettings {
   privacy_mode?: boolean;
 }
 
-type Tab = 'settings' | 'detection' | 'sdcard' | 'sharing' | 'info';
-const tabs: Tab[] = ['settings', 'detection', 'sdcard', 'sharing', 'info'];
+type Tab = 'settings' | 'detection' | 'sdcard' | 'sharing' | 'activity' | 'info';
+const tabs: Tab[] = ['settings', 'detection', 'sdcard', 'sharing', 'activity', 'info'];
 
 function tabFromHash(): Tab {
   const hash = location.hash.slice(1) as Tab;
@@ -113,7 +114,8 @@ export function DevicePage({ id }: { id: string }) {
   if (!device) return <section class="card muted">{t('health.loading')}</section>;
 
   const name = device.name || device.serial;
-  const shownTabs: Tab[] = manages(device) ? tabs : [];
+  // Who opened the camera is the owner's to see, not an admin's.
+  const shownTabs: Tab[] = manages(device) ? tabs.filter((k) => k !== 'activity' || device.role === 'owner') : [];
   const shown = shownTabs.includes(tab) ? tab : shownTabs[0];
   const privacyOff = async () => {
     const r = await api<Device>('PATCH', `/devices/${id}`, { settings: { privacy_mode: false } });
@@ -172,6 +174,7 @@ export function DevicePage({ id }: { id: string }) {
             {shown === 'detection' && <DetectionPanel id={id} />}
             {shown === 'sdcard' && <SdCard id={id} name={name} />}
             {shown === 'sharing' && <Sharing id={id} />}
+            {shown === 'activity' && <Activity id={id} />}
             {shown === 'info' && <DeviceInfo device={device} />}
           </div>
         </>
