@@ -35,8 +35,11 @@ struct Fixture {
 };
 
 audit::Record viewer_record(int64_t i) {
-  return {i % 5 ? "live" : "snapshot", "0123456789abcdef0123456789abcdef", 3,
-          "u:fedcba9876543210fedcba9876543210", audit::AuditLog::session_of(std::to_string(i % 97)),
+  return {i % 5 ? "live" : "snapshot",
+          "0123456789abcdef0123456789abcdef",
+          3,
+          "u:fedcba9876543210fedcba9876543210",
+          audit::AuditLog::session_of(std::to_string(i % 97)),
           "{}"};
 }
 
@@ -86,14 +89,15 @@ void BM_AuditVerify(benchmark::State& state) {
   for (auto _ : state) {
     const auto report = audit::verify(*f.db, f.signer.public_hex(), f.dir / "checkpoints");
     if (!report.problems.empty() || report.rows != rows) {
-      state.SkipWithError(("verify: " + (report.problems.empty() ? std::string("rows")
-                                                                  : report.problems.front()))
-                              .c_str());
+      state.SkipWithError(
+          ("verify: " + (report.problems.empty() ? std::string("rows") : report.problems.front()))
+              .c_str());
     }
     state.counters["checkpoints"] = static_cast<double>(report.checkpoints);
   }
   state.SetItemsProcessed(state.iterations() * rows);
-  state.counters["db_MB"] = static_cast<double>(std::filesystem::file_size(f.dir / "nightjar.db")) / 1e6;
+  state.counters["db_MB"] =
+      static_cast<double>(std::filesystem::file_size(f.dir / "nightjar.db")) / 1e6;
 }
 BENCHMARK(BM_AuditVerify)
     ->Arg(100'000)

@@ -16,6 +16,7 @@
 #include "device/service.h"
 #include "device/stream_access.h"
 #include "device/stream_tokens.h"
+#include "keys/key_store.h"
 #include "recording/plans.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -23,7 +24,7 @@
 namespace nj::app {
 namespace {
 
-constexpr const char* kUsage = R"(usage: nightjar admin --data DIR COMMAND
+constexpr const char* kUsage = R"(usage: nightjar admin --data DIR [--keys DIR] COMMAND
 commands:
   status    print the database's schema version and this build's, as JSON
   migrate   apply pending database migrations and print the new version
@@ -56,7 +57,8 @@ commands:
             {"rows","checkpoints","problems"} and exits 1 if anything was changed
   device unbind --serial S
             frees a bound camera, as its owner's unbind does (shares end, plan ended,
-            recordings deleted; the running server cuts its streams and credentials within
+            recordings deleted, the pictures' key destroyed at once (--keys, if the server's
+            is not DIR-keys); the running server cuts its streams and credentials within
             seconds); prints {"serial","unbound_from"}
   device label --serial S
             what goes on the device's label: {"serial","pairing_code"} (for adding it by
@@ -254,7 +256,7 @@ void log_operator(const std::filesystem::path& data, store::Database& db, const 
 }  // namespace
 
 int admin(std::span<const std::string_view> args) {
-  std::filesystem::path data;
+  std::filesystem::path data, key_dir;
   std::string_view command;
   std::string serial, purpose, file;
   std::string_view sub;
@@ -264,6 +266,8 @@ int admin(std::span<const std::string_view> args) {
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--data" && i + 1 < args.size()) {
       data = std::string(args[++i]);
+    } else if (args[i] == "--keys" && i + 1 < args.size()) {
+      key_dir = std::string(args[++i]);
     } else if (args[i] == "--serial" && i + 1 < args.size()) {
       serial = std::string(args[++i]);
     } else if (args[i] == "--purpose" && i + 1 < args.size()) {
@@ -373,6 +377,14 @@ int admin(std::span<const std::string_view> args) {
   if (command == "device") {
     spec.serial = serial;
     const int rc = device_command(data, **db, sub, spec, file);
+    if (rc == 0 && sub == "unbind") {
+      // Its pictures' key goes now (the server would, within the second, when it notices).
+      const store::Value q[] = {serial};
+      auto rows = (*db)->query("SELECT id FROM devices WHERE serial = $1", q);
+      auto store = keys::KeyStore::open(
+          key_dir.empty() ? data.parent_path() / (data.filename().string() + "-keys") : key_dir);
+      if (rows && !rows->empty() && store) (*store)->destroy_device(rows->front().text(0));
+    }
     if (rc == 0 && (sub == "add" || sub == "import" || sub == "unbind")) {
       log_operator(data, **db, "operator.device_" + std::string(sub), serial,
                    sub == "import"

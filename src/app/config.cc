@@ -122,8 +122,9 @@ Result<void, std::string> first_error(std::initializer_list<Result<void, std::st
 
 Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   TableReader top(root, "");
-  if (auto r = first_error({top.path("data", c.data_dir), top.string("listen", c.listen),
-                            top.boolean("demo", c.demo), top.boolean("demo_public", c.demo_public),
+  if (auto r = first_error({top.path("data", c.data_dir), top.path("keys", c.key_dir),
+                            top.string("listen", c.listen), top.boolean("demo", c.demo),
+                            top.boolean("demo_public", c.demo_public),
                             top.integer("threads", c.threads, 0, 256)});
       !r) {
     return r;
@@ -320,6 +321,7 @@ std::string serve_usage() {
   return R"(usage: nightjar serve [options]
   --config FILE       nightjar.toml to read (flags below override it)
   --data DIR          data directory (database, media, keys)          [var]
+  --keys DIR          keys sealing data at rest, kept out of backups  [DIR-keys]
   --listen ADDR       address to bind                                 [127.0.0.1]
   --http-port N       HTTP port, 0 = pick a free one                  [8080]
   --rtsp-port N       RTSP port, 0 = pick a free one                  [8554]
@@ -364,6 +366,7 @@ Result<Config, std::string> parse_serve_args(std::span<const std::string_view> a
   const std::map<std::string_view, Apply> with_value = {
       {"--config", [](std::string_view) -> Result<void, std::string> { return {}; }},
       {"--data", text(c.data_dir)},
+      {"--keys", text(c.key_dir)},
       {"--listen", text(c.listen)},
       {"--http-port", port(c.http_port, "--http-port")},
       {"--rtsp-port", port(c.rtsp_port, "--rtsp-port")},

@@ -89,6 +89,9 @@ struct NotifyConfig {
 
 struct Config {
   std::filesystem::path data_dir = "var";
+  // The keys that seal data at rest (docs/keys.md); outside the data directory, so that a copy
+  // or backup of the data holds none. Empty: beside it, as DIR-keys.
+  std::filesystem::path key_dir;
   std::string listen = "127.0.0.1";
   uint16_t http_port = 8080;
   uint16_t rtsp_port = 8554;

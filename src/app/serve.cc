@@ -63,6 +63,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
+#include "keys/key_store.h"
 #include "mail/mail.h"
 #include "mail/smtp.h"
 #include "media/fmp4/live.h"
@@ -411,6 +412,15 @@ int serve(const Config& config) {
     spdlog::critical("startup.failed reason=\"audit key: {}\"", audit_seed.error());
     return 1;
   }
+  // The keys that seal data at rest: outside the data directory (docs/keys.md).
+  const auto key_dir = config.key_dir.empty() ? data->path().parent_path() /
+                                                    (data->path().filename().string() + "-keys")
+                                              : config.key_dir;
+  auto key_store = keys::KeyStore::open(key_dir);
+  if (!key_store) {
+    spdlog::critical("startup.failed reason=\"keys: {}\"", key_store.error());
+    return 1;
+  }
   audit::Signer audit_signer(*audit_seed);
   audit::AuditLog audit_log(**db, clock, audit_signer, data->path() / "audit" / "checkpoints");
   audit::AccessRecorder access_recorder(
@@ -626,7 +636,14 @@ int serve(const Config& config) {
   // Events (issue #14): the cameras' reports and what the server sees of them (offline,
   // privacy mode) become events with a picture; grouped and bounded per camera.
   events::EventStore event_store(**db);
-  events::SnapshotFiles event_files(data->path() / "events" / config.recording.region);
+  // Pictures sealed with their camera's binding key (docs/keys.md).
+  events::SnapshotFiles event_files(
+      data->path() / "events" / config.recording.region,
+      [&key_store, &devices](std::string_view device_id, bool create) -> std::optional<keys::Key> {
+        auto d = devices.by_id(device_id);
+        if (!d || !d->owner_id) return std::nullopt;
+        return (*key_store)->binding_key(*d->owner_id, d->id, d->binding_generation, create);
+      });
   events::EventServiceOptions event_options;
   event_options.group_ms = config.events.group_seconds * 1000;
   events::EventService event_service(
@@ -898,7 +915,7 @@ int serve(const Config& config) {
   const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
                               &recording_jobs, &devices, &snapshot_api, &event_service,
                               &notify_prefs, &home_mqtt, &detection_settings, &detection, &call_log,
-                              &talk_service](const std::string& serial) {
+                              &talk_service, &key_store](const std::string& serial) {
     // The camera erases its card when it hears it is nobody's (or, if it missed this, when
     // it next hears it is someone else's): said before its credentials go.
     broker_link.announce_binding(serial);
@@ -910,6 +927,9 @@ int serve(const Config& config) {
     plans.revoke(serial);
     recording_jobs.reap_now();
     if (auto d = devices.by_serial(serial)) {
+      // Its key goes first, before the unbind returns: its pictures are unreadable from this
+      // moment, in every copy; the files themselves are deleted just after.
+      (*key_store)->destroy_device(d->id);
       devices.forget_privacy_periods(d->id);
       event_service.forget(serial, d->id);
       notify_prefs.forget_device(d->id);
@@ -926,7 +946,7 @@ int serve(const Config& config) {
       [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
-                             &webhooks, &home_mqtt, &call_log, &audit_log,
+                             &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
                              binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
         user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
@@ -939,6 +959,7 @@ int serve(const Config& config) {
     home_mqtt.disable(user_id);
     call_log.forget_user(user_id);
     audit_log.forget_user(user_id);
+    (*key_store)->destroy_account(user_id);
     event_store.forget_reader(user_id);
     spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });

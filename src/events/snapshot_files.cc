@@ -22,10 +22,21 @@ std::optional<std::filesystem::path> SnapshotFiles::path(std::string_view device
   return dir_ / std::string(device_id) / (std::string(event_id) + ".jpg");
 }
 
+std::string SnapshotFiles::context(std::string_view device_id, std::string_view event_id) {
+  return "nightjar-event-picture\n" + std::string(device_id) + "\n" + std::string(event_id);
+}
+
 bool SnapshotFiles::write(std::string_view device_id, std::string_view event_id,
                           std::string_view jpeg) {
   auto p = path(device_id, event_id);
   if (!p) return false;
+  std::string sealed;
+  if (key_for_) {
+    auto key = key_for_(device_id, true);
+    if (!key) return false;  // no binding, no key: nothing is written in the clear
+    sealed = keys::seal(*key, context(device_id, event_id), jpeg);
+    jpeg = sealed;
+  }
   std::error_code ec;
   std::filesystem::create_directories(p->parent_path(), ec);
   if (ec) return false;
@@ -49,7 +60,12 @@ std::optional<std::string> SnapshotFiles::read(std::string_view device_id,
   if (!p) return std::nullopt;
   std::ifstream in(*p, std::ios::binary);
   if (!in) return std::nullopt;
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::string bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+  if (!keys::is_sealed(bytes)) return bytes;  // written before pictures were sealed
+  if (!key_for_) return std::nullopt;
+  auto key = key_for_(device_id, false);
+  if (!key) return std::nullopt;  // the binding's key is gone: so is the picture
+  return keys::open_sealed(*key, context(device_id, event_id), bytes);
 }
 
 void SnapshotFiles::remove(std::string_view device_id, std::string_view event_id) {

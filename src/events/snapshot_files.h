@@ -1,18 +1,29 @@
 // Event pictures as files: DIR/{device id}/{event id}.jpg, written whole (a temporary file
 // renamed into place) so a reader never sees half a picture. Ids are the server's own (hex
 // and dashes); anything else is refused before a path is made.
+//
+// With a key source (the server's), every picture is sealed with its camera's binding key
+// (keys/key_store.h: XChaCha20-Poly1305, the device and event ids as associated data): the
+// file on disk is unreadable without the key, and once the binding's key is destroyed
+// (unbind, cancellation) it is unreadable everywhere, copies included. No key: not written.
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "keys/key_store.h"
 
 namespace nj::events {
 
 class SnapshotFiles {
  public:
-  explicit SnapshotFiles(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // The key of the device's current binding (made if `create`), or nullopt.
+  using KeyFor = std::function<std::optional<keys::Key>(std::string_view device_id, bool create)>;
+  explicit SnapshotFiles(std::filesystem::path dir, KeyFor key_for = {})
+      : dir_(std::move(dir)), key_for_(std::move(key_for)) {}
 
   bool write(std::string_view device_id, std::string_view event_id, std::string_view jpeg);
   std::optional<std::string> read(std::string_view device_id, std::string_view event_id) const;
@@ -22,7 +33,9 @@ class SnapshotFiles {
  private:
   std::optional<std::filesystem::path> path(std::string_view device_id,
                                             std::string_view event_id) const;
+  static std::string context(std::string_view device_id, std::string_view event_id);
   std::filesystem::path dir_;
+  KeyFor key_for_;
 };
 
 }  // namespace nj::events

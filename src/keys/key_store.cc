@@ -79,8 +79,7 @@ std::string seal(const Key& key, std::string_view context, std::string_view plai
   crypto_aead_xchacha20poly1305_ietf_encrypt(
       reinterpret_cast<uint8_t*>(out.data() + kMagic.size() + kNonce), &written,
       reinterpret_cast<const uint8_t*>(plain.data()), plain.size(),
-      reinterpret_cast<const uint8_t*>(context.data()), context.size(), nullptr, nonce,
-      key.data());
+      reinterpret_cast<const uint8_t*>(context.data()), context.size(), nullptr, nonce, key.data());
   out.resize(kMagic.size() + kNonce + written);
   return out;
 }
@@ -106,7 +105,7 @@ std::optional<std::string> open_sealed(const Key& key, std::string_view context,
 void shred_file(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_WRONLY);
   if (fd >= 0) {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) == 0 && st.st_size > 0) {
       const std::string zeros(static_cast<size_t>(st.st_size), '\0');
       (void)!::write(fd, zeros.data(), zeros.size());
@@ -206,6 +205,22 @@ void KeyStore::destroy_bindings(std::string_view user_id, std::string_view devic
   }
   const std::string cached = "bindings/" + std::string(user_id) + "/" + prefix;
   std::erase_if(cache_, [&](const auto& e) { return e.first.starts_with(cached); });
+}
+
+void KeyStore::destroy_device(std::string_view device_id) {
+  if (!safe_name(device_id)) return;
+  std::lock_guard lock(mu_);
+  const std::string prefix = std::string(device_id) + "-";
+  std::error_code ec;
+  for (const auto& user : std::filesystem::directory_iterator(dir_ / "bindings", ec)) {
+    std::error_code inner;
+    for (const auto& e : std::filesystem::directory_iterator(user.path(), inner)) {
+      if (e.path().filename().string().starts_with(prefix)) shred_file(e.path());
+    }
+  }
+  std::erase_if(cache_, [&](const auto& e) {
+    return e.first.starts_with("bindings/") && e.first.find("/" + prefix) != std::string::npos;
+  });
 }
 
 void KeyStore::destroy_account(std::string_view user_id) {

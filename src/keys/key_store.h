@@ -41,13 +41,17 @@ class KeyStore {
                                  int64_t generation, bool create);
   // Destroys every key of that person's bindings of the device (the camera was unbound).
   void destroy_bindings(std::string_view user_id, std::string_view device_id);
+  // Destroys every binding key of the device, whoever's (the camera was unbound: by its
+  // owner, by the operator, or with its owner's account).
+  void destroy_device(std::string_view device_id);
   // Destroys the account key and every binding key under it (the account was cancelled).
   void destroy_account(std::string_view user_id);
 
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  explicit KeyStore(std::filesystem::path dir, Key master) : dir_(std::move(dir)), master_(master) {}
+  explicit KeyStore(std::filesystem::path dir, Key master)
+      : dir_(std::move(dir)), master_(master) {}
   std::optional<Key> account_key(std::string_view user_id, bool create);
   std::filesystem::path dir_;
   Key master_;

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <unistd.h>
 
 namespace nj::keys {
 namespace {
@@ -21,7 +20,7 @@ class KeyStoreTest : public ::testing::Test {
   ~KeyStoreTest() override { std::filesystem::remove_all(dir_); }
   std::unique_ptr<KeyStore> open() { return std::move(KeyStore::open(dir_)).value(); }
   static int mode(const std::filesystem::path& p) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(p.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
   }
   std::filesystem::path dir_;
@@ -83,6 +82,12 @@ TEST_F(KeyStoreTest, DestroyedKeysAreGoneForEveryInstanceAndWhatTheySealedStaysS
   // Made again, it is a new key: the old seal does not open with it.
   const auto again = *store->binding_key("u1", "d1", 1, true);
   EXPECT_FALSE(open_sealed(again, "ctx", sealed));
+
+  // The device, whoever's binding: every key of it.
+  (void)*store->binding_key("u2", "d3", 7, true);
+  store->destroy_device("d3");
+  EXPECT_FALSE(store->binding_key("u2", "d3", 7, false));
+  EXPECT_EQ(store->binding_key("u1", "d2", 1, false), other);
 
   // The account: its key and every binding key under it.
   store->destroy_account("u1");

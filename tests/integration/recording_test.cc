@@ -527,6 +527,86 @@ TEST_F(RecordingTest, MotionBecomesEventsWithAPictureOfTheIntruderAndItsClip) {
   EXPECT_EQ(call("GET", path + "/snapshot.jpg").status, 404);
 }
 
+// Crypto-shredding (#16): an event's picture is sealed on disk with its binding's key, kept
+// outside the data directory. Once unbind returns, the key is gone: a copy of the data
+// directory taken before holds nothing readable, and putting back a backup of the database
+// taken before does not bring the key back — the server itself can no longer show it.
+TEST_F(RecordingTest, APicturesKeyIsGoneOnceUnbindReturnsAndNoBackupBringsItBack) {
+  start_camera("--motion-every 8 --motion-for 2");
+  json event;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& e : call("GET", "/api/v1/events?kind=motion&device=" + id_)
+                                 .json()
+                                 .value("events", json::array())) {
+          if (!e["snapshot"].is_null()) event = e;
+        }
+        return !event.is_null();
+      },
+      30s))
+      << server_.log();
+  const std::string picture_path =
+      "/api/v1/events/" + event["id"].get<std::string>() + "/snapshot.jpg";
+  const auto shown = call("GET", picture_path);
+  ASSERT_EQ(shown.status, 200);
+  ASSERT_EQ(shown.body.substr(0, 2), "\xff\xd8") << "the app gets the JPEG";
+  // On disk it is sealed: not a JPEG, and no run of its bytes appears there.
+  const auto on_disk =
+      server_.data_dir() / "events" / "default" / id_ / (event["id"].get<std::string>() + ".jpg");
+  const auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string sealed = read(on_disk);
+  ASSERT_FALSE(sealed.empty()) << on_disk;
+  EXPECT_EQ(sealed.substr(0, 4), "NJS1");
+  EXPECT_EQ(sealed.find(shown.body.substr(shown.body.size() / 2, 32)), std::string::npos);
+  // The keys are not in the data directory at all.
+  const auto key_dir = server_.data_dir().parent_path() / "data-keys";
+  ASSERT_TRUE(std::filesystem::exists(key_dir / "master.key"));
+  const auto device_keys = [&] {
+    int n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(key_dir, ec);
+         it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      n += it->path().filename().string().starts_with(id_ + "-");
+    }
+    return n;
+  };
+  EXPECT_EQ(device_keys(), 1);
+
+  // A copy of the data directory, and a backup of the database, taken before unbinding.
+  camera_.reset();
+  const auto copy = server_.data_dir().parent_path() / "copy";
+  std::filesystem::create_directories(copy);
+  std::filesystem::copy(server_.data_dir() / "events", copy / "events",
+                        std::filesystem::copy_options::recursive);
+  const std::string backup = (copy / "nightjar.db").string();
+  run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
+              " \".backup '" + backup + "'\"");
+  ASSERT_TRUE(std::filesystem::exists(backup));
+
+  ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_).status, 204);
+  // When unbind has returned, the binding's key is already gone.
+  EXPECT_EQ(device_keys(), 0);
+
+  // The old database put back (and the old pictures with it): the camera is the owner's
+  // again there, yet the picture does not open, as the key it needs exists nowhere.
+  ASSERT_EQ(server_.stop(), 0) << server_.log();
+  std::filesystem::remove(server_.data_dir() / "nightjar.db-wal");
+  std::filesystem::remove(server_.data_dir() / "nightjar.db-shm");
+  std::filesystem::copy_file(backup, server_.data_dir() / "nightjar.db",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove_all(server_.data_dir() / "events");
+  std::filesystem::copy(copy / "events", server_.data_dir() / "events",
+                        std::filesystem::copy_options::recursive);
+  ASSERT_TRUE(server_.start()) << server_.log();
+  EXPECT_EQ(call("GET", "/api/v1/devices/" + id_).status, 200) << "the old binding is back";
+  const auto after = call("GET", picture_path);
+  EXPECT_NE(after.status, 200) << "the picture opened without its key";
+  EXPECT_EQ(device_keys(), 0) << "no key came back";
+}
+
 // A camera nobody watches and nothing records: for each event the server asks it for its
 // own picture (event.snapshot), and it uploads a JPEG with its credentials; the picture shows
 // the intruder. Only the camera asked, for that event, once, and only a JPEG, is taken.

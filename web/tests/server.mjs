@@ -48,6 +48,7 @@ export async function startServer({ extraArgs = [], config = '' } = {}) {
       child.kill('SIGTERM');
       const code = await exited;
       await rm(data, { recursive: true, force: true });
+      await rm(`${data}-keys`, { recursive: true, force: true });
       return code;
     },
   };
