@@ -333,16 +333,20 @@ RecordingService::~RecordingService() {
     stopping_ = true;
   }
   wake_.notify_all();
+  applied_.notify_all();
   thread_.join();
 }
 
 void RecordingService::set_recorded(const std::map<std::string, Recorded>& devices) {
-  {
-    std::lock_guard lock(mu_);
-    wanted_ = devices;
-    woken_ = true;
-  }
+  std::unique_lock lock(mu_);
+  wanted_ = devices;
+  woken_ = true;
+  const uint64_t mine = ++wanted_version_;
   wake_.notify_all();
+  // Until the worker has applied it: a recorder it stops has finished (and indexed) its last
+  // segment by then, so a reap that follows (unbind, a plan's end) sees that segment too.
+  applied_.wait_for(lock, std::chrono::seconds(10),
+                    [&] { return applied_version_ >= mine || stopping_; });
 }
 
 void RecordingService::event(const std::string& serial, int64_t at_ms, bool active) {
@@ -371,6 +375,7 @@ void RecordingService::run() {
     woken_ = false;
     if (stopping_) break;
     const auto wanted = wanted_;
+    const uint64_t version = wanted_version_;
     const auto events = std::exchange(events_, {});
     lock.unlock();
     for (auto it = entries.begin(); it != entries.end();) {
@@ -383,6 +388,11 @@ void RecordingService::run() {
         ++it;
       }
     }
+    {
+      std::lock_guard applied(mu_);
+      applied_version_ = version;
+    }
+    applied_.notify_all();
     for (const auto& [device, recorded] : wanted) {
       auto& e = entries[device];
       if (!e.recorder) {

@@ -135,6 +135,8 @@ class RecordingService {
   std::condition_variable wake_;
   bool woken_ = false, stopping_ = false;
   std::map<std::string, Recorded> wanted_;  // set_recorded's, applied by the worker
+  uint64_t wanted_version_ = 0, applied_version_ = 0;
+  std::condition_variable applied_;
   struct Event {
     std::string serial;
     int64_t at_ms;

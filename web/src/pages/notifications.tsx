@@ -222,14 +222,14 @@ export function NotificationsPage() {
       )}
 
       <h2>{t('notify.channels')}</h2>
-      <ConsentSwitch purpose="notify.in_app" record={inApp} label={t('notify.in_app')} hint={t('notify.in_app.hint')} testid="consent-in_app" onChange={(on) => void setConsent('notify.in_app', on)}>
+      <ConsentSwitch purpose="notify.in_app" record={inApp} label={t('notify.in_app')} hint={t('notify.in_app.hint')} testid="consent-in_app" onChange={(on) => setConsent('notify.in_app', on)}>
         {inApp?.granted && permission !== 'granted' && (
           <small class="muted" data-testid="browser-permission">
             {permission === 'denied' ? t('notify.permission.denied') : permission === 'unsupported' ? t('notify.permission.unsupported') : t('notify.permission.ask')}
           </small>
         )}
       </ConsentSwitch>
-      <ConsentSwitch purpose="notify.push" record={pushConsent} label={t('notify.push')} hint={t('notify.push.hint')} testid="consent-push" onChange={(on) => void setPush(on)}>
+      <ConsentSwitch purpose="notify.push" record={pushConsent} label={t('notify.push')} hint={t('notify.push.hint')} testid="consent-push" onChange={(on) => setPush(on)}>
         {pushConsent?.granted && pushProblem && (
           <small class="muted" data-testid="push-problem">
             {t('notify.push.unavailable')}
@@ -242,7 +242,7 @@ export function NotificationsPage() {
         label={t('notify.email')}
         hint={t('notify.email.hint', { email: profile?.email ?? '' })}
         testid="consent-email"
-        onChange={(on) => void setConsent('notify.email', on)}
+        onChange={(on) => setConsent('notify.email', on)}
       />
       <ConsentSwitch
         purpose="notify.webhook"
@@ -250,7 +250,7 @@ export function NotificationsPage() {
         label={t('notify.webhook')}
         hint={t('notify.webhook.hint')}
         testid="consent-webhook"
-        onChange={(on) => void setConsent('notify.webhook', on)}
+        onChange={(on) => setConsent('notify.webhook', on)}
       />
       <WebhooksSection />
       <ConsentSwitch
@@ -259,7 +259,7 @@ export function NotificationsPage() {
         label={t('notify.mqtt')}
         hint={t('notify.mqtt.hint')}
         testid="consent-mqtt"
-        onChange={(on) => void setConsent('notify.mqtt', on)}
+        onChange={(on) => setConsent('notify.mqtt', on)}
       />
       <HomeMqttSection />
 

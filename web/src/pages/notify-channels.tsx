@@ -23,14 +23,29 @@ export function ConsentSwitch(props: {
   label: string;
   hint: string;
   testid: string;
-  onChange: (granted: boolean) => void;
+  // Records the choice; the switch shows it until this settles (and the record is reloaded).
+  onChange: (granted: boolean) => Promise<unknown>;
   children?: ComponentChildren;
 }) {
   const { t, formatDate } = useI18n();
   const { record } = props;
+  const [choosing, setChoosing] = useState<boolean | null>(null);
+  const change = async (granted: boolean) => {
+    setChoosing(granted);
+    try {
+      await props.onChange(granted);
+    } finally {
+      setChoosing(null);
+    }
+  };
   return (
     <label class="switch privacy">
-      <input type="checkbox" checked={Boolean(record?.granted)} onChange={(e) => props.onChange((e.target as HTMLInputElement).checked)} data-testid={props.testid} />
+      <input
+        type="checkbox"
+        checked={choosing ?? Boolean(record?.granted)}
+        onChange={(e) => void change((e.target as HTMLInputElement).checked)}
+        data-testid={props.testid}
+      />
       <span>
         <strong>{props.label}</strong>
         <small class="muted">{props.hint}</small>
