@@ -196,7 +196,8 @@ test('the timeline zooms to five minutes, marks each visit, and a tap plays it f
   await page.goto(`${server.url}/devices/${garden.id}/playback?at=${start - 60_000}`);
   await page.getByTestId('span').first().waitFor();
   for (let i = 0; i < 4; ++i) await page.getByTestId('zoom-in').click();
-  assert.equal(await page.getByTestId('zoom-level').textContent(), '5 minutes');
+  // Each click re-renders the bar: wait for the last one to show before reading it.
+  await page.getByTestId('zoom-level').filter({ hasText: /^5 minutes$/ }).waitFor({ timeout: 5000 });
   const timeline = page.getByTestId('timeline');
   const viewStart = Number(await timeline.getAttribute('data-view-start'));
   const span = Number(await timeline.getAttribute('data-view-span'));
@@ -221,6 +222,7 @@ test('the timeline zooms to five minutes, marks each visit, and a tap plays it f
   const box = await timeline.boundingBox();
   await page.mouse.click(box.x + box.width * 0.25, box.y + 2);  // above the markers
   const expected = viewStart + 0.25 * span;
+  await page.waitForFunction((before) => Number(document.querySelector('[data-testid=playback-video]').dataset.requested) !== before, start - 5000, { timeout: 5000 });
   const requested = await video.evaluate((v) => Number(v.dataset.requested));
   assert.ok(Math.abs(requested - expected) <= span / box.width + 1, `${requested - expected} ms off`);
   assert.deepEqual(problems, []);
