@@ -246,6 +246,36 @@ TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"].size(), 2u);
 }
 
+// A talker who floods (5 s of audio sent at once) gets a second's burst through, the rest is
+// dropped, the call and the camera go on, and real-time talk after it is heard.
+TEST_F(TalkTest, AFloodingTalkerIsHeldToRealTime) {
+  WsClient ws;
+  ASSERT_EQ(talk(ws, owner_), 101);
+  ASSERT_EQ(next(ws)["type"], "ready");
+  ASSERT_EQ(next(ws)["type"], "listening");
+  const auto flood_at = std::chrono::steady_clock::now();
+  std::string frame(1, '\x01');
+  for (int i = 0; i < 160; ++i) {
+    frame += static_cast<char>(media::codec::pcm_to_ulaw(
+        static_cast<int16_t>(8000 * std::sin(2 * M_PI * 1000 * i / 8000.0))));
+  }
+  for (int f = 0; f < 250; ++f) ASSERT_TRUE(ws.send(frame, true));
+  std::this_thread::sleep_for(1500ms);
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - flood_at).count();
+  const size_t played_after_flood = played().size();
+  EXPECT_GT(played_after_flood, 0u);
+  EXPECT_LE(played_after_flood, static_cast<size_t>(8000 * (1.0 + elapsed_s)) + 1600)
+      << "more than a second ahead of real time got through";
+  // Still talking: real-time audio after the flood is heard.
+  say(ws, 1000, 1.0);
+  EXPECT_TRUE(wait_for([&] { return played().size() >= played_after_flood + 6'000; }, 3s))
+      << played().size();
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_talk_frames_total{outcome=\"dropped\"}"), std::string::npos);
+  ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
+}
+
 // Revoking the share of someone in a call ends the call at that moment; its record (who,
 // how long) closes with it.
 TEST_F(TalkTest, RevokingTheShareEndsTheCallAtOnce) {
