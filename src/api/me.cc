@@ -28,13 +28,37 @@ Response expire_cookies() {
 }  // namespace
 
 void MeApi::install(http::Router& router) {
-  router.add_async(Method::kGet, "/api/v1/me",
-                   guard_.user([this](const Request&, const Principal& who) {
-                     auto p = accounts_.profile(who);
-                     if (!p) return account_error(p.error());
-                     auto r = http::json_response(200, profile_json(*p));
-                     r.headers.set("Cache-Control", "no-store");
-                     return r;
+  router.add_async(
+      Method::kGet, "/api/v1/me", guard_.user([this](const Request&, const Principal& who) {
+        auto p = accounts_.profile(who);
+        if (!p) return account_error(p.error());
+        auto body = profile_json(*p);
+        if (ledger_) {
+          const auto accepted = ledger_->accepted(who.user_id);
+          body["policy"] = {{"accepted", accepted ? nlohmann::json(*accepted) : nullptr},
+                            {"current", current_policy_},
+                            {"must_accept", accepted != current_policy_}};
+        }
+        auto r = http::json_response(200, body);
+        r.headers.set("Cache-Control", "no-store");
+        return r;
+      }));
+
+  // The person accepts the policy now in force (asked at sign-in after it changed).
+  router.add_async(Method::kPost, "/api/v1/me/policy",
+                   guard_.user([this](const Request& r, const Principal& who) {
+                     auto body = http::parse_json_body(r);
+                     if (!body) return std::move(body).error();
+                     auto version = string_field(*body, "version", 64, true);
+                     if (!version) return std::move(version).error();
+                     if (!ledger_ || **version != current_policy_) {
+                       return http::error_response(409, "policy_version",
+                                                   "that is not the policy now in force");
+                     }
+                     if (!ledger_->accept(who.user_id, **version)) {
+                       return http::error_response(503, "unavailable", "try again");
+                     }
+                     return http::Response{204, {}, {}};
                    }));
 
   router.add_async(Method::kPatch, "/api/v1/me",

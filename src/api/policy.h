@@ -8,11 +8,13 @@ namespace nj::api {
 
 class PolicyApi {
  public:
-  explicit PolicyApi(account::PolicyText policy) : policy_(std::move(policy)) {}
+  explicit PolicyApi(account::PolicyText policy, account::PolicyLedger* ledger = nullptr)
+      : policy_(std::move(policy)), ledger_(ledger) {}
   void install(http::Router& router);
 
  private:
   account::PolicyText policy_;
+  account::PolicyLedger* ledger_;
 };
 
 }  // namespace nj::api

@@ -347,13 +347,31 @@ int serve(const Config& config) {
         if (smtp) smtp->wake();
       });
   api::Guard guard(accounts);
-  api::PolicyApi policy_api(policy);
+  // The policy's history; a new major version is told to everyone by e-mail, once.
+  account::PolicyLedger policy_ledger(**db, clock);
+  if (policy_ledger.install(policy)) {
+    const auto people = policy_ledger.addresses();
+    for (const auto& to : people) {
+      mail::Mail m;
+      m.to = to;
+      m.subject = "Our privacy policy has changed";
+      m.body = "The privacy policy of " + public_url + " changed (version " + policy.version +
+               "). You will be asked to accept it the next time you sign in; until then "
+               "nothing changes for you.\n\nWhat changed:\n\n" +
+               (policy.changes.empty() ? std::string("(no summary was given)\n") : policy.changes) +
+               "\nRead it in full: " + public_url + "/privacy\n";
+      (void)outbox.enqueue(m);
+    }
+    spdlog::info("policy.major_change version={} told={}", policy.version, people.size());
+  }
+  api::PolicyApi policy_api(policy, &policy_ledger);
   policy_api.install(router);
   // How often mail may be caused, per client address, account and destination.
   mail::MailRateLimiter mail_limits(clock);
   api::AuthApi auth_api(accounts, guard, workers, {config.accounts.secure_cookies}, mail_limits);
   auth_api.install(router);
   api::MeApi me_api(accounts, guard, workers);
+  me_api.set_policy(&policy_ledger, policy.version);
   me_api.install(router);
   api::DemoApi demo_api(outbox, accounts, guard, clock, "demo@nightjar.local");
   std::optional<std::string> demo_login;

@@ -1,7 +1,10 @@
 // Accounts over real HTTP against a real server, with mail delivered by SMTP to a receiver
 // on loopback: each flow of issue #3, and the attacks on it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "account/totp.h"
@@ -345,6 +348,87 @@ TEST_F(AccountsTest, TwoFactorSignInWithTotpAndRecoveryCodes) {
   EXPECT_EQ(login("ivy@example.org", kPassword, recovery).status, 200);
   expect_error(login("ivy@example.org", kPassword, recovery), 401, "invalid_totp");
   EXPECT_EQ(server_->request("GET", "/api/v1/me", s.bearer()).json()["totp_enabled"], true);
+}
+
+}  // namespace
+}  // namespace nj::testing
+
+namespace nj::testing {
+namespace {
+
+// The policy's "change" section (#16): a new version is asked for at the next sign-in; a
+// major one is also told to everyone by e-mail, once, with what changed; the history is
+// public; accepting anything but the version in force is refused.
+TEST(PolicyChangeTest, ANewVersionIsAskedForAndAMajorOneIsToldByMail) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("nj-policy-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir / name) << text;
+  };
+  write("version", "2026-11-01\n");
+  write("en.md", "# Privacy\n\nThe first version.\n");
+  ServerProcess server("[accounts]\npolicy_dir = \"" + dir.string() + "\"\n");
+  ASSERT_TRUE(server.start()) << server.log();
+  const auto person = sign_up(server, "person@example.org");
+  const auto me = [&] { return call_as(server, person, "GET", "/api/v1/me").json()["policy"]; };
+  EXPECT_EQ(me()["must_accept"], false) << me().dump();
+  const auto told = [&] {
+    int n = 0;
+    std::stringstream lines(server.admin("outbox"));
+    for (std::string line; std::getline(lines, line);) {
+      const auto m = json::parse(line, nullptr, false);
+      if (m.is_object() && m.value("subject", "") == "Our privacy policy has changed") {
+        EXPECT_EQ(m["to"], "person@example.org");
+        EXPECT_NE(m.value("body", "").find("Recordings are now kept"), std::string::npos);
+        ++n;
+      }
+    }
+    return n;
+  };
+  EXPECT_EQ(told(), 0) << "the first version is no change";
+
+  // A major change: everyone is told, once, and asked at their next sign-in.
+  ASSERT_EQ(server.stop(), 0);
+  write("version", "2026-12-05\n");
+  write("en.md", "# Privacy\n\nThe second version.\n");
+  write("major", "");
+  write("changes.md", "Recordings are now kept in your region only.\n");
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_EQ(told(), 1);
+  auto policy = me();
+  EXPECT_EQ(policy["must_accept"], true);
+  EXPECT_EQ(policy["accepted"], "2026-11-01");
+  EXPECT_EQ(policy["current"], "2026-12-05");
+  EXPECT_EQ(
+      call_as(server, person, "POST", "/api/v1/me/policy", {{"version", "2026-11-01"}}).status,
+      409);
+  EXPECT_EQ(call_as(server, person, "POST", "/api/v1/me/policy", json::object()).status, 400);
+  EXPECT_EQ(me()["must_accept"], true) << "nothing was accepted";
+  EXPECT_EQ(
+      call_as(server, person, "POST", "/api/v1/me/policy", {{"version", "2026-12-05"}}).status,
+      204);
+  EXPECT_EQ(me()["must_accept"], false);
+  const auto history = server.get("/api/v1/policy/history").json();
+  ASSERT_EQ(history["versions"].size(), 2u) << history.dump();
+  EXPECT_EQ(history["current"], "2026-12-05");
+  EXPECT_EQ(history["versions"][0]["version"], "2026-12-05");
+  EXPECT_EQ(history["versions"][0]["major"], true);
+  EXPECT_EQ(history["versions"][1]["major"], false);
+
+  // A restart tells no one again; a minor change is asked for but not mailed.
+  ASSERT_EQ(server.stop(), 0);
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_EQ(told(), 1);
+  ASSERT_EQ(server.stop(), 0);
+  write("version", "2026-12-06\n");
+  std::filesystem::remove(dir / "major");
+  ASSERT_TRUE(server.start()) << server.log();
+  EXPECT_EQ(told(), 1);
+  EXPECT_EQ(me()["must_accept"], true);
+  EXPECT_EQ(server.stop(), 0);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

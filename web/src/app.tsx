@@ -204,6 +204,31 @@ function DemoBanner() {
   );
 }
 
+// After the privacy policy changed, the person is asked at their next sign-in: read it, then
+// accept. Until they do, nothing changes for them.
+function PolicyBanner() {
+  const { t } = useI18n();
+  const { user } = useSession();
+  const [policy, setPolicy] = useState<{ current: string; must_accept: boolean } | null>(null);
+  useEffect(() => {
+    if (!user) return setPolicy(null);
+    void api<{ policy?: { current: string; must_accept: boolean } }>('GET', '/me').then((r) => setPolicy(r.ok ? (r.data.policy ?? null) : null));
+  }, [user?.id]);
+  if (!policy?.must_accept) return null;
+  const accept = async () => {
+    const r = await api('POST', '/me/policy', { version: policy.current });
+    if (r.ok) setPolicy({ ...policy, must_accept: false });
+  };
+  return (
+    <div class="note warn" role="status" data-testid="policy-banner">
+      {t('policy.changed', { version: policy.current })} <Link href="/privacy">{t('policy.read')}</Link>{' '}
+      <button class="primary" onClick={() => void accept()} data-testid="policy-accept">
+        {t('policy.accept')}
+      </button>
+    </div>
+  );
+}
+
 // The event's picture is made from the first keyframe after it began, so it may come a moment
 // after the notification: asked again once, and an empty frame until then.
 function ToastPicture({ src }: { src: string }) {
@@ -292,6 +317,7 @@ function Shell() {
       <main class="content" id="main" tabIndex={-1}>
         <OfflineBanner />
         <DemoBanner />
+        <PolicyBanner />
         <Page path={path} />
       </main>
       <Toasts enabled={Boolean(user)} />
