@@ -170,6 +170,10 @@ void NotificationsApi::install(http::Router& router) {
         auto granted = bool_field(*body, "granted");
         if (!granted) return std::move(granted).error();
         if (!*granted) return invalid_field("granted", "granted is true or false");
+        if (**granted && !privacy::grantable(purpose)) {
+          return http::error_response(409, "no_advertising",
+                                      "Nightjar shows no advertising: this stays off");
+        }
         if (!consents_.record(who.user_id, purpose, **granted, policy_version_, "app")) {
           return http::error_response(500, "internal", "the consent could not be recorded");
         }

@@ -10,8 +10,8 @@ namespace {
 
 using store::Value;
 
-constexpr std::array<std::string_view, 5> kPurposes = {kNotifyInApp, kNotifyPush, kNotifyEmail,
-                                                       kNotifyWebhook, kNotifyMqtt};
+constexpr std::array<std::string_view, 6> kPurposes = {
+    kNotifyInApp, kNotifyPush, kNotifyEmail, kNotifyWebhook, kNotifyMqtt, kAdsPersonalised};
 
 Consent from_row(const store::Row& r) {
   return {r.text(0), r.integer(1) != 0, r.integer(2), r.text(3), r.text(4)};
@@ -25,9 +25,13 @@ bool known_purpose(std::string_view purpose) {
 
 std::vector<std::string_view> purposes() { return {kPurposes.begin(), kPurposes.end()}; }
 
+bool grantable(std::string_view purpose) {
+  return known_purpose(purpose) && purpose != kAdsPersonalised;
+}
+
 bool ConsentLedger::record(std::string_view user_id, std::string_view purpose, bool granted,
                            std::string_view policy_version, std::string_view method) {
-  if (!known_purpose(purpose)) return false;
+  if (!known_purpose(purpose) || (granted && !grantable(purpose))) return false;
   const Value p[] = {random_hex_id(),          std::string(user_id), std::string(purpose),
                      int64_t{granted ? 1 : 0}, clock_.now_ms(),      std::string(policy_version),
                      std::string(method)};

@@ -23,6 +23,12 @@ inline constexpr std::string_view kNotifyPush = "notify.push";
 inline constexpr std::string_view kNotifyEmail = "notify.email";
 inline constexpr std::string_view kNotifyWebhook = "notify.webhook";
 inline constexpr std::string_view kNotifyMqtt = "notify.mqtt";
+// Personalised advertising (policy item 32): the switch exists and is off. Nightjar shows no
+// advertising and embeds no advertising or tracking code, so it can be withdrawn (recorded)
+// but never given.
+inline constexpr std::string_view kAdsPersonalised = "ads.personalised";
+// Whether a purpose can be given at all.
+bool grantable(std::string_view purpose);
 bool known_purpose(std::string_view purpose);
 std::vector<std::string_view> purposes();
 

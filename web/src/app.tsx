@@ -19,6 +19,17 @@ import { EventsPage, kindLabel, useUnread } from './pages/events';
 import { NotificationsPage } from './pages/notifications';
 import { useLiveNotifications } from './live-notifications';
 
+// A page loaded only when it is first opened (kept out of the app's first download).
+function lazyPage(load: () => Promise<{ default: () => preact.JSX.Element | null }>) {
+  return function LazyPage() {
+    const [Loaded, setLoaded] = useState<(() => preact.JSX.Element | null) | null>(null);
+    useEffect(() => {
+      void load().then((m) => setLoaded(() => m.default));
+    }, []);
+    return Loaded ? <Loaded /> : <section class="card muted" />;
+  };
+}
+
 const pages: Record<string, () => preact.JSX.Element | null> = {
   '/': HomePage,
   '/status': StatusPage,
@@ -40,6 +51,7 @@ const pages: Record<string, () => preact.JSX.Element | null> = {
   '/shares': SharesPage,
   '/events': EventsPage,
   '/account/notifications': NotificationsPage,
+  '/account/privacy': lazyPage(() => import('./pages/privacy-centre')),
 };
 
 // Pages for signed-in people: a signed-out visit goes to sign-in, and back afterwards.
@@ -141,6 +153,9 @@ function Navigation({ close, unread }: { close: () => void; unread: number }) {
           </Link>
           <Link href="/account/security" onNavigate={close}>
             {t('account.security')}
+          </Link>
+          <Link href="/account/privacy" onNavigate={close}>
+            {t('nav.privacy_centre')}
           </Link>
           <button class="link" onClick={signOut}>
             {t('nav.signout')}

@@ -4,7 +4,6 @@ import { createContext } from 'preact';
 import { useContext, useEffect, useMemo, useState } from 'preact/hooks';
 import type { ComponentChildren } from 'preact';
 import en from './i18n/en.json';
-import zhCN from './i18n/zh-CN.json';
 
 export type MessageKey = keyof typeof en;
 export type Language = 'en' | 'zh-CN';
@@ -14,7 +13,22 @@ export const languages: { code: Language; name: string }[] = [
   { code: 'zh-CN', name: '简体中文' },
 ];
 
-const catalogues: Record<Language, Partial<Record<MessageKey, string>>> = { en, 'zh-CN': zhCN };
+// English is in the app; another language's catalogue is fetched when it is first used (the
+// app's first download carries one language, not all of them).
+const catalogues: Record<Language, Partial<Record<MessageKey, string>>> = { en, 'zh-CN': {} };
+const loaders: Record<Language, (() => Promise<Partial<Record<MessageKey, string>>>) | null> = {
+  en: null,
+  'zh-CN': () => import('./i18n/zh-CN.json').then((m) => m.default),
+};
+const loaded = new Set<Language>(['en']);
+export function loadCatalogue(language: Language): Promise<void> {
+  const load = loaders[language];
+  if (loaded.has(language) || !load) return Promise.resolve();
+  return load().then((catalogue) => {
+    catalogues[language] = catalogue;
+    loaded.add(language);
+  });
+}
 const storageKey = 'nightjar.language';
 
 export function initialLanguage(): Language {
@@ -74,8 +88,17 @@ const I18nContext = createContext<I18n | null>(null);
 
 export function I18nProvider({ children }: { children: ComponentChildren }) {
   const [language, setLanguageState] = useState<Language>(initialLanguage);
+  // Shown in a language only once its catalogue is here (no flash of English first).
+  const [shown, setShown] = useState<Language | null>(loaded.has(language) ? language : null);
   useEffect(() => {
     document.documentElement.lang = language;
+    let current = true;
+    void loadCatalogue(language)
+      .catch(() => undefined) // offline and never fetched: English stands in
+      .then(() => current && setShown(language));
+    return () => {
+      current = false;
+    };
   }, [language]);
   const value = useMemo<I18n>(
     () => ({
@@ -87,8 +110,9 @@ export function I18nProvider({ children }: { children: ComponentChildren }) {
       t: (key, params) => translate(language, key, params),
       formatDate: dateFormatter(language),
     }),
-    [language],
+    [language, shown],
   );
+  if (shown === null) return null;
   return <I18nContext.Provider value={value}>{children}</I18nContext.Provider>;
 }
 

@@ -397,6 +397,30 @@ test('the owner sees who opened the camera: the activity tab lists their own liv
   await page.close();
 });
 
+test('the privacy centre: the policy and its history, each consent with its time, and an advertising switch that stays off', async () => {
+  const { page, problems } = await open();
+  await signIn(page);
+  await page.goto(`${server.url}/account/privacy`);
+  await page.getByTestId('ads-switch').waitFor();
+  assert.equal(await page.getByTestId('ads-switch').isChecked(), false);
+  assert.equal(await page.getByTestId('ads-switch').isDisabled(), true);
+  await page.getByText('Nightjar shows no advertising').waitFor();
+  // The switch cannot be turned on behind the page's back either.
+  const refused = await call(page, 'PUT', '/me/consents/ads.personalised', { granted: true });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.json.error.code, 'no_advertising');
+  assert.equal((await call(page, 'PUT', '/me/consents/ads.personalised', { granted: false })).status, 200);
+  // Every notification purpose is listed with what the person said (or "never given").
+  const consents = page.getByTestId('consents');
+  for (const purpose of ['notify.in_app', 'notify.push', 'notify.email', 'notify.webhook', 'notify.mqtt']) {
+    await consents.locator(`li[data-purpose="${purpose}"]`).waitFor();
+  }
+  await page.getByTestId('policy-history').locator('li').first().waitFor();
+  await page.screenshot({ path: path.join(out, 'privacy-centre-en-desktop.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+  await page.close();
+});
+
 test('too many wrong pairing codes: the page says how long to wait', async () => {
   const { page } = await open();
   await signIn(page);

@@ -103,6 +103,7 @@ export async function demoApp({ config = '', browserArgs = [] } = {}) {
         '/account/notifications',
         '/account/security',
         '/account/cancel',
+        '/account/privacy',
         '/demo/outbox',
         '/live',
         `/devices/${garden.id}#settings`,

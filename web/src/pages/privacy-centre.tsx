@@ -1,0 +1,101 @@
+// The privacy centre: the policy in force and its history, what the person agreed to and
+// when, the advertising switch that stays off, where to see who opened their cameras, and
+// how to leave. Loaded only when opened.
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api';
+import { useI18n, useTitle, type MessageKey } from '../i18n';
+import { Link } from '../router';
+
+interface ConsentRecord {
+  granted: boolean;
+  at: string;
+  policy_version: string;
+  method: string;
+}
+
+interface PolicyVersion {
+  version: string;
+  installed_at: string;
+  major: boolean;
+  changes: string;
+}
+
+export default function PrivacyCentrePage() {
+  const { t, formatDate } = useI18n();
+  useTitle(t('privacy.title'));
+  const [consents, setConsents] = useState<Record<string, ConsentRecord>>({});
+  const [purposes, setPurposes] = useState<string[]>([]);
+  const [versions, setVersions] = useState<PolicyVersion[]>([]);
+  const [accepted, setAccepted] = useState<string | null>(null);
+  useEffect(() => {
+    void api<{ consents: Record<string, ConsentRecord>; purposes: string[] }>('GET', '/me/consents').then((r) => {
+      if (!r.ok) return;
+      setConsents(r.data.consents);
+      setPurposes(r.data.purposes);
+    });
+    void api<{ versions: PolicyVersion[] }>('GET', '/policy/history').then((r) => r.ok && setVersions(r.data.versions));
+    void api<{ policy?: { accepted: string | null } }>('GET', '/me').then((r) => r.ok && setAccepted(r.data.policy?.accepted ?? null));
+  }, []);
+  return (
+    <section class="card privacy-centre">
+      <h1>{t('privacy.title')}</h1>
+
+      <h2>{t('privacy.policy')}</h2>
+      <p>
+        {accepted ? t('privacy.accepted', { version: accepted }) : ''} <Link href="/privacy">{t('policy.read')}</Link>
+      </p>
+      <ul data-testid="policy-history">
+        {versions.map((v) => (
+          <li>
+            <strong>{v.version}</strong> · {formatDate(v.installed_at, 'date')}
+            {v.major && ` · ${t('privacy.major')}`}
+            {v.changes && <small class="muted"> · {v.changes}</small>}
+          </li>
+        ))}
+      </ul>
+
+      <h2>{t('privacy.consents')}</h2>
+      <ul data-testid="consents">
+        {purposes
+          .filter((p) => p !== 'ads.personalised')
+          .map((p) => {
+            const c = consents[p];
+            return (
+              <li data-purpose={p}>
+                <strong>{t(`privacy.purpose.${p}` as MessageKey)}</strong>:{' '}
+                {c
+                  ? t(c.granted ? 'notify.consent.given' : 'notify.consent.withdrawn', {
+                      time: formatDate(c.at, 'datetime'),
+                      version: c.policy_version,
+                    })
+                  : t('privacy.never_given')}
+              </li>
+            );
+          })}
+      </ul>
+      <p>
+        <Link href="/account/notifications">{t('privacy.change_consents')}</Link>
+      </p>
+
+      <h2>{t('privacy.ads')}</h2>
+      <label class="switch privacy">
+        <input type="checkbox" checked={false} disabled data-testid="ads-switch" />
+        <span>
+          <strong>{t('privacy.ads.switch')}</strong>
+          <small class="muted">{t('privacy.ads.none')}</small>
+        </span>
+      </label>
+
+      <h2>{t('privacy.access')}</h2>
+      <p>{t('privacy.access.hint')}</p>
+
+      <h2>{t('privacy.keys')}</h2>
+      <p>{t('privacy.keys.hint')}</p>
+
+      <h2>{t('privacy.leave')}</h2>
+      <p>
+        {t('privacy.leave.hint')} <Link href="/account/cancel">{t('privacy.leave.link')}</Link>
+      </p>
+    </section>
+  );
+}
