@@ -17,6 +17,8 @@
 #include "device/stream_access.h"
 #include "device/stream_tokens.h"
 #include "keys/key_store.h"
+#include "mail/mail.h"
+#include "privacy/requests.h"
 #include "recording/plans.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -52,6 +54,12 @@ commands:
             the plans, one JSON object per line
   usage
             recorded storage per device and per account, one JSON object per line
+  requests
+            privacy requests, open ones first by due date, one JSON object per line, each
+            with "overdue" when its 15 working days are past
+  request answer --id ID --text T
+            answers an open privacy request; the person sees it in the app and is told
+            by e-mail
   verify-audit
             checks the access log's hash chain and its signed checkpoints; prints
             {"rows","checkpoints","problems"} and exits 1 if anything was changed
@@ -258,7 +266,7 @@ void log_operator(const std::filesystem::path& data, store::Database& db, const 
 int admin(std::span<const std::string_view> args) {
   std::filesystem::path data, key_dir;
   std::string_view command;
-  std::string serial, purpose, file;
+  std::string serial, purpose, file, request_id, answer_text;
   std::string_view sub;
   device::DeviceSpec spec;
   int64_t ttl_seconds = 300;
@@ -308,7 +316,11 @@ int admin(std::span<const std::string_view> args) {
       plan_args.for_days = std::atoi(std::string(args[++i]).c_str());
     } else if (command.empty() && !args[i].starts_with("-")) {
       command = args[i];
-    } else if ((command == "device" || command == "plan") && sub.empty() &&
+    } else if (args[i] == "--id" && i + 1 < args.size()) {
+      request_id = std::string(args[++i]);
+    } else if (args[i] == "--text" && i + 1 < args.size()) {
+      answer_text = std::string(args[++i]);
+    } else if ((command == "device" || command == "plan" || command == "request") && sub.empty() &&
                !args[i].starts_with("-")) {
       sub = args[i];
     } else {
@@ -360,7 +372,8 @@ int admin(std::span<const std::string_view> args) {
     return 0;
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&
-      command != "device" && command != "plan" && command != "usage" && command != "verify-audit") {
+      command != "device" && command != "plan" && command != "usage" && command != "verify-audit" &&
+      command != "requests" && command != "request") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -401,6 +414,48 @@ int admin(std::span<const std::string_view> args) {
       log_operator(data, **db, "operator.plan_" + std::string(sub), serial, {{"plan", plan}});
     }
     return rc;
+  }
+  if (command == "requests") {
+    SystemClock clock;
+    privacy::Requests requests(**db, clock, {});
+    const int64_t now = clock.now_ms();
+    for (const auto& q : requests.all()) {
+      std::printf("%s\n", nlohmann::json{{"id", q.id},
+                                         {"from", q.email},
+                                         {"kind", q.kind},
+                                         {"text", q.body},
+                                         {"created_ms", q.created_at},
+                                         {"due_ms", q.due_at},
+                                         {"status", q.status},
+                                         {"overdue", q.status == "open" && now > q.due_at},
+                                         {"answer", q.answer}}
+                              .dump()
+                              .c_str());
+    }
+    return 0;
+  }
+  if (command == "request") {
+    if (sub != "answer" || request_id.empty() || answer_text.empty()) {
+      std::fputs("nightjar admin request answer --id ID --text T\n", stderr);
+      return 2;
+    }
+    SystemClock clock;
+    privacy::Requests requests(**db, clock, {});
+    const auto q = requests.get(request_id);
+    if (!q || !requests.answer(request_id, answer_text)) {
+      std::fprintf(stderr, "nightjar admin: no open request %s\n", request_id.c_str());
+      return 1;
+    }
+    if (!q->email.empty()) {
+      mail::Outbox outbox(**db, clock, true);  // sent with the server's next mail
+      (void)outbox.enqueue({q->email, "Your privacy request was answered",
+                            "Your " + q->kind +
+                                " request has been answered. Sign in and open Account → Privacy "
+                                "centre to read the answer.\n"});
+    }
+    log_operator(data, **db, "operator.request_answer", "", {{"request", request_id}});
+    std::printf("%s\n", nlohmann::json{{"id", request_id}, {"status", "answered"}}.dump().c_str());
+    return 0;
   }
   if (command == "verify-audit") {
     if (!std::filesystem::exists(data / "keys" / "audit-signing.key")) {

@@ -193,6 +193,19 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return e;
     }
   }
+  if (const auto* privacy = top.subtable("privacy")) {
+    TableReader t(*privacy, "privacy.");
+    if (auto e = first_error({t.strings("holidays", c.privacy.holidays), t.finish()}); !e) {
+      return e;
+    }
+    for (const auto& day : c.privacy.holidays) {
+      const bool shaped = day.size() == 10 && day[4] == '-' && day[7] == '-' &&
+                          std::all_of(day.begin(), day.end(), [](char ch) {
+                            return (ch >= '0' && ch <= '9') || ch == '-';
+                          });
+      if (!shaped) return Unexpected("privacy.holidays: '" + day + "' is not YYYY-MM-DD");
+    }
+  }
   if (const auto* notify = top.subtable("notify")) {
     TableReader t(*notify, "notify.");
     auto& n = c.notify;

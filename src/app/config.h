@@ -87,6 +87,12 @@ struct NotifyConfig {
   int64_t push_senders = 16;    // pushes in flight at once (each waits for its answer)
 };
 
+struct PrivacyConfig {
+  // Days not counted toward the 15 working days a privacy request is answered in
+  // ("YYYY-MM-DD", UTC), besides Saturdays and Sundays.
+  std::vector<std::string> holidays;
+};
+
 struct Config {
   std::filesystem::path data_dir = "var";
   // The keys that seal data at rest (docs/keys.md); outside the data directory, so that a copy
@@ -110,6 +116,7 @@ struct Config {
   RecordingConfig recording;
   EventsConfig events;
   NotifyConfig notify;
+  PrivacyConfig privacy;
 };
 
 Config default_config();

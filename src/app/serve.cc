@@ -30,6 +30,7 @@
 #include "api/notifications.h"
 #include "api/notify_channels.h"
 #include "api/policy.h"
+#include "api/privacy_requests.h"
 #include "api/recordings.h"
 #include "api/snapshot.h"
 #include "api/talk.h"
@@ -423,6 +424,10 @@ int serve(const Config& config) {
   // Two-way talk (issue #15): one line per camera, and the record of calls (never what was
   // said). Before the RTSP server, which serves talk/{serial} from it and goes first.
   talk::CallLog call_log(**db);
+  // Privacy requests (policy item 37): due in 15 working days, the operator's holidays off.
+  privacy::Requests privacy_requests(
+      **db, clock,
+      std::set<std::string>(config.privacy.holidays.begin(), config.privacy.holidays.end()));
   // The access transparency log (issue #16): a hash chain in the database, its checkpoints
   // signed with DIR/keys/audit-signing.key into DIR/audit/checkpoints, outside the database.
   auto audit_seed = device::load_or_create_key(data->path() / "keys", "audit-signing.key");
@@ -965,7 +970,7 @@ int serve(const Config& config) {
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
                              &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
-                             binding_ended](const std::string& user_id) {
+                             &privacy_requests, binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
         user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
           access_watch.end_for(serial, user_id);
@@ -978,6 +983,7 @@ int serve(const Config& config) {
     call_log.forget_user(user_id);
     audit_log.forget_user(user_id);
     (*key_store)->destroy_account(user_id);
+    privacy_requests.forget_user(user_id);
     event_store.forget_reader(user_id);
     spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });
@@ -1023,6 +1029,8 @@ int serve(const Config& config) {
   recordings_api.install(router);
   api::AccessLogApi access_log_api(guard, device_service, audit_log);
   access_log_api.install(router);
+  api::PrivacyRequestsApi privacy_requests_api(guard, privacy_requests);
+  privacy_requests_api.install(router);
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.install(router);
   api::DetectionApi detection_api(guard, device_service, detection_settings,

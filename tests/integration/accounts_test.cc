@@ -433,3 +433,56 @@ TEST(PolicyChangeTest, ANewVersionIsAskedForAndAMajorOneIsToldByMail) {
 
 }  // namespace
 }  // namespace nj::testing
+
+namespace nj::testing {
+namespace {
+
+// Privacy requests (#16, policy item 37): filed in the app, due in 15 working days, answered
+// by the operator with `nightjar admin`, the answer seen in the app and told by e-mail; each
+// person sees only their own; they go with a cancelled account.
+TEST(PrivacyRequestsTest, FiledAnsweredWithinFifteenWorkingDaysAndSeenOnlyByTheirAuthor) {
+  ServerProcess server("[privacy]\nholidays = [\"2026-12-25\"]\n");
+  ASSERT_TRUE(server.start()) << server.log();
+  const auto person = sign_up(server, "person@example.org");
+  const auto other = sign_up(server, "other@example.org");
+  auto filed = call_as(server, person, "POST", "/api/v1/me/requests",
+                       {{"kind", "access"}, {"text", "Which data of mine do you keep?"}});
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const std::string id = filed.json()["id"];
+  EXPECT_EQ(filed.json()["status"], "open");
+  EXPECT_TRUE(filed.json()["answer"].is_null());
+  EXPECT_EQ(
+      call_as(server, person, "POST", "/api/v1/me/requests", {{"kind", "refund"}, {"text", "x"}})
+          .status,
+      400);
+  EXPECT_EQ(call_as(server, person, "POST", "/api/v1/me/requests", {{"kind", "question"}}).status,
+            400);
+  EXPECT_EQ(call_as(server, other, "GET", "/api/v1/me/requests").json()["requests"].size(), 0u)
+      << "another person sees none of it";
+  // The operator's list: open, not overdue, from whom.
+  const auto listed = json::parse(server.admin("requests"));
+  EXPECT_EQ(listed["id"], id);
+  EXPECT_EQ(listed["from"], "person@example.org");
+  EXPECT_EQ(listed["overdue"], false);
+  EXPECT_GT(listed["due_ms"].get<int64_t>(), listed["created_ms"].get<int64_t>() + 14 * 86'400'000);
+  // Answered: the person reads it, and is told.
+  const auto answered =
+      server.admin("request answer --id " + id + " --text 'Your account, cameras and consents.'");
+  EXPECT_NE(answered.find("answered"), std::string::npos) << answered;
+  const auto mine = call_as(server, person, "GET", "/api/v1/me/requests").json()["requests"];
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0]["status"], "answered");
+  EXPECT_EQ(mine[0]["answer"], "Your account, cameras and consents.");
+  EXPECT_NE(server.admin("outbox").find("Your privacy request was answered"), std::string::npos);
+  EXPECT_EQ(server.admin("request answer --id " + id + " --text again"), "") << "once";
+  // Cancelled: the requests go with the account.
+  ASSERT_EQ(call_as(server, person, "DELETE", "/api/v1/me",
+                    {{"password", "a long passphrase for person@example.org"}})
+                .status,
+            204);
+  EXPECT_EQ(server.admin("requests"), "");
+  EXPECT_EQ(server.stop(), 0);
+}
+
+}  // namespace
+}  // namespace nj::testing

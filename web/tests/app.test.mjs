@@ -397,7 +397,7 @@ test('the owner sees who opened the camera: the activity tab lists their own liv
   await page.close();
 });
 
-test('the privacy centre: the policy and its history, each consent with its time, and an advertising switch that stays off', async () => {
+test('the privacy centre: the policy and its history, each consent with its time, an advertising switch that stays off, and a request', async () => {
   const { page, problems } = await open();
   await signIn(page);
   await page.goto(`${server.url}/account/privacy`);
@@ -416,6 +416,13 @@ test('the privacy centre: the policy and its history, each consent with its time
     await consents.locator(`li[data-purpose="${purpose}"]`).waitFor();
   }
   await page.getByTestId('policy-history').locator('li').first().waitFor();
+  // A request: filed from the page, listed with the date its answer is due.
+  await page.getByTestId('request-kind').selectOption('access');
+  await page.getByTestId('request-text').fill('Please send me a copy of my data.');
+  await page.getByTestId('request-send').click();
+  const filed = page.getByTestId('requests').locator('li[data-status="open"]').first();
+  await filed.waitFor();
+  assert.match(await filed.textContent(), /A copy of my data.*answer due by/s);
   await page.screenshot({ path: path.join(out, 'privacy-centre-en-desktop.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();

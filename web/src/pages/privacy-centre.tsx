@@ -2,7 +2,8 @@
 // when, the advertising switch that stays off, where to see who opened their cameras, and
 // how to leave. Loaded only when opened.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, type ApiError } from '../api';
+import { ErrorNote } from '../components/form';
 import { useI18n, useTitle, type MessageKey } from '../i18n';
 import { Link } from '../router';
 
@@ -12,6 +13,18 @@ interface ConsentRecord {
   policy_version: string;
   method: string;
 }
+
+interface PrivacyRequest {
+  id: string;
+  kind: string;
+  text: string;
+  created_at: string;
+  due: string;
+  status: 'open' | 'answered';
+  answer: string | null;
+}
+
+const requestKinds = ['access', 'correction', 'deletion', 'complaint', 'question'];
 
 interface PolicyVersion {
   version: string;
@@ -27,7 +40,21 @@ export default function PrivacyCentrePage() {
   const [purposes, setPurposes] = useState<string[]>([]);
   const [versions, setVersions] = useState<PolicyVersion[]>([]);
   const [accepted, setAccepted] = useState<string | null>(null);
+  const [requests, setRequests] = useState<PrivacyRequest[]>([]);
+  const [kind, setKind] = useState('question');
+  const [text, setText] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const loadRequests = () =>
+    void api<{ requests: PrivacyRequest[] }>('GET', '/me/requests').then((r) => r.ok && setRequests(r.data.requests));
+  const send = async (e: Event) => {
+    e.preventDefault();
+    const r = await api('POST', '/me/requests', { kind, text });
+    setError(r.ok ? null : r.error);
+    if (r.ok) setText('');
+    loadRequests();
+  };
   useEffect(() => {
+    loadRequests();
     void api<{ consents: Record<string, ConsentRecord>; purposes: string[] }>('GET', '/me/consents').then((r) => {
       if (!r.ok) return;
       setConsents(r.data.consents);
@@ -85,6 +112,38 @@ export default function PrivacyCentrePage() {
           <small class="muted">{t('privacy.ads.none')}</small>
         </span>
       </label>
+
+      <h2>{t('privacy.requests')}</h2>
+      <p>{t('privacy.requests.hint')}</p>
+      <form onSubmit={send} data-testid="request-form">
+        <label class="field">
+          <span>{t('privacy.requests.kind')}</span>
+          <select value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)} data-testid="request-kind">
+            {requestKinds.map((k) => (
+              <option value={k}>{t(`privacy.requests.kind.${k}` as MessageKey)}</option>
+            ))}
+          </select>
+        </label>
+        <label class="field">
+          <span>{t('privacy.requests.text')}</span>
+          <textarea value={text} maxLength={4000} required onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} data-testid="request-text" />
+        </label>
+        <button type="submit" class="primary" data-testid="request-send">
+          {t('privacy.requests.send')}
+        </button>
+        <ErrorNote error={error} />
+      </form>
+      <ul data-testid="requests">
+        {requests.map((q) => (
+          <li data-status={q.status}>
+            <strong>{t(`privacy.requests.kind.${q.kind}` as MessageKey)}</strong> · {formatDate(q.created_at, 'date')} ·{' '}
+            {q.status === 'open' ? t('privacy.requests.due', { date: formatDate(q.due, 'date') }) : t('privacy.requests.answered')}
+            <br />
+            <small class="muted">{q.text}</small>
+            {q.answer && <p data-testid="request-answer">{q.answer}</p>}
+          </li>
+        ))}
+      </ul>
 
       <h2>{t('privacy.access')}</h2>
       <p>{t('privacy.access.hint')}</p>
