@@ -54,6 +54,10 @@ commands:
             the plans, one JSON object per line
   usage
             recorded storage per device and per account, one JSON object per line
+  outbound
+            every place the server may connect to, as configured when it last started
+            (SMTP, push services, the MQTT broker), and the hosts of the webhooks people
+            added, with how many each
   requests
             privacy requests, open ones first by due date, one JSON object per line, each
             with "overdue" when its 15 working days are past
@@ -373,7 +377,7 @@ int admin(std::span<const std::string_view> args) {
   }
   if (command != "status" && command != "migrate" && command != "outbox" && command != "jobs" &&
       command != "device" && command != "plan" && command != "usage" && command != "verify-audit" &&
-      command != "requests" && command != "request") {
+      command != "requests" && command != "request" && command != "outbound") {
     std::fprintf(stderr, "nightjar admin: unknown command '%.*s'\n%s", int(command.size()),
                  command.data(), kUsage);
     return 2;
@@ -414,6 +418,31 @@ int admin(std::span<const std::string_view> args) {
       log_operator(data, **db, "operator.plan_" + std::string(sub), serial, {{"plan", plan}});
     }
     return rc;
+  }
+  if (command == "outbound") {
+    std::ifstream in(data / "outbound.json");
+    auto configured = nlohmann::json::parse(in, nullptr, false);
+    if (configured.is_discarded()) configured = nlohmann::json::object();
+    std::map<std::string, int> hosts;
+    if (auto rows = (*db)->query("SELECT url FROM webhooks")) {
+      for (const auto& r : *rows) {
+        // scheme://host[:port]/… → host[:port]
+        const std::string url = r.text(0);
+        const auto start = url.find("://");
+        if (start == std::string::npos) continue;
+        const auto end = url.find_first_of("/?#", start + 3);
+        std::string authority =
+            url.substr(start + 3, end == std::string::npos ? std::string::npos : end - start - 3);
+        // Never a user name or password that might be in it.
+        if (const auto at = authority.rfind('@'); at != std::string::npos) {
+          authority.erase(0, at + 1);
+        }
+        ++hosts[authority];
+      }
+    }
+    configured["webhook_hosts"] = hosts;
+    std::printf("%s\n", configured.dump(2).c_str());
+    return 0;
   }
   if (command == "requests") {
     SystemClock clock;

@@ -1069,6 +1069,21 @@ int serve(const Config& config) {
     spdlog::critical("startup.failed reason=\"{}\"", w.error());
     return 1;
   }
+  // Where this server may connect to, as configured (minimisation: nothing else is ever
+  // contacted). `nightjar admin outbound` prints it with the webhook hosts people added.
+  {
+    nlohmann::json outbound = {
+        {"smtp",
+         config.smtp.url.empty() ? nlohmann::json(nullptr) : nlohmann::json(config.smtp.url)},
+        {"push_services", config.notify.push_hosts},
+        {"webhooks", config.notify.webhook_allow_private ? "public and private addresses"
+                                                         : "public addresses only"},
+        {"mqtt_broker", config.mqtt.external_host.empty()
+                            ? nlohmann::json("embedded (this machine)")
+                            : nlohmann::json(config.mqtt.external_host + ":" +
+                                             std::to_string(config.mqtt.external_port))}};
+    std::ofstream(data->path() / "outbound.json", std::ios::trunc) << outbound.dump() << "\n";
+  }
   // --demo: two simulated cameras on the demo account, started once everything listens.
   std::unique_ptr<DemoCameras> demo_cameras;
   if (config.demo && demo_login) {

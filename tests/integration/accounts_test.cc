@@ -330,6 +330,23 @@ TEST_F(AccountsTest, BadInputGetsAClear4xxAndChangesNothing) {
   EXPECT_EQ(me["display_name"], "");
 }
 
+// Minimisation (#16): the operator can list every place the server may connect to — as
+// configured — and the hosts of the webhooks people added (never their paths or keys).
+TEST_F(AccountsTest, TheOperatorSeesEveryOutboundDestination) {
+  start();
+  const auto bearer = sign_up(*server_, "hooks@example.org");
+  ASSERT_EQ(call_as(*server_, bearer, "POST", "/api/v1/me/webhooks",
+                    {{"url", "https://hooks.example.org/in/abc?key=secret"}})
+                .status,
+            201);
+  const auto out = json::parse(server_->admin("outbound"));
+  EXPECT_EQ(out["smtp"], smtp_.url());
+  EXPECT_NE(out["push_services"].dump().find("fcm.googleapis.com"), std::string::npos);
+  EXPECT_EQ(out["webhooks"], "public addresses only");
+  EXPECT_EQ(out["webhook_hosts"]["hooks.example.org"], 1) << out.dump();
+  EXPECT_EQ(out.dump().find("secret"), std::string::npos);
+}
+
 TEST_F(AccountsTest, TwoFactorSignInWithTotpAndRecoveryCodes) {
   start();
   auto s = signed_up("ivy@example.org");
