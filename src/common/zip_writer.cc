@@ -1,0 +1,116 @@
+#include "common/zip_writer.h"
+
+#include <zlib.h>
+
+#include <ctime>
+
+namespace nj {
+namespace {
+
+void le16(std::string& out, uint32_t v) {
+  out += static_cast<char>(v & 0xff);
+  out += static_cast<char>((v >> 8) & 0xff);
+}
+void le32(std::string& out, uint32_t v) {
+  le16(out, v & 0xffff);
+  le16(out, v >> 16);
+}
+
+bool safe_name(std::string_view name) {
+  if (name.empty() || name.size() > 255 || name.front() == '/') return false;
+  for (size_t at = 0; at <= name.size();) {
+    const size_t next = name.find('/', at);
+    const auto part = name.substr(at, next == std::string_view::npos ? name.npos : next - at);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (next == std::string_view::npos) break;
+    at = next + 1;
+  }
+  return name.find('\\') == std::string_view::npos;
+}
+
+}  // namespace
+
+ZipWriter::ZipWriter(const std::filesystem::path& path) : file_(std::fopen(path.c_str(), "wb")) {
+  ok_ = file_ != nullptr;
+}
+
+ZipWriter::~ZipWriter() {
+  if (file_) std::fclose(file_);
+}
+
+bool ZipWriter::add(std::string_view name, std::string_view bytes, int64_t unix_ms) {
+  if (!ok_ || !safe_name(name) || written_ + bytes.size() + 512 > 0xffffffffull) return false;
+  Entry e;
+  e.name = std::string(name);
+  e.crc = static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+  e.size = static_cast<uint32_t>(bytes.size());
+  e.offset = static_cast<uint32_t>(written_);
+  // MS-DOS date and time (UTC), from 1980.
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  if (tm.tm_year < 80) tm = std::tm{0, 0, 0, 1, 0, 80, 0, 0, 0, 0, nullptr};
+  e.time = static_cast<uint16_t>(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
+  e.date = static_cast<uint16_t>((tm.tm_year - 80) << 9 | (tm.tm_mon + 1) << 5 | tm.tm_mday);
+  std::string header;
+  le32(header, 0x04034b50);
+  le16(header, 20);      // version needed
+  le16(header, 0x0800);  // UTF-8 names
+  le16(header, 0);       // stored
+  le16(header, e.time);
+  le16(header, e.date);
+  le32(header, e.crc);
+  le32(header, e.size);
+  le32(header, e.size);
+  le16(header, static_cast<uint32_t>(e.name.size()));
+  le16(header, 0);
+  header += e.name;
+  ok_ = std::fwrite(header.data(), 1, header.size(), file_) == header.size() &&
+        std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size();
+  written_ += header.size() + bytes.size();
+  entries_.push_back(std::move(e));
+  return ok_;
+}
+
+bool ZipWriter::finish() {
+  if (!ok_) return false;
+  std::string central;
+  for (const auto& e : entries_) {
+    le32(central, 0x02014b50);
+    le16(central, 0x0314);  // made by: Unix, 2.0 (an MS-DOS maker would have names read as CP437)
+    le16(central, 20);  // needed
+    le16(central, 0x0800);
+    le16(central, 0);
+    le16(central, e.time);
+    le16(central, e.date);
+    le32(central, e.crc);
+    le32(central, e.size);
+    le32(central, e.size);
+    le16(central, static_cast<uint32_t>(e.name.size()));
+    le16(central, 0);  // extra
+    le16(central, 0);  // comment
+    le16(central, 0);  // disk
+    le16(central, 0);  // internal attributes
+    le32(central, 0100644u << 16);  // external attributes: a regular file, rw-r--r--
+    le32(central, e.offset);
+    central += e.name;
+  }
+  std::string end;
+  le32(end, 0x06054b50);
+  le16(end, 0);
+  le16(end, 0);
+  le16(end, static_cast<uint32_t>(entries_.size()));
+  le16(end, static_cast<uint32_t>(entries_.size()));
+  le32(end, static_cast<uint32_t>(central.size()));
+  le32(end, static_cast<uint32_t>(written_));
+  le16(end, 0);
+  ok_ = entries_.size() < 0xffff &&
+        std::fwrite(central.data(), 1, central.size(), file_) == central.size() &&
+        std::fwrite(end.data(), 1, end.size(), file_) == end.size() && std::fflush(file_) == 0;
+  std::fclose(file_);
+  file_ = nullptr;
+  return ok_;
+}
+
+}  // namespace nj

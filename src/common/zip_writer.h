@@ -1,0 +1,39 @@
+// A ZIP archive (PKWARE APPNOTE 6.3, "stored": no compression) written entry by entry to a
+// file, for the data export: JSON and JPEG files that any unzip opens. Names are UTF-8,
+// relative, without "..". Up to 4 GiB in all (no ZIP64).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace nj {
+
+class ZipWriter {
+ public:
+  explicit ZipWriter(const std::filesystem::path& path);
+  ~ZipWriter();
+  ZipWriter(const ZipWriter&) = delete;
+  ZipWriter& operator=(const ZipWriter&) = delete;
+  // False if the name is not a safe relative path, the archive would pass 4 GiB, or the file
+  // cannot be written.
+  bool add(std::string_view name, std::string_view bytes, int64_t unix_ms);
+  // Writes the central directory; false if anything failed along the way.
+  bool finish();
+
+ private:
+  struct Entry {
+    std::string name;
+    uint32_t crc = 0, size = 0, offset = 0;
+    uint16_t time = 0, date = 0;
+  };
+  std::FILE* file_ = nullptr;
+  std::vector<Entry> entries_;
+  uint64_t written_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace nj

@@ -1,0 +1,47 @@
+#include "common/zip_writer.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace nj {
+namespace {
+
+std::string run(const std::string& command) {
+  std::string out;
+  if (FILE* p = ::popen(command.c_str(), "r")) {
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+TEST(ZipWriter, WritesAnArchiveThatUnzipOpensAndRefusesUnsafeNames) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("nj-zip-" + std::to_string(::getpid()) + ".zip");
+  std::string binary(70'000, '\0');
+  for (size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 31);
+  {
+    ZipWriter zip(path);
+    EXPECT_TRUE(zip.add("account.json", R"({"email":"a@example.org"})", 1'800'000'000'000));
+    EXPECT_TRUE(zip.add("pictures/d1/e1.jpg", binary, 1'800'000'000'000));
+    EXPECT_TRUE(zip.add("说明.txt", "中文", 1'800'000'000'000));
+    EXPECT_FALSE(zip.add("../escape.txt", "x", 0));
+    EXPECT_FALSE(zip.add("/abs.txt", "x", 0));
+    EXPECT_FALSE(zip.add("a//b.txt", "x", 0));
+    EXPECT_FALSE(zip.add("", "x", 0));
+    ASSERT_TRUE(zip.finish());
+  }
+  const std::string p = "'" + path.string() + "'";
+  EXPECT_NE(run("unzip -t " + p + " 2>&1").find("No errors detected"), std::string::npos)
+      << run("unzip -t " + p + " 2>&1");
+  EXPECT_EQ(run("unzip -p " + p + " account.json"), R"({"email":"a@example.org"})");
+  EXPECT_EQ(run("unzip -p " + p + " pictures/d1/e1.jpg"), binary);
+  EXPECT_EQ(run("LC_ALL=C.UTF-8 unzip -Z1 " + p), "account.json\npictures/d1/e1.jpg\n说明.txt\n");
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace nj
