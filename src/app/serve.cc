@@ -21,6 +21,7 @@
 #include "api/device_uploads.h"
 #include "api/devices.h"
 #include "api/events.h"
+#include "api/export.h"
 #include "api/guard.h"
 #include "api/health.h"
 #include "api/hls.h"
@@ -968,9 +969,25 @@ int serve(const Config& config) {
   devices_api.set_has_picture(
       [&snapshot_api](const std::string& serial) { return snapshot_api.has_picture(serial); });
   // A cancelled account: its cameras are unbound as above, its shares of others' end.
+  // The person's data export: built by a background job, downloadable for a day.
+  privacy::Exports exports(
+      **db, clock, data->path() / "exports",
+      [&event_files](const std::string& device_id, const std::string& event_id) {
+        return event_files.read(device_id, event_id);
+      },
+      [&outbox, &smtp, &accounts, public_url](const std::string& user_id) {
+        auto p = accounts.profile(account::Principal{user_id, "", "", ""});
+        if (!p) return;
+        (void)outbox.enqueue({p->email, "Your data is ready to download",
+                              "The copy of your data you asked for is ready. It can be "
+                              "downloaded for a day from " +
+                                  public_url + "/account/privacy\n"});
+        if (smtp) smtp->wake();
+      });
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
                              &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
-                             &privacy_requests, binding_ended](const std::string& user_id) {
+                             &privacy_requests, &exports,
+                             binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
         user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
           access_watch.end_for(serial, user_id);
@@ -984,6 +1001,7 @@ int serve(const Config& config) {
     audit_log.forget_user(user_id);
     (*key_store)->destroy_account(user_id);
     privacy_requests.forget_user(user_id);
+    exports.forget_user(user_id);
     event_store.forget_reader(user_id);
     spdlog::info("account.devices_released user={} unbound={}", user_id, unbound);
   });
@@ -1031,6 +1049,13 @@ int serve(const Config& config) {
   access_log_api.install(router);
   api::PrivacyRequestsApi privacy_requests_api(guard, privacy_requests);
   privacy_requests_api.install(router);
+  api::ExportApi export_api(guard, exports);
+  export_api.install(router);
+  Every exporting(std::chrono::seconds(1), [&exports] {
+    while (exports.run_next()) {
+    }
+    exports.expire();
+  });
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.install(router);
   api::DetectionApi detection_api(guard, device_service, detection_settings,

@@ -79,7 +79,7 @@ bool ZipWriter::finish() {
   for (const auto& e : entries_) {
     le32(central, 0x02014b50);
     le16(central, 0x0314);  // made by: Unix, 2.0 (an MS-DOS maker would have names read as CP437)
-    le16(central, 20);  // needed
+    le16(central, 20);      // needed
     le16(central, 0x0800);
     le16(central, 0);
     le16(central, e.time);
@@ -88,10 +88,10 @@ bool ZipWriter::finish() {
     le32(central, e.size);
     le32(central, e.size);
     le16(central, static_cast<uint32_t>(e.name.size()));
-    le16(central, 0);  // extra
-    le16(central, 0);  // comment
-    le16(central, 0);  // disk
-    le16(central, 0);  // internal attributes
+    le16(central, 0);               // extra
+    le16(central, 0);               // comment
+    le16(central, 0);               // disk
+    le16(central, 0);               // internal attributes
     le32(central, 0100644u << 16);  // external attributes: a regular file, rw-r--r--
     le32(central, e.offset);
     central += e.name;

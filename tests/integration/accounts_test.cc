@@ -503,3 +503,43 @@ TEST(PrivacyRequestsTest, FiledAnsweredWithinFifteenWorkingDaysAndSeenOnlyByThei
 
 }  // namespace
 }  // namespace nj::testing
+
+namespace nj::testing {
+namespace {
+
+// The data export through the API (#16): asked for, built in the background with its
+// progress shown, told by e-mail, downloaded by its owner only as a ZIP.
+TEST(ExportTest, AskedForBuiltToldAndDownloadedByItsOwnerOnly) {
+  ServerProcess server;
+  ASSERT_TRUE(server.start()) << server.log();
+  const auto person = sign_up(server, "person@example.org");
+  const auto other = sign_up(server, "other@example.org");
+  auto asked = call_as(server, person, "POST", "/api/v1/me/export");
+  ASSERT_EQ(asked.status, 202) << asked.body;
+  const std::string id = asked.json()["id"];
+  json state;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        state = call_as(server, person, "GET", "/api/v1/me/export").json()["export"];
+        return state.is_object() && state["state"] == "ready";
+      },
+      15s))
+      << state.dump() << server.log();
+  EXPECT_EQ(state["done"], state["total"]);
+  const std::string download = state["download"];
+  EXPECT_EQ(download, "/api/v1/me/export/" + id + "/download");
+  const auto zip = server.request("GET", download, {{"Authorization", "Bearer " + person}});
+  ASSERT_EQ(zip.status, 200);
+  EXPECT_EQ(zip.header("content-type"), "application/zip");
+  EXPECT_EQ(zip.body.substr(0, 2), "PK");
+  EXPECT_NE(zip.body.find("person@example.org"), std::string::npos) << "stored, not compressed";
+  EXPECT_EQ(zip.body.find("other@example.org"), std::string::npos);
+  EXPECT_EQ(server.request("GET", download, {{"Authorization", "Bearer " + other}}).status, 404);
+  EXPECT_EQ(server.request("GET", download).status, 401);
+  EXPECT_NE(server.admin("outbox").find("Your data is ready to download"), std::string::npos);
+  EXPECT_EQ(call_as(server, other, "GET", "/api/v1/me/export").json()["export"], nullptr);
+  EXPECT_EQ(server.stop(), 0);
+}
+
+}  // namespace
+}  // namespace nj::testing

@@ -397,7 +397,7 @@ test('the owner sees who opened the camera: the activity tab lists their own liv
   await page.close();
 });
 
-test('the privacy centre: the policy and its history, each consent with its time, an advertising switch that stays off, and a request', async () => {
+test('the privacy centre: the policy and its history, each consent with its time, an advertising switch that stays off, a request, and a copy of the data', async () => {
   const { page, problems } = await open();
   await signIn(page);
   await page.goto(`${server.url}/account/privacy`);
@@ -423,6 +423,15 @@ test('the privacy centre: the policy and its history, each consent with its time
   const filed = page.getByTestId('requests').locator('li[data-status="open"]').first();
   await filed.waitFor();
   assert.match(await filed.textContent(), /A copy of my data.*answer due by/s);
+  // A copy of the data: asked for, prepared, then downloaded as a ZIP that holds the account.
+  await page.getByTestId('export-ask').click();
+  const link = page.getByTestId('export-download');
+  await link.waitFor({ timeout: 20000 });
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  const saved = path.join(out, 'export.zip');
+  await download.saveAs(saved);
+  const { stdout } = await run('unzip', ['-p', saved, 'account.json']);
+  assert.match(stdout, /demo@nightjar\.local/);
   await page.screenshot({ path: path.join(out, 'privacy-centre-en-desktop.png'), fullPage: true });
   assert.deepEqual(problems, []);
   await page.close();

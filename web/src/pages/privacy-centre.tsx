@@ -26,6 +26,62 @@ interface PrivacyRequest {
 
 const requestKinds = ['access', 'correction', 'deletion', 'complaint', 'question'];
 
+interface ExportState {
+  id: string;
+  state: 'queued' | 'building' | 'ready' | 'failed' | 'expired';
+  done: number;
+  total: number;
+  expires_at: string | null;
+  download: string | null;
+}
+
+// A copy of all of the person's data: asked for, prepared in the background (its progress
+// shown), then downloaded for a day.
+function DataExport() {
+  const { t, formatDate } = useI18n();
+  const [state, setState] = useState<ExportState | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = () => api<{ export: ExportState | null }>('GET', '/me/export').then((r) => r.ok && setState(r.data.export));
+  useEffect(() => {
+    void load();
+  }, []);
+  const working = state?.state === 'queued' || state?.state === 'building';
+  useEffect(() => {
+    if (!working) return;
+    const timer = setInterval(() => void load(), 1000);
+    return () => clearInterval(timer);
+  }, [working]);
+  const ask = async () => {
+    const r = await api<ExportState>('POST', '/me/export');
+    setError(r.ok ? null : r.error);
+    if (r.ok) setState(r.data);
+  };
+  return (
+    <div data-testid="export">
+      <p>{t('privacy.export.hint')}</p>
+      {working && (
+        <p role="status" data-testid="export-progress">
+          {t('privacy.export.working', { done: state.done, total: state.total || '…' })}
+        </p>
+      )}
+      {state?.state === 'ready' && state.download && (
+        <p>
+          <a href={state.download} download data-testid="export-download">
+            {t('privacy.export.download')}
+          </a>{' '}
+          <small class="muted">{state.expires_at && t('privacy.export.until', { time: formatDate(state.expires_at, 'datetime') })}</small>
+        </p>
+      )}
+      {!working && (
+        <button class="primary" onClick={() => void ask()} data-testid="export-ask">
+          {t('privacy.export.ask')}
+        </button>
+      )}
+      <ErrorNote error={error} />
+    </div>
+  );
+}
+
 interface PolicyVersion {
   version: string;
   installed_at: string;
@@ -112,6 +168,9 @@ export default function PrivacyCentrePage() {
           <small class="muted">{t('privacy.ads.none')}</small>
         </span>
       </label>
+
+      <h2>{t('privacy.export')}</h2>
+      <DataExport />
 
       <h2>{t('privacy.requests')}</h2>
       <p>{t('privacy.requests.hint')}</p>

@@ -1,0 +1,275 @@
+#include "privacy/export.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "common/random.h"
+#include "common/zip_writer.h"
+
+namespace nj::privacy {
+namespace {
+
+using nlohmann::json;
+using store::Value;
+
+// The rows of a query as JSON objects, the columns named in order.
+json rows_json(store::Database& db, const std::string& sql, std::span<const Value> params,
+               std::initializer_list<const char*> names) {
+  json out = json::array();
+  auto rows = db.query(sql, params);
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    json o = json::object();
+    size_t i = 0;
+    for (const char* name : names) {
+      const auto& v = r.values.at(i++);
+      if (std::holds_alternative<int64_t>(v)) {
+        o[name] = std::get<int64_t>(v);
+      } else if (std::holds_alternative<double>(v)) {
+        o[name] = std::get<double>(v);
+      } else if (std::holds_alternative<std::string>(v)) {
+        o[name] = std::get<std::string>(v);
+      } else {
+        o[name] = nullptr;
+      }
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+ExportState from_row(const store::Row& r) {
+  ExportState e;
+  e.id = r.text(0);
+  e.state = r.text(1);
+  e.done = r.integer(2);
+  e.total = r.integer(3);
+  e.created_at = r.integer(4);
+  if (!r.is_null(5)) e.ready_at = r.integer(5);
+  if (!r.is_null(6)) e.expires_at = r.integer(6);
+  return e;
+}
+
+constexpr const char* kOwned = "(SELECT id FROM devices WHERE owner_id = $1)";
+
+}  // namespace
+
+std::optional<ExportState> Exports::request(std::string_view user_id) {
+  if (auto last = latest(user_id); last && (last->state == "queued" || last->state == "building")) {
+    return std::nullopt;
+  }
+  const Value p[] = {random_hex_id(), std::string(user_id), clock_.now_ms()};
+  if (!db_.execute("INSERT INTO exports (id, user_id, state, created_at) VALUES ($1, $2, "
+                   "'queued', $3)",
+                   p)) {
+    return std::nullopt;
+  }
+  return latest(user_id);
+}
+
+std::optional<ExportState> Exports::latest(std::string_view user_id) {
+  const Value p[] = {std::string(user_id)};
+  auto rows = db_.query(
+      "SELECT id, state, done, total, created_at, ready_at, expires_at FROM exports "
+      "WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+      p);
+  if (!rows || rows->empty()) return std::nullopt;
+  return from_row((*rows)[0]);
+}
+
+std::optional<std::filesystem::path> Exports::file(std::string_view user_id, std::string_view id) {
+  const Value p[] = {std::string(user_id), std::string(id), clock_.now_ms()};
+  auto rows = db_.query(
+      "SELECT id FROM exports WHERE user_id = $1 AND id = $2 AND state = 'ready' AND "
+      "expires_at > $3",
+      p);
+  if (!rows || rows->empty()) return std::nullopt;
+  auto path = dir_ / (std::string(id) + ".zip");
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  return path;
+}
+
+void Exports::set_progress(const std::string& id, int64_t done, int64_t total) {
+  const Value p[] = {id, done, total};
+  (void)db_.execute("UPDATE exports SET done = $2, total = $3 WHERE id = $1", p);
+}
+
+bool Exports::run_next() {
+  auto rows = db_.query(
+      "SELECT e.id, e.state, e.done, e.total, e.created_at, e.ready_at, e.expires_at, e.user_id "
+      "FROM exports e WHERE e.state = 'queued' ORDER BY e.created_at LIMIT 1");
+  if (!rows || rows->empty()) return false;
+  const auto e = from_row((*rows)[0]);
+  const std::string user_id = (*rows)[0].text(7);
+  const Value id[] = {e.id};
+  (void)db_.execute("UPDATE exports SET state = 'building' WHERE id = $1", id);
+  const bool ok = build(e, user_id);
+  const int64_t now = clock_.now_ms();
+  const Value done[] = {e.id, std::string(ok ? "ready" : "failed"), now, now + kExportLifetimeMs};
+  auto updated = db_.execute(
+      "UPDATE exports SET state = $2, ready_at = $3, expires_at = $4 WHERE id = $1", done);
+  if (!updated || *updated == 0) {  // the account was cancelled while it was being built
+    std::error_code ec;
+    std::filesystem::remove(dir_ / (e.id + ".zip"), ec);
+    return true;
+  }
+  if (ok && ready_) ready_(user_id);
+  return true;
+}
+
+bool Exports::build(const ExportState& e, const std::string& user_id) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  const Value me[] = {user_id};
+  const std::string owned = kOwned;
+  // Each file: its name and the records in it.
+  std::vector<std::pair<std::string, json>> files = {
+      {"account.json",
+       rows_json(db_,
+                 "SELECT id, email, display_name, language, created_at, email_verified_at, status "
+                 "FROM users WHERE id = $1",
+                 me,
+                 {"id", "email", "display_name", "language", "created_at_ms",
+                  "email_verified_at_ms", "status"})},
+      {"policy_acceptances.json",
+       rows_json(db_,
+                 "SELECT policy_version, accepted_at FROM policy_acceptances WHERE user_id = $1 "
+                 "ORDER BY accepted_at",
+                 me, {"policy_version", "accepted_at_ms"})},
+      {"consents.json", rows_json(db_,
+                                  "SELECT purpose, granted, at_ms, policy_version, method FROM "
+                                  "consents WHERE user_id = $1 ORDER BY seq",
+                                  me, {"purpose", "granted", "at_ms", "policy_version", "method"})},
+      {"cameras.json",
+       rows_json(db_,
+                 "SELECT id, serial, model, firmware, name, binding_generation FROM devices "
+                 "WHERE owner_id = $1 ORDER BY serial",
+                 me, {"id", "serial", "model", "firmware", "name", "binding"})},
+      {"shared_with_me.json",
+       rows_json(db_,
+                 "SELECT s.device_id, COALESCE(d.name, ''), s.role, s.state, s.created_at, "
+                 "s.decided_at FROM device_shares s LEFT JOIN devices d ON d.id = s.device_id "
+                 "WHERE s.user_id = $1 ORDER BY s.created_at",
+                 me,
+                 {"device_id", "device_name", "role", "state", "created_at_ms", "decided_at_ms"})},
+      {"shares_i_made.json",
+       rows_json(db_,
+                 "SELECT id, device_id, email, role, state, created_at, decided_at FROM "
+                 "device_shares WHERE invited_by = $1 ORDER BY created_at",
+                 me,
+                 {"id", "device_id", "email", "role", "state", "created_at_ms", "decided_at_ms"})},
+      {"events.json", rows_json(db_,
+                                "SELECT id, device_id, kind, start_ms, end_ms, zones FROM events "
+                                "WHERE device_id IN " +
+                                    owned + " ORDER BY start_ms, id",
+                                me, {"id", "device_id", "kind", "start_ms", "end_ms", "zones"})},
+      {"notification_settings.json",
+       rows_json(db_,
+                 "SELECT mode, kinds, quiet_hours, cooldown_s FROM notify_settings WHERE "
+                 "user_id = $1",
+                 me, {"mode", "kinds", "quiet_hours", "cooldown_s"})},
+      {"notification_cameras.json",
+       rows_json(db_,
+                 "SELECT device_id, home, away, snooze_until_ms FROM notify_cameras WHERE "
+                 "user_id = $1",
+                 me, {"device_id", "home", "away", "snooze_until_ms"})},
+      {"webhooks.json", rows_json(db_,
+                                  "SELECT id, url, created_at FROM webhooks WHERE user_id = $1 "
+                                  "ORDER BY created_at",
+                                  me, {"id", "url", "created_at_ms"})},
+      {"push_subscriptions.json",
+       rows_json(db_, "SELECT id, endpoint, created_at FROM push_subscriptions WHERE user_id = $1",
+                 me, {"id", "endpoint", "created_at_ms"})},
+      {"talk_calls.json",
+       rows_json(db_,
+                 "SELECT c.device_id, c.start_ms, c.duration_ms, COALESCE(u.email, '') FROM "
+                 "talk_calls c LEFT JOIN users u ON u.id = c.user_id WHERE c.user_id = $1 OR "
+                 "c.device_id IN " +
+                     owned + " ORDER BY c.start_ms",
+                 me, {"device_id", "start_ms", "duration_ms", "caller"})},
+      {"access_log.json",
+       rows_json(db_,
+                 "SELECT a.seq, a.at_ms, a.kind, a.device_id, a.actor, a.session, a.detail FROM "
+                 "audit_log a WHERE (a.device_id IN " +
+                     owned +
+                     " AND a.generation = (SELECT binding_generation FROM devices WHERE id = "
+                     "a.device_id)) OR a.actor = (SELECT 'u:' || pseudonym FROM "
+                     "audit_pseudonyms WHERE user_id = $1) ORDER BY a.seq",
+                 me, {"seq", "at_ms", "kind", "device_id", "actor", "session", "detail"})},
+      {"privacy_requests.json",
+       rows_json(db_,
+                 "SELECT id, kind, body, created_at, due_at, status, answer, answered_at FROM "
+                 "privacy_requests WHERE user_id = $1 ORDER BY created_at",
+                 me,
+                 {"id", "kind", "text", "created_at_ms", "due_at_ms", "status", "answer",
+                  "answered_at_ms"})},
+  };
+  auto pictures = db_.query(
+      "SELECT device_id, id FROM events WHERE snapshot_bytes IS NOT NULL "
+      "AND device_id IN " +
+          owned + " ORDER BY start_ms, id",
+      me);
+  const int64_t total =
+      static_cast<int64_t>(files.size()) + (pictures ? static_cast<int64_t>(pictures->size()) : 0);
+  set_progress(e.id, 0, total);
+  const auto tmp = dir_ / (e.id + ".zip.tmp");
+  ZipWriter zip(tmp);
+  const int64_t now = clock_.now_ms();
+  bool ok = zip.add("README.txt",
+                    "Your data from Nightjar, as it was when this file was made. Each .json "
+                    "file holds one kind of record; times are Unix milliseconds (UTC). "
+                    "pictures/ holds your cameras' event pictures.\n",
+                    now);
+  int64_t done = 0;
+  for (const auto& [name, records] : files) {
+    ok = ok && zip.add(name, records.dump(2) + "\n", now);
+    set_progress(e.id, ++done, total);
+  }
+  if (pictures) {
+    for (const auto& r : *pictures) {
+      if (auto jpeg = picture_ ? picture_(r.text(0), r.text(1)) : std::nullopt) {
+        ok = ok && zip.add("pictures/" + r.text(0) + "/" + r.text(1) + ".jpg", *jpeg, now);
+      }
+      if (++done % 20 == 0) set_progress(e.id, done, total);
+    }
+  }
+  set_progress(e.id, done, total);
+  ok = zip.finish() && ok;
+  if (ok) std::filesystem::rename(tmp, dir_ / (e.id + ".zip"), ec);
+  if (!ok || ec) {
+    std::filesystem::remove(tmp, ec);
+    spdlog::error("export.failed id={}", e.id);
+    return false;
+  }
+  spdlog::info("export.ready id={} records={} pictures={}", e.id, files.size(),
+               pictures ? pictures->size() : 0);
+  return true;
+}
+
+void Exports::expire() {
+  const Value p[] = {clock_.now_ms()};
+  auto rows = db_.query("SELECT id FROM exports WHERE state = 'ready' AND expires_at <= $1", p);
+  if (!rows) return;
+  for (const auto& r : *rows) {
+    std::error_code ec;
+    std::filesystem::remove(dir_ / (r.text(0) + ".zip"), ec);
+    const Value id[] = {r.text(0)};
+    (void)db_.execute("UPDATE exports SET state = 'expired' WHERE id = $1", id);
+  }
+}
+
+void Exports::forget_user(std::string_view user_id) {
+  const Value p[] = {std::string(user_id)};
+  if (auto rows = db_.query("SELECT id FROM exports WHERE user_id = $1", p)) {
+    for (const auto& r : *rows) {
+      std::error_code ec;
+      std::filesystem::remove(dir_ / (r.text(0) + ".zip"), ec);
+      std::filesystem::remove(dir_ / (r.text(0) + ".zip.tmp"), ec);
+    }
+  }
+  (void)db_.execute("DELETE FROM exports WHERE user_id = $1", p);
+}
+
+}  // namespace nj::privacy

@@ -1,0 +1,69 @@
+// The data export (access and portability): every personal record of one person — account,
+// policy acceptances, consents, cameras and shares, events of their cameras, notification
+// settings, webhooks, talk calls, the access log of their cameras and their own entries in
+// others', privacy requests — as JSON files, with their cameras' event pictures, in one ZIP.
+// Built by a background job with its progress kept, ready for a day, then deleted. Nothing
+// of anyone else is in it beyond what the person already sees in the app (the addresses
+// they invited, who called or opened their own cameras).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "store/database.h"
+
+namespace nj::privacy {
+
+inline constexpr int64_t kExportLifetimeMs = 24 * 3600 * 1000;
+
+struct ExportState {
+  std::string id, state;  // queued | building | ready | failed | expired
+  int64_t done = 0, total = 0, created_at = 0;
+  std::optional<int64_t> ready_at, expires_at;
+};
+
+class Exports {
+ public:
+  // An event picture of a camera, in the clear, or nullopt (gone, or its key destroyed).
+  using Picture = std::function<std::optional<std::string>(const std::string& device_id,
+                                                           const std::string& event_id)>;
+  // Told when an export is ready (to mail the person).
+  using Ready = std::function<void(const std::string& user_id)>;
+  Exports(store::Database& db, const Clock& clock, std::filesystem::path dir, Picture picture,
+          Ready ready = {})
+      : db_(db),
+        clock_(clock),
+        dir_(std::move(dir)),
+        picture_(std::move(picture)),
+        ready_(std::move(ready)) {}
+
+  // Queues an export; nullopt if one of theirs is queued or building already.
+  std::optional<ExportState> request(std::string_view user_id);
+  // Their newest export, if any.
+  std::optional<ExportState> latest(std::string_view user_id);
+  // The file of their export `id` while it is ready and unexpired.
+  std::optional<std::filesystem::path> file(std::string_view user_id, std::string_view id);
+  // Builds the oldest queued export (the worker's step); true if there was one.
+  bool run_next();
+  // Deletes the files of exports past their day.
+  void expire();
+  // The account is cancelled: its exports and their files go.
+  void forget_user(std::string_view user_id);
+
+ private:
+  bool build(const ExportState& e, const std::string& user_id);
+  void set_progress(const std::string& id, int64_t done, int64_t total);
+  store::Database& db_;
+  const Clock& clock_;
+  std::filesystem::path dir_;
+  Picture picture_;
+  Ready ready_;
+};
+
+}  // namespace nj::privacy
