@@ -98,6 +98,25 @@ class TalkTest : public ::testing::Test {
     auto m = ws.receive(timeout);
     return m ? json::parse(*m, nullptr, false) : json();
   }
+  // The camera's call records once there are `n` of them (the owner's view), or what there
+  // were after 5 s.
+  json calls_when(size_t n) {
+    json calls;
+    EXPECT_TRUE(wait_for(
+        [&] {
+          calls = call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"];
+          return calls.size() == n;
+        },
+        5s))
+        << calls.dump();
+    return calls;
+  }
+  // Opens a line as `bearer` and waits until the camera listens.
+  void open_line(WsClient& ws, const std::string& bearer) {
+    ASSERT_EQ(talk(ws, bearer), 101);
+    ASSERT_EQ(next(ws)["type"], "ready");
+    ASSERT_EQ(next(ws)["type"], "listening");
+  }
   // What the camera logged (for a failure's message).
   std::string camera_log() const {
     std::ifstream in(dir_ / "log");
@@ -164,14 +183,8 @@ TEST_F(TalkTest, WhatIsSaidIsPlayedByTheCameraAndOnlyTheCallIsKept) {
   }
 
   // The call, and only that, is on record for the owner.
-  json calls;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        calls = call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"];
-        return calls.size() == 1;
-      },
-      5s))
-      << calls.dump();
+  const json calls = calls_when(1);
+  ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0]["user"], "owner@example.org");
   EXPECT_GE(calls[0]["duration_ms"].get<int64_t>(), 2000);
   const auto metrics = server_.get("/metrics").body;
@@ -250,9 +263,7 @@ TEST_F(TalkTest, OneSpeakerAtATimeFamilyAndUpAndTheOwnerMayTakeTheLine) {
 // dropped, the call and the camera go on, and real-time talk after it is heard.
 TEST_F(TalkTest, AFloodingTalkerIsHeldToRealTime) {
   WsClient ws;
-  ASSERT_EQ(talk(ws, owner_), 101);
-  ASSERT_EQ(next(ws)["type"], "ready");
-  ASSERT_EQ(next(ws)["type"], "listening");
+  ASSERT_NO_FATAL_FAILURE(open_line(ws, owner_));
   const auto flood_at = std::chrono::steady_clock::now();
   std::string frame(1, '\x01');
   for (int i = 0; i < 160; ++i) {
@@ -287,9 +298,7 @@ TEST_F(TalkTest, RevokingTheShareEndsTheCallAtOnce) {
   const std::string share_id = s.json()["id"];
   ASSERT_EQ(call("POST", "/api/v1/shares/" + share_id + "/accept", family).status, 200);
   WsClient ws;
-  ASSERT_EQ(talk(ws, family), 101);
-  ASSERT_EQ(next(ws)["type"], "ready");
-  ASSERT_EQ(next(ws)["type"], "listening");
+  ASSERT_NO_FATAL_FAILURE(open_line(ws, family));
   say(ws, 1000, 1.0);
   const auto revoked_at = std::chrono::steady_clock::now();
   ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_ + "/shares/" + share_id, owner_).status, 204);
@@ -305,14 +314,8 @@ TEST_F(TalkTest, RevokingTheShareEndsTheCallAtOnce) {
   ws.send(frame, true);  // too late: the line is gone
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(played().size(), heard) << "the camera played something after the revocation";
-  json calls;
-  ASSERT_TRUE(wait_for(
-      [&] {
-        calls = call("GET", "/api/v1/devices/" + id_ + "/calls", owner_).json()["calls"];
-        return calls.size() == 1;
-      },
-      5s))
-      << calls.dump();
+  const json calls = calls_when(1);
+  ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0]["user"], email);
   EXPECT_GE(calls[0]["duration_ms"].get<int64_t>(), 1000);
   EXPECT_LT(calls[0]["duration_ms"].get<int64_t>(), 5000);
@@ -322,9 +325,7 @@ TEST_F(TalkTest, RevokingTheShareEndsTheCallAtOnce) {
 TEST_F(TalkTest, CallRecordsGoWithTheCallersAccountAndWithTheBinding) {
   const auto talk_a_second = [&](const std::string& bearer) {
     WsClient ws;
-    ASSERT_EQ(talk(ws, bearer), 101);
-    ASSERT_EQ(next(ws)["type"], "ready");
-    ASSERT_EQ(next(ws)["type"], "listening");
+    ASSERT_NO_FATAL_FAILURE(open_line(ws, bearer));
     say(ws, 1000, 1.0);
     ASSERT_TRUE(ws.send_text(R"({"type":"hangup"})"));
     EXPECT_FALSE(ws.receive(3s)) << "the call did not end";
@@ -448,9 +449,7 @@ TEST_F(GatewayTalkTest, WhatIsSaidReachesTheLanCameraOverItsOnvifBackChannel) {
 // again, and what is said after that is heard.
 TEST_F(GatewayTalkTest, ABackChannelTheCameraDropsIsOpenedAgainWhileTheCallLasts) {
   WsClient ws;
-  ASSERT_EQ(talk(ws, owner_), 101);
-  ASSERT_EQ(next(ws)["type"], "ready");
-  ASSERT_EQ(next(ws)["type"], "listening");
+  ASSERT_NO_FATAL_FAILURE(open_line(ws, owner_));
   ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s\n"
                                     << camera_log() << peer_log();
   const int port_before = port();
@@ -476,9 +475,7 @@ class GatewayCodecTalkTest : public GatewayTalkTest,
 
 TEST_P(GatewayCodecTalkTest, TheCameraHearsTheToneInTheCodecItTakes) {
   WsClient ws;
-  ASSERT_EQ(talk(ws, owner_), 101);
-  ASSERT_EQ(next(ws)["type"], "ready");
-  ASSERT_EQ(next(ws)["type"], "listening");
+  ASSERT_NO_FATAL_FAILURE(open_line(ws, owner_));
   ASSERT_TRUE(talk_until_heard(ws)) << "nothing reached the camera in 20 s\n"
                                     << camera_log() << peer_log();
   const size_t heard_from = received().size();
