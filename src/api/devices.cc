@@ -174,7 +174,8 @@ void DevicesApi::log_share(const char* kind, const device::Share& s,
           s.device_id,
           who.user_id,
           who.session_id,
-          json{{"share", s.id}, {"role", std::string(device::role_name(s.role))}}.dump()});
+          json{{"share", s.id}, {"role", std::string(device::role_name(s.role))}}.dump(),
+          std::nullopt});
 }
 
 void DevicesApi::install(http::Router& router) {
@@ -478,7 +479,8 @@ void DevicesApi::install(http::Router& router) {
                                r.params.at("id"),
                                who.user_id,
                                who.session_id,
-                               json{{"share", r.params.at("share")}}.dump()});
+                               json{{"share", r.params.at("share")}}.dump(),
+                               std::nullopt});
                      }
                      return Response{204, {}, {}};
                    }));
@@ -607,7 +609,8 @@ void DevicesApi::install(http::Router& router) {
                   owned->device.id,
                   who.user_id,
                   who.session_id,
-                  R"({"via":"rtsp token"})"});
+                  R"({"via":"rtsp token"})",
+                  owned->device.binding_generation});
         }
         return no_store(http::json_response(
             201,

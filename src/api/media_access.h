@@ -54,7 +54,8 @@ inline audit::Access access_of(const MediaAccess::Grant& g, std::string kind,
           {},
           g.subject == device::kOperatorSubject ? std::string() : g.subject,
           g.session_id,
-          std::move(detail)};
+          std::move(detail),
+          g.generation};
 }
 
 }  // namespace nj::api

@@ -180,11 +180,11 @@ std::function<bool()> RecordingsApi::still_allowed(const Request& r,
   };
 }
 
-void RecordingsApi::log_access(const Request& r, const std::string& device_id, const char* kind) {
+void RecordingsApi::log_access(const Request& r, const device::Device& d, const char* kind) {
   if (!trail_) return;
   auto who = guard_.identify(r);
   if (!who) return;
-  trail_({kind, {}, device_id, who->user_id, who->session_id, {}});
+  trail_({kind, {}, d.id, who->user_id, who->session_id, {}, d.binding_generation});
 }
 
 void RecordingsApi::install(http::Router& router) {
@@ -251,7 +251,7 @@ void RecordingsApi::install(http::Router& router) {
       [this](Request& r, const Responder& respond) {
         auto owned = device_for(guard_, devices_, r, respond, device::Role::kFamily);
         if (!owned) return;
-        log_access(r, owned->device.id, "playback");
+        log_access(r, owned->device, "playback");
         const int64_t now = clock_.now_ms();
         auto range = time_range(r, now - 3'600'000, 3'600'000, kMaxPlaylistMs);
         if (!range) return respond(std::move(range).error());
@@ -273,7 +273,7 @@ void RecordingsApi::install(http::Router& router) {
       Method::kGet, "/api/v1/devices/{id}/clip.mp4", [this](Request& r, const Responder& respond) {
         auto owned = device_for(guard_, devices_, r, respond, device::Role::kFamily);
         if (!owned) return;
-        log_access(r, owned->device.id, "export");
+        log_access(r, owned->device, "export");
         if (!r.query_param("from") || !r.query_param("to")) {
           return respond(invalid_field("from", "a clip needs from and to"));
         }
@@ -325,7 +325,7 @@ void RecordingsApi::install(http::Router& router) {
       [this](Request& r, const Responder& respond) {
         auto owned = device_for(guard_, devices_, r, respond, device::Role::kFamily);
         if (!owned) return;
-        log_access(r, owned->device.id, "playback");
+        log_access(r, owned->device, "playback");
         const std::string file = r.params.at("file");
         std::optional<recording::Segment> segment;
         if (file.size() > 4 && file.ends_with(".mp4")) {

@@ -45,7 +45,7 @@ class RecordingsApi {
 
  private:
   audit::Trail trail_;
-  void log_access(const http::Request& r, const std::string& device_id, const char* kind);
+  void log_access(const http::Request& r, const device::Device& d, const char* kind);
   // Whether the person making r may still download this device's recordings.
   std::function<bool()> still_allowed(const http::Request& r, const std::string& device_id) const;
 

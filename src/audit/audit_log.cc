@@ -236,29 +236,75 @@ void AuditLog::forget_user(std::string_view user_id) {
   (void)db_.execute("DELETE FROM audit_pseudonyms WHERE user_id = $1", p);
 }
 
+AccessRecorder::AccessRecorder(AuditLog& log, const Clock& clock, Resolve resolve,
+                               int64_t same_access_ms)
+    : log_(log), clock_(clock), resolve_(std::move(resolve)), same_access_ms_(same_access_ms) {
+  thread_ = std::thread([this] { run(); });
+}
+
+AccessRecorder::~AccessRecorder() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
 void AccessRecorder::record(const Access& a) {
+  {
+    std::lock_guard lock(mu_);
+    if (queue_.size() >= 10'000) {
+      if (++dropped_ % 1000 == 1) spdlog::error("audit.dropped count={}", dropped_);
+      return;
+    }
+    queue_.push_back(a);
+  }
+  wake_.notify_one();
+}
+
+void AccessRecorder::flush() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return (queue_.empty() && !writing_) || stopping_; });
+}
+
+void AccessRecorder::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) break;  // stopping, and all written
+    Access a = std::move(queue_.front());
+    queue_.pop_front();
+    writing_ = true;
+    lock.unlock();
+    write(a);
+    lock.lock();
+    writing_ = false;
+    if (queue_.empty()) idle_.notify_all();
+  }
+  idle_.notify_all();
+}
+
+void AccessRecorder::write(const Access& a) {
   std::string device_id;
   int64_t generation = 0;
   if (!a.serial.empty() || !a.device_id.empty()) {
     auto found = resolve_(a);
     if (!found) return;  // no such camera: nothing was opened
     device_id = found->first;
-    generation = found->second;
+    generation = a.generation.value_or(found->second);
   }
   const std::string session = AuditLog::session_of(a.session_id);
   const std::string key = a.kind + '\n' + device_id + '\n' + std::to_string(generation) + '\n' +
                           a.user_id + '\n' + session + '\n' + a.detail;
   const int64_t now = clock_.now_ms();
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = recent_.find(key); it != recent_.end() && now - it->second < same_access_ms_) {
-      return;
-    }
-    if (recent_.size() > 10'000) {  // forget what is past the window
-      std::erase_if(recent_, [&](const auto& e) { return now - e.second >= same_access_ms_; });
-    }
-    recent_[key] = now;
+  if (auto it = recent_.find(key); it != recent_.end() && now - it->second < same_access_ms_) {
+    return;
   }
+  if (recent_.size() > 10'000) {  // forget what is past the window
+    std::erase_if(recent_, [&](const auto& e) { return now - e.second >= same_access_ms_; });
+  }
+  recent_[key] = now;
   (void)log_.append({a.kind, device_id, generation,
                      a.user_id.empty() ? "operator" : log_.actor_of(a.user_id), session,
                      a.detail.empty() ? "{}" : a.detail});

@@ -11,7 +11,9 @@
 #pragma once
 
 #include <array>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -19,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "audit/trail.h"
@@ -109,20 +112,33 @@ class AccessRecorder {
   // The camera's id and binding generation for a serial or id; nullopt if unknown.
   using Resolve = std::function<std::optional<std::pair<std::string, int64_t>>(const Access&)>;
   AccessRecorder(AuditLog& log, const Clock& clock, Resolve resolve,
-                 int64_t same_access_ms = 10 * 60 * 1000)
-      : log_(log), clock_(clock), resolve_(std::move(resolve)), same_access_ms_(same_access_ms) {}
+                 int64_t same_access_ms = 10 * 60 * 1000);
+  // Writes what is still queued, then stops.
+  ~AccessRecorder();
+  // Queues the access (from any thread, an event loop's too: it never waits for the
+  // database); a writer thread appends it. At most 10,000 wait; past that they are counted
+  // as dropped and logged.
   void record(const Access& access);
   Trail trail() {
     return [this](const Access& a) { record(a); };
   }
+  // Waits until everything queued before the call is in the log (tests, shutdown).
+  void flush();
 
  private:
+  void write(const Access& a);
+  void run();
   AuditLog& log_;
   const Clock& clock_;
   Resolve resolve_;
   int64_t same_access_ms_;
+  std::map<std::string, int64_t> recent_;  // key → when last logged (writer thread only)
   std::mutex mu_;
-  std::map<std::string, int64_t> recent_;  // key → when last logged
+  std::condition_variable wake_, idle_;
+  std::deque<Access> queue_;
+  bool stopping_ = false, writing_ = false;
+  uint64_t dropped_ = 0;
+  std::thread thread_;
 };
 
 struct VerifyReport {

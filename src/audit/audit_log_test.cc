@@ -165,5 +165,30 @@ TEST_F(AuditLogTest, ForgettingAPersonLeavesTheChainWholeAndNamesNoOne) {
   }
 }
 
+TEST_F(AuditLogTest, TheRecorderWritesInTheBackgroundOnceAnAccessAndKeepsItsBinding) {
+  AuditLog log(*db_, clock_, signer_, checkpoints(), 100);
+  int64_t generation_now = 1;
+  AccessRecorder recorder(log, clock_,
+                          [&](const Access&) -> std::optional<std::pair<std::string, int64_t>> {
+                            return std::make_pair(std::string("d1"), generation_now);
+                          });
+  const Access live{"live", "SER-1", "", "ann-user-id", "session-1", "", int64_t{1}};
+  recorder.record(live);
+  recorder.record(live);  // a reconnect: the same access
+  recorder.record({"snapshot", "SER-1", "", "ann-user-id", "session-1", "", int64_t{1}});
+  // The camera changes hands before this one is written: it stays with the binding it was
+  // opened under.
+  generation_now = 2;
+  recorder.record({"talk", "SER-1", "", "ann-user-id", "session-1", "", int64_t{1}});
+  recorder.flush();
+  EXPECT_EQ(log.of_device("d1", 1).size(), 3u);
+  EXPECT_TRUE(log.of_device("d1", 2).empty()) << "nothing of the last binding for the next";
+  clock_.advance_ms(10 * 60 * 1000);
+  recorder.record(live);  // ten minutes on: a new access
+  recorder.flush();
+  EXPECT_EQ(log.of_device("d1", 1).size(), 4u);
+  EXPECT_TRUE(problems().empty());
+}
+
 }  // namespace
 }  // namespace nj::audit

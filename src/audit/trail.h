@@ -3,7 +3,9 @@
 // without depending on the log itself.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace nj::audit {
@@ -15,6 +17,9 @@ struct Access {
   std::string user_id;     // the person; "" for the operator
   std::string session_id;  // their session, or the token they used
   std::string detail;      // a small JSON object without personal data, or ""
+  // The camera's binding when it was opened, if the caller knows it: the row then belongs to
+  // that binding even if the camera changes hands before it is written.
+  std::optional<int64_t> generation;
 };
 using Trail = std::function<void(const Access&)>;
 

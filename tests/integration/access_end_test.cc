@@ -371,7 +371,17 @@ TEST_F(AccessEndTest, TheOwnerSeesWhoOpenedTheirCameraAndTheLogCatchesAnyChange)
     for (const auto& e : list) n += e["kind"] == kind && e["who"] == who;
     return n;
   };
-  auto log = entries();
+  // Appends are written by a background writer: wait until the last of them is in.
+  json log;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        log = entries();
+        return count(log, "snapshot", "owner@example.org") == 1 &&
+               count(log, "live", "family@example.org") == 1 &&
+               count(log, "operator.stream_token", "operator") == 1;
+      },
+      5s))
+      << log.dump(1);
   EXPECT_EQ(count(log, "share.create", "owner@example.org"), 1) << log.dump(1);
   EXPECT_EQ(count(log, "share.accept", "family@example.org"), 1);
   EXPECT_EQ(count(log, "live", "family@example.org"), 1);
