@@ -789,6 +789,16 @@ AResult<void> AccountService::anonymise(const Job& job) {
     return r;
   }
   if (auto r = outbox_.forget_address(old_email); !r) return Unexpected(internal(r.error()));
+  // Invitations to them (accepted or not) named them by address: the address goes.
+  {
+    const Value p[] = {job.subject, old_email};
+    if (auto r = db_.execute("UPDATE device_shares SET email = 'cancelled-' || $1 || '@invalid' "
+                             "WHERE user_id = $1 OR email = $2",
+                             p);
+        !r) {
+      return Unexpected(internal(r.error()));
+    }
+  }
   // What remains is a row that says an account existed, with no way back to the person.
   if (auto r = step("profile",
                     "UPDATE users SET email = 'cancelled-' || id || '@invalid', "

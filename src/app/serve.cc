@@ -955,6 +955,7 @@ int serve(const Config& config) {
       // moment, in every copy; the files themselves are deleted just after.
       (*key_store)->destroy_device(d->id);
       devices.forget_privacy_periods(d->id);
+      devices.forget_traffic(d->id);
       event_service.forget(serial, d->id);
       notify_prefs.forget_device(d->id);
       home_mqtt.forget_device(d->id);

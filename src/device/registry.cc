@@ -361,6 +361,11 @@ void DeviceRegistry::add_traffic(std::string_view serial, uint64_t bytes) {
       p);
 }
 
+void DeviceRegistry::forget_traffic(std::string_view device_id) {
+  const Value p[] = {std::string(device_id)};
+  (void)db_.execute("DELETE FROM device_traffic WHERE device_id = $1", p);
+}
+
 std::vector<DeviceRegistry::DayTraffic> DeviceRegistry::traffic(std::string_view device_id,
                                                                 int days) {
   std::vector<DayTraffic> out;

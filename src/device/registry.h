@@ -134,6 +134,9 @@ class DeviceRegistry {
   };
   // The last `days` days that have any traffic, newest first.
   std::vector<DayTraffic> traffic(std::string_view device_id, int days);
+  // The binding ended: its traffic (when the camera sent, how much) is its owner's record,
+  // not the next owner's.
+  void forget_traffic(std::string_view device_id);
   // The SD card's state from the device's telemetry (already validated JSON).
   void set_sd_state(std::string_view serial, std::string_view state_json);
   // The camera's settings as it reported them (its state, its answer to config.set), kept

@@ -113,6 +113,20 @@ TEST_F(RegistryTest, PresenceIsRecorded) {
   EXPECT_EQ(d->firmware, "1.1");
 }
 
+TEST_F(RegistryTest, TrafficIsCountedPerDayAndForgottenWithTheBinding) {
+  auto a = registry_.add({"CAM-T1", "NJ-C1", "", "", "", "", ""});
+  ASSERT_TRUE(a);
+  registry_.add_traffic("CAM-T1", 1000);
+  registry_.add_traffic("CAM-T1", 500);
+  auto d = registry_.by_serial("CAM-T1");
+  ASSERT_TRUE(d);
+  auto days = registry_.traffic(d->id, 30);
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days[0].bytes, 1500);
+  registry_.forget_traffic(d->id);
+  EXPECT_TRUE(registry_.traffic(d->id, 30).empty());
+}
+
 TEST_F(RegistryTest, TheSdCardStateIsKeptAsReported) {
   ASSERT_TRUE(registry_.add({"CAM-1", "", "1.0", "", "", "", ""}));
   EXPECT_EQ(registry_.by_serial("CAM-1")->sd_state, "");

@@ -438,3 +438,48 @@ TEST_F(AccessEndTest, TheOwnerSeesWhoOpenedTheirCameraAndTheLogCatchesAnyChange)
 
 }  // namespace
 }  // namespace nj::testing
+
+namespace nj::testing {
+namespace {
+
+// Anonymisation that can be checked (#16): once a cancelled account's anonymisation job is
+// done, no row of the database holds the person's address any more — whatever they did: a
+// camera shared with them, a webhook, consents, a request, their own camera — and what is
+// left is exactly what docs/privacy-conformance.md lists.
+TEST_F(AccessEndTest, NoRowNamesACancelledPersonOnceTheirAnonymisationIsDone) {
+  const std::string email = "leaving@example.org";
+  const auto leaving = sign_up(server_, email);
+  const auto id = camera("ANON-1", owner_);
+  share(id, email, leaving, "family");
+  const auto theirs = camera("ANON-2", leaving);
+  ASSERT_FALSE(theirs.empty());
+  ASSERT_EQ(
+      call(leaving, "POST", "/api/v1/me/webhooks", {{"url", "https://hooks.example.org/l"}}).status,
+      201);
+  ASSERT_EQ(call(leaving, "PUT", "/api/v1/me/consents/notify.email", {{"granted", true}}).status,
+            200);
+  ASSERT_EQ(
+      call(leaving, "POST", "/api/v1/me/requests", {{"kind", "deletion"}, {"text", "Please."}})
+          .status,
+      201);
+  ASSERT_EQ(call(leaving, "DELETE", "/api/v1/me", {{"password", "a long passphrase for " + email}})
+                .status,
+            204);
+  std::string jobs;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        jobs = server_.admin("jobs");
+        return jobs.find("\"state\":\"done\"") != std::string::npos;
+      },
+      10s))
+      << jobs;
+  const auto dump =
+      run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) + " .dump");
+  ASSERT_NE(dump.find("owner@example.org"), std::string::npos) << "the dump is read";
+  EXPECT_EQ(dump.find(email), std::string::npos)
+      << dump.substr(dump.find(email) > 300 ? dump.find(email) - 300 : 0, 600);
+  EXPECT_EQ(dump.find("leaving@"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace nj::testing
