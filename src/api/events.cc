@@ -158,6 +158,17 @@ void EventsApi::install(http::Router& router) {
                      if (!jpeg) {
                        return http::error_response(404, "no_picture", "this event has no picture");
                      }
+                     // Alarm pictures are pictures of the camera: in its access log (one row
+                     // per session and camera in 10 minutes, however many are looked at).
+                     if (trail_) {
+                       trail_({"event_picture",
+                               {},
+                               found->event.device_id,
+                               who.user_id,
+                               who.session_id,
+                               {},
+                               found->device.device.binding_generation});
+                     }
                      Response res;
                      res.status = 200;
                      res.headers.set("Content-Type", "image/jpeg");

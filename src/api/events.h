@@ -14,6 +14,7 @@
 #pragma once
 
 #include "api/guard.h"
+#include "audit/trail.h"
 #include "common/clock.h"
 #include "device/service.h"
 #include "events/event_store.h"
@@ -38,7 +39,11 @@ class EventsApi {
         options_(options) {}
   void install(http::Router& router);
 
+  // Where opening an alarm picture is logged (the access transparency log).
+  void set_trail(audit::Trail trail) { trail_ = std::move(trail); }
+
  private:
+  audit::Trail trail_;
   // The event if the person may see it, with their role on its camera; or the refusal.
   struct Found {
     events::Event event;

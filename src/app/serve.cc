@@ -1058,6 +1058,7 @@ int serve(const Config& config) {
     exports.expire();
   });
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
+  events_api.set_trail(access_recorder.trail());
   events_api.install(router);
   api::DetectionApi detection_api(guard, device_service, detection_settings,
                                   [&detection] { detection.refresh(); });

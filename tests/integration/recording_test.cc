@@ -507,6 +507,16 @@ TEST_F(RecordingTest, MotionBecomesEventsWithAPictureOfTheIntruderAndItsClip) {
   const std::map<std::string, std::string> as_stranger = {{"Authorization", "Bearer " + stranger}};
   EXPECT_EQ(server_.request("GET", path, as_stranger).status, 404);
   EXPECT_EQ(server_.request("GET", path + "/snapshot.jpg", as_stranger).status, 404);
+  // Looking at the alarm pictures is in the camera's access log, once for the session.
+  EXPECT_TRUE(wait_for(
+      [&] {
+        int n = 0;
+        const json log = call("GET", "/api/v1/devices/" + id_ + "/access-log").json();
+        for (const auto& e : log["entries"]) n += e["kind"] == "event_picture" && e["you"] == true;
+        return n == 1;
+      },
+      5s))
+      << call("GET", "/api/v1/devices/" + id_ + "/access-log").body;
   EXPECT_EQ(server_.request("DELETE", path, as_stranger).status, 404);
   auto theirs = server_.request("GET", "/api/v1/events?device=" + id_, as_stranger);
   EXPECT_EQ(theirs.status, 200);

@@ -21,7 +21,7 @@ interface Call {
   duration_ms: number;
 }
 
-const known = ['live', 'playback', 'export', 'snapshot', 'talk', 'sd_playback', 'share.create', 'share.accept', 'share.end'];
+const known = ['live', 'playback', 'export', 'snapshot', 'event_picture', 'talk', 'sd_playback', 'share.create', 'share.accept', 'share.end'];
 
 export function Activity({ id }: { id: string }) {
   const { t, formatDate } = useI18n();
