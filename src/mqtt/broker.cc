@@ -177,6 +177,9 @@ Result<void, std::string> EmbeddedBroker::launch() {
         << "max_packet_size 1048576\n"
         << "log_dest stderr\n"
         << "log_type error\nlog_type warning\nlog_type notice\n"
+        // Its log is kept in DIR/mqtt: no line of it names a camera's address (minimisation;
+        // connections are the server's to count, in /metrics).
+        << "connection_messages false\n"
         << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";
     // As root, mosquitto would switch to its own user, who cannot write our directory.
     if (::geteuid() == 0) out << "user root\n";

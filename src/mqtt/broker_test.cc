@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -135,6 +136,13 @@ TEST(EmbeddedBroker, EnforcesCredentialsAndPerDeviceAcls) {
   device.client->publish("nj/v1/C1/state", "{\"online\":\"again\"}");
   EXPECT_TRUE(wait_for([&] { return admin.got("nj/v1/C1/state", "{\"online\":\"again\"}"); }));
 
+  // The broker's log names no client's address.
+  {
+    std::ifstream in(options.dir / "mosquitto.log");
+    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(log.find("127.0.0.1"), std::string::npos) << log;
+    EXPECT_EQ(log.find("New client connected"), std::string::npos) << log;
+  }
   broker->reset();
   std::filesystem::remove_all(options.dir);
 }
