@@ -124,8 +124,8 @@ void BM_ClipExportWarm(benchmark::State& state) {
   const auto segments = recorded.catalog.between("dev", kT0, kT0 + 10 * kMinute, true);
   uint64_t bytes = 0;
   for (auto _ : state) {
-    auto plan = recording::plan_clip(recorded.store, segments, kT0 + 1'000, kT0 + 299'000);
-    auto data = recording::read_clip(recorded.store, *plan, 0, plan->size);
+    auto plan = recording::plan_clip(recorded.store, {}, segments, kT0 + 1'000, kT0 + 299'000);
+    auto data = recording::read_clip(*plan, 0, plan->size);
     bytes += data->size();
     benchmark::DoNotOptimize(data);
   }

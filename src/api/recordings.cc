@@ -281,7 +281,7 @@ void RecordingsApi::install(http::Router& router) {
         if (!range) return respond(std::move(range).error());
         const auto [from, to] = *range;
         const auto segments = catalog_.between(owned->device.id, from, to, true);
-        auto plan = recording::plan_clip(store_, segments, from, to);
+        auto plan = recording::plan_clip(store_, keys_, segments, from, to);
         if (!plan) return respond(http::error_response(404, "not_recorded", plan.error()));
         auto bytes_range = parse_range(r.headers.get("Range"), plan->size);
         if (!bytes_range) {
@@ -292,7 +292,7 @@ void RecordingsApi::install(http::Router& router) {
         const uint64_t first = *bytes_range ? (*bytes_range)->first : 0;
         const uint64_t last = *bytes_range ? (*bytes_range)->last : plan->size - 1;
         // Read now, so that a clip that cannot be read is an error, not a cut download.
-        if (!recording::read_clip(store_, *plan, first, std::min<uint64_t>(last - first + 1, 1))) {
+        if (!recording::read_clip(*plan, first, std::min<uint64_t>(last - first + 1, 1))) {
           return respond(http::error_response(500, "internal", "the recording cannot be read"));
         }
         auto shared_plan = std::make_shared<const recording::ClipPlan>(std::move(*plan));
@@ -300,7 +300,7 @@ void RecordingsApi::install(http::Router& router) {
         res.stream = streamed_download(
             first, last - first + 1, still_allowed(r, owned->device.id),
             [this, shared_plan](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
-              auto bytes = recording::read_clip(store_, *shared_plan, at, n);
+              auto bytes = recording::read_clip(*shared_plan, at, n);
               if (!bytes) return std::nullopt;
               return std::move(*bytes);
             });
@@ -348,18 +348,22 @@ void RecordingsApi::install(http::Router& router) {
         const uint64_t first = *range ? (*range)->first : 0;
         const uint64_t last = *range ? (*range)->last : size - 1;
         const auto on_disk = store_.size(segment->store_key);
-        if (!on_disk || *on_disk < size) {
+        if (!on_disk || *on_disk < recording::stored_size(*segment)) {
           return respond(http::error_response(500, "internal", "the recording cannot be read"));
         }
+        auto reader = recording::open_segment(store_, *segment, keys_);
+        // A sealed recording whose key is gone (its binding ended) exists for no one.
+        if (!reader->read(first, 1)) {
+          return respond(http::error_response(404, "not_found", "no such recording"));
+        }
         Response res{*range ? 206 : 200, {}, {}};
-        res.stream =
-            streamed_download(first, last - first + 1, still_allowed(r, owned->device.id),
-                              [this, key = segment->store_key](
-                                  uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
-                                auto bytes = store_.read(key, at, n);
-                                if (!bytes) return std::nullopt;
-                                return std::move(*bytes);
-                              });
+        res.stream = streamed_download(
+            first, last - first + 1, still_allowed(r, owned->device.id),
+            [reader](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+              auto bytes = reader->read(at, n);
+              if (!bytes) return std::nullopt;
+              return std::move(*bytes);
+            });
         res.headers.set("Content-Type", "video/mp4");
         res.headers.set("Accept-Ranges", "bytes");
         res.headers.set("Cache-Control", "no-store");  // nobody's home video in a cache

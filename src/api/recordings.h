@@ -19,6 +19,7 @@
 #include "recording/catalog.h"
 #include "recording/plans.h"
 #include "recording/recorder.h"
+#include "recording/sealed.h"
 #include "recording/store.h"
 
 namespace nj::api {
@@ -26,11 +27,13 @@ namespace nj::api {
 class RecordingsApi {
  public:
   RecordingsApi(device::DeviceService& devices, const Guard& guard, recording::Catalog& catalog,
-                recording::Store& store, recording::Plans& plans, const Clock& clock)
+                recording::Store& store, recording::KeyLookup keys, recording::Plans& plans,
+                const Clock& clock)
       : devices_(devices),
         guard_(guard),
         catalog_(catalog),
         store_(store),
+        keys_(std::move(keys)),
         plans_(plans),
         clock_(clock) {}
   void install(http::Router& router);
@@ -53,6 +56,7 @@ class RecordingsApi {
   const Guard& guard_;
   recording::Catalog& catalog_;
   recording::Store& store_;
+  recording::KeyLookup keys_;  // opens sealed segments
   recording::Plans& plans_;
   const Clock& clock_;
   RecorderStatus recorder_status_;

@@ -644,8 +644,18 @@ int serve(const Config& config) {
   recording::LocalStore media_store(data->path() / "media");
   recording::Catalog catalog(**db);
   recording::Plans plans(**db, clock);
+  // Recordings are sealed with their camera's binding key (docs/keys.md).
+  const recording::KeyLookup segment_keys =
+      [&key_store, &devices](const std::string& device_id,
+                             bool create) -> std::optional<recording::BindingKey> {
+    auto d = devices.by_id(device_id);
+    if (!d || !d->owner_id) return std::nullopt;
+    auto key = (*key_store)->binding_key(*d->owner_id, d->id, d->binding_generation, create);
+    if (!key) return std::nullopt;
+    return recording::BindingKey{d->binding_generation, *key};
+  };
   {
-    const auto recovered = recording::recover(media_store, catalog);
+    const auto recovered = recording::recover(media_store, catalog, segment_keys);
     spdlog::info(
         "recording.recovered segments={} fragments={} rows_dropped={} orphans={} bytes_cut={}",
         recovered.segments, recovered.fragments_found, recovered.rows_dropped,
@@ -656,6 +666,7 @@ int serve(const Config& config) {
   recorder_options.segment_length = std::chrono::minutes(config.recording.segment_minutes);
   recorder_options.sync = config.recording.sync;
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
+  recorder_options.keys = segment_keys;
   recording::RecordingService recorder(hub, media_store, catalog, recorder_options);
   // Events (issue #14): the cameras' reports and what the server sees of them (offline,
   // privacy mode) become events with a picture; grouped and bounded per camera.
@@ -1036,7 +1047,8 @@ int serve(const Config& config) {
             });
       });
   Every scheduling(std::chrono::seconds(2), [&privacy_scheduler] { privacy_scheduler.tick(); });
-  api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, plans, clock);
+  api::RecordingsApi recordings_api(device_service, guard, catalog, media_store, segment_keys,
+                                    plans, clock);
   recordings_api.set_recorder_status(
       [&recorder](const std::string& device_id) -> std::optional<recording::RecorderStats> {
         const auto all = recorder.stats();

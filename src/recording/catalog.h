@@ -22,6 +22,9 @@ struct Segment {
   uint64_t init_size = 0, bytes = 0, media_bytes = 0;
   bool open = true;
   std::vector<FragmentEntry> fragments;
+  // Sealed under the key of this binding generation of the device (docs/keys.md); nullopt:
+  // a plain file. Sizes and the fragment table are the plain MP4's either way.
+  std::optional<int64_t> key_generation;
 };
 
 struct Span {

@@ -93,8 +93,9 @@ std::optional<std::vector<std::tuple<uint64_t, uint32_t, uint64_t>>> tfdts(Read 
 
 }  // namespace
 
-Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>& segments,
-                                        int64_t from_ms, int64_t to_ms) {
+Result<ClipPlan, std::string> plan_clip(Store& store, const KeyLookup& keys,
+                                        const std::vector<Segment>& segments, int64_t from_ms,
+                                        int64_t to_ms) {
   ClipPlan plan;
   std::vector<uint8_t> init_bytes;
   std::optional<media::fmp4::DemuxInit> init;
@@ -102,12 +103,14 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
   uint64_t from_ticks = 0, end_ticks = 0;  // on the run's timeline
   struct Chosen {
     const Segment* segment;
+    std::shared_ptr<SegmentReader> reader;
     uint64_t offset, start_ticks;
     FragmentEntry entry;
   };
   std::vector<Chosen> chosen;
   for (const auto& s : segments) {
     if (s.end_ms <= from_ms || s.start_ms >= to_ms || s.fragments.empty()) continue;
+    auto reader = open_segment(store, s, keys);
     size_t index = 0;
     uint64_t offset = s.init_size, start = 0;  // start: ticks from the segment's start
     if (chosen.empty()) {
@@ -118,7 +121,7 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
       index = at->index;
       offset = at->offset;
       start = at->start_ticks;
-      auto bytes = store.read(s.store_key, 0, s.init_size);
+      auto bytes = reader->read(0, s.init_size);
       if (!bytes || bytes->size() != s.init_size) return Unexpected(std::string("unreadable init"));
       init_bytes = std::move(*bytes);
       auto parsed = media::fmp4::parse_init(init_bytes);
@@ -129,12 +132,13 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
     } else {
       // One run, one set of codec parameters: the clip ends where either changes.
       if (s.run_id != run) break;
-      auto bytes = store.read(s.store_key, 0, s.init_size);
+      auto bytes = reader->read(0, s.init_size);
       if (!bytes || *bytes != init_bytes) break;
     }
     for (size_t i = index; i < s.fragments.size(); ++i) {
       if (s.start_ms + static_cast<int64_t>(start / 90) >= to_ms) break;
-      chosen.push_back({&s, offset, static_cast<uint64_t>(s.start_ticks) + start, s.fragments[i]});
+      chosen.push_back(
+          {&s, reader, offset, static_cast<uint64_t>(s.start_ticks) + start, s.fragments[i]});
       offset += s.fragments[i].size;
       start += s.fragments[i].duration;
     }
@@ -166,9 +170,9 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
   const uint64_t first_ticks = chosen.front().start_ticks;
   for (size_t i = 0; i < chosen.size(); ++i) {
     const auto& c = chosen[i];
-    ClipPlan::Piece piece{c.segment->store_key, c.offset, c.entry.size, nullptr, {}};
+    ClipPlan::Piece piece{c.reader, c.offset, c.entry.size, nullptr, {}};
     if (i + 1 == chosen.size() && c.start_ticks + c.entry.duration > end_ticks) {
-      auto bytes = store.read(c.segment->store_key, c.offset, c.entry.size);
+      auto bytes = c.reader->read(c.offset, c.entry.size);
       if (!bytes || bytes->size() != c.entry.size) {
         return Unexpected(std::string("a recorded fragment cannot be read"));
       }
@@ -190,7 +194,7 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
                           piece.size)
                     : tfdts(
                           [&](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
-                            auto r = store.read(piece.key, piece.offset + at, n);
+                            auto r = piece.reader->read(piece.offset + at, n);
                             if (!r) return std::nullopt;
                             return std::move(*r);
                           },
@@ -218,8 +222,8 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>
   return plan;
 }
 
-Result<std::vector<uint8_t>, std::string> read_clip(Store& store, const ClipPlan& plan,
-                                                    uint64_t first, uint64_t length) {
+Result<std::vector<uint8_t>, std::string> read_clip(const ClipPlan& plan, uint64_t first,
+                                                    uint64_t length) {
   std::vector<uint8_t> out;
   out.reserve(length);
   const uint64_t end = std::min(plan.size, first + length);
@@ -251,7 +255,7 @@ Result<std::vector<uint8_t>, std::string> read_clip(Store& store, const ClipPlan
         take(*p.bytes);
       } else {
         const uint64_t a = std::max(first, at), b = std::min(end, at + p.size);
-        auto bytes = store.read(p.key, p.offset + (a - at), b - a);
+        auto bytes = p.reader->read(p.offset + (a - at), b - a);
         if (!bytes || bytes->size() != b - a) {
           return Unexpected(std::string("a recorded fragment cannot be read"));
         }

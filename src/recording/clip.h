@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "recording/catalog.h"
+#include "recording/sealed.h"
 #include "recording/store.h"
 
 namespace nj::recording {
@@ -20,7 +21,8 @@ namespace nj::recording {
 struct ClipPlan {
   std::vector<uint8_t> head;  // ftyp + moov with the edit lists
   struct Piece {
-    std::string key;  // a segment file's range, or (when bytes is set) bytes made here
+    // A range of a segment's plain MP4, or (when bytes is set) bytes made here.
+    std::shared_ptr<SegmentReader> reader;
     uint64_t offset = 0, size = 0;
     std::shared_ptr<const std::vector<uint8_t>> bytes;
     // Decode times rebased so the clip's first fragment starts at 0: where each tfdt's
@@ -32,11 +34,13 @@ struct ClipPlan {
   int64_t start_ms = 0, end_ms = 0;  // what the clip shows
 };
 
-// segments: a device's, by start, as Catalog::between gives them (with fragments).
-Result<ClipPlan, std::string> plan_clip(Store& store, const std::vector<Segment>& segments,
-                                        int64_t from_ms, int64_t to_ms);
+// segments: a device's, by start, as Catalog::between gives them (with fragments); sealed
+// ones open with their binding's key, found through `keys`.
+Result<ClipPlan, std::string> plan_clip(Store& store, const KeyLookup& keys,
+                                        const std::vector<Segment>& segments, int64_t from_ms,
+                                        int64_t to_ms);
 // `length` bytes of the clip from `first`.
-Result<std::vector<uint8_t>, std::string> read_clip(Store& store, const ClipPlan& plan,
-                                                    uint64_t first, uint64_t length);
+Result<std::vector<uint8_t>, std::string> read_clip(const ClipPlan& plan, uint64_t first,
+                                                    uint64_t length);
 
 }  // namespace nj::recording

@@ -7,6 +7,7 @@
 
 #include "common/random.h"
 #include "common/time.h"
+#include "keys/records.h"
 #include "media/fmp4/demux.h"
 #include "recording/recovery.h"
 
@@ -153,7 +154,15 @@ void StreamRecorder::store_fragment(Fragment&& fragment) {
     if (!fragment.keyframe) return;  // a file starts at a keyframe
     if (!open_segment(fragment)) return;
   }
-  if (auto ok = store_.append(segment_->store_key, fragment.bytes, options_.sync); !ok) {
+  std::span<const uint8_t> bytes = fragment.bytes;
+  if (key_) {
+    sealed_.clear();
+    keys::seal_record(*key_,
+                      record_context(device_id_, segment_->id, segment_->fragments.size() + 1),
+                      fragment.bytes, sealed_);
+    bytes = sealed_;
+  }
+  if (auto ok = store_.append(segment_->store_key, bytes, options_.sync); !ok) {
     ++stats_.write_errors;
     pause(ok.error());
     return;
@@ -164,7 +173,7 @@ void StreamRecorder::store_fragment(Fragment&& fragment) {
   segment_->media_bytes += fragment.media_bytes;
   segment_->end_ms = wall_ms(run_start_us_, fragment.start_ticks + fragment.duration);
   ++stats_.fragments;
-  stats_.bytes += fragment.bytes.size();
+  stats_.bytes += bytes.size();
   stats_.media_bytes += fragment.media_bytes;
   if (std::chrono::steady_clock::now() - last_save_ >= options_.index_interval) {
     (void)catalog_.save(*segment_, false);
@@ -178,6 +187,15 @@ bool StreamRecorder::open_segment(const Fragment& first) {
     return false;
   }
   const auto& init = fragmenter_->init();
+  std::optional<BindingKey> key;
+  if (options_.keys) {
+    key = options_.keys(device_id_, true);
+    // Never in the clear: without the binding's key nothing is written.
+    if (!key) {
+      pause("the camera's binding has no key");
+      return false;
+    }
+  }
   Segment s;
   s.device_id = device_id_;
   s.region = options_.region;
@@ -189,6 +207,7 @@ bool StreamRecorder::open_segment(const Fragment& first) {
                 std::to_string(s.start_ms) + "-" + random_hex_id().substr(0, 8) + ".mp4";
   s.init_size = init.size();
   s.bytes = init.size();
+  if (key) s.key_generation = key->generation;
   // The row first: a file never exists without one (docs/recording.md).
   auto id = catalog_.create(s);
   if (!id) {
@@ -196,7 +215,13 @@ bool StreamRecorder::open_segment(const Fragment& first) {
     return false;
   }
   s.id = *id;
-  if (auto ok = store_.append(s.store_key, init, false); !ok) {
+  std::span<const uint8_t> head = init;
+  if (key) {
+    sealed_.clear();
+    keys::seal_record(key->key, record_context(device_id_, s.id, 0), init, sealed_);
+    head = sealed_;
+  }
+  if (auto ok = store_.append(s.store_key, head, false); !ok) {
     ++stats_.write_errors;
     (void)catalog_.remove(s.id);
     store_.remove(s.store_key);
@@ -204,6 +229,7 @@ bool StreamRecorder::open_segment(const Fragment& first) {
     return false;
   }
   segment_ = std::move(s);
+  key_ = key ? std::optional<keys::Key>(key->key) : std::nullopt;
   last_save_ = std::chrono::steady_clock::now();
   ++stats_.segments;
   return true;
@@ -224,12 +250,13 @@ void StreamRecorder::close_segment() {
     store_.close(segment_->store_key);
   }
   segment_.reset();
+  key_.reset();
 }
 
 void StreamRecorder::pause(const std::string& why) {
   if (segment_) {
     // Whatever part of a fragment got written goes; the file ends at its last whole one.
-    (void)store_.truncate(segment_->store_key, segment_->bytes);
+    (void)store_.truncate(segment_->store_key, stored_size(*segment_));
     close_segment();
   }
   stats_.paused = true;
@@ -255,7 +282,64 @@ void StreamRecorder::tick() {
   }
 }
 
-RecoveryReport recover(Store& store, Catalog& catalog) {
+namespace {
+
+// A sealed segment a crash left open: its records after the index are opened one by one and
+// kept while each is a whole fragment; the file is cut after the last. Without its key (the
+// binding ended) nothing can be checked: what the index holds is kept, for the reaper.
+void recover_sealed(Store& store, Catalog& catalog, Segment& s, uint64_t size,
+                    const KeyLookup& keys, RecoveryReport& report, const auto& drop) {
+  std::optional<keys::Key> key;
+  if (keys) {
+    auto found = keys(s.device_id, false);
+    if (found && found->generation == *s.key_generation) key = found->key;
+  }
+  uint64_t indexed_end = stored_size(s);
+  if (!key) {
+    if (s.fragments.empty() || indexed_end > size) return drop();
+  } else {
+    std::vector<uint8_t> plain;
+    auto head = store.read(s.store_key, 0, s.init_size + keys::kRecordOverhead);
+    if (!head || !keys::open_record(*key, record_context(s.device_id, s.id, 0), *head, plain)) {
+      return drop();
+    }
+    const auto init = media::fmp4::parse_init(plain);
+    if (!init) return drop();
+    if (indexed_end > size) {  // the index is ahead of the file: trust the file
+      s.fragments.clear();
+      s.bytes = s.init_size;
+      indexed_end = stored_size(s);
+    }
+    while (indexed_end + keys::kRecordHeader <= size) {
+      const auto header = store.read(s.store_key, indexed_end, keys::kRecordHeader);
+      const auto plain_size = header ? keys::record_plain_size(*header) : std::nullopt;
+      if (!plain_size || indexed_end + keys::kRecordOverhead + *plain_size > size) break;
+      const auto record = store.read(s.store_key, indexed_end, keys::kRecordOverhead + *plain_size);
+      if (!record ||
+          !keys::open_record(*key, record_context(s.device_id, s.id, s.fragments.size() + 1),
+                             *record, plain)) {
+        break;
+      }
+      const auto scan = scan_fragments(plain, *init);
+      if (scan.fragments.size() != 1 || scan.whole_bytes != plain.size()) break;
+      s.fragments.push_back(scan.fragments.front());
+      s.bytes += plain.size();
+      ++report.fragments_found;
+      indexed_end += record->size();
+    }
+    if (s.fragments.empty()) return drop();
+  }
+  if (indexed_end < size) {
+    (void)store.truncate(s.store_key, indexed_end);
+    report.bytes_cut += size - indexed_end;
+  }
+  s.end_ms = s.start_ms + static_cast<int64_t>(total_ticks(s.fragments) / 90);
+  (void)catalog.save(s, true);
+}
+
+}  // namespace
+
+RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys) {
   RecoveryReport report;
   for (auto s : catalog.open_segments()) {
     ++report.segments;
@@ -265,6 +349,14 @@ RecoveryReport recover(Store& store, Catalog& catalog) {
       (void)catalog.remove(s.id);
       ++report.rows_dropped;
     };
+    if (s.key_generation) {
+      if (!size) {
+        drop();
+      } else {
+        recover_sealed(store, catalog, s, *size, keys, report, drop);
+      }
+      continue;
+    }
     if (!size || *size < s.init_size || s.init_size == 0) {
       drop();
       continue;

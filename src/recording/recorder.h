@@ -20,6 +20,7 @@
 #include "media/hub/hub.h"
 #include "recording/catalog.h"
 #include "recording/fragmenter.h"
+#include "recording/sealed.h"
 #include "recording/store.h"
 
 namespace nj::recording {
@@ -31,6 +32,9 @@ struct RecorderOptions {
   bool sync = true;                          // fdatasync each fragment (power-loss safety)
   uint64_t reserve_bytes = 256ull << 20;     // pause when the store has less free than this
   std::chrono::seconds resume_check{10};     // how often a paused recorder looks again
+  // Seals every segment under the device's binding key (docs/keys.md). A recorder that
+  // has a lookup never writes in the clear: without a key it pauses. Empty: plain files.
+  KeyLookup keys;
 };
 
 // Events-only recording: what lies around events is kept, from pre_roll before each one
@@ -86,6 +90,8 @@ class StreamRecorder {
   std::string run_id_;
   int64_t run_start_us_ = 0;  // wall clock of the run's tick 0
   std::optional<Segment> segment_;
+  std::optional<keys::Key> key_;  // the open segment's, when sealed
+  std::vector<uint8_t> sealed_;   // a reused buffer for the record being written
   std::optional<EventWindow> events_only_;
   std::deque<std::pair<int64_t, int64_t>> windows_;  // wall ms [from, to) to keep
   std::deque<Fragment> pre_roll_;                    // latest fragments, none kept yet
@@ -102,7 +108,8 @@ struct RecoveryReport {
 // Finishes the segments a crash left open: their files are scanned after the last indexed
 // fragment, whole fragments are added, the partial tail is cut off, and the rows closed.
 // Rows without a file go; files without a row (under the devices that have media) go too.
-RecoveryReport recover(Store& store, Catalog& catalog);
+// Sealed segments are read with `keys`: one whose key is gone keeps what its index holds.
+RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys = {});
 
 class RecordingService {
  public:

@@ -20,6 +20,7 @@
 #include "integration/smtp_receiver.h"
 #include "media/fmp4/demux.h"
 #include "mqtt/client.h"
+#include "recording/fragment_table.h"
 #include "store/sqlite_database.h"
 
 namespace nj::testing {
@@ -537,11 +538,11 @@ TEST_F(RecordingTest, MotionBecomesEventsWithAPictureOfTheIntruderAndItsClip) {
   EXPECT_EQ(call("GET", path + "/snapshot.jpg").status, 404);
 }
 
-// Crypto-shredding (#16): an event's picture is sealed on disk with its binding's key, kept
-// outside the data directory. Once unbind returns, the key is gone: a copy of the data
-// directory taken before holds nothing readable, and putting back a backup of the database
+// Crypto-shredding (#16): an event's picture and the recording are sealed on disk with their
+// binding's key, kept outside the data directory. Once unbind returns, the key is gone: a copy of
+// the data directory taken before holds nothing readable, and putting back a backup of the database
 // taken before does not bring the key back — the server itself can no longer show it.
-TEST_F(RecordingTest, APicturesKeyIsGoneOnceUnbindReturnsAndNoBackupBringsItBack) {
+TEST_F(RecordingTest, ARecordingsAndPicturesKeyIsGoneOnceUnbindReturnsAndNoBackupBringsItBack) {
   start_camera("--motion-every 8 --motion-for 2");
   json event;
   ASSERT_TRUE(wait_for(
@@ -585,11 +586,51 @@ TEST_F(RecordingTest, APicturesKeyIsGoneOnceUnbindReturnsAndNoBackupBringsItBack
   };
   EXPECT_EQ(device_keys(), 1);
 
+  // The recording too: it plays through the server, while on disk each of its records is
+  // sealed with the same binding key.
+  json spans;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        spans = recordings(now_ms() - 600'000, now_ms() + 60'000)["spans"];
+        return !spans.empty() && parse_ms(spans[0]["end"]) - parse_ms(spans[0]["start"]) > 4'000;
+      },
+      30s));
+  const auto playlist = call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" +
+                                        std::to_string(parse_ms(spans[0]["start"])));
+  ASSERT_EQ(playlist.status, 200) << playlist.body;
+  const auto uri_at = playlist.body.find("recordings/");
+  ASSERT_NE(uri_at, std::string::npos) << playlist.body;
+  const std::string segment_path =
+      "/api/v1/devices/" + id_ + "/" +
+      playlist.body.substr(uri_at, playlist.body.find(".mp4", uri_at) + 4 - uri_at);
+  const auto clip_path = "/api/v1/devices/" + id_ +
+                         "/clip.mp4?from=" + std::to_string(parse_ms(spans[0]["start"])) +
+                         "&to=" + std::to_string(parse_ms(spans[0]["start"]) + 3'000);
+  const auto segment = call("GET", segment_path);
+  ASSERT_EQ(segment.status, 200);
+  EXPECT_EQ(segment.body.substr(4, 4), "ftyp");
+  ASSERT_EQ(call("GET", clip_path).status, 200);
+  std::vector<std::filesystem::path> media_files;
+  for (const auto& e :
+       std::filesystem::recursive_directory_iterator(server_.data_dir() / "media")) {
+    if (e.is_regular_file()) media_files.push_back(e.path());
+  }
+  ASSERT_FALSE(media_files.empty());
+  for (const auto& f : media_files) {
+    const std::string raw = read(f);
+    EXPECT_EQ(raw.substr(0, 4), "NJR1") << f;
+    for (const char* box : {"ftyp", "moov", "moof", "mdat", "avc1"}) {
+      EXPECT_EQ(raw.find(box), std::string::npos) << box << " readable in " << f;
+    }
+  }
+
   // A copy of the data directory, and a backup of the database, taken before unbinding.
   camera_.reset();
   const auto copy = server_.data_dir().parent_path() / "copy";
   std::filesystem::create_directories(copy);
   std::filesystem::copy(server_.data_dir() / "events", copy / "events",
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::copy(server_.data_dir() / "media", copy / "media",
                         std::filesystem::copy_options::recursive);
   const std::string backup = (copy / "nightjar.db").string();
   run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
@@ -610,10 +651,15 @@ TEST_F(RecordingTest, APicturesKeyIsGoneOnceUnbindReturnsAndNoBackupBringsItBack
   std::filesystem::remove_all(server_.data_dir() / "events");
   std::filesystem::copy(copy / "events", server_.data_dir() / "events",
                         std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(server_.data_dir() / "media");
+  std::filesystem::copy(copy / "media", server_.data_dir() / "media",
+                        std::filesystem::copy_options::recursive);
   ASSERT_TRUE(server_.start()) << server_.log();
   EXPECT_EQ(call("GET", "/api/v1/devices/" + id_).status, 200) << "the old binding is back";
   const auto after = call("GET", picture_path);
   EXPECT_NE(after.status, 200) << "the picture opened without its key";
+  EXPECT_EQ(call("GET", segment_path).status, 404) << "the recording opened without its key";
+  EXPECT_NE(call("GET", clip_path).status, 200) << "a clip opened without its key";
   EXPECT_EQ(device_keys(), 0) << "no key came back";
 }
 
@@ -1229,31 +1275,51 @@ TEST_F(RecordingTest, KilledTwentyTimesTheIndexStillMatchesTheFiles) {
   }
   camera_.reset();
   ASSERT_EQ(server_.stop(), 0);
-  // The index against the files, row by row.
+  // The index against the files, row by row: each file is exactly its sealed records
+  // (docs/keys.md), with no MP4 box readable on disk.
   auto db = std::move(store::open_sqlite(server_.data_dir() / "nightjar.db")).value();
-  auto rows = db->query("SELECT store_key, bytes, state, fragments FROM recording_segments");
+  auto rows = db->query(
+      "SELECT id, store_key, bytes, state, fragments, key_generation FROM recording_segments");
   ASSERT_TRUE(rows);
   ASSERT_FALSE(rows->empty());
-  size_t fragments = 0;
+  std::vector<std::pair<int64_t, int64_t>> segments;  // id, plain bytes
   for (const auto& row : *rows) {
-    EXPECT_EQ(row.text(2), "closed");
-    const auto path = server_.data_dir() / "media" / row.text(0);
+    EXPECT_EQ(row.text(3), "closed");
+    EXPECT_FALSE(row.is_null(5)) << "sealed";
+    const std::string table = row.text(4);
+    const auto entries = recording::decode_fragments(
+        std::span(reinterpret_cast<const uint8_t*>(table.data()), table.size()));
+    ASSERT_TRUE(entries);
+    const auto path = server_.data_dir() / "media" / row.text(1);
     std::ifstream in(path, std::ios::binary);
-    const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
-    EXPECT_EQ(static_cast<int64_t>(bytes.size()), row.integer(1)) << row.text(0);
-    const auto d = media::fmp4::demux(bytes);
-    EXPECT_FALSE(d.error) << row.text(0);
-    EXPECT_EQ(d.complete, bytes.size()) << row.text(0);
-    fragments += d.fragments.size();
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_EQ(static_cast<int64_t>(bytes.size()),
+              row.integer(2) + 48 * static_cast<int64_t>(entries->size() + 1))
+        << row.text(1);
+    EXPECT_EQ(bytes.find("moof"), std::string::npos) << row.text(1);
+    segments.emplace_back(row.integer(0), row.integer(2));
   }
-  EXPECT_GT(fragments, 20u);
+  size_t fragments = 0;
   size_t files = 0;
   for (const auto& e :
        std::filesystem::recursive_directory_iterator(server_.data_dir() / "media")) {
     files += e.is_regular_file();
   }
-  EXPECT_EQ(files, rows->size()) << "no file without a row";
   ASSERT_TRUE(server_.start()) << server_.log();
+  // Read back through the server, each is whole, valid fMP4.
+  for (const auto& [segment, size] : segments) {
+    const auto r =
+        call("GET", "/api/v1/devices/" + id_ + "/recordings/" + std::to_string(segment) + ".mp4");
+    ASSERT_EQ(r.status, 200) << segment;
+    ASSERT_EQ(static_cast<int64_t>(r.body.size()), size);
+    const auto d = media::fmp4::demux(
+        std::span(reinterpret_cast<const uint8_t*>(r.body.data()), r.body.size()));
+    EXPECT_FALSE(d.error) << segment;
+    EXPECT_EQ(d.complete, r.body.size()) << segment;
+    fragments += d.fragments.size();
+  }
+  EXPECT_GT(fragments, 20u);
+  EXPECT_EQ(files, rows->size()) << "no file without a row";
 }
 
 }  // namespace

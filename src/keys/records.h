@@ -1,0 +1,37 @@
+// Sealed records (docs/keys.md): a file of many independently sealed pieces, each openable
+// alone, so that a reader seeks to a piece and opens only what it needs: a recording segment
+// (its init segment, then one record per fMP4 fragment) or a data export (fixed-size
+// chunks). A record is
+//
+//   "NJR1"  u32 plain length (big-endian)  24-byte nonce  ciphertext  16-byte tag
+//
+// XChaCha20-Poly1305 with a random nonce; the associated data is the 8-byte header followed by
+// the caller's context (what file and which piece of it: e.g. device, segment and index), so
+// a record moved to another place, another file or another length does not open.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "keys/key_store.h"
+
+namespace nj::keys {
+
+inline constexpr size_t kRecordHeader = 8;
+inline constexpr size_t kRecordOverhead = kRecordHeader + 24 + 16;  // 48 bytes per record
+
+// Appends the sealed record of `plain` to `out`.
+void seal_record(const Key& key, std::string_view context, std::span<const uint8_t> plain,
+                 std::vector<uint8_t>& out);
+// The plain length a record's first kRecordHeader bytes announce; nullopt if they are not a
+// record header.
+std::optional<uint32_t> record_plain_size(std::span<const uint8_t> header);
+// Opens a whole record (header to tag) into `plain` (replacing its contents). False if it is
+// not a record sealed with this key and context, or it was changed.
+bool open_record(const Key& key, std::string_view context, std::span<const uint8_t> record,
+                 std::vector<uint8_t>& plain);
+
+}  // namespace nj::keys
