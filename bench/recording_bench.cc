@@ -2,7 +2,9 @@
 //   - the index over 30 days of one camera: the spans and gaps of the whole 30 days, and the
 //     playlist of an hour from any instant (what GET recordings and playback.m3u8 do);
 //   - clip export from warm files (plan and read of a 5-minute clip);
-//   - the recorder's own work per camera: fragmenting and writing a 2 Mbit/s stream.
+//   - the recorder's own work per camera: fragmenting and writing a 2 Mbit/s stream;
+//   - each of those sealed (arg 1) and plain (arg 0), for the cost of encryption at rest
+//     (docs/keys.md), and reading a segment back as a download does (1 MiB pieces).
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include "recording/catalog.h"
 #include "recording/clip.h"
 #include "recording/recorder.h"
+#include "recording/sealed.h"
 #include "recording/test_stream.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -21,6 +24,17 @@ namespace {
 using namespace nj;
 constexpr int64_t kT0 = 1'795'000'000'000;
 constexpr int64_t kMinute = 60'000;
+
+// One binding key, for the sealed variants.
+recording::KeyLookup bench_keys() {
+  static const recording::BindingKey key{1, [] {
+                                           keys::Key k;
+                                           std::mt19937 random(5);
+                                           for (auto& b : k) b = static_cast<uint8_t>(random());
+                                           return k;
+                                         }()};
+  return [](const std::string&, bool) -> std::optional<recording::BindingKey> { return key; };
+}
 
 std::filesystem::path temp_dir(const char* name) {
   auto d = std::filesystem::temp_directory_path() /
@@ -95,13 +109,18 @@ void BM_PlaybackPlaylistAtAnyInstant(benchmark::State& state) {
 }
 BENCHMARK(BM_PlaybackPlaylistAtAnyInstant)->Unit(benchmark::kMillisecond);
 
-// Five minutes of a 2 Mbit/s stream recorded into real files once; then clips of all of it.
+// Five minutes of a 2 Mbit/s stream recorded into real files once (sealed or plain); then
+// clips of all of it.
 struct Recorded {
-  std::filesystem::path dir = temp_dir("clip");
+  std::filesystem::path dir;
   std::unique_ptr<store::Database> db = std::move(store::open_sqlite(":memory:")).value();
-  recording::LocalStore store{dir};
+  recording::LocalStore store;
   recording::Catalog catalog{*db};
-  Recorded() {
+  recording::KeyLookup keys;
+  explicit Recorded(bool sealed)
+      : dir(temp_dir(sealed ? "clip-sealed" : "clip")),
+        store(dir),
+        keys(sealed ? bench_keys() : recording::KeyLookup{}) {
     (void)store::migrate(*db, store::builtin_migrations());
     (void)db->execute(
         "INSERT INTO devices (id, serial, secret_hash, created_at) VALUES ('dev', 'CAM', 'x', 0)");
@@ -109,6 +128,7 @@ struct Recorded {
     o.sync = false;
     o.reserve_bytes = 0;
     o.segment_length = std::chrono::seconds(120);
+    o.keys = keys;
     recording::StreamRecorder r(store, catalog, o, "dev", "CAM");
     recording::testing::Stream s(50, kT0 * 1000, 60'000, 9'000);
     r.begin(recording::testing::stream_info());
@@ -117,21 +137,43 @@ struct Recorded {
     }
   }
   ~Recorded() { std::filesystem::remove_all(dir); }
+  static Recorded& get(bool sealed) {
+    static Recorded plain(false), with_keys(true);
+    return sealed ? with_keys : plain;
+  }
 };
 
 void BM_ClipExportWarm(benchmark::State& state) {
-  static Recorded recorded;
+  auto& recorded = Recorded::get(state.range(0) != 0);
   const auto segments = recorded.catalog.between("dev", kT0, kT0 + 10 * kMinute, true);
   uint64_t bytes = 0;
   for (auto _ : state) {
-    auto plan = recording::plan_clip(recorded.store, {}, segments, kT0 + 1'000, kT0 + 299'000);
+    auto plan =
+        recording::plan_clip(recorded.store, recorded.keys, segments, kT0 + 1'000, kT0 + 299'000);
     auto data = recording::read_clip(*plan, 0, plan->size);
     bytes += data->size();
     benchmark::DoNotOptimize(data);
   }
   state.SetBytesProcessed(static_cast<int64_t>(bytes));
 }
-BENCHMARK(BM_ClipExportWarm)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClipExportWarm)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Playback: a whole 2-minute segment read as the server streams a download, 1 MiB at a time.
+void BM_PlaybackReadWarm(benchmark::State& state) {
+  auto& recorded = Recorded::get(state.range(0) != 0);
+  const auto segment = recorded.catalog.between("dev", kT0, kT0 + 10 * kMinute, true).front();
+  uint64_t bytes = 0;
+  for (auto _ : state) {
+    auto reader = recording::open_segment(recorded.store, segment, recorded.keys);
+    for (uint64_t at = 0; at < reader->size(); at += 1 << 20) {
+      auto piece = reader->read(at, 1 << 20);
+      bytes += piece->size();
+      benchmark::DoNotOptimize(piece);
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_PlaybackReadWarm)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 // The recorder's own work for one camera-second of 2 Mbit/s: fragmenting and writing
 // (without fdatasync: the disk's own time is not CPU), index saves included.
@@ -146,6 +188,7 @@ void BM_RecordOneCameraSecond(benchmark::State& state) {
   recording::RecorderOptions o;
   o.sync = false;
   o.reserve_bytes = 0;
+  if (state.range(0) != 0) o.keys = bench_keys();
   recording::StreamRecorder r(store, catalog, o, "dev", "CAM");
   recording::testing::Stream s(50, kT0 * 1000, 60'000, 9'000);
   r.begin(recording::testing::stream_info());
@@ -163,6 +206,6 @@ void BM_RecordOneCameraSecond(benchmark::State& state) {
   r.finish();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_RecordOneCameraSecond)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RecordOneCameraSecond)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

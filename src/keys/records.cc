@@ -66,4 +66,18 @@ bool open_record(const Key& key, std::string_view context, std::span<const uint8
   return true;
 }
 
+void peek_record(const Key& key, std::span<const uint8_t> head, uint64_t offset,
+                 std::span<const uint8_t> cipher, std::vector<uint8_t>& plain) {
+  plain.clear();
+  if (head.size() < kRecordHead) return;
+  // The AEAD enciphers the message with XChaCha20 from block 1 (block 0 keys Poly1305): the
+  // same stream, started at the block holding `offset`.
+  const uint64_t block = offset / 64, skip = offset % 64;
+  std::vector<uint8_t> buffer(skip + cipher.size(), 0);
+  std::copy(cipher.begin(), cipher.end(), buffer.begin() + static_cast<std::ptrdiff_t>(skip));
+  crypto_stream_xchacha20_xor_ic(buffer.data(), buffer.data(), buffer.size(),
+                                 head.data() + kRecordHeader, 1 + block, key.data());
+  plain.assign(buffer.begin() + static_cast<std::ptrdiff_t>(skip), buffer.end());
+}
+
 }  // namespace nj::keys

@@ -194,7 +194,9 @@ Result<ClipPlan, std::string> plan_clip(Store& store, const KeyLookup& keys,
                           piece.size)
                     : tfdts(
                           [&](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
-                            auto r = piece.reader->read(piece.offset + at, n);
+                            // Only the moof headers are looked at here; what is served is
+                            // read (and its records' tags checked) when the clip is read.
+                            auto r = piece.reader->peek(piece.offset + at, n);
                             if (!r) return std::nullopt;
                             return std::move(*r);
                           },

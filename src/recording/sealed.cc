@@ -35,10 +35,7 @@ Result<std::vector<uint8_t>, std::string> SegmentReader::read(uint64_t offset, u
   std::vector<uint8_t> out;
   if (offset >= end) return out;
   out.reserve(end - offset);
-  // The first record holding `offset`: the last whose start is at or before it.
-  size_t i = static_cast<size_t>(std::upper_bound(plain_.begin(), plain_.end() - 1, offset) -
-                                 plain_.begin()) -
-             1;
+  size_t i = record_of(offset);
   std::lock_guard lock(mu_);
   for (uint64_t at = offset; at < end; ++i) {
     if (cached_ != i) {
@@ -58,6 +55,33 @@ Result<std::vector<uint8_t>, std::string> SegmentReader::read(uint64_t offset, u
                opened_.begin() + static_cast<std::ptrdiff_t>(to));
     at = plain_[i] + to;
   }
+  return out;
+}
+
+// The record holding `offset`: the last whose start is at or before it.
+size_t SegmentReader::record_of(uint64_t offset) const {
+  return static_cast<size_t>(std::upper_bound(plain_.begin(), plain_.end() - 1, offset) -
+                             plain_.begin()) -
+         1;
+}
+
+Result<std::vector<uint8_t>, std::string> SegmentReader::peek(uint64_t offset, uint64_t length) {
+  if (!sealed_) return store_.read(store_key_, offset, length);
+  if (!key_) return Unexpected(std::string("the recording's key is gone"));
+  if (offset >= size()) return std::vector<uint8_t>{};
+  const size_t i = record_of(offset);
+  const uint64_t within = offset - plain_[i];
+  const uint64_t n = std::min(length, plain_[i + 1] - offset);
+  const uint64_t stored = plain_[i] + i * keys::kRecordOverhead;
+  auto head = store_.read(store_key_, stored, keys::kRecordHead);
+  auto cipher = store_.read(store_key_, stored + keys::kRecordHead + within, n);
+  if (!head || !cipher) return Unexpected(std::string("the recording cannot be read"));
+  if (head->size() != keys::kRecordHead || cipher->size() != n ||
+      keys::record_plain_size(*head) != plain_[i + 1] - plain_[i]) {
+    return Unexpected(std::string("a sealed record is damaged"));
+  }
+  std::vector<uint8_t> out;
+  keys::peek_record(*key_, *head, within, *cipher, out);
   return out;
 }
 

@@ -45,8 +45,12 @@ class SegmentReader {
   SegmentReader(Store& store, const Segment& segment, std::optional<keys::Key> key);
   uint64_t size() const { return plain_.back(); }  // the plain MP4's size
   Result<std::vector<uint8_t>, std::string> read(uint64_t offset, uint64_t length);
+  // The same bytes, deciphered without checking the records' tags (keys::peek_record): for
+  // finding boxes while planning, never for bytes that leave the server. Within one record.
+  Result<std::vector<uint8_t>, std::string> peek(uint64_t offset, uint64_t length);
 
  private:
+  size_t record_of(uint64_t offset) const;
   Store& store_;
   std::string store_key_, device_id_;
   int64_t segment_id_ = 0;
