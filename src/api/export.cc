@@ -1,6 +1,5 @@
 #include "api/export.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "api/account_json.h"
@@ -47,22 +46,17 @@ void ExportApi::install(http::Router& router) {
   router.add_async(
       http::Method::kGet, "/api/v1/me/export/{id}/download",
       guard_.user([this](const http::Request& r, const account::Principal& who) {
-        auto path = exports_.file(who.user_id, r.params.at("id"));
-        if (!path) return http::error_response(404, "not_found", "no such export, or it expired");
-        std::error_code ec;
-        const auto size = std::filesystem::file_size(*path, ec);
-        if (ec) return http::error_response(404, "not_found", "no such export, or it expired");
+        auto download = exports_.open(who.user_id, r.params.at("id"));
+        if (!download) {
+          return http::error_response(404, "not_found", "no such export, or it expired");
+        }
         http::Response res{200, {}, {}};
+        // Between pieces: the export still lasts (it did not expire, the account was not
+        // cancelled), or the download ends there.
         res.stream = streamed_download(
-            0, size, [] { return true; },
-            [file = *path](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
-              std::ifstream in(file, std::ios::binary);
-              if (!in.seekg(static_cast<std::streamoff>(at))) return std::nullopt;
-              std::vector<uint8_t> bytes(n);
-              in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
-              if (in.gcount() != static_cast<std::streamsize>(n)) return std::nullopt;
-              return bytes;
-            });
+            0, download->size,
+            [this, user = who.user_id, id = r.params.at("id")] { return exports_.lasts(user, id); },
+            std::move(download->read));
         res.headers.set("Content-Type", "application/zip");
         res.headers.set("Content-Disposition", "attachment; filename=\"nightjar-data.zip\"");
         res.headers.set("Cache-Control", "no-store");

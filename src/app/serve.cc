@@ -996,6 +996,7 @@ int serve(const Config& config) {
                                   public_url + "/account/privacy\n"});
         if (smtp) smtp->wake();
       });
+  exports.set_keys((*key_store).get());
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
                              &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
                              &privacy_requests, &exports,

@@ -34,6 +34,11 @@ ZipWriter::ZipWriter(const std::filesystem::path& path) : file_(std::fopen(path.
   ok_ = file_ != nullptr;
 }
 
+bool ZipWriter::put(std::string_view bytes) {
+  if (sink_) return sink_(bytes);
+  return file_ && std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size();
+}
+
 ZipWriter::~ZipWriter() {
   if (file_) std::fclose(file_);
 }
@@ -66,8 +71,7 @@ bool ZipWriter::add(std::string_view name, std::string_view bytes, int64_t unix_
   le16(header, static_cast<uint32_t>(e.name.size()));
   le16(header, 0);
   header += e.name;
-  ok_ = std::fwrite(header.data(), 1, header.size(), file_) == header.size() &&
-        std::fwrite(bytes.data(), 1, bytes.size(), file_) == bytes.size();
+  ok_ = put(header) && put(bytes);
   written_ += header.size() + bytes.size();
   entries_.push_back(std::move(e));
   return ok_;
@@ -105,11 +109,12 @@ bool ZipWriter::finish() {
   le32(end, static_cast<uint32_t>(central.size()));
   le32(end, static_cast<uint32_t>(written_));
   le16(end, 0);
-  ok_ = entries_.size() < 0xffff &&
-        std::fwrite(central.data(), 1, central.size(), file_) == central.size() &&
-        std::fwrite(end.data(), 1, end.size(), file_) == end.size() && std::fflush(file_) == 0;
-  std::fclose(file_);
-  file_ = nullptr;
+  ok_ = entries_.size() < 0xffff && put(central) && put(end);
+  if (file_) {
+    ok_ = std::fflush(file_) == 0 && ok_;
+    std::fclose(file_);
+    file_ = nullptr;
+  }
   return ok_;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,7 +15,10 @@ namespace nj {
 
 class ZipWriter {
  public:
+  // Where the archive's bytes go, in order; false stops the archive.
+  using Sink = std::function<bool(std::string_view bytes)>;
   explicit ZipWriter(const std::filesystem::path& path);
+  explicit ZipWriter(Sink sink) : sink_(std::move(sink)) {}
   ~ZipWriter();
   ZipWriter(const ZipWriter&) = delete;
   ZipWriter& operator=(const ZipWriter&) = delete;
@@ -30,7 +34,9 @@ class ZipWriter {
     uint32_t crc = 0, size = 0, offset = 0;
     uint16_t time = 0, date = 0;
   };
+  bool put(std::string_view bytes);
   std::FILE* file_ = nullptr;
+  Sink sink_;
   std::vector<Entry> entries_;
   uint64_t written_ = 0;
   bool ok_ = true;

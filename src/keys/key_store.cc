@@ -121,7 +121,7 @@ void shred_file(const std::filesystem::path& path) {
 Result<std::unique_ptr<KeyStore>, std::string> KeyStore::open(const std::filesystem::path& dir) {
   if (sodium_init() < 0) return Unexpected(std::string("libsodium did not start"));
   std::error_code ec;
-  for (const auto& d : {dir, dir / "accounts", dir / "bindings"}) {
+  for (const auto& d : {dir, dir / "accounts", dir / "bindings", dir / "exports"}) {
     std::filesystem::create_directories(d, ec);
     if (ec) return Unexpected("cannot create " + d.string() + ": " + ec.message());
     ::chmod(d.c_str(), 0700);
@@ -168,10 +168,23 @@ std::optional<Key> KeyStore::binding_key(std::string_view user_id, std::string_v
   if (!safe_name(user_id) || !safe_name(device_id) || generation < 0) return std::nullopt;
   std::lock_guard lock(mu_);
   const std::string file = std::string(device_id) + "-" + std::to_string(generation);
-  const std::string name = "bindings/" + std::string(user_id) + "/" + file;
+  return child_key(user_id, "bindings/" + std::string(user_id) + "/" + file,
+                   "nightjar-binding-key\n" + std::string(user_id) + "\n" + file, create);
+}
+
+std::optional<Key> KeyStore::export_key(std::string_view user_id, std::string_view export_id,
+                                        bool create) {
+  if (!safe_name(user_id) || !safe_name(export_id)) return std::nullopt;
+  std::lock_guard lock(mu_);
+  return child_key(user_id, "exports/" + std::string(user_id) + "/" + std::string(export_id),
+                   "nightjar-export-key\n" + std::string(user_id) + "\n" + std::string(export_id),
+                   create);
+}
+
+std::optional<Key> KeyStore::child_key(std::string_view user_id, const std::string& name,
+                                       const std::string& context, bool create) {
   if (auto it = cache_.find(name); it != cache_.end()) return it->second;
   const auto path = dir_ / (name + ".key");
-  const std::string context = "nightjar-binding-key\n" + std::string(user_id) + "\n" + file;
   if (auto wrapped = read_file(path)) {
     auto account = account_key(user_id, false);
     auto plain = account ? open_sealed(*account, context, *wrapped) : std::nullopt;
@@ -192,6 +205,14 @@ std::optional<Key> KeyStore::binding_key(std::string_view user_id, std::string_v
   randombytes_buf(key.data(), key.size());
   if (!write_file(path, seal(*account, context, key_bytes(key)))) return std::nullopt;
   return cache_[name] = key;
+}
+
+void KeyStore::destroy_export(std::string_view user_id, std::string_view export_id) {
+  if (!safe_name(user_id) || !safe_name(export_id)) return;
+  std::lock_guard lock(mu_);
+  const std::string name = "exports/" + std::string(user_id) + "/" + std::string(export_id);
+  shred_file(dir_ / (name + ".key"));
+  cache_.erase(name);
 }
 
 void KeyStore::destroy_bindings(std::string_view user_id, std::string_view device_id) {
@@ -228,15 +249,19 @@ void KeyStore::destroy_account(std::string_view user_id) {
   std::lock_guard lock(mu_);
   // The account key first: with it gone, no binding key under it can be unwrapped again.
   shred_file(dir_ / "accounts" / (std::string(user_id) + ".key"));
-  const auto dir = dir_ / "bindings" / std::string(user_id);
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) shred_file(e.path());
-  std::filesystem::remove(dir, ec);
-  sync_dir(dir_ / "bindings");
+  for (const char* kind : {"bindings", "exports"}) {
+    const auto dir = dir_ / kind / std::string(user_id);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) shred_file(e.path());
+    std::filesystem::remove(dir, ec);
+    sync_dir(dir_ / kind);
+  }
   const std::string account = "accounts/" + std::string(user_id);
   const std::string bindings = "bindings/" + std::string(user_id) + "/";
-  std::erase_if(cache_,
-                [&](const auto& e) { return e.first == account || e.first.starts_with(bindings); });
+  const std::string exports = "exports/" + std::string(user_id) + "/";
+  std::erase_if(cache_, [&](const auto& e) {
+    return e.first == account || e.first.starts_with(bindings) || e.first.starts_with(exports);
+  });
 }
 
 }  // namespace nj::keys

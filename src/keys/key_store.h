@@ -8,6 +8,7 @@
 //   KEYDIR/master.key                          32 bytes, 0600
 //   KEYDIR/accounts/{user}.key                 the account key, wrapped by the master key
 //   KEYDIR/bindings/{user}/{device}-{gen}.key  a binding key, wrapped by the account key
+//   KEYDIR/exports/{user}/{export}.key         a data export's key, wrapped by the account key
 //
 // Wrapping and sealing are XChaCha20-Poly1305 (libsodium), each with its ids as associated
 // data, so a key file or a sealed file moved to another name does not open.
@@ -39,12 +40,16 @@ class KeyStore {
   // not exist (never made, or destroyed) or a key file does not open.
   std::optional<Key> binding_key(std::string_view user_id, std::string_view device_id,
                                  int64_t generation, bool create);
+  // The key of one of the person's data exports; made (with the account's) when `create`.
+  std::optional<Key> export_key(std::string_view user_id, std::string_view export_id, bool create);
+  // The export expired or was replaced: its file no longer opens, wherever it was copied.
+  void destroy_export(std::string_view user_id, std::string_view export_id);
   // Destroys every key of that person's bindings of the device (the camera was unbound).
   void destroy_bindings(std::string_view user_id, std::string_view device_id);
   // Destroys every binding key of the device, whoever's (the camera was unbound: by its
   // owner, by the operator, or with its owner's account).
   void destroy_device(std::string_view device_id);
-  // Destroys the account key and every binding key under it (the account was cancelled).
+  // Destroys the account key and every key under it (the account was cancelled).
   void destroy_account(std::string_view user_id);
 
   const std::filesystem::path& dir() const { return dir_; }
@@ -53,6 +58,9 @@ class KeyStore {
   explicit KeyStore(std::filesystem::path dir, Key master)
       : dir_(std::move(dir)), master_(master) {}
   std::optional<Key> account_key(std::string_view user_id, bool create);
+  // A key wrapped by the account key, at KEYDIR/{name}.key. Called with mu_ held.
+  std::optional<Key> child_key(std::string_view user_id, const std::string& name,
+                               const std::string& context, bool create);
   std::filesystem::path dir_;
   Key master_;
   std::mutex mu_;

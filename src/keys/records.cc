@@ -1,6 +1,9 @@
 #include "keys/records.h"
 
+#include <fcntl.h>
 #include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -78,6 +81,99 @@ void peek_record(const Key& key, std::span<const uint8_t> head, uint64_t offset,
   crypto_stream_xchacha20_xor_ic(buffer.data(), buffer.data(), buffer.size(),
                                  head.data() + kRecordHeader, 1 + block, key.data());
   plain.assign(buffer.begin() + static_cast<std::ptrdiff_t>(skip), buffer.end());
+}
+
+SealedFileWriter::SealedFileWriter(const std::filesystem::path& path, const Key& key,
+                                   std::string context)
+    : file_(std::fopen(path.c_str(), "wb")), key_(key), context_(std::move(context)) {
+  ok_ = file_ != nullptr;
+  if (file_) ::fchmod(::fileno(file_), 0600);
+  chunk_.reserve(kChunk);
+}
+
+SealedFileWriter::~SealedFileWriter() {
+  if (file_) std::fclose(file_);
+}
+
+bool SealedFileWriter::flush_chunk() {
+  sealed_.clear();
+  seal_record(key_, context_ + "\n" + std::to_string(index_++), chunk_, sealed_);
+  chunk_.clear();
+  ok_ = ok_ && std::fwrite(sealed_.data(), 1, sealed_.size(), file_) == sealed_.size();
+  return ok_;
+}
+
+bool SealedFileWriter::write(std::span<const uint8_t> bytes) {
+  while (ok_ && !bytes.empty()) {
+    const size_t n = std::min(bytes.size(), kChunk - chunk_.size());
+    chunk_.insert(chunk_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(n));
+    bytes = bytes.subspan(n);
+    if (chunk_.size() == kChunk) flush_chunk();
+  }
+  return ok_;
+}
+
+bool SealedFileWriter::close() {
+  if (!file_) return false;
+  // The last chunk, even empty: a file always ends with a short chunk, so a cut one shows.
+  flush_chunk();
+  ok_ = ok_ && std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
+  std::fclose(file_);
+  file_ = nullptr;
+  return ok_;
+}
+
+std::unique_ptr<SealedFileReader> SealedFileReader::open(const std::filesystem::path& path,
+                                                         const Key& key, std::string context) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st {};
+  constexpr uint64_t kWhole = kChunk + kRecordOverhead;
+  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kRecordOverhead) ||
+      static_cast<uint64_t>(st.st_size) % kWhole == 0) {
+    ::close(fd);
+    return nullptr;
+  }
+  const auto bytes = static_cast<uint64_t>(st.st_size);
+  const uint64_t last = bytes % kWhole;  // the short chunk, sealed
+  if (last < kRecordOverhead) {
+    ::close(fd);
+    return nullptr;
+  }
+  const uint64_t size = bytes / kWhole * kChunk + (last - kRecordOverhead);
+  return std::unique_ptr<SealedFileReader>(new SealedFileReader(fd, key, std::move(context), size));
+}
+
+SealedFileReader::~SealedFileReader() { ::close(fd_); }
+
+std::optional<std::vector<uint8_t>> SealedFileReader::read(uint64_t offset, uint64_t length) {
+  const uint64_t end = std::min(size_, offset + length);
+  std::vector<uint8_t> out;
+  if (offset >= end) return out;
+  out.reserve(end - offset);
+  std::lock_guard lock(mu_);
+  for (uint64_t at = offset; at < end;) {
+    const uint64_t i = at / kChunk;
+    if (cached_ != i) {
+      const uint64_t plain = std::min<uint64_t>(kChunk, size_ - i * kChunk);
+      std::vector<uint8_t> record(plain + kRecordOverhead);
+      const auto got = ::pread(fd_, record.data(), record.size(),
+                               static_cast<off_t>(i * (kChunk + kRecordOverhead)));
+      if (got != static_cast<ssize_t>(record.size()) ||
+          !open_record(key_, context_ + "\n" + std::to_string(i), record, opened_)) {
+        cached_ = UINT64_MAX;
+        return std::nullopt;
+      }
+      cached_ = i;
+    }
+    const uint64_t from = at - i * kChunk;
+    const uint64_t to = std::min<uint64_t>(end - i * kChunk, opened_.size());
+    if (to <= from) return std::nullopt;
+    out.insert(out.end(), opened_.begin() + static_cast<std::ptrdiff_t>(from),
+               opened_.begin() + static_cast<std::ptrdiff_t>(to));
+    at = i * kChunk + to;
+  }
+  return out;
 }
 
 }  // namespace nj::keys

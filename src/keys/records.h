@@ -11,6 +11,10 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -41,5 +45,52 @@ bool open_record(const Key& key, std::string_view context, std::span<const uint8
 void peek_record(const Key& key, std::span<const uint8_t> head, uint64_t offset,
                  std::span<const uint8_t> cipher, std::vector<uint8_t>& plain);
 inline constexpr size_t kRecordHead = kRecordHeader + 24;  // header and nonce
+
+// A whole file sealed in chunks of kChunk plain bytes (the last may be shorter, even empty),
+// chunk i with `context` + "\n" + i as its context: a data export. Written in order, read at
+// any offset; a reader opens only the chunks a range covers.
+inline constexpr size_t kChunk = 1 << 20;
+
+class SealedFileWriter {
+ public:
+  SealedFileWriter(const std::filesystem::path& path, const Key& key, std::string context);
+  ~SealedFileWriter();
+  SealedFileWriter(const SealedFileWriter&) = delete;
+  SealedFileWriter& operator=(const SealedFileWriter&) = delete;
+  bool write(std::span<const uint8_t> bytes);
+  // Seals the last chunk, syncs and closes; false if anything failed along the way.
+  bool close();
+
+ private:
+  bool flush_chunk();
+  std::FILE* file_ = nullptr;
+  Key key_;
+  std::string context_;
+  std::vector<uint8_t> chunk_, sealed_;
+  uint64_t index_ = 0;
+  bool ok_ = true;
+};
+
+class SealedFileReader {
+ public:
+  // nullptr if the file is missing or its length is not that of a sealed file.
+  static std::unique_ptr<SealedFileReader> open(const std::filesystem::path& path, const Key& key,
+                                                std::string context);
+  ~SealedFileReader();
+  uint64_t size() const { return size_; }  // plain bytes
+  // Bytes [offset, offset + length) of the plain file; nullopt if a chunk does not open.
+  std::optional<std::vector<uint8_t>> read(uint64_t offset, uint64_t length);
+
+ private:
+  SealedFileReader(int fd, const Key& key, std::string context, uint64_t size)
+      : fd_(fd), key_(key), context_(std::move(context)), size_(size) {}
+  int fd_;
+  Key key_;
+  std::string context_;
+  uint64_t size_;
+  std::mutex mu_;
+  uint64_t cached_ = UINT64_MAX;
+  std::vector<uint8_t> opened_;
+};
 
 }  // namespace nj::keys

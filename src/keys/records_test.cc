@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace nj::keys {
 namespace {
@@ -68,6 +72,67 @@ TEST(SealedRecords, APeekDeciphersAnyRangeAsOpeningWould) {
                                         plain.begin() + static_cast<long>(at + n)))
         << at << "+" << n;
   }
+}
+
+// A sealed file is read back exactly, at any offset, across its 1 MiB chunks; a cut or a
+// changed file does not open.
+TEST(SealedFile, ReadsBackAtAnyOffsetAndRefusesACutOrChangedFile) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("nj-sealed-file-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  Key key{};
+  key[0] = 7;
+  std::string plain(kChunk * 2 + 12'345, '\0');
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<char>(i * 13 + i / 7);
+  for (const size_t size : {size_t{0}, size_t{10}, kChunk, plain.size()}) {
+    const auto path = dir / "f";
+    SealedFileWriter w(path, key, "ctx");
+    ASSERT_TRUE(w.write(std::span(reinterpret_cast<const uint8_t*>(plain.data()), size / 2)));
+    ASSERT_TRUE(w.write(
+        std::span(reinterpret_cast<const uint8_t*>(plain.data()) + size / 2, size - size / 2)));
+    ASSERT_TRUE(w.close());
+    auto r = SealedFileReader::open(path, key, "ctx");
+    ASSERT_TRUE(r) << size;
+    ASSERT_EQ(r->size(), size);
+    for (auto [at, n] : {std::pair<uint64_t, uint64_t>{0, size},
+                         {size / 3, 5},
+                         {kChunk - 3, 10},
+                         {size > 0 ? size - 1 : 0, 100}}) {
+      auto got = r->read(at, n);
+      ASSERT_TRUE(got) << size << " " << at;
+      const uint64_t end = std::min<uint64_t>(size, at + n);
+      EXPECT_EQ(std::string(got->begin(), got->end()),
+                at < end ? plain.substr(at, end - at) : std::string())
+          << size << " " << at;
+    }
+    if (size > 0) {
+      EXPECT_FALSE(SealedFileReader::open(path, key, "other")->read(0, 1)) << "another context";
+    }
+  }
+  // Cut at a chunk boundary, and with a changed byte.
+  {
+    const auto path = dir / "f";
+    SealedFileWriter w(path, key, "ctx");
+    ASSERT_TRUE(w.write(std::span(reinterpret_cast<const uint8_t*>(plain.data()), plain.size())));
+    ASSERT_TRUE(w.close());
+    std::filesystem::resize_file(path, kChunk + kRecordOverhead);
+    EXPECT_FALSE(SealedFileReader::open(path, key, "ctx"));
+  }
+  {
+    const auto path = dir / "f";
+    SealedFileWriter w(path, key, "ctx");
+    ASSERT_TRUE(w.write(std::span(reinterpret_cast<const uint8_t*>(plain.data()), plain.size())));
+    ASSERT_TRUE(w.close());
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(kChunk + 5000);
+    f.put('x');
+    f.close();
+    auto r = SealedFileReader::open(path, key, "ctx");
+    ASSERT_TRUE(r);
+    EXPECT_TRUE(r->read(0, 10));
+    EXPECT_FALSE(r->read(kChunk + 10, 10));
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

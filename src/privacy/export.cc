@@ -2,17 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "common/random.h"
 #include "common/zip_writer.h"
+#include "keys/records.h"
 
 namespace nj::privacy {
 namespace {
 
 using nlohmann::json;
 using store::Value;
+
+std::string export_context(std::string_view id) { return "nightjar-export\n" + std::string(id); }
 
 // The rows of a query as JSON objects, the columns named in order.
 json rows_json(store::Database& db, const std::string& sql, std::span<const Value> params,
@@ -79,16 +83,38 @@ std::optional<ExportState> Exports::latest(std::string_view user_id) {
   return from_row((*rows)[0]);
 }
 
-std::optional<std::filesystem::path> Exports::file(std::string_view user_id, std::string_view id) {
+bool Exports::lasts(std::string_view user_id, std::string_view id) {
   const Value p[] = {std::string(user_id), std::string(id), clock_.now_ms()};
   auto rows = db_.query(
       "SELECT id FROM exports WHERE user_id = $1 AND id = $2 AND state = 'ready' AND "
       "expires_at > $3",
       p);
-  if (!rows || rows->empty()) return std::nullopt;
-  auto path = dir_ / (std::string(id) + ".zip");
-  if (!std::filesystem::exists(path)) return std::nullopt;
-  return path;
+  return rows && !rows->empty();
+}
+
+std::optional<Exports::Download> Exports::open(std::string_view user_id, std::string_view id) {
+  if (!lasts(user_id, id)) return std::nullopt;
+  const auto path = dir_ / (std::string(id) + ".zip");
+  if (keys_) {
+    auto key = keys_->export_key(user_id, id, false);
+    if (!key) return std::nullopt;
+    std::shared_ptr<keys::SealedFileReader> reader =
+        keys::SealedFileReader::open(path, *key, export_context(id));
+    if (!reader) return std::nullopt;
+    return Download{reader->size(),
+                    [reader](uint64_t at, uint64_t n) { return reader->read(at, n); }};
+  }
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return std::nullopt;
+  return Download{size, [path](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+                    std::ifstream in(path, std::ios::binary);
+                    if (!in.seekg(static_cast<std::streamoff>(at))) return std::nullopt;
+                    std::vector<uint8_t> bytes(n);
+                    in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
+                    if (in.gcount() != static_cast<std::streamsize>(n)) return std::nullopt;
+                    return bytes;
+                  }};
 }
 
 void Exports::set_progress(const std::string& id, int64_t done, int64_t total) {
@@ -110,10 +136,12 @@ bool Exports::run_next() {
   const Value done[] = {e.id, std::string(ok ? "ready" : "failed"), now, now + kExportLifetimeMs};
   auto updated = db_.execute(
       "UPDATE exports SET state = $2, ready_at = $3, expires_at = $4 WHERE id = $1", done);
-  if (!updated || *updated == 0) {  // the account was cancelled while it was being built
+  if (!ok || !updated || *updated == 0) {
+    // It failed, or the account was cancelled while it was being built: nothing of it stays.
+    if (keys_) keys_->destroy_export(user_id, e.id);
     std::error_code ec;
     std::filesystem::remove(dir_ / (e.id + ".zip"), ec);
-    return true;
+    if (ok) return true;
   }
   if (ok && ready_) ready_(user_id);
   return true;
@@ -215,7 +243,20 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
       static_cast<int64_t>(files.size()) + (pictures ? static_cast<int64_t>(pictures->size()) : 0);
   set_progress(e.id, 0, total);
   const auto tmp = dir_ / (e.id + ".zip.tmp");
-  ZipWriter zip(tmp);
+  // Sealed as it is written: the archive is never on disk in the clear.
+  std::optional<keys::SealedFileWriter> sealed;
+  if (keys_) {
+    auto key = keys_->export_key(user_id, e.id, true);
+    if (!key) {
+      spdlog::error("export.failed id={} reason=\"no key\"", e.id);
+      return false;
+    }
+    sealed.emplace(tmp, *key, export_context(e.id));
+  }
+  ZipWriter zip = sealed ? ZipWriter([&sealed](std::string_view bytes) {
+    return sealed->write(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()));
+  })
+                         : ZipWriter(tmp);
   const int64_t now = clock_.now_ms();
   bool ok = zip.add("README.txt",
                     "Your data from Nightjar, as it was when this file was made. Each .json "
@@ -237,6 +278,7 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
   }
   set_progress(e.id, done, total);
   ok = zip.finish() && ok;
+  if (sealed) ok = sealed->close() && ok;
   if (ok) std::filesystem::rename(tmp, dir_ / (e.id + ".zip"), ec);
   if (!ok || ec) {
     std::filesystem::remove(tmp, ec);
@@ -250,10 +292,13 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
 
 void Exports::expire() {
   const Value p[] = {clock_.now_ms()};
-  auto rows = db_.query("SELECT id FROM exports WHERE state = 'ready' AND expires_at <= $1", p);
+  auto rows =
+      db_.query("SELECT id, user_id FROM exports WHERE state = 'ready' AND expires_at <= $1", p);
   if (!rows) return;
   for (const auto& r : *rows) {
     std::error_code ec;
+    // The key first: a copy of the file made while it lasted no longer opens.
+    if (keys_) keys_->destroy_export(r.text(1), r.text(0));
     std::filesystem::remove(dir_ / (r.text(0) + ".zip"), ec);
     const Value id[] = {r.text(0)};
     (void)db_.execute("UPDATE exports SET state = 'expired' WHERE id = $1", id);
@@ -265,6 +310,7 @@ void Exports::forget_user(std::string_view user_id) {
   if (auto rows = db_.query("SELECT id FROM exports WHERE user_id = $1", p)) {
     for (const auto& r : *rows) {
       std::error_code ec;
+      if (keys_) keys_->destroy_export(user_id, r.text(0));
       std::filesystem::remove(dir_ / (r.text(0) + ".zip"), ec);
       std::filesystem::remove(dir_ / (r.text(0) + ".zip.tmp"), ec);
     }

@@ -13,9 +13,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "keys/key_store.h"
 #include "store/database.h"
 
 namespace nj::privacy {
@@ -47,8 +49,18 @@ class Exports {
   std::optional<ExportState> request(std::string_view user_id);
   // Their newest export, if any.
   std::optional<ExportState> latest(std::string_view user_id);
-  // The file of their export `id` while it is ready and unexpired.
-  std::optional<std::filesystem::path> file(std::string_view user_id, std::string_view id);
+  // Each export sealed with a key of its own under the person's account key (docs/keys.md),
+  // destroyed when the export expires or the account is cancelled. Without: plain files.
+  void set_keys(keys::KeyStore* keys) { keys_ = keys; }
+
+  // Their export `id`, while it is ready and unexpired: its plain size and a reader of it.
+  struct Download {
+    uint64_t size = 0;
+    std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)> read;
+  };
+  std::optional<Download> open(std::string_view user_id, std::string_view id);
+  // Whether their export `id` is still ready and unexpired.
+  bool lasts(std::string_view user_id, std::string_view id);
   // Builds the oldest queued export (the worker's step); true if there was one.
   bool run_next();
   // Deletes the files of exports past their day.
@@ -64,6 +76,7 @@ class Exports {
   std::filesystem::path dir_;
   Picture picture_;
   Ready ready_;
+  keys::KeyStore* keys_ = nullptr;
 };
 
 }  // namespace nj::privacy

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 
+#include "keys/records.h"
 #include "privacy/requests.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -30,13 +32,16 @@ class ExportTest : public ::testing::Test {
       : db_(std::move(store::open_sqlite(":memory:")).value()),
         clock_(1'800'000'000'000),
         dir_(std::filesystem::temp_directory_path() / ("nj-export-" + std::to_string(::getpid()))),
-        exports_(
-            *db_, clock_, dir_,
-            [](const std::string& device, const std::string& event) -> std::optional<std::string> {
-              return "JPEG of " + device + "/" + event;
-            }) {
+        exports_(*db_, clock_, dir_,
+                 [this](const std::string& device,
+                        const std::string& event) -> std::optional<std::string> {
+                   if (during_build_) during_build_();
+                   return "JPEG of " + device + "/" + event;
+                 }) {
     EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));
     std::filesystem::remove_all(dir_);
+    keys_ = std::move(keys::KeyStore::open(dir_.string() + "-keys")).value();
+    exports_.set_keys(keys_.get());
     for (const char* who : {"ann", "bob"}) {
       const std::string id = std::string(who) + "-user";
       const Value u[] = {id, std::string(who) + "@example.org"};
@@ -58,7 +63,32 @@ class ExportTest : public ::testing::Test {
       EXPECT_TRUE(requests.file(id, "question", std::string(who) + "'s own question"));
     }
   }
-  ~ExportTest() override { std::filesystem::remove_all(dir_); }
+  ~ExportTest() override {
+    std::filesystem::remove_all(dir_);
+    std::filesystem::remove_all(dir_.string() + "-keys");
+  }
+  // The export's plain bytes, as a download gets them, into a file for unzip.
+  std::filesystem::path downloaded(const std::string& user, const std::string& id) {
+    auto d = exports_.open(user, id);
+    EXPECT_TRUE(d);
+    if (!d) return {};
+    const auto path = dir_ / (id + ".download.zip");
+    std::ofstream out(path, std::ios::binary);
+    for (uint64_t at = 0; at < d->size; at += 100'000) {
+      auto piece = d->read(at, 100'000);
+      EXPECT_TRUE(piece);
+      if (!piece) break;
+      out.write(reinterpret_cast<const char*>(piece->data()),
+                static_cast<std::streamsize>(piece->size()));
+    }
+    return path;
+  }
+  std::string raw(const std::string& id) {
+    std::ifstream in(dir_ / (id + ".zip"), std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+  }
+  std::function<void()> during_build_;
+  std::unique_ptr<keys::KeyStore> keys_;
   std::unique_ptr<store::Database> db_;
   ManualClock clock_;
   std::filesystem::path dir_;
@@ -70,7 +100,7 @@ TEST_F(ExportTest, HoldsEveryRecordOfThePersonAndNoneOfAnyoneElse) {
   ASSERT_TRUE(queued);
   EXPECT_EQ(queued->state, "queued");
   EXPECT_FALSE(exports_.request("ann-user")) << "one at a time";
-  EXPECT_FALSE(exports_.file("ann-user", queued->id)) << "not ready yet";
+  EXPECT_FALSE(exports_.open("ann-user", queued->id)) << "not ready yet";
   ASSERT_TRUE(exports_.run_next());
   EXPECT_FALSE(exports_.run_next());
   const auto ready = exports_.latest("ann-user");
@@ -78,10 +108,9 @@ TEST_F(ExportTest, HoldsEveryRecordOfThePersonAndNoneOfAnyoneElse) {
   EXPECT_EQ(ready->state, "ready");
   EXPECT_EQ(ready->done, ready->total);
   EXPECT_EQ(ready->expires_at, clock_.now_ms() + kExportLifetimeMs);
-  const auto file = exports_.file("ann-user", ready->id);
-  ASSERT_TRUE(file);
-  EXPECT_FALSE(exports_.file("bob-user", ready->id)) << "not someone else's";
-  const std::string zip = "'" + file->string() + "'";
+  EXPECT_FALSE(exports_.open("bob-user", ready->id)) << "not someone else's";
+  const auto file = downloaded("ann-user", ready->id);
+  const std::string zip = "'" + file.string() + "'";
   const std::string all = run("unzip -p " + zip);
   EXPECT_NE(all.find("ann@example.org"), std::string::npos);
   EXPECT_NE(all.find("SERIAL-ann"), std::string::npos);
@@ -91,15 +120,55 @@ TEST_F(ExportTest, HoldsEveryRecordOfThePersonAndNoneOfAnyoneElse) {
   for (const char* theirs : {"bob", "secret-hash"}) {
     EXPECT_EQ(all.find(theirs), std::string::npos) << theirs << " is in ann's export";
   }
-  // A day later it is gone.
+  // On disk it is sealed (docs/keys.md): no ZIP header, no record of hers readable.
+  const std::string sealed = raw(ready->id);
+  ASSERT_FALSE(sealed.empty());
+  for (const char* plain : {"PK\x03\x04", "ann@example.org", "SERIAL-ann", "JPEG of"}) {
+    EXPECT_EQ(sealed.find(plain), std::string::npos) << plain << " is readable on disk";
+  }
+  // A day later it is gone, and its key with it: a copy made while it lasted stays shut.
+  std::filesystem::copy_file(dir_ / (ready->id + ".zip"), dir_ / "copy.zip");
+  const auto key = keys_->export_key("ann-user", ready->id, false);
+  ASSERT_TRUE(key);
+  EXPECT_TRUE(
+      keys::SealedFileReader::open(dir_ / "copy.zip", *key, "nightjar-export\n" + ready->id));
   clock_.advance_ms(kExportLifetimeMs + 1);
   exports_.expire();
-  EXPECT_FALSE(exports_.file("ann-user", ready->id));
-  EXPECT_FALSE(std::filesystem::exists(*file));
+  EXPECT_FALSE(exports_.open("ann-user", ready->id));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / (ready->id + ".zip")));
+  EXPECT_FALSE(keys_->export_key("ann-user", ready->id, false)) << "the key outlived it";
   EXPECT_EQ(exports_.latest("ann-user")->state, "expired");
   EXPECT_TRUE(exports_.request("ann-user")) << "another can be asked for";
   exports_.forget_user("ann-user");
   EXPECT_FALSE(exports_.latest("ann-user"));
+}
+
+// The account is cancelled while its export is being built: nothing of the export stays,
+// not its row, not its file, not its key, and no one is told it is ready.
+TEST_F(ExportTest, ACancellationDuringTheBuildLeavesNothingBehind) {
+  auto queued = exports_.request("ann-user");
+  ASSERT_TRUE(queued);
+  bool cancelled = false;
+  during_build_ = [&] {
+    if (cancelled) return;
+    cancelled = true;
+    // What cancelling does, in the middle of the build (the pictures come last).
+    keys_->destroy_account("ann-user");
+    exports_.forget_user("ann-user");
+  };
+  ASSERT_TRUE(exports_.run_next());
+  EXPECT_TRUE(cancelled);
+  EXPECT_FALSE(exports_.latest("ann-user"));
+  EXPECT_FALSE(keys_->export_key("ann-user", queued->id, false));
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    ADD_FAILURE() << e.path() << " was left behind";
+  }
+  // Bob's export is not touched by Ann's leaving.
+  during_build_ = {};
+  auto bobs = exports_.request("bob-user");
+  ASSERT_TRUE(exports_.run_next());
+  EXPECT_EQ(exports_.latest("bob-user")->state, "ready");
+  EXPECT_TRUE(exports_.open("bob-user", bobs->id));
 }
 
 }  // namespace

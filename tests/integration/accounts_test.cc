@@ -538,6 +538,14 @@ TEST(ExportTest, AskedForBuiltToldAndDownloadedByItsOwnerOnly) {
   EXPECT_EQ(server.request("GET", download).status, 401);
   EXPECT_NE(server.admin("outbox").find("Your data is ready to download"), std::string::npos);
   EXPECT_EQ(call_as(server, other, "GET", "/api/v1/me/export").json()["export"], nullptr);
+  // On disk it is sealed with a key of its own (docs/keys.md), outside the data directory.
+  std::ifstream in(server.data_dir() / "exports" / (id + ".zip"), std::ios::binary);
+  const std::string raw((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_FALSE(raw.empty());
+  EXPECT_EQ(raw.substr(0, 4), "NJR1");
+  EXPECT_EQ(raw.find("person@example.org"), std::string::npos);
+  EXPECT_EQ(raw.find("PK\x03\x04"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(server.data_dir().parent_path() / "data-keys" / "exports"));
   EXPECT_EQ(server.stop(), 0);
 }
 
