@@ -53,6 +53,42 @@ TEST(SealedRecords, ARecordOpensOnlyWhereItWasSealedAndUnchanged) {
   EXPECT_FALSE(record_plain_size(std::span<const uint8_t>(plain).first(8)));
 }
 
+// The record's AEAD is libsodium's XChaCha20-Poly1305 (IETF), byte for byte, though the bulk
+// runs in OpenSSL: each opens what the other sealed.
+TEST(SealedRecords, RecordsAreLibsodiumsXChaCha20Poly1305BothWays) {
+  ASSERT_GE(sodium_init(), 0);
+  const auto key = some_key(9);
+  for (const size_t n :
+       {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{1000}, size_t{70'001}}) {
+    const auto plain = message(n);
+    std::vector<uint8_t> record;
+    seal_record(key, "the context", plain, record);
+    ASSERT_EQ(record.size(), n + kRecordOverhead);
+    const std::string ad =
+        std::string(reinterpret_cast<const char*>(record.data()), 8) + "the context";
+    std::vector<uint8_t> opened(n);
+    unsigned long long len = 0;
+    ASSERT_EQ(crypto_aead_xchacha20poly1305_ietf_decrypt(
+                  opened.data(), &len, nullptr, record.data() + kRecordHead, n + 16,
+                  reinterpret_cast<const uint8_t*>(ad.data()), ad.size(),
+                  record.data() + kRecordHeader, key.data()),
+              0)
+        << n;
+    EXPECT_EQ(opened, plain);
+    // And libsodium's own sealing opens here.
+    std::vector<uint8_t> theirs(record.begin(), record.begin() + kRecordHead);
+    theirs.resize(n + kRecordOverhead);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(
+        theirs.data() + kRecordHead, &len, plain.data(), plain.size(),
+        reinterpret_cast<const uint8_t*>(ad.data()), ad.size(), nullptr,
+        theirs.data() + kRecordHeader, key.data());
+    EXPECT_EQ(theirs, record) << "same nonce, same bytes";
+    std::vector<uint8_t> out;
+    EXPECT_TRUE(open_record(key, "the context", theirs, out));
+    EXPECT_EQ(out, plain);
+  }
+}
+
 TEST(SealedRecords, APeekDeciphersAnyRangeAsOpeningWould) {
   const auto key = some_key(3);
   const auto plain = message(70'000);
