@@ -11,6 +11,7 @@
 #include <random>
 
 #include "api/recordings.h"
+#include "keys/records.h"
 #include "recording/catalog.h"
 #include "recording/clip.h"
 #include "recording/recorder.h"
@@ -207,5 +208,25 @@ void BM_RecordOneCameraSecond(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_RecordOneCameraSecond)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// Sealing alone: one 2 s fragment of a 2 Mbit/s stream (500 kB), what the recorder adds per
+// fragment when recordings are sealed (docs/keys.md). Arg 1 opens it again, as playback does.
+void BM_SealTwoSecondFragment(benchmark::State& state) {
+  const auto lookup = bench_keys();
+  const auto key = lookup("dev", false)->key;
+  std::vector<uint8_t> fragment(500'000, 0x42), sealed, opened;
+  sealed.reserve(fragment.size() + keys::kRecordOverhead);
+  for (auto _ : state) {
+    sealed.clear();
+    keys::seal_record(key, "nightjar-recording\ndev\n1\n7", fragment, sealed);
+    if (state.range(0) != 0) {
+      benchmark::DoNotOptimize(
+          keys::open_record(key, "nightjar-recording\ndev\n1\n7", sealed, opened));
+    }
+    benchmark::DoNotOptimize(sealed.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 500'000);
+}
+BENCHMARK(BM_SealTwoSecondFragment)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -15,6 +15,11 @@ void le32(std::string& out, uint32_t v) {
   le16(out, v & 0xffff);
   le16(out, v >> 16);
 }
+void le64(std::string& out, uint64_t v) {
+  le32(out, static_cast<uint32_t>(v));
+  le32(out, static_cast<uint32_t>(v >> 32));
+}
+constexpr uint32_t kMax32 = 0xffffffffu;
 
 bool safe_name(std::string_view name) {
   if (name.empty() || name.size() > 255 || name.front() == '/') return false;
@@ -44,13 +49,13 @@ ZipWriter::~ZipWriter() {
 }
 
 bool ZipWriter::add(std::string_view name, std::string_view bytes, int64_t unix_ms) {
-  if (!ok_ || !safe_name(name) || written_ + bytes.size() + 512 > 0xffffffffull) return false;
+  if (!ok_ || !safe_name(name) || bytes.size() >= kMax32) return false;
   Entry e;
   e.name = std::string(name);
   e.crc = static_cast<uint32_t>(
       crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
   e.size = static_cast<uint32_t>(bytes.size());
-  e.offset = static_cast<uint32_t>(written_);
+  e.offset = written_;
   // MS-DOS date and time (UTC), from 1980.
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
   std::tm tm{};
@@ -81,9 +86,12 @@ bool ZipWriter::finish() {
   if (!ok_) return false;
   std::string central;
   for (const auto& e : entries_) {
+    // Past 4 GiB the entry's offset is in a ZIP64 extra field (APPNOTE 4.5.3).
+    const bool far = e.offset >= kMax32;
     le32(central, 0x02014b50);
-    le16(central, 0x0314);  // made by: Unix, 2.0 (an MS-DOS maker would have names read as CP437)
-    le16(central, 20);      // needed
+    le16(central, 0x0300 | 45);    // made by: Unix (an MS-DOS maker would have names read
+                                   // as CP437), spec 4.5
+    le16(central, far ? 45 : 20);  // needed
     le16(central, 0x0800);
     le16(central, 0);
     le16(central, e.time);
@@ -92,24 +100,50 @@ bool ZipWriter::finish() {
     le32(central, e.size);
     le32(central, e.size);
     le16(central, static_cast<uint32_t>(e.name.size()));
-    le16(central, 0);               // extra
+    le16(central, far ? 12 : 0);    // extra
     le16(central, 0);               // comment
     le16(central, 0);               // disk
     le16(central, 0);               // internal attributes
     le32(central, 0100644u << 16);  // external attributes: a regular file, rw-r--r--
-    le32(central, e.offset);
+    le32(central, far ? kMax32 : static_cast<uint32_t>(e.offset));
     central += e.name;
+    if (far) {
+      le16(central, 0x0001);
+      le16(central, 8);
+      le64(central, e.offset);
+    }
   }
+  const uint64_t central_at = written_;
   std::string end;
+  // More than 65,534 entries or more than 4 GiB: the ZIP64 end record and its locator
+  // first, and the classic end record saying to look there.
+  const bool zip64 = entries_.size() >= 0xffff || central_at >= kMax32 || central.size() >= kMax32;
+  if (zip64) {
+    const uint64_t record_at = central_at + central.size();
+    le32(end, 0x06064b50);
+    le64(end, 44);  // the record's size after this field
+    le16(end, 0x0300 | 45);
+    le16(end, 45);
+    le32(end, 0);
+    le32(end, 0);
+    le64(end, entries_.size());
+    le64(end, entries_.size());
+    le64(end, central.size());
+    le64(end, central_at);
+    le32(end, 0x07064b50);
+    le32(end, 0);
+    le64(end, record_at);
+    le32(end, 1);
+  }
   le32(end, 0x06054b50);
   le16(end, 0);
   le16(end, 0);
-  le16(end, static_cast<uint32_t>(entries_.size()));
-  le16(end, static_cast<uint32_t>(entries_.size()));
-  le32(end, static_cast<uint32_t>(central.size()));
-  le32(end, static_cast<uint32_t>(written_));
+  le16(end, zip64 ? 0xffff : static_cast<uint32_t>(entries_.size()));
+  le16(end, zip64 ? 0xffff : static_cast<uint32_t>(entries_.size()));
+  le32(end, zip64 ? kMax32 : static_cast<uint32_t>(central.size()));
+  le32(end, zip64 ? kMax32 : static_cast<uint32_t>(central_at));
   le16(end, 0);
-  ok_ = entries_.size() < 0xffff && put(central) && put(end);
+  ok_ = put(central) && put(end);
   if (file_) {
     ok_ = std::fflush(file_) == 0 && ok_;
     std::fclose(file_);

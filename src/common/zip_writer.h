@@ -1,6 +1,7 @@
 // A ZIP archive (PKWARE APPNOTE 6.3, "stored": no compression) written entry by entry to a
 // file, for the data export: JSON and JPEG files that any unzip opens. Names are UTF-8,
-// relative, without "..". Up to 4 GiB in all (no ZIP64).
+// relative, without "..". Entries up to 4 GiB each; past 65,534 entries or 4 GiB in all, the
+// ZIP64 end records (APPNOTE 4.3.14-15) and offsets (4.5.3) are written.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,7 @@ class ZipWriter {
   ~ZipWriter();
   ZipWriter(const ZipWriter&) = delete;
   ZipWriter& operator=(const ZipWriter&) = delete;
-  // False if the name is not a safe relative path, the archive would pass 4 GiB, or the file
+  // False if the name is not a safe relative path, the entry is 4 GiB or more, or the file
   // cannot be written.
   bool add(std::string_view name, std::string_view bytes, int64_t unix_ms);
   // Writes the central directory; false if anything failed along the way.
@@ -31,7 +32,8 @@ class ZipWriter {
  private:
   struct Entry {
     std::string name;
-    uint32_t crc = 0, size = 0, offset = 0;
+    uint32_t crc = 0, size = 0;
+    uint64_t offset = 0;
     uint16_t time = 0, date = 0;
   };
   bool put(std::string_view bytes);

@@ -43,5 +43,25 @@ TEST(ZipWriter, WritesAnArchiveThatUnzipOpensAndRefusesUnsafeNames) {
   std::filesystem::remove(path);
 }
 
+// A person with 100,000 event pictures: more entries than a classic ZIP can count, so the
+// archive ends with the ZIP64 records, and unzip lists and checks every entry.
+TEST(ZipWriter, MoreThan65535EntriesUseZip64AndUnzipReadsThemAll) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("nj-zip64-" + std::to_string(::getpid()) + ".zip");
+  {
+    ZipWriter zip(path);
+    for (int i = 0; i < 70'000; ++i) {
+      ASSERT_TRUE(zip.add("pictures/" + std::to_string(i) + ".jpg", std::to_string(i * 7), 0));
+    }
+    ASSERT_TRUE(zip.finish());
+  }
+  const std::string p = "'" + path.string() + "'";
+  const std::string tested = run("unzip -t " + p + " 2>&1 | tail -1");
+  EXPECT_NE(tested.find("No errors detected"), std::string::npos) << tested;
+  EXPECT_EQ(run("unzip -Z1 " + p + " | wc -l"), "70000\n");
+  EXPECT_EQ(run("unzip -p " + p + " pictures/69999.jpg"), std::to_string(69'999 * 7));
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace nj
