@@ -220,7 +220,8 @@ AResult<std::string> AccountService::consume_email_token(const std::string& toke
 AResult<void> AccountService::register_account(const std::string& email_in,
                                                const std::string& password,
                                                const std::string& language,
-                                               const std::string& policy_version) {
+                                               const std::string& policy_version,
+                                               const std::string& region) {
   const auto email = normalize_email(email_in);
   if (!email) return Unexpected(invalid("email", "the e-mail address is not valid"));
   if (!valid_language(language)) {
@@ -251,11 +252,12 @@ AResult<void> AccountService::register_account(const std::string& email_in,
   const int64_t now = clock_.now_ms();
   std::string token;
   auto tx = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
-    const Value user[] = {id, *email, *hash, language, now};
-    if (auto r =
-            tx.execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
-                       "VALUES ($1, $2, $3, $4, 'active', $5)",
-                       user);
+    const Value user[] = {id,       *email, *hash,
+                          language, now,    region.empty() ? Value(nullptr) : Value(region)};
+    if (auto r = tx.execute(
+            "INSERT INTO users (id, email, password_hash, language, status, created_at, region) "
+            "VALUES ($1, $2, $3, $4, 'active', $5, $6)",
+            user);
         !r) {
       return Unexpected(r.error());
     }

@@ -108,8 +108,11 @@ class AccountService {
 
   // Always succeeds the same way for a new or an existing address (an existing one gets a
   // notice by e-mail instead), so registration does not reveal who has an account.
+  // region: the data region chosen (privacy::Regions, checked by the caller); empty: the
+  // default one.
   AResult<void> register_account(const std::string& email, const std::string& password,
-                                 const std::string& language, const std::string& policy_version);
+                                 const std::string& language, const std::string& policy_version,
+                                 const std::string& region = {});
   AResult<void> verify_email(const std::string& token);
   // For the operator and the demo: an account whose address counts as verified, accepting
   // the current policy. Returns the new id (kConflict if the address is taken).

@@ -60,14 +60,19 @@ void AuthApi::install(http::Router& router) {
                      auto password = string_field(*body, "password", kMaxPassword, true);
                      auto language = string_field(*body, "language", 16, true);
                      auto policy = string_field(*body, "policy_version", 64, true);
-                     for (auto* f : {&email, &password, &language, &policy}) {
+                     auto region = string_field(*body, "region", 32, false);
+                     for (auto* f : {&email, &password, &language, &policy, &region}) {
                        if (!*f) return std::move(*f).error();
+                     }
+                     const auto* regions = regions_.load();
+                     if (*region && (!regions || !regions->find(**region))) {
+                       return http::error_response(400, "unknown_region", "no such region");
                      }
                      if (auto no = refuse_mail(mail_limits_, r, **email)) {
                        return std::move(*no);
                      }
-                     auto done =
-                         accounts_.register_account(**email, **password, **language, **policy);
+                     auto done = accounts_.register_account(**email, **password, **language,
+                                                            **policy, region->value_or(""));
                      if (!done) return account_error(done.error());
                      // The same answer for a new and an already registered address.
                      auto answer = http::json_response(202, {{"status", "verification_sent"}});

@@ -1,11 +1,14 @@
 // /api/v1/auth/…: registration, e-mail verification, sign-in and out, password reset.
 #pragma once
 
+#include <atomic>
+
 #include "account/service.h"
 #include "api/guard.h"
 #include "common/worker_pool.h"
 #include "http/router.h"
 #include "mail/rate_limit.h"
+#include "privacy/regions.h"
 
 namespace nj::api {
 
@@ -28,9 +31,13 @@ class AuthApi {
   // adds a cookie that lets this browser read the verification mail). Set before serving.
   using Registered = std::function<void(const std::string& email, http::Response& response)>;
   void on_registered(Registered f) { registered_ = std::move(f); }
+  // The data regions a person may choose at registration ("region"; absent: the default).
+  // (Set once the regions are known; the port is open already.)
+  void set_regions(const privacy::Regions* regions) { regions_.store(regions); }
 
  private:
   Registered registered_;
+  std::atomic<const privacy::Regions*> regions_{nullptr};
   account::AccountService& accounts_;
   const Guard& guard_;
   WorkerPool& pool_;

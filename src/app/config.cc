@@ -193,6 +193,28 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return e;
     }
   }
+  if (const auto* regions = top.subtable("regions")) {
+    for (const auto& [key, node] : *regions) {
+      const std::string id(key.str());
+      const auto* table = node.as_table();
+      if (!table) return Unexpected("regions." + id + " must be a table");
+      if (id.empty() || id.size() > 32 ||
+          id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+        return Unexpected("regions." + id +
+                          ": a region's id is lower-case letters, digits and '-'");
+      }
+      RegionConfig r{id, id, {}};
+      TableReader t(*table, "regions." + id + ".");
+      if (auto e = first_error({t.string("name", r.name), t.path("root", r.root), t.finish()});
+          !e) {
+        return e;
+      }
+      if (r.name.empty() || r.name.size() > 64) {
+        return Unexpected("regions." + id + ".name must be 1 to 64 characters");
+      }
+      c.regions.push_back(std::move(r));
+    }
+  }
   if (const auto* privacy = top.subtable("privacy")) {
     TableReader t(*privacy, "privacy.");
     if (auto e = first_error({t.strings("holidays", c.privacy.holidays), t.finish()}); !e) {

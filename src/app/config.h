@@ -87,6 +87,14 @@ struct NotifyConfig {
   int64_t push_senders = 16;    // pushes in flight at once (each waits for its answer)
 };
 
+// Data regions (policy item 36): each account's recordings, pictures and exports are kept
+// only under its region's root. The default region (recording.region) is rooted in the data
+// directory; others are declared as [regions.ID] with their own root (and a name to show).
+struct RegionConfig {
+  std::string id, name;
+  std::filesystem::path root;  // empty for the default region: the data directory
+};
+
 struct PrivacyConfig {
   // Days not counted toward the 15 working days a privacy request is answered in
   // ("YYYY-MM-DD", UTC), besides Saturdays and Sundays.
@@ -117,6 +125,7 @@ struct Config {
   EventsConfig events;
   NotifyConfig notify;
   PrivacyConfig privacy;
+  std::vector<RegionConfig> regions;  // besides the default region, unless named in it
 };
 
 Config default_config();

@@ -9,8 +9,9 @@ namespace nj::app {
 RecordingJobs::RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                              device::StreamDemand& demand, recording::Catalog& catalog,
                              recording::Store& store, const Clock& clock, Gauges gauges,
-                             StorageHandler on_storage)
+                             StorageHandler on_storage, RegionOf region_of)
     : on_storage_(std::move(on_storage)),
+      region_of_(std::move(region_of)),
       plans_(plans),
       recorder_(recorder),
       demand_(demand),
@@ -46,6 +47,7 @@ void RecordingJobs::step(bool reap_now) {
     const auto& [serial, plan] = entry;
     auto& r = recorded[device_id];
     r.serial = serial;
+    if (region_of_) r.region = region_of_(device_id);
     if (plan.plan.mode == "events") {
       r.events_only = recording::EventWindow{std::chrono::seconds(plan.plan.pre_roll_s),
                                              std::chrono::seconds(plan.plan.post_roll_s)};

@@ -31,9 +31,12 @@ class RecordingJobs {
   // Told at each step, for every recorded camera, whether its recording is paused for lack
   // of space (and once more with false when a camera stops being recorded).
   using StorageHandler = std::function<void(const std::string& serial, bool full)>;
+  // The region each recorded camera's files go to (its owner's); empty: the recorder's own.
+  using RegionOf = std::function<std::string(const std::string& device_id)>;
   RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                 device::StreamDemand& demand, recording::Catalog& catalog, recording::Store& store,
-                const Clock& clock, Gauges gauges, StorageHandler on_storage = {});
+                const Clock& clock, Gauges gauges, StorageHandler on_storage = {},
+                RegionOf region_of = {});
   ~RecordingJobs();
   // Brings the next step forward, with a reap (a device was unbound: its media go now).
   void reap_now();
@@ -42,6 +45,7 @@ class RecordingJobs {
   void run();
   void step(bool reap_now);
   StorageHandler on_storage_;
+  RegionOf region_of_;
   std::set<std::string> storage_told_;  // the run thread's: serials told about
   recording::Plans& plans_;
   recording::RecordingService& recorder_;

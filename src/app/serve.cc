@@ -33,6 +33,7 @@
 #include "api/policy.h"
 #include "api/privacy_requests.h"
 #include "api/recordings.h"
+#include "api/regions.h"
 #include "api/snapshot.h"
 #include "api/talk.h"
 #include "app/broker_cert.h"
@@ -40,6 +41,7 @@
 #include "app/demo_cameras.h"
 #include "app/event_reaper.h"
 #include "app/recording_jobs.h"
+#include "app/region_mover.h"
 #include "audit/audit_log.h"
 #include "common/clock.h"
 #include "common/random.h"
@@ -85,6 +87,7 @@
 #include "notify/web_push.h"
 #include "notify/webhooks.h"
 #include "privacy/consents.h"
+#include "privacy/regions.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
 #include "talk/call_log.h"
@@ -641,7 +644,33 @@ int serve(const Config& config) {
 
   // Cloud recording (docs/recording.md): what a crash left is recovered before anything is
   // written; then the devices with a plan in force are recorded.
-  recording::LocalStore media_store(data->path() / "media");
+  // Data regions (policy item 36): each account's media, pictures and exports only under its
+  // region's root; the default region's root is the data directory.
+  std::vector<privacy::Region> region_list{
+      {config.recording.region, config.recording.region, data->path()}};
+  for (const auto& r : config.regions) {
+    if (r.id == config.recording.region) {
+      region_list.front().name = r.name;
+      if (!r.root.empty()) {
+        spdlog::critical(
+            "startup.failed reason=\"the default region ({}) is rooted in the data directory; "
+            "give regions.{}.root no value\"",
+            r.id, r.id);
+        return 1;
+      }
+    } else {
+      region_list.push_back({r.id, r.name, r.root});
+    }
+  }
+  auto regions = privacy::Regions::make(**db, clock, std::move(region_list));
+  if (!regions) {
+    spdlog::critical("startup.failed reason=\"regions: {}\"", regions.error());
+    return 1;
+  }
+  auth_api.set_regions(regions->get());
+  std::map<std::string, std::filesystem::path> media_roots;
+  for (const auto& r : (*regions)->all()) media_roots[r.id] = r.root / "media";
+  recording::RegionalStore media_store(media_roots);
   recording::Catalog catalog(**db);
   recording::Plans plans(**db, clock);
   // Recordings are sealed with their camera's binding key (docs/keys.md).
@@ -679,6 +708,10 @@ int serve(const Config& config) {
         if (!d || !d->owner_id) return std::nullopt;
         return (*key_store)->binding_key(*d->owner_id, d->id, d->binding_generation, create);
       });
+  event_files.set_dir_for([&regions](std::string_view device_id) {
+    const auto region = (*regions)->of_device(device_id);
+    return (*regions)->root(region) / "events" / region;
+  });
   events::EventServiceOptions event_options;
   event_options.group_ms = config.events.group_seconds * 1000;
   events::EventService event_service(
@@ -942,7 +975,8 @@ int serve(const Config& config) {
       // A camera whose recording paused for lack of space: a storage_full event while it lasts.
       [&event_service](const std::string& serial, bool full) {
         event_service.condition(serial, events::Kind::kStorageFull, full);
-      });
+      },
+      [&regions](const std::string& device_id) { return (*regions)->of_device(device_id); });
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.
   // Everything that ends with a binding, at once: the camera's credentials and streams,
@@ -997,6 +1031,9 @@ int serve(const Config& config) {
         if (smtp) smtp->wake();
       });
   exports.set_keys((*key_store).get());
+  exports.set_dir_for([&regions](std::string_view user_id) {
+    return (*regions)->root((*regions)->of_user(user_id)) / "exports";
+  });
   accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
                              &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
                              &privacy_requests, &exports,
@@ -1070,6 +1107,12 @@ int serve(const Config& config) {
     }
     exports.expire();
   });
+  // Data regions: the list to choose from, the person's moves, and the job that carries a
+  // moved person's data over.
+  api::RegionsApi regions_api(guard, **regions);
+  regions_api.install(router);
+  RegionMover region_mover(**db, **regions, catalog, media_store);
+  Every region_moves(std::chrono::seconds(2), [&region_mover] { region_mover.step(); });
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.set_trail(access_recorder.trail());
   events_api.install(router);

@@ -19,7 +19,7 @@ bool safe_id(std::string_view id) {
 std::optional<std::filesystem::path> SnapshotFiles::path(std::string_view device_id,
                                                          std::string_view event_id) const {
   if (!safe_id(device_id) || !safe_id(event_id)) return std::nullopt;
-  return dir_ / std::string(device_id) / (std::string(event_id) + ".jpg");
+  return dir_of(device_id) / std::string(device_id) / (std::string(event_id) + ".jpg");
 }
 
 std::string SnapshotFiles::context(std::string_view device_id, std::string_view event_id) {
@@ -78,7 +78,7 @@ void SnapshotFiles::remove(std::string_view device_id, std::string_view event_id
 void SnapshotFiles::remove_device(std::string_view device_id) {
   if (!safe_id(device_id)) return;
   std::error_code ec;
-  std::filesystem::remove_all(dir_ / std::string(device_id), ec);
+  std::filesystem::remove_all(dir_of(device_id) / std::string(device_id), ec);
 }
 
 }  // namespace nj::events

@@ -25,6 +25,13 @@ class SnapshotFiles {
   explicit SnapshotFiles(std::filesystem::path dir, KeyFor key_for = {})
       : dir_(std::move(dir)), key_for_(std::move(key_for)) {}
 
+  // Where a camera's pictures are: under its owner's region (privacy::Regions). Unset: dir.
+  using DirFor = std::function<std::filesystem::path(std::string_view device_id)>;
+  void set_dir_for(DirFor dir_for) { dir_for_ = std::move(dir_for); }
+  std::filesystem::path dir_of(std::string_view device_id) const {
+    return dir_for_ ? dir_for_(device_id) : dir_;
+  }
+
   bool write(std::string_view device_id, std::string_view event_id, std::string_view jpeg);
   std::optional<std::string> read(std::string_view device_id, std::string_view event_id) const;
   void remove(std::string_view device_id, std::string_view event_id);
@@ -36,6 +43,7 @@ class SnapshotFiles {
   static std::string context(std::string_view device_id, std::string_view event_id);
   std::filesystem::path dir_;
   KeyFor key_for_;
+  DirFor dir_for_;
 };
 
 }  // namespace nj::events

@@ -94,7 +94,7 @@ bool Exports::lasts(std::string_view user_id, std::string_view id) {
 
 std::optional<Exports::Download> Exports::open(std::string_view user_id, std::string_view id) {
   if (!lasts(user_id, id)) return std::nullopt;
-  const auto path = dir_ / (std::string(id) + ".zip");
+  const auto path = dir_of(user_id) / (std::string(id) + ".zip");
   if (keys_) {
     auto key = keys_->export_key(user_id, id, false);
     if (!key) return std::nullopt;
@@ -140,7 +140,7 @@ bool Exports::run_next() {
     // It failed, or the account was cancelled while it was being built: nothing of it stays.
     if (keys_) keys_->destroy_export(user_id, e.id);
     std::error_code ec;
-    std::filesystem::remove(dir_ / (e.id + ".zip"), ec);
+    std::filesystem::remove(dir_of(user_id) / (e.id + ".zip"), ec);
     if (ok) return true;
   }
   if (ok && ready_) ready_(user_id);
@@ -149,7 +149,8 @@ bool Exports::run_next() {
 
 bool Exports::build(const ExportState& e, const std::string& user_id) {
   std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
+  const auto dir = dir_of(user_id);
+  std::filesystem::create_directories(dir, ec);
   const Value me[] = {user_id};
   const std::string owned = kOwned;
   // Each file: its name and the records in it.
@@ -242,7 +243,7 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
   const int64_t total =
       static_cast<int64_t>(files.size()) + (pictures ? static_cast<int64_t>(pictures->size()) : 0);
   set_progress(e.id, 0, total);
-  const auto tmp = dir_ / (e.id + ".zip.tmp");
+  const auto tmp = dir / (e.id + ".zip.tmp");
   // Sealed as it is written: the archive is never on disk in the clear.
   std::optional<keys::SealedFileWriter> sealed;
   if (keys_) {
@@ -279,7 +280,7 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
   set_progress(e.id, done, total);
   ok = zip.finish() && ok;
   if (sealed) ok = sealed->close() && ok;
-  if (ok) std::filesystem::rename(tmp, dir_ / (e.id + ".zip"), ec);
+  if (ok) std::filesystem::rename(tmp, dir / (e.id + ".zip"), ec);
   if (!ok || ec) {
     std::filesystem::remove(tmp, ec);
     spdlog::error("export.failed id={}", e.id);
@@ -299,7 +300,7 @@ void Exports::expire() {
     std::error_code ec;
     // The key first: a copy of the file made while it lasted no longer opens.
     if (keys_) keys_->destroy_export(r.text(1), r.text(0));
-    std::filesystem::remove(dir_ / (r.text(0) + ".zip"), ec);
+    std::filesystem::remove(dir_of(r.text(1)) / (r.text(0) + ".zip"), ec);
     const Value id[] = {r.text(0)};
     (void)db_.execute("UPDATE exports SET state = 'expired' WHERE id = $1", id);
   }
@@ -311,8 +312,8 @@ void Exports::forget_user(std::string_view user_id) {
     for (const auto& r : *rows) {
       std::error_code ec;
       if (keys_) keys_->destroy_export(user_id, r.text(0));
-      std::filesystem::remove(dir_ / (r.text(0) + ".zip"), ec);
-      std::filesystem::remove(dir_ / (r.text(0) + ".zip.tmp"), ec);
+      std::filesystem::remove(dir_of(user_id) / (r.text(0) + ".zip"), ec);
+      std::filesystem::remove(dir_of(user_id) / (r.text(0) + ".zip.tmp"), ec);
     }
   }
   (void)db_.execute("DELETE FROM exports WHERE user_id = $1", p);

@@ -52,6 +52,12 @@ class Exports {
   // Each export sealed with a key of its own under the person's account key (docs/keys.md),
   // destroyed when the export expires or the account is cancelled. Without: plain files.
   void set_keys(keys::KeyStore* keys) { keys_ = keys; }
+  // Where a person's exports are: under their region's root (privacy::Regions). Unset: dir.
+  using DirFor = std::function<std::filesystem::path(std::string_view user_id)>;
+  void set_dir_for(DirFor dir_for) { dir_for_ = std::move(dir_for); }
+  std::filesystem::path dir_of(std::string_view user_id) const {
+    return dir_for_ ? dir_for_(user_id) : dir_;
+  }
 
   // Their export `id`, while it is ready and unexpired: its plain size and a reader of it.
   struct Download {
@@ -77,6 +83,7 @@ class Exports {
   Picture picture_;
   Ready ready_;
   keys::KeyStore* keys_ = nullptr;
+  DirFor dir_for_;
 };
 
 }  // namespace nj::privacy

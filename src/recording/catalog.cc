@@ -92,6 +92,15 @@ store::StoreResult<void> Catalog::remove(int64_t id) {
   return {};
 }
 
+store::StoreResult<void> Catalog::relocate(int64_t id, const std::string& region,
+                                           const std::string& store_key) {
+  const Value p[] = {id, region, store_key};
+  auto r =
+      db_.execute("UPDATE recording_segments SET region = $2, store_key = $3 WHERE id = $1", p);
+  if (!r) return Unexpected(r.error());
+  return {};
+}
+
 std::optional<Segment> Catalog::by_id(int64_t id) {
   const Value p[] = {id};
   auto found = rows(

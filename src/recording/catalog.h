@@ -40,6 +40,9 @@ class Catalog {
   // Saves a segment's progress (fragments, bytes, end) and, with close, closes it.
   store::StoreResult<void> save(const Segment& s, bool close);
   store::StoreResult<void> remove(int64_t id);
+  // The segment's file now lives in another region, under `store_key`.
+  store::StoreResult<void> relocate(int64_t id, const std::string& region,
+                                    const std::string& store_key);
 
   std::optional<Segment> by_id(int64_t id);
   // A device's segments that overlap [from_ms, to_ms), by start.

@@ -182,7 +182,7 @@ void StreamRecorder::store_fragment(Fragment&& fragment) {
 }
 
 bool StreamRecorder::open_segment(const Fragment& first) {
-  if (store_.free_bytes() < options_.reserve_bytes) {
+  if (store_.free_bytes_for(options_.region + "/") < options_.reserve_bytes) {
     pause("the store is full");
     return false;
   }
@@ -273,7 +273,7 @@ void StreamRecorder::tick() {
   }
   if (stats_.paused && now - paused_at_ >= options_.resume_check) {
     paused_at_ = now;
-    if (store_.free_bytes() >= options_.reserve_bytes) {
+    if (store_.free_bytes_for(options_.region + "/") >= options_.reserve_bytes) {
       stats_.paused = false;
       stats_.pause_reason.clear();
       run_id_ = random_hex_id();  // a new run: the timeline shows the gap
@@ -472,7 +472,8 @@ void RecordingService::run() {
     lock.unlock();
     for (auto it = entries.begin(); it != entries.end();) {
       const auto w = wanted.find(it->first);
-      if (w == wanted.end() || w->second.serial != it->second.serial) {
+      if (w == wanted.end() || w->second.serial != it->second.serial ||
+          w->second.region != it->second.region) {  // a region move: new files go there
         it->second.subscription.reset();
         it->second.recorder.reset();  // finishes its segment
         it = entries.erase(it);
@@ -489,8 +490,11 @@ void RecordingService::run() {
       auto& e = entries[device];
       if (!e.recorder) {
         e.serial = recorded.serial;
+        e.region = recorded.region;
+        auto options = options_;
+        if (!recorded.region.empty()) options.region = recorded.region;
         e.recorder =
-            std::make_unique<StreamRecorder>(store_, catalog_, options_, device, recorded.serial);
+            std::make_unique<StreamRecorder>(store_, catalog_, options, device, recorded.serial);
       }
       e.recorder->set_events_only(recorded.events_only);
     }

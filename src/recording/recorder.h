@@ -119,6 +119,7 @@ class RecordingService {
   struct Recorded {
     std::string serial;
     std::optional<EventWindow> events_only;  // nullopt: continuous
+    std::string region;                      // where its files go; empty: options.region
     bool operator==(const Recorded&) const = default;
   };
   // The devices to record now (by device id); the others stop.
@@ -130,7 +131,7 @@ class RecordingService {
  private:
   void run();
   struct Entry {
-    std::string serial;
+    std::string serial, region;
     std::unique_ptr<StreamRecorder> recorder;
     std::unique_ptr<media::hub::Subscription> subscription;
   };

@@ -138,4 +138,66 @@ uint64_t LocalStore::free_bytes() {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+RegionalStore::RegionalStore(const std::map<std::string, std::filesystem::path>& roots) {
+  for (const auto& [region, root] : roots) stores_[region] = std::make_unique<LocalStore>(root);
+}
+
+LocalStore* RegionalStore::of(const std::string& key) {
+  const auto slash = key.find('/');
+  if (slash == std::string::npos) return nullptr;
+  const auto it = stores_.find(key.substr(0, slash));
+  return it == stores_.end() ? nullptr : it->second.get();
+}
+
+Result<void, std::string> RegionalStore::append(const std::string& key,
+                                                std::span<const uint8_t> bytes, bool sync) {
+  auto* s = of(key);
+  if (!s) return Unexpected("no region for " + key);
+  return s->append(key, bytes, sync);
+}
+
+void RegionalStore::close(const std::string& key) {
+  if (auto* s = of(key)) s->close(key);
+}
+
+Result<void, std::string> RegionalStore::truncate(const std::string& key, uint64_t size) {
+  auto* s = of(key);
+  if (!s) return Unexpected("no region for " + key);
+  return s->truncate(key, size);
+}
+
+Result<std::vector<uint8_t>, std::string> RegionalStore::read(const std::string& key,
+                                                              uint64_t offset, uint64_t length) {
+  auto* s = of(key);
+  if (!s) return Unexpected("no region for " + key);
+  return s->read(key, offset, length);
+}
+
+Result<uint64_t, std::string> RegionalStore::size(const std::string& key) {
+  auto* s = of(key);
+  if (!s) return Unexpected("no region for " + key);
+  return s->size(key);
+}
+
+bool RegionalStore::remove(const std::string& key) {
+  auto* s = of(key);
+  return s && s->remove(key);
+}
+
+std::vector<std::string> RegionalStore::list(const std::string& prefix) {
+  auto* s = of(prefix);
+  return s ? s->list(prefix) : std::vector<std::string>{};
+}
+
+uint64_t RegionalStore::free_bytes() {
+  uint64_t least = UINT64_MAX;
+  for (auto& [region, s] : stores_) least = std::min(least, s->free_bytes());
+  return least == UINT64_MAX ? 0 : least;
+}
+
+uint64_t RegionalStore::free_bytes_for(const std::string& prefix) {
+  auto* s = of(prefix);
+  return s ? s->free_bytes() : 0;
+}
+
 }  // namespace nj::recording

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -34,6 +35,8 @@ class Store {
   virtual std::vector<std::string> list(const std::string& prefix) = 0;
   // Bytes the store can still take.
   virtual uint64_t free_bytes() = 0;
+  // Bytes the store can still take for keys under this prefix ("{region}/").
+  virtual uint64_t free_bytes_for(const std::string& /*prefix*/) { return free_bytes(); }
 };
 
 // Files under a root directory (DIR/media).
@@ -56,6 +59,29 @@ class LocalStore final : public Store {
   std::filesystem::path root_;
   std::mutex mu_;
   std::map<std::string, int> open_;  // key → descriptor, while appending
+};
+
+// Each region's media under that region's own root (privacy::Regions): a key's first part
+// ("{region}/…") says which; a key of a region it does not have is refused. The file of key K
+// is ROOT/K, so the default region's root (DIR/media) keeps the layout it always had.
+class RegionalStore final : public Store {
+ public:
+  explicit RegionalStore(const std::map<std::string, std::filesystem::path>& roots);
+  Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
+                                   bool sync) override;
+  void close(const std::string& key) override;
+  Result<void, std::string> truncate(const std::string& key, uint64_t size) override;
+  Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
+                                                 uint64_t length) override;
+  Result<uint64_t, std::string> size(const std::string& key) override;
+  bool remove(const std::string& key) override;
+  std::vector<std::string> list(const std::string& prefix) override;
+  uint64_t free_bytes() override;  // the least of any region
+  uint64_t free_bytes_for(const std::string& prefix) override;
+
+ private:
+  LocalStore* of(const std::string& key);
+  std::map<std::string, std::unique_ptr<LocalStore>> stores_;
 };
 
 // A key is ours only if it stays under the root: no "..", no absolute path.

@@ -486,14 +486,16 @@ int64_t parse_rfc3339_ms(const nlohmann::json& t) {
   return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
-std::string sign_up(const ServerProcess& server, const std::string& email) {
+std::string sign_up(const ServerProcess& server, const std::string& email,
+                    const std::string& region) {
   using nlohmann::json;
   const std::string password = "a long passphrase for " + email;
   const std::string policy = server.get("/api/v1/policy").json().value("version", "");
-  auto r = server.request(
-      "POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
-      json{{"email", email}, {"password", password}, {"language", "en"}, {"policy_version", policy}}
-          .dump());
+  json form{
+      {"email", email}, {"password", password}, {"language", "en"}, {"policy_version", policy}};
+  if (!region.empty()) form["region"] = region;
+  auto r = server.request("POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
+                          form.dump());
   EXPECT_EQ(r.status, 202) << r.body;
   std::string token;
   std::stringstream lines(server.admin("outbox"));

@@ -154,6 +154,7 @@ int64_t parse_rfc3339_ms(const nlohmann::json& t);
 
 // Signs an account up on the server, verifies it from the kept mail (no SMTP in tests) and
 // signs in; returns the session's bearer token (empty, with test failures, if it could not).
-std::string sign_up(const ServerProcess& server, const std::string& email);
+std::string sign_up(const ServerProcess& server, const std::string& email,
+                    const std::string& region = "");
 
 }  // namespace nj::testing

@@ -1322,5 +1322,123 @@ TEST_F(RecordingTest, KilledTwentyTimesTheIndexStillMatchesTheFiles) {
   EXPECT_EQ(files, rows->size()) << "no file without a row";
 }
 
+// Data regions (policy item 36): a second region with a root of its own. The owner's data is
+// in the default region; they move it to the other one, which needs their explicit consent;
+// then every recording and picture of their camera is under the new root, nothing is left
+// under the old one, and what is recorded next lands in the new one too.
+std::filesystem::path eu_root() {
+  return std::filesystem::temp_directory_path() / ("nj-region-eu-" + std::to_string(::getpid()));
+}
+
+class RegionTest : public RecordingTest {
+ protected:
+  RegionTest()
+      : RecordingTest(
+            "[recording]\nsegment_minutes = 1\nreserve_mb = 0\n"
+            "[regions.default]\nname = \"Home\"\n"
+            "[regions.eu]\nname = \"Europe\"\nroot = \"" +
+            eu_root().string() + "\"\n") {
+    std::filesystem::remove_all(eu_root());
+  }
+  ~RegionTest() override { std::filesystem::remove_all(eu_root()); }
+};
+
+// Regular files under `dir` whose path mentions `needle`.
+size_t files_under(const std::filesystem::path& dir, const std::string& needle) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file() && it->path().string().find(needle) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+TEST_F(RegionTest, DataMovesToAnotherRegionOnlyWithConsentAndNothingStaysBehind) {
+  const auto regions = server_.get("/api/v1/regions").json();
+  ASSERT_EQ(regions["regions"].size(), 2u) << regions.dump();
+  EXPECT_EQ(regions["default"], "default");
+  EXPECT_EQ(regions["regions"][1]["name"], "Europe");
+  EXPECT_EQ(call("GET", "/api/v1/me/region").json()["region"], "default");
+  // A person who chooses a region at sign-up is in it; a region that is not one is refused.
+  const auto european = sign_up(server_, "european@example.org", "eu");
+  EXPECT_EQ(server_.request("GET", "/api/v1/me/region", {{"Authorization", "Bearer " + european}})
+                .json()["region"],
+            "eu");
+  const auto mars =
+      server_.request("POST", "/api/v1/auth/register", {{"Content-Type", "application/json"}},
+                      json{{"email", "m@example.org"},
+                           {"password", "a long passphrase here"},
+                           {"language", "en"},
+                           {"policy_version", server_.get("/api/v1/policy").json()["version"]},
+                           {"region", "mars"}}
+                          .dump());
+  EXPECT_EQ(mars.status, 400);
+  EXPECT_EQ(mars.json()["error"]["code"], "unknown_region") << mars.body;
+
+  // The owner's camera records, with an event picture, in the default region.
+  start_camera("--motion-every 6 --motion-for 2");
+  const auto data = server_.data_dir();
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return files_under(data / "media" / "default", "REC-1") >= 1 &&
+               files_under(data / "events" / "default", id_) >= 1;
+      },
+      90s))
+      << server_.log();
+  EXPECT_EQ(files_under(eu_root(), ""), 0u);
+
+  // No move without an explicit yes.
+  for (const json& body : {json{{"region", "eu"}}, json{{"region", "eu"}, {"consent", false}},
+                           json{{"region", "eu"}, {"consent", "yes"}}}) {
+    const auto refused = call("POST", "/api/v1/me/region", body);
+    EXPECT_EQ(refused.status, 400) << body.dump();
+    EXPECT_EQ(refused.json()["error"]["code"], "consent_required");
+  }
+  EXPECT_EQ(call("POST", "/api/v1/me/region", {{"region", "mars"}, {"consent", true}}).status, 400);
+  EXPECT_EQ(call("GET", "/api/v1/me/region").json()["moves"].size(), 0u);
+  EXPECT_EQ(files_under(eu_root(), ""), 0u) << "nothing moved without consent";
+
+  const auto moved = call("POST", "/api/v1/me/region", {{"region", "eu"}, {"consent", true}});
+  ASSERT_EQ(moved.status, 202) << moved.body;
+  EXPECT_EQ(moved.json()["from"], "default");
+  EXPECT_EQ(call("POST", "/api/v1/me/region", {{"region", "eu"}, {"consent", true}}).status, 409);
+  json state;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        state = call("GET", "/api/v1/me/region").json();
+        return state["moves"].size() == 1 && state["moves"][0]["state"] == "done";
+      },
+      60s))
+      << state.dump() << server_.log();
+  EXPECT_EQ(state["region"], "eu");
+  EXPECT_FALSE(state["moves"][0]["consented_at"].is_null());
+  // Nothing of the camera is left under the default region's root; all of it is under eu.
+  EXPECT_EQ(files_under(data / "media", "REC-1"), 0u);
+  EXPECT_EQ(files_under(data / "events", id_), 0u);
+  const size_t moved_files = files_under(eu_root() / "media" / "eu", "REC-1");
+  EXPECT_GE(moved_files, 1u);
+  EXPECT_GE(files_under(eu_root() / "events" / "eu", id_), 1u);
+  // It still plays: the index points at the new place.
+  const auto r = recordings(now_ms() - 600'000, now_ms() + 60'000);
+  ASSERT_FALSE(r["spans"].empty());
+  const auto playlist = call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" +
+                                        std::to_string(parse_ms(r["spans"][0]["start"])));
+  ASSERT_EQ(playlist.status, 200);
+  const auto uri_at = playlist.body.find("recordings/");
+  ASSERT_NE(uri_at, std::string::npos);
+  EXPECT_EQ(
+      call("GET", "/api/v1/devices/" + id_ + "/" +
+                      playlist.body.substr(uri_at, playlist.body.find(".mp4", uri_at) + 4 - uri_at))
+          .status,
+      200);
+  // What is recorded from now on lands under eu, and never under the default root.
+  ASSERT_TRUE(
+      wait_for([&] { return files_under(eu_root() / "media" / "eu", "REC-1") > moved_files; }, 90s))
+      << server_.log();
+  EXPECT_EQ(files_under(data / "media", "REC-1"), 0u);
+  EXPECT_EQ(files_under(data / "events", id_), 0u);
+}
+
 }  // namespace
 }  // namespace nj::testing

@@ -1,0 +1,115 @@
+#include "app/region_mover.h"
+
+#include <spdlog/spdlog.h>
+
+namespace nj::app {
+
+size_t RegionMover::step() {
+  size_t finished = 0;
+  for (const auto& [move, user_id] : regions_.pending()) {
+    bool done = true;
+    const store::Value me[] = {user_id};
+    auto devices = db_.query("SELECT id FROM devices WHERE owner_id = $1", me);
+    if (!devices) continue;
+    for (const auto& d : *devices) {
+      const std::string device = d.text(0);
+      for (const auto& s : catalog_.of_device(device)) {
+        if (s.region == move.to) continue;
+        if (s.open) {
+          done = false;  // its recorder closes it on moving to the new region
+          continue;
+        }
+        if (auto full = catalog_.by_id(s.id); !full || !move_segment(*full, move.to)) {
+          done = false;
+        }
+      }
+      // The pictures of the camera, from wherever the person's data was before.
+      for (const auto& r : regions_.all()) {
+        if (r.id == move.to) continue;
+        done = move_dir(r.root / "events" / r.id / device,
+                        regions_.root(move.to) / "events" / move.to / device) &&
+               done;
+      }
+    }
+    // Their exports (ready for a day at most).
+    const store::Value p[] = {user_id};
+    if (auto exports = db_.query("SELECT id FROM exports WHERE user_id = $1", p)) {
+      for (const auto& e : *exports) {
+        for (const auto& r : regions_.all()) {
+          if (r.id == move.to) continue;
+          const auto from = r.root / "exports" / (e.text(0) + ".zip");
+          std::error_code ec;
+          if (!std::filesystem::exists(from, ec)) continue;
+          const auto to = regions_.root(move.to) / "exports" / (e.text(0) + ".zip");
+          std::filesystem::create_directories(to.parent_path(), ec);
+          std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing,
+                                     ec);
+          if (ec) {
+            done = false;
+            continue;
+          }
+          std::filesystem::remove(from, ec);
+        }
+      }
+    }
+    if (done) {
+      regions_.finish(move.id);
+      ++finished;
+      spdlog::info("region.moved move={} from={} to={}", move.id, move.from, move.to);
+    }
+  }
+  return finished;
+}
+
+bool RegionMover::move_segment(const recording::Segment& s, const std::string& to) {
+  const auto slash = s.store_key.find('/');
+  if (slash == std::string::npos) return false;
+  const std::string key = to + s.store_key.substr(slash);
+  const auto size = store_.size(s.store_key);
+  if (!size) return false;
+  // Copied whole and synced before the index points at it; only then is the old file deleted.
+  (void)store_.remove(key);  // what an interrupted round left
+  constexpr uint64_t kPiece = 4 << 20;
+  for (uint64_t at = 0; at < *size; at += kPiece) {
+    auto bytes = store_.read(s.store_key, at, std::min(kPiece, *size - at));
+    if (!bytes) return false;
+    if (!store_.append(key, *bytes, at + bytes->size() >= *size)) {
+      store_.close(key);
+      (void)store_.remove(key);
+      return false;
+    }
+  }
+  store_.close(key);
+  const auto copied = store_.size(key);
+  if (!copied || *copied != *size) {
+    (void)store_.remove(key);
+    return false;
+  }
+  if (!catalog_.relocate(s.id, to, key)) {
+    (void)store_.remove(key);
+    return false;
+  }
+  (void)store_.remove(s.store_key);
+  return true;
+}
+
+bool RegionMover::move_dir(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code ec;
+  if (!std::filesystem::exists(from, ec)) return true;
+  std::filesystem::create_directories(to, ec);
+  bool all = true;
+  for (const auto& e : std::filesystem::directory_iterator(from, ec)) {
+    std::error_code one;
+    std::filesystem::copy_file(e.path(), to / e.path().filename(),
+                               std::filesystem::copy_options::overwrite_existing, one);
+    if (one) {
+      all = false;
+      continue;
+    }
+    std::filesystem::remove(e.path(), one);
+  }
+  if (all) std::filesystem::remove(from, ec);
+  return all;
+}
+
+}  // namespace nj::app

@@ -1,0 +1,38 @@
+// Carries a person's data to the region they moved to (privacy::Regions::move, made only with
+// their consent): each closed recording of their cameras is copied to the new region's store,
+// its index row pointed there, and the old file deleted; then their cameras' event pictures
+// and their exports. A segment still being written is left for the next round (its recorder
+// moves to the new region at its next step and closes it). The move is done when nothing of
+// the person is left under the old region's root.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "privacy/regions.h"
+#include "recording/catalog.h"
+#include "recording/store.h"
+#include "store/database.h"
+
+namespace nj::app {
+
+class RegionMover {
+ public:
+  RegionMover(store::Database& db, privacy::Regions& regions, recording::Catalog& catalog,
+              recording::Store& store)
+      : db_(db), regions_(regions), catalog_(catalog), store_(store) {}
+  // One round over the pending moves; returns how many finished.
+  size_t step();
+
+ private:
+  // False if something is left to move (or failed): the move stays pending.
+  bool move_segment(const recording::Segment& s, const std::string& to);
+  bool move_dir(const std::filesystem::path& from, const std::filesystem::path& to);
+  store::Database& db_;
+  privacy::Regions& regions_;
+  recording::Catalog& catalog_;
+  recording::Store& store_;
+};
+
+}  // namespace nj::app
