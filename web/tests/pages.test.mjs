@@ -3,7 +3,8 @@
 // axe-core finds no serious or critical accessibility violation. Screenshots of each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { outputDir } from './server.mjs';
@@ -12,18 +13,24 @@ import { demoApp, signedOut } from './demo-app.mjs';
 
 let app;
 let server;
+let elsewhere;
 let open, signIn, useLanguage, call, pages, settle;
 const out = path.join(outputDir(), 'browser', 'app');
 
 before(async () => {
   await mkdir(out, { recursive: true });
-  app = await demoApp();
+  // Two data regions, so that the sign-up form and the privacy centre show their choice.
+  elsewhere = await mkdtemp(path.join(tmpdir(), 'nj-pages-eu-'));
+  app = await demoApp({
+    config: `[regions.default]\nname = "Home"\n[regions.eu]\nname = "Europe"\nroot = "${elsewhere}"\n`,
+  });
   ({ server, open, signIn, useLanguage, call, pages, settle } = app);
 });
 
 after(async () => {
   await app?.browser.close();
   assert.equal(await server?.stop(), 0);
+  if (elsewhere) await rm(elsewhere, { recursive: true, force: true });
 });
 
 test('every page fits 360 and 390 px screens (and a desktop) in both languages, and has a title', async () => {

@@ -82,6 +82,100 @@ function DataExport() {
   );
 }
 
+interface Region {
+  id: string;
+  name: string;
+}
+
+interface RegionMove {
+  id: string;
+  from: string;
+  to: string;
+  state: 'moving' | 'done';
+  consented_at: string;
+}
+
+// Where the person's data is kept, and moving it elsewhere: only with the box ticked, which
+// is their recorded consent to that move.
+function DataRegion() {
+  const { t, formatDate } = useI18n();
+  const [regions, setRegions] = useState<Region[]>([]);
+  const [mine, setMine] = useState<string | null>(null);
+  const [moves, setMoves] = useState<RegionMove[]>([]);
+  const [target, setTarget] = useState('');
+  const [agreed, setAgreed] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const load = () =>
+    api<{ region: string; moves: RegionMove[] }>('GET', '/me/region').then((r) => {
+      if (!r.ok) return;
+      setMine(r.data.region);
+      setMoves(r.data.moves);
+    });
+  useEffect(() => {
+    void api<{ regions: Region[] }>('GET', '/regions').then((r) => r.ok && setRegions(r.data.regions));
+    void load();
+  }, []);
+  const moving = moves.some((m) => m.state === 'moving');
+  useEffect(() => {
+    if (!moving) return;
+    const timer = setInterval(() => void load(), 2000);
+    return () => clearInterval(timer);
+  }, [moving]);
+  const name = (id: string) => regions.find((r) => r.id === id)?.name ?? id;
+  const others = regions.filter((r) => r.id !== mine);
+  const chosen = target || others[0]?.id || '';
+  const move = async (e: Event) => {
+    e.preventDefault();
+    const r = await api<RegionMove>('POST', '/me/region', { region: chosen, consent: agreed });
+    setError(r.ok ? null : r.error);
+    if (r.ok) {
+      setAgreed(false);
+      void load();
+    }
+  };
+  return (
+    <div data-testid="region">
+      {mine && <p data-testid="region-current">{t('privacy.region.current', { name: name(mine) })}</p>}
+      <ul data-testid="region-moves">
+        {moves.map((m) => (
+          <li data-state={m.state}>
+            {t(m.state === 'done' ? 'privacy.region.moved' : 'privacy.region.moving', {
+              from: name(m.from),
+              to: name(m.to),
+              time: formatDate(m.consented_at, 'datetime'),
+            })}
+          </li>
+        ))}
+      </ul>
+      {others.length > 0 && !moving && (
+        <form onSubmit={move} data-testid="region-form">
+          <label class="field">
+            <span>{t('privacy.region.move')}</span>
+            <select value={chosen} onChange={(e) => setTarget((e.target as HTMLSelectElement).value)} data-testid="region-target">
+              {others.map((r) => (
+                <option value={r.id}>{r.name}</option>
+              ))}
+            </select>
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={agreed}
+              onChange={(e) => setAgreed((e.target as HTMLInputElement).checked)}
+              data-testid="region-consent"
+            />
+            <span>{t('privacy.region.consent', { name: name(chosen) })}</span>
+          </label>
+          <button type="submit" class="primary" disabled={!agreed} data-testid="region-move">
+            {t('privacy.region.submit')}
+          </button>
+          <ErrorNote error={error} />
+        </form>
+      )}
+    </div>
+  );
+}
+
 interface PolicyVersion {
   version: string;
   installed_at: string;
@@ -171,6 +265,9 @@ export default function PrivacyCentrePage() {
 
       <h2>{t('privacy.export')}</h2>
       <DataExport />
+
+      <h2>{t('privacy.region')}</h2>
+      <DataRegion />
 
       <h2>{t('privacy.requests')}</h2>
       <p>{t('privacy.requests.hint')}</p>

@@ -31,12 +31,28 @@ export function SignUpPage() {
   const [error, setError] = useState<ApiError | null>(null);
   const [sent, setSent] = useState(false);
   const [busy, setBusy] = useState(false);
+  // Where their data will be kept, when the operator offers more than one region.
+  const [regions, setRegions] = useState<{ id: string; name: string }[]>([]);
+  const [region, setRegion] = useState('');
+  useEffect(() => {
+    void api<{ regions: { id: string; name: string }[]; default: string }>('GET', '/regions').then((r) => {
+      if (!r.ok) return;
+      setRegions(r.data.regions);
+      setRegion(r.data.default);
+    });
+  }, []);
 
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!policy || !accepted) return;
     setBusy(true);
-    const r = await api('POST', '/auth/register', { email, password, language, policy_version: policy.version });
+    const r = await api('POST', '/auth/register', {
+      email,
+      password,
+      language,
+      policy_version: policy.version,
+      ...(regions.length > 1 ? { region } : {}),
+    });
     setBusy(false);
     if (r.ok) setSent(true);
     else setError(r.error);
@@ -68,6 +84,16 @@ export function SignUpPage() {
           hint={t('signup.password_hint')}
           required
         />
+        {regions.length > 1 && (
+          <label class="field">
+            <span>{t('signup.region')}</span>
+            <select name="region" value={region} onChange={(e) => setRegion((e.target as HTMLSelectElement).value)} data-testid="signup-region">
+              {regions.map((r) => (
+                <option value={r.id}>{r.name}</option>
+              ))}
+            </select>
+          </label>
+        )}
         <div class="policy-box" data-testid="policy" tabIndex={0} role="region" aria-label={t('nav.privacy')}>
           {policy ? <Markdown text={policy.text} /> : t('health.loading')}
         </div>
