@@ -19,6 +19,7 @@ json export_json(const privacy::ExportState& e) {
               {"done", e.done},
               {"total", e.total},
               {"created_at", rfc3339_ms(e.created_at)},
+              {"recordings", e.with_recordings},
               {"expires_at", e.expires_at ? json(rfc3339_ms(*e.expires_at)) : json(nullptr)}};
   out["download"] =
       e.state == "ready" ? json("/api/v1/me/export/" + e.id + "/download") : json(nullptr);
@@ -29,8 +30,20 @@ json export_json(const privacy::ExportState& e) {
 
 void ExportApi::install(http::Router& router) {
   router.add_async(http::Method::kPost, "/api/v1/me/export",
-                   guard_.user([this](const http::Request&, const account::Principal& who) {
-                     auto e = exports_.request(who.user_id);
+                   guard_.user([this](const http::Request& r, const account::Principal& who) {
+                     // {"recordings": true} adds their cameras' recordings; no body: without.
+                     bool recordings = false;
+                     if (!r.body.empty()) {
+                       auto body = http::parse_json_body(r);
+                       if (!body) return std::move(body).error();
+                       const auto f = body->find("recordings");
+                       if (f != body->end() && !f->is_boolean()) {
+                         return http::error_response(400, "invalid_field",
+                                                     "recordings must be true or false");
+                       }
+                       recordings = f != body->end() && f->get<bool>();
+                     }
+                     auto e = exports_.request(who.user_id, recordings);
                      if (!e) {
                        return http::error_response(409, "export_running",
                                                    "an export of yours is being made already");

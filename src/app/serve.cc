@@ -1031,6 +1031,27 @@ int serve(const Config& config) {
         if (smtp) smtp->wake();
       });
   exports.set_keys((*key_store).get());
+  // Recordings in an export, when asked for: each closed segment of the camera, as the plain
+  // MP4 it plays as, read through its seal.
+  exports.set_recordings([&catalog, &media_store, &segment_keys](const std::string& device_id) {
+    std::vector<privacy::Exports::RecordingFile> out;
+    for (const auto& brief : catalog.of_device(device_id)) {
+      if (brief.open) continue;
+      auto s = catalog.by_id(brief.id);
+      if (!s || s->fragments.empty()) continue;
+      auto reader = recording::open_segment(media_store, *s, segment_keys);
+      if (!reader->read(0, 1)) continue;  // its key is gone: it exists for no one
+      out.push_back({"recordings/" + device_id + "/" + std::to_string(s->start_ms) + "-" +
+                         std::to_string(s->id) + ".mp4",
+                     reader->size(),
+                     [reader](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+                       auto bytes = reader->read(at, n);
+                       if (!bytes) return std::nullopt;
+                       return std::move(*bytes);
+                     }});
+    }
+    return out;
+  });
   exports.set_dir_for([&regions](std::string_view user_id) {
     return (*regions)->root((*regions)->of_user(user_id)) / "exports";
   });

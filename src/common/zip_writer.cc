@@ -50,11 +50,42 @@ ZipWriter::~ZipWriter() {
 
 bool ZipWriter::add(std::string_view name, std::string_view bytes, int64_t unix_ms) {
   if (!ok_ || !safe_name(name) || bytes.size() >= kMax32) return false;
+  const auto crc = static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
+  if (!header(name, crc, static_cast<uint32_t>(bytes.size()), unix_ms)) return false;
+  ok_ = put(bytes);
+  written_ += bytes.size();
+  return ok_;
+}
+
+bool ZipWriter::add_streamed(std::string_view name, uint64_t size, const Read& read,
+                             int64_t unix_ms) {
+  if (!ok_ || !safe_name(name) || size >= kMax32) return false;
+  constexpr uint64_t kPiece = 1 << 20;
+  uLong crc = crc32(0, nullptr, 0);
+  for (uint64_t at = 0; at < size; at += kPiece) {
+    const auto piece = read(at, std::min(kPiece, size - at));
+    if (!piece || piece->size() != std::min(kPiece, size - at)) return false;
+    crc = crc32(crc, piece->data(), static_cast<uInt>(piece->size()));
+  }
+  if (!header(name, static_cast<uint32_t>(crc), static_cast<uint32_t>(size), unix_ms)) {
+    return false;
+  }
+  for (uint64_t at = 0; at < size && ok_; at += kPiece) {
+    const auto piece = read(at, std::min(kPiece, size - at));
+    // The header promised this many bytes: an archive cut short here is no archive.
+    ok_ = piece && piece->size() == std::min(kPiece, size - at) &&
+          put({reinterpret_cast<const char*>(piece->data()), piece->size()});
+    if (ok_) written_ += piece->size();
+  }
+  return ok_;
+}
+
+bool ZipWriter::header(std::string_view name, uint32_t crc, uint32_t size, int64_t unix_ms) {
   Entry e;
   e.name = std::string(name);
-  e.crc = static_cast<uint32_t>(
-      crc32(0, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
-  e.size = static_cast<uint32_t>(bytes.size());
+  e.crc = crc;
+  e.size = size;
   e.offset = written_;
   // MS-DOS date and time (UTC), from 1980.
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
@@ -63,21 +94,21 @@ bool ZipWriter::add(std::string_view name, std::string_view bytes, int64_t unix_
   if (tm.tm_year < 80) tm = std::tm{0, 0, 0, 1, 0, 80, 0, 0, 0, 0, nullptr};
   e.time = static_cast<uint16_t>(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
   e.date = static_cast<uint16_t>((tm.tm_year - 80) << 9 | (tm.tm_mon + 1) << 5 | tm.tm_mday);
-  std::string header;
-  le32(header, 0x04034b50);
-  le16(header, 20);      // version needed
-  le16(header, 0x0800);  // UTF-8 names
-  le16(header, 0);       // stored
-  le16(header, e.time);
-  le16(header, e.date);
-  le32(header, e.crc);
-  le32(header, e.size);
-  le32(header, e.size);
-  le16(header, static_cast<uint32_t>(e.name.size()));
-  le16(header, 0);
-  header += e.name;
-  ok_ = put(header) && put(bytes);
-  written_ += header.size() + bytes.size();
+  std::string h;
+  le32(h, 0x04034b50);
+  le16(h, 20);      // version needed
+  le16(h, 0x0800);  // UTF-8 names
+  le16(h, 0);       // stored
+  le16(h, e.time);
+  le16(h, e.date);
+  le32(h, e.crc);
+  le32(h, e.size);
+  le32(h, e.size);
+  le16(h, static_cast<uint32_t>(e.name.size()));
+  le16(h, 0);
+  h += e.name;
+  ok_ = put(h);
+  written_ += h.size();
   entries_.push_back(std::move(e));
   return ok_;
 }

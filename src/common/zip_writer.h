@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,12 @@ class ZipWriter {
   // False if the name is not a safe relative path, the entry is 4 GiB or more, or the file
   // cannot be written.
   bool add(std::string_view name, std::string_view bytes, int64_t unix_ms);
+  // An entry of `size` bytes read piece by piece (never whole in memory): read once for its
+  // CRC, then again into the archive. False as add, or if a read fails or comes back short.
+  using Read = std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)>;
+  bool add_streamed(std::string_view name, uint64_t size, const Read& read, int64_t unix_ms);
+  // Whether nothing has failed so far (an entry refused for its name or size is no failure).
+  bool good() const { return ok_; }
   // Writes the central directory; false if anything failed along the way.
   bool finish();
 
@@ -37,6 +44,8 @@ class ZipWriter {
     uint16_t time = 0, date = 0;
   };
   bool put(std::string_view bytes);
+  // The local header of an entry whose CRC and size are known; adds it to the directory.
+  bool header(std::string_view name, uint32_t crc, uint32_t size, int64_t unix_ms);
   std::FILE* file_ = nullptr;
   Sink sink_;
   std::vector<Entry> entries_;

@@ -43,6 +43,40 @@ TEST(ZipWriter, WritesAnArchiveThatUnzipOpensAndRefusesUnsafeNames) {
   std::filesystem::remove(path);
 }
 
+// A large entry read piece by piece (a recording): the same bytes come out; a read that
+// fails before anything is written leaves the archive whole without it.
+TEST(ZipWriter, StreamedEntriesAreReadInPiecesAndAFailedOneIsLeftOut) {
+  const auto path =
+      std::filesystem::temp_directory_path() / ("nj-zips-" + std::to_string(::getpid()) + ".zip");
+  std::string big(3'300'000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13 + i / 999);
+  size_t reads = 0;
+  {
+    ZipWriter zip(path);
+    ASSERT_TRUE(zip.add_streamed(
+        "recordings/cam/1.mp4", big.size(),
+        [&](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+          ++reads;
+          EXPECT_LE(n, 1u << 20) << "never whole in memory";
+          return std::vector<uint8_t>(big.begin() + static_cast<long>(at),
+                                      big.begin() + static_cast<long>(at + n));
+        },
+        0));
+    EXPECT_FALSE(zip.add_streamed(
+        "recordings/cam/2.mp4", 100,
+        [](uint64_t, uint64_t) -> std::optional<std::vector<uint8_t>> { return std::nullopt; }, 0));
+    EXPECT_TRUE(zip.good());
+    ASSERT_TRUE(zip.add("after.txt", "still here", 0));
+    ASSERT_TRUE(zip.finish());
+  }
+  EXPECT_EQ(reads, 8u) << "4 pieces for the CRC, 4 to write";
+  const std::string p = "'" + path.string() + "'";
+  EXPECT_NE(run("unzip -t " + p + " 2>&1").find("No errors detected"), std::string::npos);
+  EXPECT_EQ(run("unzip -p " + p + " recordings/cam/1.mp4"), big);
+  EXPECT_EQ(run("unzip -Z1 " + p), "recordings/cam/1.mp4\nafter.txt\n");
+  std::filesystem::remove(path);
+}
+
 // A person with 100,000 event pictures: more entries than a classic ZIP can count, so the
 // archive ends with the ZIP64 records, and unzip lists and checks every entry.
 TEST(ZipWriter, MoreThan65535EntriesUseZip64AndUnzipReadsThemAll) {

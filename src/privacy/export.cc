@@ -53,6 +53,7 @@ ExportState from_row(const store::Row& r) {
   e.created_at = r.integer(4);
   if (!r.is_null(5)) e.ready_at = r.integer(5);
   if (!r.is_null(6)) e.expires_at = r.integer(6);
+  if (r.values.size() > 7 && !r.is_null(7)) e.with_recordings = r.integer(7) != 0;
   return e;
 }
 
@@ -60,13 +61,14 @@ constexpr const char* kOwned = "(SELECT id FROM devices WHERE owner_id = $1)";
 
 }  // namespace
 
-std::optional<ExportState> Exports::request(std::string_view user_id) {
+std::optional<ExportState> Exports::request(std::string_view user_id, bool with_recordings) {
   if (auto last = latest(user_id); last && (last->state == "queued" || last->state == "building")) {
     return std::nullopt;
   }
-  const Value p[] = {random_hex_id(), std::string(user_id), clock_.now_ms()};
-  if (!db_.execute("INSERT INTO exports (id, user_id, state, created_at) VALUES ($1, $2, "
-                   "'queued', $3)",
+  const Value p[] = {random_hex_id(), std::string(user_id), clock_.now_ms(),
+                     int64_t{with_recordings ? 1 : 0}};
+  if (!db_.execute("INSERT INTO exports (id, user_id, state, created_at, with_recordings) "
+                   "VALUES ($1, $2, 'queued', $3, $4)",
                    p)) {
     return std::nullopt;
   }
@@ -76,8 +78,8 @@ std::optional<ExportState> Exports::request(std::string_view user_id) {
 std::optional<ExportState> Exports::latest(std::string_view user_id) {
   const Value p[] = {std::string(user_id)};
   auto rows = db_.query(
-      "SELECT id, state, done, total, created_at, ready_at, expires_at FROM exports "
-      "WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+      "SELECT id, state, done, total, created_at, ready_at, expires_at, with_recordings FROM "
+      "exports WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
       p);
   if (!rows || rows->empty()) return std::nullopt;
   return from_row((*rows)[0]);
@@ -124,11 +126,12 @@ void Exports::set_progress(const std::string& id, int64_t done, int64_t total) {
 
 bool Exports::run_next() {
   auto rows = db_.query(
-      "SELECT e.id, e.state, e.done, e.total, e.created_at, e.ready_at, e.expires_at, e.user_id "
-      "FROM exports e WHERE e.state = 'queued' ORDER BY e.created_at LIMIT 1");
+      "SELECT e.id, e.state, e.done, e.total, e.created_at, e.ready_at, e.expires_at, "
+      "e.with_recordings, e.user_id FROM exports e WHERE e.state = 'queued' "
+      "ORDER BY e.created_at LIMIT 1");
   if (!rows || rows->empty()) return false;
   const auto e = from_row((*rows)[0]);
-  const std::string user_id = (*rows)[0].text(7);
+  const std::string user_id = (*rows)[0].text(8);
   const Value id[] = {e.id};
   (void)db_.execute("UPDATE exports SET state = 'building' WHERE id = $1", id);
   const bool ok = build(e, user_id);
@@ -240,8 +243,19 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
       "AND device_id IN " +
           owned + " ORDER BY start_ms, id",
       me);
-  const int64_t total =
-      static_cast<int64_t>(files.size()) + (pictures ? static_cast<int64_t>(pictures->size()) : 0);
+  // The recordings of their cameras, when asked for: each segment a plain MP4.
+  std::vector<RecordingFile> videos;
+  if (e.with_recordings && recordings_) {
+    if (auto devices = db_.query("SELECT id FROM devices WHERE owner_id = $1", me)) {
+      for (const auto& d : *devices) {
+        auto more = recordings_(d.text(0));
+        std::move(more.begin(), more.end(), std::back_inserter(videos));
+      }
+    }
+  }
+  const int64_t total = static_cast<int64_t>(files.size()) +
+                        (pictures ? static_cast<int64_t>(pictures->size()) : 0) +
+                        static_cast<int64_t>(videos.size());
   set_progress(e.id, 0, total);
   const auto tmp = dir / (e.id + ".zip.tmp");
   // Sealed as it is written: the archive is never on disk in the clear.
@@ -262,7 +276,8 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
   bool ok = zip.add("README.txt",
                     "Your data from Nightjar, as it was when this file was made. Each .json "
                     "file holds one kind of record; times are Unix milliseconds (UTC). "
-                    "pictures/ holds your cameras' event pictures.\n",
+                    "pictures/ holds your cameras' event pictures, and recordings/ (when "
+                    "you asked for them) what your cameras recorded, one MP4 file each.\n",
                     now);
   int64_t done = 0;
   for (const auto& [name, records] : files) {
@@ -276,6 +291,14 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
       }
       if (++done % 20 == 0) set_progress(e.id, done, total);
     }
+  }
+  for (const auto& v : videos) {
+    // A recording the reaper took meanwhile is left out; the rest of the export stands.
+    if (ok && !zip.add_streamed(v.name, v.size, v.read, now)) {
+      ok = zip.good();
+      if (ok) spdlog::warn("export.recording_skipped id={} name={}", e.id, v.name);
+    }
+    set_progress(e.id, ++done, total);
   }
   set_progress(e.id, done, total);
   ok = zip.finish() && ok;

@@ -17,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "common/zip_writer.h"
 #include "keys/key_store.h"
 #include "store/database.h"
 
@@ -27,6 +28,7 @@ inline constexpr int64_t kExportLifetimeMs = 24 * 3600 * 1000;
 struct ExportState {
   std::string id, state;  // queued | building | ready | failed | expired
   int64_t done = 0, total = 0, created_at = 0;
+  bool with_recordings = false;
   std::optional<int64_t> ready_at, expires_at;
 };
 
@@ -45,8 +47,19 @@ class Exports {
         picture_(std::move(picture)),
         ready_(std::move(ready)) {}
 
-  // Queues an export; nullopt if one of theirs is queued or building already.
-  std::optional<ExportState> request(std::string_view user_id);
+  // Queues an export (with their cameras' recordings too, if asked); nullopt if one of theirs
+  // is queued or building already.
+  std::optional<ExportState> request(std::string_view user_id, bool with_recordings = false);
+
+  // A camera's recordings, each as a file of the export: its name in the ZIP, its plain
+  // size and how to read it (through the recording's seal).
+  struct RecordingFile {
+    std::string name;
+    uint64_t size = 0;
+    ZipWriter::Read read;
+  };
+  using Recordings = std::function<std::vector<RecordingFile>(const std::string& device_id)>;
+  void set_recordings(Recordings recordings) { recordings_ = std::move(recordings); }
   // Their newest export, if any.
   std::optional<ExportState> latest(std::string_view user_id);
   // Each export sealed with a key of its own under the person's account key (docs/keys.md),
@@ -84,6 +97,7 @@ class Exports {
   Ready ready_;
   keys::KeyStore* keys_ = nullptr;
   DirFor dir_for_;
+  Recordings recordings_;
 };
 
 }  // namespace nj::privacy

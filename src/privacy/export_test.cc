@@ -143,6 +143,49 @@ TEST_F(ExportTest, HoldsEveryRecordOfThePersonAndNoneOfAnyoneElse) {
   EXPECT_FALSE(exports_.latest("ann-user"));
 }
 
+// Recordings, when asked for: each of their cameras' recordings as an MP4 in the ZIP, read
+// piece by piece; one that can no longer be read is left out and the export still stands;
+// another person's cameras are never asked.
+TEST_F(ExportTest, RecordingsAreInItOnlyWhenAskedForAndOnlyTheirOwn) {
+  std::string video(2'500'000, '\0');
+  for (size_t i = 0; i < video.size(); ++i) video[i] = static_cast<char>(i * 7 + i / 1000);
+  std::vector<std::string> asked;
+  exports_.set_recordings([&](const std::string& device) {
+    asked.push_back(device);
+    std::vector<Exports::RecordingFile> out;
+    out.push_back({"recordings/" + device + "/1000-1.mp4", video.size(),
+                   [&video](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+                     return std::vector<uint8_t>(video.begin() + static_cast<long>(at),
+                                                 video.begin() + static_cast<long>(at + n));
+                   }});
+    out.push_back({"recordings/" + device + "/2000-2.mp4", 10,
+                   [](uint64_t, uint64_t) -> std::optional<std::vector<uint8_t>> {
+                     return std::nullopt;  // reaped meanwhile
+                   }});
+    return out;
+  });
+  // Without asking: no recordings.
+  auto plain = exports_.request("ann-user");
+  ASSERT_TRUE(exports_.run_next());
+  EXPECT_TRUE(asked.empty());
+  EXPECT_FALSE(exports_.latest("ann-user")->with_recordings);
+  const auto without = downloaded("ann-user", plain->id);
+  EXPECT_EQ(run("unzip -Z1 '" + without.string() + "' | grep -c recordings/"), "0\n");
+
+  auto with = exports_.request("ann-user", true);
+  ASSERT_TRUE(with);
+  EXPECT_TRUE(with->with_recordings);
+  ASSERT_TRUE(exports_.run_next());
+  EXPECT_EQ(asked, std::vector<std::string>{"ann-cam"}) << "only her own cameras";
+  const auto ready = exports_.latest("ann-user");
+  ASSERT_EQ(ready->state, "ready");
+  EXPECT_EQ(ready->done, ready->total);
+  const auto zip = "'" + downloaded("ann-user", with->id).string() + "'";
+  EXPECT_NE(run("unzip -t " + zip + " 2>&1").find("No errors detected"), std::string::npos);
+  EXPECT_EQ(run("unzip -p " + zip + " recordings/ann-cam/1000-1.mp4"), video);
+  EXPECT_EQ(run("unzip -Z1 " + zip + " | grep -c 2000-2"), "0\n") << "the unreadable one is out";
+}
+
 // The account is cancelled while its export is being built: nothing of the export stays,
 // not its row, not its file, not its key, and no one is told it is ready.
 TEST_F(ExportTest, ACancellationDuringTheBuildLeavesNothingBehind) {

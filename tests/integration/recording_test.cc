@@ -1322,6 +1322,51 @@ TEST_F(RecordingTest, KilledTwentyTimesTheIndexStillMatchesTheFiles) {
   EXPECT_EQ(files, rows->size()) << "no file without a row";
 }
 
+// The data export with recordings (issue #16): the camera's closed recordings are in the
+// ZIP as the plain MP4s they play as (sealed on disk, opened on the way in), and the ZIP
+// itself is sealed on disk.
+TEST_F(RecordingTest, AnExportWithRecordingsHoldsThemAsPlayableMp4) {
+  start_camera();
+  // A closed segment (files of a minute).
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto r = recordings(now_ms() - 600'000, now_ms() + 60'000);
+        return !r["spans"].empty() &&
+               parse_ms(r["spans"][0]["end"]) - parse_ms(r["spans"][0]["start"]) > 65'000;
+      },
+      120s))
+      << server_.log();
+  EXPECT_EQ(call("POST", "/api/v1/me/export", {{"recordings", "yes"}}).status, 400);
+  const auto asked = call("POST", "/api/v1/me/export", {{"recordings", true}});
+  ASSERT_EQ(asked.status, 202) << asked.body;
+  EXPECT_EQ(asked.json()["recordings"], true);
+  json state;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        state = call("GET", "/api/v1/me/export").json()["export"];
+        return state.is_object() && state["state"] == "ready";
+      },
+      60s))
+      << state.dump() << server_.log();
+  const auto zip = call("GET", state["download"].get<std::string>());
+  ASSERT_EQ(zip.status, 200);
+  const auto path = server_.data_dir().parent_path() / "export-with-recordings.zip";
+  std::ofstream(path, std::ios::binary) << zip.body;
+  const std::string listing = run_command("unzip -Z1 '" + path.string() + "'");
+  const auto at = listing.find("recordings/" + id_ + "/");
+  ASSERT_NE(at, std::string::npos) << listing;
+  const std::string name = listing.substr(at, listing.find('\n', at) - at);
+  const std::string mp4 = run_command("unzip -p '" + path.string() + "' '" + name + "'");
+  ASSERT_GT(mp4.size(), 100'000u);
+  EXPECT_EQ(mp4.substr(4, 4), "ftyp");
+  const auto d =
+      media::fmp4::demux(std::span(reinterpret_cast<const uint8_t*>(mp4.data()), mp4.size()));
+  EXPECT_FALSE(d.error);
+  EXPECT_EQ(d.complete, mp4.size());
+  EXPECT_GT(d.fragments.size(), 20u);
+  std::filesystem::remove(path);
+}
+
 // Data regions (policy item 36): a second region with a root of its own. The owner's data is
 // in the default region; they move it to the other one, which needs their explicit consent;
 // then every recording and picture of their camera is under the new root, nothing is left

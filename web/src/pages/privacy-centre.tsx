@@ -41,6 +41,7 @@ function DataExport() {
   const { t, formatDate } = useI18n();
   const [state, setState] = useState<ExportState | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [withRecordings, setWithRecordings] = useState(false);
   const load = () => api<{ export: ExportState | null }>('GET', '/me/export').then((r) => r.ok && setState(r.data.export));
   useEffect(() => {
     void load();
@@ -52,7 +53,7 @@ function DataExport() {
     return () => clearInterval(timer);
   }, [working]);
   const ask = async () => {
-    const r = await api<ExportState>('POST', '/me/export');
+    const r = await api<ExportState>('POST', '/me/export', { recordings: withRecordings });
     setError(r.ok ? null : r.error);
     if (r.ok) setState(r.data);
   };
@@ -73,9 +74,20 @@ function DataExport() {
         </p>
       )}
       {!working && (
-        <button class="primary" onClick={() => void ask()} data-testid="export-ask">
-          {t('privacy.export.ask')}
-        </button>
+        <>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={withRecordings}
+              onChange={(e) => setWithRecordings((e.target as HTMLInputElement).checked)}
+              data-testid="export-recordings"
+            />
+            <span>{t('privacy.export.recordings')}</span>
+          </label>
+          <button class="primary" onClick={() => void ask()} data-testid="export-ask">
+            {t('privacy.export.ask')}
+          </button>
+        </>
       )}
       <ErrorNote error={error} />
     </div>
