@@ -312,8 +312,8 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   if (const auto* log = top.subtable("log")) {
     TableReader t(*log, "log.");
     std::string format = c.log.format == log::Format::kJson ? "json" : "text";
-    if (auto r =
-            first_error({t.string("level", c.log.level), t.string("format", format), t.finish()});
+    if (auto r = first_error({t.string("level", c.log.level), t.string("format", format),
+                              t.integer("keep_days", c.log.keep_days, 1, 3650), t.finish()});
         !r) {
       return r;
     }

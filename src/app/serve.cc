@@ -481,6 +481,7 @@ int serve(const Config& config) {
     options.listen = config.mqtt.listen.empty() ? config.listen : config.mqtt.listen;
     options.port = config.mqtt_port;
     options.admin_acls = device::server_acls();
+    options.log_keep_days = config.log.keep_days;
     // Devices reach the broker over TLS with a certificate pinned in their QR payload.
     auto cert = ensure_broker_cert(data->path() / "keys");
     if (!cert) {
@@ -1132,6 +1133,9 @@ int serve(const Config& config) {
   // moved person's data over.
   api::RegionsApi regions_api(guard, **regions);
   regions_api.install(router);
+  Every broker_log_pruning(std::chrono::hours(1), [&broker] {
+    if (broker) broker->prune_log();
+  });
   RegionMover region_mover(**db, **regions, catalog, media_store);
   Every region_moves(std::chrono::seconds(2), [&region_mover] { region_mover.step(); });
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);

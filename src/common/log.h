@@ -13,6 +13,9 @@ enum class Format { kText, kJson };
 struct Options {
   std::string level = "info";  // trace, debug, info, warn, error, critical, off
   Format format = Format::kText;
+  // How many days the logs the server keeps itself (the embedded broker's) hold; its own
+  // goes to stderr, kept as long as the service manager is told to.
+  int keep_days = 14;
 };
 
 // Returns false (and leaves the defaults in place) if the level name is unknown.

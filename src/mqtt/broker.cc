@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -150,6 +151,38 @@ Result<std::unique_ptr<EmbeddedBroker>, std::string> EmbeddedBroker::start(Broke
   return Unexpected(last_error);
 }
 
+void prune_log(const std::filesystem::path& log, int keep_days, int64_t now_unix_s) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return;
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  in.close();
+  const std::time_t cutoff = static_cast<std::time_t>(now_unix_s - int64_t{keep_days} * 86400);
+  std::tm tm{};
+  gmtime_r(&cutoff, &tm);
+  char oldest[32];
+  std::strftime(oldest, sizeof oldest, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string kept;
+  bool keep = false;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    end = end == std::string::npos ? text.size() : end + 1;
+    const std::string_view line(text.data() + at, end - at);
+    const bool stamped = line.size() >= 19 && line[4] == '-' && line[7] == '-' && line[10] == 'T';
+    if (stamped) keep = line.substr(0, 19) >= oldest;
+    if (keep) kept += line;
+    at = end;
+  }
+  if (kept.size() == text.size()) return;
+  // In place (mosquitto keeps the file open and appends to it).
+  std::ofstream out(log, std::ios::binary | std::ios::trunc);
+  out << kept;
+}
+
+void EmbeddedBroker::prune_log() {
+  nj::mqtt::prune_log(options_.dir / "mosquitto.log", options_.log_keep_days,
+                      static_cast<int64_t>(std::time(nullptr)));
+}
+
 Result<void, std::string> EmbeddedBroker::launch() {
   const auto config = options_.dir / "mosquitto.conf";
   const auto log = options_.dir / "mosquitto.log";
@@ -181,6 +214,7 @@ Result<void, std::string> EmbeddedBroker::launch() {
         // connections are the server's to count, in /metrics).
         << "connection_messages false\n"
         << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";
+    // (The machine's local time: pruning compares it as UTC, off by the zone's few hours.)
     // As root, mosquitto would switch to its own user, who cannot write our directory.
     if (::geteuid() == 0) out << "user root\n";
     if (!out) return Unexpected("cannot write " + config.string());
@@ -191,6 +225,7 @@ Result<void, std::string> EmbeddedBroker::launch() {
   for (int i = 0; i < 300 && accepts_connections(options_.listen, port_); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  prune_log();
   auto child = ChildProcess::spawn({options_.mosquitto, "-c", config.string()}, log);
   if (!child) return Unexpected(child.error());
   for (int i = 0; i < 500; ++i) {

@@ -36,7 +36,14 @@ struct BrokerOptions {
   // secret only to this listener.
   std::filesystem::path tls_cert, tls_key;
   uint16_t tls_port = 0;  // 0: a free port is picked
+  // Its log (DIR/mosquitto.log) keeps the lines of this many days; older ones are dropped at
+  // each start and each time prune_log() is called (the server: hourly).
+  int log_keep_days = 14;
 };
+
+// Drops the lines of a log older than `keep_days` before `now_unix_s`: lines start with
+// "YYYY-MM-DDTHH:MM:SS" (UTC); a line without one goes with the line before it.
+void prune_log(const std::filesystem::path& log, int keep_days, int64_t now_unix_s);
 
 class EmbeddedBroker {
  public:
@@ -46,6 +53,8 @@ class EmbeddedBroker {
 
   uint16_t port() const { return port_; }
   uint16_t tls_port() const { return tls_port_; }  // 0 without TLS
+  // Drops its log's lines older than options.log_keep_days.
+  void prune_log();
   const std::string& host() const { return options_.listen; }
   const std::string& admin_username() const { return admin_username_; }
   const std::string& admin_password() const { return admin_password_; }

@@ -158,4 +158,25 @@ TEST(EmbeddedBroker, MissingMosquittoIsAClearError) {
 }
 
 }  // namespace
+// Minimisation: the broker's log keeps the configured number of days; older lines (and the
+// lines that continue them) are dropped, newer ones stay as they were.
+TEST(EmbeddedBroker, ItsLogKeepsOnlyTheConfiguredDays) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("nj-mosquitto-log-" + std::to_string(::getpid()) + ".log");
+  std::ofstream(path) << "2026-11-01T10:00:00: Warning: old\n"
+                      << "  continued old\n"
+                      << "2026-11-20T23:59:59: Notice: just too old\n"
+                      << "2026-11-21T00:00:01: Notice: kept\n"
+                      << "  continued kept\n"
+                      << "2026-12-05T09:00:00: Error: today\n";
+  // 2026-12-05T00:00:00Z, keeping 14 days: from 2026-11-21T00:00:00.
+  prune_log(path, 14, 1'796'428'800);
+  std::ifstream in(path);
+  const std::string left((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(left,
+            "2026-11-21T00:00:01: Notice: kept\n  continued kept\n"
+            "2026-12-05T09:00:00: Error: today\n");
+  std::filesystem::remove(path);
+}
+
 }  // namespace nj::mqtt
