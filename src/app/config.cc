@@ -345,6 +345,16 @@ Result<void, std::string> apply_toml(Config& config, std::string_view text,
   }
 }
 
+std::string without_userinfo(std::string_view url) {
+  const auto scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto end = url.find_first_of("/?#", start);
+  const auto authority = url.substr(start, end == std::string_view::npos ? url.npos : end - start);
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start)) + std::string(url.substr(start + at + 1));
+}
+
 bool is_loopback(std::string_view address) {
   if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
     address = address.substr(1, address.size() - 2);

@@ -140,6 +140,10 @@ Result<void, std::string> apply_toml(Config& config, std::string_view text,
 Result<Config, std::string> parse_serve_args(std::span<const std::string_view> args);
 
 std::string serve_usage();
+// A URL without its user information ("smtp://user:pass@host:25" → "smtp://host:25"), for
+// showing where the server connects without showing how it signs in.
+std::string without_userinfo(std::string_view url);
+
 // 127.0.0.0/8, ::1 (bracketed or not) and localhost.
 bool is_loopback(std::string_view address);
 

@@ -126,5 +126,14 @@ TEST(Config, ExampleFileParsesToTheDefaults) {
   EXPECT_EQ(c.log.level, d.log.level);
 }
 
+TEST(Config, UrlsAreShownWithoutTheirCredentials) {
+  EXPECT_EQ(without_userinfo("smtp://user:p%40ss@mail.example.org:25"),
+            "smtp://mail.example.org:25");
+  EXPECT_EQ(without_userinfo("smtps://a@b@mail.example.org:465/x?y@z"),
+            "smtps://mail.example.org:465/x?y@z");
+  EXPECT_EQ(without_userinfo("smtp://mail.example.org"), "smtp://mail.example.org");
+  EXPECT_EQ(without_userinfo("smtp://mail.example.org/a@b"), "smtp://mail.example.org/a@b");
+}
+
 }  // namespace
 }  // namespace nj::app

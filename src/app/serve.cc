@@ -1181,8 +1181,8 @@ int serve(const Config& config) {
   // contacted). `nightjar admin outbound` prints it with the webhook hosts people added.
   {
     nlohmann::json outbound = {
-        {"smtp",
-         config.smtp.url.empty() ? nlohmann::json(nullptr) : nlohmann::json(config.smtp.url)},
+        {"smtp", config.smtp.url.empty() ? nlohmann::json(nullptr)
+                                         : nlohmann::json(without_userinfo(config.smtp.url))},
         {"push_services", config.notify.push_hosts},
         {"webhooks", config.notify.webhook_allow_private ? "public and private addresses"
                                                          : "public addresses only"},

@@ -3,20 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include "common/test_run.h"
 
 namespace nj {
 namespace {
 
-std::string run(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
+using nj::testing::run;
 
 TEST(ZipWriter, WritesAnArchiveThatUnzipOpensAndRefusesUnsafeNames) {
   const auto path =

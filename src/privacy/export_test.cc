@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 
+#include "common/test_run.h"
 #include "keys/records.h"
 #include "privacy/requests.h"
 #include "store/migrations.h"
@@ -16,15 +16,7 @@ namespace {
 
 using store::Value;
 
-std::string run(const std::string& command) {
-  std::string out;
-  if (FILE* p = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
+using nj::testing::run;
 
 class ExportTest : public ::testing::Test {
  protected:
