@@ -64,7 +64,7 @@ TEST(ZipWriter, StreamedEntriesAreReadInPiecesAndAFailedOneIsLeftOut) {
   EXPECT_EQ(reads, 8u) << "4 pieces for the CRC, 4 to write";
   const std::string p = "'" + path.string() + "'";
   EXPECT_NE(run("unzip -t " + p + " 2>&1").find("No errors detected"), std::string::npos);
-  EXPECT_EQ(run("unzip -p " + p + " recordings/cam/1.mp4"), big);
+  EXPECT_TRUE(run("unzip -p " + p + " recordings/cam/1.mp4") == big) << "the same bytes";
   EXPECT_EQ(run("unzip -Z1 " + p), "recordings/cam/1.mp4\nafter.txt\n");
   std::filesystem::remove(path);
 }

@@ -65,14 +65,20 @@ std::optional<ExportState> Exports::request(std::string_view user_id, bool with_
   if (auto last = latest(user_id); last && (last->state == "queued" || last->state == "building")) {
     return std::nullopt;
   }
-  const Value p[] = {random_hex_id(), std::string(user_id), clock_.now_ms(),
-                     int64_t{with_recordings ? 1 : 0}};
+  const std::string id = random_hex_id();
+  const Value p[] = {id, std::string(user_id), clock_.now_ms(), int64_t{with_recordings ? 1 : 0}};
   if (!db_.execute("INSERT INTO exports (id, user_id, state, created_at, with_recordings) "
                    "VALUES ($1, $2, 'queued', $3, $4)",
                    p)) {
     return std::nullopt;
   }
-  return latest(user_id);
+  const Value by_id[] = {id};
+  auto rows = db_.query(
+      "SELECT id, state, done, total, created_at, ready_at, expires_at, with_recordings FROM "
+      "exports WHERE id = $1",
+      by_id);
+  if (!rows || rows->empty()) return std::nullopt;
+  return from_row((*rows)[0]);
 }
 
 std::optional<ExportState> Exports::latest(std::string_view user_id) {

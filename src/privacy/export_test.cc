@@ -172,9 +172,12 @@ TEST_F(ExportTest, RecordingsAreInItOnlyWhenAskedForAndOnlyTheirOwn) {
   const auto ready = exports_.latest("ann-user");
   ASSERT_EQ(ready->state, "ready");
   EXPECT_EQ(ready->done, ready->total);
+  EXPECT_TRUE(exports_.open("ann-user", with->id));
   const auto zip = "'" + downloaded("ann-user", with->id).string() + "'";
   EXPECT_NE(run("unzip -t " + zip + " 2>&1").find("No errors detected"), std::string::npos);
-  EXPECT_EQ(run("unzip -p " + zip + " recordings/ann-cam/1000-1.mp4"), video);
+  const std::string unzipped = run("unzip -p " + zip + " recordings/ann-cam/1000-1.mp4");
+  EXPECT_EQ(unzipped.size(), video.size());
+  EXPECT_TRUE(unzipped == video) << "the recording's bytes, unchanged";
   EXPECT_EQ(run("unzip -Z1 " + zip + " | grep -c 2000-2"), "0\n") << "the unreadable one is out";
 }
 
