@@ -18,13 +18,20 @@ export async function demoApp({ config = '', browserArgs = [] } = {}) {
   const browser = await launch({ extraArgs: browserArgs });
   const app = { server, login, browser };
   // A page in its own context (its own language and storage), failing the test on any page
-  // exception.
+  // exception, and on any request that leaves the server's own origin (policy items 32-33:
+  // no third-party script, font, analytics or advertising: the app talks to its server only).
+  const origin = new URL(server.url).origin;
   async function open(viewport = { width: 1280, height: 900 }, language = 'en', context = browser.context) {
     const page = await context.newPage();
     await page.setViewportSize(viewport);
     await page.addInitScript((lang) => localStorage.setItem('nightjar.language', lang), language);
     const problems = [];
     page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('request', (r) => {
+      const url = r.url();
+      if (url.startsWith('data:') || url.startsWith('blob:')) return;
+      if (new URL(url).origin !== origin) problems.push(`a request left the server's origin: ${url}`);
+    });
     return { page, problems };
   }
 

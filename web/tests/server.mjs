@@ -5,10 +5,13 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-export async function startServer({ extraArgs = [], config = '' } = {}) {
+// `dataDir`: start on a directory a server used before (restart); `keep`: stop() leaves the
+// directory for that.
+export async function startServer({ extraArgs = [], config = '', dataDir = null } = {}) {
   const bin = process.env.NJ_BIN;
   if (!bin) throw new Error('NJ_BIN must name the nightjar binary');
-  const data = await mkdtemp(path.join(tmpdir(), 'nj-browser-'));
+  const data = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'nj-browser-')));
+  if (dataDir) await rm(path.join(data, 'ports.json'), { force: true });
   const webRoot = process.env.NJ_WEB_ROOT ?? path.resolve(import.meta.dirname, '../dist');
   const args = ['serve', '--data', data, '--http-port', '0', '--rtsp-port', '0', '--mqtt-port', '0', '--web-root', webRoot, ...extraArgs];
   if (config) {
@@ -44,11 +47,14 @@ export async function startServer({ extraArgs = [], config = '' } = {}) {
         execFile(bin, ['admin', '--data', data, ...adminArgs], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
       }),
     log: () => log,
-    async stop() {
+    dataDir: data,
+    async stop({ keep = false } = {}) {
       child.kill('SIGTERM');
       const code = await exited;
-      await rm(data, { recursive: true, force: true });
-      await rm(`${data}-keys`, { recursive: true, force: true });
+      if (!keep) {
+        await rm(data, { recursive: true, force: true });
+        await rm(`${data}-keys`, { recursive: true, force: true });
+      }
       return code;
     },
   };
