@@ -663,6 +663,65 @@ TEST_F(RecordingTest, ARecordingsAndPicturesKeyIsGoneOnceUnbindReturnsAndNoBacku
   EXPECT_EQ(device_keys(), 0) << "no key came back";
 }
 
+// Crypto-shredding on cancellation (#16): once DELETE /me has returned, the account key is
+// gone, and with it every key of its cameras: the recordings in a copy of the data directory
+// and in a database backup restored afterwards open for no one, the server included.
+TEST_F(RecordingTest, ACancelledAccountsRecordingsAreUnreadableAtOnceEvenFromABackup) {
+  start_camera();
+  json spans;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        spans = recordings(now_ms() - 600'000, now_ms() + 60'000)["spans"];
+        return !spans.empty() && parse_ms(spans[0]["end"]) - parse_ms(spans[0]["start"]) > 4'000;
+      },
+      30s));
+  const auto playlist = call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" +
+                                        std::to_string(parse_ms(spans[0]["start"])));
+  ASSERT_EQ(playlist.status, 200);
+  const auto uri_at = playlist.body.find("recordings/");
+  ASSERT_NE(uri_at, std::string::npos);
+  const std::string segment_path =
+      "/api/v1/devices/" + id_ + "/" +
+      playlist.body.substr(uri_at, playlist.body.find(".mp4", uri_at) + 4 - uri_at);
+  ASSERT_EQ(call("GET", segment_path).status, 200);
+  const std::string user = call("GET", "/api/v1/me").json()["id"];
+  const auto key_dir = server_.data_dir().parent_path() / "data-keys";
+  ASSERT_TRUE(std::filesystem::exists(key_dir / "accounts" / (user + ".key")));
+
+  camera_.reset();
+  const auto copy = server_.data_dir().parent_path() / "copy-cancel";
+  std::filesystem::create_directories(copy);
+  std::filesystem::copy(server_.data_dir() / "media", copy / "media",
+                        std::filesystem::copy_options::recursive);
+  const std::string backup = (copy / "nightjar.db").string();
+  run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
+              " \".backup '" + backup + "'\"");
+  ASSERT_TRUE(std::filesystem::exists(backup));
+
+  ASSERT_EQ(call("DELETE", "/api/v1/me", {{"password", "a long passphrase for owner@example.org"}})
+                .status,
+            204);
+  // When it has returned, no key of the account is left.
+  EXPECT_FALSE(std::filesystem::exists(key_dir / "accounts" / (user + ".key")));
+  EXPECT_FALSE(std::filesystem::exists(key_dir / "bindings" / user));
+
+  // The old database and media put back: the account, its session and its camera are back
+  // there, yet the recording does not open.
+  ASSERT_EQ(server_.stop(), 0) << server_.log();
+  std::filesystem::remove(server_.data_dir() / "nightjar.db-wal");
+  std::filesystem::remove(server_.data_dir() / "nightjar.db-shm");
+  std::filesystem::copy_file(backup, server_.data_dir() / "nightjar.db",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove_all(server_.data_dir() / "media");
+  std::filesystem::copy(copy / "media", server_.data_dir() / "media",
+                        std::filesystem::copy_options::recursive);
+  ASSERT_TRUE(server_.start()) << server_.log();
+  ASSERT_EQ(call("GET", "/api/v1/devices/" + id_).status, 200) << "the old account is back";
+  EXPECT_EQ(call("GET", segment_path).status, 404) << "the recording opened without its key";
+  EXPECT_FALSE(std::filesystem::exists(key_dir / "accounts" / (user + ".key")))
+      << "no key came back";
+}
+
 // A camera nobody watches and nothing records: for each event the server asks it for its
 // own picture (event.snapshot), and it uploads a JPEG with its credentials; the picture shows
 // the intruder. Only the camera asked, for that event, once, and only a JPEG, is taken.
