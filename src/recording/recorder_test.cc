@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "media/fmp4/demux.h"
+#include "recording/test_files.h"
 #include "recording/test_stream.h"
 #include "store/migrations.h"
 #include "store/sqlite_database.h"
@@ -12,30 +13,9 @@
 namespace nj::recording {
 namespace {
 
-std::filesystem::path fresh_dir(const char* name) {
-  auto d = std::filesystem::temp_directory_path() /
-           (std::string("nj-rec-") + name + "-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-  std::filesystem::remove_all(d);
-  std::filesystem::create_directories(d);
-  return d;
-}
-
-std::unique_ptr<store::Database> open_db(const std::filesystem::path& path) {
-  auto db = std::move(store::open_sqlite(path)).value();
-  EXPECT_TRUE(store::migrate(*db, store::builtin_migrations()));
-  const store::Value p[] = {std::string("dev-1")};
-  (void)db->execute(
-      "INSERT OR IGNORE INTO devices (id, serial, secret_hash, created_at) "
-      "VALUES ($1, 'CAM-1', 'x', 0)",
-      p);
-  return db;
-}
-
-std::vector<uint8_t> file_bytes(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using testing::file_bytes;
+using testing::fresh_dir;
+using testing::open_db;
 
 RecorderOptions fast_options() {
   RecorderOptions o;

@@ -147,6 +147,15 @@ class RecordingTest : public ::testing::Test {
         "--mqtt mqtt://127.0.0.1:" + std::to_string(mqtt_port_) + " >> '" +
         (server_.data_dir() / "cam.log").string() + "' 2>&1");
   }
+  // The path of the first segment file the playback playlist from `from` names ("" if none).
+  std::string first_segment_path(int64_t from) {
+    const auto playlist =
+        call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" + std::to_string(from));
+    const auto at = playlist.body.find("recordings/");
+    if (playlist.status != 200 || at == std::string::npos) return "";
+    return "/api/v1/devices/" + id_ + "/" +
+           playlist.body.substr(at, playlist.body.find(".mp4", at) + 4 - at);
+  }
   json recordings(int64_t from, int64_t to) {
     return call("GET", "/api/v1/devices/" + id_ + "/recordings?from=" + std::to_string(from) +
                            "&to=" + std::to_string(to))
@@ -595,14 +604,8 @@ TEST_F(RecordingTest, ARecordingsAndPicturesKeyIsGoneOnceUnbindReturnsAndNoBacku
         return !spans.empty() && parse_ms(spans[0]["end"]) - parse_ms(spans[0]["start"]) > 4'000;
       },
       30s));
-  const auto playlist = call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" +
-                                        std::to_string(parse_ms(spans[0]["start"])));
-  ASSERT_EQ(playlist.status, 200) << playlist.body;
-  const auto uri_at = playlist.body.find("recordings/");
-  ASSERT_NE(uri_at, std::string::npos) << playlist.body;
-  const std::string segment_path =
-      "/api/v1/devices/" + id_ + "/" +
-      playlist.body.substr(uri_at, playlist.body.find(".mp4", uri_at) + 4 - uri_at);
+  const std::string segment_path = first_segment_path(parse_ms(spans[0]["start"]));
+  ASSERT_FALSE(segment_path.empty());
   const auto clip_path = "/api/v1/devices/" + id_ +
                          "/clip.mp4?from=" + std::to_string(parse_ms(spans[0]["start"])) +
                          "&to=" + std::to_string(parse_ms(spans[0]["start"]) + 3'000);
@@ -628,14 +631,15 @@ TEST_F(RecordingTest, ARecordingsAndPicturesKeyIsGoneOnceUnbindReturnsAndNoBacku
   camera_.reset();
   const auto copy = server_.data_dir().parent_path() / "copy";
   std::filesystem::create_directories(copy);
-  std::filesystem::copy(server_.data_dir() / "events", copy / "events",
-                        std::filesystem::copy_options::recursive);
-  std::filesystem::copy(server_.data_dir() / "media", copy / "media",
-                        std::filesystem::copy_options::recursive);
+  // The database first: the files copied after it hold at least what it indexes.
   const std::string backup = (copy / "nightjar.db").string();
   run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
               " \".backup '" + backup + "'\"");
   ASSERT_TRUE(std::filesystem::exists(backup));
+  std::filesystem::copy(server_.data_dir() / "events", copy / "events",
+                        std::filesystem::copy_options::recursive);
+  std::filesystem::copy(server_.data_dir() / "media", copy / "media",
+                        std::filesystem::copy_options::recursive);
 
   ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_).status, 204);
   // When unbind has returned, the binding's key is already gone.
@@ -675,14 +679,8 @@ TEST_F(RecordingTest, ACancelledAccountsRecordingsAreUnreadableAtOnceEvenFromABa
         return !spans.empty() && parse_ms(spans[0]["end"]) - parse_ms(spans[0]["start"]) > 4'000;
       },
       30s));
-  const auto playlist = call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" +
-                                        std::to_string(parse_ms(spans[0]["start"])));
-  ASSERT_EQ(playlist.status, 200);
-  const auto uri_at = playlist.body.find("recordings/");
-  ASSERT_NE(uri_at, std::string::npos);
-  const std::string segment_path =
-      "/api/v1/devices/" + id_ + "/" +
-      playlist.body.substr(uri_at, playlist.body.find(".mp4", uri_at) + 4 - uri_at);
+  const std::string segment_path = first_segment_path(parse_ms(spans[0]["start"]));
+  ASSERT_FALSE(segment_path.empty());
   ASSERT_EQ(call("GET", segment_path).status, 200);
   const std::string user = call("GET", "/api/v1/me").json()["id"];
   const auto key_dir = server_.data_dir().parent_path() / "data-keys";
@@ -691,12 +689,12 @@ TEST_F(RecordingTest, ACancelledAccountsRecordingsAreUnreadableAtOnceEvenFromABa
   camera_.reset();
   const auto copy = server_.data_dir().parent_path() / "copy-cancel";
   std::filesystem::create_directories(copy);
-  std::filesystem::copy(server_.data_dir() / "media", copy / "media",
-                        std::filesystem::copy_options::recursive);
   const std::string backup = (copy / "nightjar.db").string();
   run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
               " \".backup '" + backup + "'\"");
   ASSERT_TRUE(std::filesystem::exists(backup));
+  std::filesystem::copy(server_.data_dir() / "media", copy / "media",
+                        std::filesystem::copy_options::recursive);
 
   ASSERT_EQ(call("DELETE", "/api/v1/me", {{"password", "a long passphrase for owner@example.org"}})
                 .status,
@@ -1526,16 +1524,9 @@ TEST_F(RegionTest, DataMovesToAnotherRegionOnlyWithConsentAndNothingStaysBehind)
   // It still plays: the index points at the new place.
   const auto r = recordings(now_ms() - 600'000, now_ms() + 60'000);
   ASSERT_FALSE(r["spans"].empty());
-  const auto playlist = call("GET", "/api/v1/devices/" + id_ + "/playback.m3u8?from=" +
-                                        std::to_string(parse_ms(r["spans"][0]["start"])));
-  ASSERT_EQ(playlist.status, 200);
-  const auto uri_at = playlist.body.find("recordings/");
-  ASSERT_NE(uri_at, std::string::npos);
-  EXPECT_EQ(
-      call("GET", "/api/v1/devices/" + id_ + "/" +
-                      playlist.body.substr(uri_at, playlist.body.find(".mp4", uri_at) + 4 - uri_at))
-          .status,
-      200);
+  const std::string moved_segment = first_segment_path(parse_ms(r["spans"][0]["start"]));
+  ASSERT_FALSE(moved_segment.empty());
+  EXPECT_EQ(call("GET", moved_segment).status, 200);
   // What is recorded from now on lands under eu, and never under the default root.
   ASSERT_TRUE(
       wait_for([&] { return files_under(eu_root() / "media" / "eu", "REC-1") > moved_files; }, 90s))
