@@ -34,6 +34,7 @@
 #include "api/privacy_requests.h"
 #include "api/recordings.h"
 #include "api/regions.h"
+#include "http/json.h"
 #include "api/snapshot.h"
 #include "api/talk.h"
 #include "app/broker_cert.h"
@@ -1191,6 +1192,11 @@ int serve(const Config& config) {
                             : nlohmann::json(config.mqtt.external_host + ":" +
                                              std::to_string(config.mqtt.external_port))}};
     std::ofstream(data->path() / "outbound.json", std::ios::trunc) << outbound.dump() << "\n";
+    // Shown to anyone on the status page: where this server connects (not the webhooks
+    // people added: those are theirs).
+    router.add(http::Method::kGet, "/api/v1/outbound", [outbound](const http::Request&) {
+      return http::json_response(200, outbound);
+    });
   }
   // --demo: two simulated cameras on the demo account, started once everything listens.
   std::unique_ptr<DemoCameras> demo_cameras;

@@ -46,6 +46,13 @@ test('the status page shows the server health in English, live', async () => {
   assert.match(await page.getByTestId('health-version').textContent(), /^\d+\.\d+\.\d+$/);
   assert.match(await page.getByTestId('health-database').textContent(), /^OK \(schema \d+\)$/);
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  // Where the server connects, as its operator configured it, for anyone to read.
+  const outbound = page.getByTestId('outbound');
+  await outbound.waitFor();
+  const listed = await outbound.textContent();
+  assert.match(listed, /fcm\.googleapis\.com/);
+  assert.match(listed, /public addresses only/);
+  assert.match(listed, /none: mail stays with the operator/);
   await page.screenshot({ path: path.join(out, 'shell-en-desktop.png'), fullPage: true });
   assert.deepEqual(problems, [], 'no console errors or CSP violations');
   assert.deepEqual([...origins], [server.url], 'nothing loaded from any other origin');

@@ -1,4 +1,5 @@
-import { useEffect } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api';
 import { useI18n, useTitle } from '../i18n';
 import { useHealth } from '../health';
 import type { MessageKey } from '../i18n';
@@ -47,6 +48,44 @@ export function HomePage() {
         <Link href="/privacy">{t('nav.privacy')}</Link>
       </p>
     </section>
+  );
+}
+
+interface Outbound {
+  smtp: string | null;
+  push_services: string[];
+  webhooks: string;
+  mqtt_broker: string;
+}
+
+// Every place the server may connect to, as its operator configured it (minimisation: there
+// is nothing else).
+function OutboundList() {
+  const { t } = useI18n();
+  const [outbound, setOutbound] = useState<Outbound | null>(null);
+  useEffect(() => {
+    void api<Outbound>('GET', '/outbound').then((r) => r.ok && setOutbound(r.data));
+  }, []);
+  if (!outbound) return null;
+  return (
+    <>
+      <h2>{t('status.outbound')}</h2>
+      <p class="muted">{t('status.outbound.hint')}</p>
+      <dl class="facts" data-testid="outbound">
+        <dt>{t('status.outbound.smtp')}</dt>
+        <dd class={outbound.smtp ? 'mono' : undefined}>{outbound.smtp ?? t('status.outbound.smtp_none')}</dd>
+        <dt>{t('status.outbound.push')}</dt>
+        <dd class="mono">{outbound.push_services.join(', ')}</dd>
+        <dt>{t('status.outbound.webhooks')}</dt>
+        <dd>{t(outbound.webhooks.includes('private') ? 'status.outbound.webhooks_private' : 'status.outbound.webhooks_public')}</dd>
+        <dt>{t('status.outbound.broker')}</dt>
+        {outbound.mqtt_broker.startsWith('embedded') ? (
+          <dd>{t('status.outbound.broker_embedded')}</dd>
+        ) : (
+          <dd class="mono">{outbound.mqtt_broker}</dd>
+        )}
+      </dl>
+    </>
   );
 }
 
@@ -100,6 +139,7 @@ export function StatusPage() {
           )}
         </dl>
       )}
+      <OutboundList />
     </section>
   );
 }
