@@ -34,7 +34,6 @@
 #include "api/privacy_requests.h"
 #include "api/recordings.h"
 #include "api/regions.h"
-#include "http/json.h"
 #include "api/snapshot.h"
 #include "api/talk.h"
 #include "app/broker_cert.h"
@@ -65,6 +64,7 @@
 #include "events/event_service.h"
 #include "events/event_store.h"
 #include "events/hub_snapshots.h"
+#include "http/json.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "http/static_files.h"
@@ -672,7 +672,7 @@ int serve(const Config& config) {
   auth_api.set_regions(regions->get());
   std::map<std::string, std::filesystem::path> media_roots;
   for (const auto& r : (*regions)->all()) media_roots[r.id] = r.root / "media";
-  recording::RegionalStore media_store(media_roots);
+  recording::RegionalStore media_store(media_roots, (*regions)->default_region().id);
   recording::Catalog catalog(**db);
   recording::Plans plans(**db, clock);
   // Recordings are sealed with their camera's binding key (docs/keys.md).
@@ -1194,9 +1194,8 @@ int serve(const Config& config) {
     std::ofstream(data->path() / "outbound.json", std::ios::trunc) << outbound.dump() << "\n";
     // Shown to anyone on the status page: where this server connects (not the webhooks
     // people added: those are theirs).
-    router.add(http::Method::kGet, "/api/v1/outbound", [outbound](const http::Request&) {
-      return http::json_response(200, outbound);
-    });
+    router.add(http::Method::kGet, "/api/v1/outbound",
+               [outbound](const http::Request&) { return http::json_response(200, outbound); });
   }
   // --demo: two simulated cameras on the demo account, started once everything listens.
   std::unique_ptr<DemoCameras> demo_cameras;

@@ -341,5 +341,34 @@ TEST_F(EventsOnlyRecorder, AnEventThatNeverEndsStopsAfterTheLongestAndContinuous
   EXPECT_EQ(spans[1].end_ms, kT0 + 56'000);
 }
 
+// Regions: each key lands under its own region's root and nowhere else; a key of a region
+// no longer configured is found where all media used to be (the default region's root).
+TEST(RegionalStoreTest, EachRegionsFilesAreUnderItsOwnRootOnly) {
+  const auto dir = fresh_dir("regions");
+  RegionalStore store({{"home", dir / "home" / "media"}, {"eu", dir / "eu" / "media"}}, "home");
+  const std::vector<uint8_t> bytes = {1, 2, 3};
+  ASSERT_TRUE(store.append("home/CAM-1/2026-12-05/1-a.mp4", bytes, false));
+  ASSERT_TRUE(store.append("eu/CAM-2/2026-12-05/1-b.mp4", bytes, false));
+  store.close("home/CAM-1/2026-12-05/1-a.mp4");
+  store.close("eu/CAM-2/2026-12-05/1-b.mp4");
+  EXPECT_TRUE(std::filesystem::exists(dir / "home/media/home/CAM-1/2026-12-05/1-a.mp4"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "eu/media/eu/CAM-2/2026-12-05/1-b.mp4"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "home/media/eu"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "eu/media/home"));
+  EXPECT_EQ(store.list("eu/CAM-2/").size(), 1u);
+  EXPECT_TRUE(store.list("home/CAM-2/").empty());
+  // Written when the default region was called "default": still under the default root.
+  std::filesystem::create_directories(dir / "home/media/default/CAM-1");
+  std::ofstream(dir / "home/media/default/CAM-1/old.mp4") << "old";
+  const auto old = store.read("default/CAM-1/old.mp4", 0, 3);
+  ASSERT_TRUE(old);
+  EXPECT_EQ(std::string(old->begin(), old->end()), "old");
+  EXPECT_GT(store.free_bytes_for("eu/"), 0u);
+  EXPECT_TRUE(store.remove("eu/CAM-2/2026-12-05/1-b.mp4"));
+  EXPECT_FALSE(store.size("eu/CAM-2/2026-12-05/1-b.mp4"));
+  EXPECT_FALSE(store.append("/etc/passwd", bytes, false)) << "no key outside a root";
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nj::recording

@@ -138,15 +138,17 @@ uint64_t LocalStore::free_bytes() {
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
-RegionalStore::RegionalStore(const std::map<std::string, std::filesystem::path>& roots) {
+RegionalStore::RegionalStore(const std::map<std::string, std::filesystem::path>& roots,
+                             const std::string& default_region) {
   for (const auto& [region, root] : roots) stores_[region] = std::make_unique<LocalStore>(root);
+  if (auto it = stores_.find(default_region); it != stores_.end()) fallback_ = it->second.get();
 }
 
 LocalStore* RegionalStore::of(const std::string& key) {
   const auto slash = key.find('/');
   if (slash == std::string::npos) return nullptr;
   const auto it = stores_.find(key.substr(0, slash));
-  return it == stores_.end() ? nullptr : it->second.get();
+  return it == stores_.end() ? fallback_ : it->second.get();
 }
 
 Result<void, std::string> RegionalStore::append(const std::string& key,

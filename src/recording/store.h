@@ -62,11 +62,13 @@ class LocalStore final : public Store {
 };
 
 // Each region's media under that region's own root (privacy::Regions): a key's first part
-// ("{region}/…") says which; a key of a region it does not have is refused. The file of key K
-// is ROOT/K, so the default region's root (DIR/media) keeps the layout it always had.
+// ("{region}/…") says which. The file of key K is ROOT/K, so the default region's root
+// (DIR/media) keeps the layout it always had; a key of no configured region (written before
+// the default region was renamed) is looked for there too, where all media used to be.
 class RegionalStore final : public Store {
  public:
-  explicit RegionalStore(const std::map<std::string, std::filesystem::path>& roots);
+  RegionalStore(const std::map<std::string, std::filesystem::path>& roots,
+                const std::string& default_region);
   Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
                                    bool sync) override;
   void close(const std::string& key) override;
@@ -82,6 +84,7 @@ class RegionalStore final : public Store {
  private:
   LocalStore* of(const std::string& key);
   std::map<std::string, std::unique_ptr<LocalStore>> stores_;
+  LocalStore* fallback_ = nullptr;
 };
 
 // A key is ours only if it stays under the root: no "..", no absolute path.
