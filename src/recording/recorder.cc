@@ -20,6 +20,14 @@ uint64_t total_size(const std::vector<FragmentEntry>& fragments) {
   return n;
 }
 
+// The record being written, sealed: one buffer per thread (the service's recorders share its
+// worker thread), not one per camera, which would hold a fragment's size for each.
+std::vector<uint8_t>& sealing_buffer() {
+  thread_local std::vector<uint8_t> buffer;
+  buffer.clear();
+  return buffer;
+}
+
 uint64_t total_ticks(const std::vector<FragmentEntry>& fragments) {
   uint64_t n = 0;
   for (const auto& f : fragments) n += f.duration;
@@ -156,11 +164,11 @@ void StreamRecorder::store_fragment(Fragment&& fragment) {
   }
   std::span<const uint8_t> bytes = fragment.bytes;
   if (key_) {
-    sealed_.clear();
+    auto& sealed = sealing_buffer();
     keys::seal_record(*key_,
                       record_context(device_id_, segment_->id, segment_->fragments.size() + 1),
-                      fragment.bytes, sealed_);
-    bytes = sealed_;
+                      fragment.bytes, sealed);
+    bytes = sealed;
   }
   if (auto ok = store_.append(segment_->store_key, bytes, options_.sync); !ok) {
     ++stats_.write_errors;
@@ -217,9 +225,9 @@ bool StreamRecorder::open_segment(const Fragment& first) {
   s.id = *id;
   std::span<const uint8_t> head = init;
   if (key) {
-    sealed_.clear();
-    keys::seal_record(key->key, record_context(device_id_, s.id, 0), init, sealed_);
-    head = sealed_;
+    auto& sealed = sealing_buffer();
+    keys::seal_record(key->key, record_context(device_id_, s.id, 0), init, sealed);
+    head = sealed;
   }
   if (auto ok = store_.append(s.store_key, head, false); !ok) {
     ++stats_.write_errors;

@@ -91,7 +91,6 @@ class StreamRecorder {
   int64_t run_start_us_ = 0;  // wall clock of the run's tick 0
   std::optional<Segment> segment_;
   std::optional<keys::Key> key_;  // the open segment's, when sealed
-  std::vector<uint8_t> sealed_;   // a reused buffer for the record being written
   std::optional<EventWindow> events_only_;
   std::deque<std::pair<int64_t, int64_t>> windows_;  // wall ms [from, to) to keep
   std::deque<Fragment> pre_roll_;                    // latest fragments, none kept yet
