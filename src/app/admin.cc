@@ -21,12 +21,16 @@
 #include "privacy/requests.h"
 #include "recording/plans.h"
 #include "store/migrations.h"
+#include "store/postgres_database.h"
 #include "store/sqlite_database.h"
 
 namespace nj::app {
 namespace {
 
-constexpr const char* kUsage = R"(usage: nightjar admin --data DIR [--keys DIR] COMMAND
+constexpr const char* kUsage =
+    R"(usage: nightjar admin --data DIR [--keys DIR] [--database URL] COMMAND
+  --database URL: the server's PostgreSQL database ([database] url), if it does not use
+  SQLite in DIR
 commands:
   status    print the database's schema version and this build's, as JSON
   migrate   apply pending database migrations and print the new version
@@ -269,6 +273,7 @@ void log_operator(const std::filesystem::path& data, store::Database& db, const 
 
 int admin(std::span<const std::string_view> args) {
   std::filesystem::path data, key_dir;
+  std::string database_url;
   std::string_view command;
   std::string serial, purpose, file, request_id, answer_text;
   std::string_view sub;
@@ -280,6 +285,8 @@ int admin(std::span<const std::string_view> args) {
       data = std::string(args[++i]);
     } else if (args[i] == "--keys" && i + 1 < args.size()) {
       key_dir = std::string(args[++i]);
+    } else if (args[i] == "--database" && i + 1 < args.size()) {
+      database_url = std::string(args[++i]);
     } else if (args[i] == "--serial" && i + 1 < args.size()) {
       serial = std::string(args[++i]);
     } else if (args[i] == "--purpose" && i + 1 < args.size()) {
@@ -337,6 +344,14 @@ int admin(std::span<const std::string_view> args) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  // The server's database: PostgreSQL when given, else SQLite in the data directory.
+  const auto has_database = [&] {
+    return !database_url.empty() || std::filesystem::exists(data / "nightjar.db");
+  };
+  const auto open_database = [&] {
+    return database_url.empty() ? store::open_sqlite(data / "nightjar.db")
+                                : store::open_postgres(database_url, {1});
+  };
   if (command == "stream-token") {
     device::StreamPurpose p;
     if (serial.empty() || !device::parse_purpose(purpose, p) || ttl_seconds <= 0 ||
@@ -355,8 +370,8 @@ int admin(std::span<const std::string_view> args) {
     }
     // An operator's token, for the device's binding now (generation 0: not a device).
     int64_t generation = 0;
-    if (std::filesystem::exists(data / "nightjar.db")) {
-      auto db = store::open_sqlite(data / "nightjar.db");
+    if (has_database()) {
+      auto db = open_database();
       if (!db) {
         std::fprintf(stderr, "nightjar admin: %s\n", db.error().message.c_str());
         return 1;
@@ -367,8 +382,8 @@ int admin(std::span<const std::string_view> args) {
     }
     std::printf("%s\n",
                 device::operator_token(*tokens, serial, p, generation, ttl_seconds * 1000).c_str());
-    if (std::filesystem::exists(data / "nightjar.db")) {
-      if (auto db = store::open_sqlite(data / "nightjar.db")) {
+    if (has_database()) {
+      if (auto db = open_database()) {
         log_operator(data, **db, "operator.stream_token", serial,
                      {{"purpose", purpose}, {"ttl_s", ttl_seconds}});
       }
@@ -382,11 +397,11 @@ int admin(std::span<const std::string_view> args) {
                  command.data(), kUsage);
     return 2;
   }
-  if (!std::filesystem::exists(data / "nightjar.db")) {
+  if (!has_database()) {
     std::fprintf(stderr, "nightjar admin: no database in %s\n", data.c_str());
     return 1;
   }
-  auto db = store::open_sqlite(data / "nightjar.db");
+  auto db = open_database();
   if (!db) {
     std::fprintf(stderr, "nightjar admin: %s\n", db.error().message.c_str());
     return 1;

@@ -193,6 +193,18 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return e;
     }
   }
+  if (const auto* database = top.subtable("database")) {
+    TableReader t(*database, "database.");
+    if (auto e = first_error({t.string("url", c.database.url),
+                              t.integer("pool_size", c.database.pool_size, 1, 1000), t.finish()});
+        !e) {
+      return e;
+    }
+    if (!c.database.url.empty() && !c.database.url.starts_with("postgresql://") &&
+        !c.database.url.starts_with("postgres://")) {
+      return Unexpected(std::string("database.url must start with postgresql://"));
+    }
+  }
   if (const auto* regions = top.subtable("regions")) {
     for (const auto& [key, node] : *regions) {
       const std::string id(key.str());

@@ -95,6 +95,13 @@ struct RegionConfig {
   std::filesystem::path root;  // empty for the default region: the data directory
 };
 
+// The database: SQLite in the data directory (the default), or PostgreSQL at `url`
+// ("postgresql://user@host:port/db"), with a pool of `pool_size` connections.
+struct DatabaseConfig {
+  std::string url;
+  int64_t pool_size = 8;
+};
+
 struct PrivacyConfig {
   // Days not counted toward the 15 working days a privacy request is answered in
   // ("YYYY-MM-DD", UTC), besides Saturdays and Sundays.
@@ -125,6 +132,7 @@ struct Config {
   EventsConfig events;
   NotifyConfig notify;
   PrivacyConfig privacy;
+  DatabaseConfig database;
   std::vector<RegionConfig> regions;  // besides the default region, unless named in it
 };
 

@@ -90,6 +90,7 @@
 #include "privacy/consents.h"
 #include "privacy/regions.h"
 #include "store/migrations.h"
+#include "store/postgres_database.h"
 #include "store/sqlite_database.h"
 #include "talk/call_log.h"
 #include "talk/talk_service.h"
@@ -275,7 +276,11 @@ int serve(const Config& config) {
   }
   data->remove_ports();  // stale from an earlier run: never let a reader trust it
 
-  auto db = store::open_sqlite(data->database());
+  // SQLite in the data directory, or PostgreSQL when configured (issue #17).
+  auto db = config.database.url.empty()
+                ? store::open_sqlite(data->database())
+                : store::open_postgres(config.database.url,
+                                       {static_cast<size_t>(config.database.pool_size)});
   if (!db) {
     spdlog::critical("startup.failed reason=\"{}\"", db.error().message);
     return 1;
@@ -290,7 +295,7 @@ int serve(const Config& config) {
     spdlog::critical("startup.failed reason=\"{}\"", instance.error().message);
     return 1;
   }
-  spdlog::info("store.ready path={} schema_version={}", data->database().string(), *version);
+  spdlog::info("store.ready engine={} schema_version={}", (*db)->dialect(), *version);
 
   metrics::Registry metrics;
   add_process_metrics(metrics, NJ_VERSION);

@@ -55,6 +55,7 @@ class TempPostgres {
   TempPostgres& operator=(const TempPostgres&) = delete;
 
   const std::string& url() const { return url_; }
+  int port() const { return port_; }
   const std::string& error() const { return error_; }
   // A fresh database in the cluster, for a test of its own: its URL.
   std::string database(const std::string& name) {

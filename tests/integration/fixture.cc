@@ -18,11 +18,14 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cctype>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "store/test_postgres.h"
 
 extern char** environ;
 
@@ -50,6 +53,29 @@ int decode_status(int status) {
 
 }  // namespace
 
+namespace {
+
+// NJ_TEST_POSTGRES=1: one throwaway PostgreSQL cluster for the run (issue #17); every server
+// a test starts keeps its data in a database of its own there (NJ_TEST_POSTGRES_PORT).
+class PostgresEnvironment final : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    const char* wanted = std::getenv("NJ_TEST_POSTGRES");
+    if (!wanted || std::string_view(wanted) != "1") return;
+    cluster_ = std::make_unique<store::testing::TempPostgres>();
+    ASSERT_FALSE(cluster_->url().empty()) << cluster_->error();
+    ::setenv("NJ_TEST_POSTGRES_PORT", std::to_string(cluster_->port()).c_str(), 1);
+  }
+  void TearDown() override { cluster_.reset(); }
+
+ private:
+  std::unique_ptr<store::testing::TempPostgres> cluster_;
+};
+[[maybe_unused]] ::testing::Environment* const kPostgres =
+    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
+
+}  // namespace
+
 ServerProcess::ServerProcess(std::string config_toml, std::vector<std::string> extra_args)
     : config_toml_(std::move(config_toml)), extra_args_(std::move(extra_args)) {
   char pattern[] = "/tmp/nj-it-XXXXXX";
@@ -60,12 +86,26 @@ ServerProcess::ServerProcess(std::string config_toml, std::vector<std::string> e
   fs::create_directories(web_root_ / "assets");
   std::ofstream(web_root_ / "index.html") << "<!doctype html><title>Nightjar test app</title>";
   std::ofstream(web_root_ / "assets" / "app-abc123.js") << "console.log('nightjar');";
+  // NJ_TEST_POSTGRES_PORT: the server keeps its data in a database of its own on that
+  // PostgreSQL cluster (issue #17), made here and dropped with it.
+  if (const char* port = std::getenv("NJ_TEST_POSTGRES_PORT"); port && *port) {
+    postgres_port_ = port;
+    postgres_db_ = "nj_" + root_.filename().string().substr(6);
+    for (auto& c : postgres_db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    run_command("createdb -h 127.0.0.1 -p " + postgres_port_ + " -U nj " + postgres_db_);
+    // At the end: a table header there ends whatever table the test's own config left open.
+    config_toml_ += "\n[database]\nurl = \"postgresql://nj@127.0.0.1:" + postgres_port_ + "/" +
+                    postgres_db_ + "\"\n";
+  }
 }
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) stop(SIGKILL);
   std::error_code ec;
   fs::remove_all(root_, ec);
+  if (!postgres_db_.empty()) {
+    run_command("dropdb -h 127.0.0.1 -p " + postgres_port_ + " -U nj --if-exists " + postgres_db_);
+  }
 }
 
 bool ServerProcess::start(std::chrono::milliseconds timeout) {
@@ -230,8 +270,12 @@ long ServerProcess::rss_kb() const {
 }
 
 std::string ServerProcess::admin(const std::string& args) const {
+  const std::string database =
+      postgres_db_.empty()
+          ? ""
+          : "--database postgresql://nj@127.0.0.1:" + postgres_port_ + "/" + postgres_db_ + " ";
   const std::string command =
-      std::string(NJ_BIN_PATH) + " admin --data '" + data_dir_.string() + "' " + args;
+      std::string(NJ_BIN_PATH) + " admin --data '" + data_dir_.string() + "' " + database + args;
   std::string out;
   if (FILE* pipe = ::popen(command.c_str(), "r")) {
     char buf[4096];

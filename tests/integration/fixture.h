@@ -60,6 +60,7 @@ class ServerProcess {
 
  private:
   std::string config_toml_;
+  std::string postgres_port_, postgres_db_;  // NJ_TEST_POSTGRES_PORT: its database
   std::vector<std::string> extra_args_;
   std::filesystem::path root_, data_dir_, web_root_, log_file_;
   pid_t pid_ = -1;
