@@ -416,6 +416,9 @@ test('the privacy centre: the policy and its history, each consent with its time
     await consents.locator(`li[data-purpose="${purpose}"]`).waitFor();
   }
   await page.getByTestId('policy-history').locator('li').first().waitFor();
+  // One region on this server: the page says the data stays here, and offers no move.
+  await page.getByTestId('region-current').filter({ hasText: 'kept on this server, and nowhere else' }).waitFor();
+  assert.equal(await page.getByTestId('region-form').count(), 0);
   // A request: filed from the page, listed with the date its answer is due.
   await page.getByTestId('request-kind').selectOption('access');
   await page.getByTestId('request-text').fill('Please send me a copy of my data.');

@@ -147,7 +147,8 @@ function DataRegion() {
   };
   return (
     <div data-testid="region">
-      {mine && <p data-testid="region-current">{t('privacy.region.current', { name: name(mine) })}</p>}
+      {mine && regions.length > 1 && <p data-testid="region-current">{t('privacy.region.current', { name: name(mine) })}</p>}
+      {regions.length === 1 && <p data-testid="region-current">{t('privacy.region.single')}</p>}
       <ul data-testid="region-moves">
         {moves.map((m) => (
           <li data-state={m.state}>
