@@ -158,7 +158,8 @@ class OnConnection final : public Database {
       } else if (const auto* s = std::get_if<std::string>(&p)) {
         texts[i] = *s;
       } else if (const auto* b = std::get_if<Blob>(&p)) {
-        values[i] = reinterpret_cast<const char*>(b->data());
+        // An empty blob is empty bytes, not NULL (libpq reads a null pointer as NULL).
+        values[i] = b->empty() ? "" : reinterpret_cast<const char*>(b->data());
         lengths[i] = static_cast<int>(b->size());
         formats[i] = 1;  // bytes as they are
         continue;

@@ -45,6 +45,13 @@ TEST(Postgres, ExecuteAndQueryWithPositionalParameters) {
   EXPECT_EQ(std::get<Blob>(r.values[3]), (Blob{0, 1, 2, 0xff}));
   EXPECT_TRUE(r.is_null(4));
   EXPECT_EQ(db->query("SELECT COUNT(*), COALESCE(SUM(a), 0) FROM t")->at(0).integer(1), 7);
+  // Empty is not NULL: an empty blob and an empty text stay empty.
+  const Value empty[] = {int64_t{8}, std::string(), 0.0, Blob{}};
+  ASSERT_TRUE(db->execute("INSERT INTO t (a, b, c, d) VALUES ($1, $2, $3, $4)", empty));
+  const auto back = db->query("SELECT b, d FROM t WHERE a = 8")->at(0);
+  EXPECT_FALSE(back.is_null(0));
+  EXPECT_FALSE(back.is_null(1));
+  EXPECT_TRUE(std::get<Blob>(back.values[1]).empty());
   EXPECT_EQ(db->dialect(), "postgres");
 }
 
