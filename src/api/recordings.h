@@ -1,14 +1,15 @@
 // Cloud recordings of a device (issue #6), for its owner and those it is shared with as
 // family or admin, checked on every request:
 //   GET /api/v1/devices/{id}/recordings?from&to        {"spans","gaps","plan"}
-//   GET /api/v1/devices/{id}/playback.m3u8?from&to     HLS VOD: byte ranges of the segment
-//       files themselves, starting at the keyframe at or before `from`, with
-//       EXT-X-START at `from` exactly
-//   GET /api/v1/devices/{id}/recordings/{segment}.mp4  a segment file, with Range
+//   GET /api/v1/devices/{id}/playback.m3u8?from&to     HLS VOD: byte ranges of the segments'
+//       plain MP4s, starting at the keyframe at or before `from`, with EXT-X-START at
+//       `from` exactly
+//   GET /api/v1/devices/{id}/recordings/{segment}.mp4  a segment as its plain MP4, with Range
 //   GET /api/v1/devices/{id}/clip.mp4?from&to          a standard MP4 of up to 24 hours,
 //       starting at `from` exactly (edit lists), with Range
-// Files and clips are streamed from the store a piece at a time (never whole in memory);
-// a download stops when the person's access ends.
+// Files and clips are streamed from the store a piece at a time (never whole in memory),
+// opening only the sealed records a piece covers (recording/sealed.h); a download stops
+// when the person's access ends.
 // Times are RFC 3339 or Unix milliseconds.
 #pragma once
 
