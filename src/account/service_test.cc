@@ -8,7 +8,7 @@
 #include "account/crypto.h"
 #include "account/totp.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::account {
 namespace {
@@ -19,7 +19,7 @@ constexpr const char* kPassword = "correct horse battery staple";
 class AccountServiceTest : public ::testing::Test {
  protected:
   AccountServiceTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'795'947'665'000),
         outbox_(*db_, clock_, false) {
     EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));

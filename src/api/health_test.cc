@@ -3,13 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::api {
 namespace {
 
 TEST(HealthApi, ReportsOkWithSchemaVersionAndInstance) {
-  auto db = std::move(store::open_sqlite(":memory:")).value();
+  auto db = store::testing::open_test_database();
   ASSERT_TRUE(store::migrate(*db, store::builtin_migrations()));
   metrics::Registry metrics;
   HealthApi api(*db, metrics, {"1.2.3", "abc"});
@@ -30,7 +30,7 @@ TEST(HealthApi, ReportsOkWithSchemaVersionAndInstance) {
 }
 
 TEST(HealthApi, DegradedWhenTheDatabaseFails) {
-  auto db = std::move(store::open_sqlite(":memory:")).value();  // no schema_version table
+  auto db = store::testing::open_test_database();  // no schema_version table
   metrics::Registry metrics;
   HealthApi api(*db, metrics, {"1", "x"});
   auto [doc, ok] = api.snapshot();

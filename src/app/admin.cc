@@ -23,6 +23,7 @@
 #include "store/migrations.h"
 #include "store/postgres_database.h"
 #include "store/sqlite_database.h"
+#include "store/transfer.h"
 
 namespace nj::app {
 namespace {
@@ -79,6 +80,11 @@ commands:
   device label --serial S
             what goes on the device's label: {"serial","pairing_code"} (for adding it by
             hand in the app, when it cannot scan a code)
+  migrate-to-postgres --from DIR --to URL
+            copies an embedded install's database (DIR/nightjar.db; stop its server first)
+            into an empty PostgreSQL database, checks every table's row count and checksum
+            on both sides, and prints them; then set [database] url = URL (the media, keys
+            and pictures stay in DIR)
 )";
 
 void print_device(const device::Device& d) {
@@ -269,6 +275,47 @@ void log_operator(const std::filesystem::path& data, store::Database& db, const 
   log.checkpoint();
 }
 
+// An embedded install's database onto PostgreSQL, checked (store/transfer.h).
+int migrate_to_postgres(const std::filesystem::path& from, const std::string& to) {
+  if (from.empty() || to.empty()) {
+    std::fputs("nightjar admin migrate-to-postgres: needs --from DIR --to URL\n", stderr);
+    return 2;
+  }
+  if (!std::filesystem::exists(from / "nightjar.db")) {
+    std::fprintf(stderr, "nightjar admin: no database in %s\n", from.c_str());
+    return 1;
+  }
+  auto source = store::open_sqlite(from / "nightjar.db");
+  if (!source) {
+    std::fprintf(stderr, "nightjar admin: %s\n", source.error().message.c_str());
+    return 1;
+  }
+  auto target = store::open_postgres(to, {1});
+  if (!target) {
+    std::fprintf(stderr, "nightjar admin: %s\n", target.error().message.c_str());
+    return 1;
+  }
+  auto copied = store::copy_to_postgres(**source, **target);
+  if (!copied) {
+    std::fprintf(stderr, "nightjar admin migrate-to-postgres: %s\n",
+                 copied.error().message.c_str());
+    return 1;
+  }
+  nlohmann::json tables = nlohmann::json::array();
+  int64_t rows = 0;
+  for (const auto& t : *copied) {
+    char checksum[17];
+    std::snprintf(checksum, sizeof checksum, "%016llx",
+                  static_cast<unsigned long long>(t.checksum));
+    tables.push_back({{"table", t.table}, {"rows", t.rows}, {"checksum", checksum}});
+    rows += t.rows;
+  }
+  std::printf(
+      "%s\n",
+      nlohmann::json{{"tables", tables}, {"rows", rows}, {"verified", true}}.dump().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int admin(std::span<const std::string_view> args) {
@@ -340,6 +387,8 @@ int admin(std::span<const std::string_view> args) {
       return 2;
     }
   }
+  // Its --from and --to are a data directory and a database URL.
+  if (command == "migrate-to-postgres") return migrate_to_postgres(plan_args.from, plan_args.to);
   if (data.empty() || command.empty()) {
     std::fputs(kUsage, stderr);
     return 2;

@@ -89,6 +89,7 @@
 #include "notify/webhooks.h"
 #include "privacy/consents.h"
 #include "privacy/regions.h"
+#include "store/change_feed.h"
 #include "store/migrations.h"
 #include "store/postgres_database.h"
 #include "store/sqlite_database.h"
@@ -168,6 +169,11 @@ std::optional<std::string> ensure_demo_account(account::AccountService& accounts
   }
   return email + " / " + password;
 }
+
+// The change feed's topics (store/change_feed.h): "serial user", "serial", "user".
+constexpr std::string_view kAccessEnded = "access.ended";
+constexpr std::string_view kDeviceEnded = "device.ended";
+constexpr std::string_view kAccountEnded = "account.ended";
 
 // RTSP access: a stream token for the device and the purpose, re-checked now (the subject's
 // right under the binding it was minted under); the session then holds its access in the
@@ -301,6 +307,17 @@ int serve(const Config& config) {
   add_process_metrics(metrics, NJ_VERSION);
   // Connections open on a right to a device (made before any server, so it outlives them).
   device::AccessWatch access_watch;
+  // Changes every node must hear at once (store/change_feed.h, issue #17): on PostgreSQL,
+  // LISTEN/NOTIFY, so an access ended through another node ends here too.
+  auto change_feed =
+      config.database.url.empty()
+          ? store::StoreResult<std::unique_ptr<store::ChangeFeed>>(store::local_change_feed())
+          : store::postgres_change_feed(config.database.url);
+  if (!change_feed) {
+    spdlog::critical("startup.failed reason=\"{}\"", change_feed.error().message);
+    return 1;
+  }
+  store::ChangeFeed& changes = **change_feed;
 
   account::PolicyText policy = account::builtin_policy();
   if (!config.accounts.policy_dir.empty()) {
@@ -929,11 +946,47 @@ int serve(const Config& config) {
       [&home_mqtt](const std::string& user_id, std::string_view purpose, bool granted) {
         if (purpose == privacy::kNotifyMqtt) home_mqtt.consent_changed(user_id, granted);
       });
-  // A share revoked or left: what that person has open on the camera closes at once, and
-  // its home-automation sensors are taken back; a share accepted: they are announced.
+  // What another node ended, ended here too (a node hears its own changes as well: ending
+  // twice ends nothing more). After the feed was away, every connection held here is
+  // checked again against the rights as they are now.
+  changes.on_change([&access_watch](std::string_view topic, std::string_view payload) {
+    const auto space = payload.find(' ');
+    if (topic == kAccessEnded && space != std::string_view::npos) {
+      access_watch.end_for(std::string(payload.substr(0, space)),
+                           std::string(payload.substr(space + 1)));
+    } else if (topic == kDeviceEnded) {
+      access_watch.end_device(std::string(payload));
+    } else if (topic == kAccountEnded) {
+      access_watch.end_subject(std::string(payload));
+    }
+  });
+  changes.on_resync([&access_watch, &device_service] {
+    size_t ended = 0;
+    for (const auto& [serial, subject] : access_watch.held()) {
+      if (subject.empty() || subject == device::kDeviceSubject ||
+          subject == device::kOperatorSubject) {
+        continue;  // bindings are checked by generation every second (BindingSweep)
+      }
+      if (!device_service.role_by_serial(subject, serial)) {
+        ended += access_watch.end_for(serial, subject);
+      }
+    }
+    spdlog::warn("changes.resync ended={}", ended);
+  });
+  struct UnhookChanges {  // before what its listeners name goes
+    store::ChangeFeed& feed;
+    ~UnhookChanges() {
+      feed.on_change({});
+      feed.on_resync({});
+    }
+  } unhook_changes{changes};
+  // A share revoked or left: what that person has open on the camera closes at once, on
+  // every node, and its home-automation sensors are taken back; a share accepted: they are
+  // announced.
   devices_api.on_access_revoked(
-      [&access_watch, &home_mqtt](const std::string& serial, const std::string& user_id) {
+      [&access_watch, &home_mqtt, &changes](const std::string& serial, const std::string& user_id) {
         access_watch.end_for(serial, user_id);
+        changes.publish(kAccessEnded, serial + " " + user_id);
         home_mqtt.refresh(user_id);
       });
   devices_api.on_access_granted(
@@ -988,7 +1041,7 @@ int serve(const Config& config) {
   // changes hands shows its next owner nothing of the last one's.
   // Everything that ends with a binding, at once: the camera's credentials and streams,
   // every connection open on it (by anyone, session or token), its plan and its media.
-  const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &plans,
+  const auto binding_ended = [&broker_link, &stream_demand, &hub, &access_watch, &changes, &plans,
                               &recording_jobs, &devices, &snapshot_api, &event_service,
                               &notify_prefs, &home_mqtt, &detection_settings, &detection, &call_log,
                               &talk_service, &key_store](const std::string& serial) {
@@ -1000,6 +1053,7 @@ int serve(const Config& config) {
     hub.evict("push/" + serial);
     hub.evict("sd/" + serial);
     access_watch.end_device(serial);
+    changes.publish(kDeviceEnded, serial);
     plans.revoke(serial);
     recording_jobs.reap_now();
     if (auto d = devices.by_serial(serial)) {
@@ -1062,15 +1116,17 @@ int serve(const Config& config) {
   exports.set_dir_for([&regions](std::string_view user_id) {
     return (*regions)->root((*regions)->of_user(user_id)) / "exports";
   });
-  accounts.set_on_cancelled([&device_service, &access_watch, &push_subscriptions, &event_store,
-                             &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
+  accounts.set_on_cancelled([&device_service, &access_watch, &changes, &push_subscriptions,
+                             &event_store, &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
                              &privacy_requests, &exports,
                              binding_ended](const std::string& user_id) {
     const size_t unbound = device_service.end_everything_of(
-        user_id, binding_ended, [&access_watch, &user_id](const std::string& serial) {
+        user_id, binding_ended, [&access_watch, &changes, &user_id](const std::string& serial) {
           access_watch.end_for(serial, user_id);
+          changes.publish(kAccessEnded, serial + " " + user_id);
         });
     access_watch.end_subject(user_id);
+    changes.publish(kAccountEnded, user_id);
     // Nothing more reaches their browsers, and what read state they had goes.
     push_subscriptions.forget_user(user_id);
     webhooks.forget_user(user_id);

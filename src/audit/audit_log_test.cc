@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::audit {
 namespace {
@@ -16,7 +16,7 @@ using store::Value;
 class AuditLogTest : public ::testing::Test {
  protected:
   AuditLogTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'800'000'000'000),
         signer_(std::vector<uint8_t>(32, 7)),
         dir_(std::filesystem::temp_directory_path() /

@@ -66,6 +66,13 @@ size_t AccessWatch::end_older(const std::string& serial, int64_t generation) {
   return end_where([&](const Entry& e) { return e.serial == serial && e.generation < generation; });
 }
 
+std::set<std::pair<std::string, std::string>> AccessWatch::held() const {
+  std::lock_guard lock(mu_);
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& [id, e] : entries_) out.emplace(e.serial, e.subject);
+  return out;
+}
+
 size_t AccessWatch::open() const {
   std::lock_guard lock(mu_);
   return entries_.size();

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -49,6 +50,9 @@ class AccessWatch {
   // that changed outside this process, as by `nightjar admin device unbind`).
   size_t end_older(const std::string& serial, int64_t generation);
   size_t open() const;
+  // What is held now, as (serial, subject) pairs: for checking again each one's right when
+  // changes made elsewhere may have been missed (store::ChangeFeed's resync).
+  std::set<std::pair<std::string, std::string>> held() const;
 
  private:
   struct Entry {

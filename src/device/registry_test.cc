@@ -7,7 +7,7 @@
 #include "device/broker_link.h"
 #include "device_protocol/messages.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::device {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 class RegistryTest : public ::testing::Test {
  protected:
   RegistryTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'795'947'665'000),
         secrets_(std::vector<uint8_t>(32, 7)),
         registry_(*db_, secrets_, clock_) {

@@ -11,14 +11,14 @@
 #include "device/registry.h"
 #include "device/service.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::device {
 
 class DeviceTestBed : public ::testing::Test {
  protected:
   DeviceTestBed()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'795'947'665'000),
         secrets_(std::vector<uint8_t>(32, 7)),
         registry_(*db_, secrets_, clock_),

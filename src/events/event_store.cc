@@ -275,7 +275,8 @@ std::vector<std::string> EventStore::ids_of(std::string_view device_id,
   const Value p[] = {std::string(device_id), before_ms ? Value{*before_ms} : Value{nullptr},
                      static_cast<int64_t>(limit)};
   auto rows = db_.query(
-      "SELECT id FROM events WHERE device_id = $1 AND ($2 IS NULL OR start_ms < $2) "
+      "SELECT id FROM events WHERE device_id = $1 AND (CAST($2 AS BIGINT) IS NULL OR start_ms < "
+      "$2) "
       "ORDER BY start_ms LIMIT $3",
       p);
   std::vector<std::string> out;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::events {
 
@@ -16,7 +16,7 @@ inline const std::string kDeviceA(32, 'a');
 inline const std::string kDeviceB(32, 'b');
 
 inline std::unique_ptr<store::Database> events_db() {
-  auto db = std::move(store::open_sqlite(":memory:")).value();
+  auto db = store::testing::open_test_database();
   EXPECT_TRUE(store::migrate(*db, store::builtin_migrations()));
   for (const auto& [id, serial] : {std::pair{kDeviceA, "DEV-A"}, std::pair{kDeviceB, "DEV-B"}}) {
     const store::Value p[] = {id, std::string(serial)};

@@ -16,7 +16,7 @@
 #include "notify/test_poster.h"
 #include "notify/webhooks.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::notify {
 namespace {
@@ -103,7 +103,7 @@ TEST(DeliveryQueue, RetriesWaitWithoutHoldingUpOthers) {
 class ChannelsTest : public ::testing::Test {
  protected:
   ChannelsTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'800'000'000'000),
         consents_(*db_, clock_) {
     EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));

@@ -5,7 +5,7 @@
 #include "notify/arming.h"
 #include "notify/in_app.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::notify {
 namespace {
@@ -26,7 +26,7 @@ class FakeChannel : public Channel {
 class EngineTest : public ::testing::Test {
  protected:
   EngineTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'796'000'000'000),  // 2026-12-01 UTC
         prefs_(*db_),
         consents_(*db_, clock_),

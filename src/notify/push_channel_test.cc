@@ -8,7 +8,7 @@
 
 #include "notify/test_poster.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::notify {
 namespace {
@@ -20,7 +20,7 @@ const std::string kAuth = *webpush::from_base64url("BTBZMqHH6r4Tts7J_aSIgg");
 class PushChannelTest : public ::testing::Test {
  protected:
   PushChannelTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'800'000'000'000),
         subscriptions_(*db_, clock_),
         dir_(std::filesystem::temp_directory_path() / ("nj-push-" + std::to_string(getpid()))) {

@@ -9,7 +9,7 @@
 #include "keys/records.h"
 #include "privacy/requests.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::privacy {
 namespace {
@@ -21,7 +21,7 @@ using nj::testing::run;
 class ExportTest : public ::testing::Test {
  protected:
   ExportTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(1'800'000'000'000),
         dir_(std::filesystem::temp_directory_path() / ("nj-export-" + std::to_string(::getpid()))),
         exports_(*db_, clock_, dir_,

@@ -4,7 +4,7 @@
 
 #include "common/time.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::privacy {
 namespace {
@@ -33,7 +33,7 @@ TEST(WorkingDays, FifteenWorkingDaysSkipWeekendsAndHolidays) {
 class RequestsTest : public ::testing::Test {
  protected:
   RequestsTest()
-      : db_(std::move(store::open_sqlite(":memory:")).value()),
+      : db_(store::testing::open_test_database()),
         clock_(at("2026-12-04T10:00:00Z")),
         requests_(*db_, clock_, {"2026-12-25"}) {
     EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));

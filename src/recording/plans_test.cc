@@ -5,7 +5,7 @@
 #include "recording/recorder.h"
 #include "recording/test_stream.h"
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::recording {
 namespace {
@@ -19,7 +19,7 @@ class PlansTest : public ::testing::Test {
       : dir_(std::filesystem::temp_directory_path() /
              ("nj-plans-" + std::to_string(::getpid()) + "-" +
               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()))),
-        db_(std::move(store::open_sqlite(":memory:")).value()),
+        db_(store::testing::open_test_database()),
         clock_(kT0),
         store_(dir_),
         catalog_(*db_),

@@ -127,9 +127,7 @@ TEST(Recorder, RecoveryAfterACrashKeepsEveryWholeFragmentAndCutsThePartialOne) {
     fragments_written = r.stats().fragments;
     // The moment of the crash: what is on disk is copied as it is, the recorder never
     // finishes there.
-    std::filesystem::copy(dir, crashed,
-                          std::filesystem::copy_options::recursive |
-                              std::filesystem::copy_options::overwrite_existing);
+    testing::crash_copy(dir, crashed);
   }
   auto db = open_db(crashed / "nj.db");
   Catalog catalog(*db);

@@ -223,9 +223,7 @@ TEST(SealedRecording, RecoveryKeepsEveryWholeSealedFragmentAndCutsTheHalfWritten
       for (const auto& f : stream.next()) r.push(f);
     }
     fragments_written = r.stats().fragments;
-    std::filesystem::copy(dir, crashed,
-                          std::filesystem::copy_options::recursive |
-                              std::filesystem::copy_options::overwrite_existing);
+    testing::crash_copy(dir, crashed);
   }
   auto db = open_db(crashed / "nj.db");
   Catalog catalog(*db);
@@ -289,9 +287,7 @@ TEST(SealedRecording, RecoveryWithoutTheKeyKeepsOnlyWhatTheIndexHolds) {
     store.close(open[0].store_key);
     std::vector<uint8_t> more(open[0].fragments[0].size + 48, 0x5a);
     ASSERT_TRUE(store.append(open[0].store_key, more, false));
-    std::filesystem::copy(dir, crashed,
-                          std::filesystem::copy_options::recursive |
-                              std::filesystem::copy_options::overwrite_existing);
+    testing::crash_copy(dir, crashed);
   }
   auto db = open_db(crashed / "nj.db");
   Catalog catalog(*db);

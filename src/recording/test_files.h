@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "store/migrations.h"
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::recording::testing {
 
@@ -27,14 +27,23 @@ inline std::filesystem::path fresh_dir(const std::string& name) {
 }
 
 inline std::unique_ptr<store::Database> open_db(const std::filesystem::path& path) {
-  auto db = std::move(store::open_sqlite(path)).value();
+  auto db = store::testing::open_test_database_at(path);
   EXPECT_TRUE(store::migrate(*db, store::builtin_migrations()));
   const store::Value p[] = {std::string("dev-1")};
   (void)db->execute(
-      "INSERT OR IGNORE INTO devices (id, serial, secret_hash, created_at) "
+      "INSERT INTO devices (id, serial, secret_hash, created_at) "
       "VALUES ($1, 'CAM-1', 'x', 0)",
       p);
   return db;
+}
+
+// The moment of a crash: the directory (media and all) and the database as they are, copied to
+// `crashed`, where recovery then runs; the recorder in `dir` never finishes there.
+inline void crash_copy(const std::filesystem::path& dir, const std::filesystem::path& crashed) {
+  std::filesystem::copy(
+      dir, crashed,
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(store::testing::copy_test_database(dir / "nj.db", crashed / "nj.db"));
 }
 
 inline std::vector<uint8_t> file_bytes(const std::filesystem::path& p) {

@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include "store/sqlite_database.h"
+#include "store/test_postgres.h"
 
 namespace nj::store {
 namespace {
 
-std::unique_ptr<Database> open_memory() { return std::move(open_sqlite(":memory:")).value(); }
+std::unique_ptr<Database> open_memory() { return testing::open_test_database(); }
 
 TEST(Migrations, AppliesInOrderOnceAndRecordsVersions) {
   auto db = open_memory();

@@ -1,20 +1,36 @@
-// For tests: a throwaway PostgreSQL 15 cluster (../shared/VERIFIED.md): initdb in a temporary
-// directory (as the postgres user when run as root: initdb refuses root), TCP on 127.0.0.1 at
-// a free port, durability off; stopped and deleted with the object. url() is empty, and
-// error() says why, if it could not start.
+// For tests: the database a test runs on (issue #17: every test that uses the database runs on
+// SQLite and on PostgreSQL).
+//
+// open_test_database() gives SQLite in memory, or with NJ_TEST_POSTGRES=1 a fresh database in
+// the run's throwaway PostgreSQL cluster: the one ctest's `postgres` fixture started
+// (NJ_TEST_POSTGRES_DIR holds its port), else one this process starts for itself. Clusters
+// are made by scripts/test-postgres (NJ_TEST_POSTGRES_SCRIPT), the one place that knows how.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
 #include <string>
+#include <string_view>
+
+#include "store/postgres_database.h"
+#include "store/sqlite_database.h"
+
+#ifndef NJ_TEST_POSTGRES_SCRIPT
+#error "NJ_TEST_POSTGRES_SCRIPT: link nj_store_testing"
+#endif
 
 namespace nj::store::testing {
 
+// A cluster of this object's own, stopped and deleted with it. url() is empty, and error()
+// says why, if it could not start.
 class TempPostgres {
  public:
   TempPostgres() {
@@ -24,32 +40,23 @@ class TempPostgres {
       return;
     }
     dir_ = pattern;
-    ::chmod(dir_.c_str(), 0777);
-    port_ = free_port();
-    const std::string bin = "/usr/lib/postgresql/15/bin/";
-    as_ = ::geteuid() == 0 ? "runuser -u postgres -- " : "";
-    const std::string data = dir_ + "/data";
-    if (run(as_ + bin + "initdb -D " + data + " -A trust -U nj -E UTF8 --locale=C.UTF-8 " +
-            "--no-sync > " + dir_ + "/initdb.log 2>&1") != 0) {
-      error_ = "initdb failed: " + read(dir_ + "/initdb.log");
+    const std::string out = dir_ + ".out";
+    if (std::system(
+            (std::string(NJ_TEST_POSTGRES_SCRIPT) + " start " + dir_ + " > " + out + " 2>&1")
+                .c_str()) != 0) {
+      error_ = "the cluster did not start: " + read(out);
+      std::filesystem::remove(out);
       return;
     }
-    if (run(as_ + bin + "pg_ctl -D " + data + " -l " + dir_ + "/server.log -w -t 30 -o \"-p " +
-            std::to_string(port_) + " -k " + dir_ +
-            " -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off" +
-            " -c full_page_writes=off -c max_connections=200\" start > /dev/null 2>&1") != 0) {
-      error_ = "pg_ctl start failed: " + read(dir_ + "/server.log");
-      return;
-    }
-    started_ = true;
+    std::filesystem::remove(out);
+    port_ = std::atoi(read(dir_ + "/port").c_str());
     url_ = "postgresql://nj@127.0.0.1:" + std::to_string(port_) + "/postgres";
   }
   ~TempPostgres() {
-    if (started_) {
-      run(as_ + "/usr/lib/postgresql/15/bin/pg_ctl -D " + dir_ + "/data -m immediate stop" +
-          " > /dev/null 2>&1");
+    if (!dir_.empty()) {
+      (void)std::system(
+          (std::string(NJ_TEST_POSTGRES_SCRIPT) + " stop " + dir_ + " > /dev/null 2>&1").c_str());
     }
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   TempPostgres(const TempPostgres&) = delete;
   TempPostgres& operator=(const TempPostgres&) = delete;
@@ -58,37 +65,157 @@ class TempPostgres {
   int port() const { return port_; }
   const std::string& error() const { return error_; }
   // A fresh database in the cluster, for a test of its own: its URL.
-  std::string database(const std::string& name) {
-    run(as_ + "/usr/lib/postgresql/15/bin/createdb -h 127.0.0.1 -p " + std::to_string(port_) +
-        " -U nj " + name + " > /dev/null 2>&1");
+  std::string database(const std::string& name) const {
+    if (auto admin = open_postgres(url_, {.pool_size = 1})) {
+      (void)(*admin)->execute("DROP DATABASE IF EXISTS " + name);
+      (void)(*admin)->execute("CREATE DATABASE " + name);
+    }
     return "postgresql://nj@127.0.0.1:" + std::to_string(port_) + "/" + name;
   }
 
- private:
-  static int run(const std::string& command) { return std::system(command.c_str()); }
   static std::string read(const std::string& path) {
-    std::string out;
-    if (FILE* f = std::fopen(path.c_str(), "r")) {
-      char buf[4096];
-      for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
-      std::fclose(f);
-    }
-    return out;
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
   }
-  static int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-  }
-  std::string dir_, as_, url_, error_;
+
+ private:
+  std::string dir_, url_, error_;
   int port_ = 0;
-  bool started_ = false;
 };
+
+// NJ_TEST_POSTGRES=1: the tests of this process run on PostgreSQL.
+inline bool on_postgres() {
+  const char* wanted = std::getenv("NJ_TEST_POSTGRES");
+  return wanted && std::string_view(wanted) == "1";
+}
+
+// The port of the cluster this process uses (the run's, or its own, started on first use);
+// 0 if none could start (error says why).
+inline int cluster_port(std::string* error = nullptr) {
+  static std::once_flag once;
+  static int port = 0;
+  static std::string why;
+  static std::unique_ptr<TempPostgres> own;
+  std::call_once(once, [] {
+    if (const char* dir = std::getenv("NJ_TEST_POSTGRES_DIR"); dir && *dir) {
+      port = std::atoi(TempPostgres::read(std::string(dir) + "/port").c_str());
+      if (port > 0) return;
+    }
+    own = std::make_unique<TempPostgres>();
+    port = own->port();
+    why = own->error();  // stopped when the process ends, with the static
+  });
+  if (error) *error = why;
+  return port;
+}
+
+// A database of a name no other test of the run uses, in the cluster: its URL ("" and error
+// on failure).
+inline std::string fresh_database_url(std::string* error = nullptr) {
+  const int port = cluster_port(error);
+  if (port == 0) return "";
+  static std::mt19937_64 random{std::random_device{}()};
+  static std::mutex mutex;
+  std::string name;
+  {
+    std::lock_guard lock(mutex);
+    name = "t" + std::to_string(::getpid()) + "_" + std::to_string(random() % 1'000'000'000);
+  }
+  const std::string base = "postgresql://nj@127.0.0.1:" + std::to_string(port) + "/";
+  auto admin = open_postgres(base + "postgres", {.pool_size = 1});
+  if (!admin) {
+    if (error) *error = admin.error().message;
+    return "";
+  }
+  if (auto made = (*admin)->execute("CREATE DATABASE " + name); !made) {
+    if (error) *error = made.error().message;
+    return "";
+  }
+  return base + name;
+}
+
+// Drops a database fresh_database_url made (connections to it are ended first).
+inline void drop_database(const std::string& url) {
+  const auto slash = url.rfind('/');
+  if (auto admin = open_postgres(url.substr(0, slash + 1) + "postgres", {.pool_size = 1})) {
+    (void)(*admin)->execute("DROP DATABASE IF EXISTS " + url.substr(slash + 1) + " WITH (FORCE)");
+  }
+}
+
+// A test without its database cannot say anything: it stops the process, saying why.
+inline std::unique_ptr<Database> open_pool(const std::string& url) {
+  auto db = open_postgres(url, {.pool_size = 4});
+  if (!db) {
+    std::fprintf(stderr, "no PostgreSQL for the test: %s\n", db.error().message.c_str());
+    std::abort();
+  }
+  return std::move(db).value();
+}
+
+// The database a unit test runs on: SQLite in memory, or a fresh PostgreSQL database.
+inline std::unique_ptr<Database> open_test_database() {
+  if (!on_postgres()) return std::move(open_sqlite(":memory:")).value();
+  std::string error;
+  const std::string url = fresh_database_url(&error);
+  if (url.empty()) {
+    std::fprintf(stderr, "no PostgreSQL for the test: %s\n", error.c_str());
+    std::abort();
+  }
+  return open_pool(url);
+}
+
+// The same for a test that closes its database and opens it again (a restart, crash
+// recovery): SQLite's file at `path`, or the PostgreSQL database this process made for that
+// path the first time it was asked.
+struct PathDatabases {
+  std::mutex mutex;
+  std::map<std::filesystem::path, std::string> urls;
+  static PathDatabases& get() {
+    static PathDatabases all;
+    return all;
+  }
+};
+
+inline std::unique_ptr<Database> open_test_database_at(const std::filesystem::path& path) {
+  if (!on_postgres()) return std::move(open_sqlite(path)).value();
+  auto& [mutex, urls] = PathDatabases::get();
+  std::string url;
+  {
+    std::lock_guard lock(mutex);
+    auto& known = urls[path];
+    if (known.empty()) {
+      std::string error;
+      known = fresh_database_url(&error);
+      if (known.empty()) {
+        std::fprintf(stderr, "no PostgreSQL for the test: %s\n", error.c_str());
+        std::abort();
+      }
+    }
+    url = known;
+  }
+  return open_pool(url);
+}
+
+// The database at `from` as it is this moment (what was committed), copied to `to`, as a crash
+// leaves it: on SQLite the caller copies the files (the database's with them); on PostgreSQL
+// a dump of it is loaded into a fresh database, which open_test_database_at(to) then opens.
+inline bool copy_test_database(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (!on_postgres()) return true;
+  auto& [mutex, urls] = PathDatabases::get();
+  std::string source;
+  {
+    std::lock_guard lock(mutex);
+    source = urls[from];
+  }
+  std::string error;
+  const std::string target = fresh_database_url(&error);
+  if (source.empty() || target.empty()) return false;
+  const std::string command = "pg_dump --no-owner '" + source + "' | psql -X -q -o /dev/null '" +
+                              target + "' > /dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) return false;
+  std::lock_guard lock(mutex);
+  urls[to] = target;
+  return true;
+}
 
 }  // namespace nj::store::testing

@@ -219,10 +219,9 @@ TEST_F(AccessEndTest, CancellingAnAccountUnbindsItsCamerasAndEndsItsShares) {
   ASSERT_EQ(call(owner_, "POST", "/api/v1/events/read", json::object()).status, 200);
   const std::string owner_id = call(owner_, "GET", "/api/v1/me").json()["id"];
   const auto rows = [&](const std::string& table) {
-    const auto out =
-        run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
-                    "' \"SELECT count(*) FROM " + table + " WHERE user_id = '" + owner_id + "'\"");
-    return std::atoi(out.c_str());
+    return std::atoi(
+        server_.sql("SELECT count(*) FROM " + table + " WHERE user_id = '" + owner_id + "'")
+            .c_str());
   };
   ASSERT_EQ(rows("webhooks"), 1);
   ASSERT_EQ(rows("mqtt_homes"), 1);
@@ -325,9 +324,7 @@ TEST_F(AccessEndTest, AnOperatorUnbindsACameraAndTheServerEndsEverythingOfIt) {
       3s));
   // Unbinding what is not bound is a clear error.
   int status = 0;
-  run_command("'" + std::string(NJ_BIN_PATH) + "' admin --data '" + server_.data_dir().string() +
-                  "' device unbind --serial END-4 2>&1",
-              &status);
+  server_.admin("device unbind --serial END-4 2>&1", &status);
   EXPECT_EQ(status, 3);
   const auto next = sign_up(server_, "next@example.org");
   EXPECT_FALSE(bind("END-4", next).empty());
@@ -400,27 +397,19 @@ TEST_F(AccessEndTest, TheOwnerSeesWhoOpenedTheirCameraAndTheLogCatchesAnyChange)
   EXPECT_EQ(call(stranger, "GET", "/api/v1/devices/" + id + "/access-log").status, 404);
 
   // The chain verifies; a changed row is caught, and when put back it verifies again.
-  const auto verify = [&](int* status) {
-    return run_command(std::string(NJ_BIN_PATH) + " admin --data " +
-                           sh_quote(server_.data_dir().string()) + " verify-audit 2>&1",
-                       status);
-  };
+  const auto verify = [&](int* status) { return server_.admin("verify-audit 2>&1", status); };
   int status = -1;
   auto report = verify(&status);
   EXPECT_EQ(status, 0) << report;
   EXPECT_NE(report.find("\"problems\":[]"), std::string::npos) << report;
-  const std::string db = sh_quote((server_.data_dir() / "nightjar.db").string());
-  const auto sql = [&](const std::string& statement) {
-    return run_command("sqlite3 " + db + " " + sh_quote(statement));
-  };
-  const std::string seq = sql("SELECT seq FROM audit_log WHERE kind = 'snapshot'");
+  const std::string seq = server_.sql("SELECT seq FROM audit_log WHERE kind = 'snapshot'");
   ASSERT_FALSE(seq.empty());
-  sql("UPDATE audit_log SET kind = 'playback' WHERE seq = " + seq);
+  server_.sql("UPDATE audit_log SET kind = 'playback' WHERE seq = " + seq);
   report = verify(&status);
   EXPECT_NE(status, 0) << report;
   EXPECT_NE(report.find("row " + std::to_string(std::atoi(seq.c_str()))), std::string::npos)
       << report;
-  sql("UPDATE audit_log SET kind = 'snapshot' WHERE seq = " + seq);
+  server_.sql("UPDATE audit_log SET kind = 'snapshot' WHERE seq = " + seq);
   report = verify(&status);
   EXPECT_EQ(status, 0) << report;
 
@@ -473,8 +462,7 @@ TEST_F(AccessEndTest, NoRowNamesACancelledPersonOnceTheirAnonymisationIsDone) {
       },
       10s))
       << jobs;
-  const auto dump =
-      run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) + " .dump");
+  const auto dump = server_.dump_database();
   ASSERT_NE(dump.find("owner@example.org"), std::string::npos) << "the dump is read";
   EXPECT_EQ(dump.find(email), std::string::npos)
       << dump.substr(dump.find(email) > 300 ? dump.find(email) - 300 : 0, 600);

@@ -416,11 +416,9 @@ TEST_F(DevicesTest, SettingsRoundTripAndPrivacyModeStopsTheCamera) {
 
   // Unbinding ends the binding's privacy record with its recordings.
   ASSERT_EQ(call("DELETE", path, owner_).status, 204);
-  auto rows = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
-                          "' 'SELECT count(*) FROM device_privacy_periods'");
+  auto rows = server_.sql("SELECT count(*) FROM device_privacy_periods");
   EXPECT_EQ(rows, "0\n");
-  rows = run_command("sqlite3 '" + (server_.data_dir() / "nightjar.db").string() +
-                     "' \"SELECT name || '|' || place FROM devices WHERE serial = 'SIM-P1'\"");
+  rows = server_.sql("SELECT name || '|' || place FROM devices WHERE serial = 'SIM-P1'");
   EXPECT_EQ(rows, "|\n") << "its name and place are the last owner's: cleared";
 }
 

@@ -53,29 +53,6 @@ int decode_status(int status) {
 
 }  // namespace
 
-namespace {
-
-// NJ_TEST_POSTGRES=1: one throwaway PostgreSQL cluster for the run (issue #17); every server
-// a test starts keeps its data in a database of its own there (NJ_TEST_POSTGRES_PORT).
-class PostgresEnvironment final : public ::testing::Environment {
- public:
-  void SetUp() override {
-    const char* wanted = std::getenv("NJ_TEST_POSTGRES");
-    if (!wanted || std::string_view(wanted) != "1") return;
-    cluster_ = std::make_unique<store::testing::TempPostgres>();
-    ASSERT_FALSE(cluster_->url().empty()) << cluster_->error();
-    ::setenv("NJ_TEST_POSTGRES_PORT", std::to_string(cluster_->port()).c_str(), 1);
-  }
-  void TearDown() override { cluster_.reset(); }
-
- private:
-  std::unique_ptr<store::testing::TempPostgres> cluster_;
-};
-[[maybe_unused]] ::testing::Environment* const kPostgres =
-    ::testing::AddGlobalTestEnvironment(new PostgresEnvironment);
-
-}  // namespace
-
 ServerProcess::ServerProcess(std::string config_toml, std::vector<std::string> extra_args)
     : config_toml_(std::move(config_toml)), extra_args_(std::move(extra_args)) {
   char pattern[] = "/tmp/nj-it-XXXXXX";
@@ -86,16 +63,16 @@ ServerProcess::ServerProcess(std::string config_toml, std::vector<std::string> e
   fs::create_directories(web_root_ / "assets");
   std::ofstream(web_root_ / "index.html") << "<!doctype html><title>Nightjar test app</title>";
   std::ofstream(web_root_ / "assets" / "app-abc123.js") << "console.log('nightjar');";
-  // NJ_TEST_POSTGRES_PORT: the server keeps its data in a database of its own on that
-  // PostgreSQL cluster (issue #17), made here and dropped with it.
-  if (const char* port = std::getenv("NJ_TEST_POSTGRES_PORT"); port && *port) {
-    postgres_port_ = port;
-    postgres_db_ = "nj_" + root_.filename().string().substr(6);
-    for (auto& c : postgres_db_) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    run_command("createdb -h 127.0.0.1 -p " + postgres_port_ + " -U nj " + postgres_db_);
-    // At the end: a table header there ends whatever table the test's own config left open.
-    config_toml_ += "\n[database]\nurl = \"postgresql://nj@127.0.0.1:" + postgres_port_ + "/" +
-                    postgres_db_ + "\"\n";
+  // NJ_TEST_POSTGRES=1: the server keeps its data in a PostgreSQL database of its own in the
+  // run's throwaway cluster (issue #17), made here and dropped with it.
+  if (store::testing::on_postgres()) {
+    std::string error;
+    const std::string url = store::testing::fresh_database_url(&error);
+    if (url.empty()) {
+      std::fprintf(stderr, "no PostgreSQL for the test: %s\n", error.c_str());
+      std::abort();
+    }
+    use_postgres(url);
   }
 }
 
@@ -103,9 +80,7 @@ ServerProcess::~ServerProcess() {
   if (pid_ > 0) stop(SIGKILL);
   std::error_code ec;
   fs::remove_all(root_, ec);
-  if (!postgres_db_.empty()) {
-    run_command("dropdb -h 127.0.0.1 -p " + postgres_port_ + " -U nj --if-exists " + postgres_db_);
-  }
+  if (owns_database_) store::testing::drop_database(database_url_);
 }
 
 bool ServerProcess::start(std::chrono::milliseconds timeout) {
@@ -113,9 +88,13 @@ bool ServerProcess::start(std::chrono::milliseconds timeout) {
   std::vector<std::string> args = {NJ_BIN_PATH,   "serve", "--data",      data_dir_.string(),
                                    "--http-port", "0",     "--rtsp-port", "0",
                                    "--mqtt-port", "0",     "--web-root",  web_root_.string()};
-  if (!config_toml_.empty()) {
+  // At the end: a table header there ends whatever table the test's own config left open.
+  const std::string config_toml =
+      config_toml_ +
+      (database_url_.empty() ? "" : "\n[database]\nurl = \"" + database_url_ + "\"\n");
+  if (!config_toml.empty()) {
     const auto config = root_ / "nightjar.toml";
-    std::ofstream(config) << config_toml_;
+    std::ofstream(config) << config_toml;
     args.push_back("--config");
     args.push_back(config.string());
   }
@@ -269,21 +248,82 @@ long ServerProcess::rss_kb() const {
   return 0;
 }
 
-std::string ServerProcess::admin(const std::string& args) const {
-  const std::string database =
-      postgres_db_.empty()
-          ? ""
-          : "--database postgresql://nj@127.0.0.1:" + postgres_port_ + "/" + postgres_db_ + " ";
-  const std::string command =
-      std::string(NJ_BIN_PATH) + " admin --data '" + data_dir_.string() + "' " + database + args;
-  std::string out;
-  if (FILE* pipe = ::popen(command.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-    ::pclose(pipe);
+std::string ServerProcess::admin(const std::string& args, int* status) const {
+  const std::string database = database_url_.empty() ? "" : "--database " + database_url_ + " ";
+  return run_command(std::string(NJ_BIN_PATH) + " admin --data " + sh_quote(data_dir_.string()) +
+                         " " + database + args,
+                     status);
+}
+
+std::string ServerProcess::sql(const std::string& statement) const {
+  if (database_url_.empty()) {
+    return run_command("sqlite3 -batch " + sh_quote((data_dir_ / "nightjar.db").string()) + " " +
+                       sh_quote(statement));
   }
-  return out;
+  // Unaligned, rows only, as sqlite3 prints them: fields joined by '|', one row a line.
+  return run_command("psql -X -q -A -t " + sh_quote(database_url_) + " -c " + sh_quote(statement));
+}
+
+std::string ServerProcess::dump_database() const {
+  if (database_url_.empty()) {
+    return run_command("sqlite3 " + sh_quote((data_dir_ / "nightjar.db").string()) + " .dump");
+  }
+  return run_command("pg_dump --no-owner " + sh_quote(database_url_));
+}
+
+bool ServerProcess::backup_database(const std::filesystem::path& to) const {
+  int status = -1;
+  if (database_url_.empty()) {
+    run_command("sqlite3 " + sh_quote((data_dir_ / "nightjar.db").string()) + " " +
+                    sh_quote(".backup '" + to.string() + "'"),
+                &status);
+  } else {
+    run_command("pg_dump -Fc -f " + sh_quote(to.string()) + " " + sh_quote(database_url_), &status);
+  }
+  return status == 0 && fs::exists(to);
+}
+
+bool ServerProcess::restore_database(const std::filesystem::path& from) {
+  if (pid_ > 0) return false;
+  if (database_url_.empty()) {
+    std::error_code ec;
+    fs::remove(data_dir_ / "nightjar.db-wal", ec);
+    fs::remove(data_dir_ / "nightjar.db-shm", ec);
+    return fs::copy_file(from, data_dir_ / "nightjar.db", fs::copy_options::overwrite_existing, ec);
+  }
+  store::testing::drop_database(database_url_);
+  const auto slash = database_url_.rfind('/');
+  int status = -1;
+  run_command("psql -X -q " + sh_quote(database_url_.substr(0, slash + 1) + "postgres") + " -c " +
+                  sh_quote("CREATE DATABASE " + database_url_.substr(slash + 1)),
+              &status);
+  if (status != 0) return false;
+  run_command("pg_restore --no-owner -d " + sh_quote(database_url_) + " " + sh_quote(from.string()),
+              &status);
+  return status == 0;
+}
+
+void ServerProcess::use_postgres(const std::string& url) {
+  if (owns_database_ && url != database_url_) store::testing::drop_database(database_url_);
+  database_url_ = url;
+  owns_database_ = true;
+}
+
+void ServerProcess::share_database_of(const ServerProcess& other) {
+  if (owns_database_ && other.database_url_ != database_url_) {
+    store::testing::drop_database(database_url_);
+  }
+  database_url_ = other.database_url_;
+  owns_database_ = false;
+}
+
+std::unique_ptr<store::Database> ServerProcess::open_database() const {
+  if (database_url_.empty()) {
+    auto db = store::open_sqlite(data_dir_ / "nightjar.db");
+    return db ? std::move(db).value() : nullptr;
+  }
+  auto db = store::open_postgres(database_url_, {.pool_size = 1});
+  return db ? std::move(db).value() : nullptr;
 }
 
 HttpResult ServerProcess::request(const std::string& method, const std::string& target,

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "store/database.h"
+
 namespace nj::testing {
 
 struct HttpResult {
@@ -46,12 +48,31 @@ class ServerProcess {
   const std::filesystem::path& data_dir() const { return data_dir_; }
   const std::filesystem::path& web_root() const { return web_root_; }
   std::string log() const;
-  // Runs `nightjar admin --data DIR args…` and returns its standard output.
-  std::string admin(const std::string& args) const;
+  // Runs `nightjar admin --data DIR args…` (by /bin/sh, on the server's database) and returns
+  // its standard output; status gets the exit code.
+  std::string admin(const std::string& args, int* status = nullptr) const;
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // Resident memory of the server process, in KB (VmRSS); 0 if unknown.
   long rss_kb() const;
+
+  // The server's database, whichever engine it runs on (SQLite, or PostgreSQL with
+  // NJ_TEST_POSTGRES=1), for tests that check what is stored:
+  // a statement's rows as sqlite3 prints them ('|' between fields, a row a line);
+  std::string sql(const std::string& statement) const;
+  // everything in it, as SQL text;
+  std::string dump_database() const;
+  // a backup taken while it runs, and put back while it is stopped (false on failure);
+  bool backup_database(const std::filesystem::path& to) const;
+  bool restore_database(const std::filesystem::path& from);
+  // a connection of the test's own (nullptr on failure).
+  std::unique_ptr<store::Database> open_database() const;
+  // From its next start on, the server keeps its data in this PostgreSQL database (dropped
+  // with the object); for a move from SQLite (admin migrate-to-postgres).
+  void use_postgres(const std::string& url);
+  // From its next start on, the server is another node on `other`'s PostgreSQL database
+  // (NJ_TEST_POSTGRES=1): what one node changes, the other sees (issue #17).
+  void share_database_of(const ServerProcess& other);
 
   HttpResult request(const std::string& method, const std::string& target,
                      const std::map<std::string, std::string>& headers = {},
@@ -60,7 +81,8 @@ class ServerProcess {
 
  private:
   std::string config_toml_;
-  std::string postgres_port_, postgres_db_;  // NJ_TEST_POSTGRES_PORT: its database
+  std::string database_url_;    // NJ_TEST_POSTGRES=1: its PostgreSQL database
+  bool owns_database_ = false;  // made for it, and dropped with it
   std::vector<std::string> extra_args_;
   std::filesystem::path root_, data_dir_, web_root_, log_file_;
   pid_t pid_ = -1;

@@ -21,7 +21,6 @@
 #include "media/fmp4/demux.h"
 #include "mqtt/client.h"
 #include "recording/fragment_table.h"
-#include "store/sqlite_database.h"
 
 namespace nj::testing {
 namespace {
@@ -632,10 +631,8 @@ TEST_F(RecordingTest, ARecordingsAndPicturesKeyIsGoneOnceUnbindReturnsAndNoBacku
   const auto copy = server_.data_dir().parent_path() / "copy";
   std::filesystem::create_directories(copy);
   // The database first: the files copied after it hold at least what it indexes.
-  const std::string backup = (copy / "nightjar.db").string();
-  run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
-              " \".backup '" + backup + "'\"");
-  ASSERT_TRUE(std::filesystem::exists(backup));
+  const auto backup = copy / "database.backup";
+  ASSERT_TRUE(server_.backup_database(backup));
   std::filesystem::copy(server_.data_dir() / "events", copy / "events",
                         std::filesystem::copy_options::recursive);
   std::filesystem::copy(server_.data_dir() / "media", copy / "media",
@@ -648,10 +645,7 @@ TEST_F(RecordingTest, ARecordingsAndPicturesKeyIsGoneOnceUnbindReturnsAndNoBacku
   // The old database put back (and the old pictures with it): the camera is the owner's
   // again there, yet the picture does not open, as the key it needs exists nowhere.
   ASSERT_EQ(server_.stop(), 0) << server_.log();
-  std::filesystem::remove(server_.data_dir() / "nightjar.db-wal");
-  std::filesystem::remove(server_.data_dir() / "nightjar.db-shm");
-  std::filesystem::copy_file(backup, server_.data_dir() / "nightjar.db",
-                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(server_.restore_database(backup));
   std::filesystem::remove_all(server_.data_dir() / "events");
   std::filesystem::copy(copy / "events", server_.data_dir() / "events",
                         std::filesystem::copy_options::recursive);
@@ -689,10 +683,8 @@ TEST_F(RecordingTest, ACancelledAccountsRecordingsAreUnreadableAtOnceEvenFromABa
   camera_.reset();
   const auto copy = server_.data_dir().parent_path() / "copy-cancel";
   std::filesystem::create_directories(copy);
-  const std::string backup = (copy / "nightjar.db").string();
-  run_command("sqlite3 " + sh_quote((server_.data_dir() / "nightjar.db").string()) +
-              " \".backup '" + backup + "'\"");
-  ASSERT_TRUE(std::filesystem::exists(backup));
+  const auto backup = copy / "database.backup";
+  ASSERT_TRUE(server_.backup_database(backup));
   std::filesystem::copy(server_.data_dir() / "media", copy / "media",
                         std::filesystem::copy_options::recursive);
 
@@ -706,10 +698,7 @@ TEST_F(RecordingTest, ACancelledAccountsRecordingsAreUnreadableAtOnceEvenFromABa
   // The old database and media put back: the account, its session and its camera are back
   // there, yet the recording does not open.
   ASSERT_EQ(server_.stop(), 0) << server_.log();
-  std::filesystem::remove(server_.data_dir() / "nightjar.db-wal");
-  std::filesystem::remove(server_.data_dir() / "nightjar.db-shm");
-  std::filesystem::copy_file(backup, server_.data_dir() / "nightjar.db",
-                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(server_.restore_database(backup));
   std::filesystem::remove_all(server_.data_dir() / "media");
   std::filesystem::copy(copy / "media", server_.data_dir() / "media",
                         std::filesystem::copy_options::recursive);
@@ -1334,7 +1323,8 @@ TEST_F(RecordingTest, KilledTwentyTimesTheIndexStillMatchesTheFiles) {
   ASSERT_EQ(server_.stop(), 0);
   // The index against the files, row by row: each file is exactly its sealed records
   // (docs/keys.md), with no MP4 box readable on disk.
-  auto db = std::move(store::open_sqlite(server_.data_dir() / "nightjar.db")).value();
+  auto db = server_.open_database();
+  ASSERT_TRUE(db);
   auto rows = db->query(
       "SELECT id, store_key, bytes, state, fragments, key_generation FROM recording_segments");
   ASSERT_TRUE(rows);

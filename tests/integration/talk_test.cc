@@ -331,10 +331,7 @@ TEST_F(TalkTest, CallRecordsGoWithTheCallersAccountAndWithTheBinding) {
     EXPECT_FALSE(ws.receive(3s)) << "the call did not end";
   };
   const auto rows = [&](const std::string& where) {
-    return std::atoi(run_command("sqlite3 " +
-                                 sh_quote((server_.data_dir() / "nightjar.db").string()) +
-                                 " \"SELECT count(*) FROM talk_calls WHERE " + where + "\"")
-                         .c_str());
+    return std::atoi(server_.sql("SELECT count(*) FROM talk_calls WHERE " + where).c_str());
   };
   const std::string family_email = "family@example.org";
   const auto family = sign_up(server_, family_email);
