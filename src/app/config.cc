@@ -120,6 +120,26 @@ Result<void, std::string> first_error(std::initializer_list<Result<void, std::st
   return {};
 }
 
+// [storage] or [regions.ID.storage]: an S3 bucket for the region's media.
+Result<void, std::string> read_storage(const toml::table& table, const std::string& prefix,
+                                       StorageConfig& out) {
+  TableReader t(table, prefix);
+  if (auto e = first_error({t.string("endpoint", out.endpoint), t.string("bucket", out.bucket),
+                            t.string("region", out.region), t.string("key_file", out.key_file),
+                            t.string("prefix", out.prefix),
+                            t.integer("timeout_ms", out.timeout_ms, 100, 600'000), t.finish()});
+      !e) {
+    return e;
+  }
+  if (out.endpoint.empty()) return Unexpected(prefix + "endpoint is needed");
+  if (!out.endpoint.starts_with("http://") && !out.endpoint.starts_with("https://")) {
+    return Unexpected(prefix + "endpoint must start with https:// (or http://)");
+  }
+  if (out.bucket.empty()) return Unexpected(prefix + "bucket is needed");
+  if (!out.prefix.empty() && out.prefix.back() != '/') out.prefix += '/';
+  return {};
+}
+
 Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   TableReader top(root, "");
   if (auto r = first_error({top.path("data", c.data_dir), top.path("keys", c.key_dir),
@@ -205,6 +225,9 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return Unexpected(std::string("database.url must start with postgresql://"));
     }
   }
+  if (const auto* storage = top.subtable("storage")) {
+    if (auto e = read_storage(*storage, "storage.", c.storage); !e) return e;
+  }
   if (const auto* regions = top.subtable("regions")) {
     for (const auto& [key, node] : *regions) {
       const std::string id(key.str());
@@ -215,8 +238,13 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
         return Unexpected("regions." + id +
                           ": a region's id is lower-case letters, digits and '-'");
       }
-      RegionConfig r{id, id, {}};
+      RegionConfig r{id, id, {}, {}};
       TableReader t(*table, "regions." + id + ".");
+      if (const auto* storage = t.subtable("storage")) {
+        if (auto e = read_storage(*storage, "regions." + id + ".storage.", r.storage); !e) {
+          return e;
+        }
+      }
       if (auto e = first_error({t.string("name", r.name), t.path("root", r.root), t.finish()});
           !e) {
         return e;

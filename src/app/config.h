@@ -87,12 +87,25 @@ struct NotifyConfig {
   int64_t push_senders = 16;    // pushes in flight at once (each waits for its answer)
 };
 
+// Where a region's media are kept: files under its root (no endpoint), or an S3-compatible
+// bucket (issue #17). The keys come from key_file (two lines: access key, secret key) or, with
+// none, from NJ_S3_ACCESS_KEY and NJ_S3_SECRET_KEY.
+struct StorageConfig {
+  std::string endpoint;  // "https://s3.example.org"; empty: files
+  std::string bucket;
+  std::string region = "us-east-1";  // the S3 region signed for
+  std::string key_file;
+  std::string prefix = "media/";  // where in the bucket
+  int64_t timeout_ms = 10'000;
+};
+
 // Data regions (policy item 36): each account's recordings, pictures and exports are kept
 // only under its region's root. The default region (recording.region) is rooted in the data
 // directory; others are declared as [regions.ID] with their own root (and a name to show).
 struct RegionConfig {
   std::string id, name;
   std::filesystem::path root;  // empty for the default region: the data directory
+  StorageConfig storage;       // [regions.ID.storage]
 };
 
 // The database: SQLite in the data directory (the default), or PostgreSQL at `url`
@@ -133,6 +146,7 @@ struct Config {
   NotifyConfig notify;
   PrivacyConfig privacy;
   DatabaseConfig database;
+  StorageConfig storage;              // the default region's media ([storage])
   std::vector<RegionConfig> regions;  // besides the default region, unless named in it
 };
 

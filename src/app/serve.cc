@@ -89,6 +89,7 @@
 #include "notify/webhooks.h"
 #include "privacy/consents.h"
 #include "privacy/regions.h"
+#include "recording/s3_store.h"
 #include "store/change_feed.h"
 #include "store/migrations.h"
 #include "store/postgres_database.h"
@@ -692,9 +693,34 @@ int serve(const Config& config) {
     return 1;
   }
   auth_api.set_regions(regions->get());
-  std::map<std::string, std::filesystem::path> media_roots;
-  for (const auto& r : (*regions)->all()) media_roots[r.id] = r.root / "media";
-  recording::RegionalStore media_store(media_roots, (*regions)->default_region().id);
+  // Each region's media: files under its root, or its S3 bucket ([storage], issue #17).
+  std::map<std::string, std::unique_ptr<recording::Store>> media_stores;
+  for (const auto& r : (*regions)->all()) {
+    const StorageConfig* storage = r.id == config.recording.region ? &config.storage : nullptr;
+    for (const auto& declared : config.regions) {
+      if (declared.id == r.id && !declared.storage.endpoint.empty()) storage = &declared.storage;
+    }
+    if (!storage || storage->endpoint.empty()) {
+      media_stores[r.id] = std::make_unique<recording::LocalStore>(r.root / "media");
+      continue;
+    }
+    auto credentials = s3::credentials_from(storage->key_file);
+    if (!credentials) {
+      spdlog::critical("startup.failed reason=\"region {}: {}\"", r.id, credentials.error());
+      return 1;
+    }
+    auto client = std::make_shared<s3::Client>(s3::Config{
+        storage->endpoint, storage->bucket, storage->region, *credentials, storage->timeout_ms});
+    // Reached now, so a wrong endpoint, bucket or key stops the start with a clear reason.
+    if (auto reached = client->list(storage->prefix + "-"); !reached) {
+      spdlog::critical("startup.failed reason=\"region {}: {}\"", r.id, reached.error());
+      return 1;
+    }
+    spdlog::info("storage.s3 region={} endpoint={} bucket={}", r.id,
+                 without_userinfo(storage->endpoint), storage->bucket);
+    media_stores[r.id] = std::make_unique<recording::S3Store>(std::move(client), storage->prefix);
+  }
+  recording::RegionalStore media_store(std::move(media_stores), (*regions)->default_region().id);
   recording::Catalog catalog(**db);
   recording::Plans plans(**db, clock);
   // Recordings are sealed with their camera's binding key (docs/keys.md).

@@ -144,7 +144,13 @@ RegionalStore::RegionalStore(const std::map<std::string, std::filesystem::path>&
   if (auto it = stores_.find(default_region); it != stores_.end()) fallback_ = it->second.get();
 }
 
-LocalStore* RegionalStore::of(const std::string& key) {
+RegionalStore::RegionalStore(std::map<std::string, std::unique_ptr<Store>> stores,
+                             const std::string& default_region)
+    : stores_(std::move(stores)) {
+  if (auto it = stores_.find(default_region); it != stores_.end()) fallback_ = it->second.get();
+}
+
+Store* RegionalStore::of(const std::string& key) {
   const auto slash = key.find('/');
   if (slash == std::string::npos) return nullptr;
   const auto it = stores_.find(key.substr(0, slash));

@@ -1,7 +1,7 @@
 // Where recorded media lives (docs/recording.md, storage): files named by key
 // ("{region}/{serial}/{YYYY-MM-DD}/{start_ms}-{id}.mp4"), written append-only until closed.
-// The local filesystem implements it now; an S3-compatible store can follow (closed
-// segments uploaded whole, the open one kept local).
+// The local filesystem implements it (LocalStore), and S3-compatible object storage
+// (recording/s3_store.h), each region on its own.
 #pragma once
 
 #include <cstdint>
@@ -69,6 +69,9 @@ class RegionalStore final : public Store {
  public:
   RegionalStore(const std::map<std::string, std::filesystem::path>& roots,
                 const std::string& default_region);
+  // Each region's own store (files, or a bucket: S3Store).
+  RegionalStore(std::map<std::string, std::unique_ptr<Store>> stores,
+                const std::string& default_region);
   Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
                                    bool sync) override;
   void close(const std::string& key) override;
@@ -82,9 +85,9 @@ class RegionalStore final : public Store {
   uint64_t free_bytes_for(const std::string& prefix) override;
 
  private:
-  LocalStore* of(const std::string& key);
-  std::map<std::string, std::unique_ptr<LocalStore>> stores_;
-  LocalStore* fallback_ = nullptr;
+  Store* of(const std::string& key);
+  std::map<std::string, std::unique_ptr<Store>> stores_;
+  Store* fallback_ = nullptr;
 };
 
 // A key is ours only if it stays under the root: no "..", no absolute path.

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "integration/fixture.h"
+#include "store/test_postgres.h"
 
 namespace nj::testing {
 namespace {
@@ -17,7 +18,9 @@ TEST(Lifecycle, WritesPortsJsonAndRemovesItOnSigterm) {
   ASSERT_TRUE(server.start()) << server.log();
   EXPECT_GT(server.http_port(), 0);
   EXPECT_TRUE(std::filesystem::exists(server.data_dir() / "ports.json"));
-  EXPECT_TRUE(std::filesystem::exists(server.data_dir() / "nightjar.db"));
+  // SQLite's file in the data directory; none there when the data is in PostgreSQL.
+  EXPECT_EQ(std::filesystem::exists(server.data_dir() / "nightjar.db"),
+            !store::testing::on_postgres());
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
   EXPECT_FALSE(std::filesystem::exists(server.data_dir() / "ports.json"));
   EXPECT_NE(server.log().find("shutdown.done"), std::string::npos);

@@ -21,6 +21,7 @@
 #include "media/fmp4/demux.h"
 #include "mqtt/client.h"
 #include "recording/fragment_table.h"
+#include "recording/test_store.h"
 
 namespace nj::testing {
 namespace {
@@ -1523,6 +1524,94 @@ TEST_F(RegionTest, DataMovesToAnotherRegionOnlyWithConsentAndNothingStaysBehind)
       << server_.log();
   EXPECT_EQ(files_under(data / "media", "REC-1"), 0u);
   EXPECT_EQ(files_under(data / "events", id_), 0u);
+}
+
+// Recordings in object storage (issue #17): with [storage], a camera's recording goes to the
+// bucket fragment by fragment (nothing under the data directory's media), plays back and
+// exports through the node, which alone holds the keys; the bucket answers no one unsigned;
+// and an unbind deletes every object of it. Runs on a real S3 (as "s3.…", the run's RGW).
+class ObjectStorageTest : public RecordingTest {
+ protected:
+  ObjectStorageTest() : RecordingTest(config()) {}
+  static std::string config() {
+    if (!recording::testing::on_s3()) return "";
+    const auto s3 = recording::testing::test_s3_config();
+    const auto keys =
+        std::filesystem::temp_directory_path() / ("nj-s3-keys-" + std::to_string(::getpid()));
+    std::ofstream(keys) << s3.credentials.access_key << "\n" << s3.credentials.secret_key << "\n";
+    prefix() = recording::testing::fresh_prefix();
+    return "[recording]\nsegment_minutes = 1\nreserve_mb = 0\n[storage]\nendpoint = \"" +
+           s3.endpoint + "\"\nbucket = \"" + s3.bucket + "\"\nregion = \"" + s3.region +
+           "\"\nkey_file = \"" + keys.string() + "\"\nprefix = \"" + prefix() + "\"\n";
+  }
+  static std::string& prefix() {
+    static std::string p;
+    return p;
+  }
+  void SetUp() override {
+    if (!recording::testing::on_s3()) GTEST_SKIP() << "runs on S3, as s3.ObjectStorageTest.…";
+    RecordingTest::SetUp();
+  }
+};
+
+TEST_F(ObjectStorageTest, RecordingsAreKeptInTheBucketAndPlayBackOnlyThroughTheNode) {
+  start_camera();
+  ASSERT_TRUE(wait_for([&] { return recorded_ms() >= 8'000; }, 60s)) << server_.log();
+  s3::Client bucket(recording::testing::test_s3_config());
+  auto objects = bucket.list(prefix());
+  ASSERT_TRUE(objects) << objects.error();
+  EXPECT_GE(objects->size(), 5u) << "the init segment and a fragment an object";
+  size_t files = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(server_.data_dir())) {
+    files += e.is_regular_file() && e.path().extension() == ".mp4";
+  }
+  EXPECT_EQ(files, 0u) << "no media under the data directory";
+  // What is in the bucket is sealed: no MP4 box readable there.
+  auto raw = bucket.get(objects->front().key);
+  ASSERT_TRUE(raw) << raw.error();
+  const std::string head(raw->begin(), raw->begin() + std::min<size_t>(raw->size(), 64));
+  EXPECT_EQ(head.substr(0, 4), "NJR1");
+
+  // Playback of the segment still being written: every frame, in order.
+  const auto r = recordings(now_ms() - 600'000, now_ms() + 60'000);
+  const int64_t start = parse_ms(r["spans"][0]["start"]);
+  const auto playlist_path = "/api/v1/devices/" + id_ +
+                             "/playback.m3u8?from=" + std::to_string(start) +
+                             "&to=" + std::to_string(start + 6'000);
+  const auto counters = frame_counters(url(playlist_path), owner_);
+  ASSERT_GE(counters.size(), 50u) << call("GET", playlist_path).body << server_.log();
+  for (size_t i = 1; i < counters.size(); ++i) {
+    ASSERT_EQ(counters[i], (counters[i - 1] + 1) & 0xffff) << "frame " << i;
+  }
+  const std::string segment_path = first_segment_path(start);
+  const auto segment = call("GET", segment_path);
+  ASSERT_EQ(segment.status, 200);
+  EXPECT_EQ(segment.body.substr(4, 4), "ftyp");
+  const auto clip =
+      call("GET", "/api/v1/devices/" + id_ + "/clip.mp4?from=" + std::to_string(start + 1'000) +
+                      "&to=" + std::to_string(start + 4'000));
+  ASSERT_EQ(clip.status, 200) << clip.body;
+  EXPECT_EQ(clip.body.substr(4, 4), "ftyp");
+
+  // The bucket is not public: an unsigned or wrongly signed request gets nothing.
+  const std::string object_url = recording::testing::test_s3_config().endpoint + "/" +
+                                 recording::testing::test_s3_config().bucket + "/" +
+                                 objects->front().key;
+  EXPECT_EQ(run_command("curl -s -o /dev/null -w '%{http_code}' " + sh_quote(object_url)), "403");
+  auto wrong = recording::testing::test_s3_config();
+  wrong.credentials.secret_key = "not-the-secret";
+  EXPECT_FALSE(s3::Client(wrong).get(objects->front().key));
+
+  // Unbinding: every object of the camera goes from the bucket.
+  camera_.reset();
+  ASSERT_EQ(call("DELETE", "/api/v1/devices/" + id_).status, 204);
+  EXPECT_TRUE(wait_for(
+      [&] {
+        auto left = bucket.list(prefix());
+        return left && left->empty();
+      },
+      15s))
+      << "objects left in the bucket after unbind";
 }
 
 }  // namespace

@@ -1,0 +1,98 @@
+// What every media store promises the recorder, playback and the reaper (recording/store.h),
+// on files and, as "s3.…", on a real S3 (Ceph's RADOS Gateway).
+#include "recording/store.h"
+
+#include <gtest/gtest.h>
+
+#include "recording/test_files.h"
+#include "recording/test_store.h"
+
+namespace nj::recording {
+namespace {
+
+std::vector<uint8_t> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::string text(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
+
+TEST(StoreContract, AppendsReadBackAcrossWhatEachAppendWrote) {
+  const auto dir = testing::fresh_dir("store-append");
+  auto store = testing::open_test_store(dir);
+  const std::string key = "eu/CAM-1/2026-12-05/1000-1.mp4";
+  ASSERT_TRUE(store->append(key, bytes("init:"), false));
+  ASSERT_TRUE(store->append(key, bytes("fragment-one;"), true));
+  ASSERT_TRUE(store->append(key, bytes("fragment-two;"), false));
+  EXPECT_EQ(*store->size(key), 31u);
+  EXPECT_EQ(text(*store->read(key, 0, 31)), "init:fragment-one;fragment-two;");
+  EXPECT_EQ(text(*store->read(key, 3, 10)), "t:fragment") << "a range across two appends";
+  EXPECT_EQ(text(*store->read(key, 20, 100)), "agment-two;") << "short at the end, as a file";
+  store->close(key);
+  ASSERT_TRUE(store->append(key, bytes("three"), false)) << "appends go on after close";
+  EXPECT_EQ(*store->size(key), 36u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StoreContract, TruncateCutsWithinAnAppendAndAtItsEdge) {
+  const auto dir = testing::fresh_dir("store-truncate");
+  auto store = testing::open_test_store(dir);
+  const std::string key = "eu/CAM-1/2026-12-05/2000-2.mp4";
+  for (const char* part : {"aaaa", "bbbb", "cccc"})
+    ASSERT_TRUE(store->append(key, bytes(part), false));
+  ASSERT_TRUE(store->truncate(key, 6));  // within the second
+  EXPECT_EQ(*store->size(key), 6u);
+  EXPECT_EQ(text(*store->read(key, 0, 12)), "aaaabb");
+  ASSERT_TRUE(store->append(key, bytes("dd"), false));
+  EXPECT_EQ(text(*store->read(key, 0, 12)), "aaaabbdd");
+  ASSERT_TRUE(store->truncate(key, 4));  // at an edge
+  EXPECT_EQ(text(*store->read(key, 0, 12)), "aaaa");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StoreContract, ListFindsEveryFileUnderAPrefixAndRemoveTakesAllOfOne) {
+  const auto dir = testing::fresh_dir("store-list");
+  auto store = testing::open_test_store(dir);
+  const std::string a = "eu/CAM-1/2026-12-05/1-1.mp4", b = "eu/CAM-1/2026-12-06/2-2.mp4",
+                    other = "eu/CAM-2/2026-12-05/3-3.mp4";
+  for (const auto& k : {a, b, other}) {
+    ASSERT_TRUE(store->append(k, bytes("x"), false));
+    ASSERT_TRUE(store->append(k, bytes("y"), false));
+  }
+  auto listed = store->list("eu/CAM-1/");
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, (std::vector<std::string>{a, b}));
+  EXPECT_TRUE(store->remove(a));
+  EXPECT_FALSE(store->size(a)) << "no such file any more";
+  EXPECT_FALSE(store->remove(a)) << "nothing left to remove";
+  EXPECT_EQ(store->list("eu/CAM-1/"), (std::vector<std::string>{b}));
+  EXPECT_EQ(text(*store->read(other, 0, 2)), "xy");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StoreContract, WhatIsNotThereOrNotOursIsAClearError) {
+  const auto dir = testing::fresh_dir("store-missing");
+  auto store = testing::open_test_store(dir);
+  EXPECT_FALSE(store->size("eu/CAM-1/2026-12-05/9-9.mp4"));
+  EXPECT_FALSE(store->read("eu/CAM-1/2026-12-05/9-9.mp4", 0, 4));
+  EXPECT_FALSE(store->append("../escape.mp4", bytes("x"), false));
+  EXPECT_FALSE(store->read("/etc/passwd", 0, 4));
+  EXPECT_GT(store->free_bytes(), 0u);
+  std::filesystem::remove_all(dir);
+}
+
+// Another node reading what this one records: it sees each append made after it first
+// looked, and the file as it is after a cut.
+TEST(StoreContract, AnotherNodeReadsWhatIsWrittenAsItGrows) {
+  if (!testing::on_s3()) GTEST_SKIP() << "one node's files";
+  const auto dir = testing::fresh_dir("store-nodes");
+  const std::string prefix = testing::fresh_prefix();
+  auto writer = testing::open_test_store(dir, prefix);
+  auto reader = testing::open_test_store(dir, prefix);
+  const std::string key = "eu/CAM-1/2026-12-05/5-5.mp4";
+  ASSERT_TRUE(writer->append(key, bytes("one;"), false));
+  EXPECT_EQ(text(*reader->read(key, 0, 4)), "one;");
+  ASSERT_TRUE(writer->append(key, bytes("two;"), false));
+  EXPECT_EQ(text(*reader->read(key, 0, 8)), "one;two;");
+  EXPECT_TRUE(reader->remove(key));
+  EXPECT_FALSE(writer->remove(key));
+}
+
+}  // namespace
+}  // namespace nj::recording
