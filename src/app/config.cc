@@ -225,6 +225,15 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
       return Unexpected(std::string("database.url must start with postgresql://"));
     }
   }
+  if (const auto* cluster = top.subtable("cluster")) {
+    TableReader t(*cluster, "cluster.");
+    if (auto e = first_error({t.string("node", c.cluster.node), t.finish()}); !e) return e;
+    if (c.cluster.node.size() > 64 ||
+        c.cluster.node.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+            std::string::npos) {
+      return Unexpected(std::string("cluster.node is lower-case letters, digits and '-'"));
+    }
+  }
   if (const auto* storage = top.subtable("storage")) {
     if (auto e = read_storage(*storage, "storage.", c.storage); !e) return e;
   }

@@ -115,6 +115,13 @@ struct DatabaseConfig {
   int64_t pool_size = 8;
 };
 
+// Several nodes on one PostgreSQL database (issue #17). `node` names this one among them
+// (stable across restarts: the cameras it held come back to it); empty: an id kept in the
+// data directory (DIR/node-id).
+struct ClusterConfig {
+  std::string node;
+};
+
 struct PrivacyConfig {
   // Days not counted toward the 15 working days a privacy request is answered in
   // ("YYYY-MM-DD", UTC), besides Saturdays and Sundays.
@@ -146,7 +153,8 @@ struct Config {
   NotifyConfig notify;
   PrivacyConfig privacy;
   DatabaseConfig database;
-  StorageConfig storage;              // the default region's media ([storage])
+  StorageConfig storage;  // the default region's media ([storage])
+  ClusterConfig cluster;
   std::vector<RegionConfig> regions;  // besides the default region, unless named in it
 };
 

@@ -32,6 +32,11 @@ RecordingJobs::~RecordingJobs() {
   thread_.join();
 }
 
+void RecordingJobs::set_periodic_reap(std::function<bool()> may) {
+  std::lock_guard lock(mu_);
+  may_reap_ = std::move(may);
+}
+
 void RecordingJobs::reap_now() {
   {
     std::lock_guard lock(mu_);
@@ -93,9 +98,13 @@ void RecordingJobs::run() {
     cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_ || reap_requested_; });
     if (stopping_) break;
     const bool requested = std::exchange(reap_requested_, false);
+    const auto may_reap = may_reap_;
     lock.unlock();
-    const bool reap = requested || std::chrono::steady_clock::now() >= next_reap;
-    if (reap) next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    bool reap = requested;
+    if (std::chrono::steady_clock::now() >= next_reap) {
+      next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+      reap = reap || !may_reap || may_reap();
+    }
     step(reap);
     lock.lock();
   }

@@ -40,6 +40,9 @@ class RecordingJobs {
   ~RecordingJobs();
   // Brings the next step forward, with a reap (a device was unbound: its media go now).
   void reap_now();
+  // Whether this node does the minute's reap (several nodes: one at a time, by lease); a reap
+  // asked for by reap_now() always runs.
+  void set_periodic_reap(std::function<bool()> may);
 
  private:
   void run();
@@ -58,6 +61,7 @@ class RecordingJobs {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool reap_requested_ = false;
+  std::function<bool()> may_reap_;
   std::thread thread_;
 };
 

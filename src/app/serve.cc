@@ -43,6 +43,7 @@
 #include "app/recording_jobs.h"
 #include "app/region_mover.h"
 #include "audit/audit_log.h"
+#include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/time.h"
@@ -230,6 +231,37 @@ void grant_demo_plan(recording::Plans& plans, device::DeviceRegistry& devices) {
   (void)plans.grant("DEMO-CAM-2", "demo", now, now + int64_t{365} * 86'400'000);
 }
 
+// This node's id when none is configured: made once, kept in the data directory.
+std::string node_identity(const std::filesystem::path& dir) {
+  const auto file = dir / "node-id";
+  std::string id;
+  std::ifstream(file) >> id;
+  if (id.empty()) {
+    id = "node-" + random_hex_id().substr(0, 12);
+    std::ofstream(file) << id << "\n";
+  }
+  return id;
+}
+
+// Work one node at a time does (cluster::Leases): true while this node holds the lease;
+// taking it and losing it are logged, and shown in nightjar_leases_held{name}.
+struct Singleton {
+  cluster::Leases& leases;
+  std::string name;
+  metrics::GaugeFamily& gauge;
+  std::string node;
+  bool held = false;
+  bool operator()() {
+    const bool now = leases.hold(name);
+    if (now != held) {
+      spdlog::info("lease.{} name={} node={}", now ? "taken" : "lost", name, node);
+      gauge.with({name}).set(now ? 1 : 0);
+      held = now;
+    }
+    return now;
+  }
+};
+
 // Runs a task every period on its own thread until destroyed (background jobs, sweeps).
 class Every {
  public:
@@ -305,6 +337,24 @@ int serve(const Config& config) {
   spdlog::info("store.ready engine={} schema_version={}", (*db)->dialect(), *version);
 
   metrics::Registry metrics;
+  // Several nodes on one database (issue #17): this node's id among them, and the work that
+  // one node at a time does, held by lease on the database's clock. A job done every second
+  // holds its lease for 10 s; one done every minute, for 150 s, so that no other node does
+  // the same minute's work; a node that dies gives its jobs up when its leases lapse.
+  const std::string node_id =
+      config.cluster.node.empty() ? node_identity(data->path()) : config.cluster.node;
+  cluster::Leases short_leases(**db, node_id, std::chrono::seconds(10));
+  cluster::Leases long_leases(**db, node_id, std::chrono::seconds(150));
+  auto& leases_held = metrics.gauge("nightjar_leases_held",
+                                    "Work one node at a time does, held by this node.", {"name"});
+  const auto singleton = [&](cluster::Leases& leases, std::string name) {
+    return Singleton{leases, std::move(name), leases_held, node_id};
+  };
+  auto anonymising = singleton(short_leases, "anonymise");
+  auto exporting_lease = singleton(short_leases, "exports");
+  auto moving_lease = singleton(short_leases, "region-moves");
+  auto event_reaper_lease = singleton(long_leases, "event-reaper");
+  auto recording_reaper_lease = singleton(long_leases, "recording-reaper");
   add_process_metrics(metrics, NJ_VERSION);
   // Connections open on a right to a device (made before any server, so it outlives them).
   device::AccessWatch access_watch;
@@ -412,7 +462,8 @@ int serve(const Config& config) {
     demo_login = ensure_demo_account(accounts, data->path());
   }
   // Account anonymisation jobs, every second.
-  Every jobs(std::chrono::seconds(1), [&accounts] {
+  Every jobs(std::chrono::seconds(1), [&accounts, &anonymising] {
+    if (!anonymising()) return;
     if (auto r = accounts.run_jobs(); !r) spdlog::error("jobs.failed");
   });
 
@@ -1063,6 +1114,7 @@ int serve(const Config& config) {
         event_service.condition(serial, events::Kind::kStorageFull, full);
       },
       [&regions](const std::string& device_id) { return (*regions)->of_device(device_id); });
+  recording_jobs.set_periodic_reap([&recording_reaper_lease] { return recording_reaper_lease(); });
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.
   // Everything that ends with a binding, at once: the camera's credentials and streams,
@@ -1212,7 +1264,8 @@ int serve(const Config& config) {
   privacy_requests_api.install(router);
   api::ExportApi export_api(guard, exports);
   export_api.install(router);
-  Every exporting(std::chrono::seconds(1), [&exports] {
+  Every exporting(std::chrono::seconds(1), [&exports, &exporting_lease] {
+    if (!exporting_lease()) return;
     while (exports.run_next()) {
     }
     exports.expire();
@@ -1225,7 +1278,9 @@ int serve(const Config& config) {
     if (broker) broker->prune_log();
   });
   RegionMover region_mover(**db, **regions, catalog, media_store);
-  Every region_moves(std::chrono::seconds(2), [&region_mover] { region_mover.step(); });
+  Every region_moves(std::chrono::seconds(2), [&region_mover, &moving_lease] {
+    if (moving_lease()) region_mover.step();
+  });
   api::EventsApi events_api(device_service, guard, event_store, event_files, clock);
   events_api.set_trail(access_recorder.trail());
   events_api.install(router);
@@ -1253,9 +1308,30 @@ int serve(const Config& config) {
   device_uploads_api.install(router);
   // Events past their camera's retention go, every minute.
   Every event_reaping(std::chrono::minutes(1),
-                      [&event_store, &event_files, &plans, &clock, keep = config.events.keep_days] {
-                        reap_events(event_store, event_files, plans, clock, keep);
+                      [&event_store, &event_files, &plans, &clock, &event_reaper_lease,
+                       keep = config.events.keep_days] {
+                        if (event_reaper_lease())
+                          reap_events(event_store, event_files, plans, clock, keep);
                       });
+
+  // This node among the others: alive while it beats, every second; gone at once when it
+  // stops cleanly, within 5 s when it dies.
+  cluster::Nodes nodes(**db,
+                       {node_id, "http://" + public_host + ":" + std::to_string(*port),
+                        "rtsp://" + public_host + ":" + std::to_string(*rtsp_port), 0, 0},
+                       std::chrono::seconds(5));
+  auto& nodes_alive =
+      metrics.gauge("nightjar_cluster_nodes", "Nodes alive on this database.").with({});
+  Every heartbeat(std::chrono::seconds(1), [&nodes, &nodes_alive] {
+    if (!nodes.beat()) spdlog::warn("cluster.heartbeat.failed");
+    nodes_alive.set(static_cast<double>(nodes.alive().size()));
+  });
+  struct LeaveAtExit {
+    cluster::Nodes& nodes;
+    ~LeaveAtExit() { nodes.leave(); }
+  } leave_at_exit{nodes};
+  (void)nodes.beat();
+  spdlog::info("cluster.node id={}", node_id);
 
   pool.start();
   std::map<std::string, uint16_t> ports = {

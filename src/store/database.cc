@@ -44,4 +44,9 @@ std::optional<std::string> Row::optional_text(size_t i) const {
   return std::nullopt;
 }
 
+std::string_view now_ms_sql(std::string_view dialect) {
+  return dialect == "postgres" ? "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+                               : "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)";
+}
+
 }  // namespace nj::store

@@ -63,4 +63,8 @@ class Database {
   virtual std::string_view dialect() const = 0;
 };
 
+// The database's own clock as Unix milliseconds, as an SQL expression of the dialect: for
+// what several nodes must judge alike (heartbeats, leases) whatever their own clocks say.
+std::string_view now_ms_sql(std::string_view dialect);
+
 }  // namespace nj::store

@@ -2,8 +2,10 @@
 // sessions, checked table by table; two nodes on one database, where access ended through
 // one ends what the other serves.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <fstream>
+#include <thread>
 
 #include "integration/fixture.h"
 #include "store/test_postgres.h"
@@ -130,6 +132,61 @@ TEST(TwoNodes, AShareRevokedThroughOneNodeEndsAViewServedByTheOther) {
   EXPECT_NE(again.connect(b.http_port(), "/api/v1/devices/" + id + "/live",
                           {{"Authorization", "Bearer " + family}}),
             101);
+}
+
+// The work one node at a time does (anonymisation, exports, region moves, the reapers) is
+// held by exactly one of two nodes, by lease on the database's clock; when that node is
+// killed, the other takes every lease within the lease's term and sees one node left; the
+// killed node, back, joins again without taking anything from the one that now holds it.
+TEST(TwoNodes, OneNodeHoldsEachSingletonAndTheOtherTakesOverWhenItDies) {
+  if (!store::testing::on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL";
+  ServerProcess a{"[cluster]\nnode = \"node-a\"\n"}, b{"[cluster]\nnode = \"node-b\"\n"};
+  b.share_database_of(a);
+  ASSERT_TRUE(a.start()) << a.log();
+  ASSERT_TRUE(b.start()) << b.log();
+  const std::vector<std::string> names = {"anonymise", "exports", "region-moves"};
+  const auto held = [](const ServerProcess& node, const std::string& name) {
+    return node.get("/metrics").body.find("nightjar_leases_held{name=\"" + name + "\"} 1") !=
+           std::string::npos;
+  };
+  const auto nodes_seen = [](const ServerProcess& node, int n) {
+    return node.get("/metrics").body.find("nightjar_cluster_nodes " + std::to_string(n) + "\n") !=
+           std::string::npos;
+  };
+  ASSERT_TRUE(wait_for([&] { return nodes_seen(a, 2) && nodes_seen(b, 2); }, 5s));
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& n : names) {
+          if (!held(a, n) && !held(b, n)) return false;
+        }
+        return true;
+      },
+      5s));
+  for (const auto& n : names) EXPECT_NE(held(a, n), held(b, n)) << n << ": one node, not two";
+
+  // Kill whichever holds the anonymisation lease.
+  ServerProcess& holder = held(a, "anonymise") ? a : b;
+  ServerProcess& other = &holder == &a ? b : a;
+  ASSERT_EQ(holder.stop(SIGKILL), -SIGKILL);
+  EXPECT_TRUE(wait_for([&] { return nodes_seen(other, 1); }, 8s)) << "the dead node is seen gone";
+  EXPECT_TRUE(wait_for(
+      [&] {
+        for (const auto& n : names) {
+          if (!held(other, n)) return false;
+        }
+        return true;
+      },
+      15s))
+      << "the survivor took every lease over\n"
+      << other.get("/metrics").body;
+
+  ASSERT_TRUE(holder.start()) << holder.log();
+  EXPECT_TRUE(wait_for([&] { return nodes_seen(holder, 2) && nodes_seen(other, 2); }, 5s));
+  std::this_thread::sleep_for(3s);
+  for (const auto& n : names) {
+    EXPECT_TRUE(held(other, n)) << n << " stays where it is";
+    EXPECT_FALSE(held(holder, n)) << n;
+  }
 }
 
 }  // namespace

@@ -1,0 +1,95 @@
+#include "cluster/cluster.h"
+
+namespace nj::cluster {
+namespace {
+
+// FNV-1a, 64 bits, then a final mix: spread well enough that nodes share cameras evenly.
+uint64_t score(std::string_view node, std::string_view serial) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const auto mix = [&](std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
+  };
+  mix(node);
+  mix(std::string_view("\0", 1));
+  mix(serial);
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
+}
+
+}  // namespace
+
+Nodes::Nodes(store::Database& db, Node self, std::chrono::milliseconds dead_after)
+    : db_(db), self_(std::move(self)), dead_after_(dead_after) {}
+
+bool Nodes::beat() {
+  const std::string now(store::now_ms_sql(db_.dialect()));
+  const store::Value p[] = {self_.id, self_.http_url, self_.rtsp_url};
+  auto r = db_.execute(
+      "INSERT INTO nodes (id, http_url, rtsp_url, started_ms, heartbeat_ms) VALUES ($1, $2, $3, " +
+          now + ", " + now +
+          ") ON CONFLICT (id) DO UPDATE SET http_url = excluded.http_url, rtsp_url = "
+          "excluded.rtsp_url, heartbeat_ms = excluded.heartbeat_ms",
+      p);
+  return r.has_value();
+}
+
+std::vector<Node> Nodes::alive() {
+  const store::Value p[] = {static_cast<int64_t>(dead_after_.count())};
+  auto rows = db_.query(
+      "SELECT id, http_url, rtsp_url, started_ms, heartbeat_ms FROM nodes WHERE heartbeat_ms > " +
+          std::string(store::now_ms_sql(db_.dialect())) + " - $1 ORDER BY id",
+      p);
+  std::vector<Node> out;
+  if (!rows) return out;
+  for (const auto& r : *rows) {
+    out.push_back({r.text(0), r.text(1), r.text(2), r.integer(3), r.integer(4)});
+  }
+  return out;
+}
+
+void Nodes::leave() {
+  const store::Value p[] = {self_.id};
+  (void)db_.execute("DELETE FROM nodes WHERE id = $1", p);
+}
+
+Leases::Leases(store::Database& db, std::string holder, std::chrono::milliseconds ttl)
+    : db_(db), holder_(std::move(holder)), ttl_(ttl) {}
+
+bool Leases::hold(const std::string& name) {
+  const std::string now(store::now_ms_sql(db_.dialect()));
+  const store::Value p[] = {name, holder_, static_cast<int64_t>(ttl_.count())};
+  // Taken if free or expired, renewed if ours; someone else's lease in force is left alone.
+  auto taken = db_.execute(
+      "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, " + now +
+          " + $3) ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_ms = "
+          "excluded.expires_ms WHERE leases.holder = excluded.holder OR leases.expires_ms < " +
+          now,
+      p);
+  if (!taken) return false;
+  const store::Value q[] = {name};
+  auto rows = db_.query("SELECT holder FROM leases WHERE name = $1", q);
+  return rows && !rows->empty() && rows->front().text(0) == holder_;
+}
+
+void Leases::release(const std::string& name) {
+  const store::Value p[] = {name, holder_};
+  (void)db_.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", p);
+}
+
+std::string owner_of(std::string_view serial, const std::vector<std::string>& node_ids) {
+  std::string best;
+  uint64_t best_score = 0;
+  for (const auto& id : node_ids) {
+    const uint64_t s = score(id, serial);
+    if (best.empty() || s > best_score || (s == best_score && id < best)) {
+      best = id;
+      best_score = s;
+    }
+  }
+  return best;
+}
+
+}  // namespace nj::cluster

@@ -1,0 +1,62 @@
+// Several Nodes on one database (issue #17): who is alive, who does the work that one node at
+// a time must do, and which node a camera's stream lives on.
+//
+// Every time here is the database's clock (store::now_ms_sql), never a node's: nodes whose
+// clocks disagree by seconds still agree on who is alive and who holds a lease.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/database.h"
+
+namespace nj::cluster {
+
+struct Node {
+  std::string id, http_url, rtsp_url;
+  int64_t started_ms = 0, heartbeat_ms = 0;
+};
+
+class Nodes {
+ public:
+  // `self` is this node; a node not heard from for `dead_after` is not alive.
+  Nodes(store::Database& db, Node self, std::chrono::milliseconds dead_after);
+  // Says this node is alive (every second); false if the database could not be reached.
+  bool beat();
+  // The nodes alive now, by id (this one among them once it has beaten).
+  std::vector<Node> alive();
+  // Takes this node out at once (a clean stop), so its cameras move without waiting.
+  void leave();
+  const Node& self() const { return self_; }
+
+ private:
+  store::Database& db_;
+  Node self_;
+  std::chrono::milliseconds dead_after_;
+};
+
+// Work one node at a time does. hold() takes the lease, or keeps it, for `ttl`; it is true
+// while this node holds it. A node that stops renewing loses it when it expires, and the next
+// node to ask gets it.
+class Leases {
+ public:
+  Leases(store::Database& db, std::string holder, std::chrono::milliseconds ttl);
+  bool hold(const std::string& name);
+  void release(const std::string& name);
+
+ private:
+  store::Database& db_;
+  std::string holder_;
+  std::chrono::milliseconds ttl_;
+};
+
+// The node a camera's stream lives on: of the live nodes, the one whose hash with the serial
+// is highest (rendezvous hashing). Every node computes the same answer from the same list; a
+// node that leaves moves only its own cameras, and one that comes back takes back the same.
+// Empty if there is no node.
+std::string owner_of(std::string_view serial, const std::vector<std::string>& node_ids);
+
+}  // namespace nj::cluster

@@ -1,0 +1,86 @@
+// Liveness, leases and rendezvous hashing, on SQLite and (as postgres.…) on PostgreSQL.
+#include "cluster/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <thread>
+
+#include "store/migrations.h"
+#include "store/test_postgres.h"
+
+namespace nj::cluster {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::unique_ptr<store::Database> migrated() {
+  auto db = store::testing::open_test_database();
+  EXPECT_TRUE(store::migrate(*db, store::builtin_migrations()));
+  return db;
+}
+
+TEST(Leases, OneHolderAtATimeAndTakenOverOnceExpired) {
+  auto db = migrated();
+  Leases a(*db, "node-a", 300ms), b(*db, "node-b", 300ms);
+  EXPECT_TRUE(a.hold("reaper"));
+  EXPECT_FALSE(b.hold("reaper")) << "held by a";
+  EXPECT_TRUE(b.hold("exports")) << "another lease is free";
+  std::this_thread::sleep_for(150ms);
+  EXPECT_TRUE(a.hold("reaper")) << "renewed";
+  std::this_thread::sleep_for(200ms);
+  EXPECT_FALSE(b.hold("reaper")) << "the renewal holds it past the first term";
+  std::this_thread::sleep_for(400ms);  // a stops renewing: it expires
+  EXPECT_TRUE(b.hold("reaper"));
+  EXPECT_FALSE(a.hold("reaper")) << "taken over";
+  b.release("reaper");
+  EXPECT_TRUE(a.hold("reaper")) << "released: free at once";
+}
+
+TEST(Nodes, AliveWhileTheyBeatAndGoneOnceSilentOrLeft) {
+  auto db = migrated();
+  Nodes a(*db, {"a", "http://127.0.0.1:1", "rtsp://127.0.0.1:2", 0, 0}, 400ms);
+  Nodes b(*db, {"b", "http://127.0.0.1:3", "rtsp://127.0.0.1:4", 0, 0}, 400ms);
+  ASSERT_TRUE(a.beat());
+  ASSERT_TRUE(b.beat());
+  auto alive = a.alive();
+  ASSERT_EQ(alive.size(), 2u);
+  EXPECT_EQ(alive[1].id, "b");
+  EXPECT_EQ(alive[1].rtsp_url, "rtsp://127.0.0.1:4");
+  EXPECT_GT(alive[0].heartbeat_ms, 1'600'000'000'000) << "the database's clock, in ms";
+  std::this_thread::sleep_for(600ms);
+  ASSERT_TRUE(b.beat());  // a has gone silent
+  alive = b.alive();
+  ASSERT_EQ(alive.size(), 1u);
+  EXPECT_EQ(alive[0].id, "b");
+  b.leave();
+  EXPECT_TRUE(a.alive().empty());
+}
+
+TEST(Rendezvous, EveryNodeAgreesTheShareIsEvenAndALostNodeMovesOnlyItsOwn) {
+  const std::vector<std::string> three = {"node-a", "node-b", "node-c"};
+  std::map<std::string, std::string> home;
+  std::map<std::string, int> count;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string serial = "CAM-" + std::to_string(i);
+    home[serial] = owner_of(serial, three);
+    ++count[home[serial]];
+    EXPECT_EQ(owner_of(serial, {"node-c", "node-a", "node-b"}), home[serial]) << "order-free";
+  }
+  for (const auto& id : three) {
+    EXPECT_GT(count[id], 850) << id;
+    EXPECT_LT(count[id], 1150) << id;
+  }
+  const std::vector<std::string> two = {"node-a", "node-c"};
+  for (const auto& [serial, node] : home) {
+    const auto now = owner_of(serial, two);
+    if (node != "node-b") {
+      EXPECT_EQ(now, node) << serial << " moved without need";
+    }
+    EXPECT_NE(now, "node-b");
+  }
+  EXPECT_EQ(owner_of("CAM-1", {}), "");
+}
+
+}  // namespace
+}  // namespace nj::cluster
