@@ -24,10 +24,12 @@ inline bool on_s3() {
   return dir && *dir;
 }
 
-// NJ_TEST_S3_DIR/s3.env as a client's settings ("" endpoint if it cannot be read).
-inline s3::Config test_s3_config() {
+// DIR/s3.env of a gateway of scripts/test-rgw as a client's settings ("" endpoint if it
+// cannot be read); by default the run's (NJ_TEST_S3_DIR).
+inline s3::Config test_s3_config(std::string dir = "") {
+  if (dir.empty() && on_s3()) dir = std::getenv("NJ_TEST_S3_DIR");
   s3::Config c;
-  std::ifstream in(std::string(std::getenv("NJ_TEST_S3_DIR")) + "/s3.env");
+  std::ifstream in(dir + "/s3.env");
   std::map<std::string, std::string> env;
   for (std::string line; std::getline(in, line);) {
     const auto eq = line.find('=');
@@ -39,6 +41,42 @@ inline s3::Config test_s3_config() {
   c.credentials = {env["NJ_S3_ACCESS_KEY"], env["NJ_S3_SECRET_KEY"]};
   return c;
 }
+
+#ifdef NJ_TEST_RGW_SCRIPT
+// A gateway of a test's own (for an outage that must not touch other tests), stopped and
+// deleted with the object. dir() is empty if it did not start.
+class TempRgw {
+ public:
+  TempRgw() {
+    char pattern[] = "/tmp/nj-rgw-XXXXXX";
+    if (!::mkdtemp(pattern)) return;
+    const std::string dir = pattern;
+    if (std::system((std::string(NJ_TEST_RGW_SCRIPT) + " start " + dir + " > " + dir + ".out 2>&1")
+                        .c_str()) == 0) {
+      dir_ = dir;
+    }
+    std::filesystem::remove(dir + ".out");
+    if (dir_.empty()) std::filesystem::remove_all(dir);
+  }
+  ~TempRgw() {
+    if (!dir_.empty()) run("stop");
+  }
+  TempRgw(const TempRgw&) = delete;
+  TempRgw& operator=(const TempRgw&) = delete;
+  const std::string& dir() const { return dir_; }
+  // The gateway alone stopped and started again (the monitor and the OSD keep the data).
+  bool stop_gateway() { return run("gateway-stop"); }
+  bool start_gateway() { return run("gateway-start"); }
+
+ private:
+  bool run(const std::string& what) {
+    return std::system(
+               (std::string(NJ_TEST_RGW_SCRIPT) + " " + what + " " + dir_ + " > /dev/null 2>&1")
+                   .c_str()) == 0;
+  }
+  std::string dir_;
+};
+#endif
 
 // A prefix no other test of the run uses.
 inline std::string fresh_prefix() {

@@ -1533,16 +1533,21 @@ TEST_F(RegionTest, DataMovesToAnotherRegionOnlyWithConsentAndNothingStaysBehind)
 class ObjectStorageTest : public RecordingTest {
  protected:
   ObjectStorageTest() : RecordingTest(config()) {}
+  explicit ObjectStorageTest(const std::string& config) : RecordingTest(config) {}
   static std::string config() {
     if (!recording::testing::on_s3()) return "";
-    const auto s3 = recording::testing::test_s3_config();
+    prefix() = recording::testing::fresh_prefix();
+    return storage_config(recording::testing::test_s3_config(), prefix());
+  }
+  // The server's config for recordings kept in that bucket, under that prefix.
+  static std::string storage_config(const s3::Config& s3, const std::string& prefix) {
     const auto keys =
         std::filesystem::temp_directory_path() / ("nj-s3-keys-" + std::to_string(::getpid()));
     std::ofstream(keys) << s3.credentials.access_key << "\n" << s3.credentials.secret_key << "\n";
-    prefix() = recording::testing::fresh_prefix();
     return "[recording]\nsegment_minutes = 1\nreserve_mb = 0\n[storage]\nendpoint = \"" +
            s3.endpoint + "\"\nbucket = \"" + s3.bucket + "\"\nregion = \"" + s3.region +
-           "\"\nkey_file = \"" + keys.string() + "\"\nprefix = \"" + prefix() + "\"\n";
+           "\"\nkey_file = \"" + keys.string() + "\"\nprefix = \"" + prefix +
+           "\"\ntimeout_ms = 2000\n";
   }
   static std::string& prefix() {
     static std::string p;
@@ -1612,6 +1617,64 @@ TEST_F(ObjectStorageTest, RecordingsAreKeptInTheBucketAndPlayBackOnlyThroughTheN
       },
       15s))
       << "objects left in the bucket after unbind";
+}
+
+// The bucket away for 30 s (its gateway stopped; a gateway of the test's own): the recorder
+// pauses, visibly (the recordings API and the metric say so), and resumes by itself when the
+// bucket is back. The index never names a byte the bucket does not hold: the recording
+// before the outage and the one after both play, frame by frame, with the gap between them.
+class ObjectStorageOutageTest : public ObjectStorageTest {
+ protected:
+  static recording::testing::TempRgw& rgw() {
+    static recording::testing::TempRgw own;
+    return own;
+  }
+  ObjectStorageOutageTest() : ObjectStorageTest(own_config()) {}
+  static std::string own_config() {
+    if (!recording::testing::on_s3() || rgw().dir().empty()) return "";
+    return storage_config(recording::testing::test_s3_config(rgw().dir()), "outage/");
+  }
+  bool plays(int64_t from, int64_t to) {
+    const auto path = "/api/v1/devices/" + id_ + "/playback.m3u8?from=" + std::to_string(from) +
+                      "&to=" + std::to_string(to);
+    const auto counters = frame_counters(url(path), owner_);
+    if (counters.size() < 20) return false;
+    for (size_t i = 1; i < counters.size(); ++i) {
+      if (counters[i] != ((counters[i - 1] + 1) & 0xffff)) return false;
+    }
+    return true;
+  }
+};
+
+TEST_F(ObjectStorageOutageTest, ThirtySecondsWithoutTheBucketPauseRecordingVisiblyAndItResumes) {
+  ASSERT_FALSE(rgw().dir().empty()) << "the test's own gateway did not start";
+  start_camera();
+  ASSERT_TRUE(wait_for([&] { return recorded_ms() >= 5'000; }, 60s)) << server_.log();
+  const auto state = [&] {
+    return recordings(now_ms() - 600'000, now_ms() + 60'000)["recorder"].value("state", "");
+  };
+  ASSERT_TRUE(rgw().stop_gateway());
+  const auto down_at = std::chrono::steady_clock::now();
+  EXPECT_TRUE(wait_for([&] { return state() == "paused"; }, 15s)) << state();
+  EXPECT_TRUE(wait_for(  // the gauge follows at the recording jobs' next step (5 s)
+      [&] {
+        return server_.get("/metrics").body.find("nightjar_recorders_paused 1\n") !=
+               std::string::npos;
+      },
+      10s));
+  std::this_thread::sleep_until(down_at + 30s);
+  ASSERT_TRUE(rgw().start_gateway());
+  EXPECT_TRUE(wait_for([&] { return state() == "recording"; }, 30s)) << server_.log();
+  const int64_t before_resume = recorded_ms();
+  ASSERT_TRUE(wait_for([&] { return recorded_ms() >= before_resume + 5'000; }, 30s));
+
+  const auto r = recordings(now_ms() - 600'000, now_ms() + 60'000);
+  ASSERT_GE(r["spans"].size(), 2u) << r.dump();
+  const auto& first = r["spans"][0];
+  const auto& last = r["spans"][r["spans"].size() - 1];
+  EXPECT_GE(parse_ms(last["start"]) - parse_ms(first["end"]), 20'000) << "the outage is a gap";
+  EXPECT_TRUE(plays(parse_ms(first["start"]), parse_ms(first["start"]) + 3'000)) << "before";
+  EXPECT_TRUE(plays(parse_ms(last["start"]), parse_ms(last["start"]) + 3'000)) << "after";
 }
 
 }  // namespace
