@@ -5,15 +5,34 @@
 # every fragment, as configured by default). The server's CPU from /proc for both, the
 # difference per camera; the index size per camera-minute and the recorded bytes against
 # the media bytes from the database itself.
-# Usage: bench/load/recording_load.sh BUILD_BIN_DIR [cameras=100] [seconds=20]
+# With storage=s3 the media go to a real S3 (Ceph's RADOS Gateway, started here by
+# scripts/test-rgw; issue #17) instead of files; the gateway's own CPU is shown beside.
+# Usage: bench/load/recording_load.sh BUILD_BIN_DIR [cameras=100] [seconds=20] [files|s3]
 set -euo pipefail
 bin=${1:?path to the bin directory of a build}
 cameras=${2:-100}
 seconds=${3:-20}
-. "$(dirname "$0")/common.sh" recording-load
+storage=${4:-files}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/common.sh" recording-load
 
 make_clip "$work/clip.mp4"
+if [[ $storage == s3 ]]; then
+  "$here/../../scripts/test-rgw" start "$work/rgw" >/dev/null
+  trap '"$here/../../scripts/test-rgw" stop "$work/rgw" >/dev/null 2>&1 || true; cleanup' EXIT
+  . "$work/rgw/s3.env"
+  printf '%s\n%s\n' "$NJ_S3_ACCESS_KEY" "$NJ_S3_SECRET_KEY" >"$work/s3.keys"
+  extra_config="[storage]\nendpoint = \"$NJ_S3_ENDPOINT\"\nbucket = \"$NJ_S3_BUCKET\"\nregion = \"$NJ_S3_REGION\"\nkey_file = \"$work/s3.keys\"\n"
+fi
 start_server
+gateway_cpu() {
+  local total=0
+  for f in "$work"/rgw/run/{rgw,osd,mon}.pid; do
+    [[ -f $f ]] && total=$((total + $(cpu "$(cat "$f")")))
+  done
+  echo "$total"
+}
+stored() { sqlite3 "$work/data/nightjar.db" "SELECT COALESCE(SUM(bytes), 0) FROM recording_segments"; }
 admin() { "$bin/nightjar" admin --data "$work/data" "$@"; }
 machine
 
@@ -51,11 +70,16 @@ awk -v c="$relay" -v t="$ticks" -v s="$seconds" -v n="$cameras" -v rss="$(rss_mb
 # Every camera gets the plan: the server records them all.
 for i in $(seq "$cameras"); do admin plan grant --serial "L$i" --plan bench --for-days 30 >/dev/null; done
 sleep 12
-c0=$(cpu); w0=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io"); sleep "$seconds"; c1=$(cpu)
+c0=$(cpu); g0=$(gateway_cpu); s0=$(stored); w0=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io")
+sleep "$seconds"
+c1=$(cpu); g1=$(gateway_cpu); s1=$(stored)
 w1=$(awk '/^write_bytes/ {print $2}' "/proc/$server/io")
 awk -v c="$((c1 - c0))" -v r="$relay" -v t="$ticks" -v s="$seconds" -v n="$cameras" -v rss="$(rss_mb)" -v w="$((w1 - w0))" \
+  -v st="$storage" -v up="$((s1 - s0))" -v g="$((g1 - g0))" \
   'BEGIN { p = c / t / s * 100; d = (c - r) / t / s * 100;
-           printf "2. %d cameras relayed and recorded: server CPU %.2f%% of one core (%.3f%% per camera; recording alone %.3f%% per camera), RSS %s MB, written %.1f MB/s\n", n, p, p / n, d / n, rss, w / s / 1048576 }'
+           printf "2. %d cameras relayed and recorded to %s: server CPU %.2f%% of one core (%.3f%% per camera; recording alone %.3f%% per camera), RSS %s MB, written to disk %.1f MB/s, stored %.1f MB/s", n, st, p, p / n, d / n, rss, w / s / 1048576, up / s / 1048576;
+           if (st == "s3") printf "; the gateway (rgw, osd, mon) %.1f%% of one core", g / t / s * 100;
+           printf "\n" }'
 grep -E "streaming" "$work/pushers.out" | sed 's/^/   pushers: /' || true
 
 # Clip export over HTTP from a warm cache: each camera's whole recording as one clip.mp4,
