@@ -15,6 +15,9 @@ using store::Value;
 
 AccountError internal(const store::StoreError& e) {
   spdlog::error("account.store_error code={} message=\"{}\"", store::errc_name(e.code), e.message);
+  if (e.code == store::Errc::kUnavailable) {
+    return AccountError{Errc::kUnavailable, "the database is unavailable just now", {}, 1000};
+  }
   return AccountError{Errc::kInternal, "internal error", {}, 0};
 }
 

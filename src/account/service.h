@@ -33,6 +33,7 @@ enum class Errc {
   kUnauthenticated,  // no valid session
   kNotFound,         // not found, or not the caller's (never reveals which)
   kConflict,         // e.g. TOTP already enabled
+  kUnavailable,      // the database cannot be reached now: retry_after_ms says when to retry
   kInternal,
 };
 

@@ -89,6 +89,10 @@ http::Response account_error(const account::AccountError& e) {
       status = 409;
       code = "conflict";
       break;
+    case Errc::kUnavailable:
+      status = 503;
+      code = "unavailable";
+      break;
     case Errc::kInternal:
       break;
   }

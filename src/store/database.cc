@@ -16,6 +16,8 @@ std::string_view errc_name(Errc code) {
       return "io";
     case Errc::kMigration:
       return "migration";
+    case Errc::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }

@@ -17,12 +17,13 @@
 namespace nj::store {
 
 enum class Errc {
-  kOpen,        // the database could not be opened or configured
-  kSql,         // the statement is invalid (a programming error, logged loudly)
-  kConstraint,  // a UNIQUE, FOREIGN KEY, NOT NULL or CHECK constraint refused the change
-  kBusy,        // locked by another writer for longer than the busy timeout
-  kIo,          // disk full, read-only, corrupt
-  kMigration,   // schema migration failed or the database is newer than this binary
+  kOpen,         // the database could not be opened or configured
+  kSql,          // the statement is invalid (a programming error, logged loudly)
+  kConstraint,   // a UNIQUE, FOREIGN KEY, NOT NULL or CHECK constraint refused the change
+  kBusy,         // locked by another writer for longer than the busy timeout
+  kIo,           // disk full, read-only, corrupt
+  kMigration,    // schema migration failed or the database is newer than this binary
+  kUnavailable,  // the database cannot be reached now (a lost connection, a restart): retry
 };
 std::string_view errc_name(Errc code);
 

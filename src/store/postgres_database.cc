@@ -21,8 +21,10 @@ Errc classify(const char* sqlstate) {
   const std::string_view s = sqlstate ? sqlstate : "";
   if (s.starts_with("23")) return Errc::kConstraint;
   if (s == "40001" || s == "40P01" || s == "55P03") return Errc::kBusy;  // retry these
-  // The server failed or is going away (a lost connection is seen by its status instead;
-  // 08P01, a malformed call such as a wrong number of parameters, is the caller's error).
+  // The server is shutting down or starting (57P01–57P03), or a connection failed (08, but
+  // 08P01, a malformed call such as a wrong number of parameters, is the caller's error):
+  // unavailable for now. Out of resources or failing: an I/O error.
+  if (s.starts_with("57P0") || (s.starts_with("08") && s != "08P01")) return Errc::kUnavailable;
   if (s.starts_with("53") || s.starts_with("57") || s.starts_with("58")) return Errc::kIo;
   return Errc::kSql;
 }
@@ -31,7 +33,7 @@ StoreError error_of(PGconn* conn, const PGresult* r) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  if (PQstatus(conn) != CONNECTION_OK) return {Errc::kIo, message};
+  if (PQstatus(conn) != CONNECTION_OK) return {Errc::kUnavailable, message};
   return {classify(state), message};
 }
 

@@ -63,6 +63,12 @@ class TempPostgres {
 
   const std::string& url() const { return url_; }
   int port() const { return port_; }
+  // Stopped at once, as a crash would, and started again on the same port.
+  bool restart() const {
+    return std::system(
+               (std::string(NJ_TEST_POSTGRES_SCRIPT) + " restart " + dir_ + " > /dev/null 2>&1")
+                   .c_str()) == 0;
+  }
   const std::string& error() const { return error_; }
   // A fresh database in the cluster, for a test of its own: its URL.
   std::string database(const std::string& name) const {
