@@ -111,7 +111,11 @@ bool ServerProcess::start(std::chrono::milliseconds timeout) {
   // One left by a run that was killed must not be taken for this run's.
   std::error_code ignored;
   std::filesystem::remove(data_dir_ / "ports.json", ignored);
-  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) env.push_back(*e);
+  for (auto& e : extra_env_) env.push_back(e.data());
+  env.push_back(nullptr);
+  const int rc = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     pid_ = -1;

@@ -70,6 +70,10 @@ class ServerProcess {
   // From its next start on, the server keeps its data in this PostgreSQL database (dropped
   // with the object); for a move from SQLite (admin migrate-to-postgres).
   void use_postgres(const std::string& url);
+  // From its next start on, the server runs with these in its environment too ("NAME=value").
+  void add_environment(std::vector<std::string> entries) {
+    extra_env_.insert(extra_env_.end(), entries.begin(), entries.end());
+  }
   // From its next start on, the server is another node on `other`'s PostgreSQL database
   // (NJ_TEST_POSTGRES=1): what one node changes, the other sees (issue #17).
   void share_database_of(const ServerProcess& other);
@@ -84,6 +88,7 @@ class ServerProcess {
   std::string database_url_;    // NJ_TEST_POSTGRES=1: its PostgreSQL database
   bool owns_database_ = false;  // made for it, and dropped with it
   std::vector<std::string> extra_args_;
+  std::vector<std::string> extra_env_;
   std::filesystem::path root_, data_dir_, web_root_, log_file_;
   pid_t pid_ = -1;
   uint16_t http_port_ = 0;

@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -237,6 +239,49 @@ TEST(PostgresOutage, RequestsFailClearlyWhileTheDatabaseRestartsAndRecoverAfter)
   EXPECT_GT(statuses[200], 0) << seen;
   EXPECT_EQ(call_as(server, bearer, "GET", "/api/v1/me").status, 200) << seen;
   EXPECT_EQ(server.get("/healthz").status, 200);
+}
+
+// Clocks seconds apart (node B's runs 7 s ahead, by libfaketime): the nodes still agree on
+// who is alive and who holds each lease, as every such time is the database's, and a lease
+// still moves when its holder dies.
+TEST(TwoNodes, ClocksSecondsApartStillAgreeOnWhoIsAliveAndWhoHoldsWhat) {
+  if (!store::testing::on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL";
+  const std::string faketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+  ASSERT_TRUE(std::filesystem::exists(faketime)) << "Debian's faketime (scripts/bootstrap)";
+  ServerProcess a{"[cluster]\nnode = \"node-a\"\n"}, b{"[cluster]\nnode = \"node-b\"\n"};
+  b.share_database_of(a);
+  b.add_environment({"LD_PRELOAD=" + faketime, "FAKETIME=+7s", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                     "FAKETIME_NO_CACHE=1"});
+  ASSERT_TRUE(a.start()) << a.log();
+  ASSERT_TRUE(b.start()) << b.log();
+  // The skew is real: B's own clock says so in its health report.
+  const auto time_of = [](const ServerProcess& node) {
+    return parse_rfc3339_ms(node.get("/healthz").json()["time"]);
+  };
+  const int64_t skew = time_of(b) - time_of(a);
+  ASSERT_GE(skew, 6'000) << "node B's clock is not ahead";
+  ASSERT_LE(skew, 8'000);
+
+  const auto held = [](const ServerProcess& node, const std::string& name) {
+    return node.get("/metrics").body.find("nightjar_leases_held{name=\"" + name + "\"} 1") !=
+           std::string::npos;
+  };
+  const auto nodes_seen = [](const ServerProcess& node, int n) {
+    return node.get("/metrics").body.find("nightjar_cluster_nodes " + std::to_string(n) + "\n") !=
+           std::string::npos;
+  };
+  ASSERT_TRUE(wait_for([&] { return nodes_seen(a, 2) && nodes_seen(b, 2); }, 5s));
+  ASSERT_TRUE(wait_for([&] { return held(a, "exports") || held(b, "exports"); }, 5s));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NE(held(a, "exports"), held(b, "exports")) << "one holder, whatever the clocks";
+    EXPECT_TRUE(nodes_seen(a, 2) && nodes_seen(b, 2)) << "neither thinks the other dead";
+    std::this_thread::sleep_for(1s);
+  }
+  ServerProcess& holder = held(a, "exports") ? a : b;
+  ServerProcess& other = &holder == &a ? b : a;
+  ASSERT_EQ(holder.stop(SIGKILL), -SIGKILL);
+  EXPECT_TRUE(wait_for([&] { return held(other, "exports"); }, 15s));
+  EXPECT_TRUE(wait_for([&] { return nodes_seen(other, 1); }, 8s));
 }
 
 }  // namespace
