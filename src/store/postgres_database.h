@@ -22,7 +22,8 @@ StoreResult<std::unique_ptr<Database>> open_postgres(const std::string& url,
                                                      const PostgresOptions& options = {});
 
 // A migration script as PostgreSQL takes it: SQLite's rowid key (INTEGER PRIMARY KEY) becomes
-// an identity column, BLOB becomes BYTEA, REAL a double.
+// an identity column, INTEGER a 64-bit BIGINT (as SQLite's is), BLOB becomes BYTEA, REAL a
+// double.
 std::string postgres_dialect(std::string_view sql);
 
 }  // namespace nj::store
