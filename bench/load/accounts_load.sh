@@ -10,6 +10,7 @@ engines=${3:-both}
 [[ $engines == both ]] && engines="sqlite postgres"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 pg=$(mktemp -d /tmp/nj-load-pg-XXXXXX)
+chmod 0755 "$pg"  # the cluster runs as the postgres user
 pid=
 data=
 cleanup() {
