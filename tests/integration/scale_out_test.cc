@@ -21,6 +21,18 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
+// Whether the node holds the lease `name` now, by its metrics.
+bool held(const ServerProcess& node, const std::string& name) {
+  return node.get("/metrics").body.find("nightjar_leases_held{name=\"" + name + "\"} 1") !=
+         std::string::npos;
+}
+
+// Whether the node sees n nodes alive, by its metrics.
+bool nodes_seen(const ServerProcess& node, int n) {
+  return node.get("/metrics").body.find("nightjar_cluster_nodes " + std::to_string(n) + "\n") !=
+         std::string::npos;
+}
+
 // `nightjar admin migrate-to-postgres --from DIR --to URL`: what the SQLite install held is
 // there on PostgreSQL (the account signs in with its password, its session still works, its
 // camera is still its own), and the report counts and checks every table. A second run into
@@ -150,14 +162,6 @@ TEST(TwoNodes, OneNodeHoldsEachSingletonAndTheOtherTakesOverWhenItDies) {
   ASSERT_TRUE(a.start()) << a.log();
   ASSERT_TRUE(b.start()) << b.log();
   const std::vector<std::string> names = {"anonymise", "exports", "region-moves"};
-  const auto held = [](const ServerProcess& node, const std::string& name) {
-    return node.get("/metrics").body.find("nightjar_leases_held{name=\"" + name + "\"} 1") !=
-           std::string::npos;
-  };
-  const auto nodes_seen = [](const ServerProcess& node, int n) {
-    return node.get("/metrics").body.find("nightjar_cluster_nodes " + std::to_string(n) + "\n") !=
-           std::string::npos;
-  };
   ASSERT_TRUE(wait_for([&] { return nodes_seen(a, 2) && nodes_seen(b, 2); }, 5s));
   ASSERT_TRUE(wait_for(
       [&] {
@@ -262,14 +266,6 @@ TEST(TwoNodes, ClocksSecondsApartStillAgreeOnWhoIsAliveAndWhoHoldsWhat) {
   ASSERT_GE(skew, 6'000) << "node B's clock is not ahead";
   ASSERT_LE(skew, 8'000);
 
-  const auto held = [](const ServerProcess& node, const std::string& name) {
-    return node.get("/metrics").body.find("nightjar_leases_held{name=\"" + name + "\"} 1") !=
-           std::string::npos;
-  };
-  const auto nodes_seen = [](const ServerProcess& node, int n) {
-    return node.get("/metrics").body.find("nightjar_cluster_nodes " + std::to_string(n) + "\n") !=
-           std::string::npos;
-  };
   ASSERT_TRUE(wait_for([&] { return nodes_seen(a, 2) && nodes_seen(b, 2); }, 5s));
   ASSERT_TRUE(wait_for([&] { return held(a, "exports") || held(b, "exports"); }, 5s));
   for (int i = 0; i < 5; ++i) {
