@@ -10,7 +10,7 @@ MQTT_PORT   ?= 0
 JOBS        ?= $(shell nproc)
 WEB_SOURCES := $(shell find web/src web/index.html web/vite.config.ts web/tsconfig.json web/package.json -type f 2>/dev/null)
 
-.PHONY: all bootstrap build web cpp run test test-asan lint bench fuzz clean
+.PHONY: all bootstrap build web cpp run run-cluster test test-asan lint bench fuzz clean
 
 all: build
 
@@ -34,6 +34,10 @@ cpp:
 run: bootstrap build
 	@mkdir -p $(DATA)
 	$(BIN)/nightjar serve --demo --data $(DATA) --http-port $(HTTP_PORT) --mqtt-port $(MQTT_PORT)
+
+# Three nodes on PostgreSQL, S3 (RADOS Gateway) and one broker, on loopback (scripts/run-cluster).
+run-cluster: bootstrap build
+	scripts/run-cluster
 
 test: bootstrap build
 	@ctest --preset $(PRESET) -j $(JOBS)

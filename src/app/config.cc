@@ -227,7 +227,11 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   }
   if (const auto* cluster = top.subtable("cluster")) {
     TableReader t(*cluster, "cluster.");
-    if (auto e = first_error({t.string("node", c.cluster.node), t.finish()}); !e) return e;
+    if (auto e = first_error({t.string("node", c.cluster.node),
+                              t.string("keys_dir", c.cluster.keys_dir), t.finish()});
+        !e) {
+      return e;
+    }
     if (c.cluster.node.size() > 64 ||
         c.cluster.node.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
             std::string::npos) {

@@ -120,6 +120,10 @@ struct DatabaseConfig {
 // data directory (DIR/node-id).
 struct ClusterConfig {
   std::string node;
+  // Several nodes: a directory every node reads (a mounted secret), holding the key that signs
+  // stream tokens, so that a token made by one node is good on all and nodes can pull a
+  // camera's stream from each other. Empty: DIR/keys, this node's own.
+  std::string keys_dir;
 };
 
 struct PrivacyConfig {

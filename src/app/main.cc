@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "app/admin.h"
+#include "app/broker_command.h"
 #include "app/config.h"
 #include "app/serve.h"
 
@@ -17,6 +18,7 @@ constexpr const char* kUsage = R"(usage: nightjar COMMAND [options]
 commands:
   serve     run the server (nightjar serve --help)
   admin     operator tasks on a data directory (nightjar admin --help)
+  broker    run the MQTT broker several nodes share (nightjar broker --help)
   version   print the version
 )";
 
@@ -68,6 +70,7 @@ int main(int argc, char** argv) {
     return nj::app::serve(*config);
   }
   if (command == "admin") return nj::app::admin(rest);
+  if (command == "broker") return nj::app::broker_command(rest);
   std::fprintf(stderr, "nightjar: unknown command '%.*s'\n%s", int(command.size()), command.data(),
                kUsage);
   return 2;

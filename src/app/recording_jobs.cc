@@ -9,9 +9,10 @@ namespace nj::app {
 RecordingJobs::RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                              device::StreamDemand& demand, recording::Catalog& catalog,
                              recording::Store& store, const Clock& clock, Gauges gauges,
-                             StorageHandler on_storage, RegionOf region_of)
+                             StorageHandler on_storage, RegionOf region_of, Here here)
     : on_storage_(std::move(on_storage)),
       region_of_(std::move(region_of)),
+      here_(std::move(here)),
       plans_(plans),
       recorder_(recorder),
       demand_(demand),
@@ -37,6 +38,14 @@ void RecordingJobs::set_periodic_reap(std::function<bool()> may) {
   may_reap_ = std::move(may);
 }
 
+void RecordingJobs::refresh() {
+  {
+    std::lock_guard lock(mu_);
+    step_requested_ = true;
+  }
+  cv_.notify_all();
+}
+
 void RecordingJobs::reap_now() {
   {
     std::lock_guard lock(mu_);
@@ -50,6 +59,7 @@ void RecordingJobs::step(bool reap_now) {
   std::set<std::string> kept_on;
   for (const auto& [device_id, entry] : plans_.all_in_force()) {
     const auto& [serial, plan] = entry;
+    if (here_ && !here_(serial)) continue;  // recorded by the node its stream lives on
     auto& r = recorded[device_id];
     r.serial = serial;
     if (region_of_) r.region = region_of_(device_id);
@@ -95,9 +105,11 @@ void RecordingJobs::run() {
   std::unique_lock lock(mu_);
   auto next_reap = std::chrono::steady_clock::now() + std::chrono::minutes(1);
   while (true) {
-    cv_.wait_for(lock, std::chrono::seconds(5), [this] { return stopping_ || reap_requested_; });
+    cv_.wait_for(lock, std::chrono::seconds(5),
+                 [this] { return stopping_ || reap_requested_ || step_requested_; });
     if (stopping_) break;
     const bool requested = std::exchange(reap_requested_, false);
+    step_requested_ = false;
     const auto may_reap = may_reap_;
     lock.unlock();
     bool reap = requested;

@@ -33,11 +33,16 @@ class RecordingJobs {
   using StorageHandler = std::function<void(const std::string& serial, bool full)>;
   // The region each recorded camera's files go to (its owner's); empty: the recorder's own.
   using RegionOf = std::function<std::string(const std::string& device_id)>;
+  // Several nodes: whether a camera's stream lives on this node, the only one that records
+  // it (cluster::Placement); empty: every camera's does.
+  using Here = std::function<bool(const std::string& serial)>;
   RecordingJobs(recording::Plans& plans, recording::RecordingService& recorder,
                 device::StreamDemand& demand, recording::Catalog& catalog, recording::Store& store,
                 const Clock& clock, Gauges gauges, StorageHandler on_storage = {},
-                RegionOf region_of = {});
+                RegionOf region_of = {}, Here here = {});
   ~RecordingJobs();
+  // Brings the next step forward (the nodes changed: which cameras are recorded here too).
+  void refresh();
   // Brings the next step forward, with a reap (a device was unbound: its media go now).
   void reap_now();
   // Whether this node does the minute's reap (several nodes: one at a time, by lease); a reap
@@ -49,6 +54,7 @@ class RecordingJobs {
   void step(bool reap_now);
   StorageHandler on_storage_;
   RegionOf region_of_;
+  Here here_;
   std::set<std::string> storage_told_;  // the run thread's: serials told about
   recording::Plans& plans_;
   recording::RecordingService& recorder_;
@@ -61,6 +67,7 @@ class RecordingJobs {
   std::condition_variable cv_;
   bool stopping_ = false;
   bool reap_requested_ = false;
+  bool step_requested_ = false;
   std::function<bool()> may_reap_;
   std::thread thread_;
 };

@@ -74,6 +74,7 @@
 #include "mail/smtp.h"
 #include "media/fmp4/live.h"
 #include "media/hub/hub.h"
+#include "media/rtsp/client_io.h"
 #include "media/rtsp/server.h"
 #include "metrics/registry.h"
 #include "mqtt/broker.h"
@@ -176,6 +177,8 @@ std::optional<std::string> ensure_demo_account(account::AccountService& accounts
 constexpr std::string_view kAccessEnded = "access.ended";
 constexpr std::string_view kDeviceEnded = "device.ended";
 constexpr std::string_view kAccountEnded = "account.ended";
+// "serial": a node relays the camera's stream and asks the node that holds it to start it.
+constexpr std::string_view kStreamWanted = "stream.wanted";
 
 // RTSP access: a stream token for the device and the purpose, re-checked now (the subject's
 // right under the binding it was minted under); the session then holds its access in the
@@ -355,6 +358,8 @@ int serve(const Config& config) {
   auto moving_lease = singleton(short_leases, "region-moves");
   auto event_reaper_lease = singleton(long_leases, "event-reaper");
   auto recording_reaper_lease = singleton(long_leases, "recording-reaper");
+  // Which node each camera's stream lives on, as of the last heartbeat (alone: this one).
+  cluster::Placement placement(node_id);
   add_process_metrics(metrics, NJ_VERSION);
   // Connections open on a right to a device (made before any server, so it outlives them).
   device::AccessWatch access_watch;
@@ -468,7 +473,10 @@ int serve(const Config& config) {
   });
 
   // The media plane: the hub and RTSP in and out.
-  auto stream_tokens = device::StreamTokens::open(data->path() / "keys", clock);
+  auto stream_tokens = device::StreamTokens::open(
+      config.cluster.keys_dir.empty() ? data->path() / "keys"
+                                      : std::filesystem::path(config.cluster.keys_dir),
+      clock);
   if (!stream_tokens) {
     spdlog::critical("startup.failed reason=\"{}\"", stream_tokens.error());
     return 1;
@@ -584,13 +592,16 @@ int serve(const Config& config) {
     broker_admin.username = config.mqtt.admin_username;
     broker_admin.password = config.mqtt.admin_password;
   }
-  broker_admin.client_id = "nightjar-server-" + *instance;
+  // One per node: nodes sharing a broker under one id would take the connection from each
+  // other.
+  broker_admin.client_id = "nightjar-server-" + *instance + "-" + node_id;
   device::BrokerLink broker_link(
       devices, broker_admin, mqtt::connect,
       [&device_service](const std::string& serial, const std::string& token) -> std::string {
         auto bound = device_service.claim(serial, token);
         return bound ? std::string() : bound.error().message;
-      });
+      },
+      [&placement](const std::string& serial) { return placement.here(serial); });
   // What devices send that the protocol layer refuses, by message kind and reason.
   auto& device_rejects =
       metrics.counter("nightjar_device_input_rejected_total",
@@ -603,6 +614,29 @@ int serve(const Config& config) {
   });
   const std::string public_host =
       config.mqtt.public_host.empty() ? url_host(config.listen) : config.mqtt.public_host;
+  // This node among the others: alive while it beats, every second; gone at once when it
+  // stops cleanly, within 5 s when it dies. Its first beat comes before anything streams or
+  // records, so that a node joining takes only its own cameras.
+  cluster::Nodes nodes(**db,
+                       {node_id, "http://" + public_host + ":" + std::to_string(*port),
+                        "rtsp://" + public_host + ":" + std::to_string(*rtsp_port), 0, 0},
+                       std::chrono::seconds(5));
+  struct LeaveAtExit {  // after the heartbeat (further down) stops beating
+    cluster::Nodes& nodes;
+    ~LeaveAtExit() { nodes.leave(); }
+  } leave_at_exit{nodes};
+  if (nodes.beat()) {
+    const auto alive = nodes.alive();
+    (void)placement.update(alive);
+    if (broker && alive.size() > 1) {
+      // Each node's cameras would be on its own broker, out of reach of the node that holds
+      // them: several nodes share one broker ([mqtt] external_host, `nightjar broker`).
+      spdlog::error(
+          "cluster.embedded_broker nodes={} reason=\"several nodes need one shared "
+          "broker: set [mqtt] external_host\"",
+          alive.size());
+    }
+  }
   device::StreamDemandOptions demand_options;
   demand_options.rtsp_base = "rtsp://" + public_host + ":" + std::to_string(*rtsp_port);
   demand_options.idle_grace = std::chrono::milliseconds(config.devices.idle_stream_grace_ms);
@@ -615,6 +649,31 @@ int serve(const Config& config) {
                              &total = wake_seconds.with({"total"})](auto server, auto whole) {
     server_part.observe(static_cast<double>(server.count()) / 1e6);
     total.observe(static_cast<double>(whole.count()) / 1e6);
+  };
+  // Several nodes (issue #17): a camera's stream lives on the node rendezvous hashing gives
+  // it, which alone asks the camera to push and records it. A viewer on another node is
+  // served through a relay: that node pulls the stream once from the holder over RTSP (an
+  // operator's play token; the nodes share the key that signs them, [cluster] keys_dir) and
+  // fans it out to its own viewers, whose access it checks itself, as for any stream.
+  demand_options.elsewhere = [&placement](const std::string& serial) {
+    const auto holder = placement.elsewhere(serial);
+    return holder ? std::optional<std::string>(holder->rtsp_url) : std::nullopt;
+  };
+  demand_options.relay = [&pool, &hub, &devices, &tokens = *stream_tokens](
+                             const std::string& serial,
+                             const std::string& base) -> std::shared_ptr<void> {
+    const auto device = devices.by_serial(serial);
+    media::rtsp::PullOptions pull;
+    pull.url =
+        base + "/live/" + serial + "?token=" +
+        device::operator_token(tokens, serial, device::StreamPurpose::kPlay,
+                               device ? device->binding_generation : 0, int64_t{2} * 3600 * 1000);
+    pull.path = "push/" + serial;
+    pull.backoff = {std::chrono::milliseconds(200), std::chrono::milliseconds(1000)};
+    return std::make_shared<media::rtsp::Puller>(pool, hub, std::move(pull));
+  };
+  demand_options.ask_holder = [&changes](const std::string& serial) {
+    (void)changes.publish(kStreamWanted, serial);
   };
   device::StreamDemand stream_demand(hub, broker_link, stream_access, demand_options);
   // A call asks the camera to listen: it plays talk/{serial} with a talk token (a minute to
@@ -772,7 +831,7 @@ int serve(const Config& config) {
     media_stores[r.id] = std::make_unique<recording::S3Store>(std::move(client), storage->prefix);
   }
   recording::RegionalStore media_store(std::move(media_stores), (*regions)->default_region().id);
-  recording::Catalog catalog(**db);
+  recording::Catalog catalog(**db, node_id);
   recording::Plans plans(**db, clock);
   // Recordings are sealed with their camera's binding key (docs/keys.md).
   const recording::KeyLookup segment_keys =
@@ -785,7 +844,15 @@ int serve(const Config& config) {
     return recording::BindingKey{d->binding_generation, *key};
   };
   {
-    const auto recovered = recording::recover(media_store, catalog, segment_keys);
+    // Several nodes: this node's segments and those of nodes gone; never one being written.
+    std::set<std::string> others;
+    for (const auto& n : nodes.alive()) {
+      if (n.id != node_id) others.insert(n.id);
+    }
+    const auto recovered = recording::recover(
+        media_store, catalog, segment_keys,
+        {[&others](const std::string& writer) { return !others.contains(writer); },
+         others.empty()});
     spdlog::info(
         "recording.recovered segments={} fragments={} rows_dropped={} orphans={} bytes_cut={}",
         recovered.segments, recovered.fragments_found, recovered.rows_dropped,
@@ -903,7 +970,13 @@ int serve(const Config& config) {
   // those cameras are kept streaming, and what is seen is reported as a camera's reports are.
   detect::SettingsStore detection_settings(**db);
   detect::DetectionService detection(
-      hub, [&detection_settings] { return detection_settings.enabled(); },
+      hub,
+      [&detection_settings, &placement] {
+        // Several nodes: a camera is watched where its stream lives.
+        auto enabled = detection_settings.enabled();
+        std::erase_if(enabled, [&](const auto& e) { return !placement.here(e.first); });
+        return enabled;
+      },
       [&stream_demand](std::set<std::string> serials) {
         stream_demand.set_kept_on("detection", std::move(serials));
       },
@@ -1026,15 +1099,29 @@ int serve(const Config& config) {
   // What another node ended, ended here too (a node hears its own changes as well: ending
   // twice ends nothing more). After the feed was away, every connection held here is
   // checked again against the rights as they are now.
-  changes.on_change([&access_watch](std::string_view topic, std::string_view payload) {
+  changes.on_change([&access_watch, &placement, &stream_demand, &key_store, &hub](
+                        std::string_view topic, std::string_view payload) {
+    if (topic == kStreamWanted) {
+      // Another node relays this camera: if its stream lives here, it is started here.
+      const std::string serial(payload);
+      if (placement.here(serial))
+        stream_demand.start(serial, [](std::optional<device::RpcError>) {});
+      return;
+    }
     const auto space = payload.find(' ');
     if (topic == kAccessEnded && space != std::string_view::npos) {
       access_watch.end_for(std::string(payload.substr(0, space)),
                            std::string(payload.substr(space + 1)));
     } else if (topic == kDeviceEnded) {
-      access_watch.end_device(std::string(payload));
+      const std::string serial(payload);
+      access_watch.end_device(serial);
+      // A relay of it here goes too (the node that ended it has done this already).
+      stream_demand.forget(serial);
+      hub.evict("push/" + serial);
+      (*key_store)->forget_cached();  // its keys were destroyed (by whichever node)
     } else if (topic == kAccountEnded) {
       access_watch.end_subject(std::string(payload));
+      (*key_store)->forget_cached();
     }
   });
   changes.on_resync([&access_watch, &device_service] {
@@ -1113,7 +1200,8 @@ int serve(const Config& config) {
       [&event_service](const std::string& serial, bool full) {
         event_service.condition(serial, events::Kind::kStorageFull, full);
       },
-      [&regions](const std::string& device_id) { return (*regions)->of_device(device_id); });
+      [&regions](const std::string& device_id) { return (*regions)->of_device(device_id); },
+      [&placement](const std::string& serial) { return placement.here(serial); });
   recording_jobs.set_periodic_reap([&recording_reaper_lease] { return recording_reaper_lease(); });
   // Unbinding ends the device's recording plan, and its media go at once: a camera that
   // changes hands shows its next owner nothing of the last one's.
@@ -1314,23 +1402,22 @@ int serve(const Config& config) {
                           reap_events(event_store, event_files, plans, clock, keep);
                       });
 
-  // This node among the others: alive while it beats, every second; gone at once when it
-  // stops cleanly, within 5 s when it dies.
-  cluster::Nodes nodes(**db,
-                       {node_id, "http://" + public_host + ":" + std::to_string(*port),
-                        "rtsp://" + public_host + ":" + std::to_string(*rtsp_port), 0, 0},
-                       std::chrono::seconds(5));
   auto& nodes_alive =
       metrics.gauge("nightjar_cluster_nodes", "Nodes alive on this database.").with({});
-  Every heartbeat(std::chrono::seconds(1), [&nodes, &nodes_alive] {
-    if (!nodes.beat()) spdlog::warn("cluster.heartbeat.failed");
-    nodes_alive.set(static_cast<double>(nodes.alive().size()));
-  });
-  struct LeaveAtExit {
-    cluster::Nodes& nodes;
-    ~LeaveAtExit() { nodes.leave(); }
-  } leave_at_exit{nodes};
-  (void)nodes.beat();
+  // When the nodes change, cameras move: recorders first (a camera is recorded only where
+  // its stream lives), then detection, then the streams watched here.
+  Every heartbeat(std::chrono::seconds(1),
+                  [&nodes, &nodes_alive, &placement, &recording_jobs, &detection, &stream_demand] {
+                    if (!nodes.beat()) spdlog::warn("cluster.heartbeat.failed");
+                    const auto alive = nodes.alive();
+                    nodes_alive.set(static_cast<double>(alive.size()));
+                    if (placement.update(alive)) {
+                      spdlog::info("cluster.nodes alive={}", alive.size());
+                      recording_jobs.refresh();
+                      detection.refresh();
+                      stream_demand.rehome();
+                    }
+                  });
   spdlog::info("cluster.node id={}", node_id);
 
   pool.start();
@@ -1386,7 +1473,8 @@ int serve(const Config& config) {
   demo_cameras.reset();  // they say offline while the broker still runs
   server.stop();
   rtsp.stop();
-  workers.shutdown();  // answers in flight are posted to loops that still exist
+  stream_demand.drop_relays();  // each stops on its loop, so before the loops stop
+  workers.shutdown();           // answers in flight are posted to loops that still exist
   pool.shutdown();
   data->remove_ports();
   spdlog::info("shutdown.done");

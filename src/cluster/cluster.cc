@@ -1,5 +1,7 @@
 #include "cluster/cluster.h"
 
+#include <algorithm>
+
 namespace nj::cluster {
 namespace {
 
@@ -90,6 +92,33 @@ std::string owner_of(std::string_view serial, const std::vector<std::string>& no
     }
   }
   return best;
+}
+
+bool Placement::update(const std::vector<Node>& alive) {
+  if (alive.empty()) return false;
+  std::vector<std::string> ids;
+  for (const auto& n : alive) ids.push_back(n.id);
+  std::sort(ids.begin(), ids.end());
+  std::lock_guard lock(mu_);
+  // A node whose address changed (restarted on other ports) counts as a change too.
+  const bool same = ids == ids_ && std::equal(alive.begin(), alive.end(), nodes_.begin(),
+                                              nodes_.end(), [](const Node& a, const Node& b) {
+                                                return a.id == b.id && a.rtsp_url == b.rtsp_url;
+                                              });
+  nodes_ = alive;
+  ids_ = std::move(ids);
+  return !same;
+}
+
+std::optional<Node> Placement::elsewhere(std::string_view serial) const {
+  std::lock_guard lock(mu_);
+  if (ids_.empty()) return std::nullopt;
+  const auto owner = owner_of(serial, ids_);
+  if (owner == self_) return std::nullopt;
+  for (const auto& n : nodes_) {
+    if (n.id == owner) return n;
+  }
+  return std::nullopt;
 }
 
 }  // namespace nj::cluster

@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,5 +60,24 @@ class Leases {
 // node that leaves moves only its own cameras, and one that comes back takes back the same.
 // Empty if there is no node.
 std::string owner_of(std::string_view serial, const std::vector<std::string>& node_ids);
+
+// Where each camera's stream lives, as this node sees the cluster now: owner_of over the nodes
+// alive at its last heartbeat. Alone, or before the first heartbeat, every camera is here.
+class Placement {
+ public:
+  explicit Placement(std::string self) : self_(std::move(self)) {}
+  // The nodes alive now (Nodes::alive); true if which nodes they are changed. An empty list
+  // (the database could not be read) changes nothing: cameras stay where they were.
+  bool update(const std::vector<Node>& alive);
+  // The node that holds the camera's stream when it is another; nullopt when it is this one.
+  std::optional<Node> elsewhere(std::string_view serial) const;
+  bool here(std::string_view serial) const { return !elsewhere(serial).has_value(); }
+
+ private:
+  std::string self_;
+  mutable std::mutex mu_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> ids_;
+};
 
 }  // namespace nj::cluster

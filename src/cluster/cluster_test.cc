@@ -82,5 +82,38 @@ TEST(Rendezvous, EveryNodeAgreesTheShareIsEvenAndALostNodeMovesOnlyItsOwn) {
   EXPECT_EQ(owner_of("CAM-1", {}), "");
 }
 
+// Each node's view: alone (or before any heartbeat) every camera is its own; with others, the
+// cameras rendezvous hashing gives them are theirs, with their RTSP address to pull from; a
+// list that could not be read moves nothing.
+TEST(Placement, ACameraIsHereOrOnTheNodeItHashesTo) {
+  Placement a("node-a");
+  EXPECT_TRUE(a.here("CAM-1")) << "before the first heartbeat";
+  const Node na{"node-a", "http://a", "rtsp://a", 0, 0}, nb{"node-b", "http://b", "rtsp://b", 0, 0};
+  EXPECT_TRUE(a.update({na}));
+  EXPECT_FALSE(a.update({na})) << "the same nodes: no change";
+  EXPECT_TRUE(a.here("CAM-1"));
+  EXPECT_TRUE(a.update({na, nb}));
+  int here = 0, there = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string serial = "CAM-" + std::to_string(i);
+    const auto other = a.elsewhere(serial);
+    EXPECT_EQ(other.has_value(), owner_of(serial, {"node-a", "node-b"}) == "node-b") << serial;
+    if (other) {
+      EXPECT_EQ(other->rtsp_url, "rtsp://b");
+      ++there;
+    } else {
+      ++here;
+    }
+  }
+  EXPECT_GT(here, 50);
+  EXPECT_GT(there, 50);
+  EXPECT_FALSE(a.update({})) << "an unread list changes nothing";
+  EXPECT_EQ(a.elsewhere("CAM-7").has_value(), owner_of("CAM-7", {"node-a", "node-b"}) == "node-b");
+  const Node moved{"node-b", "http://b2", "rtsp://b2", 0, 0};
+  EXPECT_TRUE(a.update({na, moved})) << "node B came back on other ports";
+  EXPECT_TRUE(a.update({na}));
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(a.here("CAM-" + std::to_string(i)));
+}
+
 }  // namespace
 }  // namespace nj::cluster

@@ -47,8 +47,11 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
 }
 
 BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
-                       const ClientFactory& factory, ClaimHandler on_claim)
-    : registry_(registry), on_claim_(std::move(on_claim)), client_username_(admin.username) {
+                       const ClientFactory& factory, ClaimHandler on_claim, Mine mine)
+    : registry_(registry),
+      on_claim_(std::move(on_claim)),
+      mine_(std::move(mine)),
+      client_username_(admin.username) {
   admin.will.reset();
   client_ = factory(
       std::move(admin), [this](const mqtt::Message& m) { on_message(m); },
@@ -301,6 +304,7 @@ void BrokerLink::reject(const std::string& serial, proto::MessageKind kind,
 void BrokerLink::on_device_message(const std::string& serial, const std::string& leaf,
                                    const std::string& payload) {
   // The broker's ACLs let only the device itself publish under its serial.
+  if (leaf != "rpc/res" && mine_ && !mine_(serial)) return;  // another node's camera
   if (leaf == "state") {
     auto state = proto::parse_state(payload);
     if (!state) return reject(serial, proto::MessageKind::kState, state.error());

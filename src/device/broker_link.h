@@ -46,10 +46,16 @@ class BrokerLink {
   using ClaimHandler =
       std::function<std::string(const std::string& serial, const std::string& token)>;
 
+  // Several nodes: whether this node handles what a device reports (its state, telemetry,
+  // events, claim): the node its stream lives on. Every node hears every device and answers
+  // only for its own, so each report is acted on once, by the node that keeps that camera's
+  // state, with any MQTT 3.1.1 broker. RPC answers go to the node that asked, by call id.
+  using Mine = std::function<bool(const std::string& serial)>;
+
   // admin: where the broker is and its privileged credentials. factory: mqtt::connect, or a
-  // fake in tests.
+  // fake in tests. mine: empty, every device is this node's.
   BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, const ClientFactory& factory,
-             ClaimHandler on_claim = {});
+             ClaimHandler on_claim = {}, Mine mine = {});
   ~BrokerLink();
 
   bool connected() const;
@@ -113,6 +119,7 @@ class BrokerLink {
 
   DeviceRegistry& registry_;
   ClaimHandler on_claim_;
+  Mine mine_;
   std::mutex event_mu_;                 // held while on_event_ runs
   EventHandler on_event_;               // guarded by event_mu_
   StateHandler on_state_;               // guarded by event_mu_

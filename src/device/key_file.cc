@@ -2,7 +2,10 @@
 
 #include <sodium.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 namespace nj::device {
@@ -24,15 +27,23 @@ Result<std::vector<uint8_t>, std::string> load_or_create_key(const std::filesyst
     return key;
   }
   randombytes_buf(key.data(), key.size());
-  const auto tmp = path.string() + ".tmp";
+  const auto tmp = path.string() + ".tmp." + std::to_string(::getpid()) + "-" +
+                   std::to_string(randombytes_random());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(key.data()), static_cast<std::streamsize>(key.size()));
     if (!out.flush()) return Unexpected("cannot write " + tmp);
   }
   ::chmod(tmp.c_str(), 0600);
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Unexpected("cannot write " + path.string() + ": " + ec.message());
+  // Created only if absent (link, not rename): of processes sharing the directory (the nodes
+  // of a cluster with [cluster] keys_dir) that start at once, one key wins and all read it.
+  const int linked = ::link(tmp.c_str(), path.c_str());
+  const int link_error = errno;
+  std::filesystem::remove(tmp, ec);
+  if (linked != 0 && link_error != EEXIST) {
+    return Unexpected("cannot write " + path.string() + ": " + std::strerror(link_error));
+  }
+  if (linked != 0) return load_or_create_key(keys_dir, name);  // another made it first
   return key;
 }
 

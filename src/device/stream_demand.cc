@@ -6,6 +6,12 @@
 
 namespace nj::device {
 
+namespace {
+// A relay's token (StreamDemandOptions::relay) outlives this; a relay older than it is made
+// again when its stream breaks, so that it never retries with an expired token.
+constexpr std::chrono::hours kRelayRenewal{1};
+}  // namespace
+
 StreamDemand::StreamDemand(media::hub::Hub& hub, BrokerLink& link, const StreamAccess& access,
                            StreamDemandOptions options)
     : hub_(hub), link_(link), access_(access), options_(std::move(options)) {
@@ -34,6 +40,12 @@ void StreamDemand::start(const std::string& serial, Done done) {
     done(std::nullopt);
     return;
   }
+  if (options_.elsewhere) {
+    if (auto base = options_.elsewhere(serial)) {
+      start_relay(serial, *base, std::move(done));
+      return;
+    }
+  }
   const auto asked = std::chrono::steady_clock::now();
   const std::string url =
       options_.rtsp_base + "/" + path +
@@ -48,8 +60,11 @@ void StreamDemand::start(const std::string& serial, Done done) {
                  done(result.error());
                  return;
                }
+               std::shared_ptr<void> relay;  // one left from before goes outside the lock
                std::lock_guard lock(mu_);
-               started_[path] = {serial, "stream.stop", std::nullopt};
+               auto& started = started_[path];
+               relay = std::move(started.relay);
+               started = Started{serial, "stream.stop", std::nullopt, {}, nullptr, {}, {}};
                waiters_.push_back({path, deadline,
                                    [done](const RpcResult& r) {
                                      done(r ? std::nullopt : std::optional(r.error()));
@@ -57,6 +72,112 @@ void StreamDemand::start(const std::string& serial, Done done) {
                                    *result, asked, before_rpc, std::nullopt});
                wake_.notify_all();
              });
+}
+
+void StreamDemand::start_relay(const std::string& serial, const std::string& base, Done done) {
+  const std::string path = "push/" + serial;
+  const auto now = std::chrono::steady_clock::now();
+  std::shared_ptr<void> old;
+  bool make = false;
+  {
+    std::lock_guard lock(mu_);
+    auto& s = started_[path];
+    if (s.relay_from != base || !s.relay) {
+      old = std::move(s.relay);
+      make = true;
+    }
+    s.serial = serial;
+    s.unwatched_since = std::nullopt;
+    s.relay_from = base;
+    s.asked_holder = now;
+    waiters_.push_back({path, now + options_.start_timeout,
+                        [done = std::move(done)](const RpcResult& r) {
+                          done(r ? std::nullopt : std::optional(r.error()));
+                        },
+                        nlohmann::json::object(), now, std::chrono::microseconds(0), std::nullopt});
+  }
+  old.reset();
+  if (options_.ask_holder) options_.ask_holder(serial);
+  if (!make) return;
+  spdlog::info("device.stream.relay serial={} from={}", serial, base);
+  auto relay = options_.relay(serial, base);
+  {
+    std::lock_guard lock(mu_);
+    auto it = started_.find(path);
+    if (it != started_.end() && it->second.relay_from == base && !it->second.relay) {
+      it->second.relay = std::move(relay);
+      it->second.relayed_at = now;
+      it->second.stop_method.clear();  // the camera pushes to the other node, not here
+    }
+  }
+  // A relay made twice at once (or for a stream let go meanwhile) goes here, outside the lock.
+  relay.reset();
+  wake_.notify_all();
+}
+
+void StreamDemand::rehome() {
+  if (!options_.elsewhere) return;
+  std::vector<std::shared_ptr<void>> dropped;
+  std::vector<std::string> restart, hand_over;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = started_.begin(); it != started_.end();) {
+      auto& s = it->second;
+      if (!it->first.starts_with("push/")) {
+        ++it;
+        continue;
+      }
+      const std::string from = options_.elsewhere(s.serial).value_or("");
+      if (from == s.relay_from) {
+        ++it;
+        continue;
+      }
+      // Needed: kept on, watched, or someone waits for it to come up.
+      const bool needed = kept_on_.contains(s.serial) || hub_.subscriber_count(it->first) > 0 ||
+                          std::any_of(waiters_.begin(), waiters_.end(),
+                                      [&](const Waiter& w) { return w.path == it->first; });
+      if (!s.relay && !s.stop_method.empty() && from.empty()) {
+        s.relay_from.clear();  // handed over, but back here before it moved: ours again
+        ++it;
+        continue;
+      }
+      if (s.relay || !s.relay_from.empty()) {
+        // Relayed from a node that no longer holds it: from where it lives now, if needed.
+        if (s.relay) dropped.push_back(std::move(s.relay));
+        if (needed) restart.push_back(s.serial);
+        it = started_.erase(it);
+        continue;
+      }
+      // The camera pushes here but now belongs to another node: that node is asked to take
+      // it; the viewers here follow it there (their stream ends when it moves, and they come
+      // back through a relay). Kept until idle, so a camera that never moves is still
+      // stopped in the end.
+      s.relay_from = from;
+      if (needed) hand_over.push_back(s.serial);
+      ++it;
+    }
+  }
+  dropped.clear();
+  for (const auto& serial : hand_over) {
+    spdlog::info("device.stream.hand_over serial={}", serial);
+    if (options_.ask_holder) options_.ask_holder(serial);
+  }
+  for (const auto& serial : restart) {
+    start(serial, [serial](std::optional<RpcError> error) {
+      if (error)
+        spdlog::debug("device.stream.rehome serial={} error=\"{}\"", serial, error->message);
+    });
+  }
+}
+
+void StreamDemand::drop_relays() {
+  std::vector<std::shared_ptr<void>> dropped;
+  std::lock_guard lock(mu_);
+  std::erase_if(started_, [&](auto& s) {
+    if (!s.second.relay) return false;
+    dropped.push_back(std::move(s.second.relay));
+    return true;
+  });
 }
 
 void StreamDemand::play_recording(const std::string& serial, const std::string& name,
@@ -79,7 +200,7 @@ void StreamDemand::play_recording(const std::string& serial, const std::string& 
           return;
         }
         std::lock_guard lock(mu_);
-        started_[path] = {serial, "sd.stop", std::nullopt};
+        started_[path] = Started{serial, "sd.stop", std::nullopt, {}, nullptr, {}, {}};
         waiters_.push_back({path, deadline, done, *result, asked, {}, std::nullopt});
         wake_.notify_all();
       });
@@ -108,8 +229,13 @@ void StreamDemand::set_kept_on(const std::string& why, std::set<std::string> ser
 }
 
 void StreamDemand::forget(const std::string& serial) {
+  std::vector<std::shared_ptr<void>> dropped;  // relays stop outside the lock
   std::lock_guard lock(mu_);
-  std::erase_if(started_, [&](const auto& s) { return s.second.serial == serial; });
+  std::erase_if(started_, [&](auto& s) {
+    if (s.second.serial != serial) return false;
+    if (s.second.relay) dropped.push_back(std::move(s.second.relay));
+    return true;
+  });
 }
 
 void StreamDemand::loop() {
@@ -139,12 +265,17 @@ void StreamDemand::loop() {
       }
       it = waiters_.erase(it);
     }
-    // Streams nobody has watched for the grace period are stopped.
+    // Streams nobody has watched for the grace period are stopped: a relay is dropped; a
+    // camera is told to stop unless it now pushes to another node.
     std::vector<std::pair<std::string, std::string>> to_stop;  // serial, method
+    std::vector<std::shared_ptr<void>> dropped;                // relays, destroyed outside the lock
+    std::vector<std::string> ask_again;                      // relays still waiting for their node
+    std::vector<std::pair<std::string, std::string>> renew;  // serial, base: fresh relays
     if (now >= next_sweep) {
       next_sweep = now + std::chrono::milliseconds(250);
       for (auto it = started_.begin(); it != started_.end();) {
         auto& s = it->second;
+        const bool live = hub_.is_published(it->first);
         // Watched, or recorded (kept on): not idle.
         if ((kept_on_.contains(s.serial) && it->first.starts_with("push/")) ||
             hub_.subscriber_count(it->first) > 0) {
@@ -152,9 +283,25 @@ void StreamDemand::loop() {
         } else if (!s.unwatched_since) {
           s.unwatched_since = now;
         } else if (now - *s.unwatched_since >= options_.idle_grace) {
-          to_stop.emplace_back(s.serial, s.stop_method);
+          if (s.relay) {
+            dropped.push_back(std::move(s.relay));
+          } else if (!s.stop_method.empty() && (s.relay_from.empty() || live)) {
+            to_stop.emplace_back(s.serial, s.stop_method);
+          }
           it = started_.erase(it);
           continue;
+        }
+        // A relay whose node has not published the stream yet: that node is asked again
+        // (it may have missed the first ask, or the camera was offline). One running long
+        // is made again, with a fresh token, when its stream breaks.
+        if (s.relay && !live) {
+          if (now - s.relayed_at >= kRelayRenewal) {
+            dropped.push_back(std::move(s.relay));
+            renew.emplace_back(s.serial, s.relay_from);
+          } else if (now - s.asked_holder >= std::chrono::seconds(2)) {
+            s.asked_holder = now;
+            ask_again.push_back(s.serial);
+          }
         }
         ++it;
       }
@@ -179,6 +326,13 @@ void StreamDemand::loop() {
       to_start.push_back(serial);
     }
     lock.unlock();
+    dropped.clear();
+    for (const auto& serial : ask_again) {
+      if (options_.ask_holder) options_.ask_holder(serial);
+    }
+    for (const auto& [serial, base] : renew) {
+      start_relay(serial, base, [](std::optional<RpcError>) {});
+    }
     for (const auto& serial : to_start) {
       start(serial, [serial](std::optional<RpcError> error) {
         if (error) {

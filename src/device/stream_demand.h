@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -30,6 +31,18 @@ struct StreamDemandOptions {
   // After each wake: the server's own part (before asking the device, and from the stream
   // being published to answering) and the whole, from asking to answering.
   std::function<void(std::chrono::microseconds server, std::chrono::microseconds total)> on_woken;
+
+  // Several nodes (issue #17). A camera's stream lives on one node; another node's viewers
+  // are served through a relay: it pulls the stream once from that node into this hub (at
+  // push/{serial}) and fans it out here. Unset: every stream lives here.
+  // The RTSP base (rtsp://host:port) of the node that holds the camera's stream, when it is
+  // another node; nullopt when it is this one.
+  std::function<std::optional<std::string>(const std::string& serial)> elsewhere;
+  // Starts relaying the camera's stream from the node at `base`; it stops when the handle is
+  // destroyed (not under any lock of ours: it waits for its loop).
+  std::function<std::shared_ptr<void>(const std::string& serial, const std::string& base)> relay;
+  // Asks the node that holds the camera's stream to start it (it may not be streaming).
+  std::function<void(const std::string& serial)> ask_holder;
 };
 
 class StreamDemand {
@@ -56,9 +69,17 @@ class StreamDemand {
   void set_kept_on(const std::string& why, std::set<std::string> serials);
   // Forgets a device (unbound): nothing more is started or stopped for it.
   void forget(const std::string& serial);
+  // The nodes changed (one died, left or came back): each stream watched or kept on here is
+  // taken from where it lives now, its relay moved or replaced by the camera itself. One
+  // that moved away and that nobody here needs is let go (a camera still pushing here is
+  // told to stop; one that already pushes to its new node is not).
+  void rehome();
+  // Drops every relay: at shutdown, before the event loops stop (a relay stops on its loop).
+  void drop_relays();
 
  private:
   void loop();
+  void start_relay(const std::string& serial, const std::string& base, Done done);
   media::hub::Hub& hub_;
   BrokerLink& link_;
   const StreamAccess& access_;
@@ -77,11 +98,15 @@ class StreamDemand {
   };
   std::vector<Waiter> waiters_;  // asked, answered, not yet published
   // Streams started on demand, by hub path: the device, the method that stops it, and since
-  // when nobody watches (nullopt: watched).
+  // when nobody watches (nullopt: watched). A relayed stream has no stop method: its relay
+  // from the node that holds it (relay_from), made at `relayed_at`, is dropped instead.
   struct Started {
     std::string serial;
     std::string stop_method;
     std::optional<std::chrono::steady_clock::time_point> unwatched_since;
+    std::string relay_from;
+    std::shared_ptr<void> relay;
+    std::chrono::steady_clock::time_point relayed_at{}, asked_holder{};
   };
   std::map<std::string, Started> started_;
   std::map<std::string, std::set<std::string>> kept_on_by_;  // by reason

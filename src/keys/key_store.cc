@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 
@@ -37,22 +38,27 @@ void sync_dir(const std::filesystem::path& dir) {
   }
 }
 
-// Writes a file whole (temporary, synced, renamed), mode 0600.
-bool write_file(const std::filesystem::path& p, std::string_view bytes) {
-  const auto tmp = p.string() + ".tmp";
+// Writes a new file whole (temporary, synced, then linked into place), mode 0600, only if
+// none is there: processes sharing the directory (the nodes of a cluster) never replace a key
+// another made. kExists: one was there first, and it is the one to read.
+enum class Created { kWritten, kExists, kFailed };
+Created create_file(const std::filesystem::path& p, std::string_view bytes) {
+  // Unique to this attempt: other processes and threads may be making the same file.
+  const auto tmp = p.string() + ".new." + std::to_string(::getpid()) + "-" +
+                   std::to_string(randombytes_random());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  if (fd < 0) return false;
+  if (fd < 0) return Created::kFailed;
   bool ok = ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
   ok = ok && ::fsync(fd) == 0;
   ::close(fd);
+  const int linked = ok ? ::link(tmp.c_str(), p.c_str()) : -1;
+  const int error = errno;
   std::error_code ec;
-  if (ok) std::filesystem::rename(tmp, p, ec);
-  if (!ok || ec) {
-    std::filesystem::remove(tmp, ec);
-    return false;
-  }
+  std::filesystem::remove(tmp, ec);
+  if (!ok) return Created::kFailed;
+  if (linked != 0) return error == EEXIST ? Created::kExists : Created::kFailed;
   sync_dir(p.parent_path());
-  return true;
+  return Created::kWritten;
 }
 
 std::string key_bytes(const Key& k) { return std::string(k.begin(), k.end()); }
@@ -134,8 +140,13 @@ Result<std::unique_ptr<KeyStore>, std::string> KeyStore::open(const std::filesys
     master = *k;
   } else {
     randombytes_buf(master.data(), master.size());
-    if (!write_file(path, key_bytes(master))) {
-      return Unexpected("cannot write " + path.string());
+    switch (create_file(path, key_bytes(master))) {
+      case Created::kWritten:
+        break;
+      case Created::kExists:
+        return open(dir);  // another process made it first: that one is the master key
+      case Created::kFailed:
+        return Unexpected("cannot write " + path.string());
     }
   }
   return std::unique_ptr<KeyStore>(new KeyStore(dir, master));
@@ -159,8 +170,15 @@ std::optional<Key> KeyStore::account_key(std::string_view user_id, bool create) 
   if (!create) return std::nullopt;
   Key key;
   randombytes_buf(key.data(), key.size());
-  if (!write_file(path, seal(master_, context, key_bytes(key)))) return std::nullopt;
-  return cache_[name] = key;
+  switch (create_file(path, seal(master_, context, key_bytes(key)))) {
+    case Created::kWritten:
+      return cache_[name] = key;
+    case Created::kExists:
+      return account_key(user_id, false);  // another node made it first
+    case Created::kFailed:
+      break;
+  }
+  return std::nullopt;
 }
 
 std::optional<Key> KeyStore::binding_key(std::string_view user_id, std::string_view device_id,
@@ -203,8 +221,20 @@ std::optional<Key> KeyStore::child_key(std::string_view user_id, const std::stri
   ::chmod(path.parent_path().c_str(), 0700);
   Key key;
   randombytes_buf(key.data(), key.size());
-  if (!write_file(path, seal(*account, context, key_bytes(key)))) return std::nullopt;
-  return cache_[name] = key;
+  switch (create_file(path, seal(*account, context, key_bytes(key)))) {
+    case Created::kWritten:
+      return cache_[name] = key;
+    case Created::kExists:
+      return child_key(user_id, name, context, false);  // another node made it first
+    case Created::kFailed:
+      break;
+  }
+  return std::nullopt;
+}
+
+void KeyStore::forget_cached() {
+  std::lock_guard lock(mu_);
+  cache_.clear();
 }
 
 void KeyStore::destroy_export(std::string_view user_id, std::string_view export_id) {

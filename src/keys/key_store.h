@@ -52,6 +52,11 @@ class KeyStore {
   // Destroys the account key and every key under it (the account was cancelled).
   void destroy_account(std::string_view user_id);
 
+  // Several nodes sharing the directory: keys another node destroyed must not live on in
+  // this one's memory, so what it remembers is dropped when a binding or an account ends
+  // anywhere (the change feed); keys are read again from their files.
+  void forget_cached();
+
   const std::filesystem::path& dir() const { return dir_; }
 
  private:

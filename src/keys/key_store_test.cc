@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace nj::keys {
 namespace {
@@ -96,6 +98,41 @@ TEST_F(KeyStoreTest, DestroyedKeysAreGoneForEveryInstanceAndWhatTheySealedStaysS
   EXPECT_FALSE(std::filesystem::exists(dir_ / "bindings" / "u1"));
   // A binding key file restored from somewhere cannot be unwrapped: its account key is gone.
   EXPECT_FALSE(open()->binding_key("u1", "d2", 1, false));
+}
+
+// Several nodes sharing one key directory: stores opened at once agree on the master key and
+// on each key made at once (one is made, every store reads it); a key one store destroyed
+// is forgotten by another once told (forget_cached), never used from its memory again.
+TEST_F(KeyStoreTest, NodesSharingTheDirectoryMakeEachKeyOnceAndForgetWhatAnotherDestroyed) {
+  std::vector<std::unique_ptr<KeyStore>> stores(4);
+  {
+    std::vector<std::thread> opening;
+    for (auto& s : stores) opening.emplace_back([&] { s = open(); });
+    for (auto& t : opening) t.join();
+  }
+  std::vector<std::optional<Key>> made(stores.size());
+  {
+    std::vector<std::thread> making;
+    for (size_t i = 0; i < stores.size(); ++i) {
+      making.emplace_back([&, i] { made[i] = stores[i]->binding_key("u1", "d1", 1, true); });
+    }
+    for (auto& t : making) t.join();
+  }
+  for (const auto& k : made) {
+    ASSERT_TRUE(k);
+    EXPECT_EQ(*k, *made[0]) << "one key for the binding, whichever store made it";
+  }
+  EXPECT_EQ(open()->binding_key("u1", "d1", 1, false), made[0]) << "and it is the one on disk";
+  std::vector<std::string> leftovers;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (e.path().string().find(".new.") != std::string::npos) leftovers.push_back(e.path());
+  }
+  EXPECT_TRUE(leftovers.empty()) << leftovers.front();
+
+  stores[0]->destroy_device("d1");
+  EXPECT_TRUE(stores[1]->binding_key("u1", "d1", 1, false)) << "still remembered, until told";
+  stores[1]->forget_cached();
+  EXPECT_FALSE(stores[1]->binding_key("u1", "d1", 1, false));
 }
 
 }  // namespace

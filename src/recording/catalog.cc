@@ -9,10 +9,10 @@ using store::Value;
 
 constexpr const char* kColumns =
     "id, device_id, region, store_key, run_id, start_ms, end_ms, start_ticks, init_size, bytes, "
-    "media_bytes, state, fragments, key_generation";
+    "media_bytes, state, fragments, key_generation, writer";
 constexpr const char* kColumnsNoFragments =
     "id, device_id, region, store_key, run_id, start_ms, end_ms, start_ticks, init_size, bytes, "
-    "media_bytes, state, '', key_generation";
+    "media_bytes, state, '', key_generation, writer";
 
 Segment from_row(const store::Row& r) {
   Segment s;
@@ -33,6 +33,7 @@ Segment from_row(const store::Row& r) {
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(table.data()), table.size()));
   if (decoded) s.fragments = std::move(*decoded);
   if (!r.is_null(13)) s.key_generation = r.integer(13);
+  s.writer = r.text(14);
   return s;
 }
 
@@ -57,11 +58,12 @@ store::StoreResult<int64_t> Catalog::create(const Segment& s) {
                      static_cast<int64_t>(s.init_size),
                      static_cast<int64_t>(s.bytes),
                      store::Blob(encode_fragments(s.fragments)),
-                     s.key_generation ? Value(*s.key_generation) : Value(nullptr)};
+                     s.key_generation ? Value(*s.key_generation) : Value(nullptr),
+                     writer_};
   auto r = db_.query(
       "INSERT INTO recording_segments (device_id, region, store_key, run_id, start_ms, end_ms, "
-      "start_ticks, init_size, bytes, fragments, key_generation) VALUES ($1, $2, $3, $4, $5, "
-      "$6, $7, $8, $9, $10, $11) RETURNING id",
+      "start_ticks, init_size, bytes, fragments, key_generation, writer) VALUES ($1, $2, $3, "
+      "$4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
       p);
   if (!r) return Unexpected(r.error());
   if (r->empty()) return Unexpected(store::StoreError{store::Errc::kSql, "no id returned"});

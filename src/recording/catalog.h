@@ -25,6 +25,7 @@ struct Segment {
   // Sealed under the key of this binding generation of the device (docs/keys.md); nullopt:
   // a plain file. Sizes and the fragment table are the plain MP4's either way.
   std::optional<int64_t> key_generation;
+  std::string writer;  // the node that writes it (Catalog's writer when it was created)
 };
 
 struct Span {
@@ -33,7 +34,9 @@ struct Span {
 
 class Catalog {
  public:
-  explicit Catalog(store::Database& db) : db_(db) {}
+  // writer: this node's id, recorded with each segment it creates (several nodes).
+  explicit Catalog(store::Database& db, std::string writer = {})
+      : db_(db), writer_(std::move(writer)) {}
 
   // A new open segment (no fragments yet); returns its id.
   store::StoreResult<int64_t> create(const Segment& s);
@@ -59,6 +62,7 @@ class Catalog {
 
  private:
   store::Database& db_;
+  std::string writer_;
 };
 
 // Spans of continuous recording within [from_ms, to_ms): neighbouring segments of one run

@@ -347,9 +347,11 @@ void recover_sealed(Store& store, Catalog& catalog, Segment& s, uint64_t size,
 
 }  // namespace
 
-RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys) {
+RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys,
+                       const RecoveryScope& scope) {
   RecoveryReport report;
   for (auto s : catalog.open_segments()) {
+    if (scope.ours && !scope.ours(s.writer)) continue;  // a live node is writing it
     ++report.segments;
     const auto size = store.size(s.store_key);
     auto drop = [&] {
@@ -402,6 +404,7 @@ RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys) {
     (void)catalog.save(s, true);
   }
   // Files without a row, beside the devices' recordings (a deletion that did not finish).
+  if (!scope.alone) return report;
   std::set<std::string> known, prefixes;
   for (const auto& device : catalog.devices_with_media()) {
     for (const auto& s : catalog.of_device(device)) {

@@ -108,7 +108,15 @@ struct RecoveryReport {
 // fragment, whole fragments are added, the partial tail is cut off, and the rows closed.
 // Rows without a file go; files without a row (under the devices that have media) go too.
 // Sealed segments are read with `keys`: one whose key is gone keeps what its index holds.
-RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys = {});
+// Several nodes on one store: only the segments `ours` says this node may finish (its own,
+// and those of nodes that are gone) are touched, and files without a row are looked for only
+// when `alone` (another node may be between creating a row and its file).
+struct RecoveryScope {
+  std::function<bool(const std::string& writer)> ours;  // empty: every segment
+  bool alone = true;
+};
+RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys = {},
+                       const RecoveryScope& scope = {});
 
 class RecordingService {
  public:

@@ -84,6 +84,18 @@ inline std::string fresh_prefix() {
   return "t" + std::to_string(::getpid()) + "-" + std::to_string(random() % 1'000'000'000) + "/";
 }
 
+// A server's config (TOML) for recordings kept in that bucket under that prefix, a minute
+// per segment, its keys in a file of the test's.
+inline std::string server_storage_config(const s3::Config& s3, const std::string& prefix) {
+  const auto keys =
+      std::filesystem::temp_directory_path() / ("nj-s3-keys-" + std::to_string(::getpid()));
+  std::ofstream(keys) << s3.credentials.access_key << "\n" << s3.credentials.secret_key << "\n";
+  return "[recording]\nsegment_minutes = 1\nreserve_mb = 0\n[storage]\nendpoint = \"" +
+         s3.endpoint + "\"\nbucket = \"" + s3.bucket + "\"\nregion = \"" + s3.region +
+         "\"\nkey_file = \"" + keys.string() + "\"\nprefix = \"" + prefix +
+         "\"\ntimeout_ms = 2000\n";
+}
+
 inline std::unique_ptr<Store> open_test_store(const std::filesystem::path& dir,
                                               const std::string& prefix = fresh_prefix()) {
   if (!on_s3()) return std::make_unique<LocalStore>(dir);

@@ -1,7 +1,7 @@
 // For tests: the database a test runs on (issue #17: every test that uses the database runs on
 // SQLite and on PostgreSQL).
 //
-// open_test_database() gives SQLite in memory, or with NJ_TEST_POSTGRES=1 a fresh database in
+// open_test_database() gives SQLite in memory, or on PostgreSQL (on_postgres()) a fresh database in
 // the run's throwaway PostgreSQL cluster: the one ctest's `postgres` fixture started
 // (NJ_TEST_POSTGRES_DIR holds its port), else one this process starts for itself. Clusters
 // are made by scripts/test-postgres (NJ_TEST_POSTGRES_SCRIPT), the one place that knows how.
@@ -89,10 +89,12 @@ class TempPostgres {
   int port_ = 0;
 };
 
-// NJ_TEST_POSTGRES=1: the tests of this process run on PostgreSQL.
+// NJ_TEST_POSTGRES=1, or the run's cluster in NJ_TEST_POSTGRES_DIR: the tests of this process
+// run on PostgreSQL.
 inline bool on_postgres() {
   const char* wanted = std::getenv("NJ_TEST_POSTGRES");
-  return wanted && std::string_view(wanted) == "1";
+  const char* dir = std::getenv("NJ_TEST_POSTGRES_DIR");
+  return (wanted && std::string_view(wanted) == "1") || (dir && *dir);
 }
 
 // The port of the cluster this process uses (the run's, or its own, started on first use);

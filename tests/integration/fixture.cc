@@ -455,6 +455,7 @@ struct WsClient::Impl {
   // A read outlives a receive() that timed out: the next receive() waits on for it, so a
   // quiet spell ("nothing arrives") leaves the connection usable.
   bool reading = false, done = false;
+  bool closed = false;  // a read failed: the connection is over
   std::optional<std::string> message;
 };
 
@@ -518,7 +519,10 @@ std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) 
         [&i]() -> asio::awaitable<void> {
           auto [ec, n] = co_await i.ws.async_read(i.buffer, use_tuple);
           i.done = true;
-          if (ec) co_return;
+          if (ec) {
+            i.closed = true;
+            co_return;
+          }
           i.message = beast::buffers_to_string(i.buffer.data());
           i.buffer.consume(i.buffer.size());
         },
@@ -530,6 +534,8 @@ std::optional<std::string> WsClient::receive(std::chrono::milliseconds timeout) 
   i.reading = false;
   return std::move(i.message);
 }
+
+bool WsClient::closed() const { return impl_->closed; }
 
 HttpResult call_as(const ServerProcess& server, const std::string& bearer,
                    const std::string& method, const std::string& path, const nlohmann::json& body) {

@@ -149,6 +149,8 @@ class WsClient {
   bool send(const std::string& data, bool binary);
   // nullopt on close, error or timeout.
   std::optional<std::string> receive(std::chrono::milliseconds timeout);
+  // The connection is over (closed by the peer, or failed): receive() gets nothing more.
+  bool closed() const;
 
  private:
   struct Impl;

@@ -1539,15 +1539,8 @@ class ObjectStorageTest : public RecordingTest {
     prefix() = recording::testing::fresh_prefix();
     return storage_config(recording::testing::test_s3_config(), prefix());
   }
-  // The server's config for recordings kept in that bucket, under that prefix.
   static std::string storage_config(const s3::Config& s3, const std::string& prefix) {
-    const auto keys =
-        std::filesystem::temp_directory_path() / ("nj-s3-keys-" + std::to_string(::getpid()));
-    std::ofstream(keys) << s3.credentials.access_key << "\n" << s3.credentials.secret_key << "\n";
-    return "[recording]\nsegment_minutes = 1\nreserve_mb = 0\n[storage]\nendpoint = \"" +
-           s3.endpoint + "\"\nbucket = \"" + s3.bucket + "\"\nregion = \"" + s3.region +
-           "\"\nkey_file = \"" + keys.string() + "\"\nprefix = \"" + prefix +
-           "\"\ntimeout_ms = 2000\n";
+    return recording::testing::server_storage_config(s3, prefix);
   }
   static std::string& prefix() {
     static std::string p;
