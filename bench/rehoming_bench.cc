@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,19 @@ int main(int argc, char** argv) {
     for (const auto& s : survivors) {
       const auto took = viewers[{s, serial}]->playing_again(killed, 30s, true);
       worst = std::max(worst, took ? static_cast<double>(took->count()) : 30'000.0);
+      if (!took) {
+        std::fprintf(stderr, "bench_rehoming: the camera's log:\n%s\n",
+                     run_command("tail -30 " + sh_quote((three.dir() / (serial + ".log")).string()))
+                         .c_str());
+        std::fprintf(stderr, "bench_rehoming: %s never played again on %s; its log:\n",
+                     serial.c_str(), s.c_str());
+        std::istringstream log(three.node(s).log());
+        for (std::string line; std::getline(log, line);) {
+          if (line.find("http.access") == std::string::npos) {
+            std::fprintf(stderr, "  %s\n", line.c_str());
+          }
+        }
+      }
     }
     rehomed_ms.push_back(worst);
     std::printf("round %d: killed %s, %s plays again on %s and %s after %.0f ms\n", round + 1,

@@ -68,7 +68,7 @@ token=$(curl -s -X POST "$api/auth/login" -H 'Content-Type: application/json' \
   sed -E 's/.*"token": *"([^"]+)".*/\1/')
 auth=(-H "Authorization: Bearer $token")
 { echo serial; for i in $(seq "$devices"); do echo "LOAD-$i"; done; } >"$work/factory.csv"
-"$bin/nightjar" admin --data "$work/node-a" --database "$database" device import \
+"$bin/nightjar" admin --data "$work/node-a" --database "$database" --shared-keys "$work/shared-keys" device import \
   --file "$work/factory.csv" >"$work/secrets.csv"
 i=0
 while IFS=, read -r serial secret; do

@@ -29,9 +29,11 @@ namespace nj::app {
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: nightjar admin --data DIR [--keys DIR] [--database URL] COMMAND
+    R"(usage: nightjar admin --data DIR [--keys DIR] [--database URL] [--shared-keys DIR] COMMAND
   --database URL: the server's PostgreSQL database ([database] url), if it does not use
   SQLite in DIR
+  --shared-keys DIR: several nodes' shared keys ([cluster] keys_dir), which device
+  secrets, pairing codes and stream tokens are made with, if not DIR/keys
 commands:
   status    print the database's schema version and this build's, as JSON
   migrate   apply pending database migrations and print the new version
@@ -104,15 +106,15 @@ void print_device(const device::Device& d) {
                           .c_str());
 }
 
-int device_command(const std::filesystem::path& data, store::Database& db, std::string_view sub,
-                   const device::DeviceSpec& spec, const std::string& file) {
+int device_command(const std::filesystem::path& shared_keys, store::Database& db,
+                   std::string_view sub, const device::DeviceSpec& spec, const std::string& file) {
   auto v = store::schema_version(db);
   if (!v || *v < 3) {
     std::fputs("nightjar admin: the database has no devices yet (nightjar admin migrate)\n",
                stderr);
     return 1;
   }
-  auto secrets = device::SecretDeriver::open(data / "keys");
+  auto secrets = device::SecretDeriver::open(shared_keys);
   if (!secrets) {
     std::fprintf(stderr, "nightjar admin: %s\n", secrets.error().c_str());
     return 1;
@@ -319,7 +321,7 @@ int migrate_to_postgres(const std::filesystem::path& from, const std::string& to
 }  // namespace
 
 int admin(std::span<const std::string_view> args) {
-  std::filesystem::path data, key_dir;
+  std::filesystem::path data, key_dir, shared_key_dir;
   std::string database_url;
   std::string_view command;
   std::string serial, purpose, file, request_id, answer_text;
@@ -332,6 +334,8 @@ int admin(std::span<const std::string_view> args) {
       data = std::string(args[++i]);
     } else if (args[i] == "--keys" && i + 1 < args.size()) {
       key_dir = std::string(args[++i]);
+    } else if (args[i] == "--shared-keys" && i + 1 < args.size()) {
+      shared_key_dir = std::string(args[++i]);
     } else if (args[i] == "--database" && i + 1 < args.size()) {
       database_url = std::string(args[++i]);
     } else if (args[i] == "--serial" && i + 1 < args.size()) {
@@ -393,6 +397,8 @@ int admin(std::span<const std::string_view> args) {
     std::fputs(kUsage, stderr);
     return 2;
   }
+  // Device secrets, pairing codes and stream tokens: the nodes' shared keys, or DIR/keys.
+  const std::filesystem::path shared_keys = shared_key_dir.empty() ? data / "keys" : shared_key_dir;
   // The server's database: PostgreSQL when given, else SQLite in the data directory.
   const auto has_database = [&] {
     return !database_url.empty() || std::filesystem::exists(data / "nightjar.db");
@@ -412,7 +418,7 @@ int admin(std::span<const std::string_view> args) {
       return 2;
     }
     SystemClock clock;
-    auto tokens = device::StreamTokens::open(data / "keys", clock);
+    auto tokens = device::StreamTokens::open(shared_keys, clock);
     if (!tokens) {
       std::fprintf(stderr, "nightjar admin: %s\n", tokens.error().c_str());
       return 1;
@@ -457,7 +463,7 @@ int admin(std::span<const std::string_view> args) {
   }
   if (command == "device") {
     spec.serial = serial;
-    const int rc = device_command(data, **db, sub, spec, file);
+    const int rc = device_command(shared_keys, **db, sub, spec, file);
     if (rc == 0 && sub == "unbind") {
       // Its pictures' key goes now (the server would, within the second, when it notices).
       const store::Value q[] = {serial};

@@ -473,10 +473,12 @@ int serve(const Config& config) {
   });
 
   // The media plane: the hub and RTSP in and out.
-  auto stream_tokens = device::StreamTokens::open(
-      config.cluster.keys_dir.empty() ? data->path() / "keys"
-                                      : std::filesystem::path(config.cluster.keys_dir),
-      clock);
+  // Several nodes derive the same device secrets and pairing codes, and verify each other's
+  // stream tokens: those keys are in the directory they share ([cluster] keys_dir).
+  const std::filesystem::path shared_keys = config.cluster.keys_dir.empty()
+                                                ? data->path() / "keys"
+                                                : std::filesystem::path(config.cluster.keys_dir);
+  auto stream_tokens = device::StreamTokens::open(shared_keys, clock);
   if (!stream_tokens) {
     spdlog::critical("startup.failed reason=\"{}\"", stream_tokens.error());
     return 1;
@@ -497,14 +499,19 @@ int serve(const Config& config) {
   hub.set_packager_factory(media::hub::Packaging::kLiveFmp4,
                            [] { return std::make_unique<media::fmp4::LivePackager>(); });
   // Who may do what with which device, and the open connections that hold such a right.
-  auto device_secrets = device::SecretDeriver::open(data->path() / "keys");
+  auto device_secrets = device::SecretDeriver::open(shared_keys);
   if (!device_secrets) {
     spdlog::critical("startup.failed reason=\"{}\"", device_secrets.error());
     return 1;
   }
   device::DeviceRegistry devices(**db, *device_secrets, clock);
   TimeZones time_zones;  // the system's zoneinfo, for privacy schedules
-  devices.mark_all_offline();
+  // Alone, no device is connected yet: their retained states bring them back. With other
+  // nodes running, presence is theirs to keep (each keeps its cameras').
+  if (const auto alive = cluster::alive_nodes(**db, std::chrono::seconds(5));
+      std::none_of(alive.begin(), alive.end(), [&](const auto& n) { return n.id != node_id; })) {
+    devices.mark_all_offline();
+  }
   device::DeviceService device_service(**db, devices, clock);
   device::StreamAccess stream_access(*stream_tokens, devices, device_service);
   TokenAuthorizer rtsp_auth(stream_access, access_watch);
@@ -805,6 +812,7 @@ int serve(const Config& config) {
   auth_api.set_regions(regions->get());
   // Each region's media: files under its root, or its S3 bucket ([storage], issue #17).
   std::map<std::string, std::unique_ptr<recording::Store>> media_stores;
+  bool media_shared = true;  // every region's media in a bucket every node reaches
   for (const auto& r : (*regions)->all()) {
     const StorageConfig* storage = r.id == config.recording.region ? &config.storage : nullptr;
     for (const auto& declared : config.regions) {
@@ -812,6 +820,7 @@ int serve(const Config& config) {
     }
     if (!storage || storage->endpoint.empty()) {
       media_stores[r.id] = std::make_unique<recording::LocalStore>(r.root / "media");
+      media_shared = false;
       continue;
     }
     auto credentials = s3::credentials_from(storage->key_file);
@@ -858,6 +867,29 @@ int serve(const Config& config) {
         recovered.segments, recovered.fragments_found, recovered.rows_dropped,
         recovered.orphans_removed, recovered.bytes_cut);
   }
+  // A node that died left its segments open; with the media in a shared bucket, one of the
+  // others finishes them (whole fragments kept, the partial tail cut, the rows closed). With
+  // files, only the node itself can, when it comes back.
+  auto dead_segments_lease = singleton(short_leases, "dead-node-segments");
+  Every dead_node_segments(std::chrono::seconds(5), [&, media_shared] {
+    if (!media_shared || !dead_segments_lease()) return;
+    std::set<std::string> alive;
+    for (const auto& n : nodes.alive()) alive.insert(n.id);
+    if (alive.empty()) return;  // the database could not be read: nobody is known dead
+    const auto writers = catalog.open_writers();
+    if (std::none_of(writers.begin(), writers.end(),
+                     [&](const std::string& w) { return !w.empty() && !alive.contains(w); })) {
+      return;
+    }
+    const auto recovered = recording::recover(
+        media_store, catalog, segment_keys,
+        {[&alive](const std::string& writer) { return !writer.empty() && !alive.contains(writer); },
+         false});
+    if (recovered.segments > 0) {
+      spdlog::info("recording.recovered_for_dead_nodes segments={} fragments={} rows_dropped={}",
+                   recovered.segments, recovered.fragments_found, recovered.rows_dropped);
+    }
+  });
   recording::RecorderOptions recorder_options;
   recorder_options.region = config.recording.region;
   recorder_options.segment_length = std::chrono::minutes(config.recording.segment_minutes);
@@ -1104,8 +1136,12 @@ int serve(const Config& config) {
     if (topic == kStreamWanted) {
       // Another node relays this camera: if its stream lives here, it is started here.
       const std::string serial(payload);
-      if (placement.here(serial))
-        stream_demand.start(serial, [](std::optional<device::RpcError>) {});
+      if (!placement.here(serial)) return;
+      stream_demand.start(serial, [serial](std::optional<device::RpcError> error) {
+        if (error) {
+          spdlog::warn("device.stream.wanted serial={} error=\"{}\"", serial, error->message);
+        }
+      });
       return;
     }
     const auto space = payload.find(' ');

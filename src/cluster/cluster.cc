@@ -38,11 +38,13 @@ bool Nodes::beat() {
   return r.has_value();
 }
 
-std::vector<Node> Nodes::alive() {
-  const store::Value p[] = {static_cast<int64_t>(dead_after_.count())};
-  auto rows = db_.query(
+std::vector<Node> Nodes::alive() { return alive_nodes(db_, dead_after_); }
+
+std::vector<Node> alive_nodes(store::Database& db, std::chrono::milliseconds dead_after) {
+  const store::Value p[] = {static_cast<int64_t>(dead_after.count())};
+  auto rows = db.query(
       "SELECT id, http_url, rtsp_url, started_ms, heartbeat_ms FROM nodes WHERE heartbeat_ms > " +
-          std::string(store::now_ms_sql(db_.dialect())) + " - $1 ORDER BY id",
+          std::string(store::now_ms_sql(db.dialect())) + " - $1 ORDER BY id",
       p);
   std::vector<Node> out;
   if (!rows) return out;

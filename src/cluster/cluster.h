@@ -40,6 +40,9 @@ class Nodes {
   std::chrono::milliseconds dead_after_;
 };
 
+// The nodes heard from within `dead_after`, by id; empty if the database could not be read.
+std::vector<Node> alive_nodes(store::Database& db, std::chrono::milliseconds dead_after);
+
 // Work one node at a time does. hold() takes the lease, or keeps it, for `ttl`; it is true
 // while this node holds it. A node that stops renewing loses it when it expires, and the next
 // node to ask gets it.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "device/key_file.h"
 #include "device_protocol/topics.h"
 #include "mqtt/dynsec.h"
 
@@ -53,6 +54,7 @@ BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
       mine_(std::move(mine)),
       client_username_(admin.username) {
   admin.will.reset();
+  id_prefix_ = random_id().substr(0, 8) + "-";
   client_ = factory(
       std::move(admin), [this](const mqtt::Message& m) { on_message(m); },
       [this](bool up, const std::string& why) { on_state(up, why); });
@@ -219,7 +221,7 @@ void BrokerLink::call(const std::string& serial, const std::string& method, json
   std::string id;
   {
     std::lock_guard lock(mu_);
-    id = std::to_string(next_id_++);
+    id = id_prefix_ + std::to_string(next_id_++);
     pending_[id] =
         Pending{serial, method, std::chrono::steady_clock::now() + timeout, std::move(done)};
     ++stats_.rpc_sent;

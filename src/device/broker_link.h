@@ -142,6 +142,9 @@ class BrokerLink {
   };
   std::map<std::string, Pending> pending_;  // by request id
   uint64_t next_id_ = 1;
+  // Every node hears every answer: a call's id starts with this link's own random prefix, so
+  // that one node never takes another's answer for its own (ids are at most 32 characters).
+  std::string id_prefix_;
   Stats stats_;
   std::thread timer_;
 };

@@ -136,6 +136,9 @@ void StreamDemand::rehome() {
       const bool needed = kept_on_.contains(s.serial) || hub_.subscriber_count(it->first) > 0 ||
                           std::any_of(waiters_.begin(), waiters_.end(),
                                       [&](const Waiter& w) { return w.path == it->first; });
+      spdlog::info("device.stream.rehome serial={} was={} now={} needed={}", s.serial,
+                   s.relay_from.empty() ? "here" : s.relay_from, from.empty() ? "here" : from,
+                   needed);
       if (!s.relay && !s.stop_method.empty() && from.empty()) {
         s.relay_from.clear();  // handed over, but back here before it moved: ours again
         ++it;
@@ -164,8 +167,9 @@ void StreamDemand::rehome() {
   }
   for (const auto& serial : restart) {
     start(serial, [serial](std::optional<RpcError> error) {
-      if (error)
-        spdlog::debug("device.stream.rehome serial={} error=\"{}\"", serial, error->message);
+      if (error) {
+        spdlog::warn("device.stream.rehome serial={} error=\"{}\"", serial, error->message);
+      }
     });
   }
 }

@@ -120,6 +120,14 @@ std::vector<Segment> Catalog::between(const std::string& device_id, int64_t from
                         p));
 }
 
+std::vector<std::string> Catalog::open_writers() {
+  std::vector<std::string> out;
+  auto r = db_.query("SELECT DISTINCT writer FROM recording_segments WHERE state = 'open'");
+  if (!r) return out;
+  for (const auto& row : *r) out.push_back(row.text(0));
+  return out;
+}
+
 std::vector<Segment> Catalog::open_segments() {
   return rows(db_.query(std::string("SELECT ") + kColumns +
                         " FROM recording_segments WHERE state = 'open' ORDER BY id"));

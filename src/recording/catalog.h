@@ -43,6 +43,8 @@ class Catalog {
   // Saves a segment's progress (fragments, bytes, end) and, with close, closes it.
   store::StoreResult<void> save(const Segment& s, bool close);
   store::StoreResult<void> remove(int64_t id);
+  // The nodes with segments open now (cheap: no fragment tables read).
+  std::vector<std::string> open_writers();
   // The segment's file now lives in another region, under `store_key`.
   store::StoreResult<void> relocate(int64_t id, const std::string& region,
                                     const std::string& store_key);

@@ -150,6 +150,7 @@ class TestCluster {
           mqtt_["admin_username"].get<std::string>() + "\"\nadmin_password = \"" +
           mqtt_["admin_password"].get<std::string>() + "\"\n" + storage + config_);
       if (!nodes_.empty()) node->share_database_of(*nodes_.front().second);
+      node->set_admin_options("--shared-keys " + sh_quote((dir_ / "keys").string()));
       if (!node->start()) return id + " did not start:\n" + node->log();
       nodes_.emplace_back(id, std::move(node));
     }

@@ -255,7 +255,7 @@ long ServerProcess::rss_kb() const {
 std::string ServerProcess::admin(const std::string& args, int* status) const {
   const std::string database = database_url_.empty() ? "" : "--database " + database_url_ + " ";
   return run_command(std::string(NJ_BIN_PATH) + " admin --data " + sh_quote(data_dir_.string()) +
-                         " " + database + args,
+                         " " + database + admin_options_ + " " + args,
                      status);
 }
 

@@ -51,6 +51,8 @@ class ServerProcess {
   // Runs `nightjar admin --data DIR args…` (by /bin/sh, on the server's database) and returns
   // its standard output; status gets the exit code.
   std::string admin(const std::string& args, int* status = nullptr) const;
+  // Options every admin() call gets first (e.g. a cluster's --shared-keys DIR).
+  void set_admin_options(std::string options) { admin_options_ = std::move(options); }
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   // Resident memory of the server process, in KB (VmRSS); 0 if unknown.
@@ -85,6 +87,7 @@ class ServerProcess {
 
  private:
   std::string config_toml_;
+  std::string admin_options_;
   std::string database_url_;    // NJ_TEST_POSTGRES=1: its PostgreSQL database
   bool owns_database_ = false;  // made for it, and dropped with it
   std::vector<std::string> extra_args_;

@@ -401,6 +401,20 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
       [&] { return a.sql(segments_query).find("|" + new_home) != std::string::npos; }, 20s))
       << a.sql(segments_query);
 
+  // With the media in a shared bucket, a survivor finishes what B left open (without it, only
+  // B can, when it is back: its files are its own).
+  if (recording::testing::on_s3()) {
+    EXPECT_TRUE(wait_for(
+        [&] {
+          return a.sql(
+                     "SELECT COUNT(*) FROM recording_segments WHERE writer = 'node-b' AND "
+                     "state = 'open'") == "0\n";
+        },
+        20s))
+        << "B's open segment was never finished\n"
+        << a.sql("SELECT id, writer, state FROM recording_segments");
+  }
+
   // B comes back: it takes its camera again (and its recording), the others let it go.
   ASSERT_TRUE(b.start()) << b.log();
   const auto back = std::chrono::steady_clock::now();
@@ -418,6 +432,7 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
   // hand-over the camera starts its new connection at a keyframe, from its own cache, so
   // the new node may begin with up to one GOP (1 s here) the old one already had.
   const auto rows = a.sql(segments_query);
+  std::printf("segments (start_ms|end_ms|writer):\n%s", rows.c_str());
   std::istringstream lines(rows);
   int64_t last_end = 0;
   std::string last_writer;
