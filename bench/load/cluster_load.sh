@@ -16,6 +16,7 @@ stop_pg() { "$root/scripts/test-postgres" stop "$work/pg" >/dev/null 2>&1 || tru
 trap 'stop_pg; cleanup' EXIT
 machine
 
+chmod 0755 "$work"  # the postgres user reaches its cluster under it
 pg_port=$("$root/scripts/test-postgres" start "$work/pg")
 psql -X -q -h 127.0.0.1 -p "$pg_port" -U nj -d postgres -c "CREATE DATABASE nightjar"
 database="postgresql://nj@127.0.0.1:$pg_port/nightjar"

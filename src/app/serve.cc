@@ -609,6 +609,11 @@ int serve(const Config& config) {
         return bound ? std::string() : bound.error().message;
       },
       [&placement](const std::string& serial) { return placement.here(serial); });
+  // One node at a time provisions the devices on the shared broker (the leases outlive it).
+  broker_link.set_provisioner(
+      [provisioning = singleton(short_leases, "broker-provisioning")]() mutable {
+        return provisioning();
+      });
   // What devices send that the protocol layer refuses, by message kind and reason.
   auto& device_rejects =
       metrics.counter("nightjar_device_input_rejected_total",
@@ -1192,6 +1197,7 @@ int serve(const Config& config) {
   devices_api.on_access_granted(
       [&home_mqtt](const std::string& user_id) { home_mqtt.refresh(user_id); });
   broker_link.set_full_sync_handler([&home_mqtt] { home_mqtt.provision(); });
+
   // The broker's state starts empty at every start, and the link's first full sync may
   // have run before the handler was set: the logins are given now too (again is harmless).
   home_mqtt.provision();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "device/key_file.h"
 #include "device_protocol/topics.h"
@@ -133,13 +134,29 @@ void BrokerLink::send_control(const std::vector<json>& commands) {
   }
 }
 
+void BrokerLink::set_provisioner(std::function<bool()> may) {
+  std::lock_guard lock(mu_);
+  may_provision_ = std::move(may);
+}
+
 void BrokerLink::sync() {
   bool full = false;
+  std::function<bool()> may;
   {
     std::lock_guard lock(mu_);
     if (!connected_) return;
     full = needs_full_sync_;
     needs_full_sync_ = false;
+    may = may_provision_;
+  }
+  if (may && !may()) {
+    std::lock_guard lock(mu_);
+    provision_all_next_ = true;
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    full = full || std::exchange(provision_all_next_, false);
   }
   provision(registry_.all(), full);
   if (full) {

@@ -100,6 +100,10 @@ class BrokerLink {
   // Told after every full sync (each (re)connection: the broker may have restarted and
   // lost what it knew), on the link's timer thread.
   void set_full_sync_handler(std::function<void()> handler);
+  // Several nodes on one broker: whether this node provisions the devices now (one node at a
+  // time, by lease; each creation makes mosquitto rewrite its whole state file). Unset: it
+  // always does. A node that takes the turn over provisions everything once.
+  void set_provisioner(std::function<bool()> may);
 
   struct Stats {
     uint64_t provisioned = 0, control_errors = 0, rpc_sent = 0, rpc_timeouts = 0;
@@ -120,12 +124,14 @@ class BrokerLink {
   DeviceRegistry& registry_;
   ClaimHandler on_claim_;
   Mine mine_;
-  std::mutex event_mu_;                 // held while on_event_ runs
-  EventHandler on_event_;               // guarded by event_mu_
-  StateHandler on_state_;               // guarded by event_mu_
-  SdHandler on_sd_;                     // guarded by event_mu_
-  RejectHandler on_reject_;             // guarded by event_mu_
-  std::function<void()> on_full_sync_;  // guarded by event_mu_
+  std::function<bool()> may_provision_;  // guarded by mu_; called outside it
+  bool provision_all_next_ = false;      // the turn was another node's: all, when it is ours
+  std::mutex event_mu_;                  // held while on_event_ runs
+  EventHandler on_event_;                // guarded by event_mu_
+  StateHandler on_state_;                // guarded by event_mu_
+  SdHandler on_sd_;                      // guarded by event_mu_
+  RejectHandler on_reject_;              // guarded by event_mu_
+  std::function<void()> on_full_sync_;   // guarded by event_mu_
   std::string client_username_;
   std::unique_ptr<mqtt::Client> client_;
   mutable std::mutex mu_;
