@@ -70,16 +70,25 @@ std::unique_ptr<DemoCameras> DemoCameras::start(store::Database& db,
       registry.set_name(cam.serial, cam.name);
       auto token = devices.create_bind_token(demo_user);
       if (!token) continue;
-      argv.push_back("--provision");
-      nlohmann::json payload = {{"v", 1},
-                                {"server", options.server_url},
-                                {"mqtt", options.mqtt_url},
-                                {"token", token->token}};
-      if (!options.mqtts_url.empty()) {
-        payload["mqtts"] = options.mqtts_url;
-        payload["broker_cert"] = options.broker_cert;
+      if (options.mqtts_url.empty()) {
+        // A shared broker without TLS (several nodes): the camera would not give its secret
+        // to it from a QR payload, so its claim is made here, with the same token.
+        if (auto claimed = devices.claim(cam.serial, token->token); !claimed) {
+          spdlog::warn("demo.camera.failed serial={} reason=\"{}\"", cam.serial,
+                       claimed.error().message);
+          continue;
+        }
+        registry.set_name(cam.serial, cam.name);
+      } else {
+        argv.push_back("--provision");
+        argv.push_back(nlohmann::json{{"v", 1},
+                                      {"server", options.server_url},
+                                      {"mqtt", options.mqtt_url},
+                                      {"token", token->token},
+                                      {"mqtts", options.mqtts_url},
+                                      {"broker_cert", options.broker_cert}}
+                           .dump());
       }
-      argv.push_back(payload.dump());
     } else if (*device->owner_id != demo_user) {
       continue;  // someone took it over: leave it alone
     }

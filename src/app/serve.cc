@@ -611,8 +611,8 @@ int serve(const Config& config) {
       [&placement](const std::string& serial) { return placement.here(serial); });
   // One node at a time provisions the devices on the shared broker (the leases outlive it).
   broker_link.set_provisioner(
-      [provisioning = singleton(short_leases, "broker-provisioning")]() mutable {
-        return provisioning();
+      [provisioning = std::make_shared<Singleton>(singleton(short_leases, "broker-provisioning"))] {
+        return (*provisioning)();
       });
   // What devices send that the protocol layer refuses, by message kind and reason.
   auto& device_rejects =
