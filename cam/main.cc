@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agent.h"
+#include "common/stop_signals.h"
 #include "device_protocol/json_input.h"
 #include "options.h"
 #include "simulator.h"
@@ -118,11 +119,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Signals go to sigwait below, not to whichever thread is running.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = nj::block_stop_signals();
   // A broker that drops us (a kick, a restart) must not kill us with SIGPIPE on the next
   // publish: libmosquitto leaves that to the application.
   signal(SIGPIPE, SIG_IGN);

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "common/stop_signals.h"
 #include "device/broker_link.h"
 #include "mqtt/broker.h"
 
@@ -51,11 +52,7 @@ int broker_command(std::span<const std::string_view> args) {
     return 2;
   }
   // Taken by sigwait below: blocked before the broker's supervisor thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = block_stop_signals();
 
   mqtt::BrokerOptions options;
   options.dir = dir;

@@ -46,6 +46,7 @@
 #include "cluster/cluster.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/stop_signals.h"
 #include "common/time.h"
 #include "common/time_zone.h"
 #include "common/worker_pool.h"
@@ -304,11 +305,7 @@ int serve(const Config& config) {
     return 2;
   }
   // Signals are taken by sigwait below: block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const sigset_t signals = block_stop_signals();
   signal(SIGPIPE, SIG_IGN);
 
   auto data = DataDir::open(config.data_dir);

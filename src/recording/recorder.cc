@@ -352,8 +352,10 @@ RecoveryReport recover(Store& store, Catalog& catalog, const KeyLookup& keys,
   RecoveryReport report;
   for (auto s : catalog.open_segments()) {
     if (scope.ours && !scope.ours(s.writer)) continue;  // a live node is writing it
-    ++report.segments;
     const auto size = store.size(s.store_key);
+    // Out of reach (an object store's outage) is not gone: tried again at the next recovery.
+    if (!size && !size.error().starts_with(kNoFile)) continue;
+    ++report.segments;
     auto drop = [&] {
       store.remove(s.store_key);
       (void)catalog.remove(s.id);

@@ -169,6 +169,7 @@ class FailingStore final : public Store {
  public:
   explicit FailingStore(std::filesystem::path root) : inner_(std::move(root)) {}
   bool full = false;
+  bool unreachable = false;  // size() cannot say, as an object store in an outage
   Result<void, std::string> append(const std::string& key, std::span<const uint8_t> bytes,
                                    bool sync) override {
     if (full) {
@@ -186,7 +187,10 @@ class FailingStore final : public Store {
                                                  uint64_t length) override {
     return inner_.read(key, offset, length);
   }
-  Result<uint64_t, std::string> size(const std::string& key) override { return inner_.size(key); }
+  Result<uint64_t, std::string> size(const std::string& key) override {
+    if (unreachable) return Unexpected(std::string("the gateway did not answer"));
+    return inner_.size(key);
+  }
   bool remove(const std::string& key) override { return inner_.remove(key); }
   std::vector<std::string> list(const std::string& prefix) override { return inner_.list(prefix); }
   uint64_t free_bytes() override { return full ? 0 : (1ull << 40); }
@@ -194,6 +198,42 @@ class FailingStore final : public Store {
  private:
   LocalStore inner_;
 };
+
+// Several nodes on one store: recovery touches only the segments it is given (its node's, or
+// a dead node's), and a segment whose file the store cannot find out about (out of reach) is
+// left for the next recovery, never dropped as if its file were gone.
+TEST(Recorder, RecoveryLeavesOtherNodesSegmentsAndWhatTheStoreCannotReach) {
+  const auto dir = fresh_dir("scope");
+  auto db = open_db(dir / "nj.db");
+  FailingStore store(dir / "media");
+  Catalog live(*db, "node-live"), dead(*db, "node-dead");
+  Segment s;
+  s.device_id = "dev-1";
+  s.region = "default";
+  s.run_id = "run";
+  s.start_ms = s.end_ms = 1000;
+  s.init_size = 10;
+  s.store_key = "default/CAM-1/live.mp4";
+  ASSERT_TRUE(live.create(s));
+  s.store_key = "default/CAM-1/dead.mp4";
+  ASSERT_TRUE(dead.create(s));  // neither has a file: each was made, then its node stopped
+  const RecoveryScope dead_only{[](const std::string& w) { return w == "node-dead"; }, false};
+
+  store.unreachable = true;
+  auto report = recover(store, live, {}, dead_only);
+  EXPECT_EQ(report.segments, 0u);
+  EXPECT_EQ(report.rows_dropped, 0u) << "an outage is not a missing file";
+  EXPECT_EQ(live.open_segments().size(), 2u);
+
+  store.unreachable = false;
+  report = recover(store, live, {}, dead_only);
+  EXPECT_EQ(report.rows_dropped, 1u) << "the dead node's row without a file";
+  const auto open = live.open_segments();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].writer, "node-live") << "the live node's is left alone";
+  EXPECT_EQ(live.open_writers(), std::vector<std::string>{"node-live"});
+  std::filesystem::remove_all(dir);
+}
 
 TEST(Recorder, AFullDiskPausesRecordingCleanlyAndItResumesWhenSpaceReturns) {
   const auto dir = fresh_dir("full");

@@ -119,7 +119,7 @@ Result<std::vector<uint8_t>, std::string> S3Store::read(const std::string& key, 
     current = parts(key);
     if (!current) return Unexpected(current.error());
   }
-  if (current->empty()) return Unexpected("no file " + key);
+  if (current->empty()) return Unexpected(std::string(kNoFile) + key);
   std::vector<uint8_t> out;
   out.reserve(static_cast<size_t>(
       std::min<uint64_t>(length, end(*current) - std::min(offset, end(*current)))));
@@ -138,7 +138,7 @@ Result<uint64_t, std::string> S3Store::size(const std::string& key) {
   if (!valid_key(key)) return Unexpected("bad key " + key);
   auto current = parts(key);
   if (!current) return Unexpected(current.error());
-  if (current->empty()) return Unexpected("no file " + key);
+  if (current->empty()) return Unexpected(std::string(kNoFile) + key);
   return current->back().offset + current->back().size;
 }
 

@@ -99,7 +99,7 @@ Result<uint64_t, std::string> LocalStore::size(const std::string& key) {
   if (!valid_key(key)) return Unexpected("bad key " + key);
   std::error_code ec;
   const auto n = std::filesystem::file_size(root_ / key, ec);
-  if (ec) return Unexpected("no file " + key);
+  if (ec) return Unexpected(std::string(kNoFile) + key);
   return static_cast<uint64_t>(n);
 }
 

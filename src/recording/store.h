@@ -11,11 +11,15 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
 
 namespace nj::recording {
+
+// How size() says that a file is not there, as against the store not answering.
+inline constexpr std::string_view kNoFile = "no file ";
 
 class Store {
  public:
@@ -28,7 +32,8 @@ class Store {
   virtual Result<void, std::string> truncate(const std::string& key, uint64_t size) = 0;
   virtual Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
                                                          uint64_t length) = 0;
-  // The file's size; an error if there is no such file.
+  // The file's size; an error if there is no such file (starting with kNoFile), or if the
+  // store could not say (any other error: an object store out of reach).
   virtual Result<uint64_t, std::string> size(const std::string& key) = 0;
   virtual bool remove(const std::string& key) = 0;
   // Every key under a prefix ("{region}/{serial}/"), for finding orphans.
