@@ -871,12 +871,14 @@ int serve(const Config& config) {
   }
   // A node that died left its segments open; with the media in a shared bucket, one of the
   // others finishes them (whole fragments kept, the partial tail cut, the rows closed). With
-  // files, only the node itself can, when it comes back.
+  // files, only the node itself can, when it comes back. Only once it has been silent for
+  // 30 s: by then its cameras push elsewhere, so a node that was only cut off from the
+  // database for a while has nothing left to write into a segment finished under it.
   auto dead_segments_lease = singleton(short_leases, "dead-node-segments");
   Every dead_node_segments(std::chrono::seconds(5), [&, media_shared] {
     if (!media_shared || !dead_segments_lease()) return;
     std::set<std::string> alive;
-    for (const auto& n : nodes.alive()) alive.insert(n.id);
+    for (const auto& n : cluster::alive_nodes(**db, std::chrono::seconds(30))) alive.insert(n.id);
     if (alive.empty()) return;  // the database could not be read: nobody is known dead
     const auto writers = catalog.open_writers();
     if (std::none_of(writers.begin(), writers.end(),
@@ -1194,7 +1196,6 @@ int serve(const Config& config) {
   devices_api.on_access_granted(
       [&home_mqtt](const std::string& user_id) { home_mqtt.refresh(user_id); });
   broker_link.set_full_sync_handler([&home_mqtt] { home_mqtt.provision(); });
-
   // The broker's state starts empty at every start, and the link's first full sync may
   // have run before the handler was set: the logins are given now too (again is harmless).
   home_mqtt.provision();

@@ -401,8 +401,8 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
       [&] { return a.sql(segments_query).find("|" + new_home) != std::string::npos; }, 20s))
       << a.sql(segments_query);
 
-  // With the media in a shared bucket, a survivor finishes what B left open (without it, only
-  // B can, when it is back: its files are its own).
+  // With the media in a shared bucket, a survivor finishes what B left open once B has been
+  // silent for 30 s (without it, only B can, when it is back: its files are its own).
   if (recording::testing::on_s3()) {
     EXPECT_TRUE(wait_for(
         [&] {
@@ -410,7 +410,7 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
                      "SELECT COUNT(*) FROM recording_segments WHERE writer = 'node-b' AND "
                      "state = 'open'") == "0\n";
         },
-        20s))
+        45s))
         << "B's open segment was never finished\n"
         << a.sql("SELECT id, writer, state FROM recording_segments");
   }
