@@ -32,7 +32,6 @@ class Nodes {
   std::vector<Node> alive();
   // Takes this node out at once (a clean stop), so its cameras move without waiting.
   void leave();
-  const Node& self() const { return self_; }
 
  private:
   store::Database& db_;

@@ -13,7 +13,6 @@ namespace nj::s3 {
 struct Client::Response {
   long status = 0;
   std::string body;
-  std::optional<uint64_t> content_length;
 };
 
 namespace {
@@ -79,15 +78,15 @@ Result<Credentials, std::string> credentials_from(const std::string& file) {
     const char* access = std::getenv("NJ_S3_ACCESS_KEY");
     const char* secret = std::getenv("NJ_S3_SECRET_KEY");
     if (!access || !secret || !*access || !*secret) {
-      return Unexpected(std::string(
-          "no S3 keys: set key_file, or NJ_S3_ACCESS_KEY and NJ_S3_SECRET_KEY"));
+      return Unexpected(
+          std::string("no S3 keys: set key_file, or NJ_S3_ACCESS_KEY and NJ_S3_SECRET_KEY"));
     }
     return Credentials{access, secret};
   }
   std::ifstream in(file);
   Credentials c;
-  if (!std::getline(in, c.access_key) || !std::getline(in, c.secret_key) ||
-      c.access_key.empty() || c.secret_key.empty()) {
+  if (!std::getline(in, c.access_key) || !std::getline(in, c.secret_key) || c.access_key.empty() ||
+      c.secret_key.empty()) {
     return Unexpected("no S3 keys in " + file + " (two lines: access key, secret key)");
   }
   return c;
@@ -134,8 +133,7 @@ Result<Client::Response, std::string> Client::send(
   SigningInput in;
   in.method = method;
   in.host = host_;
-  in.path = key.empty() ? "/" + uri_encode(config_.bucket, true)
-                        : encode_path(config_.bucket, key);
+  in.path = key.empty() ? "/" + uri_encode(config_.bucket, true) : encode_path(config_.bucket, key);
   in.query = query;
   in.headers = headers;
   // The body's hash is signed for uploads (S3 checks it: nothing altered in flight is
@@ -171,17 +169,12 @@ Result<Client::Response, std::string> Client::send(
     curl_easy_setopt(c, CURLOPT_READFUNCTION, feed);
     curl_easy_setopt(c, CURLOPT_READDATA, &upload);
     curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  } else if (method == "HEAD") {
-    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (method != "GET") {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   }
   const CURLcode rc = curl_easy_perform(c);
   if (rc == CURLE_OK) {
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
-    curl_off_t length = -1;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-    if (length >= 0) response.content_length = static_cast<uint64_t>(length);
   }
   curl_slist_free_all(list);
   give_back(c);
@@ -216,14 +209,6 @@ Result<std::vector<uint8_t>, std::string> Client::get(const std::string& key, ui
                       std::to_string(*length));
   }
   return std::vector<uint8_t>(r->body.begin(), r->body.end());
-}
-
-Result<std::optional<uint64_t>, std::string> Client::head(const std::string& key) {
-  auto r = send("HEAD", key, {}, {}, {});
-  if (!r) return Unexpected(r.error());
-  if (r->status == 404) return std::optional<uint64_t>{};
-  if (r->status != 200) return Unexpected(why("s3 HEAD " + key, r->status, r->body));
-  return std::optional<uint64_t>(r->content_length.value_or(0));
 }
 
 Result<void, std::string> Client::remove(const std::string& key) {

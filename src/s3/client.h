@@ -1,6 +1,6 @@
 // A small S3 client (issue #17): path-style requests to one bucket, each signed with our SigV4
 // (s3/sigv4.h) and sent by libcurl over kept-alive connections (a pool of handles). Only
-// what the recording store needs: PUT, ranged GET, HEAD, DELETE and ListObjectsV2.
+// what the recording store needs: PUT, ranged GET, DELETE and ListObjectsV2.
 #pragma once
 
 #include <cstdint>
@@ -44,8 +44,6 @@ class Client {
   // The object's bytes [offset, offset + length), or all of it without a length.
   Result<std::vector<uint8_t>, std::string> get(const std::string& key, uint64_t offset = 0,
                                                 std::optional<uint64_t> length = std::nullopt);
-  // The object's size; nullopt if there is no such object.
-  Result<std::optional<uint64_t>, std::string> head(const std::string& key);
   // Deleting what is not there succeeds (S3 answers 204 either way).
   Result<void, std::string> remove(const std::string& key);
   // Every object under the prefix, in key order (all pages).
