@@ -339,22 +339,25 @@ json Agent::handle(const std::string& method, const json& params) {
     }
     const std::string url = params["url"];
     if (!url.starts_with("rtsp://")) return error("invalid_params", "the url must be rtsp://");
-    std::unique_ptr<media::rtsp::Pusher> old;
     {
       std::lock_guard lock(mu_);
       if (settings_.privacy_mode.value_or(false)) {
         return error("privacy_mode", "the camera is in privacy mode");
       }
       if (pusher_ && push_url_ == url) return json{{"result", {{"streaming", true}}}};
-      account_pusher();
-      old = std::move(pusher_);
-      pusher_bytes_seen_ = 0;
+      if (pusher_) {
+        // Another node asks (the camera moved): what the old one did not get goes there too.
+        pusher_->retarget(url);
+        push_url_ = url;
+        spdlog::info("cam.stream.retarget serial={}", options_.serial);
+        return json{{"result", {{"streaming", true}}}};
+      }
     }
-    old.reset();  // outside the lock: it waits for its loop
     media::rtsp::PushOptions push;
     push.url = url;
     push.path = media_path_;
     push.backoff = {std::chrono::milliseconds(300), std::chrono::milliseconds(5000)};
+    push.backlog.max_age = options_.backlog;
     auto pusher = std::make_unique<media::rtsp::Pusher>(pool_, hub_, push);
     std::lock_guard lock(mu_);
     pusher_ = std::move(pusher);

@@ -234,6 +234,7 @@ int main(int argc, char** argv) {
   agent_options.secret = secret;
   agent_options.claim_token = claim_token;
   agent_options.telemetry_interval = std::chrono::seconds(options->telemetry_seconds);
+  agent_options.backlog = std::chrono::seconds(options->backlog_seconds);
   if (!split_mqtt_url(mqtt_url, agent_options.mqtt_host, agent_options.mqtt_port)) {
     std::fprintf(stderr, "nightjar-cam: bad broker URL %s\n", mqtt_url.c_str());
     return 2;

@@ -19,6 +19,9 @@ std::string usage() {
                mqtts://… with --broker-cert FILE (the certificate to trust, and only it)
   --state-dir  where settings are kept (default: the secret file's directory)
   --telemetry-seconds  how often to report the bytes sent (default 30)
+  --backlog-seconds N  while no server takes the stream, keep up to N s of it (default 20;
+               0: none) and send it to the next server that asks, so that a lost server
+               costs the cloud recording nothing
   --provision  a QR payload (from the app): which cloud, and the token that binds the camera
   --softap     wait for the app to post that payload to http://HOST:PORT/provision, as a
                camera does while the phone is on its hotspot (skipped once provisioned);
@@ -112,6 +115,11 @@ Result<Options, std::string> parse_options(std::span<const std::string_view> arg
       if (std::sscanf(value.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 64 ||
           o.height < 64 || o.width > 3840 || o.height > 2160 || o.width % 2 || o.height % 2) {
         return Unexpected(std::string("--size is WxH, even, 64x64 to 3840x2160"));
+      }
+    } else if (flag == "--backlog-seconds") {
+      o.backlog_seconds = std::atoi(value.c_str());
+      if (value.empty() || o.backlog_seconds < 0 || o.backlog_seconds > 300) {
+        return Unexpected(std::string("--backlog-seconds is 0 to 300"));
       }
     } else if (flag == "--gop-seconds") {
       o.gop_seconds = std::atoi(value.c_str());

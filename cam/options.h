@@ -35,6 +35,7 @@ struct Options {
   bool still = false;            // --simulate: nothing moves but the intruder
   bool sync_marks = false;       // --simulate: the picture flashes while the tone beeps
   int telemetry_seconds = 30;    // how often what the camera sent is reported
+  int backlog_seconds = 20;      // kept while no server takes the stream (0: none)
   int sd_size_mb = 256;          // --sd-dir: the card's capacity
   int sd_segment_seconds = 60;   // --sd-dir: the length of one recording file
 };

@@ -485,11 +485,13 @@ int serve(const Config& config) {
   struct PublishedSink {
     std::mutex mu;
     device::StreamDemand* demand = nullptr;
+    recording::RecordingService* recorder = nullptr;  // a camera's backlog is recorded
   } published_sink;
   media::hub::Events hub_events;
   hub_events.published = [&published_sink](const std::string& path) {
     std::lock_guard lock(published_sink.mu);
     if (published_sink.demand) published_sink.demand->on_published(path);
+    if (published_sink.recorder) published_sink.recorder->on_published(path);
   };
   media::hub::Hub hub({}, hub_events);
   // Live fMP4 is made once per stream for all its WebSocket viewers (and, later, HLS).
@@ -901,6 +903,17 @@ int serve(const Config& config) {
   recorder_options.reserve_bytes = static_cast<uint64_t>(config.recording.reserve_mb) << 20;
   recorder_options.keys = segment_keys;
   recording::RecordingService recorder(hub, media_store, catalog, recorder_options);
+  {
+    std::lock_guard lock(published_sink.mu);
+    published_sink.recorder = &recorder;
+  }
+  struct UnhookRecorder {  // before the recorder goes
+    PublishedSink& sink;
+    ~UnhookRecorder() {
+      std::lock_guard lock(sink.mu);
+      sink.recorder = nullptr;
+    }
+  } unhook_recorder{published_sink};
   // Events (issue #14): the cameras' reports and what the server sees of them (offline,
   // privacy mode) become events with a picture; grouped and bounded per camera.
   events::EventStore event_store(**db);

@@ -464,6 +464,81 @@ void RecordingService::event(const std::string& serial, int64_t at_ms, bool acti
   wake_.notify_all();
 }
 
+void RecordingService::on_published(const std::string& path) {
+  constexpr std::string_view kBacklog = "backlog/";
+  if (!path.starts_with(kBacklog)) return;
+  Backlog b;
+  b.serial = path.substr(kBacklog.size());
+  b.since = std::chrono::steady_clock::now();
+  // A queue that holds all a backlog may be, drained by the worker every 100 ms. Taken
+  // even if the camera is not recorded here yet: its node may only be about to start.
+  auto sub = hub_.subscribe(
+      path, {}, media::hub::Packaging::kNone,
+      media::hub::QueueLimits{.max_frames = 1'000'000, .max_bytes = kMaxBacklogBytes});
+  if (!sub) return;
+  b.subscription = std::move(*sub);
+  spdlog::info("recording.backlog.start serial={}", b.serial);
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    new_backlogs_.push_back(std::move(b));
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
+void RecordingService::record_backlogs(const std::map<std::string, Recorded>& wanted,
+                                       std::vector<Backlog>& backlogs,
+                                       std::vector<media::hub::FramePtr>& frames) {
+  for (auto it = backlogs.begin(); it != backlogs.end();) {
+    auto& b = *it;
+    if (!b.recorder) {
+      for (const auto& [device, recorded] : wanted) {
+        if (recorded.serial == b.serial) {
+          b.device = device;
+          b.recorded = recorded;
+        }
+      }
+      if (b.device.empty()) {
+        // Not recorded here: unless it is within moments (the node took the camera and
+        // is about to record it), the backlog goes nowhere.
+        if (std::chrono::steady_clock::now() - b.since > options_.backlog_grace) {
+          spdlog::info("recording.backlog.unwanted serial={}", b.serial);
+          it = backlogs.erase(it);
+        } else {
+          ++it;
+        }
+        continue;
+      }
+      auto options = options_;
+      if (!b.recorded.region.empty()) options.region = b.recorded.region;
+      b.recorder =
+          std::make_unique<StreamRecorder>(store_, catalog_, options, b.device, b.recorded.serial);
+      b.recorder->set_events_only(b.recorded.events_only);
+      b.recorder->begin(b.subscription->info());
+    }
+    frames.clear();
+    b.subscription->queue().drain(frames);
+    for (const auto& f : frames) {
+      b.bytes += f->data.size();
+      if (b.bytes > kMaxBacklogBytes) break;
+      b.recorder->push(f);
+    }
+    b.recorder->tick();
+    const bool too_long = b.bytes > kMaxBacklogBytes;
+    if (too_long || b.subscription->queue().ended() ||
+        b.subscription->queue().dropped_frames() > 0) {
+      if (too_long) spdlog::warn("recording.backlog.too_long serial={}", b.serial);
+      b.recorder->finish();
+      spdlog::info("recording.backlog.done serial={} bytes={} segments={}", b.serial, b.bytes,
+                   b.recorder->stats().segments);
+      it = backlogs.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 std::map<std::string, RecorderStats> RecordingService::stats() {
   std::lock_guard lock(mu_);
   return stats_;
@@ -473,6 +548,7 @@ std::map<std::string, RecorderStats> RecordingService::stats() {
 // frame: recording needs no low latency, and 200 cameras would mean 5,000 wake-ups a second.
 void RecordingService::run() {
   std::map<std::string, Entry> entries;
+  std::vector<Backlog> backlogs;
   std::vector<media::hub::FramePtr> frames;
   std::unique_lock lock(mu_);
   while (true) {
@@ -482,7 +558,15 @@ void RecordingService::run() {
     const auto wanted = wanted_;
     const uint64_t version = wanted_version_;
     const auto events = std::exchange(events_, {});
+    for (auto& b : new_backlogs_) backlogs.push_back(std::move(b));
+    new_backlogs_.clear();
     lock.unlock();
+    // A backlog of a camera no longer recorded here ends with it (before a reap may follow).
+    std::erase_if(backlogs, [&](const Backlog& b) {
+      if (b.device.empty()) return false;  // not begun
+      const auto w = wanted.find(b.device);
+      return w == wanted.end() || w->second.serial != b.recorded.serial;
+    });
     for (auto it = entries.begin(); it != entries.end();) {
       const auto w = wanted.find(it->first);
       if (w == wanted.end() || w->second.serial != it->second.serial ||
@@ -515,7 +599,11 @@ void RecordingService::run() {
       for (auto& [device, e] : entries) {
         if (e.serial == ev.serial) e.recorder->event(ev.at_ms, ev.active);
       }
+      for (auto& b : backlogs) {
+        if (b.serial == ev.serial && b.recorder) b.recorder->event(ev.at_ms, ev.active);
+      }
     }
+    record_backlogs(wanted, backlogs, frames);
     std::map<std::string, RecorderStats> snapshot;
     for (auto& [device, e] : entries) {
       if (!e.subscription) {
@@ -540,8 +628,10 @@ void RecordingService::run() {
     lock.lock();
     stats_ = std::move(snapshot);
   }
+  new_backlogs_.clear();
   lock.unlock();
   entries.clear();  // each recorder finishes its segment
+  backlogs.clear();
 }
 
 }  // namespace nj::recording

@@ -35,6 +35,9 @@ struct RecorderOptions {
   // Seals every segment under the device's binding key (docs/keys.md). A recorder that
   // has a lookup never writes in the clear: without a key it pauses. Empty: plain files.
   KeyLookup keys;
+  // How long a camera's backlog waits for this node to record that camera (it may have
+  // taken the camera a moment before knowing it records it) before it is let go.
+  std::chrono::milliseconds backlog_grace{5'000};
 };
 
 // Events-only recording: what lies around events is kept, from pre_roll before each one
@@ -134,6 +137,14 @@ class RecordingService {
   // An event on the camera with this serial began (active) or ended, at at_ms (wall clock).
   void event(const std::string& serial, int64_t at_ms, bool active);
   std::map<std::string, RecorderStats> stats();
+  // A stream was published (the hub's event, on the publisher's thread, before its first
+  // frame). A camera's backlog (backlog/{serial}: what it kept while no node took its stream)
+  // is recorded, if this node records that camera (now or within options.backlog_grace), into a
+  // segment of its own, every frame of it: it is subscribed to here, before anything could
+  // be missed.
+  void on_published(const std::string& path);
+  // Past this much media, a backlog is cut off (a camera cannot fill the store through it).
+  static constexpr uint64_t kMaxBacklogBytes = 64ull << 20;
 
  private:
   void run();
@@ -142,6 +153,18 @@ class RecordingService {
     std::unique_ptr<StreamRecorder> recorder;
     std::unique_ptr<media::hub::Subscription> subscription;
   };
+  struct Backlog {
+    std::string serial;
+    std::chrono::steady_clock::time_point since;
+    std::string device;  // once it is known to be recorded here
+    Recorded recorded;
+    std::unique_ptr<media::hub::Subscription> subscription;
+    std::unique_ptr<StreamRecorder> recorder;
+    uint64_t bytes = 0;
+  };
+  // The worker's: records the backlogs, finishing those that ended.
+  void record_backlogs(const std::map<std::string, Recorded>& wanted,
+                       std::vector<Backlog>& backlogs, std::vector<media::hub::FramePtr>& frames);
   media::hub::Hub& hub_;
   Store& store_;
   Catalog& catalog_;
@@ -157,7 +180,8 @@ class RecordingService {
     int64_t at_ms;
     bool active;
   };
-  std::vector<Event> events_;  // for the worker
+  std::vector<Event> events_;          // for the worker
+  std::vector<Backlog> new_backlogs_;  // subscribed to, for the worker
   std::map<std::string, RecorderStats> stats_;
   std::thread thread_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <thread>
 
 #include "media/fmp4/demux.h"
 #include "recording/test_files.h"
@@ -105,6 +106,76 @@ TEST(Recorder, AStreamThatStopsAndStartsLeavesAGapBetweenTwoRuns) {
   ASSERT_EQ(gaps.size(), 2u);
   EXPECT_EQ(gaps[0].start_ms, t0 + 60'000);
   EXPECT_EQ(gaps[0].end_ms, t0 + 5 * 60'000) << "the camera was really away";
+  std::filesystem::remove_all(dir);
+}
+
+// A camera whose node died kept what it could not send, and sends it to its new node as a
+// backlog (backlog/{serial}, in one burst) while its live stream starts at its latest
+// keyframe: the service records every frame of the backlog, by capture time, into a segment
+// of its own that ends where the live one begins. A camera not recorded here gets nothing.
+TEST(Recorder, ACamerasBacklogFillsTheRecordingUpToWhereItsLiveStreamBegins) {
+  const auto dir = fresh_dir("backlog");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  media::hub::Hub hub({}, {});
+  auto options = fast_options();
+  options.backlog_grace = std::chrono::milliseconds(500);
+  RecordingService service(hub, store, catalog, options);
+  testing::Stream stream(50);
+  std::vector<media::hub::FramePtr> kept, later;
+  for (int i = 0; i < 10 * 25; ++i) {
+    for (const auto& f : stream.next()) (i < 6 * 25 ? kept : later).push_back(f);
+  }
+  // The hub's own event stands in for serve's: the service hears of the backlog at once,
+  // before this node knows it records the camera (it learns a moment later).
+  auto backlog = hub.publish("backlog/CAM-1", testing::stream_info());
+  ASSERT_TRUE(backlog);
+  service.on_published("backlog/CAM-1");
+  for (const auto& f : kept) (*backlog)->publish(f);  // 6 s in a burst, far past a hub queue
+  backlog->reset();
+  service.set_recorded({{"dev-1", {.serial = "CAM-1", .events_only = {}, .region = {}}}});
+  auto live = hub.publish("push/CAM-1", testing::stream_info());
+  ASSERT_TRUE(live);
+  // A backlog of a camera this node does not record: let go after the grace.
+  auto stranger = hub.publish("backlog/CAM-2", testing::stream_info());
+  ASSERT_TRUE(stranger);
+  service.on_published("backlog/CAM-2");
+  for (const auto& f : kept) (*stranger)->publish(f);
+  for (int i = 0; i < 200 && hub.subscriber_count("backlog/CAM-2") > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(hub.subscriber_count("backlog/CAM-2"), 0u);
+  stranger->reset();
+  const int64_t t0 = 1'795'000'000'000;
+  // The backlog's segment is closed once its stream ends.
+  for (int i = 0; i < 250; ++i) {
+    const auto done = catalog.between("dev-1", t0 - 60'000, t0 + 60'000, false);
+    if (!done.empty() && !done[0].open) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // The live stream, once the recorder has it (it looks every 100 ms).
+  for (int i = 0; i < 100 && hub.subscriber_count("push/CAM-1") == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(hub.subscriber_count("push/CAM-1"), 1u);
+  for (size_t i = 0; i < later.size(); ++i) {  // live: no faster than the worker drains
+    (*live)->publish(later[i]);
+    if (i % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  live->reset();
+  service.set_recorded({});  // both finish
+  const auto segments = catalog.between("dev-1", t0 - 60'000, t0 + 60'000);
+  ASSERT_EQ(segments.size(), 2u);
+  // Two runs (two connections), touching: no gap between the backlog and live.
+  const auto spans = spans_of(segments, t0 - 60'000, t0 + 60'000);
+  const auto gaps = gaps_of(spans, t0 - 60'000, t0 + 60'000);
+  ASSERT_EQ(gaps.size(), 2u) << "only before and after";
+  EXPECT_EQ(gaps[0].end_ms, t0);
+  EXPECT_EQ(gaps[1].start_ms, t0 + 10'000);
+  EXPECT_EQ(segments[0].end_ms, segments[1].start_ms) << "no overlap either";
+  EXPECT_EQ(segments[1].start_ms, t0 + 6'000);
   std::filesystem::remove_all(dir);
 }
 

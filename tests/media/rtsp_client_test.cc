@@ -169,7 +169,8 @@ void push_what_it_pulls_into_nightjar(bool udp) {
                         {.url = base + "/push/GW1?token=" + token("push"),
                          .path = "push/GW1",
                          .backoff = {.initial = 200ms, .max = 1000ms},
-                         .link = over(udp)});
+                         .link = over(udp),
+                         .backlog = {}});
     ASSERT_TRUE(wait_for([&] { return pusher.status().streaming; }, 15s))
         << pusher.status().last_error;
     const std::string live = base + "/live/GW1?token=" + token("play");

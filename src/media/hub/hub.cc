@@ -126,7 +126,8 @@ Result<std::unique_ptr<Publisher>, Error> Hub::publish(const std::string& path, 
 
 Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& path,
                                                             std::function<void()> wake,
-                                                            Packaging packaging) {
+                                                            Packaging packaging,
+                                                            std::optional<QueueLimits> limits) {
   const bool packaged = packaging != Packaging::kNone;
   const size_t kind = packaged ? packaging_index(packaging) : 0;
   if (packaged && !packager_factories_[kind]) return Unexpected(Error::kNotFound);
@@ -137,7 +138,7 @@ Result<std::unique_ptr<Subscription>, Error> Hub::subscribe(const std::string& p
     if (it == streams_.end()) return Unexpected(Error::kNotFound);
     stream = it->second;
   }
-  auto queue = std::make_shared<SubscriberQueue>(limits_.queue, std::move(wake));
+  auto queue = std::make_shared<SubscriberQueue>(limits.value_or(limits_.queue), std::move(wake));
   StreamInfo info;
   size_t count;
   {

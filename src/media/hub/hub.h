@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -176,9 +177,10 @@ class Hub {
   Result<std::unique_ptr<Publisher>, Error> publish(const std::string& path, StreamInfo info);
   // The new subscription's queue starts with the cached GOP (from its keyframe). With
   // packaged, every frame it receives carries its packaged form (the hub needs a factory).
-  Result<std::unique_ptr<Subscription>, Error> subscribe(const std::string& path,
-                                                         std::function<void()> wake,
-                                                         Packaging packaging = Packaging::kNone);
+  // limits: the queue's own, instead of the hub's.
+  Result<std::unique_ptr<Subscription>, Error> subscribe(
+      const std::string& path, std::function<void()> wake, Packaging packaging = Packaging::kNone,
+      std::optional<QueueLimits> limits = std::nullopt);
   // Set before streams are published (not thread-safe against subscribe).
   void set_packager_factory(Packaging p, PackagerFactory factory) {
     packager_factories_[packaging_index(p)] = std::move(factory);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -560,33 +561,48 @@ Puller::Status Puller::status() const {
   return {impl_->streaming, impl_->udp, impl_->attempts, impl_->frames, impl_->last_error};
 }
 
+// The push URL's backlog twin: /push/{serial} becomes /backlog/{serial}; empty if it has none.
+static std::string backlog_url(const std::string& push_url) {
+  const auto at = push_url.find("/push/");
+  if (at == std::string::npos) return {};
+  return push_url.substr(0, at) + "/backlog/" + push_url.substr(at + 6);
+}
+
+static bool is_keyframe(const hub::FramePtr& f) {
+  return f->track == hub::TrackKind::kVideo && f->keyframe;
+}
+
 struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   Impl(net::IoPool& p, hub::Hub& h, PushOptions o)
       : Reconnecting(p.impl().next_context(), o.backoff), hub(h), options(std::move(o)) {}
+
+  bool keeps_backlog() const { return options.backlog.max_age.count() > 0; }
 
   void connect() {
     if (stopped) return;
     auto url = parse_client_url(options.url);
     std::weak_ptr<Impl> weak = weak_from_this();
-    auto sub = hub.subscribe(options.path, [weak] {
-      if (auto self = weak.lock()) {
-        asio::post(self->io, [weak] {
-          if (auto s = weak.lock()) s->drain();
-        });
-      }
-    });
+    if (!subscription) {
+      auto sub = hub.subscribe(options.path, [weak] {
+        if (auto self = weak.lock()) {
+          asio::post(self->io, [weak] {
+            if (auto s = weak.lock()) s->drain();
+          });
+        }
+      });
+      if (sub) subscription = std::move(*sub);
+    }
     {
       std::lock_guard lock(mu);
       ++attempts;
       if (!url) last_error = url.error();
-      if (!sub) last_error = "no stream " + options.path + " to push";
+      if (!subscription) last_error = "no stream " + options.path + " to push";
     }
     if (!url) return;
-    if (!sub) {
+    if (!subscription) {
       retry_later([self = shared_from_this()] { self->connect(); });
       return;
     }
-    subscription = std::move(*sub);
     egress = std::make_unique<Egress>(
         subscription->info(), [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
           if (auto self = weak.lock(); self && self->link) {
@@ -602,6 +618,9 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
           self->udp = self->link->udp();
           self->delay = self->backoff.initial;
         }
+        // This server is up: what waited for it is split between the backlog and live.
+        self->take();
+        self->split_backlog();
         self->drain();
       }
     };
@@ -611,44 +630,217 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     hooks.closed = [weak](const std::string& why) {
       auto self = weak.lock();
       if (!self) return;
-      asio::post(self->timer.get_executor(), [self, why] {
-        self->subscription.reset();
-        self->egress.reset();
-        {
-          std::lock_guard lock(self->mu);
-          self->streaming = false;
-          self->udp = false;
-          self->last_error = why;
-        }
-        if (self->stopped) return;
-        spdlog::warn("rtsp.push.retry path={} reason=\"{}\" in_ms={}", self->options.path, why,
-                     self->delay.count());
-        self->retry_later([self] { self->connect(); });
-      });
+      asio::post(self->timer.get_executor(), [self, why] { self->on_closed(why); });
     };
     link = open_link(io, std::move(*url), ClientSession::Mode::kPush, std::move(hooks),
                      egress->sdp("Nightjar " + options.path), options.link);
   }
 
-  void drain() {
-    if (!subscription || !egress || !link || !link->writable()) return;
+  void on_closed(const std::string& why) {
+    link.reset();
+    egress.reset();
     {
       std::lock_guard lock(mu);
-      if (!streaming) return;
+      streaming = false;
+      udp = false;
+      last_error = why;
     }
+    if (keeps_backlog() && subscription && !subscription->queue().ended()) {
+      // The server may not have kept the GOP in flight: it goes again, and so does all that
+      // comes until the next connection.
+      take();
+      held.insert(held.begin(), std::make_move_iterator(gop.begin()),
+                  std::make_move_iterator(gop.end()));
+      gop.clear();
+      bound_held();
+    } else {
+      subscription.reset();
+      held.clear();
+      gop.clear();
+    }
+    if (stopped) return;
+    if (std::exchange(moving, false)) {
+      delay = backoff.initial;
+      connect();
+      return;
+    }
+    spdlog::warn("rtsp.push.retry path={} reason=\"{}\" in_ms={}", options.path, why,
+                 delay.count());
+    retry_later([self = shared_from_this()] { self->connect(); });
+  }
+
+  void retarget(std::string url) {
+    options.url = std::move(url);
+    if (link) {
+      moving = true;
+      link->close();  // on_closed connects to the new URL
+      return;
+    }
+    timer.cancel();
+    delay = backoff.initial;
+    connect();
+  }
+
+  // Moves what the hub queued into held.
+  void take() {
+    if (!subscription) return;
+    drained.clear();
     subscription->queue().drain(drained);
+    held.insert(held.end(), std::make_move_iterator(drained.begin()),
+                std::make_move_iterator(drained.end()));
+    drained.clear();
+  }
+
+  // Without a connection, held grows: whole GOPs go from its front past the bounds.
+  void bound_held() {
+    auto too_much = [&] {
+      if (held.empty()) return false;
+      const int64_t age_us = held.back()->received_at_us - held.front()->received_at_us;
+      size_t bytes = 0;
+      for (const auto& f : held) bytes += f->data.size();
+      return age_us > std::chrono::microseconds(options.backlog.max_age).count() ||
+             bytes > options.backlog.max_bytes;
+    };
+    while (too_much()) {
+      auto next = std::find_if(held.begin() + 1, held.end(), is_keyframe);
+      const auto n = static_cast<uint64_t>(next - held.begin());
+      held.erase(held.begin(), next);
+      std::lock_guard lock(mu);
+      backlog_dropped += n;
+    }
+  }
+
+  // A new connection starts at held's latest keyframe; what came before it is the backlog.
+  void split_backlog() {
+    if (!keeps_backlog() || held.empty()) return;
+    auto last_key = std::find_if(held.rbegin(), held.rend(), is_keyframe);
+    if (last_key == held.rend()) return;
+    const auto cut = std::prev(last_key.base());
+    if (cut == held.begin()) return;
+    if (backlog_link) {
+      // One backlog at a time: a second break before the first was sent loses the older.
+      std::lock_guard lock(mu);
+      backlog_lost += backlog.size();
+      backlog.clear();
+      backlog_link->close();
+      backlog_link.reset();
+      backlog_egress.reset();
+    }
+    backlog.assign(std::make_move_iterator(held.begin()), std::make_move_iterator(cut));
+    held.erase(held.begin(), cut);
+    send_backlog_later();
+  }
+
+  void send_backlog_later() {
+    auto url = parse_client_url(backlog_url(options.url));
+    if (!url) {
+      std::lock_guard lock(mu);
+      backlog_lost += backlog.size();
+      backlog.clear();
+      return;
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    backlog_egress = std::make_unique<Egress>(
+        subscription->info(), [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
+          if (auto self = weak.lock(); self && self->backlog_link) {
+            self->backlog_link->send_media(track, rtcp, packet);
+          }
+        });
+    LinkHooks hooks;
+    hooks.ready = [weak] {
+      if (auto self = weak.lock()) {
+        self->backlog_ready = true;
+        self->send_backlog();
+      }
+    };
+    hooks.writable = [weak] {
+      if (auto self = weak.lock()) self->send_backlog();
+    };
+    hooks.closed = [weak](const std::string& why) {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::post(self->timer.get_executor(), [self, why] {
+        if (!self->backlog.empty()) {
+          spdlog::warn("rtsp.push.backlog_lost path={} frames={} reason=\"{}\"", self->options.path,
+                       self->backlog.size(), why);
+          std::lock_guard lock(self->mu);
+          self->backlog_lost += self->backlog.size();
+        }
+        self->backlog.clear();
+        self->backlog_link.reset();
+        self->backlog_egress.reset();
+        self->backlog_ready = false;
+      });
+    };
+    backlog_ready = false;
+    backlog_link = open_link(io, std::move(*url), ClientSession::Mode::kPush, std::move(hooks),
+                             backlog_egress->sdp("Nightjar backlog " + options.path), options.link);
+  }
+
+  void send_backlog() {
+    if (!backlog_link || !backlog_egress || !backlog_ready) return;
     uint64_t sent = 0;
-    for (const auto& frame : drained) {
+    while (!backlog.empty() && backlog_link->writable()) {
+      backlog_egress->send(*backlog.front());
+      backlog.pop_front();
+      ++sent;
+    }
+    if (backlog.empty()) {
+      backlog_link->close();  // after what is queued: the server records it all, then ends
+      spdlog::info("rtsp.push.backlog_sent path={}", options.path);
+    }
+    std::lock_guard lock(mu);
+    backlog_frames += sent;
+    if (backlog.empty()) ++backlogs_sent;
+  }
+
+  void drain() {
+    if (!subscription) return;
+    if (subscription->queue().ended()) {  // the source stopped: start over
+      held.clear();
+      gop.clear();
+      if (link) {
+        link->close();
+      } else {
+        subscription.reset();
+      }
+      return;
+    }
+    bool live = false;
+    {
+      std::lock_guard lock(mu);
+      live = streaming;
+    }
+    if (!live || !egress || !link || !link->writable()) {
+      // Without a backlog, the hub's queue holds (and bounds) what waits for the connection.
+      if (!keeps_backlog()) return;
+      take();
+      if (!live || !link) {
+        bound_held();
+      } else if (held.size() > hub::QueueLimits{}.max_frames) {
+        // A slow connection skips to the latest keyframe as the hub's queue would: live stays
+        // live.
+        auto last = std::find_if(held.rbegin(), held.rend(), is_keyframe);
+        if (last != held.rend()) held.erase(held.begin(), std::prev(last.base()));
+      }
+      return;
+    }
+    take();
+    uint64_t sent = 0;
+    for (const auto& frame : held) {
       egress->send(*frame);
       sent += frame->data.size();
+      if (keeps_backlog()) {
+        if (is_keyframe(frame)) gop.clear();
+        gop.push_back(frame);
+      }
     }
     {
       std::lock_guard lock(mu);
-      frames += drained.size();
+      frames += held.size();
       bytes += sent;
     }
-    drained.clear();
-    if (subscription->queue().ended()) link->close();  // the source stopped: start over
+    held.clear();
   }
 
   hub::Hub& hub;
@@ -656,6 +848,14 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   std::unique_ptr<hub::Subscription> subscription;
   std::unique_ptr<Egress> egress;
   std::vector<hub::FramePtr> drained;
+  std::deque<hub::FramePtr> held;  // taken from the hub, not yet sent
+  std::vector<hub::FramePtr> gop;  // sent since the last keyframe (keeping a backlog)
+  bool moving = false;             // retarget: reconnect at once
+  std::shared_ptr<ClientLink> backlog_link;
+  std::unique_ptr<Egress> backlog_egress;
+  std::deque<hub::FramePtr> backlog;
+  bool backlog_ready = false;
+  uint64_t backlogs_sent = 0, backlog_frames = 0, backlog_dropped = 0, backlog_lost = 0;
 };
 
 Pusher::Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options)
@@ -669,15 +869,31 @@ Pusher::~Pusher() {
     impl->stopped = true;
     impl->timer.cancel();
     if (impl->link) impl->link->close();
+    if (impl->backlog_link) impl->backlog_link->close();
     done.set_value();
   });
   done.get_future().wait();
 }
 
+void Pusher::retarget(std::string url) {
+  asio::post(impl_->timer.get_executor(),
+             [impl = impl_, url = std::move(url)]() mutable { impl->retarget(std::move(url)); });
+}
+
 Pusher::Status Pusher::status() const {
   std::lock_guard lock(impl_->mu);
-  return {impl_->streaming, impl_->udp,   impl_->attempts,
-          impl_->frames,    impl_->bytes, impl_->last_error};
+  Status s;
+  s.streaming = impl_->streaming;
+  s.udp = impl_->udp;
+  s.attempts = impl_->attempts;
+  s.frames = impl_->frames;
+  s.bytes = impl_->bytes;
+  s.last_error = impl_->last_error;
+  s.backlogs_sent = impl_->backlogs_sent;
+  s.backlog_frames = impl_->backlog_frames;
+  s.backlog_dropped = impl_->backlog_dropped;
+  s.backlog_lost = impl_->backlog_lost;
+  return s;
 }
 
 }  // namespace nj::media::rtsp

@@ -92,11 +92,22 @@ class Puller {
   std::shared_ptr<Impl> impl_;
 };
 
+// What a pusher keeps while it has no server (issue #17): the media the server never
+// recorded (from the keyframe of the GOP in flight when the connection broke), sent on the
+// next connection to the backlog URL (the push URL with /push/ made /backlog/) while the live
+// stream goes on from its latest keyframe. Whole GOPs are dropped from the front past either
+// bound. Zero seconds: nothing is kept.
+struct BacklogLimits {
+  std::chrono::seconds max_age{0};
+  size_t max_bytes = 8 * 1024 * 1024;
+};
+
 struct PushOptions {
   std::string url;   // rtsp://server/push/{serial}?token=…
   std::string path;  // the hub stream to send
   Backoff backoff;
   LinkOptions link;
+  BacklogLimits backlog;
 };
 
 // Keeps pushing a hub stream until destroyed, reconnecting like the Puller. Waits for the
@@ -109,9 +120,15 @@ class Pusher {
     uint64_t attempts = 0, frames = 0;
     uint64_t bytes = 0;  // media bytes sent (the frames' payload), over all connections
     std::string last_error;
+    // Backlogs: sent whole, and frames of them sent, dropped (past a bound) or lost (their
+    // connection failed).
+    uint64_t backlogs_sent = 0, backlog_frames = 0, backlog_dropped = 0, backlog_lost = 0;
   };
   Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options);
   ~Pusher();
+  // Pushes to another URL from now on (the camera moved to another node): the connection in
+  // hand ends, and what the old one did not get goes to the new one as a backlog.
+  void retarget(std::string url);
   Status status() const;
   struct Impl;
 

@@ -160,14 +160,16 @@ void ServerSession::handle(const Message& req) {
     return;
   }
   if (m == "ANNOUNCE") {
-    // push/{serial}: the camera's live stream; sd/{serial}: a recording of its SD card
-    // played back (sd.play).
-    if ((url->kind != "push" && url->kind != "sd") || mode_ != Mode::kNone) {
+    // push/{serial}: the camera's live stream; backlog/{serial}: what it kept while no
+    // server took that stream (for the recording only; a push token); sd/{serial}: a
+    // recording of its SD card played back (sd.play).
+    const bool sd = url->kind == "sd";
+    if ((url->kind != "push" && url->kind != "backlog" && !sd) || mode_ != Mode::kNone) {
       respond(req, 455, "Method Not Valid in This State");
       return;
     }
-    auto grant = auth_.allow(url->serial, url->kind == "sd" ? Purpose::kSdPush : Purpose::kPush,
-                             url->token, on_revoked());
+    auto grant =
+        auth_.allow(url->serial, sd ? Purpose::kSdPush : Purpose::kPush, url->token, on_revoked());
     if (!grant) {
       respond(req, 401, "Unauthorized");
       return;
