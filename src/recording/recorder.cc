@@ -517,18 +517,31 @@ void RecordingService::record_backlogs(const std::map<std::string, Recorded>& wa
       b.recorder->set_events_only(b.recorded.events_only);
       b.recorder->begin(b.subscription->info());
     }
+    // Ended before the drain: every frame it had is in this drain.
+    const bool ended = b.subscription->queue().ended();
     frames.clear();
     b.subscription->queue().drain(frames);
+    // Placed by the camera's clock (its sender reports), which must say something near now:
+    // a backlog is at most minutes old, never from the future beyond a clock's skew.
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    bool refused = false;
     for (const auto& f : frames) {
       b.bytes += f->data.size();
       if (b.bytes > kMaxBacklogBytes) break;
+      if (f->capture_us == 0 || f->capture_us < now_us - 15 * 60'000'000LL ||
+          f->capture_us > now_us + 60'000'000LL) {
+        refused = true;
+        break;
+      }
       b.recorder->push(f);
     }
     b.recorder->tick();
     const bool too_long = b.bytes > kMaxBacklogBytes;
-    if (too_long || b.subscription->queue().ended() ||
-        b.subscription->queue().dropped_frames() > 0) {
+    if (too_long || refused || ended || b.subscription->queue().dropped_frames() > 0) {
       if (too_long) spdlog::warn("recording.backlog.too_long serial={}", b.serial);
+      if (refused) spdlog::warn("recording.backlog.out_of_time serial={}", b.serial);
       b.recorder->finish();
       spdlog::info("recording.backlog.done serial={} bytes={} segments={}", b.serial, b.bytes,
                    b.recorder->stats().segments);
@@ -613,10 +626,11 @@ void RecordingService::run() {
         }
       }
       if (e.subscription) {
+        const bool ended = e.subscription->queue().ended();  // then this drain has it all
         frames.clear();
         e.subscription->queue().drain(frames);
         for (const auto& f : frames) e.recorder->push(f);
-        if (e.subscription->queue().ended()) {
+        if (ended) {
           e.recorder->finish();
           e.subscription.reset();
         }

@@ -122,7 +122,12 @@ TEST(Recorder, ACamerasBacklogFillsTheRecordingUpToWhereItsLiveStreamBegins) {
   auto options = fast_options();
   options.backlog_grace = std::chrono::milliseconds(500);
   RecordingService service(hub, store, catalog, options);
-  testing::Stream stream(50);
+  // Captured over the last 10 s, by a clock that says so (a backlog must be recent).
+  const int64_t t0 = (std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count() -
+                      10'000);
+  testing::Stream stream(50, t0 * 1000);
   std::vector<media::hub::FramePtr> kept, later;
   for (int i = 0; i < 10 * 25; ++i) {
     for (const auto& f : stream.next()) (i < 6 * 25 ? kept : later).push_back(f);
@@ -147,7 +152,6 @@ TEST(Recorder, ACamerasBacklogFillsTheRecordingUpToWhereItsLiveStreamBegins) {
   }
   EXPECT_EQ(hub.subscriber_count("backlog/CAM-2"), 0u);
   stranger->reset();
-  const int64_t t0 = 1'795'000'000'000;
   // The backlog's segment is closed once its stream ends.
   for (int i = 0; i < 250; ++i) {
     const auto done = catalog.between("dev-1", t0 - 60'000, t0 + 60'000, false);
@@ -176,6 +180,38 @@ TEST(Recorder, ACamerasBacklogFillsTheRecordingUpToWhereItsLiveStreamBegins) {
   EXPECT_EQ(gaps[1].start_ms, t0 + 10'000);
   EXPECT_EQ(segments[0].end_ms, segments[1].start_ms) << "no overlap either";
   EXPECT_EQ(segments[1].start_ms, t0 + 6'000);
+  std::filesystem::remove_all(dir);
+}
+
+// A backlog is placed by the camera's clock, so that clock must be believable: media said to
+// be hours old, or with no capture times at all (no sender reports), are not recorded.
+TEST(Recorder, ABacklogFromLongAgoOrWithoutCaptureTimesIsNotRecorded) {
+  const auto dir = fresh_dir("backlog-lies");
+  auto db = open_db(dir / "nj.db");
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  media::hub::Hub hub({}, {});
+  RecordingService service(hub, store, catalog, fast_options());
+  service.set_recorded({{"dev-1", {.serial = "CAM-1", .events_only = {}, .region = {}}}});
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  for (const int64_t start_us : {now_us - int64_t{2} * 3'600'000'000, int64_t{0}}) {
+    testing::Stream stream(50, start_us);
+    auto backlog = hub.publish("backlog/CAM-1", testing::stream_info());
+    ASSERT_TRUE(backlog);
+    service.on_published("backlog/CAM-1");
+    for (int i = 0; i < 75; ++i) {
+      for (const auto& f : stream.next()) (*backlog)->publish(f);
+    }
+    backlog->reset();
+    for (int i = 0; i < 100 && hub.is_published("backlog/CAM-1"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  service.set_recorded({});
+  EXPECT_TRUE(catalog.of_device("dev-1").empty());
   std::filesystem::remove_all(dir);
 }
 

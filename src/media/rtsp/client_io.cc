@@ -579,7 +579,8 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   bool keeps_backlog() const { return options.backlog.max_age.count() > 0; }
 
   void connect() {
-    if (stopped) return;
+    // One connection at a time (a retarget and a retry that was already due both come here).
+    if (stopped || link) return;
     auto url = parse_client_url(options.url);
     std::weak_ptr<Impl> weak = weak_from_this();
     if (!subscription) {
@@ -747,8 +748,9 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
           }
         });
     LinkHooks hooks;
-    hooks.ready = [weak] {
-      if (auto self = weak.lock()) {
+    const uint64_t generation = ++backlog_generation;  // a closed older link changes nothing
+    hooks.ready = [weak, generation] {
+      if (auto self = weak.lock(); self && generation == self->backlog_generation) {
         self->backlog_ready = true;
         self->send_backlog();
       }
@@ -756,10 +758,11 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     hooks.writable = [weak] {
       if (auto self = weak.lock()) self->send_backlog();
     };
-    hooks.closed = [weak](const std::string& why) {
+    hooks.closed = [weak, generation](const std::string& why) {
       auto self = weak.lock();
       if (!self) return;
-      asio::post(self->timer.get_executor(), [self, why] {
+      asio::post(self->timer.get_executor(), [self, why, generation] {
+        if (generation != self->backlog_generation) return;
         if (!self->backlog.empty()) {
           spdlog::warn("rtsp.push.backlog_lost path={} frames={} reason=\"{}\"", self->options.path,
                        self->backlog.size(), why);
@@ -785,13 +788,15 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
       backlog.pop_front();
       ++sent;
     }
-    if (backlog.empty()) {
+    const bool done = backlog.empty();
+    if (done) {
+      backlog_ready = false;  // nothing more goes on this link
       backlog_link->close();  // after what is queued: the server records it all, then ends
       spdlog::info("rtsp.push.backlog_sent path={}", options.path);
     }
     std::lock_guard lock(mu);
     backlog_frames += sent;
-    if (backlog.empty()) ++backlogs_sent;
+    if (done) ++backlogs_sent;
   }
 
   void drain() {
@@ -855,6 +860,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   std::unique_ptr<Egress> backlog_egress;
   std::deque<hub::FramePtr> backlog;
   bool backlog_ready = false;
+  uint64_t backlog_generation = 0;
   uint64_t backlogs_sent = 0, backlog_frames = 0, backlog_dropped = 0, backlog_lost = 0;
 };
 
