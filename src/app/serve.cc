@@ -816,6 +816,8 @@ int serve(const Config& config) {
   auth_api.set_regions(regions->get());
   // Each region's media: files under its root, or its S3 bucket ([storage], issue #17).
   std::map<std::string, std::unique_ptr<recording::Store>> media_stores;
+  // Event pictures go to a region's bucket too, under "{prefix}pictures/" (files otherwise).
+  std::map<std::string, std::unique_ptr<recording::Store>> picture_stores;
   bool media_shared = true;  // every region's media in a bucket every node reaches
   for (const auto& r : (*regions)->all()) {
     const StorageConfig* storage = r.id == config.recording.region ? &config.storage : nullptr;
@@ -841,6 +843,8 @@ int serve(const Config& config) {
     }
     spdlog::info("storage.s3 region={} endpoint={} bucket={}", r.id,
                  without_userinfo(storage->endpoint), storage->bucket);
+    picture_stores[r.id] =
+        std::make_unique<recording::S3Store>(client, storage->prefix + "pictures/");
     media_stores[r.id] = std::make_unique<recording::S3Store>(std::move(client), storage->prefix);
   }
   recording::RegionalStore media_store(std::move(media_stores), (*regions)->default_region().id);
@@ -929,6 +933,11 @@ int serve(const Config& config) {
     const auto region = (*regions)->of_device(device_id);
     return (*regions)->root(region) / "events" / region;
   });
+  event_files.set_store_for(
+      [&regions, &picture_stores](std::string_view device_id) -> recording::Store* {
+        const auto it = picture_stores.find((*regions)->of_device(device_id));
+        return it == picture_stores.end() ? nullptr : it->second.get();
+      });
   events::EventServiceOptions event_options;
   event_options.group_ms = config.events.group_seconds * 1000;
   events::EventService event_service(
@@ -1459,18 +1468,21 @@ int serve(const Config& config) {
       metrics.gauge("nightjar_cluster_nodes", "Nodes alive on this database.").with({});
   // When the nodes change, cameras move: recorders first (a camera is recorded only where
   // its stream lives), then detection, then the streams watched here.
-  Every heartbeat(std::chrono::seconds(1),
-                  [&nodes, &nodes_alive, &placement, &recording_jobs, &detection, &stream_demand] {
-                    if (!nodes.beat()) spdlog::warn("cluster.heartbeat.failed");
-                    const auto alive = nodes.alive();
-                    nodes_alive.set(static_cast<double>(alive.size()));
-                    if (placement.update(alive)) {
-                      spdlog::info("cluster.nodes alive={}", alive.size());
-                      recording_jobs.refresh();
-                      detection.refresh();
-                      stream_demand.rehome();
-                    }
-                  });
+  Every heartbeat(std::chrono::seconds(1), [&nodes, &nodes_alive, &placement, &recording_jobs,
+                                            &detection, &stream_demand, &broker_link] {
+    if (!nodes.beat()) spdlog::warn("cluster.heartbeat.failed");
+    const auto alive = nodes.alive();
+    nodes_alive.set(static_cast<double>(alive.size()));
+    if (placement.update(alive)) {
+      spdlog::info("cluster.nodes alive={}", alive.size());
+      recording_jobs.refresh();
+      detection.refresh();
+      stream_demand.rehome();
+      // A camera that changed while its old holder was dying (went offline,
+      // say) told only that holder: its retained state is read again.
+      broker_link.reread_states();
+    }
+  });
   spdlog::info("cluster.node id={}", node_id);
 
   pool.start();

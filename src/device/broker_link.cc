@@ -307,6 +307,8 @@ void BrokerLink::announce_binding(const std::string& serial) {
            d->owner_id ? json(registry_.binding_tag(serial, *d->owner_id)) : json(nullptr)}});
 }
 
+void BrokerLink::reread_states() { client_->subscribe(std::string(kTopicRoot) + "+/state"); }
+
 void BrokerLink::set_reject_handler(RejectHandler handler) {
   std::lock_guard lock(event_mu_);
   on_reject_ = std::move(handler);

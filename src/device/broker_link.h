@@ -72,6 +72,9 @@ class BrokerLink {
   // every connection (the device says it is online) and after a claim; callers send it
   // after binding by code and after unbinding.
   void announce_binding(const std::string& serial);
+  // Several nodes: the devices' retained states are asked for again (the nodes changed, and
+  // this node now holds cameras whose last state went to a node that is gone).
+  void reread_states();
   // Credentials refused (unbind) or allowed again (bind); cuts a connected device off.
   void set_enabled(const std::string& serial, bool enabled);
   // Where the devices' events go (called on the MQTT client's thread).

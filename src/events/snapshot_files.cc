@@ -22,6 +22,10 @@ std::optional<std::filesystem::path> SnapshotFiles::path(std::string_view device
   return dir_of(device_id) / std::string(device_id) / (std::string(event_id) + ".jpg");
 }
 
+static std::string key_of(std::string_view device_id, std::string_view event_id) {
+  return std::string(device_id) + "/" + std::string(event_id) + ".jpg";
+}
+
 std::string SnapshotFiles::context(std::string_view device_id, std::string_view event_id) {
   return "nightjar-event-picture\n" + std::string(device_id) + "\n" + std::string(event_id);
 }
@@ -36,6 +40,15 @@ bool SnapshotFiles::write(std::string_view device_id, std::string_view event_id,
     if (!key) return false;  // no binding, no key: nothing is written in the clear
     sealed = keys::seal(*key, context(device_id, event_id), jpeg);
     jpeg = sealed;
+  }
+  if (auto* store = store_of(device_id)) {
+    const auto key = key_of(device_id, event_id);
+    store->remove(key);  // a picture written again replaces the old one, never adds to it
+    const auto* data = reinterpret_cast<const uint8_t*>(jpeg.data());
+    const bool put =
+        store->append(key, std::span<const uint8_t>(data, jpeg.size()), false).has_value();
+    store->close(key);
+    return put;
   }
   std::error_code ec;
   std::filesystem::create_directories(p->parent_path(), ec);
@@ -58,9 +71,21 @@ std::optional<std::string> SnapshotFiles::read(std::string_view device_id,
                                                std::string_view event_id) const {
   auto p = path(device_id, event_id);
   if (!p) return std::nullopt;
-  std::ifstream in(*p, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+  std::string bytes;
+  bool found = false;
+  if (auto* store = store_of(device_id)) {
+    auto got = store->get(key_of(device_id, event_id));
+    if (!got && !got.error().starts_with(recording::kNoFile)) return std::nullopt;  // unreachable
+    if (got) {
+      bytes.assign(got->begin(), got->end());
+      found = true;
+    }
+  }
+  if (!found) {  // in files (also a picture taken before its region's media moved to a bucket)
+    std::ifstream in(*p, std::ios::binary);
+    if (!in) return std::nullopt;
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
+  }
   if (!keys::is_sealed(bytes)) return bytes;  // written before pictures were sealed
   if (!key_for_) return std::nullopt;
   auto key = key_for_(device_id, false);
@@ -70,13 +95,17 @@ std::optional<std::string> SnapshotFiles::read(std::string_view device_id,
 
 void SnapshotFiles::remove(std::string_view device_id, std::string_view event_id) {
   if (auto p = path(device_id, event_id)) {
+    if (auto* store = store_of(device_id)) store->remove(key_of(device_id, event_id));
     std::error_code ec;
-    std::filesystem::remove(*p, ec);
+    std::filesystem::remove(*p, ec);  // and any copy from before the bucket
   }
 }
 
 void SnapshotFiles::remove_device(std::string_view device_id) {
   if (!safe_id(device_id)) return;
+  if (auto* store = store_of(device_id)) {
+    for (const auto& key : store->list(std::string(device_id) + "/")) store->remove(key);
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir_of(device_id) / std::string(device_id), ec);
 }

@@ -6,6 +6,10 @@
 // (keys/key_store.h: XChaCha20-Poly1305, the device and event ids as associated data): the
 // file on disk is unreadable without the key, and once the binding's key is destroyed
 // (unbind, cancellation) it is unreadable everywhere, copies included. No key: not written.
+//
+// Several nodes (issue #17): a region whose media are in an S3 bucket keeps its pictures there
+// too (set_store_for: "{device id}/{event id}.jpg" in a store of its own prefix), so a picture
+// taken on one node is shown by any. A PUT is whole or absent, as the rename is.
 #pragma once
 
 #include <filesystem>
@@ -15,6 +19,7 @@
 #include <string_view>
 
 #include "keys/key_store.h"
+#include "recording/store.h"
 
 namespace nj::events {
 
@@ -32,6 +37,10 @@ class SnapshotFiles {
     return dir_for_ ? dir_for_(device_id) : dir_;
   }
 
+  // Where a camera's pictures are when not in files: its region's object store, or null.
+  using StoreFor = std::function<recording::Store*(std::string_view device_id)>;
+  void set_store_for(StoreFor store_for) { store_for_ = std::move(store_for); }
+
   bool write(std::string_view device_id, std::string_view event_id, std::string_view jpeg);
   std::optional<std::string> read(std::string_view device_id, std::string_view event_id) const;
   void remove(std::string_view device_id, std::string_view event_id);
@@ -41,9 +50,13 @@ class SnapshotFiles {
   std::optional<std::filesystem::path> path(std::string_view device_id,
                                             std::string_view event_id) const;
   static std::string context(std::string_view device_id, std::string_view event_id);
+  recording::Store* store_of(std::string_view device_id) const {
+    return store_for_ ? store_for_(device_id) : nullptr;
+  }
   std::filesystem::path dir_;
   KeyFor key_for_;
   DirFor dir_for_;
+  StoreFor store_for_;
 };
 
 }  // namespace nj::events

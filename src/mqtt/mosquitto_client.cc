@@ -3,6 +3,7 @@
 #include <mosquitto.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -78,7 +79,12 @@ class MosquittoClient final : public Client {
 
   void subscribe(const std::string& pattern, int qos) override {
     std::lock_guard lock(mu_);
-    subscriptions_.emplace_back(pattern, std::clamp(qos, 0, 1));
+    // Again for a pattern it has: the broker replaces the subscription and sends its
+    // retained messages again (MQTT 3.1.1 §3.8.4); kept once, for reconnections.
+    const std::pair<std::string, int> wanted(pattern, std::clamp(qos, 0, 1));
+    if (std::find(subscriptions_.begin(), subscriptions_.end(), wanted) == subscriptions_.end()) {
+      subscriptions_.push_back(wanted);
+    }
     if (connected_) mosquitto_subscribe(handle_, nullptr, pattern.c_str(), std::clamp(qos, 0, 1));
   }
 

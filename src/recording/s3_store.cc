@@ -142,6 +142,15 @@ Result<uint64_t, std::string> S3Store::size(const std::string& key) {
   return current->back().offset + current->back().size;
 }
 
+Result<std::vector<uint8_t>, std::string> S3Store::get(const std::string& key) {
+  {
+    std::lock_guard lock(mu_);  // what this node last saw of it may be another node's past
+    known_.erase(key);
+    touched_.erase(key);
+  }
+  return Store::get(key);
+}
+
 bool S3Store::remove(const std::string& key) {
   if (!valid_key(key)) return false;
   {

@@ -30,6 +30,7 @@ class S3Store final : public Store {
   Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
                                                  uint64_t length) override;
   Result<uint64_t, std::string> size(const std::string& key) override;
+  Result<std::vector<uint8_t>, std::string> get(const std::string& key) override;  // listed anew
   bool remove(const std::string& key) override;
   std::vector<std::string> list(const std::string& prefix) override;
   uint64_t free_bytes() override;  // object storage has no fixed end: as much as asked

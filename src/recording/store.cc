@@ -187,6 +187,12 @@ Result<uint64_t, std::string> RegionalStore::size(const std::string& key) {
   return s->size(key);
 }
 
+Result<std::vector<uint8_t>, std::string> RegionalStore::get(const std::string& key) {
+  auto* s = of(key);
+  if (!s) return Unexpected("no region for " + key);
+  return s->get(key);
+}
+
 bool RegionalStore::remove(const std::string& key) {
   auto* s = of(key);
   return s && s->remove(key);

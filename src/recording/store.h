@@ -35,6 +35,13 @@ class Store {
   // The file's size; an error if there is no such file (starting with kNoFile), or if the
   // store could not say (any other error: an object store out of reach).
   virtual Result<uint64_t, std::string> size(const std::string& key) = 0;
+  // The whole file as it is now in the store, whoever wrote it last (a small one: an event
+  // picture another node may have replaced); errors as size().
+  virtual Result<std::vector<uint8_t>, std::string> get(const std::string& key) {
+    auto n = size(key);
+    if (!n) return Unexpected(n.error());
+    return read(key, 0, *n);
+  }
   virtual bool remove(const std::string& key) = 0;
   // Every key under a prefix ("{region}/{serial}/"), for finding orphans.
   virtual std::vector<std::string> list(const std::string& prefix) = 0;
@@ -84,6 +91,7 @@ class RegionalStore final : public Store {
   Result<std::vector<uint8_t>, std::string> read(const std::string& key, uint64_t offset,
                                                  uint64_t length) override;
   Result<uint64_t, std::string> size(const std::string& key) override;
+  Result<std::vector<uint8_t>, std::string> get(const std::string& key) override;
   bool remove(const std::string& key) override;
   std::vector<std::string> list(const std::string& prefix) override;
   uint64_t free_bytes() override;  // the least of any region

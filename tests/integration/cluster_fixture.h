@@ -185,13 +185,18 @@ class TestCluster {
     std::ofstream(dir_ / (serial + ".secret")) << secret << "\n";
     auto id = bind_by_label(first(), serial, bearer);
     if (id.empty()) return "";
-    cameras_.push_back(std::make_unique<BackgroundCommand>(
-        "exec " + sh_quote(camera_binary()) + " --serial " + serial + " --secret-file " +
-        sh_quote((dir_ / (serial + ".secret")).string()) +
-        " --simulate --size 320x240 --fps 10 --gop-seconds 1 --mqtt mqtt://127.0.0.1:" +
-        std::to_string(mqtt_port()) + " >> " + sh_quote((dir_ / (serial + ".log")).string()) +
-        " 2>&1"));
+    cameras_.emplace_back(
+        serial, std::make_unique<BackgroundCommand>(
+                    "exec " + sh_quote(camera_binary()) + " --serial " + serial +
+                    " --secret-file " + sh_quote((dir_ / (serial + ".secret")).string()) +
+                    " --simulate --size 320x240 --fps 10 --gop-seconds 1 --mqtt mqtt://127.0.0.1:" +
+                    std::to_string(mqtt_port()) + " >> " +
+                    sh_quote((dir_ / (serial + ".log")).string()) + " 2>&1"));
     return id;
+  }
+  // Stops that camera as one is switched off (SIGTERM: it says it is offline first).
+  void stop_camera(const std::string& serial) {
+    std::erase_if(cameras_, [&](const auto& c) { return c.first == serial; });
   }
 
  private:
@@ -201,7 +206,7 @@ class TestCluster {
   std::unique_ptr<BackgroundCommand> broker_;
   nlohmann::json mqtt_;
   std::vector<std::pair<std::string, std::unique_ptr<ServerProcess>>> nodes_;
-  std::vector<std::unique_ptr<BackgroundCommand>> cameras_;
+  std::vector<std::pair<std::string, std::unique_ptr<BackgroundCommand>>> cameras_;
 };
 
 }  // namespace nj::testing

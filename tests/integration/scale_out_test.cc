@@ -135,6 +135,32 @@ TEST(TwoNodes, AShareRevokedThroughOneNodeEndsAViewServedByTheOther) {
             101);
 }
 
+// A camera switched off while its node is dying tells only that node (every node hears it,
+// but leaves a camera's reports to its holder): the node that takes the camera reads the
+// devices' retained states again, so the camera shows offline there, not online for ever.
+TEST(TwoNodes, ACameraSwitchedOffAsItsNodeDiedShowsOfflineOnTheNextOne) {
+  if (!store::testing::on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL";
+  TestCluster two({"node-a", "node-b"}, "");
+  ASSERT_EQ(two.start(), "");
+  ServerProcess &a = two.node("node-a"), &b = two.node("node-b");
+  std::string serial;
+  for (int i = 0; i < 1000 && serial.empty(); ++i) {
+    const std::string s = "DYING-" + std::to_string(i);
+    if (cluster::owner_of(s, two.ids()) == "node-b") serial = s;
+  }
+  const auto owner = sign_up(a, "owner@example.org");
+  ASSERT_FALSE(owner.empty());
+  ASSERT_FALSE(two.camera(serial, owner).empty());
+  const auto online = [&] {
+    return a.sql("SELECT online FROM devices WHERE serial = '" + serial + "'");
+  };
+  ASSERT_TRUE(wait_for([&] { return online() == "1\n"; }, 20s)) << online();
+  ASSERT_EQ(b.stop(SIGKILL), -SIGKILL);
+  two.stop_camera(serial);  // its "offline" goes out while A still counts B alive
+  EXPECT_TRUE(wait_for([&] { return online() == "0\n"; }, 15s))
+      << "still online: " << online() << a.log();
+}
+
 // The work one node at a time does (anonymisation, exports, region moves, the reapers) is
 // held by exactly one of two nodes, by lease on the database's clock; when that node is
 // killed, the other takes every lease within the lease's term and sees one node left; the
