@@ -671,7 +671,12 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   }
 
   void retarget(std::string url) {
+    // The same server and path asking again (a fresh token): the connection in hand stays;
+    // the new URL is for the next one.
+    auto base = [](const std::string& u) { return u.substr(0, u.find('?')); };
+    const bool same_server = base(url) == base(options.url);
     options.url = std::move(url);
+    if (same_server && link) return;
     if (link) {
       moving = true;
       link->close();  // on_closed connects to the new URL

@@ -127,7 +127,8 @@ class Pusher {
   Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options);
   ~Pusher();
   // Pushes to another URL from now on (the camera moved to another node): the connection in
-  // hand ends, and what the old one did not get goes to the new one as a backlog.
+  // hand ends, and what the old one did not get goes to the new one as a backlog. The same
+  // server and path with another token only changes what the next connection presents.
   void retarget(std::string url);
   Status status() const;
   struct Impl;

@@ -281,6 +281,24 @@ TEST_F(PusherBacklog, KeepsNoMoreThanItsBoundInWholeGops) {
   EXPECT_EQ(live.front(), backlog.back() + 1) << show(backlog) << " then " << show(live);
 }
 
+// The node holding the camera asks again with a fresh token: the connection in hand stays
+// (a reconnection would cut the stream, and the recording, for nothing).
+TEST_F(PusherBacklog, TheSameServerAskingAgainKeepsTheConnection) {
+  start(20s);
+  ASSERT_TRUE(wait_for([&] { return a->received("push/CAM").size() >= 10; }, 10s));
+  const auto attempts = pusher->status().attempts;
+  for (int i = 0; i < 5; ++i) {
+    pusher->retarget(a->url("push") + "&again=" + std::to_string(i));
+    std::this_thread::sleep_for(50ms);
+  }
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(pusher->status().attempts, attempts);
+  EXPECT_TRUE(pusher->status().streaming);
+  const auto on_a = numbers(a->received("push/CAM"));
+  EXPECT_TRUE(contiguous(on_a)) << show(on_a);
+  EXPECT_EQ(on_a.front(), 0);
+}
+
 // Without a backlog, a new server gets the live stream from the latest keyframe only (as
 // before), and nothing is sent to backlog/.
 TEST_F(PusherBacklog, NoneIsKeptUnlessAsked) {
