@@ -12,8 +12,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/cluster.h"
@@ -42,6 +44,14 @@ int main(int argc, char** argv) {
   const auto owner = sign_up(three.first(), "bench@example.org");
   std::map<std::string, std::string> device_of;
   for (const auto& [holder, serial] : serial_on) device_of[serial] = three.camera(serial, owner);
+  // Recorded all along: each kill's recording gap is measured too.
+  if (three.first().admin("plan create --name week --days 7 --mode continuous").empty()) {
+    std::fputs("bench_rehoming: no plan\n", stderr);
+    return 1;
+  }
+  for (const auto& [holder, serial] : serial_on) {
+    (void)three.first().admin("plan grant --serial " + serial + " --plan week --for-days 30");
+  }
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Viewer>> viewers;
   for (const auto& id : three.ids()) {
     for (const auto& [holder, serial] : serial_on) {
@@ -54,7 +64,7 @@ int main(int argc, char** argv) {
       viewers[{id, serial}] = std::move(v);
     }
   }
-  std::vector<double> rehomed_ms;
+  std::vector<double> rehomed_ms, gaps_ms;
   for (int round = 0; round < rounds; ++round) {
     const auto& victim_node = three.ids()[static_cast<size_t>(round) % three.ids().size()];
     const auto& serial = serial_on[victim_node];
@@ -67,6 +77,9 @@ int main(int argc, char** argv) {
       (void)viewers[{s, serial}]->read(1500ms);
     }
     const auto killed = std::chrono::steady_clock::now();
+    const int64_t killed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
     three.node(victim_node).stop(SIGKILL);
     double worst = 0;
     for (const auto& s : survivors) {
@@ -101,6 +114,59 @@ int main(int argc, char** argv) {
     for (const auto& id : three.ids()) {
       (void)viewers[{id, serial}]->playing_again(back, 30s, id != victim_node);
     }
+    // The recording's gap: from the end of what the killed node wrote (finished by its own
+    // recovery as it came back) to the start of what the new holder wrote next.
+    const std::string rows_query =
+        "SELECT s.start_ms, s.end_ms, s.writer, s.state FROM recording_segments s JOIN devices "
+        "d ON d.id = s.device_id WHERE d.serial = '" +
+        serial + "' AND s.bytes > s.init_size ORDER BY s.start_ms";
+    std::optional<int64_t> gap;
+    for (int i = 0; i < 100 && !gap; ++i) {
+      struct Row {
+        long long start = 0, end = 0;
+        std::string writer, state;
+      };
+      std::vector<Row> rows;
+      std::istringstream lines(three.first().sql(rows_query));
+      for (std::string line; std::getline(lines, line);) {
+        Row r;
+        char writer[64] = {0}, state[16] = {0};
+        if (std::sscanf(line.c_str(), "%lld|%lld|%63[^|]|%15s", &r.start, &r.end, writer, state) ==
+            4) {
+          r.writer = writer;
+          r.state = state;
+          rows.push_back(r);
+        }
+      }
+      // The killed node's last segment before the kill, and the next one by another node
+      // that begins about where it ends (not one of a hand-over before it: a node that lost
+      // the camera a moment after it came back may hold a short segment from then).
+      std::optional<size_t> last;
+      for (size_t k = 0; k < rows.size(); ++k) {
+        if (rows[k].writer == victim_node && rows[k].start < killed_ms) last = k;
+      }
+      if (last && rows[*last].state == "closed") {
+        for (size_t k = *last + 1; k < rows.size(); ++k) {
+          if (rows[k].writer != victim_node && rows[k].start >= rows[*last].end - 5'000) {
+            gap = rows[k].start - rows[*last].end;
+            break;
+          }
+        }
+      }
+      if (!gap) std::this_thread::sleep_for(200ms);
+    }
+    if (gap) {
+      gaps_ms.push_back(static_cast<double>(*gap));
+      std::printf("round %d: the recording's gap %lld ms\n", round + 1,
+                  static_cast<long long>(*gap));
+      if (*gap > 1100) {
+        std::printf("  killed at %lld; segments (start|end|writer|state):\n%s",
+                    static_cast<long long>(killed_ms), three.first().sql(rows_query).c_str());
+      }
+    } else {
+      std::printf("round %d: no gap found in\n%s", round + 1,
+                  three.first().sql(rows_query).c_str());
+    }
     // The others' viewers on the node that came back are new too.
     for (const auto& [holder, other] : serial_on) {
       if (other == serial) continue;
@@ -113,5 +179,10 @@ int main(int argc, char** argv) {
   std::sort(sorted.begin(), sorted.end());
   std::printf("re-homing after SIGKILL over %d kills: p50 %.0f ms, max %.0f ms\n", rounds,
               sorted[sorted.size() / 2], sorted.back());
+  if (!gaps_ms.empty()) {
+    std::sort(gaps_ms.begin(), gaps_ms.end());
+    std::printf("recording gap over %zu kills: p50 %.0f ms, max %.0f ms (negative: overlap)\n",
+                gaps_ms.size(), gaps_ms[gaps_ms.size() / 2], gaps_ms.back());
+  }
   return 0;
 }
