@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fstream>
+#include <iterator>
+
 namespace nj::app {
 
 size_t RegionMover::step() {
@@ -24,12 +27,7 @@ size_t RegionMover::step() {
         }
       }
       // The pictures of the camera, from wherever the person's data was before.
-      for (const auto& r : regions_.all()) {
-        if (r.id == move.to) continue;
-        done = move_dir(r.root / "events" / r.id / device,
-                        regions_.root(move.to) / "events" / move.to / device) &&
-               done;
-      }
+      done = move_pictures(device, move.to) && done;
     }
     // Their exports (ready for a day at most).
     const store::Value p[] = {user_id};
@@ -91,6 +89,62 @@ bool RegionMover::move_segment(const recording::Segment& s, const std::string& t
   }
   (void)store_.remove(s.store_key);
   return true;
+}
+
+bool RegionMover::move_pictures(const std::string& device, const std::string& to) {
+  const auto in = [this](const std::string& region) -> recording::Store* {
+    const auto it = picture_stores_.find(region);
+    return it == picture_stores_.end() ? nullptr : it->second;
+  };
+  recording::Store* into = in(to);
+  const auto to_dir = regions_.root(to) / "events" / to / device;
+  // One picture (sealed: its bytes do not depend on where they are kept) to region `to`.
+  const auto put = [&](const std::string& name, std::span<const uint8_t> bytes) {
+    if (into) {
+      const std::string key = device + "/" + name;
+      (void)into->remove(key);
+      const bool ok = into->append(key, bytes, false).has_value();
+      into->close(key);
+      return ok;
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(to_dir, ec);
+    std::ofstream out(to_dir / name, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    return static_cast<bool>(out.flush());
+  };
+  bool all = true;
+  for (const auto& r : regions_.all()) {
+    if (r.id == to) continue;
+    if (auto* from = in(r.id)) {
+      for (const auto& key : from->list(device + "/")) {
+        auto bytes = from->get(key);
+        if (!bytes || !put(key.substr(device.size() + 1), *bytes) || !from->remove(key)) {
+          all = false;
+        }
+      }
+    }
+    const auto from_dir = r.root / "events" / r.id / device;
+    if (!into) {
+      all = move_dir(from_dir, to_dir) && all;
+      continue;
+    }
+    std::error_code ec;
+    if (!std::filesystem::exists(from_dir, ec)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(from_dir, ec)) {
+      std::ifstream file(e.path(), std::ios::binary);
+      const std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(file), {});
+      std::error_code one;
+      if (!file || !put(e.path().filename().string(), bytes)) {
+        all = false;
+        continue;
+      }
+      std::filesystem::remove(e.path(), one);
+    }
+    if (all) std::filesystem::remove(from_dir, ec);
+  }
+  return all;
 }
 
 bool RegionMover::move_dir(const std::filesystem::path& from, const std::filesystem::path& to) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "privacy/regions.h"
@@ -22,10 +23,17 @@ class RegionMover {
   RegionMover(store::Database& db, privacy::Regions& regions, recording::Catalog& catalog,
               recording::Store& store)
       : db_(db), regions_(regions), catalog_(catalog), store_(store) {}
+  // Regions whose event pictures are in a bucket (SnapshotFiles::set_store_for): the pictures
+  // of a moving person's cameras are carried out of and into those too.
+  void set_picture_stores(std::map<std::string, recording::Store*> stores) {
+    picture_stores_ = std::move(stores);
+  }
   // One round over the pending moves; returns how many finished.
   size_t step();
 
  private:
+  // The camera's pictures from every other region (files or bucket) to region `to`.
+  bool move_pictures(const std::string& device, const std::string& to);
   // False if something is left to move (or failed): the move stays pending.
   bool move_segment(const recording::Segment& s, const std::string& to);
   bool move_dir(const std::filesystem::path& from, const std::filesystem::path& to);
@@ -33,6 +41,7 @@ class RegionMover {
   privacy::Regions& regions_;
   recording::Catalog& catalog_;
   recording::Store& store_;
+  std::map<std::string, recording::Store*> picture_stores_;
 };
 
 }  // namespace nj::app

@@ -1428,6 +1428,11 @@ int serve(const Config& config) {
     if (broker) broker->prune_log();
   });
   RegionMover region_mover(**db, **regions, catalog, media_store);
+  {
+    std::map<std::string, recording::Store*> pictures_in_buckets;
+    for (const auto& [region, store] : picture_stores) pictures_in_buckets[region] = store.get();
+    region_mover.set_picture_stores(std::move(pictures_in_buckets));
+  }
   Every region_moves(std::chrono::seconds(2), [&region_mover, &moving_lease] {
     if (moving_lease()) region_mover.step();
   });

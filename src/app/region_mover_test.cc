@@ -1,0 +1,73 @@
+// A person's move to another region carries their cameras' event pictures out of a region
+// that keeps them in a bucket and into one that keeps them in files, and back: nothing of them
+// stays behind, and every picture still opens. The bucket is a real S3 (RGW) as "s3.…".
+#include "app/region_mover.h"
+
+#include <gtest/gtest.h>
+
+#include "events/snapshot_files.h"
+#include "recording/test_files.h"
+#include "recording/test_store.h"
+#include "store/migrations.h"
+#include "store/test_postgres.h"
+
+namespace nj::app {
+namespace {
+
+const std::string kDevice = "0a1b2c3d-0000-4000-8000-0000000000d1";
+const std::string kEvents[] = {"e0000000-0000-4000-8000-000000000001",
+                               "e0000000-0000-4000-8000-000000000002"};
+
+TEST(RegionMoverPictures, PicturesLeaveTheBucketForFilesAndComeBackWithNothingLeftBehind) {
+  const auto dir = recording::testing::fresh_dir("region-pictures");
+  auto db = store::testing::open_test_database();
+  ASSERT_TRUE(store::migrate(*db, store::builtin_migrations()));
+  ASSERT_TRUE(
+      db->execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
+                  "VALUES ('u1', 'u1@example.com', 'x', 'en', 'active', 0)"));
+  const store::Value device[] = {kDevice};
+  ASSERT_TRUE(
+      db->execute("INSERT INTO devices (id, serial, secret_hash, created_at, owner_id) "
+                  "VALUES ($1, 'CAM-1', 'x', 0, 'u1')",
+                  device));
+  ManualClock clock(1'800'000'000'000);
+  auto regions = privacy::Regions::make(
+      *db, clock, {{"eu", "Europe", dir / "eu"}, {"us", "America", dir / "us"}});
+  ASSERT_TRUE(regions);
+  auto bucket = recording::testing::open_test_store(dir / "eu-bucket");  // eu: in a bucket
+  events::SnapshotFiles pictures(
+      dir, [](std::string_view, bool) -> std::optional<keys::Key> { return keys::Key{}; });
+  pictures.set_dir_for([&](std::string_view device_id) {
+    const auto region = (*regions)->of_device(device_id);
+    return (*regions)->root(region) / "events" / region;
+  });
+  pictures.set_store_for([&](std::string_view device_id) -> recording::Store* {
+    return (*regions)->of_device(device_id) == "eu" ? bucket.get() : nullptr;
+  });
+  for (const auto& e : kEvents) ASSERT_TRUE(pictures.write(kDevice, e, "\xff\xd8 " + e));
+  EXPECT_EQ(bucket->list(kDevice + "/").size(), 2u);
+
+  recording::LocalStore media(dir / "media");
+  recording::Catalog catalog(*db);
+  RegionMover mover(*db, **regions, catalog, media);
+  mover.set_picture_stores({{"eu", bucket.get()}});
+  // To files in the us region.
+  ASSERT_TRUE((*regions)->move("u1", "us"));
+  EXPECT_EQ(mover.step(), 1u);
+  EXPECT_TRUE(bucket->list(kDevice + "/").empty()) << "nothing left in the old region's bucket";
+  const auto us_dir = dir / "us" / "events" / "us" / kDevice;
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(us_dir), {}), 2);
+  for (const auto& e : kEvents) EXPECT_EQ(pictures.read(kDevice, e), "\xff\xd8 " + e);
+  // And back into the bucket.
+  clock.advance_ms(1000);
+  ASSERT_TRUE((*regions)->move("u1", "eu"));
+  EXPECT_EQ(mover.step(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(us_dir)) << "nothing left in the old region's files";
+  EXPECT_EQ(bucket->list(kDevice + "/").size(), 2u);
+  for (const auto& e : kEvents) EXPECT_EQ(pictures.read(kDevice, e), "\xff\xd8 " + e);
+  for (const auto& k : bucket->list(kDevice + "/")) bucket->remove(k);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace nj::app
