@@ -32,23 +32,7 @@ size_t RegionMover::step() {
     // Their exports (ready for a day at most).
     const store::Value p[] = {user_id};
     if (auto exports = db_.query("SELECT id FROM exports WHERE user_id = $1", p)) {
-      for (const auto& e : *exports) {
-        for (const auto& r : regions_.all()) {
-          if (r.id == move.to) continue;
-          const auto from = r.root / "exports" / (e.text(0) + ".zip");
-          std::error_code ec;
-          if (!std::filesystem::exists(from, ec)) continue;
-          const auto to = regions_.root(move.to) / "exports" / (e.text(0) + ".zip");
-          std::filesystem::create_directories(to.parent_path(), ec);
-          std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing,
-                                     ec);
-          if (ec) {
-            done = false;
-            continue;
-          }
-          std::filesystem::remove(from, ec);
-        }
-      }
+      for (const auto& e : *exports) done = move_export(user_id, e.text(0), move.to) && done;
     }
     if (done) {
       regions_.finish(move.id);
@@ -143,6 +127,92 @@ bool RegionMover::move_pictures(const std::string& device, const std::string& to
       std::filesystem::remove(e.path(), one);
     }
     if (all) std::filesystem::remove(from_dir, ec);
+  }
+  return all;
+}
+
+bool RegionMover::move_export(const std::string& user_id, const std::string& id,
+                              const std::string& to) {
+  const auto in = [this](const std::string& region) -> recording::Store* {
+    const auto it = export_stores_.find(region);
+    return it == export_stores_.end() ? nullptr : it->second;
+  };
+  recording::Store* into = in(to);
+  const std::string key = user_id + "/" + id + ".zip";
+  const auto to_file = regions_.root(to) / "exports" / (id + ".zip");
+  constexpr uint64_t kPiece = 8 << 20;
+  // Piece by piece from `read` (size bytes) into region `to`; false if anything failed, and
+  // then nothing of it is left there.
+  const auto copy = [&](uint64_t size, const auto& read) {
+    std::error_code ec;
+    std::ofstream out;
+    if (into) {
+      (void)into->remove(key);
+    } else {
+      std::filesystem::create_directories(to_file.parent_path(), ec);
+      out.open(to_file, std::ios::binary | std::ios::trunc);
+    }
+    bool ok = into || static_cast<bool>(out);
+    for (uint64_t at = 0; ok && at < size; at += kPiece) {
+      auto bytes = read(at, std::min(kPiece, size - at));
+      ok = bytes.has_value();
+      if (ok && into) ok = into->append(key, *bytes, false).has_value();
+      if (ok && !into) {
+        out.write(reinterpret_cast<const char*>(bytes->data()),
+                  static_cast<std::streamsize>(bytes->size()));
+        ok = static_cast<bool>(out);
+      }
+    }
+    if (into) {
+      into->close(key);
+      if (!ok) (void)into->remove(key);
+    } else {
+      ok = ok && static_cast<bool>(out.flush());
+      out.close();
+      if (!ok) std::filesystem::remove(to_file, ec);
+    }
+    return ok;
+  };
+  bool all = true;
+  for (const auto& r : regions_.all()) {
+    if (r.id == to) continue;
+    if (auto* from = in(r.id)) {
+      if (const auto size = from->size(key)) {
+        const bool ok =
+            copy(*size, [&](uint64_t at, uint64_t n) { return from->read(key, at, n); });
+        all = ok && from->remove(key) && all;
+      }
+    }
+    const auto from_file = r.root / "exports" / (id + ".zip");
+    std::error_code ec;
+    if (!std::filesystem::exists(from_file, ec)) continue;
+    if (!into) {
+      std::filesystem::create_directories(to_file.parent_path(), ec);
+      std::filesystem::copy_file(from_file, to_file,
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+    } else {
+      const auto size = std::filesystem::file_size(from_file, ec);
+      std::ifstream file(from_file, std::ios::binary);
+      if (!ec && file) {
+        const bool ok =
+            copy(size, [&](uint64_t at, uint64_t n) -> Result<std::vector<uint8_t>, std::string> {
+              std::vector<uint8_t> bytes(n);
+              file.seekg(static_cast<std::streamoff>(at));
+              file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
+              if (file.gcount() != static_cast<std::streamsize>(n))
+                return Unexpected(std::string("short"));
+              return bytes;
+            });
+        if (!ok) ec = std::make_error_code(std::errc::io_error);
+      } else {
+        ec = std::make_error_code(std::errc::io_error);
+      }
+    }
+    if (ec) {
+      all = false;
+      continue;
+    }
+    std::filesystem::remove(from_file, ec);
   }
   return all;
 }

@@ -28,12 +28,18 @@ class RegionMover {
   void set_picture_stores(std::map<std::string, recording::Store*> stores) {
     picture_stores_ = std::move(stores);
   }
+  // Regions whose data exports are in a bucket (privacy::Exports::set_store_for).
+  void set_export_stores(std::map<std::string, recording::Store*> stores) {
+    export_stores_ = std::move(stores);
+  }
   // One round over the pending moves; returns how many finished.
   size_t step();
 
  private:
   // The camera's pictures from every other region (files or bucket) to region `to`.
   bool move_pictures(const std::string& device, const std::string& to);
+  // A person's export from every other region (files or bucket) to region `to`.
+  bool move_export(const std::string& user_id, const std::string& id, const std::string& to);
   // False if something is left to move (or failed): the move stays pending.
   bool move_segment(const recording::Segment& s, const std::string& to);
   bool move_dir(const std::filesystem::path& from, const std::filesystem::path& to);
@@ -41,7 +47,7 @@ class RegionMover {
   privacy::Regions& regions_;
   recording::Catalog& catalog_;
   recording::Store& store_;
-  std::map<std::string, recording::Store*> picture_stores_;
+  std::map<std::string, recording::Store*> picture_stores_, export_stores_;
 };
 
 }  // namespace nj::app

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "events/snapshot_files.h"
 #include "recording/test_files.h"
 #include "recording/test_store.h"
@@ -66,6 +69,49 @@ TEST(RegionMoverPictures, PicturesLeaveTheBucketForFilesAndComeBackWithNothingLe
   EXPECT_EQ(bucket->list(kDevice + "/").size(), 2u);
   for (const auto& e : kEvents) EXPECT_EQ(pictures.read(kDevice, e), "\xff\xd8 " + e);
   for (const auto& k : bucket->list(kDevice + "/")) bucket->remove(k);
+  std::filesystem::remove_all(dir);
+}
+
+// An export kept in the old region's bucket goes too: piece by piece (it may be gigabytes),
+// into the new region's files, and back into the bucket.
+TEST(RegionMoverExports, AnExportLeavesTheBucketForFilesAndComesBack) {
+  const auto dir = recording::testing::fresh_dir("region-exports");
+  auto db = store::testing::open_test_database();
+  ASSERT_TRUE(store::migrate(*db, store::builtin_migrations()));
+  ASSERT_TRUE(
+      db->execute("INSERT INTO users (id, email, password_hash, language, status, created_at) "
+                  "VALUES ('u1', 'u1@example.com', 'x', 'en', 'active', 0)"));
+  ASSERT_TRUE(db->execute(
+      "INSERT INTO exports (id, user_id, state, created_at) VALUES ('x1', 'u1', 'ready', 0)"));
+  ManualClock clock(1'800'000'000'000);
+  auto regions = privacy::Regions::make(
+      *db, clock, {{"eu", "Europe", dir / "eu"}, {"us", "America", dir / "us"}});
+  ASSERT_TRUE(regions);
+  auto bucket = recording::testing::open_test_store(dir / "eu-bucket");
+  std::vector<uint8_t> zip(20 << 20);  // past one 8 MiB piece
+  for (size_t i = 0; i < zip.size(); ++i) zip[i] = static_cast<uint8_t>(i * 31 + i / 4099);
+  ASSERT_TRUE(bucket->append("u1/x1.zip", zip, false));
+  bucket->close("u1/x1.zip");
+
+  recording::LocalStore media(dir / "media");
+  recording::Catalog catalog(*db);
+  RegionMover mover(*db, **regions, catalog, media);
+  mover.set_export_stores({{"eu", bucket.get()}});
+  ASSERT_TRUE((*regions)->move("u1", "us"));
+  EXPECT_EQ(mover.step(), 1u);
+  EXPECT_FALSE(bucket->size("u1/x1.zip")) << "nothing left in the old region's bucket";
+  const auto file = dir / "us" / "exports" / "x1.zip";
+  std::ifstream in(file, std::ios::binary);
+  const std::vector<uint8_t> moved(std::istreambuf_iterator<char>(in), {});
+  EXPECT_TRUE(moved == zip) << moved.size() << " bytes in " << file;
+  clock.advance_ms(1000);
+  ASSERT_TRUE((*regions)->move("u1", "eu"));
+  EXPECT_EQ(mover.step(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(file)) << "nothing left in the old region's files";
+  const auto back = bucket->get("u1/x1.zip");
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(*back == zip);
+  bucket->remove("u1/x1.zip");
   std::filesystem::remove_all(dir);
 }
 

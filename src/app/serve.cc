@@ -816,8 +816,9 @@ int serve(const Config& config) {
   auth_api.set_regions(regions->get());
   // Each region's media: files under its root, or its S3 bucket ([storage], issue #17).
   std::map<std::string, std::unique_ptr<recording::Store>> media_stores;
-  // Event pictures go to a region's bucket too, under "{prefix}pictures/" (files otherwise).
-  std::map<std::string, std::unique_ptr<recording::Store>> picture_stores;
+  // Event pictures and data exports go to a region's bucket too, under "{prefix}pictures/"
+  // and "{prefix}exports/" (files otherwise).
+  std::map<std::string, std::unique_ptr<recording::Store>> picture_stores, export_stores;
   bool media_shared = true;  // every region's media in a bucket every node reaches
   for (const auto& r : (*regions)->all()) {
     const StorageConfig* storage = r.id == config.recording.region ? &config.storage : nullptr;
@@ -845,6 +846,8 @@ int serve(const Config& config) {
                  without_userinfo(storage->endpoint), storage->bucket);
     picture_stores[r.id] =
         std::make_unique<recording::S3Store>(client, storage->prefix + "pictures/");
+    export_stores[r.id] =
+        std::make_unique<recording::S3Store>(client, storage->prefix + "exports/");
     media_stores[r.id] = std::make_unique<recording::S3Store>(std::move(client), storage->prefix);
   }
   recording::RegionalStore media_store(std::move(media_stores), (*regions)->default_region().id);
@@ -1344,6 +1347,10 @@ int serve(const Config& config) {
   exports.set_dir_for([&regions](std::string_view user_id) {
     return (*regions)->root((*regions)->of_user(user_id)) / "exports";
   });
+  exports.set_store_for([&regions, &export_stores](std::string_view user_id) -> recording::Store* {
+    const auto it = export_stores.find((*regions)->of_user(user_id));
+    return it == export_stores.end() ? nullptr : it->second.get();
+  });
   accounts.set_on_cancelled([&device_service, &access_watch, &changes, &push_subscriptions,
                              &event_store, &webhooks, &home_mqtt, &call_log, &audit_log, &key_store,
                              &privacy_requests, &exports,
@@ -1432,6 +1439,9 @@ int serve(const Config& config) {
     std::map<std::string, recording::Store*> pictures_in_buckets;
     for (const auto& [region, store] : picture_stores) pictures_in_buckets[region] = store.get();
     region_mover.set_picture_stores(std::move(pictures_in_buckets));
+    std::map<std::string, recording::Store*> exports_in_buckets;
+    for (const auto& [region, store] : export_stores) exports_in_buckets[region] = store.get();
+    region_mover.set_export_stores(std::move(exports_in_buckets));
   }
   Every region_moves(std::chrono::seconds(2), [&region_mover, &moving_lease] {
     if (moving_lease()) region_mover.step();

@@ -177,24 +177,33 @@ std::unique_ptr<SealedFileReader> SealedFileReader::open(const std::filesystem::
                                                          const Key& key, std::string context) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
+  // The descriptor lives as long as the reader's source.
+  auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
+    ::close(*f);
+    delete f;
+  });
   struct stat st {};
-  constexpr uint64_t kWhole = kChunk + kRecordOverhead;
-  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kRecordOverhead) ||
-      static_cast<uint64_t>(st.st_size) % kWhole == 0) {
-    ::close(fd);
-    return nullptr;
-  }
-  const auto bytes = static_cast<uint64_t>(st.st_size);
-  const uint64_t last = bytes % kWhole;  // the short chunk, sealed
-  if (last < kRecordOverhead) {
-    ::close(fd);
-    return nullptr;
-  }
-  const uint64_t size = bytes / kWhole * kChunk + (last - kRecordOverhead);
-  return std::unique_ptr<SealedFileReader>(new SealedFileReader(fd, key, std::move(context), size));
+  if (::fstat(fd, &st) != 0 || st.st_size < 0) return nullptr;
+  return open(
+      [file](uint64_t offset, uint64_t length) -> std::optional<std::vector<uint8_t>> {
+        std::vector<uint8_t> bytes(length);
+        const auto got = ::pread(*file, bytes.data(), bytes.size(), static_cast<off_t>(offset));
+        if (got != static_cast<ssize_t>(bytes.size())) return std::nullopt;
+        return bytes;
+      },
+      static_cast<uint64_t>(st.st_size), key, std::move(context));
 }
 
-SealedFileReader::~SealedFileReader() { ::close(fd_); }
+std::unique_ptr<SealedFileReader> SealedFileReader::open(Source source, uint64_t sealed_size,
+                                                         const Key& key, std::string context) {
+  constexpr uint64_t kWhole = kChunk + kRecordOverhead;
+  if (sealed_size < kRecordOverhead || sealed_size % kWhole == 0) return nullptr;
+  const uint64_t last = sealed_size % kWhole;  // the short chunk, sealed
+  if (last < kRecordOverhead) return nullptr;
+  const uint64_t size = sealed_size / kWhole * kChunk + (last - kRecordOverhead);
+  return std::unique_ptr<SealedFileReader>(
+      new SealedFileReader(std::move(source), key, std::move(context), size));
+}
 
 std::optional<std::vector<uint8_t>> SealedFileReader::read(uint64_t offset, uint64_t length) {
   const uint64_t end = std::min(size_, offset + length);
@@ -206,11 +215,9 @@ std::optional<std::vector<uint8_t>> SealedFileReader::read(uint64_t offset, uint
     const uint64_t i = at / kChunk;
     if (cached_ != i) {
       const uint64_t plain = std::min<uint64_t>(kChunk, size_ - i * kChunk);
-      std::vector<uint8_t> record(plain + kRecordOverhead);
-      const auto got = ::pread(fd_, record.data(), record.size(),
-                               static_cast<off_t>(i * (kChunk + kRecordOverhead)));
-      if (got != static_cast<ssize_t>(record.size()) ||
-          !open_record(key_, context_ + "\n" + std::to_string(i), record, opened_)) {
+      const auto record = source_(i * (kChunk + kRecordOverhead), plain + kRecordOverhead);
+      if (!record || record->size() != plain + kRecordOverhead ||
+          !open_record(key_, context_ + "\n" + std::to_string(i), *record, opened_)) {
         cached_ = UINT64_MAX;
         return std::nullopt;
       }

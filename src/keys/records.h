@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -76,15 +77,20 @@ class SealedFileReader {
   // nullptr if the file is missing or its length is not that of a sealed file.
   static std::unique_ptr<SealedFileReader> open(const std::filesystem::path& path, const Key& key,
                                                 std::string context);
-  ~SealedFileReader();
+  // The same file kept elsewhere (an object store): `sealed_size` bytes, read by `source`
+  // (exactly the bytes asked for, or nullopt).
+  using Source =
+      std::function<std::optional<std::vector<uint8_t>>(uint64_t offset, uint64_t length)>;
+  static std::unique_ptr<SealedFileReader> open(Source source, uint64_t sealed_size, const Key& key,
+                                                std::string context);
   uint64_t size() const { return size_; }  // plain bytes
   // Bytes [offset, offset + length) of the plain file; nullopt if a chunk does not open.
   std::optional<std::vector<uint8_t>> read(uint64_t offset, uint64_t length);
 
  private:
-  SealedFileReader(int fd, const Key& key, std::string context, uint64_t size)
-      : fd_(fd), key_(key), context_(std::move(context)), size_(size) {}
-  int fd_;
+  SealedFileReader(Source source, const Key& key, std::string context, uint64_t size)
+      : source_(std::move(source)), key_(key), context_(std::move(context)), size_(size) {}
+  Source source_;
   Key key_;
   std::string context_;
   uint64_t size_;

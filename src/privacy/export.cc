@@ -100,9 +100,32 @@ bool Exports::lasts(std::string_view user_id, std::string_view id) {
   return rows && !rows->empty();
 }
 
+static std::string object_key(std::string_view user_id, std::string_view id) {
+  return std::string(user_id) + "/" + std::string(id) + ".zip";
+}
+
 std::optional<Exports::Download> Exports::open(std::string_view user_id, std::string_view id) {
   if (!lasts(user_id, id)) return std::nullopt;
   const auto path = dir_of(user_id) / (std::string(id) + ".zip");
+  if (auto* store = store_of(user_id)) {
+    const auto key = object_key(user_id, id);
+    if (const auto sealed_size = store->size(key)) {
+      auto source = [store, key](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+        auto bytes = store->read(key, at, n);
+        if (!bytes || bytes->size() != n) return std::nullopt;
+        return std::move(*bytes);
+      };
+      if (!keys_) return Download{*sealed_size, source};
+      auto k = keys_->export_key(user_id, id, false);
+      if (!k) return std::nullopt;
+      std::shared_ptr<keys::SealedFileReader> reader =
+          keys::SealedFileReader::open(source, *sealed_size, *k, export_context(id));
+      if (!reader) return std::nullopt;
+      return Download{reader->size(),
+                      [reader](uint64_t at, uint64_t n) { return reader->read(at, n); }};
+    }
+    // Not in the bucket: an export from before it, in files.
+  }
   if (keys_) {
     auto key = keys_->export_key(user_id, id, false);
     if (!key) return std::nullopt;
@@ -148,8 +171,7 @@ bool Exports::run_next() {
   if (!ok || !updated || *updated == 0) {
     // It failed, or the account was cancelled while it was being built: nothing of it stays.
     if (keys_) keys_->destroy_export(user_id, e.id);
-    std::error_code ec;
-    std::filesystem::remove(dir_of(user_id) / (e.id + ".zip"), ec);
+    remove_files(user_id, e.id);
     if (ok) return true;
   }
   if (ok && ready_) ready_(user_id);
@@ -315,6 +337,29 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
     spdlog::error("export.failed id={}", e.id);
     return false;
   }
+  if (auto* store = store_of(user_id)) {
+    // Into the bucket, piece by piece, then out of the node's directory.
+    const auto file = dir / (e.id + ".zip");
+    const auto key = object_key(user_id, e.id);
+    (void)store->remove(key);
+    std::ifstream in(file, std::ios::binary);
+    std::vector<uint8_t> piece(8 << 20);
+    bool uploaded = static_cast<bool>(in);
+    while (uploaded && in) {
+      in.read(reinterpret_cast<char*>(piece.data()), static_cast<std::streamsize>(piece.size()));
+      const auto n = static_cast<size_t>(in.gcount());
+      if (n == 0) break;
+      uploaded = store->append(key, std::span<const uint8_t>(piece.data(), n), false).has_value();
+    }
+    uploaded = uploaded && in.eof();
+    store->close(key);
+    std::filesystem::remove(file, ec);
+    if (!uploaded) {
+      (void)store->remove(key);
+      spdlog::error("export.failed id={} reason=\"upload\"", e.id);
+      return false;
+    }
+  }
   spdlog::info("export.ready id={} records={} pictures={}", e.id, files.size(),
                pictures ? pictures->size() : 0);
   return true;
@@ -326,13 +371,18 @@ void Exports::expire() {
       db_.query("SELECT id, user_id FROM exports WHERE state = 'ready' AND expires_at <= $1", p);
   if (!rows) return;
   for (const auto& r : *rows) {
-    std::error_code ec;
     // The key first: a copy of the file made while it lasted no longer opens.
     if (keys_) keys_->destroy_export(r.text(1), r.text(0));
-    std::filesystem::remove(dir_of(r.text(1)) / (r.text(0) + ".zip"), ec);
+    remove_files(r.text(1), r.text(0));
     const Value id[] = {r.text(0)};
     (void)db_.execute("UPDATE exports SET state = 'expired' WHERE id = $1", id);
   }
+}
+
+void Exports::remove_files(std::string_view user_id, const std::string& id) {
+  if (auto* store = store_of(user_id)) (void)store->remove(object_key(user_id, id));
+  std::error_code ec;
+  std::filesystem::remove(dir_of(user_id) / (id + ".zip"), ec);
 }
 
 void Exports::forget_user(std::string_view user_id) {
@@ -341,7 +391,7 @@ void Exports::forget_user(std::string_view user_id) {
     for (const auto& r : *rows) {
       std::error_code ec;
       if (keys_) keys_->destroy_export(user_id, r.text(0));
-      std::filesystem::remove(dir_of(user_id) / (r.text(0) + ".zip"), ec);
+      remove_files(user_id, r.text(0));
       std::filesystem::remove(dir_of(user_id) / (r.text(0) + ".zip.tmp"), ec);
     }
   }

@@ -19,6 +19,7 @@
 #include "common/result.h"
 #include "common/zip_writer.h"
 #include "keys/key_store.h"
+#include "recording/store.h"
 #include "store/database.h"
 
 namespace nj::privacy {
@@ -71,6 +72,11 @@ class Exports {
   std::filesystem::path dir_of(std::string_view user_id) const {
     return dir_for_ ? dir_for_(user_id) : dir_;
   }
+  // Several nodes (issue #17): a person whose region keeps its data in a bucket gets their
+  // exports kept there too ("{user id}/{export id}.zip", as sealed), so any node serves the
+  // download. Built in the node's directory first, then uploaded and the file removed.
+  using StoreFor = std::function<recording::Store*(std::string_view user_id)>;
+  void set_store_for(StoreFor store_for) { store_for_ = std::move(store_for); }
 
   // Their export `id`, while it is ready and unexpired: its plain size and a reader of it.
   struct Download {
@@ -89,6 +95,11 @@ class Exports {
 
  private:
   bool build(const ExportState& e, const std::string& user_id);
+  recording::Store* store_of(std::string_view user_id) const {
+    return store_for_ ? store_for_(user_id) : nullptr;
+  }
+  // The export's file, and its copy in the bucket, go.
+  void remove_files(std::string_view user_id, const std::string& id);
   void set_progress(const std::string& id, int64_t done, int64_t total);
   store::Database& db_;
   const Clock& clock_;
@@ -97,6 +108,7 @@ class Exports {
   Ready ready_;
   keys::KeyStore* keys_ = nullptr;
   DirFor dir_for_;
+  StoreFor store_for_;
   Recordings recordings_;
 };
 

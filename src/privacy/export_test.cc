@@ -8,6 +8,7 @@
 #include "common/test_run.h"
 #include "keys/records.h"
 #include "privacy/requests.h"
+#include "recording/test_store.h"
 #include "store/migrations.h"
 #include "store/test_postgres.h"
 
@@ -133,6 +134,62 @@ TEST_F(ExportTest, HoldsEveryRecordOfThePersonAndNoneOfAnyoneElse) {
   EXPECT_TRUE(exports_.request("ann-user")) << "another can be asked for";
   exports_.forget_user("ann-user");
   EXPECT_FALSE(exports_.latest("ann-user"));
+}
+
+// Several nodes: a person whose region keeps its data in a bucket gets the export kept there
+// (sealed), not on the node that built it, so another node serves the download (its own
+// Exports on the same bucket); it is gone from the bucket when it expires. On files and, as
+// "s3.…", on a real S3 (RGW). The recordings make it span several 1 MiB chunks.
+TEST_F(ExportTest, KeptInTheRegionsBucketAndDownloadedThroughAnotherNode) {
+  const auto prefix = recording::testing::fresh_prefix();
+  auto bucket = recording::testing::open_test_store(dir_ / "bucket", prefix);
+  auto other_node_bucket = recording::testing::open_test_store(dir_ / "bucket", prefix);
+  exports_.set_store_for([&](std::string_view) { return bucket.get(); });
+  std::string video(3'000'000, '\0');
+  for (size_t i = 0; i < video.size(); ++i) video[i] = static_cast<char>(i * 13 + i / 777);
+  exports_.set_recordings([&](const std::string& device) {
+    std::vector<Exports::RecordingFile> out;
+    out.push_back({"recordings/" + device + "/1-1.mp4", video.size(),
+                   [&video](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
+                     return std::vector<uint8_t>(video.begin() + static_cast<long>(at),
+                                                 video.begin() + static_cast<long>(at + n));
+                   }});
+    return out;
+  });
+  ASSERT_TRUE(exports_.request("ann-user", true));
+  ASSERT_TRUE(exports_.run_next());
+  const auto ready = exports_.latest("ann-user");
+  ASSERT_EQ(ready->state, "ready");
+  EXPECT_FALSE(std::filesystem::exists(dir_ / (ready->id + ".zip"))) << "not left on the node";
+  const std::string key = "ann-user/" + ready->id + ".zip";
+  const auto stored = bucket->get(key);
+  ASSERT_TRUE(stored);
+  const std::string sealed(stored->begin(), stored->end());
+  for (const char* plain : {"PK\x03\x04", "ann@example.org", "SERIAL-ann"}) {
+    EXPECT_EQ(sealed.find(plain), std::string::npos) << plain << " is readable in the bucket";
+  }
+  // Another node: its own Exports and client, the same database, keys and bucket.
+  Exports other(*db_, clock_, dir_ / "other", {});
+  other.set_keys(keys_.get());
+  other.set_store_for([&](std::string_view) { return other_node_bucket.get(); });
+  auto d = other.open("ann-user", ready->id);
+  ASSERT_TRUE(d);
+  std::string zip;
+  for (uint64_t at = 0; at < d->size; at += 700'000) {
+    auto piece = d->read(at, 700'000);
+    ASSERT_TRUE(piece) << "at " << at;
+    zip.append(piece->begin(), piece->end());
+  }
+  EXPECT_EQ(zip.size(), d->size);
+  const auto path = dir_ / "other.zip";
+  std::ofstream(path, std::ios::binary) << zip;
+  EXPECT_EQ(run("unzip -p '" + path.string() + "' recordings/ann-cam/1-1.mp4"), video);
+  EXPECT_NE(run("unzip -p '" + path.string() + "' account.json").find("ann@example.org"),
+            std::string::npos);
+  clock_.advance_ms(kExportLifetimeMs + 1);
+  other.expire();
+  EXPECT_FALSE(bucket->get(key)) << "gone from the bucket";
+  EXPECT_FALSE(exports_.open("ann-user", ready->id));
 }
 
 // Recordings, when asked for: each of their cameras' recordings as an MP4 in the ZIP, read
