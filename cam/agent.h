@@ -64,8 +64,8 @@ struct AgentOptions {
   std::string claim_token;
   std::chrono::milliseconds telemetry_interval{30'000};
   // What the camera keeps while its server is gone, to send when one asks again (the GOP in
-  // flight and all after it, up to this long): a node's death costs the recording nothing.
-  // Zero: nothing is kept.
+  // flight and all after it, up to this long): a node's death costs the recording at most
+  // that GOP. Zero: nothing is kept.
   std::chrono::seconds backlog{20};
   // Told the settings in force at start and after every change (the sensor, the encoder,
   // the LED: what the simulator draws). Called on the agent's threads.

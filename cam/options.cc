@@ -21,7 +21,7 @@ std::string usage() {
   --telemetry-seconds  how often to report the bytes sent (default 30)
   --backlog-seconds N  while no server takes the stream, keep up to N s of it (default 20;
                0: none) and send it to the next server that asks, so that a lost server
-               costs the cloud recording nothing
+               costs the cloud recording at most the GOP it had in flight
   --provision  a QR payload (from the app): which cloud, and the token that binds the camera
   --softap     wait for the app to post that payload to http://HOST:PORT/provision, as a
                camera does while the phone is on its hotspot (skipped once provisioned);
