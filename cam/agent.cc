@@ -211,6 +211,11 @@ bool Agent::pushing() const {
   return pusher_ && pusher_->status().streaming;
 }
 
+std::string Agent::push_url() const {
+  std::lock_guard lock(mu_);
+  return push_url_;
+}
+
 std::optional<std::string> Agent::bind_result() const {
   std::lock_guard lock(mu_);
   return bind_result_;
@@ -332,6 +337,16 @@ json Agent::snapshot_for_event(const json& params) {
   return json{{"result", {{"accepted", true}}}};
 }
 
+bool Agent::superseded(const json& params) {
+  if (!params.contains("epoch")) return false;
+  const int64_t epoch = params["epoch"];
+  const auto now = std::chrono::steady_clock::now();
+  if (epoch < fence_epoch_ && now - fence_at_ < options_.fence_window) return true;
+  fence_epoch_ = epoch;
+  fence_at_ = now;
+  return false;
+}
+
 json Agent::handle(const std::string& method, const json& params) {
   if (method == "stream.start") {
     if (!params.is_object() || !params.contains("url") || !params["url"].is_string()) {
@@ -339,8 +354,15 @@ json Agent::handle(const std::string& method, const json& params) {
     }
     const std::string url = params["url"];
     if (!url.starts_with("rtsp://")) return error("invalid_params", "the url must be rtsp://");
+    if (params.contains("epoch") && !params["epoch"].is_number_integer()) {
+      return error("invalid_params", "the epoch must be an integer");
+    }
     {
       std::lock_guard lock(mu_);
+      if (superseded(params)) {
+        spdlog::info("cam.stream.superseded serial={} method=stream.start", options_.serial);
+        return error("superseded", "a node that saw the cluster later asked for the stream");
+      }
       if (settings_.privacy_mode.value_or(false)) {
         return error("privacy_mode", "the camera is in privacy mode");
       }
@@ -366,9 +388,16 @@ json Agent::handle(const std::string& method, const json& params) {
     return json{{"result", {{"streaming", true}}}};
   }
   if (method == "stream.stop") {
+    if (params.is_object() && params.contains("epoch") && !params["epoch"].is_number_integer()) {
+      return error("invalid_params", "the epoch must be an integer");
+    }
     std::unique_ptr<media::rtsp::Pusher> old;
     {
       std::lock_guard lock(mu_);
+      if (params.is_object() && superseded(params)) {
+        spdlog::info("cam.stream.superseded serial={} method=stream.stop", options_.serial);
+        return error("superseded", "a node that saw the cluster later asked for the stream");
+      }
       account_pusher();
       old = std::move(pusher_);
       pusher_bytes_seen_ = 0;

@@ -67,6 +67,12 @@ struct AgentOptions {
   // flight and all after it, up to this long): a node's death costs the recording at most
   // that GOP. Zero: nothing is kept.
   std::chrono::seconds backlog{20};
+  // A node's `stream.start` or `stream.stop` carries its placement epoch. For this long after
+  // following one, an ask with an older epoch is refused (`superseded`): it comes from a node
+  // that has not yet seen the nodes change, and would pull the camera back (a stream moved
+  // twice records its GOP in flight twice). Past it any ask is followed, so a server whose
+  // clock went back is not locked out.
+  std::chrono::milliseconds fence_window{5000};
   // Told the settings in force at start and after every change (the sensor, the encoder,
   // the LED: what the simulator draws). Called on the agent's threads.
   std::function<void(const device_protocol::CameraSettings&)> on_settings;
@@ -88,6 +94,7 @@ class Agent {
 
   bool connected() const;
   bool pushing() const;
+  std::string push_url() const;  // where it pushes now; "" when it does not
   // The cloud's answer to the claim: nullopt until it came; "" when bound, else why not.
   std::optional<std::string> bind_result() const;
   nlohmann::json settings() const;
@@ -110,6 +117,9 @@ class Agent {
   nlohmann::json play_recording(const nlohmann::json& params);
   nlohmann::json snapshot_for_event(const nlohmann::json& params);
   nlohmann::json start_talk(const nlohmann::json& params);
+  // True if a node's ask carries an epoch older than the last one followed, within
+  // fence_window of it; else the ask's epoch (if any) becomes the one followed (mu_ held).
+  bool superseded(const nlohmann::json& params);
 
   net::IoPool& pool_;
   media::hub::Hub& hub_;
@@ -122,6 +132,8 @@ class Agent {
   mutable std::mutex mu_;  // guards the members below
   std::unique_ptr<media::rtsp::Pusher> pusher_;
   std::string push_url_;
+  int64_t fence_epoch_ = 0;  // of the last ask followed that had one, and when
+  std::chrono::steady_clock::time_point fence_at_{};
   std::unique_ptr<SdPlayer> player_;    // a recording of the card being played
   std::unique_ptr<TalkReceiver> talk_;  // the call being played on the speaker
   // What a camera out of the box does (saved changes are laid over it at start).

@@ -221,6 +221,51 @@ TEST_F(AgentTest, PrivacyModeSendsNothingAndSaysSoInItsState) {
   pool.shutdown();
 }
 
+// At a hand-over the node that takes the camera has seen the nodes change; the one that had
+// it may not have yet, and asks again by its older list. The camera follows the newer ask
+// and refuses the older one for a while, so it is not pulled back and forth.
+TEST_F(AgentTest, AnAskByAnOlderListOfNodesIsRefusedForAWhile) {
+  net::IoPool pool(1);
+  pool.start();
+  media::hub::Hub hub;
+  AgentOptions o = options();
+  o.fence_window = 1500ms;
+  {
+    Agent agent(pool, hub, o, "camera");
+    ASSERT_TRUE(wait_for([&] { return agent.connected(); }));
+    const std::string c = "rtsp://127.0.0.1:9/push/CAM-1?token=c";
+    const std::string b = "rtsp://127.0.0.1:11/push/CAM-1?token=b";
+    auto r = rpc("1", "stream.start", {{"url", c}, {"epoch", 1000}});
+    ASSERT_EQ(r["result"]["streaming"], true) << r.dump();
+    r = rpc("2", "stream.start", {{"url", b}, {"epoch", 2000}});
+    ASSERT_EQ(r["result"]["streaming"], true) << r.dump();
+    EXPECT_EQ(agent.push_url(), b);
+    // The old holder, still by its older list: neither its start nor its stop is followed.
+    r = rpc("3", "stream.start", {{"url", c}, {"epoch", 1500}});
+    EXPECT_EQ(r["error"]["code"], "superseded") << r.dump();
+    r = rpc("4", "stream.stop", {{"epoch", 1500}});
+    EXPECT_EQ(r["error"]["code"], "superseded") << r.dump();
+    EXPECT_EQ(agent.push_url(), b);
+    r = rpc("5", "stream.start", {{"url", c}, {"epoch", "soon"}});
+    EXPECT_EQ(r["error"]["code"], "invalid_params") << r.dump();
+    EXPECT_EQ(agent.push_url(), b);
+    // The new holder's own asks (the same epoch or later) are followed.
+    r = rpc("6", "stream.start", {{"url", b + "2"}, {"epoch", 2000}});
+    EXPECT_EQ(r["result"]["streaming"], true) << r.dump();
+    EXPECT_EQ(agent.push_url(), b + "2");
+    // Past the window an older epoch is followed again (a server whose clock went back).
+    std::this_thread::sleep_for(1600ms);
+    r = rpc("7", "stream.start", {{"url", c}, {"epoch", 1500}});
+    EXPECT_EQ(r["result"]["streaming"], true) << r.dump();
+    EXPECT_EQ(agent.push_url(), c);
+    // An ask without an epoch (a server from before) is always followed.
+    r = rpc("8", "stream.stop", json::object());
+    EXPECT_TRUE(r.contains("result")) << r.dump();
+    EXPECT_EQ(agent.push_url(), "");
+  }
+  pool.shutdown();
+}
+
 TEST_F(AgentTest, AWrongSecretNeverConnects) {
   net::IoPool pool(1);
   pool.start();

@@ -630,7 +630,7 @@ int serve(const Config& config) {
   // records, so that a node joining takes only its own cameras.
   cluster::Nodes nodes(**db,
                        {node_id, "http://" + public_host + ":" + std::to_string(*port),
-                        "rtsp://" + public_host + ":" + std::to_string(*rtsp_port), 0, 0},
+                        "rtsp://" + public_host + ":" + std::to_string(*rtsp_port), 0, 0, 0},
                        std::chrono::seconds(5));
   struct LeaveAtExit {  // after the heartbeat (further down) stops beating
     cluster::Nodes& nodes;
@@ -683,6 +683,7 @@ int serve(const Config& config) {
     pull.backoff = {std::chrono::milliseconds(200), std::chrono::milliseconds(1000)};
     return std::make_shared<media::rtsp::Puller>(pool, hub, std::move(pull));
   };
+  demand_options.epoch = [&placement] { return placement.epoch(); };
   demand_options.ask_holder = [&changes](const std::string& serial) {
     (void)changes.publish(kStreamWanted, serial);
   };

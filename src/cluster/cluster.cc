@@ -42,14 +42,20 @@ std::vector<Node> Nodes::alive() { return alive_nodes(db_, dead_after_); }
 
 std::vector<Node> alive_nodes(store::Database& db, std::chrono::milliseconds dead_after) {
   const store::Value p[] = {static_cast<int64_t>(dead_after.count())};
-  auto rows = db.query(
-      "SELECT id, http_url, rtsp_url, started_ms, heartbeat_ms FROM nodes WHERE heartbeat_ms > " +
-          std::string(store::now_ms_sql(db.dialect())) + " - $1 ORDER BY id",
-      p);
+  const std::string now(store::now_ms_sql(db.dialect()));
+  // When the statement began, which is no later than the snapshot it reads: a node missing
+  // from this list joined after `seen`, so its own first list is seen later (Placement::epoch).
+  const std::string seen =
+      db.dialect() == "postgres"
+          ? "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000000 AS BIGINT)"
+          : "(" + now + ") * 1000";
+  auto rows = db.query("SELECT id, http_url, rtsp_url, started_ms, heartbeat_ms, " + seen +
+                           " FROM nodes WHERE heartbeat_ms > " + now + " - $1 ORDER BY id",
+                       p);
   std::vector<Node> out;
   if (!rows) return out;
   for (const auto& r : *rows) {
-    out.push_back({r.text(0), r.text(1), r.text(2), r.integer(3), r.integer(4)});
+    out.push_back({r.text(0), r.text(1), r.text(2), r.integer(3), r.integer(4), r.integer(5)});
   }
   return out;
 }
@@ -109,7 +115,13 @@ bool Placement::update(const std::vector<Node>& alive) {
                                               });
   nodes_ = alive;
   ids_ = std::move(ids);
+  for (const auto& n : alive) epoch_ = std::max(epoch_, n.seen_us);
   return !same;
+}
+
+int64_t Placement::epoch() const {
+  std::lock_guard lock(mu_);
+  return epoch_;
 }
 
 std::optional<Node> Placement::elsewhere(std::string_view serial) const {

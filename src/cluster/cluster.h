@@ -20,6 +20,9 @@ namespace nj::cluster {
 struct Node {
   std::string id, http_url, rtsp_url;
   int64_t started_ms = 0, heartbeat_ms = 0;
+  // The database's clock when the list this node came in was read, in µs (the same in every
+  // entry).
+  int64_t seen_us = 0;
 };
 
 class Nodes {
@@ -74,12 +77,18 @@ class Placement {
   // The node that holds the camera's stream when it is another; nullopt when it is this one.
   std::optional<Node> elsewhere(std::string_view serial) const;
   bool here(std::string_view serial) const { return !elsewhere(serial).has_value(); }
+  // When this view was last confirmed, on the database's clock in µs (0 before the first): a
+  // fencing epoch. A node that joined is in every list read after it did, so a node still
+  // placing cameras by an older list carries a smaller epoch than the node that took them,
+  // and a camera can tell whose ask is stale (docs/architecture.md "Hand-overs").
+  int64_t epoch() const;
 
  private:
   std::string self_;
   mutable std::mutex mu_;
   std::vector<Node> nodes_;
   std::vector<std::string> ids_;
+  int64_t epoch_ = 0;
 };
 
 }  // namespace nj::cluster

@@ -39,8 +39,8 @@ TEST(Leases, OneHolderAtATimeAndTakenOverOnceExpired) {
 
 TEST(Nodes, AliveWhileTheyBeatAndGoneOnceSilentOrLeft) {
   auto db = migrated();
-  Nodes a(*db, {"a", "http://127.0.0.1:1", "rtsp://127.0.0.1:2", 0, 0}, 400ms);
-  Nodes b(*db, {"b", "http://127.0.0.1:3", "rtsp://127.0.0.1:4", 0, 0}, 400ms);
+  Nodes a(*db, {"a", "http://127.0.0.1:1", "rtsp://127.0.0.1:2", 0, 0, 0}, 400ms);
+  Nodes b(*db, {"b", "http://127.0.0.1:3", "rtsp://127.0.0.1:4", 0, 0, 0}, 400ms);
   ASSERT_TRUE(a.beat());
   ASSERT_TRUE(b.beat());
   auto alive = a.alive();
@@ -55,6 +55,33 @@ TEST(Nodes, AliveWhileTheyBeatAndGoneOnceSilentOrLeft) {
   EXPECT_EQ(alive[0].id, "b");
   b.leave();
   EXPECT_TRUE(a.alive().empty());
+}
+
+// The fencing epoch: a list that does not have a node yet was read before that node's own
+// first list, so a node placing cameras by it carries the smaller epoch.
+TEST(Nodes, AListWithoutANodeIsOlderThanThatNodesFirstList) {
+  auto db = migrated();
+  Nodes a(*db, {"a", "http://127.0.0.1:1", "rtsp://127.0.0.1:2", 0, 0, 0}, 5s);
+  Nodes b(*db, {"b", "http://127.0.0.1:3", "rtsp://127.0.0.1:4", 0, 0, 0}, 5s);
+  ASSERT_TRUE(a.beat());
+  Placement on_a("a"), on_b("b");
+  EXPECT_EQ(on_a.epoch(), 0) << "before the first list";
+  ASSERT_TRUE(on_a.update(a.alive()));
+  const int64_t stale = on_a.epoch();
+  EXPECT_GT(stale, int64_t{1'600'000'000'000'000}) << "the database's clock, in µs";
+  std::this_thread::sleep_for(2ms);  // SQLite's clock counts milliseconds
+  ASSERT_TRUE(b.beat());
+  ASSERT_TRUE(on_b.update(b.alive()));
+  EXPECT_GT(on_b.epoch(), stale);
+  EXPECT_EQ(on_b.elsewhere("CAM-1").has_value(), owner_of("CAM-1", {"a", "b"}) == "a");
+  // Every list read confirms the view again, changed or not.
+  std::this_thread::sleep_for(2ms);
+  EXPECT_TRUE(on_a.update(a.alive()));
+  EXPECT_GT(on_a.epoch(), on_b.epoch());
+  const int64_t confirmed = on_a.epoch();
+  std::this_thread::sleep_for(2ms);
+  EXPECT_FALSE(on_a.update(a.alive()));
+  EXPECT_GT(on_a.epoch(), confirmed);
 }
 
 TEST(Rendezvous, EveryNodeAgreesTheShareIsEvenAndALostNodeMovesOnlyItsOwn) {
@@ -88,7 +115,8 @@ TEST(Rendezvous, EveryNodeAgreesTheShareIsEvenAndALostNodeMovesOnlyItsOwn) {
 TEST(Placement, ACameraIsHereOrOnTheNodeItHashesTo) {
   Placement a("node-a");
   EXPECT_TRUE(a.here("CAM-1")) << "before the first heartbeat";
-  const Node na{"node-a", "http://a", "rtsp://a", 0, 0}, nb{"node-b", "http://b", "rtsp://b", 0, 0};
+  const Node na{"node-a", "http://a", "rtsp://a", 0, 0, 0},
+      nb{"node-b", "http://b", "rtsp://b", 0, 0, 0};
   EXPECT_TRUE(a.update({na}));
   EXPECT_FALSE(a.update({na})) << "the same nodes: no change";
   EXPECT_TRUE(a.here("CAM-1"));
@@ -109,7 +137,7 @@ TEST(Placement, ACameraIsHereOrOnTheNodeItHashesTo) {
   EXPECT_GT(there, 50);
   EXPECT_FALSE(a.update({})) << "an unread list changes nothing";
   EXPECT_EQ(a.elsewhere("CAM-7").has_value(), owner_of("CAM-7", {"node-a", "node-b"}) == "node-b");
-  const Node moved{"node-b", "http://b2", "rtsp://b2", 0, 0};
+  const Node moved{"node-b", "http://b2", "rtsp://b2", 0, 0, 0};
   EXPECT_TRUE(a.update({na, moved})) << "node B came back on other ports";
   EXPECT_TRUE(a.update({na}));
   for (int i = 0; i < 50; ++i) EXPECT_TRUE(a.here("CAM-" + std::to_string(i)));

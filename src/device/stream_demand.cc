@@ -28,6 +28,13 @@ StreamDemand::~StreamDemand() {
   for (auto& w : waiters_) w.done(Unexpected(RpcError{"offline", "the server is stopping"}));
 }
 
+nlohmann::json StreamDemand::with_epoch(nlohmann::json params) const {
+  if (options_.epoch) {
+    if (const int64_t epoch = options_.epoch(); epoch > 0) params["epoch"] = epoch;
+  }
+  return params;
+}
+
 void StreamDemand::start(const std::string& serial, Done done) {
   const std::string path = "push/" + serial;
   {
@@ -53,7 +60,7 @@ void StreamDemand::start(const std::string& serial, Done done) {
   const auto deadline = asked + options_.start_timeout;
   const auto before_rpc = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - asked);
-  link_.call(serial, "stream.start", {{"url", url}}, options_.start_timeout,
+  link_.call(serial, "stream.start", with_epoch({{"url", url}}), options_.start_timeout,
              [this, serial, path, deadline, asked, before_rpc,
               done = std::move(done)](const RpcResult& result) {
                if (!result) {
@@ -357,8 +364,10 @@ void StreamDemand::loop() {
     }
     for (const auto& [serial, method] : to_stop) {
       spdlog::info("device.stream.idle_stop serial={} method={}", serial, method);
-      link_.call(serial, method, nlohmann::json::object(), std::chrono::seconds(5),
-                 [](const RpcResult&) {});
+      link_.call(
+          serial, method,
+          method == "stream.stop" ? with_epoch(nlohmann::json::object()) : nlohmann::json::object(),
+          std::chrono::seconds(5), [](const RpcResult&) {});
     }
     lock.lock();
   }

@@ -43,6 +43,11 @@ struct StreamDemandOptions {
   std::function<std::shared_ptr<void>(const std::string& serial, const std::string& base)> relay;
   // Asks the node that holds the camera's stream to start it (it may not be streaming).
   std::function<void(const std::string& serial)> ask_holder;
+  // This node's placement epoch (cluster::Placement::epoch), sent with `stream.start` and
+  // `stream.stop`: a camera refuses the ask of a node placing it by an older list of nodes
+  // than the node it just went to, so two nodes at a hand-over cannot pull it back and
+  // forth. Unset or 0: none is sent.
+  std::function<int64_t()> epoch;
 };
 
 class StreamDemand {
@@ -80,6 +85,8 @@ class StreamDemand {
  private:
   void loop();
   void start_relay(const std::string& serial, const std::string& base, Done done);
+  // `params` with this node's placement epoch, when it has one.
+  nlohmann::json with_epoch(nlohmann::json params) const;
   media::hub::Hub& hub_;
   BrokerLink& link_;
   const StreamAccess& access_;

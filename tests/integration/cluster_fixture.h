@@ -194,6 +194,11 @@ class TestCluster {
                     sh_quote((dir_ / (serial + ".log")).string()) + " 2>&1"));
     return id;
   }
+  // What that camera has logged.
+  std::string camera_log(const std::string& serial) const {
+    std::ifstream in(dir_ / (serial + ".log"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
   // Stops that camera as one is switched off (SIGTERM: it says it is offline first).
   void stop_camera(const std::string& serial) {
     std::erase_if(cameras_, [&](const auto& c) { return c.first == serial; });

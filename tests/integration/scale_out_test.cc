@@ -461,6 +461,15 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
   // backlog: the recording lost at most the GOP B had in flight.
   const auto rows = a.sql(segments_query);
   std::printf("segments (start_ms|end_ms|writer):\n%s", rows.c_str());
+  // The node that had the camera may ask for it again by its older list of nodes before it
+  // sees B: the camera refuses that ask (its epoch is older), so it is not pulled back.
+  const auto camera_log = three.camera_log(victim);
+  int refused = 0;
+  for (auto at = camera_log.find("cam.stream.superseded"); at != std::string::npos;
+       at = camera_log.find("cam.stream.superseded", at + 1)) {
+    ++refused;
+  }
+  std::printf("stale asks the camera refused: %d\n", refused);
   std::istringstream lines(rows);
   int64_t last_end = 0;
   std::string last_writer;
