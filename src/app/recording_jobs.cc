@@ -59,16 +59,18 @@ void RecordingJobs::step(bool reap_now) {
   std::set<std::string> kept_on;
   for (const auto& [device_id, entry] : plans_.all_in_force()) {
     const auto& [serial, plan] = entry;
-    if (here_ && !here_(serial)) continue;  // recorded by the node its stream lives on
     auto& r = recorded[device_id];
     r.serial = serial;
+    // Recorded by the node its stream lives on; one that has just moved away is recorded
+    // here until the camera leaves, so the recording moves where the stream does.
+    r.moving = here_ && !here_(serial);
     if (region_of_) r.region = region_of_(device_id);
     if (plan.plan.mode == "events") {
       r.events_only = recording::EventWindow{std::chrono::seconds(plan.plan.pre_roll_s),
                                              std::chrono::seconds(plan.plan.post_roll_s)};
     }
     // Streaming all along, in both modes: an event's pre-roll is what came before it.
-    kept_on.insert(serial);
+    if (!r.moving) kept_on.insert(serial);
   }
   recorder_.set_recorded(recorded);
   demand_.set_kept_on("recording", std::move(kept_on));

@@ -494,7 +494,7 @@ void RecordingService::record_backlogs(const std::map<std::string, Recorded>& wa
     auto& b = *it;
     if (!b.recorder) {
       for (const auto& [device, recorded] : wanted) {
-        if (recorded.serial == b.serial) {
+        if (recorded.serial == b.serial && !recorded.moving) {
           b.device = device;
           b.recorded = recorded;
         }
@@ -580,12 +580,23 @@ void RecordingService::run() {
       const auto w = wanted.find(b.device);
       return w == wanted.end() || w->second.serial != b.recorded.serial;
     });
+    const auto now = std::chrono::steady_clock::now();
     for (auto it = entries.begin(); it != entries.end();) {
+      auto& e = it->second;
       const auto w = wanted.find(it->first);
-      if (w == wanted.end() || w->second.serial != it->second.serial ||
-          w->second.region != it->second.region) {  // a region move: new files go there
-        it->second.subscription.reset();
-        it->second.recorder.reset();  // finishes its segment
+      bool stop = w == wanted.end() || w->second.serial != e.serial ||
+                  w->second.region != e.region;  // a region move: new files go there
+      if (!stop && w->second.moving) {
+        // Moved to another node: done once the camera has left (its stream here ended) or
+        // has not within the grace.
+        if (!e.moving_since) e.moving_since = now;
+        stop = !e.subscription || now - *e.moving_since >= options_.hand_over_grace;
+      } else if (!stop) {
+        e.moving_since.reset();  // back before it left
+      }
+      if (stop) {
+        e.subscription.reset();
+        e.recorder.reset();  // finishes its segment
         it = entries.erase(it);
       } else {
         ++it;
@@ -597,6 +608,7 @@ void RecordingService::run() {
     }
     applied_.notify_all();
     for (const auto& [device, recorded] : wanted) {
+      if (recorded.moving && !entries.contains(device)) continue;  // recorded where it lives
       auto& e = entries[device];
       if (!e.recorder) {
         e.serial = recorded.serial;
@@ -619,7 +631,7 @@ void RecordingService::run() {
     record_backlogs(wanted, backlogs, frames);
     std::map<std::string, RecorderStats> snapshot;
     for (auto& [device, e] : entries) {
-      if (!e.subscription) {
+      if (!e.subscription && !e.moving_since) {
         if (auto sub = hub_.subscribe("push/" + e.serial, {})) {
           e.subscription = std::move(*sub);
           e.recorder->begin(e.subscription->info());

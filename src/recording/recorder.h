@@ -38,6 +38,9 @@ struct RecorderOptions {
   // How long a camera's backlog waits for this node to record that camera (it may have
   // taken the camera a moment before knowing it records it) before it is let go.
   std::chrono::milliseconds backlog_grace{5'000};
+  // How long a camera that moved to another node is still recorded here while it pushes
+  // here (it moves at its next keyframe, once the new node answers: Recorded::moving).
+  std::chrono::milliseconds hand_over_grace{10'000};
 };
 
 // Events-only recording: what lies around events is kept, from pre_roll before each one
@@ -130,6 +133,10 @@ class RecordingService {
     std::string serial;
     std::optional<EventWindow> events_only;  // nullopt: continuous
     std::string region;                      // where its files go; empty: options.region
+    // Its stream now lives on another node: a recorder running here goes on while the
+    // camera still pushes here (up to options.hand_over_grace), so the recording is cut
+    // where the stream moved, at a keyframe; none is started.
+    bool moving = false;
     bool operator==(const Recorded&) const = default;
   };
   // The devices to record now (by device id); the others stop.
@@ -152,6 +159,7 @@ class RecordingService {
     std::string serial, region;
     std::unique_ptr<StreamRecorder> recorder;
     std::unique_ptr<media::hub::Subscription> subscription;
+    std::optional<std::chrono::steady_clock::time_point> moving_since;
   };
   struct Backlog {
     std::string serial;

@@ -183,6 +183,81 @@ TEST(Recorder, ACamerasBacklogFillsTheRecordingUpToWhereItsLiveStreamBegins) {
   std::filesystem::remove_all(dir);
 }
 
+// A camera moved to another node (its stream lives there now): the recorder here goes on
+// while the camera still pushes here, so the recording is cut where the stream moved; once
+// the camera has left it stops, and it stops anyway after the grace. None is started for a
+// camera that moved.
+TEST(Recorder, ACameraThatMovedIsRecordedUntilItsStreamLeavesAndNoLonger) {
+  const auto dir = fresh_dir("moving");
+  auto db = open_db(dir / "nj.db");
+  for (const std::string n : {"2", "3"}) {
+    const store::Value p[] = {"dev-" + n, "CAM-" + n};
+    ASSERT_TRUE(db->execute(
+        "INSERT INTO devices (id, serial, secret_hash, created_at) VALUES ($1, $2, 'x', 0)", p));
+  }
+  LocalStore store(dir / "media");
+  Catalog catalog(*db);
+  media::hub::Hub hub({}, {});
+  auto options = fast_options();
+  options.hand_over_grace = std::chrono::milliseconds(1500);
+  RecordingService service(hub, store, catalog, options);
+  const auto recorded = [](const std::string& serial, bool moving) {
+    return RecordingService::Recorded{
+        .serial = serial, .events_only = {}, .region = {}, .moving = moving};
+  };
+  const auto subscribed = [&](const std::string& path, size_t n) {
+    for (int i = 0; i < 100 && hub.subscriber_count(path) != n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return hub.subscriber_count(path) == n;
+  };
+  const int64_t t0 = 1'795'000'000'000;
+  testing::Stream one(50, t0 * 1000), three(50, t0 * 1000);
+  auto cam1 = hub.publish("push/CAM-1", testing::stream_info());
+  auto cam3 = hub.publish("push/CAM-3", testing::stream_info());
+  ASSERT_TRUE(cam1 && cam3);
+  service.set_recorded({{"dev-1", recorded("CAM-1", false)}, {"dev-3", recorded("CAM-3", false)}});
+  ASSERT_TRUE(subscribed("push/CAM-1", 1) && subscribed("push/CAM-3", 1));
+  const auto play = [&](int seconds) {  // no faster than the worker drains
+    for (int i = 0; i < seconds * 25; ++i) {
+      for (const auto& f : one.next()) (*cam1)->publish(f);
+      for (const auto& f : three.next()) (*cam3)->publish(f);
+      if (i % 25 == 24) std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    }
+  };
+  play(3);
+  // Both move; CAM-2, which moved too, was never recorded here.
+  auto cam2 = hub.publish("push/CAM-2", testing::stream_info());
+  ASSERT_TRUE(cam2);
+  service.set_recorded({{"dev-1", recorded("CAM-1", true)},
+                        {"dev-2", recorded("CAM-2", true)},
+                        {"dev-3", recorded("CAM-3", true)}});
+  play(1);        // until the next keyframe (every 2 s here) or so: still recorded
+  cam1->reset();  // CAM-1 left for its new node
+  ASSERT_TRUE(subscribed("push/CAM-1", 0));
+  cam1 = hub.publish("push/CAM-1", testing::stream_info());  // back here by mistake
+  ASSERT_TRUE(cam1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(hub.subscriber_count("push/CAM-1"), 0u) << "a camera that left is not taken again";
+  EXPECT_EQ(hub.subscriber_count("push/CAM-2"), 0u) << "none started for a camera that moved";
+  // CAM-3 never leaves: let go after the grace, though it still pushes here.
+  EXPECT_TRUE(subscribed("push/CAM-3", 0));
+  EXPECT_TRUE(hub.is_published("push/CAM-3"));
+  cam1->reset();
+  cam2->reset();
+  cam3->reset();
+  service.set_recorded({});
+  const auto segments = catalog.between("dev-1", t0 - 60'000, t0 + 60'000);
+  ASSERT_EQ(segments.size(), 1u);
+  EXPECT_EQ(segments[0].start_ms, t0);
+  EXPECT_EQ(segments[0].end_ms, t0 + 4'000) << "every frame it sent here";
+  EXPECT_TRUE(catalog.of_device("dev-2").empty());
+  const auto three_segments = catalog.between("dev-3", t0 - 60'000, t0 + 60'000);
+  ASSERT_EQ(three_segments.size(), 1u);
+  EXPECT_GE(three_segments[0].end_ms, t0 + 3'000);
+  std::filesystem::remove_all(dir);
+}
+
 // A backlog is placed by the camera's clock, so that clock must be believable: media said to
 // be hours old, or with no capture times at all (no sender reports), are not recorded.
 TEST(Recorder, ABacklogFromLongAgoOrWithoutCaptureTimesIsNotRecorded) {

@@ -578,6 +578,58 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
 
   bool keeps_backlog() const { return options.backlog.max_age.count() > 0; }
 
+  // A push connection to `url` with an egress of its own (its RTP numbering starts afresh).
+  // Its hooks act only while `generation` is the live link's or the one being made beside it.
+  std::pair<std::shared_ptr<ClientLink>, std::unique_ptr<Egress>> open_push(ClientUrl url,
+                                                                            uint64_t generation) {
+    std::weak_ptr<Impl> weak = weak_from_this();
+    auto target = std::make_shared<std::weak_ptr<ClientLink>>();
+    auto out = std::make_unique<Egress>(
+        subscription->info(), [target](int track, bool rtcp, std::span<const uint8_t> packet) {
+          if (auto l = target->lock()) l->send_media(track, rtcp, packet);
+        });
+    LinkHooks hooks;
+    hooks.ready = [weak, generation] {
+      auto self = weak.lock();
+      if (!self) return;
+      if (generation == self->next_generation) {
+        // The next server is ready: the move happens at the next keyframe (drain).
+        self->next_ready = true;
+        self->drain();
+        return;
+      }
+      if (generation != self->link_generation) return;
+      {
+        std::lock_guard lock(self->mu);
+        self->streaming = true;
+        self->udp = self->link->udp();
+        self->delay = self->backoff.initial;
+      }
+      // This server is up: what waited for it is split between the backlog and live.
+      self->take();
+      self->split_backlog();
+      self->drain();
+    };
+    hooks.writable = [weak, generation] {
+      if (auto self = weak.lock(); self && generation == self->link_generation) self->drain();
+    };
+    hooks.closed = [weak, generation](const std::string& why) {
+      auto self = weak.lock();
+      if (!self) return;
+      asio::post(self->timer.get_executor(), [self, why, generation] {
+        if (generation == self->link_generation) {
+          self->on_closed(why);
+        } else if (generation == self->next_generation) {
+          self->on_next_failed(why);
+        }
+      });
+    };
+    auto l = open_link(io, std::move(url), ClientSession::Mode::kPush, std::move(hooks),
+                       out->sdp("Nightjar " + options.path), options.link);
+    *target = l;
+    return {std::move(l), std::move(out)};
+  }
+
   void connect() {
     // One connection at a time (a retarget and a retry that was already due both come here).
     if (stopped || link) return;
@@ -604,42 +656,19 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
       retry_later([self = shared_from_this()] { self->connect(); });
       return;
     }
-    egress = std::make_unique<Egress>(
-        subscription->info(), [weak](int track, bool rtcp, std::span<const uint8_t> packet) {
-          if (auto self = weak.lock(); self && self->link) {
-            self->link->send_media(track, rtcp, packet);
-          }
-        });
-    LinkHooks hooks;
-    hooks.ready = [weak] {
-      if (auto self = weak.lock()) {
-        {
-          std::lock_guard lock(self->mu);
-          self->streaming = true;
-          self->udp = self->link->udp();
-          self->delay = self->backoff.initial;
-        }
-        // This server is up: what waited for it is split between the backlog and live.
-        self->take();
-        self->split_backlog();
-        self->drain();
-      }
-    };
-    hooks.writable = [weak] {
-      if (auto self = weak.lock()) self->drain();
-    };
-    hooks.closed = [weak](const std::string& why) {
-      auto self = weak.lock();
-      if (!self) return;
-      asio::post(self->timer.get_executor(), [self, why] { self->on_closed(why); });
-    };
-    link = open_link(io, std::move(*url), ClientSession::Mode::kPush, std::move(hooks),
-                     egress->sdp("Nightjar " + options.path), options.link);
+    link_generation = ++generations;
+    link_server = server_of(options.url);
+    std::tie(link, egress) = open_push(std::move(*url), link_generation);
   }
 
   void on_closed(const std::string& why) {
     link.reset();
     egress.reset();
+    if (next_link) {
+      // Broken while the next server was being reached: go there at once, the usual way.
+      drop_next();
+      moving = true;
+    }
     {
       std::lock_guard lock(mu);
       streaming = false;
@@ -670,21 +699,84 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     retry_later([self = shared_from_this()] { self->connect(); });
   }
 
+  // The server being moved to could not be reached: the connection in hand ends, and the
+  // usual reconnection (with its backlog) goes there.
+  void on_next_failed(const std::string& why) {
+    spdlog::warn("rtsp.push.move_failed path={} reason=\"{}\"", options.path, why);
+    drop_next();
+    if (link) {
+      moving = true;
+      link->close();
+    }
+  }
+
+  void drop_next() {
+    if (next_link) next_link->close();
+    next_link.reset();
+    next_egress.reset();
+    next_ready = false;
+    next_generation = 0;
+  }
+
+  static std::string server_of(const std::string& url) { return url.substr(0, url.find('?')); }
+
   void retarget(std::string url) {
     // The same server and path asking again (a fresh token): the connection in hand stays;
     // the new URL is for the next one.
-    auto base = [](const std::string& u) { return u.substr(0, u.find('?')); };
-    const bool same_server = base(url) == base(options.url);
+    const auto server = server_of(url);
     options.url = std::move(url);
-    if (same_server && link) return;
+    if (link && server == link_server) {
+      drop_next();  // back where it is before it moved: it stays
+      return;
+    }
+    if (next_link && server == next_server) return;
     if (link) {
-      moving = true;
-      link->close();  // on_closed connects to the new URL
+      bool live = false;
+      {
+        std::lock_guard lock(mu);
+        live = streaming;
+      }
+      if (!live) {
+        moving = true;
+        link->close();  // not up yet: on_closed connects to the new URL
+        return;
+      }
+      // Make before break: the new server is reached while the old one still gets the
+      // stream, and the stream moves at the next keyframe, so each node records up to the
+      // same frame and neither records the GOP in flight twice.
+      drop_next();
+      auto parsed = parse_client_url(options.url);
+      if (!parsed) {
+        moving = true;
+        link->close();
+        return;
+      }
+      next_generation = ++generations;
+      next_server = server;
+      std::tie(next_link, next_egress) = open_push(std::move(*parsed), next_generation);
       return;
     }
     timer.cancel();
     delay = backoff.initial;
     connect();
+  }
+
+  // At a keyframe with the next server ready: it takes the stream from this frame on, and the
+  // old connection ends once what is queued on it is sent.
+  void move_to_next() {
+    link->close();
+    link = std::move(next_link);
+    egress = std::move(next_egress);
+    link_generation = std::exchange(next_generation, 0);
+    link_server = std::exchange(next_server, {});
+    next_ready = false;
+    gop.clear();
+    {
+      std::lock_guard lock(mu);
+      udp = link->udp();
+      ++moves;
+    }
+    spdlog::info("rtsp.push.moved path={}", options.path);
   }
 
   // Moves what the hub queued into held.
@@ -809,6 +901,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     if (subscription->queue().ended()) {  // the source stopped: start over
       held.clear();
       gop.clear();
+      drop_next();
       if (link) {
         link->close();
       } else {
@@ -838,6 +931,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     take();
     uint64_t sent = 0;
     for (const auto& frame : held) {
+      if (next_ready && is_keyframe(frame)) move_to_next();
       egress->send(*frame);
       sent += frame->data.size();
       if (keeps_backlog()) {
@@ -861,12 +955,21 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   std::deque<hub::FramePtr> held;  // taken from the hub, not yet sent
   std::vector<hub::FramePtr> gop;  // sent since the last keyframe (keeping a backlog)
   bool moving = false;             // retarget: reconnect at once
+  std::string link_server;         // the live link's URL without its query
+  uint64_t generations = 0, link_generation = 0;
+  // Moving to another server (make before break): its link, ready once it answered RECORD.
+  std::shared_ptr<ClientLink> next_link;
+  std::unique_ptr<Egress> next_egress;
+  std::string next_server;
+  uint64_t next_generation = 0;
+  bool next_ready = false;
   std::shared_ptr<ClientLink> backlog_link;
   std::unique_ptr<Egress> backlog_egress;
   std::deque<hub::FramePtr> backlog;
   bool backlog_ready = false;
   uint64_t backlog_generation = 0;
   uint64_t backlogs_sent = 0, backlog_frames = 0, backlog_dropped = 0, backlog_lost = 0;
+  uint64_t moves = 0;
 };
 
 Pusher::Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options)
@@ -880,6 +983,7 @@ Pusher::~Pusher() {
     impl->stopped = true;
     impl->timer.cancel();
     if (impl->link) impl->link->close();
+    impl->drop_next();
     if (impl->backlog_link) impl->backlog_link->close();
     done.set_value();
   });
@@ -904,6 +1008,7 @@ Pusher::Status Pusher::status() const {
   s.backlog_frames = impl_->backlog_frames;
   s.backlog_dropped = impl_->backlog_dropped;
   s.backlog_lost = impl_->backlog_lost;
+  s.moves = impl_->moves;
   return s;
 }
 

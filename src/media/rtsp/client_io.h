@@ -123,12 +123,16 @@ class Pusher {
     // Backlogs: sent whole, and frames of them sent, dropped (past a bound) or lost (their
     // connection failed).
     uint64_t backlogs_sent = 0, backlog_frames = 0, backlog_dropped = 0, backlog_lost = 0;
+    uint64_t moves = 0;  // to another server, made before the old connection was broken
   };
   Pusher(net::IoPool& pool, hub::Hub& hub, PushOptions options);
   ~Pusher();
-  // Pushes to another URL from now on (the camera moved to another node): the connection in
-  // hand ends, and what the old one did not get goes to the new one as a backlog. The same
-  // server and path with another token only changes what the next connection presents.
+  // Pushes to another URL from now on (the camera moved to another node). While streaming,
+  // the new server is reached first and the stream moves to it at the next keyframe: the old
+  // server gets every frame before it, the new one every frame from it. If the new one
+  // cannot be reached, or before streaming, the connection in hand ends and what the old
+  // one did not get goes to the new one as a backlog. The same server and path with another
+  // token only changes what the next connection presents.
   void retarget(std::string url);
   Status status() const;
   struct Impl;

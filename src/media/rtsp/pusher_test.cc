@@ -299,6 +299,64 @@ TEST_F(PusherBacklog, TheSameServerAskingAgainKeepsTheConnection) {
   EXPECT_EQ(on_a.front(), 0);
 }
 
+// A planned move (a node came back, say): the new server is reached while the old one still
+// gets the stream, and the stream moves at a keyframe. Every frame is on exactly one of them,
+// in order: neither records the GOP in flight twice, and nothing is missing between them.
+TEST_F(PusherBacklog, AMoveIsMadeBeforeTheOldConnectionBreaksAndCutsAtAKeyframe) {
+  start(20s);
+  ASSERT_TRUE(wait_for([&] { return a->received("push/CAM").size() >= 15; }, 10s))
+      << pusher->status().last_error;
+  pusher->retarget(b->url("push"));
+  ASSERT_TRUE(wait_for(
+      [&] { return !a->streaming("push/CAM") && b->received("push/CAM").size() >= 15; }, 10s))
+      << pusher->status().last_error;
+  camera->stop = true;
+  const auto on_a = numbers(a->received("push/CAM"));
+  const auto on_b = numbers(b->received("push/CAM"));
+  ASSERT_FALSE(on_a.empty());
+  ASSERT_FALSE(on_b.empty());
+  EXPECT_EQ(on_a.front(), 0);
+  EXPECT_TRUE(contiguous(on_a)) << show(on_a);
+  EXPECT_TRUE(contiguous(on_b)) << show(on_b);
+  EXPECT_EQ(on_b.front() % kGop, 0) << show(on_b);
+  EXPECT_EQ(on_b.front(), on_a.back() + 1) << show(on_a) << " then " << show(on_b);
+  const auto status = pusher->status();
+  EXPECT_EQ(status.moves, 1u);
+  EXPECT_EQ(status.backlogs_sent, 0u) << "nothing was held back";
+  EXPECT_TRUE(b->received("backlog/CAM").empty());
+}
+
+// The server moved to cannot be reached: the old connection ends, and what the old server
+// did not get reaches the new one as a backlog once it answers, as after any break.
+TEST_F(PusherBacklog, AMoveToAServerThatRefusesFallsBackToTheBacklog) {
+  start(20s);
+  ASSERT_TRUE(wait_for([&] { return a->received("push/CAM").size() >= 15; }, 10s))
+      << pusher->status().last_error;
+  b->auth.refuse = true;
+  pusher->retarget(b->url("push"));
+  ASSERT_TRUE(wait_for([&] { return !a->streaming("push/CAM"); }, 10s));
+  std::this_thread::sleep_for(1500ms);
+  b->auth.refuse = false;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return pusher->status().backlogs_sent == 1 && !b->streaming("backlog/CAM") &&
+               b->received("push/CAM").size() >= 15;
+      },
+      10s))
+      << pusher->status().last_error;
+  camera->stop = true;
+  const auto on_a = numbers(a->received("push/CAM"));
+  const auto backlog = numbers(b->received("backlog/CAM"));
+  const auto live = numbers(b->received("push/CAM"));
+  ASSERT_FALSE(backlog.empty());
+  ASSERT_FALSE(live.empty());
+  EXPECT_TRUE(contiguous(on_a)) << show(on_a);
+  EXPECT_LE(backlog.front(), on_a.back() + 1) << show(on_a) << " then " << show(backlog);
+  EXPECT_TRUE(contiguous(backlog)) << show(backlog);
+  EXPECT_EQ(live.front(), backlog.back() + 1) << show(backlog) << " then " << show(live);
+  EXPECT_EQ(pusher->status().moves, 0u);
+}
+
 // Without a backlog, a new server gets the live stream from the latest keyframe only (as
 // before), and nothing is sent to backlog/.
 TEST_F(PusherBacklog, NoneIsKeptUnlessAsked) {
