@@ -17,8 +17,8 @@ namespace {
 using namespace nj;
 
 void BM_ExportTenCamerasAndAHundredThousandEvents(benchmark::State& state) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("nj-bench-export-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("nj-bench-export-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto db = std::move(store::open_sqlite(dir / "nj.db")).value();
@@ -49,9 +49,8 @@ void BM_ExportTenCamerasAndAHundredThousandEvents(benchmark::State& state) {
   SystemClock clock;
   const std::string picture(20'000, '\x5a');
   privacy::Exports exports(*db, clock, dir / "exports",
-                           [&picture](const std::string&, const std::string&) {
-                             return std::optional<std::string>(picture);
-                           });
+                           [&picture](const std::string&, const std::string&)
+                               -> Result<std::string, recording::Unreadable> { return picture; });
   exports.set_keys(keys.get());
   uint64_t bytes = 0;
   for (auto _ : state) {

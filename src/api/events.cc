@@ -155,6 +155,9 @@ void EventsApi::install(http::Router& router) {
                      auto found = find(who.user_id, r.params.at("id"));
                      if (!found) return std::move(found).error();
                      auto jpeg = files_.read(found->event.device_id, found->event.id);
+                     if (!jpeg && jpeg.error() == recording::Unreadable::kUnavailable) {
+                       return storage_unavailable();
+                     }
                      if (!jpeg) {
                        return http::error_response(404, "no_picture", "this event has no picture");
                      }

@@ -60,6 +60,9 @@ void ExportApi::install(http::Router& router) {
       http::Method::kGet, "/api/v1/me/export/{id}/download",
       guard_.user([this](const http::Request& r, const account::Principal& who) {
         auto download = exports_.open(who.user_id, r.params.at("id"));
+        if (!download && download.error() == recording::Unreadable::kUnavailable) {
+          return storage_unavailable();
+        }
         if (!download) {
           return http::error_response(404, "not_found", "no such export, or it expired");
         }

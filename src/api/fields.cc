@@ -45,4 +45,11 @@ http::Response no_store(http::Response r) {
   return r;
 }
 
+http::Response storage_unavailable() {
+  auto r = http::error_response(503, "storage_unavailable",
+                                "the storage cannot be reached just now; try again shortly");
+  r.headers.set("Retry-After", "5");
+  return r;
+}
+
 }  // namespace nj::api

@@ -20,5 +20,8 @@ Result<std::optional<bool>, http::Response> bool_field(const nlohmann::json& bod
 http::Response invalid_field(const std::string& name, const std::string& message);
 // The response marked Cache-Control: no-store (personal data: no browser or proxy keeps it).
 http::Response no_store(http::Response r);
+// 503 storage_unavailable with Retry-After: what was asked for is kept in a bucket that cannot
+// be reached now. Nothing is lost; the same request succeeds once it is back.
+http::Response storage_unavailable();
 
 }  // namespace nj::api

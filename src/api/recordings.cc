@@ -348,12 +348,20 @@ void RecordingsApi::install(http::Router& router) {
         const uint64_t first = *range ? (*range)->first : 0;
         const uint64_t last = *range ? (*range)->last : size - 1;
         const auto on_disk = store_.size(segment->store_key);
+        if (!on_disk && !on_disk.error().starts_with(recording::kNoFile)) {
+          return respond(storage_unavailable());
+        }
         if (!on_disk || *on_disk < recording::stored_size(*segment)) {
           return respond(http::error_response(500, "internal", "the recording cannot be read"));
         }
         auto reader = recording::open_segment(store_, *segment, keys_);
-        // A sealed recording whose key is gone (its binding ended) exists for no one.
         if (!reader->read(first, 1)) {
+          // The store did not answer (a bucket away: try again), or a sealed recording whose
+          // key is gone (its binding ended), which exists for no one.
+          const auto probe = store_.read(segment->store_key, 0, 1);
+          if (!probe && !probe.error().starts_with(recording::kNoFile)) {
+            return respond(storage_unavailable());
+          }
           return respond(http::error_response(404, "not_found", "no such recording"));
         }
         Response res{*range ? 206 : 200, {}, {}};

@@ -72,7 +72,7 @@ TEST_F(EventServiceTest, AMotionEventWithItsPictureAndItsEnd) {
   const std::string id = told_[0].first.id;
   ASSERT_EQ(taker_.asked.size(), 1u);
   taker_.asked[0].done(std::string("\xff\xd8 a picture \xff\xd9"));
-  EXPECT_EQ(files_.read(kDeviceA, id), std::string("\xff\xd8 a picture \xff\xd9"));
+  EXPECT_EQ(files_.read(kDeviceA, id).value_or(""), std::string("\xff\xd8 a picture \xff\xd9"));
   clock_.advance_ms(4000);
   EXPECT_EQ(service_.report("DEV-A", "motion", false, 0), Outcome::kEnded);
   auto e = store_.get(id, "u");

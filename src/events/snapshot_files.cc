@@ -67,15 +67,18 @@ bool SnapshotFiles::write(std::string_view device_id, std::string_view event_id,
   return !ec;
 }
 
-std::optional<std::string> SnapshotFiles::read(std::string_view device_id,
-                                               std::string_view event_id) const {
+Result<std::string, recording::Unreadable> SnapshotFiles::read(std::string_view device_id,
+                                                               std::string_view event_id) const {
+  const auto missing = Unexpected(recording::Unreadable::kMissing);
   auto p = path(device_id, event_id);
-  if (!p) return std::nullopt;
+  if (!p) return missing;
   std::string bytes;
   bool found = false;
   if (auto* store = store_of(device_id)) {
     auto got = store->get(key_of(device_id, event_id));
-    if (!got && !got.error().starts_with(recording::kNoFile)) return std::nullopt;  // unreachable
+    if (!got && !got.error().starts_with(recording::kNoFile)) {
+      return Unexpected(recording::Unreadable::kUnavailable);
+    }
     if (got) {
       bytes.assign(got->begin(), got->end());
       found = true;
@@ -83,14 +86,16 @@ std::optional<std::string> SnapshotFiles::read(std::string_view device_id,
   }
   if (!found) {  // in files (also a picture taken before its region's media moved to a bucket)
     std::ifstream in(*p, std::ios::binary);
-    if (!in) return std::nullopt;
+    if (!in) return missing;
     bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>{});
   }
   if (!keys::is_sealed(bytes)) return bytes;  // written before pictures were sealed
-  if (!key_for_) return std::nullopt;
+  if (!key_for_) return missing;
   auto key = key_for_(device_id, false);
-  if (!key) return std::nullopt;  // the binding's key is gone: so is the picture
-  return keys::open_sealed(*key, context(device_id, event_id), bytes);
+  if (!key) return missing;  // the binding's key is gone: so is the picture
+  auto opened = keys::open_sealed(*key, context(device_id, event_id), bytes);
+  if (!opened) return missing;
+  return std::move(*opened);
 }
 
 void SnapshotFiles::remove(std::string_view device_id, std::string_view event_id) {

@@ -42,7 +42,10 @@ class SnapshotFiles {
   void set_store_for(StoreFor store_for) { store_for_ = std::move(store_for); }
 
   bool write(std::string_view device_id, std::string_view event_id, std::string_view jpeg);
-  std::optional<std::string> read(std::string_view device_id, std::string_view event_id) const;
+  // The picture in the clear; kMissing if there is none (or its key is gone), kUnavailable if
+  // its bucket cannot be reached now.
+  Result<std::string, recording::Unreadable> read(std::string_view device_id,
+                                                  std::string_view event_id) const;
   void remove(std::string_view device_id, std::string_view event_id);
   void remove_device(std::string_view device_id);
 

@@ -104,12 +104,25 @@ static std::string object_key(std::string_view user_id, std::string_view id) {
   return std::string(user_id) + "/" + std::string(id) + ".zip";
 }
 
-std::optional<Exports::Download> Exports::open(std::string_view user_id, std::string_view id) {
-  if (!lasts(user_id, id)) return std::nullopt;
+Result<Exports::Download, recording::Unreadable> Exports::open(std::string_view user_id,
+                                                               std::string_view id) {
+  const auto missing = Unexpected(recording::Unreadable::kMissing);
+  if (!lasts(user_id, id)) return missing;
   const auto path = dir_of(user_id) / (std::string(id) + ".zip");
   if (auto* store = store_of(user_id)) {
     const auto key = object_key(user_id, id);
-    if (const auto sealed_size = store->size(key)) {
+    const auto sealed_size = store->size(key);
+    if (!sealed_size && !sealed_size.error().starts_with(recording::kNoFile)) {
+      return Unexpected(recording::Unreadable::kUnavailable);
+    }
+    if (sealed_size) {
+      // The size may be what this node listed before: a byte read now tells whether the
+      // bucket answers, before a download is promised.
+      if (auto probe = store->read(key, 0, 1); !probe) {
+        return Unexpected(probe.error().starts_with(recording::kNoFile)
+                              ? recording::Unreadable::kMissing
+                              : recording::Unreadable::kUnavailable);
+      }
       auto source = [store, key](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
         auto bytes = store->read(key, at, n);
         if (!bytes || bytes->size() != n) return std::nullopt;
@@ -117,10 +130,10 @@ std::optional<Exports::Download> Exports::open(std::string_view user_id, std::st
       };
       if (!keys_) return Download{*sealed_size, source};
       auto k = keys_->export_key(user_id, id, false);
-      if (!k) return std::nullopt;
+      if (!k) return missing;
       std::shared_ptr<keys::SealedFileReader> reader =
           keys::SealedFileReader::open(source, *sealed_size, *k, export_context(id));
-      if (!reader) return std::nullopt;
+      if (!reader) return missing;  // not the length of a sealed export
       return Download{reader->size(),
                       [reader](uint64_t at, uint64_t n) { return reader->read(at, n); }};
     }
@@ -128,16 +141,16 @@ std::optional<Exports::Download> Exports::open(std::string_view user_id, std::st
   }
   if (keys_) {
     auto key = keys_->export_key(user_id, id, false);
-    if (!key) return std::nullopt;
+    if (!key) return missing;
     std::shared_ptr<keys::SealedFileReader> reader =
         keys::SealedFileReader::open(path, *key, export_context(id));
-    if (!reader) return std::nullopt;
+    if (!reader) return missing;
     return Download{reader->size(),
                     [reader](uint64_t at, uint64_t n) { return reader->read(at, n); }};
   }
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return std::nullopt;
+  if (ec) return missing;
   return Download{size, [path](uint64_t at, uint64_t n) -> std::optional<std::vector<uint8_t>> {
                     std::ifstream in(path, std::ios::binary);
                     if (!in.seekg(static_cast<std::streamoff>(at))) return std::nullopt;
@@ -314,8 +327,13 @@ bool Exports::build(const ExportState& e, const std::string& user_id) {
   }
   if (pictures) {
     for (const auto& r : *pictures) {
-      if (auto jpeg = picture_ ? picture_(r.text(0), r.text(1)) : std::nullopt) {
+      if (!picture_) break;
+      if (auto jpeg = picture_(r.text(0), r.text(1))) {
         ok = ok && zip.add("pictures/" + r.text(0) + "/" + r.text(1) + ".jpg", *jpeg, now);
+      } else if (jpeg.error() == recording::Unreadable::kUnavailable) {
+        // Not left out unsaid: the export fails, and the person asks again.
+        spdlog::warn("export.picture_unavailable id={} device={}", e.id, r.text(0));
+        ok = false;
       }
       if (++done % 20 == 0) set_progress(e.id, done, total);
     }

@@ -35,9 +35,11 @@ struct ExportState {
 
 class Exports {
  public:
-  // An event picture of a camera, in the clear, or nullopt (gone, or its key destroyed).
-  using Picture = std::function<std::optional<std::string>(const std::string& device_id,
-                                                           const std::string& event_id)>;
+  // An event picture of a camera, in the clear; kMissing if gone (or its key destroyed),
+  // kUnavailable if its bucket cannot be reached now (the export then fails, rather than
+  // leave pictures out).
+  using Picture = std::function<Result<std::string, recording::Unreadable>(
+      const std::string& device_id, const std::string& event_id)>;
   // Told when an export is ready (to mail the person).
   using Ready = std::function<void(const std::string& user_id)>;
   Exports(store::Database& db, const Clock& clock, std::filesystem::path dir, Picture picture,
@@ -78,12 +80,13 @@ class Exports {
   using StoreFor = std::function<recording::Store*(std::string_view user_id)>;
   void set_store_for(StoreFor store_for) { store_for_ = std::move(store_for); }
 
-  // Their export `id`, while it is ready and unexpired: its plain size and a reader of it.
+  // Their export `id`, while it is ready and unexpired: its plain size and a reader of it;
+  // kMissing if there is none, kUnavailable if its bucket cannot be reached now.
   struct Download {
     uint64_t size = 0;
     std::function<std::optional<std::vector<uint8_t>>(uint64_t at, uint64_t n)> read;
   };
-  std::optional<Download> open(std::string_view user_id, std::string_view id);
+  Result<Download, recording::Unreadable> open(std::string_view user_id, std::string_view id);
   // Whether their export `id` is still ready and unexpired.
   bool lasts(std::string_view user_id, std::string_view id);
   // Builds the oldest queued export (the worker's step); true if there was one.

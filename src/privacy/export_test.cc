@@ -27,8 +27,9 @@ class ExportTest : public ::testing::Test {
         dir_(std::filesystem::temp_directory_path() / ("nj-export-" + std::to_string(::getpid()))),
         exports_(*db_, clock_, dir_,
                  [this](const std::string& device,
-                        const std::string& event) -> std::optional<std::string> {
+                        const std::string& event) -> Result<std::string, recording::Unreadable> {
                    if (during_build_) during_build_();
+                   if (pictures_away_) return Unexpected(recording::Unreadable::kUnavailable);
                    return "JPEG of " + device + "/" + event;
                  }) {
     EXPECT_TRUE(store::migrate(*db_, store::builtin_migrations()));
@@ -81,6 +82,7 @@ class ExportTest : public ::testing::Test {
     return {std::istreambuf_iterator<char>(in), {}};
   }
   std::function<void()> during_build_;
+  bool pictures_away_ = false;  // the pictures' bucket cannot be reached
   std::unique_ptr<keys::KeyStore> keys_;
   std::unique_ptr<store::Database> db_;
   ManualClock clock_;
@@ -240,6 +242,27 @@ TEST_F(ExportTest, RecordingsAreInItOnlyWhenAskedForAndOnlyTheirOwn) {
 
 // The account is cancelled while its export is being built: nothing of the export stays,
 // not its row, not its file, not its key, and no one is told it is ready.
+// The bucket of the pictures cannot be reached during the build: the export fails (the
+// person sees it and asks again) rather than be ready without them.
+TEST_F(ExportTest, APictureThatCannotBeReachedFailsTheExportRatherThanBeLeftOut) {
+  ASSERT_TRUE(exports_.request("ann-user"));
+  pictures_away_ = true;
+  ASSERT_TRUE(exports_.run_next());
+  const auto failed = exports_.latest("ann-user");
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->state, "failed");
+  EXPECT_FALSE(exports_.open("ann-user", failed->id));
+  pictures_away_ = false;
+  clock_.advance_ms(1000);
+  auto again = exports_.request("ann-user");
+  ASSERT_TRUE(again);
+  ASSERT_TRUE(exports_.run_next());
+  EXPECT_EQ(exports_.latest("ann-user")->state, "ready");
+  const auto zip = "'" + downloaded("ann-user", again->id).string() + "'";
+  EXPECT_EQ(run("unzip -p " + zip + " pictures/ann-cam/ann-event.jpg"),
+            "JPEG of ann-cam/ann-event");
+}
+
 TEST_F(ExportTest, ACancellationDuringTheBuildLeavesNothingBehind) {
   auto queued = exports_.request("ann-user");
   ASSERT_TRUE(queued);

@@ -21,6 +21,11 @@ namespace nj::recording {
 // How size() says that a file is not there, as against the store not answering.
 inline constexpr std::string_view kNoFile = "no file ";
 
+// Why something kept in a store (a picture, an export) cannot be read: there is none (never
+// kept, removed, or its key destroyed), or the store cannot be reached now (a bucket away:
+// the caller answers 503 and the person tries again; nothing is lost).
+enum class Unreadable { kMissing, kUnavailable };
+
 class Store {
  public:
   virtual ~Store() = default;

@@ -1639,10 +1639,48 @@ class ObjectStorageOutageTest : public ObjectStorageTest {
   }
 };
 
+// Event pictures and data exports are in the same bucket: while it is away they answer 503
+// storage_unavailable (try again), not 404 (there is none), and both are back with it.
 TEST_F(ObjectStorageOutageTest, ThirtySecondsWithoutTheBucketPauseRecordingVisiblyAndItResumes) {
   ASSERT_FALSE(rgw().dir().empty()) << "the test's own gateway did not start";
-  start_camera();
+  start_camera("--motion-every 8 --motion-for 2");
   ASSERT_TRUE(wait_for([&] { return recorded_ms() >= 5'000; }, 60s)) << server_.log();
+  std::string picture_path;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        for (const auto& e :
+             call("GET", "/api/v1/events?kind=motion").json().value("events", json::array())) {
+          if (!e["snapshot"].is_null()) {
+            picture_path = "/api/v1/events/" + e["id"].get<std::string>() + "/snapshot.jpg";
+          }
+        }
+        return !picture_path.empty();
+      },
+      30s))
+      << server_.log();
+  ASSERT_EQ(call("POST", "/api/v1/me/export").status, 202);
+  json exported;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        exported = call("GET", "/api/v1/me/export").json()["export"];
+        return exported.is_object() && exported["state"] == "ready";
+      },
+      30s))
+      << exported.dump() << server_.log();
+  const std::string download = exported["download"];
+  ASSERT_EQ(call("GET", picture_path).body.substr(0, 2), "\xff\xd8");
+  ASSERT_EQ(call("GET", download).body.substr(0, 2), "PK");
+  s3::Client bucket(recording::testing::test_s3_config(rgw().dir()));
+  for (const auto* kept : {"outage/pictures/", "outage/exports/"}) {
+    auto objects = bucket.list(kept);
+    ASSERT_TRUE(objects) << objects.error();
+    EXPECT_FALSE(objects->empty()) << "nothing under " << kept;
+  }
+  for (const auto& e : std::filesystem::recursive_directory_iterator(server_.data_dir())) {
+    EXPECT_FALSE(e.is_regular_file() &&
+                 (e.path().extension() == ".jpg" || e.path().extension() == ".zip"))
+        << e.path() << " is in the node's own files";
+  }
   const auto state = [&] {
     return recordings(now_ms() - 600'000, now_ms() + 60'000)["recorder"].value("state", "");
   };
@@ -1655,9 +1693,23 @@ TEST_F(ObjectStorageOutageTest, ThirtySecondsWithoutTheBucketPauseRecordingVisib
                std::string::npos;
       },
       10s));
+  const auto segment_path = first_segment_path(now_ms() - 600'000);
+  ASSERT_FALSE(segment_path.empty());
+  for (const auto& path : {picture_path, download, segment_path}) {
+    const auto away = call("GET", path);
+    EXPECT_EQ(away.status, 503) << path << " " << away.body;
+    EXPECT_NE(away.body.find("storage_unavailable"), std::string::npos) << away.body;
+    EXPECT_EQ(away.header("retry-after"), "5");
+  }
   std::this_thread::sleep_until(down_at + 30s);
   ASSERT_TRUE(rgw().start_gateway());
   EXPECT_TRUE(wait_for([&] { return state() == "recording"; }, 30s)) << server_.log();
+  const auto picture = call("GET", picture_path);
+  EXPECT_EQ(picture.status, 200);
+  EXPECT_EQ(picture.body.substr(0, 2), "\xff\xd8");
+  const auto zip = call("GET", download);
+  EXPECT_EQ(zip.status, 200);
+  EXPECT_EQ(zip.body.substr(0, 2), "PK");
   const int64_t before_resume = recorded_ms();
   ASSERT_TRUE(wait_for([&] { return recorded_ms() >= before_resume + 5'000; }, 30s));
 
