@@ -76,164 +76,117 @@ bool RegionMover::move_segment(const recording::Segment& s, const std::string& t
 }
 
 bool RegionMover::move_pictures(const std::string& device, const std::string& to) {
-  const auto in = [this](const std::string& region) -> recording::Store* {
-    const auto it = picture_stores_.find(region);
-    return it == picture_stores_.end() ? nullptr : it->second;
-  };
-  recording::Store* into = in(to);
+  recording::Store* into = store_in(picture_stores_, to);
   const auto to_dir = regions_.root(to) / "events" / to / device;
-  // One picture (sealed: its bytes do not depend on where they are kept) to region `to`.
-  const auto put = [&](const std::string& name, std::span<const uint8_t> bytes) {
-    if (into) {
-      const std::string key = device + "/" + name;
-      (void)into->remove(key);
-      const bool ok = into->append(key, bytes, false).has_value();
-      into->close(key);
-      return ok;
-    }
-    std::error_code ec;
-    std::filesystem::create_directories(to_dir, ec);
-    std::ofstream out(to_dir / name, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    return static_cast<bool>(out.flush());
+  const auto dest = [&](const std::string& name) {
+    return into ? Place{into, device + "/" + name, {}} : Place{nullptr, {}, to_dir / name};
   };
   bool all = true;
   for (const auto& r : regions_.all()) {
     if (r.id == to) continue;
-    if (auto* from = in(r.id)) {
+    if (auto* from = store_in(picture_stores_, r.id)) {
       for (const auto& key : from->list(device + "/")) {
-        auto bytes = from->get(key);
-        if (!bytes || !put(key.substr(device.size() + 1), *bytes) || !from->remove(key)) {
-          all = false;
-        }
+        all = move_one({from, key, {}}, dest(key.substr(device.size() + 1))) && all;
       }
     }
     const auto from_dir = r.root / "events" / r.id / device;
-    if (!into) {
-      all = move_dir(from_dir, to_dir) && all;
-      continue;
-    }
     std::error_code ec;
     if (!std::filesystem::exists(from_dir, ec)) continue;
+    bool whole_dir = true;
     for (const auto& e : std::filesystem::directory_iterator(from_dir, ec)) {
-      std::ifstream file(e.path(), std::ios::binary);
-      const std::vector<uint8_t> bytes(std::istreambuf_iterator<char>(file), {});
-      std::error_code one;
-      if (!file || !put(e.path().filename().string(), bytes)) {
-        all = false;
-        continue;
-      }
-      std::filesystem::remove(e.path(), one);
+      whole_dir =
+          move_one({nullptr, {}, e.path()}, dest(e.path().filename().string())) && whole_dir;
     }
-    if (all) std::filesystem::remove(from_dir, ec);
+    if (whole_dir) std::filesystem::remove(from_dir, ec);
+    all = whole_dir && all;
   }
   return all;
 }
 
 bool RegionMover::move_export(const std::string& user_id, const std::string& id,
                               const std::string& to) {
-  const auto in = [this](const std::string& region) -> recording::Store* {
-    const auto it = export_stores_.find(region);
-    return it == export_stores_.end() ? nullptr : it->second;
-  };
-  recording::Store* into = in(to);
+  recording::Store* into = store_in(export_stores_, to);
   const std::string key = user_id + "/" + id + ".zip";
-  const auto to_file = regions_.root(to) / "exports" / (id + ".zip");
-  constexpr uint64_t kPiece = 8 << 20;
-  // Piece by piece from `read` (size bytes) into region `to`; false if anything failed, and
-  // then nothing of it is left there.
-  const auto copy = [&](uint64_t size, const auto& read) {
-    std::error_code ec;
-    std::ofstream out;
-    if (into) {
-      (void)into->remove(key);
-    } else {
-      std::filesystem::create_directories(to_file.parent_path(), ec);
-      out.open(to_file, std::ios::binary | std::ios::trunc);
-    }
-    bool ok = into || static_cast<bool>(out);
-    for (uint64_t at = 0; ok && at < size; at += kPiece) {
-      auto bytes = read(at, std::min(kPiece, size - at));
-      ok = bytes.has_value();
-      if (ok && into) ok = into->append(key, *bytes, false).has_value();
-      if (ok && !into) {
-        out.write(reinterpret_cast<const char*>(bytes->data()),
-                  static_cast<std::streamsize>(bytes->size()));
-        ok = static_cast<bool>(out);
-      }
-    }
-    if (into) {
-      into->close(key);
-      if (!ok) (void)into->remove(key);
-    } else {
-      ok = ok && static_cast<bool>(out.flush());
-      out.close();
-      if (!ok) std::filesystem::remove(to_file, ec);
-    }
-    return ok;
-  };
+  const Place dest = into ? Place{into, key, {}}
+                          : Place{nullptr, {}, regions_.root(to) / "exports" / (id + ".zip")};
   bool all = true;
   for (const auto& r : regions_.all()) {
     if (r.id == to) continue;
-    if (auto* from = in(r.id)) {
-      if (const auto size = from->size(key)) {
-        const bool ok =
-            copy(*size, [&](uint64_t at, uint64_t n) { return from->read(key, at, n); });
-        all = ok && from->remove(key) && all;
-      }
-    }
-    const auto from_file = r.root / "exports" / (id + ".zip");
-    std::error_code ec;
-    if (!std::filesystem::exists(from_file, ec)) continue;
-    if (!into) {
-      std::filesystem::create_directories(to_file.parent_path(), ec);
-      std::filesystem::copy_file(from_file, to_file,
-                                 std::filesystem::copy_options::overwrite_existing, ec);
-    } else {
-      const auto size = std::filesystem::file_size(from_file, ec);
-      std::ifstream file(from_file, std::ios::binary);
-      if (!ec && file) {
-        const bool ok =
-            copy(size, [&](uint64_t at, uint64_t n) -> Result<std::vector<uint8_t>, std::string> {
-              std::vector<uint8_t> bytes(n);
-              file.seekg(static_cast<std::streamoff>(at));
-              file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
-              if (file.gcount() != static_cast<std::streamsize>(n))
-                return Unexpected(std::string("short"));
-              return bytes;
-            });
-        if (!ok) ec = std::make_error_code(std::errc::io_error);
-      } else {
-        ec = std::make_error_code(std::errc::io_error);
-      }
-    }
-    if (ec) {
-      all = false;
-      continue;
-    }
-    std::filesystem::remove(from_file, ec);
+    if (auto* from = store_in(export_stores_, r.id)) all = move_one({from, key, {}}, dest) && all;
+    all = move_one({nullptr, {}, r.root / "exports" / (id + ".zip")}, dest) && all;
   }
   return all;
 }
 
-bool RegionMover::move_dir(const std::filesystem::path& from, const std::filesystem::path& to) {
+recording::Store* RegionMover::store_in(const std::map<std::string, recording::Store*>& stores,
+                                        const std::string& region) {
+  const auto it = stores.find(region);
+  return it == stores.end() ? nullptr : it->second;
+}
+
+bool RegionMover::move_one(const Place& from, const Place& to) {
   std::error_code ec;
-  if (!std::filesystem::exists(from, ec)) return true;
-  std::filesystem::create_directories(to, ec);
-  bool all = true;
-  for (const auto& e : std::filesystem::directory_iterator(from, ec)) {
-    std::error_code one;
-    std::filesystem::copy_file(e.path(), to / e.path().filename(),
-                               std::filesystem::copy_options::overwrite_existing, one);
-    if (one) {
-      all = false;
-      continue;
-    }
-    std::filesystem::remove(e.path(), one);
+  if (!from.store && !to.store && std::filesystem::equivalent(from.file, to.file, ec)) {
+    return true;  // two regions under one root: it is already where it goes
   }
-  if (all) std::filesystem::remove(from, ec);
-  return all;
+  uint64_t size = 0;
+  if (from.store) {
+    auto n = from.store->size(from.key);
+    if (!n) return n.error().starts_with(recording::kNoFile);  // nothing there
+    size = *n;
+  } else {
+    if (!std::filesystem::exists(from.file, ec)) return true;
+    size = std::filesystem::file_size(from.file, ec);
+    if (ec) return false;
+  }
+  // Piece by piece, so that an export of gigabytes is never in memory whole; nothing is left
+  // at `to` if anything fails, and the original goes only once the copy is whole.
+  constexpr uint64_t kPiece = 8 << 20;
+  std::ifstream in;
+  std::ofstream out;
+  if (!from.store) {
+    in.open(from.file, std::ios::binary);
+    if (!in) return false;
+  }
+  if (to.store) {
+    (void)to.store->remove(to.key);  // what an interrupted round left
+  } else {
+    std::filesystem::create_directories(to.file.parent_path(), ec);
+    out.open(to.file, std::ios::binary | std::ios::trunc);
+    if (!out) return false;
+  }
+  bool ok = true;
+  std::vector<uint8_t> piece;
+  for (uint64_t at = 0; ok && at < size; at += kPiece) {
+    const uint64_t n = std::min(kPiece, size - at);
+    if (from.store) {
+      auto got = from.store->read(from.key, at, n);
+      ok = got && got->size() == n;
+      if (ok) piece = std::move(*got);
+    } else {
+      piece.resize(n);
+      in.read(reinterpret_cast<char*>(piece.data()), static_cast<std::streamsize>(n));
+      ok = in.gcount() == static_cast<std::streamsize>(n);
+    }
+    if (!ok) break;
+    if (to.store) {
+      ok = to.store->append(to.key, piece, false).has_value();
+    } else {
+      out.write(reinterpret_cast<const char*>(piece.data()), static_cast<std::streamsize>(n));
+      ok = static_cast<bool>(out);
+    }
+  }
+  if (to.store) {
+    to.store->close(to.key);
+    if (!ok) (void)to.store->remove(to.key);
+  } else {
+    ok = ok && static_cast<bool>(out.flush());
+    out.close();
+    if (!ok) std::filesystem::remove(to.file, ec);
+  }
+  if (!ok) return false;
+  if (from.store) return from.store->remove(from.key);
+  return std::filesystem::remove(from.file, ec) && !ec;
 }
 
 }  // namespace nj::app

@@ -42,7 +42,18 @@ class RegionMover {
   bool move_export(const std::string& user_id, const std::string& id, const std::string& to);
   // False if something is left to move (or failed): the move stays pending.
   bool move_segment(const recording::Segment& s, const std::string& to);
-  bool move_dir(const std::filesystem::path& from, const std::filesystem::path& to);
+  // Where one picture or export is kept: an object of a store (store set), or a file.
+  struct Place {
+    recording::Store* store = nullptr;
+    std::string key;
+    std::filesystem::path file;
+  };
+  // Moves it (sealed: its bytes do not depend on where they are kept): copied whole, then
+  // the original removed. True if there was nothing to move; false if anything failed, and
+  // then nothing of it is left at `to`.
+  static bool move_one(const Place& from, const Place& to);
+  static recording::Store* store_in(const std::map<std::string, recording::Store*>& stores,
+                                    const std::string& region);
   store::Database& db_;
   privacy::Regions& regions_;
   recording::Catalog& catalog_;

@@ -572,6 +572,51 @@ static bool is_keyframe(const hub::FramePtr& f) {
   return f->track == hub::TrackKind::kVideo && f->keyframe;
 }
 
+// Frames taken from the hub and not yet sent, with their bytes counted as they come and go
+// (while disconnected the backlog's bound is checked at every frame).
+class HeldFrames {
+ public:
+  using Frames = std::deque<hub::FramePtr>;
+  using iterator = Frames::iterator;
+  void append(std::vector<hub::FramePtr>& frames) {
+    for (auto& f : frames) {
+      bytes_ += f->data.size();
+      frames_.push_back(std::move(f));
+    }
+    frames.clear();
+  }
+  void prepend(std::vector<hub::FramePtr>& frames) {
+    for (const auto& f : frames) bytes_ += f->data.size();
+    frames_.insert(frames_.begin(), std::make_move_iterator(frames.begin()),
+                   std::make_move_iterator(frames.end()));
+    frames.clear();
+  }
+  // Takes out the frames before `until`.
+  Frames take_front(iterator until) {
+    Frames out(std::make_move_iterator(frames_.begin()), std::make_move_iterator(until));
+    frames_.erase(frames_.begin(), until);
+    for (const auto& f : out) bytes_ -= f->data.size();
+    return out;
+  }
+  void clear() {
+    frames_.clear();
+    bytes_ = 0;
+  }
+  size_t bytes() const { return bytes_; }
+  size_t size() const { return frames_.size(); }
+  bool empty() const { return frames_.empty(); }
+  iterator begin() { return frames_.begin(); }
+  iterator end() { return frames_.end(); }
+  Frames::reverse_iterator rbegin() { return frames_.rbegin(); }
+  Frames::reverse_iterator rend() { return frames_.rend(); }
+  const hub::FramePtr& front() const { return frames_.front(); }
+  const hub::FramePtr& back() const { return frames_.back(); }
+
+ private:
+  Frames frames_;
+  size_t bytes_ = 0;
+};
+
 struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   Impl(net::IoPool& p, hub::Hub& h, PushOptions o)
       : Reconnecting(p.impl().next_context(), o.backoff), hub(h), options(std::move(o)) {}
@@ -679,9 +724,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
       // The server may not have kept the GOP in flight: it goes again, and so does all that
       // comes until the next connection.
       take();
-      held.insert(held.begin(), std::make_move_iterator(gop.begin()),
-                  std::make_move_iterator(gop.end()));
-      gop.clear();
+      held.prepend(gop);
       bound_held();
     } else {
       subscription.reset();
@@ -784,9 +827,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     if (!subscription) return;
     drained.clear();
     subscription->queue().drain(drained);
-    held.insert(held.end(), std::make_move_iterator(drained.begin()),
-                std::make_move_iterator(drained.end()));
-    drained.clear();
+    held.append(drained);
   }
 
   // Without a connection, held grows: whole GOPs go from its front past the bounds.
@@ -794,15 +835,13 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     auto too_much = [&] {
       if (held.empty()) return false;
       const int64_t age_us = held.back()->received_at_us - held.front()->received_at_us;
-      size_t bytes = 0;
-      for (const auto& f : held) bytes += f->data.size();
       return age_us > std::chrono::microseconds(options.backlog.max_age).count() ||
-             bytes > options.backlog.max_bytes;
+             held.bytes() > options.backlog.max_bytes;
     };
     while (too_much()) {
       auto next = std::find_if(held.begin() + 1, held.end(), is_keyframe);
       const auto n = static_cast<uint64_t>(next - held.begin());
-      held.erase(held.begin(), next);
+      (void)held.take_front(next);
       std::lock_guard lock(mu);
       backlog_dropped += n;
     }
@@ -824,8 +863,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
       backlog_link.reset();
       backlog_egress.reset();
     }
-    backlog.assign(std::make_move_iterator(held.begin()), std::make_move_iterator(cut));
-    held.erase(held.begin(), cut);
+    backlog = held.take_front(cut);
     send_backlog_later();
   }
 
@@ -924,7 +962,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
         // A slow connection skips to the latest keyframe as the hub's queue would: live stays
         // live.
         auto last = std::find_if(held.rbegin(), held.rend(), is_keyframe);
-        if (last != held.rend()) held.erase(held.begin(), std::prev(last.base()));
+        if (last != held.rend()) (void)held.take_front(std::prev(last.base()));
       }
       return;
     }
@@ -952,7 +990,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
   std::unique_ptr<hub::Subscription> subscription;
   std::unique_ptr<Egress> egress;
   std::vector<hub::FramePtr> drained;
-  std::deque<hub::FramePtr> held;  // taken from the hub, not yet sent
+  HeldFrames held;                 // taken from the hub, not yet sent
   std::vector<hub::FramePtr> gop;  // sent since the last keyframe (keeping a backlog)
   bool moving = false;             // retarget: reconnect at once
   std::string link_server;         // the live link's URL without its query
