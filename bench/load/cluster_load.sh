@@ -46,6 +46,7 @@ external_host = "127.0.0.1"
 external_port = $mqtt
 admin_username = "$(field "$work/broker/broker.json" admin_username)"
 admin_password = "$(field "$work/broker/broker.json" admin_password)"
+device_logins = "$(field "$work/broker/broker.json" device_logins)"
 EOF
   "$bin/nightjar" serve --config "$work/node-$n.toml" --data "$work/node-$n" --http-port 0 \
     --rtsp-port 0 --log-level warn >"$work/node-$n.log" 2>&1 &

@@ -19,9 +19,10 @@ namespace nj::app {
 namespace {
 constexpr const char* kUsage =
     R"(usage: nightjar broker --dir DIR [--listen ADDRESS] [--port N]
-  runs the MQTT broker that several nodes share (mosquitto with dynamic security), until
-  SIGINT or SIGTERM; its state and log go in DIR, and DIR/broker.json gets the port and the
-  admin credentials the nodes' [mqtt] sections need (new at every start)
+  runs the MQTT broker that several nodes share (mosquitto with Nightjar's plugin for the
+  cameras' logins, and dynamic security for the others), until SIGINT or SIGTERM; its state
+  and log go in DIR, and DIR/broker.json gets the port, the admin credentials and the
+  device_logins the nodes' [mqtt] sections need (new at every start)
   --listen ADDRESS  default 127.0.0.1
   --port N          default 1883; 0 picks a free one
 )";
@@ -59,6 +60,7 @@ int broker_command(std::span<const std::string_view> args) {
   options.listen = listen;
   options.port = static_cast<uint16_t>(port);
   options.admin_acls = device::server_acls();
+  options.devices_plugin = mqtt::devices_plugin_beside_program();
   auto broker = mqtt::EmbeddedBroker::start(options);
   if (!broker) {
     std::fprintf(stderr, "nightjar broker: %s\n", broker.error().c_str());
@@ -72,7 +74,9 @@ int broker_command(std::span<const std::string_view> args) {
     out << nlohmann::json{{"host", (*broker)->host()},
                           {"port", (*broker)->port()},
                           {"admin_username", (*broker)->admin_username()},
-                          {"admin_password", (*broker)->admin_password()}}
+                          {"admin_password", (*broker)->admin_password()},
+                          // What its servers set as [mqtt] device_logins.
+                          {"device_logins", (*broker)->devices_plugin() ? "plugin" : "dynsec"}}
                .dump()
         << "\n";
     if (!out.flush()) {

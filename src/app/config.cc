@@ -308,14 +308,17 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
   if (const auto* mqtt = top.subtable("mqtt")) {
     TableReader t(*mqtt, "mqtt.");
     auto& m = c.mqtt;
-    if (auto r =
-            first_error({t.string("listen", m.listen), t.string("external_host", m.external_host),
-                         t.integer("external_port", m.external_port, 1, 65535),
-                         t.string("admin_username", m.admin_username),
-                         t.string("admin_password", m.admin_password),
-                         t.string("public_host", m.public_host), t.finish()});
+    if (auto r = first_error(
+            {t.string("listen", m.listen), t.string("external_host", m.external_host),
+             t.integer("external_port", m.external_port, 1, 65535),
+             t.string("admin_username", m.admin_username),
+             t.string("admin_password", m.admin_password), t.string("public_host", m.public_host),
+             t.string("device_logins", m.device_logins), t.finish()});
         !r) {
       return r;
+    }
+    if (!m.device_logins.empty() && m.device_logins != "plugin" && m.device_logins != "dynsec") {
+      return Unexpected(std::string("mqtt.device_logins must be \"plugin\" or \"dynsec\""));
     }
   }
   if (const auto* rtsp = top.subtable("rtsp")) {

@@ -47,6 +47,12 @@ struct MqttConfig {
   uint16_t external_port = 1883;
   std::string admin_username, admin_password;  // external only
   std::string public_host;  // the address devices are told to reach; empty = the listen address
+  // How the cameras' logins are kept on the broker. "plugin": Nightjar's own mosquitto plugin
+  // (nightjar-devices.so, which the embedded broker and `nightjar broker` load), O(1) per
+  // camera; "dynsec": mosquitto's dynamic-security plugin alone, whose state file is written
+  // whole at every command. Empty: the plugin when the broker is embedded, dynsec when it is
+  // external (a broker the operator runs may not have the plugin).
+  std::string device_logins;
 };
 
 // Devices: how long a camera streamed on demand keeps streaming after its last viewer left.

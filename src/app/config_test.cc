@@ -105,6 +105,11 @@ TEST(Config, TomlErrorsAreClear) {
   ASSERT_FALSE(syntax);
   EXPECT_TRUE(syntax.error().starts_with("x.toml:1:")) << syntax.error();
   EXPECT_FALSE(parse({"--config", "/nonexistent/nightjar.toml"}));
+  auto logins = apply_toml(c, "[mqtt]\ndevice_logins = \"ldap\"\n", "x.toml");
+  ASSERT_FALSE(logins);
+  EXPECT_EQ(logins.error(), "mqtt.device_logins must be \"plugin\" or \"dynsec\"");
+  EXPECT_TRUE(apply_toml(c, "[mqtt]\ndevice_logins = \"plugin\"\n", "x.toml"));
+  EXPECT_EQ(c.mqtt.device_logins, "plugin");
 }
 
 TEST(Config, ExampleFileParsesToTheDefaults) {

@@ -570,6 +570,14 @@ int serve(const Config& config) {
     options.listen = config.mqtt.listen.empty() ? config.listen : config.mqtt.listen;
     options.port = config.mqtt_port;
     options.admin_acls = device::server_acls();
+    if (config.mqtt.device_logins != "dynsec") {
+      options.devices_plugin = mqtt::devices_plugin_beside_program();
+    }
+    if (options.devices_plugin.empty() && config.mqtt.device_logins != "dynsec") {
+      spdlog::warn(
+          "mqtt.devices_plugin.missing reason=\"nightjar-devices.so is not beside the "
+          "program: cameras are dynamic-security clients\"");
+    }
     options.log_keep_days = config.log.keep_days;
     // Devices reach the broker over TLS with a certificate pinned in their QR payload.
     auto cert = ensure_broker_cert(data->path() / "keys");
@@ -607,7 +615,12 @@ int serve(const Config& config) {
         auto bound = device_service.claim(serial, token);
         return bound ? std::string() : bound.error().message;
       },
-      [&placement](const std::string& serial) { return placement.here(serial); });
+      [&placement](const std::string& serial) { return placement.here(serial); },
+      broker ? broker->devices_plugin() : config.mqtt.device_logins == "plugin");
+  spdlog::info("mqtt.device_logins mode={}",
+               (broker ? broker->devices_plugin() : config.mqtt.device_logins == "plugin")
+                   ? "plugin"
+                   : "dynsec");
   // One node at a time provisions the devices on the shared broker (the leases outlive it).
   broker_link.set_provisioner(
       [provisioning = std::make_shared<Singleton>(singleton(short_leases, "broker-provisioning"))] {

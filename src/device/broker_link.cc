@@ -48,18 +48,26 @@ std::vector<json> device_role_commands(const std::string& serial, const std::str
           enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)};
 }
 
+json device_login_command(const std::string& serial, const std::string& secret, bool enabled) {
+  return {
+      {"command", "setDevice"}, {"username", serial}, {"password", secret}, {"enabled", enabled}};
+}
+
 BrokerLink::BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin,
-                       const ClientFactory& factory, ClaimHandler on_claim, Mine mine)
+                       const ClientFactory& factory, ClaimHandler on_claim, Mine mine,
+                       bool devices_plugin)
     : registry_(registry),
       on_claim_(std::move(on_claim)),
       mine_(std::move(mine)),
-      client_username_(admin.username) {
+      client_username_(admin.username),
+      devices_plugin_(devices_plugin) {
   admin.will.reset();
   id_prefix_ = random_id().substr(0, 8) + "-";
   client_ = factory(
       std::move(admin), [this](const mqtt::Message& m) { on_message(m); },
       [this](bool up, const std::string& why) { on_state(up, why); });
   client_->subscribe(std::string(dynsec::kResponseTopic));
+  if (devices_plugin_) client_->subscribe(std::string(kDevicesResponseTopic));
   for (const char* leaf : {"state", "rpc/res", "telemetry", "event", "claim"}) {
     client_->subscribe(std::string(kTopicRoot) + "+/" + leaf);
   }
@@ -124,13 +132,13 @@ void BrokerLink::on_state(bool up, const std::string& why) {
   }
 }
 
-void BrokerLink::send_control(const std::vector<json>& commands) {
+void BrokerLink::send_control(const std::vector<json>& commands, const std::string& topic) {
   // Batches of 50: one message per device would be slow, one huge message is refused.
   for (size_t at = 0; at < commands.size(); at += 50) {
     std::vector<json> part(
         commands.begin() + static_cast<long>(at),
         commands.begin() + static_cast<long>(std::min(at + 50, commands.size())));
-    client_->publish(std::string(dynsec::kControlTopic), dynsec::batch(part), 1, false);
+    client_->publish(topic, dynsec::batch(part), 1, false);
   }
 }
 
@@ -183,7 +191,9 @@ void BrokerLink::provision(const std::vector<Device>& devices, bool all) {
     for (const auto& d : devices) {
       auto it = provisioned_.find(d.serial);
       if (it != provisioned_.end() && it->second == d.enabled) continue;
-      if (it == provisioned_.end()) {
+      if (devices_plugin_) {
+        commands.push_back(device_login_command(d.serial, registry_.current_secret(d), d.enabled));
+      } else if (it == provisioned_.end()) {
         auto c = device_role_commands(d.serial, registry_.current_secret(d), d.enabled);
         commands.insert(commands.end(), c.begin(), c.end());
       } else {
@@ -197,7 +207,8 @@ void BrokerLink::provision(const std::vector<Device>& devices, bool all) {
   }
   if (!commands.empty()) {
     spdlog::info("device.broker_link.provisioned devices={}", count);
-    send_control(commands);
+    send_control(commands, devices_plugin_ ? std::string(kDevicesControlTopic)
+                                           : std::string(dynsec::kControlTopic));
   }
 }
 
@@ -225,7 +236,12 @@ void BrokerLink::set_enabled(const std::string& serial, bool enabled) {
     if (it == provisioned_.end()) return;
     it->second = enabled;
   }
-  send_control({enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)});
+  if (devices_plugin_) {
+    send_control({{{"command", "setEnabled"}, {"username", serial}, {"enabled", enabled}}},
+                 std::string(kDevicesControlTopic));
+  } else {
+    send_control({enabled ? dynsec::enable_client(serial) : dynsec::disable_client(serial)});
+  }
 }
 
 void BrokerLink::call(const std::string& serial, const std::string& method, json params,
@@ -269,7 +285,7 @@ void BrokerLink::expire_calls() {
 }
 
 void BrokerLink::on_message(const mqtt::Message& m) {
-  if (m.topic == dynsec::kResponseTopic) {
+  if (m.topic == dynsec::kResponseTopic || m.topic == kDevicesResponseTopic) {
     for (const auto& outcome : dynsec::parse_response(m.payload)) {
       if (outcome.error.empty() || outcome.error.find("already exists") != std::string::npos) {
         continue;

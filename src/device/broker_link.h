@@ -54,8 +54,10 @@ class BrokerLink {
 
   // admin: where the broker is and its privileged credentials. factory: mqtt::connect, or a
   // fake in tests. mine: empty, every device is this node's.
+  // devices_plugin: the broker keeps the cameras' logins in Nightjar's plugin
+  // (nightjar-devices.so, one command each, O(1)) rather than as dynamic-security clients.
   BrokerLink(DeviceRegistry& registry, mqtt::ClientOptions admin, const ClientFactory& factory,
-             ClaimHandler on_claim = {}, Mine mine = {});
+             ClaimHandler on_claim = {}, Mine mine = {}, bool devices_plugin = false);
   ~BrokerLink();
 
   bool connected() const;
@@ -121,7 +123,8 @@ class BrokerLink {
               const device_protocol::InputError& error);
   void on_state(bool connected, const std::string& why);
   void provision(const std::vector<Device>& devices, bool all);
-  void send_control(const std::vector<nlohmann::json>& commands);
+  void send_control(const std::vector<nlohmann::json>& commands,
+                    const std::string& topic = std::string(mqtt::dynsec::kControlTopic));
   void expire_calls();
 
   DeviceRegistry& registry_;
@@ -143,6 +146,7 @@ class BrokerLink {
   bool connected_ = false;
   bool needs_full_sync_ = true;  // after every (re)connection: the broker may have restarted
   std::map<std::string, bool> provisioned_;  // serial → enabled, as the broker has it
+  const bool devices_plugin_;
   struct Pending {
     std::string serial;
     std::string method;
@@ -166,5 +170,12 @@ std::vector<mqtt::dynsec::Acl> server_acls();
 // The role a device gets: publish its own up-topics, receive its own rpc/req.
 std::vector<nlohmann::json> device_role_commands(const std::string& serial,
                                                  const std::string& secret, bool enabled);
+
+// The same device in nightjar-devices.so (src/mqtt/devices_plugin.cc), which knows a device's
+// rights by its serial: one command, sent to kDevicesControlTopic.
+inline constexpr std::string_view kDevicesControlTopic = "$CONTROL/nightjar-devices/v1";
+inline constexpr std::string_view kDevicesResponseTopic = "$CONTROL/nightjar-devices/v1/response";
+nlohmann::json device_login_command(const std::string& serial, const std::string& secret,
+                                    bool enabled);
 
 }  // namespace nj::device

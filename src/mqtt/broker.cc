@@ -77,6 +77,17 @@ std::string tail_of(const std::filesystem::path& file, size_t bytes = 600) {
 
 }  // namespace
 
+std::string devices_plugin_beside_program() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  const auto plugin =
+      std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path() /
+      "nightjar-devices.so";
+  std::error_code ec;
+  return std::filesystem::exists(plugin, ec) ? plugin.string() : std::string();
+}
+
 EmbeddedBroker::EmbeddedBroker(BrokerOptions options, uint16_t port, std::string password)
     : options_(std::move(options)), port_(port), admin_password_(std::move(password)) {}
 
@@ -89,6 +100,9 @@ Result<std::unique_ptr<EmbeddedBroker>, std::string> EmbeddedBroker::start(Broke
     if (!std::filesystem::exists(*tool)) {
       return Unexpected(*tool + " is missing (Debian packages mosquitto, mosquitto-clients)");
     }
+  }
+  if (!options.devices_plugin.empty() && !std::filesystem::exists(options.devices_plugin)) {
+    return Unexpected(options.devices_plugin + " is missing (built with nightjar)");
   }
   // The plugin's state starts empty at each start: the server rebuilds it from its database.
   const auto state = options.dir / "dynamic-security.json";
@@ -196,6 +210,11 @@ Result<void, std::string> EmbeddedBroker::launch() {
       out << "listener " << tls_port_ << " " << options_.listen << "\n"
           << "certfile " << options_.tls_cert.string() << "\n"
           << "keyfile " << options_.tls_key.string() << "\n";
+    }
+    if (!options_.devices_plugin.empty()) {
+      // First: it decides for the cameras' logins and leaves every other one to the next.
+      out << "plugin " << options_.devices_plugin << "\n"
+          << "plugin_opt_nightjar_admin " << admin_username_ << "\n";
     }
     out << "plugin " << options_.plugin << "\n"
         << "plugin_opt_config_file " << (options_.dir / "dynamic-security.json").string() << "\n"

@@ -27,6 +27,10 @@ struct BrokerOptions {
   std::string mosquitto = "/usr/sbin/mosquitto";
   std::string mosquitto_ctrl = "/usr/bin/mosquitto_ctrl";
   std::string plugin = "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so";
+  // Nightjar's own plugin for the cameras' logins (nightjar-devices.so, src/mqtt/
+  // devices_plugin.cc), loaded before dynamic security; empty: cameras are dynamic-security
+  // clients like every other login.
+  std::string devices_plugin;
   // What the admin client may do besides managing the broker (it may always receive and
   // subscribe to everything). Written into the plugin's state before mosquitto starts, with
   // every default access denied, so no client ever sees a more open broker.
@@ -40,6 +44,10 @@ struct BrokerOptions {
   // each start and each time prune_log() is called (the server: hourly).
   int log_keep_days = 14;
 };
+
+// nightjar-devices.so beside the running program (where the build and an install put it),
+// or "" if it is not there.
+std::string devices_plugin_beside_program();
 
 // Drops the lines of a log older than `keep_days` before `now_unix_s`: lines start with
 // "YYYY-MM-DDTHH:MM:SS" (UTC); a line without one goes with the line before it.
@@ -58,6 +66,8 @@ class EmbeddedBroker {
   const std::string& host() const { return options_.listen; }
   const std::string& admin_username() const { return admin_username_; }
   const std::string& admin_password() const { return admin_password_; }
+  // Whether cameras log in through nightjar-devices.so ($CONTROL/nightjar-devices/v1).
+  bool devices_plugin() const { return !options_.devices_plugin.empty(); }
   uint64_t restarts() const { return restarts_; }
   pid_t pid() const;
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "mqtt/client.h"
@@ -143,6 +144,114 @@ TEST(EmbeddedBroker, EnforcesCredentialsAndPerDeviceAcls) {
     EXPECT_EQ(log.find("127.0.0.1"), std::string::npos) << log;
     EXPECT_EQ(log.find("New client connected"), std::string::npos) << log;
   }
+  broker->reset();
+  std::filesystem::remove_all(options.dir);
+}
+
+// Nightjar's plugin for the cameras' logins (nightjar-devices.so): one command per camera,
+// kept in memory. A camera logs in by its serial and reaches only its own topics; only the
+// server's login may change the logins; a camera disabled is cut off at once; anything
+// malformed is answered with an error and changes nothing; every other login is left to
+// dynamic security.
+TEST(DevicesPlugin, CamerasLogInByTheirSerialAndReachOnlyTheirOwnTopics) {
+  BrokerOptions options;
+  options.dir = temp_dir();
+  options.devices_plugin = devices_plugin_beside_program();
+  ASSERT_FALSE(options.devices_plugin.empty()) << "nightjar-devices.so is built beside the tests";
+  options.admin_acls = {{"publishClientSend", "nj/v1/#", true},
+                        {"publishClientReceive", "nj/v1/#", true},
+                        {"subscribePattern", "nj/v1/#", true}};
+  auto broker = EmbeddedBroker::start(options);
+  ASSERT_TRUE(broker) << broker.error();
+  auto& b = **broker;
+  ASSERT_TRUE(b.devices_plugin());
+  const std::string control = "$CONTROL/nightjar-devices/v1";
+  const std::string response = control + "/response";
+
+  Recorder admin(b, b.admin_username(), b.admin_password());
+  ASSERT_TRUE(wait_for([&] { return admin.up.load(); })) << admin.why();
+  admin.client->subscribe(response);
+  admin.client->subscribe("nj/v1/#");
+  std::this_thread::sleep_for(200ms);
+  const auto answers = [&] {
+    std::lock_guard lock(admin.mu);
+    std::vector<nlohmann::json> out;
+    for (const auto& m : admin.messages) {
+      if (m.topic == response) out.push_back(nlohmann::json::parse(m.payload, nullptr, false));
+    }
+    return out;
+  };
+  const auto command = [&](const nlohmann::json& commands) {
+    const size_t before = answers().size();
+    admin.client->publish(control, nlohmann::json{{"commands", commands}}.dump());
+    EXPECT_TRUE(wait_for([&] { return answers().size() > before; }));
+    return answers().back()["responses"];
+  };
+  auto r = command(
+      {{{"command", "setDevice"}, {"username", "C1"}, {"password", "secret-1"}, {"enabled", true}},
+       {{"command", "setDevice"}, {"username", "C2"}, {"password", "secret-2"}, {"enabled", false}},
+       {{"command", "setDevice"}, {"username", "nj/v1/#"}, {"password", "x"}, {"enabled", true}},
+       {{"command", "setEnabled"}, {"username", "C9"}, {"enabled", true}},
+       {{"command", "teleport"}, {"username", "C1"}}});
+  ASSERT_EQ(r.size(), 5u) << r.dump();
+  EXPECT_FALSE(r[0].contains("error")) << r.dump();
+  EXPECT_FALSE(r[1].contains("error")) << r.dump();
+  EXPECT_EQ(r[2]["error"], "not a serial");
+  EXPECT_EQ(r[3]["error"], "no such device");
+  EXPECT_EQ(r[4]["error"], "unknown command");
+  admin.client->publish(control, "not json");
+  ASSERT_TRUE(wait_for([&] { return answers().back()["responses"][0].contains("error"); }));
+
+  Recorder device(b, "C1", "secret-1");
+  ASSERT_TRUE(wait_for([&] { return device.up.load(); })) << device.why();
+  device.client->subscribe("nj/v1/C1/rpc/req");
+  device.client->subscribe("nj/v1/C2/rpc/req");  // another camera's: refused
+  device.client->subscribe("nj/v1/#");           // refused
+  std::this_thread::sleep_for(200ms);
+  device.client->publish("nj/v1/C1/state", "{\"online\":true}");
+  device.client->publish("nj/v1/C1/rpc/req", "to itself");        // not a camera's to send
+  device.client->publish("nj/v1/C2/state", "{\"online\":true}");  // not its topic
+  // A camera may not change the logins.
+  device.client->publish(control, nlohmann::json{{"commands",
+                                                  {{{"command", "setDevice"},
+                                                    {"username", "C3"},
+                                                    {"password", "mine"},
+                                                    {"enabled", true}}}}}
+                                      .dump());
+  ASSERT_TRUE(wait_for([&] { return admin.got("nj/v1/C1/state", "{\"online\":true}"); }));
+  admin.client->publish("nj/v1/C1/rpc/req", "for C1");
+  admin.client->publish("nj/v1/C2/rpc/req", "for C2");
+  ASSERT_TRUE(wait_for([&] { return device.got("nj/v1/C1/rpc/req", "for C1"); }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(admin.got("nj/v1/C2/state", "{\"online\":true}"));
+  EXPECT_FALSE(admin.got("nj/v1/C1/rpc/req", "to itself"));
+  EXPECT_FALSE(device.got("nj/v1/C2/rpc/req", "for C2"));
+
+  Recorder wrong(b, "C1", "not-the-secret", 10s);
+  Recorder disabled(b, "C2", "secret-2", 10s);
+  Recorder planted(b, "C3", "mine", 10s);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(wrong.up.load());
+  EXPECT_FALSE(disabled.up.load());
+  EXPECT_FALSE(planted.up.load()) << "a camera created a login";
+
+  // Disabled: cut off at once, and refused after.
+  r = command({{{"command", "setEnabled"}, {"username", "C1"}, {"enabled", false}}});
+  EXPECT_FALSE(r[0].contains("error")) << r.dump();
+  EXPECT_TRUE(wait_for([&] { return !device.up.load(); }));
+  std::this_thread::sleep_for(600ms);  // its client retries every 200 ms
+  EXPECT_FALSE(device.up.load());
+  // Enabled again with a new secret: the old one no longer works.
+  command({{{"command", "setDevice"},
+            {"username", "C1"},
+            {"password", "secret-1b"},
+            {"enabled", true}}});
+  Recorder renewed(b, "C1", "secret-1b");
+  EXPECT_TRUE(wait_for([&] { return renewed.up.load(); })) << renewed.why();
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(device.up.load());
+  command({{{"command", "deleteDevice"}, {"username", "C1"}}});
+  EXPECT_TRUE(wait_for([&] { return !renewed.up.load(); }));
   broker->reset();
   std::filesystem::remove_all(options.dir);
 }

@@ -148,7 +148,8 @@ class TestCluster {
           "\"\n[mqtt]\nexternal_host = \"127.0.0.1\"\nexternal_port = " +
           std::to_string(mqtt_port()) + "\nadmin_username = \"" +
           mqtt_["admin_username"].get<std::string>() + "\"\nadmin_password = \"" +
-          mqtt_["admin_password"].get<std::string>() + "\"\n" + storage + config_);
+          mqtt_["admin_password"].get<std::string>() + "\"\ndevice_logins = \"" +
+          mqtt_.value("device_logins", "dynsec") + "\"\n" + storage + config_);
       if (!nodes_.empty()) node->share_database_of(*nodes_.front().second);
       node->set_admin_options("--shared-keys " + sh_quote((dir_ / "keys").string()));
       if (!node->start()) return id + " did not start:\n" + node->log();
