@@ -159,12 +159,27 @@ std::string AuditLog::session_of(std::string_view session_id) {
   return hex(std::span(digest).first(6));
 }
 
+// The advisory lock that orders appends to the chain across nodes (an arbitrary constant
+// of ours, "njaudit" in ASCII).
+constexpr int64_t kChainLock = 0x6e6a6175646974;
+
 bool AuditLog::append(const Record& r) {
   std::lock_guard lock(mu_);
   const int64_t at = clock_.now_ms();
   int64_t seq = 0;
   std::string hash;
   auto done = db_.transaction([&](store::Database& tx) -> store::StoreResult<void> {
+    if (tx.dialect() == "postgres") {
+      // Several nodes append to one chain: one at a time, each after the head the last one
+      // left (the lock is the transaction's, released at its end; under read committed the
+      // head below is read after it is taken, so it is the latest). SQLite's transactions
+      // are one at a time already.
+      if (auto locked =
+              tx.query("SELECT pg_advisory_xact_lock(" + std::to_string(kChainLock) + ")");
+          !locked) {
+        return Unexpected(locked.error());
+      }
+    }
     auto head = tx.query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", {});
     if (!head) return Unexpected(head.error());
     seq = head->empty() ? 1 : (*head)[0].integer(0) + 1;
