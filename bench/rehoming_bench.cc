@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
       viewers[{id, serial}] = std::move(v);
     }
   }
-  std::vector<double> rehomed_ms, gaps_ms;
+  std::vector<double> rehomed_ms, gaps_ms, back_gaps_ms;
   for (int round = 0; round < rounds; ++round) {
     const auto& victim_node = three.ids()[static_cast<size_t>(round) % three.ids().size()];
     const auto& serial = serial_on[victim_node];
@@ -167,6 +168,37 @@ int main(int argc, char** argv) {
       std::printf("round %d: no gap found in\n%s", round + 1,
                   three.first().sql(rows_query).c_str());
     }
+    // The hand-over back to the node that came back (planned: the camera reaches it before it
+    // leaves the survivor, and moves at a keyframe): from the end of the survivor's segment
+    // to the start of the returned node's next one; 0 is neither a gap nor an overlap.
+    std::optional<int64_t> back_gap;
+    for (int i = 0; i < 100 && !back_gap; ++i) {
+      std::vector<std::array<std::string, 4>> rows;
+      std::istringstream lines(three.first().sql(rows_query));
+      for (std::string line; std::getline(lines, line);) {
+        long long start = 0, end = 0;
+        char writer[64] = {0}, state[16] = {0};
+        if (std::sscanf(line.c_str(), "%lld|%lld|%63[^|]|%15s", &start, &end, writer, state) == 4) {
+          rows.push_back({std::to_string(start), std::to_string(end), writer, state});
+        }
+      }
+      for (size_t k = 1; k < rows.size(); ++k) {
+        if (rows[k][2] == victim_node && std::stoll(rows[k][0]) > killed_ms &&
+            rows[k - 1][2] != victim_node && rows[k - 1][3] == "closed") {
+          back_gap = std::stoll(rows[k][0]) - std::stoll(rows[k - 1][1]);
+          break;
+        }
+      }
+      if (!back_gap) std::this_thread::sleep_for(200ms);
+    }
+    if (back_gap) {
+      back_gaps_ms.push_back(static_cast<double>(*back_gap));
+      std::printf("round %d: the hand-over back, gap %lld ms\n", round + 1,
+                  static_cast<long long>(*back_gap));
+    } else {
+      std::printf("round %d: no hand-over back found in\n%s", round + 1,
+                  three.first().sql(rows_query).c_str());
+    }
     // The others' viewers on the node that came back are new too.
     for (const auto& [holder, other] : serial_on) {
       if (other == serial) continue;
@@ -183,6 +215,14 @@ int main(int argc, char** argv) {
     std::sort(gaps_ms.begin(), gaps_ms.end());
     std::printf("recording gap over %zu kills: p50 %.0f ms, max %.0f ms (negative: overlap)\n",
                 gaps_ms.size(), gaps_ms[gaps_ms.size() / 2], gaps_ms.back());
+  }
+  if (!back_gaps_ms.empty()) {
+    std::sort(back_gaps_ms.begin(), back_gaps_ms.end());
+    std::printf(
+        "recording at the hand-over back over %zu returns: min %.0f ms, p50 %.0f ms, max %.0f ms "
+        "(negative: overlap)\n",
+        back_gaps_ms.size(), back_gaps_ms.front(), back_gaps_ms[back_gaps_ms.size() / 2],
+        back_gaps_ms.back());
   }
   return 0;
 }
