@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 
+#include "app/data_dir.h"
 #include "audit/audit_log.h"
 #include "common/clock.h"
 #include "common/time.h"
@@ -285,6 +286,12 @@ int migrate_to_postgres(const std::filesystem::path& from, const std::string& to
   }
   if (!std::filesystem::exists(from / "nightjar.db")) {
     std::fprintf(stderr, "nightjar admin: no database in %s\n", from.c_str());
+    return 1;
+  }
+  // The server's own lock, held for the whole copy: none may write meanwhile.
+  auto held = DataDir::open(from);
+  if (!held) {
+    std::fprintf(stderr, "nightjar admin: %s: stop its server first\n", held.error().c_str());
     return 1;
   }
   auto source = store::open_sqlite(from / "nightjar.db");

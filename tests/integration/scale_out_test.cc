@@ -42,12 +42,20 @@ TEST(MigrateToPostgres, AnEmbeddedInstallMovesOverAndWorksThere) {
   ASSERT_FALSE(add_device(server, "MOVE-1").empty());
   const std::string device = bind_by_label(server, "MOVE-1", bearer);
   ASSERT_FALSE(device.empty());
-  ASSERT_EQ(server.stop(), 0) << server.log();
-
   std::string error;
   const std::string url = store::testing::fresh_database_url(&error);
   ASSERT_FALSE(url.empty()) << error;
   int status = -1;
+  // While its server runs it is refused (the copy would be of no one moment), and nothing
+  // is written: the same database takes the copy below.
+  const std::string busy =
+      server.admin("migrate-to-postgres --from " + sh_quote(server.data_dir().string()) + " --to " +
+                       url + " 2>&1",
+                   &status);
+  EXPECT_EQ(status, 1) << busy;
+  EXPECT_NE(busy.find("stop its server first"), std::string::npos) << busy;
+  ASSERT_EQ(server.stop(), 0) << server.log();
+
   const std::string report =
       server.admin("migrate-to-postgres --from " + sh_quote(server.data_dir().string()) + " --to " +
                        url + " 2>&1",
