@@ -10,7 +10,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -121,12 +120,11 @@ int main(int argc, char** argv) {
         "SELECT s.start_ms, s.end_ms, s.writer, s.state FROM recording_segments s JOIN devices "
         "d ON d.id = s.device_id WHERE d.serial = '" +
         serial + "' AND s.bytes > s.init_size ORDER BY s.start_ms";
-    std::optional<int64_t> gap;
-    for (int i = 0; i < 100 && !gap; ++i) {
-      struct Row {
-        long long start = 0, end = 0;
-        std::string writer, state;
-      };
+    struct Row {
+      long long start = 0, end = 0;
+      std::string writer, state;
+    };
+    const auto read_rows = [&] {
       std::vector<Row> rows;
       std::istringstream lines(three.first().sql(rows_query));
       for (std::string line; std::getline(lines, line);) {
@@ -139,6 +137,11 @@ int main(int argc, char** argv) {
           rows.push_back(r);
         }
       }
+      return rows;
+    };
+    std::optional<int64_t> gap;
+    for (int i = 0; i < 100 && !gap; ++i) {
+      const auto rows = read_rows();
       // The killed node's last segment before the kill, and the next one by another node
       // that begins about where it ends (not one of a hand-over before it: a node that lost
       // the camera a moment after it came back may hold a short segment from then).
@@ -173,19 +176,11 @@ int main(int argc, char** argv) {
     // to the start of the returned node's next one; 0 is neither a gap nor an overlap.
     std::optional<int64_t> back_gap;
     for (int i = 0; i < 100 && !back_gap; ++i) {
-      std::vector<std::array<std::string, 4>> rows;
-      std::istringstream lines(three.first().sql(rows_query));
-      for (std::string line; std::getline(lines, line);) {
-        long long start = 0, end = 0;
-        char writer[64] = {0}, state[16] = {0};
-        if (std::sscanf(line.c_str(), "%lld|%lld|%63[^|]|%15s", &start, &end, writer, state) == 4) {
-          rows.push_back({std::to_string(start), std::to_string(end), writer, state});
-        }
-      }
+      const auto rows = read_rows();
       for (size_t k = 1; k < rows.size(); ++k) {
-        if (rows[k][2] == victim_node && std::stoll(rows[k][0]) > killed_ms &&
-            rows[k - 1][2] != victim_node && rows[k - 1][3] == "closed") {
-          back_gap = std::stoll(rows[k][0]) - std::stoll(rows[k - 1][1]);
+        if (rows[k].writer == victim_node && rows[k].start > killed_ms &&
+            rows[k - 1].writer != victim_node && rows[k - 1].state == "closed") {
+          back_gap = rows[k].start - rows[k - 1].end;
           break;
         }
       }

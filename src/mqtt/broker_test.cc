@@ -70,6 +70,23 @@ struct Recorder {
   }
 };
 
+// Device C1 (connected as `device`) reaches only its own topics: its state reaches the
+// server, another device's topics neither way, and its rpc/req reaches it.
+void expect_only_its_own_topics(Recorder& admin, Recorder& device) {
+  device.client->subscribe("nj/v1/C1/rpc/req");
+  device.client->subscribe("nj/v1/C2/rpc/req");  // another device's: refused by the ACL
+  std::this_thread::sleep_for(200ms);
+  device.client->publish("nj/v1/C1/state", "{\"online\":true}");
+  device.client->publish("nj/v1/C2/state", "{\"online\":true}");  // not its topic
+  ASSERT_TRUE(wait_for([&] { return admin.got("nj/v1/C1/state", "{\"online\":true}"); }));
+  admin.client->publish("nj/v1/C1/rpc/req", "for C1");
+  admin.client->publish("nj/v1/C2/rpc/req", "for C2");
+  ASSERT_TRUE(wait_for([&] { return device.got("nj/v1/C1/rpc/req", "for C1"); }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(admin.got("nj/v1/C2/state", "{\"online\":true}"));
+  EXPECT_FALSE(device.got("nj/v1/C2/rpc/req", "for C2"));
+}
+
 std::filesystem::path temp_dir() {
   auto d = std::filesystem::temp_directory_path() /
            ("nj-broker-test-" + std::to_string(::getpid()) + "-" +
@@ -108,18 +125,7 @@ TEST(EmbeddedBroker, EnforcesCredentialsAndPerDeviceAcls) {
 
   Recorder device(b, "C1", "secret-1");
   ASSERT_TRUE(wait_for([&] { return device.up.load(); })) << device.why();
-  device.client->subscribe("nj/v1/C1/rpc/req");
-  device.client->subscribe("nj/v1/C2/rpc/req");  // another device's: refused by the ACL
-  std::this_thread::sleep_for(200ms);
-  device.client->publish("nj/v1/C1/state", "{\"online\":true}");
-  device.client->publish("nj/v1/C2/state", "{\"online\":true}");  // not its topic
-  ASSERT_TRUE(wait_for([&] { return admin.got("nj/v1/C1/state", "{\"online\":true}"); }));
-  admin.client->publish("nj/v1/C1/rpc/req", "for C1");
-  admin.client->publish("nj/v1/C2/rpc/req", "for C2");
-  ASSERT_TRUE(wait_for([&] { return device.got("nj/v1/C1/rpc/req", "for C1"); }));
-  std::this_thread::sleep_for(300ms);
-  EXPECT_FALSE(admin.got("nj/v1/C2/state", "{\"online\":true}"));
-  EXPECT_FALSE(device.got("nj/v1/C2/rpc/req", "for C2"));
+  expect_only_its_own_topics(admin, device);
 
   Recorder wrong(b, "C1", "not-the-secret", 10s);
   Recorder anonymous(b, "", "", 10s);
@@ -204,13 +210,9 @@ TEST(DevicesPlugin, CamerasLogInByTheirSerialAndReachOnlyTheirOwnTopics) {
 
   Recorder device(b, "C1", "secret-1");
   ASSERT_TRUE(wait_for([&] { return device.up.load(); })) << device.why();
-  device.client->subscribe("nj/v1/C1/rpc/req");
-  device.client->subscribe("nj/v1/C2/rpc/req");  // another camera's: refused
-  device.client->subscribe("nj/v1/#");           // refused
-  std::this_thread::sleep_for(200ms);
-  device.client->publish("nj/v1/C1/state", "{\"online\":true}");
-  device.client->publish("nj/v1/C1/rpc/req", "to itself");        // not a camera's to send
-  device.client->publish("nj/v1/C2/state", "{\"online\":true}");  // not its topic
+  expect_only_its_own_topics(admin, device);
+  device.client->subscribe("nj/v1/#");                      // refused
+  device.client->publish("nj/v1/C1/rpc/req", "to itself");  // not a camera's to send
   // A camera may not change the logins.
   device.client->publish(control, nlohmann::json{{"commands",
                                                   {{{"command", "setDevice"},
@@ -218,14 +220,10 @@ TEST(DevicesPlugin, CamerasLogInByTheirSerialAndReachOnlyTheirOwnTopics) {
                                                     {"password", "mine"},
                                                     {"enabled", true}}}}}
                                       .dump());
-  ASSERT_TRUE(wait_for([&] { return admin.got("nj/v1/C1/state", "{\"online\":true}"); }));
-  admin.client->publish("nj/v1/C1/rpc/req", "for C1");
-  admin.client->publish("nj/v1/C2/rpc/req", "for C2");
-  ASSERT_TRUE(wait_for([&] { return device.got("nj/v1/C1/rpc/req", "for C1"); }));
+  admin.client->publish("nj/v1/C2/state", "from the server");
   std::this_thread::sleep_for(300ms);
-  EXPECT_FALSE(admin.got("nj/v1/C2/state", "{\"online\":true}"));
   EXPECT_FALSE(admin.got("nj/v1/C1/rpc/req", "to itself"));
-  EXPECT_FALSE(device.got("nj/v1/C2/rpc/req", "for C2"));
+  EXPECT_FALSE(device.got("nj/v1/C2/state", "from the server")) << "nj/v1/# was refused";
 
   Recorder wrong(b, "C1", "not-the-secret", 10s);
   Recorder disabled(b, "C2", "secret-2", 10s);
