@@ -56,13 +56,14 @@ Digest digest(std::string_view text) {
   return d;
 }
 
-// A serial as the server registers them; nothing that could name another topic level or
-// wildcard, nor the server's own login.
+// A serial as the server registers them (letters, digits, '-', '_'): nothing that could name
+// another topic level or a wildcard, nor the server's own login, nor a home-automation login
+// (those have a '.').
 bool valid_serial(std::string_view s, const std::string& admin) {
   if (s.empty() || s.size() > 64 || s == admin) return false;
   for (char c : s) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
+                    c == '-' || c == '_';
     if (!ok) return false;
   }
   return true;

@@ -79,6 +79,7 @@ Result<std::vector<uint8_t>, std::string> LocalStore::read(const std::string& ke
                                                            uint64_t length) {
   if (!valid_key(key)) return Unexpected("bad key " + key);
   const int fd = ::open((root_ / key).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return Unexpected(std::string(kNoFile) + key);
   if (fd < 0)
     return Unexpected("cannot open " + key + ": " + std::generic_category().message(errno));
   std::vector<uint8_t> out(length);

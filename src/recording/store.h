@@ -18,7 +18,7 @@
 
 namespace nj::recording {
 
-// How size() says that a file is not there, as against the store not answering.
+// How size() and read() say that a file is not there, as against the store not answering.
 inline constexpr std::string_view kNoFile = "no file ";
 
 // Why something kept in a store (a picture, an export) cannot be read: there is none (never

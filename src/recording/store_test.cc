@@ -69,8 +69,13 @@ TEST(StoreContract, ListFindsEveryFileUnderAPrefixAndRemoveTakesAllOfOne) {
 TEST(StoreContract, WhatIsNotThereOrNotOursIsAClearError) {
   const auto dir = testing::fresh_dir("store-missing");
   auto store = testing::open_test_store(dir);
-  EXPECT_FALSE(store->size("eu/CAM-1/2026-12-05/9-9.mp4"));
-  EXPECT_FALSE(store->read("eu/CAM-1/2026-12-05/9-9.mp4", 0, 4));
+  // Not there: said so (kNoFile), as against a store that cannot be reached.
+  const auto size = store->size("eu/CAM-1/2026-12-05/9-9.mp4");
+  ASSERT_FALSE(size);
+  EXPECT_TRUE(size.error().starts_with(kNoFile)) << size.error();
+  const auto read = store->read("eu/CAM-1/2026-12-05/9-9.mp4", 0, 4);
+  ASSERT_FALSE(read);
+  EXPECT_TRUE(read.error().starts_with(kNoFile)) << read.error();
   EXPECT_FALSE(store->append("../escape.mp4", bytes("x"), false));
   EXPECT_FALSE(store->read("/etc/passwd", 0, 4));
   EXPECT_GT(store->free_bytes(), 0u);
