@@ -57,13 +57,17 @@ void RecordingJobs::reap_now() {
 void RecordingJobs::step(bool reap_now) {
   std::map<std::string, recording::RecordingService::Recorded> recorded;
   std::set<std::string> kept_on;
+  const auto recording_now = recorder_.stats();
   for (const auto& [device_id, entry] : plans_.all_in_force()) {
     const auto& [serial, plan] = entry;
+    // Recorded by the node its stream lives on; one recorded here that has just moved away
+    // is recorded here until the camera leaves, so the recording moves where the stream
+    // does. The others' cameras are not named at all (a node's list stays its own).
+    const bool moving = here_ && !here_(serial);
+    if (moving && !recording_now.contains(device_id)) continue;
     auto& r = recorded[device_id];
     r.serial = serial;
-    // Recorded by the node its stream lives on; one that has just moved away is recorded
-    // here until the camera leaves, so the recording moves where the stream does.
-    r.moving = here_ && !here_(serial);
+    r.moving = moving;
     if (region_of_) r.region = region_of_(device_id);
     if (plan.plan.mode == "events") {
       r.events_only = recording::EventWindow{std::chrono::seconds(plan.plan.pre_roll_s),
