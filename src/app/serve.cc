@@ -609,18 +609,17 @@ int serve(const Config& config) {
   // One per node: nodes sharing a broker under one id would take the connection from each
   // other.
   broker_admin.client_id = "nightjar-server-" + *instance + "-" + node_id;
+  // The cameras' logins: in Nightjar's broker plugin, or dynamic-security clients.
+  const bool devices_plugin =
+      broker ? broker->devices_plugin() : config.mqtt.device_logins == "plugin";
   device::BrokerLink broker_link(
       devices, broker_admin, mqtt::connect,
       [&device_service](const std::string& serial, const std::string& token) -> std::string {
         auto bound = device_service.claim(serial, token);
         return bound ? std::string() : bound.error().message;
       },
-      [&placement](const std::string& serial) { return placement.here(serial); },
-      broker ? broker->devices_plugin() : config.mqtt.device_logins == "plugin");
-  spdlog::info("mqtt.device_logins mode={}",
-               (broker ? broker->devices_plugin() : config.mqtt.device_logins == "plugin")
-                   ? "plugin"
-                   : "dynsec");
+      [&placement](const std::string& serial) { return placement.here(serial); }, devices_plugin);
+  spdlog::info("mqtt.device_logins mode={}", devices_plugin ? "plugin" : "dynsec");
   // One node at a time provisions the devices on the shared broker (the leases outlive it).
   broker_link.set_provisioner(
       [provisioning = std::make_shared<Singleton>(singleton(short_leases, "broker-provisioning"))] {

@@ -198,13 +198,15 @@ TEST(DevicesPlugin, CamerasLogInByTheirSerialAndReachOnlyTheirOwnTopics) {
        {{"command", "setDevice"}, {"username", "C2"}, {"password", "secret-2"}, {"enabled", false}},
        {{"command", "setDevice"}, {"username", "nj/v1/#"}, {"password", "x"}, {"enabled", true}},
        {{"command", "setEnabled"}, {"username", "C9"}, {"enabled", true}},
-       {{"command", "teleport"}, {"username", "C1"}}});
-  ASSERT_EQ(r.size(), 5u) << r.dump();
+       {{"command", "teleport"}, {"username", "C1"}},
+       {{"command", 5}, {"username", "C1"}}});
+  ASSERT_EQ(r.size(), 6u) << r.dump();
   EXPECT_FALSE(r[0].contains("error")) << r.dump();
   EXPECT_FALSE(r[1].contains("error")) << r.dump();
   EXPECT_EQ(r[2]["error"], "not a serial");
   EXPECT_EQ(r[3]["error"], "no such device");
   EXPECT_EQ(r[4]["error"], "unknown command");
+  EXPECT_EQ(r[5]["error"], "no command") << "a number where a name goes";
   admin.client->publish(control, "not json");
   ASSERT_TRUE(wait_for([&] { return answers().back()["responses"][0].contains("error"); }));
 

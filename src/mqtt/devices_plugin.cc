@@ -118,12 +118,17 @@ int on_acl_check(int, void* event_data, void* userdata) {
   }
 }
 
+// The command's name, "" if it has none (nothing here may throw into mosquitto's C code).
+std::string command_of(const json& c) {
+  if (!c.is_object()) return {};
+  const auto it = c.find("command");
+  return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // One command; "" if it was done, else why not.
 std::string apply(Plugin& p, const json& c) {
-  if (!c.is_object() || !c.contains("command") || !c["command"].is_string()) {
-    return "no command";
-  }
-  const std::string command = c["command"];
+  const std::string command = command_of(c);
+  if (command.empty()) return "no command";
   if (!c.contains("username") || !c["username"].is_string()) return "no username";
   const std::string username = c["username"];
   if (!valid_serial(username, p.admin)) return "not a serial";
@@ -160,11 +165,23 @@ std::string apply(Plugin& p, const json& c) {
   return "unknown command";
 }
 
+void answer_control(Plugin& plugin, mosquitto_evt_control* ed);
+
 int on_control(int, void* event_data, void* userdata) {
   auto* p = static_cast<Plugin*>(userdata);
   auto* ed = static_cast<mosquitto_evt_control*>(event_data);
   const char* user = mosquitto_client_username(ed->client);
   if (!user || p->admin != user) return MOSQ_ERR_ACL_DENIED;
+  try {
+    answer_control(*p, ed);
+  } catch (const std::exception& e) {  // nothing may unwind into mosquitto's C code
+    mosquitto_log_printf(MOSQ_LOG_ERR, "nightjar-devices: %s", e.what());
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
+void answer_control(Plugin& plugin, mosquitto_evt_control* ed) {
+  auto* p = &plugin;
   const auto* bytes = static_cast<const char*>(ed->payload);
   const auto doc = bytes ? json::parse(bytes, bytes + ed->payloadlen, nullptr, false) : json();
   json responses = json::array();
@@ -173,7 +190,7 @@ int on_control(int, void* event_data, void* userdata) {
   } else {
     for (const auto& c : doc["commands"]) {
       const std::string error = apply(*p, c);
-      json r = {{"command", c.is_object() ? c.value("command", "") : ""}};
+      json r = {{"command", command_of(c)}};
       if (!error.empty()) r["error"] = error;
       responses.push_back(std::move(r));
     }
@@ -181,7 +198,6 @@ int on_control(int, void* event_data, void* userdata) {
   const std::string answer = json{{"responses", responses}}.dump();
   mosquitto_broker_publish_copy(mosquitto_client_id(ed->client), kResponseTopic,
                                 static_cast<int>(answer.size()), answer.data(), 0, false, nullptr);
-  return MOSQ_ERR_SUCCESS;
 }
 
 }  // namespace
