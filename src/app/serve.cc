@@ -858,9 +858,9 @@ int serve(const Config& config) {
     spdlog::info("storage.s3 region={} endpoint={} bucket={}", r.id,
                  without_userinfo(storage->endpoint), storage->bucket);
     picture_stores[r.id] =
-        std::make_unique<recording::S3Store>(client, storage->prefix + "pictures/");
+        std::make_unique<recording::S3Store>(client, storage->prefix + "pictures/", 0);
     export_stores[r.id] =
-        std::make_unique<recording::S3Store>(client, storage->prefix + "exports/");
+        std::make_unique<recording::S3Store>(client, storage->prefix + "exports/", 0);
     media_stores[r.id] = std::make_unique<recording::S3Store>(std::move(client), storage->prefix);
   }
   recording::RegionalStore media_store(std::move(media_stores), (*regions)->default_region().id);

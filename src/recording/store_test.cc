@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "recording/s3_store.h"
 #include "recording/test_files.h"
 #include "recording/test_store.h"
 
@@ -97,6 +98,35 @@ TEST(StoreContract, AnotherNodeReadsWhatIsWrittenAsItGrows) {
   EXPECT_EQ(text(*reader->read(key, 0, 8)), "one;two;");
   EXPECT_TRUE(reader->remove(key));
   EXPECT_FALSE(writer->remove(key));
+}
+
+// A clip's planning reads a fragment in a dozen small pieces (record headers, moofs): on S3
+// the part is fetched once (the next ones with it), and a part written again after a cut is
+// never read stale.
+TEST(StoreContract, SmallReadsOfOnePartFetchItOnceAndACutIsNeverReadStale) {
+  if (!testing::on_s3()) GTEST_SKIP() << "requests to a bucket";
+  auto client = std::make_shared<s3::Client>(testing::test_s3_config());
+  S3Store store(client, testing::fresh_prefix());
+  const std::string key = "eu/CAM-1/2026-12-06/6-6.mp4";
+  ASSERT_TRUE(store.append(key, bytes("aaaa;"), false));
+  ASSERT_TRUE(store.append(key, bytes("bbbbbbbbbb;"), false));
+  ASSERT_TRUE(store.append(key, bytes("cccc;"), false));
+  const auto before = client->requests();
+  for (uint64_t at = 5; at < 15; ++at) EXPECT_EQ(text(*store.read(key, at, 1)), "b");
+  EXPECT_EQ(text(*store.read(key, 3, 4)), "a;bb");  // across two parts
+  EXPECT_EQ(text(*store.read(key, 16, 4)), "cccc");  // fetched ahead with the second
+  const auto after = client->requests();
+  EXPECT_EQ(after.gets - before.gets, 3u) << "each part once";
+  EXPECT_EQ(after.lists, before.lists);
+
+  // Cut inside the second part, then written on from the cut with other bytes.
+  ASSERT_TRUE(store.truncate(key, 8));
+  ASSERT_TRUE(store.append(key, bytes("XYZ"), false));
+  EXPECT_EQ(text(*store.read(key, 5, 6)), "bbbXYZ");
+  ASSERT_TRUE(store.truncate(key, 5));  // at the second part's start: it is gone
+  ASSERT_TRUE(store.append(key, bytes("dd"), false));
+  EXPECT_EQ(text(*store.read(key, 4, 3)), ";dd");
+  EXPECT_TRUE(store.remove(key));
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <random>
 #include <string>
 
+#include "common/random.h"
 #include "recording/s3_store.h"
 #include "recording/store.h"
 
@@ -80,8 +80,7 @@ class TempRgw {
 
 // A prefix no other test of the run uses.
 inline std::string fresh_prefix() {
-  static std::mt19937_64 random{std::random_device{}()};
-  return "t" + std::to_string(::getpid()) + "-" + std::to_string(random() % 1'000'000'000) + "/";
+  return "t" + std::to_string(::getpid()) + "-" + random_hex_id().substr(0, 12) + "/";
 }
 
 // A server's config (TOML) for recordings kept in that bucket under that prefix, a minute

@@ -184,7 +184,12 @@ Result<Client::Response, std::string> Client::send(
   return response;
 }
 
+Requests Client::requests() const {
+  return {gets_.load(), puts_.load(), deletes_.load(), lists_.load()};
+}
+
 Result<void, std::string> Client::put(const std::string& key, std::span<const uint8_t> bytes) {
+  puts_.fetch_add(1, std::memory_order_relaxed);
   auto r = send("PUT", key, {}, bytes, {});
   if (!r) return Unexpected(r.error());
   if (r->status != 200) return Unexpected(why("s3 PUT " + key, r->status, r->body));
@@ -194,6 +199,7 @@ Result<void, std::string> Client::put(const std::string& key, std::span<const ui
 Result<std::vector<uint8_t>, std::string> Client::get(const std::string& key, uint64_t offset,
                                                       std::optional<uint64_t> length) {
   if (length && *length == 0) return std::vector<uint8_t>{};
+  gets_.fetch_add(1, std::memory_order_relaxed);
   std::vector<std::pair<std::string, std::string>> headers;
   if (offset > 0 || length) {
     headers.emplace_back("Range", "bytes=" + std::to_string(offset) + "-" +
@@ -212,6 +218,7 @@ Result<std::vector<uint8_t>, std::string> Client::get(const std::string& key, ui
 }
 
 Result<void, std::string> Client::remove(const std::string& key) {
+  deletes_.fetch_add(1, std::memory_order_relaxed);
   auto r = send("DELETE", key, {}, {}, {});
   if (!r) return Unexpected(r.error());
   if (r->status != 204 && r->status != 200 && r->status != 404) {
@@ -227,6 +234,7 @@ Result<std::vector<Object>, std::string> Client::list(const std::string& prefix)
     std::vector<std::pair<std::string, std::string>> query = {{"list-type", "2"},
                                                               {"prefix", prefix}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
+    lists_.fetch_add(1, std::memory_order_relaxed);
     auto r = send("GET", "", query, {}, {});
     if (!r) return Unexpected(r.error());
     if (r->status != 200) return Unexpected(why("s3 LIST " + prefix, r->status, r->body));

@@ -3,6 +3,7 @@
 // what the recording store needs: PUT, ranged GET, DELETE and ListObjectsV2.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -33,6 +34,11 @@ struct Object {
   uint64_t size = 0;
 };
 
+// Requests sent, by kind (each page of a listing is one list).
+struct Requests {
+  uint64_t gets = 0, puts = 0, deletes = 0, lists = 0;
+};
+
 class Client {
  public:
   explicit Client(Config config);
@@ -50,6 +56,7 @@ class Client {
   Result<std::vector<Object>, std::string> list(const std::string& prefix);
 
   const Config& config() const { return config_; }
+  Requests requests() const;
 
  private:
   struct Response;
@@ -64,6 +71,7 @@ class Client {
   std::string host_;  // as sent in Host
   std::mutex mu_;
   std::vector<void*> idle_;
+  std::atomic<uint64_t> gets_{0}, puts_{0}, deletes_{0}, lists_{0};
 };
 
 }  // namespace nj::s3

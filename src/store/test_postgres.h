@@ -16,10 +16,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <string_view>
 
+#include "common/random.h"
 #include "store/postgres_database.h"
 #include "store/sqlite_database.h"
 
@@ -117,29 +117,29 @@ inline int cluster_port(std::string* error = nullptr) {
   return port;
 }
 
+// Makes the database a URL names, in its cluster; false and error on failure.
+inline bool create_database(const std::string& url, std::string* error = nullptr) {
+  const auto slash = url.rfind('/');
+  auto admin = open_postgres(url.substr(0, slash + 1) + "postgres", {.pool_size = 1});
+  if (!admin) {
+    if (error) *error = admin.error().message;
+    return false;
+  }
+  if (auto made = (*admin)->execute("CREATE DATABASE " + url.substr(slash + 1)); !made) {
+    if (error) *error = made.error().message;
+    return false;
+  }
+  return true;
+}
+
 // A database of a name no other test of the run uses, in the cluster: its URL ("" and error
 // on failure).
 inline std::string fresh_database_url(std::string* error = nullptr) {
   const int port = cluster_port(error);
   if (port == 0) return "";
-  static std::mt19937_64 random{std::random_device{}()};
-  static std::mutex mutex;
-  std::string name;
-  {
-    std::lock_guard lock(mutex);
-    name = "t" + std::to_string(::getpid()) + "_" + std::to_string(random() % 1'000'000'000);
-  }
-  const std::string base = "postgresql://nj@127.0.0.1:" + std::to_string(port) + "/";
-  auto admin = open_postgres(base + "postgres", {.pool_size = 1});
-  if (!admin) {
-    if (error) *error = admin.error().message;
-    return "";
-  }
-  if (auto made = (*admin)->execute("CREATE DATABASE " + name); !made) {
-    if (error) *error = made.error().message;
-    return "";
-  }
-  return base + name;
+  const std::string url = "postgresql://nj@127.0.0.1:" + std::to_string(port) + "/t" +
+                          std::to_string(::getpid()) + "_" + random_hex_id().substr(0, 12);
+  return create_database(url, error) ? url : "";
 }
 
 // Drops a database fresh_database_url made (connections to it are ended first).

@@ -296,12 +296,8 @@ bool ServerProcess::restore_database(const std::filesystem::path& from) {
     return fs::copy_file(from, data_dir_ / "nightjar.db", fs::copy_options::overwrite_existing, ec);
   }
   store::testing::drop_database(database_url_);
-  const auto slash = database_url_.rfind('/');
+  if (!store::testing::create_database(database_url_)) return false;
   int status = -1;
-  run_command("psql -X -q " + sh_quote(database_url_.substr(0, slash + 1) + "postgres") + " -c " +
-                  sh_quote("CREATE DATABASE " + database_url_.substr(slash + 1)),
-              &status);
-  if (status != 0) return false;
   run_command("pg_restore --no-owner -d " + sh_quote(database_url_) + " " + sh_quote(from.string()),
               &status);
   return status == 0;
