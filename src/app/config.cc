@@ -313,12 +313,20 @@ Result<void, std::string> apply_table(Config& c, const toml::table& root) {
              t.integer("external_port", m.external_port, 1, 65535),
              t.string("admin_username", m.admin_username),
              t.string("admin_password", m.admin_password), t.string("public_host", m.public_host),
-             t.string("device_logins", m.device_logins), t.finish()});
+             t.string("device_logins", m.device_logins),
+             t.string("hook_token_file", m.hook_token_file), t.finish()});
         !r) {
       return r;
     }
-    if (!m.device_logins.empty() && m.device_logins != "plugin" && m.device_logins != "dynsec") {
-      return Unexpected(std::string("mqtt.device_logins must be \"plugin\" or \"dynsec\""));
+    if (!m.device_logins.empty() && m.device_logins != "plugin" && m.device_logins != "dynsec" &&
+        m.device_logins != "hook") {
+      return Unexpected(
+          std::string("mqtt.device_logins must be \"plugin\", \"dynsec\" or \"hook\""));
+    }
+    if (m.device_logins == "hook" && (m.hook_token_file.empty() || m.external_host.empty())) {
+      return Unexpected(std::string(
+          "mqtt.device_logins = \"hook\" is for an external broker (mqtt.external_host) and "
+          "needs mqtt.hook_token_file"));
     }
   }
   if (const auto* rtsp = top.subtable("rtsp")) {

@@ -50,9 +50,14 @@ struct MqttConfig {
   // How the cameras' logins are kept on the broker. "plugin": Nightjar's own mosquitto plugin
   // (nightjar-devices.so, which the embedded broker and `nightjar broker` load), O(1) per
   // camera; "dynsec": mosquitto's dynamic-security plugin alone, whose state file is written
-  // whole at every command. Empty: the plugin when the broker is embedded, dynsec when it is
-  // external (a broker the operator runs may not have the plugin).
+  // whole at every command; "hook": the broker asks the nodes over HTTP at each login and
+  // topic (POST /api/v1/broker/auth and /acl, EMQX 5's HTTP authentication and
+  // authorization), for a clustered broker that runs neither plugin. Empty: the plugin when
+  // the broker is embedded, dynsec when it is external (a broker the operator runs may not
+  // have the plugin).
   std::string device_logins;
+  // "hook": a file holding the token the broker sends as `Authorization: Bearer …`.
+  std::string hook_token_file;
 };
 
 // Devices: how long a camera streamed on demand keeps streaming after its last viewer left.

@@ -107,7 +107,15 @@ TEST(Config, TomlErrorsAreClear) {
   EXPECT_FALSE(parse({"--config", "/nonexistent/nightjar.toml"}));
   auto logins = apply_toml(c, "[mqtt]\ndevice_logins = \"ldap\"\n", "x.toml");
   ASSERT_FALSE(logins);
-  EXPECT_EQ(logins.error(), "mqtt.device_logins must be \"plugin\" or \"dynsec\"");
+  EXPECT_EQ(logins.error(), "mqtt.device_logins must be \"plugin\", \"dynsec\" or \"hook\"");
+  EXPECT_FALSE(apply_toml(c, "[mqtt]\ndevice_logins = \"hook\"\n", "x.toml"));  // no broker
+  EXPECT_FALSE(
+      apply_toml(c, "[mqtt]\nexternal_host = \"10.0.0.5\"\ndevice_logins = \"hook\"\n", "x.toml"));
+  EXPECT_TRUE(apply_toml(c,
+                         "[mqtt]\nexternal_host = \"10.0.0.5\"\ndevice_logins = \"hook\"\n"
+                         "hook_token_file = \"/etc/nightjar/hook-token\"\n",
+                         "x.toml"));
+  EXPECT_EQ(c.mqtt.hook_token_file, "/etc/nightjar/hook-token");
   EXPECT_TRUE(apply_toml(c, "[mqtt]\ndevice_logins = \"plugin\"\n", "x.toml"));
   EXPECT_EQ(c.mqtt.device_logins, "plugin");
 }

@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "account/crypto.h"
@@ -15,6 +17,7 @@
 #include "account/service.h"
 #include "api/access_log.h"
 #include "api/auth.h"
+#include "api/broker_hook.h"
 #include "api/client_errors.h"
 #include "api/demo.h"
 #include "api/detection.h"
@@ -609,9 +612,36 @@ int serve(const Config& config) {
   // One per node: nodes sharing a broker under one id would take the connection from each
   // other.
   broker_admin.client_id = "nightjar-server-" + *instance + "-" + node_id;
-  // The cameras' logins: in Nightjar's broker plugin, or dynamic-security clients.
+  // The cameras' logins: in Nightjar's broker plugin, dynamic-security clients, or asked of
+  // the nodes by the broker (the hook: nothing is provisioned).
   const bool devices_plugin =
       broker ? broker->devices_plugin() : config.mqtt.device_logins == "plugin";
+  const bool logins_hook = !broker && config.mqtt.device_logins == "hook";
+  std::optional<api::BrokerHookApi> broker_hook;
+  if (logins_hook) {
+    std::ifstream in(config.mqtt.hook_token_file);
+    std::string token;
+    std::getline(in, token);
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+      token.pop_back();
+    }
+    if (token.size() < 16) {
+      spdlog::critical(
+          "startup.failed reason=\"mqtt.hook_token_file: no token of 16 characters or more in "
+          "{}\"",
+          config.mqtt.hook_token_file);
+      return 1;
+    }
+    broker_hook.emplace(
+        std::move(token),
+        [&devices](const std::string& serial) -> std::optional<api::BrokerHookApi::Camera> {
+          auto d = devices.by_serial(serial);
+          if (!d) return std::nullopt;
+          return api::BrokerHookApi::Camera{devices.current_secret(*d), d->enabled};
+        },
+        metrics);
+    broker_hook->install(router);
+  }
   device::BrokerLink broker_link(
       devices, broker_admin, mqtt::connect,
       [&device_service](const std::string& serial, const std::string& token) -> std::string {
@@ -619,12 +649,18 @@ int serve(const Config& config) {
         return bound ? std::string() : bound.error().message;
       },
       [&placement](const std::string& serial) { return placement.here(serial); }, devices_plugin);
-  spdlog::info("mqtt.device_logins mode={}", devices_plugin ? "plugin" : "dynsec");
-  // One node at a time provisions the devices on the shared broker (the leases outlive it).
-  broker_link.set_provisioner(
-      [provisioning = std::make_shared<Singleton>(singleton(short_leases, "broker-provisioning"))] {
-        return (*provisioning)();
-      });
+  spdlog::info("mqtt.device_logins mode={}", logins_hook      ? "hook"
+                                             : devices_plugin ? "plugin"
+                                                              : "dynsec");
+  // One node at a time provisions the devices on the shared broker (the leases outlive it);
+  // none does when the broker asks through the hook.
+  if (logins_hook) {
+    broker_link.set_provisioner([] { return false; });
+  } else {
+    broker_link.set_provisioner(
+        [provisioning = std::make_shared<Singleton>(
+             singleton(short_leases, "broker-provisioning"))] { return (*provisioning)(); });
+  }
   // What devices send that the protocol layer refuses, by message kind and reason.
   auto& device_rejects =
       metrics.counter("nightjar_device_input_rejected_total",

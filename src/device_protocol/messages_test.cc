@@ -24,6 +24,25 @@ TEST(Topics, BuildAndParse) {
   EXPECT_TRUE(valid_serial(std::string(64, 'a')));
 }
 
+TEST(Topics, ACameraMayUseOnlyItsOwnTopicsEachOneWay) {
+  using A = DeviceAccess;
+  for (const char* leaf : {"state", "event", "rpc/res", "telemetry", "claim"}) {
+    EXPECT_TRUE(device_may("CAM-1", std::string("nj/v1/CAM-1/") + leaf, A::kPublish)) << leaf;
+    EXPECT_FALSE(device_may("CAM-1", std::string("nj/v1/CAM-1/") + leaf, A::kSubscribe)) << leaf;
+  }
+  EXPECT_TRUE(device_may("CAM-1", "nj/v1/CAM-1/rpc/req", A::kSubscribe));
+  EXPECT_FALSE(device_may("CAM-1", "nj/v1/CAM-1/rpc/req", A::kPublish));
+  for (const char* t :
+       {"nj/v1/CAM-2/state", "nj/v1/CAM-1x/state", "nj/v1/CAM-/state", "nj/v1/CAM-1",
+        "nj/v1/CAM-1/", "nj/v1/CAM-1/state/x", "nj/v1/#", "nj/v1/+/state", "nj/v1/CAM-1/#",
+        "nj/v1/CAM-1/+", "$SYS/broker", "nj/home/CAM-1/state", "NJ/v1/CAM-1/state", ""}) {
+    EXPECT_FALSE(device_may("CAM-1", t, A::kPublish)) << t;
+    EXPECT_FALSE(device_may("CAM-1", t, A::kSubscribe)) << t;
+  }
+  EXPECT_FALSE(device_may("+", "nj/v1/+/state", A::kPublish));  // a login that is no serial
+  EXPECT_FALSE(device_may("#", "nj/v1/#/rpc/req", A::kSubscribe));
+}
+
 TEST(JsonInput, SizeAndDepthAreBoundedBeforeParsing) {
   const JsonLimits limits{100, 3};
   EXPECT_TRUE(parse_json(R"({"a": [1, {"b": 2}]})", limits));

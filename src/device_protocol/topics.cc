@@ -30,4 +30,16 @@ std::optional<ParsedTopic> parse_topic(std::string_view t) {
   return p;
 }
 
+bool device_may(std::string_view serial, std::string_view t, DeviceAccess access) {
+  if (!valid_serial(serial) || !t.starts_with(kTopicRoot)) return false;
+  t.remove_prefix(kTopicRoot.size());
+  if (!t.starts_with(serial) || t.size() <= serial.size() || t[serial.size()] != '/') {
+    return false;
+  }
+  const std::string_view leaf = t.substr(serial.size() + 1);
+  if (access == DeviceAccess::kSubscribe) return leaf == "rpc/req";
+  return leaf == "state" || leaf == "event" || leaf == "rpc/res" || leaf == "telemetry" ||
+         leaf == "claim";
+}
+
 }  // namespace nj::device_protocol

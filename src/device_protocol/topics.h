@@ -23,4 +23,10 @@ struct ParsedTopic {
 // nullopt for topics outside nj/v1/ or with a malformed serial.
 std::optional<ParsedTopic> parse_topic(std::string_view topic);
 
+// What a camera logged in as `serial` may do with a topic: publish only its own state, event,
+// rpc/res, telemetry and claim; subscribe to (and receive) only its own rpc/req. The broker
+// plugin and the broker hook both ask this, so a camera has the same rights on any broker.
+enum class DeviceAccess { kPublish, kSubscribe };
+bool device_may(std::string_view serial, std::string_view topic, DeviceAccess access);
+
 }  // namespace nj::device_protocol

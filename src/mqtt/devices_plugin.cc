@@ -30,6 +30,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "device_protocol/topics.h"
+
 namespace {
 
 using nlohmann::json;
@@ -101,18 +103,17 @@ int on_acl_check(int, void* event_data, void* userdata) {
   if (it == p->devices.end()) return MOSQ_ERR_PLUGIN_DEFER;
   if (!it->second.enabled) return MOSQ_ERR_ACL_DENIED;
   if (ed->access == MOSQ_ACL_UNSUBSCRIBE) return MOSQ_ERR_SUCCESS;
-  const std::string root = std::string("nj/v1/") + user + "/";
-  if (!topic.starts_with(root)) return MOSQ_ERR_ACL_DENIED;
-  const std::string_view leaf = topic.substr(root.size());
+  using nj::device_protocol::DeviceAccess;
   switch (ed->access) {
     case MOSQ_ACL_WRITE:
-      for (const char* allowed : {"state", "event", "rpc/res", "telemetry", "claim"}) {
-        if (leaf == allowed) return MOSQ_ERR_SUCCESS;
-      }
-      return MOSQ_ERR_ACL_DENIED;
+      return nj::device_protocol::device_may(user, topic, DeviceAccess::kPublish)
+                 ? MOSQ_ERR_SUCCESS
+                 : MOSQ_ERR_ACL_DENIED;
     case MOSQ_ACL_READ:
     case MOSQ_ACL_SUBSCRIBE:
-      return leaf == "rpc/req" ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+      return nj::device_protocol::device_may(user, topic, DeviceAccess::kSubscribe)
+                 ? MOSQ_ERR_SUCCESS
+                 : MOSQ_ERR_ACL_DENIED;
     default:
       return MOSQ_ERR_ACL_DENIED;
   }

@@ -510,5 +510,62 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
   EXPECT_LE(*killed_gap, 1100) << "more than the GOP in flight was lost\n" << rows;
 }
 
+
+// A clustered broker that runs neither of mosquitto's plugins asks any node, over HTTP, whether
+// a login may connect and what it may reach (device_logins = "hook"): the node answers for its
+// cameras from the registry at each question, so a camera switched off is refused at once.
+TEST(BrokerHook, ANodeAnswersTheBrokerForItsCamerasAndLeavesOtherLoginsToIt) {
+  const auto token_file =
+      std::filesystem::temp_directory_path() / ("nj-hook-token-" + std::to_string(::getpid()));
+  const std::string token = "a-hook-token-only-the-broker-has";
+  std::ofstream(token_file) << token << "\n";
+  // The broker itself is not needed to be asked: nothing listens on the discard port.
+  ServerProcess node(
+      "[mqtt]\nexternal_host = \"127.0.0.1\"\nexternal_port = 9\nadmin_username = "
+      "\"nightjar\"\nadmin_password = \"unused\"\ndevice_logins = \"hook\"\nhook_token_file = \"" +
+      token_file.string() + "\"\n");
+  ASSERT_TRUE(node.start()) << node.log();
+  const auto secret = add_device(node, "HOOK-1");
+  ASSERT_FALSE(secret.empty());
+  const auto ask = [&](const std::string& what, const nlohmann::json& body,
+                       const std::string& bearer) {
+    return node.request(
+        "POST", "/api/v1/broker/" + what,
+        {{"Authorization", "Bearer " + bearer}, {"Content-Type", "application/json"}}, body.dump());
+  };
+  const auto result = [&](const std::string& what, const nlohmann::json& body) {
+    const auto r = ask(what, body, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return nlohmann::json::parse(r.body, nullptr, false).value("result", "");
+  };
+  EXPECT_EQ(result("auth", {{"username", "HOOK-1"}, {"password", secret}}), "allow");
+  EXPECT_EQ(result("auth", {{"username", "HOOK-1"}, {"password", secret + "x"}}), "deny");
+  EXPECT_EQ(result("auth", {{"username", "nightjar"}, {"password", "unused"}}), "ignore");
+  EXPECT_EQ(result("auth", {{"username", "NO-SUCH-1"}, {"password", secret}}), "ignore");
+  EXPECT_EQ(
+      result("acl",
+             {{"username", "HOOK-1"}, {"topic", "nj/v1/HOOK-1/event"}, {"action", "publish"}}),
+      "allow");
+  EXPECT_EQ(
+      result("acl",
+             {{"username", "HOOK-1"}, {"topic", "nj/v1/OTHER-1/rpc/req"}, {"action", "subscribe"}}),
+      "deny");
+  EXPECT_EQ(ask("auth", {{"username", "HOOK-1"}, {"password", secret}}, secret).status, 401);
+  EXPECT_EQ(
+      ask("acl", {{"username", "HOOK-1"}, {"topic", "nj/v1/HOOK-1/event"}, {"action", "publish"}},
+          "")
+          .status,
+      401);
+
+  node.sql("UPDATE devices SET enabled = 0 WHERE serial = 'HOOK-1'");  // as an unbind does
+  EXPECT_EQ(result("auth", {{"username", "HOOK-1"}, {"password", secret}}), "deny");
+  EXPECT_EQ(
+      result("acl",
+             {{"username", "HOOK-1"}, {"topic", "nj/v1/HOOK-1/event"}, {"action", "publish"}}),
+      "deny");
+  EXPECT_NE(node.log().find("mqtt.device_logins mode=hook"), std::string::npos);
+  std::filesystem::remove(token_file);
+}
+
 }  // namespace
 }  // namespace nj::testing
