@@ -91,6 +91,25 @@ sqlite3 "$work/data/nightjar.db" "SELECT device_id, MIN(start_ms), MAX(end_ms) F
 done | awk '{ bytes += $1; time += $2; n++ }
   END { printf "4. clip export over HTTP: %d clips, %.1f MB in %.2f s: %.0f MB/s (curl, one at a time)\n", n, bytes / 1048576, time, bytes / 1048576 / time }'
 
+# Playback over HTTP, as a player asks: each camera's playlist, then every fragment it lists by
+# its byte range (the init once), one curl with kept-alive connections, one request at a time.
+sqlite3 "$work/data/nightjar.db" "SELECT DISTINCT device_id FROM recording_segments" | while read -r id; do
+  from=$(sqlite3 "$work/data/nightjar.db" "SELECT MIN(start_ms) FROM recording_segments WHERE device_id = '$id'")
+  curl -s -H "Authorization: Bearer $token" "$api/devices/$id/playback.m3u8?from=$from" |
+    awk -v base="$api/devices/$id/" -v auth="Authorization: Bearer $token" '
+      function ask(uri, from, n) {  # one transfer of its own (curl config: "next" between)
+        printf "next\nurl = \"%s%s\"\nrange = \"%d-%d\"\noutput = \"/dev/null\"\nheader = \"%s\"\nwrite-out = \"%%{http_code} %%{size_download} %%{time_total}\\n\"\n", base, uri, from, from + n - 1, auth
+      }
+      /^#EXT-X-MAP:/ { match($0, /URI="[^"]+"/); uri = substr($0, RSTART + 5, RLENGTH - 6)
+                       match($0, /BYTERANGE="[0-9]+@[0-9]+"/); split(substr($0, RSTART + 11, RLENGTH - 12), r, "@")
+                       if (!(uri in maps)) { maps[uri] = 1; ask(uri, r[2], r[1]) } }
+      /^#EXT-X-BYTERANGE:/ { split(substr($0, 18), r, "@"); n = r[1]; o = r[2]; next_is_uri = 1; next }
+      next_is_uri && !/^#/ { ask($0, o, n); next_is_uri = 0 }'
+done | tail -n +2 >"$work/playback.curl"  # no "next" before the first
+curl -s -K "$work/playback.curl" |
+  awk '{ if ($1 != 206 && $1 != 200) bad++; bytes += $2; time += $3; n++ }
+  END { printf "5. playback over HTTP: %d byte-range requests (%d not 200/206), %.1f MB in %.2f s: %.0f MB/s, %.1f ms a request (curl, one at a time)\n", n, bad, bytes / 1048576, time, bytes / 1048576 / time, time / n * 1000 }'
+
 # What the index and the files hold, from the database (open segments included, as they are
 # saved every 10 s).
 sqlite3 "$work/data/nightjar.db" "SELECT COUNT(*), SUM(bytes), SUM(media_bytes), SUM(LENGTH(fragments)),

@@ -131,6 +131,10 @@ std::optional<std::string> normalize_email(std::string_view email) {
   return out;
 }
 
+namespace {
+constexpr size_t kKeptSessions = 100'000;  // sessions kept resolved (session_cache_ms)
+}  // namespace
+
 AccountService::AccountService(store::Database& db, mail::Outbox& outbox, const Clock& clock,
                                AccountOptions options, std::function<void()> mail_queued)
     : db_(db),
@@ -138,6 +142,7 @@ AccountService::AccountService(store::Database& db, mail::Outbox& outbox, const 
       clock_(clock),
       options_(std::move(options)),
       mail_queued_(std::move(mail_queued)),
+      kept_(kKeptSessions),
       throttle_(clock, options_.throttle),
       dummy_hash_(hash_password(random_token(), options_.hash_cost).value_or("")) {}
 
@@ -463,21 +468,56 @@ AResult<Principal> AccountService::authenticate(const std::string& token) {
   const AccountError none{Errc::kUnauthenticated, "sign in first", {}, 0};
   if (token.empty() || token.size() > 128) return Unexpected(none);
   const int64_t now = clock_.now_ms();
-  const Value p[] = {sha256_hex(token), now, now - options_.session_idle_ms};
+  const std::string hash = sha256_hex(token);
+  if (options_.session_cache_ms > 0) {
+    std::lock_guard lock(kept_mu_);
+    // Kept, still within its terms, and not due for its once-a-minute touch.
+    if (const Kept* k = kept_.find(hash); k && now - k->kept_at < options_.session_cache_ms &&
+                                          now < k->expires_at && now - k->last_seen_at <= 60'000) {
+      return k->who;
+    }
+  }
+  uint64_t generation = 0;  // a forget while the database is read: what was read is not kept
+  if (options_.session_cache_ms > 0) {
+    std::lock_guard lock(kept_mu_);
+    generation = forgets_;
+  }
+  const Value p[] = {hash, now, now - options_.session_idle_ms};
   auto rows = db_.query(
-      "SELECT s.id, s.user_id, s.csrf_hash, u.language, s.last_seen_at FROM sessions s "
-      "JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 "
-      "AND s.last_seen_at > $3 AND u.status = 'active'",
+      "SELECT s.id, s.user_id, s.csrf_hash, u.language, s.last_seen_at, s.expires_at "
+      "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 "
+      "AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.status = 'active'",
       p);
   if (!rows) return Unexpected(internal(rows.error()));
   if (rows->empty()) return Unexpected(none);
   const auto& r = rows->front();
+  int64_t last_seen = r.integer(4);
   // Touch last_seen at most once a minute: a read stays a read.
-  if (now - r.integer(4) > 60'000) {
+  if (now - last_seen > 60'000) {
     const Value t[] = {r.text(0), now};
-    (void)db_.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", t);
+    if (db_.execute("UPDATE sessions SET last_seen_at = $2 WHERE id = $1", t)) last_seen = now;
   }
-  return Principal{r.text(1), r.text(0), r.text(2), r.text(3)};
+  Principal who{r.text(1), r.text(0), r.text(2), r.text(3)};
+  if (options_.session_cache_ms > 0) {
+    std::lock_guard lock(kept_mu_);
+    if (forgets_ == generation) kept_.put(hash, Kept{who, r.integer(5), last_seen, now});
+  }
+  return who;
+}
+
+void AccountService::forget_sessions(const std::string& user_id) {
+  std::lock_guard lock(kept_mu_);
+  ++forgets_;
+  if (user_id.empty()) {
+    kept_.clear();
+    return;
+  }
+  kept_.erase_if([&](const Kept& k) { return k.who.user_id == user_id; });
+}
+
+void AccountService::sessions_changed(const std::string& user_id) {
+  forget_sessions(user_id);
+  if (on_sessions_changed_) on_sessions_changed_(user_id);
 }
 
 bool AccountService::session_open(const std::string& session_id) {
@@ -495,6 +535,7 @@ AResult<void> AccountService::logout(const Principal& who) {
   if (auto r = db_.execute("DELETE FROM sessions WHERE id = $1 AND user_id = $2", p); !r) {
     return Unexpected(internal(r.error()));
   }
+  sessions_changed(who.user_id);
   return {};
 }
 
@@ -539,6 +580,7 @@ AResult<void> AccountService::reset_password(const std::string& token,
     return {};
   });
   if (!tx) return Unexpected(internal(tx.error()));
+  sessions_changed(*user_id);
   return {};
 }
 
@@ -571,6 +613,7 @@ AResult<Profile> AccountService::update_profile(const Principal& who,
     if (auto r = db_.execute("UPDATE users SET language = $2 WHERE id = $1", p); !r) {
       return Unexpected(internal(r.error()));
     }
+    sessions_changed(who.user_id);  // a session carries its account's language
   }
   return profile(who);
 }
@@ -622,6 +665,7 @@ AResult<void> AccountService::end_session(const Principal& who, const std::strin
   auto r = db_.execute("DELETE FROM sessions WHERE id = $1 AND user_id = $2", p);
   if (!r) return Unexpected(internal(r.error()));
   if (*r == 0) return Unexpected(AccountError{Errc::kNotFound, "no such session", "id", 0});
+  sessions_changed(who.user_id);
   return {};
 }
 
@@ -629,6 +673,7 @@ AResult<int64_t> AccountService::end_other_sessions(const Principal& who) {
   const Value p[] = {who.user_id, who.session_id};
   auto r = db_.execute("DELETE FROM sessions WHERE user_id = $1 AND id <> $2", p);
   if (!r) return Unexpected(internal(r.error()));
+  sessions_changed(who.user_id);
   return *r;
 }
 
@@ -766,6 +811,7 @@ AResult<void> AccountService::cancel(const Principal& who, const std::string& pa
   });
   if (!tx) return Unexpected(internal(tx.error()));
   spdlog::info("account.cancelled user={} job={}", who.user_id, job_id);
+  sessions_changed(who.user_id);
   cancelled(who.user_id);
   return {};
 }
@@ -789,6 +835,7 @@ AResult<void> AccountService::anonymise(const Job& job) {
     return {};
   };
   if (auto r = step("sessions", "DELETE FROM sessions WHERE user_id = $1"); !r) return r;
+  sessions_changed(job.subject);
   if (auto r = step("email_tokens", "DELETE FROM email_tokens WHERE user_id = $1"); !r) return r;
   if (auto r = step("recovery_codes", "DELETE FROM recovery_codes WHERE user_id = $1"); !r) {
     return r;

@@ -14,6 +14,7 @@
 #include "account/password.h"
 #include "account/throttle.h"
 #include "common/clock.h"
+#include "common/lru_cache.h"
 #include "common/result.h"
 #include "mail/mail.h"
 #include "store/database.h"
@@ -55,6 +56,11 @@ struct AccountOptions {
   int64_t session_absolute_ms = 30LL * 24 * 3600 * 1000;
   HashCost hash_cost;
   ThrottleOptions throttle;
+  // Sessions resolved lately are kept this long (0: each request reads the database). For a
+  // database across the network (PostgreSQL): an end of sessions is told to every node at
+  // once (set_on_sessions_changed, over the change feed), and this bounds how long a node
+  // that missed it could go on (the feed's resync clears everything too).
+  int64_t session_cache_ms = 0;
 };
 
 // Who is calling: resolved from a session token on every request.
@@ -163,6 +169,15 @@ class AccountService {
     on_cancelled_ = std::move(f);
   }
 
+  // Sessions of an account ended or changed (sign-out, a password reset, ended elsewhere, a
+  // language changed, cancelled): called after this node forgot what it kept of them, so
+  // the composition root tells the other nodes (which call forget_sessions).
+  void set_on_sessions_changed(std::function<void(const std::string& user_id)> f) {
+    on_sessions_changed_ = std::move(f);
+  }
+  // What this node keeps of the account's sessions goes ("" : of every account).
+  void forget_sessions(const std::string& user_id);
+
   // Runs queued jobs; returns how many finished.
   AResult<int> run_jobs();
   AResult<std::vector<Job>> jobs();
@@ -189,6 +204,15 @@ class AccountService {
   void cancelled(const std::string& user_id);
   std::mutex on_cancelled_mu_;  // held while on_cancelled_ runs (cancel and the job thread)
   std::function<void(const std::string&)> on_cancelled_;
+  void sessions_changed(const std::string& user_id);
+  std::function<void(const std::string&)> on_sessions_changed_;
+  struct Kept {
+    Principal who;
+    int64_t expires_at = 0, last_seen_at = 0, kept_at = 0;
+  };
+  std::mutex kept_mu_;
+  LruCache<std::string, Kept> kept_;  // by the token's hash
+  uint64_t forgets_ = 0;              // how many forgets so far (under kept_mu_)
   LoginThrottle throttle_;
   std::string dummy_hash_;  // verified against when the e-mail is unknown: same cost
 };

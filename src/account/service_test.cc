@@ -18,7 +18,7 @@ constexpr const char* kPassword = "correct horse battery staple";
 
 class AccountServiceTest : public ::testing::Test {
  protected:
-  AccountServiceTest()
+  explicit AccountServiceTest(int64_t session_cache_ms = 0)
       : db_(store::testing::open_test_database()),
         clock_(1'795'947'665'000),
         outbox_(*db_, clock_, false) {
@@ -28,6 +28,7 @@ class AccountServiceTest : public ::testing::Test {
     o.public_url = "http://nj.test";
     o.hash_cost = {1, 8192};  // fast in tests; the default is checked in password_test
     o.throttle = {.account_threshold = 3, .address_threshold = 1000, .base_lock_ms = 10'000};
+    o.session_cache_ms = session_cache_ms;
     service_ = std::make_unique<AccountService>(*db_, outbox_, clock_, o);
   }
 
@@ -239,6 +240,86 @@ TEST_F(AccountServiceTest, NobodyActsOnAnotherPersonsSessions) {
   auto listed = service_->sessions(jo);
   for (const auto& s : *listed) EXPECT_NE(s.id, kim.session_id);
   EXPECT_TRUE(service_->end_session(kim, kim.session_id));
+}
+
+// With sessions kept resolved for a while (a database across the network), every end of a
+// session made through this node is at once, and one made elsewhere is at once when told
+// (the change feed) and within the keeping time when not.
+class CachedSessionsTest : public AccountServiceTest {
+ protected:
+  CachedSessionsTest() : AccountServiceTest(5'000) {
+    service_->set_on_sessions_changed([this](const std::string& user) { told_.push_back(user); });
+  }
+  std::string token(const std::string& email) {
+    auto s = service_->login(email, kPassword, "", "t", "ip");
+    EXPECT_TRUE(s);
+    EXPECT_TRUE(service_->authenticate(s->token)) << "resolved, and so kept";
+    return s->token;
+  }
+  std::vector<std::string> told_;
+};
+
+TEST_F(CachedSessionsTest, EveryEndOfASessionMadeHereIsAtOnce) {
+  const auto who = signed_up("lea@example.org");
+  const auto other = token("lea@example.org");
+  ASSERT_TRUE(service_->end_other_sessions(who));
+  EXPECT_FALSE(service_->authenticate(other)) << "ended elsewhere in the list";
+
+  const auto mine = token("lea@example.org");
+  const auto me = *service_->authenticate(mine);
+  ASSERT_TRUE(service_->update_profile(me, std::nullopt, std::string("zh-CN")));
+  EXPECT_EQ(service_->authenticate(mine)->language, "zh-CN") << "a session carries it";
+  const auto third = token("lea@example.org");
+  ASSERT_TRUE(service_->end_session(me, service_->authenticate(third)->session_id));
+  EXPECT_FALSE(service_->authenticate(third));
+  ASSERT_TRUE(service_->logout(me));
+  EXPECT_FALSE(service_->authenticate(mine));
+
+  const auto before_reset = token("lea@example.org");
+  ASSERT_TRUE(service_->request_password_reset("lea@example.org"));
+  ASSERT_TRUE(service_->reset_password(token_from_mail("lea@example.org", "/reset-password"),
+                                       "a brand new passphrase"));
+  EXPECT_FALSE(service_->authenticate(before_reset));
+
+  auto s = service_->login("lea@example.org", "a brand new passphrase", "", "t", "ip");
+  ASSERT_TRUE(s);
+  const auto last = *service_->authenticate(s->token);
+  ASSERT_TRUE(service_->cancel(last, "a brand new passphrase", ""));
+  EXPECT_FALSE(service_->authenticate(s->token));
+  EXPECT_GE(std::count(told_.begin(), told_.end(), who.user_id), 6) << "each told to the nodes";
+}
+
+TEST_F(CachedSessionsTest, AnEndElsewhereIsAtOnceWhenToldAndWithinTheKeepingTimeWhenNot) {
+  const auto who = signed_up("max@example.org");
+  auto kept = token("max@example.org");
+  // Another node deletes the sessions; this one is told over the change feed.
+  ASSERT_TRUE(db_->execute("DELETE FROM sessions"));
+  service_->forget_sessions(who.user_id);
+  EXPECT_FALSE(service_->authenticate(kept));
+
+  // Told nothing (the feed away): the kept answer lasts its 5 s and no longer.
+  kept = token("max@example.org");
+  ASSERT_TRUE(db_->execute("DELETE FROM sessions"));
+  EXPECT_TRUE(service_->authenticate(kept)) << "kept";
+  clock_.advance_ms(5'001);
+  EXPECT_FALSE(service_->authenticate(kept));
+
+  // Forgetting everything (after the feed was away) drops every kept session.
+  kept = token("max@example.org");
+  ASSERT_TRUE(db_->execute("DELETE FROM sessions"));
+  service_->forget_sessions("");
+  EXPECT_FALSE(service_->authenticate(kept));
+
+  // A session's own end holds while it is kept: a second past its 30 days it is refused.
+  const auto lasting = token("max@example.org");
+  clock_.advance_ms(13LL * 24 * 3600 * 1000);
+  ASSERT_TRUE(service_->authenticate(lasting));
+  clock_.advance_ms(13LL * 24 * 3600 * 1000);
+  ASSERT_TRUE(service_->authenticate(lasting));
+  clock_.advance_ms(4LL * 24 * 3600 * 1000 - 1'000);
+  ASSERT_TRUE(service_->authenticate(lasting)) << "a second before its end: kept again";
+  clock_.advance_ms(2'000);
+  EXPECT_FALSE(service_->authenticate(lasting));
 }
 
 TEST(Email, Normalisation) {

@@ -181,6 +181,8 @@ std::optional<std::string> ensure_demo_account(account::AccountService& accounts
 constexpr std::string_view kAccessEnded = "access.ended";
 constexpr std::string_view kDeviceEnded = "device.ended";
 constexpr std::string_view kAccountEnded = "account.ended";
+// "user": sessions of the account ended or changed; each node forgets what it kept of them.
+constexpr std::string_view kSessionsChanged = "sessions.changed";
 // "serial": a node relays the camera's stream and asks the node that holds it to start it.
 constexpr std::string_view kStreamWanted = "stream.wanted";
 
@@ -426,10 +428,16 @@ int serve(const Config& config) {
   while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
   // Password hashing (Argon2id, 19 MiB each) runs here, never on an event loop.
   WorkerPool workers(std::max<size_t>(2, config.threads), 512);
-  account::AccountService accounts(
-      **db, outbox, clock, account_options(config.accounts, public_url, policy.version), [&smtp] {
-        if (smtp) smtp->wake();
-      });
+  auto options_of_accounts = account_options(config.accounts, public_url, policy.version);
+  // Across the network (PostgreSQL), a session resolved is kept for a few seconds, and every
+  // end of sessions is told to every node over the change feed (kSessionsChanged); in one
+  // process SQLite answers in microseconds and nothing is kept.
+  if (!config.database.url.empty()) options_of_accounts.session_cache_ms = 5'000;
+  account::AccountService accounts(**db, outbox, clock, std::move(options_of_accounts), [&smtp] {
+    if (smtp) smtp->wake();
+  });
+  accounts.set_on_sessions_changed(
+      [&changes](const std::string& user_id) { (void)changes.publish(kSessionsChanged, user_id); });
   api::Guard guard(accounts);
   // The policy's history; a new major version is told to everyone by e-mail, once.
   account::PolicyLedger policy_ledger(**db, clock);
@@ -1209,8 +1217,12 @@ int serve(const Config& config) {
   // What another node ended, ended here too (a node hears its own changes as well: ending
   // twice ends nothing more). After the feed was away, every connection held here is
   // checked again against the rights as they are now.
-  changes.on_change([&access_watch, &placement, &stream_demand, &key_store, &hub](
+  changes.on_change([&access_watch, &placement, &stream_demand, &key_store, &hub, &accounts](
                         std::string_view topic, std::string_view payload) {
+    if (topic == kSessionsChanged) {
+      if (!payload.empty()) accounts.forget_sessions(std::string(payload));
+      return;
+    }
     if (topic == kStreamWanted) {
       // Another node relays this camera: if its stream lives here, it is started here.
       const std::string serial(payload);
@@ -1238,7 +1250,8 @@ int serve(const Config& config) {
       (*key_store)->forget_cached();
     }
   });
-  changes.on_resync([&access_watch, &device_service] {
+  changes.on_resync([&access_watch, &device_service, &accounts] {
+    accounts.forget_sessions("");  // ends of sessions may have been missed: all read afresh
     size_t ended = 0;
     for (const auto& [serial, subject] : access_watch.held()) {
       if (subject.empty() || subject == device::kDeviceSubject ||

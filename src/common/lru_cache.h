@@ -45,6 +45,26 @@ class LruCache {
     index_.erase(it);
   }
 
+  // Every entry whose value matches goes (a scan: for what is rare, as a revocation).
+  template <class Predicate>
+  void erase_if(Predicate matches) {
+    for (auto it = order_.begin(); it != order_.end();) {
+      if (matches(it->value)) {
+        cost_ -= it->cost;
+        index_.erase(it->key);
+        it = order_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void clear() {
+    order_.clear();
+    index_.clear();
+    cost_ = 0;
+  }
+
   size_t size() const { return index_.size(); }
   size_t cost() const { return cost_; }
 

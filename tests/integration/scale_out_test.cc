@@ -143,6 +143,39 @@ TEST(TwoNodes, AShareRevokedThroughOneNodeEndsAViewServedByTheOther) {
             101);
 }
 
+// A node keeps sessions it resolved for a few seconds (PostgreSQL is across the network), so
+// a sign-out, or sessions ended from the list, through node A must end them on node B at
+// once: told over the change feed, not left to run out.
+TEST(TwoNodes, ASignOutThroughOneNodeEndsTheSessionOnTheOtherAtOnce) {
+  if (!store::testing::on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL";
+  TestCluster two({"node-a", "node-b"}, "");
+  ASSERT_EQ(two.start(), "");
+  ServerProcess &a = two.node("node-a"), &b = two.node("node-b");
+  const auto first = sign_up(a, "owner@example.org");
+  ASSERT_FALSE(first.empty());
+  const auto login = [&] {
+    return a
+        .request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
+                 json{{"email", "owner@example.org"},
+                      {"password", "a long passphrase for owner@example.org"}}
+                     .dump())
+        .json()
+        .value("token", "");
+  };
+  const auto second = login();
+  ASSERT_FALSE(second.empty());
+  for (const auto& t : {first, second}) {
+    ASSERT_EQ(call_as(b, t, "GET", "/api/v1/me").status, 200) << "resolved on B, and kept";
+  }
+  ASSERT_EQ(call_as(a, first, "POST", "/api/v1/me/sessions/end-others").status, 200);
+  EXPECT_TRUE(wait_for([&] { return call_as(b, second, "GET", "/api/v1/me").status == 401; }, 1s))
+      << "node B kept a session ended through node A";
+  ASSERT_EQ(call_as(b, first, "GET", "/api/v1/me").status, 200);
+  ASSERT_EQ(call_as(a, first, "POST", "/api/v1/auth/logout").status, 204);
+  EXPECT_TRUE(wait_for([&] { return call_as(b, first, "GET", "/api/v1/me").status == 401; }, 1s))
+      << "node B kept a session signed out through node A";
+}
+
 // A camera switched off while its node is dying tells only that node (every node hears it,
 // but leaves a camera's reports to its holder): the node that takes the camera reads the
 // devices' retained states again, so the camera shows offline there, not online for ever.
@@ -167,6 +200,45 @@ TEST(TwoNodes, ACameraSwitchedOffAsItsNodeDiedShowsOfflineOnTheNextOne) {
   two.stop_camera(serial);  // its "offline" goes out while A still counts B alive
   EXPECT_TRUE(wait_for([&] { return online() == "0\n"; }, 15s))
       << "still online: " << online() << a.log();
+}
+
+// A node that starts (again) recovers only its own cameras' state: it once marked every
+// camera offline at start, so each restart of any node blinked every camera of the others.
+TEST(TwoNodes, ANodeRestartingLeavesTheOtherNodesCamerasOnline) {
+  if (!store::testing::on_postgres()) GTEST_SKIP() << "several nodes need PostgreSQL";
+  TestCluster two({"node-a", "node-b"}, "");
+  ASSERT_EQ(two.start(), "");
+  ServerProcess &a = two.node("node-a"), &b = two.node("node-b");
+  std::string serial;
+  for (int i = 0; i < 1000 && serial.empty(); ++i) {
+    const std::string s = "STAYING-" + std::to_string(i);
+    if (cluster::owner_of(s, two.ids()) == "node-a") serial = s;
+  }
+  const auto owner = sign_up(a, "owner@example.org");
+  ASSERT_FALSE(owner.empty());
+  ASSERT_FALSE(two.camera(serial, owner).empty());
+  const auto online = [&] {
+    return a.sql("SELECT online FROM devices WHERE serial = '" + serial + "'");
+  };
+  ASSERT_TRUE(wait_for([&] { return online() == "1\n"; }, 20s)) << online();
+  std::atomic<bool> watching{true};
+  std::atomic<int> offline_seen{0};
+  std::thread watch([&] {
+    while (watching) {
+      if (online() != "1\n") ++offline_seen;
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  for (int signal : {SIGTERM, SIGKILL}) {
+    b.stop(signal);
+    ASSERT_TRUE(b.start()) << b.log();
+    EXPECT_TRUE(wait_for([&] { return nodes_seen(a, 2) && nodes_seen(b, 2); }, 10s));
+    std::this_thread::sleep_for(3s);  // past the restarted node's first recovery steps
+  }
+  watching = false;
+  watch.join();
+  EXPECT_EQ(offline_seen.load(), 0) << "node-a's camera was shown offline while node-b restarted\n"
+                                    << b.log();
 }
 
 // The work one node at a time does (anonymisation, exports, region moves, the reapers) is
@@ -509,7 +581,6 @@ TEST(ThreeNodes, CamerasMoveWhenTheirNodeIsKilledAndComeBackWithIt) {
   ASSERT_TRUE(killed_gap) << rows;
   EXPECT_LE(*killed_gap, 1100) << "more than the GOP in flight was lost\n" << rows;
 }
-
 
 // A clustered broker that runs neither of mosquitto's plugins asks any node, over HTTP, whether
 // a login may connect and what it may reach (device_logins = "hook"): the node answers for its
