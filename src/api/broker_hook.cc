@@ -46,14 +46,24 @@ std::optional<std::string> text(const nlohmann::json& j, const char* name, size_
 
 }  // namespace
 
-http::Response BrokerHookApi::auth(const http::Request& request) {
+Result<nlohmann::json, http::Response> BrokerHookApi::question(const http::Request& request) const {
   if (!from_the_broker(request)) {
-    return http::error_response(401, "unauthorized", "the broker's hook token is required");
+    return Unexpected(
+        http::error_response(401, "unauthorized", "the broker's hook token is required"));
   }
   auto body = http::parse_json_body(request);
+  if (!body) return body;
+  if (!body->is_object()) {
+    return Unexpected(http::error_response(400, "invalid_field", "the body must be an object"));
+  }
+  return body;
+}
+
+http::Response BrokerHookApi::auth(const http::Request& request) {
+  auto body = question(request);
   if (!body) return std::move(body).error();
-  const auto username = body->is_object() ? text(*body, "username", 256) : std::nullopt;
-  const auto password = body->is_object() ? text(*body, "password", 1024) : std::nullopt;
+  const auto username = text(*body, "username", 256);
+  const auto password = text(*body, "password", 1024);
   if (!username || !password) {
     return http::error_response(400, "invalid_field", "username and password must be strings");
   }
@@ -66,14 +76,11 @@ http::Response BrokerHookApi::auth(const http::Request& request) {
 }
 
 http::Response BrokerHookApi::acl(const http::Request& request) {
-  if (!from_the_broker(request)) {
-    return http::error_response(401, "unauthorized", "the broker's hook token is required");
-  }
-  auto body = http::parse_json_body(request);
+  auto body = question(request);
   if (!body) return std::move(body).error();
-  const auto username = body->is_object() ? text(*body, "username", 256) : std::nullopt;
-  const auto topic = body->is_object() ? text(*body, "topic", 65535) : std::nullopt;
-  const auto action = body->is_object() ? text(*body, "action", 16) : std::nullopt;
+  const auto username = text(*body, "username", 256);
+  const auto topic = text(*body, "topic", 65535);
+  const auto action = text(*body, "action", 16);
   using device_protocol::DeviceAccess;
   std::optional<DeviceAccess> access;
   if (action == "publish") access = DeviceAccess::kPublish;

@@ -8,9 +8,11 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
+#include "common/result.h"
 #include "http/router.h"
 #include "metrics/registry.h"
 
@@ -32,6 +34,8 @@ class BrokerHookApi {
 
  private:
   bool from_the_broker(const http::Request& request) const;
+  // The body of a question from the broker: its token checked, a JSON object.
+  Result<nlohmann::json, http::Response> question(const http::Request& request) const;
   http::Response answer(const char* kind, const char* result);
 
   std::string token_;

@@ -24,6 +24,21 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 // Whether the node holds the lease `name` now, by its metrics.
+// A serial that rendezvous hashing places on `node` among the cluster's nodes.
+std::string serial_on(const TestCluster& cluster, const std::string& prefix,
+                      const std::string& node) {
+  for (int i = 0; i < 1000; ++i) {
+    const std::string s = prefix + std::to_string(i);
+    if (cluster::owner_of(s, cluster.ids()) == node) return s;
+  }
+  return "";
+}
+
+// What the shared database says of the camera's presence: "1\n" or "0\n".
+std::string online_in(const ServerProcess& node, const std::string& serial) {
+  return node.sql("SELECT online FROM devices WHERE serial = '" + serial + "'");
+}
+
 bool held(const ServerProcess& node, const std::string& name) {
   return node.get("/metrics").body.find("nightjar_leases_held{name=\"" + name + "\"} 1") !=
          std::string::npos;
@@ -184,17 +199,11 @@ TEST(TwoNodes, ACameraSwitchedOffAsItsNodeDiedShowsOfflineOnTheNextOne) {
   TestCluster two({"node-a", "node-b"}, "");
   ASSERT_EQ(two.start(), "");
   ServerProcess &a = two.node("node-a"), &b = two.node("node-b");
-  std::string serial;
-  for (int i = 0; i < 1000 && serial.empty(); ++i) {
-    const std::string s = "DYING-" + std::to_string(i);
-    if (cluster::owner_of(s, two.ids()) == "node-b") serial = s;
-  }
+  const std::string serial = serial_on(two, "DYING-", "node-b");
   const auto owner = sign_up(a, "owner@example.org");
   ASSERT_FALSE(owner.empty());
   ASSERT_FALSE(two.camera(serial, owner).empty());
-  const auto online = [&] {
-    return a.sql("SELECT online FROM devices WHERE serial = '" + serial + "'");
-  };
+  const auto online = [&] { return online_in(a, serial); };
   ASSERT_TRUE(wait_for([&] { return online() == "1\n"; }, 20s)) << online();
   ASSERT_EQ(b.stop(SIGKILL), -SIGKILL);
   two.stop_camera(serial);  // its "offline" goes out while A still counts B alive
@@ -209,17 +218,11 @@ TEST(TwoNodes, ANodeRestartingLeavesTheOtherNodesCamerasOnline) {
   TestCluster two({"node-a", "node-b"}, "");
   ASSERT_EQ(two.start(), "");
   ServerProcess &a = two.node("node-a"), &b = two.node("node-b");
-  std::string serial;
-  for (int i = 0; i < 1000 && serial.empty(); ++i) {
-    const std::string s = "STAYING-" + std::to_string(i);
-    if (cluster::owner_of(s, two.ids()) == "node-a") serial = s;
-  }
+  const std::string serial = serial_on(two, "STAYING-", "node-a");
   const auto owner = sign_up(a, "owner@example.org");
   ASSERT_FALSE(owner.empty());
   ASSERT_FALSE(two.camera(serial, owner).empty());
-  const auto online = [&] {
-    return a.sql("SELECT online FROM devices WHERE serial = '" + serial + "'");
-  };
+  const auto online = [&] { return online_in(a, serial); };
   ASSERT_TRUE(wait_for([&] { return online() == "1\n"; }, 20s)) << online();
   std::atomic<bool> watching{true};
   std::atomic<int> offline_seen{0};
