@@ -1,6 +1,7 @@
 #include "api/broker_hook.h"
 
 #include "account/crypto.h"
+#include "device_protocol/json_input.h"
 #include "device_protocol/topics.h"
 #include "http/json.h"
 
@@ -33,19 +34,6 @@ http::Response BrokerHookApi::answer(const char* kind, const char* result) {
   return http::json_response(200, {{"result", result}});
 }
 
-namespace {
-
-// A string field of at most `max` bytes; nullopt if absent, of another type or longer.
-std::optional<std::string> text(const nlohmann::json& j, const char* name, size_t max) {
-  const auto it = j.find(name);
-  if (it == j.end() || !it->is_string()) return std::nullopt;
-  const auto& s = it->get_ref<const std::string&>();
-  if (s.size() > max) return std::nullopt;
-  return s;
-}
-
-}  // namespace
-
 Result<nlohmann::json, http::Response> BrokerHookApi::question(const http::Request& request) const {
   if (!from_the_broker(request)) {
     return Unexpected(
@@ -62,8 +50,9 @@ Result<nlohmann::json, http::Response> BrokerHookApi::question(const http::Reque
 http::Response BrokerHookApi::auth(const http::Request& request) {
   auto body = question(request);
   if (!body) return std::move(body).error();
-  const auto username = text(*body, "username", 256);
-  const auto password = text(*body, "password", 1024);
+  device_protocol::ObjectReader in(*body);
+  const auto username = in.string("username", 256, true);
+  const auto password = in.string("password", 1024, true, true);
   if (!username || !password) {
     return http::error_response(400, "invalid_field", "username and password must be strings");
   }
@@ -78,9 +67,10 @@ http::Response BrokerHookApi::auth(const http::Request& request) {
 http::Response BrokerHookApi::acl(const http::Request& request) {
   auto body = question(request);
   if (!body) return std::move(body).error();
-  const auto username = text(*body, "username", 256);
-  const auto topic = text(*body, "topic", 65535);
-  const auto action = text(*body, "action", 16);
+  device_protocol::ObjectReader in(*body);
+  const auto username = in.string("username", 256, true);
+  const auto topic = in.string("topic", 65535, true, true);
+  const auto action = in.string("action", 16, true);
   using device_protocol::DeviceAccess;
   std::optional<DeviceAccess> access;
   if (action == "publish") access = DeviceAccess::kPublish;

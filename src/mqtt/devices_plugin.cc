@@ -30,6 +30,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "device_protocol/json_input.h"
 #include "device_protocol/topics.h"
 
 namespace {
@@ -126,23 +127,23 @@ std::string command_of(const json& c) {
   return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// One command; "" if it was done, else why not.
+// One command; "" if it was done, else why not. Read through the device protocol's
+// validating reader: nothing here may throw into mosquitto's C code.
 std::string apply(Plugin& p, const json& c) {
   const std::string command = command_of(c);
   if (command.empty()) return "no command";
-  if (!c.contains("username") || !c["username"].is_string()) return "no username";
-  const std::string username = c["username"];
-  if (!valid_serial(username, p.admin)) return "not a serial";
-  const auto kick = [&] { mosquitto_kick_client_by_username(username.c_str(), false); };
+  nj::device_protocol::ObjectReader in(c);
+  const auto username = in.string("username", 256, true);
+  if (!username) return "no username";
+  if (!valid_serial(*username, p.admin)) return "not a serial";
+  const auto kick = [&] { mosquitto_kick_client_by_username(username->c_str(), false); };
   if (command == "setDevice") {
-    if (!c.contains("password") || !c["password"].is_string() || !c.contains("enabled") ||
-        !c["enabled"].is_boolean()) {
-      return "setDevice needs a password and enabled";
-    }
-    const std::string password = c["password"];
-    if (password.empty() || password.size() > 256) return "bad password";
-    Device next{digest(password), c["enabled"].get<bool>()};
-    auto [it, added] = p.devices.try_emplace(username, next);
+    const auto password = in.string("password", 4096, true, true);
+    const auto enabled = in.boolean("enabled", true);
+    if (!password || !enabled) return "setDevice needs a password and enabled";
+    if (password->empty() || password->size() > 256) return "bad password";
+    Device next{digest(*password), *enabled};
+    auto [it, added] = p.devices.try_emplace(*username, next);
     if (!added) {
       const bool changed = it->second.secret != next.secret || !next.enabled;
       it->second = next;
@@ -151,15 +152,16 @@ std::string apply(Plugin& p, const json& c) {
     return "";
   }
   if (command == "setEnabled") {
-    if (!c.contains("enabled") || !c["enabled"].is_boolean()) return "setEnabled needs enabled";
-    const auto it = p.devices.find(username);
+    const auto enabled = in.boolean("enabled", true);
+    if (!enabled) return "setEnabled needs enabled";
+    const auto it = p.devices.find(*username);
     if (it == p.devices.end()) return "no such device";
-    it->second.enabled = c["enabled"].get<bool>();
+    it->second.enabled = *enabled;
     if (!it->second.enabled) kick();
     return "";
   }
   if (command == "deleteDevice") {
-    if (p.devices.erase(username) == 0) return "no such device";
+    if (p.devices.erase(*username) == 0) return "no such device";
     kick();
     return "";
   }

@@ -576,10 +576,15 @@ int64_t parse_rfc3339_ms(const nlohmann::json& t) {
   return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
+// The password sign_up gives an account, so sign_in can sign in again.
+static std::string passphrase_of(const std::string& email) {
+  return "a long passphrase for " + email;
+}
+
 std::string sign_up(const ServerProcess& server, const std::string& email,
                     const std::string& region) {
   using nlohmann::json;
-  const std::string password = "a long passphrase for " + email;
+  const std::string password = passphrase_of(email);
   const std::string policy = server.get("/api/v1/policy").json().value("version", "");
   json form{
       {"email", email}, {"password", password}, {"language", "en"}, {"policy_version", policy}};
@@ -602,8 +607,14 @@ std::string sign_up(const ServerProcess& server, const std::string& email,
   r = server.request("POST", "/api/v1/auth/verify", {{"Content-Type", "application/json"}},
                      json{{"token", token}}.dump());
   EXPECT_EQ(r.status, 200) << r.body;
-  r = server.request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
-                     json{{"email", email}, {"password", password}}.dump());
+  return sign_in(server, email);
+}
+
+std::string sign_in(const ServerProcess& server, const std::string& email) {
+  using nlohmann::json;
+  const auto r =
+      server.request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
+                     json{{"email", email}, {"password", passphrase_of(email)}}.dump());
   EXPECT_EQ(r.status, 200) << r.body;
   return r.json().value("token", "");
 }

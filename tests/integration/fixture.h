@@ -189,5 +189,7 @@ int64_t parse_rfc3339_ms(const nlohmann::json& t);
 // signs in; returns the session's bearer token (empty, with test failures, if it could not).
 std::string sign_up(const ServerProcess& server, const std::string& email,
                     const std::string& region = "");
+// A new session of an account sign_up made (its password is sign_up's): the token.
+std::string sign_in(const ServerProcess& server, const std::string& email);
 
 }  // namespace nj::testing

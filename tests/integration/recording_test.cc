@@ -854,15 +854,7 @@ TEST_F(DetectionTest, ABoxIsMotionButNotAPerson) {
 // open tab at once; disarmed, snoozed, or consent withdrawn, nothing (the very next event);
 // and a tab whose session ended is closed, not told.
 TEST_F(RecordingTest, InAppNotificationsNeedConsentAndStopTheMomentItIsWithdrawn) {
-  const auto sign_in_again = [&] {
-    return server_
-        .request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
-                 json{{"email", "owner@example.org"},
-                      {"password", "a long passphrase for owner@example.org"}}
-                     .dump())
-        .json()
-        .value("token", "");
-  };
+  const auto sign_in_again = [&] { return sign_in(server_, "owner@example.org"); };
   ASSERT_EQ(call("PATCH", "/api/v1/me/notifications", {{"cooldown_s", 0}}).status, 200);
   WsClient tab;
   ASSERT_EQ(tab.connect(server_.http_port(), "/api/v1/notifications",

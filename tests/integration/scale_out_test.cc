@@ -168,16 +168,7 @@ TEST(TwoNodes, ASignOutThroughOneNodeEndsTheSessionOnTheOtherAtOnce) {
   ServerProcess &a = two.node("node-a"), &b = two.node("node-b");
   const auto first = sign_up(a, "owner@example.org");
   ASSERT_FALSE(first.empty());
-  const auto login = [&] {
-    return a
-        .request("POST", "/api/v1/auth/login", {{"Content-Type", "application/json"}},
-                 json{{"email", "owner@example.org"},
-                      {"password", "a long passphrase for owner@example.org"}}
-                     .dump())
-        .json()
-        .value("token", "");
-  };
-  const auto second = login();
+  const auto second = sign_in(a, "owner@example.org");
   ASSERT_FALSE(second.empty());
   for (const auto& t : {first, second}) {
     ASSERT_EQ(call_as(b, t, "GET", "/api/v1/me").status, 200) << "resolved on B, and kept";
