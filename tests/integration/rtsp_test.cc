@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 #include <thread>
 
+#include "common/random.h"
 #include "integration/fixture.h"
 
 namespace nj::testing {
@@ -119,6 +121,85 @@ TEST_F(RtspTest, FfmpegPushesAndFfprobeSeesTheSameStream) {
   EXPECT_NE(metrics.find("nightjar_rtp_packets_total{outcome=\"lost\"} 0\n"), std::string::npos)
       << metrics;
   EXPECT_EQ(metrics.find("nightjar_rtp_packets_total{outcome=\"sent\"} 0\n"), std::string::npos);
+}
+
+// Players join a running H.264 + AAC stream at random moments, so each starts from the
+// cached GOP at a different point: each gets audio and video on one timeline, from the
+// keyframe's instant, with timestamps that never go back (RTP-Info, the sender reports and
+// the packets agree). So do WebSocket viewers of the live fMP4.
+TEST_F(RtspTest, PlayersJoiningARunningStreamGetTimestampsThatNeverGoBack) {
+  auto pusher = push("CAM9", token("CAM9", "push"));
+  ASSERT_TRUE(wait_live("CAM9")) << server_.log();
+  const auto live = url("live", "CAM9", token("CAM9", "play"));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("nj-join-" + std::to_string(::getpid()) + "-" + random_hex_id());
+  std::filesystem::create_directories(dir);
+  std::mt19937 rng{std::random_device{}()};
+  std::uniform_int_distribution<int> pause_ms(20, 300);
+  constexpr int kPlayers = 50;
+  std::string script;
+  for (int i = 0; i < kPlayers; ++i) {
+    script += "ffmpeg -nostdin -v warning -rtsp_transport tcp -i '" + live +
+              "' -map 0 -c copy -t 2 -f null - >'" + (dir / std::to_string(i)).string() +
+              ".log' 2>&1 &\nsleep 0." + std::to_string(1000 + pause_ms(rng)).substr(1) + "\n";
+  }
+  script += "wait\n";
+  std::ofstream(dir / "join.sh") << script;
+
+  // WebSocket viewers join at random moments meanwhile; each keeps about a second of fMP4.
+  std::vector<std::string> feeds;
+  std::thread viewers([&] {
+    for (int v = 0; v < 5; ++v) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms(rng) * 4));
+      WsClient ws;
+      if (ws.connect(server_.http_port(),
+                     "/api/v1/devices/CAM9/live?token=" + token("CAM9", "play")) != 101) {
+        continue;
+      }
+      ws.receive(5s);  // the JSON hello
+      std::string file;
+      for (int i = 0; i < 75; ++i) {
+        auto message = ws.receive(5s);
+        if (!message) break;
+        file += *message;
+      }
+      feeds.push_back(std::move(file));
+    }
+  });
+  int status = 1;
+  run_command("sh '" + (dir / "join.sh").string() + "'", &status);
+  viewers.join();
+  EXPECT_EQ(status, 0);
+
+  int played = 0;
+  for (int i = 0; i < kPlayers; ++i) {
+    std::ifstream in(dir / (std::to_string(i) + ".log"));
+    const std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(log.find("monoton"), std::string::npos) << "player " << i << ":\n" << log;
+    if (log.find("rror") == std::string::npos) ++played;
+  }
+  EXPECT_EQ(played, kPlayers) << "every player played without an error";
+
+  ASSERT_EQ(feeds.size(), 5u);
+  for (size_t v = 0; v < feeds.size(); ++v) {
+    const auto path = dir / ("viewer" + std::to_string(v) + ".mp4");
+    std::ofstream(path, std::ios::binary) << feeds[v];
+    const auto log = run_command("ffmpeg -nostdin -v warning -i '" + path.string() +
+                                 "' -map 0 -c copy -f null - 2>&1");
+    EXPECT_EQ(log.find("monoton"), std::string::npos) << "viewer " << v << ":\n" << log;
+    // Both tracks start together: audio no later than a frame after the video.
+    const auto starts = run_command(
+        "ffprobe -v error -show_entries stream=start_time -of csv=p=0 '" + path.string() + "'");
+    std::istringstream lines(starts);
+    std::vector<double> start;
+    for (std::string line; std::getline(lines, line);) {
+      if (!line.empty() && line != "N/A") start.push_back(std::stod(line));
+    }
+    ASSERT_EQ(start.size(), 2u) << starts;
+    EXPECT_LE(std::abs(start[1] - start[0]), 0.05) << "viewer " << v << ": " << starts;
+  }
+  EXPECT_TRUE(pusher->running());
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(RtspTest, TokensAreBoundToDeviceAndPurpose) {

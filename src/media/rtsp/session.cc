@@ -362,29 +362,47 @@ void ServerSession::handle(const Message& req) {
         return;
       }
       subscription_ = std::move(*sub);
+      video_begun_ = false;
+      audio_from_ntp_.reset();
       play_started_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::steady_clock::now().time_since_epoch())
                              .count();
     }
     // The stream's packets are shared: RTP-Info tells the player the sequence number and
-    // time its first packet of each track will carry, so look at the queue first.
+    // time its first packet of each track will carry, so look at the queue first. Both
+    // tracks start at the first keyframe's instant: its audio RTP time is the audio's
+    // rtptime, whether or not an audio frame is queued yet, and audio from before it is
+    // skipped (drain()).
     subscription_->queue().drain(drained_);
-    const RtpPackets* first[2] = {nullptr, nullptr};
+    const RtpPackets* video = nullptr;
+    const RtpPackets* audio = nullptr;
     for (const auto& f : drained_) {
       const auto* p = dynamic_cast<const RtpPackets*>(f->packaged(hub::Packaging::kRtp).get());
       if (!p || !p->interleaved) continue;
-      const int track = f->track == hub::TrackKind::kVideo ? 0 : 1;
-      if (!first[track] && (track == 0 || first[0])) first[track] = p;
+      if (f->track == hub::TrackKind::kVideo) {
+        if (!video) video = p;
+      } else if (video && !audio && static_cast<int64_t>(p->ntp - video->ntp) >= 0) {
+        audio = p;
+      }
     }
+    if (video && !video_begun_) audio_from_ntp_ = video->ntp;
     std::string base_url = req.uri.substr(0, req.uri.find('?'));
     while (base_url.ends_with('/')) base_url.pop_back();
     std::string rtp_info;
-    for (int track = 0; track < 2; ++track) {
-      if (play_channels_[track] < 0 || !first[track]) continue;
+    auto add_rtp_info = [&](int track, std::optional<uint16_t> seq,
+                            std::optional<uint32_t> rtptime) {
+      if (play_channels_[track] < 0 || (!seq && !rtptime)) return;
       if (!rtp_info.empty()) rtp_info += ',';
-      rtp_info += "url=" + base_url + "/trackID=" + std::to_string(track) +
-                  ";seq=" + std::to_string(first[track]->first_sequence) +
-                  ";rtptime=" + std::to_string(first[track]->rtp_timestamp);
+      rtp_info += "url=" + base_url + "/trackID=" + std::to_string(track);
+      if (seq) rtp_info += ";seq=" + std::to_string(*seq);
+      if (rtptime) rtp_info += ";rtptime=" + std::to_string(*rtptime);
+    };
+    if (video) {
+      add_rtp_info(0, video->first_sequence, video->rtp_timestamp);
+      add_rtp_info(1, audio ? std::optional<uint16_t>(audio->first_sequence) : std::nullopt,
+                   video->audio_rtp_timestamp
+                       ? video->audio_rtp_timestamp
+                       : (audio ? std::optional<uint32_t>(audio->rtp_timestamp) : std::nullopt));
     }
     mode_ = Mode::kPlaying;
     std::vector<std::pair<std::string, std::string>> headers = {{"Range", "npt=0.000-"}};
@@ -448,6 +466,17 @@ void ServerSession::drain() {
     const auto* p = dynamic_cast<const RtpPackets*>(frame->packaged(hub::Packaging::kRtp).get());
     if (!p || !p->interleaved) continue;
     const int track = frame->track == hub::TrackKind::kVideo ? 0 : 1;
+    if (track == 0 && !video_begun_) {
+      video_begun_ = true;  // the keyframe the player starts at
+      if (!audio_from_ntp_) audio_from_ntp_ = p->ntp;
+    }
+    if (track == 1) {
+      if (!video_begun_) continue;
+      if (audio_from_ntp_) {
+        if (static_cast<int64_t>(p->ntp - *audio_from_ntp_) < 0) continue;
+        audio_from_ntp_.reset();  // audio from here on comes in order
+      }
+    }
     if (play_channels_[track] < 0) continue;  // a track the player did not set up
     if (shared) {
       flush_outgoing();  // keeps the order with anything gathered before

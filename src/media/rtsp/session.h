@@ -181,6 +181,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   std::unique_ptr<Egress> egress_;   // describes the tracks (SDP); the packets are shared
   int play_channels_[2] = {-1, -1};  // video, audio
   int64_t play_started_us_ = 0;
+  // A player starts with video, at a keyframe, and its audio from that keyframe's instant:
+  // audio made before it is not sent, so its timestamps never step back (RTP-Info).
+  bool video_begun_ = false;
+  std::optional<uint64_t> audio_from_ntp_;
   uint64_t frames_out_ = 0, packets_out_ = 0;  // video frames, RTP packets
   uint64_t dropped_reported_ = 0;
   std::vector<hub::FramePtr> drained_;

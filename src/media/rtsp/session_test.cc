@@ -525,5 +525,62 @@ TEST(RtspSession, ACameraPlaysWhatIsSaidToItOverItsConnection) {
   EXPECT_TRUE(c.closed) << "the call is over: the camera's session ends";
 }
 
+// The tracks of a stream share one timeline, which the sender reports follow and RTP-Info
+// starts both tracks on: by arrival when the camera sent no sender reports, by its capture
+// times when it did, and by arrival relative to the first keyframe when only some frames
+// have a capture time.
+TEST(Egress, TracksArePlacedOnOneTimeline) {
+  hub::StreamInfo info;
+  info.video_codec = "H264";
+  info.sps = kSps;
+  info.pps = kPps;
+  info.audio_codec = "AAC";
+  info.audio_sample_rate = 48000;
+  info.audio_channels = 1;
+  info.audio_config = {0x11, 0x88};
+  auto frames = [&](int64_t key_capture, int64_t audio_capture) {
+    hub::Frame key;
+    key.keyframe = true;
+    key.timestamp = 900'000;
+    key.received_at_us = steady_now_us();
+    key.capture_us = key_capture;
+    key.data = avcc(0x65, 300);
+    hub::Frame audio;
+    audio.track = hub::TrackKind::kAudio;
+    audio.timestamp = 77'000;  // its own clock, unrelated to the video's
+    audio.received_at_us = key.received_at_us + 30'000;
+    audio.capture_us = audio_capture;
+    audio.data = {1, 2, 3};
+    return std::make_pair(key, audio);
+  };
+  // Milliseconds from the keyframe's instant to the audio frame's, and the audio's RTP time
+  // at the keyframe's instant less the audio frame's.
+  auto place = [&](int64_t key_capture, int64_t audio_capture) {
+    Egress out(info, [](int, bool, std::span<const uint8_t>) {});
+    const auto [key, audio] = frames(key_capture, audio_capture);
+    EXPECT_FALSE(out.ntp_time(1, 0)) << "no place before a frame";
+    out.send(audio);
+    EXPECT_FALSE(out.ntp_time(1, 0)) << "audio before the first keyframe is not sent";
+    out.send(key);
+    out.send(audio);
+    const uint64_t key_ntp = *out.ntp_time(0, out.rtp_timestamp(key));
+    const uint64_t audio_ntp = *out.ntp_time(1, out.rtp_timestamp(audio));
+    const double ms =
+        static_cast<double>(static_cast<int64_t>(audio_ntp - key_ntp)) * 1000 / 4294967296.0;
+    const int32_t ticks =
+        static_cast<int32_t>(*out.rtp_time_at(1, key_ntp) - out.rtp_timestamp(audio));
+    return std::make_pair(ms, ticks);
+  };
+  const auto by_arrival = place(0, 0);
+  EXPECT_NEAR(by_arrival.first, 30, 0.01);
+  EXPECT_NEAR(by_arrival.second, -1440, 1) << "30 ms at 48 kHz, to the tick";
+  const int64_t camera = 1'700'000'000'000'000;  // the camera's clock, far from ours
+  const auto by_capture = place(camera, camera - 20'000);
+  EXPECT_NEAR(by_capture.first, -20, 0.01) << "captured 20 ms before the keyframe";
+  EXPECT_NEAR(by_capture.second, 960, 1);
+  const auto mixed = place(camera, 0);
+  EXPECT_NEAR(mixed.first, 30, 0.01) << "no capture time: by arrival after the keyframe";
+}
+
 }  // namespace
 }  // namespace nj::media::rtsp

@@ -440,7 +440,8 @@ void Egress::send(const hub::Frame& frame) {
   if (frame.track == hub::TrackKind::kAudio) {
     if (!started_ || !has_audio() || !audio_out_.enabled) return;
     const uint32_t ts = rtp_timestamp(frame);
-    maybe_report(1, audio_out_, ts, frame);
+    anchor(audio_out_, ts, frame);
+    maybe_report(1, audio_out_, ts);
     auto sent = [&](std::span<const uint8_t> packet) { emit(1, audio_out_, packet); };
     if (audio_) {
       audio_->packetize(frame.data, ts, sent);
@@ -455,7 +456,8 @@ void Egress::send(const hub::Frame& frame) {
   if (!video_out_.enabled) return;
   ++stats_.frames;
   const uint32_t ts = rtp_timestamp(frame);
-  maybe_report(0, video_out_, ts, frame);
+  anchor(video_out_, ts, frame);
+  maybe_report(0, video_out_, ts);
   auto sent = [&](std::span<const uint8_t> packet) { emit(0, video_out_, packet); };
   if (video265_) {
     video265_->packetize(frame.data, ts, sent);
@@ -468,37 +470,74 @@ void Egress::send(const hub::Frame& frame) {
   }
 }
 
-void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp, const hub::Frame& frame) {
-  const int64_t now = steady_now_us();
-  if (out.last_report_us != 0 && now - out.last_report_us < 1'000'000) return;
-  out.last_report_us = now;
-  // One fixed line from RTP time to wall-clock time per track, anchored at the first
-  // reported frame: at its capture time by the camera's clock when the camera sent sender
-  // reports (then players line the tracks up exactly), else at its arrival. Reports never
-  // contradict each other (no jitter).
-  if (!out.anchored) {
+// Gives a track its fixed line from RTP time to the stream's timeline, at its first frame.
+// The first one placed (the first keyframe) sets the timeline: at its capture time by the
+// camera's clock when the camera sent sender reports, else at its arrival by ours. Every
+// later track is placed by the same clock: by its own capture time if the first one was and
+// this frame has one, else by how long after that first frame it arrived. So the tracks'
+// lines agree with each other, and a player can start both at one instant.
+void Egress::anchor(Output& out, uint32_t rtp_timestamp, const hub::Frame& frame) {
+  if (out.anchored) return;
+  int64_t wall_us = 0;
+  if (base_wall_us_ == 0) {
+    const int64_t now = steady_now_us();
     const int64_t age_us =
         frame.received_at_us > 0 ? std::max<int64_t>(0, now - frame.received_at_us) : 0;
-    const int64_t wall_us = frame.capture_us != 0
-                                ? frame.capture_us
-                                : std::chrono::duration_cast<std::chrono::microseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                          .count() -
-                                      age_us;
-    constexpr uint64_t kNtpToUnixSeconds = 2'208'988'800ULL;
-    out.anchor_ntp = ((static_cast<uint64_t>(wall_us / 1'000'000) + kNtpToUnixSeconds) << 32) |
-                     ((static_cast<uint64_t>(wall_us % 1'000'000) << 32) / 1'000'000);
-    out.anchor_rtp = rtp_timestamp;
-    out.anchored = true;
+    base_captured_ = frame.capture_us != 0;
+    base_received_us_ = frame.received_at_us > 0 ? frame.received_at_us : now;
+    base_wall_us_ = base_captured_ ? frame.capture_us
+                                   : std::chrono::duration_cast<std::chrono::microseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                             .count() -
+                                         age_us;
+    wall_us = base_wall_us_;
+  } else if (base_captured_ && frame.capture_us != 0) {
+    wall_us = frame.capture_us;
+  } else {
+    const int64_t received = frame.received_at_us > 0 ? frame.received_at_us : steady_now_us();
+    wall_us = base_wall_us_ + (received - base_received_us_);
   }
-  // Exact in NTP units (2^-32 s), so that receivers converting back get whole RTP ticks and
-  // never see two frames at one instant.
+  constexpr uint64_t kNtpToUnixSeconds = 2'208'988'800ULL;
+  const auto seconds = static_cast<uint64_t>(wall_us / 1'000'000);
+  const auto micros = static_cast<uint64_t>(wall_us % 1'000'000);
+  out.anchor_ntp = ((seconds + kNtpToUnixSeconds) << 32) | ((micros << 32) / 1'000'000);
+  out.anchor_rtp = rtp_timestamp;
+  out.anchored = true;
+}
+
+std::optional<uint64_t> Egress::ntp_time(int track, uint32_t rtp_timestamp) const {
+  const Output& out = track == 0 ? video_out_ : audio_out_;
+  if (!out.anchored || out.clock_rate == 0) return std::nullopt;
+  // Exact in NTP units, so that receivers converting back get whole RTP ticks and never see
+  // two frames at one instant.
   const int64_t elapsed_ticks = static_cast<int32_t>(rtp_timestamp - out.anchor_rtp);
   const auto offset = static_cast<int64_t>((static_cast<__int128>(elapsed_ticks) << 32) /
                                            static_cast<__int128>(out.clock_rate));
-  const uint64_t ntp = out.anchor_ntp + static_cast<uint64_t>(offset);
+  return out.anchor_ntp + static_cast<uint64_t>(offset);
+}
+
+std::optional<uint32_t> Egress::rtp_time_at(int track, uint64_t ntp) const {
+  const Output& out = track == 0 ? video_out_ : audio_out_;
+  if (!out.anchored || out.clock_rate == 0) return std::nullopt;
+  // Rounded up to the next whole tick, so that the instant is never later than the time
+  // the tick stands for (a player's first audio is then never before its first video).
+  const auto elapsed = static_cast<__int128>(static_cast<int64_t>(ntp - out.anchor_ntp));
+  const __int128 scaled = elapsed * out.clock_rate;
+  const __int128 one = static_cast<__int128>(1) << 32;
+  const __int128 ticks = scaled >= 0 ? (scaled + one - 1) / one : scaled / one;
+  return out.anchor_rtp + static_cast<uint32_t>(static_cast<int64_t>(ticks));
+}
+
+// A sender report about once a second per track, on the track's fixed line (anchor()):
+// reports never contradict each other (no jitter).
+void Egress::maybe_report(int track, Output& out, uint32_t rtp_timestamp) {
+  const int64_t now = steady_now_us();
+  if (out.last_report_us != 0 && now - out.last_report_us < 1'000'000) return;
+  out.last_report_us = now;
+  const auto ntp = ntp_time(track, rtp_timestamp);
+  if (!ntp) return;
   std::vector<uint8_t> report;
-  rtp::write_sender_report(report, out.ssrc, ntp, rtp_timestamp, out.packets, out.octets);
+  rtp::write_sender_report(report, out.ssrc, *ntp, rtp_timestamp, out.packets, out.octets);
   sink_(track, true, report);
 }
 
@@ -552,6 +591,11 @@ std::shared_ptr<const hub::Packaged> RtpPackager::package(const hub::Frame& fram
     out->packets = packets_;
     out->first_sequence = first_->first;
     out->rtp_timestamp = first_->second;
+    const int track = frame.track == hub::TrackKind::kVideo ? 0 : 1;
+    out->ntp = egress_->ntp_time(track, out->rtp_timestamp).value_or(0);
+    if (track == 0 && egress_->has_audio()) {
+      out->audio_rtp_timestamp = egress_->rtp_time_at(1, out->ntp);
+    }
   }
   return out;
 }

@@ -119,6 +119,11 @@ class Egress {
   void set_track_enabled(int track, bool enabled);
   void send(const hub::Frame& frame);
   bool started() const { return started_; }
+  // The stream's one timeline, in NTP units (2^-32 s), which every sender report follows:
+  // where an RTP time of a track sits on it, and a track's RTP time at one of its instants.
+  // A track has its place on the timeline from its first frame sent; nullopt before.
+  std::optional<uint64_t> ntp_time(int track, uint32_t rtp_timestamp) const;
+  std::optional<uint32_t> rtp_time_at(int track, uint64_t ntp) const;
 
   struct Stats {
     uint64_t frames = 0, packets = 0;
@@ -135,7 +140,8 @@ class Egress {
     uint64_t anchor_ntp = 0;
     uint32_t anchor_rtp = 0;
   };
-  void maybe_report(int track, Output& out, uint32_t rtp_timestamp, const hub::Frame& frame);
+  void anchor(Output& out, uint32_t rtp_timestamp, const hub::Frame& frame);
+  void maybe_report(int track, Output& out, uint32_t rtp_timestamp);
   void emit(int track, Output& out, std::span<const uint8_t> packet);
 
   hub::StreamInfo info_;
@@ -148,6 +154,10 @@ class Egress {
   Output video_out_, audio_out_;
   bool started_ = false;
   int64_t started_at_us_ = 0;
+  // The wall-clock instant of the first keyframe sent, and how later frames are placed
+  // against it (see anchor()).
+  int64_t base_wall_us_ = 0, base_received_us_ = 0;
+  bool base_captured_ = false;
   Stats stats_;
 };
 
@@ -162,6 +172,10 @@ struct RtpPackets final : hub::Packaged {
   uint32_t packets = 0;                                     // RTP packets in it
   uint16_t first_sequence = 0;                              // of its first RTP packet
   uint32_t rtp_timestamp = 0;
+  uint64_t ntp = 0;  // its instant on the stream's timeline (Egress::ntp_time)
+  // Video: the audio track's RTP time at this frame's instant, once audio has a place on the
+  // timeline. A player starting at this keyframe is told its audio starts there (RTP-Info).
+  std::optional<uint32_t> audio_rtp_timestamp;
   // Calls f(channel, packet) for each packet, in order.
   void for_each(const std::function<void(int channel, std::span<const uint8_t> packet)>& f) const;
 };
