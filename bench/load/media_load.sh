@@ -7,12 +7,15 @@
 #   3. fan-out: one stream to V WebSocket viewers;   4. one stream to V RTSP players.
 # The server's CPU comes from /proc (the load tool's own is printed apart), RSS from
 # /proc/PID/status; first-frame times from the tool; relay delay from /metrics.
-# Usage: bench/load/media_load.sh BUILD_BIN_DIR [streams=200] [viewers=1000] [seconds=20]
+# With peers=ffmpeg the pushers, players and viewers are real peers instead (see common.sh):
+# the first-frame times (5.) still come from the tool, the only peer that times them.
+# Usage: bench/load/media_load.sh BUILD_BIN_DIR [streams=200] [viewers=1000] [seconds=20] [tool|ffmpeg]
 set -euo pipefail
 bin=${1:?path to the bin directory of a build}
 streams=${2:-200}
 viewers=${3:-1000}
 seconds=${4:-20}
+peers=${5:-tool}
 . "$(dirname "$0")/common.sh" media-load
 
 # A 720p H.264 + AAC clip at ~2 Mbit/s, as the issue asks.
@@ -38,6 +41,7 @@ relay_p99() {  # before-file after-file: the p50 and p99 bounds of what was obse
 }
 
 machine
+echo "peers: $peers"
 
 # The clip, pre-packetized once by the load tool from one ffmpeg pusher, and checked.
 ffmpeg -loglevel quiet -re -stream_loop -1 -i "$work/clip.mp4" -c copy -f rtsp -rtsp_transport tcp \
@@ -62,8 +66,7 @@ for i in $(seq "$viewers"); do echo "rtsp://127.0.0.1:$rtsp/live/L1?token=$play_
 
 # The pushers run for the whole script; each scenario is measured while they run.
 total=$((seconds * 5 + 80))
-"$bin/rtsp_load" run --clip "$work/clip.njclip" --seconds "$total" --push-urls "$work/push.txt" \
-  --threads 1 >"$work/pushers.out" &
+push_run "$work/push.txt" "$total" >"$work/pushers.out" &
 pushers=$!
 pids+=($pushers)
 sleep 8
@@ -82,7 +85,7 @@ minus_ingest() {  # label c0 c1
     'BEGIN { printf "   %s, beyond the ingest of case 1: %.2f%% of one core\n", label, c / t / s * 100 }'
 }
 
-"$bin/rtsp_load" run --seconds "$((seconds + 4))" --ws-urls "$work/ws.txt" >"$work/ws.out" &
+ws_run "$work/ws.txt" "$((seconds + 4))" >"$work/ws.out" &
 sleep 4
 buckets ws >"$work/ws0"
 c0=$(cpu); sleep "$seconds"; c1=$(cpu)
@@ -92,7 +95,7 @@ wait $! || true
 sed 's/^/   /' "$work/ws.out"
 echo "   relay delay, WebSocket, in the measured window: $(relay_p99 "$work/ws0" "$work/ws1")"
 
-"$bin/rtsp_load" run --seconds "$((seconds + 4))" --play-urls "$work/play.txt" >"$work/play.out" &
+play_run "$work/play.txt" "$((seconds + 4))" >"$work/play.out" &
 sleep 4
 buckets rtsp >"$work/rtsp0"
 c0=$(cpu); sleep "$seconds"; c1=$(cpu)
@@ -102,7 +105,7 @@ wait $! || true
 sed 's/^/   /' "$work/play.out"
 echo "   relay delay, RTSP, in the measured window: $(relay_p99 "$work/rtsp0" "$work/rtsp1")"
 
-"$bin/rtsp_load" run --seconds "$((seconds + 4))" --ws-urls "$work/fan-ws.txt" --threads 1 >"$work/fan-ws.out" &
+ws_run "$work/fan-ws.txt" "$((seconds + 4))" >"$work/fan-ws.out" &
 sleep 4
 buckets ws >"$work/ws0"
 c0=$(cpu); sleep "$seconds"; c1=$(cpu)
@@ -113,7 +116,7 @@ wait $! || true
 sed 's/^/   /' "$work/fan-ws.out"
 echo "   relay delay, WebSocket, in the measured window: $(relay_p99 "$work/ws0" "$work/ws1")"
 
-"$bin/rtsp_load" run --seconds "$((seconds + 4))" --play-urls "$work/fan-rtsp.txt" --threads 1 >"$work/fan-rtsp.out" &
+play_run "$work/fan-rtsp.txt" "$((seconds + 4))" >"$work/fan-rtsp.out" &
 sleep 4
 buckets rtsp >"$work/rtsp0"
 c0=$(cpu); sleep "$seconds"; c1=$(cpu)

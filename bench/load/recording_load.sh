@@ -7,12 +7,14 @@
 # the media bytes from the database itself.
 # With storage=s3 the media go to a real S3 (Ceph's RADOS Gateway, started here by
 # scripts/test-rgw; issue #17) instead of files; the gateway's own CPU is shown beside.
-# Usage: bench/load/recording_load.sh BUILD_BIN_DIR [cameras=100] [seconds=20] [files|s3]
+# With peers=ffmpeg the cameras are `ffmpeg -re -c copy` pushers instead (see common.sh).
+# Usage: bench/load/recording_load.sh BUILD_BIN_DIR [cameras=100] [seconds=20] [files|s3] [tool|ffmpeg]
 set -euo pipefail
 bin=${1:?path to the bin directory of a build}
 cameras=${2:-100}
 seconds=${3:-20}
 storage=${4:-files}
+peers=${5:-tool}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh" recording-load
 
@@ -58,8 +60,8 @@ sleep 2
   --seconds 14 --out "$work/clip.njclip" >/dev/null
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true; pids=()
 
-"$bin/rtsp_load" run --clip "$work/clip.njclip" --seconds $((seconds * 2 + 60)) \
-  --push-urls "$work/push.txt" --threads 1 >"$work/pushers.out" &
+echo "peers: $peers"
+push_run "$work/push.txt" $((seconds * 2 + 60)) >"$work/pushers.out" &
 pids+=($!)
 sleep 8
 c0=$(cpu); sleep "$seconds"; c1=$(cpu)

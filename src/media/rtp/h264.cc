@@ -13,6 +13,15 @@ void put_u32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
   out[at + 3] = static_cast<uint8_t>(v);
 }
 
+// Whether an access unit starting with this payload is likely a keyframe: it starts with
+// an IDR slice or parameter sets, alone, aggregated or fragmented.
+bool starts_keyframe(std::span<const uint8_t> payload) {
+  if (payload.empty()) return false;
+  uint8_t type = payload[0] & 0x1f;
+  if (type == kFuA && payload.size() > 1) type = payload[1] & 0x1f;
+  return type == kIdr || type == kSps || type == kPps || type == kStapA;
+}
+
 }  // namespace
 
 void H264Depacketizer::set_parameter_sets(std::vector<uint8_t> sps, std::vector<uint8_t> pps) {
@@ -49,6 +58,7 @@ void H264Depacketizer::emit() {
   }
   if (has_current_ && !current_.avcc.empty()) {
     ++stats_.access_units;
+    sizes_.seen(current_.keyframe, current_.avcc.size());
     sink_(std::move(current_));
   }
   current_ = H264AccessUnit{};
@@ -77,6 +87,7 @@ void H264Depacketizer::push(const Packet& packet) {
   if (has_current_ && timestamp != current_.timestamp) emit();
   if (!has_current_) {
     current_.timestamp = timestamp;
+    current_.avcc.reserve(sizes_.reserve(starts_keyframe(packet.payload)));
     has_current_ = true;
   }
   if (lost) {

@@ -3,6 +3,7 @@
 // is what fMP4 samples carry, so the muxer copies nothing further. And the reverse.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -17,6 +18,23 @@ struct H264AccessUnit {
   std::vector<uint8_t> avcc;  // [4-byte length][NAL unit]…
   bool keyframe = false;      // holds an IDR slice
   bool damaged = false;       // a packet of it was lost or malformed
+};
+
+// How large an access unit's buffer starts: the size of the last one of its kind (a
+// keyframe or not) and an eighth more, so that it is allocated once rather than grown
+// packet by packet (copying it each time it doubles). At most 256 KiB: a sender cannot
+// make small frames hold large buffers (larger ones grow as before). Shared by the H.264
+// and H.265 depacketizers.
+class AccessUnitSizes {
+ public:
+  size_t reserve(bool keyframe) const {
+    const size_t last = last_[keyframe ? 1 : 0];
+    return std::min<size_t>(last + last / 8 + 64, 256 * 1024);
+  }
+  void seen(bool keyframe, size_t size) { last_[keyframe ? 1 : 0] = size; }
+
+ private:
+  size_t last_[2] = {0, 0};
 };
 
 class H264Depacketizer {
@@ -56,6 +74,7 @@ class H264Depacketizer {
   bool current_has_slice_ = false;
   size_t fu_length_at_ = SIZE_MAX;  // where the length of the FU-A NAL in progress goes
   std::vector<uint8_t> sps_, pps_;
+  AccessUnitSizes sizes_;
   Stats stats_;
 };
 

@@ -14,6 +14,15 @@ void put_u32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
   out[at + 3] = static_cast<uint8_t>(v);
 }
 
+// Whether an access unit starting with this payload is likely a keyframe: it starts with
+// an IRAP picture's slice or parameter sets, alone, aggregated or fragmented.
+bool starts_keyframe(std::span<const uint8_t> payload) {
+  if (payload.size() < 2) return false;
+  uint8_t type = (payload[0] >> 1) & 0x3f;
+  if (type == kFu && payload.size() > 2) type = payload[2] & 0x3f;
+  return (type >= 16 && type <= 21) || (type >= 32 && type <= 34) || type == kAp;
+}
+
 }  // namespace
 
 void H265Depacketizer::set_parameter_sets(std::vector<uint8_t> vps, std::vector<uint8_t> sps,
@@ -55,6 +64,7 @@ void H265Depacketizer::emit() {
   }
   if (has_current_ && !current_.avcc.empty()) {
     ++stats_.access_units;
+    sizes_.seen(current_.keyframe, current_.avcc.size());
     sink_(std::move(current_));
   }
   current_ = H264AccessUnit{};
@@ -83,6 +93,7 @@ void H265Depacketizer::push(const Packet& packet) {
   if (has_current_ && timestamp != current_.timestamp) emit();
   if (!has_current_) {
     current_.timestamp = timestamp;
+    current_.avcc.reserve(sizes_.reserve(starts_keyframe(packet.payload)));
     has_current_ = true;
   }
   if (lost) {

@@ -47,6 +47,7 @@ class H265Depacketizer {
   bool current_has_slice_ = false;
   size_t fu_length_at_ = SIZE_MAX;
   std::vector<uint8_t> vps_, sps_, pps_;
+  AccessUnitSizes sizes_;
   Stats stats_;
 };
 
