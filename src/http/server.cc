@@ -163,7 +163,9 @@ Request from_beast(const bhttp::request_header<>& h, const std::string& remote) 
 }
 
 // The WebSocket side of one connection. Lives on one loop; send() and close() may be called
-// from any thread and are posted there. Messages are written one at a time from a queue.
+// from any thread: on the loop they queue at once (a live viewer sends from there), else
+// they are posted to it. Messages are written one at a time from the queue, each write's
+// handler starting the next (no coroutine per message).
 class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_this<BeastPeer> {
  public:
   BeastPeer(tcp::socket socket, size_t queue_limit)
@@ -176,11 +178,11 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
     const size_t size = data.size();
     if (queued_.load() + size > queue_limit_) return false;
     queued_.fetch_add(size);
-    asio::post(ws_.get_executor(),
-               [self = shared_from_this(), data = std::move(data), binary]() mutable {
-                 self->queue_.push_back(Item{std::move(data), binary, false, 0, {}});
-                 self->pump();
-               });
+    asio::dispatch(ws_.get_executor(),
+                   [self = shared_from_this(), data = std::move(data), binary]() mutable {
+                     self->queue_.push_back(Item{std::move(data), binary, false, 0, {}});
+                     self->pump();
+                   });
     return true;
   }
 
@@ -190,24 +192,24 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
     for (const auto& p : parts) size += p.bytes.size();
     if (queued_.load() + size > queue_limit_) return false;
     queued_.fetch_add(size);
-    asio::post(ws_.get_executor(),
-               [self = shared_from_this(), parts = std::move(parts), binary, size]() mutable {
-                 Item item{{}, binary, false, 0, {}};
-                 item.parts = std::move(parts);
-                 item.parts_size = size;
-                 self->queue_.push_back(std::move(item));
-                 self->pump();
-               });
+    asio::dispatch(ws_.get_executor(),
+                   [self = shared_from_this(), parts = std::move(parts), binary, size]() mutable {
+                     Item item{{}, binary, false, 0, {}};
+                     item.parts = std::move(parts);
+                     item.parts_size = size;
+                     self->queue_.push_back(std::move(item));
+                     self->pump();
+                   });
     return true;
   }
 
   void close(uint16_t code, std::string reason) override {
     if (closed_.exchange(true)) return;
-    asio::post(ws_.get_executor(),
-               [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
-                 self->queue_.push_back(Item{{}, false, true, code, std::move(reason)});
-                 self->pump();
-               });
+    asio::dispatch(ws_.get_executor(),
+                   [self = shared_from_this(), code, reason = std::move(reason)]() mutable {
+                     self->queue_.push_back(Item{{}, false, true, code, std::move(reason)});
+                     self->pump();
+                   });
   }
 
   size_t queued_bytes() const override { return queued_.load(); }
@@ -215,6 +217,13 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
   void post(std::function<void()> fn) override { asio::post(ws_.get_executor(), std::move(fn)); }
 
   void mark_closed() { closed_.store(true); }
+
+  // The handshake is done: messages queued before it may go (a viewer's first frames can
+  // be queued while its handshake is under way).
+  void opened() {
+    open_ = true;
+    pump();
+  }
 
  private:
   struct Item {
@@ -228,49 +237,61 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
   };
 
   void pump() {
-    if (writing_ || queue_.empty()) return;
+    if (!open_ || writing_ || queue_.empty()) return;
     writing_ = true;
-    asio::co_spawn(ws_.get_executor(), write_loop(shared_from_this()), asio::detached);
+    write_front();
   }
 
-  static awaitable<void> write_loop(std::shared_ptr<BeastPeer> self) {
-    while (!self->queue_.empty()) {
-      Item item = std::move(self->queue_.front());
-      self->queue_.pop_front();
-      if (item.is_close) {
-        websocket::close_reason reason(item.code);
-        reason.reason = item.reason;
-        co_await self->ws_.async_close(reason, use_tuple);
-        self->queue_.clear();
-        break;
-      }
-      self->queued_.fetch_sub(item.data.size() + item.parts_size);
-      self->ws_.binary(item.binary);
-      boost::system::error_code ec;
-      if (item.parts.empty()) {
-        std::tie(ec, std::ignore) =
-            co_await self->ws_.async_write(asio::buffer(item.data), use_tuple);
-      } else {
-        std::vector<asio::const_buffer> buffers;
-        buffers.reserve(item.parts.size());
-        for (const auto& p : item.parts) buffers.emplace_back(p.bytes.data(), p.bytes.size());
-        std::tie(ec, std::ignore) = co_await self->ws_.async_write(buffers, use_tuple);
-      }
-      if (ec) {
-        self->closed_.store(true);
-        self->queue_.clear();
-        break;
-      }
+  // Writes the message at the front of the queue; it stays there (a deque keeps its place)
+  // until its write completes.
+  void write_front() {
+    if (queue_.empty()) {
+      writing_ = false;
+      return;
     }
-    self->writing_ = false;
+    Item& item = queue_.front();
+    if (item.is_close) {
+      websocket::close_reason reason(item.code);
+      reason.reason = item.reason;
+      ws_.async_close(reason, [self = shared_from_this()](const boost::system::error_code&) {
+        self->queue_.clear();
+        self->writing_ = false;
+      });
+      return;
+    }
+    queued_.fetch_sub(item.data.size() + item.parts_size);
+    ws_.binary(item.binary);
+    auto written = [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+      self->written(ec);
+    };
+    if (item.parts.empty()) {
+      ws_.async_write(asio::buffer(item.data), std::move(written));
+      return;
+    }
+    buffers_.clear();
+    for (const auto& p : item.parts) buffers_.emplace_back(p.bytes.data(), p.bytes.size());
+    ws_.async_write(buffers_, std::move(written));
+  }
+
+  void written(const boost::system::error_code& ec) {
+    if (!queue_.empty()) queue_.pop_front();
+    if (ec) {
+      closed_.store(true);
+      queue_.clear();
+      writing_ = false;
+      return;
+    }
+    write_front();
   }
 
   websocket::stream<WsStream> ws_;
   size_t queue_limit_;
   std::atomic<size_t> queued_{0};
   std::atomic<bool> closed_{false};
-  std::deque<Item> queue_;  // loop thread only
-  bool writing_ = false;    // loop thread only
+  std::deque<Item> queue_;                   // loop thread only
+  bool open_ = false;                        // loop thread only: the handshake is done
+  bool writing_ = false;                     // loop thread only
+  std::vector<asio::const_buffer> buffers_;  // the message being written (loop thread only)
 };
 
 // The WebSocket message deadline's state, shared with its timer's handler (which may run
@@ -536,12 +557,20 @@ awaitable<void> Server::Impl::websocket_session(tcp::socket socket, BeastRequest
   ws.set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(bhttp::field::server, "nightjar"); }));
   ws.read_message_max(limits.websocket_message_limit);
+  // A message goes out as one frame: its header and payload in one gathered write. Beast
+  // would otherwise cut it into frames of its write buffer's size (4 KiB), a system call
+  // each: a live keyframe was some fifteen writes per viewer.
+  ws.auto_fragment(false);
   auto [ec] = co_await ws.async_accept(upgrade, use_tuple);
   count(route.pattern, Method::kGet, ec ? 400 : 101,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  if (ec) co_return;
+  if (ec) {
+    peer->mark_closed();  // nothing queued for it will be written
+    co_return;
+  }
 
   websockets.add(1);
+  peer->opened();
   accept.handler->on_open();
   // The message deadline: bytes received since the last whole message (or control frame)
   // mean one is under way; it must be whole within the timeout, or the connection ends.
