@@ -592,6 +592,29 @@ TEST_F(RtspTest, MalformedRtspGetsAnErrorAndTheServerCarriesOn) {
   const auto ok = options.read_all(500ms);
   EXPECT_TRUE(ok.starts_with("RTSP/1.0 200 OK")) << ok;
   EXPECT_NE(ok.find("ANNOUNCE"), std::string::npos);
+
+  // An interleaved frame larger than the first read buffer (8 KiB) is taken whole; one
+  // longer than the largest message taken (64 KiB) ends its connection, and is counted.
+  RawConnection big(server_.rtsp_port());
+  std::string frame = "$";
+  frame += static_cast<char>(0);
+  frame += static_cast<char>(0x50);  // 20 KiB
+  frame += static_cast<char>(0x00);
+  frame += std::string(0x5000, 'a');
+  ASSERT_TRUE(big.send(frame + "OPTIONS rtsp://127.0.0.1/ RTSP/1.0\r\nCSeq: 1\r\n\r\n"));
+  const auto answered = big.read_all(500ms);
+  EXPECT_TRUE(answered.starts_with("RTSP/1.0 200 OK")) << answered.substr(0, 200);
+  RawConnection huge(server_.rtsp_port());
+  frame = "$";
+  frame += static_cast<char>(0);
+  frame += static_cast<char>(0xff);
+  frame += static_cast<char>(0xff);
+  huge.send(frame + std::string(0xffff, 'a'));
+  EXPECT_EQ(huge.read_all(2s), "") << "closed without an answer";
+  const auto metrics = server_.get("/metrics").body;
+  EXPECT_NE(metrics.find("nightjar_rtsp_protocol_errors_total{error=\"message_too_large\"} 1"),
+            std::string::npos)
+      << metrics;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -242,14 +243,20 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   auto session = std::make_shared<ServerSession>(hub, auth, *conn, &rtp_counters, timeout_s);
   session->set_talk(talk);
   conn->set_session(session);
-  std::vector<uint8_t> buffer(64 * 1024);
+  // Starts small (a camera's packets and a player's requests are a few KiB) and grows to
+  // the largest message we take (64 KiB) only when one needs it: resident memory per
+  // stream is what limits how many a node holds.
+  constexpr size_t kMaxMessage = 64 * 1024;
+  std::vector<uint8_t> buffer(8 * 1024);
   size_t filled = 0;
   // Idle timeout: a client that sends nothing for this long is gone (players keep the
   // session alive with RTCP or GET_PARAMETER, as RFC 2326 asks).
   conn->watch_idle(limits.idle_timeout);
   const char* reason = "peer_closed";
   while (!conn->closing()) {
-    if (filled == buffer.size()) {
+    if (filled == buffer.size() && buffer.size() < kMaxMessage) {
+      buffer.resize(std::min(buffer.size() * 2, kMaxMessage));
+    } else if (filled == buffer.size()) {
       errors.with({"message_too_large"}).inc();
       reason = "protocol_error";
       break;
