@@ -142,41 +142,49 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     }
   }
 
+  // The first send of a burst (a player's drain, say) schedules one write; everything sent
+  // until it runs goes in it. Each write's handler starts the next while bytes are queued.
   void start_writing() {
     if (!writing_) {
       writing_ = true;
-      asio::co_spawn(socket_.get_executor(), write_loop(shared_from_this()), asio::detached);
+      asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
     }
   }
 
-  static awaitable<void> write_loop(std::shared_ptr<TcpConnection> self) {
-    std::vector<Item> batch;
-    std::vector<asio::const_buffer> buffers;
-    while (!self->queue_.empty() && !self->closed_) {
-      // Gather what is queued into one write: many frames (shared packets and our own
-      // bytes alike), one syscall, no copy.
-      batch.clear();
-      buffers.clear();
-      size_t bytes = 0;
-      while (!self->queue_.empty() && bytes < 256 * 1024 && batch.size() < 64) {
-        batch.push_back(std::move(self->queue_.front()));
-        self->queue_.pop_front();
-        const auto& item = batch.back();
-        buffers.push_back(item.shared ? asio::buffer(*item.shared) : asio::buffer(item.owned));
-        bytes += buffers.back().size();
-      }
-      auto [ec, n] = co_await asio::async_write(self->socket_, buffers, use_tuple);
-      self->queued_ -= std::min(self->queued_, bytes);
-      if (ec) {
-        self->shutdown();
-        break;
-      }
-      if (auto session = self->session_.lock(); session && self->writable()) {
-        session->on_writable();
-      }
+  // Gathers what is queued into one write: many frames (shared packets and our own bytes
+  // alike), one system call, no copy.
+  void write_batch() {
+    if (queue_.empty() || closed_) {
+      writing_ = false;
+      if (closing_) shutdown();
+      return;
     }
-    self->writing_ = false;
-    if (self->closing_) self->shutdown();
+    batch_.clear();
+    buffers_.clear();
+    size_t bytes = 0;
+    while (!queue_.empty() && bytes < 256 * 1024 && batch_.size() < 64) {
+      batch_.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      bytes += batch_.back().shared ? batch_.back().shared->size() : batch_.back().owned.size();
+    }
+    // Once the batch no longer moves (a short string's bytes move with it).
+    for (const auto& item : batch_) {
+      buffers_.push_back(item.shared ? asio::buffer(*item.shared) : asio::buffer(item.owned));
+    }
+    asio::async_write(socket_, buffers_,
+                      [self = shared_from_this(), bytes](const boost::system::error_code& ec,
+                                                         size_t) { self->written(ec, bytes); });
+  }
+
+  void written(const boost::system::error_code& ec, size_t bytes) {
+    queued_ -= std::min(queued_, bytes);
+    if (ec) {
+      shutdown();
+      writing_ = false;
+      return;
+    }
+    if (auto session = session_.lock(); session && writable()) session->on_writable();
+    write_batch();
   }
 
   tcp::socket socket_;
@@ -187,6 +195,8 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     std::shared_ptr<const std::vector<uint8_t>> shared;  // set instead of owned
   };
   std::deque<Item> queue_;
+  std::vector<Item> batch_;                  // being written
+  std::vector<asio::const_buffer> buffers_;  // their bytes
   size_t queued_ = 0;
   bool writing_ = false;
   bool closing_ = false;
