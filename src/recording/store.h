@@ -73,6 +73,7 @@ class LocalStore final : public Store {
   uint64_t free_bytes() override;
 
  private:
+  static void drop_durable(int fd);
   std::filesystem::path root_;
   std::mutex mu_;
   std::map<std::string, int> open_;  // key → descriptor, while appending

@@ -2,7 +2,12 @@
 // on files and, as "s3.…", on a real S3 (Ceph's RADOS Gateway).
 #include "recording/store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
+#include <sys/vfs.h>
+#include <unistd.h>
 
 #include "recording/s3_store.h"
 #include "recording/test_files.h"
@@ -113,7 +118,7 @@ TEST(StoreContract, SmallReadsOfOnePartFetchItOnceAndACutIsNeverReadStale) {
   ASSERT_TRUE(store.append(key, bytes("cccc;"), false));
   const auto before = client->requests();
   for (uint64_t at = 5; at < 15; ++at) EXPECT_EQ(text(*store.read(key, at, 1)), "b");
-  EXPECT_EQ(text(*store.read(key, 3, 4)), "a;bb");  // across two parts
+  EXPECT_EQ(text(*store.read(key, 3, 4)), "a;bb");   // across two parts
   EXPECT_EQ(text(*store.read(key, 16, 4)), "cccc");  // fetched ahead with the second
   const auto after = client->requests();
   EXPECT_EQ(after.gets - before.gets, 3u) << "each part once";
@@ -127,6 +132,50 @@ TEST(StoreContract, SmallReadsOfOnePartFetchItOnceAndACutIsNeverReadStale) {
   ASSERT_TRUE(store.append(key, bytes("dd"), false));
   EXPECT_EQ(text(*store.read(key, 4, 3)), ";dd");
   EXPECT_TRUE(store.remove(key));
+}
+
+// How many of a file's pages are in the page cache.
+size_t cached_pages(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  const auto size = static_cast<size_t>(::lseek(fd, 0, SEEK_END));
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return 0;
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in((size + page - 1) / page);
+  size_t n = 0;
+  if (::mincore(map, size, in.data()) == 0) {
+    for (auto c : in) n += c & 1;
+  }
+  ::munmap(map, size);
+  return n;
+}
+
+// Media once durable leave the page cache (they are rarely read back), all but the page the
+// next fragment continues; unsynced bytes stay until they are written out.
+TEST(LocalStore, DurableFragmentsLeaveThePageCacheButTheTailPage) {
+  const auto dir = testing::fresh_dir("store-cache");
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
+    std::filesystem::remove_all(dir);
+    GTEST_SKIP() << "tmpfs keeps every page in memory";
+  }
+  LocalStore store(dir);
+  const std::string key = "eu/CAM-1/2026-12-06/1-1.mp4";
+  const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<uint8_t> fragment(64 * page + page / 4, 0x5a);  // never ends on a page
+  ASSERT_TRUE(store.append(key, fragment, false));
+  EXPECT_GE(cached_pages(dir / key), 64u) << "not yet durable: kept";
+  ASSERT_TRUE(store.append(key, fragment, true));
+  EXPECT_EQ(cached_pages(dir / key), 1u) << "only the page the next append continues";
+  ASSERT_TRUE(store.append(key, fragment, true));
+  EXPECT_EQ(cached_pages(dir / key), 1u);
+  EXPECT_EQ(*store.size(key), 3 * fragment.size());
+  const auto back = store.read(key, 2 * fragment.size() - 10, 20);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, std::vector<uint8_t>(20, 0x5a)) << "read back from the disk, whole";
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
