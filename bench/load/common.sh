@@ -13,7 +13,7 @@
 #   real peers: an `ffmpeg -re -c copy` pusher per stream (a write per RTP packet, RTCP
 #   sender reports, as cameras do), an `ffmpeg -c copy -f null` player per RTSP viewer, and
 #   Node's WebSocket client (one process) reading each live fMP4 feed as it comes, as a
-#   browser does.
+#   browser does. $players (tool|ffmpeg, $peers unless set) says who plays RTSP apart.
 work=$(mktemp -d "/tmp/nj-$1-XXXXXX")
 ulimit -n "$(ulimit -Hn)"  # a thousand sessions need more than the usual 1,024 descriptors
 pids=()
@@ -68,6 +68,7 @@ make_clip() {
 }
 
 peers=${peers:-tool}
+players=${players:-$peers}  # RTSP players apart: 500 ffmpeg players do not fit two cores
 push_run() {  # URLS-FILE SECONDS; the tool needs $work/clip.njclip, ffmpeg $work/clip.mp4
   if [[ $peers == ffmpeg ]]; then
     while read -r url; do
@@ -80,7 +81,7 @@ push_run() {  # URLS-FILE SECONDS; the tool needs $work/clip.njclip, ffmpeg $wor
   fi
 }
 play_run() {  # URLS-FILE SECONDS
-  if [[ $peers == ffmpeg ]]; then
+  if [[ $players == ffmpeg ]]; then
     while read -r url; do
       timeout "$2" ffmpeg -nostdin -loglevel quiet -rtsp_transport tcp -i "$url" -map 0 -c copy \
         -f null - &

@@ -8,14 +8,17 @@
 # The server's CPU comes from /proc (the load tool's own is printed apart), RSS from
 # /proc/PID/status; first-frame times from the tool; relay delay from /metrics.
 # With peers=ffmpeg the pushers, players and viewers are real peers instead (see common.sh):
-# the first-frame times (5.) still come from the tool, the only peer that times them.
-# Usage: bench/load/media_load.sh BUILD_BIN_DIR [streams=200] [viewers=1000] [seconds=20] [tool|ffmpeg]
+# the first-frame times (5.) still come from the tool, the only peer that times them. The
+# sixth argument sets the RTSP players apart (tool|ffmpeg, the peers' by default): 500
+# ffmpeg players do not fit two cores beside the server, the tool's do.
+# Usage: bench/load/media_load.sh BUILD_BIN_DIR [streams=200] [viewers=1000] [seconds=20] [tool|ffmpeg] [tool|ffmpeg]
 set -euo pipefail
 bin=${1:?path to the bin directory of a build}
 streams=${2:-200}
 viewers=${3:-1000}
 seconds=${4:-20}
 peers=${5:-tool}
+players=${6:-$peers}
 . "$(dirname "$0")/common.sh" media-load
 
 # A 720p H.264 + AAC clip at ~2 Mbit/s, as the issue asks.
@@ -41,7 +44,7 @@ relay_p99() {  # before-file after-file: the p50 and p99 bounds of what was obse
 }
 
 machine
-echo "peers: $peers"
+echo "peers: $peers, RTSP players: $players"
 
 # The clip, pre-packetized once by the load tool from one ffmpeg pusher, and checked.
 ffmpeg -loglevel quiet -re -stream_loop -1 -i "$work/clip.mp4" -c copy -f rtsp -rtsp_transport tcp \

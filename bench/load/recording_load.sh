@@ -84,8 +84,9 @@ awk -v c="$((c1 - c0))" -v r="$relay" -v t="$ticks" -v s="$seconds" -v n="$camer
            printf "\n" }'
 grep -E "streaming" "$work/pushers.out" | sed 's/^/   pushers: /' || true
 
-# Clip export over HTTP from a warm cache: each camera's whole recording as one clip.mp4,
-# streamed by the server from the files just written, read by curl to /dev/null.
+# Clip export over HTTP: each camera's whole recording as one clip.mp4, streamed by the
+# server from the files just written, read by curl to /dev/null. Since issue #18 their pages
+# leave the page cache once durable, so this reads them back from the disk.
 sqlite3 "$work/data/nightjar.db" "SELECT device_id, MIN(start_ms), MAX(end_ms) FROM recording_segments
     GROUP BY device_id" | while IFS='|' read -r id from to; do
   curl -s -o /dev/null -w '%{size_download} %{time_total}\n' -H "Authorization: Bearer $token" \
