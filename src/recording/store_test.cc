@@ -164,17 +164,23 @@ TEST(LocalStore, DurableFragmentsLeaveThePageCacheButTheTailPage) {
   LocalStore store(dir);
   const std::string key = "eu/CAM-1/2026-12-06/1-1.mp4";
   const auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  std::vector<uint8_t> fragment(64 * page + page / 4, 0x5a);  // never ends on a page
-  ASSERT_TRUE(store.append(key, fragment, false));
+  const size_t size = 64 * page + page / 4;  // never ends on a page
+  const std::vector<uint8_t> first(size, 0x11), second(size, 0x22), third(size, 0x33);
+  ASSERT_TRUE(store.append(key, first, false));
   EXPECT_GE(cached_pages(dir / key), 64u) << "not yet durable: kept";
-  ASSERT_TRUE(store.append(key, fragment, true));
+  ASSERT_TRUE(store.append(key, second, true));
   EXPECT_EQ(cached_pages(dir / key), 1u) << "only the page the next append continues";
-  ASSERT_TRUE(store.append(key, fragment, true));
+  ASSERT_TRUE(store.append(key, third, true));
   EXPECT_EQ(cached_pages(dir / key), 1u);
-  EXPECT_EQ(*store.size(key), 3 * fragment.size());
-  const auto back = store.read(key, 2 * fragment.size() - 10, 20);
-  ASSERT_TRUE(back);
-  EXPECT_EQ(*back, std::vector<uint8_t>(20, 0x5a)) << "read back from the disk, whole";
+  EXPECT_EQ(*store.size(key), 3 * size);
+  // Read back from the disk across each join, the kept tail page included.
+  for (const size_t join : {size, 2 * size}) {
+    const auto back = store.read(key, join - 10, 20);
+    ASSERT_TRUE(back);
+    std::vector<uint8_t> want(10, join == size ? 0x11 : 0x22);
+    want.resize(20, join == size ? 0x22 : 0x33);
+    EXPECT_EQ(*back, want) << "at " << join;
+  }
   std::filesystem::remove_all(dir);
 }
 
