@@ -13,13 +13,23 @@ void put_u32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
   out[at + 3] = static_cast<uint8_t>(v);
 }
 
+bool keyframe_nal(uint8_t type) { return type == kIdr || type == kSps || type == kPps; }
+
 // Whether an access unit starting with this payload is likely a keyframe: it starts with
-// an IDR slice or parameter sets, alone, aggregated or fragmented.
+// an IDR slice or parameter sets, alone or fragmented, or aggregates one (an aggregate may
+// as well hold an SEI and a predicted slice). Only the buffer's size hint depends on it.
 bool starts_keyframe(std::span<const uint8_t> payload) {
   if (payload.empty()) return false;
-  uint8_t type = payload[0] & 0x1f;
-  if (type == kFuA && payload.size() > 1) type = payload[1] & 0x1f;
-  return type == kIdr || type == kSps || type == kPps || type == kStapA;
+  const uint8_t type = payload[0] & 0x1f;
+  if (type == kFuA) return payload.size() > 1 && keyframe_nal(payload[1] & 0x1f);
+  if (type != kStapA) return keyframe_nal(type);
+  for (size_t i = 1; i + 2 < payload.size();) {
+    const size_t size = (size_t{payload[i]} << 8) | payload[i + 1];
+    if (size == 0) return false;
+    if (keyframe_nal(payload[i + 2] & 0x1f)) return true;
+    i += 2 + size;
+  }
+  return false;
 }
 
 }  // namespace

@@ -86,6 +86,38 @@ TEST(H264, StapAIsSplitIntoItsNalUnits) {
   EXPECT_TRUE(c.units[0].keyframe);
 }
 
+TEST(H264, AnAggregateStartsAKeyframesBufferOnlyIfItHoldsParameterSetsOrAnIdrSlice) {
+  const auto sps = nal(0x67, 10, 1), pps = nal(0x68, 4, 2), idr = nal(0x65, 50000, 3);
+  const auto sei = nal(0x06, 12, 4), p_slice = nal(0x41, 900, 5), small = nal(0x41, 100, 6);
+  auto stap = [](const std::vector<std::vector<uint8_t>>& nals) {
+    std::vector<uint8_t> payload = {0x78};
+    for (const auto& n : nals) {
+      payload.push_back(uint8_t(n.size() >> 8));
+      payload.push_back(uint8_t(n.size()));
+      payload.insert(payload.end(), n.begin(), n.end());
+    }
+    return payload;
+  };
+  std::vector<std::vector<uint8_t>> packets(6);
+  write(packets[0], 96, false, 1, 1000, 1, stap({sps, pps}));
+  write(packets[1], 96, true, 2, 1000, 1, idr);
+  write(packets[2], 96, true, 3, 4000, 1, p_slice);
+  write(packets[3], 96, true, 4, 7000, 1, stap({sei, small}));  // a predicted frame
+  write(packets[4], 96, false, 5, 10000, 1, stap({sps, pps}));  // the next keyframe
+  write(packets[5], 96, true, 6, 10000, 1, idr);
+  Capture c;
+  c.feed(packets);
+  c.depacketizer.flush();
+  ASSERT_EQ(c.units.size(), 4u);
+  EXPECT_EQ(c.units[2].avcc, avcc_of({sei, small}));
+  EXPECT_FALSE(c.units[2].keyframe);
+  // The buffer is reserved at the size of the last frame of the kind the first packet
+  // announces: a predicted frame's, not the 50 KB keyframe's.
+  EXPECT_LT(c.units[2].avcc.capacity(), 2000u);
+  EXPECT_TRUE(c.units[3].keyframe);
+  EXPECT_GE(c.units[3].avcc.capacity(), 50000u);
+}
+
 TEST(H264, LossMarksTheAccessUnitDamagedAndDropsTheBrokenFragment) {
   const auto big = avcc_of({nal(0x06, 20, 8), nal(0x65, 5000, 9)});  // SEI, then a big IDR
   H264Packetizer packetizer(96, 1, 100, 1000);

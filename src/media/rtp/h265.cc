@@ -14,13 +14,25 @@ void put_u32(std::vector<uint8_t>& out, size_t at, uint32_t v) {
   out[at + 3] = static_cast<uint8_t>(v);
 }
 
+// IRAP pictures' slices (16–21) and parameter sets (VPS, SPS, PPS).
+bool keyframe_nal(uint8_t type) { return (type >= 16 && type <= 21) || (type >= 32 && type <= 34); }
+
 // Whether an access unit starting with this payload is likely a keyframe: it starts with
-// an IRAP picture's slice or parameter sets, alone, aggregated or fragmented.
+// an IRAP picture's slice or parameter sets, alone or fragmented, or aggregates one (an
+// aggregate may as well hold an SEI and a predicted slice). Only the buffer's size hint
+// depends on it.
 bool starts_keyframe(std::span<const uint8_t> payload) {
   if (payload.size() < 2) return false;
-  uint8_t type = (payload[0] >> 1) & 0x3f;
-  if (type == kFu && payload.size() > 2) type = payload[2] & 0x3f;
-  return (type >= 16 && type <= 21) || (type >= 32 && type <= 34) || type == kAp;
+  const uint8_t type = (payload[0] >> 1) & 0x3f;
+  if (type == kFu) return payload.size() > 2 && keyframe_nal(payload[2] & 0x3f);
+  if (type != kAp) return keyframe_nal(type);
+  for (size_t i = 2; i + 2 < payload.size();) {  // after the two-byte payload header
+    const size_t size = (size_t{payload[i]} << 8) | payload[i + 1];
+    if (size == 0) return false;
+    if (keyframe_nal((payload[i + 2] >> 1) & 0x3f)) return true;
+    i += 2 + size;
+  }
+  return false;
 }
 
 }  // namespace

@@ -64,6 +64,38 @@ TEST(H265, AggregationPacketsAreSplit) {
   EXPECT_EQ(out[0].avcc, lengths({vps, sps}));
 }
 
+TEST(H265, AnAggregateStartsAKeyframesBufferOnlyIfItHoldsParameterSetsOrAnIrapSlice) {
+  const auto vps = nal(32, 10, 1), sps = nal(33, 12, 2), pps = nal(34, 6, 3);
+  const auto idr = nal(19, 40000, 4), sei = nal(39, 9, 5), trail = nal(1, 800, 6);
+  const auto small = nal(1, 90, 7);
+  auto ap = [](const std::vector<std::vector<uint8_t>>& nals) {
+    std::vector<uint8_t> payload = {48 << 1, 0x01};
+    for (const auto& n : nals) {
+      payload.push_back(static_cast<uint8_t>(n.size() >> 8));
+      payload.push_back(static_cast<uint8_t>(n.size()));
+      payload.insert(payload.end(), n.begin(), n.end());
+    }
+    return payload;
+  };
+  std::vector<std::vector<uint8_t>> packets(6);
+  write(packets[0], 96, false, 1, 1000, 1, ap({vps, sps, pps}));
+  write(packets[1], 96, true, 2, 1000, 1, idr);
+  write(packets[2], 96, true, 3, 4000, 1, trail);
+  write(packets[3], 96, true, 4, 7000, 1, ap({sei, small}));  // a predicted picture
+  write(packets[4], 96, false, 5, 10000, 1, ap({vps, sps, pps}));
+  write(packets[5], 96, true, 6, 10000, 1, idr);
+  std::vector<H264AccessUnit> out;
+  H265Depacketizer depacketizer([&](H264AccessUnit&& au) { out.push_back(std::move(au)); });
+  for (const auto& p : packets) depacketizer.push(*parse(p));
+  depacketizer.flush();
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[2].avcc, lengths({sei, small}));
+  EXPECT_FALSE(out[2].keyframe);
+  EXPECT_LT(out[2].avcc.capacity(), 2000u);  // a predicted picture's size, not the IRAP's
+  EXPECT_TRUE(out[3].keyframe);
+  EXPECT_GE(out[3].avcc.capacity(), 40000u);
+}
+
 TEST(H265, HostilePayloadsAreCountedNeverCrash) {
   H265Depacketizer depacketizer([](H264AccessUnit&& au) {
     ASSERT_TRUE(for_each_avcc_nal(au.avcc, [](std::span<const uint8_t>) {}));
