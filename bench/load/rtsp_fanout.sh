@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Fan-out to real RTSP players, Nightjar beside GStreamer's RTSP server, in one run: what
+# each added `ffmpeg -c copy -f null` player costs the server, on loopback, bounded in count
+# and time. The clip is the media issue's (720p H.264 + AAC, ~2 Mbit/s).
+# - Nightjar: one `ffmpeg -re` pusher of the clip; one player, then PLAYERS in all.
+# - GStreamer: gst-rtsp-server (tests/peers/gst_rtsp_server.cc) relaying the same clip,
+#   which an `ffmpeg -re` pusher sends it as MPEG-TS over UDP, from one shared live pipeline
+#   (it takes no RTSP push); one player, then PLAYERS in all.
+# Per player = (server CPU with PLAYERS − with one) / (PLAYERS − 1), so the ingest, the
+# pipeline and the first player are left out alike. The servers take turns, ROUNDS times, as
+# the figures on this machine move between minutes more than between servers.
+# Usage: bench/load/rtsp_fanout.sh BUILD_DIR [players=50] [seconds=15] [rounds=2]
+set -euo pipefail
+build=${1:?path to a build directory (its bin/ and tests/)}
+bin=$build/bin
+players_n=${2:-50}
+seconds=${3:-15}
+rounds=${4:-2}
+peers=ffmpeg
+. "$(dirname "$0")/common.sh" rtsp-fanout
+
+make_clip "$work/clip.mp4"
+machine
+
+measure() {  # label pid: CPU with one player, then with all of them (players started by the caller)
+  local label=$1 pid=$2 c0 c1 c2 c3 r0 r1
+  sleep 4
+  c0=$(cpu "$pid"); r0=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  sleep "$seconds"
+  c1=$(cpu "$pid")
+  play_run "$work/rest.txt" $((seconds + 8)) >/dev/null &
+  local rest=$!
+  sleep 4
+  c2=$(cpu "$pid")
+  sleep "$seconds"
+  c3=$(cpu "$pid"); r1=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  awk -v a="$((c1 - c0))" -v b="$((c3 - c2))" -v t="$ticks" -v s="$seconds" -v n="$players_n" \
+    -v r="$((r1 - r0))" -v label="$label" 'BEGIN {
+      printf "%-10s one player %.2f%%, %d players %.2f%% of a core: %.3f%% a player, %.0f KB RSS a player\n",
+        label, a / t / s * 100, n, b / t / s * 100, (b - a) / t / s * 100 / (n - 1), r / (n - 1) }'
+  pkill -P "$rest" 2>/dev/null || true
+  wait "$rest" 2>/dev/null || true
+}
+
+nightjar_round() {
+  start_server
+  local token play
+  token() { "$bin/nightjar" admin --data "$work/data" stream-token --serial F1 --purpose "$1" --ttl-seconds 3600; }
+  echo "rtsp://127.0.0.1:$rtsp/push/F1?token=$(token push)" >"$work/push.txt"
+  play="rtsp://127.0.0.1:$rtsp/live/F1?token=$(token play)"
+  echo "$play" >"$work/first.txt"
+  for _ in $(seq $((players_n - 1))); do echo "$play"; done >"$work/rest.txt"
+  push_run "$work/push.txt" $((seconds * 2 + 30)) >/dev/null &
+  local pusher=$!
+  sleep 3
+  play_run "$work/first.txt" $((seconds * 2 + 20)) >/dev/null &
+  local first=$!
+  measure Nightjar "$server"
+  pkill -P "$first" 2>/dev/null || true
+  pkill -P "$pusher" 2>/dev/null || true
+  wait "$first" "$pusher" 2>/dev/null || true
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+  server=
+  rm -rf "$work/data"
+}
+
+gstreamer_round() {
+  local udp
+  udp=$(node -e "const s = require('dgram').createSocket('udp4');
+    s.bind(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")
+  "$build/tests/gst_rtsp_server" fan out "$udp" >"$work/gst.out" 2>/dev/null &
+  local gst=$!
+  pids+=("$gst")
+  timeout $((seconds * 2 + 30)) ffmpeg -loglevel quiet -re -stream_loop -1 -i "$work/clip.mp4" \
+    -c copy -f mpegts "udp://127.0.0.1:$udp?pkt_size=1316" </dev/null &
+  local pusher=$!
+  for _ in $(seq 100); do grep -q PORT "$work/gst.out" && break; sleep 0.05; done
+  local play first
+  play="rtsp://fan:out@127.0.0.1:$(awk '/PORT/ {print $2}' "$work/gst.out")/cam"
+  echo "$play" >"$work/first.txt"
+  for _ in $(seq $((players_n - 1))); do echo "$play"; done >"$work/rest.txt"
+  # Its pipeline starts on the first DESCRIBE. A DESCRIBE as a keyframe comes (the pusher
+  # started 2 s, one GOP, before) at times leaves its video stalled for good: 1 s it is.
+  sleep 1
+  play_run "$work/first.txt" $((seconds * 2 + 20)) >/dev/null &
+  first=$!
+  measure GStreamer "$gst"
+  pkill -P "$first" 2>/dev/null || true
+  kill "$pusher" 2>/dev/null || true
+  wait "$first" "$pusher" 2>/dev/null || true
+  kill "$gst"
+  wait "$gst" 2>/dev/null || true
+}
+
+for round in $(seq "$rounds"); do
+  echo "round $round"
+  nightjar_round
+  gstreamer_round
+done
