@@ -16,6 +16,7 @@ bin=$build/bin
 players_n=${2:-50}
 seconds=${3:-15}
 rounds=${4:-2}
+((players_n >= 2)) || { echo "players: at least 2" >&2; exit 2; }
 peers=ffmpeg
 . "$(dirname "$0")/common.sh" rtsp-fanout
 
@@ -44,7 +45,7 @@ measure() {  # label pid: CPU with one player, then with all of them (players st
 
 nightjar_round() {
   start_server
-  local token play
+  local play
   token() { "$bin/nightjar" admin --data "$work/data" stream-token --serial F1 --purpose "$1" --ttl-seconds 3600; }
   echo "rtsp://127.0.0.1:$rtsp/push/F1?token=$(token push)" >"$work/push.txt"
   play="rtsp://127.0.0.1:$rtsp/live/F1?token=$(token play)"
