@@ -4,8 +4,8 @@
 # and time. The clip is the media issue's (720p H.264 + AAC, ~2 Mbit/s).
 # - Nightjar: one `ffmpeg -re` pusher of the clip; one player, then PLAYERS in all.
 # - GStreamer: gst-rtsp-server (tests/peers/gst_rtsp_server.cc) relaying the same clip,
-#   which an `ffmpeg -re` pusher sends it as MPEG-TS over UDP, from one shared live pipeline
-#   (it takes no RTSP push); one player, then PLAYERS in all.
+#   sent to it as MPEG-TS over UDP by an `ffmpeg -re` pusher (it takes no RTSP push), from
+#   one shared live pipeline; one player, then PLAYERS in all.
 # Per player = (server CPU with PLAYERS − with one) / (PLAYERS − 1), so the ingest, the
 # pipeline and the first player are left out alike. The servers take turns, ROUNDS times, as
 # the figures on this machine move between minutes more than between servers.
@@ -81,8 +81,9 @@ gstreamer_round() {
   play="rtsp://fan:out@127.0.0.1:$(awk '/PORT/ {print $2}' "$work/gst.out")/cam"
   echo "$play" >"$work/first.txt"
   for _ in $(seq $((players_n - 1))); do echo "$play"; done >"$work/rest.txt"
-  # Its pipeline starts on the first DESCRIBE. A DESCRIBE as a keyframe comes (the pusher
-  # started 2 s, one GOP, before) at times leaves its video stalled for good: 1 s it is.
+  # Its pipeline starts on the first DESCRIBE. Here, a first DESCRIBE 2 s after the pusher
+  # started (one GOP: as a keyframe came) at times left its video stalled for good; 1 s
+  # after, it did not in nine tries.
   sleep 1
   play_run "$work/first.txt" $((seconds * 2 + 20)) >/dev/null &
   first=$!
