@@ -8,7 +8,7 @@
 #   one shared live pipeline; one player, then PLAYERS in all.
 # Per player = (server CPU with PLAYERS − with one) / (PLAYERS − 1), so the ingest, the
 # pipeline and the first player are left out alike. The servers take turns, ROUNDS times:
-# a figure on this machine moves by a quarter from one minute to the next.
+# a figure on this machine moves by up to a third from one minute to the next.
 # Usage: bench/load/rtsp_fanout.sh BUILD_DIR [players=50] [seconds=15] [rounds=2]
 set -euo pipefail
 build=${1:?path to a build directory (its bin/ and tests/)}
