@@ -23,13 +23,12 @@ bool starts_keyframe(std::span<const uint8_t> payload) {
   const uint8_t type = payload[0] & 0x1f;
   if (type == kFuA) return payload.size() > 1 && keyframe_nal(payload[1] & 0x1f);
   if (type != kStapA) return keyframe_nal(type);
-  for (size_t i = 1; i + 2 < payload.size();) {
-    const size_t size = (size_t{payload[i]} << 8) | payload[i + 1];
-    if (size == 0) return false;
-    if (keyframe_nal(payload[i + 2] & 0x1f)) return true;
-    i += 2 + size;
-  }
-  return false;
+  bool keyframe = false;
+  for_each_aggregated_nal(payload.subspan(1), [&](std::span<const uint8_t> nal) {
+    keyframe = keyframe_nal(nal[0] & 0x1f);
+    return !keyframe;
+  });
+  return keyframe;
 }
 
 }  // namespace
@@ -116,17 +115,13 @@ void H264Depacketizer::push(const Packet& packet) {
     if (type >= 1 && type <= 23) {
       append_nal(p);
     } else if (type == kStapA) {
-      size_t i = 1;
-      while (i + 2 <= p.size()) {
-        const size_t size = (size_t{p[i]} << 8) | p[i + 1];
-        i += 2;
-        if (size == 0 || i + size > p.size()) {
-          ++stats_.bad_packets;
-          current_.damaged = true;
-          break;
-        }
-        append_nal(p.subspan(i, size));
-        i += size;
+      const bool whole = for_each_aggregated_nal(p.subspan(1), [&](std::span<const uint8_t> nal) {
+        append_nal(nal);
+        return true;
+      });
+      if (!whole) {
+        ++stats_.bad_packets;
+        current_.damaged = true;
       }
     } else if (type == kFuA) {
       if (p.size() < 3) {

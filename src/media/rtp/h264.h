@@ -103,6 +103,22 @@ class H264Packetizer {
 bool for_each_avcc_nal(std::span<const uint8_t> avcc,
                        const std::function<void(std::span<const uint8_t>)>& fn);
 
+// Calls fn(nal) for each NAL unit of an aggregation packet's body (H.264 STAP-A after its
+// one-byte header, H.265 AP after its two: each unit after a 16-bit size) while fn returns
+// true. False at a malformed unit (size zero or past the end), after the units before it.
+template <typename Fn>
+bool for_each_aggregated_nal(std::span<const uint8_t> units, Fn&& fn) {
+  size_t i = 0;
+  while (i + 2 <= units.size()) {
+    const size_t size = (size_t{units[i]} << 8) | units[i + 1];
+    i += 2;
+    if (size == 0 || size > units.size() - i) return false;
+    if (!fn(units.subspan(i, size))) return true;
+    i += size;
+  }
+  return true;
+}
+
 // Annex B (start codes) to AVCC (4-byte lengths); empty NAL units are skipped.
 std::vector<uint8_t> annexb_to_avcc(std::span<const uint8_t> annexb);
 

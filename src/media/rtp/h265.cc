@@ -26,13 +26,12 @@ bool starts_keyframe(std::span<const uint8_t> payload) {
   const uint8_t type = (payload[0] >> 1) & 0x3f;
   if (type == kFu) return payload.size() > 2 && keyframe_nal(payload[2] & 0x3f);
   if (type != kAp) return keyframe_nal(type);
-  for (size_t i = 2; i + 2 < payload.size();) {  // after the two-byte payload header
-    const size_t size = (size_t{payload[i]} << 8) | payload[i + 1];
-    if (size == 0) return false;
-    if (keyframe_nal((payload[i + 2] >> 1) & 0x3f)) return true;
-    i += 2 + size;
-  }
-  return false;
+  bool keyframe = false;
+  for_each_aggregated_nal(payload.subspan(2), [&](std::span<const uint8_t> nal) {
+    keyframe = keyframe_nal((nal[0] >> 1) & 0x3f);
+    return !keyframe;
+  });
+  return keyframe;
 }
 
 }  // namespace
@@ -124,17 +123,13 @@ void H265Depacketizer::push(const Packet& packet) {
     if (type < kAp) {
       append_nal(p);
     } else if (type == kAp) {
-      size_t i = 2;
-      while (i + 2 <= p.size()) {
-        const size_t size = (size_t{p[i]} << 8) | p[i + 1];
-        i += 2;
-        if (size == 0 || size > p.size() - i) {
-          ++stats_.bad_packets;
-          current_.damaged = true;
-          break;
-        }
-        append_nal(p.subspan(i, size));
-        i += size;
+      const bool whole = for_each_aggregated_nal(p.subspan(2), [&](std::span<const uint8_t> nal) {
+        append_nal(nal);
+        return true;
+      });
+      if (!whole) {
+        ++stats_.bad_packets;
+        current_.damaged = true;
       }
     } else if (type == kFu) {
       const bool start = p[2] & 0x80;
