@@ -124,7 +124,9 @@ std::string run_command(const std::string& command, int* status = nullptr);
 // A raw TCP connection for sending malformed or slow requests.
 class RawConnection {
  public:
-  explicit RawConnection(uint16_t port);
+  // receive_buffer > 0 fixes the socket's receive buffer (SO_RCVBUF) at about that size,
+  // which the kernel otherwise grows as the reader keeps up.
+  explicit RawConnection(uint16_t port, int receive_buffer = 0);
   ~RawConnection();
   bool send(const std::string& bytes);
   // Reads until the peer closes or timeout; returns what arrived.

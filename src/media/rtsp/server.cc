@@ -53,9 +53,13 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     asio::post(socket_.get_executor(), std::move(fn));
   }
   bool writable() const override { return queued_ < queue_limit_; }
+  void hold() override { ++held_; }
+  void release() override {
+    if (held_ > 0 && --held_ == 0) write_now();
+  }
   void close() override {
     closing_ = true;
-    if (!writing_) shutdown();
+    if (held_ == 0) write_now();  // what is queued goes first; then it shuts down
   }
 
   tcp::socket& socket() { return socket_; }
@@ -142,23 +146,18 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     }
   }
 
-  // The first send of a burst (a player's drain, say) schedules one write; everything sent
-  // until it runs goes in it. Each write's handler starts the next while bytes are queued.
+  // Outside hold(), the first send of a burst schedules one write; everything sent until it
+  // runs goes in it. Each write's handler starts the next while bytes are queued.
   void start_writing() {
-    if (!writing_) {
+    if (!writing_ && held_ == 0) {
       writing_ = true;
       asio::post(socket_.get_executor(), [self = shared_from_this()] { self->write_batch(); });
     }
   }
 
-  // Gathers what is queued into one write: many frames (shared packets and our own bytes
-  // alike), one system call, no copy.
-  void write_batch() {
-    if (queue_.empty() || closed_) {
-      writing_ = false;
-      if (closing_) shutdown();
-      return;
-    }
+  // Moves the front of the queue into batch_ and points buffers_ at it: many frames (shared
+  // packets and our own bytes alike) for one system call, no copy. Returns its bytes.
+  size_t gather() {
     batch_.clear();
     buffers_.clear();
     size_t bytes = 0;
@@ -171,9 +170,56 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
     for (const auto& item : batch_) {
       buffers_.push_back(item.shared ? asio::buffer(*item.shared) : asio::buffer(item.owned));
     }
+    return bytes;
+  }
+
+  void write_batch() {
+    if (queue_.empty() || closed_) {
+      writing_ = false;
+      if (closing_) shutdown();
+      return;
+    }
+    write_async(gather());
+  }
+
+  void write_async(size_t bytes) {
     asio::async_write(socket_, buffers_,
                       [self = shared_from_this(), bytes](const boost::system::error_code& ec,
                                                          size_t) { self->written(ec, bytes); });
+  }
+
+  // Writes what is queued now, unless a write is under way: a non-blocking gather write,
+  // which a player's socket takes whole nearly always, so a drain costs one system call and
+  // no handler on the loop. What the socket does not take goes on as an asynchronous write.
+  void write_now() {
+    while (!writing_ && !closed_ && !queue_.empty()) {
+      const size_t bytes = gather();
+      boost::system::error_code ec;
+      size_t n = socket_.write_some(buffers_, ec);  // the socket is non-blocking
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        ec = {};
+        n = 0;
+      }
+      if (ec) {
+        batch_.clear();
+        shutdown();
+        return;
+      }
+      if (n == bytes) {
+        queued_ -= std::min(queued_, bytes);
+        batch_.clear();
+        continue;
+      }
+      while (n >= buffers_.front().size()) {  // n < bytes: the rest waits for the socket
+        n -= buffers_.front().size();
+        buffers_.erase(buffers_.begin());
+      }
+      buffers_.front() += n;
+      writing_ = true;
+      write_async(bytes);
+      return;
+    }
+    if (!writing_ && closing_) shutdown();
   }
 
   void written(const boost::system::error_code& ec, size_t bytes) {
@@ -198,7 +244,8 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   std::vector<Item> batch_;                  // being written
   std::vector<asio::const_buffer> buffers_;  // their bytes
   size_t queued_ = 0;
-  bool writing_ = false;
+  bool writing_ = false;  // a write is scheduled or under way
+  int held_ = 0;          // hold() depth
   bool closing_ = false;
   bool closed_ = false;
   bool timed_out_ = false;
@@ -247,6 +294,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
   connections.add(1);
   boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
+  socket.non_blocking(true, ignored);  // TcpConnection::write_now never waits
   auto conn = std::make_shared<TcpConnection>(std::move(socket), limits.send_queue_bytes);
   const int timeout_s = static_cast<int>(std::max<int64_t>(
       1, std::chrono::duration_cast<std::chrono::seconds>(limits.idle_timeout).count()));

@@ -458,10 +458,8 @@ void ServerSession::drain() {
       play_channels_[0] == 0 && (play_channels_[1] < 0 || play_channels_[1] == 2) &&
       (udp_channels_.empty() ||
        std::find(udp_channels_.begin(), udp_channels_.end(), true) == udp_channels_.end());
-  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count();
   batching_ = true;
+  connection_.hold();  // the whole drain in one write
   for (const auto& frame : drained_) {
     const auto* p = dynamic_cast<const RtpPackets*>(frame->packaged(hub::Packaging::kRtp).get());
     if (!p || !p->interleaved) continue;
@@ -494,12 +492,20 @@ void ServerSession::drain() {
       counters_->sent.inc(p->packets);
       // Live frames only, not the cached GOP the player started with.
       if (track == 0 && frame->received_at_us >= play_started_us_) {
-        counters_->relay_delay.observe(static_cast<double>(now_us - frame->received_at_us) / 1e6);
+        relayed_at_us_.push_back(frame->received_at_us);
       }
     }
   }
   batching_ = false;
   flush_outgoing();
+  connection_.release();
+  if (!relayed_at_us_.empty()) {  // the relay delay runs until the frames were written
+    const int64_t now_us = steady_now_us();
+    for (const int64_t at : relayed_at_us_) {
+      counters_->relay_delay.observe(static_cast<double>(now_us - at) / 1e6);
+    }
+    relayed_at_us_.clear();
+  }
   drained_.clear();
   if (subscription_->queue().ended()) {
     // The pusher is gone: end the session, as a camera's own server would, so the player

@@ -78,6 +78,11 @@ class Connection {
   }
   // Runs fn on the connection's event loop (callable from any thread).
   virtual void post(std::function<void()> fn) = 0;
+  // Between hold() and release(), sends are gathered instead of scheduled; release() then
+  // writes them at once where the connection can (one system call for a player's drain,
+  // no handler on the loop). Calls nest; the loop thread only.
+  virtual void hold() {}
+  virtual void release() {}
   // True while the send queue is short enough to take more media.
   virtual bool writable() const = 0;
   // Closes after what was sent so far has been written.
@@ -188,7 +193,8 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   uint64_t frames_out_ = 0, packets_out_ = 0;  // video frames, RTP packets
   uint64_t dropped_reported_ = 0;
   std::vector<hub::FramePtr> drained_;
-  std::string outgoing_;  // interleaved packets gathered while draining
+  std::vector<int64_t> relayed_at_us_;  // arrival of the live video frames a drain wrote
+  std::string outgoing_;                // interleaved packets gathered while draining
   bool batching_ = false;
 
   // Talk side (a camera playing talk/{serial}).
