@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "common/random.h"
@@ -578,7 +579,18 @@ TEST_F(RtspTest, GstreamerPushesAndPlays) {
                       "' ! rtph264depay ! h264parse ! avdec_h264 ! fakesink "
                       "num-buffers=50 2>&1",
                   &status);
-  EXPECT_EQ(status, 0) << "rtspsrc played 50 decoded frames: " << played;
+  // On failure, what the server says about its RTSP connections (why one was closed).
+  auto rtsp_metrics = [&] {
+    std::string lines;
+    std::istringstream text(server_.get("/metrics").body);
+    for (std::string line; std::getline(text, line);) {
+      if (line.starts_with("nightjar_rtsp_")) lines += line + "\n";
+    }
+    return lines;
+  };
+  EXPECT_EQ(status, 0) << "rtspsrc played 50 decoded frames: " << played << "\nserver log:\n"
+                       << server_.log() << "\nRTSP metrics:\n"
+                       << rtsp_metrics();
   EXPECT_TRUE(pusher.running());
 }
 
