@@ -30,8 +30,11 @@
 #include <thread>
 #include <vector>
 
+#include "media/rtsp/message.h"
+
 namespace {
 
+namespace rtsp = nj::media::rtsp;
 using Clock = std::chrono::steady_clock;
 
 struct Read {
@@ -50,7 +53,7 @@ bool starts_keyframe(const std::vector<uint8_t>& b) {
       const size_t header = 12 + 4 * (rtp[0] & 0x0f);
       if (header + 1 < len) {
         const uint8_t nal = rtp[header] & 0x1f;
-        const uint8_t inner = header + 1 < len ? rtp[header + 1] : 0;
+        const uint8_t inner = rtp[header + 1];
         if (nal == 5 || nal == 7) return true;
         if (nal == 24 && header + 3 < len && ((rtp[header + 3] & 0x1f) == 7)) return true;
         if (nal == 28 && (inner & 0x80) && (inner & 0x1f) == 5) return true;
@@ -65,43 +68,27 @@ bool send_all(int fd, const std::string& s) {
   return ::send(fd, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
 }
 
-// Reads one RTSP response or request (header and body); skips interleaved packets before it.
-// `pending` keeps what was read past it.
-std::optional<std::string> read_message(int fd, std::string& pending) {
+// Reads one RTSP response or request; skips interleaved packets before it. `pending` keeps
+// what was read past it.
+std::optional<rtsp::Message> read_message(int fd, std::vector<uint8_t>& pending) {
   for (;;) {
-    while (!pending.empty() && pending[0] == '$') {
-      if (pending.size() < 4) break;
-      const size_t len = (static_cast<uint8_t>(pending[2]) << 8) | static_cast<uint8_t>(pending[3]);
-      if (pending.size() < 4 + len) break;
-      pending.erase(0, 4 + len);
+    rtsp::Item item;
+    const auto used = rtsp::parse(pending, item);
+    if (!used) return std::nullopt;
+    if (*used > 0) {
+      pending.erase(pending.begin(), pending.begin() + static_cast<ptrdiff_t>(*used));
+      if (item.kind == rtsp::Item::Kind::kMessage) return std::move(item.message);
+      continue;
     }
-    if (!pending.empty() && pending[0] != '$') {
-      const size_t end = pending.find("\r\n\r\n");
-      if (end != std::string::npos) {
-        size_t body = 0;
-        const auto cl = pending.find("Content-Length:");
-        if (cl != std::string::npos && cl < end) body = std::stoul(pending.substr(cl + 15));
-        if (pending.size() >= end + 4 + body) {
-          std::string message = pending.substr(0, end + 4 + body);
-          pending.erase(0, end + 4 + body);
-          return message;
-        }
-      }
-    }
-    char buf[8192];
+    uint8_t buf[8192];
     const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) return std::nullopt;
-    pending.append(buf, static_cast<size_t>(n));
+    pending.insert(pending.end(), buf, buf + n);
   }
 }
 
-std::string header(const std::string& message, const std::string& name) {
-  const auto at = message.find("\r\n" + name + ":");
-  if (at == std::string::npos) return {};
-  auto value =
-      message.substr(at + name.size() + 3, message.find("\r\n", at + 2) - at - name.size() - 3);
-  value.erase(0, value.find_first_not_of(' '));
-  return value;
+std::string header(const rtsp::Message& message, std::string_view name) {
+  return std::string(message.header(name).value_or(""));
 }
 
 int record(const std::string& url, const std::string& file, int seconds) {
@@ -117,21 +104,21 @@ int record(const std::string& url, const std::string& file, int seconds) {
     std::perror("connect");
     return 1;
   }
-  std::string pending;
+  std::vector<uint8_t> pending;
   const std::string base = url.substr(0, url.find('?'));
   const std::string query = url.find('?') == std::string::npos ? "" : url.substr(url.find('?'));
   send_all(fd, "DESCRIBE " + url + " RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\n\r\n");
   auto described = read_message(fd, pending);
-  if (!described || described->find(" 200 ") == std::string::npos) {
+  if (!described || described->status != 200) {
     std::fprintf(stderr, "DESCRIBE failed\n");
     return 1;
   }
-  const std::string sdp = described->substr(described->find("\r\n\r\n") + 4);
+  const std::string sdp = described->body;
   const bool audio = sdp.find("trackID=1") != std::string::npos;
   send_all(fd,
            "SETUP " + base + "/trackID=0" + query +
                " RTSP/1.0\r\nCSeq: 2\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
-  std::string session = header(read_message(fd, pending).value_or(""), "Session");
+  std::string session = header(read_message(fd, pending).value_or(rtsp::Message{}), "Session");
   session = session.substr(0, session.find(';'));
   if (audio) {
     send_all(fd, "SETUP " + base + "/trackID=1" + query + " RTSP/1.0\r\nCSeq: 3\r\nSession: " +
@@ -140,7 +127,7 @@ int record(const std::string& url, const std::string& file, int seconds) {
   }
   send_all(fd, "PLAY " + url + " RTSP/1.0\r\nCSeq: 4\r\nSession: " + session + "\r\n\r\n");
   auto played = read_message(fd, pending);
-  if (!played || played->find(" 200 ") == std::string::npos) {
+  if (!played || played->status != 200) {
     std::fprintf(stderr, "PLAY failed\n");
     return 1;
   }
@@ -192,13 +179,12 @@ void serve_player(int fd, const std::string& sdp) {
     std::lock_guard lock(players_mu);
     players.push_back(player);
   }
-  std::string pending;
+  std::vector<uint8_t> pending;
   for (;;) {
     auto request = read_message(fd, pending);
-    if (!request) break;
-    const std::string method = request->substr(0, request->find(' '));
-    const std::string uri = request->substr(
-        method.size() + 1, request->find(' ', method.size() + 1) - method.size() - 1);
+    if (!request || !request->is_request) break;
+    const std::string& method = request->method;
+    const std::string& uri = request->uri;
     std::string reply = "RTSP/1.0 200 OK\r\nCSeq: " + header(*request, "CSeq") + "\r\n";
     if (method == "OPTIONS") {
       reply += "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER\r\n\r\n";

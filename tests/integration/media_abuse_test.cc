@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "integration/fixture.h"
@@ -257,6 +259,61 @@ TEST_F(MediaAbuseTest, APlayerThatFallsBehindGetsWholePacketsWhenItReadsAgain) {
   }
   EXPECT_GT(packets, 500u) << "it got the stream once it read again";
   std::filesystem::remove(heavy);
+}
+
+TEST_F(MediaAbuseTest, EveryPlayerOfABusyStreamGetsEveryPacket) {
+  // One frame wakes all of a stream's players at once, across the server's event loops, and
+  // the wake-ups of one loop are run together: none may be lost. Sixteen players that keep
+  // reading each get every video packet, in sequence, to the end.
+  auto camera = push("MANY", clip_.string());
+  ASSERT_TRUE(wait_live("MANY")) << server_.log();
+  const auto live = url("live", "MANY");
+  constexpr int kPlayers = 16;
+  std::vector<std::string> got(kPlayers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kPlayers; ++i) {
+    threads.emplace_back([&, i] {
+      RawConnection player(server_.rtsp_port());
+      player.send("DESCRIBE " + live + " RTSP/1.0\r\nCSeq: 1\r\n\r\n");
+      if (player.read_until("trackID=0\r\n", 2s).find("200 OK") == std::string::npos) return;
+      player.send("SETUP " + live.substr(0, live.find('?')) + "/trackID=0 RTSP/1.0\r\nCSeq: 2\r\n" +
+                  "Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n\r\n");
+      if (player.read_until("\r\n\r\n", 2s).find("200 OK") == std::string::npos) return;
+      player.send("PLAY " + live + " RTSP/1.0\r\nCSeq: 3\r\n\r\n");
+      got[i] = player.read_all(4s);
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  std::vector<size_t> counts;
+  for (int i = 0; i < kPlayers; ++i) {
+    const std::string& bytes = got[i];
+    const size_t head_end = bytes.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << "player " << i;
+    size_t at = head_end + 4, packets = 0;
+    std::optional<uint16_t> last;
+    while (at + 4 <= bytes.size() && bytes[at] == '$') {
+      const size_t length =
+          (static_cast<uint8_t>(bytes[at + 2]) << 8) | static_cast<uint8_t>(bytes[at + 3]);
+      if (at + 4 + length > bytes.size() || length < 12) break;
+      if (bytes[at + 1] == 0) {
+        const auto seq = static_cast<uint16_t>((static_cast<uint8_t>(bytes[at + 6]) << 8) |
+                                               static_cast<uint8_t>(bytes[at + 7]));
+        if (last) {
+          ASSERT_EQ(seq, static_cast<uint16_t>(*last + 1)) << "player " << i;
+        }
+        last = seq;
+        ++packets;
+      }
+      at += 4 + length;
+    }
+    counts.push_back(packets);
+  }
+  const size_t most = *std::max_element(counts.begin(), counts.end());
+  EXPECT_GT(most, 100u);
+  for (int i = 0; i < kPlayers; ++i) {
+    EXPECT_GT(counts[i], most * 9 / 10) << "player " << i << " stopped getting the stream";
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -31,11 +33,95 @@ using udp = asio::ip::udp;
 using asio::awaitable;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-// One connection: reads feed the session; sends are queued and written one at a time.
+class TcpConnection;
+
+// The players of one loop that the hub woke. A frame wakes every player of its stream at
+// once, on the publisher's thread; one handler on each loop then runs all of that loop's
+// players, instead of a posted handler, and its allocation, per player per frame. One per
+// event loop (an Asio service of its io_context).
+class PlayerWakes final : public asio::execution_context::service {
+ public:
+  static inline asio::execution_context::id id;
+  explicit PlayerWakes(asio::execution_context& context) : service(context) {}
+
+  struct Entry {
+    std::shared_ptr<TcpConnection> connection;
+    std::weak_ptr<ServerSession> session;
+  };
+
+  // While a Batch lives on a thread, the wake-ups made there wait, and go to their loops
+  // together when it ends: a pusher's read (an audio frame and the video frame behind it,
+  // say) wakes each loop once, and its players then write both in one drain. Without one,
+  // a wake-up goes to its loop at once. Nests.
+  class Batch {
+   public:
+    Batch() { ++depth_; }
+    ~Batch() {
+      if (--depth_ > 0) return;
+      for (auto& g : gathered_) {
+        if (!g.entries.empty()) g.wakes->hand_over(g.loop, g.entries);
+      }
+    }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+  };
+
+  // Any thread. `loop` is this service's io_context's executor.
+  void add(const asio::any_io_executor& loop, Entry entry) {
+    if (depth_ == 0) {
+      single_.push_back(std::move(entry));
+      hand_over(loop, single_);
+      return;
+    }
+    auto g = std::find_if(gathered_.begin(), gathered_.end(),
+                          [this](const Gathered& g) { return g.wakes == this; });
+    if (g == gathered_.end()) g = gathered_.insert(gathered_.end(), {this, loop, {}});
+    // Between batches a Gathered is empty, and its loop may have gone (a server stopped, and
+    // another's service took its address): the first entry of a batch sets it again.
+    if (g->entries.empty()) g->loop = loop;
+    g->entries.push_back(std::move(entry));
+  }
+
+ private:
+  // Moves entries (emptying it) to this loop's list; posts the run unless one is coming.
+  void hand_over(const asio::any_io_executor& loop, std::vector<Entry>& entries) {
+    std::lock_guard lock(mu_);
+    std::move(entries.begin(), entries.end(), std::back_inserter(pending_));
+    entries.clear();
+    if (posted_) return;
+    posted_ = true;
+    asio::post(loop, [this] { run(); });
+  }
+  void run();
+  void shutdown() override {
+    std::lock_guard lock(mu_);
+    pending_.clear();
+  }
+
+  struct Gathered {
+    PlayerWakes* wakes;
+    asio::any_io_executor loop;
+    std::vector<Entry> entries;
+  };
+  // The calling thread's open batch (kept between batches, so that it does not allocate).
+  static inline thread_local int depth_ = 0;
+  static inline thread_local std::vector<Gathered> gathered_;
+  static inline thread_local std::vector<Entry> single_;
+
+  std::mutex mu_;
+  std::vector<Entry> pending_;
+  std::vector<Entry> running_;  // the loop thread's only
+  bool posted_ = false;
+};
+
 class TcpConnection final : public Connection, public std::enable_shared_from_this<TcpConnection> {
  public:
   TcpConnection(tcp::socket socket, size_t queue_limit)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), queue_limit_(queue_limit) {}
+      : socket_(std::move(socket)),
+        timer_(socket_.get_executor()),
+        queue_limit_(queue_limit),
+        wakes_(asio::use_service<PlayerWakes>(
+            asio::query(socket_.get_executor(), asio::execution::context))) {}
 
   void send(std::string bytes) override {
     if (closed_) return;
@@ -52,6 +138,14 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   void post(std::function<void()> fn) override {
     asio::post(socket_.get_executor(), std::move(fn));
   }
+  // Once on the loop's list until it runs: the hub wakes a player when its queue stops being
+  // empty, and the run drains whatever came meanwhile.
+  void wake(const std::weak_ptr<ServerSession>& session) override {
+    if (wake_listed_.exchange(true, std::memory_order_acq_rel)) return;
+    wakes_.add(socket_.get_executor(), {shared_from_this(), session});
+  }
+  // The loop's run reached this connection: frames queued from now on wake it again.
+  void woken() { wake_listed_.store(false, std::memory_order_release); }
   bool writable() const override { return queued_ < queue_limit_; }
   void hold() override { ++held_; }
   void release() override {
@@ -236,6 +330,8 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   tcp::socket socket_;
   asio::steady_timer timer_;
   size_t queue_limit_;
+  PlayerWakes& wakes_;
+  std::atomic<bool> wake_listed_{false};
   struct Item {
     std::string owned;
     std::shared_ptr<const std::vector<uint8_t>> shared;  // set instead of owned
@@ -257,6 +353,19 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   std::map<int, UdpPort> udp_;
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
+
+void PlayerWakes::run() {
+  {
+    std::lock_guard lock(mu_);
+    running_.swap(pending_);
+    posted_ = false;
+  }
+  for (auto& [connection, session] : running_) {
+    connection->woken();  // before the drain, so that nothing queued after it is missed
+    if (auto s = session.lock()) s->on_frames();
+  }
+  running_.clear();
+}
 
 }  // namespace
 
@@ -324,7 +433,10 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     if (ec) break;
     conn->touch();
     filled += n;
-    auto used = session->feed({buffer.data(), filled});
+    auto used = [&] {
+      PlayerWakes::Batch wakes;  // a pusher's frames of this read wake each loop once
+      return session->feed({buffer.data(), filled});
+    }();
     if (!used) {
       errors.with({std::string(error_name(used.error()))}).inc();
       conn->send("RTSP/1.0 400 Bad Request\r\nServer: Nightjar\r\n\r\n");

@@ -69,6 +69,12 @@ std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
   return out;
 }
 
+void Connection::wake(const std::weak_ptr<ServerSession>& session) {
+  post([session] {
+    if (auto self = session.lock()) self->on_frames();
+  });
+}
+
 std::function<void()> ServerSession::on_revoked() {
   // Runs while the grant lives, so the session and its connection are still there; the
   // closing itself happens on the connection's loop, if the session still is by then.
@@ -350,13 +356,7 @@ void ServerSession::handle(const Message& req) {
     if (!subscription_) {
       std::weak_ptr<ServerSession> weak = weak_from_this();
       auto sub = hub_.subscribe(
-          "push/" + serial_,
-          [weak, this] {
-            connection_.post([weak] {
-              if (auto self = weak.lock()) self->drain();
-            });
-          },
-          hub::Packaging::kRtp);
+          "push/" + serial_, [weak, this] { connection_.wake(weak); }, hub::Packaging::kRtp);
       if (!sub) {
         respond(req, 404, "Not Found");
         return;
@@ -435,8 +435,6 @@ void ServerSession::on_frame_rtp(uint8_t channel, std::span<const uint8_t> paylo
   ingest_->push(channel_tracks_[channel], payload);
 }
 
-void ServerSession::on_writable() { drain(); }
-
 void ServerSession::on_udp(int channel, std::span<const uint8_t> datagram) {
   if (channel < 0 || channel > 255) return;
   on_frame_rtp(static_cast<uint8_t>(channel), datagram);
@@ -458,7 +456,6 @@ void ServerSession::drain() {
       play_channels_[0] == 0 && (play_channels_[1] < 0 || play_channels_[1] == 2) &&
       (udp_channels_.empty() ||
        std::find(udp_channels_.begin(), udp_channels_.end(), true) == udp_channels_.end());
-  batching_ = true;
   connection_.hold();  // the whole drain in one write
   for (const auto& frame : drained_) {
     const auto* p = dynamic_cast<const RtpPackets*>(frame->packaged(hub::Packaging::kRtp).get());
@@ -496,7 +493,6 @@ void ServerSession::drain() {
       }
     }
   }
-  batching_ = false;
   flush_outgoing();
   connection_.release();
   if (!relayed_at_us_.empty()) {  // the relay delay runs until the frames were written
@@ -525,7 +521,6 @@ void ServerSession::send_interleaved(int channel, std::span<const uint8_t> packe
   outgoing_ += static_cast<char>(packet.size() >> 8);
   outgoing_ += static_cast<char>(packet.size() & 0xff);
   outgoing_.append(reinterpret_cast<const char*>(packet.data()), packet.size());
-  if (!batching_) flush_outgoing();
 }
 
 void ServerSession::describe_talk(const Message& req, const StreamUrl& url) {
@@ -579,7 +574,10 @@ void ServerSession::play_talk(const Message& req) {
         serial_,
         [weak, &connection, channel](std::shared_ptr<const std::vector<uint8_t>> packet) {
           connection.post([weak, channel, packet = std::move(packet)] {
-            if (auto self = weak.lock()) self->send_interleaved(channel, *packet);
+            if (auto self = weak.lock()) {
+              self->send_interleaved(channel, *packet);
+              self->flush_outgoing();
+            }
           });
         },
         [weak, &connection] {

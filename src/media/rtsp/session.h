@@ -66,6 +66,8 @@ class TalkLines {
       std::function<void()> ended) = 0;
 };
 
+class ServerSession;
+
 // The network side of one connection, provided by the server.
 class Connection {
  public:
@@ -78,6 +80,11 @@ class Connection {
   }
   // Runs fn on the connection's event loop (callable from any thread).
   virtual void post(std::function<void()> fn) = 0;
+  // Has session->on_frames() run on the connection's loop soon (callable from any thread:
+  // the hub wakes a player on its publisher's thread). One frame wakes every player of its
+  // stream at once; where the connection can, the players of one loop are then run by one
+  // handler there, instead of a posted handler (and its allocation) each.
+  virtual void wake(const std::weak_ptr<ServerSession>& session);
   // Between hold() and release(), sends are gathered instead of scheduled; release() then
   // writes them at once where the connection can (one system call for a player's drain,
   // no handler on the loop). Calls nest; the loop thread only.
@@ -131,8 +138,10 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   // Feeds received bytes; returns how many were used (the rest waits for more), or an
   // error after which the connection must close.
   Result<size_t, Error> feed(std::span<const uint8_t> data);
+  // The hub queued frames for this player (Connection::wake).
+  void on_frames() { drain(); }
   // The connection can take more media again.
-  void on_writable();
+  void on_writable() { drain(); }
   // A datagram on a UDP port opened for `channel` (see Connection::open_udp).
   void on_udp(int channel, std::span<const uint8_t> datagram);
 
@@ -148,6 +157,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
                std::string body = {});
   void on_frame_rtp(uint8_t channel, std::span<const uint8_t> payload);
   void drain();
+  // Over UDP at once, or gathered in outgoing_ until flush_outgoing() sends it.
   void send_interleaved(int channel, std::span<const uint8_t> packet);
   void flush_outgoing();
 
@@ -194,8 +204,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   uint64_t dropped_reported_ = 0;
   std::vector<hub::FramePtr> drained_;
   std::vector<int64_t> relayed_at_us_;  // arrival of the live video frames a drain wrote
-  std::string outgoing_;                // interleaved packets gathered while draining
-  bool batching_ = false;
+  std::string outgoing_;                // interleaved packets gathered (send_interleaved)
 
   // Talk side (a camera playing talk/{serial}).
   void describe_talk(const Message& req, const StreamUrl& url);
