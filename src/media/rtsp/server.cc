@@ -114,6 +114,7 @@ class PlayerWakes final : public asio::execution_context::service {
   bool posted_ = false;
 };
 
+// One connection: reads feed the session; sends are queued and written one at a time.
 class TcpConnection final : public Connection, public std::enable_shared_from_this<TcpConnection> {
  public:
   TcpConnection(tcp::socket socket, size_t queue_limit)
