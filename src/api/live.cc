@@ -14,6 +14,7 @@ constexpr size_t kMaxMessageBytes = 256 * 1024;
 
 // One viewer: drains its hub queue on its connection's loop and sends fMP4.
 class LiveApi::Viewer final : public http::WebSocketHandler,
+                              public net::Wakeable,
                               public std::enable_shared_from_this<LiveApi::Viewer> {
  public:
   Viewer(std::shared_ptr<http::WebSocketPeer> peer, metrics::Gauge& viewers,
@@ -31,6 +32,7 @@ class LiveApi::Viewer final : public http::WebSocketHandler,
     drain();
   }
   void on_message(std::string_view, bool) override {}  // nothing to say to us yet
+  void on_wake() override { drain(); }  // the hub queued frames (WebSocketPeer::wake)
   // From any thread (the access watch): told on the connection's loop, then closed.
   void revoke() {
     peer_->post([self = shared_from_this()] {
@@ -163,12 +165,11 @@ void LiveApi::add_route(http::Router& router, const std::string& route, const st
         const std::string serial = grant->serial;
         auto viewer = std::make_shared<Viewer>(peer, viewers_, skips_, relay_delay_);
         std::weak_ptr<Viewer> weak = viewer;
+        // While the subscription lives, so does the viewer (it ends the subscription first).
         auto subscription = hub_.subscribe(
             prefix + serial,
-            [weak, peer] {
-              peer->post([weak] {
-                if (auto v = weak.lock()) v->drain();
-              });
+            [target = viewer.get(), handle = std::weak_ptr<net::Wakeable>(viewer), peer] {
+              peer->wake(*target, handle);
             },
             media::hub::Packaging::kLiveFmp4);
         if (!subscription) {

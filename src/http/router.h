@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "http/message.h"
+#include "net/wakeable.h"
 
 namespace nj::http {
 
@@ -49,6 +50,11 @@ class WebSocketPeer {
   virtual size_t queued_bytes() const = 0;
   // Runs fn on the connection's event loop, where the handler's callbacks run.
   virtual void post(std::function<void()> fn) = 0;
+  // Has target.on_wake() run on the connection's loop soon, unless `handle` (the same
+  // object's) has expired by then; from any thread. The wake-ups of one loop that come
+  // together run in one handler there (net/loop_wakes.h): one frame wakes every viewer of a
+  // stream at once.
+  virtual void wake(net::Wakeable& target, const std::weak_ptr<net::Wakeable>& handle) = 0;
 };
 
 // What a WebSocket route does with one connection. Called on the connection's event loop.

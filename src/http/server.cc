@@ -22,6 +22,7 @@
 
 #include "net/io_pool_impl.h"
 #include "net/listener.h"
+#include "net/loop_wakes.h"
 
 namespace nj::http {
 namespace {
@@ -170,7 +171,9 @@ Request from_beast(const bhttp::request_header<>& h, const std::string& remote) 
 class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_this<BeastPeer> {
  public:
   BeastPeer(tcp::socket socket, size_t queue_limit)
-      : ws_(WsStream(std::move(socket))), queue_limit_(queue_limit) {}
+      : ws_(WsStream(std::move(socket))),
+        queue_limit_(queue_limit),
+        wakes_(net::LoopWakes::of(ws_.get_executor())) {}
 
   websocket::stream<WsStream>& ws() { return ws_; }
 
@@ -216,6 +219,9 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
   size_t queued_bytes() const override { return queued_.load(); }
 
   void post(std::function<void()> fn) override { asio::post(ws_.get_executor(), std::move(fn)); }
+  void wake(net::Wakeable& target, const std::weak_ptr<net::Wakeable>& handle) override {
+    wakes_.wake(target, handle);
+  }
 
   void mark_closed() { closed_.store(true); }
 
@@ -287,6 +293,7 @@ class BeastPeer final : public WebSocketPeer, public std::enable_shared_from_thi
 
   websocket::stream<WsStream> ws_;
   size_t queue_limit_;
+  net::LoopWakes& wakes_;
   std::atomic<size_t> queued_{0};
   std::atomic<bool> closed_{false};
   std::deque<Item> queue_;                   // loop thread only

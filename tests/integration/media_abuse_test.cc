@@ -316,5 +316,53 @@ TEST_F(MediaAbuseTest, EveryPlayerOfABusyStreamGetsEveryPacket) {
   }
 }
 
+TEST_F(MediaAbuseTest, EveryWebSocketViewerOfABusyStreamGetsEveryFragment) {
+  // The same for the live fMP4 viewers: eight of them each get every fragment (the stream's
+  // fragments are numbered in order, audio and video alike), to the end.
+  auto camera = push("MANYWS", clip_.string());
+  ASSERT_TRUE(wait_live("MANYWS")) << server_.log();
+  const std::string path = "/api/v1/devices/MANYWS/live?token=" + token("MANYWS", "play");
+  constexpr int kViewers = 8;
+  std::vector<std::vector<uint32_t>> sequences(kViewers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kViewers; ++i) {
+    threads.emplace_back([&, i] {
+      WsClient ws;
+      if (ws.connect(server_.http_port(), path) != 101) return;
+      const auto until = std::chrono::steady_clock::now() + 4s;
+      while (std::chrono::steady_clock::now() < until) {
+        const auto message = ws.receive(2s);
+        if (!message) return;
+        // Top-level boxes; a moof's first child is its mfhd (size, type, flags, number).
+        const auto* b = reinterpret_cast<const uint8_t*>(message->data());
+        auto be32 = [b](size_t at) {
+          return (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) |
+                 (uint32_t{b[at + 2]} << 8) | b[at + 3];
+        };
+        for (size_t at = 0; at + 8 <= message->size();) {
+          const uint32_t size = be32(at);
+          if (size < 8 || at + size > message->size()) break;
+          if (message->compare(at + 4, 4, "moof") == 0 && size >= 24 &&
+              message->compare(at + 12, 4, "mfhd") == 0) {
+            sequences[i].push_back(be32(at + 20));
+          }
+          at += size;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+
+  size_t most = 0;
+  for (const auto& s : sequences) most = std::max(most, s.size());
+  EXPECT_GT(most, 100u);
+  for (int i = 0; i < kViewers; ++i) {
+    for (size_t k = 1; k < sequences[i].size(); ++k) {
+      ASSERT_EQ(sequences[i][k], sequences[i][k - 1] + 1) << "viewer " << i << ", fragment " << k;
+    }
+    EXPECT_GT(sequences[i].size(), most * 9 / 10) << "viewer " << i << " stopped getting it";
+  }
+}
+
 }  // namespace
 }  // namespace nj::testing

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -23,6 +21,7 @@
 #include "media/rtsp/udp_ports.h"
 #include "net/io_pool_impl.h"
 #include "net/listener.h"
+#include "net/loop_wakes.h"
 
 namespace nj::media::rtsp {
 namespace {
@@ -33,87 +32,6 @@ using udp = asio::ip::udp;
 using asio::awaitable;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-class TcpConnection;
-
-// The players of one loop that the hub woke. A frame wakes every player of its stream at
-// once, on the publisher's thread; one handler on each loop then runs all of that loop's
-// players, instead of a posted handler, and its allocation, per player per frame. One per
-// event loop (an Asio service of its io_context).
-class PlayerWakes final : public asio::execution_context::service {
- public:
-  static inline asio::execution_context::id id;
-  explicit PlayerWakes(asio::execution_context& context) : service(context) {}
-
-  struct Entry {
-    std::shared_ptr<TcpConnection> connection;
-    std::weak_ptr<ServerSession> session;
-  };
-
-  // While a Batch lives on a thread, the wake-ups made there wait, and go to their loops
-  // together when it ends: a pusher's read (an audio frame and the video frame behind it,
-  // say) wakes each loop once, and its players then write both in one drain. Without one,
-  // a wake-up goes to its loop at once. Nests.
-  class Batch {
-   public:
-    Batch() { ++depth_; }
-    ~Batch() {
-      if (--depth_ > 0) return;
-      for (auto& g : gathered_) {
-        if (!g.entries.empty()) g.wakes->hand_over(g.loop, g.entries);
-      }
-    }
-    Batch(const Batch&) = delete;
-    Batch& operator=(const Batch&) = delete;
-  };
-
-  // Any thread. `loop` is this service's io_context's executor.
-  void add(const asio::any_io_executor& loop, Entry entry) {
-    if (depth_ == 0) {
-      single_.push_back(std::move(entry));
-      hand_over(loop, single_);
-      return;
-    }
-    auto g = std::find_if(gathered_.begin(), gathered_.end(),
-                          [this](const Gathered& g) { return g.wakes == this; });
-    if (g == gathered_.end()) g = gathered_.insert(gathered_.end(), {this, loop, {}});
-    // Between batches a Gathered is empty, and its loop may have gone (a server stopped, and
-    // another's service took its address): the first entry of a batch sets it again.
-    if (g->entries.empty()) g->loop = loop;
-    g->entries.push_back(std::move(entry));
-  }
-
- private:
-  // Moves entries (emptying it) to this loop's list; posts the run unless one is coming.
-  void hand_over(const asio::any_io_executor& loop, std::vector<Entry>& entries) {
-    std::lock_guard lock(mu_);
-    std::move(entries.begin(), entries.end(), std::back_inserter(pending_));
-    entries.clear();
-    if (posted_) return;
-    posted_ = true;
-    asio::post(loop, [this] { run(); });
-  }
-  void run();
-  void shutdown() override {
-    std::lock_guard lock(mu_);
-    pending_.clear();
-  }
-
-  struct Gathered {
-    PlayerWakes* wakes;
-    asio::any_io_executor loop;
-    std::vector<Entry> entries;
-  };
-  // The calling thread's open batch (kept between batches, so that it does not allocate).
-  static inline thread_local int depth_ = 0;
-  static inline thread_local std::vector<Gathered> gathered_;
-  static inline thread_local std::vector<Entry> single_;
-
-  std::mutex mu_;
-  std::vector<Entry> pending_;
-  std::vector<Entry> running_;  // the loop thread's only
-  bool posted_ = false;
-};
-
 // One connection: reads feed the session; sends are queued and written one at a time.
 class TcpConnection final : public Connection, public std::enable_shared_from_this<TcpConnection> {
  public:
@@ -121,8 +39,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
         queue_limit_(queue_limit),
-        wakes_(asio::use_service<PlayerWakes>(
-            asio::query(socket_.get_executor(), asio::execution::context))) {}
+        wakes_(net::LoopWakes::of(socket_.get_executor())) {}
 
   void send(std::string bytes) override {
     if (closed_) return;
@@ -139,14 +56,10 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   void post(std::function<void()> fn) override {
     asio::post(socket_.get_executor(), std::move(fn));
   }
-  // Once on the loop's list until it runs: the hub wakes a player when its queue stops being
-  // empty, and the run drains whatever came meanwhile.
-  void wake(const std::weak_ptr<ServerSession>& session) override {
-    if (wake_listed_.exchange(true, std::memory_order_acq_rel)) return;
-    wakes_.add(socket_.get_executor(), {shared_from_this(), session});
+  // The players of one loop that a frame wakes are run by one handler there.
+  void wake(net::Wakeable& session, const std::weak_ptr<net::Wakeable>& handle) override {
+    wakes_.wake(session, handle);
   }
-  // The loop's run reached this connection: frames queued from now on wake it again.
-  void woken() { wake_listed_.store(false, std::memory_order_release); }
   bool writable() const override { return queued_ < queue_limit_; }
   void hold() override { ++held_; }
   void release() override {
@@ -331,8 +244,7 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   tcp::socket socket_;
   asio::steady_timer timer_;
   size_t queue_limit_;
-  PlayerWakes& wakes_;
-  std::atomic<bool> wake_listed_{false};
+  net::LoopWakes& wakes_;
   struct Item {
     std::string owned;
     std::shared_ptr<const std::vector<uint8_t>> shared;  // set instead of owned
@@ -354,19 +266,6 @@ class TcpConnection final : public Connection, public std::enable_shared_from_th
   std::map<int, UdpPort> udp_;
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
 };
-
-void PlayerWakes::run() {
-  {
-    std::lock_guard lock(mu_);
-    running_.swap(pending_);
-    posted_ = false;
-  }
-  for (auto& [connection, session] : running_) {
-    connection->woken();  // before the drain, so that nothing queued after it is missed
-    if (auto s = session.lock()) s->on_frames();
-  }
-  running_.clear();
-}
 
 }  // namespace
 
@@ -435,7 +334,7 @@ awaitable<void> Server::Impl::session(tcp::socket socket) {
     conn->touch();
     filled += n;
     auto used = [&] {
-      PlayerWakes::Batch wakes;  // a pusher's frames of this read wake each loop once
+      net::LoopWakes::Batch wakes;  // a pusher's frames of this read wake each loop once
       return session->feed({buffer.data(), filled});
     }();
     if (!used) {

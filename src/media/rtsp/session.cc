@@ -69,9 +69,9 @@ std::optional<StreamUrl> parse_stream_url(std::string_view uri) {
   return out;
 }
 
-void Connection::wake(const std::weak_ptr<ServerSession>& session) {
-  post([session] {
-    if (auto self = session.lock()) self->on_frames();
+void Connection::wake(net::Wakeable&, const std::weak_ptr<net::Wakeable>& handle) {
+  post([handle] {
+    if (auto self = handle.lock()) self->on_wake();
   });
 }
 
@@ -354,9 +354,11 @@ void ServerSession::handle(const Message& req) {
       return;
     }
     if (!subscription_) {
-      std::weak_ptr<ServerSession> weak = weak_from_this();
+      // While the subscription lives, so does this session (its destructor ends it first).
+      std::weak_ptr<net::Wakeable> handle = weak_from_this();
       auto sub = hub_.subscribe(
-          "push/" + serial_, [weak, this] { connection_.wake(weak); }, hub::Packaging::kRtp);
+          "push/" + serial_, [handle, this] { connection_.wake(*this, handle); },
+          hub::Packaging::kRtp);
       if (!sub) {
         respond(req, 404, "Not Found");
         return;

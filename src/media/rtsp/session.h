@@ -17,6 +17,7 @@
 #include "media/hub/hub.h"
 #include "media/rtsp/message.h"
 #include "media/rtsp/tracks.h"
+#include "net/wakeable.h"
 
 namespace nj::media::rtsp {
 
@@ -66,8 +67,6 @@ class TalkLines {
       std::function<void()> ended) = 0;
 };
 
-class ServerSession;
-
 // The network side of one connection, provided by the server.
 class Connection {
  public:
@@ -80,11 +79,12 @@ class Connection {
   }
   // Runs fn on the connection's event loop (callable from any thread).
   virtual void post(std::function<void()> fn) = 0;
-  // Has session->on_frames() run on the connection's loop soon (callable from any thread:
-  // the hub wakes a player on its publisher's thread). One frame wakes every player of its
-  // stream at once; where the connection can, the players of one loop are then run by one
-  // handler there, instead of a posted handler (and its allocation) each.
-  virtual void wake(const std::weak_ptr<ServerSession>& session);
+  // Has session.on_wake() run on the connection's loop soon, unless `handle` (the same
+  // session's) has expired by then. Callable from any thread: the hub wakes a player on its
+  // publisher's thread. One frame wakes every player of its stream at once; where the
+  // connection can, the players of one loop are then run by one handler there
+  // (net/loop_wakes.h).
+  virtual void wake(net::Wakeable& session, const std::weak_ptr<net::Wakeable>& handle);
   // Between hold() and release(), sends are gathered instead of scheduled; release() then
   // writes them at once where the connection can (one system call for a player's drain,
   // no handler on the loop). Calls nest; the loop thread only.
@@ -120,7 +120,7 @@ struct StreamUrl {
 };
 std::optional<StreamUrl> parse_stream_url(std::string_view uri);
 
-class ServerSession : public std::enable_shared_from_this<ServerSession> {
+class ServerSession : public net::Wakeable, public std::enable_shared_from_this<ServerSession> {
  public:
   // session_timeout_s: announced in the Session header; clients keep the session alive
   // (GET_PARAMETER, RTCP) well within it, so it must match the server's idle timeout.
@@ -139,7 +139,7 @@ class ServerSession : public std::enable_shared_from_this<ServerSession> {
   // error after which the connection must close.
   Result<size_t, Error> feed(std::span<const uint8_t> data);
   // The hub queued frames for this player (Connection::wake).
-  void on_frames() { drain(); }
+  void on_wake() override { drain(); }
   // The connection can take more media again.
   void on_writable() { drain(); }
   // A datagram on a UDP port opened for `channel` (see Connection::open_udp).
