@@ -15,6 +15,7 @@
 
 #include "media/rtsp/udp_ports.h"
 #include "net/io_pool_impl.h"
+#include "net/loop_wakes.h"
 
 namespace nj::media::rtsp {
 namespace {
@@ -617,9 +618,12 @@ class HeldFrames {
   size_t bytes_ = 0;
 };
 
-struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
+struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting, net::Wakeable {
   Impl(net::IoPool& p, hub::Hub& h, PushOptions o)
-      : Reconnecting(p.impl().next_context(), o.backoff), hub(h), options(std::move(o)) {}
+      : Reconnecting(p.impl().next_context(), o.backoff),
+        hub(h),
+        options(std::move(o)),
+        wakes(net::LoopWakes::of(io.get_executor())) {}
 
   bool keeps_backlog() const { return options.backlog.max_age.count() > 0; }
 
@@ -679,15 +683,14 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     // One connection at a time (a retarget and a retry that was already due both come here).
     if (stopped || link) return;
     auto url = parse_client_url(options.url);
-    std::weak_ptr<Impl> weak = weak_from_this();
     if (!subscription) {
-      auto sub = hub.subscribe(options.path, [weak] {
-        if (auto self = weak.lock()) {
-          asio::post(self->io, [weak] {
-            if (auto s = weak.lock()) s->drain();
-          });
-        }
-      });
+      // The hub wakes us on its publisher's thread, under the stream's lock: nothing there
+      // may hold the last reference to this (our subscription's end takes that lock). While
+      // the subscription lives, so do we.
+      auto sub = hub.subscribe(options.path,
+                               [this, handle = std::weak_ptr<net::Wakeable>(shared_from_this())] {
+                                 wakes.wake(*this, handle);
+                               });
       if (sub) subscription = std::move(*sub);
     }
     {
@@ -934,6 +937,8 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
     if (done) ++backlogs_sent;
   }
 
+  void on_wake() override { drain(); }  // the hub queued frames
+
   void drain() {
     if (!subscription) return;
     if (subscription->queue().ended()) {  // the source stopped: start over
@@ -987,6 +992,7 @@ struct Pusher::Impl : std::enable_shared_from_this<Pusher::Impl>, Reconnecting {
 
   hub::Hub& hub;
   PushOptions options;
+  net::LoopWakes& wakes;  // our loop's (the hub's wake-ups of the loop's viewers run together)
   std::unique_ptr<hub::Subscription> subscription;
   std::unique_ptr<Egress> egress;
   std::vector<hub::FramePtr> drained;
