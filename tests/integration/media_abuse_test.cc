@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "integration/fixture.h"
+#include "media/fmp4/demux.h"
+#include "media/rtp/packet.h"
+#include "media/rtsp/message.h"
 
 namespace nj::testing {
 namespace {
@@ -287,26 +290,31 @@ TEST_F(MediaAbuseTest, EveryPlayerOfABusyStreamGetsEveryPacket) {
 
   std::vector<size_t> counts;
   for (int i = 0; i < kPlayers; ++i) {
-    const std::string& bytes = got[i];
-    const size_t head_end = bytes.find("\r\n\r\n");
-    ASSERT_NE(head_end, std::string::npos) << "player " << i;
-    size_t at = head_end + 4, packets = 0;
+    // The PLAY answer, then interleaved RTP (RTSP's own parser reads both).
+    std::span<const uint8_t> rest(reinterpret_cast<const uint8_t*>(got[i].data()), got[i].size());
+    size_t packets = 0;
+    bool answered = false;
     std::optional<uint16_t> last;
-    while (at + 4 <= bytes.size() && bytes[at] == '$') {
-      const size_t length =
-          (static_cast<uint8_t>(bytes[at + 2]) << 8) | static_cast<uint8_t>(bytes[at + 3]);
-      if (at + 4 + length > bytes.size() || length < 12) break;
-      if (bytes[at + 1] == 0) {
-        const auto seq = static_cast<uint16_t>((static_cast<uint8_t>(bytes[at + 6]) << 8) |
-                                               static_cast<uint8_t>(bytes[at + 7]));
-        if (last) {
-          ASSERT_EQ(seq, static_cast<uint16_t>(*last + 1)) << "player " << i;
-        }
-        last = seq;
-        ++packets;
+    for (;;) {
+      media::rtsp::Item item;
+      const auto used = media::rtsp::parse(rest, item);
+      ASSERT_TRUE(used) << "player " << i;
+      if (*used == 0) break;  // the read ended inside it
+      rest = rest.subspan(*used);
+      if (item.kind == media::rtsp::Item::Kind::kMessage) {
+        answered = answered || item.message.status == 200;
+        continue;
       }
-      at += 4 + length;
+      if (item.channel != 0) continue;
+      const auto rtp = media::rtp::parse(item.frame_payload);
+      ASSERT_TRUE(rtp) << "player " << i;
+      if (last) {
+        ASSERT_EQ(rtp->sequence, static_cast<uint16_t>(*last + 1)) << "player " << i;
+      }
+      last = rtp->sequence;
+      ++packets;
     }
+    ASSERT_TRUE(answered) << "player " << i;
     counts.push_back(packets);
   }
   const size_t most = *std::max_element(counts.begin(), counts.end());
@@ -324,29 +332,33 @@ TEST_F(MediaAbuseTest, EveryWebSocketViewerOfABusyStreamGetsEveryFragment) {
   const std::string path = "/api/v1/devices/MANYWS/live?token=" + token("MANYWS", "play");
   constexpr int kViewers = 8;
   std::vector<std::vector<uint32_t>> sequences(kViewers);
+  std::vector<int> unreadable(kViewers);  // a message that was not whole fragments
   std::vector<std::thread> threads;
   for (int i = 0; i < kViewers; ++i) {
     threads.emplace_back([&, i] {
       WsClient ws;
       if (ws.connect(server_.http_port(), path) != 101) return;
+      std::optional<media::fmp4::DemuxInit> init;
       const auto until = std::chrono::steady_clock::now() + 4s;
       while (std::chrono::steady_clock::now() < until) {
         const auto message = ws.receive(2s);
         if (!message) return;
-        // Top-level boxes; a moof's first child is its mfhd (size, type, flags, number).
-        const auto* b = reinterpret_cast<const uint8_t*>(message->data());
-        auto be32 = [b](size_t at) {
-          return (uint32_t{b[at]} << 24) | (uint32_t{b[at + 1]} << 16) |
-                 (uint32_t{b[at + 2]} << 8) | b[at + 3];
-        };
-        for (size_t at = 0; at + 8 <= message->size();) {
-          const uint32_t size = be32(at);
-          if (size < 8 || at + size > message->size()) break;
-          if (message->compare(at + 4, 4, "moof") == 0 && size >= 24 &&
-              message->compare(at + 12, 4, "mfhd") == 0) {
-            sequences[i].push_back(be32(at + 20));
+        if (!message->empty() && message->front() == '{') continue;  // JSON: the stream's info
+        // The init segment, then messages of whole fragments (the fMP4 demuxer reads both).
+        const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(message->data()),
+                                             message->size());
+        if (!init) {
+          if (auto parsed = media::fmp4::parse_init(bytes)) init = std::move(*parsed);
+          continue;
+        }
+        for (size_t at = 0; at < bytes.size();) {
+          const auto fragment = media::fmp4::parse_fragment(bytes.subspan(at), *init);
+          if (!fragment) {
+            unreadable[i] = 1;
+            break;
           }
-          at += size;
+          sequences[i].push_back(fragment->sequence);
+          at += fragment->size;
         }
       }
     });
@@ -357,6 +369,7 @@ TEST_F(MediaAbuseTest, EveryWebSocketViewerOfABusyStreamGetsEveryFragment) {
   for (const auto& s : sequences) most = std::max(most, s.size());
   EXPECT_GT(most, 100u);
   for (int i = 0; i < kViewers; ++i) {
+    EXPECT_EQ(unreadable[i], 0) << "viewer " << i;
     for (size_t k = 1; k < sequences[i].size(); ++k) {
       ASSERT_EQ(sequences[i][k], sequences[i][k - 1] + 1) << "viewer " << i << ", fragment " << k;
     }
